@@ -1,0 +1,142 @@
+/**
+ * Account-center activities: create the document, add roles, record consents and profile details.
+ * Each one is idempotent — a retry or a second signup run changes nothing that is already there.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { MongoServerError, type Db } from 'mongodb';
+import { type Consent, type RecordedConsent } from '../../domain/account-center.js';
+import type { AccountDocument } from '../../domain/account-center.js';
+import { accountsCollection } from './store.js';
+
+export interface AccountActivityDeps {
+  db: Db;
+  now?: () => Date;
+}
+
+export interface CreateAccountCenterInput {
+  accountId: string;
+  subject: string;
+  directory: 'embedded' | 'auth0';
+  email?: string;
+  emailVerified: boolean;
+  givenName?: string;
+  familyName?: string;
+}
+
+export interface RecordSignupDetailsInput {
+  accountId: string;
+  source: RecordedConsent['source'];
+  consents: Consent[];
+  givenName?: string;
+  familyName?: string;
+}
+
+const maxWriteAttempts = 5;
+
+export function createAccountActivities({ db, now = () => new Date() }: AccountActivityDeps) {
+  const accounts = accountsCollection(db);
+
+  /** Read, change, write back if nobody wrote in between; a change without `set` means "nothing to do". */
+  async function modify<T>(accountId: string, change: (doc: AccountDocument) => { set?: Partial<AccountDocument>; result: T }): Promise<T> {
+    for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
+      const doc = await accounts.findOne({ _id: accountId });
+      if (!doc) throw ApplicationFailure.create({ type: 'AccountNotFound', message: `no account ${accountId}`, nonRetryable: true });
+      const { set, result } = change(doc);
+      if (!set) return result;
+      const written = await accounts.updateOne(
+        { _id: accountId, revision: doc.revision },
+        { $set: { ...set, updatedAt: now().toISOString(), revision: doc.revision + 1 } },
+      );
+      if (written.modifiedCount === 1) return result;
+    }
+    throw ApplicationFailure.create({ type: 'AccountWriteContention', message: `account ${accountId} kept changing; will retry` });
+  }
+
+  return {
+    /** Create the account-center document unless it exists; `created` says which. */
+    async createAccountCenter(input: CreateAccountCenterInput): Promise<{ created: boolean }> {
+      const at = now().toISOString();
+      const doc: AccountDocument = {
+        _id: input.accountId,
+        revision: 1,
+        schemaVersion: 1,
+        rootIdentity: {
+          directory: input.directory,
+          subject: input.subject,
+          ...(input.email ? { email: input.email } : {}),
+          emailVerified: input.emailVerified,
+        },
+        profile: {
+          ...(input.givenName ? { givenName: input.givenName } : {}),
+          ...(input.familyName ? { familyName: input.familyName } : {}),
+        },
+        roles: [],
+        connected_providers: { nodes: [] },
+        consents: [],
+        status: 'active',
+        createdAt: at,
+        updatedAt: at,
+      };
+      // insertOne rather than an upsert with $setOnInsert: FerretDB 1.x drops empty top-level arrays from the latter.
+      try {
+        await accounts.insertOne(doc);
+        return { created: true };
+      } catch (err) {
+        if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+      }
+      const existing = await accounts.findOne({ _id: input.accountId });
+      if (existing && existing.rootIdentity.subject !== input.subject) {
+        throw ApplicationFailure.create({ type: 'AccountConflict', message: `account ${input.accountId} belongs to another identity`, nonRetryable: true });
+      }
+      return { created: false };
+    },
+
+    /** Add a role to the account; `added` is false when it was there already. */
+    async addAccountRole(input: { accountId: string; role: string }): Promise<{ added: boolean }> {
+      return modify<{ added: boolean }>(input.accountId, (doc) =>
+        doc.roles.includes(input.role) ? { result: { added: false } } : { set: { roles: [...doc.roles, input.role] }, result: { added: true } },
+      );
+    },
+
+    /**
+     * Record consents with their versions (a consent already recorded with the same purpose, version and
+     * answer is not recorded again) and fill in profile names the account does not have yet.
+     * Returns the consents that were newly recorded, for the audit log.
+     */
+    async recordSignupDetails(input: RecordSignupDetailsInput): Promise<{ recorded: Consent[] }> {
+      const at = now().toISOString();
+      return modify<{ recorded: Consent[] }>(input.accountId, (doc) => {
+        const fresh = dedupe(input.consents).filter(
+          (c) => !latestConsents(doc.consents).some((r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted),
+        );
+        const profile = {
+          ...doc.profile,
+          ...(input.givenName && !doc.profile.givenName ? { givenName: input.givenName } : {}),
+          ...(input.familyName && !doc.profile.familyName ? { familyName: input.familyName } : {}),
+        };
+        const profileChanged = profile.givenName !== doc.profile.givenName || profile.familyName !== doc.profile.familyName;
+        if (fresh.length === 0 && !profileChanged) return { result: { recorded: [] } };
+        return {
+          set: {
+            profile,
+            consents: [...doc.consents, ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source }))],
+          },
+          result: { recorded: fresh },
+        };
+      });
+    },
+  };
+}
+
+/** Last answer per purpose: what the person currently agrees to. */
+function latestConsents(history: RecordedConsent[]): RecordedConsent[] {
+  const byPurpose = new Map<string, RecordedConsent>();
+  for (const c of history) byPurpose.set(c.purpose, c);
+  return [...byPurpose.values()];
+}
+
+function dedupe(consents: Consent[]): Consent[] {
+  const byPurpose = new Map<string, Consent>();
+  for (const c of consents) byPurpose.set(c.purpose, c);
+  return [...byPurpose.values()];
+}

@@ -1,0 +1,177 @@
+/**
+ * The production IdentityDirectory: Auth0, through the Management API v2 and the official `auth0`
+ * SDK (client-credentials grant; the SDK caches the token until shortly before it expires).
+ * Auth0 creates users at sign-up; CRA only reads them, binds them to a CRA account through
+ * `app_metadata.cra_account_id`, and mirrors roles when an Auth0 role id is configured.
+ */
+import { ManagementClient, ManagementError, ManagementTimeoutError } from 'auth0';
+import type { Management } from 'auth0';
+import {
+  IdentityError,
+  type EnsureRootIdentityInput,
+  type IdentityDirectory,
+  type RootIdentity,
+} from './port.js';
+
+export interface Auth0DirectoryOptions {
+  /** Tenant domain, a bare host name: `tenant.eu.auth0.com` or a custom domain. */
+  domain: string;
+  /** Machine-to-machine application with `read:users update:users read:roles create:role_members`. */
+  clientId: string;
+  clientSecret: string;
+  /** Management API audience; defaults to `https://<domain>/api/v2/`. */
+  audience?: string;
+  /** CRA role name → Auth0 role id, e.g. `{ member: 'rol_123' }`. Roles without an entry are not mirrored. */
+  roleIds?: Record<string, string>;
+  /** A fetch for both the token and the Management API calls (tests point it at a local stand-in). */
+  fetch?: typeof fetch;
+}
+
+/** `app_metadata` key that binds an Auth0 user to its CRA account. */
+const accountIdKey = 'cra_account_id';
+
+/** Used when a 429 carries neither `x-ratelimit-reset` nor `retry-after`. */
+const defaultRetryAfterMs = 1000;
+
+export class Auth0Directory implements IdentityDirectory {
+  readonly kind = 'auth0' as const;
+  private readonly client: ManagementClient;
+  private readonly roleIds: Readonly<Record<string, string>>;
+
+  constructor(options: Auth0DirectoryOptions) {
+    this.roleIds = { ...options.roleIds };
+    this.client = new ManagementClient({
+      domain: options.domain,
+      clientId: options.clientId,
+      clientSecret: options.clientSecret,
+      audience: options.audience ?? `https://${options.domain}/api/v2/`,
+      // Temporal's activity retry policy owns retries: SDK retries would sleep inside the activity
+      // (up to a minute on a 429) and spend the tenant's rate limit twice, invisibly.
+      maxRetries: 0,
+      // The SDK's documented `fetch` option is used for the token request and every API call alike.
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  async getIdentity(subject: string): Promise<RootIdentity | undefined> {
+    const path = userPath(subject);
+    try {
+      const user = await this.client.users.get(subject);
+      return toRootIdentity(subject, user);
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw toIdentityError(err, 'GET', path);
+    }
+  }
+
+  async ensureRootIdentity(input: EnsureRootIdentityInput): Promise<RootIdentity> {
+    const path = userPath(input.subject);
+    let user: Management.GetUserResponseContent;
+    try {
+      user = await this.client.users.get(input.subject);
+    } catch (err) {
+      // A 404 here means the person never signed up through Auth0: CRA never creates Auth0 users.
+      throw toIdentityError(err, 'GET', path);
+    }
+
+    const boundTo = user.app_metadata?.[accountIdKey];
+    if (boundTo === input.accountId) return toRootIdentity(input.subject, user);
+    if (boundTo !== undefined && boundTo !== null && boundTo !== '') {
+      // Re-binding silently would hand one person's login to another account.
+      throw new IdentityError(
+        'IdentityRejected',
+        `Auth0 user ${input.subject} is already bound to another CRA account`,
+      );
+    }
+
+    // Auth0 merges app_metadata on PATCH (first level only), so other app_metadata keys survive.
+    // Only the binding is written: email and names stay Auth0's. Auth0 has no conditional PATCH;
+    // one workflow per subject is what keeps two bindings from racing here.
+    try {
+      const updated = await this.client.users.update(input.subject, {
+        app_metadata: { [accountIdKey]: input.accountId },
+      });
+      return toRootIdentity(input.subject, updated);
+    } catch (err) {
+      throw toIdentityError(err, 'PATCH', path);
+    }
+  }
+
+  async assignRole(subject: string, role: string): Promise<void> {
+    const roleId = this.roleIds[role];
+    // CRA keeps roles in its own account document; Auth0 only gets a copy where an Auth0 role id
+    // is configured (for RBAC claims in Auth0-issued tokens). No id configured: nothing to mirror.
+    if (roleId === undefined) return;
+    try {
+      // Assigning a role the user already has is a no-op at Auth0, so retries are safe.
+      await this.client.users.roles.assign(subject, { roles: [roleId] });
+    } catch (err) {
+      throw toIdentityError(err, 'POST', `${userPath(subject)}/roles`);
+    }
+  }
+}
+
+/** The Management API path of a user, as sent on the wire (`auth0|abc` → `auth0%7Cabc`). */
+function userPath(subject: string): string {
+  return `/api/v2/users/${encodeURIComponent(subject)}`;
+}
+
+/**
+ * Roles are left empty: CRA's account document is the source of truth for roles, and a
+ * `GET /users/{id}/roles` on every read would double the calls against the tenant's small
+ * Management API rate limit for data no caller reads.
+ */
+function toRootIdentity(subject: string, user: Management.GetUserResponseContent): RootIdentity {
+  const accountId = user.app_metadata?.[accountIdKey];
+  return {
+    subject: user.user_id ?? subject,
+    emailVerified: user.email_verified ?? false,
+    ...(user.email ? { email: user.email } : {}),
+    ...(user.given_name ? { givenName: user.given_name } : {}),
+    ...(user.family_name ? { familyName: user.family_name } : {}),
+    ...(typeof accountId === 'string' && accountId !== '' ? { accountId } : {}),
+    roles: [],
+  };
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof ManagementError ? err.statusCode : undefined;
+}
+
+/**
+ * The one place Auth0/SDK errors become IdentityErrors. The message names only the method, path
+ * and status: SDK errors can carry response bodies and request details, so neither they nor
+ * their text are attached (Temporal would persist them in history).
+ */
+function toIdentityError(err: unknown, method: string, path: string): IdentityError {
+  if (err instanceof IdentityError) return err;
+  // The SDK fetches its token lazily inside the API call; say which request actually failed.
+  const tokenFailure = err instanceof ManagementError && err.message.startsWith('ManagementClient: token request');
+  const where = tokenFailure ? 'POST /oauth/token' : `${method} ${path}`;
+  const status = statusOf(err);
+
+  if (err instanceof ManagementTimeoutError || status === undefined) {
+    return new IdentityError('IdentityUnavailable', `Auth0 ${where} failed: no response`);
+  }
+  const what = `Auth0 ${where} failed with status ${status}`;
+  if (status === 404) return new IdentityError('IdentityNotFound', what);
+  if (status === 429) {
+    const headers = err instanceof ManagementError ? err.rawResponse?.headers : undefined;
+    return new IdentityError('IdentityRateLimited', what, retryAfterMs(headers));
+  }
+  if (status === 408 || status >= 500) return new IdentityError('IdentityUnavailable', what);
+  // 400/401/403/409 and any other 4xx: retrying the same request cannot succeed.
+  return new IdentityError('IdentityRejected', what);
+}
+
+/**
+ * `x-ratelimit-reset` is the UNIX time (seconds) the bucket refills; `retry-after` is seconds.
+ * A missing, malformed or already-past value falls through to the next source.
+ */
+function retryAfterMs(headers: Headers | undefined, now = Date.now()): number {
+  const reset = Number(headers?.get('x-ratelimit-reset') ?? Number.NaN);
+  if (Number.isFinite(reset) && reset * 1000 > now) return Math.ceil(reset * 1000 - now);
+  const retryAfter = Number(headers?.get('retry-after') ?? Number.NaN);
+  if (Number.isFinite(retryAfter) && retryAfter > 0) return Math.ceil(retryAfter * 1000);
+  return defaultRetryAfterMs;
+}

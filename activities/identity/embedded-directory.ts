@@ -1,0 +1,82 @@
+/**
+ * The embedded IdentityDirectory: root identities in a MongoDB collection, for development and tests.
+ * It keeps the same contract as Auth0 (app_metadata.cra_account_id, roles) so workflows cannot tell them apart.
+ */
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { collections } from '../../domain/collections.js';
+import { IdentityError, type EnsureRootIdentityInput, type IdentityDirectory, type RootIdentity } from './port.js';
+
+interface IdentityUserDocument {
+  _id: string;
+  email?: string;
+  email_verified: boolean;
+  given_name?: string;
+  family_name?: string;
+  app_metadata: { cra_account_id?: string };
+  roles: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export class EmbeddedDirectory implements IdentityDirectory {
+  readonly kind = 'embedded' as const;
+  private readonly users: Collection<IdentityUserDocument>;
+
+  constructor(db: Db) {
+    this.users = db.collection<IdentityUserDocument>(collections.identityUsers);
+  }
+
+  async getIdentity(subject: string): Promise<RootIdentity | undefined> {
+    const user = await this.users.findOne({ _id: subject });
+    return user ? toRootIdentity(user) : undefined;
+  }
+
+  async ensureRootIdentity(input: EnsureRootIdentityInput): Promise<RootIdentity> {
+    const now = new Date().toISOString();
+    // Create-if-absent; a concurrent creator makes this a no-op, never a second user. (insertOne, not an
+    // upsert with $setOnInsert: FerretDB 1.x drops empty top-level arrays from the latter.)
+    try {
+      await this.users.insertOne({
+        _id: input.subject,
+        ...(input.email ? { email: input.email } : {}),
+        email_verified: input.emailVerified ?? false,
+        ...(input.givenName ? { given_name: input.givenName } : {}),
+        ...(input.familyName ? { family_name: input.familyName } : {}),
+        app_metadata: {},
+        roles: [],
+        created_at: now,
+        updated_at: now,
+      });
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+    }
+    const bound = await this.users.findOneAndUpdate(
+      { _id: input.subject, 'app_metadata.cra_account_id': { $exists: false } },
+      { $set: { 'app_metadata.cra_account_id': input.accountId } },
+      { returnDocument: 'after' },
+    );
+    const user = bound ?? (await this.users.findOne({ _id: input.subject }));
+    if (!user) throw new IdentityError('IdentityUnavailable', `identity ${input.subject} vanished while it was being bound`);
+    if (user.app_metadata.cra_account_id !== input.accountId) {
+      throw new IdentityError('IdentityRejected', `identity ${input.subject} is already the root of another account`);
+    }
+    return toRootIdentity(user);
+  }
+
+  async assignRole(subject: string, role: string): Promise<void> {
+    const result = await this.users.updateOne({ _id: subject }, { $addToSet: { roles: role } });
+    if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);
+  }
+}
+
+function toRootIdentity(user: IdentityUserDocument): RootIdentity {
+  return {
+    subject: user._id,
+    ...(user.email ? { email: user.email } : {}),
+    emailVerified: user.email_verified,
+    ...(user.given_name ? { givenName: user.given_name } : {}),
+    ...(user.family_name ? { familyName: user.family_name } : {}),
+    ...(user.app_metadata.cra_account_id ? { accountId: user.app_metadata.cra_account_id } : {}),
+    roles: user.roles ?? [],
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * IdentityDirectory: where root identities live. Auth0 in production, a MongoDB-backed directory by
+ * default. Every method is idempotent: activities call them again after a crash or a retry.
+ */
+
+/** A root identity as the directory knows it. */
+export interface RootIdentity {
+  /** The directory's user id, the `sub` of the person's access tokens (Auth0: `auth0|abc`). */
+  subject: string;
+  email?: string;
+  emailVerified: boolean;
+  givenName?: string;
+  familyName?: string;
+  /** `app_metadata.cra_account_id`: the CRA account this identity is the root of. */
+  accountId?: string;
+  /** Directory roles currently assigned, where the directory reports them (Auth0 does not: CRA reads roles from the account document). */
+  roles: string[];
+}
+
+export interface EnsureRootIdentityInput {
+  subject: string;
+  accountId: string;
+  email?: string;
+  emailVerified?: boolean;
+  givenName?: string;
+  familyName?: string;
+}
+
+export type IdentityErrorType =
+  /** The subject has no user in the directory (Auth0: 404). Not retryable. */
+  | 'IdentityNotFound'
+  /** The directory refused the change for good (Auth0: 400/403, or the identity is bound to another account). Not retryable. */
+  | 'IdentityRejected'
+  /** The directory's rate limit was hit; retry after `retryAfterMs`. */
+  | 'IdentityRateLimited'
+  /** The directory is unreachable or failed (5xx, network). Retryable. */
+  | 'IdentityUnavailable';
+
+/** The one error type adapters throw; each adapter maps its vendor errors to it in one place. */
+export class IdentityError extends Error {
+  constructor(
+    readonly type: IdentityErrorType,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'IdentityError';
+  }
+}
+
+export interface IdentityDirectory {
+  readonly kind: 'embedded' | 'auth0';
+  /** The identity with this subject, or undefined. */
+  getIdentity(subject: string): Promise<RootIdentity | undefined>;
+  /**
+   * Make sure the identity exists and carries `app_metadata.cra_account_id = accountId`.
+   * Embedded: creates the user when missing. Auth0: the user must already exist (IdentityNotFound).
+   * An identity already bound to another account id → IdentityRejected.
+   */
+  ensureRootIdentity(input: EnsureRootIdentityInput): Promise<RootIdentity>;
+  /** Assign a role (a CRA role name; the Auth0 adapter maps it to its role id). Idempotent. */
+  assignRole(subject: string, role: string): Promise<void>;
+}

@@ -1,0 +1,66 @@
+/**
+ * The CRA API: one Hono app, one sub-app per resource. Every `/v1` route needs a bearer token unless it
+ * is listed in `publicPaths`. Export `AppType` for `hc<AppType>()` clients.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bearerAuth } from './auth/bearer.js';
+import type { ApiDeps, ApiEnv } from './context.js';
+import { jsonOnly, limitedBody } from './middleware/body.js';
+import { requestLog } from './middleware/request-log.js';
+import { defaultHook, onError, respondProblem } from './problem.js';
+import { healthRoutes } from './routes/health.js';
+import { hookRoutes, postRegistrationPath } from './routes/hooks.js';
+import { meRoutes } from './routes/me.js';
+import { accountCenterSchemaPath, schemaRoutes } from './routes/schema.js';
+import { signupRoutes } from './routes/signup.js';
+import { workflowRoutes } from './routes/workflows.js';
+
+/** `/v1` routes anyone may call (the hook carries its own signature). */
+export const publicPaths: ReadonlySet<string> = new Set([accountCenterSchemaPath, postRegistrationPath]);
+
+export function createApp(deps: ApiDeps) {
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook });
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  app.use('*', requestLog);
+  app.use('*', jsonOnly, limitedBody);
+  app.use(
+    '/v1/*',
+    bearerAuth(
+      {
+        issuer: deps.config.auth.issuer,
+        audience: deps.config.auth.audience,
+        clockToleranceSeconds: deps.config.auth.clockToleranceSeconds,
+        jwks: deps.config.auth.jwksUrl ? { url: deps.config.auth.jwksUrl } : { keys: (deps.jwks?.keys ?? []) as never[] },
+      },
+      (path) => publicPaths.has(path),
+    ),
+  );
+
+  const routes = app
+    .route('/', healthRoutes)
+    .route('/', schemaRoutes)
+    .route('/', signupRoutes)
+    .route('/', hookRoutes)
+    .route('/', meRoutes)
+    .route('/', workflowRoutes);
+
+  if (deps.jwks) {
+    const jwks = deps.jwks;
+    app.get('/.well-known/jwks.json', (c) => c.json(jwks, 200, { 'cache-control': 'public, max-age=300' }));
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'CRA — Central Rank Authority API', version: '0.1.0', description: 'Account center: root identity, connected providers, durable account processes.' },
+  });
+
+  app.notFound((c) => respondProblem(c, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
+  app.onError(onError(deps.log));
+  return routes;
+}
+
+export type AppType = ReturnType<typeof createApp>;

@@ -1,0 +1,79 @@
+/**
+ * Bearer-token authentication for `/v1`: RS256 access tokens verified against the issuer's JWKS (the
+ * embedded issuer's keys, or Auth0's JWKS URL), with `iss`, `aud`, `exp`/`nbf` and a small leeway.
+ */
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWK } from 'jose';
+import type { MiddlewareHandler } from 'hono';
+import { accountIdForSubject } from '../../domain/account-id.js';
+import { respondProblem } from '../problem.js';
+import type { ApiEnv, Principal } from '../context.js';
+
+export interface BearerOptions {
+  issuer: string;
+  audience: string;
+  clockToleranceSeconds: number;
+  /** Remote JWKS (Auth0) or a local key set (embedded issuer). */
+  jwks: { url: string } | { keys: JWK[] };
+}
+
+export function keyResolver(jwks: BearerOptions['jwks']): JWTVerifyGetKey {
+  return 'url' in jwks ? createRemoteJWKSet(new URL(jwks.url), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }) : createLocalJWKSet({ keys: jwks.keys });
+}
+
+/** RFC 6750 §3: the challenge a client gets with a 401. */
+function challenge(error?: string, description?: string): string {
+  const parts = ['realm="cra"'];
+  if (error) parts.push(`error="${error}"`);
+  if (description) parts.push(`error_description="${description.replaceAll('"', "'")}"`);
+  return `Bearer ${parts.join(', ')}`;
+}
+
+/** Why a token was refused, in words safe to send back (never the token itself). */
+function reason(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return 'the token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed) return `the token's "${err.claim}" claim is not accepted`;
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is not signed with RS256';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'the token is signed with an unknown key';
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature does not verify';
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'the token is malformed';
+  return 'the token could not be verified';
+}
+
+export function bearerAuth(opts: BearerOptions, isPublic: (path: string) => boolean): MiddlewareHandler<ApiEnv> {
+  const getKey = keyResolver(opts.jwks);
+  return async (c, next) => {
+    if (isPublic(c.req.path)) return next();
+    const header = c.req.header('authorization');
+    const match = header?.match(/^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i);
+    if (!match) {
+      return respondProblem(c, 'unauthenticated', 'Send an access token: Authorization: Bearer <token>.', { 'www-authenticate': challenge() });
+    }
+    try {
+      const { payload } = await jwtVerify(match[1]!, getKey, {
+        issuer: opts.issuer,
+        audience: opts.audience,
+        algorithms: ['RS256'],
+        clockTolerance: opts.clockToleranceSeconds,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      const permissions = Array.isArray(payload.permissions) ? payload.permissions.filter((p): p is string => typeof p === 'string') : [];
+      const principal: Principal = {
+        subject: payload.sub!,
+        accountId: accountIdForSubject(payload.sub!),
+        permissions,
+        ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
+        emailVerified: payload.email_verified === true,
+      };
+      c.set('principal', principal);
+    } catch (err) {
+      const why = reason(err);
+      return respondProblem(c, 'unauthenticated', `The access token was refused: ${why}.`, { 'www-authenticate': challenge('invalid_token', why) });
+    }
+    return next();
+  };
+}
+
+/** 403 unless the caller holds every named permission (Auth0 RBAC `permissions` claim). */
+export function requirePermissions(principal: Principal, ...needed: string[]): string[] {
+  return needed.filter((p) => !principal.permissions.includes(p));
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm run api`: serves the CRA API on HOST:PORT against the Temporal and MongoDB named by the
+ * environment. SIGINT/SIGTERM stop accepting connections, finish requests and exit.
+ */
+import { serve } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../domain/config.js';
+import { redactedLogPaths } from '../domain/redaction.js';
+import { createApp } from './app.js';
+import { EmbeddedIssuer } from './auth/embedded-issuer.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel, base: { service: 'cra-api' }, redact: { paths: redactedLogPaths, censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err } });
+  const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
+  await mongo.connect().catch((err: Error) => {
+    throw new Error(`cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${err.message}`);
+  });
+  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
+  const connection = Connection.lazy({ address: config.temporal.address });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const issuer = config.auth.jwksUrl ? undefined : await EmbeddedIssuer.load({ dataDir: config.dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
+  const app = createApp({ config, temporal, db: mongo.db(config.mongo.db), log, ...(issuer ? { jwks: issuer.jwks() } : {}) });
+
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+    log.info({ url: `http://${config.host}:${info.port}`, issuer: config.auth.issuer, identity: config.identity.kind }, 'api ready');
+  });
+  const stop = (signal: string) => {
+    log.info({ signal }, 'api stopping');
+    server.close(async () => {
+      await connection.close().catch(() => undefined);
+      await mongo.close();
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`cra-api: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(err instanceof ConfigError ? 78 : 1);
+});

@@ -1,0 +1,28 @@
+/** Request bodies: JSON only (415 otherwise) and at most 64 KiB (413), checked before anything reads them. */
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ApiEnv } from '../context.js';
+import { respondProblem } from '../problem.js';
+
+export const maxBodyBytes = 64 * 1024;
+const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
+
+function hasBody(headers: { get(name: string): string | null }): boolean {
+  const length = headers.get('content-length');
+  return (length !== null && length !== '0') || headers.get('transfer-encoding') !== null;
+}
+
+export const jsonOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(c.req.method) && hasBody(c.req.raw.headers)) {
+    const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
+    if (!jsonMediaType.test(mediaType)) {
+      return respondProblem(c, 'unsupported-media-type', `Send the body as application/json${mediaType ? `, not ${mediaType}` : ''}.`, { accept: 'application/json' });
+    }
+  }
+  return next();
+};
+
+export const limitedBody: MiddlewareHandler<ApiEnv> = bodyLimit({
+  maxSize: maxBodyBytes,
+  onError: (c) => respondProblem(c, 'payload-too-large', `The body is larger than ${maxBodyBytes / 1024} KiB.`),
+});

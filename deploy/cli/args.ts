@@ -1,0 +1,22 @@
+/** Minimal `--name value` / `--flag` parsing for CRA's command-line tools, with a clear error. */
+export function parseArgs(argv: string[], spec: Record<string, 'string' | 'boolean'>, usage: string): Record<string, string | boolean | undefined> {
+  const out: Record<string, string | boolean | undefined> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.replace(/^--/, '');
+    const kind = arg.startsWith('--') ? spec[name] : undefined;
+    if (!kind) fail(`unknown argument "${arg}"`, usage);
+    if (kind === 'boolean') out[name] = true;
+    else {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('--')) fail(`${arg} needs a value`, usage);
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+export function fail(message: string, usage?: string): never {
+  process.stderr.write(`${message}\n${usage ? `usage: ${usage}\n` : ''}`);
+  process.exit(2);
+}

@@ -1,0 +1,138 @@
+/**
+ * Starts and stops the local servers CRA runs against: the Temporal dev server and a MongoDB-compatible
+ * server. Shared by `npm start` and the test setup so both run the same commands.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
+import { searchAttributeRegistrations } from '../../temporal.config.js';
+
+export interface RunningService {
+  name: string;
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+type Log = (line: string) => void;
+
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function supervise(name: string, cmd: string, args: string[], log: Log, onOutput?: (line: string) => void): RunningService {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) onOutput?.(line);
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT') log(`${name} exited (${signal ?? `code ${code}`})`);
+  });
+  return {
+    name,
+    child,
+    stop: (graceMs = 10_000) =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        child.once('exit', () => {
+          clearTimeout(killer);
+          done();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, service: RunningService, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  service.child.once('exit', () => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${what} exited before it was ready`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} was not ready after ${timeoutMs} ms`);
+}
+
+export interface TemporalOptions {
+  binary: string;
+  port: number;
+  /** Web UI port, or undefined for a headless server. */
+  uiPort?: number;
+  /** SQLite file for persistence; in memory when omitted. */
+  dbFile?: string;
+  ip?: string;
+  log: Log;
+  output?: (line: string) => void;
+}
+
+/** The Temporal dev server with CRA's search attributes registered; resolves once it answers health checks. */
+export async function startTemporal(opts: TemporalOptions): Promise<RunningService & { address: string; uiUrl?: string }> {
+  const ip = opts.ip ?? '127.0.0.1';
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port), '--log-level', 'warn'];
+  if (opts.uiPort !== undefined) args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
+  else args.push('--headless');
+  if (opts.dbFile) {
+    // WAL lets readers (Web UI, visibility) proceed while the server writes; NORMAL sync is safe with WAL.
+    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+  }
+  for (const [name, type] of searchAttributeRegistrations) args.push('--search-attribute', `${name}=${type}`);
+  const service = supervise('temporal', opts.binary, args, opts.log, opts.output);
+  const address = `${ip}:${opts.port}`;
+  await waitFor('Temporal dev server', async () => {
+    const connection = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await connection.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await connection.close();
+    }
+  }, service, 60_000);
+  return { ...service, address, uiUrl: opts.uiPort !== undefined ? `http://localhost:${opts.uiPort}` : undefined };
+}
+
+export interface MongoOptions {
+  mongo: { kind: 'mongod' | 'ferretdb'; path: string };
+  port: number;
+  dataDir: string;
+  log: Log;
+  output?: (line: string) => void;
+}
+
+/** A MongoDB-compatible server with its data under `dataDir`; resolves once it answers `ping`. */
+export async function startMongo(opts: MongoOptions): Promise<RunningService & { uri: string }> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const args =
+    opts.mongo.kind === 'ferretdb'
+      ? ['--handler=sqlite', `--sqlite-url=file:${opts.dataDir}/`, `--state-dir=${opts.dataDir}`, `--listen-addr=127.0.0.1:${opts.port}`,
+         '--telemetry=disable', '--debug-addr=127.0.0.1:0', '--log-level=error']
+      : ['--dbpath', opts.dataDir, '--bind_ip', '127.0.0.1', '--port', String(opts.port), '--quiet', '--logpath', join(opts.dataDir, 'mongod.log')];
+  const service = supervise(opts.mongo.kind, opts.mongo.path, args, opts.log, opts.output);
+  const uri = `mongodb://127.0.0.1:${opts.port}`;
+  await waitFor(opts.mongo.kind, async () => {
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1000 });
+    try {
+      await client.db('admin').command({ ping: 1 });
+      return true;
+    } finally {
+      await client.close();
+    }
+  }, service, 60_000);
+  return { ...service, uri };
+}

@@ -1,0 +1,137 @@
+/**
+ * `npm start`: the whole local stack on one machine — Temporal dev server (SQLite under .data/, Web UI),
+ * a MongoDB-compatible server (data under .data/), the worker and the API. Ctrl-C or SIGTERM stops all
+ * of them; data survives a restart.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig } from '../../domain/config.js';
+import { namespace, searchAttributeRegistrations } from '../../temporal.config.js';
+import { startMongo, startTemporal, type RunningService } from './services.js';
+import { ensureTools, projectRoot } from './tools.js';
+
+const say = (line: string) => process.stdout.write(`[cra] ${line}\n`);
+const prefixed = (name: string) => (line: string) => process.stdout.write(`[${name}] ${line}\n`);
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new ConfigError([`${name}: a port number from 1 to 65535 (got "${raw}")`]);
+  return value;
+}
+
+function runNode(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
+  const child = spawn(tsx, [join(projectRoot, script)], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = prefixed(name);
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => chunk.toString('utf8').split('\n').filter(Boolean).forEach(out));
+  }
+  return child;
+}
+
+function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+const services: RunningService[] = [];
+const children: ChildProcess[] = [];
+let stopping = false;
+
+async function shutdown(why: string, code = 0): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say(`${why}: stopping the API and the worker, then the servers …`);
+  await Promise.all(children.map((c) => stopChild(c)));
+  await Promise.all(services.reverse().map((s) => s.stop()));
+  say('stopped.');
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  // Check the configuration the worker and API will get before starting anything.
+  const config = loadConfig();
+  const temporalPort = intFromEnv('CRA_TEMPORAL_PORT', 7233);
+  const uiPort = intFromEnv('CRA_TEMPORAL_UI_PORT', 8233);
+  const mongoPort = intFromEnv('CRA_MONGO_PORT', 27017);
+  const dataDir = resolve(projectRoot, config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+
+  process.once('SIGINT', () => void shutdown('Ctrl-C'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const tools = ensureTools(['temporal', ...(process.env.MONGODB_URI ? [] : (['mongo'] as const))], (l) => say(l));
+
+  let temporalAddress: string;
+  let temporalUi: string;
+  if (tools.temporal) {
+    say(`starting Temporal dev server on :${temporalPort} (Web UI :${uiPort}, data .data/temporal.db) …`);
+    const temporal = await startTemporal({ binary: tools.temporal, port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), log: say, output: prefixed('temporal') });
+    services.push(temporal);
+    temporalAddress = temporal.address;
+    temporalUi = temporal.uiUrl!;
+  } else {
+    say('Temporal CLI not found and pip could not install it: falling back to the Temporal SDK download (needs network access).');
+    const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        ip: '127.0.0.1', port: temporalPort, ui: true, uiPort, dbFilename: join(dataDir, 'temporal.db'), namespace,
+        searchAttributes: searchAttributeRegistrations.map(([name, type]) => ({ name, type: type === 'Bool' ? 'BOOL' : 'KEYWORD' })) as never,
+      },
+    });
+    services.push({ name: 'temporal', child: undefined as never, stop: () => env.teardown() });
+    temporalAddress = `127.0.0.1:${temporalPort}`;
+    temporalUi = `http://localhost:${uiPort}`;
+  }
+
+  let mongoUri = process.env.MONGODB_URI;
+  if (!mongoUri) {
+    if (!tools.mongo) {
+      say('No MongoDB-compatible server: install mongod, or Go (to build FerretDB), or set MONGODB_URI.');
+      return shutdown('missing MongoDB', 1);
+    }
+    say(`starting ${tools.mongo.kind} on :${mongoPort} (data .data/mongo) …`);
+    const mongo = await startMongo({ mongo: tools.mongo, port: mongoPort, dataDir: join(dataDir, 'mongo'), log: say, output: prefixed(tools.mongo.kind) });
+    services.push(mongo);
+    mongoUri = mongo.uri;
+  }
+
+  const env = { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: config.temporal.namespace, MONGODB_URI: mongoUri, CRA_DATA_DIR: dataDir };
+  for (const [name, script] of [['worker', 'workers/main.ts'], ['api', 'api/main.ts']] as const) {
+    const child = runNode(name, script, env);
+    child.once('exit', (code, signal) => {
+      if (!stopping) void shutdown(`the ${name} exited (${signal ?? `code ${code}`})`, 1);
+    });
+    children.push(child);
+  }
+
+  const api = `http://localhost:${config.port}`;
+  say('');
+  say('CRA is starting. When the API logs "api ready":');
+  say(`  API             ${api}            (health: ${api}/readyz, OpenAPI: ${api}/openapi.json)`);
+  say(`  Temporal Web    ${temporalUi}`);
+  say(`  Temporal gRPC   ${temporalAddress}`);
+  say(`  MongoDB         ${mongoUri}`);
+  say(`  Worker metrics  http://127.0.0.1:${config.worker.metricsPort}/metrics`);
+  say('  Try it:  TOKEN=$(npm run --silent token -- --sub "auth0|me" --email me@example.com)');
+  say(`           curl -X POST ${api}/v1/signup -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
+  say(`                -d '{"givenName":"Ada","familyName":"Lovelace","consents":[{"purpose":"terms","version":"2026-11","granted":true}]}'`);
+  say(`           curl ${api}/v1/me -H "authorization: Bearer $TOKEN"`);
+  say('Press Ctrl-C to stop.');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  if (err instanceof ConfigError) process.exit(78);
+  void shutdown('start failed', 1);
+});

@@ -1,0 +1,69 @@
+/**
+ * The account-center document: what CRA holds about one person, keyed by account id.
+ * Stored in the `accounts` collection and returned by `GET /v1/me`; its JSON Schema is served at
+ * `/v1/schema/account-center.json`.
+ */
+import { z } from 'zod';
+import { providerIds } from './providers.js';
+
+export const accountStatuses = ['active', 'suspended', 'banned', 'pending_deletion', 'deleted'] as const;
+
+export const consentSchema = z.object({
+  purpose: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_:-]*$/, 'lower-case letters, digits, _ : -'),
+  version: z.string().min(1).max(32),
+  granted: z.boolean(),
+});
+export type Consent = z.infer<typeof consentSchema>;
+
+export const recordedConsentSchema = consentSchema.extend({
+  recordedAt: z.iso.datetime(),
+  source: z.enum(['api', 'auth0-hook']),
+});
+export type RecordedConsent = z.infer<typeof recordedConsentSchema>;
+
+export const connectedProviderNodeSchema = z.object({
+  provider: z.enum(providerIds),
+  providerAccountId: z.string(),
+  connectionId: z.string(),
+  scopes: z.array(z.string()),
+  status: z.enum(['active', 'reauth_required', 'disconnected']),
+  connectedAt: z.iso.datetime(),
+  linkOrigin: z.object({ workflowId: z.string(), requestedBy: z.string() }),
+});
+export type ConnectedProviderNode = z.infer<typeof connectedProviderNodeSchema>;
+
+export const accountCenterSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    accountId: z.uuid(),
+    rootIdentity: z.object({
+      directory: z.enum(['embedded', 'auth0']),
+      subject: z.string().min(1),
+      email: z.email().optional(),
+      emailVerified: z.boolean(),
+    }),
+    profile: z.object({
+      givenName: z.string().optional(),
+      familyName: z.string().optional(),
+    }),
+    roles: z.array(z.string()),
+    connected_providers: z.object({ nodes: z.array(connectedProviderNodeSchema) }),
+    consents: z.array(recordedConsentSchema),
+    status: z.enum(accountStatuses),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({
+    id: 'AccountCenter',
+    title: 'Account center',
+    description: 'Everything CRA holds about one person: root identity, profile, roles, connected providers and consents.',
+  });
+export type AccountCenter = z.infer<typeof accountCenterSchema>;
+
+/** How the document is stored: `_id` is the account id; `revision` guards concurrent writes. */
+export type AccountDocument = Omit<AccountCenter, 'accountId'> & { _id: string; revision: number };
+
+export function toAccountCenter(doc: AccountDocument): AccountCenter {
+  const { _id, revision: _revision, ...rest } = doc;
+  return { ...rest, accountId: _id };
+}

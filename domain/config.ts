@@ -1,0 +1,142 @@
+/**
+ * The environment, checked once at start. A missing or malformed value stops the process with a
+ * message that names the variable and the form it expects.
+ */
+import { z } from 'zod';
+
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/, 'a duration such as "30s", "10 minutes" or "48h"');
+const port = z.coerce.number().int().min(0).max(65535);
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const configSchema = z
+  .object({
+    CRA_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().default('127.0.0.1'),
+    PORT: port.default(3000),
+    CRA_DATA_DIR: z.string().default('.data'),
+    CRA_PUBLIC_URL: z.url().optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'host:port, e.g. localhost:7233').default('localhost:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]*$/, 'lower-case letters, digits and -').default(''),
+
+    MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a MongoDB connection string: mongodb://host:port').default('mongodb://127.0.0.1:27017'),
+    MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name: letters, digits, _ and -').default('cra'),
+
+    AUTH_ISSUER: z.url().optional(),
+    AUTH_AUDIENCE: z.string().min(1).default('https://api.cra.local'),
+    AUTH_JWKS_URL: z.url().optional(),
+    AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+
+    AUTH0_DOMAIN: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, 'a tenant domain such as example.eu.auth0.com').optional(),
+    AUTH0_CLIENT_ID: z.string().min(1).optional(),
+    AUTH0_CLIENT_SECRET: z.string().min(1).optional(),
+    AUTH0_AUDIENCE: z.string().min(1).optional(),
+    AUTH0_DEFAULT_ROLE_ID: z.string().min(1).optional(),
+    IDENTITY_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(1000).optional(),
+
+    SIGNUP_HOOK_SECRETS: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.string().min(32, 'each secret at least 32 characters')).min(1).max(2, 'at most two secrets (current, previous)'))
+      .optional(),
+    SIGNUP_DETAILS_WAIT: duration.optional(),
+
+    METRICS_PORT: port.default(9464),
+    WORKER_SHUTDOWN_GRACE: duration.default('10s'),
+    CRA_HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+    CRA_ENABLE_SANDBOX: flag.optional(),
+  })
+  .superRefine((env, ctx) => {
+    const auth0 = ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', 'AUTH0_AUDIENCE'] as const;
+    const set = auth0.filter((k) => env[k] !== undefined);
+    if (set.length > 0 && set.length < auth0.length) {
+      for (const k of auth0.filter((key) => env[key] === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [k], message: `required when any of ${auth0.join(', ')} is set` });
+      }
+    }
+    if (env.CRA_ENV === 'production') {
+      for (const k of auth0.filter((key) => env[key] === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [k], message: 'required in production (CRA_ENV=production): the embedded directory is for development' });
+      }
+    }
+  });
+
+export type Env = z.infer<typeof configSchema>;
+
+/** The configuration the processes use, derived from the checked environment. */
+export interface CraConfig {
+  env: Env['CRA_ENV'];
+  host: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  logLevel: Env['LOG_LEVEL'];
+  temporal: { address: string; namespace: string; taskQueuePrefix: string };
+  mongo: { uri: string; db: string };
+  auth: { issuer: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
+  identity:
+    | { kind: 'embedded'; activitiesPerSecond: number }
+    | { kind: 'auth0'; domain: string; clientId: string; clientSecret: string; audience: string; defaultRoleId?: string; activitiesPerSecond: number };
+  signup: { hookSecrets: string[]; detailsWait?: string };
+  worker: { metricsPort: number; shutdownGrace: string };
+  healthTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Check the environment and derive the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): CraConfig {
+  const blanksRemoved = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(blanksRemoved);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        const got = typeof issue.path[0] === 'string' && issue.path[0] in blanksRemoved && !/SECRET/.test(issue.path[0]) ? ` (got "${blanksRemoved[issue.path[0]]}")` : '';
+        return `${name}: ${issue.message}${got}`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  const publicUrl = (env.CRA_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
+  const auth0 = env.AUTH0_DOMAIN
+    ? {
+        kind: 'auth0' as const,
+        domain: env.AUTH0_DOMAIN,
+        clientId: env.AUTH0_CLIENT_ID!,
+        clientSecret: env.AUTH0_CLIENT_SECRET!,
+        audience: env.AUTH0_AUDIENCE!,
+        defaultRoleId: env.AUTH0_DEFAULT_ROLE_ID,
+        activitiesPerSecond: env.IDENTITY_ACTIVITIES_PER_SECOND ?? 2,
+      }
+    : undefined;
+  return {
+    env: env.CRA_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    publicUrl,
+    dataDir: env.CRA_DATA_DIR,
+    logLevel: env.LOG_LEVEL,
+    temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueuePrefix: env.TEMPORAL_TASK_QUEUE_PREFIX },
+    mongo: { uri: env.MONGODB_URI, db: env.MONGODB_DB },
+    auth: {
+      issuer: env.AUTH_ISSUER ?? (auth0 ? `https://${auth0.domain}/` : `${publicUrl}/`),
+      audience: env.AUTH_AUDIENCE,
+      jwksUrl: env.AUTH_JWKS_URL ?? (auth0 ? `https://${auth0.domain}/.well-known/jwks.json` : undefined),
+      clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
+    },
+    identity: auth0 ?? { kind: 'embedded', activitiesPerSecond: env.IDENTITY_ACTIVITIES_PER_SECOND ?? 50 },
+    signup: { hookSecrets: env.SIGNUP_HOOK_SECRETS ?? [], detailsWait: env.SIGNUP_DETAILS_WAIT },
+    worker: { metricsPort: env.METRICS_PORT, shutdownGrace: env.WORKER_SHUTDOWN_GRACE },
+    healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,
+  };
+}

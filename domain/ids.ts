@@ -1,0 +1,17 @@
+/**
+ * Workflow ids are built from business keys here and nowhere else, so a second request for the same
+ * thing finds the same workflow. Subjects may contain `|` (Auth0: `auth0|abc`); ids keep them verbatim
+ * and the API takes them URL-encoded.
+ */
+export const processes = ['signup', 'link', 'tokens', 'sync', 'disconnect', 'recovery', 'export', 'erasure'] as const;
+export type ProcessName = (typeof processes)[number];
+
+export const workflowIds = {
+  signup: (subject: string) => `signup/${subject}`,
+} as const;
+
+/** The process a workflow id belongs to, or undefined when it is not one of ours. */
+export function processOfWorkflowId(workflowId: string): ProcessName | undefined {
+  const head = workflowId.split('/', 1)[0];
+  return (processes as readonly string[]).includes(head ?? '') ? (head as ProcessName) : undefined;
+}

@@ -1,0 +1,45 @@
+/**
+ * RFC 9457 problem details: every error CRA answers with has this shape.
+ * `type` is a stable URI per kind of problem; clients switch on it, never on `title` or `detail`.
+ */
+import { z } from 'zod';
+
+export const problemTypeBase = 'https://cra.dev/problems/';
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+export type Problem = z.infer<typeof problemSchema>;
+
+/** The kinds of problem CRA reports, with their status and title. */
+export const problemKinds = {
+  'validation': { status: 400, title: 'The request is not valid' },
+  'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
+  'unauthenticated': { status: 401, title: 'Authentication required' },
+  'invalid-signature': { status: 401, title: 'The request signature is not valid' },
+  'forbidden': { status: 403, title: 'Not allowed' },
+  'not-found': { status: 404, title: 'Not found' },
+  'account-not-found': { status: 404, title: 'No account for this identity' },
+  'workflow-not-found': { status: 404, title: 'No such workflow' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'conflict': { status: 409, title: 'Conflict' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  'internal': { status: 500, title: 'Internal error' },
+  'not-configured': { status: 503, title: 'Not configured' },
+  'unavailable': { status: 503, title: 'A dependency is unavailable' },
+} as const;
+export type ProblemKind = keyof typeof problemKinds;
+
+export function problem(kind: ProblemKind, detail?: string, extra?: Partial<Problem>): Problem {
+  const { status, title } = problemKinds[kind];
+  return { type: `${problemTypeBase}${kind}`, title, status, ...(detail ? { detail } : {}), ...extra };
+}

@@ -1,0 +1,87 @@
+/**
+ * Temporal settings shared by the launcher, the workers, the API and the workflows.
+ *
+ * Workflow code imports this file, so it holds plain constants only: no environment reads, no I/O.
+ * Values that operators change per deployment (addresses, rates, durations) come from `domain/config.ts`
+ * and reach workflows through their inputs, so they are recorded in history.
+ */
+import type { ActivityOptions, Duration, RetryPolicy } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const namespace = 'default';
+
+/** One task queue per kind of work; identity calls get their own so their rate can be capped. */
+export const taskQueues = {
+  accounts: 'cra-accounts',
+  identity: 'cra-identity',
+} as const;
+
+/**
+ * Task queue names under an optional prefix (`TEMPORAL_TASK_QUEUE_PREFIX`), so several CRA deployments or
+ * test runs can share one namespace without taking each other's tasks.
+ */
+export function taskQueueNames(prefix = ''): { accounts: string; identity: string } {
+  return { accounts: `${prefix}${taskQueues.accounts}`, identity: `${prefix}${taskQueues.identity}` };
+}
+
+/** The identity queue that belongs with a workflow's own (accounts) queue: workflows derive it from workflowInfo(). */
+export function identityQueueOf(accountsQueue: string): string {
+  return accountsQueue.endsWith(taskQueues.accounts) ? `${accountsQueue.slice(0, -taskQueues.accounts.length)}${taskQueues.identity}` : taskQueues.identity;
+}
+
+/** Typed search attributes: every CRA workflow can be filtered by these in Temporal Web. */
+export const searchAttributes = {
+  accountId: defineSearchAttributeKey('CraAccountId', SearchAttributeType.KEYWORD),
+  process: defineSearchAttributeKey('CraProcess', SearchAttributeType.KEYWORD),
+  stage: defineSearchAttributeKey('CraStage', SearchAttributeType.KEYWORD),
+  provider: defineSearchAttributeKey('CraProvider', SearchAttributeType.KEYWORD),
+  needsApproval: defineSearchAttributeKey('CraNeedsApproval', SearchAttributeType.BOOL),
+} as const;
+
+/** `name=Type` pairs, as `temporal server start-dev --search-attribute` and `operator search-attribute create` take them. */
+export const searchAttributeRegistrations: ReadonlyArray<readonly [string, 'Keyword' | 'Bool']> = [
+  ['CraAccountId', 'Keyword'],
+  ['CraProcess', 'Keyword'],
+  ['CraStage', 'Keyword'],
+  ['CraProvider', 'Keyword'],
+  ['CraNeedsApproval', 'Bool'],
+];
+
+/** No attempt cap: these activities are idempotent, and their timeouts bound how long a step may take. */
+const unlimitedRetry: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+};
+
+/**
+ * Activity options per activity group; workflows pass these to `proxyActivities`. Accounts and records
+ * run on the workflow's own queue; identity activities on `identityQueueOf(workflowInfo().taskQueue)`.
+ */
+export const activityOptions = {
+  /** MongoDB writes: quick, idempotent, retried until the database is back. */
+  accounts: {
+    startToCloseTimeout: '15 seconds',
+    retry: unlimitedRetry,
+  },
+  /** Identity directory (Auth0 in production): rate-limited queue, vendor 429s wait for the reset. */
+  identity: {
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: '1 hour',
+    retry: { ...unlimitedRetry, nonRetryableErrorTypes: ['IdentityNotFound', 'IdentityRejected'] },
+  },
+  /** Outbox and audit writes. */
+  records: {
+    startToCloseTimeout: '15 seconds',
+    retry: unlimitedRetry,
+  },
+} as const satisfies Record<string, ActivityOptions>;
+
+/** Default durations; each can be overridden through the environment (see `domain/config.ts`). */
+export const defaultDurations = {
+  /** How long a signup run waits for its details before it gives up. */
+  signupDetailsWait: '5 minutes',
+} as const satisfies Record<string, Duration>;
+
+/** Auth0 Management API limits vary by plan; stay under the smallest unless told otherwise. */
+export const defaultIdentityActivitiesPerSecond = 2;

@@ -1,0 +1,467 @@
+/**
+ * Contract tests of Auth0Directory against a local HTTP server playing the Auth0 tenant: the
+ * real adapter and the real `auth0` SDK, only the network destination differs. Each contract
+ * cites the Auth0 documentation it was checked against, so a stand-in that drifts from Auth0 shows.
+ */
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it, expect, beforeAll, afterAll, beforeEach } from 'vitest';
+import { Auth0Directory, type Auth0DirectoryOptions } from '../../activities/identity/auth0-directory.js';
+import { IdentityError } from '../../activities/identity/port.js';
+
+const domain = 'cra-test.eu.auth0.com';
+const clientId = 'cra-m2m-client';
+const clientSecret = 'S3CRET-client-secret-do-not-log';
+const memberRoleId = 'rol_member123';
+
+interface RecordedRequest {
+  method: string;
+  /** The path as it came over the wire, percent-encoding intact. */
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+interface Auth0User {
+  user_id: string;
+  email?: string;
+  email_verified?: boolean;
+  given_name?: string;
+  family_name?: string;
+  app_metadata?: Record<string, unknown>;
+}
+
+interface CannedResponse {
+  method: string;
+  path: string;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** The tenant's state and everything it was asked; reset before each test. */
+const tenant = {
+  users: new Map<string, Auth0User>(),
+  roles: new Map<string, Set<string>>(),
+  requests: [] as RecordedRequest[],
+  issuedTokens: [] as string[],
+  /** Answered once, instead of the normal behaviour, for the next matching request. */
+  canned: [] as CannedResponse[],
+};
+
+let server: Server;
+let baseUrl: string;
+
+/** The SDK's documented `fetch` option, aimed at the stand-in; refuses anything not for the tenant. */
+function tenantFetch(target: string): typeof fetch {
+  return (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const origin = `https://${domain}/`;
+    if (!url.startsWith(origin)) throw new Error(`unexpected request to ${url}`);
+    return fetch(`${target}/${url.slice(origin.length)}`, init);
+  };
+}
+
+function newDirectory(overrides: Partial<Auth0DirectoryOptions> = {}): Auth0Directory {
+  return new Auth0Directory({
+    domain,
+    clientId,
+    clientSecret,
+    roleIds: { member: memberRoleId },
+    fetch: tenantFetch(baseUrl),
+    ...overrides,
+  });
+}
+
+const managementCalls = (): RecordedRequest[] => tenant.requests.filter((r) => r.path.startsWith('/api/v2/'));
+const writes = (): RecordedRequest[] => managementCalls().filter((r) => r.method !== 'GET');
+
+async function caught(promise: Promise<unknown>): Promise<IdentityError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof IdentityError) return err;
+    throw err;
+  }
+  throw new Error('expected an IdentityError, got success');
+}
+
+/** What an operator would see in logs or Temporal history must hold no credential. */
+function expectNoCredentials(err: IdentityError): void {
+  const visible = [err.message, String(err), err.stack ?? '', JSON.stringify(err)].join('\n');
+  expect(visible).not.toContain(clientSecret);
+  for (const token of tenant.issuedTokens) expect(visible).not.toContain(token);
+  expect(visible.toLowerCase()).not.toContain('bearer');
+  expect(visible.toLowerCase()).not.toContain('authorization');
+  expect(err.cause).toBeUndefined();
+}
+
+function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) {
+  if (body === undefined) {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+}
+
+/** A Management API error body (shape as Auth0 sends it; the adapter reads only the status). */
+const notFound = { statusCode: 404, error: 'Not Found', message: 'The user does not exist.', errorCode: 'inexistent_user' };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const url = new URL(req.url ?? '/', 'http://stand-in');
+      const type = req.headers['content-type'] ?? '';
+      const body: unknown =
+        raw === ''
+          ? undefined
+          : type.includes('application/x-www-form-urlencoded')
+            ? Object.fromEntries(new URLSearchParams(raw))
+            : JSON.parse(raw);
+      // `url.pathname` keeps percent-encoding as sent, which is what the encoding contract checks.
+      const path = url.pathname;
+      const method = req.method ?? 'GET';
+      tenant.requests.push({ method, path, query: Object.fromEntries(url.searchParams), headers: req.headers, body });
+
+      const cannedAt = tenant.canned.findIndex((c) => c.method === method && c.path === path);
+      if (cannedAt >= 0) {
+        const [c] = tenant.canned.splice(cannedAt, 1);
+        if (c) send(res, c.status, c.body, c.headers);
+        return;
+      }
+
+      if (method === 'POST' && path === '/oauth/token') {
+        const form = body as Record<string, string> | undefined;
+        if (form?.grant_type !== 'client_credentials' || form.client_id !== clientId || form.client_secret !== clientSecret) {
+          send(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
+          return;
+        }
+        const token = `at-${tenant.issuedTokens.length + 1}-${Math.random().toString(36).slice(2)}`;
+        tenant.issuedTokens.push(token);
+        send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 86400 });
+        return;
+      }
+
+      const userRoute = /^\/api\/v2\/users\/([^/]+)(\/roles)?$/.exec(path);
+      if (!userRoute) {
+        send(res, 404, { statusCode: 404, error: 'Not Found', message: 'Not Found' });
+        return;
+      }
+      const auth = req.headers.authorization ?? '';
+      if (!tenant.issuedTokens.some((t) => auth === `Bearer ${t}`)) {
+        send(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
+        return;
+      }
+      const id = decodeURIComponent(userRoute[1] ?? '');
+      const user = tenant.users.get(id);
+      if (!user) {
+        send(res, 404, notFound);
+        return;
+      }
+      if (userRoute[2]) {
+        if (method === 'POST') {
+          const roles = (body as { roles: string[] }).roles;
+          const set = tenant.roles.get(id) ?? new Set<string>();
+          for (const r of roles) set.add(r);
+          tenant.roles.set(id, set);
+          send(res, 200);
+          return;
+        }
+        send(res, 405, { statusCode: 405, error: 'Method Not Allowed' });
+        return;
+      }
+      if (method === 'GET') {
+        send(res, 200, user);
+        return;
+      }
+      if (method === 'PATCH') {
+        // Auth0 merges app_metadata at the first level on PATCH (patch-users-by-id, "Some considerations").
+        const patch = body as Partial<Auth0User>;
+        const updated: Auth0User = {
+          ...user,
+          ...patch,
+          user_id: user.user_id,
+          app_metadata: { ...user.app_metadata, ...patch.app_metadata },
+        };
+        tenant.users.set(id, updated);
+        send(res, 200, updated);
+        return;
+      }
+      send(res, 405, { statusCode: 405, error: 'Method Not Allowed' });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+});
+
+beforeEach(() => {
+  tenant.users.clear();
+  tenant.roles.clear();
+  tenant.requests.length = 0;
+  tenant.issuedTokens.length = 0;
+  tenant.canned.length = 0;
+  tenant.users.set('auth0|abc', {
+    user_id: 'auth0|abc',
+    email: 'ada@example.com',
+    email_verified: true,
+    given_name: 'Ada',
+    family_name: 'Lovelace',
+    app_metadata: { plan: 'gold' },
+  });
+});
+
+describe('Auth0Directory against an Auth0 tenant stand-in', () => {
+  // https://auth0.com/docs/secure/tokens/access-tokens/management-api-access-tokens/get-management-api-access-tokens-for-production
+  // "POST https://{yourDomain}/oauth/token" with grant_type=client_credentials, client_id, client_secret,
+  // audience=https://{yourDomain}/api/v2/; response { access_token, token_type: 'Bearer', expires_in }.
+  it('gets its token with a client_credentials grant for the Management API audience', async () => {
+    await newDirectory().getIdentity('auth0|abc');
+
+    const tokenCalls = tenant.requests.filter((r) => r.path === '/oauth/token');
+    expect(tokenCalls).toHaveLength(1);
+    expect(tokenCalls[0]?.method).toBe('POST');
+    expect(tokenCalls[0]?.body).toEqual({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      audience: `https://${domain}/api/v2/`,
+    });
+  });
+
+  it('asks for the configured audience when one is given', async () => {
+    await newDirectory({ audience: 'https://cra-test.custom/api/v2/' }).getIdentity('auth0|abc');
+    expect(tenant.requests.find((r) => r.path === '/oauth/token')?.body).toMatchObject({
+      audience: 'https://cra-test.custom/api/v2/',
+    });
+  });
+
+  // https://auth0.com/docs/api/management/v2/users/get-user-roles (and every Management API page):
+  // "Authorization: Bearer <token>". The token is fetched once and reused.
+  it('sends the issued token as a Bearer token on every management call, fetching it once', async () => {
+    const directory = newDirectory();
+    await directory.getIdentity('auth0|abc');
+    await directory.ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' });
+    await directory.assignRole('auth0|abc', 'member');
+
+    expect(tenant.issuedTokens).toHaveLength(1);
+    const calls = managementCalls();
+    expect(calls.map((c) => c.method)).toEqual(['GET', 'GET', 'PATCH', 'POST']);
+    for (const call of calls) expect(call.headers.authorization).toBe(`Bearer ${tenant.issuedTokens[0]}`);
+  });
+
+  // https://auth0.com/docs/manage-users/user-search/retrieve-users-with-get-users-by-id-endpoint
+  // "GET /api/v2/users/{id}" — "The user ID should be URL encoded".
+  it('reads a user by id with the | percent-encoded and maps the profile', async () => {
+    const identity = await newDirectory().getIdentity('auth0|abc');
+
+    expect(managementCalls()).toEqual([expect.objectContaining({ method: 'GET', path: '/api/v2/users/auth0%7Cabc' })]);
+    expect(identity).toEqual({
+      subject: 'auth0|abc',
+      email: 'ada@example.com',
+      emailVerified: true,
+      givenName: 'Ada',
+      familyName: 'Lovelace',
+      roles: [],
+    });
+  });
+
+  it('reads app_metadata.cra_account_id as the bound account id', async () => {
+    tenant.users.set('auth0|abc', { user_id: 'auth0|abc', email_verified: false, app_metadata: { cra_account_id: 'acc-1' } });
+    expect(await newDirectory().getIdentity('auth0|abc')).toEqual({
+      subject: 'auth0|abc',
+      emailVerified: false,
+      accountId: 'acc-1',
+      roles: [],
+    });
+  });
+
+  it('answers undefined for a subject Auth0 does not know (404)', async () => {
+    expect(await newDirectory().getIdentity('auth0|nobody')).toBeUndefined();
+    expect(managementCalls()[0]?.path).toBe('/api/v2/users/auth0%7Cnobody');
+  });
+
+  // https://auth0.com/docs/api/management/v2/users/patch-users-by-id
+  // "app_metadata ... merged instead of being replaced ... the merge only occurs on the first level."
+  it('binds an unbound user with a PATCH whose body is exactly { app_metadata: { cra_account_id } }', async () => {
+    const identity = await newDirectory().ensureRootIdentity({
+      subject: 'auth0|abc',
+      accountId: 'acc-1',
+      // CRA's own view of the profile: must not be written to Auth0.
+      email: 'other@example.com',
+      emailVerified: false,
+      givenName: 'Someone',
+      familyName: 'Else',
+    });
+
+    expect(writes()).toHaveLength(1);
+    expect(writes()[0]).toMatchObject({ method: 'PATCH', path: '/api/v2/users/auth0%7Cabc' });
+    expect(writes()[0]?.body).toStrictEqual({ app_metadata: { cra_account_id: 'acc-1' } });
+    expect(writes()[0]?.headers['content-type']).toContain('application/json');
+    expect(identity).toMatchObject({ subject: 'auth0|abc', accountId: 'acc-1', email: 'ada@example.com', givenName: 'Ada' });
+    // Auth0's first-level merge kept the other app_metadata key.
+    expect(tenant.users.get('auth0|abc')?.app_metadata).toEqual({ plan: 'gold', cra_account_id: 'acc-1' });
+  });
+
+  it('does not write when the user is already bound to the same account', async () => {
+    tenant.users.set('auth0|abc', { user_id: 'auth0|abc', email_verified: true, app_metadata: { cra_account_id: 'acc-1' } });
+    const identity = await newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' });
+
+    expect(identity.accountId).toBe('acc-1');
+    expect(writes()).toEqual([]);
+  });
+
+  it('is idempotent: a second ensure after a successful bind writes nothing', async () => {
+    const directory = newDirectory();
+    await directory.ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' });
+    await directory.ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' });
+    expect(writes().map((w) => w.method)).toEqual(['PATCH']);
+  });
+
+  it('rejects, without writing, a user already bound to another account', async () => {
+    tenant.users.set('auth0|abc', { user_id: 'auth0|abc', email_verified: true, app_metadata: { cra_account_id: 'acc-OTHER' } });
+    const err = await caught(newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' }));
+
+    expect(err.type).toBe('IdentityRejected');
+    expect(writes()).toEqual([]);
+    expect(tenant.users.get('auth0|abc')?.app_metadata).toEqual({ cra_account_id: 'acc-OTHER' });
+  });
+
+  it('fails with IdentityNotFound, without writing, when Auth0 has no such user', async () => {
+    const err = await caught(newDirectory().ensureRootIdentity({ subject: 'auth0|nobody', accountId: 'acc-1' }));
+
+    expect(err.type).toBe('IdentityNotFound');
+    expect(err.message).toContain('GET /api/v2/users/auth0%7Cnobody');
+    expect(err.message).toContain('404');
+    expect(writes()).toEqual([]);
+  });
+
+  // https://auth0.com/docs/fr-ca/api/management/v2/users/post-user-roles (body section in English):
+  // "POST /api/v2/users/{id}/roles", body "roles: string[] required — List of roles IDs".
+  it('assigns a configured role with POST /users/{id}/roles and body { roles: [roleId] }', async () => {
+    await newDirectory().assignRole('auth0|abc', 'member');
+
+    expect(writes()).toHaveLength(1);
+    expect(writes()[0]).toMatchObject({ method: 'POST', path: '/api/v2/users/auth0%7Cabc/roles' });
+    expect(writes()[0]?.body).toStrictEqual({ roles: [memberRoleId] });
+    expect([...(tenant.roles.get('auth0|abc') ?? [])]).toEqual([memberRoleId]);
+  });
+
+  it('makes no call at all for a role without a configured Auth0 role id', async () => {
+    await newDirectory().assignRole('auth0|abc', 'admin');
+    await newDirectory({ roleIds: undefined }).assignRole('auth0|abc', 'member');
+    expect(tenant.requests).toEqual([]);
+  });
+
+  it('fails with IdentityNotFound when assigning a role to a user Auth0 does not know', async () => {
+    const err = await caught(newDirectory().assignRole('auth0|nobody', 'member'));
+    expect(err.type).toBe('IdentityNotFound');
+    expect(err.message).toContain('POST /api/v2/users/auth0%7Cnobody/roles');
+  });
+
+  // Rate limit headers, https://auth0.com/docs/troubleshoot/customer-support/operational-policies/rate-limit-policy
+  // ("Review HTTP response headers"); x-ratelimit-reset is "A UNIX timestamp of the expected time when the
+  // rate limit will reset": https://community.auth0.com/t/how-to-tell-if-you-are-approaching-the-rate-limit/82103
+  // (the Auth0 .NET SDK reads it the same way: https://auth0.github.io/auth0.net/api/Auth0.ManagementApi.RateLimit.html).
+  it('maps a 429 to IdentityRateLimited, waiting until x-ratelimit-reset, without retrying inside the SDK', async () => {
+    const resetAt = Math.floor(Date.now() / 1000) + 30;
+    tenant.canned.push({
+      method: 'GET',
+      path: '/api/v2/users/auth0%7Cabc',
+      status: 429,
+      headers: { 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(resetAt) },
+      body: { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' },
+    });
+    const err = await caught(newDirectory().getIdentity('auth0|abc'));
+
+    expect(err.type).toBe('IdentityRateLimited');
+    expect(err.retryAfterMs).toBeGreaterThan(25_000);
+    expect(err.retryAfterMs).toBeLessThanOrEqual(31_000);
+    expect(err.message).toContain('429');
+    // Temporal's retry policy owns the retry: the SDK must not quietly try again.
+    expect(managementCalls()).toHaveLength(1);
+    expectNoCredentials(err);
+  });
+
+  it('falls back to retry-after seconds, then to one second, when x-ratelimit-reset is absent', async () => {
+    const path = '/api/v2/users/auth0%7Cabc';
+    tenant.canned.push({ method: 'PATCH', path, status: 429, headers: { 'retry-after': '7' }, body: { statusCode: 429 } });
+    const withRetryAfter = await caught(newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' }));
+    expect(withRetryAfter).toMatchObject({ type: 'IdentityRateLimited', retryAfterMs: 7000 });
+
+    tenant.canned.push({ method: 'POST', path: `${path}/roles`, status: 429, body: { statusCode: 429 } });
+    const bare = await caught(newDirectory().assignRole('auth0|abc', 'member'));
+    expect(bare).toMatchObject({ type: 'IdentityRateLimited', retryAfterMs: 1000 });
+  });
+
+  it('maps a 503 to IdentityUnavailable, without retrying inside the SDK', async () => {
+    tenant.canned.push({ method: 'GET', path: '/api/v2/users/auth0%7Cabc', status: 503, body: { statusCode: 503, error: 'Service Unavailable' } });
+    const err = await caught(newDirectory().getIdentity('auth0|abc'));
+
+    expect(err.type).toBe('IdentityUnavailable');
+    expect(err.message).toContain('GET /api/v2/users/auth0%7Cabc');
+    expect(err.message).toContain('503');
+    expect(managementCalls()).toHaveLength(1);
+    expectNoCredentials(err);
+  });
+
+  it.each([
+    [400, 'IdentityRejected'],
+    [401, 'IdentityRejected'],
+    [403, 'IdentityRejected'],
+    [409, 'IdentityRejected'],
+    [500, 'IdentityUnavailable'],
+    [502, 'IdentityUnavailable'],
+  ] as const)('maps a %i on the binding PATCH to %s', async (status, type) => {
+    tenant.canned.push({ method: 'PATCH', path: '/api/v2/users/auth0%7Cabc', status, body: { statusCode: status, error: 'x', message: 'x' } });
+    const err = await caught(newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' }));
+
+    expect(err.type).toBe(type);
+    expect(err.message).toBe(`Auth0 PATCH /api/v2/users/auth0%7Cabc failed with status ${status}`);
+    expectNoCredentials(err);
+  });
+
+  it('maps a refused token request (wrong client secret) to IdentityRejected naming /oauth/token, not the secret', async () => {
+    const wrongSecret = 'WRONG-secret-value-must-not-leak';
+    const err = await caught(newDirectory({ clientSecret: wrongSecret }).getIdentity('auth0|abc'));
+
+    expect(err.type).toBe('IdentityRejected');
+    expect(err.message).toBe('Auth0 POST /oauth/token failed with status 401');
+    expect(err.message).not.toContain(wrongSecret);
+    expect(managementCalls()).toEqual([]);
+  });
+
+  it('maps an unreachable tenant to IdentityUnavailable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+    const err = await caught(newDirectory({ fetch: tenantFetch(deadUrl) }).getIdentity('auth0|abc'));
+    expect(err.type).toBe('IdentityUnavailable');
+    expectNoCredentials(err);
+  });
+
+  it('keeps the client secret and the access token out of every error message', async () => {
+    const directory = newDirectory();
+    await directory.getIdentity('auth0|abc'); // a token is now issued and cached
+    expect(tenant.issuedTokens).toHaveLength(1);
+
+    tenant.canned.push({ method: 'POST', path: '/api/v2/users/auth0%7Cabc/roles', status: 403, body: { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: create:role_members' } });
+    tenant.canned.push({ method: 'PATCH', path: '/api/v2/users/auth0%7Cabc', status: 500, body: { statusCode: 500, error: 'Internal Server Error' } });
+    const errors = [
+      await caught(directory.assignRole('auth0|abc', 'member')),
+      await caught(directory.ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' })),
+      await caught(directory.ensureRootIdentity({ subject: 'auth0|nobody', accountId: 'acc-1' })),
+    ];
+    expect(errors.map((e) => e.type)).toEqual(['IdentityRejected', 'IdentityUnavailable', 'IdentityNotFound']);
+    for (const err of errors) expectNoCredentials(err);
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * Builds each adapter once per process, from the configuration: the identity directory, the notifier
+ * and the audit log, over one MongoDB connection.
+ */
+import type { Db } from 'mongodb';
+import { ensureAccountIndexes } from '../activities/accounts/store.js';
+import { AuditLog } from '../activities/audit/audit-log.js';
+import { Auth0Directory } from '../activities/identity/auth0-directory.js';
+import { EmbeddedDirectory } from '../activities/identity/embedded-directory.js';
+import type { IdentityDirectory } from '../activities/identity/port.js';
+import { ensureOutboxIndexes, OutboxNotifier } from '../activities/notify/outbox-notifier.js';
+import type { Notifier } from '../activities/notify/port.js';
+import type { CraConfig } from '../domain/config.js';
+import { defaultRole } from '../domain/roles.js';
+
+export interface WorkerDependencies {
+  db: Db;
+  directory: IdentityDirectory;
+  notifier: Notifier;
+  auditLog: AuditLog;
+}
+
+export function buildDirectory(config: CraConfig, db: Db): IdentityDirectory {
+  const identity = config.identity;
+  if (identity.kind === 'embedded') return new EmbeddedDirectory(db);
+  return new Auth0Directory({
+    domain: identity.domain,
+    clientId: identity.clientId,
+    clientSecret: identity.clientSecret,
+    ...(identity.defaultRoleId ? { roleIds: { [defaultRole]: identity.defaultRoleId } } : {}),
+  });
+}
+
+/** Adapters plus the indexes they rely on (idempotent: every worker start may run it). */
+export async function buildWorkerDependencies(config: CraConfig, db: Db): Promise<WorkerDependencies> {
+  const auditLog = new AuditLog(db);
+  await Promise.all([ensureAccountIndexes(db), ensureOutboxIndexes(db), auditLog.ensureIndexes()]);
+  return { db, directory: buildDirectory(config, db), notifier: new OutboxNotifier(db), auditLog };
+}

@@ -1,0 +1,55 @@
+/**
+ * `npm run worker`: connects to Temporal and MongoDB named by the environment and runs the CRA workers
+ * until SIGINT or SIGTERM, then lets running tasks finish and exits.
+ */
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../domain/config.js';
+import { redactedLogPaths } from '../domain/redaction.js';
+import { taskQueueNames } from '../temporal.config.js';
+import { buildWorkerDependencies } from './dependencies.js';
+import { createWorkers } from './workers.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel, base: { service: 'cra-worker' }, redact: { paths: redactedLogPaths, censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err } });
+  const temporalLevel: LogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'INFO';
+  Runtime.install({
+    logger: new DefaultLogger(temporalLevel, (entry) => {
+      const level = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      log[level]({ ...entry.meta, source: 'temporal' }, entry.message);
+    }),
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.worker.metricsPort}` } } },
+  });
+
+  const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    await mongo.connect();
+  } catch (err) {
+    throw new Error(`cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${(err as Error).message}`);
+  }
+  const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((err: Error) => {
+    throw new Error(`cannot reach Temporal at ${config.temporal.address}: ${err.message}`);
+  });
+  const deps = await buildWorkerDependencies(config, mongo.db(config.mongo.db));
+  const workers = await createWorkers({ config, connection, deps });
+  const queues = taskQueueNames(config.temporal.taskQueuePrefix);
+  log.info({ temporal: config.temporal.address, namespace: config.temporal.namespace, queues, identity: config.identity.kind,
+    metrics: `http://127.0.0.1:${config.worker.metricsPort}/metrics` }, 'worker ready');
+  try {
+    // The runtime turns SIGINT/SIGTERM into a graceful shutdown of every worker.
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+    await mongo.close();
+    log.info('worker stopped');
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`cra-worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(err instanceof ConfigError ? 78 : 1);
+});

@@ -1,0 +1,48 @@
+/**
+ * The CRA workers: one per task queue. `accounts` runs the workflows and the MongoDB-side activities;
+ * `identity` runs directory calls at a capped rate, shared by every worker on that queue.
+ */
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createAccountActivities } from '../activities/accounts/activities.js';
+import { createAuditActivities } from '../activities/audit/activities.js';
+import { createIdentityActivities } from '../activities/identity/activities.js';
+import { createNotifyActivities } from '../activities/notify/activities.js';
+import type { CraConfig } from '../domain/config.js';
+import { taskQueueNames } from '../temporal.config.js';
+import type { WorkerDependencies } from './dependencies.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface CreateWorkersOptions {
+  config: CraConfig;
+  connection: NativeConnection;
+  deps: WorkerDependencies;
+  /** A prebuilt bundle (tests build one per run); otherwise the worker bundles `workflows/index.ts`. */
+  workflowBundle?: { codePath: string };
+  /** Extra options for every worker (tests shorten the shutdown grace). */
+  overrides?: Partial<WorkerOptions>;
+}
+
+export async function createWorkers({ config, connection, deps, workflowBundle, overrides }: CreateWorkersOptions): Promise<Worker[]> {
+  const queues = taskQueueNames(config.temporal.taskQueuePrefix);
+  const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: config.worker.shutdownGrace, ...overrides };
+  const accounts = await Worker.create({
+    ...common,
+    taskQueue: queues.accounts,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    activities: {
+      ...createAccountActivities({ db: deps.db }),
+      ...createNotifyActivities({ notifier: deps.notifier }),
+      ...createAuditActivities({ auditLog: deps.auditLog }),
+    },
+  });
+  const identity = await Worker.create({
+    ...common,
+    taskQueue: queues.identity,
+    activities: createIdentityActivities({ directory: deps.directory }),
+    // Server-side limit across all workers of the queue: keeps CRA under the directory's rate limit.
+    maxTaskQueueActivitiesPerSecond: config.identity.activitiesPerSecond,
+  });
+  return [accounts, identity];
+}

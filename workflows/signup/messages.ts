@@ -1,0 +1,49 @@
+/**
+ * Signup wire protocol: the workflow's input and result, the details signal, the status query.
+ * Never rename a message; add optional fields only.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Consent } from '../../domain/account-center.js';
+
+export interface SignupInput {
+  /** The root identity's subject (Auth0 user id); the workflow id is `signup/<subject>`. */
+  subject: string;
+  /** Derived from the subject by `accountIdForSubject`, so every caller agrees on it. */
+  accountId: string;
+  /** How long to wait for the first details signal (signal-with-start delivers it at once). */
+  detailsWait?: Duration;
+}
+
+/** What one signup request knows about the person. Several requests (API, Auth0 hook) merge. */
+export interface SignupDetails {
+  source: 'api' | 'auth0-hook';
+  email?: string;
+  emailVerified?: boolean;
+  givenName?: string;
+  familyName?: string;
+  consents: Consent[];
+  /** Who asked: the subject for the API, the hook for Auth0. */
+  requestedBy: string;
+}
+
+export const signupStages = ['waiting_for_details', 'identity', 'account', 'role', 'consents', 'notice', 'completed'] as const;
+export type SignupStage = (typeof signupStages)[number];
+
+export interface SignupStatus {
+  stage: SignupStage;
+  accountId: string;
+}
+
+export interface SignupResult {
+  accountId: string;
+  /** False when the account existed before this run (a repeated signup). */
+  created: boolean;
+}
+
+export const signupDetailsSignal = defineSignal<[SignupDetails]>('signupDetails');
+export const signupStatusQuery = defineQuery<SignupStatus>('signupStatus');
+
+/** The workflow type name, for clients that start it without importing workflow code. */
+export const signupWorkflowType = 'signup';
+export type SignupWorkflow = (input: SignupInput) => Promise<SignupResult>;

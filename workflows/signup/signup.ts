@@ -1,0 +1,145 @@
+/**
+ * Signup: `signup/<subject>`. Ensures the root identity, creates the account-center document, assigns
+ * the default role, records consents, queues a welcome notice and writes the audit trail. Every step is
+ * idempotent, so any number of requests — API, Auth0 hook, retries, a rerun after completion — end in one
+ * account with the same id.
+ */
+import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { createAccountActivities } from '../../activities/accounts/activities.js';
+import type { createAuditActivities } from '../../activities/audit/activities.js';
+import type { createIdentityActivities } from '../../activities/identity/activities.js';
+import type { createNotifyActivities } from '../../activities/notify/activities.js';
+import { defaultRole } from '../../domain/roles.js';
+import { activityOptions, defaultDurations, identityQueueOf } from '../../temporal.config.js';
+import { recordStage } from '../shared/stage.js';
+import {
+  signupDetailsSignal, signupStatusQuery,
+  type SignupDetails, type SignupInput, type SignupResult, type SignupStage,
+} from './messages.js';
+
+const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
+const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
+type IdentityActivities = ReturnType<typeof createIdentityActivities>;
+
+/** What the run has learnt from its details signals so far. */
+class SignupState {
+  stage: SignupStage = 'waiting_for_details';
+  readonly pending: SignupDetails[] = [];
+  email?: string;
+  emailVerified = false;
+  givenName?: string;
+  familyName?: string;
+
+  /** Fold the waiting details in; returns them for the steps that act on each request. */
+  take(): SignupDetails[] {
+    const batch = this.pending.splice(0);
+    for (const d of batch) {
+      this.email ??= d.email;
+      this.emailVerified ||= d.emailVerified === true && d.email === this.email;
+      this.givenName ??= d.givenName;
+      this.familyName ??= d.familyName;
+    }
+    return batch;
+  }
+}
+
+export async function signup(input: SignupInput): Promise<SignupResult> {
+  const { subject, accountId } = input;
+  const { workflowId, taskQueue } = workflowInfo();
+  const identity = proxyActivities<IdentityActivities>({ ...activityOptions.identity, taskQueue: identityQueueOf(taskQueue) });
+  const state = new SignupState();
+  setHandler(signupDetailsSignal, (details) => void state.pending.push(details));
+  setHandler(signupStatusQuery, () => ({ stage: state.stage, accountId }));
+  const enter = (stage: SignupStage) => {
+    state.stage = stage;
+    recordStage(stage);
+  };
+
+  if (!(await condition(() => state.pending.length > 0, input.detailsWait ?? defaultDurations.signupDetailsWait))) {
+    throw ApplicationFailure.create({ type: 'SignupDetailsMissing', message: 'no signup details arrived', nonRetryable: true });
+  }
+  let batch = state.take();
+  const first = batch[0]!;
+  const actor = (d: SignupDetails) => ({ type: d.source === 'api' ? ('user' as const) : ('system' as const), id: d.requestedBy });
+
+  /** Record one request's consents and names, and audit each consent that is new. */
+  const recordDetails = async (details: SignupDetails) => {
+    const { recorded } = await accounts.recordSignupDetails({
+      accountId, source: details.source, consents: details.consents,
+      ...(details.givenName ? { givenName: details.givenName } : {}),
+      ...(details.familyName ? { familyName: details.familyName } : {}),
+    });
+    for (const c of recorded) {
+      await records.appendAuditEvent({
+        eventId: `${accountId}/consent/${c.purpose}/${c.version}/${c.granted ? 'granted' : 'refused'}`,
+        action: c.granted ? 'consent.granted' : 'consent.refused', actor: actor(details), accountId, workflowId,
+        details: { purpose: c.purpose, version: c.version, source: details.source },
+      });
+    }
+  };
+
+  enter('identity');
+  const root = await identity.ensureRootIdentity({
+    subject, accountId,
+    ...(state.email ? { email: state.email } : {}),
+    emailVerified: state.emailVerified,
+    ...(state.givenName ? { givenName: state.givenName } : {}),
+    ...(state.familyName ? { familyName: state.familyName } : {}),
+  });
+  // The directory is the authority on the email address and whether it is verified.
+  const email = root.email ?? state.email;
+  const emailVerified = root.email ? root.emailVerified : state.emailVerified;
+
+  enter('account');
+  const { created } = await accounts.createAccountCenter({
+    accountId, subject, directory: root.directory, emailVerified,
+    ...(email ? { email } : {}),
+    ...(state.givenName ? { givenName: state.givenName } : {}),
+    ...(state.familyName ? { familyName: state.familyName } : {}),
+  });
+  if (created) {
+    await records.appendAuditEvent({
+      eventId: `${accountId}/account.created`, action: 'account.created', actor: actor(first), accountId, workflowId,
+      details: { directory: root.directory, source: first.source },
+    });
+  }
+
+  enter('role');
+  await identity.assignDirectoryRole({ subject, role: defaultRole });
+  const { added } = await accounts.addAccountRole({ accountId, role: defaultRole });
+  if (added) {
+    await records.appendAuditEvent({
+      eventId: `${accountId}/role.assigned/${defaultRole}`, action: 'role.assigned', actor: { type: 'system', id: 'signup' }, accountId, workflowId,
+      details: { role: defaultRole },
+    });
+  }
+
+  enter('consents');
+  // Later requests (the hook and the API both signing the person up) are folded in here too.
+  while (batch.length > 0) {
+    for (const details of batch) await recordDetails(details);
+    batch = state.take();
+  }
+
+  enter('notice');
+  if (email) {
+    const { queued } = await records.queueNotice({
+      idempotencyKey: `${accountId}/welcome`, channel: 'email', to: email, template: 'welcome', accountId,
+      ...(state.givenName ? { data: { givenName: state.givenName } } : {}),
+    });
+    if (queued) {
+      await records.appendAuditEvent({
+        eventId: `${accountId}/notice.queued/welcome`, action: 'notice.queued', actor: { type: 'system', id: 'signup' }, accountId, workflowId,
+        details: { template: 'welcome', channel: 'email' },
+      });
+    }
+  }
+
+  // Details that arrived while the notice was queued still count. Nothing is awaited between this check
+  // and completion, so a signal that arrives later makes Temporal run this task again with it.
+  while (state.pending.length > 0) {
+    for (const details of state.take()) await recordDetails(details);
+  }
+  enter('completed');
+  return { accountId, created };
+}
