@@ -1,0 +1,163 @@
+/**
+ * A CRA stack for one test file, against the run's Temporal and MongoDB servers: its own database, its
+ * own task queues, the real workers (in this process) and the real API served over HTTP on a free port.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { MongoClient, type Db } from 'mongodb';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { EmbeddedIssuer } from '../../api/auth/embedded-issuer.js';
+import { loadConfig, type CraConfig } from '../../domain/config.js';
+import { redactedLogPaths } from '../../domain/redaction.js';
+import { buildWorkerDependencies, type WorkerDependencies } from '../../workers/dependencies.js';
+import { createWorkers } from '../../workers/workers.js';
+
+export interface TestStack {
+  config: CraConfig;
+  env: Record<string, string>;
+  baseUrl: string;
+  issuer: EmbeddedIssuer;
+  db: Db;
+  temporal: Client;
+  deps: WorkerDependencies;
+  /** Everything the API logged, one JSON line each (for secret scans). */
+  apiLog: string[];
+  /** Start the in-process workers (started by default). */
+  startWorkers(): Promise<void>;
+  stopWorkers(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const hookSecrets = ['test-hook-secret-current-0123456789abcdef', 'test-hook-secret-previous-0123456789abcdef'] as const;
+
+let runtimeInstalled = false;
+/** Worker logs: warnings and errors only, so test output stays readable. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function startTestStack(opts: { workers?: boolean; env?: Record<string, string> } = {}): Promise<TestStack> {
+  installQuietRuntime();
+  const id = randomBytes(4).toString('hex');
+  const dataDir = mkdtempSync(join(tmpdir(), 'cra-stack-'));
+  const env: Record<string, string> = {
+    CRA_ENV: 'test',
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    MONGODB_URI: inject('mongoUri'),
+    MONGODB_DB: `cra_test_${id}`,
+    TEMPORAL_TASK_QUEUE_PREFIX: `t${id}-`,
+    CRA_DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    SIGNUP_HOOK_SECRETS: hookSecrets.join(','),
+    WORKER_SHUTDOWN_GRACE: '1s',
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const mongo = await new MongoClient(config.mongo.uri).connect();
+  const db = mongo.db(config.mongo.db);
+  const temporalConnection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const deps = await buildWorkerDependencies(config, db);
+
+  const apiLog: string[] = [];
+  const log = pino(
+    { level: 'info', redact: { paths: redactedLogPaths, censor: '[redacted]' } },
+    { write: (line: string) => void apiLog.push(line) },
+  );
+  const issuer = await EmbeddedIssuer.load({ dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
+  const app = createApp({ config, temporal, db, log, jwks: issuer.jwks() });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let workers: Worker[] = [];
+  let running: Promise<unknown> | undefined;
+  const stack: TestStack = {
+    config, env, baseUrl, issuer, db, temporal, deps, apiLog,
+    async startWorkers() {
+      if (running) return;
+      workers = await createWorkers({ config, connection: nativeConnection, deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
+      running = Promise.all(workers.map((w) => w.run()));
+    },
+    async stopWorkers() {
+      if (!running) return;
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      running = undefined;
+    },
+    async stop() {
+      await stack.stopWorkers();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.dropDatabase().catch(() => undefined);
+      await Promise.all([mongo.close(), temporalConnection.close(), nativeConnection.close()]);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  if (opts.workers !== false) await stack.startWorkers();
+  return stack;
+}
+
+/** A signed-in caller: a token from the stack's embedded issuer. */
+export async function tokenFor(stack: TestStack, subject: string, extra: { email?: string; permissions?: string[] } = {}): Promise<string> {
+  return stack.issuer.issue({ subject, ...extra });
+}
+
+export interface JsonResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** Real HTTP to the stack's API. */
+export async function call<T = Record<string, unknown>>(
+  stack: TestStack,
+  method: string,
+  path: string,
+  opts: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {},
+): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined = opts.body;
+  if (opts.json !== undefined) {
+    body = JSON.stringify(opts.json);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(`${stack.baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+/** Poll until `check` returns a value (not undefined) or the time runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
