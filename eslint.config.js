@@ -10,7 +10,7 @@ const forbiddenInWorkflows = [
     message: 'Workflows are deterministic: no Node built-ins. Do I/O in an activity.',
   })),
   { group: ['mongodb', 'auth0', 'node-vault', 'pino', 'jose', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows may not import I/O libraries; call an activity.' },
-  { group: ['**/activities/**', '!**/activities/**/*.js?type'], allowTypeImports: true, message: 'Workflows import only types from activities/ (use `import type`).' },
+  { group: ['**/activities/**'], allowTypeImports: true, message: 'Workflows import only types from activities/ (use `import type`).' },
 ];
 
 export default tseslint.config(

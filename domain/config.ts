@@ -7,7 +7,8 @@ import { z } from 'zod';
 const duration = z
   .string()
   .regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/, 'a duration such as "30s", "10 minutes" or "48h"');
-const port = z.coerce.number().int().min(0).max(65535);
+const portForm = 'a port number from 0 to 65535';
+const port = z.coerce.number(portForm).int(portForm).min(0, portForm).max(65535, portForm);
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const configSchema = z
@@ -50,6 +51,7 @@ export const configSchema = z
     CRA_HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
     CRA_ENABLE_SANDBOX: flag.optional(),
   })
+  // `when`: run even when a variable failed above, so one start names every bad variable, not the first batch.
   .superRefine((env, ctx) => {
     const auth0 = ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', 'AUTH0_AUDIENCE'] as const;
     const set = auth0.filter((k) => env[k] !== undefined);
@@ -63,7 +65,7 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: [k], message: 'required in production (CRA_ENV=production): the embedded directory is for development' });
       }
     }
-  });
+  }, { when: () => true });
 
 export type Env = z.infer<typeof configSchema>;
 
@@ -101,7 +103,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.') || '(environment)';
-        const got = typeof issue.path[0] === 'string' && issue.path[0] in blanksRemoved && !/SECRET/.test(issue.path[0]) ? ` (got "${blanksRemoved[issue.path[0]]}")` : '';
+        // Echo the value to help, but never a secret, nor the credentials of a connection string.
+        const got = typeof issue.path[0] === 'string' && issue.path[0] in blanksRemoved && !/SECRET/.test(issue.path[0])
+          ? ` (got "${blanksRemoved[issue.path[0]]!.replace(/\/\/[^/?#]*@/, '//[redacted]@')}")`
+          : '';
         return `${name}: ${issue.message}${got}`;
       }),
     );

@@ -22,7 +22,7 @@ declare module 'vitest' {
 
 const log = (line: string) => process.stderr.write(`[test-setup] ${line}\n`);
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tools = ensureTools(['temporal', 'temporal-test-server', 'mongo'], log);
   if (!tools.temporal || !tools.temporalTestServer) throw new Error('The Temporal CLI and test server are needed for the tests: run `npm run tools` and read its output.');
   const work = mkdtempSync(join(tmpdir(), 'cra-test-'));

@@ -1,0 +1,56 @@
+/**
+ * `npm run bench -- <name> [--flag value …]`: runs one benchmark. Each benchmark measures CRA against a
+ * baseline in the same run and reports ratios, so numbers from different machines stay comparable.
+ */
+import { parseFlags, UsageError, type Flags } from './flags.js';
+import { signupBench } from './signup.js';
+
+interface Bench {
+  summary: string;
+  usage: string;
+  run(flags: Flags): Promise<void>;
+}
+
+const benches: Record<string, Bench> = { signup: signupBench };
+
+function usage(): string {
+  const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}\n${b.usage}`);
+  return `usage: npm run bench -- <name> [flags]\n\nbenchmarks:\n${names.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const bench = name === undefined ? undefined : benches[name];
+  if (!bench) {
+    process.stderr.write(`${name && !['-h', '--help', 'help'].includes(name) ? `unknown benchmark "${name}"\n\n` : ''}${usage()}`);
+    return 2;
+  }
+  let flags: Flags;
+  try {
+    flags = parseFlags(rest);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n\n${usage()}`);
+    return 2;
+  }
+  if (flags.has('help')) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  try {
+    await bench.run(flags);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n\n${usage()}`);
+    return 2;
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

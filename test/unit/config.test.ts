@@ -1,0 +1,232 @@
+/**
+ * `loadConfig`: defaults for an empty environment, one `ConfigError` naming every bad variable and the
+ * form it expects, Auth0 settings all-or-nothing (and required in production), and never a secret in
+ * the message.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../domain/config.js';
+
+/** The ConfigError `loadConfig` throws for `env` (fails the test when it does not throw one). */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(Object.keys(env))}`);
+}
+
+/** The problem line about one variable. */
+function lineFor(err: ConfigError, variable: string): string {
+  const line = err.problems.find((p) => p.startsWith(`${variable}:`));
+  expect(line, `a problem naming ${variable} in:\n${err.message}`).toBeDefined();
+  expect(err.message).toContain(line!);
+  return line!;
+}
+
+const auth0 = {
+  AUTH0_DOMAIN: 'cra-test.eu.auth0.com',
+  AUTH0_CLIENT_ID: 'cra-m2m-client',
+  AUTH0_CLIENT_SECRET: 'S3CRET-client-secret-never-in-messages',
+  AUTH0_AUDIENCE: 'https://cra-test.eu.auth0.com/api/v2/',
+};
+
+describe('loadConfig defaults', () => {
+  it('gives a working development configuration for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      env: 'development',
+      host: '127.0.0.1',
+      port: 3000,
+      publicUrl: 'http://localhost:3000',
+      dataDir: '.data',
+      logLevel: 'info',
+      temporal: { address: 'localhost:7233', namespace: 'default', taskQueuePrefix: '' },
+      mongo: { uri: 'mongodb://127.0.0.1:27017', db: 'cra' },
+      auth: { issuer: 'http://localhost:3000/', audience: 'https://api.cra.local', jwksUrl: undefined, clockToleranceSeconds: 30 },
+      identity: { kind: 'embedded', activitiesPerSecond: 50 },
+      signup: { hookSecrets: [], detailsWait: undefined },
+      worker: { metricsPort: 9464, shutdownGrace: '10s' },
+      healthTimeoutMs: 2000,
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    const blank = loadConfig({ PORT: '', TEMPORAL_ADDRESS: '', MONGODB_URI: '', SIGNUP_HOOK_SECRETS: '', AUTH0_DOMAIN: '', AUTH0_CLIENT_SECRET: '', CRA_ENV: '' });
+    expect(blank).toEqual(loadConfig({}));
+    expect(blank.signup.hookSecrets).toEqual([]);
+  });
+
+  it('ignores unknown variables (the process environment has many)', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', npm_config_cache: '/tmp' })).toEqual(loadConfig({}));
+  });
+
+  it('reads the values it is given', () => {
+    const config = loadConfig({
+      CRA_ENV: 'test',
+      PORT: '8080',
+      CRA_PUBLIC_URL: 'https://cra.example.com/',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'cra',
+      TEMPORAL_TASK_QUEUE_PREFIX: 'ci-1-',
+      MONGODB_URI: 'mongodb+srv://cluster0.example.net',
+      MONGODB_DB: 'cra_ci',
+      AUTH_CLOCK_TOLERANCE_SECONDS: '5',
+      SIGNUP_HOOK_SECRETS: ` ${'a'.repeat(32)} , ${'b'.repeat(40)} `,
+      SIGNUP_DETAILS_WAIT: '10 minutes',
+    });
+    expect(config).toMatchObject({
+      env: 'test',
+      port: 8080,
+      publicUrl: 'https://cra.example.com',
+      temporal: { address: 'temporal.internal:7233', namespace: 'cra', taskQueuePrefix: 'ci-1-' },
+      mongo: { uri: 'mongodb+srv://cluster0.example.net', db: 'cra_ci' },
+      auth: { issuer: 'https://cra.example.com/', clockToleranceSeconds: 5 },
+      signup: { hookSecrets: ['a'.repeat(32), 'b'.repeat(40)], detailsWait: '10 minutes' },
+    });
+  });
+});
+
+describe('loadConfig refuses malformed values', () => {
+  it.each(['localhost', 'localhost:', ':7233', 'localhost:port', 'http://localhost:7233', 'local host:7233'])('TEMPORAL_ADDRESS=%s', (value) => {
+    const err = configError({ TEMPORAL_ADDRESS: value });
+    const line = lineFor(err, 'TEMPORAL_ADDRESS');
+    expect(line).toContain('host:port');
+    expect(line).toContain('localhost:7233');
+  });
+
+  it.each(['localhost:27017', 'postgres://db:5432/cra', 'mongodb:/db:27017', 'http://db:27017'])('MONGODB_URI=%s', (value) => {
+    const line = lineFor(configError({ MONGODB_URI: value }), 'MONGODB_URI');
+    expect(line).toContain('mongodb://host:port');
+  });
+
+  it.each(['abc', '3000abc', '-1', '65536', '80.5', '99999999'])('PORT=%s', (value) => {
+    const line = lineFor(configError({ PORT: value }), 'PORT');
+    expect(line).toMatch(/port number from 0 to 65535/);
+    expect(line).toContain(`"${value}"`);
+  });
+
+  it('names every bad variable at once', () => {
+    const err = configError({ PORT: 'x', TEMPORAL_ADDRESS: 'nope', MONGODB_URI: 'nope', LOG_LEVEL: 'loud' });
+    expect(err.problems).toHaveLength(4);
+    for (const name of ['PORT', 'TEMPORAL_ADDRESS', 'MONGODB_URI', 'LOG_LEVEL']) lineFor(err, name);
+    expect(err.message.split('\n')[0]).toBe('Invalid configuration:');
+  });
+
+  it('names the Auth0 rules together with a malformed variable, not one start later', () => {
+    const err = configError({ CRA_ENV: 'production', PORT: 'x' });
+    lineFor(err, 'PORT');
+    for (const name of ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', 'AUTH0_AUDIENCE']) lineFor(err, name);
+  });
+
+  it('does not echo the credentials of a malformed connection string', () => {
+    const err = configError({ MONGODB_URI: 'mongo://cra_admin:hunter2-db-password@db.internal:27017/cra' });
+    expect(lineFor(err, 'MONGODB_URI')).toContain('db.internal:27017');
+    expect(err.message).not.toContain('hunter2-db-password');
+  });
+
+  it('refuses a hook secret shorter than 32 characters and more than two secrets', () => {
+    lineFor(configError({ SIGNUP_HOOK_SECRETS: 'too-short' }), 'SIGNUP_HOOK_SECRETS.0');
+    const three = configError({ SIGNUP_HOOK_SECRETS: ['a', 'b', 'c'].map((c) => c.repeat(32)).join(',') });
+    expect(lineFor(three, 'SIGNUP_HOOK_SECRETS')).toContain('at most two');
+  });
+});
+
+describe('loadConfig and Auth0', () => {
+  it('derives the issuer and JWKS URL from the tenant domain', () => {
+    const config = loadConfig(auth0);
+    expect(config.auth).toEqual({
+      issuer: 'https://cra-test.eu.auth0.com/',
+      audience: 'https://api.cra.local',
+      jwksUrl: 'https://cra-test.eu.auth0.com/.well-known/jwks.json',
+      clockToleranceSeconds: 30,
+    });
+    expect(config.identity).toEqual({
+      kind: 'auth0',
+      domain: 'cra-test.eu.auth0.com',
+      clientId: 'cra-m2m-client',
+      clientSecret: auth0.AUTH0_CLIENT_SECRET,
+      audience: 'https://cra-test.eu.auth0.com/api/v2/',
+      defaultRoleId: undefined,
+      activitiesPerSecond: 2,
+    });
+  });
+
+  it('lets AUTH_ISSUER and AUTH_JWKS_URL override the derived ones', () => {
+    const config = loadConfig({ ...auth0, AUTH_ISSUER: 'https://login.example.com/', AUTH_JWKS_URL: 'https://login.example.com/jwks' });
+    expect(config.auth).toMatchObject({ issuer: 'https://login.example.com/', jwksUrl: 'https://login.example.com/jwks' });
+  });
+
+  it('accepts Auth0 in production', () => {
+    expect(loadConfig({ ...auth0, CRA_ENV: 'production' }).identity.kind).toBe('auth0');
+  });
+
+  it('refuses a domain given as a URL, saying what it expects', () => {
+    expect(lineFor(configError({ ...auth0, AUTH0_DOMAIN: 'https://cra-test.eu.auth0.com' }), 'AUTH0_DOMAIN')).toContain('example.eu.auth0.com');
+  });
+
+  it.each(Object.keys(auth0))('names the missing settings when only %s is set', (only) => {
+    const err = configError({ [only]: auth0[only as keyof typeof auth0] });
+    const missing = Object.keys(auth0).filter((k) => k !== only);
+    expect(err.problems).toHaveLength(missing.length);
+    for (const name of missing) expect(lineFor(err, name)).toContain('required when any of');
+    expect(err.problems.some((p) => p.startsWith(`${only}:`))).toBe(false);
+  });
+
+  it('names exactly the one missing setting', () => {
+    const { AUTH0_AUDIENCE: _omitted, ...three } = auth0;
+    const err = configError(three);
+    expect(err.problems).toEqual([expect.stringMatching(/^AUTH0_AUDIENCE: required when any of/)]);
+  });
+
+  it('refuses CRA_ENV=production without Auth0, naming each setting', () => {
+    const err = configError({ CRA_ENV: 'production' });
+    for (const name of Object.keys(auth0)) expect(lineFor(err, name)).toContain('production');
+  });
+});
+
+describe('loadConfig never puts a secret in its message', () => {
+  const hookSecret = 'hook-secret-VALUE-that-must-not-leak';
+  const hookSecret2 = 'second-hook-secret-VALUE-that-must-not-leak-either';
+
+  function expectNoSecrets(err: ConfigError, ...secrets: string[]) {
+    const texts = [err.message, String(err), JSON.stringify(err.problems), err.stack ?? ''];
+    for (const secret of secrets) for (const text of texts) expect(text).not.toContain(secret);
+  }
+
+  it('when the Auth0 client secret comes without the rest', () => {
+    const err = configError({ AUTH0_CLIENT_SECRET: auth0.AUTH0_CLIENT_SECRET });
+    lineFor(err, 'AUTH0_DOMAIN');
+    expectNoSecrets(err, auth0.AUTH0_CLIENT_SECRET);
+  });
+
+  it('when another variable is malformed next to a valid client secret', () => {
+    const err = configError({ ...auth0, PORT: 'x', AUTH0_DOMAIN: 'not a domain' });
+    lineFor(err, 'PORT');
+    lineFor(err, 'AUTH0_DOMAIN');
+    expectNoSecrets(err, auth0.AUTH0_CLIENT_SECRET);
+  });
+
+  it('in production without the other Auth0 settings', () => {
+    const err = configError({ CRA_ENV: 'production', AUTH0_CLIENT_SECRET: auth0.AUTH0_CLIENT_SECRET, SIGNUP_HOOK_SECRETS: hookSecret });
+    expectNoSecrets(err, auth0.AUTH0_CLIENT_SECRET, hookSecret);
+  });
+
+  it('when a hook secret is too short', () => {
+    const short = 'short-hook-secret';
+    const err = configError({ SIGNUP_HOOK_SECRETS: `${hookSecret},${short}` });
+    lineFor(err, 'SIGNUP_HOOK_SECRETS.1');
+    expectNoSecrets(err, short, hookSecret);
+  });
+
+  it('when there are too many hook secrets', () => {
+    const err = configError({ SIGNUP_HOOK_SECRETS: `${hookSecret},${hookSecret2},${hookSecret}-3`, PORT: 'x' });
+    lineFor(err, 'SIGNUP_HOOK_SECRETS');
+    expectNoSecrets(err, hookSecret, hookSecret2);
+  });
+
+  it('when the hook secrets are only separators', () => {
+    const err = configError({ SIGNUP_HOOK_SECRETS: ' , , ' });
+    lineFor(err, 'SIGNUP_HOOK_SECRETS');
+  });
+});
