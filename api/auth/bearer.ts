@@ -56,6 +56,8 @@ export function bearerAuth(opts: BearerOptions, isPublic: (path: string) => bool
         clockTolerance: opts.clockToleranceSeconds,
         requiredClaims: ['sub', 'exp', 'iat'],
       });
+      // `requiredClaims` only checks presence: an empty subject would name no one (and one shared account).
+      if (!payload.sub?.trim()) throw new errors.JWTClaimValidationFailed('"sub" claim must not be empty', payload, 'sub', 'check_failed');
       const permissions = Array.isArray(payload.permissions) ? payload.permissions.filter((p): p is string => typeof p === 'string') : [];
       const principal: Principal = {
         subject: payload.sub!,

@@ -217,8 +217,12 @@ describe.each(guarded)('$method $path refuses', (route) => {
   });
 
   it('a token with an empty subject', async () => {
-    const token = await craft({ sub: '' });
-    expectRefused(await send(route, { authorization: `Bearer ${token}` }), token, 'invalid_token');
+    for (const sub of ['', '   ']) {
+      const token = await craft({ sub });
+      const res = await send(route, { authorization: `Bearer ${token}` });
+      expectRefused(res, token, 'invalid_token');
+      expect(res.body).toMatchObject({ detail: expect.stringContaining('"sub"') });
+    }
   });
 
   it('a token without an expiry', async () => {
@@ -230,7 +234,7 @@ describe.each(guarded)('$method $path refuses', (route) => {
 describe('refused signups write nothing', () => {
   it('starts no workflow and creates no account for any refused token', async () => {
     const subjects = ['auth0|crafted', 'auth0|expired', 'auth0|expired-past-leeway', 'auth0|not-yet', 'auth0|wrong-aud', 'auth0|wrong-iss',
-      'auth0|alg-none', 'auth0|key-confusion', 'auth0|unknown-kid', 'auth0|stolen-kid', 'auth0|bad-signature', 'auth0|someone-else', 'auth0|no-exp', ''];
+      'auth0|alg-none', 'auth0|key-confusion', 'auth0|unknown-kid', 'auth0|stolen-kid', 'auth0|bad-signature', 'auth0|someone-else', 'auth0|no-exp', '', '   '];
     for (const subject of subjects) await expectNothingStarted(subject);
     expect(await stack.db.collection(collections.accounts).countDocuments()).toBe(0);
   });
@@ -288,7 +292,6 @@ describe('permissions', () => {
       expect(res.status).toBe(403);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ type: 'https://cra.dev/problems/forbidden', status: 403, title: 'Not allowed', detail: expect.stringContaining('support:read') });
-      expect(JSON.stringify(res.body)).not.toContain('perm-owner');
     }
 
     // A permissions claim that is not a list of strings grants nothing.

@@ -146,3 +146,30 @@ describe('GET /v1/workflows/{workflowId}', () => {
     expect(missing.status).toBe(404);
   });
 });
+
+describe('secrets', () => {
+  it('never puts the access token or the hook secret into workflow history or API logs', async () => {
+    const subject = 'auth0|secret-scan';
+    const token = await tokenFor(stack, subject, { email: 'scan@example.com' });
+    const hookBody = JSON.stringify({ user: { user_id: subject, email: 'scan@example.com' } });
+    const signature = signatureHeaderValue(hookSecrets[0], hookBody);
+    await call(stack, 'POST', '/v1/hooks/auth0/post-registration', { body: hookBody, headers: { 'content-type': 'application/json', 'CRA-Signature': signature } });
+    const { body } = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', { token, json: signupBody });
+    await completed(body.workflowId, token);
+
+    const history = await stack.temporal.workflow.getHandle(body.workflowId).fetchHistory();
+    // Payloads are base64 JSON: decode every one so a secret cannot hide in an encoding.
+    const decoded: string[] = [];
+    const walk = (value: unknown): void => {
+      if (value instanceof Uint8Array) decoded.push(Buffer.from(value).toString('utf8'));
+      else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+    };
+    walk(history);
+    const haystacks = [JSON.stringify(history), ...decoded, ...stack.apiLog];
+    expect(decoded.some((d) => d.includes(subject))).toBe(true); // the scan does see payload contents
+    const signatureHex = signature.split('v1=')[1]!;
+    for (const secret of [token, token.split('.')[2]!, ...hookSecrets, signatureHex]) {
+      expect(haystacks.filter((h) => h.includes(secret))).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * `npm start` as a newcomer runs it: the launcher brings up Temporal, FerretDB, the worker and the API;
+ * a signup works; SIGTERM stops everything; after a restart the account and the workflow are still there.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, expect, it } from 'vitest';
+import { freePort } from '../../deploy/local/services.js';
+import { eventually } from '../support/stack.js';
+
+const run = promisify(execFile);
+const dataDir = mkdtempSync(join(tmpdir(), 'cra-local-stack-'));
+let launcher: ChildProcess | undefined;
+let output = '';
+let env: NodeJS.ProcessEnv;
+
+afterAll(async () => {
+  if (launcher && launcher.exitCode === null) {
+    launcher.kill('SIGTERM');
+    await new Promise((r) => launcher!.once('exit', r));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function start(): Promise<ChildProcess> {
+  output = '';
+  const child = spawn('node_modules/.bin/tsx', ['deploy/local/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const api = `http://127.0.0.1:${env.PORT}`;
+  await eventually(async () => ((await fetch(`${api}/readyz`)).status === 200 ? true : undefined), 'the API to be ready', 120_000);
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  child.kill('SIGTERM');
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+it('starts, signs up, stops cleanly and keeps the data across a restart', async () => {
+  env = {
+    ...process.env,
+    CRA_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    CRA_TEMPORAL_PORT: String(await freePort()),
+    CRA_TEMPORAL_UI_PORT: String(await freePort()),
+    CRA_MONGO_PORT: String(await freePort()),
+    METRICS_PORT: String(await freePort()),
+    MONGODB_URI: '',
+  };
+  const api = `http://127.0.0.1:${env.PORT}`;
+  launcher = await start();
+  expect(output).toContain(`Temporal Web    http://localhost:${env.CRA_TEMPORAL_UI_PORT}`);
+  expect(output).toContain(`API             http://localhost:${env.PORT}`);
+
+  const { stdout: token } = await run('node_modules/.bin/tsx', ['deploy/cli/token.ts', '--sub', 'auth0|newcomer', '--email', 'new@example.com'], { env });
+  const auth = { authorization: `Bearer ${token.trim()}` };
+  const signup = await fetch(`${api}/v1/signup`, {
+    method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ givenName: 'New', familyName: 'Comer', consents: [{ purpose: 'terms', version: '1', granted: true }] }),
+  });
+  expect(signup.status).toBe(202);
+  const { workflowId, accountId } = (await signup.json()) as { workflowId: string; accountId: string };
+  const statusUrl = `${api}/v1/workflows/${encodeURIComponent(workflowId)}`;
+  await eventually(async () => ((await (await fetch(statusUrl, { headers: auth })).json()) as { status: string }).status === 'completed' || undefined, 'signup to complete', 60_000);
+
+  const metrics = await (await fetch(`http://127.0.0.1:${env.METRICS_PORT}/metrics`)).text();
+  expect(metrics).toMatch(/temporal_activity_execution_latency_bucket\{[^}]*activity_type="createAccountCenter"/);
+  const { stdout: outbox } = await run('node_modules/.bin/tsx', ['deploy/cli/outbox.ts', '--to', 'new@example.com', '--json'], { env: { ...env, MONGODB_URI: `mongodb://127.0.0.1:${env.CRA_MONGO_PORT}` } });
+  expect(JSON.parse(outbox)).toMatchObject([{ template: 'welcome', to: 'new@example.com' }]);
+
+  expect(await stop(launcher)).toBe(0);
+  expect(output).toContain('stopped.');
+  await expect(fetch(`${api}/healthz`)).rejects.toThrow();
+
+  launcher = await start();
+  const me = await fetch(`${api}/v1/me`, { headers: auth });
+  expect(me.status).toBe(200);
+  expect(await me.json()).toMatchObject({ accountId, rootIdentity: { subject: 'auth0|newcomer' } });
+  const status = await (await fetch(statusUrl, { headers: auth })).json();
+  expect(status).toEqual({ workflowId, process: 'signup', status: 'completed', stage: 'completed' });
+  expect(await stop(launcher)).toBe(0);
+}, 300_000);
