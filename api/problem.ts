@@ -21,12 +21,18 @@ export function respondProblem(c: Context, kind: ProblemKind, detail?: string, h
   return problemResponse(c, problem(kind, detail), headers);
 }
 
-/** zod issues → `errors[]` with JSON pointers into the request part that failed. */
+/** An RFC 6901 JSON pointer as a URI fragment: `#` is the whole document, `#/a~1b/0` is `a/b`, item 0. */
+function pointer(path: readonly PropertyKey[]): string {
+  return `#${path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')}`;
+}
+
+/** zod issues → `errors[]` with JSON pointers into the request part that failed (one per unknown key). */
 export function validationProblem(error: ZodError, target: string): Problem {
-  const errors = error.issues.map((issue) => ({
-    pointer: `#/${issue.path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`,
-    detail: issue.message,
-  }));
+  const errors = error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ pointer: pointer([...issue.path, key]), detail: 'Unknown field: it is not part of this request.' }))
+      : [{ pointer: pointer(issue.path), detail: issue.message }],
+  );
   return problem('validation', `The ${target === 'json' ? 'request body' : `request ${target}`} has ${errors.length} invalid field${errors.length === 1 ? '' : 's'}.`, { errors });
 }
 

@@ -68,6 +68,10 @@ export function bearerAuth(opts: BearerOptions, isPublic: (path: string) => bool
       };
       c.set('principal', principal);
     } catch (err) {
+      // The issuer's key set could not be fetched: our dependency is down, the token may be fine.
+      if (err instanceof errors.JWKSTimeout || (err instanceof TypeError && /fetch/i.test(err.message))) {
+        return respondProblem(c, 'unavailable', 'The token issuer’s keys could not be fetched; try again shortly.', { 'retry-after': '5' });
+      }
       const why = reason(err);
       return respondProblem(c, 'unauthenticated', `The access token was refused: ${why}.`, { 'www-authenticate': challenge('invalid_token', why) });
     }

@@ -24,5 +24,6 @@ export const jsonOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
 
 export const limitedBody: MiddlewareHandler<ApiEnv> = bodyLimit({
   maxSize: maxBodyBytes,
-  onError: (c) => respondProblem(c, 'payload-too-large', `The body is larger than ${maxBodyBytes / 1024} KiB.`),
+  // `connection: close`: the rest of the refused body is never read, so the connection must not carry another request.
+  onError: (c) => respondProblem(c, 'payload-too-large', `The body is larger than ${maxBodyBytes / 1024} KiB.`, { connection: 'close' }),
 });

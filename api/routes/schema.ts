@@ -6,10 +6,20 @@ import type { ApiEnv } from '../context.js';
 
 export const accountCenterSchemaPath = '/v1/schema/account-center.json';
 
-const jsonSchema = {
-  $id: accountCenterSchemaPath,
-  ...z.toJSONSchema(accountCenterSchema, { target: 'draft-2020-12', io: 'output' }),
-};
+/** The document schema at the root (zod puts schemas with an id under `$defs` and refers to them). */
+function rootedSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(accountCenterSchema, { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown> & {
+    $ref?: string;
+    $defs?: Record<string, Record<string, unknown>>;
+  };
+  const { $ref, $defs = {}, ...rest } = generated;
+  const rootName = $ref?.startsWith('#/$defs/') ? $ref.slice('#/$defs/'.length) : undefined;
+  if (!rootName || !$defs[rootName]) return { ...generated, $id: accountCenterSchemaPath };
+  const { [rootName]: root, ...otherDefs } = $defs;
+  return { ...rest, $id: accountCenterSchemaPath, ...root, ...(Object.keys(otherDefs).length ? { $defs: otherDefs } : {}) };
+}
+
+const jsonSchema = rootedSchema();
 
 export const schemaRoutes = new OpenAPIHono<ApiEnv>().get(accountCenterSchemaPath, (c) =>
   c.body(JSON.stringify(jsonSchema), 200, { 'content-type': 'application/schema+json', 'cache-control': 'public, max-age=300' }),

@@ -3,6 +3,7 @@
  * (400 malformed JSON, 415, 413, 400 with `errors[]` pointing at the field, 404) and writes nothing —
  * no signup workflow, no account document.
  */
+import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
@@ -30,10 +31,11 @@ interface ProblemBody {
   errors?: Array<{ pointer: string; detail: string }>;
 }
 
+const tag = randomBytes(3).toString('hex');
 let caller = 0;
 /** A fresh signed-in caller, so each test can check that its own subject got nothing. */
 async function newCaller(): Promise<{ subject: string; token: string }> {
-  const subject = `auth0|errors-${++caller}`;
+  const subject = `auth0|errors-${tag}-${++caller}`;
   return { subject, token: await tokenFor(stack, subject, { email: `errors-${caller}@example.com` }) };
 }
 
@@ -156,6 +158,25 @@ describe('a body over 64 KiB → 413', () => {
     expect(res.status).toBe(413);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await res.json()).toMatchObject({ type: 'https://cra.dev/problems/payload-too-large', status: 413 });
+    await expectNothingWritten(subject);
+  });
+
+  it('does not break the next requests on the connection', async () => {
+    const { subject, token } = await newCaller();
+    for (let round = 0; round < 3; round++) {
+      const big = await signup(token, { json: { ...validBody, givenName: 'x'.repeat(512 * 1024) } });
+      expect(big.status).toBe(413);
+      const chunks = [new TextEncoder().encode(paddedBody(limit + 1))];
+      const chunked = await fetch(`${stack.baseUrl}/v1/signup`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: new ReadableStream<Uint8Array>({ pull: (c) => (chunks.length ? c.enqueue(chunks.shift()!) : c.close()) }),
+        duplex: 'half',
+      } as RequestInit & { duplex: 'half' });
+      expect(chunked.status).toBe(413);
+      await chunked.arrayBuffer();
+      expect((await call(stack, 'GET', '/healthz')).status).toBe(200);
+    }
     await expectNothingWritten(subject);
   });
 
