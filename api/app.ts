@@ -12,7 +12,10 @@ import { healthRoutes } from './routes/health.js';
 import { hookRoutes, postRegistrationPath } from './routes/hooks.js';
 import { meRoutes } from './routes/me.js';
 import { accountCenterSchemaPath, schemaRoutes } from './routes/schema.js';
+import { oauthCallbackPattern, oauthRoutes } from './routes/oauth.js';
+import { providerRoutes } from './routes/providers.js';
 import { signupRoutes } from './routes/signup.js';
+import { supportRoutes } from './routes/support.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 /** `/v1` routes anyone may call (the hook carries its own signature). */
@@ -35,7 +38,7 @@ export function createApp(deps: ApiDeps) {
         clockToleranceSeconds: deps.config.auth.clockToleranceSeconds,
         jwks: deps.config.auth.jwksUrl ? { url: deps.config.auth.jwksUrl } : { keys: (deps.jwks?.keys ?? []) as never[] },
       },
-      (path) => publicPaths.has(path),
+      (path) => publicPaths.has(path) || oauthCallbackPattern.test(path),
     ),
   );
 
@@ -45,7 +48,10 @@ export function createApp(deps: ApiDeps) {
     .route('/', signupRoutes)
     .route('/', hookRoutes)
     .route('/', meRoutes)
-    .route('/', workflowRoutes);
+    .route('/', workflowRoutes)
+    .route('/', providerRoutes)
+    .route('/', oauthRoutes)
+    .route('/', supportRoutes);
 
   if (deps.jwks) {
     const jwks = deps.jwks;

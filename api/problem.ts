@@ -42,11 +42,12 @@ export function defaultHook(result: { success: boolean; error?: ZodError; target
   return undefined;
 }
 
-const kindByStatus = new Map<number, ProblemKind>(
-  (Object.entries(problemKinds) as Array<[ProblemKind, { status: number }]>)
-    .filter(([kind]) => kind !== 'malformed-json' && kind !== 'account-not-found' && kind !== 'workflow-not-found' && kind !== 'invalid-signature' && kind !== 'unavailable')
-    .map(([kind, { status }]) => [status, kind]),
-);
+/** The generic kind for an HTTP status, for errors that come without a kind of their own (HTTPException). */
+const kindByStatus = new Map<number, ProblemKind>([
+  [400, 'validation'], [401, 'unauthenticated'], [403, 'forbidden'], [404, 'not-found'], [405, 'method-not-allowed'],
+  [409, 'conflict'], [413, 'payload-too-large'], [415, 'unsupported-media-type'], [429, 'rate-limited'],
+  [500, 'internal'], [503, 'not-configured'],
+]);
 
 /** Thrown by our own code to answer with a problem from deep inside a handler. */
 export class ProblemError extends Error {

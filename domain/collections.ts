@@ -4,4 +4,12 @@ export const collections = {
   identityUsers: 'identity_users',
   outbox: 'notification_outbox',
   auditEvents: 'audit_events',
+  linkAttempts: 'provider_link_attempts',
+  providerTokens: 'provider_tokens',
+  flagOverrides: 'feature_flag_overrides',
+  recoveries: 'recoveries',
+  recoveryChallenges: 'recovery_challenges',
+  recoveryFactors: 'recovery_factors',
+  agents: 'agents',
+  agentSignatureReplays: 'agent_signature_replays',
 } as const;

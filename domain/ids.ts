@@ -8,6 +8,10 @@ export type ProcessName = (typeof processes)[number];
 
 export const workflowIds = {
   signup: (subject: string) => `signup/${subject}`,
+  link: (accountId: string, provider: string) => `link/${accountId}/${provider}`,
+  tokens: (accountId: string, provider: string) => `tokens/${accountId}/${provider}`,
+  /** A random request id, never the email: the id must not tell whether an account exists. */
+  recovery: (recoveryId: string) => `recovery/${recoveryId}`,
 } as const;
 
 /** The process a workflow id belongs to, or undefined when it is not one of ours. */

@@ -35,6 +35,14 @@ export const problemKinds = {
   'rate-limited': { status: 429, title: 'Too many requests' },
   'internal': { status: 500, title: 'Internal error' },
   'not-configured': { status: 503, title: 'Not configured' },
+  'provider-not-found': { status: 404, title: 'No such provider' },
+  'provider-disabled': { status: 403, title: 'This provider cannot be linked' },
+  'provider-not-configured': { status: 503, title: 'This provider is not configured' },
+  'link-state-invalid': { status: 400, title: 'The authorization response does not match a link attempt' },
+  'link-state-used': { status: 409, title: 'This authorization response was already used' },
+  'link-expired': { status: 410, title: 'The link attempt has expired' },
+  'link-denied': { status: 403, title: 'The provider did not grant access' },
+  'link-failed': { status: 400, title: 'The provider link failed' },
   'unavailable': { status: 503, title: 'A dependency is unavailable' },
 } as const;
 export type ProblemKind = keyof typeof problemKinds;

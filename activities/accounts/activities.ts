@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { MongoServerError, type Db } from 'mongodb';
-import { type Consent, type RecordedConsent } from '../../domain/account-center.js';
+import type { ConnectedProviderNode, Consent, RecordedConsent } from '../../domain/account-center.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { accountsCollection } from './store.js';
 
@@ -53,6 +53,52 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
   }
 
   return {
+    /** Add (or reactivate) a connected provider on the account; `added` is false when it was linked already. */
+    async addConnectedProvider(input: { accountId: string; node: ConnectedProviderNode }): Promise<{ added: boolean }> {
+      return modify<{ added: boolean }>(input.accountId, (doc) => {
+        const nodes = doc.connected_providers.nodes;
+        const existing = nodes.find((n) => n.connectionId === input.node.connectionId);
+        if (existing?.status === 'active') return { result: { added: false } };
+        const others = nodes.filter((n) => n.connectionId !== input.node.connectionId);
+        return { set: { connected_providers: { nodes: [...others, input.node] } }, result: { added: true } };
+      });
+    },
+
+    /** Remove a connected provider from an account (support-approved move to another account). */
+    async removeConnectedProvider(input: { accountId: string; connectionId: string }): Promise<{ removed: boolean }> {
+      return modify<{ removed: boolean }>(input.accountId, (doc) => {
+        const nodes = doc.connected_providers.nodes;
+        if (!nodes.some((n) => n.connectionId === input.connectionId)) return { result: { removed: false } };
+        return { set: { connected_providers: { nodes: nodes.filter((n) => n.connectionId !== input.connectionId) } }, result: { removed: true } };
+      });
+    },
+
+    /** Set a connection's status (`reauth_required` when the provider revoked access). */
+    async setConnectionStatus(input: { accountId: string; connectionId: string; status: ConnectedProviderNode['status'] }): Promise<{ changed: boolean }> {
+      return modify<{ changed: boolean }>(input.accountId, (doc) => {
+        const nodes = doc.connected_providers.nodes;
+        const node = nodes.find((n) => n.connectionId === input.connectionId);
+        if (!node || node.status === input.status) return { result: { changed: false } };
+        return {
+          set: { connected_providers: { nodes: nodes.map((n) => (n.connectionId === input.connectionId ? { ...n, status: input.status } : n)) } },
+          result: { changed: true },
+        };
+      });
+    },
+
+    /** The account (other than `exceptAccountId`, if given) that has this provider account connected. */
+    async findConnectionOwner(input: { provider: string; providerAccountId: string }): Promise<{ accountId?: string; connectionId?: string }> {
+      // Dot paths into the array can match two different nodes; the exact node is checked below.
+      const candidates = await accounts
+        .find({ 'connected_providers.nodes.provider': input.provider, 'connected_providers.nodes.providerAccountId': input.providerAccountId } as never)
+        .toArray();
+      for (const doc of candidates) {
+        const node = doc.connected_providers.nodes.find((n) => n.provider === input.provider && n.providerAccountId === input.providerAccountId && n.status !== 'disconnected');
+        if (node) return { accountId: doc._id, connectionId: node.connectionId };
+      }
+      return {};
+    },
+
     /** Create the account-center document unless it exists; `created` says which. */
     async createAccountCenter(input: CreateAccountCenterInput): Promise<{ created: boolean }> {
       const at = now().toISOString();

@@ -1,14 +1,32 @@
+import type { Db } from 'mongodb';
+import type { AccountDocument } from '../../domain/account-center.js';
+import { collections } from '../../domain/collections.js';
 import type { Notice, Notifier } from './port.js';
 
 export interface NotifyActivityDeps {
   notifier: Notifier;
+  /** For notices addressed to an account rather than an address. */
+  db?: Db;
 }
 
-export function createNotifyActivities({ notifier }: NotifyActivityDeps) {
+export function createNotifyActivities({ notifier, db }: NotifyActivityDeps) {
   return {
     /** Queue a notice once per idempotency key. */
     async queueNotice(notice: Notice): Promise<{ id: string; queued: boolean }> {
       return notifier.send(notice);
+    },
+
+    /**
+     * Queue a notice to the account's email address (looked up here, so workflows need not carry it).
+     * `queued` is false when the account has no address or the notice was queued before.
+     */
+    async queueAccountNotice(input: Omit<Notice, 'to' | 'channel'> & { accountId: string }): Promise<{ queued: boolean }> {
+      if (!db) throw new Error('queueAccountNotice needs the database');
+      const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
+      const to = account?.rootIdentity.email;
+      if (!to) return { queued: false };
+      const { queued } = await notifier.send({ ...input, channel: 'email', to });
+      return { queued };
     },
   };
 }

@@ -30,9 +30,9 @@ export type SecretVaultErrorType =
   | 'Tampered'
   /** The key or key version does not exist (e.g. trimmed after rotation). Not retryable. */
   | 'KeyNotFound'
-  /** The vault refused the request (permissions, sealed). Not retryable without an operator. */
+  /** The vault refused the request (permissions). Not retryable without an operator. */
   | 'Forbidden'
-  /** Network failure or 5xx. Retryable. */
+  /** Network failure, 5xx, or a sealed vault. Retryable. */
   | 'Unavailable';
 
 /** The one error type adapters throw; messages never contain plaintext, tokens or ciphertext bodies. */

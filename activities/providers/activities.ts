@@ -1,0 +1,216 @@
+/**
+ * Provider activities: the authorization request, the code exchange, token storage and refresh.
+ * Tokens, codes and PKCE verifiers stay inside these activities (encrypted at rest); workflows only see
+ * connection ids, attempt ids, expiry times and scopes.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from 'mongodb';
+import { connectionIdFor } from '../../domain/connections.js';
+import type { ProviderConfig } from '../../domain/provider-config.js';
+import { redirectUriFor } from '../../domain/provider-catalog.js';
+import type { ProviderId } from '../../domain/providers.js';
+import type { SecretVault } from '../secrets/port.js';
+import { exchangeCode, fetchProfileJson, ProviderError, refreshTokens, revokeToken, verifyIdToken, type TokenSet } from './oauth-client.js';
+import { ProviderNotConfigured, resolveProvider } from './resolve.js';
+import { linkAttempts, providerTokens, vaultKeys, type ProviderTokenDocument } from './stores.js';
+
+export interface ProviderActivityDeps {
+  db: Db;
+  vault: SecretVault;
+  providers: ProviderConfig;
+  publicUrl: string;
+  now?: () => Date;
+}
+
+export interface LinkedProfile {
+  connectionId: string;
+  providerAccountId: string;
+  email?: string;
+  emailVerified: boolean;
+  displayName?: string;
+  scopes: string[];
+  accessTokenExpiresAt?: string;
+  hasRefreshToken: boolean;
+}
+
+const b64url = (bytes: Buffer) => bytes.toString('base64url');
+export const hashState = (state: string) => createHash('sha256').update(state, 'utf8').digest('hex');
+
+/** Provider errors → Temporal failures: permanent ones stop retries; rate limits wait as told. */
+function toFailure(err: unknown, permanentType: string): unknown {
+  if (err instanceof ProviderNotConfigured) return ApplicationFailure.create({ type: 'ProviderNotConfigured', message: err.message, nonRetryable: true });
+  if (!(err instanceof ProviderError)) return err;
+  switch (err.type) {
+    case 'ProviderRateLimited':
+      return ApplicationFailure.create({ type: err.type, message: err.message, nextRetryDelay: err.retryAfterMs ?? 1000 });
+    case 'ProviderUnavailable':
+      return ApplicationFailure.create({ type: err.type, message: err.message });
+    case 'InvalidGrant':
+      return ApplicationFailure.create({ type: permanentType === 'LinkExchangeFailed' ? permanentType : 'InvalidGrant', message: err.message, nonRetryable: true, details: [err.type] });
+    default:
+      return ApplicationFailure.create({ type: permanentType, message: err.message, nonRetryable: true, details: [err.type] });
+  }
+}
+
+export function createProviderActivities({ db, vault, providers, publicUrl, now = () => new Date() }: ProviderActivityDeps) {
+  const attempts = linkAttempts(db);
+  const tokens = providerTokens(db);
+
+  async function storeTokens(id: string, base: Omit<ProviderTokenDocument, '_id' | 'accessTokenCiphertext' | 'refreshTokenCiphertext' | 'accessTokenExpiresAt' | 'scopes' | 'version' | 'updatedAt'>, set: TokenSet, version: number): Promise<void> {
+    const doc: Omit<ProviderTokenDocument, '_id'> = {
+      ...base,
+      accessTokenCiphertext: await vault.encrypt(vaultKeys.providerTokens, set.accessToken),
+      refreshTokenCiphertext: set.refreshToken ? await vault.encrypt(vaultKeys.providerTokens, set.refreshToken) : null,
+      accessTokenExpiresAt: set.expiresAt ?? null,
+      scopes: set.scopes,
+      version,
+      updatedAt: now().toISOString(),
+    };
+    await tokens.replaceOne({ _id: id }, doc, { upsert: true });
+  }
+
+  return {
+    /**
+     * Start an authorization request: a single-use `state`, a PKCE S256 challenge and, for OpenID
+     * providers, a `nonce`. Earlier attempts of the same workflow stop being valid.
+     */
+    async beginLinkAttempt(input: { workflowId: string; accountId: string; provider: ProviderId; scopes: string[]; ttlMs: number }): Promise<{ attemptId: string; authorizationUrl: string; expiresAt: string }> {
+      let resolved;
+      try {
+        resolved = await resolveProvider(input.provider, providers, vault);
+      } catch (err) {
+        throw toFailure(err, 'LinkBeginFailed');
+      }
+      const state = b64url(randomBytes(32));
+      const verifier = b64url(randomBytes(48));
+      const challenge = b64url(createHash('sha256').update(verifier).digest());
+      const nonce = resolved.definition.openid ? b64url(randomBytes(24)) : null;
+      const redirectUri = redirectUriFor(publicUrl, input.provider);
+      const at = now();
+      const attemptId = hashState(state);
+      await attempts.updateMany(
+        { workflowId: input.workflowId, status: 'pending' },
+        { $set: { status: 'discarded', codeVerifierCiphertext: null, nonce: null, code: null } },
+      );
+      await attempts.insertOne({
+        _id: attemptId, workflowId: input.workflowId, accountId: input.accountId, provider: input.provider, redirectUri, scopes: input.scopes,
+        codeVerifierCiphertext: await vault.encrypt(vaultKeys.linkSecrets, verifier), nonce,
+        createdAt: at.toISOString(), expiresAt: new Date(at.getTime() + input.ttlMs).toISOString(),
+        callbackAt: null, code: null, status: 'pending',
+      });
+      const url = new URL(resolved.endpoints.authorize);
+      url.searchParams.set('response_type', 'code');
+      url.searchParams.set('client_id', resolved.credentials.clientId);
+      url.searchParams.set('redirect_uri', redirectUri);
+      url.searchParams.set('scope', [...resolved.extraScopes, ...input.scopes].join(resolved.definition.scopeSeparator));
+      url.searchParams.set('state', state);
+      url.searchParams.set('code_challenge', challenge);
+      url.searchParams.set('code_challenge_method', 'S256');
+      if (nonce) url.searchParams.set('nonce', nonce);
+      // Ask for consent every time so the provider issues a refresh token (Google: access_type=offline).
+      url.searchParams.set('prompt', 'consent');
+      if (input.provider === 'google' && !resolved.sandbox) url.searchParams.set('access_type', 'offline');
+      return { attemptId, authorizationUrl: url.toString(), expiresAt: new Date(at.getTime() + input.ttlMs).toISOString() };
+    },
+
+    /**
+     * Redeem the code the callback delivered (with the PKCE verifier), check the id_token's nonce, read
+     * the profile and keep the tokens encrypted as pending until the link is decided.
+     */
+    async completeLinkExchange(input: { attemptId: string }): Promise<LinkedProfile> {
+      const attempt = await attempts.findOne({ _id: input.attemptId });
+      if (!attempt || attempt.status !== 'callback_received' || !attempt.code || !attempt.codeVerifierCiphertext) {
+        throw ApplicationFailure.create({ type: 'LinkExchangeFailed', message: 'the link attempt has no code to redeem (already used or discarded)', nonRetryable: true });
+      }
+      const wipe = () => attempts.updateOne({ _id: attempt._id }, { $set: { status: 'exchanged', code: null, codeVerifierCiphertext: null, nonce: null } });
+      try {
+        const resolved = await resolveProvider(attempt.provider, providers, vault);
+        const set = await exchangeCode(resolved.endpoints, resolved.credentials, {
+          code: attempt.code, codeVerifier: await vault.decrypt(vaultKeys.linkSecrets, attempt.codeVerifierCiphertext),
+          redirectUri: attempt.redirectUri, requestedScopes: attempt.scopes,
+        });
+        // The code is spent whatever happens next: never keep it.
+        await wipe();
+        if (resolved.definition.openid && attempt.nonce) {
+          if (!set.idToken) throw new ProviderError('IdTokenInvalid', 'the OpenID provider returned no id_token');
+          await verifyIdToken(resolved.endpoints, resolved.credentials.clientId, set.idToken, attempt.nonce);
+        }
+        const profile = resolved.definition.mapProfile(await fetchProfileJson(resolved.endpoints, set));
+        const connectionId = connectionIdFor(attempt.accountId, attempt.provider, profile.providerAccountId);
+        await storeTokens(`pending:${attempt._id}`, { accountId: attempt.accountId, provider: attempt.provider, providerAccountId: profile.providerAccountId, status: 'pending' }, set, 1);
+        return {
+          connectionId, providerAccountId: profile.providerAccountId, emailVerified: profile.emailVerified, scopes: set.scopes, hasRefreshToken: set.refreshToken !== undefined,
+          ...(profile.email ? { email: profile.email } : {}), ...(profile.displayName ? { displayName: profile.displayName } : {}),
+          ...(set.expiresAt ? { accessTokenExpiresAt: set.expiresAt } : {}),
+        };
+      } catch (err) {
+        const failure = toFailure(err, 'LinkExchangeFailed');
+        if (failure instanceof ApplicationFailure && failure.nonRetryable) await wipe();
+        throw failure;
+      }
+    },
+
+    /** Make the pending tokens of an attempt the connection's tokens. */
+    async activateConnectionTokens(input: { attemptId: string; connectionId: string }): Promise<{ version: number }> {
+      const pending = await tokens.findOne({ _id: `pending:${input.attemptId}` });
+      const current = await tokens.findOne({ _id: input.connectionId });
+      if (!pending) {
+        if (current?.status === 'active') return { version: current.version };
+        throw ApplicationFailure.create({ type: 'TokensMissing', message: `no pending tokens for ${input.connectionId}`, nonRetryable: true });
+      }
+      const version = (current?.version ?? 0) + 1;
+      const { _id: _pendingId, ...moved } = pending;
+      await tokens.replaceOne({ _id: input.connectionId }, { ...moved, status: 'active', version, updatedAt: now().toISOString() }, { upsert: true });
+      await tokens.deleteOne({ _id: pending._id });
+      return { version };
+    },
+
+    /** Forget an attempt: its verifier, its code and any tokens it obtained. Idempotent. */
+    async discardLinkAttempt(input: { attemptId: string }): Promise<void> {
+      await attempts.updateOne({ _id: input.attemptId }, { $set: { status: 'discarded', code: null, codeVerifierCiphertext: null, nonce: null } });
+      await tokens.deleteOne({ _id: `pending:${input.attemptId}` });
+    },
+
+    /**
+     * Refresh a connection's access token with its refresh token. `InvalidGrant` (revoked at the provider,
+     * or expired) is permanent: token custody then asks the person to reconnect.
+     */
+    async refreshConnectionTokens(input: { connectionId: string }): Promise<{ accessTokenExpiresAt?: string; version: number }> {
+      const doc = await tokens.findOne({ _id: input.connectionId });
+      if (!doc || doc.status !== 'active') throw ApplicationFailure.create({ type: 'TokensMissing', message: `no active tokens for ${input.connectionId}`, nonRetryable: true });
+      if (!doc.refreshTokenCiphertext) throw ApplicationFailure.create({ type: 'InvalidGrant', message: 'the provider gave no refresh token; the person must reconnect', nonRetryable: true });
+      try {
+        const resolved = await resolveProvider(doc.provider, providers, vault);
+        const set = await refreshTokens(resolved.endpoints, resolved.credentials, await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext), doc.scopes);
+        // Providers that rotate refresh tokens send a new one; the others keep the old one valid.
+        const keepRefresh = set.refreshToken ? set : { ...set, refreshToken: await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext) };
+        const version = doc.version + 1;
+        await storeTokens(doc._id, { accountId: doc.accountId, provider: doc.provider, providerAccountId: doc.providerAccountId, status: 'active' }, keepRefresh, version);
+        return { version, ...(set.expiresAt ? { accessTokenExpiresAt: set.expiresAt } : {}) };
+      } catch (err) {
+        throw toFailure(err, 'InvalidGrant');
+      }
+    },
+
+    /**
+     * Revoke a connection's tokens at the provider (RFC 7009, unless `atProvider` is false) and delete them
+     * here. Idempotent.
+     */
+    async revokeConnectionTokens(input: { connectionId: string; atProvider?: boolean }): Promise<{ revokedAtProvider: boolean }> {
+      const doc = await tokens.findOne({ _id: input.connectionId });
+      if (!doc) return { revokedAtProvider: false };
+      let revoked = false;
+      if (input.atProvider !== false) try {
+        const resolved = await resolveProvider(doc.provider, providers, vault);
+        const token = doc.refreshTokenCiphertext ?? doc.accessTokenCiphertext;
+        revoked = await revokeToken(resolved.endpoints, resolved.credentials, await vault.decrypt(vaultKeys.providerTokens, token), doc.refreshTokenCiphertext ? 'refresh_token' : 'access_token');
+      } catch (err) {
+        const failure = toFailure(err, 'RevocationFailed');
+        if (!(failure instanceof ApplicationFailure && failure.nonRetryable)) throw failure;
+      }
+      await tokens.deleteOne({ _id: input.connectionId });
+      return { revokedAtProvider: revoked };
+    },
+  };
+}

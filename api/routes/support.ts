@@ -1,0 +1,106 @@
+/**
+ * Support decisions on provider links: `POST /v1/support/links/{workflowId}/decision` (permission
+ * `links:approve`) answers a link that waits because its provider account belongs to another person, and
+ * `PUT|DELETE /v1/support/feature-flags/{flag}/accounts/{accountId}` (permission `flags:write`) overrides a
+ * provider flag for one account.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { flagNameFor } from '../../domain/provider-catalog.js';
+import { providerIds } from '../../domain/providers.js';
+import { processOfWorkflowId } from '../../domain/ids.js';
+import { linkStateQuery, supportDecisionSignal } from '../../workflows/link/messages.js';
+import type { ApiEnv, Principal } from '../context.js';
+import { defaultHook, ProblemError } from '../problem.js';
+import { flagOverrides, overrideId } from '../provider-flags.js';
+import { problemResponses } from './openapi.js';
+
+export const linkApprovePermission = 'links:approve';
+export const flagsWritePermission = 'flags:write';
+
+function requirePermission(principal: Principal, permission: string): void {
+  if (!principal.permissions.includes(permission)) throw new ProblemError('forbidden', `This needs the "${permission}" permission.`);
+}
+
+const decisionRoute = createRoute({
+  method: 'post',
+  path: '/v1/support/links/{workflowId}/decision',
+  summary: 'Approve or deny a provider link that conflicts with another account',
+  security: [{ bearerAuth: [] }],
+  request: {
+    params: z.object({ workflowId: z.string().min(1).max(512).openapi({ param: { name: 'workflowId', in: 'path' }, description: 'URL-encoded link workflow id' }) }),
+    body: { required: true, content: { 'application/json': { schema: z.object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(1000) }).strict().openapi('LinkDecision') } } },
+  },
+  responses: {
+    202: { description: 'The decision was delivered', content: { 'application/json': { schema: z.object({ workflowId: z.string(), decision: z.enum(['approve', 'deny']) }) } } },
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const flagNames = providerIds.map(flagNameFor) as [string, ...string[]];
+const flagParams = z.object({
+  flag: z.enum(flagNames).openapi({ param: { name: 'flag', in: 'path' }, example: 'ENABLE_GITHUB_LOGIN' }),
+  accountId: z.uuid().openapi({ param: { name: 'accountId', in: 'path' } }),
+});
+
+const putFlagRoute = createRoute({
+  method: 'put',
+  path: '/v1/support/feature-flags/{flag}/accounts/{accountId}',
+  summary: 'Override a provider flag for one account',
+  security: [{ bearerAuth: [] }],
+  request: {
+    params: flagParams,
+    body: { required: true, content: { 'application/json': { schema: z.object({ enabled: z.boolean(), reason: z.string().trim().min(3).max(1000) }).strict().openapi('FlagOverride') } } },
+  },
+  responses: {
+    200: { description: 'The override is in force', content: { 'application/json': { schema: z.object({ flag: z.string(), accountId: z.string(), enabled: z.boolean() }) } } },
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+const deleteFlagRoute = createRoute({
+  method: 'delete',
+  path: '/v1/support/feature-flags/{flag}/accounts/{accountId}',
+  summary: 'Remove a flag override: the account follows the rule again',
+  security: [{ bearerAuth: [] }],
+  request: { params: flagParams },
+  responses: { 204: { description: 'Removed (or there was none)' }, ...problemResponses(401, 403) },
+});
+
+export const supportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
+  .openapi(decisionRoute, async (c) => {
+    const principal = c.get('principal');
+    requirePermission(principal, linkApprovePermission);
+    const { workflowId } = c.req.valid('param');
+    const { decision, reason } = c.req.valid('json');
+    if (processOfWorkflowId(workflowId) !== 'link') throw new ProblemError('workflow-not-found', `"${workflowId}" is not a link workflow.`);
+    const handle = c.get('deps').temporal.workflow.getHandle(workflowId);
+    let stage: string;
+    try {
+      stage = (await handle.query(linkStateQuery)).stage;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
+      throw err;
+    }
+    if (stage !== 'awaiting_support') throw new ProblemError('conflict', `This link is not waiting for a decision (stage ${stage}).`);
+    await handle.signal(supportDecisionSignal, { decision, approver: principal.subject, reason });
+    return c.json({ workflowId, decision }, 202);
+  })
+  .openapi(putFlagRoute, async (c) => {
+    const principal = c.get('principal');
+    requirePermission(principal, flagsWritePermission);
+    const { flag, accountId } = c.req.valid('param');
+    const { enabled, reason } = c.req.valid('json');
+    await flagOverrides(c.get('deps').db).replaceOne(
+      { _id: overrideId(flag, accountId) },
+      { flag, accountId, enabled, reason, setBy: principal.subject, setAt: new Date().toISOString() },
+      { upsert: true },
+    );
+    return c.json({ flag, accountId, enabled }, 200);
+  })
+  .openapi(deleteFlagRoute, async (c) => {
+    requirePermission(c.get('principal'), flagsWritePermission);
+    const { flag, accountId } = c.req.valid('param');
+    await flagOverrides(c.get('deps').db).deleteOne({ _id: overrideId(flag, accountId) });
+    return c.body(null, 204);
+  });

@@ -1,0 +1,141 @@
+/**
+ * Linking providers end to end: the real API over HTTP, the link and token-custody workflows on the
+ * Temporal dev server, and the sandbox OAuth/OpenID server (oidc-provider) as the provider, with PKCE.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { vaultKeys } from '../../activities/providers/stores.js';
+import { completeConsent } from '../../deploy/sandbox/driver.js';
+import type { AccountCenter } from '../../domain/account-center.js';
+import { collections } from '../../domain/collections.js';
+import { custodyStateQuery } from '../../workflows/tokens/messages.js';
+import { signedUp } from '../support/accounts.js';
+import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+const run = randomBytes(3).toString('hex');
+
+beforeAll(async () => {
+  stack = await startTestStack({ sandbox: true });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+interface LinkStarted {
+  workflowId: string;
+  authorizationUrl: string;
+  expiresAt: string;
+}
+
+async function startLink(token: string, provider: string) {
+  return call<LinkStarted>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token, json: {} });
+}
+
+/** Follow the provider's redirect back to CRA's callback, as the browser would, asking for JSON. */
+async function deliver(callbackUrl: URL) {
+  return call<{ status: string; detail?: string; type?: string }>(stack, 'GET', `${callbackUrl.pathname}${callbackUrl.search}`, { headers: { accept: 'application/json' } });
+}
+
+describe('GET /v1/providers', () => {
+  it('lists the catalog with the default flags evaluated for the caller', async () => {
+    const person = await signedUp(stack, `auth0|catalog-${run}`);
+    const res = await call<{ providers: Array<{ id: string; enabled: boolean; flag: string; defaultScopes: string[]; extendedScopes: string[] }> }>(stack, 'GET', '/v1/providers', { token: person.token });
+    expect(res.status).toBe(200);
+    const byId = Object.fromEntries(res.body.providers.map((p) => [p.id, p]));
+    expect(Object.keys(byId)).toHaveLength(13);
+    for (const id of ['google', 'apple', 'facebook', 'microsoft', 'linkedin', 'github']) expect(byId[id]?.enabled).toBe(true);
+    for (const id of ['x', 'reddit', 'discord', 'amazon', 'spotify', 'slack', 'coderabbit']) expect(byId[id]?.enabled).toBe(false);
+    expect(byId.coderabbit).toMatchObject({
+      flag: 'ENABLE_CODERABBIT_LOGIN', defaultScopes: ['profile:read'],
+      extendedScopes: ['repositories:read', 'reviews:read', 'reviews:write', 'analytics:read', 'organizations:read'],
+    });
+  });
+});
+
+describe('linking a provider', () => {
+  it('links GitHub through the authorization-code flow with PKCE, stores tokens encrypted and starts token custody', async () => {
+    const person = await signedUp(stack, `auth0|linker-${run}`, { email: `linker-${run}@example.com` });
+    const started = await startLink(person.token, 'github');
+    expect(started.status).toBe(202);
+    expect(started.body.workflowId).toBe(`link/${person.accountId}/github`);
+    const url = new URL(started.body.authorizationUrl);
+    expect(url.origin + url.pathname).toBe(stack.sandbox!.endpoints('github').authorize);
+    expect(url.searchParams.get('response_type')).toBe('code');
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('redirect_uri')).toBe(`${stack.baseUrl}/v1/oauth/github/callback`);
+    // GitHub's own scopes (the sandbox adds `openid` so its userinfo can stand in for GitHub's /user).
+    expect(url.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['read:user', 'user:email']));
+
+    const callback = await completeConsent(started.body.authorizationUrl, { username: `ada-${run}`, email: `ada-${run}@github.sandbox.test` });
+    expect(callback.searchParams.get('state')).toBe(url.searchParams.get('state'));
+    const answered = await deliver(callback);
+    expect(answered.body).toMatchObject({ status: 'linked' });
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ status: 'linked' });
+
+    const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
+    const node = me.body.connected_providers.nodes.find((n) => n.provider === 'github');
+    expect(node).toMatchObject({
+      provider: 'github', providerAccountId: `github:ada-${run}`, status: 'active', email: `ada-${run}@github.sandbox.test`,
+      scopes: expect.arrayContaining(['read:user', 'user:email']), directoryLinked: true,
+      linkOrigin: { workflowId: started.body.workflowId, requestedBy: person.subject },
+    });
+
+    // Tokens are ciphertext at rest and decrypt to what the provider issued.
+    const stored = await stack.db.collection(collections.providerTokens).findOne({ _id: node!.connectionId as never });
+    expect(stored).toMatchObject({ status: 'active', accountId: person.accountId, provider: 'github' });
+    expect(stored!.accessTokenCiphertext).toMatch(/^cra:v\d+:/);
+    expect(stored!.refreshTokenCiphertext).toMatch(/^cra:v\d+:/);
+    const accessToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.accessTokenCiphertext);
+    const refreshToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.refreshTokenCiphertext);
+    const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(await userinfo.json()).toMatchObject({ sub: `github:ada-${run}` });
+
+    // One custodian per connection, running.
+    const custody = stack.temporal.workflow.getHandle(`tokens/${person.accountId}/github`);
+    expect((await custody.describe()).status.name).toBe('RUNNING');
+    expect(await custody.query(custodyStateQuery)).toMatchObject({ connectionId: node!.connectionId, status: 'active' });
+
+    const audit = await stack.deps.auditLog.list({ accountId: person.accountId });
+    expect(audit.map((e) => e.action)).toContain('provider.linked');
+    const notices = await stack.db.collection(collections.outbox).find({ to: `linker-${run}@example.com`, template: 'provider-linked' }).toArray();
+    expect(notices).toHaveLength(1);
+
+    // Linking the same provider account again is a no-op.
+    const again = await startLink(person.token, 'github');
+    const secondCallback = await completeConsent(again.body.authorizationUrl, { username: `ada-${run}` });
+    expect((await deliver(secondCallback)).body).toMatchObject({ status: 'already_linked' });
+    const after = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
+    expect(after.body.connected_providers.nodes.filter((n) => n.provider === 'github')).toHaveLength(1);
+
+    // Nothing secret in any workflow history or API log line.
+    const secrets = [accessToken, refreshToken, callback.searchParams.get('code')!, secondCallback.searchParams.get('code')!];
+    const haystacks: string[] = [...stack.apiLog];
+    for (const id of [started.body.workflowId, `tokens/${person.accountId}/github`]) {
+      const history = await stack.temporal.workflow.getHandle(id).fetchHistory();
+      const walk = (v: unknown): void => {
+        if (v instanceof Uint8Array) haystacks.push(Buffer.from(v).toString('utf8'));
+        else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      };
+      walk(history);
+      haystacks.push(JSON.stringify(history));
+    }
+    expect(haystacks.some((h) => h.includes(node!.connectionId))).toBe(true);
+    for (const secret of secrets) expect(haystacks.filter((h) => h.includes(secret))).toEqual([]);
+  });
+
+  it('sends a nonce to OpenID providers and checks it in the id_token', async () => {
+    const person = await signedUp(stack, `auth0|oidc-${run}`);
+    const started = await startLink(person.token, 'google');
+    const url = new URL(started.body.authorizationUrl);
+    expect(url.searchParams.get('nonce')).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(url.searchParams.get('scope')).toBe('openid email profile');
+    const answered = await deliver(await completeConsent(started.body.authorizationUrl, { username: `grace-${run}` }));
+    expect(answered.body).toMatchObject({ status: 'linked' });
+    const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
+    expect(me.body.connected_providers.nodes.find((n) => n.provider === 'google')).toMatchObject({ providerAccountId: `google:grace-${run}`, status: 'active' });
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Link-provider wire protocol. Never rename a message; add optional fields only.
+ * No message carries a code, a token or a PKCE verifier: the callback delivers an attempt id, and the
+ * code waits for the exchange activity in the attempt record.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { ProviderId } from '../../domain/providers.js';
+
+export interface LinkInput {
+  accountId: string;
+  /** The root identity's subject, for the identity directory. */
+  subject: string;
+  provider: ProviderId;
+  scopes: string[];
+  /** How long an authorization request waits for its callback. */
+  attemptTtl: Duration;
+  /** Passed on to token custody. */
+  tokenRefreshMargin: Duration;
+  /** How long a conflict waits for a support decision before the attempt is dropped. */
+  supportDecisionWait?: Duration;
+}
+
+export interface BeginLinkResult {
+  authorizationUrl: string;
+  expiresAt: string;
+}
+
+export interface LinkCallback {
+  attemptId: string;
+  outcome: 'code' | 'error';
+  /** The provider's `error` (e.g. `access_denied`) when `outcome` is `error`. */
+  error?: string;
+}
+
+export type LinkStatus = 'linked' | 'already_linked' | 'pending_review' | 'denied' | 'failed' | 'expired' | 'conflict_denied';
+
+export interface LinkOutcome {
+  status: LinkStatus;
+  connectionId?: string;
+  /** Why, in words for the person (never a secret). */
+  detail?: string;
+}
+
+export interface SupportDecision {
+  decision: 'approve' | 'deny';
+  /** The support person's subject, from their verified token. */
+  approver: string;
+  reason: string;
+}
+
+export const linkStages = ['awaiting_callback', 'exchanging', 'checking_conflicts', 'awaiting_support', 'linking', 'linked', 'already_linked', 'denied', 'failed', 'expired', 'conflict_denied'] as const;
+export type LinkStage = (typeof linkStages)[number];
+
+export interface LinkState {
+  stage: LinkStage;
+  provider: ProviderId;
+  outcome?: LinkOutcome;
+  conflictingAccountId?: string;
+}
+
+export const linkWorkflowType = 'linkProvider';
+export type LinkWorkflow = (input: LinkInput) => Promise<LinkOutcome>;
+
+export const beginLinkUpdate = defineUpdate<BeginLinkResult, [{ scopes?: string[] }]>('beginLink');
+export const linkCallbackUpdate = defineUpdate<LinkOutcome, [LinkCallback]>('linkCallback');
+export const supportDecisionSignal = defineSignal<[SupportDecision]>('supportDecision');
+export const linkStateQuery = defineQuery<LinkState>('linkState');
