@@ -8,6 +8,11 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../domain/config.js';
 import { namespace, searchAttributeRegistrations } from '../../temporal.config.js';
+import { buildSecretVault } from '../../activities/secrets/build.js';
+import { providerIds } from '../../domain/providers.js';
+import { defaultSandboxClients } from '../sandbox/default-clients.js';
+import { registerSandboxClients } from '../sandbox/register.js';
+import { startSandboxProvider } from '../sandbox/sandbox-provider.js';
 import { startMongo, startTemporal, type RunningService } from './services.js';
 import { ensureTools, projectRoot } from './tools.js';
 
@@ -106,7 +111,23 @@ async function main(): Promise<void> {
     mongoUri = mongo.uri;
   }
 
-  const env = { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: config.temporal.namespace, MONGODB_URI: mongoUri, CRA_DATA_DIR: dataDir };
+  // The sandbox provider stands in for every provider without real credentials, so linking works on a laptop.
+  let sandboxUrl = config.providers.sandboxUrl;
+  if (!sandboxUrl && config.env !== 'production' && process.env.CRA_SANDBOX !== 'off') {
+    const port = intFromEnv('CRA_SANDBOX_PORT', 4000);
+    sandboxUrl = `http://localhost:${port}`;
+    const clients = defaultSandboxClients(config.publicUrl, providerIds);
+    const sandbox = await startSandboxProvider({ port, host: '127.0.0.1', publicUrl: sandboxUrl, providers: providerIds, clients, log: prefixed('sandbox') });
+    services.push({ name: 'sandbox', child: undefined as never, stop: () => sandbox.close() });
+    const vault = await buildSecretVault({ dataDir, ...(config.vault ? { vault: config.vault } : {}) });
+    await registerSandboxClients(vault, clients);
+    say(`sandbox OAuth provider on ${sandboxUrl} (every provider without real credentials links against it)`);
+  }
+
+  const env = {
+    TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: config.temporal.namespace, MONGODB_URI: mongoUri, CRA_DATA_DIR: dataDir,
+    ...(sandboxUrl ? { CRA_SANDBOX_URL: sandboxUrl } : {}),
+  };
   for (const [name, script] of [['worker', 'workers/main.ts'], ['api', 'api/main.ts']] as const) {
     const child = runNode(name, script, env);
     child.once('exit', (code, signal) => {
@@ -123,6 +144,7 @@ async function main(): Promise<void> {
   say(`  Temporal gRPC   ${temporalAddress}`);
   say(`  MongoDB         ${mongoUri}`);
   say(`  Worker metrics  http://127.0.0.1:${config.worker.metricsPort}/metrics`);
+  if (sandboxUrl) say(`  Sandbox OAuth   ${sandboxUrl}`);
   say('  Try it:  TOKEN=$(npm run --silent token -- --sub "auth0|me" --email me@example.com)');
   say(`           curl -X POST ${api}/v1/signup -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
   say(`                -d '{"givenName":"Ada","familyName":"Lovelace","consents":[{"purpose":"terms","version":"2026-11","granted":true}]}'`);

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -19,6 +18,11 @@ import { loadConfig, type CraConfig } from '../../domain/config.js';
 import { redactedLogPaths } from '../../domain/redaction.js';
 import { buildWorkerDependencies, type WorkerDependencies } from '../../workers/dependencies.js';
 import { createWorkers } from '../../workers/workers.js';
+import { registerSandboxClients } from '../../deploy/sandbox/register.js';
+import { defaultSandboxClients } from '../../deploy/sandbox/default-clients.js';
+import { startSandboxProvider, type SandboxProvider, type SandboxProviderOptions } from '../../deploy/sandbox/sandbox-provider.js';
+import { freePort } from '../../deploy/local/services.js';
+import { providerIds } from '../../domain/providers.js';
 
 export interface TestStack {
   config: CraConfig;
@@ -28,6 +32,8 @@ export interface TestStack {
   db: Db;
   temporal: Client;
   deps: WorkerDependencies;
+  /** The sandbox OAuth provider, when asked for. */
+  sandbox?: SandboxProvider;
   /** Everything the API logged, one JSON line each (for secret scans). */
   apiLog: string[];
   /** Start the in-process workers (started by default). */
@@ -46,7 +52,14 @@ function installQuietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
-export async function startTestStack(opts: { workers?: boolean; env?: Record<string, string> } = {}): Promise<TestStack> {
+export interface TestStackOptions {
+  workers?: boolean;
+  env?: Record<string, string>;
+  /** Start the sandbox OAuth provider (every provider, CRA registered as its client), optionally with overrides. */
+  sandbox?: boolean | Partial<Pick<SandboxProviderOptions, 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'adminToken'>>;
+}
+
+export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   installQuietRuntime();
   const id = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(join(tmpdir(), 'cra-stack-'));
@@ -63,6 +76,20 @@ export async function startTestStack(opts: { workers?: boolean; env?: Record<str
     WORKER_SHUTDOWN_GRACE: '1s',
     ...opts.env,
   };
+  // The API's address is fixed before the config is read: it is the public URL providers redirect to.
+  const apiPort = opts.env?.PORT && opts.env.PORT !== '0' ? Number(opts.env.PORT) : await freePort();
+  env.PORT = String(apiPort);
+  env.CRA_PUBLIC_URL ??= `http://127.0.0.1:${apiPort}`;
+  let sandbox: SandboxProvider | undefined;
+  if (opts.sandbox) {
+    const sandboxPort = await freePort();
+    env.CRA_SANDBOX_URL = `http://127.0.0.1:${sandboxPort}`;
+    sandbox = await startSandboxProvider({
+      port: sandboxPort, publicUrl: env.CRA_SANDBOX_URL, providers: providerIds,
+      clients: defaultSandboxClients(env.CRA_PUBLIC_URL, providerIds), log: () => undefined,
+      ...(opts.sandbox === true ? {} : opts.sandbox),
+    });
+  }
   const config = loadConfig(env);
   const mongo = await new MongoClient(config.mongo.uri).connect();
   const db = mongo.db(config.mongo.db);
@@ -70,6 +97,7 @@ export async function startTestStack(opts: { workers?: boolean; env?: Record<str
   const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const deps = await buildWorkerDependencies(config, db);
+  if (sandbox) await registerSandboxClients(deps.vault, defaultSandboxClients(config.publicUrl, providerIds));
 
   const apiLog: string[] = [];
   const log = pino(
@@ -79,14 +107,14 @@ export async function startTestStack(opts: { workers?: boolean; env?: Record<str
   const issuer = await EmbeddedIssuer.load({ dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
   const app = createApp({ config, temporal, db, log, jwks: issuer.jwks() });
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s));
   });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const baseUrl = config.publicUrl;
 
   let workers: Worker[] = [];
   let running: Promise<unknown> | undefined;
   const stack: TestStack = {
-    config, env, baseUrl, issuer, db, temporal, deps, apiLog,
+    config, env, baseUrl, issuer, db, temporal, deps, apiLog, ...(sandbox ? { sandbox } : {}),
     async startWorkers() {
       if (running) return;
       workers = await createWorkers({ config, connection: nativeConnection, deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
@@ -101,6 +129,7 @@ export async function startTestStack(opts: { workers?: boolean; env?: Record<str
     async stop() {
       await stack.stopWorkers();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sandbox?.close();
       await db.dropDatabase().catch(() => undefined);
       await Promise.all([mongo.close(), temporalConnection.close(), nativeConnection.close()]);
       rmSync(dataDir, { recursive: true, force: true });
