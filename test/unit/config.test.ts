@@ -34,7 +34,13 @@ const auth0 = {
 
 describe('loadConfig defaults', () => {
   it('gives a working development configuration for an empty environment', () => {
-    expect(loadConfig({})).toEqual({
+    const { providers, ...rest } = loadConfig({});
+    expect(providers.sandboxUrl).toBeUndefined();
+    expect(providers.linkAttemptTtl).toBe('10 minutes');
+    expect(providers.tokenRefreshMargin).toBe('5 minutes');
+    expect(providers.flags.github).toEqual({ enabled: true });
+    expect(providers.flags.coderabbit).toEqual({ enabled: false });
+    expect(rest).toEqual({
       env: 'development',
       host: '127.0.0.1',
       port: 3000,
@@ -157,8 +163,33 @@ describe('loadConfig and Auth0', () => {
     expect(config.auth).toMatchObject({ issuer: 'https://login.example.com/', jwksUrl: 'https://login.example.com/jwks' });
   });
 
-  it('accepts Auth0 in production', () => {
-    expect(loadConfig({ ...auth0, CRA_ENV: 'production' }).identity.kind).toBe('auth0');
+  it('accepts Auth0 with Vault in production', () => {
+    const config = loadConfig({ ...auth0, CRA_ENV: 'production', VAULT_ADDR: 'https://vault.internal:8200', VAULT_TOKEN: 'hvs.test' });
+    expect(config.identity.kind).toBe('auth0');
+    expect(config.vault).toMatchObject({ endpoint: 'https://vault.internal:8200', transitMount: 'transit', kvMount: 'secret' });
+  });
+
+  it('refuses the local keyring, the sandbox provider and loopback provider endpoints in production', () => {
+    const err = configError({
+      ...auth0, CRA_ENV: 'production', CRA_SANDBOX_URL: 'http://localhost:4000', PROVIDER_GITHUB_TOKEN_URL: 'http://127.0.0.1:4000/github/token',
+    });
+    expect(lineFor(err, 'VAULT_ADDR')).toContain('required in production');
+    expect(lineFor(err, 'CRA_SANDBOX_URL')).toContain('refused in production');
+    expect(lineFor(err, 'PROVIDER_GITHUB_TOKEN_URL')).toContain('public https endpoint');
+  });
+
+  it('reads provider flags: on, off, a rollout percentage, roles and accounts', () => {
+    const { flags } = loadConfig({
+      ENABLE_GITHUB_LOGIN: 'false', ENABLE_X_LOGIN: 'true', ENABLE_REDDIT_LOGIN: '25%',
+      ENABLE_SLACK_LOGIN_ROLES: 'beta, staff', ENABLE_SPOTIFY_LOGIN_ACCOUNTS: 'a,b',
+    }).providers;
+    expect(flags.github).toEqual({ enabled: false });
+    expect(flags.x).toEqual({ enabled: true });
+    expect(flags.reddit).toEqual({ enabled: false, rolloutPercent: 25 });
+    expect(flags.slack).toEqual({ enabled: false, roles: ['beta', 'staff'] });
+    expect(flags.spotify).toEqual({ enabled: false, accounts: ['a', 'b'] });
+    expect(lineFor(configError({ ENABLE_GITHUB_LOGIN: 'sometimes' }), 'ENABLE_GITHUB_LOGIN')).toContain('rollout percentage');
+    expect(lineFor(configError({ ENABLE_GITHUB_LOGIN: '150%' }), 'ENABLE_GITHUB_LOGIN')).toContain('rollout percentage');
   });
 
   it('refuses a domain given as a URL, saying what it expects', () => {
