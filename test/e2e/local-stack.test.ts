@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { freePort } from '../../deploy/local/services.js';
+import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { eventually } from '../support/stack.js';
 
 const run = promisify(execFile);
@@ -49,6 +50,7 @@ it('starts, signs up, stops cleanly and keeps the data across a restart', async 
     CRA_TEMPORAL_UI_PORT: String(await freePort()),
     CRA_MONGO_PORT: String(await freePort()),
     METRICS_PORT: String(await freePort()),
+    CRA_SANDBOX_PORT: String(await freePort()),
     MONGODB_URI: '',
   };
   const api = `http://127.0.0.1:${env.PORT}`;
@@ -67,10 +69,22 @@ it('starts, signs up, stops cleanly and keeps the data across a restart', async 
   const statusUrl = `${api}/v1/workflows/${encodeURIComponent(workflowId)}`;
   await eventually(async () => ((await (await fetch(statusUrl, { headers: auth })).json()) as { status: string }).status === 'completed' || undefined, 'signup to complete', 60_000);
 
+  // The sandbox provider that npm start runs lets a newcomer link a provider on a laptop.
+  const link = await fetch(`${api}/v1/me/providers/github/link`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+  expect(link.status).toBe(202);
+  const { authorizationUrl } = (await link.json()) as { authorizationUrl: string };
+  expect(authorizationUrl.startsWith(`http://localhost:${env.CRA_SANDBOX_PORT}/github/auth?`)).toBe(true);
+  const callback = await completeConsent(authorizationUrl, { username: 'newcomer' });
+  const linked = await fetch(`${callback.origin.replace('localhost', '127.0.0.1')}${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } });
+  expect(await linked.json()).toMatchObject({ status: 'linked' });
+
   const metrics = await (await fetch(`http://127.0.0.1:${env.METRICS_PORT}/metrics`)).text();
   expect(metrics).toMatch(/temporal_activity_execution_latency_bucket\{[^}]*activity_type="createAccountCenter"/);
   const { stdout: outbox } = await run('node_modules/.bin/tsx', ['deploy/cli/outbox.ts', '--to', 'new@example.com', '--json'], { env: { ...env, MONGODB_URI: `mongodb://127.0.0.1:${env.CRA_MONGO_PORT}` } });
-  expect(JSON.parse(outbox)).toMatchObject([{ template: 'welcome', to: 'new@example.com' }]);
+  // Newest first: the provider notice, then the welcome.
+  expect((JSON.parse(outbox) as Array<{ template: string; to: string }>).map((n) => [n.template, n.to])).toEqual([
+    ['provider-linked', 'new@example.com'], ['welcome', 'new@example.com'],
+  ]);
 
   expect(await stop(launcher)).toBe(0);
   expect(output).toContain('stopped.');
@@ -79,7 +93,7 @@ it('starts, signs up, stops cleanly and keeps the data across a restart', async 
   launcher = await start();
   const me = await fetch(`${api}/v1/me`, { headers: auth });
   expect(me.status).toBe(200);
-  expect(await me.json()).toMatchObject({ accountId, rootIdentity: { subject: 'auth0|newcomer' } });
+  expect(await me.json()).toMatchObject({ accountId, rootIdentity: { subject: 'auth0|newcomer' }, connected_providers: { nodes: [{ provider: 'github', status: 'active' }] } });
   const status = await (await fetch(statusUrl, { headers: auth })).json();
   expect(status).toEqual({ workflowId, process: 'signup', status: 'completed', stage: 'completed' });
   expect(await stop(launcher)).toBe(0);
