@@ -70,6 +70,12 @@ export const activityOptions = {
     scheduleToCloseTimeout: '1 hour',
     retry: { ...unlimitedRetry, nonRetryableErrorTypes: ['IdentityNotFound', 'IdentityRejected'] },
   },
+  /** Provider endpoints: token exchange, refresh, revocation, profile. Permanent OAuth errors stop retries. */
+  providers: {
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: '1 hour',
+    retry: { ...unlimitedRetry, nonRetryableErrorTypes: ['InvalidGrant', 'LinkExchangeFailed', 'ProviderNotConfigured', 'TokensMissing'] },
+  },
   /** Outbox and audit writes. */
   records: {
     startToCloseTimeout: '15 seconds',
@@ -81,6 +87,22 @@ export const activityOptions = {
 export const defaultDurations = {
   /** How long a signup run waits for its details before it gives up. */
   signupDetailsWait: '5 minutes',
+  /** A provider link attempt expires when no callback arrives within this time. */
+  linkAttemptTtl: '10 minutes',
+  /** Token custody refreshes an access token this long before it expires. */
+  tokenRefreshMargin: '5 minutes',
+  /** Recovery: while a recovery is pending after its factors sufficed, every verified channel is told again this often. */
+  recoveryNoticeInterval: '24 hours',
+  /** Recovery: nothing changes for this long after the factors suffice, whatever the approvals. */
+  recoveryCoolingPeriod: '48 hours',
+  /** Recovery: a recovery not completed this long after it started expires. */
+  recoveryExpiry: '7 days',
+  /** Recovery: how long an emailed or texted code stays valid. */
+  recoveryCodeTtl: '10 minutes',
+  /** Recovery: lifetime of the directory's password-change ticket sent after the reset. */
+  recoveryTicketTtl: '15 minutes',
+  /** Agents: how old an agent's HTTP message signature may be (and how long it is remembered against replay). */
+  agentSignatureWindow: '5 minutes',
 } as const satisfies Record<string, Duration>;
 
 /** Auth0 Management API limits vary by plan; stay under the smallest unless told otherwise. */

@@ -21,9 +21,18 @@ export interface ApiDeps {
   jwks?: { keys: object[] };
 }
 
+/** An AI agent whose HTTP message signature checked out (see `auth/http-signatures.ts`). */
+export interface AgentPrincipal {
+  agentId: string;
+  /** The account of the person who registered the agent's key. */
+  accountId: string;
+  name: string;
+}
+
 export interface ApiEnv {
   Variables: {
     deps: ApiDeps;
     principal: Principal;
+    agent?: AgentPrincipal;
   };
 }

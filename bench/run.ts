@@ -20,9 +20,13 @@ function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name !== undefined && ['-h', '--help', 'help'].includes(name)) {
+    process.stdout.write(usage());
+    return 0;
+  }
   const bench = name === undefined ? undefined : benches[name];
   if (!bench) {
-    process.stderr.write(`${name && !['-h', '--help', 'help'].includes(name) ? `unknown benchmark "${name}"\n\n` : ''}${usage()}`);
+    process.stderr.write(`${name === undefined ? '' : `unknown benchmark "${name}"\n\n`}${usage()}`);
     return 2;
   }
   let flags: Flags;

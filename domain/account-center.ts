@@ -27,7 +27,11 @@ export const connectedProviderNodeSchema = z.object({
   connectionId: z.string(),
   scopes: z.array(z.string()),
   status: z.enum(['active', 'reauth_required', 'disconnected']),
+  email: z.string().optional(),
+  displayName: z.string().optional(),
   connectedAt: z.iso.datetime(),
+  /** False when the identity directory could not link the provider identity (CRA still holds the connection). */
+  directoryLinked: z.boolean().optional(),
   linkOrigin: z.object({ workflowId: z.string(), requestedBy: z.string() }),
 });
 export type ConnectedProviderNode = z.infer<typeof connectedProviderNodeSchema>;

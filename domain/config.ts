@@ -3,6 +3,7 @@
  * message that names the variable and the form it expects.
  */
 import { z } from 'zod';
+import { parseProviderConfig, type ProviderConfig } from './provider-config.js';
 
 const duration = z
   .string()
@@ -46,6 +47,26 @@ export const configSchema = z
       .optional(),
     SIGNUP_DETAILS_WAIT: duration.optional(),
 
+    RECOVERY_NOTICE_INTERVAL: duration.optional(),
+    RECOVERY_COOLING_PERIOD: duration.optional(),
+    RECOVERY_EXPIRY: duration.optional(),
+    RECOVERY_CODE_TTL: duration.optional(),
+    RECOVERY_TICKET_TTL: duration.optional(),
+    AGENT_SIGNATURE_WINDOW: duration.optional(),
+    RECOVERY_RATE_LIMIT_PER_IP: z.coerce.number('a whole number of requests').int().positive().optional(),
+    RECOVERY_RATE_LIMIT_PER_EMAIL: z.coerce.number('a whole number of requests').int().positive().optional(),
+    RECOVERY_RATE_LIMIT_WINDOW: duration.optional(),
+    TRUSTED_PROXY_HOPS: z.coerce.number('how many proxies (0-5) append to X-Forwarded-For').int().min(0).max(5).optional(),
+    CLIENT_COUNTRY_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name set by the gateway, e.g. cf-ipcountry').optional(),
+    WEBAUTHN_RP_ID: z.string().regex(/^[a-z0-9.-]+$/i, 'a host name such as cra.example.com').optional(),
+    WEBAUTHN_ORIGINS: z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)).pipe(z.array(z.url()).min(1)).optional(),
+
+    VAULT_ADDR: z.url().optional(),
+    VAULT_TOKEN: z.string().min(1).optional(),
+    VAULT_TRANSIT_MOUNT: z.string().regex(/^[a-z0-9_-]+$/i, 'a mount name such as transit').default('transit'),
+    VAULT_KV_MOUNT: z.string().regex(/^[a-z0-9_-]+$/i, 'a mount name such as secret').default('secret'),
+    VAULT_NAMESPACE: z.string().min(1).optional(),
+
     METRICS_PORT: port.default(9464),
     WORKER_SHUTDOWN_GRACE: duration.default('10s'),
     CRA_HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
@@ -59,6 +80,12 @@ export const configSchema = z
       for (const k of auth0.filter((key) => env[key] === undefined)) {
         ctx.addIssue({ code: 'custom', path: [k], message: `required when any of ${auth0.join(', ')} is set` });
       }
+    }
+    if ((env.VAULT_ADDR === undefined) !== (env.VAULT_TOKEN === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [env.VAULT_ADDR === undefined ? 'VAULT_ADDR' : 'VAULT_TOKEN'], message: 'VAULT_ADDR and VAULT_TOKEN go together' });
+    }
+    if (env.CRA_ENV === 'production' && env.VAULT_ADDR === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['VAULT_ADDR'], message: 'required in production (CRA_ENV=production): the local keyring is for development' });
     }
     if (env.CRA_ENV === 'production') {
       for (const k of auth0.filter((key) => env[key] === undefined)) {
@@ -86,6 +113,27 @@ export interface CraConfig {
   signup: { hookSecrets: string[]; detailsWait?: string };
   worker: { metricsPort: number; shutdownGrace: string };
   healthTimeoutMs: number;
+  providers: ProviderConfig;
+  /** What the environment overrides of the recovery defaults (`temporal.config.ts`, `domain/recovery.ts`); absent when nothing is. */
+  recovery?: RecoveryOverrides;
+  /** HashiCorp Vault; absent: the embedded keyring under the data folder. */
+  vault?: { endpoint: string; token: string; transitMount: string; kvMount: string; namespace?: string };
+}
+
+export interface RecoveryOverrides {
+  noticeInterval?: string;
+  coolingPeriod?: string;
+  expiry?: string;
+  codeTtl?: string;
+  ticketTtl?: string;
+  agentSignatureWindow?: string;
+  rateLimitPerIp?: number;
+  rateLimitPerEmail?: number;
+  rateLimitWindow?: string;
+  trustedProxyHops?: number;
+  countryHeader?: string;
+  webauthnRpId?: string;
+  webauthnOrigins?: string[];
 }
 
 export class ConfigError extends Error {
@@ -99,9 +147,10 @@ export class ConfigError extends Error {
 export function loadConfig(source: Record<string, string | undefined> = process.env): CraConfig {
   const blanksRemoved = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(blanksRemoved);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const providers = parseProviderConfig(blanksRemoved, blanksRemoved.CRA_ENV === 'production');
+  if (!parsed.success || providers.problems.length > 0) {
+    throw new ConfigError([
+      ...(parsed.error?.issues ?? []).map((issue) => {
         const name = issue.path.join('.') || '(environment)';
         // Echo the value to help, but never a secret, nor the credentials of a connection string.
         const got = typeof issue.path[0] === 'string' && issue.path[0] in blanksRemoved && !/SECRET/.test(issue.path[0])
@@ -109,7 +158,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           : '';
         return `${name}: ${issue.message}${got}`;
       }),
-    );
+      ...providers.problems,
+    ]);
   }
   const env = parsed.data;
   const publicUrl = (env.CRA_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
@@ -143,5 +193,22 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     signup: { hookSecrets: env.SIGNUP_HOOK_SECRETS ?? [], detailsWait: env.SIGNUP_DETAILS_WAIT },
     worker: { metricsPort: env.METRICS_PORT, shutdownGrace: env.WORKER_SHUTDOWN_GRACE },
     healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,
+    providers: providers.config,
+    ...(env.VAULT_ADDR && env.VAULT_TOKEN
+      ? { vault: { endpoint: env.VAULT_ADDR, token: env.VAULT_TOKEN, transitMount: env.VAULT_TRANSIT_MOUNT, kvMount: env.VAULT_KV_MOUNT, ...(env.VAULT_NAMESPACE ? { namespace: env.VAULT_NAMESPACE } : {}) } }
+      : {}),
+    ...recoveryOverrides(env),
   };
+}
+
+function recoveryOverrides(env: Env): { recovery?: RecoveryOverrides } {
+  const all: RecoveryOverrides = {
+    noticeInterval: env.RECOVERY_NOTICE_INTERVAL, coolingPeriod: env.RECOVERY_COOLING_PERIOD, expiry: env.RECOVERY_EXPIRY,
+    codeTtl: env.RECOVERY_CODE_TTL, ticketTtl: env.RECOVERY_TICKET_TTL, agentSignatureWindow: env.AGENT_SIGNATURE_WINDOW,
+    rateLimitPerIp: env.RECOVERY_RATE_LIMIT_PER_IP, rateLimitPerEmail: env.RECOVERY_RATE_LIMIT_PER_EMAIL, rateLimitWindow: env.RECOVERY_RATE_LIMIT_WINDOW,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS, countryHeader: env.CLIENT_COUNTRY_HEADER,
+    webauthnRpId: env.WEBAUTHN_RP_ID, webauthnOrigins: env.WEBAUTHN_ORIGINS,
+  };
+  const set = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as RecoveryOverrides;
+  return Object.keys(set).length > 0 ? { recovery: set } : {};
 }

@@ -10,11 +10,16 @@ import { EmbeddedDirectory } from '../activities/identity/embedded-directory.js'
 import type { IdentityDirectory } from '../activities/identity/port.js';
 import { ensureOutboxIndexes, OutboxNotifier } from '../activities/notify/outbox-notifier.js';
 import type { Notifier } from '../activities/notify/port.js';
+import { ensureRecoveryIndexes } from '../activities/recovery/store.js';
+import { ensureProviderIndexes } from '../activities/providers/stores.js';
+import { buildSecretVault } from '../activities/secrets/build.js';
+import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
 import { defaultRole } from '../domain/roles.js';
 
 export interface WorkerDependencies {
   db: Db;
+  vault: SecretVault;
   directory: IdentityDirectory;
   notifier: Notifier;
   auditLog: AuditLog;
@@ -34,6 +39,7 @@ export function buildDirectory(config: CraConfig, db: Db): IdentityDirectory {
 /** Adapters plus the indexes they rely on (idempotent: every worker start may run it). */
 export async function buildWorkerDependencies(config: CraConfig, db: Db): Promise<WorkerDependencies> {
   const auditLog = new AuditLog(db);
-  await Promise.all([ensureAccountIndexes(db), ensureOutboxIndexes(db), auditLog.ensureIndexes()]);
-  return { db, directory: buildDirectory(config, db), notifier: new OutboxNotifier(db), auditLog };
+  await Promise.all([ensureAccountIndexes(db), ensureOutboxIndexes(db), auditLog.ensureIndexes(), ensureProviderIndexes(db), ensureRecoveryIndexes(db)]);
+  const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
+  return { db, vault, directory: buildDirectory(config, db), notifier: new OutboxNotifier(db), auditLog };
 }

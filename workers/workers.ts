@@ -8,6 +8,9 @@ import { createAccountActivities } from '../activities/accounts/activities.js';
 import { createAuditActivities } from '../activities/audit/activities.js';
 import { createIdentityActivities } from '../activities/identity/activities.js';
 import { createNotifyActivities } from '../activities/notify/activities.js';
+import { createProviderActivities } from '../activities/providers/activities.js';
+import { createRecoveryActivities } from '../activities/recovery/activities.js';
+import { createRecoveryIdentityActivities } from '../activities/recovery/identity-activities.js';
 import type { CraConfig } from '../domain/config.js';
 import { taskQueueNames } from '../temporal.config.js';
 import type { WorkerDependencies } from './dependencies.js';
@@ -33,14 +36,19 @@ export async function createWorkers({ config, connection, deps, workflowBundle, 
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: {
       ...createAccountActivities({ db: deps.db }),
-      ...createNotifyActivities({ notifier: deps.notifier }),
+      ...createNotifyActivities({ notifier: deps.notifier, db: deps.db }),
       ...createAuditActivities({ auditLog: deps.auditLog }),
+      ...createProviderActivities({ db: deps.db, vault: deps.vault, providers: config.providers, publicUrl: config.publicUrl }),
+      ...createRecoveryActivities({ db: deps.db, notifier: deps.notifier, publicUrl: config.publicUrl }),
     },
   });
   const identity = await Worker.create({
     ...common,
     taskQueue: queues.identity,
-    activities: createIdentityActivities({ directory: deps.directory }),
+    activities: {
+      ...createIdentityActivities({ directory: deps.directory }),
+      ...createRecoveryIdentityActivities({ directory: deps.directory, notifier: deps.notifier, db: deps.db }),
+    },
     // Server-side limit across all workers of the queue: keeps CRA under the directory's rate limit.
     maxTaskQueueActivitiesPerSecond: config.identity.activitiesPerSecond,
   });

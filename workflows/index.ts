@@ -1,2 +1,5 @@
 /** The only bundle entry for workflow code: the worker bundles this file. */
 export { signup } from './signup/signup.js';
+export { recovery } from './recovery/recovery.js';
+export { linkProvider } from './link/link-provider.js';
+export { tokenCustody } from './tokens/token-custody.js';

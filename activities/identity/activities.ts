@@ -38,6 +38,10 @@ export function createIdentityActivities({ directory }: IdentityActivityDeps) {
       const identity = await mapped(() => directory.ensureRootIdentity(input));
       return { ...identity, directory: directory.kind };
     },
+    /** Link a connected provider's identity to the root identity; `linked: false` when the directory has none to link. */
+    async linkDirectoryIdentity(input: { subject: string; provider: string; providerAccountId: string }): Promise<{ linked: boolean }> {
+      return mapped(() => directory.linkIdentity(input.subject, { provider: input.provider, providerAccountId: input.providerAccountId }));
+    },
     /** Assign a role at the directory. */
     async assignDirectoryRole(input: { subject: string; role: string }): Promise<void> {
       await mapped(() => directory.assignRole(input.subject, input.role));

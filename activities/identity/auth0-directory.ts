@@ -10,6 +10,8 @@ import {
   IdentityError,
   type EnsureRootIdentityInput,
   type IdentityDirectory,
+  type ResetCredentialsOptions,
+  type ResetCredentialsResult,
   type RootIdentity,
 } from './port.js';
 
@@ -97,6 +99,20 @@ export class Auth0Directory implements IdentityDirectory {
     }
   }
 
+  async linkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ linked: boolean }> {
+    const secondary = auth0Identity(identity.provider, identity.providerAccountId);
+    try {
+      await this.client.users.identities.link(subject, secondary);
+      return { linked: true };
+    } catch (err) {
+      const mapped = toIdentityError(err, 'POST', `${userPath(subject)}/identities`);
+      // The provider account never signed in through Auth0, so there is no secondary user to link:
+      // CRA holds the connection itself.
+      if (mapped.type === 'IdentityNotFound' || (mapped.type === 'IdentityRejected' && statusOf(err) === 400)) return { linked: false };
+      throw mapped;
+    }
+  }
+
   async assignRole(subject: string, role: string): Promise<void> {
     const roleId = this.roleIds[role];
     // CRA keeps roles in its own account document; Auth0 only gets a copy where an Auth0 role id
@@ -109,6 +125,44 @@ export class Auth0Directory implements IdentityDirectory {
       throw toIdentityError(err, 'POST', `${userPath(subject)}/roles`);
     }
   }
+
+  /**
+   * A recovery's reset, in an order that leaves no usable credential behind: MFA enrolments removed, refresh
+   * tokens and sessions revoked, then a short-lived password-change ticket. Every call is idempotent.
+   * Needs `delete:authentication_methods delete:refresh_tokens delete:sessions create:user_tickets`.
+   */
+  async resetCredentials(subject: string, options: ResetCredentialsOptions): Promise<ResetCredentialsResult> {
+    const path = userPath(subject);
+    await mappedCall('DELETE', `${path}/authentication-methods`, () => this.client.users.authenticationMethods.deleteAll(subject));
+    await mappedCall('DELETE', `${path}/refresh-tokens`, () => this.client.users.refreshToken.delete(subject));
+    await mappedCall('DELETE', `${path}/sessions`, () => this.client.users.sessions.delete(subject));
+    // mark_email_as_verified: false — a recovery proves control of the account, not of its address.
+    const ticket = await mappedCall('POST', '/api/v2/tickets/password-change', () => this.client.tickets.changePassword({
+      user_id: subject, ttl_sec: options.ticketTtlSeconds, mark_email_as_verified: false,
+      ...(options.resultUrl ? { result_url: options.resultUrl } : {}),
+    }));
+    return ticket.ticket ? { passwordChangeTicketUrl: ticket.ticket } : {};
+  }
+}
+
+async function mappedCall<T>(method: string, path: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw toIdentityError(err, method, path);
+  }
+}
+
+/** Auth0's social connection strategy per CRA provider; the rest are custom OAuth2 connections named after the provider. */
+const auth0Strategies: Record<string, Management.UserIdentityProviderEnum> = {
+  google: 'google-oauth2', apple: 'apple', facebook: 'facebook', microsoft: 'windowslive', x: 'twitter',
+  github: 'github', linkedin: 'linkedin', amazon: 'amazon',
+};
+
+/** The secondary identity as Auth0 names it: custom OAuth2 connections prefix the user id with the connection name. */
+function auth0Identity(provider: string, providerAccountId: string): { provider: Management.UserIdentityProviderEnum; user_id: string } {
+  const strategy = auth0Strategies[provider];
+  return strategy ? { provider: strategy, user_id: providerAccountId } : { provider: 'oauth2', user_id: `${provider}|${providerAccountId}` };
 }
 
 /** The Management API path of a user, as sent on the wire (`auth0|abc` → `auth0%7Cabc`). */

@@ -4,7 +4,7 @@
  */
 import { MongoServerError, type Collection, type Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
-import { IdentityError, type EnsureRootIdentityInput, type IdentityDirectory, type RootIdentity } from './port.js';
+import { IdentityError, type EnsureRootIdentityInput, type IdentityDirectory, type ResetCredentialsResult, type RootIdentity } from './port.js';
 
 interface IdentityUserDocument {
   _id: string;
@@ -14,6 +14,11 @@ interface IdentityUserDocument {
   family_name?: string;
   app_metadata: { cra_account_id?: string };
   roles: string[];
+  identities?: Array<{ provider: string; user_id: string }>;
+  /** Set by a recovery's credential reset. */
+  password_reset_required?: boolean;
+  mfa_enrollments?: string[];
+  sessions_revoked_at?: string;
   created_at: string;
   updated_at: string;
 }
@@ -63,9 +68,27 @@ export class EmbeddedDirectory implements IdentityDirectory {
     return toRootIdentity(user);
   }
 
+  async linkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ linked: boolean }> {
+    const entry = { provider: identity.provider, user_id: identity.providerAccountId };
+    const result = await this.users.updateOne({ _id: subject }, { $addToSet: { identities: entry } });
+    if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);
+    return { linked: true };
+  }
+
   async assignRole(subject: string, role: string): Promise<void> {
     const result = await this.users.updateOne({ _id: subject }, { $addToSet: { roles: role } });
     if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);
+  }
+
+  /** The embedded directory keeps no password: the same effects as Auth0's reset are recorded on the user. */
+  async resetCredentials(subject: string): Promise<ResetCredentialsResult> {
+    const at = new Date().toISOString();
+    const result = await this.users.updateOne(
+      { _id: subject },
+      { $set: { password_reset_required: true, mfa_enrollments: [], sessions_revoked_at: at, updated_at: at } },
+    );
+    if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);
+    return {};
   }
 }
 

@@ -60,4 +60,25 @@ export interface IdentityDirectory {
   ensureRootIdentity(input: EnsureRootIdentityInput): Promise<RootIdentity>;
   /** Assign a role (a CRA role name; the Auth0 adapter maps it to its role id). Idempotent. */
   assignRole(subject: string, role: string): Promise<void>;
+  /**
+   * Link a connected provider's identity to the root identity (Auth0: `POST /api/v2/users/{id}/identities`).
+   * `linked: false` when the directory has no such secondary identity to link (CRA still keeps the connection).
+   */
+  linkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ linked: boolean }>;
+  /**
+   * After an approved account recovery: remove enrolled MFA factors, end every session and refresh token,
+   * and require a new password (Auth0: a password-change ticket valid `ticketTtlSeconds`). Safe to repeat.
+   */
+  resetCredentials(subject: string, options: ResetCredentialsOptions): Promise<ResetCredentialsResult>;
+}
+
+export interface ResetCredentialsOptions {
+  ticketTtlSeconds: number;
+  /** Where the directory sends the person after they chose a new password. */
+  resultUrl?: string;
+}
+
+export interface ResetCredentialsResult {
+  /** A secret (it sets the password): send it to the owner's verified address, never return it into workflow history. */
+  passwordChangeTicketUrl?: string;
 }

@@ -465,3 +465,44 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
     for (const err of errors) expectNoCredentials(err);
   });
 });
+
+// https://auth0.com/docs/api/management/v2/users/post-identities: with an API v2 token holding
+// `update:users`, "POST /api/v2/users/PRIMARY_ACCOUNT_USER_ID/identities" with body
+// { "provider": "SECONDARY_ACCOUNT_PROVIDER", "user_id": "SECONDARY_ACCOUNT_USER_ID" }; it answers with the
+// primary account's new identities array.
+describe('Auth0Directory.linkIdentity', () => {
+  const identitiesPath = '/api/v2/users/auth0%7Cabc/identities';
+
+  it('links a social identity with POST /users/{id}/identities and body { provider, user_id }', async () => {
+    tenant.canned.push({ method: 'POST', path: identitiesPath, status: 201, body: [{ connection: 'github', provider: 'github', user_id: '583231', isSocial: true }] });
+    await expect(newDirectory().linkIdentity('auth0|abc', { provider: 'github', providerAccountId: '583231' })).resolves.toEqual({ linked: true });
+    expect(writes()).toHaveLength(1);
+    expect(writes()[0]).toMatchObject({ method: 'POST', path: identitiesPath });
+    expect(writes()[0]?.body).toStrictEqual({ provider: 'github', user_id: '583231' });
+    expect(writes()[0]?.headers.authorization).toMatch(/^Bearer at-/);
+  });
+
+  it('names Auth0’s strategy for each social provider and custom OAuth2 connections by provider', async () => {
+    const cases: Array<[string, string, { provider: string; user_id: string }]> = [
+      ['google', '1098', { provider: 'google-oauth2', user_id: '1098' }],
+      ['microsoft', 'ms-1', { provider: 'windowslive', user_id: 'ms-1' }],
+      ['x', '42', { provider: 'twitter', user_id: '42' }],
+      ['coderabbit', 'cr-7', { provider: 'oauth2', user_id: 'coderabbit|cr-7' }],
+    ];
+    for (const [provider, id] of cases) {
+      tenant.canned.push({ method: 'POST', path: identitiesPath, status: 201, body: [] });
+      await newDirectory().linkIdentity('auth0|abc', { provider, providerAccountId: id });
+    }
+    expect(writes().map((w) => w.body)).toStrictEqual(cases.map(([, , body]) => body));
+  });
+
+  it('answers linked: false when Auth0 has no such secondary user, and fails on a server error', async () => {
+    tenant.canned.push({ method: 'POST', path: identitiesPath, status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'Secondary user not found' } });
+    await expect(newDirectory().linkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' })).resolves.toEqual({ linked: false });
+    tenant.canned.push({ method: 'POST', path: identitiesPath, status: 503, body: { statusCode: 503, error: 'Service Unavailable' } });
+    const err = await caught(newDirectory().linkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }));
+    expect(err.type).toBe('IdentityUnavailable');
+    expect(err.message).toContain(`POST ${identitiesPath}`);
+    expectNoCredentials(err);
+  });
+});

@@ -1,0 +1,679 @@
+/**
+ * Contract tests of HashiCorpVault against a local HTTP server playing Vault: the real adapter and the
+ * real `node-vault` client, only the network destination differs. The stand-in implements transit with
+ * real AES-256-GCM key versions (so round trips, rotation and rewrap are real) and KV version 2, and
+ * answers, including its errors, the way Vault's API docs and source say. Each contract cites the page
+ * it was checked against, so a stand-in that drifts from Vault shows.
+ */
+import { execFile } from 'node:child_process';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildSecretVault } from '../../activities/secrets/build.js';
+import { HashiCorpVault, type HashiCorpVaultOptions } from '../../activities/secrets/hashicorp-vault.js';
+import { SecretVaultError, type SecretVaultErrorType } from '../../activities/secrets/port.js';
+
+const token = 'hvs.CRA-contract-token-do-not-log';
+/** A plaintext no error message may ever contain. */
+const marker = 'PLAINTEXT-MARKER-5d1e0b';
+
+interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON; undefined when the request had no body. */
+  body: unknown;
+}
+
+interface CannedResponse {
+  method: string;
+  path: string;
+  status: number;
+  body?: unknown;
+  /** Never answer (the connection stays open until the client gives up). */
+  hang?: boolean;
+}
+
+interface TransitKey {
+  /** Index + 1 is the version. Each version has its own HMAC key, as in Vault. */
+  versions: { key: Buffer; hmacKey: Buffer; createdAt: number }[];
+}
+
+const transitMounts = ['transit', 'crypto/team-a'];
+const kvMounts = ['secret', 'kv-v2'];
+
+/** Vault's state and everything it was asked; reset before each test. */
+const vaultState = {
+  transit: new Map<string, TransitKey>(),
+  kv: new Map<string, { data: Record<string, unknown>; version: number }>(),
+  requests: [] as RecordedRequest[],
+  canned: [] as CannedResponse[],
+};
+
+let server: Server;
+let endpoint: string;
+
+function newVault(overrides: Partial<HashiCorpVaultOptions> = {}): HashiCorpVault {
+  return new HashiCorpVault({ endpoint, token, ...overrides });
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+async function caught(promise: Promise<unknown>): Promise<SecretVaultError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof SecretVaultError) return err;
+    throw err;
+  }
+  throw new Error('expected a SecretVaultError, got success');
+}
+
+async function expectError(promise: Promise<unknown>, type: SecretVaultErrorType): Promise<SecretVaultError> {
+  const err = await caught(promise);
+  expect(err.type).toBe(type);
+  return err;
+}
+
+/** What an operator would see in logs or Temporal history holds no token, plaintext or ciphertext. */
+function expectNothingSecret(err: SecretVaultError, ...secrets: string[]): void {
+  const visible = [err.message, String(err), err.stack ?? '', JSON.stringify(err)].join('\n');
+  for (const secret of [token, marker, b64(marker), ...secrets]) expect(visible).not.toContain(secret);
+  expect(visible.toLowerCase()).not.toContain('x-vault-token');
+  expect(err.cause).toBeUndefined();
+  expect(Object.keys(err).sort()).toEqual(['name', 'type']);
+}
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Vault's error envelope: https://developer.hashicorp.com/vault/api-docs#error-response */
+const errors = (...messages: string[]) => ({ errors: messages });
+
+// ---- transit, as builtin/logical/transit and sdk/helper/keysutil/policy.go implement it ----------------
+
+function newVersion(): TransitKey['versions'][number] {
+  return { key: randomBytes(32), hmacKey: randomBytes(32), createdAt: Math.floor(Date.now() / 1000) };
+}
+
+function sealTransit(key: TransitKey, plaintext: Buffer): string {
+  const version = key.versions.length;
+  const material = key.versions[version - 1];
+  if (!material) throw new Error('no key version');
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', material.key, nonce);
+  const sealed = Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  return `vault:v${version}:${sealed.toString('base64')}`;
+}
+
+/** Policy.Decrypt: the same checks in the same order, with the same user-facing (400) messages. */
+function openTransit(key: TransitKey, value: unknown): { plaintext: Buffer } | { error: string } {
+  if (typeof value !== 'string' || value === '') return { error: 'missing ciphertext to decrypt' };
+  if (!value.startsWith('vault:v')) return { error: 'invalid ciphertext: no prefix' };
+  const [versionText, encoded, ...rest] = value.slice('vault:v'.length).split(':');
+  if (encoded === undefined || rest.length > 0) return { error: 'invalid ciphertext: wrong number of fields' };
+  const version = Math.max(1, Number.parseInt(versionText ?? '', 10));
+  if (!/^\d+$/.test(versionText ?? '')) return { error: 'invalid ciphertext: version number could not be decoded' };
+  if (version > key.versions.length) return { error: 'invalid ciphertext: version is too new' };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
+    return { error: 'invalid ciphertext: could not decode base64' };
+  }
+  const blob = Buffer.from(encoded, 'base64');
+  if (blob.length < 12 + 16) return { error: 'invalid ciphertext length' };
+  const material = key.versions[version - 1];
+  if (!material) return { error: 'invalid ciphertext: version is too new' };
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', material.key, blob.subarray(0, 12));
+    decipher.setAuthTag(blob.subarray(blob.length - 16));
+    return { plaintext: Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]) };
+  } catch {
+    return { error: 'cipher: message authentication failed' };
+  }
+}
+
+function hmacOf(key: TransitKey, version: number, input: Buffer): string {
+  const material = key.versions[version - 1];
+  if (!material) throw new Error('no key version');
+  return `vault:v${version}:${createHmac('sha256', material.hmacKey).update(input).digest('base64')}`;
+}
+
+function transitRoute(method: string, route: string, body: Record<string, unknown>, res: ServerResponse): void {
+  const [op, name, extra] = route.split('/');
+  const key = name ? vaultState.transit.get(name) : undefined;
+  const input = typeof body.input === 'string' ? Buffer.from(body.input, 'base64') : undefined;
+
+  if (op === 'keys' && name && method === 'POST' && extra === undefined) {
+    // https://developer.hashicorp.com/vault/api-docs/secret/transit#create-key
+    if (key) return send(res, 200, { data: null, warnings: [`key ${name} already existed`] });
+    vaultState.transit.set(name, { versions: [newVersion()] });
+    return send(res, 204);
+  }
+  if (op === 'keys' && name && method === 'POST' && extra === 'rotate') {
+    // https://developer.hashicorp.com/vault/api-docs/secret/transit#rotate-key (path_rotate.go: "key not found")
+    if (!key) return send(res, 400, errors('key not found'));
+    key.versions.push(newVersion());
+    return send(res, 204);
+  }
+  if (op === 'keys' && name && method === 'GET' && extra === undefined) {
+    // https://developer.hashicorp.com/vault/api-docs/secret/transit#read-key (latest_version: path_keys.go)
+    if (!key) return send(res, 404, errors());
+    return send(res, 200, {
+      data: {
+        name,
+        type: 'aes256-gcm96',
+        keys: Object.fromEntries(key.versions.map((v, i) => [String(i + 1), v.createdAt])),
+        latest_version: key.versions.length,
+        min_decryption_version: 1,
+        min_encryption_version: 0,
+        supports_encryption: true,
+        supports_decryption: true,
+      },
+    });
+  }
+  if (method !== 'POST' || !name || extra !== undefined) return send(res, 405, errors('unsupported operation'));
+
+  switch (op) {
+    case 'encrypt': {
+      // https://developer.hashicorp.com/vault/api-docs/secret/transit#encrypt-data: upserts the key.
+      if (typeof body.plaintext !== 'string') return send(res, 400, errors('missing plaintext to encrypt'));
+      const target = key ?? { versions: [newVersion()] };
+      vaultState.transit.set(name, target);
+      const ciphertext = sealTransit(target, Buffer.from(body.plaintext, 'base64'));
+      return send(res, 200, { data: { ciphertext, key_version: target.versions.length } });
+    }
+    case 'decrypt':
+    case 'rewrap': {
+      // https://developer.hashicorp.com/vault/api-docs/secret/transit#decrypt-data and #rewrap-data
+      if (!key) return send(res, 400, errors('encryption key not found'));
+      const opened = openTransit(key, body.ciphertext);
+      if ('error' in opened) return send(res, 400, errors(opened.error));
+      if (op === 'decrypt') return send(res, 200, { data: { plaintext: opened.plaintext.toString('base64') } });
+      return send(res, 200, { data: { ciphertext: sealTransit(key, opened.plaintext), key_version: key.versions.length } });
+    }
+    case 'hmac': {
+      // https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-hmac (no upsert: path_hmac.go)
+      if (!key) return send(res, 400, errors('encryption key not found'));
+      if (!input) return send(res, 400, errors('missing input for HMAC'));
+      return send(res, 200, { data: { hmac: hmacOf(key, key.versions.length, input) } });
+    }
+    case 'verify': {
+      // https://developer.hashicorp.com/vault/api-docs/secret/transit#verify-signed-data (pathHMACVerify)
+      if (!key) return send(res, 400, errors('encryption key not found'));
+      const mac = typeof body.hmac === 'string' ? body.hmac : '';
+      if (!mac.startsWith('vault:v')) return send(res, 400, errors('invalid HMAC to verify: no prefix'));
+      const [versionText, encoded] = mac.slice('vault:v'.length).split(/:(.*)/s);
+      if (encoded === undefined) return send(res, 400, errors('invalid HMAC: wrong number of fields'));
+      if (!/^\d+$/.test(versionText ?? '')) return send(res, 400, errors('invalid HMAC: version number could not be decoded'));
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
+        return send(res, 400, errors('unable to decode verification HMAC as base64: illegal base64 data at input byte 0'));
+      }
+      const version = Number(versionText);
+      if (version > key.versions.length) return send(res, 400, errors('invalid HMAC: version is too new'));
+      return send(res, 200, { data: { valid: hmacOf(key, Math.max(version, 1), input ?? Buffer.alloc(0)) === mac } });
+    }
+    default:
+      return send(res, 404, errors(`no handler for route "${route}". route entry not found.`));
+  }
+}
+
+// ---- KV version 2: https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2 --------------------------
+
+function kvRoute(method: string, mount: string, route: string, body: Record<string, unknown>, res: ServerResponse): void {
+  if (!route.startsWith('data/')) return send(res, 404, errors());
+  const id = `${mount}/${route.slice('data/'.length)}`;
+  const metadata = (version: number) => ({
+    created_time: new Date().toISOString(),
+    custom_metadata: null,
+    deletion_time: '',
+    destroyed: false,
+    version,
+  });
+  if (method === 'GET') {
+    const stored = vaultState.kv.get(id);
+    // A path that was never written: 404 with an empty errors list.
+    if (!stored) return send(res, 404, errors());
+    return send(res, 200, { data: { data: stored.data, metadata: metadata(stored.version) } });
+  }
+  if (method === 'POST') {
+    if (typeof body.data !== 'object' || body.data === null) return send(res, 400, errors('no data provided'));
+    const version = (vaultState.kv.get(id)?.version ?? 0) + 1;
+    vaultState.kv.set(id, { data: body.data as Record<string, unknown>, version });
+    return send(res, 200, { data: metadata(version) });
+  }
+  return send(res, 405, errors('unsupported operation'));
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body: unknown = raw === '' ? undefined : JSON.parse(raw);
+      const method = req.method ?? 'GET';
+      const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
+      vaultState.requests.push({ method, path, headers: req.headers, body });
+
+      const cannedAt = vaultState.canned.findIndex((c) => c.method === method && c.path === path);
+      if (cannedAt >= 0) {
+        const [c] = vaultState.canned.splice(cannedAt, 1);
+        if (c?.hang) return;
+        if (c) send(res, c.status, c.body);
+        return;
+      }
+      // https://developer.hashicorp.com/vault/api-docs#authentication: a missing or wrong token is a 403.
+      if (req.headers['x-vault-token'] !== token) return send(res, 403, errors('permission denied'));
+      if (!path.startsWith('/v1/')) return send(res, 404, errors());
+      const rest = path.slice('/v1/'.length);
+      const fields = (body ?? {}) as Record<string, unknown>;
+      const transit = transitMounts.find((m) => rest.startsWith(`${m}/`));
+      if (transit) return transitRoute(method, rest.slice(transit.length + 1), fields, res);
+      const kv = kvMounts.find((m) => rest.startsWith(`${m}/`));
+      if (kv) return kvRoute(method, kv, rest.slice(kv.length + 1), fields, res);
+      return send(res, 404, errors(`no handler for route "${rest}". route entry not found.`));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(() => {
+  vaultState.transit.clear();
+  vaultState.kv.clear();
+  vaultState.requests = [];
+  vaultState.canned = [];
+});
+
+/** Every request carries the token header and, with a body, says it is JSON. */
+function expectWellFormed(request: RecordedRequest | undefined): void {
+  expect(request?.headers['x-vault-token']).toBe(token);
+  if (request?.body !== undefined) expect(request.headers['content-type']).toContain('application/json');
+}
+
+describe('HashiCorpVault: transit requests', () => {
+  // https://developer.hashicorp.com/vault/api-docs/secret/transit#encrypt-data
+  // "POST /transit/encrypt/:name", "plaintext (string: <required>) – Specifies base64 encoded plaintext",
+  // sample response { "data": { "ciphertext": "vault:v1:…" } }. Header: "X-Vault-Token: …".
+  it('encrypts with POST /v1/transit/encrypt/:name and exactly { plaintext: base64 }', async () => {
+    const ciphertext = await newVault().encrypt('payments', marker);
+
+    expect(ciphertext).toMatch(/^vault:v1:/);
+    expect(vaultState.requests).toHaveLength(1);
+    const [request] = vaultState.requests;
+    expect(request).toMatchObject({ method: 'POST', path: '/v1/transit/encrypt/payments' });
+    expect(request?.body).toStrictEqual({ plaintext: b64(marker) });
+    expectWellFormed(request);
+    expect(request?.headers['x-vault-namespace']).toBeUndefined();
+  });
+
+  // https://developer.hashicorp.com/vault/api-docs/secret/transit#decrypt-data
+  // "POST /transit/decrypt/:name", "ciphertext (string: <required>)", response data.plaintext is base64.
+  it.each([
+    ['unicode', 'Grüße, 世界 — 👩🏽‍💻'],
+    ['the empty string', ''],
+    ['100 KB', 'y'.repeat(100_000)],
+  ])('decrypts with POST /v1/transit/decrypt/:name and exactly { ciphertext }: round-trips %s', async (_label, plaintext) => {
+    const vault = newVault();
+    const ciphertext = await vault.encrypt('payments', plaintext);
+
+    expect(await vault.decrypt('payments', ciphertext)).toBe(plaintext);
+    const request = vaultState.requests[1];
+    expect(request).toMatchObject({ method: 'POST', path: '/v1/transit/decrypt/payments' });
+    expect(request?.body).toStrictEqual({ ciphertext });
+    expectWellFormed(request);
+  });
+
+  // https://developer.hashicorp.com/vault/api-docs/secret/transit#rotate-key ("POST /transit/keys/:name/rotate",
+  // sample request without a payload) then #read-key ("GET /transit/keys/:name"; data.latest_version).
+  // #rewrap-data: "POST /transit/rewrap/:name", "ciphertext (string: <required>)", response data.ciphertext.
+  it('rotates (POST …/keys/:name/rotate, no body; GET …/keys/:name) and rewraps v1 → v2', async () => {
+    const vault = newVault();
+    const v1 = await vault.encrypt('payments', marker);
+    vaultState.requests = [];
+
+    expect(await vault.rotateKey('payments')).toEqual({ latestVersion: 2 });
+    expect(vaultState.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/transit/keys/payments/rotate',
+      'GET /v1/transit/keys/payments',
+    ]);
+    expect(vaultState.requests[0]?.body).toBeUndefined();
+    expect(vaultState.requests[1]?.body).toBeUndefined();
+    for (const r of vaultState.requests) expectWellFormed(r);
+
+    vaultState.requests = [];
+    const v2 = await vault.rewrap('payments', v1);
+    expect(v2).toMatch(/^vault:v2:/);
+    expect(vaultState.requests[0]).toMatchObject({ method: 'POST', path: '/v1/transit/rewrap/payments' });
+    expect(vaultState.requests[0]?.body).toStrictEqual({ ciphertext: v1 });
+    expect(await vault.decrypt('payments', v2)).toBe(marker);
+    expect(await vault.decrypt('payments', v1)).toBe(marker);
+    expect(await vault.encrypt('payments', 'new')).toMatch(/^vault:v2:/);
+  });
+
+  // https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-hmac
+  // "POST /transit/hmac/:name(/:algorithm)", "algorithm (string: "sha2-256")", "input … base64 encoded".
+  // Vault's hmac endpoint does not create keys (path_hmac.go: "encryption key not found"), so the first
+  // use creates one with #create-key ("POST /transit/keys/:name", no payload needed for aes256-gcm96).
+  it('HMACs with POST /v1/transit/hmac/:name and exactly { input: base64 }, creating the key on first use', async () => {
+    const vault = newVault();
+    const mac = await vault.hmac('webhooks', marker);
+
+    expect(vaultState.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/transit/hmac/webhooks',
+      'POST /v1/transit/keys/webhooks',
+      'POST /v1/transit/hmac/webhooks',
+    ]);
+    expect(vaultState.requests[0]?.body).toStrictEqual({ input: b64(marker) });
+    expect(vaultState.requests[1]?.body).toBeUndefined();
+    expect(vaultState.requests[2]?.body).toStrictEqual({ input: b64(marker) });
+    for (const r of vaultState.requests) expectWellFormed(r);
+    const key = vaultState.transit.get('webhooks');
+    expect(key).toBeDefined();
+    if (key) expect(mac).toBe(hmacOf(key, 1, Buffer.from(marker)));
+
+    vaultState.requests = [];
+    expect(await vault.hmac('webhooks', marker)).toBe(mac);
+    expect(vaultState.requests).toHaveLength(1);
+  });
+
+  // https://developer.hashicorp.com/vault/api-docs/secret/transit#verify-signed-data
+  // "POST /transit/verify/:name", "input … base64 encoded", "hmac (string: "") – Specifies the signature
+  // output from the /transit/hmac function", "hash_algorithm (string: "sha2-256")"; response data.valid.
+  it('verifies with POST /v1/transit/verify/:name and exactly { input, hmac }; old MACs survive rotation', async () => {
+    const vault = newVault();
+    const mac = await vault.hmac('webhooks', 'payload');
+    vaultState.requests = [];
+
+    expect(await vault.verifyHmac('webhooks', 'payload', mac)).toBe(true);
+    expect(vaultState.requests[0]).toMatchObject({ method: 'POST', path: '/v1/transit/verify/webhooks' });
+    expect(vaultState.requests[0]?.body).toStrictEqual({ input: b64('payload'), hmac: mac });
+    expectWellFormed(vaultState.requests[0]);
+
+    expect(await vault.verifyHmac('webhooks', 'other payload', mac)).toBe(false);
+    await vault.rotateKey('webhooks');
+    expect(await vault.hmac('webhooks', 'payload')).toMatch(/^vault:v2:/);
+    expect(await vault.verifyHmac('webhooks', 'payload', mac)).toBe(true);
+  });
+
+  // Vault answers 400 for a MAC it cannot parse (pathHMACVerify: "invalid HMAC to verify: no prefix",
+  // "unable to decode verification HMAC as base64"): such a MAC is simply not valid. A version Vault does
+  // not have ("invalid HMAC: version is too new") cannot be checked at all: KeyNotFound.
+  it('answers false for a malformed MAC and KeyNotFound for a MAC of a version Vault does not have', async () => {
+    const vault = newVault();
+    const mac = await vault.hmac('webhooks', 'payload');
+
+    for (const bad of ['', 'not-a-mac', mac.replace('vault:', 'cra:'), `${mac.slice(0, -3)}*==`, 'vault:v1']) {
+      expect(await vault.verifyHmac('webhooks', 'payload', bad)).toBe(false);
+    }
+    await expectError(vault.verifyHmac('webhooks', 'payload', mac.replace('vault:v1:', 'vault:v9:')), 'KeyNotFound');
+  });
+
+  // https://developer.hashicorp.com/vault/api-docs/secret/transit: "This documentation assumes the transit
+  // secrets engine is enabled at the /transit path … please update your API calls accordingly."
+  // https://developer.hashicorp.com/vault/api-docs#namespaces: "relative to the X-Vault-Namespace header".
+  it('uses the configured mounts and sends X-Vault-Namespace when a namespace is set', async () => {
+    const vault = newVault({ transitMount: '/crypto/team-a/', kvMount: 'kv-v2', namespace: 'ns1/ns2/' });
+    const ciphertext = await vault.encrypt('payments', marker);
+    expect(await vault.decrypt('payments', ciphertext)).toBe(marker);
+    await vault.writeSecret('providers/google', { clientId: 'cid' });
+    expect(await vault.readSecret('providers/google')).toEqual({ clientId: 'cid' });
+
+    expect(vaultState.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/crypto/team-a/encrypt/payments',
+      'POST /v1/crypto/team-a/decrypt/payments',
+      'POST /v1/kv-v2/data/providers/google',
+      'GET /v1/kv-v2/data/providers/google',
+    ]);
+    for (const r of vaultState.requests) {
+      expectWellFormed(r);
+      expect(r.headers['x-vault-namespace']).toBe('ns1/ns2/');
+    }
+  });
+
+  it('ignores VAULT_NAMESPACE and VAULT_PREFIX from the environment: its options are the only source', async () => {
+    const saved = { ns: process.env.VAULT_NAMESPACE, prefix: process.env.VAULT_PREFIX };
+    process.env.VAULT_NAMESPACE = 'stray-namespace';
+    process.env.VAULT_PREFIX = '/stray-prefix';
+    try {
+      await newVault().encrypt('payments', 'x');
+    } finally {
+      for (const [name, value] of [['VAULT_NAMESPACE', saved.ns], ['VAULT_PREFIX', saved.prefix]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    expect(vaultState.requests[0]?.path).toBe('/v1/transit/encrypt/payments');
+    expect(vaultState.requests[0]?.headers['x-vault-namespace']).toBeUndefined();
+  });
+
+  it('refuses key names and secret paths that could leave the mount, without sending anything', async () => {
+    const vault = newVault();
+    await expectError(vault.encrypt('../sys/seal', 'x'), 'KeyNotFound');
+    await expectError(vault.decrypt('a/b', 'vault:v1:AAAA'), 'KeyNotFound');
+    await expectError(vault.readSecret('../../sys/seal'), 'KeyNotFound');
+    await expectError(vault.writeSecret('a//b', { x: 'y' }), 'KeyNotFound');
+    expect(() => newVault({ kvMount: '../sys' })).toThrow(/not a valid mount path/);
+    expect(vaultState.requests).toEqual([]);
+  });
+});
+
+describe('HashiCorpVault: KV version 2 requests', () => {
+  // https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#create-update-secret
+  // "POST /secret/data/:path", "data (Map: <required>) – The contents of the data map will be stored".
+  // #read-secret-version: "GET /secret/data/:path", sample response { "data": { "data": { … }, "metadata" } }.
+  it('writes with POST /v1/secret/data/:path and exactly { data }, reads data.data with GET', async () => {
+    const vault = newVault();
+    await vault.writeSecret('providers/google', { clientId: 'cid', clientSecret: marker });
+    expect(await vault.readSecret('providers/google')).toEqual({ clientId: 'cid', clientSecret: marker });
+
+    const [write, read] = vaultState.requests;
+    expect(write).toMatchObject({ method: 'POST', path: '/v1/secret/data/providers/google' });
+    expect(write?.body).toStrictEqual({ data: { clientId: 'cid', clientSecret: marker } });
+    expect(read).toMatchObject({ method: 'GET', path: '/v1/secret/data/providers/google', body: undefined });
+    for (const r of vaultState.requests) expectWellFormed(r);
+
+    await vault.writeSecret('providers/google', { clientId: 'cid-2', clientSecret: 'rotated' });
+    expect(await vault.readSecret('providers/google')).toEqual({ clientId: 'cid-2', clientSecret: 'rotated' });
+    expect(vaultState.kv.get('secret/providers/google')?.version).toBe(2);
+  });
+
+  // https://developer.hashicorp.com/vault/api-docs#http-status-codes: "404 - Invalid path. This can both
+  // mean that the path truly doesn't exist or that you don't have permission to view a specific path."
+  it('answers undefined for a secret Vault does not have (404 with { errors: [] })', async () => {
+    expect(await newVault().readSecret('providers/github')).toBeUndefined();
+    expect(vaultState.requests[0]).toMatchObject({ method: 'GET', path: '/v1/secret/data/providers/github' });
+  });
+
+  // Vault's router answers a path under no mount with 404 "no handler for route …": not an absent secret.
+  it('fails with KeyNotFound, not undefined, when nothing is mounted at kvMount', async () => {
+    const err = await expectError(newVault({ kvMount: 'not-mounted' }).readSecret('providers/google'), 'KeyNotFound');
+    expect(err.message).toBe('Vault GET /v1/not-mounted/data/providers/google failed with status 404');
+  });
+
+  it('answers undefined for a deleted latest version (404 with data.data null), and JSON text for non-string values', async () => {
+    vaultState.canned.push({
+      method: 'GET',
+      path: '/v1/secret/data/providers/gone',
+      status: 404,
+      body: { data: { data: null, metadata: { deletion_time: '2024-01-01T00:00:00Z', destroyed: false, version: 3 } } },
+    });
+    expect(await newVault().readSecret('providers/gone')).toBeUndefined();
+
+    vaultState.kv.set('secret/providers/odd', { data: { port: 443, flags: { a: true }, name: 'x' }, version: 1 });
+    expect(await newVault().readSecret('providers/odd')).toEqual({ port: '443', flags: '{"a":true}', name: 'x' });
+  });
+});
+
+describe('HashiCorpVault: error mapping', () => {
+  // Vault's decrypt answers 400 "cipher: message authentication failed" for an altered ciphertext and
+  // "invalid ciphertext: …" for one it cannot parse (sdk/helper/keysutil/policy.go, Policy.Decrypt).
+  it('maps an altered or foreign ciphertext to Tampered, naming method, path and status only', async () => {
+    const vault = newVault();
+    const ciphertext = await vault.encrypt('payments', marker);
+    const body = Buffer.from(ciphertext.split(':')[2] ?? '', 'base64');
+    body[20] = (body[20] ?? 0) ^ 0x01;
+    const altered = `vault:v1:${body.toString('base64')}`;
+
+    const err = await expectError(vault.decrypt('payments', altered), 'Tampered');
+    expect(err.message).toBe('Vault POST /v1/transit/decrypt/payments failed with status 400');
+    expectNothingSecret(err, ciphertext.split(':')[2] ?? '', body.toString('base64'));
+
+    await vault.encrypt('other', 'x');
+    await expectError(vault.decrypt('other', ciphertext), 'Tampered');
+    for (const bad of ['', 'cra:v1:AAAA', 'vault:v1', 'vault:vX:AAAA', 'vault:v1:%%%%', 'vault:v1:AAAA']) {
+      await expectError(vault.decrypt('payments', bad), 'Tampered');
+    }
+    await expectError(vault.rewrap('payments', altered), 'Tampered');
+  });
+
+  it('maps a version Vault does not have, a key Vault does not have, and rotating an unknown key to KeyNotFound', async () => {
+    const vault = newVault();
+    const ciphertext = await vault.encrypt('payments', marker);
+
+    await expectError(vault.decrypt('payments', ciphertext.replace('vault:v1:', 'vault:v2:')), 'KeyNotFound');
+    await expectError(vault.decrypt('never-used', ciphertext), 'KeyNotFound');
+    const rotate = await expectError(vault.rotateKey('never-used'), 'KeyNotFound');
+    expect(rotate.message).toBe('Vault POST /v1/transit/keys/never-used/rotate failed with status 400');
+    await expectError(vault.verifyHmac('never-used', 'x', 'vault:v1:AAAA'), 'KeyNotFound');
+  });
+
+  // https://developer.hashicorp.com/vault/api-docs#http-status-codes:
+  // "403 - Forbidden, your authentication details are either incorrect, you don't have access to this feature".
+  it('maps a wrong token and a policy refusal (403 permission denied) to Forbidden without leaking the token', async () => {
+    const wrongToken = 'hvs.WRONG-token-must-not-leak';
+    const err = await expectError(newVault({ token: wrongToken }).encrypt('payments', marker), 'Forbidden');
+    expect(err.message).toBe('Vault POST /v1/transit/encrypt/payments failed with status 403');
+    expect(err.message).not.toContain(wrongToken);
+    expectNothingSecret(err, wrongToken);
+
+    vaultState.canned.push({ method: 'POST', path: '/v1/secret/data/providers/google', status: 403, body: errors('1 error occurred:\n\t* permission denied\n\n') });
+    expectNothingSecret(await expectError(newVault().writeSecret('providers/google', { clientSecret: marker }), 'Forbidden'));
+    vaultState.canned.push({ method: 'GET', path: '/v1/secret/data/providers/google', status: 403, body: errors('permission denied') });
+    await expectError(newVault().readSecret('providers/google'), 'Forbidden');
+  });
+
+  // https://developer.hashicorp.com/vault/api-docs#http-status-codes: "503 - Vault is down for maintenance
+  // or is currently sealed. Try again later."; "500 … try again later"; "412 … Should be retried".
+  it.each([
+    [503, errors('Vault is sealed')],
+    [500, errors('internal error')],
+    [502, errors('upstream error')],
+    [412, errors('required index state not present')],
+    [429, errors('request path "transit/encrypt/payments": rate limit quota exceeded')],
+  ])('maps a %i to Unavailable (retryable)', async (status, body) => {
+    vaultState.canned.push({ method: 'POST', path: '/v1/transit/encrypt/payments', status, body });
+    const err = await expectError(newVault().encrypt('payments', marker), 'Unavailable');
+    expect(err.message).toBe(`Vault POST /v1/transit/encrypt/payments failed with status ${status}`);
+    expectNothingSecret(err);
+    // node-vault does not retry on its own: Temporal's retry policy owns retries.
+    expect(vaultState.requests).toHaveLength(1);
+  });
+
+  it('maps a 503 on a KV read (sealed) to Unavailable, not to "absent"', async () => {
+    vaultState.canned.push({ method: 'GET', path: '/v1/secret/data/providers/google', status: 503, body: errors('Vault is sealed') });
+    await expectError(newVault().readSecret('providers/google'), 'Unavailable');
+  });
+
+  it('maps any other 400 (a request Vault will never accept) to Forbidden', async () => {
+    vaultState.canned.push({ method: 'POST', path: '/v1/transit/encrypt/signing-key', status: 400, body: errors('key type ed25519 does not support encryption') });
+    await expectError(newVault().encrypt('signing-key', marker), 'Forbidden');
+  });
+
+  it('maps an unreachable Vault and a Vault that never answers to Unavailable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadEndpoint = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+    const refused = await expectError(newVault({ endpoint: deadEndpoint }).encrypt('payments', marker), 'Unavailable');
+    expect(refused.message).toBe('Vault POST /v1/transit/encrypt/payments failed: no response');
+    expectNothingSecret(refused);
+
+    vaultState.canned.push({ method: 'POST', path: '/v1/transit/decrypt/payments', status: 0, hang: true });
+    const timedOut = await expectError(newVault({ requestOptions: { timeout: 200 } }).decrypt('payments', 'vault:v1:AAAA'), 'Unavailable');
+    expectNothingSecret(timedOut);
+  });
+
+  it('maps a 200 without the documented field to Unavailable', async () => {
+    vaultState.canned.push({ method: 'POST', path: '/v1/transit/encrypt/payments', status: 200, body: { data: {} } });
+    const err = await expectError(newVault().encrypt('payments', marker), 'Unavailable');
+    expect(err.message).toBe('Vault POST /v1/transit/encrypt/payments answered without data.ciphertext');
+  });
+
+  it('keeps the token, plaintexts and ciphertexts out of every error it throws', async () => {
+    const vault = newVault();
+    const ciphertext = await vault.encrypt('payments', marker);
+    vaultState.canned.push(
+      { method: 'POST', path: '/v1/transit/decrypt/payments', status: 503, body: errors('Vault is sealed') },
+      { method: 'POST', path: '/v1/transit/hmac/payments', status: 500, body: errors(`echo ${marker} ${token}`) },
+    );
+    const errorsSeen = [
+      await caught(vault.decrypt('payments', ciphertext)),
+      await caught(vault.hmac('payments', marker)),
+      await caught(vault.decrypt('payments', `${ciphertext.slice(0, -4)}AAA=`)),
+      await caught(newVault({ token: 'hvs.other' }).rewrap('payments', ciphertext)),
+      await caught(vault.encrypt(`${marker} as a key name`, 'payments')),
+    ];
+    expect(errorsSeen.map((e) => e.type)).toEqual(['Unavailable', 'Unavailable', 'Tampered', 'Forbidden', 'KeyNotFound']);
+    for (const err of errorsSeen) expectNothingSecret(err, ciphertext.split(':')[2] ?? '', 'hvs.other');
+  });
+});
+
+describe('HashiCorpVault: logs', () => {
+  // node-vault logs every request body through the `debug` package when DEBUG=node-vault is set; `debug`
+  // reads DEBUG when it is first imported, hence a separate process.
+  it('prints neither plaintexts nor the token with DEBUG=node-vault', async () => {
+    const adapter = fileURLToPath(new URL('../../activities/secrets/hashicorp-vault.ts', import.meta.url));
+    const script = `
+      const { HashiCorpVault } = await import(${JSON.stringify(adapter)});
+      const [endpoint, token, plaintext] = process.argv.slice(1);
+      const vault = new HashiCorpVault({ endpoint, token });
+      const ciphertext = await vault.encrypt('payments', plaintext);
+      await vault.writeSecret('providers/google', { clientSecret: plaintext });
+      process.stdout.write(await vault.decrypt('payments', ciphertext) === plaintext ? 'round-trip ok' : 'mismatch');
+    `;
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '--eval', script, endpoint, token, marker],
+      { env: { ...process.env, DEBUG: 'node-vault', DEBUG_COLORS: 'no' }, timeout: 60_000 },
+    );
+
+    expect(stdout).toBe('round-trip ok');
+    expect(vaultState.requests.map((r) => r.path)).toContain('/v1/secret/data/providers/google');
+    for (const secret of [marker, b64(marker), token]) expect(`${stdout}\n${stderr}`).not.toContain(secret);
+  });
+});
+
+describe('buildSecretVault', () => {
+  it('builds the Vault adapter when Vault is configured, and the keyring otherwise', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'cra-build-'));
+    try {
+      const remote = await buildSecretVault({ dataDir, vault: { endpoint, token, transitMount: 'crypto/team-a', kvMount: 'kv-v2' } });
+      expect(remote.kind).toBe('vault');
+      expect(await remote.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
+      expect(vaultState.requests[0]?.path).toBe('/v1/crypto/team-a/encrypt/payments');
+
+      const local = await buildSecretVault({ dataDir });
+      expect(local.kind).toBe('keyring');
+      expect(await local.decrypt('payments', await local.encrypt('payments', marker))).toBe(marker);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

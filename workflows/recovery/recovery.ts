@@ -1,0 +1,328 @@
+/**
+ * Break-glass account recovery: `recovery/<recoveryId>`. Runs for every request, whether or not the address
+ * has an account (for an unknown one it rejects every factor). Once at least three factors over two
+ * categories are proven, every verified channel of the account is told, again every notice interval;
+ * nothing changes during the cooling period, and support must approve (two people when the risk is high).
+ * Then the directory resets the credentials. The owner can cancel at any time before the reset; a recovery
+ * not completed in time expires. Every step lands in the audit log.
+ */
+import {
+  ApplicationFailure, allHandlersFinished, condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import { msToNumber } from '@temporalio/common/lib/time.js';
+import type { AuditEventInput } from '../../activities/audit/audit-log.js';
+import type { createAuditActivities } from '../../activities/audit/activities.js';
+import type { createRecoveryActivities, OpenedRecovery, RecoveryNoticeKind } from '../../activities/recovery/activities.js';
+import type { createRecoveryIdentityActivities } from '../../activities/recovery/identity-activities.js';
+import { activityOptions, identityQueueOf, searchAttributes } from '../../temporal.config.js';
+import { recordStage } from '../shared/stage.js';
+import {
+  approvalsRequired, cancelRecoveryUpdate, decideUpdate, deliveredCodeFactors, factorsRemaining, finalRecoveryStages,
+  recoveryFactors, recoveryPolicy, recoveryStatusQuery, requestChallengeUpdate, submitFactorUpdate,
+  type CancelRequest, type ChallengeRequest, type FactorOutcome, type FactorSubmission, type RecoveryApproval, type RecoveryDecision,
+  type RecoveryFactor, type RecoveryInput, type RecoveryResult, type RecoveryStage, type RecoveryStatus, type RiskFlag,
+} from './messages.js';
+
+const recoveries = proxyActivities<ReturnType<typeof createRecoveryActivities>>(activityOptions.accounts);
+const records = proxyActivities<ReturnType<typeof createRecoveryActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
+type RecoveryIdentityActivities = ReturnType<typeof createRecoveryIdentityActivities>;
+
+type Outcome = RecoveryResult['outcome'];
+type AuditDetails = NonNullable<AuditEventInput['details']>;
+
+/**
+ * Audit events are queued by handlers and the main flow and appended in order by one coroutine, so an
+ * update answers without waiting for the audit log — and answers as fast for an unknown address.
+ */
+class AuditTrail {
+  private readonly pending: AuditEventInput[] = [];
+  private seq = 0;
+  private closed = false;
+  private readonly drained: Promise<void>;
+  accountId?: string;
+
+  constructor(private readonly recoveryId: string, private readonly workflowId: string, append: (event: AuditEventInput) => Promise<unknown>) {
+    this.drained = (async () => {
+      for (;;) {
+        await condition(() => this.pending.length > 0 || this.closed);
+        const next = this.pending.shift();
+        if (!next) return;
+        await append(next);
+      }
+    })();
+  }
+
+  add(action: string, details: AuditDetails, actor: AuditEventInput['actor'] = { type: 'system', id: 'recovery' }): void {
+    this.seq += 1;
+    this.pending.push({
+      eventId: `recovery/${this.recoveryId}/${this.seq}-${action}`, action, actor, workflowId: this.workflowId,
+      ...(this.accountId ? { accountId: this.accountId } : {}), details: { recoveryId: this.recoveryId, ...details },
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drained;
+  }
+}
+
+/** What the run knows; validators read it synchronously, handlers change it. */
+class RecoveryState {
+  stage: RecoveryStage = 'verifying';
+  opened = false;
+  accountId?: string;
+  subject?: string;
+  readonly satisfied: RecoveryFactor[] = [];
+  readonly failures = new Map<RecoveryFactor, number>();
+  readonly challengesSent = new Map<RecoveryFactor, number>();
+  readonly riskFlags: RiskFlag[] = [];
+  readonly countries = new Set<string>();
+  readonly approvals: RecoveryApproval[] = [];
+  coolingEndsAt?: number;
+  outcome?: Outcome;
+  resetting = false;
+
+  constructor(readonly input: RecoveryInput) {}
+
+  open(opened: OpenedRecovery): void {
+    this.accountId = opened.accountId;
+    this.subject = opened.subject;
+    this.riskFlags.push(...opened.riskFlags);
+    if (opened.country) this.countries.add(opened.country);
+    this.opened = true;
+  }
+
+  locked(factor: RecoveryFactor): boolean {
+    return (this.failures.get(factor) ?? 0) >= recoveryPolicy.maxFailures;
+  }
+  sufficient(): boolean {
+    return factorsRemaining(this.satisfied) === 0;
+  }
+  required(): number {
+    return approvalsRequired(this.riskFlags);
+  }
+  approved(): boolean {
+    return this.approvals.length >= this.required();
+  }
+  /** Settled: an outcome is decided or the reset has begun; nothing a person sends changes it any more. */
+  settled(): boolean {
+    return this.outcome !== undefined || this.resetting || finalRecoveryStages.includes(this.stage);
+  }
+
+  status(): RecoveryStatus {
+    return {
+      recoveryId: this.input.recoveryId,
+      stage: this.outcome ?? this.stage,
+      satisfied: [...this.satisfied],
+      locked: recoveryFactors.filter((f) => this.locked(f)),
+      challengesSent: Object.fromEntries(this.challengesSent),
+      coolingEndsAt: this.coolingEndsAt === undefined ? null : new Date(this.coolingEndsAt).toISOString(),
+      approvalsRequired: this.required(),
+      approvals: [...this.approvals],
+      approvalsNeeded: Math.max(0, this.required() - this.approvals.length),
+      riskFlags: [...this.riskFlags],
+      requestedVia: this.input.requestedVia,
+      ...(this.accountId ? { accountId: this.accountId } : {}),
+      resetting: this.resetting,
+    };
+  }
+}
+
+export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
+  const { recoveryId, durations } = input;
+  const { workflowId, taskQueue } = workflowInfo();
+  const identity = proxyActivities<RecoveryIdentityActivities>({ ...activityOptions.identity, taskQueue: identityQueueOf(taskQueue) });
+  const state = new RecoveryState(input);
+  const trail = new AuditTrail(recoveryId, workflowId, (event) => records.appendAuditEvent(event));
+  let needsApproval = false;
+  const setNeedsApproval = (value: boolean) => {
+    if (value === needsApproval) return;
+    needsApproval = value;
+    upsertSearchAttributes([{ key: searchAttributes.needsApproval, value }]);
+  };
+  const enter = (stage: RecoveryStage) => {
+    state.stage = stage;
+    recordStage(stage);
+  };
+
+  setHandler(recoveryStatusQuery, () => state.status());
+
+  setHandler(submitFactorUpdate, async (submission: FactorSubmission): Promise<FactorOutcome> => {
+    await condition(() => state.opened);
+    const factor = submission.factor;
+    const ownAccount = submission.via === 'support' && submission.actor?.accountId !== undefined && submission.actor.accountId === state.accountId;
+    // An unknown address has nothing to prove: every factor is rejected, exactly like a wrong one.
+    const accepted = submission.verified && state.accountId !== undefined && !ownAccount && !state.settled() && !state.satisfied.includes(factor);
+    const actor = submission.via === 'support' && submission.actor
+      ? { type: 'support' as const, id: submission.actor.subject }
+      : { type: 'user' as const, id: submission.via === 'agent' ? `agent:${submission.actor?.subject ?? 'unknown'}` : 'requester' };
+    if (accepted) {
+      state.satisfied.push(factor);
+      trail.add('recovery.factor_accepted', { factor, via: submission.via, ...submission.evidence }, actor);
+      if (submission.country) {
+        state.countries.add(submission.country);
+        if (state.countries.size > 1 && !state.riskFlags.some((f) => f.flag === 'countries_differ')) {
+          const flag: RiskFlag = { flag: 'countries_differ', evidence: { countries: [...state.countries].sort().join(',') }, at: new Date().toISOString() };
+          state.riskFlags.push(flag);
+          trail.add('recovery.risk_flagged', { flag: flag.flag, evidence: JSON.stringify(flag.evidence) });
+        }
+      }
+    } else {
+      state.failures.set(factor, (state.failures.get(factor) ?? 0) + 1);
+      trail.add('recovery.factor_rejected', { factor, via: submission.via, failures: state.failures.get(factor)!, ...submission.evidence }, actor);
+      if (state.locked(factor)) trail.add('recovery.factor_locked', { factor });
+    }
+    return { accepted, satisfied: [...state.satisfied], remaining: factorsRemaining(state.satisfied), locked: state.locked(factor) };
+  }, {
+    validator: (submission: FactorSubmission) => {
+      if (!recoveryFactors.includes(submission.factor)) throw new Error(`unknown factor "${String(submission.factor)}"`);
+      if (state.settled() || state.stage !== 'verifying') throw new Error('this recovery takes no more factors');
+      if (state.locked(submission.factor)) throw new Error(`the factor ${submission.factor} is locked after ${recoveryPolicy.maxFailures} failures`);
+      if (state.satisfied.includes(submission.factor)) throw new Error(`the factor ${submission.factor} was accepted already`);
+      if ((submission.factor === 'document_check') !== (submission.via === 'support')) throw new Error('only support verifies a document, and support verifies nothing else');
+      if (submission.via === 'support' && submission.actor?.accountId !== undefined && submission.actor.accountId === state.accountId) {
+        throw new Error('nobody verifies documents for the recovery of their own account');
+      }
+    },
+  });
+
+  setHandler(requestChallengeUpdate, async (request: ChallengeRequest) => {
+    state.challengesSent.set(request.factor, (state.challengesSent.get(request.factor) ?? 0) + 1);
+    await condition(() => state.opened);
+    const { deliveredVia } = await recoveries.issueRecoveryChallenge({
+      recoveryId, challengeId: request.challengeId, factor: request.factor, expiresAt: request.expiresAt,
+      ttlMs: msToNumber(durations.codeTtl), ...(state.accountId ? { accountId: state.accountId } : {}),
+    });
+    trail.add('recovery.challenge_issued', { factor: request.factor, challengeId: request.challengeId, deliveredVia });
+    return { challengeId: request.challengeId };
+  }, {
+    validator: (request: ChallengeRequest) => {
+      if (!(deliveredCodeFactors as readonly string[]).includes(request.factor)) throw new Error(`no code is sent for "${String(request.factor)}"`);
+      if (state.settled() || state.stage !== 'verifying') throw new Error('this recovery takes no more factors');
+      if (state.locked(request.factor)) throw new Error(`the factor ${request.factor} is locked after ${recoveryPolicy.maxFailures} failures`);
+      if (state.satisfied.includes(request.factor)) throw new Error(`the factor ${request.factor} was accepted already`);
+      if ((state.challengesSent.get(request.factor) ?? 0) >= recoveryPolicy.maxChallengesPerFactor) {
+        throw new Error(`at most ${recoveryPolicy.maxChallengesPerFactor} codes are sent per factor`);
+      }
+    },
+  });
+
+  setHandler(decideUpdate, (decision: RecoveryDecision) => {
+    const actor = { type: 'support' as const, id: decision.approver.subject };
+    if (decision.decision === 'deny') {
+      state.outcome = 'denied';
+      trail.add('recovery.denied', { approver: decision.approver.subject, reason: decision.reason }, actor);
+    } else {
+      state.approvals.push({ subject: decision.approver.subject, reason: decision.reason, at: new Date().toISOString() });
+      trail.add('recovery.approved', {
+        approver: decision.approver.subject, reason: decision.reason, approvals: state.approvals.length, approvalsRequired: state.required(),
+      }, actor);
+      if (state.approved()) setNeedsApproval(false);
+    }
+    return { stage: state.outcome ?? state.stage, approvals: state.approvals.length, approvalsNeeded: Math.max(0, state.required() - state.approvals.length) };
+  }, {
+    validator: (decision: RecoveryDecision) => {
+      if (state.settled()) throw new Error('this recovery is no longer pending');
+      if (state.stage !== 'cooling' && state.stage !== 'awaiting_approval') throw new Error('support decides once the factors suffice');
+      if (!decision.reason.trim()) throw new Error('a decision needs a reason');
+      if (decision.decision !== 'approve') return;
+      if (decision.approver.accountId === state.accountId) throw new Error('nobody approves the recovery of their own account');
+      if (state.approvals.some((a) => a.subject === decision.approver.subject)) throw new Error('this person approved already; another approver is needed');
+      if (state.approved()) throw new Error('the recovery has all the approvals it needs');
+    },
+  });
+
+  setHandler(cancelRecoveryUpdate, (request: CancelRequest): { stage: RecoveryStage } => {
+    state.outcome = 'cancelled';
+    trail.add('recovery.cancelled', { by: request.by }, request.by === 'owner' && request.actor ? { type: 'user', id: request.actor } : { type: 'user', id: request.by });
+    return { stage: 'cancelled' };
+  }, {
+    validator: (_request: CancelRequest) => {
+      if (state.resetting) throw new Error('the credentials are being reset; it is too late to cancel');
+      if (state.settled()) throw new Error('this recovery is no longer pending');
+    },
+  });
+
+  /** Tell every verified channel; nothing to tell for an unknown address. */
+  const notify = async (kind: RecoveryNoticeKind, round: number) => {
+    if (!state.accountId) return;
+    const { channels } = await records.sendRecoveryNotices({
+      recoveryId, accountId: state.accountId, kind, round,
+      ...(state.coolingEndsAt !== undefined ? { coolingEndsAt: new Date(state.coolingEndsAt).toISOString() } : {}),
+    });
+    trail.add('recovery.notice_queued', { kind, round, channels: channels.join(',') });
+  };
+
+  const finish = async (outcome: Outcome): Promise<RecoveryResult> => {
+    state.outcome = outcome;
+    enter(outcome);
+    setNeedsApproval(false);
+    // The owner heard of the recovery once the cooling began: tell them how it ended too.
+    if (outcome !== 'completed' && state.coolingEndsAt !== undefined) await notify(outcome, 0);
+    await recoveries.closeRecovery({ recoveryId, outcome });
+    trail.add('recovery.closed', { outcome });
+    await condition(allHandlersFinished);
+    await trail.close();
+    return { recoveryId, outcome };
+  };
+
+  const startedAt = Date.now();
+  const opened = await recoveries.openRecovery({ recoveryId });
+  state.open(opened);
+  trail.accountId = opened.accountId;
+  if (opened.accountId) upsertSearchAttributes([{ key: searchAttributes.accountId, value: opened.accountId }]);
+  trail.add('recovery.started', { via: input.requestedVia.kind, ...(input.requestedVia.kind === 'agent' ? { agentId: input.requestedVia.agentId } : {}) });
+  for (const flag of opened.riskFlags) trail.add('recovery.risk_flagged', { flag: flag.flag, evidence: JSON.stringify(flag.evidence) });
+
+  // Verifying: until the factors suffice, the request is withdrawn, or it expires.
+  const expiresAt = startedAt + msToNumber(durations.expiry);
+  const ready = await condition(() => state.sufficient() || state.outcome !== undefined, Math.max(1, expiresAt - Date.now()));
+  if (state.outcome) return finish(state.outcome);
+  if (!ready) return finish('expired');
+
+  // Cooling: nothing changes for the whole period, whenever the approvals come; the owner hears every interval.
+  const coolingEndsAt = Date.now() + msToNumber(durations.coolingPeriod);
+  state.coolingEndsAt = coolingEndsAt;
+  enter('cooling');
+  setNeedsApproval(!state.approved());
+  trail.add('recovery.cooling_started', { coolingEndsAt: new Date(coolingEndsAt).toISOString(), approvalsRequired: state.required() });
+  const interval = msToNumber(durations.noticeInterval);
+  let round = 0;
+  await notify('started', round);
+  let nextNoticeAt = Date.now() + interval;
+  // Support may decide after the cooling period, but not beyond the expiry (and never before the cooling ends).
+  const decideBy = Math.max(expiresAt, coolingEndsAt);
+  for (;;) {
+    if (state.outcome) return finish(state.outcome);
+    const now = Date.now();
+    if (now >= coolingEndsAt) {
+      if (state.approved()) break;
+      if (state.stage !== 'awaiting_approval') enter('awaiting_approval');
+      if (now >= decideBy) return finish('expired');
+    }
+    if (now >= nextNoticeAt) {
+      round += 1;
+      await notify('reminder', round);
+      nextNoticeAt += interval;
+      continue;
+    }
+    const wakeAt = Math.min(nextNoticeAt, now < coolingEndsAt ? coolingEndsAt : decideBy);
+    await condition(() => state.outcome !== undefined || (Date.now() >= coolingEndsAt && state.approved()), wakeAt - now);
+  }
+
+  // Reset: from here on nobody can cancel, approve or deny.
+  state.resetting = true;
+  setNeedsApproval(false);
+  try {
+    const reset = await identity.resetRecoveredCredentials({
+      recoveryId, accountId: state.accountId!, subject: state.subject!, ticketTtlSeconds: Math.round(msToNumber(durations.ticketTtl) / 1000),
+    });
+    trail.add('recovery.credentials_reset', { directory: reset.directory, passwordTicketSent: reset.ticketSent, mfaRemoved: true, sessionsRevoked: true });
+  } catch (err) {
+    trail.add('recovery.reset_failed', { error: err instanceof Error ? err.message : 'unknown' });
+    await trail.close();
+    throw ApplicationFailure.create({ type: 'RecoveryResetFailed', message: 'the directory refused the credential reset; support must act', nonRetryable: true });
+  }
+  await notify('completed', 0);
+  return finish('completed');
+}
