@@ -10,7 +10,7 @@ import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
 import { signedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 const run = randomBytes(3).toString('hex');
