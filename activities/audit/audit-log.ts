@@ -59,25 +59,32 @@ export class AuditLog {
 
   /** Append one event (once per eventId) at the end of the chain. */
   async append(input: AuditEventInput): Promise<AuditEvent> {
-    for (let attempt = 0; attempt < 50; attempt++) {
+    for (let attempt = 0; attempt < 100; attempt++) {
       const existing = await this.events.findOne({ _id: input.eventId });
       if (existing) return strip(existing);
-      const last = await this.events.find({}, { sort: { seq: -1 }, limit: 1 }).next();
+      // The head record, read by its _id, says where the chain ends: no sorted scan of the whole log
+      // (FerretDB on SQLite does not serve `sort: {seq: -1}` from the index).
+      const head = await this.heads.findOne({ _id: headId });
+      const seq = (head?.seq ?? 0) + 1;
       // Through JSON once: undefined fields vanish here rather than turning into nulls in the database,
       // so the stored event hashes exactly as it was hashed now.
       const body = JSON.parse(JSON.stringify({
         ...input,
-        seq: (last?.seq ?? 0) + 1,
+        seq,
         at: this.now().toISOString(),
-        prevHash: last?.hash ?? genesisHash,
+        prevHash: head?.hash ?? genesisHash,
       })) as Omit<AuditEvent, 'hash'>;
       const event: AuditEvent = { ...body, hash: hashEvent(body) };
       try {
         // _id = eventId and a unique seq: a duplicate event or a concurrent writer both fail here.
         await this.events.insertOne({ _id: input.eventId, ...event });
       } catch (err) {
-        if (err instanceof MongoServerError && err.code === 11000) continue;
-        throw err;
+        if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+        // Someone else took this sequence number and may not have moved the head yet (or crashed
+        // before it could): move it for them, then try again at the new end.
+        const taken = await this.events.findOne({ seq });
+        if (taken) await this.advanceHead(strip(taken));
+        continue;
       }
       await this.advanceHead(event);
       return event;

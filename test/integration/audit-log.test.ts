@@ -72,6 +72,17 @@ describe('audit log', () => {
     expect(await log.verify()).toMatchObject({ ok: true, events: 24 });
   });
 
+  it('carries on after a writer crashed between storing its event and moving the head', async () => {
+    await appendMany(2);
+    const last = await events().findOne({ seq: 2 });
+    const body = { ...event(3), seq: 3, at: new Date().toISOString(), prevHash: last!.hash as string };
+    // What a crashed writer leaves behind: the event is stored, the head still says 2.
+    await events().insertOne({ _id: body.eventId as never, ...body, hash: hashEvent(body) });
+    await log.append(event(4));
+    expect((await log.list()).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(await log.verify()).toMatchObject({ ok: true, events: 4 });
+  });
+
   it('detects an edited event', async () => {
     await appendMany(4);
     await events().updateOne({ seq: 2 }, { $set: { 'details.purpose': 'marketing' } });
