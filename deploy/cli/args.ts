@@ -1,3 +1,5 @@
+import { ConfigError, loadConfig, type CraConfig } from '../../domain/config.js';
+
 /** Minimal `--name value` / `--flag` parsing for CRA's command-line tools, with a clear error. */
 export function parseArgs(argv: string[], spec: Record<string, 'string' | 'boolean'>, usage: string): Record<string, string | boolean | undefined> {
   const out: Record<string, string | boolean | undefined> = {};
@@ -19,4 +21,13 @@ export function parseArgs(argv: string[], spec: Record<string, 'string' | 'boole
 export function fail(message: string, usage?: string): never {
   process.stderr.write(`${message}\n${usage ? `usage: ${usage}\n` : ''}`);
   process.exit(2);
+}
+
+/** The checked configuration, or the problems printed and exit 2. */
+export function configOrFail(): CraConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    fail(err instanceof ConfigError ? err.message : String(err));
+  }
 }

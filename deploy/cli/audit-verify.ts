@@ -4,16 +4,10 @@
  */
 import { MongoClient } from 'mongodb';
 import { AuditLog } from '../../activities/audit/audit-log.js';
-import { ConfigError, loadConfig } from '../../domain/config.js';
-import { fail, parseArgs } from './args.js';
+import { configOrFail, parseArgs } from './args.js';
 
 const args = parseArgs(process.argv.slice(2), { json: 'boolean' }, 'npm run audit:verify [-- --json]');
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  fail(err instanceof ConfigError ? err.message : String(err));
-}
+const config = configOrFail();
 const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
 let exitCode = 0;
 try {

@@ -4,20 +4,14 @@
  */
 import { MongoClient } from 'mongodb';
 import { OutboxNotifier } from '../../activities/notify/outbox-notifier.js';
-import { ConfigError, loadConfig } from '../../domain/config.js';
-import { fail, parseArgs } from './args.js';
+import { configOrFail, fail, parseArgs } from './args.js';
 
 const usage = 'npm run --silent outbox -- [--to <address>] [--limit <n>] [--json]';
 const args = parseArgs(process.argv.slice(2), { to: 'string', limit: 'string', json: 'boolean' }, usage);
 const limit = args.limit === undefined ? 50 : Number(args.limit);
 if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) fail('--limit takes a whole number from 1 to 10000', usage);
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  fail(err instanceof ConfigError ? err.message : String(err));
-}
+const config = configOrFail();
 const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
 try {
   await mongo.connect();

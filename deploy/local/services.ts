@@ -42,20 +42,20 @@ function supervise(name: string, cmd: string, args: string[], log: Log, onOutput
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT') log(`${name} exited (${signal ?? `code ${code}`})`);
   });
-  return {
-    name,
-    child,
-    stop: (graceMs = 10_000) =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        child.once('exit', () => {
-          clearTimeout(killer);
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+  return { name, child, stop: (graceMs = 10_000) => stopProcess(child, graceMs) };
+}
+
+/** SIGTERM, then SIGKILL if the process is still there after `graceMs`. */
+export function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
 }
 
 async function waitFor(what: string, probe: () => Promise<boolean>, service: RunningService, timeoutMs: number): Promise<void> {

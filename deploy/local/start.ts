@@ -13,7 +13,7 @@ import { providerIds } from '../../domain/providers.js';
 import { defaultSandboxClients } from '../sandbox/default-clients.js';
 import { registerSandboxClients } from '../sandbox/register.js';
 import { startSandboxProvider } from '../sandbox/sandbox-provider.js';
-import { startMongo, startTemporal, type RunningService } from './services.js';
+import { startMongo, startTemporal, stopProcess, type RunningService } from './services.js';
 import { ensureTools, projectRoot } from './tools.js';
 
 const say = (line: string) => process.stdout.write(`[cra] ${line}\n`);
@@ -37,18 +37,6 @@ function runNode(name: string, script: string, env: NodeJS.ProcessEnv): ChildPro
   return child;
 }
 
-function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) return done();
-    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(killer);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 const services: RunningService[] = [];
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -57,7 +45,7 @@ async function shutdown(why: string, code = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   say(`${why}: stopping the API and the worker, then the servers …`);
-  await Promise.all(children.map((c) => stopChild(c)));
+  await Promise.all(children.map((c) => stopProcess(c, 15_000)));
   await Promise.all(services.reverse().map((s) => s.stop()));
   say('stopped.');
   process.exit(code);
