@@ -76,6 +76,11 @@ export const activityOptions = {
     scheduleToCloseTimeout: '1 hour',
     retry: { ...unlimitedRetry, nonRetryableErrorTypes: ['InvalidGrant', 'LinkExchangeFailed', 'ProviderNotConfigured', 'TokensMissing'] },
   },
+  /** Provider data pages: 429 waits for Retry-After (the activity says so), 5xx back off; rejections stop. */
+  sync: {
+    startToCloseTimeout: '2 minutes',
+    retry: { ...unlimitedRetry, initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SyncRejected', 'SyncNotSupported', 'ReauthRequired', 'TokensMissing'] },
+  },
   /** Outbox and audit writes. */
   records: {
     startToCloseTimeout: '15 seconds',

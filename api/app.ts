@@ -8,12 +8,16 @@ import type { ApiDeps, ApiEnv } from './context.js';
 import { jsonOnly, limitedBody } from './middleware/body.js';
 import { requestLog } from './middleware/request-log.js';
 import { defaultHook, onError, respondProblem } from './problem.js';
+import { dataRoutes } from './routes/data.js';
+import { disconnectRoutes } from './routes/disconnect.js';
 import { healthRoutes } from './routes/health.js';
 import { hookRoutes, postRegistrationPath } from './routes/hooks.js';
 import { meRoutes } from './routes/me.js';
 import { accountCenterSchemaPath, schemaRoutes } from './routes/schema.js';
 import { oauthCallbackPattern, oauthRoutes } from './routes/oauth.js';
 import { providerRoutes } from './routes/providers.js';
+import { agentRoutes } from './routes/agents.js';
+import { isPublicRecoveryPath, recoveryRoutes } from './routes/recoveries.js';
 import { signupRoutes } from './routes/signup.js';
 import { supportRoutes } from './routes/support.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -38,7 +42,8 @@ export function createApp(deps: ApiDeps) {
         clockToleranceSeconds: deps.config.auth.clockToleranceSeconds,
         jwks: deps.config.auth.jwksUrl ? { url: deps.config.auth.jwksUrl } : { keys: (deps.jwks?.keys ?? []) as never[] },
       },
-      (path) => publicPaths.has(path) || oauthCallbackPattern.test(path),
+      // Recoveries are public but carry their own recovery token (or an agent's signature).
+      (path) => publicPaths.has(path) || oauthCallbackPattern.test(path) || isPublicRecoveryPath(path),
     ),
   );
 
@@ -51,7 +56,11 @@ export function createApp(deps: ApiDeps) {
     .route('/', workflowRoutes)
     .route('/', providerRoutes)
     .route('/', oauthRoutes)
-    .route('/', supportRoutes);
+    .route('/', supportRoutes)
+    .route('/', dataRoutes)
+    .route('/', disconnectRoutes)
+    .route('/', recoveryRoutes)
+    .route('/', agentRoutes);
 
   if (deps.jwks) {
     const jwks = deps.jwks;

@@ -6,6 +6,7 @@ export const collections = {
   auditEvents: 'audit_events',
   linkAttempts: 'provider_link_attempts',
   providerTokens: 'provider_tokens',
+  providerRecords: 'provider_records',
   flagOverrides: 'feature_flag_overrides',
   recoveries: 'recoveries',
   recoveryChallenges: 'recovery_challenges',

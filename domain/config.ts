@@ -67,6 +67,12 @@ export const configSchema = z
     VAULT_KV_MOUNT: z.string().regex(/^[a-z0-9_-]+$/i, 'a mount name such as secret').default('secret'),
     VAULT_NAMESPACE: z.string().min(1).optional(),
 
+    SYNC_INTERVAL: duration.default('6 hours'),
+    SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+    SYNC_MAX_PAGES_PER_RUN: z.coerce.number().int().min(1).max(100_000).default(500),
+
+    SUPPORT_EMAIL: z.email('an email address such as support@example.com').optional(),
+
     METRICS_PORT: port.default(9464),
     WORKER_SHUTDOWN_GRACE: duration.default('10s'),
     CRA_HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
@@ -96,6 +102,9 @@ export const configSchema = z
 
 export type Env = z.infer<typeof configSchema>;
 
+/** Support's address when `SUPPORT_EMAIL` is not set. */
+export const defaultSupportEmail = 'support@cra.local';
+
 /** The configuration the processes use, derived from the checked environment. */
 export interface CraConfig {
   env: Env['CRA_ENV'];
@@ -116,6 +125,10 @@ export interface CraConfig {
   providers: ProviderConfig;
   /** What the environment overrides of the recovery defaults (`temporal.config.ts`, `domain/recovery.ts`); absent when nothing is. */
   recovery?: RecoveryOverrides;
+  /** Provider data sync: schedule interval, page size, pages per run before continue-as-new. */
+  sync: { interval: string; pageSize: number; maxPagesPerRun: number };
+  /** Where reports for support go (`SUPPORT_EMAIL`); absent: `defaultSupportEmail`. */
+  supportEmail?: string;
   /** HashiCorp Vault; absent: the embedded keyring under the data folder. */
   vault?: { endpoint: string; token: string; transitMount: string; kvMount: string; namespace?: string };
 }
@@ -194,6 +207,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     worker: { metricsPort: env.METRICS_PORT, shutdownGrace: env.WORKER_SHUTDOWN_GRACE },
     healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,
     providers: providers.config,
+    sync: { interval: env.SYNC_INTERVAL, pageSize: env.SYNC_PAGE_SIZE, maxPagesPerRun: env.SYNC_MAX_PAGES_PER_RUN },
+    ...(env.SUPPORT_EMAIL ? { supportEmail: env.SUPPORT_EMAIL } : {}),
     ...(env.VAULT_ADDR && env.VAULT_TOKEN
       ? { vault: { endpoint: env.VAULT_ADDR, token: env.VAULT_TOKEN, transitMount: env.VAULT_TRANSIT_MOUNT, kvMount: env.VAULT_KV_MOUNT, ...(env.VAULT_NAMESPACE ? { namespace: env.VAULT_NAMESPACE } : {}) } }
       : {}),

@@ -10,6 +10,8 @@ export const workflowIds = {
   signup: (subject: string) => `signup/${subject}`,
   link: (accountId: string, provider: string) => `link/${accountId}/${provider}`,
   tokens: (accountId: string, provider: string) => `tokens/${accountId}/${provider}`,
+  sync: (accountId: string, provider: string) => `sync/${accountId}/${provider}`,
+  disconnect: (accountId: string, provider: string) => `disconnect/${accountId}/${provider}`,
   /** A random request id, never the email: the id must not tell whether an account exists. */
   recovery: (recoveryId: string) => `recovery/${recoveryId}`,
 } as const;

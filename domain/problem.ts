@@ -43,6 +43,8 @@ export const problemKinds = {
   'link-expired': { status: 410, title: 'The link attempt has expired' },
   'link-denied': { status: 403, title: 'The provider did not grant access' },
   'link-failed': { status: 400, title: 'The provider link failed' },
+  'provider-not-connected': { status: 404, title: 'This provider is not connected' },
+  'last-login-method': { status: 409, title: 'This is the last way to sign in' },
   'unavailable': { status: 503, title: 'A dependency is unavailable' },
 } as const;
 export type ProblemKind = keyof typeof problemKinds;

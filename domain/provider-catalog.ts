@@ -18,6 +18,11 @@ export interface ProviderEndpoints {
   /** OpenID issuer and key set, for id_token checks. */
   issuer?: string;
   jwks?: string;
+  /**
+   * Where data pages are read: `GET <data>/<kind>?cursor=&limit=` → `{items, nextCursor}`. Served by the
+   * sandbox; a provider without it cannot sync yet.
+   */
+  data?: string;
 }
 
 export interface ProviderProfile {

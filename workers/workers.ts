@@ -2,16 +2,21 @@
  * The CRA workers: one per task queue. `accounts` runs the workflows and the MongoDB-side activities;
  * `identity` runs directory calls at a capped rate, shared by every worker on that queue.
  */
+import { Client, Connection } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createAccountActivities } from '../activities/accounts/activities.js';
 import { createAuditActivities } from '../activities/audit/activities.js';
+import { createDisconnectActivities } from '../activities/disconnect/activities.js';
 import { createIdentityActivities } from '../activities/identity/activities.js';
 import { createNotifyActivities } from '../activities/notify/activities.js';
 import { createProviderActivities } from '../activities/providers/activities.js';
+import { createRecordActivities } from '../activities/records/activities.js';
+import { createRetentionActivities } from '../activities/records/retention.js';
+import { createSyncControlActivities } from '../activities/sync/control.js';
 import { createRecoveryActivities } from '../activities/recovery/activities.js';
 import { createRecoveryIdentityActivities } from '../activities/recovery/identity-activities.js';
-import type { CraConfig } from '../domain/config.js';
+import { defaultSupportEmail, type CraConfig } from '../domain/config.js';
 import { taskQueueNames } from '../temporal.config.js';
 import type { WorkerDependencies } from './dependencies.js';
 
@@ -25,9 +30,13 @@ export interface CreateWorkersOptions {
   workflowBundle?: { codePath: string };
   /** Extra options for every worker (tests shorten the shutdown grace). */
   overrides?: Partial<WorkerOptions>;
+  /** For activities that talk to Temporal (sync schedules, token custody); a lazy client on the configured address otherwise. */
+  temporal?: Client;
 }
 
-export async function createWorkers({ config, connection, deps, workflowBundle, overrides }: CreateWorkersOptions): Promise<Worker[]> {
+export async function createWorkers({ config, connection, deps, workflowBundle, overrides, temporal }: CreateWorkersOptions): Promise<Worker[]> {
+  // Lazy: a worker that never runs such an activity never opens this connection.
+  const client = temporal ?? new Client({ connection: Connection.lazy({ address: config.temporal.address }), namespace: config.temporal.namespace });
   const queues = taskQueueNames(config.temporal.taskQueuePrefix);
   const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: config.worker.shutdownGrace, ...overrides };
   const accounts = await Worker.create({
@@ -39,7 +48,11 @@ export async function createWorkers({ config, connection, deps, workflowBundle, 
       ...createNotifyActivities({ notifier: deps.notifier, db: deps.db }),
       ...createAuditActivities({ auditLog: deps.auditLog }),
       ...createProviderActivities({ db: deps.db, vault: deps.vault, providers: config.providers, publicUrl: config.publicUrl }),
+      ...createSyncControlActivities({ temporal: client, config }),
+      ...createRecordActivities({ db: deps.db, vault: deps.vault, providers: config.providers, temporal: client }),
       ...createRecoveryActivities({ db: deps.db, notifier: deps.notifier, publicUrl: config.publicUrl }),
+      ...createDisconnectActivities({ db: deps.db, temporal: client }),
+      ...createRetentionActivities({ db: deps.db, vault: deps.vault, auditLog: deps.auditLog, notifier: deps.notifier, supportEmail: config.supportEmail ?? defaultSupportEmail }),
     },
   });
   const identity = await Worker.create({

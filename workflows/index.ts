@@ -3,3 +3,5 @@ export { signup } from './signup/signup.js';
 export { recovery } from './recovery/recovery.js';
 export { linkProvider } from './link/link-provider.js';
 export { tokenCustody } from './tokens/token-custody.js';
+export { disconnectProvider } from './disconnect/disconnect-provider.js';
+export { syncProvider } from './sync/sync-provider.js';

@@ -42,6 +42,10 @@ export function createIdentityActivities({ directory }: IdentityActivityDeps) {
     async linkDirectoryIdentity(input: { subject: string; provider: string; providerAccountId: string }): Promise<{ linked: boolean }> {
       return mapped(() => directory.linkIdentity(input.subject, { provider: input.provider, providerAccountId: input.providerAccountId }));
     },
+    /** Remove a connected provider's identity from the root identity; `unlinked: false` when it was not linked. */
+    async unlinkDirectoryIdentity(input: { subject: string; provider: string; providerAccountId: string }): Promise<{ unlinked: boolean }> {
+      return mapped(() => directory.unlinkIdentity(input.subject, { provider: input.provider, providerAccountId: input.providerAccountId }));
+    },
     /** Assign a role at the directory. */
     async assignDirectoryRole(input: { subject: string; role: string }): Promise<void> {
       await mapped(() => directory.assignRole(input.subject, input.role));

@@ -113,6 +113,19 @@ export class Auth0Directory implements IdentityDirectory {
     }
   }
 
+  async unlinkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ unlinked: boolean }> {
+    const secondary = auth0Identity(identity.provider, identity.providerAccountId);
+    try {
+      await this.client.users.identities.delete(subject, secondary.provider, secondary.user_id);
+      return { unlinked: true };
+    } catch (err) {
+      const mapped = toIdentityError(err, 'DELETE', `${userPath(subject)}/identities/${secondary.provider}/${encodeURIComponent(secondary.user_id)}`);
+      // Already unlinked, or the user is gone: nothing left to remove.
+      if (mapped.type === 'IdentityNotFound') return { unlinked: false };
+      throw mapped;
+    }
+  }
+
   async assignRole(subject: string, role: string): Promise<void> {
     const roleId = this.roleIds[role];
     // CRA keeps roles in its own account document; Auth0 only gets a copy where an Auth0 role id

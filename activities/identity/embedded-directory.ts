@@ -75,6 +75,11 @@ export class EmbeddedDirectory implements IdentityDirectory {
     return { linked: true };
   }
 
+  async unlinkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ unlinked: boolean }> {
+    const result = await this.users.updateOne({ _id: subject }, { $pull: { identities: { provider: identity.provider, user_id: identity.providerAccountId } } });
+    return { unlinked: result.modifiedCount === 1 };
+  }
+
   async assignRole(subject: string, role: string): Promise<void> {
     const result = await this.users.updateOne({ _id: subject }, { $addToSet: { roles: role } });
     if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);

@@ -66,6 +66,11 @@ export interface IdentityDirectory {
    */
   linkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ linked: boolean }>;
   /**
+   * Remove a linked provider identity from the root identity (Auth0: `DELETE /api/v2/users/{id}/identities/{provider}/{user_id}`).
+   * `unlinked: false` when it was not linked (or the user is gone): a retry after success changes nothing.
+   */
+  unlinkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ unlinked: boolean }>;
+  /**
    * After an approved account recovery: remove enrolled MFA factors, end every session and refresh token,
    * and require a new password (Auth0: a password-change ticket valid `ticketTtlSeconds`). Safe to repeat.
    */

@@ -29,6 +29,32 @@ const templates: Record<string, (data: Data) => RenderedNotice> = {
       'If this was not you, disconnect it from your account center and tell us.',
     ].join('\n'),
   }),
+  'provider-disconnected': (data) => ({
+    subject: `${data?.providerName ?? 'A provider'} is disconnected from your account`,
+    body: [
+      `${data?.providerName ?? 'A provider'} was disconnected from your account center.`,
+      data?.revokedAtProvider === true
+        ? `Our access at ${data?.providerName ?? 'the provider'} was revoked and the tokens we held were deleted.`
+        : `The tokens we held were deleted; ${data?.providerName ?? 'the provider'} offers no way for us to revoke our access there, so you can also remove it in its settings.`,
+      data?.retention === 'delete'
+        ? `You chose to delete its data: ${data?.deleted ?? 0} records were deleted.`
+        : `You chose to keep its data: ${data?.detached ?? 0} records stay in your account center, marked as detached. Connecting the same ${data?.providerName ?? 'provider'} account again attaches them again.`,
+      ...(typeof data?.invalid === 'number' && data.invalid > 0
+        ? [`${data.invalid} records could not be verified as coming from this connection; they were left as they are and our support team will review them.`]
+        : []),
+      '',
+      'If this was not you, tell us at once.',
+    ].join('\n'),
+  }),
+  'record-origin-invalid': (data) => ({
+    subject: `Review needed: ${data?.count ?? 'some'} provider records with an unverifiable origin`,
+    body: [
+      `During a ${data?.during ?? 'retention'} of ${data?.provider ?? 'a provider'} on account ${data?.accountId ?? '(unknown)'}, ${data?.count ?? 'some'} records`,
+      'failed the origin check (content hash or origin MAC) or named another connection. They were neither deleted nor',
+      'kept silently: they are untouched in provider_records. The audit log has one `record.origin_invalid` event per record',
+      `with its id and the reason${data?.workflowId ? `; workflow ${data.workflowId}` : ''}.`,
+    ].join('\n'),
+  }),
   'provider-reauth-required': (data) => ({
     subject: `Reconnect ${data?.provider ?? 'a provider'} to keep it working`,
     body: [

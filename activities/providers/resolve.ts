@@ -28,7 +28,7 @@ export class ProviderNotConfigured extends Error {
 /** Where the sandbox serves one provider (oidc-provider's routes under `/<provider>`). */
 export function sandboxEndpoints(sandboxUrl: string, provider: ProviderId): ProviderEndpoints {
   const base = `${sandboxUrl.replace(/\/$/, '')}/${provider}`;
-  return { authorize: `${base}/auth`, token: `${base}/token`, revocation: `${base}/token/revocation`, profile: `${base}/me`, issuer: base, jwks: `${base}/jwks` };
+  return { authorize: `${base}/auth`, token: `${base}/token`, revocation: `${base}/token/revocation`, profile: `${base}/me`, issuer: base, jwks: `${base}/jwks`, data: `${base}/data` };
 }
 
 /** SecretVault paths of provider client credentials. */

@@ -18,8 +18,8 @@ const futureSkewSeconds = 30;
 
 // ---- RFC 8941 structured fields: the subset Signature-Input, Signature and Content-Digest use ---------
 
-type BareItem = string | number | boolean | Buffer | { token: string };
-interface Member {
+export type BareItem = string | number | boolean | Buffer | { token: string };
+export interface Member {
   /** An inner list (Signature-Input) or a single item (Signature, Content-Digest). */
   value: BareItem | Array<{ item: BareItem; params: Array<[string, BareItem]> }>;
   params: Array<[string, BareItem]>;
@@ -178,7 +178,8 @@ export function signatureBase(components: readonly string[], values: ReadonlyMap
   return [...lines, `"@signature-params": ${serializedParams}`].join('\n');
 }
 
-function serializeSignatureParams(components: readonly string[], params: Array<[string, BareItem]>): string {
+/** `("@method" …);created=…;keyid="…"`: the value of `@signature-params` and of a Signature-Input member. */
+export function serializeSignatureParams(components: readonly string[], params: Array<[string, BareItem]>): string {
   return `(${components.map((c) => serializeItem(c)).join(' ')})${serializeParams(params)}`;
 }
 

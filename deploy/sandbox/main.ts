@@ -10,8 +10,9 @@
  *   `cra-<provider>` / `cra-<provider>-sandbox-secret` redirecting to `<CRA_PUBLIC_URL>/v1/oauth/<provider>/callback`
  *   (CRA_PUBLIC_URL defaults to http://localhost:3000, as in CRA).
  * - SANDBOX_ACCESS_TOKEN_TTL, SANDBOX_REFRESH_TOKEN_TTL: seconds (3600, 14 days).
- * - SANDBOX_ADMIN_TOKEN: serves `POST /_admin/<provider>/users/<username>/revoke-grants` to
- *   `Authorization: Bearer <token>`, the way a person revokes an app's access at the provider.
+ * - SANDBOX_ADMIN_TOKEN: serves the admin routes to `Authorization: Bearer <token>`:
+ *   `POST /_admin/<provider>/users/<username>/revoke-grants`, the way a person revokes an app's access at
+ *   the provider, and the data and fault-injection routes listed in README.md.
  * SIGINT or SIGTERM closes it.
  */
 import { readFileSync } from 'node:fs';

@@ -38,6 +38,8 @@ export interface OidcServer {
   /** Where authorization requests arrive, to learn their scope names first. */
   authorizationPath: string;
   provider: Provider;
+  /** The one registered client's id: the only client whose tokens the data API accepts. */
+  clientId: string;
   store: GrantStore;
   learnScopes: LearnScopes;
 }
@@ -128,7 +130,7 @@ export function createOidcServer(opts: OidcServerOptions): OidcServer {
   };
 
   const provider = new Provider(opts.issuer, configuration);
-  return { id: opts.id, issuer: opts.issuer, mountPath, authorizationPath: provider.pathFor('authorization'), provider, store, learnScopes: scopeLearner(provider) };
+  return { id: opts.id, issuer: opts.issuer, mountPath, authorizationPath: provider.pathFor('authorization'), provider, clientId: opts.client.clientId, store, learnScopes: scopeLearner(provider) };
 }
 
 /**

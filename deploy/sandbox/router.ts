@@ -1,5 +1,5 @@
 /**
- * The sandbox's own routes (consent pages, admin hooks, later provider data pages and fault injection),
+ * The sandbox's own routes (consent pages, admin hooks, provider data pages and fault injection),
  * matched before a request is handed to the OpenID server mounted at its provider's path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,7 +17,7 @@ interface Route {
 export class SandboxRouter {
   readonly #routes: Route[] = [];
 
-  add(method: 'GET' | 'POST', pattern: string, handler: RouteHandler): this {
+  add(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', pattern: string, handler: RouteHandler): this {
     this.#routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });
     return this;
   }

@@ -2,19 +2,28 @@
  * The built-in sandbox OAuth 2.0 / OpenID Connect provider: one real OpenID server (oidc-provider) per
  * provider id, mounted at `/<provider>` on one HTTP server, with a plain consent page. CRA points every
  * provider without real credentials at it (`npm start`), and the tests link against it. A small router
- * sits in front of the mounts for the sandbox's own pages; provider data pages and fault injection go there.
+ * sits in front of the mounts for the sandbox's own pages, the provider data API and its fault injection.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
 import { accountIdFor, SandboxAccounts } from './accounts.js';
+import { adminOnly } from './admin-auth.js';
 import { showConsent, submitConsent } from './consent-page.js';
+import { addDataAdminRoutes, addDataRoutes } from './data-routes.js';
+import { DataStats, type SandboxDataStats } from './data-stats.js';
+import { SandboxDatasets, type SandboxData } from './datasets.js';
+import { SandboxFaults, type SandboxFaultControl } from './faults.js';
 import { escapeHtml, page } from './html.js';
-import { RequestTooLarge, sendHtml, sendJson, sendText } from './http-io.js';
+import { RequestNotJson, RequestTooLarge, sendHtml, sendJson, sendText } from './http-io.js';
 import { createOidcServer, rsaSigningKey, type OidcServer, type SandboxClient } from './oidc-server.js';
 import { SandboxRouter, type RouteParams } from './router.js';
 
 export type { SandboxClient } from './oidc-server.js';
+export type { SandboxDataStats } from './data-stats.js';
+export { SandboxDataError, type RecordFields, type SandboxData, type SandboxRecord } from './datasets.js';
+export type { FaultStatus, SandboxFault, SandboxFaultControl } from './faults.js';
 
 export interface SandboxProviderOptions {
   /** 0 picks any free port. */
@@ -31,7 +40,10 @@ export interface SandboxProviderOptions {
   accessTokenTtlSeconds?: number;
   /** Default 14 days. */
   refreshTokenTtlSeconds?: number;
-  /** Serves `POST /_admin/<provider>/users/<username>/revoke-grants` to holders of this bearer token; unset, no admin route exists. */
+  /**
+   * Serves the admin routes (`POST /_admin/<provider>/users/<username>/revoke-grants`, the data and fault
+   * routes in the README) to holders of this bearer token; unset, no admin route exists.
+   */
   adminToken?: string;
   /** Where unexpected server errors are reported; default stderr. */
   log?: (line: string) => void;
@@ -58,6 +70,12 @@ export interface SandboxProvider {
    * Returns how many grants were revoked.
    */
   revokeAllFor(provider: string, username: string): Promise<number>;
+  /** What each provider's data API (`GET <url>/<provider>/data/<kind>`) serves to each user, and changes to it. */
+  data: SandboxData;
+  /** Errors and slow answers injected into the data API. */
+  faults: SandboxFaultControl;
+  /** Counters of the data API since the sandbox started. */
+  stats(): SandboxDataStats;
   close(): Promise<void>;
 }
 
@@ -76,6 +94,12 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
   const accounts = new SandboxAccounts();
   const servers = new Map<string, { oidc: OidcServer; handle: (req: IncomingMessage, res: ServerResponse) => unknown }>();
   const router = new SandboxRouter();
+  // A provider outside CRA's catalog is served (for tests) but has no data kinds.
+  const datasets = new SandboxDatasets((provider) => (providers.includes(provider) ? (isProviderId(provider) ? providerCatalog[provider].dataKinds : []) : undefined));
+  const faults = new SandboxFaults((provider) => datasets.kinds(provider));
+  const stats = new DataStats();
+  const closing = new AbortController();
+  const dataDeps = { oidcServer: (provider: string) => servers.get(provider)?.oidc, datasets, faults, stats, closing: closing.signal };
 
   const inProvider = (handler: (oidc: OidcServer, req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void>) =>
     async (req: IncomingMessage, res: ServerResponse, params: RouteParams) => {
@@ -84,20 +108,17 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
       await handler(server.oidc, req, res, params);
     };
   router
-    .add('GET', '/', (_req, res) => sendHtml(res, 200, indexPage(url, providers)))
+    .add('GET', '/', (_req, res) => sendHtml(res, 200, indexPage(url, providers, (id) => datasets.kinds(id))))
     .add('GET', '/:provider/interaction/:uid', inProvider((oidc, req, res, p) => showConsent(oidc, req, res, p.uid!)))
     .add('POST', '/:provider/interaction/:uid', inProvider((oidc, req, res, p) => submitConsent(oidc, accounts, req, res, p.uid!)));
+  addDataRoutes(router, dataDeps);
   if (opts.adminToken) {
-    const expected = digest(opts.adminToken);
-    router.add('POST', '/_admin/:provider/users/:username/revoke-grants', inProvider(async (oidc, req, res, p) => {
-      const presented = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      if (!presented || !timingSafeEqual(digest(presented), expected)) {
-        res.setHeader('www-authenticate', 'Bearer realm="sandbox-admin"');
-        return sendJson(res, 401, { error: 'invalid_token' });
-      }
+    const admin = adminOnly(opts.adminToken);
+    router.add('POST', '/_admin/:provider/users/:username/revoke-grants', admin(inProvider(async (oidc, _req, res, p) => {
       const revokedGrants = oidc.store.revokeGrantsOf(accountIdFor(oidc.id, p.username!));
       sendJson(res, 200, { provider: oidc.id, username: p.username, revokedGrants });
-    }));
+    })));
+    addDataAdminRoutes(router, dataDeps, admin);
   }
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
@@ -122,6 +143,7 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
   const http = createServer((req, res) => {
     dispatch(req, res).catch((err: unknown) => {
       if (err instanceof RequestTooLarge) return sendText(res, 413, err.message);
+      if (err instanceof RequestNotJson) return sendText(res, 400, err.message);
       log(`${req.method} ${req.url?.split('?')[0]}: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) sendText(res, 500, 'sandbox provider error (see its log)');
       else res.destroy();
@@ -141,6 +163,7 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
   sweeper.unref();
   const close = async () => {
     clearInterval(sweeper);
+    closing.abort();
     if (!http.listening) return;
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
@@ -188,6 +211,9 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
     async revokeAllFor(provider, username) {
       return serverFor(provider).store.revokeGrantsOf(accountIdFor(provider, username));
     },
+    data: datasets,
+    faults,
+    stats: () => stats.snapshot(),
     close,
   };
 }
@@ -207,13 +233,14 @@ function prepareAuthorization(oidc: OidcServer, url: URL): string | undefined {
   return `${url.pathname}${url.search}`;
 }
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-function indexPage(url: string, providers: readonly string[]): string {
-  const rows = providers.map((id) => `<li><code>${escapeHtml(id)}</code>: <a href="${escapeHtml(`${url}/${id}/.well-known/openid-configuration`)}">discovery</a></li>`).join('');
+function indexPage(url: string, providers: readonly string[], kindsOf: (provider: string) => readonly string[]): string {
+  const rows = providers.map((id) => {
+    const kinds = kindsOf(id);
+    return `<li><code>${escapeHtml(id)}</code>: <a href="${escapeHtml(`${url}/${id}/.well-known/openid-configuration`)}">discovery</a>`
+      + `${kinds.length > 0 ? `; data: ${kinds.map((kind) => `<code>${escapeHtml(kind)}</code>`).join(', ')}` : ''}</li>`;
+  }).join('');
   return page('CRA sandbox provider', `<h1>CRA sandbox provider</h1>
-<p>A local OpenID Connect server for each provider, for development and tests only. Issuers are <code>${escapeHtml(url)}/&lt;provider&gt;</code>.</p>
+<p>A local OpenID Connect server for each provider, for development and tests only. Issuers are <code>${escapeHtml(url)}/&lt;provider&gt;</code>;
+each provider's data is at <code>GET ${escapeHtml(url)}/&lt;provider&gt;/data/&lt;kind&gt;</code> with one of its access tokens.</p>
 <ul>${rows}</ul>`);
 }

@@ -14,7 +14,10 @@ import type { createAuditActivities } from '../../activities/audit/activities.js
 import type { createIdentityActivities } from '../../activities/identity/activities.js';
 import type { createNotifyActivities } from '../../activities/notify/activities.js';
 import type { createProviderActivities, LinkedProfile } from '../../activities/providers/activities.js';
+import type { createSyncControlActivities } from '../../activities/sync/control.js';
 import { workflowIds } from '../../domain/ids.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
+import { syncProvider } from '../sync/sync-provider.js';
 import { activityOptions, identityQueueOf, searchAttributes } from '../../temporal.config.js';
 import { recordStage } from '../shared/stage.js';
 import { stopCustodySignal, tokensReplacedSignal, type TokenCustodyInput } from '../tokens/messages.js';
@@ -25,6 +28,7 @@ import {
 } from './messages.js';
 
 const providerActs = proxyActivities<ReturnType<typeof createProviderActivities>>(activityOptions.providers);
+const syncControl = proxyActivities<ReturnType<typeof createSyncControlActivities>>(activityOptions.records);
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
 const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
 
@@ -190,6 +194,26 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     await getExternalWorkflowHandle(workflowIds.tokens(accountId, provider)).signal(tokensReplacedSignal, {
       connectionId: profile.connectionId, tokenVersion: version, ...(profile.accessTokenExpiresAt ? { accessTokenExpiresAt: profile.accessTokenExpiresAt } : {}),
     });
+  }
+  // Data: a schedule repeats the sync; the first one starts now, on its own (ABANDON), joined if running.
+  if (providerCatalog[provider].dataKinds.length > 0) {
+    await syncControl.ensureSyncSchedule({ accountId, provider, connectionId: profile.connectionId });
+    try {
+      await startChild(syncProvider, {
+        workflowId: workflowIds.sync(accountId, provider),
+        args: [{ accountId, provider, connectionId: profile.connectionId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: searchAttributes.accountId, value: accountId },
+          { key: searchAttributes.process, value: 'sync' },
+          { key: searchAttributes.provider, value: provider },
+          { key: searchAttributes.stage, value: 'syncing' },
+          { key: searchAttributes.needsApproval, value: false },
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
   }
   return finish({ status: 'linked', connectionId: profile.connectionId, detail: `${provider} is connected` }, 'linked');
 }

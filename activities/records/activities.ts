@@ -1,0 +1,172 @@
+/**
+ * Sync activities: import one page of a provider's data as idempotent upserts keyed by (account,
+ * provider, kind, external id), each record with a signed origin; mark records gone at the provider after
+ * a full sync; verify origins on demand. The access token comes from the connection's token custodian,
+ * never from refreshing here.
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AnyBulkWriteOperation, Db } from 'mongodb';
+import { workflowIds } from '../../domain/ids.js';
+import type { ProviderConfig } from '../../domain/provider-config.js';
+import type { ProviderId } from '../../domain/providers.js';
+import { recordIdFor, type ProviderRecordDocument, type RecordOrigin } from '../../domain/records.js';
+import { freshTokenUpdate } from '../../workflows/tokens/messages.js';
+import { DataError, fetchDataPage } from '../providers/data-client.js';
+import { resolveProvider } from '../providers/resolve.js';
+import { providerTokens, vaultKeys } from '../providers/stores.js';
+import type { SecretVault } from '../secrets/port.js';
+import { contentHash, providerRecords, signOrigin, verifyOrigin } from './store.js';
+
+export interface RecordActivityDeps {
+  db: Db;
+  vault: SecretVault;
+  providers: ProviderConfig;
+  temporal: Client;
+  now?: () => Date;
+}
+
+export interface SyncPageInput {
+  accountId: string;
+  provider: ProviderId;
+  connectionId: string;
+  kind: string;
+  cursor: string | null;
+  syncRunId: string;
+  pageSize: number;
+}
+
+export interface SyncPageResult {
+  nextCursor: string | null;
+  fetched: number;
+  written: number;
+  unchanged: number;
+}
+
+/** After this many 401s in a row the token is not coming back: stop rather than retry for ever. */
+const maxUnauthorizedAttempts = 5;
+
+function toFailure(err: unknown): unknown {
+  if (!(err instanceof DataError)) return err;
+  switch (err.type) {
+    case 'DataRateLimited':
+      return ApplicationFailure.create({ type: err.type, message: err.message, nextRetryDelay: err.retryAfterMs ?? 1000 });
+    case 'DataUnavailable':
+      return ApplicationFailure.create({ type: err.type, message: err.message });
+    case 'DataUnauthorized':
+      return ApplicationFailure.create({ type: Context.current().info.attempt >= maxUnauthorizedAttempts ? 'SyncRejected' : err.type, message: err.message, nonRetryable: Context.current().info.attempt >= maxUnauthorizedAttempts });
+    case 'SyncRejected':
+      return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+  }
+}
+
+export function createRecordActivities({ db, vault, providers, temporal, now = () => new Date() }: RecordActivityDeps) {
+  const records = providerRecords(db);
+  const tokens = providerTokens(db);
+
+  /** A token valid for the next minute, through the connection's custodian. */
+  async function accessTokenFor(accountId: string, provider: ProviderId, connectionId: string): Promise<{ accessToken: string; providerAccountId: string }> {
+    let version: number;
+    try {
+      ({ tokenVersion: version } = await temporal.workflow.getHandle(workflowIds.tokens(accountId, provider)).executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds: 60 }] }));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) {
+        throw ApplicationFailure.create({ type: 'ReauthRequired', message: `the ${provider} connection has no active token custody: reconnect it`, nonRetryable: true });
+      }
+      throw err;
+    }
+    const doc = await tokens.findOne({ _id: connectionId });
+    if (!doc || doc.status !== 'active' || doc.version < version) {
+      throw ApplicationFailure.create({ type: 'TokensMissing', message: `no current tokens for ${connectionId}`, nonRetryable: doc === null });
+    }
+    return { accessToken: await vault.decrypt(vaultKeys.providerTokens, doc.accessTokenCiphertext), providerAccountId: doc.providerAccountId };
+  }
+
+  return {
+    /** Fetch one page and upsert it; replaying the same page writes nothing new. */
+    async syncPage(input: SyncPageInput): Promise<SyncPageResult> {
+      const resolved = await resolveProvider(input.provider, providers, vault).catch((err: Error) => {
+        throw ApplicationFailure.create({ type: 'SyncRejected', message: err.message, nonRetryable: true });
+      });
+      if (!resolved.endpoints.data) {
+        throw ApplicationFailure.create({ type: 'SyncNotSupported', message: `data sync is not available for ${input.provider} yet`, nonRetryable: true });
+      }
+      const { accessToken, providerAccountId } = await accessTokenFor(input.accountId, input.provider, input.connectionId);
+      let page;
+      try {
+        page = await fetchDataPage(resolved.endpoints.data, input.kind, accessToken, { cursor: input.cursor, limit: input.pageSize });
+      } catch (err) {
+        throw toFailure(err);
+      }
+      const fetchedAt = now().toISOString();
+      const ids = page.items.map((item) => recordIdFor(input.accountId, input.provider, input.kind, String(item.id)));
+      const existing = new Map(
+        (await records.find({ _id: { $in: ids } }, { projection: { 'origin.contentHash': 1, status: 1, connectionId: 1 } }).toArray())
+          .map((d) => [d._id, d]),
+      );
+      const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
+      let written = 0;
+      for (const [i, item] of page.items.entries()) {
+        const _id = ids[i]!;
+        const data = item as Record<string, unknown>;
+        const hash = contentHash(data);
+        const before = existing.get(_id);
+        if (before && before.origin.contentHash === hash && before.status === 'active' && before.connectionId === input.connectionId) {
+          ops.push({ updateOne: { filter: { _id }, update: { $set: { lastSeenRunId: input.syncRunId } } } });
+          continue;
+        }
+        const origin: RecordOrigin = {
+          provider: input.provider, providerAccountId, connectionId: input.connectionId, syncRunId: input.syncRunId,
+          fetchedAt, sourceUrl: page.sourceUrl, contentHash: hash,
+        };
+        const identity = { _id, accountId: input.accountId, kind: input.kind, externalId: String(item.id), origin };
+        ops.push({
+          updateOne: {
+            filter: { _id },
+            update: {
+              $set: {
+                accountId: input.accountId, provider: input.provider, kind: input.kind, externalId: identity.externalId,
+                connectionId: input.connectionId, data, origin, originMac: await signOrigin(vault, identity),
+                status: 'active', lastSeenRunId: input.syncRunId, updatedAt: fetchedAt,
+              },
+              $unset: { deletedAt: '', detachedAt: '' },
+              $setOnInsert: { firstSeenAt: fetchedAt },
+            },
+            upsert: true,
+          },
+        });
+        written++;
+      }
+      // One round trip per page; every operation is keyed by _id, so a retried page converges.
+      if (ops.length > 0) await records.bulkWrite(ops, { ordered: false });
+      return { nextCursor: page.nextCursor, fetched: page.items.length, written, unchanged: page.items.length - written };
+    },
+
+    /** After a successful full sync: records of this kind the run did not see are gone at the provider. */
+    async markMissingDeleted(input: { connectionId: string; kind: string; syncRunId: string }): Promise<{ deleted: number }> {
+      const result = await records.updateMany(
+        { connectionId: input.connectionId, kind: input.kind, status: 'active', lastSeenRunId: { $ne: input.syncRunId } },
+        { $set: { status: 'deleted_at_provider', deletedAt: now().toISOString() } },
+      );
+      return { deleted: result.modifiedCount };
+    },
+
+    /** Check every record's origin (of one account, or all): the records whose origin or content was edited. */
+    async verifyRecordOrigins(input: { accountId?: string; limit?: number }): Promise<{ checked: number; invalid: Array<{ recordId: string; reason: string }> }> {
+      return verifyAllOrigins(db, vault, input);
+    },
+  };
+}
+
+/** Shared by the activity and `npm run origin:verify`. */
+export async function verifyAllOrigins(db: Db, vault: SecretVault, input: { accountId?: string; limit?: number } = {}): Promise<{ checked: number; invalid: Array<{ recordId: string; reason: string }> }> {
+  const invalid: Array<{ recordId: string; reason: string }> = [];
+  let checked = 0;
+  for await (const doc of providerRecords(db).find(input.accountId ? { accountId: input.accountId } : {})) {
+    checked++;
+    const check = await verifyOrigin(vault, doc);
+    if (!check.ok && invalid.length < (input.limit ?? 1000)) invalid.push({ recordId: doc._id, reason: check.reason });
+  }
+  return { checked, invalid };
+}

@@ -1,0 +1,112 @@
+/**
+ * The caller's imported data: `POST /v1/me/providers/{provider}/sync` (run a sync now; joins one that is
+ * running) and `GET /v1/me/data?provider=&kind=&cursor=` (their records, with origins, page by page).
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { AccountDocument } from '../../domain/account-center.js';
+import { collections } from '../../domain/collections.js';
+import { workflowIds } from '../../domain/ids.js';
+import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
+import { providerIds } from '../../domain/providers.js';
+import type { ProviderRecordDocument } from '../../domain/records.js';
+import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
+import type { ApiEnv } from '../context.js';
+import { defaultHook, ProblemError } from '../problem.js';
+import { problemResponses } from './openapi.js';
+
+const syncRoute = createRoute({
+  method: 'post',
+  path: '/v1/me/providers/{provider}/sync',
+  summary: 'Sync a connected provider’s data now (joins a sync that is already running)',
+  security: [{ bearerAuth: [] }],
+  request: { params: z.object({ provider: z.string().min(1).max(32).openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }) }) },
+  responses: {
+    202: { description: 'The sync runs', content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('SyncStarted') } } },
+    ...problemResponses(401, 404, 409),
+  },
+});
+
+const dataQuery = z.object({
+  provider: z.enum(providerIds).optional(),
+  kind: z.string().min(1).max(64).optional(),
+  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const recordSchema = z
+  .object({
+    recordId: z.string(),
+    provider: z.enum(providerIds),
+    kind: z.string(),
+    externalId: z.string(),
+    status: z.enum(['active', 'deleted_at_provider', 'detached']),
+    data: z.record(z.string(), z.unknown()),
+    origin: z.object({
+      provider: z.string(), providerAccountId: z.string(), connectionId: z.string(), syncRunId: z.string(),
+      fetchedAt: z.string(), sourceUrl: z.string(), contentHash: z.string(),
+    }),
+  })
+  .openapi('ProviderRecord');
+
+const dataRoute = createRoute({
+  method: 'get',
+  path: '/v1/me/data',
+  summary: 'The caller’s imported records, with their origins',
+  security: [{ bearerAuth: [] }],
+  request: { query: dataQuery },
+  responses: {
+    200: { description: 'One page of records', content: { 'application/json': { schema: z.object({ items: z.array(recordSchema), nextCursor: z.string().nullable() }).openapi('RecordPage') } } },
+    ...problemResponses(400, 401),
+  },
+});
+
+const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
+const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
+
+export const dataRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
+  .openapi(syncRoute, async (c) => {
+    const { provider } = c.req.valid('param');
+    if (!isProviderId(provider)) throw new ProblemError('provider-not-found', `CRA cannot connect "${provider}".`);
+    const principal = c.get('principal');
+    const { db, temporal, config } = c.get('deps');
+    const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId }, { projection: { connected_providers: 1 } });
+    const node = account?.connected_providers.nodes.find((n) => n.provider === provider && n.status === 'active');
+    if (!node) throw new ProblemError('not-found', `${providerCatalog[provider].displayName} is not connected (or needs reconnecting).`);
+    if (providerCatalog[provider].dataKinds.length === 0) throw new ProblemError('conflict', `${providerCatalog[provider].displayName} has no data to sync.`);
+    // A scheduled run already going is joined rather than doubled.
+    const running = temporal.workflow.list({ query: `CraProcess = "sync" AND CraAccountId = "${principal.accountId}" AND CraProvider = "${provider}" AND ExecutionStatus = "Running"` });
+    for await (const run of running) return c.json({ workflowId: run.workflowId }, 202);
+    const workflowId = workflowIds.sync(principal.accountId, provider);
+    await temporal.workflow.start('syncProvider', {
+      workflowId,
+      taskQueue: taskQueueNames(config.temporal.taskQueuePrefix).accounts,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      args: [{ accountId: principal.accountId, provider, connectionId: node.connectionId, pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun }],
+      typedSearchAttributes: [
+        { key: searchAttributes.accountId, value: principal.accountId },
+        { key: searchAttributes.process, value: 'sync' },
+        { key: searchAttributes.provider, value: provider },
+        { key: searchAttributes.stage, value: 'syncing' },
+        { key: searchAttributes.needsApproval, value: false },
+      ],
+    });
+    return c.json({ workflowId }, 202);
+  })
+  .openapi(dataRoute, async (c) => {
+    const query = c.req.valid('query');
+    const principal = c.get('principal');
+    const filter: Record<string, unknown> = { accountId: principal.accountId };
+    if (query.provider) filter.provider = query.provider;
+    if (query.kind) filter.kind = query.kind;
+    if (query.cursor) filter._id = { $gt: decodeCursor(query.cursor) };
+    const docs = await c.get('deps').db.collection<ProviderRecordDocument>(collections.providerRecords)
+      .find(filter, { sort: { _id: 1 }, limit: query.limit + 1 })
+      .toArray();
+    const page = docs.slice(0, query.limit);
+    return c.json({
+      items: page.map((d) => ({ recordId: d._id, provider: d.provider, kind: d.kind, externalId: d.externalId, status: d.status, data: d.data, origin: d.origin })),
+      nextCursor: docs.length > query.limit ? encodeCursor(page[page.length - 1]!._id) : null,
+    }, 200);
+  });

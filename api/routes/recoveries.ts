@@ -1,0 +1,557 @@
+/**
+ * Account recovery over HTTP (docs/recovery.md). The public routes authenticate with the recovery token
+ * (`X-Recovery-Token`) or a cancel link's token and answer alike whether or not the address has an account;
+ * support decides with `recovery:approve`; a signed-in person sets up TOTP and backup codes in advance
+ * under `/v1/me/recovery-factors`. Proofs are checked here, so the workflow only ever hears facts.
+ */
+import { randomUUID } from 'node:crypto';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
+import { msToNumber } from '@temporalio/common/lib/time.js';
+import type { Context } from 'hono';
+import type { AccountDocument } from '../../domain/account-center.js';
+import { collections } from '../../domain/collections.js';
+import type { CraConfig } from '../../domain/config.js';
+import { workflowIds } from '../../domain/ids.js';
+import {
+  backupCodeHash, defaultRecoveryLimits, deviceOf, emailHash, matchTotp, base32Decode, networkOf, newBackupCodes, newOpaqueToken,
+  newTotpSecret, tokenHash, totpDefaults, type RecoveryDocument, type RecoveryFactorDocument,
+} from '../../domain/recovery.js';
+import { defaultDurations, searchAttributes, taskQueueNames } from '../../temporal.config.js';
+import {
+  cancelRecoveryUpdate, decideUpdate, deliveredCodeFactors, publicRecoveryStatus, recoveryFactors, recoveryPolicy, recoveryStages,
+  recoveryStatusQuery, recoveryWorkflowType, requestChallengeUpdate, submitFactorUpdate,
+  type DeliveredCodeFactor, type RecoveryInput, type RecoveryStatus, type RecoveryWorkflow,
+} from '../../workflows/recovery/messages.js';
+import { requirePermissions } from '../auth/bearer.js';
+import { agentSignature } from '../auth/http-signatures.js';
+import { signedInCaller } from '../auth/optional-bearer.js';
+import {
+  authorizeRecovery, checkBackupCode, checkDeliveredCode, checkPasskey, checkTotp, countPasskeyChallenges, issuePasskeyChallenge,
+  matchesCancelToken, recoveryTokenHeader, refundAttempt, reserveAttempt, type ProofCheck, type WebAuthnSettings,
+} from '../auth/recovery-proofs.js';
+import type { ApiDeps, ApiEnv } from '../context.js';
+import { clientCountry, clientIp, takeOrRefuse, TokenBuckets } from '../middleware/rate-limit.js';
+import { defaultHook, ProblemError } from '../problem.js';
+import { problemResponses } from './openapi.js';
+import { supportReadPermission } from './workflows.js';
+
+export const recoveryApprovePermission = 'recovery:approve';
+
+/** Recovery settings: `temporal.config.ts` and `domain/recovery.ts` defaults, overridden by the environment. */
+export function recoverySettings(config: CraConfig) {
+  const o = config.recovery ?? {};
+  const durations: RecoveryInput['durations'] = {
+    noticeInterval: o.noticeInterval ?? defaultDurations.recoveryNoticeInterval,
+    coolingPeriod: o.coolingPeriod ?? defaultDurations.recoveryCoolingPeriod,
+    expiry: o.expiry ?? defaultDurations.recoveryExpiry,
+    codeTtl: o.codeTtl ?? defaultDurations.recoveryCodeTtl,
+    ticketTtl: o.ticketTtl ?? defaultDurations.recoveryTicketTtl,
+  };
+  const publicUrl = new URL(config.publicUrl);
+  const webauthn: WebAuthnSettings = {
+    rpId: o.webauthnRpId ?? publicUrl.hostname,
+    origins: o.webauthnOrigins ?? [publicUrl.origin],
+    ttlMs: msToNumber(durations.codeTtl),
+  };
+  return {
+    durations,
+    webauthn,
+    agentSignatureWindowSeconds: Math.round(msToNumber(o.agentSignatureWindow ?? defaultDurations.agentSignatureWindow) / 1000),
+    rateLimit: {
+      perIp: o.rateLimitPerIp ?? defaultRecoveryLimits.rateLimitPerIp,
+      perEmail: o.rateLimitPerEmail ?? defaultRecoveryLimits.rateLimitPerEmail,
+      windowMs: msToNumber(o.rateLimitWindow ?? defaultRecoveryLimits.rateLimitWindow),
+    },
+    trustedProxyHops: o.trustedProxyHops ?? 0,
+    countryHeader: o.countryHeader,
+  };
+}
+type RecoverySettings = ReturnType<typeof recoverySettings>;
+
+/** Per API process: settings and token buckets, made on first use. */
+const perProcess = new WeakMap<ApiDeps, { settings: RecoverySettings; perIp: TokenBuckets; perEmail: TokenBuckets; steps: TokenBuckets }>();
+function recoveryContext(c: Context<ApiEnv>) {
+  const deps = c.get('deps');
+  let ctx = perProcess.get(deps);
+  if (!ctx) {
+    const settings = recoverySettings(deps.config);
+    const { perIp, perEmail, windowMs } = settings.rateLimit;
+    // Challenges and factors: generous, but a bound on codes sent and proofs tried from one network.
+    ctx = { settings, perIp: new TokenBuckets(perIp, windowMs), perEmail: new TokenBuckets(perEmail, windowMs), steps: new TokenBuckets(perIp * 10, windowMs) };
+    perProcess.set(deps, ctx);
+  }
+  return { ...ctx, deps, ip: clientIp(c, ctx.settings.trustedProxyHops) };
+}
+
+/** Paths that take no bearer token: the requester has only the recovery token (and agents sign). */
+export function isPublicRecoveryPath(path: string): boolean {
+  return /^\/v1\/recoveries(\/[^/]+(\/(challenges|factors|cancel))?)?$/.test(path) || path === '/v1/agents/recoveries';
+}
+
+/** Agents may sign any recovery request; a signature that is present must hold. */
+export const optionalAgentSignature = agentSignature({ required: false, windowSeconds: (c) => recoveryContext(c).settings.agentSignatureWindowSeconds });
+
+/**
+ * Start `recovery/<id>`: the same work, the same answer and about the same time whether or not the address
+ * has an account — the workflow finds out, and for an unknown address it rejects every factor.
+ */
+export async function startRecovery(c: Context<ApiEnv>, email: string): Promise<{ recoveryId: string; recoveryToken: string }> {
+  const { deps, settings, perIp, perEmail, ip } = recoveryContext(c);
+  takeOrRefuse(perIp, `ip:${networkOf(ip)}:${ip ?? 'unknown'}`, 'recovery requests from your address');
+  takeOrRefuse(perEmail, emailHash(email), 'recovery requests for this email address');
+  const agent = c.get('agent');
+  const recoveryId = randomUUID();
+  const recoveryToken = newOpaqueToken();
+  const country = clientCountry(c, settings.countryHeader);
+  await deps.db.collection<RecoveryDocument>(collections.recoveries).insertOne({
+    _id: recoveryId, tokenHash: tokenHash(recoveryToken), email: email.trim(), emailHash: emailHash(email), createdAt: new Date().toISOString(),
+    network: networkOf(ip), device: deviceOf(c.req.header('user-agent')), ...(country ? { country } : {}),
+    ...(agent ? { agent: { agentId: agent.agentId, accountId: agent.accountId, name: agent.name } } : {}),
+    failures: Object.fromEntries(recoveryFactors.map((f) => [f, 0])), cancelTokenHashes: [],
+  });
+  await deps.temporal.workflow.start<RecoveryWorkflow>(recoveryWorkflowType, {
+    workflowId: workflowIds.recovery(recoveryId),
+    taskQueue: taskQueueNames(deps.config.temporal.taskQueuePrefix).accounts,
+    args: [{ recoveryId, durations: settings.durations, requestedVia: agent ? { kind: 'agent', agentId: agent.agentId } : { kind: 'person' } }],
+    typedSearchAttributes: [
+      { key: searchAttributes.process, value: 'recovery' },
+      { key: searchAttributes.stage, value: 'verifying' },
+      { key: searchAttributes.needsApproval, value: false },
+    ],
+  });
+  return { recoveryId, recoveryToken };
+}
+
+const handleOf = (c: Context<ApiEnv>, recoveryId: string): WorkflowHandle<RecoveryWorkflow> =>
+  c.get('deps').temporal.workflow.getHandle<RecoveryWorkflow>(workflowIds.recovery(recoveryId));
+
+async function statusOf(c: Context<ApiEnv>, recoveryId: string): Promise<RecoveryStatus> {
+  try {
+    return await handleOf(c, recoveryId).query(recoveryStatusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ProblemError('not-found', `No recovery ${recoveryId}.`);
+    throw err;
+  }
+}
+
+/** An update the workflow refused (its validator said why) is a 409; so is one sent to a finished recovery. */
+async function update<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new ProblemError('conflict', `The recovery refused this: ${err.cause?.message ?? 'no reason given'}.`);
+    if (err instanceof WorkflowNotFoundError) throw new ProblemError('conflict', 'This recovery is over.');
+    throw err;
+  }
+}
+
+/** The account lookup runs in the workflow right after the start; proofs that need the account wait for it briefly. */
+async function resolved(c: Context<ApiEnv>, request: RecoveryDocument): Promise<RecoveryDocument> {
+  const recoveries = c.get('deps').db.collection<RecoveryDocument>(collections.recoveries);
+  let current = request;
+  for (let i = 0; !current.resolvedAt && i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    current = (await recoveries.findOne({ _id: request._id })) ?? current;
+  }
+  if (!current.resolvedAt) throw new ProblemError('unavailable', 'The recovery is still starting; try again in a moment.', { 'retry-after': '2' });
+  return current;
+}
+
+// ---- Schemas -------------------------------------------------------------------------------------
+
+const factorEnum = z.enum(recoveryFactors);
+const recoveryIdParam = z.object({
+  recoveryId: z.uuid().openapi({ param: { name: 'recoveryId', in: 'path' }, description: 'The recoveryId from POST /v1/recoveries' }),
+});
+export const recoveryStartSchema = z.object({ email: z.email().max(254) }).strict().openapi('RecoveryStart');
+export const recoveryStartedSchema = z
+  .object({
+    recoveryId: z.uuid(),
+    recoveryToken: z.string().openapi({ description: `Shown once. Send it as ${recoveryTokenHeader} with every request about this recovery.` }),
+  })
+  .openapi('RecoveryStarted');
+const publicStatusSchema = z
+  .object({
+    stage: z.enum(recoveryStages),
+    satisfied: z.array(factorEnum),
+    coolingEndsAt: z.string().nullable(),
+    approvalsNeeded: z.number().int(),
+  })
+  .openapi('RecoveryStatus');
+const challengeRequestSchema = z.object({ factor: factorEnum }).strict().openapi('RecoveryChallengeRequest');
+const challengeSchema = z
+  .object({
+    challengeId: z.uuid(),
+    factor: factorEnum,
+    expiresAt: z.string(),
+    publicKey: z.object({
+      challenge: z.string(), rpId: z.string(), timeout: z.number(), userVerification: z.literal('required'), allowCredentials: z.array(z.never()),
+    }).optional().openapi({ description: 'For `passkey`: the options for navigator.credentials.get()' }),
+  })
+  .openapi('RecoveryChallenge');
+const assertionSchema = z.object({
+  id: z.string().min(1).max(1024),
+  rawId: z.string().min(1).max(1024),
+  type: z.literal('public-key'),
+  response: z.object({
+    clientDataJSON: z.string().max(8192), authenticatorData: z.string().max(8192), signature: z.string().max(1024), userHandle: z.string().max(1024).optional(),
+  }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+});
+const factorRequestSchema = z
+  .object({
+    factor: factorEnum,
+    code: z.string().trim().min(1).max(64).optional().openapi({ description: 'email_code, sms_code, totp, backup_code' }),
+    challengeId: z.uuid().optional().openapi({ description: 'The challenge the code or assertion answers; the latest one when omitted (codes only)' }),
+    assertion: assertionSchema.optional().openapi({ description: 'passkey: the WebAuthn assertion (AuthenticationResponseJSON)' }),
+  })
+  .strict()
+  .openapi('RecoveryFactor');
+const factorOutcomeSchema = z
+  .object({ accepted: z.boolean(), satisfied: z.array(factorEnum), remaining: z.number().int() })
+  .openapi('RecoveryFactorOutcome');
+const decisionSchema = z
+  .object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(500) })
+  .strict()
+  .openapi('RecoveryDecision');
+const documentCheckSchema = z
+  .object({ verified: z.boolean(), reason: z.string().trim().min(3).max(500) })
+  .strict()
+  .openapi('RecoveryDocumentCheck');
+const recoveryToken = [{ recoveryToken: [] }];
+const bearer = [{ bearerAuth: [] }];
+
+// ---- Public routes ---------------------------------------------------------------------------------
+
+const startRoute = createRoute({
+  method: 'post', path: '/v1/recoveries', summary: 'Start an account recovery (public)',
+  description: 'The same 202 and shape whether or not the address has an account. Rate-limited per client address and per email address.',
+  middleware: [optionalAgentSignature] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: recoveryStartSchema } } } },
+  responses: {
+    202: { description: 'The recovery runs; keep the token', content: { 'application/json': { schema: recoveryStartedSchema } } },
+    ...problemResponses(400, 401, 413, 415, 429),
+  },
+});
+
+const statusRoute = createRoute({
+  method: 'get', path: '/v1/recoveries/{recoveryId}', summary: 'Where a recovery stands', security: recoveryToken,
+  middleware: [optionalAgentSignature] as const,
+  request: { params: recoveryIdParam },
+  responses: {
+    200: { description: 'Stage, accepted factors, end of the cooling period, approvals still needed', content: { 'application/json': { schema: publicStatusSchema } } },
+    ...problemResponses(401, 404),
+  },
+});
+
+const challengeRoute = createRoute({
+  method: 'post', path: '/v1/recoveries/{recoveryId}/challenges', summary: 'Send a code (email_code, sms_code) or get a passkey challenge', security: recoveryToken,
+  description: 'Codes go only to the account’s verified address; the answer is the same when there is none.',
+  middleware: [optionalAgentSignature] as const,
+  request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: challengeRequestSchema } } } },
+  responses: {
+    202: { description: 'The challenge (a code is on its way)', content: { 'application/json': { schema: challengeSchema } } },
+    ...problemResponses(400, 401, 404, 409, 429),
+  },
+});
+
+const factorRoute = createRoute({
+  method: 'post', path: '/v1/recoveries/{recoveryId}/factors', summary: 'Prove a factor', security: recoveryToken,
+  description: `Codes are single-use and expire; ${recoveryPolicy.maxFailures} failures lock a factor. Recovery needs ${recoveryPolicy.minFactors} factors over ${recoveryPolicy.minCategories} categories.`,
+  middleware: [optionalAgentSignature] as const,
+  request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: factorRequestSchema } } } },
+  responses: {
+    200: { description: 'Whether the proof was accepted, and what is still needed', content: { 'application/json': { schema: factorOutcomeSchema } } },
+    ...problemResponses(400, 401, 403, 404, 409, 429),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: 'post', path: '/v1/recoveries/{recoveryId}/cancel', summary: 'Cancel a recovery before the reset',
+  description: `With the cancel link's \`token\` (sent to every verified channel), the owner's bearer token, or the requester's ${recoveryTokenHeader}.`,
+  middleware: [optionalAgentSignature] as const,
+  request: { params: recoveryIdParam, query: z.object({ token: z.string().min(20).max(200).optional() }) },
+  responses: {
+    200: { description: 'Cancelled; nothing changed', content: { 'application/json': { schema: z.object({ stage: z.literal('cancelled') }) } } },
+    ...problemResponses(401, 404, 409),
+  },
+});
+
+// ---- Support routes --------------------------------------------------------------------------------
+
+const decisionRoute = createRoute({
+  method: 'post', path: '/v1/support/recoveries/{recoveryId}/decision', summary: 'Approve or deny a recovery (support)', security: bearer,
+  description: `Needs \`${recoveryApprovePermission}\`. Nobody approves twice, nor the recovery of their own account; approving does not shorten the cooling period.`,
+  request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: decisionSchema } } } },
+  responses: {
+    200: { description: 'The decision is recorded', content: { 'application/json': { schema: z.object({ stage: z.enum(recoveryStages), approvals: z.number().int(), approvalsNeeded: z.number().int() }) } } },
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const documentCheckRoute = createRoute({
+  method: 'post', path: '/v1/support/recoveries/{recoveryId}/document-check', summary: 'Record a verified (or refused) identity document (support)', security: bearer,
+  description: `Needs \`${recoveryApprovePermission}\`: the \`document_check\` factor.`,
+  request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: documentCheckSchema } } } },
+  responses: {
+    200: { description: 'The factor outcome', content: { 'application/json': { schema: factorOutcomeSchema } } },
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const supportStatusRoute = createRoute({
+  method: 'get', path: '/v1/support/recoveries/{recoveryId}', summary: 'Everything about a recovery, risk flags with evidence (support)', security: bearer,
+  request: { params: recoveryIdParam },
+  responses: {
+    200: { description: 'The workflow’s view', content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('RecoverySupportView') } } },
+    ...problemResponses(401, 403, 404),
+  },
+});
+
+// ---- Setting up factors in advance -----------------------------------------------------------------
+
+const listFactorsRoute = createRoute({
+  method: 'get', path: '/v1/me/recovery-factors', summary: 'The recovery factors set up for the caller’s account', security: bearer,
+  responses: {
+    200: { description: 'Kinds and dates, never secrets', content: { 'application/json': { schema: z.object({ factors: z.array(z.object({ kind: z.string(), enrolledAt: z.string(), confirmed: z.boolean().optional(), used: z.boolean().optional() })) }) } } },
+    ...problemResponses(401, 404),
+  },
+});
+const enrollTotpRoute = createRoute({
+  method: 'post', path: '/v1/me/recovery-factors/totp', summary: 'Set up an authenticator app (TOTP) for recovery', security: bearer,
+  description: `Shown once: the secret and its otpauth URI (${totpDefaults.digits} digits, ${totpDefaults.periodSeconds} s). Confirm with a first code; replaces any earlier one.`,
+  responses: {
+    201: { description: 'Scan the URI, then confirm', content: { 'application/json': { schema: z.object({ secret: z.string(), otpauthUri: z.string() }) } } },
+    ...problemResponses(401, 404),
+  },
+});
+const confirmTotpRoute = createRoute({
+  method: 'post', path: '/v1/me/recovery-factors/totp/confirm', summary: 'Confirm the authenticator app with a code', security: bearer,
+  request: { body: { required: true, content: { 'application/json': { schema: z.object({ code: z.string().trim().min(6).max(12) }).strict() } } } },
+  responses: {
+    200: { description: 'Confirmed', content: { 'application/json': { schema: z.object({ confirmed: z.literal(true) }) } } },
+    ...problemResponses(400, 401, 404),
+  },
+});
+const backupCodesRoute = createRoute({
+  method: 'post', path: '/v1/me/recovery-factors/backup-codes', summary: 'New backup codes (replacing the old ones)', security: bearer,
+  description: 'Shown once; each code works once. Keep them apart from your devices.',
+  responses: {
+    201: { description: 'Ten codes', content: { 'application/json': { schema: z.object({ codes: z.array(z.string()) }) } } },
+    ...problemResponses(401, 404),
+  },
+});
+
+async function ownAccount(c: Context<ApiEnv>): Promise<AccountDocument> {
+  const account = await c.get('deps').db.collection<AccountDocument>(collections.accounts).findOne({ _id: c.get('principal').accountId });
+  if (!account) throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
+  return account;
+}
+
+function needPermission(c: Context<ApiEnv>, ...permissions: string[]): void {
+  const principal = c.get('principal');
+  if (!permissions.some((p) => requirePermissions(principal, p).length === 0)) {
+    throw new ProblemError('forbidden', `This needs the ${permissions.map((p) => `"${p}"`).join(' or ')} permission.`);
+  }
+}
+
+export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
+  .openapi(startRoute, async (c) => c.json(await startRecovery(c, c.req.valid('json').email), 202))
+
+  .openapi(statusRoute, async (c) => {
+    const { recoveryId } = c.req.valid('param');
+    await authorizeRecovery(c, recoveryId);
+    return c.json(publicRecoveryStatus(await statusOf(c, recoveryId)), 200);
+  })
+
+  .openapi(challengeRoute, async (c) => {
+    const { recoveryId } = c.req.valid('param');
+    const { factor } = c.req.valid('json');
+    const { deps, settings, steps, ip } = recoveryContext(c);
+    await authorizeRecovery(c, recoveryId);
+    takeOrRefuse(steps, `ip:${ip ?? 'unknown'}`, 'recovery steps from your address');
+    const challengeId = randomUUID();
+    const now = new Date();
+    if (factor === 'passkey') {
+      if ((await countPasskeyChallenges(deps.db, recoveryId)) >= recoveryPolicy.maxChallengesPerFactor) {
+        throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} passkey challenges are issued per recovery.`);
+      }
+      const issued = await issuePasskeyChallenge(deps.db, recoveryId, challengeId, settings.webauthn, now);
+      return c.json({ challengeId, factor, expiresAt: issued.expiresAt, publicKey: issued.publicKey }, 202);
+    }
+    if (!(deliveredCodeFactors as readonly string[]).includes(factor)) {
+      throw new ProblemError('validation', `Nothing is sent for ${factor}: submit its proof to /factors directly.`);
+    }
+    // The workflow's validator decides; asking first lets the answer come before the code is sent.
+    const status = await statusOf(c, recoveryId);
+    if (status.stage !== 'verifying') throw new ProblemError('conflict', 'This recovery takes no more factors.');
+    if (status.locked.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
+    if ((status.challengesSent[factor] ?? 0) >= recoveryPolicy.maxChallengesPerFactor) {
+      throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} codes are sent per factor.`);
+    }
+    const expiresAt = new Date(now.getTime() + msToNumber(settings.durations.codeTtl)).toISOString();
+    await update(() => handleOf(c, recoveryId).startUpdate(requestChallengeUpdate, {
+      args: [{ factor: factor as DeliveredCodeFactor, challengeId, expiresAt }], waitForStage: WorkflowUpdateStage.ACCEPTED,
+    }));
+    return c.json({ challengeId, factor, expiresAt }, 202);
+  })
+
+  .openapi(factorRoute, async (c) => {
+    const { recoveryId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const { deps, settings, steps, ip } = recoveryContext(c);
+    let request = await authorizeRecovery(c, recoveryId);
+    takeOrRefuse(steps, `ip:${ip ?? 'unknown'}`, 'recovery steps from your address');
+    const { factor } = body;
+    if (factor === 'document_check') throw new ProblemError('forbidden', 'Identity documents are verified by support, not submitted here.');
+    if (factor === 'provider_reauth') {
+      throw new ProblemError('conflict', 'provider_reauth is not available for this recovery: signing in with a connected provider is not yet wired to recovery.');
+    }
+    if (factor === 'passkey' ? !(body.assertion && body.challengeId) : !body.code) {
+      throw new ProblemError('validation', factor === 'passkey' ? 'A passkey needs the challengeId and the assertion.' : `${factor} needs the code.`);
+    }
+    if (request.closedAt) throw new ProblemError('conflict', 'This recovery is over.');
+    request = await resolved(c, request);
+    if (!(await reserveAttempt(deps.db, recoveryId, factor))) {
+      throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
+    }
+    const now = new Date();
+    let check: ProofCheck;
+    switch (factor) {
+      case 'email_code':
+      case 'sms_code':
+        check = await checkDeliveredCode(deps.db, recoveryId, factor, body.code!, body.challengeId, now);
+        break;
+      case 'totp':
+        check = await checkTotp(deps.db, request.accountId, body.code!, now);
+        break;
+      case 'backup_code':
+        check = await checkBackupCode(deps.db, request.accountId, body.code!, now);
+        break;
+      case 'passkey':
+        check = await checkPasskey(deps.db, recoveryId, request.accountId, body.challengeId!, body.assertion as never, settings.webauthn, now);
+        break;
+    }
+    if (check.verified) await refundAttempt(deps.db, recoveryId, factor);
+    const agent = c.get('agent');
+    const country = clientCountry(c, settings.countryHeader);
+    const outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitFactorUpdate, {
+      args: [{
+        factor, verified: check.verified, evidence: check.evidence, via: agent ? 'agent' : 'person',
+        ...(agent ? { actor: { subject: agent.agentId } } : {}), ...(country ? { country } : {}),
+      }],
+    }));
+    return c.json({ accepted: outcome.accepted, satisfied: outcome.satisfied, remaining: outcome.remaining }, 200);
+  })
+
+  .openapi(cancelRoute, async (c) => {
+    const { recoveryId } = c.req.valid('param');
+    const { token } = c.req.valid('query');
+    const request = await c.get('deps').db.collection<RecoveryDocument>(collections.recoveries).findOne({ _id: recoveryId });
+    let by: 'link' | 'owner' | 'requester';
+    let actor: string | undefined;
+    if (token) {
+      if (!request || !matchesCancelToken(request, token)) throw new ProblemError('not-found', 'No recovery with this id and cancel link.');
+      by = 'link';
+    } else if (c.req.header(recoveryTokenHeader)) {
+      await authorizeRecovery(c, recoveryId);
+      by = 'requester';
+    } else if (c.req.header('authorization')) {
+      const caller = await signedInCaller(c);
+      if (caller instanceof Response) return caller as never;
+      if (!request?.accountId || request.accountId !== caller.accountId) throw new ProblemError('not-found', 'No recovery of your account has this id.');
+      by = 'owner';
+      actor = caller.subject;
+    } else {
+      throw new ProblemError('unauthenticated', `Cancel with the link's token, your bearer token, or the ${recoveryTokenHeader}.`);
+    }
+    await update(() => handleOf(c, recoveryId).executeUpdate(cancelRecoveryUpdate, { args: [{ by, ...(actor ? { actor } : {}) }] }));
+    return c.json({ stage: 'cancelled' as const }, 200);
+  })
+
+  .openapi(decisionRoute, async (c) => {
+    const { recoveryId } = c.req.valid('param');
+    const { decision, reason } = c.req.valid('json');
+    needPermission(c, recoveryApprovePermission);
+    const principal = c.get('principal');
+    await statusOf(c, recoveryId);
+    const outcome = await update(() => handleOf(c, recoveryId).executeUpdate(decideUpdate, {
+      args: [{ decision, reason, approver: { subject: principal.subject, accountId: principal.accountId } }],
+    }));
+    return c.json(outcome, 200);
+  })
+
+  .openapi(documentCheckRoute, async (c) => {
+    const { recoveryId } = c.req.valid('param');
+    const { verified, reason } = c.req.valid('json');
+    needPermission(c, recoveryApprovePermission);
+    const principal = c.get('principal');
+    await statusOf(c, recoveryId);
+    const outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitFactorUpdate, {
+      args: [{
+        factor: 'document_check', verified, evidence: { verifiedBy: principal.subject, reason }, via: 'support',
+        actor: { subject: principal.subject, accountId: principal.accountId },
+      }],
+    }));
+    return c.json({ accepted: outcome.accepted, satisfied: outcome.satisfied, remaining: outcome.remaining }, 200);
+  })
+
+  .openapi(supportStatusRoute, async (c) => {
+    const { recoveryId } = c.req.valid('param');
+    needPermission(c, supportReadPermission, recoveryApprovePermission);
+    return c.json((await statusOf(c, recoveryId)) as unknown as Record<string, unknown>, 200);
+  })
+
+  .openapi(listFactorsRoute, async (c) => {
+    const account = await ownAccount(c);
+    const enrolled = await c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors).find({ accountId: account._id }).toArray();
+    return c.json({
+      factors: enrolled.map((f) => ({
+        kind: f.kind, enrolledAt: f.enrolledAt,
+        ...(f.kind === 'totp' ? { confirmed: f.confirmed } : {}), ...(f.kind === 'backup_code' ? { used: f.usedAt !== undefined } : {}),
+      })),
+    }, 200);
+  })
+
+  .openapi(enrollTotpRoute, async (c) => {
+    const account = await ownAccount(c);
+    const { ip } = recoveryContext(c);
+    const factors = c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
+    const { secret, otpauthUri } = newTotpSecret(account.rootIdentity.email ?? account._id);
+    // Replaced, not added: one authenticator app per account. Stored as is until SecretVault encrypts it (docs/recovery.md).
+    await factors.deleteMany({ accountId: account._id, kind: 'totp' });
+    await factors.insertOne({
+      _id: randomUUID(), accountId: account._id, kind: 'totp', secret, digits: totpDefaults.digits, periodSeconds: totpDefaults.periodSeconds,
+      confirmed: false, enrolledAt: new Date().toISOString(), network: networkOf(ip),
+    });
+    return c.json({ secret, otpauthUri }, 201);
+  })
+
+  .openapi(confirmTotpRoute, async (c) => {
+    const account = await ownAccount(c);
+    const { code } = c.req.valid('json');
+    const factors = c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
+    const pending = await factors.findOne({ accountId: account._id, kind: 'totp' });
+    if (!pending || pending.kind !== 'totp') throw new ProblemError('not-found', 'Set up an authenticator first: POST /v1/me/recovery-factors/totp.');
+    const step = matchTotp(base32Decode(pending.secret), code, Date.now(), { digits: pending.digits, periodSeconds: pending.periodSeconds });
+    if (step === undefined) throw new ProblemError('validation', 'The code does not match the authenticator; check the device clock and try the next code.');
+    await factors.updateOne({ _id: pending._id }, { $set: { confirmed: true, lastUsedStep: step } });
+    return c.json({ confirmed: true as const }, 200);
+  })
+
+  .openapi(backupCodesRoute, async (c) => {
+    const account = await ownAccount(c);
+    const { ip } = recoveryContext(c);
+    const factors = c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
+    const codes = newBackupCodes();
+    const at = new Date().toISOString();
+    await factors.deleteMany({ accountId: account._id, kind: 'backup_code' });
+    await factors.insertMany(codes.map((code) => ({
+      _id: randomUUID(), accountId: account._id, kind: 'backup_code' as const, hash: backupCodeHash(account._id, code), enrolledAt: at, network: networkOf(ip),
+    })));
+    return c.json({ codes }, 201);
+  });
+
+recoveryRoutes.openAPIRegistry.registerComponent('securitySchemes', 'recoveryToken', { type: 'apiKey', in: 'header', name: recoveryTokenHeader });

@@ -1,0 +1,119 @@
+/**
+ * Syncing provider data end to end: the link starts a first sync; records land with signed origins;
+ * repeats write nothing new; changes and removals at the provider show up; 429 and 500 storms still end
+ * with every record; an edited origin is detected.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeConsent } from '../../deploy/sandbox/driver.js';
+import { collections } from '../../domain/collections.js';
+import type { SyncResult } from '../../workflows/sync/messages.js';
+import { signedUp, type SignedUp } from '../support/accounts.js';
+import { call, startTestStack, type TestStack } from '../support/stack.js';
+
+const run = promisify(execFile);
+let stack: TestStack;
+const suffix = randomBytes(3).toString('hex');
+let person: SignedUp;
+const username = `sync-${suffix}`;
+
+interface RecordPage {
+  items: Array<{ recordId: string; kind: string; externalId: string; status: string; data: Record<string, unknown>; origin: Record<string, string> }>;
+  nextCursor: string | null;
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({ sandbox: true });
+  person = await signedUp(stack, `auth0|${username}`);
+  const started = await call<{ authorizationUrl: string }>(stack, 'POST', '/v1/me/providers/github/link', { token: person.token, json: {} });
+  const callback = await completeConsent(started.body.authorizationUrl, { username });
+  const linked = await call(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } });
+  expect(linked.body).toMatchObject({ status: 'linked' });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const syncId = () => `sync/${person.accountId}/github`;
+const kinds = ['repositories', 'organizations', 'starred'];
+
+async function allRecords(query = 'provider=github'): Promise<RecordPage['items']> {
+  const out: RecordPage['items'] = [];
+  let cursor: string | null = null;
+  do {
+    const res: { status: number; body: RecordPage } = await call<RecordPage>(stack, 'GET', `/v1/me/data?${query}&limit=500${cursor ? `&cursor=${cursor}` : ''}`, { token: person.token });
+    expect(res.status).toBe(200);
+    out.push(...res.body.items);
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+async function syncNow(): Promise<SyncResult> {
+  const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+  expect(res.status).toBe(202);
+  return stack.temporal.workflow.getHandle(res.body.workflowId).result();
+}
+
+describe('provider data sync', () => {
+  it('imports every record of every kind on the first sync, each with its origin', async () => {
+    const first: SyncResult = await stack.temporal.workflow.getHandle(syncId()).result();
+    const sandbox = stack.sandbox!.data;
+    for (const kind of kinds) expect(first.totals[kind]?.fetched).toBe(sandbox.count('github', username, kind));
+    const records = await allRecords();
+    expect(records).toHaveLength(kinds.reduce((n, k) => n + sandbox.count('github', username, k), 0));
+    expect(new Set(records.map((r) => r.recordId)).size).toBe(records.length);
+    const repo = records.find((r) => r.kind === 'repositories')!;
+    expect(repo.status).toBe('active');
+    expect(repo.origin).toMatchObject({
+      provider: 'github', providerAccountId: `github:${username}`, syncRunId: first.syncRunId,
+      sourceUrl: expect.stringContaining('/github/data/repositories'), contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(repo.data).toMatchObject(sandbox.record('github', username, 'repositories', repo.externalId)!);
+    // The MAC is for CRA, not for callers.
+    expect(JSON.stringify(records)).not.toContain('originMac');
+  });
+
+  it('writes nothing new when nothing changed, and picks up changes and removals', async () => {
+    const sandbox = stack.sandbox!.data;
+    const before = await allRecords();
+    const again = await syncNow();
+    for (const kind of kinds) expect(again.totals[kind]).toMatchObject({ written: 0, deleted: 0 });
+    expect(await allRecords()).toHaveLength(before.length);
+
+    const [changed, removed] = sandbox.ids('github', username, 'repositories');
+    sandbox.change('github', username, 'repositories', changed!, { description: 'rewritten at the provider' });
+    sandbox.remove('github', username, 'repositories', removed!);
+    const third = await syncNow();
+    expect(third.totals.repositories).toMatchObject({ written: 1, deleted: 1 });
+    const after = await allRecords('provider=github&kind=repositories');
+    expect(after.find((r) => r.externalId === changed)).toMatchObject({ status: 'active', data: { description: 'rewritten at the provider' }, origin: { syncRunId: third.syncRunId } });
+    expect(after.find((r) => r.externalId === removed)).toMatchObject({ status: 'deleted_at_provider' });
+  });
+
+  it('still ends with every record through storms of 429 and 500', async () => {
+    const sandbox = stack.sandbox!;
+    sandbox.data.setCount('github', username, 'starred', 450);
+    sandbox.faults.inject('github', { status: 429, times: 3, retryAfterSeconds: 1, kind: 'starred' });
+    sandbox.faults.inject('github', { status: 500, times: 2, kind: 'starred' });
+    const result = await syncNow();
+    expect(result.totals.starred?.fetched).toBe(450);
+    expect(sandbox.stats().faultsFired.github).toMatchObject({ 429: 3, 500: 2 });
+    const starred = await allRecords('provider=github&kind=starred');
+    expect(starred.filter((r) => r.status === 'active')).toHaveLength(450);
+    const history = await stack.temporal.workflow.getHandle(syncId()).fetchHistory();
+    // Retries happen inside activities: no failure reaches the workflow.
+    expect(history.events?.some((e) => e.activityTaskFailedEventAttributes)).toBe(false);
+  }, 90_000);
+
+  it('finds a record whose origin was edited', async () => {
+    const records = stack.db.collection(collections.providerRecords);
+    const victim = await records.findOne({ accountId: person.accountId, kind: 'organizations' });
+    await records.updateOne({ _id: victim!._id }, { $set: { 'origin.connectionId': 'conn_forged' } });
+    const { stdout, stderr } = await run('node_modules/.bin/tsx', ['deploy/cli/origin-verify.ts'], { env: { ...process.env, ...stack.env } }).catch((e: { stdout: string; stderr: string; code: number }) => ({ ...e }));
+    expect(`${stdout}${stderr}`).toContain(String(victim!._id));
+    expect(`${stdout}${stderr}`).toContain('origin_changed');
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Disconnect a provider: `disconnect/<accountId>/<provider>`. Claims the connection (never the last way to
+ * sign in), stops its syncs and its token custodian, revokes the tokens at the provider and deletes them,
+ * unlinks the identity in the directory, then deletes the connection's records or keeps them `detached` —
+ * acting only on records whose origin verifies and reporting the rest to support — and finally removes the
+ * connection from the account, audits and tells the person.
+ */
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { createAccountActivities } from '../../activities/accounts/activities.js';
+import type { createAuditActivities } from '../../activities/audit/activities.js';
+import type { createDisconnectActivities } from '../../activities/disconnect/activities.js';
+import type { createIdentityActivities } from '../../activities/identity/activities.js';
+import type { createNotifyActivities } from '../../activities/notify/activities.js';
+import type { createProviderActivities } from '../../activities/providers/activities.js';
+import type { createRetentionActivities } from '../../activities/records/retention.js';
+import type { createSyncControlActivities } from '../../activities/sync/control.js';
+import { workflowIds } from '../../domain/ids.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
+import { activityOptions, identityQueueOf } from '../../temporal.config.js';
+import { recordStage } from '../shared/stage.js';
+import { stopCustodySignal } from '../tokens/messages.js';
+import {
+  disconnectStateQuery,
+  type DisconnectInput, type DisconnectResult, type DisconnectStage, type DisconnectState,
+} from './messages.js';
+
+const accounts = proxyActivities<ReturnType<typeof createAccountActivities> & ReturnType<typeof createDisconnectActivities>>(activityOptions.accounts);
+const providerActs = proxyActivities<ReturnType<typeof createProviderActivities>>(activityOptions.providers);
+const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
+// A batch verifies up to 500 origin MACs (each a Vault call in production): more time than a single write.
+const retentionActs = proxyActivities<ReturnType<typeof createRetentionActivities>>({ ...activityOptions.records, startToCloseTimeout: '2 minutes' });
+// Listing and cancelling syncs, and waiting for the custodian, talk to Temporal itself.
+const control = proxyActivities<ReturnType<typeof createSyncControlActivities> & ReturnType<typeof createDisconnectActivities>>({
+  ...activityOptions.accounts, startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds',
+});
+
+/** A permanent directory refusal (the retries are over): the disconnect goes on without the unlink. */
+function isPermanentIdentityFailure(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && (cause.type === 'IdentityRejected' || cause.type === 'IdentityNotFound');
+}
+
+export async function disconnectProvider(input: DisconnectInput): Promise<DisconnectResult> {
+  const { accountId, provider, retention } = input;
+  const { workflowId, runId, taskQueue } = workflowInfo();
+  const identity = proxyActivities<ReturnType<typeof createIdentityActivities>>({ ...activityOptions.identity, taskQueue: identityQueueOf(taskQueue) });
+  const providerName = providerCatalog[provider].displayName;
+  const state: DisconnectState = { stage: 'checking', provider, retention, deleted: 0, detached: 0, invalid: 0 };
+  setHandler(disconnectStateQuery, () => state);
+
+  const enter = (stage: DisconnectStage) => {
+    state.stage = stage;
+    recordStage(stage);
+  };
+  const result = (status: DisconnectResult['status'], extra: Partial<DisconnectResult> = {}): DisconnectResult => ({
+    status, retention, connectionIds: [], revokedAtProvider: false, unlinked: false, deleted: state.deleted, detached: state.detached, invalid: state.invalid, ...extra,
+  });
+  const finish = (outcome: DisconnectResult, stage: DisconnectStage): DisconnectResult => {
+    state.result = outcome;
+    enter(stage);
+    return outcome;
+  };
+  const audit = (action: string, details: Record<string, string | number | boolean>, actor: { type: 'user' | 'system'; id: string } = { type: 'user', id: input.requestedBy }) =>
+    records.appendAuditEvent({ eventId: `${workflowId}/${runId}/${action}`, action, actor, accountId, workflowId, details: { provider, ...details } });
+
+  enter('checking');
+  await audit('provider.disconnect_requested', { retention });
+  // Checked again here, atomically with the claim: the API's check may be stale by now.
+  const claim = await accounts.claimDisconnect({ accountId, provider });
+  if (claim.outcome === 'not_connected') {
+    return finish(result('not_connected', { detail: `${providerName} is not connected; nothing changed` }), 'not_connected');
+  }
+  if (claim.outcome === 'last_login_method') {
+    await audit('provider.disconnect_refused', { reason: 'last_login_method' });
+    return finish(result('refused', { detail: `${providerName} is the only way left to sign in to this account; connect another way first` }), 'refused');
+  }
+  const { connections, subject } = claim;
+
+  enter('stopping_sync');
+  await control.stopSyncs({ accountId, provider });
+  const custodyId = workflowIds.tokens(accountId, provider);
+  // Not found: custody already ended (reauth required, or never started).
+  await getExternalWorkflowHandle(custodyId).signal(stopCustodySignal, { reason: 'disconnected' }).catch(() => undefined);
+  // A refresh under way could otherwise write tokens back after they are deleted.
+  await control.awaitCustodyStopped({ workflowId: custodyId });
+
+  enter('revoking');
+  let revokedAtProvider = false;
+  for (const c of connections) {
+    const revoked = await providerActs.revokeConnectionTokens({ connectionId: c.connectionId, atProvider: true });
+    revokedAtProvider ||= revoked.revokedAtProvider;
+  }
+
+  enter('unlinking');
+  let unlinked = false;
+  for (const c of connections.filter((n) => n.directoryLinked)) {
+    try {
+      unlinked = (await identity.unlinkDirectoryIdentity({ subject, provider, providerAccountId: c.providerAccountId })).unlinked || unlinked;
+    } catch (err) {
+      if (!isPermanentIdentityFailure(err)) throw err;
+      // Tokens are gone already: finish the disconnect, and leave a trace of what the directory refused.
+      await audit('provider.unlink_failed', { connectionId: c.connectionId }, { type: 'system', id: 'disconnect' });
+    }
+  }
+
+  enter(retention === 'delete' ? 'deleting_records' : 'detaching_records');
+  for (const c of connections) {
+    const before = await retentionActs.countConnectionRecords({ connectionId: c.connectionId });
+    let afterId: string | undefined;
+    do {
+      const batch = await retentionActs.applyRetentionBatch({ accountId, provider, connectionId: c.connectionId, retention, workflowId, runId, ...(afterId ? { afterId } : {}) });
+      state.detached += batch.detached;
+      state.invalid += batch.invalid;
+      afterId = batch.nextAfterId;
+    } while (afterId !== undefined);
+    // Counted from what is left, so a batch retried after its delete still counts exactly.
+    if (retention === 'delete') state.deleted += before.total - (await retentionActs.countConnectionRecords({ connectionId: c.connectionId })).total;
+  }
+  if (state.invalid > 0) {
+    enter('reporting');
+    await retentionActs.reportInvalidOrigins({ accountId, provider, workflowId, runId, invalid: state.invalid });
+  }
+
+  enter('removing');
+  for (const c of connections) await accounts.removeConnectedProvider({ accountId, connectionId: c.connectionId });
+  const outcome = result('disconnected', { connectionIds: connections.map((c) => c.connectionId), revokedAtProvider, unlinked, detail: `${providerName} is disconnected` });
+  await audit('provider.disconnected', {
+    retention, connectionIds: outcome.connectionIds.join(' '), revokedAtProvider, unlinked, deleted: state.deleted, detached: state.detached, invalid: state.invalid,
+  });
+  await records.queueAccountNotice({
+    accountId, template: 'provider-disconnected', idempotencyKey: `${workflowId}/${runId}/disconnected`,
+    data: { providerName, retention, revokedAtProvider, deleted: state.deleted, detached: state.detached, invalid: state.invalid },
+  });
+  return finish(outcome, 'disconnected');
+}

@@ -1,0 +1,90 @@
+/**
+ * Sync a connection's data: `sync/<accountId>/<provider>` (or a schedule's run). Pages through every kind
+ * with a cursor checkpoint kept in workflow state, each page one idempotent bulk upsert; continues as new
+ * when Temporal suggests it or after `maxPagesPerRun` pages, so a million records stay within history
+ * limits; after a complete run, records the run did not see are marked deleted at the provider.
+ * Rate limits wait for Retry-After and 5xx retry (activity retry policy); other 4xx stop with a clear failure.
+ */
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { createAuditActivities } from '../../activities/audit/activities.js';
+import type { createRecordActivities } from '../../activities/records/activities.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
+import { activityOptions } from '../../temporal.config.js';
+import { recordStage } from '../shared/stage.js';
+import { syncStatusQuery, type KindTotals, type SyncCheckpoint, type SyncInput, type SyncResult } from './messages.js';
+
+const recordActs = proxyActivities<ReturnType<typeof createRecordActivities>>(activityOptions.sync);
+const records = proxyActivities<ReturnType<typeof createAuditActivities>>(activityOptions.records);
+
+const defaultPageSize = 100;
+const defaultMaxPagesPerRun = 500;
+const emptyTotals = (): KindTotals => ({ fetched: 0, written: 0, unchanged: 0, deleted: 0 });
+
+export async function syncProvider(input: SyncInput): Promise<SyncResult> {
+  const kinds = input.kinds ?? providerCatalog[input.provider].dataKinds;
+  const syncRunId = input.syncRunId ?? workflowInfo().runId;
+  const checkpoint: SyncCheckpoint = input.checkpoint ?? { kindIndex: 0, cursor: null, pages: 0, totals: {} };
+  const maxPages = input.maxPagesPerRun ?? defaultMaxPagesPerRun;
+  let stage = 'syncing';
+  setHandler(syncStatusQuery, () => ({ stage, checkpoint, syncRunId }));
+  const enter = (s: string) => {
+    stage = s;
+    recordStage(s);
+  };
+  const { workflowId } = workflowInfo();
+
+  let pagesThisRun = 0;
+  try {
+    while (checkpoint.kindIndex < kinds.length) {
+      const kind = kinds[checkpoint.kindIndex]!;
+      enter(`syncing:${kind}`);
+      const totals = (checkpoint.totals[kind] ??= emptyTotals());
+      const page = await recordActs.syncPage({
+        accountId: input.accountId, provider: input.provider, connectionId: input.connectionId, kind,
+        cursor: checkpoint.cursor, syncRunId, pageSize: input.pageSize ?? defaultPageSize,
+      });
+      totals.fetched += page.fetched;
+      totals.written += page.written;
+      totals.unchanged += page.unchanged;
+      checkpoint.pages++;
+      pagesThisRun++;
+      if (page.nextCursor === null) {
+        checkpoint.kindIndex++;
+        checkpoint.cursor = null;
+      } else {
+        checkpoint.cursor = page.nextCursor;
+      }
+      if (checkpoint.kindIndex < kinds.length && (pagesThisRun >= maxPages || workflowInfo().continueAsNewSuggested)) {
+        await condition(allHandlersFinished);
+        return continueAsNew<typeof syncProvider>({ ...input, kinds, syncRunId, checkpoint });
+      }
+    }
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const type = cause instanceof ApplicationFailure ? cause.type ?? 'SyncFailed' : 'SyncFailed';
+    const message = cause instanceof Error ? cause.message : String(cause);
+    enter('failed');
+    await records.appendAuditEvent({
+      eventId: `${workflowId}/${syncRunId}/sync.failed`, action: 'provider.sync_failed', actor: { type: 'system', id: 'sync' },
+      accountId: input.accountId, workflowId, details: { provider: input.provider, reason: type },
+    });
+    // Failing the workflow shows it as failed in Temporal Web, with the reason.
+    throw ApplicationFailure.create({ type, message: `the ${input.provider} sync stopped: ${message}`, nonRetryable: true });
+  }
+
+  // Only a complete run may conclude that what it did not see is gone.
+  enter('detecting_deletions');
+  for (const kind of kinds) {
+    const { deleted } = await recordActs.markMissingDeleted({ connectionId: input.connectionId, kind, syncRunId });
+    (checkpoint.totals[kind] ??= emptyTotals()).deleted = deleted;
+  }
+  const sum = (field: keyof KindTotals) => Object.values(checkpoint.totals).reduce((n, t) => n + t[field], 0);
+  await records.appendAuditEvent({
+    eventId: `${workflowId}/${syncRunId}/sync.completed`, action: 'provider.synced', actor: { type: 'system', id: 'sync' },
+    accountId: input.accountId, workflowId,
+    details: { provider: input.provider, fetched: sum('fetched'), written: sum('written'), deleted: sum('deleted'), pages: checkpoint.pages },
+  });
+  enter('completed');
+  return { syncRunId, totals: checkpoint.totals, pages: checkpoint.pages };
+}
