@@ -69,7 +69,12 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
   async function accessTokenFor(accountId: string, provider: ProviderId, connectionId: string): Promise<{ accessToken: string; providerAccountId: string }> {
     let version: number;
     try {
-      ({ tokenVersion: version } = await temporal.workflow.getHandle(workflowIds.tokens(accountId, provider)).executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds: 60 }] }));
+      // Raced against the activity's cancellation: an update to a custodian whose worker is stopping
+      // would otherwise hold this activity, and so the worker's shutdown, for ever.
+      ({ tokenVersion: version } = await Promise.race([
+        temporal.workflow.getHandle(workflowIds.tokens(accountId, provider)).executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds: 60 }] }),
+        Context.current().cancelled,
+      ]));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) {
         throw ApplicationFailure.create({ type: 'ReauthRequired', message: `the ${provider} connection has no active token custody: reconnect it`, nonRetryable: true });

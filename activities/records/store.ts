@@ -7,7 +7,7 @@ import type { Collection, Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import { originMacInput, type ProviderRecordDocument } from '../../domain/records.js';
 import { canonicalJson } from '../audit/canonical-json.js';
-import type { SecretVault } from '../secrets/port.js';
+import { SecretVaultError, type SecretVault } from '../secrets/port.js';
 
 /** The SecretVault key that signs origins. */
 export const originMacKey = 'record-origin';
@@ -35,6 +35,10 @@ export type OriginCheck = { ok: true } | { ok: false; reason: 'content_changed' 
 /** A record's origin holds when its content still hashes to the origin's hash and the MAC verifies. */
 export async function verifyOrigin(vault: SecretVault, doc: ProviderRecordDocument): Promise<OriginCheck> {
   if (contentHash(doc.data) !== doc.origin.contentHash) return { ok: false, reason: 'content_changed' };
-  const valid = await vault.verifyHmac(originMacKey, canonicalJson(originMacInput(doc)), doc.originMac).catch(() => false);
+  // A vault that cannot answer is an outage, not a verdict: let it fail (and retry) rather than report forgeries.
+  const valid = await vault.verifyHmac(originMacKey, canonicalJson(originMacInput(doc)), doc.originMac).catch((err: unknown) => {
+    if (err instanceof SecretVaultError && (err.type === 'Unavailable' || err.type === 'Forbidden')) throw err;
+    return false;
+  });
   return valid ? { ok: true } : { ok: false, reason: 'origin_changed' };
 }

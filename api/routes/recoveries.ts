@@ -161,10 +161,15 @@ async function resolved(c: Context<ApiEnv>, request: RecoveryDocument): Promise<
 // ---- Schemas -------------------------------------------------------------------------------------
 
 const factorEnum = z.enum(recoveryFactors);
+/** The email shape zod's z.email() checks; spelt out because a pipe cannot be described in OpenAPI. */
+const emailPattern = /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/;
 const recoveryIdParam = z.object({
   recoveryId: z.uuid().openapi({ param: { name: 'recoveryId', in: 'path' }, description: 'The recoveryId from POST /v1/recoveries' }),
 });
-export const recoveryStartSchema = z.object({ email: z.email().max(254) }).strict().openapi('RecoveryStart');
+export const recoveryStartSchema = z
+  .object({ email: z.string().trim().max(254).regex(emailPattern, 'an email address').openapi({ example: 'ada@example.com', format: 'email' }) })
+  .strict()
+  .openapi('RecoveryStart');
 export const recoveryStartedSchema = z
   .object({
     recoveryId: z.uuid(),
@@ -186,7 +191,9 @@ const challengeSchema = z
     factor: factorEnum,
     expiresAt: z.string(),
     publicKey: z.object({
-      challenge: z.string(), rpId: z.string(), timeout: z.number(), userVerification: z.literal('required'), allowCredentials: z.array(z.never()),
+      challenge: z.string(), rpId: z.string(), timeout: z.number(), userVerification: z.literal('required'),
+      // Always empty, so the options never tell whether a passkey (or an account) exists.
+      allowCredentials: z.array(z.object({ id: z.string(), type: z.literal('public-key') })),
     }).optional().openapi({ description: 'For `passkey`: the options for navigator.credentials.get()' }),
   })
   .openapi('RecoveryChallenge');

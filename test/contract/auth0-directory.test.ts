@@ -146,6 +146,30 @@ beforeAll(async () => {
         return;
       }
 
+      // Recovery reset: MFA removal, refresh-token and session revocation, password-change ticket (contracts below).
+      const resetRoute = /^\/api\/v2\/users\/([^/]+)\/(authentication-methods|refresh-tokens|sessions)$/.exec(path);
+      if (resetRoute || path === '/api/v2/tickets/password-change') {
+        if (!tenant.issuedTokens.some((t) => req.headers.authorization === `Bearer ${t}`)) {
+          send(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
+          return;
+        }
+        const id = resetRoute ? decodeURIComponent(resetRoute[1] ?? '') : String((body as { user_id?: string } | undefined)?.user_id ?? '');
+        if (!tenant.users.has(id)) {
+          send(res, 404, notFound);
+          return;
+        }
+        if (resetRoute && method === 'DELETE') {
+          send(res, resetRoute[2] === 'authentication-methods' ? 204 : 202);
+          return;
+        }
+        if (!resetRoute && method === 'POST') {
+          send(res, 201, { ticket: `https://${domain}/lo/reset?ticket=TICKET-${Math.random().toString(36).slice(2)}#` });
+          return;
+        }
+        send(res, 405, { statusCode: 405, error: 'Method Not Allowed' });
+        return;
+      }
+
       const userRoute = /^\/api\/v2\/users\/([^/]+)(\/roles)?$/.exec(path);
       if (!userRoute) {
         send(res, 404, { statusCode: 404, error: 'Not Found', message: 'Not Found' });
@@ -504,5 +528,109 @@ describe('Auth0Directory.linkIdentity', () => {
     expect(err.type).toBe('IdentityUnavailable');
     expect(err.message).toContain(`POST ${identitiesPath}`);
     expectNoCredentials(err);
+  });
+});
+
+// https://auth0.com/docs/api/management/v2/users/delete-user-identity-by-user-id: with an API v2 token holding
+// `update:users`, "DELETE /api/v2/users/{id}/identities/{provider}/{user_id}" — `id` the primary user, `provider`
+// the secondary identity's provider name (e.g. google-oauth2), `user_id` its id (the part after the `|`); it
+// answers 200 with the primary account's remaining identities.
+describe('Auth0Directory.unlinkIdentity', () => {
+  const identityPath = (provider: string, userId: string) => `/api/v2/users/auth0%7Cabc/identities/${provider}/${userId}`;
+  const remaining = [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: 'abc', isSocial: false }];
+
+  it('unlinks with DELETE /users/{id}/identities/{provider}/{user_id} and no body', async () => {
+    tenant.canned.push({ method: 'DELETE', path: identityPath('github', '583231'), status: 200, body: remaining });
+    await expect(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '583231' })).resolves.toEqual({ unlinked: true });
+    expect(writes()).toHaveLength(1);
+    expect(writes()[0]).toMatchObject({ method: 'DELETE', path: identityPath('github', '583231'), body: undefined });
+    expect(writes()[0]?.headers.authorization).toMatch(/^Bearer at-/);
+  });
+
+  it('names the identity as linkIdentity does: Auth0’s strategy for social providers, oauth2 with a prefixed, encoded id otherwise', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['google', '1098', identityPath('google-oauth2', '1098')],
+      ['microsoft', 'ms-1', identityPath('windowslive', 'ms-1')],
+      ['x', '42', identityPath('twitter', '42')],
+      ['coderabbit', 'cr-7', identityPath('oauth2', 'coderabbit%7Ccr-7')],
+    ];
+    for (const [provider, id, path] of cases) {
+      tenant.canned.push({ method: 'DELETE', path, status: 200, body: remaining });
+      await expect(newDirectory().unlinkIdentity('auth0|abc', { provider, providerAccountId: id })).resolves.toEqual({ unlinked: true });
+    }
+    expect(writes().map((w) => w.path)).toEqual(cases.map(([, , path]) => path));
+  });
+
+  it('answers unlinked: false when Auth0 has no such user or identity (a retry after success), and maps failures', async () => {
+    // No canned answer: the stand-in has no route for it and answers 404, as Auth0 does for an unknown user.
+    await expect(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' })).resolves.toEqual({ unlinked: false });
+
+    tenant.canned.push({ method: 'DELETE', path: identityPath('github', '1'), status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'Main identity cannot be removed' } });
+    const rejected = await caught(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }));
+    expect(rejected.type).toBe('IdentityRejected');
+    expect(rejected.message).toBe(`Auth0 DELETE ${identityPath('github', '1')} failed with status 400`);
+    expectNoCredentials(rejected);
+
+    tenant.canned.push({ method: 'DELETE', path: identityPath('github', '1'), status: 429, headers: { 'retry-after': '3' }, body: { statusCode: 429 } });
+    expect(await caught(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }))).toMatchObject({ type: 'IdentityRateLimited', retryAfterMs: 3000 });
+
+    tenant.canned.push({ method: 'DELETE', path: identityPath('github', '1'), status: 503, body: { statusCode: 503, error: 'Service Unavailable' } });
+    const unavailable = await caught(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }));
+    expect(unavailable.type).toBe('IdentityUnavailable');
+    expectNoCredentials(unavailable);
+  });
+});
+
+describe('Auth0Directory.resetCredentials (account recovery)', () => {
+  const user = '/api/v2/users/auth0%7Cabc';
+
+  // https://auth0.com/docs/api/management/v2/users/delete-authentication-methods — DELETE /api/v2/users/{id}/authentication-methods, 204
+  // https://auth0.com/docs/api/management/v2/users/delete-refresh-tokens-for-user — DELETE /api/v2/users/{user_id}/refresh-tokens, 202
+  // https://auth0.com/docs/api/management/v2/users/delete-sessions-for-user — DELETE /api/v2/users/{user_id}/sessions, 202
+  // https://auth0.com/docs/api/management/v2/tickets/post-password-change — POST /api/v2/tickets/password-change
+  //   { user_id, ttl_sec, mark_email_as_verified } → 201 { ticket }
+  it('removes MFA, revokes refresh tokens and sessions, then asks for a short-lived password-change ticket', async () => {
+    const result = await newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 900 });
+
+    expect(writes().map((w) => `${w.method} ${w.path}`)).toEqual([
+      `DELETE ${user}/authentication-methods`,
+      `DELETE ${user}/refresh-tokens`,
+      `DELETE ${user}/sessions`,
+      'POST /api/v2/tickets/password-change',
+    ]);
+    expect(writes()[3]?.body).toStrictEqual({ user_id: 'auth0|abc', ttl_sec: 900, mark_email_as_verified: false });
+    expect(writes()[3]?.headers['content-type']).toContain('application/json');
+    for (const call of writes()) expect(call.headers.authorization).toBe(`Bearer ${tenant.issuedTokens[0]}`);
+    expect(result.passwordChangeTicketUrl).toMatch(/^https:\/\/cra-test\.eu\.auth0\.com\/lo\/reset\?ticket=TICKET-/);
+  });
+
+  it('passes a result_url when one is given', async () => {
+    await newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 300, resultUrl: 'https://cra.example/recovered' });
+    expect(writes().at(-1)?.body).toStrictEqual({ user_id: 'auth0|abc', ttl_sec: 300, mark_email_as_verified: false, result_url: 'https://cra.example/recovered' });
+  });
+
+  it('fails with IdentityNotFound, and makes no ticket, for a user Auth0 does not know', async () => {
+    const err = await caught(newDirectory().resetCredentials('auth0|nobody', { ticketTtlSeconds: 900 }));
+    expect(err.type).toBe('IdentityNotFound');
+    expect(err.message).toBe('Auth0 DELETE /api/v2/users/auth0%7Cnobody/authentication-methods failed with status 404');
+    expect(writes().some((w) => w.path === '/api/v2/tickets/password-change')).toBe(false);
+  });
+
+  // Session endpoints need an Enterprise plan and the delete:sessions scope; without them Auth0 answers 403.
+  it('stops before the ticket when sessions cannot be revoked (403 → IdentityRejected)', async () => {
+    tenant.canned.push({ method: 'DELETE', path: `${user}/sessions`, status: 403, body: { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: delete:sessions' } });
+    const err = await caught(newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 900 }));
+    expect(err.type).toBe('IdentityRejected');
+    expect(err.message).toBe(`Auth0 DELETE ${user}/sessions failed with status 403`);
+    expect(writes().some((w) => w.path === '/api/v2/tickets/password-change')).toBe(false);
+    expectNoCredentials(err);
+  });
+
+  it('maps a rate-limited ticket request to IdentityRateLimited; a retry repeats the revocations and gets its ticket', async () => {
+    tenant.canned.push({ method: 'POST', path: '/api/v2/tickets/password-change', status: 429, headers: { 'retry-after': '3' }, body: { statusCode: 429 } });
+    const err = await caught(newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 900 }));
+    expect(err).toMatchObject({ type: 'IdentityRateLimited', retryAfterMs: 3000 });
+    // A retry repeats the (idempotent) revocations and then gets its ticket.
+    expect((await newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 900 })).passwordChangeTicketUrl).toBeDefined();
   });
 });

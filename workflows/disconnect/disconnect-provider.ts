@@ -6,7 +6,7 @@
  * connection from the account, audits and tells the person.
  */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import { getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createAccountActivities } from '../../activities/accounts/activities.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createDisconnectActivities } from '../../activities/disconnect/activities.js';
@@ -31,9 +31,8 @@ const records = proxyActivities<ReturnType<typeof createNotifyActivities> & Retu
 // A batch verifies up to 500 origin MACs (each a Vault call in production): more time than a single write.
 const retentionActs = proxyActivities<ReturnType<typeof createRetentionActivities>>({ ...activityOptions.records, startToCloseTimeout: '2 minutes' });
 // Listing and cancelling syncs, and waiting for the custodian, talk to Temporal itself.
-const control = proxyActivities<ReturnType<typeof createSyncControlActivities> & ReturnType<typeof createDisconnectActivities>>({
-  ...activityOptions.accounts, startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds',
-});
+const syncControl = proxyActivities<ReturnType<typeof createSyncControlActivities>>({ ...activityOptions.accounts, startToCloseTimeout: '2 minutes' });
+const custody = proxyActivities<ReturnType<typeof createDisconnectActivities>>({ ...activityOptions.accounts, startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds' });
 
 /** A permanent directory refusal (the retries are over): the disconnect goes on without the unlink. */
 function isPermanentIdentityFailure(err: unknown): boolean {
@@ -78,12 +77,12 @@ export async function disconnectProvider(input: DisconnectInput): Promise<Discon
   const { connections, subject } = claim;
 
   enter('stopping_sync');
-  await control.stopSyncs({ accountId, provider });
+  const syncs = await syncControl.stopSyncs({ accountId, provider });
   const custodyId = workflowIds.tokens(accountId, provider);
   // Not found: custody already ended (reauth required, or never started).
   await getExternalWorkflowHandle(custodyId).signal(stopCustodySignal, { reason: 'disconnected' }).catch(() => undefined);
   // A refresh under way could otherwise write tokens back after they are deleted.
-  await control.awaitCustodyStopped({ workflowId: custodyId });
+  await custody.awaitCustodyStopped({ workflowId: custodyId });
 
   enter('revoking');
   let revokedAtProvider = false;
@@ -102,6 +101,13 @@ export async function disconnectProvider(input: DisconnectInput): Promise<Discon
       // Tokens are gone already: finish the disconnect, and leave a trace of what the directory refused.
       await audit('provider.unlink_failed', { connectionId: c.connectionId }, { type: 'system', id: 'disconnect' });
     }
+  }
+
+  if (syncs.cancelled > 0) {
+    // A cancelled sync's page already in flight still lands (its activity runs on to the end, bounded by its
+    // start-to-close timeout); retaining before then could leave records of this connection behind.
+    enter('waiting_for_sync');
+    await sleep(activityOptions.sync.startToCloseTimeout);
   }
 
   enter(retention === 'delete' ? 'deleting_records' : 'detaching_records');

@@ -14,6 +14,7 @@ import type { createAuditActivities } from '../../activities/audit/activities.js
 import type { createIdentityActivities } from '../../activities/identity/activities.js';
 import type { createNotifyActivities } from '../../activities/notify/activities.js';
 import type { createProviderActivities, LinkedProfile } from '../../activities/providers/activities.js';
+import type { createRetentionActivities } from '../../activities/records/retention.js';
 import type { createSyncControlActivities } from '../../activities/sync/control.js';
 import { workflowIds } from '../../domain/ids.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
@@ -29,6 +30,7 @@ import {
 
 const providerActs = proxyActivities<ReturnType<typeof createProviderActivities>>(activityOptions.providers);
 const syncControl = proxyActivities<ReturnType<typeof createSyncControlActivities>>(activityOptions.records);
+const retention = proxyActivities<ReturnType<typeof createRetentionActivities>>({ ...activityOptions.records, startToCloseTimeout: '5 minutes' });
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
 const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
 
@@ -195,6 +197,8 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
       connectionId: profile.connectionId, tokenVersion: version, ...(profile.accessTokenExpiresAt ? { accessTokenExpiresAt: profile.accessTokenExpiresAt } : {}),
     });
   }
+  // Records kept at an earlier disconnect belong to this connection again (verified origins only).
+  await retention.reattachDetachedRecords({ accountId, connectionId: profile.connectionId, workflowId });
   // Data: a schedule repeats the sync; the first one starts now, on its own (ABANDON), joined if running.
   if (providerCatalog[provider].dataKinds.length > 0) {
     await syncControl.ensureSyncSchedule({ accountId, provider, connectionId: profile.connectionId });

@@ -175,9 +175,12 @@ export interface PublicRecoveryStatus {
 
 /** What the requester may see: before the factors suffice, nothing that depends on the account. */
 export function publicRecoveryStatus(status: RecoveryStatus): PublicRecoveryStatus {
-  const approvalsNeeded = status.stage === 'verifying'
-    ? approvalsRequired(status.riskFlags.filter((f) => requestOnlyFlags.includes(f.flag)))
-    : status.approvalsNeeded;
+  // An agent's request is known from the input, before the account lookup has raised any flag.
+  const requestFlags = [
+    ...status.riskFlags.filter((f) => requestOnlyFlags.includes(f.flag)),
+    ...(status.requestedVia.kind === 'agent' ? [{ flag: 'ai_agent' as const }] : []),
+  ];
+  const approvalsNeeded = status.stage === 'verifying' ? approvalsRequired(requestFlags) : status.approvalsNeeded;
   return { stage: status.stage, satisfied: status.satisfied, coolingEndsAt: status.coolingEndsAt, approvalsNeeded };
 }
 

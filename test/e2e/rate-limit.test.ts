@@ -1,0 +1,53 @@
+/**
+ * Rate limits on starting a recovery, over HTTP: per client address and per email address (hashed, case
+ * folded), each a token bucket; over the limit the answer is 429 problem+json with Retry-After, the same
+ * for addresses with and without an account.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startTestStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({
+    env: { RECOVERY_RATE_LIMIT_PER_IP: '3', RECOVERY_RATE_LIMIT_PER_EMAIL: '2', RECOVERY_RATE_LIMIT_WINDOW: '1 hour', TRUSTED_PROXY_HOPS: '1' },
+  });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const start = (email: string, ip: string) => call(stack, 'POST', '/v1/recoveries', { json: { email }, headers: { 'x-forwarded-for': ip } });
+
+describe('POST /v1/recoveries rate limits', () => {
+  it('limits one email address, however it is spelt and wherever it comes from', async () => {
+    expect((await start('Grace@Example.com', '198.20.1.1')).status).toBe(202);
+    expect((await start('grace@example.com', '198.20.2.1')).status).toBe(202);
+    const limited = await start(' GRACE@example.COM ', '198.20.3.1');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('content-type')).toContain('application/problem+json');
+    expect(limited.body).toMatchObject({ type: 'https://cra.dev/problems/rate-limited', status: 429, detail: expect.stringContaining('email address') });
+    // Two starts an hour: the next token comes after half an hour.
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(1700);
+    expect(retryAfter).toBeLessThanOrEqual(1800);
+    expect((await start('someone-else@example.com', '198.20.4.1')).status).toBe(202);
+  });
+
+  it('limits one client address across email addresses', async () => {
+    const ip = '198.20.9.9';
+    for (const n of [1, 2, 3]) expect((await start(`person-${n}@example.com`, ip)).status).toBe(202);
+    const limited = await start('person-4@example.com', ip);
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ detail: expect.stringContaining('your address') });
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(1100);
+    expect(retryAfter).toBeLessThanOrEqual(1200);
+    expect((await start('person-4@example.com', '198.20.10.1')).status).toBe(202);
+  });
+
+  it('starts no workflow and stores nothing for a refused request', async () => {
+    const before = await stack.db.collection('recoveries').countDocuments();
+    expect((await start('person-5@example.com', '198.20.9.9')).status).toBe(429);
+    expect(await stack.db.collection('recoveries').countDocuments()).toBe(before);
+  });
+});
