@@ -79,6 +79,8 @@ export const activityOptions = {
   /** Provider data pages: 429 waits for Retry-After (the activity says so), 5xx back off; rejections stop. */
   sync: {
     startToCloseTimeout: '2 minutes',
+    // A page heartbeats as it goes, so a worker that dies mid-page is noticed in seconds, not minutes.
+    heartbeatTimeout: '15 seconds',
     retry: { ...unlimitedRetry, initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SyncRejected', 'SyncNotSupported', 'ReauthRequired', 'TokensMissing'] },
   },
   /** Outbox and audit writes. */

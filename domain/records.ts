@@ -33,7 +33,6 @@ export interface ProviderRecordDocument {
   status: RecordStatus;
   /** The last sync run that saw it at the provider (full syncs mark the rest deleted). */
   lastSeenRunId: string;
-  firstSeenAt: string;
   updatedAt: string;
   deletedAt?: string;
   detachedAt?: string;

@@ -110,6 +110,9 @@ export class AuditLog {
 
   /** Walk the chain from the first event and name the first broken link. */
   async verify(): Promise<VerifyResult> {
+    // The head is read first: events appended while the walk runs extend the chain past it, which is
+    // fine, whereas reading it last would mistake them for removed ones.
+    const head = await this.heads.findOne({ _id: headId });
     let expectedSeq = 1;
     let prevHash = genesisHash;
     let count = 0;
@@ -127,7 +130,6 @@ export class AuditLog {
       expectedSeq++;
       count++;
     }
-    const head = await this.heads.findOne({ _id: headId });
     if (head && head.seq >= expectedSeq) {
       return { ok: false, events: count, firstBreak: { seq: expectedSeq, reason: `the log ends at event ${expectedSeq - 1} but event ${head.seq} was written: events at the end were removed` } };
     }

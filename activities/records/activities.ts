@@ -41,7 +41,6 @@ export interface SyncPageResult {
   nextCursor: string | null;
   fetched: number;
   written: number;
-  unchanged: number;
 }
 
 /** After this many 401s in a row the token is not coming back: stop rather than retry for ever. */
@@ -91,6 +90,7 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
   return {
     /** Fetch one page and upsert it; replaying the same page writes nothing new. */
     async syncPage(input: SyncPageInput): Promise<SyncPageResult> {
+      Context.current().heartbeat();
       const resolved = await resolveProvider(input.provider, providers, vault).catch((err: Error) => {
         throw ApplicationFailure.create({ type: 'SyncRejected', message: err.message, nonRetryable: true });
       });
@@ -104,57 +104,40 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
       } catch (err) {
         throw toFailure(err);
       }
+      Context.current().heartbeat();
       const fetchedAt = now().toISOString();
-      const ids = page.items.map((item) => recordIdFor(input.accountId, input.provider, input.kind, String(item.id)));
-      const existing = new Map(
-        (await records.find({ _id: { $in: ids } }, { projection: { 'origin.contentHash': 1, status: 1, connectionId: 1 } }).toArray())
-          .map((d) => [d._id, d]),
-      );
+      // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents.
+      // (Replacements, not $set updates: FerretDB on SQLite serves replaceOne by _id from its index but
+      // scans the collection for updateOne, which made 100 000-record syncs quadratic.)
       const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
-      let written = 0;
-      for (const [i, item] of page.items.entries()) {
-        const _id = ids[i]!;
+      for (const item of page.items) {
+        const externalId = String(item.id);
+        const _id = recordIdFor(input.accountId, input.provider, input.kind, externalId);
         const data = item as Record<string, unknown>;
-        const hash = contentHash(data);
-        const before = existing.get(_id);
-        if (before && before.origin.contentHash === hash && before.status === 'active' && before.connectionId === input.connectionId) {
-          ops.push({ updateOne: { filter: { _id }, update: { $set: { lastSeenRunId: input.syncRunId } } } });
-          continue;
-        }
         const origin: RecordOrigin = {
           provider: input.provider, providerAccountId, connectionId: input.connectionId, syncRunId: input.syncRunId,
-          fetchedAt, sourceUrl: page.sourceUrl, contentHash: hash,
+          fetchedAt, sourceUrl: page.sourceUrl, contentHash: contentHash(data),
         };
-        const identity = { _id, accountId: input.accountId, kind: input.kind, externalId: String(item.id), origin };
-        ops.push({
-          updateOne: {
-            filter: { _id },
-            update: {
-              $set: {
-                accountId: input.accountId, provider: input.provider, kind: input.kind, externalId: identity.externalId,
-                connectionId: input.connectionId, data, origin, originMac: await signOrigin(vault, identity),
-                status: 'active', lastSeenRunId: input.syncRunId, updatedAt: fetchedAt,
-              },
-              $unset: { deletedAt: '', detachedAt: '' },
-              $setOnInsert: { firstSeenAt: fetchedAt },
-            },
-            upsert: true,
-          },
-        });
-        written++;
+        const replacement: Omit<ProviderRecordDocument, '_id'> = {
+          accountId: input.accountId, provider: input.provider, kind: input.kind, externalId, connectionId: input.connectionId,
+          data, origin, originMac: await signOrigin(vault, { _id, accountId: input.accountId, kind: input.kind, externalId, origin }),
+          status: 'active', lastSeenRunId: input.syncRunId, updatedAt: fetchedAt,
+        };
+        ops.push({ replaceOne: { filter: { _id }, replacement, upsert: true } });
       }
-      // One round trip per page; every operation is keyed by _id, so a retried page converges.
       if (ops.length > 0) await records.bulkWrite(ops, { ordered: false });
-      return { nextCursor: page.nextCursor, fetched: page.items.length, written, unchanged: page.items.length - written };
+      return { nextCursor: page.nextCursor, fetched: page.items.length, written: ops.length };
     },
 
     /** After a successful full sync: records of this kind the run did not see are gone at the provider. */
     async markMissingDeleted(input: { connectionId: string; kind: string; syncRunId: string }): Promise<{ deleted: number }> {
-      const result = await records.updateMany(
-        { connectionId: input.connectionId, kind: input.kind, status: 'active', lastSeenRunId: { $ne: input.syncRunId } },
-        { $set: { status: 'deleted_at_provider', deletedAt: now().toISOString() } },
-      );
-      return { deleted: result.modifiedCount };
+      // One scan finds them (usually few); each is rewritten whole, for the same reason as in syncPage.
+      const missing = await records.find({ connectionId: input.connectionId, kind: input.kind, status: 'active', lastSeenRunId: { $ne: input.syncRunId } }).toArray();
+      const deletedAt = now().toISOString();
+      if (missing.length > 0) {
+        await records.bulkWrite(missing.map(({ _id, ...doc }) => ({ replaceOne: { filter: { _id }, replacement: { ...doc, status: 'deleted_at_provider' as const, deletedAt } } })), { ordered: false });
+      }
+      return { deleted: missing.length };
     },
 
     /** Check every record's origin (of one account, or all): the records whose origin or content was edited. */

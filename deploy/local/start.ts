@@ -28,8 +28,8 @@ function intFromEnv(name: string, fallback: number): number {
 }
 
 function runNode(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, [join(projectRoot, script)], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // node itself with tsx's loader (not the tsx wrapper), so signals reach the process that runs the code.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, script)], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = prefixed(name);
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => chunk.toString('utf8').split('\n').filter(Boolean).forEach(out));

@@ -28,7 +28,7 @@ afterAll(async () => {
 
 async function start(): Promise<ChildProcess> {
   output = '';
-  const child = spawn('node_modules/.bin/tsx', ['deploy/local/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy/local/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const api = `http://127.0.0.1:${env.PORT}`;

@@ -76,21 +76,31 @@ describe('provider data sync', () => {
     expect(JSON.stringify(records)).not.toContain('originMac');
   });
 
-  it('writes nothing new when nothing changed, and picks up changes and removals', async () => {
+  it('converges on the same records when nothing changed, and picks up changes and removals', async () => {
     const sandbox = stack.sandbox!.data;
     const before = await allRecords();
     const again = await syncNow();
-    for (const kind of kinds) expect(again.totals[kind]).toMatchObject({ written: 0, deleted: 0 });
-    expect(await allRecords()).toHaveLength(before.length);
+    for (const kind of kinds) expect(again.totals[kind]).toMatchObject({ deleted: 0 });
+    const afterRepeat = await allRecords();
+    expect(afterRepeat.map((r) => r.recordId)).toEqual(before.map((r) => r.recordId));
+    // Same content, same hash; the origin now names the run that saw it last.
+    const hashes = new Map(before.map((r) => [r.recordId, r.origin.contentHash]));
+    for (const r of afterRepeat) {
+      expect(r.origin.contentHash).toBe(hashes.get(r.recordId));
+      expect(r.origin.syncRunId).toBe(again.syncRunId);
+    }
 
     const [changed, removed] = sandbox.ids('github', username, 'repositories');
     sandbox.change('github', username, 'repositories', changed!, { description: 'rewritten at the provider' });
     sandbox.remove('github', username, 'repositories', removed!);
     const third = await syncNow();
-    expect(third.totals.repositories).toMatchObject({ written: 1, deleted: 1 });
+    expect(third.totals.repositories).toMatchObject({ deleted: 1 });
     const after = await allRecords('provider=github&kind=repositories');
-    expect(after.find((r) => r.externalId === changed)).toMatchObject({ status: 'active', data: { description: 'rewritten at the provider' }, origin: { syncRunId: third.syncRunId } });
+    const changedRecord = after.find((r) => r.externalId === changed)!;
+    expect(changedRecord).toMatchObject({ status: 'active', data: { description: 'rewritten at the provider' }, origin: { syncRunId: third.syncRunId } });
+    expect(changedRecord.origin.contentHash).not.toBe(hashes.get(changedRecord.recordId));
     expect(after.find((r) => r.externalId === removed)).toMatchObject({ status: 'deleted_at_provider' });
+    expect(after).toHaveLength(before.filter((r) => r.kind === 'repositories').length);
   });
 
   it('still ends with every record through storms of 429 and 500', async () => {

@@ -34,7 +34,8 @@ afterAll(async () => {
 
 async function workerProcess(): Promise<ChildProcess> {
   const env = { ...process.env, ...stack.env, METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
-  const child = spawn('node_modules/.bin/tsx', ['workers/main.ts'], { env, stdio: 'ignore' });
+  // node itself with tsx's loader, not the tsx wrapper: SIGKILL must reach the worker, not a parent of it.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], { env, stdio: 'ignore' });
   children.push(child);
   return child;
 }

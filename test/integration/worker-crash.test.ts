@@ -22,7 +22,8 @@ afterAll(async () => {
 /** `npm run worker` as a separate process, the way it runs in production. */
 async function startWorkerProcess(extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const env = { ...process.env, ...stack.env, METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn', ...extraEnv };
-  const child = spawn('node_modules/.bin/tsx', ['workers/main.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // node itself with tsx's loader, not the tsx wrapper: SIGKILL must reach the worker, not a parent of it.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.once('exit', (code, signal) => {

@@ -5,7 +5,6 @@ import type { ProviderId } from '../../domain/providers.js';
 export interface KindTotals {
   fetched: number;
   written: number;
-  unchanged: number;
   deleted: number;
 }
 

@@ -19,7 +19,7 @@ const records = proxyActivities<ReturnType<typeof createAuditActivities>>(activi
 
 const defaultPageSize = 100;
 const defaultMaxPagesPerRun = 500;
-const emptyTotals = (): KindTotals => ({ fetched: 0, written: 0, unchanged: 0, deleted: 0 });
+const emptyTotals = (): KindTotals => ({ fetched: 0, written: 0, deleted: 0 });
 
 export async function syncProvider(input: SyncInput): Promise<SyncResult> {
   const kinds = input.kinds ?? providerCatalog[input.provider].dataKinds;
@@ -46,7 +46,6 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
       });
       totals.fetched += page.fetched;
       totals.written += page.written;
-      totals.unchanged += page.unchanged;
       checkpoint.pages++;
       pagesThisRun++;
       if (page.nextCursor === null) {
