@@ -3,6 +3,7 @@
  * is listed in `publicPaths`. Export `AppType` for `hc<AppType>()` clients.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { collections } from '../domain/collections.js';
 import { bearerAuth } from './auth/bearer.js';
 import type { ApiDeps, ApiEnv } from './context.js';
 import { jsonOnly, limitedBody } from './middleware/body.js';
@@ -25,6 +26,14 @@ import { workflowRoutes } from './routes/workflows.js';
 /** `/v1` routes anyone may call (the hook carries its own signature). */
 export const publicPaths: ReadonlySet<string> = new Set([accountCenterSchemaPath, postRegistrationPath]);
 
+/** When the embedded directory last revoked a subject's sessions (an account recovery resets them). */
+function embeddedSessionsRevokedAt(deps: ApiDeps) {
+  return async (subject: string): Promise<number | undefined> => {
+    const user = await deps.db.collection<{ _id: string; sessions_revoked_at?: string }>(collections.identityUsers).findOne({ _id: subject }, { projection: { sessions_revoked_at: 1 } });
+    return user?.sessions_revoked_at ? Date.parse(user.sessions_revoked_at) : undefined;
+  };
+}
+
 export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook });
   app.use('*', async (c, next) => {
@@ -41,6 +50,8 @@ export function createApp(deps: ApiDeps) {
         audience: deps.config.auth.audience,
         clockToleranceSeconds: deps.config.auth.clockToleranceSeconds,
         jwks: deps.config.auth.jwksUrl ? { url: deps.config.auth.jwksUrl } : { keys: (deps.jwks?.keys ?? []) as never[] },
+        // Auth0 revokes its own sessions; tokens of the embedded issuer are checked against the directory.
+        ...(deps.config.identity.kind === 'embedded' ? { sessionsRevokedAt: embeddedSessionsRevokedAt(deps) } : {}),
       },
       // Recoveries are public but carry their own recovery token (or an agent's signature).
       (path) => publicPaths.has(path) || oauthCallbackPattern.test(path) || isPublicRecoveryPath(path),

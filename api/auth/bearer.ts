@@ -14,6 +14,11 @@ export interface BearerOptions {
   clockToleranceSeconds: number;
   /** Remote JWKS (Auth0) or a local key set (embedded issuer). */
   jwks: { url: string } | { keys: JWK[] };
+  /**
+   * When the subject's sessions were last revoked (ms since the epoch), for issuers that cannot revoke
+   * their own tokens (the embedded one). Tokens issued before it are refused.
+   */
+  sessionsRevokedAt?: (subject: string) => Promise<number | undefined>;
 }
 
 export function keyResolver(jwks: BearerOptions['jwks']): JWTVerifyGetKey {
@@ -24,13 +29,15 @@ export function keyResolver(jwks: BearerOptions['jwks']): JWTVerifyGetKey {
 function challenge(error?: string, description?: string): string {
   const parts = ['realm="cra"'];
   if (error) parts.push(`error="${error}"`);
-  if (description) parts.push(`error_description="${description.replaceAll('"', "'")}"`);
+  // Header values are bytes: keep the description to printable ASCII (RFC 6750 §3 allows no more).
+  if (description) parts.push(`error_description="${description.replaceAll('"', "'").replace(/[^\x20-\x7e]/g, '?')}"`);
   return `Bearer ${parts.join(', ')}`;
 }
 
 /** Why a token was refused, in words safe to send back (never the token itself). */
 function reason(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'the token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed') return "the token was issued before this account's sessions were revoked";
   if (err instanceof errors.JWTClaimValidationFailed) return `the token's "${err.claim}" claim is not accepted`;
   if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is not signed with RS256';
   if (err instanceof errors.JWKSNoMatchingKey) return 'the token is signed with an unknown key';
@@ -58,6 +65,16 @@ export function bearerAuth(opts: BearerOptions, isPublic: (path: string) => bool
       });
       // `requiredClaims` only checks presence: an empty subject would name no one (and one shared account).
       if (!payload.sub?.trim()) throw new errors.JWTClaimValidationFailed('"sub" claim must not be empty', payload, 'sub', 'check_failed');
+      let revokedAt: number | undefined;
+      try {
+        revokedAt = await opts.sessionsRevokedAt?.(payload.sub);
+      } catch {
+        return respondProblem(c, 'unavailable', 'The identity directory could not be reached to check the token; try again shortly.', { 'retry-after': '5' });
+      }
+      // Whole seconds, as `iat` is: a token issued in the same second as the revocation still counts.
+      if (revokedAt !== undefined && payload.iat! < Math.floor(revokedAt / 1000)) {
+        throw new errors.JWTClaimValidationFailed('the token was issued before this account\'s sessions were revoked', payload, 'iat', 'check_failed');
+      }
       const permissions = Array.isArray(payload.permissions) ? payload.permissions.filter((p): p is string => typeof p === 'string') : [];
       const principal: Principal = {
         subject: payload.sub!,
