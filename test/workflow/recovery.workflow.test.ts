@@ -6,23 +6,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuditLog } from '../../activities/audit/audit-log.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
-import { loadConfig } from '../../domain/config.js';
 import { workflowIds } from '../../domain/ids.js';
 import { emailHash, type RecoveryDocument } from '../../domain/recovery.js';
-import { searchAttributeRegistrations, searchAttributes, taskQueueNames } from '../../temporal.config.js';
-import { buildWorkerDependencies } from '../../workers/dependencies.js';
-import { createWorkers } from '../../workers/workers.js';
+import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
+import { startTimeSkipping, type TimeSkipping } from '../support/time-skipping.js';
 import {
   cancelRecoveryUpdate, decideUpdate, recoveryStatusQuery, recoveryWorkflowType, requestChallengeUpdate, submitFactorUpdate,
   type FactorSubmission, type RecoveryFactor, type RecoveryInput, type RecoveryWorkflow,
@@ -30,9 +25,9 @@ import {
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-let env: TestWorkflowEnvironment;
-let mongo: MongoClient;
-let db: Db;
+let ts: TimeSkipping;
+let env: TimeSkipping['env'];
+let db: TimeSkipping['db'];
 const queues = taskQueueNames('tsr-');
 const hour = 3_600_000;
 const durations: RecoveryInput['durations'] = {
@@ -40,43 +35,16 @@ const durations: RecoveryInput['durations'] = {
 };
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
-  });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(searchAttributeRegistrations.map(([name, type]) => [
-      name, type === 'Bool' ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    ])),
-  });
-  mongo = await new MongoClient(inject('mongoUri')).connect();
-  db = mongo.db(`cra_wfr_${randomBytes(4).toString('hex')}`);
+  ts = await startTimeSkipping();
+  ({ env, db } = ts);
 });
 afterAll(async () => {
-  await db?.dropDatabase().catch(() => undefined);
-  await mongo?.close();
-  await env?.teardown();
+  await ts?.close();
 });
 
 /** `uncached`: no sticky queue, so a new worker gets every task at once and rebuilds the run from history alone. */
-async function withWorkers<T>(fn: () => Promise<T>, opts: { uncached?: boolean } = {}): Promise<T> {
-  const config = loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: 'tsr-', WORKER_SHUTDOWN_GRACE: '1s' });
-  const deps = await buildWorkerDependencies(config, db);
-  const workers = await createWorkers({
-    config, connection: env.nativeConnection, deps, workflowBundle: { codePath: inject('workflowBundlePath') },
-    ...(opts.uncached ? { overrides: { maxCachedWorkflows: 0 } } : {}),
-  });
-  const [accounts, ...others] = workers;
-  return accounts!.runUntil(async () => {
-    const running = others.map((w) => w.run());
-    try {
-      return await fn();
-    } finally {
-      for (const w of others) w.shutdown();
-      await Promise.all(running);
-    }
-  });
-}
+const withWorkers = <T>(fn: () => Promise<T>, opts: { uncached?: boolean } = {}): Promise<T> =>
+  ts.withWorkers('tsr-', fn, opts.uncached ? { maxCachedWorkflows: 0 } : undefined);
 
 /**
  * An active account with a verified email, its identity in the embedded directory, and a phone it enrolled

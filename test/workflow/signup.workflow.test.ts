@@ -4,64 +4,32 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { accountIdForSubject } from '../../domain/account-id.js';
-import { loadConfig } from '../../domain/config.js';
 import { workflowIds } from '../../domain/ids.js';
-import { buildWorkerDependencies } from '../../workers/dependencies.js';
-import { createWorkers } from '../../workers/workers.js';
-import { searchAttributeRegistrations, taskQueueNames } from '../../temporal.config.js';
+import { taskQueueNames } from '../../temporal.config.js';
+import { startTimeSkipping, type TimeSkipping } from '../support/time-skipping.js';
 import { signupDetailsSignal, signupWorkflowType, type SignupDetails, type SignupWorkflow } from '../../workflows/signup/messages.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-let env: TestWorkflowEnvironment;
-let mongo: MongoClient;
-let db: Db;
+let ts: TimeSkipping;
+let env: TimeSkipping['env'];
+let db: TimeSkipping['db'];
 const queues = taskQueueNames('ts-');
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
-  });
-  // The Java test server starts without CRA's search attributes; register them the way an operator would.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(searchAttributeRegistrations.map(([name, type]) => [
-      name, type === 'Bool' ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    ])),
-  });
-  mongo = await new MongoClient(inject('mongoUri')).connect();
-  db = mongo.db(`cra_wf_${randomBytes(4).toString('hex')}`);
+  ts = await startTimeSkipping();
+  ({ env, db } = ts);
 });
 afterAll(async () => {
-  await db?.dropDatabase().catch(() => undefined);
-  await mongo?.close();
-  await env?.teardown();
+  await ts?.close();
 });
 
-async function withWorkers<T>(fn: () => Promise<T>): Promise<T> {
-  const config = loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: 'ts-', WORKER_SHUTDOWN_GRACE: '1s' });
-  const deps = await buildWorkerDependencies(config, db);
-  const workers = await createWorkers({ config, connection: env.nativeConnection, deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
-  const [accounts, ...others] = workers;
-  return accounts!.runUntil(async () => {
-    const running = others.map((w) => w.run());
-    try {
-      return await fn();
-    } finally {
-      for (const w of others) w.shutdown();
-      await Promise.all(running);
-    }
-  });
-}
+const withWorkers = <T>(fn: () => Promise<T>): Promise<T> => ts.withWorkers('ts-', fn);
 
 const details = (consents: SignupDetails['consents']): SignupDetails => ({
   source: 'api', requestedBy: 'auth0|tester', email: 'tester@example.com', emailVerified: true, givenName: 'Test', familyName: 'Er', consents,

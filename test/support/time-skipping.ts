@@ -1,0 +1,62 @@
+/**
+ * The time-skipping test server (timers pass in an instant) with CRA's search attributes registered the
+ * way an operator would, a database of its own, and the real workers on demand.
+ */
+import { randomBytes } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
+import type { WorkerOptions } from '@temporalio/worker';
+import { MongoClient, type Db } from 'mongodb';
+import { inject } from 'vitest';
+import { loadConfig } from '../../domain/config.js';
+import { searchAttributeRegistrations } from '../../temporal.config.js';
+import { buildWorkerDependencies } from '../../workers/dependencies.js';
+import { createWorkers } from '../../workers/workers.js';
+
+export interface TimeSkipping {
+  env: TestWorkflowEnvironment;
+  db: Db;
+  /** Run `fn` while the CRA workers (on `<prefix>` task queues) poll; they stop when it returns. */
+  withWorkers<T>(prefix: string, fn: () => Promise<T>, overrides?: Partial<WorkerOptions>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startTimeSkipping(): Promise<TimeSkipping> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
+  });
+  // The Java test server starts without CRA's search attributes.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(searchAttributeRegistrations.map(([name, type]) => [
+      name, type === 'Bool' ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    ])),
+  });
+  const mongo = await new MongoClient(inject('mongoUri')).connect();
+  const db = mongo.db(`cra_ts_${randomBytes(4).toString('hex')}`);
+  return {
+    env,
+    db,
+    async withWorkers(prefix, fn, overrides) {
+      const config = loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: prefix, WORKER_SHUTDOWN_GRACE: '1s' });
+      const deps = await buildWorkerDependencies(config, db);
+      const [accounts, ...others] = await createWorkers({
+        config, connection: env.nativeConnection, deps, workflowBundle: { codePath: inject('workflowBundlePath') }, ...(overrides ? { overrides } : {}),
+      });
+      return accounts!.runUntil(async () => {
+        const running = others.map((w) => w.run());
+        try {
+          return await fn();
+        } finally {
+          for (const w of others) w.shutdown();
+          await Promise.all(running);
+        }
+      });
+    },
+    async close() {
+      await db.dropDatabase().catch(() => undefined);
+      await mongo.close();
+      await env.teardown();
+    },
+  };
+}
