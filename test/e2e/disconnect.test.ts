@@ -8,14 +8,13 @@ import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRetentionActivities } from '../../activities/records/retention.js';
 import { vaultKeys } from '../../activities/providers/stores.js';
-import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter, ConnectedProviderNode } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { defaultSupportEmail } from '../../domain/config.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
 import { taskQueueNames } from '../../temporal.config.js';
 import { disconnectWorkflowType, type DisconnectResult, type DisconnectWorkflow } from '../../workflows/disconnect/messages.js';
-import { signedUp, type SignedUp } from '../support/accounts.js';
+import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -48,11 +47,8 @@ function sizeDataset(provider: string, username: string, counts: Record<string, 
 
 /** Link through the sandbox's consent page and wait for the first sync the link starts. */
 async function link(who: SignedUp, provider: string, username: string): Promise<ConnectedProviderNode> {
-  const started = await call<{ authorizationUrl: string }>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token: who.token, json: {} });
-  expect(started.status).toBe(202);
-  const callback = await completeConsent(started.body.authorizationUrl, { username });
-  const answered = await call<{ status: string }>(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } });
-  expect(answered.body).toMatchObject({ status: 'linked' });
+  const { answer } = await linkThroughSandbox(stack, who, provider, username);
+  expect(answer.body).toMatchObject({ status: 'linked' });
   await stack.temporal.workflow.getHandle(`sync/${who.accountId}/${provider}`).result();
   return (await me(who)).connected_providers.nodes.find((n) => n.provider === provider)!;
 }

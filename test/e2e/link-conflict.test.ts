@@ -4,9 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
-import { signedUp, type SignedUp } from '../support/accounts.js';
+import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, startTestStack, tokenFor, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -19,12 +18,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function link(who: SignedUp, username: string) {
-  const started = await call<{ workflowId: string; authorizationUrl: string }>(stack, 'POST', '/v1/me/providers/github/link', { token: who.token, json: {} });
-  const callback = await completeConsent(started.body.authorizationUrl, { username });
-  const answer = await call<{ status: string; detail?: string }>(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } });
-  return { workflowId: started.body.workflowId, answer };
-}
+const link = (who: SignedUp, username: string) => linkThroughSandbox(stack, who, 'github', username);
 
 const nodes = async (who: SignedUp) => (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token })).body.connected_providers.nodes;
 

@@ -7,10 +7,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
 import type { SyncResult } from '../../workflows/sync/messages.js';
-import { signedUp, type SignedUp } from '../support/accounts.js';
+import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, startTestStack, type TestStack } from '../support/stack.js';
 
 const run = promisify(execFile);
@@ -27,10 +26,7 @@ interface RecordPage {
 beforeAll(async () => {
   stack = await startTestStack({ sandbox: true });
   person = await signedUp(stack, `auth0|${username}`);
-  const started = await call<{ authorizationUrl: string }>(stack, 'POST', '/v1/me/providers/github/link', { token: person.token, json: {} });
-  const callback = await completeConsent(started.body.authorizationUrl, { username });
-  const linked = await call(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } });
-  expect(linked.body).toMatchObject({ status: 'linked' });
+  expect((await linkThroughSandbox(stack, person, 'github', username)).answer.body).toMatchObject({ status: 'linked' });
 });
 afterAll(async () => {
   await stack?.stop();

@@ -6,10 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../deploy/local/services.js';
-import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
 import { syncStatusQuery, type SyncResult } from '../../workflows/sync/messages.js';
-import { signedUp, type SignedUp } from '../support/accounts.js';
+import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -20,9 +19,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   stack = await startTestStack({ sandbox: true, env: { SYNC_PAGE_SIZE: '50' } });
   person = await signedUp(stack, `auth0|${username}`);
-  const started = await call<{ authorizationUrl: string }>(stack, 'POST', '/v1/me/providers/github/link', { token: person.token, json: {} });
-  const callback = await completeConsent(started.body.authorizationUrl, { username });
-  expect((await call(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } })).body).toMatchObject({ status: 'linked' });
+  expect((await linkThroughSandbox(stack, person, 'github', username)).answer.body).toMatchObject({ status: 'linked' });
   await stack.temporal.workflow.getHandle(`sync/${person.accountId}/github`).result();
   // From here on the syncs run in a separate worker process that the test can kill.
   await stack.stopWorkers();
