@@ -14,7 +14,7 @@ const run = randomBytes(3).toString('hex');
 
 beforeAll(async () => {
   // Short attempts, so expiry can be seen in a test.
-  stack = await startTestStack({ sandbox: true, env: { LINK_ATTEMPT_TTL: '3 seconds' } });
+  stack = await startTestStack({ sandbox: true, env: { LINK_ATTEMPT_TTL: '8 seconds' } });
 });
 afterAll(async () => {
   await stack?.stop();
