@@ -19,6 +19,7 @@ import { oauthCallbackPattern, oauthRoutes } from './routes/oauth.js';
 import { providerRoutes } from './routes/providers.js';
 import { agentRoutes } from './routes/agents.js';
 import { isPublicRecoveryPath, recoveryRoutes } from './routes/recoveries.js';
+import { recoveryFactorRoutes } from './routes/recovery-factors.js';
 import { signupRoutes } from './routes/signup.js';
 import { supportRoutes } from './routes/support.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -71,6 +72,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', dataRoutes)
     .route('/', disconnectRoutes)
     .route('/', recoveryRoutes)
+    .route('/', recoveryFactorRoutes)
     .route('/', agentRoutes);
 
   if (deps.jwks) {

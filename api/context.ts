@@ -2,6 +2,8 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
+import type { Notifier } from '../activities/notify/port.js';
+import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
 
 export interface Principal {
@@ -19,6 +21,12 @@ export interface ApiDeps {
   log: Logger;
   /** Public keys served at `/.well-known/jwks.json` when CRA issues its own tokens. */
   jwks?: { keys: object[] };
+  /**
+   * The SecretVault (TOTP seeds, provider client credentials, PKCE verifiers of recovery sign-ins) and the
+   * Notifier (phone confirmation codes). Built from the config on first use when not given (`api/adapters.ts`).
+   */
+  vault?: SecretVault;
+  notifier?: Notifier;
 }
 
 /** An AI agent whose HTTP message signature checked out (see `auth/http-signatures.ts`). */

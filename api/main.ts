@@ -8,6 +8,8 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../domain/config.js';
 import { redactedLogPaths } from '../domain/redaction.js';
+import { OutboxNotifier } from '../activities/notify/outbox-notifier.js';
+import { buildSecretVault } from '../activities/secrets/build.js';
 import { createApp } from './app.js';
 import { EmbeddedIssuer } from './auth/embedded-issuer.js';
 
@@ -23,7 +25,10 @@ async function main(): Promise<void> {
   const connection = Connection.lazy({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const issuer = config.auth.jwksUrl ? undefined : await EmbeddedIssuer.load({ dataDir: config.dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
-  const app = createApp({ config, temporal, db: mongo.db(config.mongo.db), log, ...(issuer ? { jwks: issuer.jwks() } : {}) });
+  const db = mongo.db(config.mongo.db);
+  // The same SecretVault and Notifier as the workers: the API encrypts TOTP seeds and texts phone codes itself.
+  const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
+  const app = createApp({ config, temporal, db, log, vault, notifier: new OutboxNotifier(db), ...(issuer ? { jwks: issuer.jwks() } : {}) });
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     log.info({ url: `http://${config.host}:${info.port}`, issuer: config.auth.issuer, identity: config.identity.kind }, 'api ready');

@@ -11,6 +11,7 @@ export const collections = {
   recoveries: 'recoveries',
   recoveryChallenges: 'recovery_challenges',
   recoveryFactors: 'recovery_factors',
+  recoveryEnrolments: 'recovery_enrolments',
   agents: 'agents',
   agentSignatureReplays: 'agent_signature_replays',
 } as const;

@@ -235,6 +235,59 @@ export interface RecoveryChallengeDocument {
   consumedAt?: string;
   /** Where the code went: `none` for an unknown account or a missing channel (nothing was sent). */
   deliveredVia?: 'email' | 'sms' | 'none';
+  /**
+   * `provider_reauth` only: the provider asked, the SHA-256 of the authorization request's `state` (the
+   * callback finds the challenge by it), the PKCE verifier encrypted with the SecretVault, the OpenID nonce
+   * and the redirect URI. Verifier and nonce are wiped when the callback claims the challenge.
+   */
+  provider?: string;
+  stateHash?: string;
+  codeVerifierCiphertext?: string | null;
+  nonce?: string | null;
+  redirectUri?: string;
+}
+
+/**
+ * `recovery_enrolments`: a factor being set up — a WebAuthn registration challenge or a phone's
+ * confirmation code — stored as a hash, single-use, short-lived. `_id` is the enrolment id.
+ */
+export interface RecoveryEnrolmentDocument {
+  _id: string;
+  accountId: string;
+  kind: 'passkey' | 'phone';
+  secretHash: string;
+  createdAt: string;
+  expiresAt: string;
+  consumedAt?: string;
+  /** Wrong codes so far (phone); the enrolment is spent after `recoveryPolicy.maxFailures`. */
+  failures: number;
+  /** `phone`: the `recovery_factors` document the code confirms. */
+  factorId?: string;
+}
+
+/** The stored form of an enrolment secret (a WebAuthn registration challenge, a phone code). */
+export function enrolmentSecretHash(enrolmentId: string, secret: string): string {
+  return sha256Hex(`cra-recovery-enrolment|${enrolmentId}|${secret}`);
+}
+
+/** E.164: `+`, country code, subscriber number; 8 to 15 digits in all. */
+export const phoneNumberPattern = /^\+[1-9][0-9]{7,14}$/;
+
+/** SecretVault key for enrolled recovery factor secrets (TOTP seeds). */
+export const recoveryFactorKey = 'recovery-factors';
+
+/**
+ * What is encrypted for a TOTP seed: bound to its account, so a ciphertext copied onto another account's
+ * document does not decrypt to a usable seed there.
+ */
+export function totpSeedPlaintext(accountId: string, secret: string): string {
+  return `cra-totp|${accountId}|${secret}`;
+}
+
+/** The seed from `totpSeedPlaintext`'s output, or undefined when it belongs to another account. */
+export function totpSeedFrom(accountId: string, plaintext: string): string | undefined {
+  const prefix = `cra-totp|${accountId}|`;
+  return plaintext.startsWith(prefix) ? plaintext.slice(prefix.length) : undefined;
 }
 
 interface EnrolledFactorBase {
@@ -248,11 +301,15 @@ interface EnrolledFactorBase {
 /** `recovery_factors`: what a person set up in advance to get their account back. */
 export type RecoveryFactorDocument = EnrolledFactorBase &
   (
-    | { kind: 'totp'; secret: string; digits: number; periodSeconds: number; confirmed: boolean; lastUsedStep?: number }
+    /** The seed only as SecretVault ciphertext of `totpSeedPlaintext` (key `recovery-factors`). */
+    | { kind: 'totp'; secretCiphertext: string; digits: number; periodSeconds: number; confirmed: boolean; lastUsedStep?: number }
     | { kind: 'backup_code'; hash: string; usedAt?: string }
-    | { kind: 'passkey'; credentialId: string; publicKey: string; counter: number; transports?: string[] }
-    | { kind: 'phone'; number: string; verified: boolean }
-    | { kind: 'push_device'; deviceId: string; name: string }
+    /** The COSE public key (base64url) and signature counter from the registration; never a private key. */
+    | { kind: 'passkey'; credentialId: string; publicKey: string; counter: number; transports?: string[]; name?: string }
+    /** Counts as a channel (and for `sms_code`) only once `verified`, i.e. confirmed with a texted code. */
+    | { kind: 'phone'; number: string; verified: boolean; verifiedAt?: string }
+    /** Notices go to `device:<deviceId>` over the push channel; `endpoint` is where the push service delivers. */
+    | { kind: 'push_device'; deviceId: string; name: string; endpoint?: string }
   );
 
 export type RecoveryFactorKind = RecoveryFactorDocument['kind'];

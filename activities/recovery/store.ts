@@ -1,6 +1,6 @@
 /**
- * The recovery collections: requests, issued challenges, enrolled factors, agent keys and seen agent
- * signatures. No TTL indexes (FerretDB): expired entries are ignored by their readers and pruned by them.
+ * The recovery collections: requests, issued challenges, enrolled factors (and those being enrolled),
+ * agent keys and seen agent signatures. No TTL indexes (FerretDB): expired entries are ignored by their readers and pruned by them.
  */
 import type { Collection, Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
@@ -20,6 +20,9 @@ export async function ensureRecoveryIndexes(db: Db): Promise<void> {
     recoveriesCollection(db).createIndex({ accountId: 1, createdAt: -1 }, { name: 'account_created' }),
     recoveriesCollection(db).createIndex({ network: 1, createdAt: -1 }, { name: 'network_created' }),
     challengesCollection(db).createIndex({ recoveryId: 1, factor: 1 }, { name: 'recovery_factor' }),
+    // The OAuth callback finds a provider_reauth challenge by the hash of its state.
+    challengesCollection(db).createIndex({ stateHash: 1 }, { name: 'state_hash' }),
+    db.collection(collections.recoveryEnrolments).createIndex({ accountId: 1, kind: 1 }, { name: 'account_kind' }),
     factorsCollection(db).createIndex({ accountId: 1, kind: 1 }, { name: 'account_kind' }),
     agentsCollection(db).createIndex({ accountId: 1 }, { name: 'account' }),
     signatureReplaysCollection(db).createIndex({ expiresAt: 1 }, { name: 'expires_at' }),

@@ -18,6 +18,14 @@ export const recoveryNoticeTemplates: Record<string, (data: Data) => RenderedNot
       'Someone asked to recover your account. If it was not you, ignore this message: without the code nothing happens.',
     ].join('\n'),
   }),
+  'recovery-phone-confirm': (data) => ({
+    subject: 'Confirm your phone number',
+    body: [
+      `Your code: ${data?.code ?? ''}`,
+      `It confirms this number for account recovery; it works once, for ${data?.minutes ?? 10} minutes.`,
+      'If you did not add this number, ignore this message.',
+    ].join('\n'),
+  }),
   'recovery-started': (data) => ({
     subject: 'Someone is recovering your account',
     body: [

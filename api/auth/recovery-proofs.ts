@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { verifyAuthenticationResponse, type AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { Context } from 'hono';
 import type { Db } from 'mongodb';
+import type { SecretVault } from '../../activities/secrets/port.js';
 import { collections } from '../../domain/collections.js';
 import {
-  backupCodeHash, base32Decode, challengeSecretHash, matchTotp, normalizeCode, sameDigest, sha256Hex, tokenHash,
+  backupCodeHash, base32Decode, challengeSecretHash, matchTotp, normalizeCode, recoveryFactorKey, sameDigest, sha256Hex, tokenHash, totpSeedFrom, totpSeedPlaintext, base32Encode,
   type RecoveryChallengeDocument, type RecoveryDocument, type RecoveryFactorDocument,
 } from '../../domain/recovery.js';
 import { recoveryPolicy, type DeliveredCodeFactor } from '../../workflows/recovery/messages.js';
@@ -86,11 +87,32 @@ export async function checkDeliveredCode(db: Db, recoveryId: string, factor: Del
   return { verified: true, evidence: { challengeId: id } };
 }
 
+/**
+ * The seed of an enrolled authenticator, decrypted with the SecretVault; undefined when the ciphertext does
+ * not belong to this account. Vault errors carry no plaintext and propagate (a 500, not a wrong code).
+ */
+export async function totpSeed(vault: SecretVault, factor: { accountId: string; secretCiphertext: string }): Promise<Buffer | undefined> {
+  const seed = totpSeedFrom(factor.accountId, await vault.decrypt(recoveryFactorKey, factor.secretCiphertext));
+  return seed === undefined ? undefined : base32Decode(seed);
+}
+
+const standIns = new WeakMap<SecretVault, Promise<string>>();
+function standInCiphertext(vault: SecretVault): Promise<string> {
+  let made = standIns.get(vault);
+  if (!made) {
+    made = vault.encrypt(recoveryFactorKey, totpSeedPlaintext('no-account', base32Encode(standInTotpSecret)));
+    standIns.set(vault, made);
+  }
+  return made;
+}
+
 /** RFC 6238 TOTP from the account's confirmed authenticator; each time step is accepted once. */
-export async function checkTotp(db: Db, accountId: string | undefined, code: string, now: Date): Promise<ProofCheck> {
+export async function checkTotp(db: Db, vault: SecretVault, accountId: string | undefined, code: string, now: Date): Promise<ProofCheck> {
   const enrolled = accountId ? await factors(db).findOne({ accountId, kind: 'totp', confirmed: true }) : null;
   const totp = enrolled?.kind === 'totp' ? enrolled : undefined;
-  const step = matchTotp(totp ? base32Decode(totp.secret) : standInTotpSecret, code, now.getTime(), totp ? { digits: totp.digits, periodSeconds: totp.periodSeconds } : {});
+  // Without an authenticator, a stand-in is decrypted all the same: with Vault a decrypt is a round trip.
+  const seed = await totpSeed(vault, totp ?? { accountId: 'no-account', secretCiphertext: await standInCiphertext(vault) });
+  const step = matchTotp(seed ?? standInTotpSecret, code, now.getTime(), totp ? { digits: totp.digits, periodSeconds: totp.periodSeconds } : {});
   if (!totp || step === undefined) return { verified: false, evidence: { reason: 'wrong_code' } };
   const used = await factors(db).updateOne(
     { _id: totp._id, $or: [{ lastUsedStep: { $exists: false } }, { lastUsedStep: { $lt: step } }] },
@@ -133,8 +155,9 @@ export async function issuePasskeyChallenge(db: Db, recoveryId: string, challeng
   return { expiresAt, publicKey: { challenge, rpId: webauthn.rpId, timeout: webauthn.ttlMs, userVerification: 'required' as const, allowCredentials: [] } };
 }
 
-export async function countPasskeyChallenges(db: Db, recoveryId: string): Promise<number> {
-  return challenges(db).countDocuments({ recoveryId, factor: 'passkey' });
+/** Challenges issued for a factor of a recovery (passkey, provider_reauth): at most `maxChallengesPerFactor`. */
+export async function countChallenges(db: Db, recoveryId: string, factor: 'passkey' | 'provider_reauth'): Promise<number> {
+  return challenges(db).countDocuments({ recoveryId, factor });
 }
 
 /** A passkey assertion (WebAuthn `navigator.credentials.get()`), verified with @simplewebauthn/server; user verification required. */

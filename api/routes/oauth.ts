@@ -13,6 +13,7 @@ import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js'
 import { problem, type ProblemKind } from '../../domain/problem.js';
 import { linkCallbackUpdate, type LinkOutcome } from '../../workflows/link/messages.js';
 import type { ApiEnv } from '../context.js';
+import { recoveryProviderCallback } from './recoveries.js';
 import { defaultHook, problemResponse } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
@@ -43,7 +44,17 @@ const route = createRoute({
   description: 'The provider sends the person back here. Answers an HTML page, or JSON when `Accept: application/json`.',
   request: { params: z.object({ provider: z.string().min(1).max(32) }), query: querySchema },
   responses: {
-    200: { description: 'Linked (or already linked)', content: { 'application/json': { schema: z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }) } } },
+    200: {
+      description: 'Linked (or already linked); or, for a recovery’s provider sign-in (`provider_reauth`), whether it was accepted',
+      content: {
+        'application/json': {
+          schema: z.union([
+            z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }),
+            z.object({ recoveryId: z.string(), factor: z.literal('provider_reauth'), accepted: z.boolean(), satisfied: z.array(z.string()), remaining: z.number().int() }),
+          ]),
+        },
+      },
+    },
     202: { description: 'Waiting for a support review' },
     ...problemResponses(400, 403, 404, 409),
   },
@@ -89,6 +100,18 @@ export const oauthRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(rout
   const attempts = db.collection<AttemptRecord>(collections.linkAttempts);
   const attemptId = createHash('sha256').update(query.state, 'utf8').digest('hex');
   const attempt = await attempts.findOne({ _id: attemptId });
+  if (!attempt) {
+    // Not a link: perhaps a recovery's sign-in (the provider_reauth factor), which uses the same redirect URI.
+    const recovery = await recoveryProviderCallback(c, provider, { state: query.state, ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) });
+    if (recovery?.kind === 'problem') return fail(c, recovery.problem, recovery.detail);
+    if (recovery) {
+      if (wantsJson(c)) return c.json(recovery.body, 200);
+      const name = providerCatalog[provider].displayName;
+      return c.html(page(recovery.body.accepted ? `Signed in with ${name}` : 'Not accepted', recovery.body.accepted
+        ? `Your sign-in with ${name} counts towards the recovery of your account. Carry on where you started.`
+        : `This sign-in does not count towards the recovery. Carry on where you started.`), 200);
+    }
+  }
   if (!attempt || attempt.provider !== provider) return fail(c, 'link-state-invalid', 'This answer does not belong to a link attempt of ours. Start linking again from your account center.');
   if (attempt.callbackAt !== null || attempt.status !== 'pending') return fail(c, 'link-state-used', 'This answer was already used (or the attempt was replaced). Start linking again.');
   const now = new Date();

@@ -1,21 +1,20 @@
 /**
  * Account recovery over HTTP (docs/recovery.md). The public routes authenticate with the recovery token
  * (`X-Recovery-Token`) or a cancel link's token and answer alike whether or not the address has an account;
- * support decides with `recovery:approve`; a signed-in person sets up TOTP and backup codes in advance
- * under `/v1/me/recovery-factors`. Proofs are checked here, so the workflow only ever hears facts.
+ * support decides with `recovery:approve`; a signed-in person sets up factors in advance under
+ * `/v1/me/recovery-factors` (`recovery-factors.ts`). Proofs are checked here — a `provider_reauth` sign-in
+ * when the provider answers at the OAuth callback — so the workflow only ever hears facts.
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { Context } from 'hono';
-import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import type { CraConfig } from '../../domain/config.js';
 import { workflowIds } from '../../domain/ids.js';
 import {
-  backupCodeHash, defaultRecoveryLimits, deviceOf, emailHash, matchTotp, base32Decode, networkOf, newBackupCodes, newOpaqueToken,
-  newTotpSecret, tokenHash, totpDefaults, type RecoveryDocument, type RecoveryFactorDocument,
+  defaultRecoveryLimits, deviceOf, emailHash, networkOf, newOpaqueToken, tokenHash, type RecoveryDocument,
 } from '../../domain/recovery.js';
 import { defaultDurations, searchAttributes, taskQueueNames } from '../../temporal.config.js';
 import {
@@ -27,11 +26,17 @@ import { requirePermissions } from '../auth/bearer.js';
 import { agentSignature } from '../auth/http-signatures.js';
 import { signedInCaller } from '../auth/optional-bearer.js';
 import {
-  authorizeRecovery, checkBackupCode, checkDeliveredCode, checkPasskey, checkTotp, countPasskeyChallenges, issuePasskeyChallenge,
+  authorizeRecovery, checkBackupCode, checkDeliveredCode, checkPasskey, checkTotp, countChallenges, issuePasskeyChallenge,
   matchesCancelToken, recoveryTokenHeader, refundAttempt, reserveAttempt, type ProofCheck, type WebAuthnSettings,
 } from '../auth/recovery-proofs.js';
 import type { ApiDeps, ApiEnv } from '../context.js';
 import { clientCountry, clientIp, takeOrRefuse, TokenBuckets } from '../middleware/rate-limit.js';
+import type { ProblemKind } from '../../domain/problem.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
+import { providerIds } from '../../domain/providers.js';
+import { ProviderNotConfigured } from '../../activities/providers/resolve.js';
+import { vaultOf } from '../adapters.js';
+import { checkProviderReauth, claimProviderChallenge, findProviderChallenge, issueProviderChallenge } from '../auth/recovery-provider.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 import { supportReadPermission } from './workflows.js';
@@ -71,7 +76,7 @@ type RecoverySettings = ReturnType<typeof recoverySettings>;
 
 /** Per API process: settings and token buckets, made on first use. */
 const perProcess = new WeakMap<ApiDeps, { settings: RecoverySettings; perIp: TokenBuckets; perEmail: TokenBuckets; steps: TokenBuckets }>();
-function recoveryContext(c: Context<ApiEnv>) {
+export function recoveryContext(c: Context<ApiEnv>) {
   const deps = c.get('deps');
   let ctx = perProcess.get(deps);
   if (!ctx) {
@@ -158,6 +163,53 @@ async function resolved(c: Context<ApiEnv>, request: RecoveryDocument): Promise<
   return current;
 }
 
+/** What the OAuth callback answers for a recovery's provider sign-in (it renders it as JSON or a page). */
+export type RecoveryCallbackAnswer =
+  | { kind: 'problem'; problem: ProblemKind; detail: string }
+  | { kind: 'outcome'; body: { recoveryId: string; factor: 'provider_reauth'; accepted: boolean; satisfied: string[]; remaining: number } };
+
+/**
+ * The provider's answer to a `provider_reauth` challenge, at `/v1/oauth/{provider}/callback`: undefined when
+ * the state is not a recovery's. The state is single-use and expires; a wrong provider account, an unlinked
+ * provider or an unknown address is a failed attempt like a wrong code, and answers alike.
+ */
+export async function recoveryProviderCallback(
+  c: Context<ApiEnv>, provider: string, query: { state: string; code?: string; error?: string },
+): Promise<RecoveryCallbackAnswer | undefined> {
+  const { deps, settings } = recoveryContext(c);
+  const challenge = await findProviderChallenge(deps.db, query.state);
+  if (!challenge) return undefined;
+  const problem = (kind: ProblemKind, detail: string): RecoveryCallbackAnswer => ({ kind: 'problem', problem: kind, detail });
+  if (challenge.provider !== provider) return problem('link-state-invalid', 'This answer does not belong to a sign-in with this provider.');
+  if (challenge.consumedAt) return problem('link-state-used', 'This answer was already used. Ask for a new sign-in link.');
+  const now = new Date();
+  if (challenge.expiresAt <= now.toISOString()) return problem('link-expired', 'The sign-in took too long. Ask for a new sign-in link.');
+  const claimed = await claimProviderChallenge(deps.db, challenge._id, now);
+  if (!claimed) return problem('link-state-used', 'This answer was already used. Ask for a new sign-in link.');
+  const recoveryId = claimed.recoveryId;
+  let request = await deps.db.collection<RecoveryDocument>(collections.recoveries).findOne({ _id: recoveryId });
+  if (!request || request.closedAt) return problem('conflict', 'This recovery is over.');
+  request = await resolved(c, request);
+  if (!(await reserveAttempt(deps.db, recoveryId, 'provider_reauth'))) {
+    return problem('conflict', `The factor provider_reauth is locked after ${recoveryPolicy.maxFailures} failures.`);
+  }
+  const check = await checkProviderReauth(deps.db, await vaultOf(deps), { providers: deps.config.providers, publicUrl: deps.config.publicUrl }, {
+    challenge: claimed, accountId: request.accountId, code: query.code, error: query.error,
+  });
+  if (check.verified) await refundAttempt(deps.db, recoveryId, 'provider_reauth');
+  const country = clientCountry(c, settings.countryHeader);
+  let outcome;
+  try {
+    outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitFactorUpdate, {
+      args: [{ factor: 'provider_reauth', verified: check.verified, evidence: check.evidence, via: 'person', ...(country ? { country } : {}) }],
+    }));
+  } catch (err) {
+    if (err instanceof ProblemError) return problem(err.kind, err.message);
+    throw err;
+  }
+  return { kind: 'outcome', body: { recoveryId, factor: 'provider_reauth', accepted: outcome.accepted, satisfied: outcome.satisfied, remaining: outcome.remaining } };
+}
+
 // ---- Schemas -------------------------------------------------------------------------------------
 
 const factorEnum = z.enum(recoveryFactors);
@@ -184,7 +236,13 @@ const publicStatusSchema = z
     approvalsNeeded: z.number().int(),
   })
   .openapi('RecoveryStatus');
-const challengeRequestSchema = z.object({ factor: factorEnum }).strict().openapi('RecoveryChallengeRequest');
+const challengeRequestSchema = z
+  .object({
+    factor: factorEnum,
+    provider: z.enum(providerIds).optional().openapi({ description: 'For `provider_reauth`: the connected provider to sign in with', example: 'github' }),
+  })
+  .strict()
+  .openapi('RecoveryChallengeRequest');
 const challengeSchema = z
   .object({
     challengeId: z.uuid(),
@@ -195,6 +253,9 @@ const challengeSchema = z
       // Always empty, so the options never tell whether a passkey (or an account) exists.
       allowCredentials: z.array(z.object({ id: z.string(), type: z.literal('public-key') })),
     }).optional().openapi({ description: 'For `passkey`: the options for navigator.credentials.get()' }),
+    authorizationUrl: z.url().optional().openapi({
+      description: 'For `provider_reauth`: send the person here (PKCE S256, single-use state, nonce for OpenID providers); the provider answers at /v1/oauth/{provider}/callback',
+    }),
   })
   .openapi('RecoveryChallenge');
 const assertionSchema = z.object({
@@ -254,13 +315,13 @@ const statusRoute = createRoute({
 });
 
 const challengeRoute = createRoute({
-  method: 'post', path: '/v1/recoveries/{recoveryId}/challenges', summary: 'Send a code (email_code, sms_code) or get a passkey challenge', security: recoveryToken,
-  description: 'Codes go only to the account’s verified address; the answer is the same when there is none.',
+  method: 'post', path: '/v1/recoveries/{recoveryId}/challenges', summary: 'Send a code (email_code, sms_code), get a passkey challenge, or a provider sign-in URL (provider_reauth)', security: recoveryToken,
+  description: 'Codes go only to the account’s verified address; the answer is the same when there is none. `provider_reauth` (with `provider`) answers an authorization URL for every address alike; the provider’s answer at the OAuth callback proves the factor when the provider account is the one the account has linked.',
   middleware: [optionalAgentSignature] as const,
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: challengeRequestSchema } } } },
   responses: {
     202: { description: 'The challenge (a code is on its way)', content: { 'application/json': { schema: challengeSchema } } },
-    ...problemResponses(400, 401, 404, 409, 429),
+    ...problemResponses(400, 401, 404, 409, 429, 503),
   },
 });
 
@@ -317,46 +378,6 @@ const supportStatusRoute = createRoute({
   },
 });
 
-// ---- Setting up factors in advance -----------------------------------------------------------------
-
-const listFactorsRoute = createRoute({
-  method: 'get', path: '/v1/me/recovery-factors', summary: 'The recovery factors set up for the caller’s account', security: bearer,
-  responses: {
-    200: { description: 'Kinds and dates, never secrets', content: { 'application/json': { schema: z.object({ factors: z.array(z.object({ kind: z.string(), enrolledAt: z.string(), confirmed: z.boolean().optional(), used: z.boolean().optional() })) }) } } },
-    ...problemResponses(401, 404),
-  },
-});
-const enrollTotpRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/totp', summary: 'Set up an authenticator app (TOTP) for recovery', security: bearer,
-  description: `Shown once: the secret and its otpauth URI (${totpDefaults.digits} digits, ${totpDefaults.periodSeconds} s). Confirm with a first code; replaces any earlier one.`,
-  responses: {
-    201: { description: 'Scan the URI, then confirm', content: { 'application/json': { schema: z.object({ secret: z.string(), otpauthUri: z.string() }) } } },
-    ...problemResponses(401, 404),
-  },
-});
-const confirmTotpRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/totp/confirm', summary: 'Confirm the authenticator app with a code', security: bearer,
-  request: { body: { required: true, content: { 'application/json': { schema: z.object({ code: z.string().trim().min(6).max(12) }).strict() } } } },
-  responses: {
-    200: { description: 'Confirmed', content: { 'application/json': { schema: z.object({ confirmed: z.literal(true) }) } } },
-    ...problemResponses(400, 401, 404),
-  },
-});
-const backupCodesRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/backup-codes', summary: 'New backup codes (replacing the old ones)', security: bearer,
-  description: 'Shown once; each code works once. Keep them apart from your devices.',
-  responses: {
-    201: { description: 'Ten codes', content: { 'application/json': { schema: z.object({ codes: z.array(z.string()) }) } } },
-    ...problemResponses(401, 404),
-  },
-});
-
-async function ownAccount(c: Context<ApiEnv>): Promise<AccountDocument> {
-  const account = await c.get('deps').db.collection<AccountDocument>(collections.accounts).findOne({ _id: c.get('principal').accountId });
-  if (!account) throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
-  return account;
-}
-
 function needPermission(c: Context<ApiEnv>, ...permissions: string[]): void {
   const principal = c.get('principal');
   if (!permissions.some((p) => requirePermissions(principal, p).length === 0)) {
@@ -375,14 +396,37 @@ export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
 
   .openapi(challengeRoute, async (c) => {
     const { recoveryId } = c.req.valid('param');
-    const { factor } = c.req.valid('json');
+    const { factor, provider } = c.req.valid('json');
     const { deps, settings, steps, ip } = recoveryContext(c);
+    if ((factor === 'provider_reauth') !== (provider !== undefined)) {
+      throw new ProblemError('validation', factor === 'provider_reauth' ? 'provider_reauth needs the provider to sign in with.' : `No provider is named for ${factor}.`);
+    }
     await authorizeRecovery(c, recoveryId);
     takeOrRefuse(steps, `ip:${ip ?? 'unknown'}`, 'recovery steps from your address');
     const challengeId = randomUUID();
     const now = new Date();
+    if (factor === 'provider_reauth') {
+      // The same checks and the same answer for every address: nothing here looks at the account.
+      const status = await statusOf(c, recoveryId);
+      if (status.stage !== 'verifying') throw new ProblemError('conflict', 'This recovery takes no more factors.');
+      if (status.locked.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
+      if (status.satisfied.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} was accepted already.`);
+      if ((await countChallenges(deps.db, recoveryId, factor)) >= recoveryPolicy.maxChallengesPerFactor) {
+        throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} provider sign-ins are started per recovery.`);
+      }
+      let issued: { authorizationUrl: string; expiresAt: string };
+      try {
+        issued = await issueProviderChallenge(deps.db, await vaultOf(deps), { providers: deps.config.providers, publicUrl: deps.config.publicUrl }, {
+          recoveryId, challengeId, provider: provider!, ttlMs: msToNumber(settings.durations.codeTtl), now,
+        });
+      } catch (err) {
+        if (err instanceof ProviderNotConfigured) throw new ProblemError('provider-not-configured', `${providerCatalog[provider!].displayName} has no client credentials configured.`);
+        throw err;
+      }
+      return c.json({ challengeId, factor, expiresAt: issued.expiresAt, authorizationUrl: issued.authorizationUrl }, 202);
+    }
     if (factor === 'passkey') {
-      if ((await countPasskeyChallenges(deps.db, recoveryId)) >= recoveryPolicy.maxChallengesPerFactor) {
+      if ((await countChallenges(deps.db, recoveryId, 'passkey')) >= recoveryPolicy.maxChallengesPerFactor) {
         throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} passkey challenges are issued per recovery.`);
       }
       const issued = await issuePasskeyChallenge(deps.db, recoveryId, challengeId, settings.webauthn, now);
@@ -414,7 +458,7 @@ export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { factor } = body;
     if (factor === 'document_check') throw new ProblemError('forbidden', 'Identity documents are verified by support, not submitted here.');
     if (factor === 'provider_reauth') {
-      throw new ProblemError('conflict', 'provider_reauth is not available for this recovery: signing in with a connected provider is not yet wired to recovery.');
+      throw new ProblemError('validation', 'provider_reauth is proven by signing in at the provider: POST /challenges {factor: "provider_reauth", provider} gives the URL.');
     }
     if (factor === 'passkey' ? !(body.assertion && body.challengeId) : !body.code) {
       throw new ProblemError('validation', factor === 'passkey' ? 'A passkey needs the challengeId and the assertion.' : `${factor} needs the code.`);
@@ -432,7 +476,7 @@ export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
         check = await checkDeliveredCode(deps.db, recoveryId, factor, body.code!, body.challengeId, now);
         break;
       case 'totp':
-        check = await checkTotp(deps.db, request.accountId, body.code!, now);
+        check = await checkTotp(deps.db, await vaultOf(deps), request.accountId, body.code!, now);
         break;
       case 'backup_code':
         check = await checkBackupCode(deps.db, request.accountId, body.code!, now);
@@ -509,56 +553,6 @@ export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { recoveryId } = c.req.valid('param');
     needPermission(c, supportReadPermission, recoveryApprovePermission);
     return c.json((await statusOf(c, recoveryId)) as unknown as Record<string, unknown>, 200);
-  })
-
-  .openapi(listFactorsRoute, async (c) => {
-    const account = await ownAccount(c);
-    const enrolled = await c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors).find({ accountId: account._id }).toArray();
-    return c.json({
-      factors: enrolled.map((f) => ({
-        kind: f.kind, enrolledAt: f.enrolledAt,
-        ...(f.kind === 'totp' ? { confirmed: f.confirmed } : {}), ...(f.kind === 'backup_code' ? { used: f.usedAt !== undefined } : {}),
-      })),
-    }, 200);
-  })
-
-  .openapi(enrollTotpRoute, async (c) => {
-    const account = await ownAccount(c);
-    const { ip } = recoveryContext(c);
-    const factors = c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
-    const { secret, otpauthUri } = newTotpSecret(account.rootIdentity.email ?? account._id);
-    // Replaced, not added: one authenticator app per account. Stored as is until SecretVault encrypts it (docs/recovery.md).
-    await factors.deleteMany({ accountId: account._id, kind: 'totp' });
-    await factors.insertOne({
-      _id: randomUUID(), accountId: account._id, kind: 'totp', secret, digits: totpDefaults.digits, periodSeconds: totpDefaults.periodSeconds,
-      confirmed: false, enrolledAt: new Date().toISOString(), network: networkOf(ip),
-    });
-    return c.json({ secret, otpauthUri }, 201);
-  })
-
-  .openapi(confirmTotpRoute, async (c) => {
-    const account = await ownAccount(c);
-    const { code } = c.req.valid('json');
-    const factors = c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
-    const pending = await factors.findOne({ accountId: account._id, kind: 'totp' });
-    if (!pending || pending.kind !== 'totp') throw new ProblemError('not-found', 'Set up an authenticator first: POST /v1/me/recovery-factors/totp.');
-    const step = matchTotp(base32Decode(pending.secret), code, Date.now(), { digits: pending.digits, periodSeconds: pending.periodSeconds });
-    if (step === undefined) throw new ProblemError('validation', 'The code does not match the authenticator; check the device clock and try the next code.');
-    await factors.updateOne({ _id: pending._id }, { $set: { confirmed: true, lastUsedStep: step } });
-    return c.json({ confirmed: true as const }, 200);
-  })
-
-  .openapi(backupCodesRoute, async (c) => {
-    const account = await ownAccount(c);
-    const { ip } = recoveryContext(c);
-    const factors = c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
-    const codes = newBackupCodes();
-    const at = new Date().toISOString();
-    await factors.deleteMany({ accountId: account._id, kind: 'backup_code' });
-    await factors.insertMany(codes.map((code) => ({
-      _id: randomUUID(), accountId: account._id, kind: 'backup_code' as const, hash: backupCodeHash(account._id, code), enrolledAt: at, network: networkOf(ip),
-    })));
-    return c.json({ codes }, 201);
   });
 
 recoveryRoutes.openAPIRegistry.registerComponent('securitySchemes', 'recoveryToken', { type: 'apiKey', in: 'header', name: recoveryTokenHeader });

@@ -3,12 +3,13 @@
  * FerretDB, with a 3-second cooling period. Codes are read from the outbox (the stand-in for the person's
  * mailbox and phone); passkeys are answered by a software authenticator.
  */
-import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
-import { base32Decode, hotp, networkOf, totpStep } from '../../domain/recovery.js';
+import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
 import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { SoftwareAuthenticator } from '../support/webauthn.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -50,13 +51,15 @@ interface Person {
   totpSecret: string;
   backupCodes: string[];
   phone?: string;
+  pushDeviceId?: string;
 }
 
 /**
  * A person with an account who set up an authenticator app and backup codes (through the API, from their
- * usual network) months ago — and, with `phone`, a verified phone number.
+ * usual network) months ago — and, with `phone`, a phone number confirmed with the texted code; with
+ * `push`, a push device.
  */
-async function person(name: string, opts: { phone?: boolean; recentlyEnrolled?: boolean } = {}): Promise<Person> {
+async function person(name: string, opts: { phone?: boolean; push?: boolean; recentlyEnrolled?: boolean } = {}): Promise<Person> {
   const subject = `auth0|${name}`;
   const accountId = accountIdForSubject(subject);
   const email = `${name}@example.com`;
@@ -82,14 +85,27 @@ async function person(name: string, opts: { phone?: boolean; recentlyEnrolled?: 
   let phone: string | undefined;
   if (opts.phone) {
     phone = `+1555${String(networkSeq).padStart(7, '0')}`;
-    await stack.db.collection(collections.recoveryFactors).insertOne({
-      _id: randomUUID() as never, accountId, kind: 'phone', number: phone, verified: true, enrolledAt: longAgo, network: networkOf(ip),
+    const added = await call<{ phoneId: string }>(stack, 'POST', '/v1/me/recovery-factors/phones', { token, headers, json: { number: phone } });
+    expect(added.status).toBe(202);
+    const texted = await eventually(async () => (await stack.db.collection(collections.outbox).findOne({ to: phone, template: 'recovery-phone-confirm' })) ?? undefined, 'the confirmation text');
+    secrets.add(String(texted.data.code));
+    const confirmed = await call(stack, 'POST', `/v1/me/recovery-factors/phones/${added.body.phoneId}/confirm`, { token, headers, json: { code: String(texted.data.code) } });
+    expect(confirmed.body).toMatchObject({ verified: true, number: phone });
+  }
+  let pushDeviceId: string | undefined;
+  if (opts.push) {
+    const device = await call<{ deviceId: string }>(stack, 'POST', '/v1/me/recovery-factors/push-devices', {
+      token, headers, json: { name: `${name}'s phone`, endpoint: `https://push.example.com/send/${name}` },
     });
+    expect(device.status).toBe(201);
+    pushDeviceId = device.body.deviceId;
   }
   if (!opts.recentlyEnrolled) await stack.db.collection(collections.recoveryFactors).updateMany({ accountId }, { $set: { enrolledAt: longAgo } });
   secrets.add(totp.body.secret);
   for (const code of backup.body.codes) secrets.add(code);
-  return { subject, accountId, email, ip, token, totpSecret: totp.body.secret, backupCodes: backup.body.codes, ...(phone ? { phone } : {}) };
+  return {
+    subject, accountId, email, ip, token, totpSecret: totp.body.secret, backupCodes: backup.body.codes, ...(phone ? { phone } : {}), ...(pushDeviceId ? { pushDeviceId } : {}),
+  };
 }
 
 interface Started {
@@ -296,6 +312,30 @@ describe('codes', () => {
   });
 });
 
+describe('authenticator seed', () => {
+  it('is stored only as SecretVault ciphertext, bound to its account, and the authenticator still proves the factor', async () => {
+    const p = await person('totp-at-rest');
+    const stored = await stack.db.collection(collections.recoveryFactors).findOne({ accountId: p.accountId, kind: 'totp' });
+    expect(stored).toMatchObject({ confirmed: true, secretCiphertext: expect.stringMatching(/^cra:v\d+:/) });
+    expect(stored).not.toHaveProperty('secret');
+    const raw = JSON.stringify(stored);
+    const seed = base32Decode(p.totpSecret);
+    for (const clear of [p.totpSecret, p.totpSecret.toLowerCase(), seed.toString('hex'), seed.toString('base64'), seed.toString('base64url')]) expect(raw).not.toContain(clear);
+    expect(await stack.deps.vault.decrypt('recovery-factors', String(stored!.secretCiphertext))).toBe(`cra-totp|${p.accountId}|${p.totpSecret}`);
+
+    const r = await startFor(p.email, p.ip);
+    expect((await submit(r, { factor: 'totp', code: totpCode(p) })).body).toMatchObject({ accepted: true, satisfied: ['totp'] });
+    // Copied onto another account's document, the ciphertext proves nothing there.
+    const other = await person('totp-swapped');
+    await stack.db.collection(collections.recoveryFactors).updateOne({ accountId: other.accountId, kind: 'totp' }, { $set: { secretCiphertext: stored!.secretCiphertext } });
+    const r2 = await startFor(other.email, other.ip);
+    const code = hotp(seed, totpStep(Date.now()), 8);
+    secrets.add(code);
+    expect((await submit(r2, { factor: 'totp', code })).body).toMatchObject({ accepted: false, satisfied: [] });
+    for (const started of [r, r2]) await call(stack, 'POST', path(started, '/cancel'), { headers: as(started) });
+  });
+});
+
 describe('policy', () => {
   it('never proceeds on fewer than three factors, nor on three of one category', async () => {
     const p = await person('not-enough', { phone: true });
@@ -312,8 +352,10 @@ describe('policy', () => {
     expect((await decide(r, await support('early'), 'approve')).status).toBe(409);
     const documentsBySelf = await call(stack, 'POST', path(r, '/factors'), { json: { factor: 'document_check', code: 'x' }, headers: as(r) });
     expect(documentsBySelf.status).toBe(403);
+    // A provider sign-in is proven at the OAuth callback (recovery-provider.test.ts), never submitted here.
     const provider = await submit(r, { factor: 'provider_reauth', code: 'x' });
-    expect(provider.status).toBe(409);
+    expect(provider.status).toBe(400);
+    expect(provider.headers.get('content-type')).toContain('application/problem+json');
     // A verified identity document (support) adds the second category.
     const doc = await call<Outcome>(stack, 'POST', `/v1/support/recoveries/${r.recoveryId}/document-check`, {
       token: await support('documents'), json: { verified: true, reason: 'passport matches, liveness check passed' },
@@ -326,16 +368,17 @@ describe('policy', () => {
 
 describe('the whole path', () => {
   it('factors, notices on every channel, 3 s cooling, one human approval, reset, audit trail', async () => {
-    const p = await person('whole-path', { phone: true });
+    const p = await person('whole-path', { phone: true, push: true });
     const r = await startFor(p.email, p.ip);
     expect(await proveEnough(r, p)).toEqual({ accepted: true, satisfied: ['email_code', 'totp', 'backup_code'], remaining: 0 });
     const cooling = await stageBecomes(r, 'cooling');
     expect(cooling.approvalsNeeded).toBe(1);
     expect(Date.parse(cooling.coolingEndsAt!)).toBeGreaterThan(Date.now());
-    await eventually(async () => {
+    const started = await eventually(async () => {
       const started = await stack.db.collection(collections.outbox).find({ accountId: p.accountId, template: 'recovery-started' }).toArray();
-      return started.length === 2 ? started : undefined;
-    }, 'the notices to email and phone');
+      return started.length === 3 ? started : undefined;
+    }, 'the notices to email, phone and push device');
+    expect(started.map((n) => `${n.channel}:${n.to}`).sort()).toEqual([`email:${p.email}`, `push:device:${p.pushDeviceId}`, `sms:${p.phone}`]);
 
     const noPermission = await decide(r, await tokenFor(stack, 'auth0|curious', { permissions: ['support:read'] }), 'approve');
     expect(noPermission.status).toBe(403);
@@ -352,9 +395,9 @@ describe('the whole path', () => {
     expect(user).toMatchObject({ password_reset_required: true, mfa_enrollments: [] });
     const told = await eventually(async () => {
       const n = await stack.db.collection(collections.outbox).find({ accountId: p.accountId, template: 'recovery-completed' }).toArray();
-      return n.length === 2 ? n : undefined;
+      return n.length === 3 ? n : undefined;
     }, 'the completion notices');
-    expect(told.map((n) => n.channel).sort()).toEqual(['email', 'sms']);
+    expect(told.map((n) => n.channel).sort()).toEqual(['email', 'push', 'sms']);
     const audit = await eventually(async () => {
       const events = await stack.deps.auditLog.list({ accountId: p.accountId });
       return events.some((e) => e.action === 'recovery.closed') ? events : undefined;
@@ -434,48 +477,19 @@ describe('the whole path', () => {
   });
 });
 
-/** A software WebAuthn authenticator: one ES256 (P-256) discoverable credential, user verification done. */
-class SoftwareAuthenticator {
-  readonly credentialId = randomBytes(16).toString('base64url');
-  private readonly privateKey: KeyObject;
-  readonly cosePublicKey: string;
-  private counter = 0;
-
-  constructor() {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    this.privateKey = privateKey;
-    const jwk = publicKey.export({ format: 'jwk' });
-    const x = Buffer.from(jwk.x!, 'base64url');
-    const y = Buffer.from(jwk.y!, 'base64url');
-    // COSE_Key as CBOR: {1: 2 (EC2), 3: -7 (ES256), -1: 1 (P-256), -2: x, -3: y}
-    this.cosePublicKey = Buffer.concat([
-      Buffer.from([0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20]), x, Buffer.from([0x22, 0x58, 0x20]), y,
-    ]).toString('base64url');
-  }
-
-  /** navigator.credentials.get(): an assertion over the challenge for this RP and origin. */
-  assert(challenge: string, opts: { rpId: string; origin: string }) {
-    this.counter += 1;
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: opts.origin, crossOrigin: false }));
-    const counter = Buffer.alloc(4);
-    counter.writeUInt32BE(this.counter);
-    const authenticatorData = Buffer.concat([createHash('sha256').update(opts.rpId).digest(), Buffer.from([0x05]), counter]);
-    const signature = sign('sha256', Buffer.concat([authenticatorData, createHash('sha256').update(clientDataJSON).digest()]), this.privateKey);
-    return {
-      id: this.credentialId, rawId: this.credentialId, type: 'public-key', clientExtensionResults: {},
-      response: { clientDataJSON: clientDataJSON.toString('base64url'), authenticatorData: authenticatorData.toString('base64url'), signature: signature.toString('base64url') },
-    };
-  }
-}
-
 describe('passkey', () => {
   it('accepts a real WebAuthn assertion once, for the right origin only', async () => {
     const p = await person('passkey-owner');
     const authenticator = new SoftwareAuthenticator();
-    await stack.db.collection(collections.recoveryFactors).insertOne({
-      _id: randomUUID() as never, accountId: p.accountId, kind: 'passkey', credentialId: authenticator.credentialId,
-      publicKey: authenticator.cosePublicKey, counter: 0, enrolledAt: new Date(Date.now() - 90 * 24 * 3600_000).toISOString(), network: networkOf(p.ip),
+    // Registered through the API, with a real attestation, from the person's usual network.
+    const options = await call<{ enrolmentId: string; publicKey: { challenge: string; rp: { id: string } } }>(
+      stack, 'POST', '/v1/me/recovery-factors/passkeys/options', { token: p.token, headers: { 'x-forwarded-for': p.ip } });
+    expect(options.status).toBe(201);
+    const registered = await call(stack, 'POST', '/v1/me/recovery-factors/passkeys', {
+      token: p.token, headers: { 'x-forwarded-for': p.ip },
+      json: { enrolmentId: options.body.enrolmentId, credential: authenticator.attest(options.body.publicKey.challenge, { rpId: options.body.publicKey.rp.id, origin: 'https://cra.test' }) },
     });
+    expect(registered.status).toBe(201);
     const challengeFor = async (r: Started) => {
       const res = await call<{ challengeId: string; publicKey: { challenge: string; rpId: string; allowCredentials: unknown[]; userVerification: string } }>(
         stack, 'POST', path(r, '/challenges'), { json: { factor: 'passkey' }, headers: as(r) });

@@ -105,7 +105,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     { write: (line: string) => void apiLog.push(line) },
   );
   const issuer = await EmbeddedIssuer.load({ dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
-  const app = createApp({ config, temporal, db, log, jwks: issuer.jwks() });
+  const app = createApp({ config, temporal, db, log, jwks: issuer.jwks(), vault: deps.vault, notifier: deps.notifier });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s));
   });

@@ -1,0 +1,35 @@
+/**
+ * The adapters the API uses itself, besides Temporal and MongoDB: the SecretVault and the Notifier. The
+ * same ones the workers build (`workers/dependencies.ts`), so a TOTP seed the API encrypts is one the
+ * keyring or Vault of the whole installation can read. Given in `ApiDeps`, or built once from the config.
+ */
+import { OutboxNotifier } from '../activities/notify/outbox-notifier.js';
+import type { Notifier } from '../activities/notify/port.js';
+import { buildSecretVault } from '../activities/secrets/build.js';
+import type { SecretVault } from '../activities/secrets/port.js';
+import type { ApiDeps } from './context.js';
+
+const vaults = new WeakMap<ApiDeps, Promise<SecretVault>>();
+const notifiers = new WeakMap<ApiDeps, Notifier>();
+
+export function vaultOf(deps: ApiDeps): Promise<SecretVault> {
+  if (deps.vault) return Promise.resolve(deps.vault);
+  let vault = vaults.get(deps);
+  if (!vault) {
+    vault = buildSecretVault({ dataDir: deps.config.dataDir, ...(deps.config.vault ? { vault: deps.config.vault } : {}) });
+    // A failed open is retried by the next request rather than remembered.
+    vault.catch(() => vaults.delete(deps));
+    vaults.set(deps, vault);
+  }
+  return vault;
+}
+
+export function notifierOf(deps: ApiDeps): Notifier {
+  if (deps.notifier) return deps.notifier;
+  let notifier = notifiers.get(deps);
+  if (!notifier) {
+    notifier = new OutboxNotifier(deps.db);
+    notifiers.set(deps, notifier);
+  }
+  return notifier;
+}

@@ -1,0 +1,263 @@
+/**
+ * The `provider_reauth` recovery factor end to end: the sandbox OAuth provider, real HTTP into the API, the
+ * real workers. The person links GitHub first (through the sandbox's consent page), then proves the factor
+ * by signing in there again during a recovery. A small recording proxy in front of the sandbox's token and
+ * revocation endpoints shows what tokens the API obtained, so the test can check they were revoked and
+ * appear in no workflow history, audit event or log line.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeConsent } from '../../deploy/sandbox/driver.js';
+import { collections } from '../../domain/collections.js';
+import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
+import { linkThroughSandbox, signedUp } from '../support/accounts.js';
+import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+let proxy: Server;
+/** What passed through the proxy: every token the sandbox issued, and every token CRA revoked. */
+const issued = new Set<string>();
+const revoked: string[] = [];
+/** Everything secret this file saw (codes, states, tokens), and the recoveries it started: the last test scans for them. */
+const secrets = new Set<string>();
+const recoveryIds = new Set<string>();
+
+beforeAll(async () => {
+  proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      void (async () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const [, provider = '', kind = ''] = (req.url ?? '').split('/');
+        const endpoints = stack.sandbox!.endpoints(provider);
+        const upstream = await fetch(kind === 'token' ? endpoints.token : endpoints.revocation, {
+          method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? 'application/x-www-form-urlencoded', accept: 'application/json' }, body,
+        });
+        const text = await upstream.text();
+        if (kind === 'token' && upstream.ok) {
+          const set = JSON.parse(text) as Record<string, unknown>;
+          for (const key of ['access_token', 'refresh_token', 'id_token']) if (typeof set[key] === 'string') issued.add(set[key]);
+        }
+        if (kind === 'revocation' && upstream.ok) revoked.push(new URLSearchParams(body).get('token') ?? '');
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+        res.end(text);
+      })().catch(() => {
+        res.writeHead(502);
+        res.end();
+      });
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const env: Record<string, string> = {
+    RECOVERY_COOLING_PERIOD: '2s', RECOVERY_NOTICE_INTERVAL: '1 hour', RECOVERY_CODE_TTL: '10s',
+    RECOVERY_RATE_LIMIT_PER_IP: '1000', RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
+  };
+  for (const provider of ['github', 'google']) {
+    env[`PROVIDER_${provider.toUpperCase()}_TOKEN_URL`] = `${proxyUrl}/${provider}/token`;
+    env[`PROVIDER_${provider.toUpperCase()}_REVOCATION_URL`] = `${proxyUrl}/${provider}/revocation`;
+  }
+  stack = await startTestStack({ sandbox: true, env });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await new Promise((resolve) => proxy?.close(resolve));
+});
+
+interface Person {
+  email: string;
+  accountId: string;
+  totpSecret: string;
+  backupCodes: string[];
+}
+
+/** A signed-up person who linked GitHub as `githubUser` (unless undefined) and set up an authenticator app and backup codes. */
+async function person(name: string, githubUser: string | undefined): Promise<Person> {
+  const who = await signedUp(stack, `auth0|${name}`);
+  if (githubUser) {
+    const linked = await linkThroughSandbox(stack, who, 'github', githubUser);
+    expect(linked.answer.body.status).toBe('linked');
+  }
+  const totp = await call<{ secret: string }>(stack, 'POST', '/v1/me/recovery-factors/totp', { token: who.token });
+  const confirm = await call(stack, 'POST', '/v1/me/recovery-factors/totp/confirm', { token: who.token, json: { code: hotp(base32Decode(totp.body.secret), totpStep(Date.now()), 8) } });
+  expect(confirm.status).toBe(200);
+  const backup = await call<{ codes: string[] }>(stack, 'POST', '/v1/me/recovery-factors/backup-codes', { token: who.token });
+  secrets.add(totp.body.secret);
+  for (const code of backup.body.codes) secrets.add(code);
+  const account = await stack.db.collection(collections.accounts).findOne({ _id: who.accountId as never });
+  return { email: String(account!.rootIdentity.email), accountId: who.accountId, totpSecret: totp.body.secret, backupCodes: backup.body.codes };
+}
+
+interface Started {
+  recoveryId: string;
+  recoveryToken: string;
+}
+
+async function startFor(email: string): Promise<Started> {
+  const res = await call<Started>(stack, 'POST', '/v1/recoveries', { json: { email } });
+  expect(res.status).toBe(202);
+  recoveryIds.add(res.body.recoveryId);
+  secrets.add(res.body.recoveryToken);
+  return res.body;
+}
+
+const as = (r: Started) => ({ 'x-recovery-token': r.recoveryToken });
+type Challenge = { challengeId: string; factor: string; expiresAt: string; authorizationUrl: string };
+type Outcome = { recoveryId: string; factor: string; accepted: boolean; satisfied: string[]; remaining: number };
+
+const challenge = (r: Started, provider: string) =>
+  call<Challenge>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/challenges`, { json: { factor: 'provider_reauth', provider }, headers: as(r) });
+
+/** At the provider: sign in as `username`; returns where the provider sends the browser back (code and state recorded as secrets). */
+async function signIn(authorizationUrl: string, username: string): Promise<URL> {
+  const back = await completeConsent(authorizationUrl, { username });
+  for (const key of ['code', 'state']) if (back.searchParams.get(key)) secrets.add(back.searchParams.get(key)!);
+  return back;
+}
+const deliver = <T = Outcome>(back: URL) => call<T>(stack, 'GET', `${back.pathname}${back.search}`, { headers: { accept: 'application/json' } });
+
+const submit = (r: Started, body: Record<string, unknown>) =>
+  call<{ accepted: boolean; satisfied: string[]; remaining: number }>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/factors`, { json: body, headers: as(r) });
+const totpCode = (p: Person) => {
+  const code = hotp(base32Decode(p.totpSecret), totpStep(Date.now()) + 1, 8);
+  secrets.add(code);
+  return code;
+};
+
+function shapeOf(res: JsonResponse<Challenge>) {
+  const url = new URL(res.body.authorizationUrl);
+  return {
+    status: res.status, keys: Object.keys(res.body).sort(), origin: url.origin, path: url.pathname,
+    params: [...url.searchParams.keys()].sort(), lengths: [...url.searchParams.entries()].map(([k, v]) => `${k}:${k === 'state' || k === 'code_challenge' ? v.length : v}`).sort(),
+  };
+}
+
+describe('provider_reauth', () => {
+  it('proves the factor when the person signs in as the GitHub account the account has linked; with two more factors the recovery proceeds', async () => {
+    const p = await person('reauth-owner', 'ada-gh');
+    const tokensBefore = await stack.db.collection(collections.providerTokens).countDocuments({});
+    const r = await startFor(p.email);
+    const started = await challenge(r, 'github');
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ factor: 'provider_reauth', challengeId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(Date.parse(started.body.expiresAt) - Date.now()).toBeLessThanOrEqual(10_000);
+    const url = new URL(started.body.authorizationUrl);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('redirect_uri')).toBe(`${stack.baseUrl}/v1/oauth/github/callback`);
+
+    const back = await signIn(started.body.authorizationUrl, 'ada-gh');
+    const answer = await deliver(back);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ recoveryId: r.recoveryId, factor: 'provider_reauth', accepted: true, satisfied: ['provider_reauth'], remaining: 2 });
+    // The state is spent, its verifier wiped; the tokens were revoked at the provider and never stored.
+    const stored = await stack.db.collection(collections.recoveryChallenges).findOne({ _id: started.body.challengeId as never });
+    expect(stored).toMatchObject({ consumedAt: expect.any(String), codeVerifierCiphertext: null, nonce: null });
+    expect(JSON.stringify(stored)).not.toContain(back.searchParams.get('state'));
+    expect(JSON.stringify(stored)).not.toContain(back.searchParams.get('code'));
+    expect(revoked.length).toBeGreaterThan(0);
+    for (const token of revoked) expect(issued.has(token)).toBe(true);
+    expect(await stack.db.collection(collections.providerTokens).countDocuments({})).toBe(tokensBefore);
+
+    expect((await submit(r, { factor: 'totp', code: totpCode(p) })).body).toMatchObject({ accepted: true, remaining: 1 });
+    expect((await submit(r, { factor: 'backup_code', code: p.backupCodes[0] })).body).toMatchObject({ accepted: true, satisfied: ['provider_reauth', 'totp', 'backup_code'], remaining: 0 });
+    await eventually(async () => {
+      const res = await call<{ stage: string }>(stack, 'GET', `/v1/recoveries/${r.recoveryId}`, { headers: as(r) });
+      return res.body.stage === 'cooling' ? true : undefined;
+    }, 'the cooling period');
+    const audit = await eventually(async () => (await stack.deps.auditLog.list({ accountId: p.accountId })).find((e) => e.action === 'recovery.factor_accepted' && e.details?.factor === 'provider_reauth'), 'the audit event');
+    expect(audit?.details).toMatchObject({ provider: 'github', challengeId: started.body.challengeId });
+    await call(stack, 'POST', `/v1/recoveries/${r.recoveryId}/cancel`, { headers: as(r) });
+  });
+
+  it('rejects another provider account, an unlinked provider and an unknown address alike, and counts each as a failure', async () => {
+    const p = await person('reauth-victim', 'bob-gh');
+    const r = await startFor(p.email);
+    const unknown = await startFor('nobody-reauth@example.com');
+    const [known, stranger] = [await challenge(r, 'github'), await challenge(unknown, 'github')];
+    // The same answer whether or not the address has an account.
+    expect(shapeOf(known)).toEqual(shapeOf(stranger));
+
+    const wrongAccount = await deliver(await signIn(known.body.authorizationUrl, 'mallory-gh'));
+    const noAccount = await deliver(await signIn(stranger.body.authorizationUrl, 'bob-gh'));
+    expect(wrongAccount.body).toEqual({ recoveryId: r.recoveryId, factor: 'provider_reauth', accepted: false, satisfied: [], remaining: 3 });
+    expect(noAccount.body).toEqual({ recoveryId: unknown.recoveryId, factor: 'provider_reauth', accepted: false, satisfied: [], remaining: 3 });
+
+    // Google (an OpenID provider: nonce, id_token checked) is not linked to this account.
+    const google = await challenge(r, 'google');
+    const googleUrl = new URL(google.body.authorizationUrl);
+    expect(googleUrl.searchParams.get('nonce')).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(googleUrl.searchParams.get('prompt')).toBe('login');
+    const unlinked = await deliver(await signIn(google.body.authorizationUrl, 'bob-gh'));
+    expect(unlinked.body).toMatchObject({ accepted: false, satisfied: [] });
+
+    const request = await stack.db.collection(collections.recoveries).findOne({ _id: r.recoveryId as never });
+    expect(request?.failures).toMatchObject({ provider_reauth: 2 });
+    const rejected = await eventually(async () => {
+      const events = (await stack.deps.auditLog.list({ accountId: p.accountId })).filter((e) => e.action === 'recovery.factor_rejected' && e.details?.factor === 'provider_reauth');
+      return events.length === 2 ? events : undefined;
+    }, 'the two rejections in the audit log');
+    expect(rejected.map((e) => e.details?.reason)).toEqual(['provider_account_mismatch', 'provider_account_mismatch']);
+    // Bad input changes nothing: no provider named, a provider for another factor, an unknown provider.
+    for (const json of [{ factor: 'provider_reauth' }, { factor: 'email_code', provider: 'github' }, { factor: 'provider_reauth', provider: 'myspace' }]) {
+      const res = await call(stack, 'POST', `/v1/recoveries/${r.recoveryId}/challenges`, { json, headers: as(r) });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    for (const started of [r, unknown]) await call(stack, 'POST', `/v1/recoveries/${started.recoveryId}/cancel`, { headers: as(started) });
+  });
+
+  it('refuses a state used twice, an expired one and one that matches nothing', async () => {
+    const p = await person('reauth-replay', 'carol-gh');
+    const r = await startFor(p.email);
+    const back = await signIn((await challenge(r, 'github')).body.authorizationUrl, 'carol-gh');
+    expect((await deliver(back)).body).toMatchObject({ accepted: true });
+    const again = await deliver(back);
+    expect(again.status).toBe(409);
+    expect(again.headers.get('content-type')).toContain('application/problem+json');
+    expect(again.body).toMatchObject({ type: expect.stringContaining('link-state-used') });
+
+    const slow = await startFor(p.email);
+    const late = await signIn((await challenge(slow, 'github')).body.authorizationUrl, 'carol-gh');
+    await new Promise((resolve) => setTimeout(resolve, 10_500)); // past RECOVERY_CODE_TTL
+    const expired = await deliver(late);
+    expect(expired.status).toBe(410);
+    expect(expired.body).toMatchObject({ type: expect.stringContaining('link-expired') });
+    const forged = new URL(late);
+    forged.searchParams.set('state', 'A'.repeat(43));
+    expect((await deliver(forged)).status).toBe(400);
+    const status = await call<{ satisfied: string[] }>(stack, 'GET', `/v1/recoveries/${slow.recoveryId}`, { headers: as(slow) });
+    expect(status.body.satisfied).toEqual([]);
+    for (const started of [r, slow]) await call(stack, 'POST', `/v1/recoveries/${started.recoveryId}/cancel`, { headers: as(started) });
+  });
+
+  it('keeps provider codes, states and tokens out of workflow history, the audit log and the API log', async () => {
+    expect(recoveryIds.size).toBeGreaterThanOrEqual(5);
+    expect(issued.size).toBeGreaterThanOrEqual(4);
+    const haystacks: string[] = [...stack.apiLog];
+    for (const id of recoveryIds) {
+      const history = await stack.temporal.workflow.getHandle(`recovery/${id}`).fetchHistory();
+      const decoded: string[] = [];
+      const walk = (value: unknown): void => {
+        if (value instanceof Uint8Array) decoded.push(Buffer.from(value).toString('utf8'));
+        else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+      };
+      walk(history);
+      expect(decoded.some((d) => d.includes(id))).toBe(true); // the scan does read payloads
+      haystacks.push(JSON.stringify(history), ...decoded);
+    }
+    haystacks.push(JSON.stringify(await stack.db.collection(collections.auditEvents).find({}).toArray()));
+    haystacks.push(JSON.stringify(await stack.db.collection(collections.recoveryChallenges).find({}).toArray()));
+    const all = [...secrets, ...issued];
+    expect(all.length).toBeGreaterThan(20);
+    for (const secret of all) {
+      expect(haystacks.filter((h) => h.includes(secret)), `secret ${secret.slice(0, 4)}… found`).toEqual([]);
+    }
+    // The support view (the workflow's state) names the provider, never a token.
+    const view = await call(stack, 'GET', `/v1/support/recoveries/${[...recoveryIds][0]}`, { token: await tokenFor(stack, 'auth0|support-reader', { permissions: ['support:read'] }) });
+    expect(view.status).toBe(200);
+  });
+});
