@@ -92,6 +92,8 @@ export async function checkDeliveredCode(db: Db, recoveryId: string, factor: Del
  * not belong to this account. Vault errors carry no plaintext and propagate (a 500, not a wrong code).
  */
 export async function totpSeed(vault: SecretVault, factor: { accountId: string; secretCiphertext: string }): Promise<Buffer | undefined> {
+  // A seed stored before encryption (a plain `secret`) is not read: the person enrols the app again.
+  if (typeof factor.secretCiphertext !== 'string') return undefined;
   const seed = totpSeedFrom(factor.accountId, await vault.decrypt(recoveryFactorKey, factor.secretCiphertext));
   return seed === undefined ? undefined : base32Decode(seed);
 }

@@ -164,3 +164,20 @@ describe('authenticator app', () => {
     expect(await factors().countDocuments({ accountId: who.accountId, kind: 'totp' })).toBe(0);
   });
 });
+
+describe('OpenAPI', () => {
+  it('describes the enrolment routes and the provider sign-in challenge', async () => {
+    type Doc = { paths: Record<string, Record<string, { security?: unknown }>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+    const res = await call<Doc>(stack, 'GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining([
+      '/v1/me/recovery-factors/passkeys/options', '/v1/me/recovery-factors/passkeys', '/v1/me/recovery-factors/passkeys/{factorId}',
+      '/v1/me/recovery-factors/phones', '/v1/me/recovery-factors/phones/{phoneId}/confirm', '/v1/me/recovery-factors/phones/{phoneId}',
+      '/v1/me/recovery-factors/push-devices', '/v1/me/recovery-factors/push-devices/{deviceId}', '/v1/me/recovery-factors/totp',
+    ]));
+    expect(Object.keys(res.body.paths['/v1/me/recovery-factors/totp']!).sort()).toEqual(['delete', 'post']);
+    expect(res.body.paths['/v1/me/recovery-factors/phones']?.post?.security).toEqual([{ bearerAuth: [] }]);
+    expect(res.body.components.schemas.RecoveryChallengeRequest?.properties).toHaveProperty('provider');
+    expect(res.body.components.schemas.RecoveryChallenge?.properties).toHaveProperty('authorizationUrl');
+  });
+});
