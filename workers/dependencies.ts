@@ -12,6 +12,7 @@ import { ensureOutboxIndexes, OutboxNotifier } from '../activities/notify/outbox
 import type { Notifier } from '../activities/notify/port.js';
 import { ensureRecoveryIndexes } from '../activities/recovery/store.js';
 import { ensureProviderIndexes } from '../activities/providers/stores.js';
+import { ensureRecordIndexes } from '../activities/records/store.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
@@ -39,7 +40,7 @@ export function buildDirectory(config: CraConfig, db: Db): IdentityDirectory {
 /** Adapters plus the indexes they rely on (idempotent: every worker start may run it). */
 export async function buildWorkerDependencies(config: CraConfig, db: Db): Promise<WorkerDependencies> {
   const auditLog = new AuditLog(db);
-  await Promise.all([ensureAccountIndexes(db), ensureOutboxIndexes(db), auditLog.ensureIndexes(), ensureProviderIndexes(db), ensureRecoveryIndexes(db)]);
+  await Promise.all([ensureAccountIndexes(db), ensureOutboxIndexes(db), auditLog.ensureIndexes(), ensureProviderIndexes(db), ensureRecoveryIndexes(db), ensureRecordIndexes(db)]);
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
   return { db, vault, directory: buildDirectory(config, db), notifier: new OutboxNotifier(db), auditLog };
 }

@@ -13,6 +13,7 @@ import type { ProviderConfig } from '../../domain/provider-config.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { recordIdFor, type ProviderRecordDocument, type RecordOrigin } from '../../domain/records.js';
 import { freshTokenUpdate } from '../../workflows/tokens/messages.js';
+import { heartbeatWhile } from '../heartbeat.js';
 import { DataError, fetchDataPage } from '../providers/data-client.js';
 import { resolveProvider } from '../providers/resolve.js';
 import { providerTokens, vaultKeys } from '../providers/stores.js';
@@ -107,8 +108,6 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
       Context.current().heartbeat();
       const fetchedAt = now().toISOString();
       // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents.
-      // (Replacements, not $set updates: FerretDB on SQLite serves replaceOne by _id from its index but
-      // scans the collection for updateOne, which made 100 000-record syncs quadratic.)
       const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
       for (const item of page.items) {
         const externalId = String(item.id);
@@ -125,19 +124,28 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
         };
         ops.push({ replaceOne: { filter: { _id }, replacement, upsert: true } });
       }
-      if (ops.length > 0) await records.bulkWrite(ops, { ordered: false });
+      if (ops.length > 0) await heartbeatWhile(records.bulkWrite(ops, { ordered: false }));
       return { nextCursor: page.nextCursor, fetched: page.items.length, written: ops.length };
     },
 
     /** After a successful full sync: records of this kind the run did not see are gone at the provider. */
     async markMissingDeleted(input: { connectionId: string; kind: string; syncRunId: string }): Promise<{ deleted: number }> {
-      // One scan finds them (usually few); each is rewritten whole, for the same reason as in syncPage.
-      const missing = await records.find({ connectionId: input.connectionId, kind: input.kind, status: 'active', lastSeenRunId: { $ne: input.syncRunId } }).toArray();
+      // One query finds them (usually few; on a large connection it reads many records, so it heartbeats).
+      const missing = await heartbeatWhile(records.find(
+        { connectionId: input.connectionId, kind: input.kind, status: 'active', lastSeenRunId: { $ne: input.syncRunId } },
+        { projection: { _id: 1 } },
+      ).toArray());
       const deletedAt = now().toISOString();
-      if (missing.length > 0) {
-        await records.bulkWrite(missing.map(({ _id, ...doc }) => ({ replaceOne: { filter: { _id }, replacement: { ...doc, status: 'deleted_at_provider' as const, deletedAt } } })), { ordered: false });
+      let deleted = 0;
+      for (let i = 0; i < missing.length; i += 1000) {
+        const ids = missing.slice(i, i + 1000).map((m) => m._id);
+        // Only records still active and unseen: a sync that raced this one and saw a record keeps it.
+        const result = await heartbeatWhile(records.bulkWrite(ids.map((_id) => ({
+          updateOne: { filter: { _id, status: 'active', lastSeenRunId: { $ne: input.syncRunId } }, update: { $set: { status: 'deleted_at_provider' as const, deletedAt } } },
+        })), { ordered: false }));
+        deleted += result.modifiedCount;
       }
-      return { deleted: missing.length };
+      return { deleted };
     },
 
     /** Check every record's origin (of one account, or all): the records whose origin or content was edited. */

@@ -42,7 +42,7 @@ export function createSyncControlActivities({ temporal, config }: SyncControlDep
             workflowType: syncWorkflowType,
             workflowId: `${workflowIds.sync(input.accountId, input.provider)}/scheduled`,
             taskQueue: taskQueueNames(config.temporal.taskQueuePrefix).accounts,
-            args: [{ accountId: input.accountId, provider: input.provider, connectionId: input.connectionId, pageSize: config.sync.pageSize }],
+            args: [{ accountId: input.accountId, provider: input.provider, connectionId: input.connectionId, pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun }],
             typedSearchAttributes: [
               { key: searchAttributes.accountId, value: input.accountId },
               { key: searchAttributes.process, value: 'sync' },

@@ -96,6 +96,7 @@ export const providerRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       args: [{
         accountId: principal.accountId, subject: principal.subject, provider, scopes,
         attemptTtl: config.providers.linkAttemptTtl, tokenRefreshMargin: config.providers.tokenRefreshMargin,
+        sync: { pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun },
       }],
       typedSearchAttributes: [
         { key: searchAttributes.accountId, value: principal.accountId },

@@ -4,7 +4,7 @@
  * Used by `npm start`, the test setup and `.ci/run` (`npm run tools`).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync, chmodSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, readFileSync, writeFileSync, chmodSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +17,38 @@ export const pinned = {
   temporalBin: '1.9.1',
   temporalTestServerBin: '1.40.0',
   ferretdb: 'v1.24.2',
+  /** What `ferretdb --version` reports for our build: upstream plus the patches below. */
+  ferretdbBuild: 'v1.24.2-cra.2',
 } as const;
+
+/**
+ * Source patches applied to FerretDB before it is built, each one line with the upstream text it replaces.
+ *
+ * sqlite-id-index: the SQLite backend creates the `_id_` index on `_ferretdb_sjson->"_id"` but looks `_id`
+ * up with `_ferretdb_sjson->'$._id'`; SQLite only uses an expression index for the same expression, so every
+ * find, update, replace and delete by `_id` scanned the whole collection (161 ms for one replaceOne at
+ * 100 000 documents, and a bulk write of 100 such statements never returned). With the lookup spelled like
+ * the index it is a B-tree search.
+ *
+ * update-close-per-statement: the `update` command deferred closing each statement's query iterator to the
+ * end of the whole command, and each open iterator holds one of the SQLite pool's 100 connections, so a bulk
+ * write of 100 or more updates or replacements waited for a connection for ever. Each statement's iterator
+ * is now closed when the statement is done (`Close` may be called more than once; the deferred call stays).
+ */
+export const ferretDbPatches = [
+  {
+    name: 'sqlite-id-index',
+    file: 'internal/backends/sqlite/metadata/metadata.go',
+    from: `IDColumn = DefaultColumn + "->'$._id'"`,
+    to: `IDColumn = DefaultColumn + \`->"_id"\``,
+  },
+  {
+    name: 'update-close-per-statement',
+    file: 'internal/handler/msg_update.go',
+    from: `result, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n`,
+    to: `result, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n\t\tcloser.Close()\n`,
+  },
+] as const;
 
 export type ToolName = 'temporal' | 'temporal-test-server' | 'mongo';
 
@@ -109,13 +140,30 @@ function installFerretDb(log: Log): boolean {
   mkdirSync(join(toolsDir, 'src'), { recursive: true });
   cpSync(moduleDir, src, { recursive: true });
   makeWritable(src);
-  writeFileSync(join(src, 'build', 'version', 'version.txt'), `${pinned.ferretdb}\n`);
+  for (const patch of ferretDbPatches) {
+    const file = join(src, patch.file);
+    const text = readFileSync(file, 'utf8');
+    if (!text.includes(patch.from)) {
+      log(`FerretDB patch ${patch.name} no longer applies to ${patch.file}: check it against ${pinned.ferretdb}`);
+      rmSync(src, { recursive: true, force: true });
+      return false;
+    }
+    writeFileSync(file, text.replace(patch.from, patch.to));
+    log(`patched FerretDB: ${patch.name}`);
+  }
+  writeFileSync(join(src, 'build', 'version', 'version.txt'), `${pinned.ferretdbBuild}\n`);
   mkdirSync(toolsBin, { recursive: true });
   const out = join(toolsBin, 'ferretdb');
   const ok = run('go', ['build', '-trimpath', '-o', out, './cmd/ferretdb'], log, { cwd: src, env: { CGO_ENABLED: '0', GOFLAGS: '-mod=mod' } });
   rmSync(src, { recursive: true, force: true });
   if (ok) log('FerretDB installed in .tools/bin/ferretdb');
   return ok && isExecutable(out);
+}
+
+/** A FerretDB built by us with the current patches (an older build in .tools/bin is rebuilt). */
+function isOurFerretDb(path: string): boolean {
+  const out = spawnSync(path, ['--version'], { encoding: 'utf8' });
+  return out.status === 0 && out.stdout.split('\n').some((line) => line.trim() === `version: ${pinned.ferretdbBuild}`);
 }
 
 function makeWritable(dir: string): void {
@@ -143,7 +191,8 @@ export function ensureTools(need: readonly ToolName[] = ['temporal', 'temporal-t
   }
   if (need.includes('mongo')) {
     const mongod = which('mongod');
-    const ferret = which('ferretdb') ?? (installFerretDb(log) ? which('ferretdb') : undefined);
+    const existing = which('ferretdb');
+    const ferret = existing && isOurFerretDb(existing) ? existing : installFerretDb(log) ? which('ferretdb') : undefined;
     if (mongod) found.mongo = { kind: 'mongod', path: mongod };
     else if (ferret) found.mongo = { kind: 'ferretdb', path: ferret };
   }

@@ -205,7 +205,7 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     try {
       await startChild(syncProvider, {
         workflowId: workflowIds.sync(accountId, provider),
-        args: [{ accountId, provider, connectionId: profile.connectionId }],
+        args: [{ accountId, provider, connectionId: profile.connectionId, ...input.sync }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [
           { key: searchAttributes.accountId, value: accountId },

@@ -19,6 +19,8 @@ export interface LinkInput {
   tokenRefreshMargin: Duration;
   /** How long a conflict waits for a support decision before the attempt is dropped. */
   supportDecisionWait?: Duration;
+  /** Passed on to the first sync (`SYNC_PAGE_SIZE`, `SYNC_MAX_PAGES_PER_RUN`); the sync's defaults otherwise. */
+  sync?: { pageSize?: number; maxPagesPerRun?: number };
 }
 
 export interface BeginLinkResult {

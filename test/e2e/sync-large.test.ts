@@ -1,0 +1,97 @@
+/**
+ * A huge account: 100 000 records synced through the real stack in pages of 1 000, continuing as new every
+ * 20 pages. Every record arrives once, with one sync-run id across all runs; each run's history stays small;
+ * a second sync of the same data replaces instead of duplicating.
+ */
+import { randomBytes } from 'node:crypto';
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collections } from '../../domain/collections.js';
+import { recordIdFor, type ProviderRecordDocument } from '../../domain/records.js';
+import type { SyncResult } from '../../workflows/sync/messages.js';
+import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
+import { call, startTestStack, type TestStack } from '../support/stack.js';
+
+const pageSize = 1000;
+const pagesPerRun = 20;
+const counts: Record<string, number> = { repositories: 97_000, organizations: 1_000, starred: 2_000 };
+const total = Object.values(counts).reduce((n, c) => n + c, 0);
+
+let stack: TestStack;
+let person: SignedUp;
+const username = `huge-${randomBytes(3).toString('hex')}`;
+
+beforeAll(async () => {
+  stack = await startTestStack({ sandbox: true, env: { SYNC_PAGE_SIZE: String(pageSize), SYNC_MAX_PAGES_PER_RUN: String(pagesPerRun) } });
+  person = await signedUp(stack, `auth0|${username}`);
+  for (const kind of stack.sandbox!.data.kinds('github')) stack.sandbox!.data.setCount('github', username, kind, counts[kind] ?? 0);
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+interface Preview {
+  records: { total: number; byKind: Record<string, number> };
+}
+
+/** Every run of a workflow id, first to last, by following each run's continued-as-new event. */
+async function runsOf(workflowId: string, firstRunId: string): Promise<Array<{ runId: string; status: string; events: number }>> {
+  const runs: Array<{ runId: string; status: string; events: number }> = [];
+  let runId: string | undefined = firstRunId;
+  while (runId) {
+    const handle: WorkflowHandle = stack.temporal.workflow.getHandle(workflowId, runId);
+    const description: WorkflowExecutionDescription = await handle.describe();
+    const events: NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']> = (await handle.fetchHistory()).events ?? [];
+    runs.push({ runId, status: description.status.name, events: events.length });
+    const next: string | null | undefined = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    runId = next ?? undefined;
+  }
+  return runs;
+}
+
+describe('a 100 000-record account', () => {
+  it('syncs every record once, continuing as new every 20 pages', async () => {
+    const { answer } = await linkThroughSandbox(stack, person, 'github', username);
+    expect(answer.body).toMatchObject({ status: 'linked' });
+    const workflowId = `sync/${person.accountId}/github`;
+    const first = await stack.temporal.workflow.getHandle(workflowId).describe();
+    // result() follows the chain of runs to the last one.
+    const result: SyncResult = await stack.temporal.workflow.getHandle(workflowId, first.runId).result();
+
+    for (const [kind, count] of Object.entries(counts)) expect(result.totals[kind]).toMatchObject({ fetched: count, written: count, deleted: 0 });
+    expect(result.pages).toBe(Object.values(counts).reduce((n, c) => n + Math.max(1, Math.ceil(c / pageSize)), 0));
+    // Origins carry one sync-run id across continue-as-new: the first run's.
+    expect(result.syncRunId).toBe(first.runId);
+
+    const runs = await runsOf(workflowId, first.runId);
+    expect(runs.length).toBe(Math.ceil(result.pages / pagesPerRun));
+    expect(runs.slice(0, -1).every((r) => r.status === 'CONTINUED_AS_NEW')).toBe(true);
+    expect(runs.at(-1)!.status).toBe('COMPLETED');
+    // Each run's history is bounded by its pages, not by the account's size.
+    for (const r of runs) expect(r.events).toBeLessThan(pagesPerRun * 12 + 60);
+
+    // What the person sees before disconnecting: every record, by kind.
+    const preview = await call<Preview>(stack, 'GET', '/v1/me/providers/github/disconnect-preview', { token: person.token });
+    expect(preview.status).toBe(200);
+    expect(preview.body.records).toEqual({ total, byKind: counts });
+
+    const records = stack.db.collection<ProviderRecordDocument>(collections.providerRecords);
+    expect(await records.countDocuments({ accountId: person.accountId, provider: 'github', status: 'active', 'origin.syncRunId': first.runId })).toBe(total);
+
+    // The last page of the largest kind is there, as the provider serves it.
+    const lastId = stack.sandbox!.data.ids('github', username, 'repositories').at(-1)!;
+    const stored = await records.findOne({ _id: recordIdFor(person.accountId, 'github', 'repositories', lastId) });
+    expect(stored?.data).toEqual(stack.sandbox!.data.record('github', username, 'repositories', lastId));
+  }, 900_000);
+
+  it('replaces rather than duplicates when the same 100 000 records are synced again', async () => {
+    const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+    expect(res.status).toBe(202);
+    const again: SyncResult = await stack.temporal.workflow.getHandle(res.body.workflowId).result();
+    expect(Object.values(again.totals).reduce((n, t) => n + t.fetched, 0)).toBe(total);
+    const preview = await call<Preview>(stack, 'GET', '/v1/me/providers/github/disconnect-preview', { token: person.token });
+    expect(preview.body.records.total).toBe(total);
+    const records = stack.db.collection<ProviderRecordDocument>(collections.providerRecords);
+    expect(await records.countDocuments({ accountId: person.accountId, provider: 'github', 'origin.syncRunId': again.syncRunId })).toBe(total);
+  }, 900_000);
+});
