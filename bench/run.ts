@@ -4,6 +4,7 @@
  */
 import { parseFlags, UsageError, type Flags } from './flags.js';
 import { signupBench } from './signup.js';
+import { syncBench } from './sync.js';
 
 interface Bench {
   summary: string;
@@ -11,7 +12,7 @@ interface Bench {
   run(flags: Flags): Promise<void>;
 }
 
-const benches: Record<string, Bench> = { signup: signupBench };
+const benches: Record<string, Bench> = { signup: signupBench, sync: syncBench };
 
 function usage(): string {
   const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}\n${b.usage}`);

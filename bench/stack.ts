@@ -5,8 +5,12 @@
  *
  * The API is served twice: once on the task queues the workers poll (end-to-end runs), and once on
  * queues nobody polls, so start-rate runs measure the start path without the workers taking CPU from it.
+ *
+ * Options for benchmarks that need more: `sandbox` starts the sandbox OAuth provider (CRA registered as
+ * its client, as `npm start` does), and `workers: 'process'` runs the CRA workers as a separate
+ * `workers/main.ts` process instead, so that process's memory can be measured on its own.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +23,14 @@ import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { createApp } from '../api/app.js';
 import { EmbeddedIssuer } from '../api/auth/embedded-issuer.js';
-import { freePort, startMongo, startTemporal, type RunningService } from '../deploy/local/services.js';
-import { ensureTools } from '../deploy/local/tools.js';
+import type { SecretVault } from '../activities/secrets/port.js';
+import { freePort, startMongo, startTemporal, stopProcess, type RunningService } from '../deploy/local/services.js';
+import { ensureTools, projectRoot } from '../deploy/local/tools.js';
+import { defaultSandboxClients } from '../deploy/sandbox/default-clients.js';
+import { registerSandboxClients } from '../deploy/sandbox/register.js';
+import { startSandboxProvider, type SandboxProvider } from '../deploy/sandbox/sandbox-provider.js';
 import { loadConfig, type CraConfig } from '../domain/config.js';
+import { providerIds } from '../domain/providers.js';
 import { redactedLogPaths } from '../domain/redaction.js';
 import { buildWorkerDependencies } from '../workers/dependencies.js';
 import { createWorkers } from '../workers/workers.js';
@@ -47,6 +56,34 @@ export interface BenchStack {
   noopTaskQueue: string;
   /** What ran, for the report: `temporal --version` and the MongoDB-compatible server's version. */
   versions: { temporalCli: string; mongo: string };
+  /** The environment the configuration was read from: what a worker process of this stack needs. */
+  env: Record<string, string>;
+  /** The same SecretVault the workers use (the keyring under the stack's data folder). */
+  vault: SecretVault;
+  /** The sandbox OAuth provider, with `sandbox: true`. */
+  sandbox?: SandboxProvider;
+  /** The worker process, with `workers: 'process'`. */
+  workerProcess?: BenchWorkerProcess;
+  stop(): Promise<void>;
+}
+
+export interface BenchStackOptions {
+  log: Log;
+  env?: Record<string, string>;
+  /** Start the sandbox OAuth provider for every provider and point CRA at it. */
+  sandbox?: boolean;
+  /**
+   * `in-process` (default): the CRA workers and the no-op worker run in this process. `process`: the CRA
+   * workers run as `workers/main.ts` in a child process and nothing polls the no-op task queue.
+   */
+  workers?: 'in-process' | 'process';
+}
+
+/** A CRA worker process (`workers/main.ts` with the stack's environment), ready once its workers poll. */
+export interface BenchWorkerProcess {
+  pid: number;
+  child: ChildProcess;
+  /** SIGTERM (the worker drains and exits), SIGKILL if it is still there after 15 s. */
   stop(): Promise<void>;
 }
 
@@ -59,8 +96,9 @@ function firstLine(cmd: string, args: string[]): string {
 
 let runtimeInstalled = false;
 
-export async function startBenchStack(opts: { log: Log; env?: Record<string, string> }): Promise<BenchStack> {
+export async function startBenchStack(opts: BenchStackOptions): Promise<BenchStack> {
   const { log } = opts;
+  const inProcess = (opts.workers ?? 'in-process') === 'in-process';
   if (!runtimeInstalled) {
     // Core SDK logs at INFO would interleave with the results; warnings and errors still show.
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -93,7 +131,7 @@ export async function startBenchStack(opts: { log: Log; env?: Record<string, str
     ]);
     services.push(temporalServer, mongoServer);
 
-    const env = {
+    const env: Record<string, string> = {
       CRA_ENV: 'test',
       TEMPORAL_ADDRESS: temporalServer.address,
       MONGODB_URI: mongoServer.uri,
@@ -105,6 +143,21 @@ export async function startBenchStack(opts: { log: Log; env?: Record<string, str
       WORKER_SHUTDOWN_GRACE: '1s',
       ...opts.env,
     };
+    let sandbox: SandboxProvider | undefined;
+    if (opts.sandbox) {
+      // The API's address is fixed before the config is read: it is the redirect URI the sandbox registers.
+      const apiPort = await freePort();
+      env.PORT = String(apiPort);
+      env.CRA_PUBLIC_URL = `http://127.0.0.1:${apiPort}`;
+      const sandboxPort = await freePort();
+      env.CRA_SANDBOX_URL = `http://127.0.0.1:${sandboxPort}`;
+      const started = await startSandboxProvider({
+        port: sandboxPort, publicUrl: env.CRA_SANDBOX_URL, providers: providerIds,
+        clients: defaultSandboxClients(env.CRA_PUBLIC_URL, providerIds), log: (line) => log(`sandbox: ${line}`),
+      });
+      sandbox = started;
+      teardown.push(() => started.close());
+    }
     const config = loadConfig(env);
     const unpolledConfig = loadConfig({ ...env, TEMPORAL_TASK_QUEUE_PREFIX: `${config.temporal.taskQueuePrefix}unpolled-` });
 
@@ -118,34 +171,43 @@ export async function startBenchStack(opts: { log: Log; env?: Record<string, str
     const rawConnection = await Connection.connect({ address: config.temporal.address });
     teardown.push(() => rawConnection.close());
 
-    log('bundling workflows …');
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: benchWorkflowsPath,
-      logger: { info() {}, warn: log, error: log, debug() {}, trace() {}, log() {} },
-    });
-    const workflowBundle = { codePath: join(work, 'workflow-bundle.js') };
-    writeFileSync(workflowBundle.codePath, bundle.code);
-
     const deps = await buildWorkerDependencies(config, db);
+    if (sandbox) await registerSandboxClients(deps.vault, defaultSandboxClients(config.publicUrl, providerIds));
     const noopTaskQueue = `${config.temporal.taskQueuePrefix}bench-noop`;
-    const workers = [
-      ...(await createWorkers({ config, connection: nativeConnection, deps, workflowBundle })),
-      await Worker.create({
-        connection: nativeConnection,
-        namespace: config.temporal.namespace,
-        taskQueue: noopTaskQueue,
-        workflowBundle,
-        activities: benchActivities,
-        shutdownGraceTime: config.worker.shutdownGrace,
-      }),
-    ];
-    const running = Promise.all(workers.map((w) => w.run()));
-    // A worker that dies leaves its batch to time out; say why instead of dying on an unhandled rejection.
-    running.catch((err: unknown) => log(`a worker stopped: ${err instanceof Error ? err.message : String(err)}`));
-    teardown.push(async () => {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await running.catch(() => undefined);
-    });
+    let workerProcess: BenchWorkerProcess | undefined;
+    if (inProcess) {
+      log('bundling workflows …');
+      const bundle = await bundleWorkflowCode({
+        workflowsPath: benchWorkflowsPath,
+        logger: { info() {}, warn: log, error: log, debug() {}, trace() {}, log() {} },
+      });
+      const workflowBundle = { codePath: join(work, 'workflow-bundle.js') };
+      writeFileSync(workflowBundle.codePath, bundle.code);
+
+      const workers = [
+        ...(await createWorkers({ config, connection: nativeConnection, deps, workflowBundle })),
+        await Worker.create({
+          connection: nativeConnection,
+          namespace: config.temporal.namespace,
+          taskQueue: noopTaskQueue,
+          workflowBundle,
+          activities: benchActivities,
+          shutdownGraceTime: config.worker.shutdownGrace,
+        }),
+      ];
+      const running = Promise.all(workers.map((w) => w.run()));
+      // A worker that dies leaves its batch to time out; say why instead of dying on an unhandled rejection.
+      running.catch((err: unknown) => log(`a worker stopped: ${err instanceof Error ? err.message : String(err)}`));
+      teardown.push(async () => {
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await running.catch(() => undefined);
+      });
+    } else {
+      log('starting the worker process (it bundles the workflows itself) …');
+      const started = await startWorkerProcess({ ...env, METRICS_PORT: String(await freePort()) }, log);
+      workerProcess = started;
+      teardown.push(() => started.stop());
+    }
 
     // Like api/main.ts, but the lines go nowhere: serialising them is part of the API's cost, printing is not.
     const apiLog = pino(
@@ -154,21 +216,95 @@ export async function startBenchStack(opts: { log: Log; env?: Record<string, str
     );
     const issuer = await EmbeddedIssuer.load({ dataDir: config.dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
     const apiTemporal = new Client({ connection: apiConnection, namespace: config.temporal.namespace });
-    const serveApi = async (apiConfig: CraConfig): Promise<BenchApi> => {
+    const serveApi = async (apiConfig: CraConfig, port: number): Promise<BenchApi> => {
       const app = createApp({ config: apiConfig, temporal: apiTemporal, db, log: apiLog, jwks: issuer.jwks() });
       const server: ServerType = await new Promise((resolve) => {
-        const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+        const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () => resolve(s));
       });
       teardown.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       return { config: apiConfig, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
     };
-    const live = await serveApi(config);
-    const unpolled = await serveApi(unpolledConfig);
+    const live = await serveApi(config, opts.sandbox ? config.port : 0);
+    const unpolled = await serveApi(unpolledConfig, 0);
 
     const temporal = new Client({ connection: rawConnection, namespace: config.temporal.namespace });
-    return { live, unpolled, db, issuer, temporal, noopTaskQueue, versions, stop };
+    return {
+      live, unpolled, db, issuer, temporal, noopTaskQueue, versions, stop, env, vault: deps.vault,
+      ...(sandbox ? { sandbox } : {}), ...(workerProcess ? { workerProcess } : {}),
+    };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+const workerMain = join(projectRoot, 'workers', 'main.ts');
+const workerReadyTimeoutMs = 180_000;
+
+/**
+ * `node --import tsx workers/main.ts`, not the `tsx` command: that one runs the worker in a child of its
+ * own, and the pid here must be the process whose memory is measured. Ready once it logs `worker ready`;
+ * its warnings and errors are passed on to `log`, the rest of its output is dropped.
+ */
+async function startWorkerProcess(env: Record<string, string>, log: Log): Promise<BenchWorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', workerMain], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  const onLine = (line: string) => {
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    let entry: { level?: number; msg?: string } | undefined;
+    try {
+      entry = JSON.parse(line) as { level?: number; msg?: string };
+    } catch {
+      log(`worker: ${line}`);
+      return;
+    }
+    if (entry.msg === 'worker ready') ready();
+    else if ((entry.level ?? 0) >= 40) log(`worker: ${line.slice(0, 500)}`);
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) onLine(line);
+    });
+  }
+  const exited = new Promise<never>((_, reject) => {
+    child.once('error', (err) => reject(new Error(`the worker process did not start: ${err.message}`)));
+    child.once('exit', (code, signal) => reject(new Error(`the worker process exited before it was ready (${signal ?? `code ${code}`}):\n${tail.join('\n')}`)));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the worker process was not ready after ${workerReadyTimeoutMs / 1000} s:\n${tail.join('\n')}`)), workerReadyTimeoutMs);
+  });
+  try {
+    await Promise.race([isReady, exited, timeout]);
+  } catch (err) {
+    await stopProcess(child, 5_000);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  // From here an exit is the run's problem to report, not a rejection nobody awaits.
+  exited.catch(() => undefined);
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) log(`the worker process exited unasked (${signal ?? `code ${code}`}):\n${tail.join('\n')}`);
+  });
+  if (child.pid === undefined) throw new Error('the worker process has no pid');
+  return {
+    pid: child.pid,
+    child,
+    stop() {
+      stopping = true;
+      return stopProcess(child, 15_000);
+    },
+  };
 }

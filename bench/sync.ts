@@ -1,0 +1,609 @@
+/**
+ * `npm run bench -- sync`: how fast CRA imports a provider's data, against the database's own floor.
+ *
+ *  1. Throughput: a bench person links GitHub through the sandbox (the real flow), the sandbox serves N
+ *     repositories, and `POST /v1/me/providers/github/sync` runs the sync workflow (pages fetched with the
+ *     connection's token, a content hash and an origin MAC per record, one bulk upsert per page). Timed
+ *     from the request to the workflow's result → records/s.
+ *  2. Baseline: the same N documents — built from the same pages with the same hash and MAC, before the
+ *     clock starts — written with plain `insertMany` (ordered: false, batches of the page size) into a
+ *     fresh collection with the same indexes, once before and once after the sync → records/s. The ratio
+ *     sync / raw is the headline. Each part of the sync is also timed on its own, to say where time goes.
+ *  3. Memory: the CRA workers run as a separate `workers/main.ts` process; its resident memory is sampled
+ *     through every sync, and a second person's sync of M records gives its peak.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { msToNumber } from '@temporalio/common/lib/time.js';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { AnyBulkWriteOperation, Collection } from 'mongodb';
+import { fetchDataPage } from '../activities/providers/data-client.js';
+import { resolveProvider } from '../activities/providers/resolve.js';
+import { providerTokens, vaultKeys } from '../activities/providers/stores.js';
+import { contentHash, providerRecords, signOrigin } from '../activities/records/store.js';
+import { loadConfig } from '../domain/config.js';
+import { recordIdFor, type ProviderRecordDocument, type RecordOrigin } from '../domain/records.js';
+import { activityOptions } from '../temporal.config.js';
+import { syncStatusQuery, type SyncResult } from '../workflows/sync/messages.js';
+import { boolFlag, intFlag, rejectUnknown, type Flags } from './flags.js';
+import { perSecond, within } from './measure.js';
+import { benchmarksFile, fixed, machineSummary, markdownTable, writeSection } from './report.js';
+import { linkedAccount, requestSync, sandboxOf, type LinkedAccount } from './sync-account.js';
+import { memoryStatus, watchMemory, type MemoryWindow } from './sync-memory.js';
+import { startBenchStack, type BenchStack } from './stack.js';
+
+// 20 000 records for the throughput ratio, and a 100 000-record sync for the worker's peak memory, in pages of
+// 1000 (SYNC_PAGE_SIZE's maximum, what a large account would be synced with).
+const defaults = { records: 20_000, memoryRecords: 100_000, pageSize: 1000 } as const;
+/** The sandbox's largest dataset. */
+const maxRecords = 999_999;
+
+export const syncBench = {
+  summary: 'records/s of a provider sync (fetch, origin MAC, bulk upsert) vs raw insertMany; worker peak memory',
+  usage: [
+    `             --records N              records synced and inserted raw for the throughput ratio (${defaults.records})`,
+    `             --memory-records M       records of the sync whose worker peak memory is reported; 0 skips it (${defaults.memoryRecords})`,
+    `             --page-size P            records per page: SYNC_PAGE_SIZE and the raw insertMany batch, 1 to 1000 (${defaults.pageSize})`,
+    '             --no-write               print the results only; leave BENCHMARKS.md alone',
+  ].join('\n'),
+  run: runSyncBench,
+};
+
+interface Options {
+  records: number;
+  memoryRecords: number;
+  pageSize: number;
+  write: boolean;
+}
+
+function options(flags: Flags): Options {
+  rejectUnknown(flags, ['records', 'memory-records', 'page-size', 'no-write']);
+  return {
+    records: intFlag(flags, 'records', defaults.records, 1, maxRecords),
+    memoryRecords: intFlag(flags, 'memory-records', defaults.memoryRecords, 0, maxRecords),
+    pageSize: intFlag(flags, 'page-size', defaults.pageSize, 1, 1000),
+    write: !boolFlag(flags, 'no-write'),
+  };
+}
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const runId = randomBytes(3).toString('hex');
+const provider = 'github';
+const kind = 'repositories';
+
+/** One timed step: how many records in how long. */
+interface Timed {
+  records: number;
+  ms: number;
+}
+
+const rate = (t: Timed) => perSecond(t.records, t.ms);
+
+async function timed(records: number, work: () => Promise<void>): Promise<Timed> {
+  const started = performance.now();
+  await work();
+  return { records, ms: performance.now() - started };
+}
+
+/** A generous bound: a stuck sync ends the run with a message instead of hanging it. */
+const syncTimeoutMs = (records: number) => Math.max(600_000, records * 200);
+
+/** What the sandbox serves for the account, page by page as the sync reads it; also how long that took. */
+interface Served {
+  pages: Array<{ items: Array<Record<string, unknown> & { id: string | number }>; sourceUrl: string }>;
+  fetch: Timed;
+}
+
+/** The sync's own read path (the same client, endpoint and token), without CRA around it. */
+async function fetchAll(stack: BenchStack, account: LinkedAccount, pageSize: number): Promise<Served & { providerAccountId: string }> {
+  const config = loadConfig(stack.env);
+  const resolved = await resolveProvider(provider, config.providers, stack.vault);
+  if (!resolved.endpoints.data) throw new Error(`${provider} has no data endpoint`);
+  const tokens = await providerTokens(stack.db).findOne({ _id: account.connectionId });
+  if (!tokens) throw new Error(`no tokens for ${account.connectionId}`);
+  const accessToken = await stack.vault.decrypt(vaultKeys.providerTokens, tokens.accessTokenCiphertext);
+  const pages: Served['pages'] = [];
+  let count = 0;
+  const fetch = await timed(0, async () => {
+    let cursor: string | null = null;
+    do {
+      const page = await fetchDataPage(resolved.endpoints.data!, kind, accessToken, { cursor, limit: pageSize });
+      pages.push({ items: page.items, sourceUrl: page.sourceUrl });
+      count += page.items.length;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  });
+  return { pages, fetch: { ...fetch, records: count }, providerAccountId: tokens.providerAccountId };
+}
+
+/**
+ * The documents the sync writes for these pages, built the way `syncPage` builds them (content hash,
+ * origin, MAC through the SecretVault), one batch per page. Timed: that is the per-record work of a sync.
+ */
+async function documentsFor(stack: BenchStack, account: LinkedAccount, served: Served, providerAccountId: string): Promise<{ batches: ProviderRecordDocument[][]; sign: Timed }> {
+  const batches: ProviderRecordDocument[][] = [];
+  const syncRunId = `bench-raw-${runId}`;
+  const fetchedAt = new Date().toISOString();
+  let count = 0;
+  const sign = await timed(0, async () => {
+    for (const page of served.pages) {
+      const batch: ProviderRecordDocument[] = [];
+      for (const item of page.items) {
+        const externalId = String(item.id);
+        const _id = recordIdFor(account.accountId, provider, kind, externalId);
+        const origin: RecordOrigin = {
+          provider, providerAccountId, connectionId: account.connectionId, syncRunId, fetchedAt, sourceUrl: page.sourceUrl, contentHash: contentHash(item),
+        };
+        batch.push({
+          _id, accountId: account.accountId, provider, kind, externalId, connectionId: account.connectionId, data: item, origin,
+          originMac: await signOrigin(stack.vault, { _id, accountId: account.accountId, kind, externalId, origin }),
+          status: 'active', lastSeenRunId: syncRunId, updatedAt: fetchedAt,
+        });
+      }
+      count += batch.length;
+      batches.push(batch);
+    }
+  });
+  return { batches, sign: { ...sign, records: count } };
+}
+
+/**
+ * The secondary indexes `provider_records` has now (none while nobody has created the collection), so
+ * the raw writes maintain the same indexes the sync does.
+ */
+async function recordIndexes(stack: BenchStack): Promise<Array<{ key: Record<string, number>; name: string }>> {
+  const exists = (await stack.db.listCollections({ name: providerRecords(stack.db).collectionName }, { nameOnly: true }).toArray()).length > 0;
+  if (!exists) return [];
+  return (await providerRecords(stack.db).indexes())
+    .filter((index) => index.name !== '_id_')
+    .map((index) => ({ key: index.key as Record<string, number>, name: index.name ?? JSON.stringify(index.key) }));
+}
+
+async function freshLikeRecords(stack: BenchStack, name: string): Promise<Collection<ProviderRecordDocument>> {
+  await stack.db.collection(name).drop().catch(() => undefined);
+  await stack.db.createCollection(name);
+  const target = stack.db.collection<ProviderRecordDocument>(name);
+  for (const index of await recordIndexes(stack)) await target.createIndex(index.key, { name: index.name });
+  return target;
+}
+
+/** One timed write, and each batch's time with how many records were stored before it. */
+interface TimedWrites extends Timed {
+  batches: Array<{ stored: number; records: number; ms: number }>;
+}
+
+/** Raw driver writes of the same documents: `insertMany`, or the sync's own `replaceOne` upserts; one call per page. */
+async function rawWrite(stack: BenchStack, how: 'insert' | 'upsert', batches: readonly ProviderRecordDocument[][], tag: string): Promise<TimedWrites> {
+  const target = await freshLikeRecords(stack, `bench_sync_${how}_${tag}_${runId}`);
+  const records = batches.reduce((n, b) => n + b.length, 0);
+  const perBatch: TimedWrites['batches'] = [];
+  let stored = 0;
+  const result = await timed(records, async () => {
+    for (const batch of batches) {
+      const started = performance.now();
+      if (how === 'insert') {
+        // Copies: the driver would otherwise write into the shared documents.
+        await target.insertMany(batch.map((d) => ({ ...d })), { ordered: false });
+      } else {
+        const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = batch.map(({ _id, ...replacement }) => ({ replaceOne: { filter: { _id }, replacement, upsert: true } }));
+        await target.bulkWrite(ops, { ordered: false });
+      }
+      perBatch.push({ stored, records: batch.length, ms: performance.now() - started });
+      stored += batch.length;
+    }
+  });
+  const count = await target.countDocuments();
+  if (count !== records) throw new Error(`raw ${how}: ${count} documents stored, ${records} written`);
+  // Dropped at once, so the later steps run against a database of the same size as the first.
+  await target.drop();
+  return { ...result, batches: perBatch };
+}
+
+/**
+ * Least squares of the time per record written against the records already stored: `baseMs` per record
+ * into an empty collection, plus `perThousandStoredMs` for every 1000 records stored. A write path whose
+ * cost does not grow with the collection has a slope near 0; one that scans the collection does not.
+ */
+function costGrowth(batches: TimedWrites['batches']): { baseMs: number; perThousandStoredMs: number } {
+  const points = batches.filter((b) => b.records > 0).map((b) => ({ x: b.stored / 1000, y: b.ms / b.records }));
+  const n = points.length;
+  if (n < 2) return { baseMs: points[0]?.y ?? Number.NaN, perThousandStoredMs: Number.NaN };
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  const slope = sxx > 0 ? points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx : Number.NaN;
+  return { baseMs: my - slope * mx, perThousandStoredMs: slope };
+}
+
+/** Seconds to write `records` into an empty collection one after the other at that growth: base·N + slope·N²/2 (a slope within noise of 0 counts as 0). */
+function projectedSeconds(growth: { baseMs: number; perThousandStoredMs: number }, records: number): number {
+  return (Math.max(0, growth.baseMs) * records + (Math.max(0, growth.perThousandStoredMs) / 1000) * records * records / 2) / 1000;
+}
+
+/** Per activity type: how many ran, their summed scheduled → closed time, and the attempts they took (retries show here only). */
+type ActivityTimes = Map<string, { count: number; totalMs: number; attempts: number }>;
+
+interface SyncHistory {
+  times: ActivityTimes;
+  runs: number;
+  /** Scheduled → closed of each `syncPage`, in page order: whether a page costs more as the collection grows. */
+  pageMs: number[];
+}
+
+function timestampMs(ts: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): number {
+  return ts ? Number(ts.seconds?.toString() ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6 : Number.NaN;
+}
+
+/** Scheduled → closed per activity type over every run of one sync (continue-as-new chains them, newest first). */
+async function syncHistory(stack: BenchStack, workflowId: string): Promise<SyncHistory> {
+  const times: ActivityTimes = new Map();
+  const pagesByRun: number[][] = [];
+  let run: string | undefined = (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
+  while (run) {
+    const events = (await stack.temporal.workflow.getHandle(workflowId, run).fetchHistory()).events ?? [];
+    const scheduled = new Map<string, { type: string; at: number }>();
+    const attempts = new Map<string, number>();
+    const pages: number[] = [];
+    let previous: string | undefined;
+    for (const e of events) {
+      const startedAttrs = e.workflowExecutionStartedEventAttributes;
+      if (startedAttrs?.continuedExecutionRunId) previous = startedAttrs.continuedExecutionRunId;
+      const attrs = e.activityTaskScheduledEventAttributes;
+      if (attrs) scheduled.set(String(e.eventId), { type: attrs.activityType?.name ?? '?', at: timestampMs(e.eventTime) });
+      const startedTask = e.activityTaskStartedEventAttributes;
+      if (startedTask) attempts.set(String(startedTask.scheduledEventId), startedTask.attempt ?? 1);
+      const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      const from = closed && scheduled.get(String(closed.scheduledEventId));
+      if (!from) continue;
+      const ms = timestampMs(e.eventTime) - from.at;
+      const entry = times.get(from.type) ?? { count: 0, totalMs: 0, attempts: 0 };
+      entry.count++;
+      entry.totalMs += ms;
+      entry.attempts += attempts.get(String(closed.scheduledEventId)) ?? 1;
+      times.set(from.type, entry);
+      if (from.type === 'syncPage') pages.push(ms);
+    }
+    pagesByRun.unshift(pages);
+    run = previous;
+  }
+  return { times, runs: pagesByRun.length, pageMs: pagesByRun.flat() };
+}
+
+interface SyncRun {
+  records: number;
+  /** Its history: activity times, runs, each page's time. */
+  history: SyncHistory;
+  timed: Timed;
+  memory: MemoryWindow;
+  result: SyncResult;
+  workflowId: string;
+}
+
+/** Terminates the syncs being waited for: an interrupted run must not leave a long poll behind its connections. */
+const inFlight = new Set<() => Promise<void>>();
+
+/**
+ * Wait for the sync's result, saying every so often how far it got and whether a page is being retried.
+ * A page retried `stuckAttempts` times ends the run (a sync that cannot finish has no throughput to
+ * report); so does the timeout. Either way the workflow is terminated, so no long poll for its result
+ * outlives the run's connections.
+ */
+async function awaitSync(stack: BenchStack, workflowId: string, records: number): Promise<SyncResult> {
+  const handle = stack.temporal.workflow.getHandle(workflowId);
+  const result = handle.result() as Promise<SyncResult>;
+  const started = performance.now();
+  const giveUp = async () => {
+    await handle.terminate('the benchmark gave up on it').catch(() => undefined);
+    await result.catch(() => undefined);
+  };
+  inFlight.add(giveUp);
+  let stuck!: (err: Error) => void;
+  const isStuck = new Promise<never>((_, reject) => (stuck = reject));
+  // Handled here too: a poll that finds the page stuck after the wait ended must not crash the run.
+  isStuck.catch(() => undefined);
+  const progress = setInterval(() => {
+    void (async () => {
+      const status = await handle.query(syncStatusQuery).catch(() => undefined);
+      const pending = (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.[0];
+      const attempt = pending?.attempt ?? 1;
+      const done = status ? `${status.checkpoint.pages} pages done` : 'no status yet';
+      const retrying = attempt > 1 ? `; page attempt ${attempt}, last failure: ${pending?.lastFailure?.message ?? '?'}` : '';
+      log(`  … ${fixed((performance.now() - started) / 1000, 0)} s: ${done}${retrying}`);
+      if (attempt >= stuckAttempts) {
+        stuck(new Error(`the sync of ${records} records is stuck: ${done}, the next one at attempt ${attempt} (${pending?.lastFailure?.message ?? '?'}); see the sync notes in BENCHMARKS.md`));
+      }
+    })();
+  }, progressEveryMs);
+  try {
+    return await within(syncTimeoutMs(records), `the sync of ${records} records`, Promise.race([result, isStuck]));
+  } catch (err) {
+    await giveUp();
+    throw err;
+  } finally {
+    clearInterval(progress);
+    inFlight.delete(giveUp);
+  }
+}
+
+const progressEveryMs = 15_000;
+/** A page this many attempts in is not going to succeed on the next one (see the sync notes in BENCHMARKS.md). */
+const stuckAttempts = 5;
+
+/** Serve `records` repositories to the account, request a sync over HTTP, wait for its result; watch the worker's memory throughout. */
+async function timedSync(stack: BenchStack, account: LinkedAccount, records: number): Promise<SyncRun> {
+  sandboxOf(stack).data.setCount(provider, account.username, kind, records);
+  const watch = watchMemory(stack.workerProcess!.pid);
+  let workflowId = '';
+  let result: SyncResult | undefined;
+  try {
+    const t = await timed(records, async () => {
+      workflowId = await requestSync(stack, account);
+      result = await awaitSync(stack, workflowId, records);
+    });
+    const memory = watch.stop();
+    const fetched = result?.totals[kind]?.fetched;
+    if (fetched !== records) throw new Error(`the sync fetched ${String(fetched)} ${kind}, not ${records}`);
+    const stored = await providerRecords(stack.db).countDocuments({ accountId: account.accountId, kind, status: 'active' });
+    if (stored !== records) throw new Error(`the sync left ${stored} active ${kind}, not ${records}`);
+    return { records, timed: t, memory, result: result!, workflowId, history: await syncHistory(stack, workflowId) };
+  } catch (err) {
+    watch.stop();
+    throw err;
+  }
+}
+
+interface Results {
+  opts: Options;
+  fetch: Timed;
+  sign: Timed;
+  insertBefore: TimedWrites;
+  insertAfter: TimedWrites;
+  upsert: TimedWrites;
+  sync: SyncRun;
+  activities: SyncHistory;
+  /** The secondary indexes the raw writes' collections had (those of `provider_records` at the time), and those `provider_records` had after the sync. */
+  indexes: { raw: string[]; afterSync: string[] };
+  memoryRun?: SyncRun;
+  /** The worker process when it was ready (idle, workflows bundled), and its peak up to then. */
+  workerAtStart: { rssKiB: number; peakKiB: number };
+  elapsedS: number;
+  load: [number, number];
+}
+
+async function runSyncBench(flags: Flags): Promise<void> {
+  const opts = options(flags);
+  const began = performance.now();
+  const loadBefore = loadavg()[0] ?? Number.NaN;
+  log('starting Temporal, MongoDB, the sandbox provider, the API and a worker process …');
+  const stack = await startBenchStack({ log, sandbox: true, workers: 'process', env: { SYNC_PAGE_SIZE: String(opts.pageSize) } });
+  // Ctrl-C mid-run still stops the servers and the worker this run started, rather than leaving them behind.
+  const interrupt = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping …`);
+    void Promise.all([...inFlight].map((giveUp) => giveUp())).then(() => stack.stop()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    const workerPid = stack.workerProcess!.pid;
+    const workerAtStart = memoryStatus(workerPid);
+    log(`stack up in ${fixed((performance.now() - began) / 1000)} s; API at ${stack.live.baseUrl}; worker pid ${workerPid}, ${mib(workerAtStart.rssKiB)} MiB resident`);
+
+    const account = await linkedAccount(stack, `bench|${runId}-sync`, `bench-${runId}`);
+    log(`${account.accountId} linked ${provider} (sandbox user ${account.username})`);
+    sandboxOf(stack).data.setCount(provider, account.username, kind, opts.records);
+
+    log(`reading ${opts.records} ${kind} from the sandbox data API, pages of ${opts.pageSize} …`);
+    const served = await fetchAll(stack, account, opts.pageSize);
+    if (served.fetch.records !== opts.records) throw new Error(`the sandbox served ${served.fetch.records} ${kind}, not ${opts.records}`);
+    log(`fetch: ${fixed(rate(served.fetch), 0)} records/s; hashing and signing them …`);
+    const { batches, sign } = await documentsFor(stack, account, served, served.providerAccountId);
+    served.pages.length = 0;
+    log(`hash + origin MAC: ${fixed(rate(sign), 0)} records/s`);
+
+    const indexesRaw = (await recordIndexes(stack)).map((i) => i.name);
+    const insertBefore = await rawWrite(stack, 'insert', batches, 'before');
+    log(`raw insertMany: ${fixed(rate(insertBefore), 0)} records/s`);
+    const upsert = await rawWrite(stack, 'upsert', batches, 'upsert');
+    log(`raw bulk replaceOne upsert: ${fixed(rate(upsert), 0)} records/s`);
+
+    log(`syncing ${opts.records} ${kind} through POST /v1/me/providers/${provider}/sync …`);
+    const sync = await timedSync(stack, account, opts.records);
+    log(`sync: ${fixed(rate(sync.timed), 0)} records/s, worker peak ${mib(sync.memory.peakKiB)} MiB`);
+    const activities = sync.history;
+    const indexesAfterSync = (await recordIndexes(stack)).map((i) => i.name);
+
+    const insertAfter = await rawWrite(stack, 'insert', batches, 'after');
+    batches.length = 0;
+    log(`raw insertMany again: ${fixed(rate(insertAfter), 0)} records/s`);
+    // The memory sync starts from an empty collection, as the throughput sync did: what an upsert costs
+    // depends on how many records are stored already (see the notes in BENCHMARKS.md).
+    await providerRecords(stack.db).deleteMany({ accountId: account.accountId });
+
+    let memoryRun: SyncRun | undefined;
+    if (opts.memoryRecords > 0) {
+      const second = await linkedAccount(stack, `bench|${runId}-memory`, `bench-mem-${runId}`);
+      log(`syncing ${opts.memoryRecords} ${kind} for a second account, for the worker's peak memory …`);
+      memoryRun = await timedSync(stack, second, opts.memoryRecords);
+      log(`sync: ${fixed(rate(memoryRun.timed), 0)} records/s, worker peak ${mib(memoryRun.memory.peakKiB)} MiB`);
+    }
+
+    const results: Results = {
+      opts, fetch: served.fetch, sign, insertBefore, insertAfter, upsert, sync, activities, workerAtStart, indexes: { raw: indexesRaw, afterSync: indexesAfterSync },
+      ...(memoryRun ? { memoryRun } : {}),
+      elapsedS: (performance.now() - began) / 1000, load: [loadBefore, loadavg()[0] ?? Number.NaN],
+    };
+    const tables = renderTables(results);
+    process.stdout.write(`\n${tables}\n1-minute load average: ${fixed(results.load[0], 2)} before, ${fixed(results.load[1], 2)} after, on ${machineSummary().cores} cores.\n`);
+    if (opts.write) {
+      writeSection('sync', renderSection(results, tables, stack));
+      log(`results written to ${benchmarksFile}`);
+    }
+  } catch (err) {
+    // Said before the teardown, which may itself go wrong and end the process.
+    log(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    log('stopping …');
+    await stack.stop();
+  }
+  log(`done in ${fixed((performance.now() - began) / 1000)} s`);
+}
+
+const list = (names: readonly string[]) => (names.length > 0 ? `\`_id\` and ${names.map((n) => `\`${n}\``).join(', ')}` : 'only `_id`');
+/** Two decimals, or three significant ones when small enough that two would round it away. */
+const ratioText = (ratio: number) => fixed(ratio, ratio > 0 && ratio < 0.1 ? 3 : 2);
+
+/** A projected duration in the unit a person reads it in. */
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return 'n/a';
+  if (s < 120) return `${fixed(s, 0)} s`;
+  if (s < 7200) return `${fixed(s / 60, 0)} min`;
+  return `${fixed(s / 3600, 1)} h`;
+}
+const mib = (kib: number) => fixed(kib / 1024, 0);
+const seconds = (t: Timed) => fixed(t.ms / 1000, 1);
+
+/** Both raw insertMany runs together: the baseline the ratio divides by. */
+function rawBaseline(r: Results): Timed {
+  return { records: r.insertBefore.records + r.insertAfter.records, ms: r.insertBefore.ms + r.insertAfter.ms };
+}
+
+function renderTables(r: Results): string {
+  const raw = rawBaseline(r);
+  const vsRaw = (t: Timed) => ratioText(rate(t) / rate(raw));
+  const p = r.opts.pageSize;
+  const throughput = markdownTable(
+    ['write path (same records, same server, one page at a time)', 'records', 'seconds', 'records/s', '× raw insertMany'],
+    [
+      [`raw \`insertMany\`, ordered: false, batches of ${p} — before the sync`, String(r.insertBefore.records), seconds(r.insertBefore), fixed(rate(r.insertBefore), 0), vsRaw(r.insertBefore)],
+      [`raw \`insertMany\`, ordered: false, batches of ${p} — after the sync`, String(r.insertAfter.records), seconds(r.insertAfter), fixed(rate(r.insertAfter), 0), vsRaw(r.insertAfter)],
+      ['raw `bulkWrite` of `replaceOne` upserts (what a sync page writes)', String(r.upsert.records), seconds(r.upsert), fixed(rate(r.upsert), 0), vsRaw(r.upsert)],
+      [`CRA sync: \`POST …/${provider}/sync\` → workflow result`, String(r.sync.records), seconds(r.sync.timed), fixed(rate(r.sync.timed), 0), `**${vsRaw(r.sync.timed)}**`],
+    ],
+  );
+
+  const share = (ms: number) => `${fixed((100 * ms) / r.sync.timed.ms, 0)} %`;
+  const syncPage = r.activities.times.get('syncPage');
+  const activityMs = [...r.activities.times.values()].reduce((n, t) => n + t.totalMs, 0);
+  const parts = markdownTable(
+    ['where a sync’s time goes (each part timed on its own, same records)', 'seconds', 'records/s', 'share of the sync'],
+    [
+      [`fetch every page from the sandbox data API (HTTP, JSON, pages of ${p})`, seconds(r.fetch), fixed(rate(r.fetch), 0), share(r.fetch.ms)],
+      ['content hash + origin MAC through the SecretVault, per record', seconds(r.sign), fixed(rate(r.sign), 0), share(r.sign.ms)],
+      ['bulk `replaceOne` upserts (raw driver)', seconds(r.upsert), fixed(rate(r.upsert), 0), share(r.upsert.ms)],
+      ['sum of the three', fixed((r.fetch.ms + r.sign.ms + r.upsert.ms) / 1000, 1), '', share(r.fetch.ms + r.sign.ms + r.upsert.ms)],
+      ...(syncPage ? [[`in the sync: \`syncPage\` activities, scheduled → closed (${syncPage.count} pages, ${syncPage.attempts} attempts)`,
+        fixed(syncPage.totalMs / 1000, 1), '', share(syncPage.totalMs)]] : []),
+      ['in the sync: other activities (deletion check, audit)', fixed((activityMs - (syncPage?.totalMs ?? 0)) / 1000, 1), '', share(activityMs - (syncPage?.totalMs ?? 0))],
+      ['in the sync: outside activities (HTTP start, workflow tasks, scheduling)', fixed((r.sync.timed.ms - activityMs) / 1000, 1), '', share(r.sync.timed.ms - activityMs)],
+    ],
+  );
+
+  const memoryRow = (label: string, s: SyncRun) => [
+    label, String(s.records), seconds(s.timed), fixed(rate(s.timed), 0),
+    mib(s.memory.startKiB), `**${mib(s.memory.peakKiB)}**`, mib(s.memory.peakKiB - s.memory.startKiB), mib(s.memory.endKiB),
+  ];
+  const memory = markdownTable(
+    ['worker process (`workers/main.ts`)', 'records', 'seconds', 'records/s', 'RSS before MiB', 'peak RSS MiB', 'peak − before', 'RSS after MiB'],
+    [
+      ['ready, idle (workflows bundled, nothing run)', '', '', '', mib(r.workerAtStart.rssKiB), mib(r.workerAtStart.peakKiB), '', ''],
+      memoryRow('throughput sync (first account)', r.sync),
+      ...(r.memoryRun ? [memoryRow('memory sync (second account)', r.memoryRun)] : []),
+    ],
+  );
+  const exactness = [r.sync, r.memoryRun].every((s) => !s || s.memory.kernelPeak)
+    ? 'Peaks are the kernel’s `VmHWM`, reset when each sync starts (exact), and never below the RSS polled every 100 ms.'
+    : 'Peaks are the highest `VmRSS` polled every 100 ms (the kernel refused to reset `VmHWM`): spikes shorter than that can be missed.';
+  const idlePeak = `The idle row's peak is \`VmHWM\` since the worker started, bundling the workflows included.`;
+  // A sync's own pages in order: the first ones are the repositories, each written onto the ones before.
+  const pagesOf = (run: SyncRun) => run.history.pageMs.slice(0, Math.ceil(run.records / p))
+    .map((ms, i) => ({ stored: i * p, records: Math.min(p, run.records - i * p), ms }));
+  const syncPages = pagesOf(r.memoryRun ?? r.sync);
+  const growthRow = (label: string, batches: TimedWrites['batches']) => {
+    const g = costGrowth(batches);
+    return [label, fixed(g.baseMs, 3), fixed(g.perThousandStoredMs, 3), duration(projectedSeconds(g, 20_000)), duration(projectedSeconds(g, 100_000))];
+  };
+  const growth = markdownTable(
+    ['cost per record against records already stored (fit over the batches)', 'ms per record, empty', '+ ms per 1000 stored', '20 000 records (projected)', '100 000 records (projected)'],
+    [
+      growthRow('raw `insertMany` (before the sync)', r.insertBefore.batches),
+      growthRow('raw `bulkWrite` of `replaceOne` upserts', r.upsert.batches),
+      growthRow(`CRA sync of ${r.sync.records}, \`syncPage\` scheduled → closed`, pagesOf(r.sync)),
+      ...(r.memoryRun ? [growthRow(`CRA sync of ${r.memoryRun.records} (memory run), \`syncPage\` scheduled → closed`, syncPages)] : []),
+    ],
+  );
+  return `${throughput}\n\n${parts}\n\n${pageLine(r.activities.pageMs)}\n\n${growth}\n${pageLimitLine(costGrowth(syncPages), p)}\n\n${memory}\n\n${exactness} ${idlePeak}\n`;
+}
+
+/** The pages' durations in order, summarised: flat means a page costs the same however many records are stored. */
+function pageLine(pageMs: readonly number[]): string {
+  if (pageMs.length === 0) return '';
+  const s = (ms: number) => fixed(ms / 1000, 2);
+  const shown = pageMs.length <= 12 ? pageMs.map(s).join(', ')
+    : `${pageMs.slice(0, 4).map(s).join(', ')}, … ${pageMs.slice(-4).map(s).join(', ')}`;
+  return `\`syncPage\` scheduled → closed per page, in order (s): ${shown}.`;
+}
+
+/**
+ * Where, at the measured growth, one page takes longer than the sync activity may run without a heartbeat
+ * (or at all): past that point Temporal retries the page while the first attempt is still writing.
+ */
+function pageLimitLine(growth: { baseMs: number; perThousandStoredMs: number }, pageSize: number): string {
+  const options: ActivityOptions = activityOptions.sync;
+  const limits = [
+    ...(options.heartbeatTimeout !== undefined ? [{ what: 'heartbeat timeout', ms: msToNumber(options.heartbeatTimeout) }] : []),
+    ...(options.startToCloseTimeout !== undefined ? [{ what: 'start-to-close timeout', ms: msToNumber(options.startToCloseTimeout) }] : []),
+  ].sort((a, b) => a.ms - b.ms);
+  const limit = limits[0];
+  if (!limit || !(growth.perThousandStoredMs > 0)) return '';
+  const stored = ((limit.ms / pageSize - growth.baseMs) / growth.perThousandStoredMs) * 1000;
+  return `\nAt the sync pages' growth, one page of ${pageSize} takes longer than the sync activity's ${fixed(limit.ms / 1000, 0)} s ${limit.what} once about `
+    + `${Math.max(0, Math.round(stored / 100) * 100)} records are stored (all accounts together); past that the page is retried while the attempt it replaces is still writing.`;
+}
+
+function renderSection(r: Results, tables: string, stack: BenchStack): string {
+  const m = machineSummary();
+  const o = r.opts;
+  const raw = rawBaseline(r);
+  const ratio = rate(r.sync.timed) / rate(raw);
+  const flags = process.argv.slice(3);
+  const pages = Math.ceil(o.records / o.pageSize);
+  const share = (t: Timed) => `${fixed((100 * t.ms) / r.sync.timed.ms, 0)} %`;
+  const upsertGrowth = costGrowth(r.upsert.batches).perThousandStoredMs;
+  const insertGrowth = costGrowth(r.insertBefore.batches).perThousandStoredMs;
+  // Said only when the run shows it: a fixed write path would make this sentence wrong.
+  const growthNote = upsertGrowth > 0.001 && upsertGrowth > 10 * Math.max(insertGrowth, 0)
+    ? `On ${stack.versions.mongo.split(' ')[0]} an upsert that inserts a new document costs more the more documents the collection holds `
+      + `(+${fixed(upsertGrowth, 3)} ms per record for every 1000 stored, against ${fixed(insertGrowth, 3)} for \`insertMany\`): `
+      + 'a sync from empty is quadratic in its size, so the ratio falls as `--records` grows. '
+    : '';
+  return `## sync
+
+\`npm run bench -- sync${flags.length ? ` ${flags.join(' ')}` : ''}\` — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${fixed(r.elapsedS, 0)} s in all.
+
+- Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; 1-minute load average ${fixed(r.load[0], 2)} before, ${fixed(r.load[1], 2)} after
+- Temporal: ${stack.versions.temporalCli}, dev server in memory; MongoDB: ${stack.versions.mongo}; SecretVault: the embedded keyring
+- The CRA workers run as their own process (\`workers/main.ts\`, the stack's environment); the bench process holds the
+  API (real HTTP on 127.0.0.1), the sandbox provider serving the data, and the raw driver writes; the Temporal dev
+  server and ${stack.versions.mongo.split(' ')[0]} run as separate processes on the same machine
+- Parameters: ${o.records} GitHub repositories (other kinds empty), pages of ${o.pageSize} (\`SYNC_PAGE_SIZE\`; ${pages} pages,
+  ${r.activities.runs} workflow run${r.activities.runs > 1 ? 's' : ''}); raw writes in batches of ${o.pageSize};
+  ${r.memoryRun ? `memory sync of ${r.memoryRun.records} records for a second account, into an emptied collection` : 'no memory sync (`--memory-records 0`)'}
+- Indexes: the raw writes' collections had ${list(r.indexes.raw)}; \`provider_records\` had ${list(r.indexes.afterSync)} after the sync
+
+${tables}
+**What the ratio means.** *Sync / raw* ${ratioText(ratio)}: the records per second a whole sync imports, as a fraction of
+what plain \`insertMany\` writes of the very same documents (same hash and MAC, computed beforehand) into a fresh
+collection with the same indexes, on the same server in the same run (the mean of a run before and one after the
+sync). 1.0 would mean CRA imports as fast as the database accepts inserts; the gap is everything a sync does that a
+bulk insert does not: reading the provider's pages over HTTP with the connection's token (and asking the token
+custodian for a fresh one per page, a Temporal update), hashing every record and signing its origin through the
+SecretVault, writing each page as \`replaceOne\` upserts keyed by \`_id\` — idempotent, so a retried or replayed page
+converges — instead of inserts, and Temporal's scheduling of one activity per page. **Where the time went:** timed on
+their own, fetching took ${share(r.fetch)}, the content hash and origin MAC ${share(r.sign)} and the raw upserts ${share(r.upsert)}
+of the sync's time; the rest is the activity and workflow machinery.
+${growthNote}Compare ratios between runs with the same \`--records\` and \`--page-size\`, not the records per second.
+`;
+}
