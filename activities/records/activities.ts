@@ -88,6 +88,28 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
     return { accessToken: await vault.decrypt(vaultKeys.providerTokens, doc.accessTokenCiphertext), providerAccountId: doc.providerAccountId };
   }
 
+  /** Marks the connection's active records of `kinds` that `syncRunId` did not see; counts them by kind. */
+  async function markMissing(connectionId: string, kinds: string[], syncRunId: string): Promise<{ deletedByKind: Record<string, number> }> {
+    const deletedByKind: Record<string, number> = Object.fromEntries(kinds.map((k) => [k, 0]));
+    // One query finds them (usually few; on a large connection it reads many records, so it heartbeats).
+    const missing = await heartbeatWhile(records.find(
+      { connectionId, kind: { $in: kinds }, status: 'active', lastSeenRunId: { $ne: syncRunId } },
+      { projection: { _id: 1, kind: 1 } },
+    ).toArray());
+    const deletedAt = now().toISOString();
+    for (const kind of kinds) {
+      const ids = missing.filter((m) => m.kind === kind).map((m) => m._id);
+      for (let i = 0; i < ids.length; i += 1000) {
+        // Only records still active and unseen: a sync that raced this one and saw a record keeps it.
+        const result = await heartbeatWhile(records.bulkWrite(ids.slice(i, i + 1000).map((_id) => ({
+          updateOne: { filter: { _id, status: 'active', lastSeenRunId: { $ne: syncRunId } }, update: { $set: { status: 'deleted_at_provider' as const, deletedAt } } },
+        })), { ordered: false }));
+        deletedByKind[kind] = (deletedByKind[kind] ?? 0) + result.modifiedCount;
+      }
+    }
+    return { deletedByKind };
+  }
+
   return {
     /** Fetch one page and upsert it; replaying the same page writes nothing new. */
     async syncPage(input: SyncPageInput): Promise<SyncPageResult> {
@@ -130,22 +152,13 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
 
     /** After a successful full sync: records of this kind the run did not see are gone at the provider. */
     async markMissingDeleted(input: { connectionId: string; kind: string; syncRunId: string }): Promise<{ deleted: number }> {
-      // One query finds them (usually few; on a large connection it reads many records, so it heartbeats).
-      const missing = await heartbeatWhile(records.find(
-        { connectionId: input.connectionId, kind: input.kind, status: 'active', lastSeenRunId: { $ne: input.syncRunId } },
-        { projection: { _id: 1 } },
-      ).toArray());
-      const deletedAt = now().toISOString();
-      let deleted = 0;
-      for (let i = 0; i < missing.length; i += 1000) {
-        const ids = missing.slice(i, i + 1000).map((m) => m._id);
-        // Only records still active and unseen: a sync that raced this one and saw a record keeps it.
-        const result = await heartbeatWhile(records.bulkWrite(ids.map((_id) => ({
-          updateOne: { filter: { _id, status: 'active', lastSeenRunId: { $ne: input.syncRunId } }, update: { $set: { status: 'deleted_at_provider' as const, deletedAt } } },
-        })), { ordered: false }));
-        deleted += result.modifiedCount;
-      }
-      return { deleted };
+      const { deletedByKind } = await markMissing(input.connectionId, [input.kind], input.syncRunId);
+      return { deleted: deletedByKind[input.kind] ?? 0 };
+    },
+
+    /** The same for every kind of the sync at once: one read of the connection's records instead of one per kind. */
+    async markMissingDeletedAll(input: { connectionId: string; kinds: string[]; syncRunId: string }): Promise<{ deletedByKind: Record<string, number> }> {
+      return markMissing(input.connectionId, input.kinds, input.syncRunId);
     },
 
     /** Check every record's origin (of one account, or all): the records whose origin or content was edited. */

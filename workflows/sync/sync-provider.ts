@@ -6,7 +6,7 @@
  * Rate limits wait for Retry-After and 5xx retry (activity retry policy); other 4xx stop with a clear failure.
  */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createRecordActivities } from '../../activities/records/activities.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
@@ -74,9 +74,15 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
 
   // Only a complete run may conclude that what it did not see is gone.
   enter('detecting_deletions');
-  for (const kind of kinds) {
-    const { deleted } = await recordActs.markMissingDeleted({ connectionId: input.connectionId, kind, syncRunId });
-    (checkpoint.totals[kind] ??= emptyTotals()).deleted = deleted;
+  if (patched('deletion-check-once')) {
+    const { deletedByKind } = await recordActs.markMissingDeletedAll({ connectionId: input.connectionId, kinds, syncRunId });
+    for (const kind of kinds) (checkpoint.totals[kind] ??= emptyTotals()).deleted = deletedByKind[kind] ?? 0;
+  } else {
+    // Runs that reached this point before `deletion-check-once`: one activity per kind.
+    for (const kind of kinds) {
+      const { deleted } = await recordActs.markMissingDeleted({ connectionId: input.connectionId, kind, syncRunId });
+      (checkpoint.totals[kind] ??= emptyTotals()).deleted = deleted;
+    }
   }
   const sum = (field: keyof KindTotals) => Object.values(checkpoint.totals).reduce((n, t) => n + t[field], 0);
   await records.appendAuditEvent({
