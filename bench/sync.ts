@@ -557,7 +557,8 @@ function pageLimitLine(growth: { baseMs: number; perThousandStoredMs: number }, 
     ...(options.startToCloseTimeout !== undefined ? [{ what: 'start-to-close timeout', ms: msToNumber(options.startToCloseTimeout) }] : []),
   ].sort((a, b) => a.ms - b.ms);
   const limit = limits[0];
-  if (!limit || !(growth.perThousandStoredMs > 0)) return '';
+  // A slope under 1 % of the empty-collection cost per 1000 stored is the fit's noise, not growth.
+  if (!limit || !(growth.perThousandStoredMs > 0.01 * Math.max(growth.baseMs, 0))) return '';
   const stored = ((limit.ms / pageSize - growth.baseMs) / growth.perThousandStoredMs) * 1000;
   return `\nAt the sync pages' growth, one page of ${pageSize} takes longer than the sync activity's ${fixed(limit.ms / 1000, 0)} s ${limit.what} once about `
     + `${Math.max(0, Math.round(stored / 100) * 100)} records are stored (all accounts together); past that the page is retried while the attempt it replaces is still writing.`;
