@@ -65,9 +65,14 @@ export const accountCenterSchema = z
 export type AccountCenter = z.infer<typeof accountCenterSchema>;
 
 /** How the document is stored: `_id` is the account id; `revision` guards concurrent writes. */
-export type AccountDocument = Omit<AccountCenter, 'accountId'> & { _id: string; revision: number };
+export type AccountDocument = Omit<AccountCenter, 'accountId'> & {
+  _id: string;
+  revision: number;
+  /** The workflow run that created the account: its retried activity still reports `created`. Not shown. */
+  createdByRun?: string;
+};
 
 export function toAccountCenter(doc: AccountDocument): AccountCenter {
-  const { _id, revision: _revision, ...rest } = doc;
+  const { _id, revision: _revision, createdByRun: _createdByRun, ...rest } = doc;
   return { ...rest, accountId: _id };
 }

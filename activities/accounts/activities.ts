@@ -2,6 +2,7 @@
  * Account-center activities: create the document, add roles, record consents and profile details.
  * Each one is idempotent — a retry or a second signup run changes nothing that is already there.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { MongoServerError, type Db } from 'mongodb';
 import type { ConnectedProviderNode, Consent, RecordedConsent } from '../../domain/account-center.js';
@@ -102,9 +103,11 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
     /** Create the account-center document unless it exists; `created` says which. */
     async createAccountCenter(input: CreateAccountCenterInput): Promise<{ created: boolean }> {
       const at = now().toISOString();
+      const runId = Context.current().info.workflowExecution?.runId;
       const doc: AccountDocument = {
         _id: input.accountId,
         revision: 1,
+        ...(runId ? { createdByRun: runId } : {}),
         schemaVersion: 1,
         rootIdentity: {
           directory: input.directory,
@@ -134,7 +137,8 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
       if (existing && existing.rootIdentity.subject !== input.subject) {
         throw ApplicationFailure.create({ type: 'AccountConflict', message: `account ${input.accountId} belongs to another identity`, nonRetryable: true });
       }
-      return { created: false };
+      // A retry of the attempt that inserted it (the worker died before reporting) still created it.
+      return { created: runId !== undefined && existing?.createdByRun === runId };
     },
 
     /** Add a role to the account; `added` is false when it was there already. */
