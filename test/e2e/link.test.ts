@@ -11,6 +11,7 @@ import { collections } from '../../domain/collections.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
 import { signedUp } from '../support/accounts.js';
 import { call, startTestStack, type TestStack } from '../support/stack.js';
+import { decodedPayloads } from '../support/history.js';
 
 let stack: TestStack;
 const run = randomBytes(3).toString('hex');
@@ -116,12 +117,7 @@ describe('linking a provider', () => {
     const haystacks: string[] = [...stack.apiLog];
     for (const id of [started.body.workflowId, `tokens/${person.accountId}/github`]) {
       const history = await stack.temporal.workflow.getHandle(id).fetchHistory();
-      const walk = (v: unknown): void => {
-        if (v instanceof Uint8Array) haystacks.push(Buffer.from(v).toString('utf8'));
-        else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-      };
-      walk(history);
-      haystacks.push(JSON.stringify(history));
+      haystacks.push(...decodedPayloads(history), JSON.stringify(history));
     }
     expect(haystacks.some((h) => h.includes(node!.connectionId))).toBe(true);
     for (const secret of secrets) expect(haystacks.filter((h) => h.includes(secret))).toEqual([]);

@@ -13,6 +13,7 @@ import { collections } from '../../domain/collections.js';
 import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
 import { linkThroughSandbox, signedUp } from '../support/accounts.js';
 import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { decodedPayloads } from '../support/history.js';
 
 let stack: TestStack;
 let proxy: Server;
@@ -240,12 +241,7 @@ describe('provider_reauth', () => {
     const haystacks: string[] = [...stack.apiLog];
     for (const id of recoveryIds) {
       const history = await stack.temporal.workflow.getHandle(`recovery/${id}`).fetchHistory();
-      const decoded: string[] = [];
-      const walk = (value: unknown): void => {
-        if (value instanceof Uint8Array) decoded.push(Buffer.from(value).toString('utf8'));
-        else if (value && typeof value === 'object') Object.values(value).forEach(walk);
-      };
-      walk(history);
+      const decoded = decodedPayloads(history);
       expect(decoded.some((d) => d.includes(id))).toBe(true); // the scan does read payloads
       haystacks.push(JSON.stringify(history), ...decoded);
     }

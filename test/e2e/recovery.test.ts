@@ -10,6 +10,7 @@ import { collections } from '../../domain/collections.js';
 import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
 import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
 import { SoftwareAuthenticator } from '../support/webauthn.js';
+import { decodedPayloads } from '../support/history.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -521,12 +522,7 @@ describe('secrets', () => {
     const haystacks: string[] = [...stack.apiLog];
     for (const id of recoveryIds) {
       const history = await stack.temporal.workflow.getHandle(`recovery/${id}`).fetchHistory();
-      const decoded: string[] = [];
-      const walk = (value: unknown): void => {
-        if (value instanceof Uint8Array) decoded.push(Buffer.from(value).toString('utf8'));
-        else if (value && typeof value === 'object') Object.values(value).forEach(walk);
-      };
-      walk(history);
+      const decoded = decodedPayloads(history);
       expect(decoded.some((d) => d.includes(id))).toBe(true); // the scan does read payloads
       haystacks.push(JSON.stringify(history), ...decoded);
     }

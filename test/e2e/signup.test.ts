@@ -7,6 +7,7 @@ import type { AccountCenter } from '../../domain/account-center.js';
 import { accountCenterSchema } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { call, eventually, hookSecrets, startTestStack, tokenFor, type TestStack } from '../support/stack.js';
+import { decodedPayloads } from '../support/history.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -159,12 +160,7 @@ describe('secrets', () => {
 
     const history = await stack.temporal.workflow.getHandle(body.workflowId).fetchHistory();
     // Payloads are base64 JSON: decode every one so a secret cannot hide in an encoding.
-    const decoded: string[] = [];
-    const walk = (value: unknown): void => {
-      if (value instanceof Uint8Array) decoded.push(Buffer.from(value).toString('utf8'));
-      else if (value && typeof value === 'object') Object.values(value).forEach(walk);
-    };
-    walk(history);
+    const decoded = decodedPayloads(history);
     const haystacks = [JSON.stringify(history), ...decoded, ...stack.apiLog];
     expect(decoded.some((d) => d.includes(subject))).toBe(true); // the scan does see payload contents
     const signatureHex = signature.split('v1=')[1]!;

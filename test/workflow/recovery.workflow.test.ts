@@ -22,6 +22,7 @@ import {
   cancelRecoveryUpdate, decideUpdate, recoveryStatusQuery, recoveryWorkflowType, requestChallengeUpdate, submitFactorUpdate,
   type FactorSubmission, type RecoveryFactor, type RecoveryInput, type RecoveryWorkflow,
 } from '../../workflows/recovery/messages.js';
+import { decodedPayloads } from '../support/history.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -115,12 +116,7 @@ async function activityTimes(handle: WorkflowHandle<RecoveryWorkflow>): Promise<
 /** The history as text, every payload decoded, so nothing can hide in an encoding. */
 async function historyText(handle: WorkflowHandle<RecoveryWorkflow>): Promise<string> {
   const history = await handle.fetchHistory();
-  const decoded: string[] = [];
-  const walk = (value: unknown): void => {
-    if (value instanceof Uint8Array) decoded.push(Buffer.from(value).toString('utf8'));
-    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
-  };
-  walk(history);
+  const decoded = decodedPayloads(history);
   return [JSON.stringify(history), ...decoded].join('\n');
 }
 
