@@ -14,4 +14,5 @@ export const collections = {
   recoveryEnrolments: 'recovery_enrolments',
   agents: 'agents',
   agentSignatureReplays: 'agent_signature_replays',
+  browserSessions: 'browser_sessions',
 } as const;
