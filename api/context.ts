@@ -12,6 +12,8 @@ export interface Principal {
   permissions: string[];
   email?: string;
   emailVerified: boolean;
+  /** The OAuth client the access token was issued to (`client_id` of RFC 9068, or Auth0's `azp`). */
+  clientId?: string;
 }
 
 export interface ApiDeps {

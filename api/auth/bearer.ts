@@ -82,6 +82,7 @@ export function bearerAuth(opts: BearerOptions, isPublic: (path: string) => bool
         permissions,
         ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
         emailVerified: payload.email_verified === true,
+        ...(typeof payload.client_id === 'string' ? { clientId: payload.client_id } : typeof payload.azp === 'string' ? { clientId: payload.azp } : {}),
       };
       c.set('principal', principal);
     } catch (err) {

@@ -14,6 +14,8 @@ export interface IssueTokenInput {
   permissions?: string[];
   /** Lifetime in seconds. */
   ttlSeconds?: number;
+  /** The OAuth client the token was issued to (`client_id`, RFC 9068); the command-line default is `cra-cli`. */
+  clientId?: string;
 }
 
 export class EmbeddedIssuer {
@@ -58,7 +60,7 @@ export class EmbeddedIssuer {
   /** A signed access token with iss, aud, sub, iat, exp and the Auth0-style `permissions` claim. */
   async issue(input: IssueTokenInput): Promise<string> {
     const key = await importJWK(this.privateJwk, 'RS256');
-    const claims: Record<string, unknown> = { permissions: input.permissions ?? [] };
+    const claims: Record<string, unknown> = { permissions: input.permissions ?? [], client_id: input.clientId ?? 'cra-cli' };
     if (input.email) {
       claims.email = input.email;
       claims.email_verified = input.emailVerified ?? true;
