@@ -6,6 +6,13 @@ import { respondProblem } from '../problem.js';
 
 export const maxBodyBytes = 64 * 1024;
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
+const formMediaType = /^application\/x-www-form-urlencoded$/i;
+
+/**
+ * Where the one-button forms of notice pages post (plain HTML forms cannot send JSON): an urlencoded body
+ * is accepted on these paths only. The recovery cancel page: `routes/recoveries.ts`.
+ */
+export const formPostPaths: RegExp[] = [/^\/v1\/recoveries\/[^/]+\/cancel$/];
 
 function hasBody(headers: { get(name: string): string | null }): boolean {
   const length = headers.get('content-length');
@@ -15,7 +22,8 @@ function hasBody(headers: { get(name: string): string | null }): boolean {
 export const jsonOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
   if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(c.req.method) && hasBody(c.req.raw.headers)) {
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
-    if (!jsonMediaType.test(mediaType)) {
+    const formPost = formMediaType.test(mediaType) && formPostPaths.some((p) => p.test(c.req.path));
+    if (!jsonMediaType.test(mediaType) && !formPost) {
       return respondProblem(c, 'unsupported-media-type', `Send the body as application/json${mediaType ? `, not ${mediaType}` : ''}.`, { accept: 'application/json' });
     }
   }
