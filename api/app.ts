@@ -7,6 +7,7 @@ import { collections } from '../domain/collections.js';
 import { bearerAuth } from './auth/bearer.js';
 import type { ApiDeps, ApiEnv } from './context.js';
 import { jsonOnly, limitedBody } from './middleware/body.js';
+import { authorizationLimit } from './middleware/header-limits.js';
 import { requestLog } from './middleware/request-log.js';
 import { defaultHook, onError, respondProblem } from './problem.js';
 import { dataRoutes } from './routes/data.js';
@@ -42,7 +43,7 @@ export function createApp(deps: ApiDeps) {
     await next();
   });
   app.use('*', requestLog);
-  app.use('*', jsonOnly, limitedBody);
+  app.use('*', authorizationLimit, jsonOnly, limitedBody);
   app.use(
     '/v1/*',
     bearerAuth(

@@ -2,7 +2,6 @@
  * `npm run api`: serves the CRA API on HOST:PORT against the Temporal and MongoDB named by the
  * environment. SIGINT/SIGTERM stop accepting connections, finish requests and exit.
  */
-import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
@@ -12,6 +11,7 @@ import { OutboxNotifier } from '../activities/notify/outbox-notifier.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import { createApp } from './app.js';
 import { EmbeddedIssuer } from './auth/embedded-issuer.js';
+import { serveApi } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
   const app = createApp({ config, temporal, db, log, vault, notifier: new OutboxNotifier(db), ...(issuer ? { jwks: issuer.jwks() } : {}) });
 
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+  const server = serveApi({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     log.info({ url: `http://${config.host}:${info.port}`, issuer: config.auth.issuer, identity: config.identity.kind }, 'api ready');
   });
   const stop = (signal: string) => {

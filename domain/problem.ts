@@ -46,6 +46,9 @@ export const problemKinds = {
   'provider-not-connected': { status: 404, title: 'This provider is not connected' },
   'last-login-method': { status: 409, title: 'This is the last way to sign in' },
   'unavailable': { status: 503, title: 'A dependency is unavailable' },
+  'headers-too-large': { status: 431, title: 'Request header fields too large' },
+  'request-timeout': { status: 408, title: 'The request took too long to arrive' },
+  'malformed-request': { status: 400, title: 'The request is not valid HTTP' },
 } as const;
 export type ProblemKind = keyof typeof problemKinds;
 

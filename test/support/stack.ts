@@ -6,13 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app.js';
+import { serveApi } from '../../api/server.js';
 import { EmbeddedIssuer } from '../../api/auth/embedded-issuer.js';
 import { loadConfig, type CraConfig } from '../../domain/config.js';
 import { redactedLogPaths } from '../../domain/redaction.js';
@@ -107,7 +108,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const issuer = await EmbeddedIssuer.load({ dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
   const app = createApp({ config, temporal, db, log, jwks: issuer.jwks(), vault: deps.vault, notifier: deps.notifier });
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s));
+    const s = serveApi({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s));
   });
   const baseUrl = config.publicUrl;
 
