@@ -1,6 +1,7 @@
 /**
  * Bearer-token authentication for `/v1`: RS256 access tokens verified against the issuer's JWKS (the
- * embedded issuer's keys, or Auth0's JWKS URL), with `iss`, `aud`, `exp`/`nbf` and a small leeway.
+ * embedded issuer's keys, or Auth0's JWKS URL), with `iss`, `aud`, `exp`/`nbf`, an `iat` not in the future
+ * and a small leeway.
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWK } from 'jose';
 import type { MiddlewareHandler } from 'hono';
@@ -37,6 +38,7 @@ function challenge(error?: string, description?: string): string {
 /** Why a token was refused, in words safe to send back (never the token itself). */
 function reason(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'the token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'in_the_future') return 'the token\'s "iat" (issued at) lies in the future, beyond the clock tolerance';
   if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed') return "the token was issued before this account's sessions were revoked";
   if (err instanceof errors.JWTClaimValidationFailed) return `the token's "${err.claim}" claim is not accepted`;
   if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is not signed with RS256';
@@ -65,6 +67,10 @@ export function bearerAuth(opts: BearerOptions, isPublic: (path: string) => bool
       });
       // `requiredClaims` only checks presence: an empty subject would name no one (and one shared account).
       if (!payload.sub?.trim()) throw new errors.JWTClaimValidationFailed('"sub" claim must not be empty', payload, 'sub', 'check_failed');
+      // jose checks `iat` only against a maxTokenAge: a token dated ahead would also outlive a revocation below.
+      if (payload.iat! > Math.floor(Date.now() / 1000) + opts.clockToleranceSeconds) {
+        throw new errors.JWTClaimValidationFailed('"iat" claim timestamp lies in the future', payload, 'iat', 'in_the_future');
+      }
       let revokedAt: number | undefined;
       try {
         revokedAt = await opts.sessionsRevokedAt?.(payload.sub);
