@@ -1,6 +1,8 @@
 /**
  * `GET /v1/workflows/{workflowId}`: where one of the caller's processes stands. Ids contain `/` and `|`
- * and come URL-encoded. The owner (by `CraAccountId`) or a holder of `support:read` may look.
+ * and come URL-encoded. The owner (by `CraAccountId`) or a holder of `support:read` may look; anyone else
+ * gets the same 404 as for a workflow that does not exist, so the answer tells no one whether a subject has
+ * an account or a process.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -33,7 +35,7 @@ const route = createRoute({
   },
   responses: {
     200: { description: 'The workflow’s status and stage', content: { 'application/json': { schema: workflowStatusSchema } } },
-    ...problemResponses(401, 403, 404),
+    ...problemResponses(400, 401, 404),
   },
 });
 
@@ -41,18 +43,17 @@ export const workflowRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(r
   const { workflowId } = c.req.valid('param');
   const principal = c.get('principal');
   const process = processOfWorkflowId(workflowId);
-  if (!process) throw new ProblemError('workflow-not-found', `No CRA workflow has the id "${workflowId}".`);
+  const notYours = new ProblemError('workflow-not-found', `You have no workflow "${workflowId}".`);
+  if (!process) throw notYours;
   let description;
   try {
     description = await c.get('deps').temporal.workflow.getHandle(workflowId).describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
+    if (err instanceof WorkflowNotFoundError) throw notYours;
     throw err;
   }
   const owner = description.typedSearchAttributes.get(searchAttributes.accountId);
-  if (owner !== principal.accountId && !principal.permissions.includes(supportReadPermission)) {
-    throw new ProblemError('forbidden', `This workflow belongs to another account; reading it needs the "${supportReadPermission}" permission.`);
-  }
+  if (owner !== principal.accountId && !principal.permissions.includes(supportReadPermission)) throw notYours;
   return c.json(
     {
       workflowId,

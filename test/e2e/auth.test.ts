@@ -1,7 +1,7 @@
 /**
  * Bearer-token authentication end to end, over real HTTP: every way a token can be wrong gets a 401
  * problem with a `WWW-Authenticate` challenge and never the token back; a valid one gets through;
- * permissions give 403; the public routes need no token at all.
+ * permissions give 403 (or 404 for another person's workflow); the public routes need no token at all.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -284,7 +284,7 @@ describe('valid tokens', () => {
 });
 
 describe('permissions', () => {
-  it("refuses someone else's workflow without support:read (403), and allows it with", async () => {
+  it("hides someone else's workflow without support:read (404, as if missing), and shows it with", async () => {
     const owner = await tokenFor(stack, sub('perm-owner'));
     const started = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', { token: owner, json: signupBody });
     expect(started.status).toBe(202);
@@ -294,14 +294,14 @@ describe('permissions', () => {
 
     for (const permissions of [[], ['support:write', 'support:read:all'], ['SUPPORT:READ']]) {
       const res = await call(stack, 'GET', path, { token: await tokenFor(stack, sub('perm-stranger'), { permissions }) });
-      expect(res.status).toBe(403);
+      expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ type: 'https://cra.dev/problems/forbidden', status: 403, title: 'Not allowed', detail: expect.stringContaining('support:read') });
+      expect(res.body).toMatchObject({ type: 'https://cra.dev/problems/workflow-not-found', status: 404, title: 'No such workflow' });
     }
 
     // A permissions claim that is not a list of strings grants nothing.
     const odd = await craft({ sub: sub('perm-odd'), permissions: 'support:read' });
-    expect((await call(stack, 'GET', path, { headers: { authorization: `Bearer ${odd}` } })).status).toBe(403);
+    expect((await call(stack, 'GET', path, { headers: { authorization: `Bearer ${odd}` } })).status).toBe(404);
 
     const support = await call(stack, 'GET', path, { token: await tokenFor(stack, sub('perm-agent'), { permissions: ['support:read'] }) });
     expect(support.status).toBe(200);

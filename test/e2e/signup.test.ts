@@ -129,15 +129,15 @@ describe('POST /v1/signup', () => {
 });
 
 describe('GET /v1/workflows/{workflowId}', () => {
-  it('answers the owner, refuses others, and lets support read', async () => {
+  it('answers the owner, hides it from others, and lets support read', async () => {
     const owner = await tokenFor(stack, 'auth0|owner');
     const { body } = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', { token: owner, json: signupBody });
     await completed(body.workflowId, owner);
     const path = `/v1/workflows/${encodeURIComponent(body.workflowId)}`;
 
     const stranger = await call(stack, 'GET', path, { token: await tokenFor(stack, 'auth0|stranger') });
-    expect(stranger.status).toBe(403);
-    expect(stranger.body).toMatchObject({ status: 403, type: expect.stringContaining('forbidden') });
+    expect(stranger.status).toBe(404);
+    expect(stranger.body).toMatchObject({ status: 404, type: expect.stringContaining('workflow-not-found') });
 
     const support = await call(stack, 'GET', path, { token: await tokenFor(stack, 'auth0|agent', { permissions: ['support:read'] }) });
     expect(support.status).toBe(200);
