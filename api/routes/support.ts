@@ -10,7 +10,8 @@ import { flagNameFor } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
 import { processOfWorkflowId } from '../../domain/ids.js';
 import { linkStateQuery, supportDecisionSignal } from '../../workflows/link/messages.js';
-import type { ApiEnv, Principal } from '../context.js';
+import { requirePermission } from '../auth/require-permission.js';
+import type { ApiEnv } from '../context.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { flagOverrides, overrideId } from '../provider-flags.js';
 import { problemResponses } from './openapi.js';
@@ -18,22 +19,19 @@ import { problemResponses } from './openapi.js';
 export const linkApprovePermission = 'links:approve';
 export const flagsWritePermission = 'flags:write';
 
-function requirePermission(principal: Principal, permission: string): void {
-  if (!principal.permissions.includes(permission)) throw new ProblemError('forbidden', `This needs the "${permission}" permission.`);
-}
-
 const decisionRoute = createRoute({
   method: 'post',
   path: '/v1/support/links/{workflowId}/decision',
   summary: 'Approve or deny a provider link that conflicts with another account',
   security: [{ bearerAuth: [] }],
+  middleware: [requirePermission(linkApprovePermission)] as const,
   request: {
     params: z.object({ workflowId: z.string().min(1).max(512).openapi({ param: { name: 'workflowId', in: 'path' }, description: 'URL-encoded link workflow id' }) }),
     body: { required: true, content: { 'application/json': { schema: z.object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(1000) }).strict().openapi('LinkDecision') } } },
   },
   responses: {
     202: { description: 'The decision was delivered', content: { 'application/json': { schema: z.object({ workflowId: z.string(), decision: z.enum(['approve', 'deny']) }) } } },
-    ...problemResponses(400, 401, 403, 404, 409),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
 
@@ -48,13 +46,14 @@ const putFlagRoute = createRoute({
   path: '/v1/support/feature-flags/{flag}/accounts/{accountId}',
   summary: 'Override a provider flag for one account',
   security: [{ bearerAuth: [] }],
+  middleware: [requirePermission(flagsWritePermission)] as const,
   request: {
     params: flagParams,
     body: { required: true, content: { 'application/json': { schema: z.object({ enabled: z.boolean(), reason: z.string().trim().min(3).max(1000) }).strict().openapi('FlagOverride') } } },
   },
   responses: {
     200: { description: 'The override is in force', content: { 'application/json': { schema: z.object({ flag: z.string(), accountId: z.string(), enabled: z.boolean() }) } } },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 413, 415),
   },
 });
 
@@ -63,14 +62,14 @@ const deleteFlagRoute = createRoute({
   path: '/v1/support/feature-flags/{flag}/accounts/{accountId}',
   summary: 'Remove a flag override: the account follows the rule again',
   security: [{ bearerAuth: [] }],
+  middleware: [requirePermission(flagsWritePermission)] as const,
   request: { params: flagParams },
-  responses: { 204: { description: 'Removed (or there was none)' }, ...problemResponses(401, 403) },
+  responses: { 204: { description: 'Removed (or there was none)' }, ...problemResponses(400, 401, 403) },
 });
 
 export const supportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(decisionRoute, async (c) => {
     const principal = c.get('principal');
-    requirePermission(principal, linkApprovePermission);
     const { workflowId } = c.req.valid('param');
     const { decision, reason } = c.req.valid('json');
     if (processOfWorkflowId(workflowId) !== 'link') throw new ProblemError('workflow-not-found', `"${workflowId}" is not a link workflow.`);
@@ -88,7 +87,6 @@ export const supportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   })
   .openapi(putFlagRoute, async (c) => {
     const principal = c.get('principal');
-    requirePermission(principal, flagsWritePermission);
     const { flag, accountId } = c.req.valid('param');
     const { enabled, reason } = c.req.valid('json');
     await flagOverrides(c.get('deps').db).replaceOne(
@@ -99,7 +97,6 @@ export const supportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     return c.json({ flag, accountId, enabled }, 200);
   })
   .openapi(deleteFlagRoute, async (c) => {
-    requirePermission(c.get('principal'), flagsWritePermission);
     const { flag, accountId } = c.req.valid('param');
     await flagOverrides(c.get('deps').db).deleteOne({ _id: overrideId(flag, accountId) });
     return c.body(null, 204);
