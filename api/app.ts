@@ -6,6 +6,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { collections } from '../domain/collections.js';
 import { bearerAuth } from './auth/bearer.js';
 import type { ApiDeps, ApiEnv } from './context.js';
+import { allowedMethods } from './middleware/allowed-methods.js';
 import { jsonOnly, limitedBody } from './middleware/body.js';
 import { authorizationLimit } from './middleware/header-limits.js';
 import { requestLog } from './middleware/request-log.js';
@@ -87,7 +88,13 @@ export function createApp(deps: ApiDeps) {
     info: { title: 'CRA — Central Rank Authority API', version: '0.1.0', description: 'Account center: root identity, connected providers, durable account processes.' },
   });
 
-  app.notFound((c) => respondProblem(c, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
+  // A known path with another method is a 405 naming the methods it has; only unknown paths are 404.
+  const methodsOf = allowedMethods(app.routes);
+  app.notFound((c) => {
+    const allow = methodsOf(c.req.path);
+    if (allow.length > 0) return respondProblem(c, 'method-not-allowed', `${c.req.path} answers ${allow.join(', ')}, not ${c.req.method}.`, { allow: allow.join(', ') });
+    return respondProblem(c, 'not-found', `No route for ${c.req.method} ${c.req.path}.`);
+  });
   app.onError(onError(deps.log));
   return routes;
 }
