@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { collections } from '../../domain/collections.js';
+import { personName } from '../../domain/names.js';
 import { networkOf, type AgentDocument } from '../../domain/recovery.js';
 import { agentSignature, ed25519PublicKey, requiredComponents } from '../auth/http-signatures.js';
 import type { ApiEnv } from '../context.js';
@@ -16,7 +17,7 @@ import { recoverySettings, recoveryStartedSchema, recoveryStartSchema, startReco
 
 const agentRegistrationSchema = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: personName(100),
     publicKeyJwk: z.object({
       kty: z.literal('OKP'),
       crv: z.literal('Ed25519'),
@@ -41,7 +42,7 @@ const revokeRoute = createRoute({
   request: { params: z.object({ agentId: z.uuid().openapi({ param: { name: 'agentId', in: 'path' } }) }) },
   responses: {
     204: { description: 'Revoked: its signatures are refused from now on' },
-    ...problemResponses(401, 404),
+    ...problemResponses(400, 401, 404),
   },
 });
 

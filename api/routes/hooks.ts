@@ -5,6 +5,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { consentSchema } from '../../domain/account-center.js';
+import { personNameOrBlank } from '../../domain/names.js';
 import { signatureHeader, verifySignature } from '../auth/hook-signature.js';
 import type { ApiEnv } from '../context.js';
 import { defaultHook, respondProblem } from '../problem.js';
@@ -21,8 +22,8 @@ const postRegistrationSchema = z
       user_id: z.string().min(1).max(256),
       email: z.email().optional(),
       email_verified: z.boolean().optional(),
-      given_name: z.string().trim().max(100).optional(),
-      family_name: z.string().trim().max(100).optional(),
+      given_name: personNameOrBlank(100).optional(),
+      family_name: personNameOrBlank(100).optional(),
     }),
     consents: z.array(consentSchema).max(50).default([]),
   })

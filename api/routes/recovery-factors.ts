@@ -11,6 +11,7 @@ import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { Context } from 'hono';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
+import { personName } from '../../domain/names.js';
 import {
   backupCodeHash, enrolmentSecretHash, matchTotp, networkOf, newBackupCodes, newRecoveryCode, newTotpSecret, normalizeCode, phoneNumberPattern,
   recoveryFactorKey, sameDigest, totpDefaults, totpSeedPlaintext, type RecoveryEnrolmentDocument, type RecoveryFactorDocument,
@@ -59,7 +60,7 @@ const b64url = z.string().min(1).max(16_384).regex(/^[A-Za-z0-9_-]+={0,2}$/, 'ba
 const registrationSchema = z
   .object({
     enrolmentId: z.uuid().openapi({ description: 'From POST /v1/me/recovery-factors/passkeys/options' }),
-    name: z.string().trim().min(1).max(64).optional().openapi({ description: 'A label to tell passkeys apart' }),
+    name: personName(64).optional().openapi({ description: 'A label to tell passkeys apart' }),
     credential: z.object({
       id: b64url.max(1024),
       rawId: b64url.max(1024),
@@ -85,7 +86,7 @@ const phoneRequestSchema = z
 const codeSchema = z.object({ code: z.string().trim().min(6).max(12) }).strict();
 const pushRequestSchema = z
   .object({
-    name: z.string().trim().min(1).max(64).openapi({ example: 'Ada’s phone' }),
+    name: personName(64).openapi({ example: 'Ada’s phone' }),
     endpoint: z.url({ protocol: /^https$/ }).max(2048).openapi({ description: 'Where the push service delivers notices (https)', example: 'https://push.example.com/send/abc' }),
   })
   .strict()
@@ -113,7 +114,7 @@ const confirmTotpRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: codeSchema } } } },
   responses: {
     200: { description: 'Confirmed', content: { 'application/json': { schema: z.object({ confirmed: z.literal(true) }) } } },
-    ...problemResponses(400, 401, 404),
+    ...problemResponses(400, 401, 404, 413, 415),
   },
 });
 const deleteTotpRoute = createRoute({
@@ -145,7 +146,7 @@ const registerPasskeyRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: registrationSchema } } } },
   responses: {
     201: { description: 'Registered: the public key, counter and transports are stored', content: { 'application/json': { schema: passkeySchema } } },
-    ...problemResponses(400, 401, 404, 409),
+    ...problemResponses(400, 401, 404, 409, 413, 415),
   },
 });
 const listPasskeysRoute = createRoute({
@@ -164,7 +165,7 @@ const addPhoneRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: phoneRequestSchema } } } },
   responses: {
     202: { description: 'The code is on its way', content: { 'application/json': { schema: z.object({ phoneId: z.uuid(), number: z.string(), verified: z.literal(false), expiresAt: z.string() }) } } },
-    ...problemResponses(400, 401, 404, 409, 429),
+    ...problemResponses(400, 401, 404, 409, 413, 415, 429),
   },
 });
 const confirmPhoneRoute = createRoute({
@@ -173,7 +174,7 @@ const confirmPhoneRoute = createRoute({
   request: { params: idParam('phoneId', 'From POST /v1/me/recovery-factors/phones'), body: { required: true, content: { 'application/json': { schema: codeSchema } } } },
   responses: {
     200: { description: 'Confirmed', content: { 'application/json': { schema: phoneSchema } } },
-    ...problemResponses(400, 401, 404, 409),
+    ...problemResponses(400, 401, 404, 409, 413, 415),
   },
 });
 const listPhonesRoute = createRoute({
@@ -189,7 +190,7 @@ const deletePhoneRoute = createRoute({
 const addPushDeviceRoute = createRoute({
   method: 'post', path: '/v1/me/recovery-factors/push-devices', summary: 'Register a push device: it receives recovery notices', security: bearer,
   request: { body: { required: true, content: { 'application/json': { schema: pushRequestSchema } } } },
-  responses: { 201: { description: 'Registered', content: { 'application/json': { schema: pushDeviceSchema } } }, ...problemResponses(400, 401, 404, 409) },
+  responses: { 201: { description: 'Registered', content: { 'application/json': { schema: pushDeviceSchema } } }, ...problemResponses(400, 401, 404, 409, 413, 415) },
 });
 const listPushDevicesRoute = createRoute({
   method: 'get', path: '/v1/me/recovery-factors/push-devices', summary: 'The caller’s push devices', security: bearer,

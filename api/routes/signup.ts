@@ -1,6 +1,7 @@
 /** `POST /v1/signup`: the signed-in person creates their account center. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { consentSchema } from '../../domain/account-center.js';
+import { personName } from '../../domain/names.js';
 import type { ApiEnv } from '../context.js';
 import { defaultHook } from '../problem.js';
 import { startSignup } from '../signup-starter.js';
@@ -8,8 +9,8 @@ import { problemResponses } from './openapi.js';
 
 export const signupBodySchema = z
   .object({
-    givenName: z.string().trim().min(1).max(100),
-    familyName: z.string().trim().min(1).max(100),
+    givenName: personName(100),
+    familyName: personName(100),
     consents: z.array(consentSchema).max(50),
   })
   .strict()
