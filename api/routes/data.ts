@@ -23,7 +23,7 @@ const syncRoute = createRoute({
   request: { params: z.object({ provider: z.string().min(1).max(32).openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }) }) },
   responses: {
     202: { description: 'The sync runs', content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('SyncStarted') } } },
-    ...problemResponses(401, 404, 409),
+    ...problemResponses(400, 401, 404, 409),
   },
 });
 

@@ -44,7 +44,7 @@ const previewRoute = createRoute({
   request: { params: providerParam },
   responses: {
     200: { description: 'Record counts, features that stop working, what each choice keeps or deletes', content: { 'application/json': { schema: previewSchema } } },
-    ...problemResponses(401, 404),
+    ...problemResponses(400, 401, 404),
   },
 });
 
@@ -61,7 +61,7 @@ const disconnectRoute = createRoute({
   request: { params: providerParam, body: { required: true, content: { 'application/json': { schema: disconnectBodySchema } } } },
   responses: {
     202: { description: 'The disconnect workflow runs', content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('DisconnectStarted') } } },
-    ...problemResponses(400, 401, 404, 409),
+    ...problemResponses(400, 401, 404, 409, 413, 415),
   },
 });
 
