@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, type CraConfig } from '../../domain/config.js';
+import { ConfigError, type CraConfig } from '../../domain/config.js';
+import { localStackConfig } from '../local/settings.js';
 
 /** Minimal `--name value` / `--flag` parsing for CRA's command-line tools, with a clear error. */
 export function parseArgs(argv: string[], spec: Record<string, 'string' | 'boolean'>, usage: string): Record<string, string | boolean | undefined> {
@@ -23,10 +24,13 @@ export function fail(message: string, usage?: string): never {
   process.exit(2);
 }
 
-/** The checked configuration, or the problems printed and exit 2. */
+/**
+ * The checked configuration, with the MongoDB and data folder `npm start` gives its processes (from
+ * `CRA_MONGO_PORT`, `CRA_DATA_DIR`, or `MONGODB_URI`), or the problems printed and exit 2.
+ */
 export function configOrFail(): CraConfig {
   try {
-    return loadConfig();
+    return localStackConfig();
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : String(err));
   }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../domain/config.js';
 import { namespace, searchAttributeRegistrations } from '../../temporal.config.js';
 import { buildSecretVault } from '../../activities/secrets/build.js';
@@ -14,18 +14,11 @@ import { defaultSandboxClients } from '../sandbox/default-clients.js';
 import { registerSandboxClients } from '../sandbox/register.js';
 import { startSandboxProvider } from '../sandbox/sandbox-provider.js';
 import { startMongo, startTemporal, stopProcess, type RunningService } from './services.js';
+import { localStackSettings, portFrom } from './settings.js';
 import { ensureTools, projectRoot } from './tools.js';
 
 const say = (line: string) => process.stdout.write(`[cra] ${line}\n`);
 const prefixed = (name: string) => (line: string) => process.stdout.write(`[${name}] ${line}\n`);
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new ConfigError([`${name}: a port number from 1 to 65535 (got "${raw}")`]);
-  return value;
-}
 
 function runNode(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
   // node itself with tsx's loader (not the tsx wrapper), so signals reach the process that runs the code.
@@ -54,16 +47,14 @@ async function shutdown(why: string, code = 0): Promise<void> {
 async function main(): Promise<void> {
   // Check the configuration the worker and API will get before starting anything.
   const config = loadConfig();
-  const temporalPort = intFromEnv('CRA_TEMPORAL_PORT', 7233);
-  const uiPort = intFromEnv('CRA_TEMPORAL_UI_PORT', 8233);
-  const mongoPort = intFromEnv('CRA_MONGO_PORT', 27017);
-  const dataDir = resolve(projectRoot, config.dataDir);
+  // The same derivation as the operator commands (deploy/cli), so they find this stack's data.
+  const { temporalPort, temporalUiPort: uiPort, mongoPort, dataDir, mongoUri: localMongo, externalMongo } = localStackSettings();
   mkdirSync(dataDir, { recursive: true });
 
   process.once('SIGINT', () => void shutdown('Ctrl-C'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
-  const tools = ensureTools(['temporal', ...(process.env.MONGODB_URI ? [] : (['mongo'] as const))], (l) => say(l));
+  const tools = ensureTools(['temporal', ...(externalMongo ? [] : (['mongo'] as const))], (l) => say(l));
 
   let temporalAddress: string;
   let temporalUi: string;
@@ -87,8 +78,8 @@ async function main(): Promise<void> {
     temporalUi = `http://localhost:${uiPort}`;
   }
 
-  let mongoUri = process.env.MONGODB_URI;
-  if (!mongoUri) {
+  let mongoUri = localMongo;
+  if (!externalMongo) {
     if (!tools.mongo) {
       say('No MongoDB-compatible server: install mongod, or Go (to build FerretDB), or set MONGODB_URI.');
       return shutdown('missing MongoDB', 1);
@@ -102,7 +93,7 @@ async function main(): Promise<void> {
   // The sandbox provider stands in for every provider without real credentials, so linking works on a laptop.
   let sandboxUrl = config.providers.sandboxUrl;
   if (!sandboxUrl && config.env !== 'production' && process.env.CRA_SANDBOX !== 'off') {
-    const port = intFromEnv('CRA_SANDBOX_PORT', 4000);
+    const port = portFrom(process.env, 'CRA_SANDBOX_PORT', 4000);
     sandboxUrl = `http://localhost:${port}`;
     const clients = defaultSandboxClients(config.publicUrl, providerIds);
     const sandbox = await startSandboxProvider({ port, host: '127.0.0.1', publicUrl: sandboxUrl, providers: providerIds, clients, log: prefixed('sandbox') });
