@@ -57,6 +57,29 @@ export function challengeSecretHash(recoveryId: string, factor: string, challeng
   return sha256Hex(`cra-recovery-challenge|${recoveryId}|${factor}|${challengeId}|${secret}`);
 }
 
+/**
+ * An address as a notice page shows it to whoever holds the link: enough for the owner to recognise
+ * (`a•••@e•••.com`), too little to learn an address from a forwarded or leaked link.
+ */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at < 1) return '•••';
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  const dot = domain.lastIndexOf('.');
+  const host = dot > 0 ? domain.slice(0, dot) : domain;
+  const tld = dot > 0 ? domain.slice(dot) : '';
+  return `${local[0]}•••@${host[0] ?? ''}•••${tld}`;
+}
+
+const instantFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' });
+
+/** An instant as notices and notice pages say it: `Tuesday 20 April 2027 at 02:07 UTC`; the input when it is no date. */
+export function describeInstant(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? `${instantFormat.format(new Date(ms)).replace(',', '')} UTC` : iso;
+}
+
 /** Email addresses compare case-insensitively and without surrounding blanks. */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();

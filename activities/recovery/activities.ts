@@ -167,6 +167,8 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
       const channels = await channelsOf(input.accountId);
       const data: Record<string, string> = {};
       if (input.coolingEndsAt) data.coolingEndsAt = input.coolingEndsAt;
+      const request = await recoveries.findOne({ _id: input.recoveryId }, { projection: { createdAt: 1 } });
+      if (request?.createdAt) data.requestedAt = request.createdAt;
       if (input.kind === 'started' || input.kind === 'reminder') {
         const cancelToken = newOpaqueToken();
         await recoveries.updateOne({ _id: input.recoveryId }, { $push: { cancelTokenHashes: tokenHash(cancelToken) } });
