@@ -248,8 +248,6 @@ describe('unknown routes → 404 problem+json', () => {
   it.each([
     ['GET', '/v1/nope'],
     ['POST', '/v1/nope'],
-    ['GET', '/v1/signup'],
-    ['DELETE', '/v1/me'],
     ['POST', '/v1/signup/extra'],
     ['GET', '/nope'],
   ])('%s %s', async (method, path) => {
@@ -263,6 +261,19 @@ describe('unknown routes → 404 problem+json', () => {
   it('outside /v1 without a token', async () => {
     const res = await call<ProblemBody>(stack, 'GET', '/no/such/thing');
     expectProblem(res, 404, 'not-found', 'Not found');
+  });
+});
+
+describe('a method a known path does not have → 405 problem+json with Allow', () => {
+  it.each([
+    ['GET', '/v1/signup', 'POST'],
+    ['DELETE', '/v1/me', 'GET, HEAD'],
+  ])('%s %s', async (method, path, allow) => {
+    const { subject, token } = await newCaller();
+    const res = await call<ProblemBody>(stack, method, path, { token });
+    expectProblem(res, 405, 'method-not-allowed', 'Method not allowed');
+    expect(res.headers.get('allow')).toBe(allow);
+    await expectNothingWritten(subject);
   });
 });
 
