@@ -60,6 +60,8 @@ export const configSchema = z
     CLIENT_COUNTRY_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name set by the gateway, e.g. cf-ipcountry').optional(),
     WEBAUTHN_RP_ID: z.string().regex(/^[a-z0-9.-]+$/i, 'a host name such as cra.example.com').optional(),
     WEBAUTHN_ORIGINS: z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)).pipe(z.array(z.url()).min(1)).optional(),
+    // Recovery: a connection younger than this does not count for the provider_reauth factor.
+    RECOVERY_MIN_CONNECTION_AGE: duration.optional(),
 
     VAULT_ADDR: z.url().optional(),
     VAULT_TOKEN: z.string().min(1).optional(),
@@ -147,6 +149,8 @@ export interface RecoveryOverrides {
   countryHeader?: string;
   webauthnRpId?: string;
   webauthnOrigins?: string[];
+  /** `RECOVERY_MIN_CONNECTION_AGE`: connections younger than this are no `provider_reauth` factor. */
+  minConnectionAge?: string;
 }
 
 export class ConfigError extends Error {
@@ -223,6 +227,7 @@ function recoveryOverrides(env: Env): { recovery?: RecoveryOverrides } {
     rateLimitPerIp: env.RECOVERY_RATE_LIMIT_PER_IP, rateLimitPerEmail: env.RECOVERY_RATE_LIMIT_PER_EMAIL, rateLimitWindow: env.RECOVERY_RATE_LIMIT_WINDOW,
     trustedProxyHops: env.TRUSTED_PROXY_HOPS, countryHeader: env.CLIENT_COUNTRY_HEADER,
     webauthnRpId: env.WEBAUTHN_RP_ID, webauthnOrigins: env.WEBAUTHN_ORIGINS,
+    minConnectionAge: env.RECOVERY_MIN_CONNECTION_AGE,
   };
   const set = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as RecoveryOverrides;
   return Object.keys(set).length > 0 ? { recovery: set } : {};

@@ -14,6 +14,11 @@ export const defaultRecoveryLimits = {
   /** Recovery starts per email address per window. */
   rateLimitPerEmail: 5,
   rateLimitWindow: '1 hour',
+  /**
+   * A connection younger than this is no `provider_reauth` factor: whoever holds a session for a moment
+   * (a stolen cookie, an unlocked laptop) could link their own provider account and then recover with it.
+   */
+  minConnectionAge: '7 days',
 } as const;
 
 /** Digits of an emailed or texted code: 10^8 ≈ 2^26.6, above the 20 bits the policy asks for. */

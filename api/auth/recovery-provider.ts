@@ -35,6 +35,15 @@ export interface ProviderReauthSettings {
   publicUrl: string;
 }
 
+/** What makes a linked connection old enough to prove who someone is. */
+export interface ConnectionAgeRule {
+  /** `RECOVERY_MIN_CONNECTION_AGE`: a younger connection is no factor. */
+  minAgeMs: number;
+  /** When the recovery started: a connection made since then is no factor at any age setting. */
+  recoveryStartedAt: string;
+  now: Date;
+}
+
 /**
  * A new authorization request for the recovery. Nothing here depends on the account (or on whether the
  * address has one), so every requester gets a URL of the same shape.
@@ -103,11 +112,12 @@ async function revokeAll(resolved: ResolvedProvider, set: TokenSet): Promise<voi
 /**
  * Redeem the code and compare the provider account with the one the account has linked for that provider.
  * An unknown account, an unlinked provider and another provider account get the same reason, and the
- * comparison runs against a stand-in when there is nothing to compare with.
+ * comparison runs against a stand-in when there is nothing to compare with. A connection younger than
+ * `age.minAgeMs`, or made since the recovery started, does not count (`connection_too_new`).
  */
 export async function checkProviderReauth(
   db: Db, vault: SecretVault, settings: ProviderReauthSettings,
-  input: { challenge: RecoveryChallengeDocument; accountId: string | undefined; code: string | undefined; error: string | undefined },
+  input: { challenge: RecoveryChallengeDocument; accountId: string | undefined; code: string | undefined; error: string | undefined; age: ConnectionAgeRule },
 ): Promise<ProofCheck> {
   const { challenge } = input;
   const provider = challenge.provider as ProviderId;
@@ -142,5 +152,9 @@ export async function checkProviderReauth(
   const digest = (id: string) => sha256Hex(`cra-provider-account|${provider}|${id}`);
   const matches = sameDigest(digest(providerAccountId), digest(linked?.providerAccountId ?? randomBytes(16).toString('hex')));
   if (!linked || !matches) return { verified: false, evidence: { ...evidence, reason: 'provider_account_mismatch' } };
+  // The requester sees the same `{accepted: false}` as for a mismatch; the reason is for support and the audit log.
+  const connectedAt = Date.parse(linked.connectedAt);
+  const tooNew = !Number.isFinite(connectedAt) || input.age.now.getTime() - connectedAt < input.age.minAgeMs || linked.connectedAt >= input.age.recoveryStartedAt;
+  if (tooNew) return { verified: false, evidence: { ...evidence, reason: 'connection_too_new', connectionId: linked.connectionId, connectedAt: linked.connectedAt } };
   return { verified: true, evidence: { ...evidence, connectionId: linked.connectionId } };
 }

@@ -72,6 +72,7 @@ export function recoverySettings(config: CraConfig) {
     },
     trustedProxyHops: o.trustedProxyHops ?? 0,
     countryHeader: o.countryHeader,
+    minConnectionAgeMs: msToNumber(o.minConnectionAge ?? defaultRecoveryLimits.minConnectionAge),
   };
 }
 type RecoverySettings = ReturnType<typeof recoverySettings>;
@@ -197,6 +198,7 @@ export async function recoveryProviderCallback(
   }
   const check = await checkProviderReauth(deps.db, await vaultOf(deps), { providers: deps.config.providers, publicUrl: deps.config.publicUrl }, {
     challenge: claimed, accountId: request.accountId, code: query.code, error: query.error,
+    age: { minAgeMs: settings.minConnectionAgeMs, recoveryStartedAt: request.createdAt, now: new Date() },
   });
   if (check.verified) await refundAttempt(deps.db, recoveryId, 'provider_reauth');
   const country = clientCountry(c, settings.countryHeader);

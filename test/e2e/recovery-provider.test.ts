@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
 import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
-import { linkThroughSandbox, signedUp } from '../support/accounts.js';
+import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
 import { decodedPayloads } from '../support/history.js';
 
@@ -68,18 +68,35 @@ afterAll(async () => {
 });
 
 interface Person {
+  who: SignedUp;
   email: string;
   accountId: string;
   totpSecret: string;
   backupCodes: string[];
 }
 
-/** A signed-up person who linked GitHub as `githubUser` (unless undefined) and set up an authenticator app and backup codes. */
-async function person(name: string, githubUser: string | undefined): Promise<Person> {
+const dayMs = 24 * 3600_000;
+
+/** Pretend the account's connections were made `days` ago (a connection younger than RECOVERY_MIN_CONNECTION_AGE is no factor). */
+async function ageConnections(accountId: string, days: number): Promise<string> {
+  const accounts = stack.db.collection(collections.accounts);
+  const account = await accounts.findOne({ _id: accountId as never });
+  const connectedAt = new Date(Date.now() - days * dayMs).toISOString();
+  const nodes = (account!.connected_providers.nodes as Array<Record<string, unknown>>).map((n) => ({ ...n, connectedAt }));
+  await accounts.updateOne({ _id: accountId as never }, { $set: { 'connected_providers.nodes': nodes } });
+  return connectedAt;
+}
+
+/**
+ * A signed-up person who linked GitHub as `githubUser` (unless undefined) `linkedDaysAgo` days ago (90 by
+ * default), and set up an authenticator app and backup codes.
+ */
+async function person(name: string, githubUser: string | undefined, linkedDaysAgo = 90): Promise<Person> {
   const who = await signedUp(stack, `auth0|${name}`);
   if (githubUser) {
     const linked = await linkThroughSandbox(stack, who, 'github', githubUser);
     expect(linked.answer.body.status).toBe('linked');
+    await ageConnections(who.accountId, linkedDaysAgo);
   }
   const totp = await call<{ secret: string }>(stack, 'POST', '/v1/me/recovery-factors/totp', { token: who.token });
   const confirm = await call(stack, 'POST', '/v1/me/recovery-factors/totp/confirm', { token: who.token, json: { code: hotp(base32Decode(totp.body.secret), totpStep(Date.now()), 8) } });
@@ -88,7 +105,7 @@ async function person(name: string, githubUser: string | undefined): Promise<Per
   secrets.add(totp.body.secret);
   for (const code of backup.body.codes) secrets.add(code);
   const account = await stack.db.collection(collections.accounts).findOne({ _id: who.accountId as never });
-  return { email: String(account!.rootIdentity.email), accountId: who.accountId, totpSecret: totp.body.secret, backupCodes: backup.body.codes };
+  return { who, email: String(account!.rootIdentity.email), accountId: who.accountId, totpSecret: totp.body.secret, backupCodes: backup.body.codes };
 }
 
 interface Started {
