@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseProviderConfig, type ProviderConfig } from './provider-config.js';
+import { parseLinkClientRedirectUris, type LinkClientRedirectUris } from './link-clients.js';
 
 const duration = z
   .string()
@@ -125,6 +126,8 @@ export interface CraConfig {
   worker: { metricsPort: number; shutdownGrace: string };
   healthTimeoutMs: number;
   providers: ProviderConfig;
+  /** Link: redirect URIs of apps that finish links themselves (`LINK_CLIENT_REDIRECT_URIS`), by OAuth client id. */
+  link?: { clientRedirectUris: LinkClientRedirectUris };
   /** What the environment overrides of the recovery defaults (`temporal.config.ts`, `domain/recovery.ts`); absent when nothing is. */
   recovery?: RecoveryOverrides;
   /** Provider data sync: schedule interval, page size, pages per run before continue-as-new. */
@@ -165,7 +168,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const blanksRemoved = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(blanksRemoved);
   const providers = parseProviderConfig(blanksRemoved, blanksRemoved.CRA_ENV === 'production');
-  if (!parsed.success || providers.problems.length > 0) {
+  const linkClients = parseLinkClientRedirectUris(blanksRemoved.LINK_CLIENT_REDIRECT_URIS, blanksRemoved.CRA_ENV === 'production');
+  if (!parsed.success || providers.problems.length > 0 || linkClients.problems.length > 0) {
     throw new ConfigError([
       ...(parsed.error?.issues ?? []).map((issue) => {
         const name = issue.path.join('.') || '(environment)';
@@ -176,6 +180,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         return `${name}: ${issue.message}${got}`;
       }),
       ...providers.problems,
+      ...linkClients.problems,
     ]);
   }
   const env = parsed.data;
@@ -211,6 +216,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     worker: { metricsPort: env.METRICS_PORT, shutdownGrace: env.WORKER_SHUTDOWN_GRACE },
     healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,
     providers: providers.config,
+    link: { clientRedirectUris: linkClients.value },
     sync: { interval: env.SYNC_INTERVAL, pageSize: env.SYNC_PAGE_SIZE, maxPagesPerRun: env.SYNC_MAX_PAGES_PER_RUN },
     ...(env.SUPPORT_EMAIL ? { supportEmail: env.SUPPORT_EMAIL } : {}),
     ...(env.VAULT_ADDR && env.VAULT_TOKEN

@@ -49,6 +49,12 @@ export const problemKinds = {
   'headers-too-large': { status: 431, title: 'Request header fields too large' },
   'request-timeout': { status: 408, title: 'The request took too long to arrive' },
   'malformed-request': { status: 400, title: 'The request is not valid HTTP' },
+  'link-sign-in-required': { status: 401, title: 'Sign in to finish connecting this provider' },
+  'link-actor-mismatch': { status: 403, title: 'This connection was started from another account' },
+  'link-redirect-uri-invalid': { status: 400, title: 'The redirect URI is not registered for this client' },
+  'link-undo-invalid': { status: 404, title: 'This undo link is not valid' },
+  'link-undo-expired': { status: 410, title: 'This undo link has expired' },
+  'link-undo-used': { status: 409, title: 'This undo link was already used' },
 } as const;
 export type ProblemKind = keyof typeof problemKinds;
 

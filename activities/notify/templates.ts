@@ -27,6 +27,7 @@ const templates: Record<string, (data: Data) => RenderedNotice> = {
       `${data?.providerName ?? 'A provider'} was connected to your account center${data?.providerAccount ? ` as ${data.providerAccount}` : ''}.`,
       '',
       'If this was not you, disconnect it from your account center and tell us.',
+      ...(data?.undoUrl ? ['', `Undo this connection (disconnects it and deletes what it imported; until ${String(data.undoUntil ?? 'a week from now')}):`, String(data.undoUrl)] : []),
     ].join('\n'),
   }),
   'provider-disconnected': (data) => ({

@@ -6,22 +6,30 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
+import type { AccountDocument } from '../../domain/account-center.js';
+import { collections } from '../../domain/collections.js';
 import { connectionIdFor } from '../../domain/connections.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
 import { redirectUriFor } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
+import type { Notifier } from '../notify/port.js';
 import type { SecretVault } from '../secrets/port.js';
 import { exchangeCode, fetchProfileJson, ProviderError, refreshTokens, revokeToken, verifyIdToken, type TokenSet } from './oauth-client.js';
 import { ProviderNotConfigured, resolveProvider } from './resolve.js';
-import { linkAttempts, providerTokens, vaultKeys, type ProviderTokenDocument } from './stores.js';
+import { linkAttempts, linkUndoTokens, linkUndoTtlMs, providerTokens, vaultKeys, type ProviderTokenDocument } from './stores.js';
 
 export interface ProviderActivityDeps {
   db: Db;
   vault: SecretVault;
   providers: ProviderConfig;
   publicUrl: string;
+  /** For the provider-linked notice, which carries an undo link made here (never in workflow history). */
+  notifier?: Notifier;
   now?: () => Date;
 }
+
+/** Where a provider-linked notice's undo link points (a page with one button: GET changes nothing). */
+export const linkUndoPath = '/account/links/undo';
 
 export interface LinkedProfile {
   connectionId: string;
@@ -53,8 +61,9 @@ function toFailure(err: unknown, permanentType: string): unknown {
   }
 }
 
-export function createProviderActivities({ db, vault, providers, publicUrl, now = () => new Date() }: ProviderActivityDeps) {
+export function createProviderActivities({ db, vault, providers, publicUrl, notifier, now = () => new Date() }: ProviderActivityDeps) {
   const attempts = linkAttempts(db);
+  const undoTokens = linkUndoTokens(db);
   const tokens = providerTokens(db);
 
   async function storeTokens(id: string, base: Omit<ProviderTokenDocument, '_id' | 'accessTokenCiphertext' | 'refreshTokenCiphertext' | 'accessTokenExpiresAt' | 'scopes' | 'version' | 'updatedAt'>, set: TokenSet, version: number): Promise<void> {
@@ -75,7 +84,7 @@ export function createProviderActivities({ db, vault, providers, publicUrl, now 
      * Start an authorization request: a single-use `state`, a PKCE S256 challenge and, for OpenID
      * providers, a `nonce`. Earlier attempts of the same workflow stop being valid.
      */
-    async beginLinkAttempt(input: { workflowId: string; accountId: string; provider: ProviderId; scopes: string[]; ttlMs: number }): Promise<{ attemptId: string; authorizationUrl: string; expiresAt: string }> {
+    async beginLinkAttempt(input: { workflowId: string; accountId: string; provider: ProviderId; scopes: string[]; ttlMs: number; redirect?: { uri: string; clientId: string } }): Promise<{ attemptId: string; expiresAt: string }> {
       let resolved;
       try {
         resolved = await resolveProvider(input.provider, providers, vault);
@@ -86,19 +95,14 @@ export function createProviderActivities({ db, vault, providers, publicUrl, now 
       const verifier = b64url(randomBytes(48));
       const challenge = b64url(createHash('sha256').update(verifier).digest());
       const nonce = resolved.definition.openid ? b64url(randomBytes(24)) : null;
-      const redirectUri = redirectUriFor(publicUrl, input.provider);
+      // An app's own redirect URI (checked by the API against LINK_CLIENT_REDIRECT_URIS), or CRA's callback.
+      const redirectUri = input.redirect?.uri ?? redirectUriFor(publicUrl, input.provider);
       const at = now();
       const attemptId = hashState(state);
       await attempts.updateMany(
         { workflowId: input.workflowId, status: 'pending' },
-        { $set: { status: 'discarded', codeVerifierCiphertext: null, nonce: null, code: null } },
+        { $set: { status: 'discarded', codeVerifierCiphertext: null, nonce: null, code: null, authorizationUrlCiphertext: null } },
       );
-      await attempts.insertOne({
-        _id: attemptId, workflowId: input.workflowId, accountId: input.accountId, provider: input.provider, redirectUri, scopes: input.scopes,
-        codeVerifierCiphertext: await vault.encrypt(vaultKeys.linkSecrets, verifier), nonce,
-        createdAt: at.toISOString(), expiresAt: new Date(at.getTime() + input.ttlMs).toISOString(),
-        callbackAt: null, code: null, status: 'pending',
-      });
       const url = new URL(resolved.endpoints.authorize);
       url.searchParams.set('response_type', 'code');
       url.searchParams.set('client_id', resolved.credentials.clientId);
@@ -111,7 +115,16 @@ export function createProviderActivities({ db, vault, providers, publicUrl, now 
       // Ask for consent every time so the provider issues a refresh token (Google: access_type=offline).
       url.searchParams.set('prompt', 'consent');
       if (input.provider === 'google' && !resolved.sandbox) url.searchParams.set('access_type', 'offline');
-      return { attemptId, authorizationUrl: url.toString(), expiresAt: new Date(at.getTime() + input.ttlMs).toISOString() };
+      const expiresAt = new Date(at.getTime() + input.ttlMs).toISOString();
+      // The URL (state, challenge, nonce) goes to the API through this record, encrypted, never through history.
+      await attempts.insertOne({
+        _id: attemptId, workflowId: input.workflowId, accountId: input.accountId, provider: input.provider, redirectUri, scopes: input.scopes,
+        ...(input.redirect ? { clientId: input.redirect.clientId } : {}),
+        codeVerifierCiphertext: await vault.encrypt(vaultKeys.linkSecrets, verifier), nonce,
+        authorizationUrlCiphertext: await vault.encrypt(vaultKeys.linkSecrets, url.toString()),
+        createdAt: at.toISOString(), expiresAt, callbackAt: null, code: null, status: 'pending',
+      });
+      return { attemptId, expiresAt };
     },
 
     /**
@@ -123,7 +136,7 @@ export function createProviderActivities({ db, vault, providers, publicUrl, now 
       if (!attempt || attempt.status !== 'callback_received' || !attempt.code || !attempt.codeVerifierCiphertext) {
         throw ApplicationFailure.create({ type: 'LinkExchangeFailed', message: 'the link attempt has no code to redeem (already used or discarded)', nonRetryable: true });
       }
-      const wipe = () => attempts.updateOne({ _id: attempt._id }, { $set: { status: 'exchanged', code: null, codeVerifierCiphertext: null, nonce: null } });
+      const wipe = () => attempts.updateOne({ _id: attempt._id }, { $set: { status: 'exchanged', code: null, codeVerifierCiphertext: null, nonce: null, authorizationUrlCiphertext: null } });
       try {
         const resolved = await resolveProvider(attempt.provider, providers, vault);
         const set = await exchangeCode(resolved.endpoints, resolved.credentials, {
@@ -166,9 +179,35 @@ export function createProviderActivities({ db, vault, providers, publicUrl, now 
       return { version };
     },
 
+    /**
+     * Queue the "connected" notice with a link that undoes this connection for `linkUndoTtlMs`. The token
+     * is made here and only its SHA-256 is stored; the workflow sees neither.
+     */
+    async queueLinkedNotice(input: { accountId: string; provider: ProviderId; connectionId: string; providerAccountId: string; providerAccount: string; idempotencyKey: string }): Promise<{ queued: boolean }> {
+      if (!notifier) throw new Error('queueLinkedNotice needs the notifier');
+      const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
+      const to = account?.rootIdentity.email;
+      if (!to) return { queued: false };
+      const token = b64url(randomBytes(32));
+      const at = now();
+      const expiresAt = new Date(at.getTime() + linkUndoTtlMs).toISOString();
+      const tokenId = hashState(token);
+      await undoTokens.insertOne({
+        _id: tokenId, accountId: input.accountId, provider: input.provider, connectionId: input.connectionId, providerAccountId: input.providerAccountId,
+        noticeKey: input.idempotencyKey, createdAt: at.toISOString(), expiresAt, usedAt: null,
+      });
+      const { queued } = await notifier.send({
+        idempotencyKey: input.idempotencyKey, channel: 'email', to, accountId: input.accountId, template: 'provider-linked',
+        data: { providerName: input.provider, providerAccount: input.providerAccount, undoUrl: `${publicUrl}${linkUndoPath}?token=${token}`, undoUntil: expiresAt },
+      });
+      // A retry after the notice went out: the token in that notice stays the only one.
+      if (!queued) await undoTokens.deleteOne({ _id: tokenId });
+      return { queued };
+    },
+
     /** Forget an attempt: its verifier, its code and any tokens it obtained. Idempotent. */
     async discardLinkAttempt(input: { attemptId: string }): Promise<void> {
-      await attempts.updateOne({ _id: input.attemptId }, { $set: { status: 'discarded', code: null, codeVerifierCiphertext: null, nonce: null } });
+      await attempts.updateOne({ _id: input.attemptId }, { $set: { status: 'discarded', code: null, codeVerifierCiphertext: null, nonce: null, authorizationUrlCiphertext: null } });
       await tokens.deleteOne({ _id: `pending:${input.attemptId}` });
     },
 

@@ -18,7 +18,17 @@ export interface LinkAttemptDocument {
   accountId: string;
   provider: ProviderId;
   redirectUri: string;
+  /**
+   * Set when the attempt's redirect URI is an app's (registered in `LINK_CLIENT_REDIRECT_URIS`): the app
+   * finishes it with `link/complete` under a token of the same account; the public callback refuses it.
+   */
+  clientId?: string;
   scopes: string[];
+  /**
+   * The authorization URL (it carries the state, the PKCE challenge and the nonce), encrypted, for the one
+   * API request that started the attempt to read and wipe: it never enters an activity result or an update.
+   */
+  authorizationUrlCiphertext?: string | null;
   codeVerifierCiphertext: string | null;
   nonce: string | null;
   createdAt: string;
@@ -42,6 +52,34 @@ export interface ProviderTokenDocument {
   /** Bumped on every refresh: activities ask token custody for a version, then read it. */
   version: number;
   updatedAt: string;
+}
+
+/**
+ * The undo link of a recent connection (the provider-linked notice carries it). `_id` is the SHA-256 of
+ * the token: the token itself exists only in the notice.
+ */
+export interface LinkUndoDocument {
+  _id: string;
+  accountId: string;
+  provider: ProviderId;
+  connectionId: string;
+  providerAccountId: string;
+  /** The notice it was issued for: a retried activity replaces nothing. */
+  noticeKey: string;
+  createdAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+  /** The disconnect workflow the undo started. */
+  disconnectWorkflowId?: string;
+}
+
+/** How long a link can be undone from the notice (the spec's "time-limited ability to undo recent links"). */
+export const linkUndoTtlMs = 7 * 24 * 60 * 60 * 1000;
+
+export const linkUndoCollection = 'provider_link_undo';
+
+export function linkUndoTokens(db: Db): Collection<LinkUndoDocument> {
+  return db.collection<LinkUndoDocument>(linkUndoCollection);
 }
 
 export function linkAttempts(db: Db): Collection<LinkAttemptDocument> {

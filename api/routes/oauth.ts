@@ -1,34 +1,26 @@
 /**
- * `GET /v1/oauth/{provider}/callback?code&state` (public: the person's browser comes back from the
+ * `GET /v1/oauth/{provider}/callback?code&state` (no bearer: the person's browser comes back from the
  * provider). The state is single-use and expires; the code is handed to the link workflow by reference
- * (the attempt record), never inside a Temporal message. Answers with a small page, or JSON when asked.
+ * (the attempt record), never inside a Temporal message. The answer only counts for the account that
+ * started the attempt (RFC 9700 §4.7): the account center's browser session must be that account's. No
+ * session: a page asking to sign in, which comes back here (nothing is spent before). Another account's
+ * session: the attempt is spent, nothing is linked. Answers with a small page, or JSON when asked.
  */
-import { createHash } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { collections } from '../../domain/collections.js';
 import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
 import { problem, type ProblemKind } from '../../domain/problem.js';
-import { linkCallbackUpdate, type LinkOutcome } from '../../workflows/link/messages.js';
+import type { LinkOutcome } from '../../workflows/link/messages.js';
+import { renderLinkCallbackPage } from '../../ui/pages/link-callback-page.js';
 import type { ApiEnv } from '../context.js';
+import { readBrowserSession } from '../session/browser-session.js';
+import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem } from './link-attempts.js';
 import { recoveryProviderCallback } from './recoveries.js';
 import { defaultHook, problemResponse } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
 export const oauthCallbackPattern = /^\/v1\/oauth\/[^/]+\/callback$/;
-
-/** What the callback needs of a link attempt (written by the provider activities). */
-interface AttemptRecord {
-  _id: string;
-  workflowId: string;
-  provider: string;
-  expiresAt: string;
-  callbackAt: string | null;
-  status: string;
-  code: string | null;
-}
 
 const querySchema = z.object({
   state: z.string().min(16).max(512).optional(),
@@ -41,7 +33,7 @@ const route = createRoute({
   method: 'get',
   path: '/v1/oauth/{provider}/callback',
   summary: 'OAuth 2.0 redirect endpoint (public)',
-  description: 'The provider sends the person back here. Answers an HTML page, or JSON when `Accept: application/json`.',
+  description: 'The provider sends the person back here. Completes only with the account center session (cookie) of the account that started the link: none → 401 and a page asking to sign in (then back here); another account → 403 `link-actor-mismatch`, the attempt is spent and nothing is linked. Answers an HTML page, or JSON when `Accept: application/json`.',
   request: { params: z.object({ provider: z.string().min(1).max(32) }), query: querySchema },
   responses: {
     200: {
@@ -56,27 +48,21 @@ const route = createRoute({
       },
     },
     202: { description: 'Waiting for a support review' },
-    ...problemResponses(400, 403, 404, 409),
+    ...problemResponses(400, 401, 403, 404, 409, 410),
   },
 });
-
-const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function wantsJson(c: Context): boolean {
   return /application\/(problem\+)?json/.test(c.req.header('accept') ?? '');
 }
 
-function page(title: string, detail: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style></head>
-<body><h1>${escape(title)}</h1><p>${escape(detail)}</p><p><a href="/">Back to your account center</a></p></body></html>`;
-}
+const home = { href: '/account', text: 'Back to your account center' };
 
 /** A problem as problem+json, or as a page for a browser. */
-function fail(c: Context, kind: ProblemKind, detail: string): Response {
+async function fail(c: Context, kind: ProblemKind, detail: string, link = home): Promise<Response> {
   const body = problem(kind, detail);
   if (wantsJson(c)) return problemResponse(c, body);
-  return c.html(page(body.title, detail), body.status as ContentfulStatusCode);
+  return renderLinkCallbackPage(c, { title: body.title, paragraphs: [detail], link }, body.status as ContentfulStatusCode);
 }
 
 const outcomeStatus: Record<LinkOutcome['status'], { http: ContentfulStatusCode; title: string; problem?: ProblemKind }> = {
@@ -96,10 +82,8 @@ export const oauthRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(rout
   if (!query.state) return fail(c, 'link-state-invalid', 'The provider’s answer carries no state.');
   if (!query.code && !query.error) return fail(c, 'link-state-invalid', 'The provider’s answer carries neither a code nor an error.');
 
-  const { db, temporal } = c.get('deps');
-  const attempts = db.collection<AttemptRecord>(collections.linkAttempts);
-  const attemptId = createHash('sha256').update(query.state, 'utf8').digest('hex');
-  const attempt = await attempts.findOne({ _id: attemptId });
+  const deps = c.get('deps');
+  const attempt = await linkAttemptsOf(deps).findOne({ _id: attemptIdOf(query.state) });
   if (!attempt) {
     // Not a link: perhaps a recovery's sign-in (the provider_reauth factor), which uses the same redirect URI.
     const recovery = await recoveryProviderCallback(c, provider, { state: query.state, ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) });
@@ -107,37 +91,33 @@ export const oauthRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(rout
     if (recovery) {
       if (wantsJson(c)) return c.json(recovery.body, 200);
       const name = providerCatalog[provider].displayName;
-      return c.html(page(recovery.body.accepted ? `Signed in with ${name}` : 'Not accepted', recovery.body.accepted
-        ? `Your sign-in with ${name} counts towards the recovery of your account. Carry on where you started.`
-        : `This sign-in does not count towards the recovery. Carry on where you started.`), 200);
+      return renderLinkCallbackPage(c, {
+        title: recovery.body.accepted ? `Signed in with ${name}` : 'Not accepted',
+        paragraphs: [recovery.body.accepted
+          ? `Your sign-in with ${name} counts towards the recovery of your account. Carry on where you started.`
+          : 'This sign-in does not count towards the recovery. Carry on where you started.'],
+        link: home,
+      }, 200);
     }
   }
-  if (!attempt || attempt.provider !== provider) return fail(c, 'link-state-invalid', 'This answer does not belong to a link attempt of ours. Start linking again from your account center.');
-  if (attempt.callbackAt !== null || attempt.status !== 'pending') return fail(c, 'link-state-used', 'This answer was already used (or the attempt was replaced). Start linking again.');
-  const now = new Date();
-  if (Date.parse(attempt.expiresAt) <= now.getTime()) return fail(c, 'link-expired', 'The link attempt expired before the provider answered. Start linking again.');
+  const closed = openAttemptProblem(attempt, provider);
+  if (closed?.kind === 'problem') return fail(c, closed.problem, closed.detail);
+  // An app's redirect URI: the app finishes the link itself (link/complete with its token); never here.
+  if (attempt!.clientId) return fail(c, 'link-state-invalid', 'This link is finished by the app that started it, not here. Go back to the app.');
 
-  // Single use: only one request can move the attempt out of `pending`.
-  const claimed = await attempts.findOneAndUpdate(
-    { _id: attemptId, status: 'pending', callbackAt: null },
-    { $set: { status: 'callback_received', callbackAt: now.toISOString(), code: query.code ?? null } },
-  );
-  if (!claimed) return fail(c, 'link-state-used', 'This answer was already used. Start linking again.');
-
-  let outcome: LinkOutcome;
-  try {
-    outcome = await temporal.workflow.getHandle(attempt.workflowId).executeUpdate(linkCallbackUpdate, {
-      args: [{ attemptId, outcome: query.code && !query.error ? 'code' : 'error', ...(query.error ? { error: query.error } : {}) }],
-    });
-  } catch (err) {
-    await attempts.updateOne({ _id: attemptId }, { $set: { status: 'discarded', code: null } });
-    if (err instanceof WorkflowNotFoundError) return fail(c, 'link-expired', 'The link attempt has ended. Start linking again.');
-    if (err instanceof WorkflowUpdateFailedError) return fail(c, 'link-state-used', 'This answer belongs to an older link attempt. Start linking again.');
-    throw err;
+  // Who brings the answer: the account center's session. Nothing is spent before it is known.
+  const session = await readBrowserSession(c, deps.db, deps.config.publicUrl);
+  if (!session) {
+    const returnTo = `${c.req.path}${new URL(c.req.url).search}`;
+    const signIn = `/account/sign-in?returnTo=${encodeURIComponent(returnTo)}`;
+    return fail(c, 'link-sign-in-required', `Sign in to your account center to finish connecting ${providerCatalog[provider].displayName}; you come back here afterwards.`, { href: signIn, text: 'Sign in to finish' });
   }
+  const delivered = await deliverAuthorizationResponse(deps, attempt!, { ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) }, session.accountId);
+  if (delivered.kind === 'problem') return fail(c, delivered.problem, delivered.detail);
+  const { outcome, workflowId } = delivered;
   const shown = outcomeStatus[outcome.status];
   const name = providerCatalog[provider].displayName;
   if (shown.problem) return fail(c, shown.problem, outcome.detail ?? `${name} was not connected.`);
-  if (wantsJson(c)) return c.json({ status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}), workflowId: attempt.workflowId, provider }, shown.http);
-  return c.html(page(`${shown.title}: ${name}`, outcome.detail ?? ''), shown.http);
+  if (wantsJson(c)) return c.json({ status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}), workflowId, provider }, shown.http);
+  return renderLinkCallbackPage(c, { title: `${shown.title}: ${name}`, paragraphs: outcome.detail ? [outcome.detail] : [], link: home }, shown.http);
 });

@@ -1,6 +1,8 @@
 /**
- * Providers: `GET /v1/providers` (the catalog, with `enabled` evaluated for the caller) and
- * `POST /v1/me/providers/{provider}/link` (start linking: 202 with the authorization URL).
+ * Providers: `GET /v1/providers` (the catalog, with `enabled` evaluated for the caller),
+ * `POST /v1/me/providers/{provider}/link` (start linking: 202 with the authorization URL) and
+ * `POST /v1/me/providers/{provider}/link/complete` (an app that received the provider's answer at its own
+ * redirect URI hands it over under its bearer token; only the account that started the link can).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WorkflowIdConflictPolicy, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -10,8 +12,10 @@ import { workflowIds } from '../../domain/ids.js';
 import { isProviderId, providerCatalog, providerSummaries } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
 import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
-import { beginLinkUpdate, linkWorkflowType, type LinkWorkflow } from '../../workflows/link/messages.js';
+import type { ProblemKind } from '../../domain/problem.js';
+import { beginLinkUpdate, linkWorkflowType, type LinkOutcome, type LinkWorkflow } from '../../workflows/link/messages.js';
 import type { ApiEnv } from '../context.js';
+import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem, takeAuthorizationUrl } from './link-attempts.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { providerFlagsFor } from '../provider-flags.js';
 import { problemResponses } from './openapi.js';
@@ -48,6 +52,11 @@ const linkBodySchema = z
   .object({
     /** Ask for the provider's extended scopes too (data sync beyond the profile). */
     extendedScopes: z.boolean().default(false),
+    /**
+     * An app's own redirect URI: the provider sends the answer there and the app finishes the link with
+     * `link/complete`. Must be registered for the token's client in `LINK_CLIENT_REDIRECT_URIS` (exact match).
+     */
+    redirectUri: z.string().max(2048).optional(),
   })
   .strict()
   .openapi('LinkRequest');
@@ -66,6 +75,45 @@ const linkRoute = createRoute({
     ...problemResponses(400, 401, 403, 404, 409, 503),
   },
 });
+
+const completeBodySchema = z
+  .object({
+    state: z.string().min(16).max(512),
+    code: z.string().min(1).max(4096).optional(),
+    /** The provider's `error` (e.g. `access_denied`), when it sent one instead of a code. */
+    error: z.string().max(128).optional(),
+  })
+  .strict()
+  .refine((b) => (b.code === undefined) !== (b.error === undefined), { message: 'send either code or error (what the provider redirected with)' })
+  .openapi('LinkCompletion');
+
+const completeRoute = createRoute({
+  method: 'post',
+  path: '/v1/me/providers/{provider}/link/complete',
+  summary: 'Finish a link with the provider’s answer received at the app’s own redirect URI',
+  description: 'Only the account that started the link can finish it: another account’s token gets 403 `link-actor-mismatch`, the attempt is spent and nothing is linked.',
+  security: [{ bearerAuth: [] }],
+  request: { params: providerParam, body: { required: true, content: { 'application/json': { schema: completeBodySchema } } } },
+  responses: {
+    200: {
+      description: 'Linked, or already linked',
+      content: { 'application/json': { schema: z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }).openapi('LinkCompleted') } },
+    },
+    202: { description: 'Waiting for a support review', content: { 'application/json': { schema: z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }) } } },
+    ...problemResponses(400, 401, 403, 404, 409, 410),
+  },
+});
+
+/** The HTTP answer to each link outcome. */
+const outcomeAnswers: Record<LinkOutcome['status'], { http: 200 | 202; problem?: ProblemKind }> = {
+  linked: { http: 200 },
+  already_linked: { http: 200 },
+  pending_review: { http: 202 },
+  denied: { http: 200, problem: 'link-denied' },
+  failed: { http: 200, problem: 'link-failed' },
+  expired: { http: 200, problem: 'link-expired' },
+  conflict_denied: { http: 200, problem: 'conflict' },
+};
 
 export const providerRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(listRoute, async (c) => {
@@ -86,6 +134,17 @@ export const providerRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     if (!flag.enabled) throw new ProblemError('provider-disabled', `Linking ${providerCatalog[provider].displayName} is turned off for this account (feature flag ${flag.flag}).`);
 
     const definition = providerCatalog[provider];
+    let redirect: { uri: string; clientId: string } | undefined;
+    if (body.redirectUri !== undefined) {
+      const registered = principal.clientId ? config.link?.clientRedirectUris[principal.clientId] ?? [] : [];
+      // Exact string match (RFC 9700 §4.1.3): no prefixes, no patterns, no normalisation.
+      if (!principal.clientId || !registered.includes(body.redirectUri)) {
+        throw new ProblemError('link-redirect-uri-invalid', principal.clientId
+          ? `${body.redirectUri} is not a redirect URI registered for client "${principal.clientId}" (LINK_CLIENT_REDIRECT_URIS). Leave redirectUri out to use the account center's own callback.`
+          : 'This access token names no client (client_id or azp), so it cannot use an app redirect URI. Leave redirectUri out to use the account center’s own callback.');
+      }
+      redirect = { uri: body.redirectUri, clientId: principal.clientId };
+    }
     const scopes = body.extendedScopes ? [...definition.defaultScopes, ...definition.extendedScopes] : definition.defaultScopes;
     const workflowId = workflowIds.link(principal.accountId, provider);
     const startOperation = new WithStartWorkflowOperation<LinkWorkflow>(linkWorkflowType, {
@@ -107,8 +166,12 @@ export const providerRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       ],
     });
     try {
-      const begun = await temporal.workflow.executeUpdateWithStart(beginLinkUpdate, { args: [{ scopes }], startWorkflowOperation: startOperation });
-      return c.json({ workflowId, ...begun }, 202);
+      const begun = await temporal.workflow.executeUpdateWithStart(beginLinkUpdate, { args: [{ scopes, ...(redirect ? { redirect } : {}) }], startWorkflowOperation: startOperation });
+      // The URL (and its state) comes from the attempt record, never from Temporal; only this caller can take it, once.
+      // (`begun.authorizationUrl`: only from a worker still running the code before `link-url-off-history`, during a deploy.)
+      const authorizationUrl = begun.attemptId ? await takeAuthorizationUrl(c.get('deps'), begun.attemptId, principal.accountId) : begun.authorizationUrl;
+      if (!authorizationUrl) throw new ProblemError('conflict', `The link attempt for ${definition.displayName} was replaced before its authorization URL could be read; start again.`);
+      return c.json({ workflowId, authorizationUrl, expiresAt: begun.expiresAt }, 202);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         // A validator refusal is the cause; an activity failure is the cause's cause.
@@ -118,4 +181,20 @@ export const providerRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       }
       throw err;
     }
+  })
+  .openapi(completeRoute, async (c) => {
+    const { provider } = c.req.valid('param');
+    if (!isProviderId(provider)) throw new ProblemError('provider-not-found', `CRA cannot connect "${provider}". GET /v1/providers lists the providers.`);
+    const body = c.req.valid('json');
+    const deps = c.get('deps');
+    const principal = c.get('principal');
+    const attempt = await linkAttemptsOf(deps).findOne({ _id: attemptIdOf(body.state) });
+    const closed = openAttemptProblem(attempt, provider);
+    if (closed?.kind === 'problem') throw new ProblemError(closed.problem, closed.detail);
+    const delivered = await deliverAuthorizationResponse(deps, attempt!, { ...(body.code ? { code: body.code } : {}), ...(body.error ? { error: body.error } : {}) }, principal.accountId);
+    if (delivered.kind === 'problem') throw new ProblemError(delivered.problem, delivered.detail);
+    const { outcome, workflowId } = delivered;
+    const answer = outcomeAnswers[outcome.status];
+    if (answer.problem) throw new ProblemError(answer.problem, outcome.detail ?? `${providerCatalog[provider].displayName} was not connected.`);
+    return c.json({ status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}), workflowId, provider }, answer.http);
   });

@@ -7,7 +7,7 @@
  */
 import { ActivityFailure, WorkflowExecutionAlreadyStartedError, msToNumber } from '@temporalio/common';
 import {
-  condition, getExternalWorkflowHandle, ParentClosePolicy, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo,
+  condition, getExternalWorkflowHandle, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { createAccountActivities } from '../../activities/accounts/activities.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
@@ -24,7 +24,7 @@ import { recordStage } from '../shared/stage.js';
 import { stopCustodySignal, tokensReplacedSignal, type TokenCustodyInput } from '../tokens/messages.js';
 import { tokenCustody } from '../tokens/token-custody.js';
 import {
-  beginLinkUpdate, linkCallbackUpdate, linkStateQuery, supportDecisionSignal,
+  actorMismatchError, beginLinkUpdate, linkCallbackUpdate, linkStateQuery, supportDecisionSignal,
   type LinkCallback, type LinkInput, type LinkOutcome, type LinkStage, type LinkState, type SupportDecision,
 } from './messages.js';
 
@@ -68,10 +68,14 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
 
   setHandler(
     beginLinkUpdate,
-    async ({ scopes }) => {
-      const begun = await providerActs.beginLinkAttempt({ workflowId, accountId, provider, scopes: scopes ?? input.scopes, ttlMs });
+    async ({ scopes, redirect }) => {
+      const begun: { attemptId: string; expiresAt: string; authorizationUrl?: string } = await providerActs.beginLinkAttempt({
+        workflowId, accountId, provider, scopes: scopes ?? input.scopes, ttlMs, ...(redirect ? { redirect } : {}),
+      });
       attempt = { attemptId: begun.attemptId, seq: (attempt?.seq ?? 0) + 1 };
-      return { authorizationUrl: begun.authorizationUrl, expiresAt: begun.expiresAt };
+      // The state stays out of history: the API reads the URL from the attempt record (encrypted there).
+      if (patched('link-url-off-history')) return { attemptId: begun.attemptId, expiresAt: begun.expiresAt };
+      return { authorizationUrl: begun.authorizationUrl!, expiresAt: begun.expiresAt };
     },
     {
       validator: (_request) => {
@@ -110,6 +114,12 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     seen = attempt?.seq ?? 0;
   }
   const { attemptId } = attempt!;
+  if (callback.outcome === 'error' && callback.error === actorMismatchError) {
+    // The answer came back to another account than this one (a CSRF or a leaked authorization URL): spent, nothing linked.
+    await providerActs.discardLinkAttempt({ attemptId });
+    await audit('provider.link_actor_mismatch', { error: actorMismatchError });
+    return finish({ status: 'denied', detail: 'this connection was started from another account; nothing was linked' }, 'denied');
+  }
   if (callback.outcome === 'error') {
     await providerActs.discardLinkAttempt({ attemptId });
     await audit('provider.link_refused', { error: callback.error ?? 'unknown' });
@@ -167,10 +177,14 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     },
   });
   await audit('provider.linked', { connectionId: profile.connectionId, providerAccountId: profile.providerAccountId, directoryLinked: directory.linked, scopes: profile.scopes.join(' ') });
-  await records.queueAccountNotice({
-    accountId, template: 'provider-linked', idempotencyKey: `${profile.connectionId}/linked/${workflowInfo().runId}`,
-    data: { providerName: provider, providerAccount: profile.displayName ?? profile.email ?? profile.providerAccountId },
-  });
+  const noticeKey = `${profile.connectionId}/linked/${workflowInfo().runId}`;
+  const providerAccount = profile.displayName ?? profile.email ?? profile.providerAccountId;
+  if (patched('link-undo-notice')) {
+    // The notice carries an undo link; its token is made inside the activity, so history never holds it.
+    await providerActs.queueLinkedNotice({ accountId, provider, connectionId: profile.connectionId, providerAccountId: profile.providerAccountId, providerAccount, idempotencyKey: noticeKey });
+  } else {
+    await records.queueAccountNotice({ accountId, template: 'provider-linked', idempotencyKey: noticeKey, data: { providerName: provider, providerAccount } });
+  }
 
   const custody: TokenCustodyInput = {
     accountId, provider, connectionId: profile.connectionId, refreshMargin: input.tokenRefreshMargin, tokenVersion: version,

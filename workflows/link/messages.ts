@@ -23,17 +23,38 @@ export interface LinkInput {
   sync?: { pageSize?: number; maxPagesPerRun?: number };
 }
 
+export interface BeginLinkRequest {
+  scopes?: string[];
+  /**
+   * An app's own redirect URI, already checked by the API against the URIs registered for `clientId`
+   * (`LINK_CLIENT_REDIRECT_URIS`); the app finishes the link with `link/complete`. Absent: CRA's callback.
+   */
+  redirect?: { uri: string; clientId: string };
+}
+
 export interface BeginLinkResult {
-  authorizationUrl: string;
+  /**
+   * The attempt (SHA-256 of its state): the API reads the authorization URL, encrypted, from the attempt
+   * record, so the state never enters history. Absent only in results recorded before that change.
+   */
+  attemptId?: string;
+  /** Only in results recorded before `link-url-off-history`: the URL now travels outside Temporal. */
+  authorizationUrl?: string;
   expiresAt: string;
 }
 
 export interface LinkCallback {
   attemptId: string;
   outcome: 'code' | 'error';
-  /** The provider's `error` (e.g. `access_denied`) when `outcome` is `error`. */
+  /**
+   * The provider's `error` (e.g. `access_denied`) when `outcome` is `error`; `actor_mismatch` when the
+   * request that brought the answer was authenticated as another account than the one that started it.
+   */
   error?: string;
 }
+
+/** The callback error CRA itself delivers when the answer came back to another account than the link's. */
+export const actorMismatchError = 'actor_mismatch';
 
 export type LinkStatus = 'linked' | 'already_linked' | 'pending_review' | 'denied' | 'failed' | 'expired' | 'conflict_denied';
 
@@ -64,7 +85,7 @@ export interface LinkState {
 export const linkWorkflowType = 'linkProvider';
 export type LinkWorkflow = (input: LinkInput) => Promise<LinkOutcome>;
 
-export const beginLinkUpdate = defineUpdate<BeginLinkResult, [{ scopes?: string[] }]>('beginLink');
+export const beginLinkUpdate = defineUpdate<BeginLinkResult, [BeginLinkRequest]>('beginLink');
 export const linkCallbackUpdate = defineUpdate<LinkOutcome, [LinkCallback]>('linkCallback');
 export const supportDecisionSignal = defineSignal<[SupportDecision]>('supportDecision');
 export const linkStateQuery = defineQuery<LinkState>('linkState');

@@ -1,0 +1,82 @@
+/**
+ * A link attempt as the API sees it (written by the provider activities), and the one way an
+ * authorization response reaches the link workflow: by the account that started the attempt. Used by the
+ * browser callback (`oauth.ts`, the account center's session) and by apps (`providers.ts`, `link/complete`
+ * under the bearer token). A response brought by another account spends the attempt and links nothing.
+ */
+import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { linkAttempts, vaultKeys, type LinkAttemptDocument } from '../../activities/providers/stores.js';
+import type { ProblemKind } from '../../domain/problem.js';
+import { actorMismatchError, linkCallbackUpdate, type LinkOutcome } from '../../workflows/link/messages.js';
+import { vaultOf } from '../adapters.js';
+import type { ApiDeps } from '../context.js';
+
+export type LinkAttemptRecord = LinkAttemptDocument;
+
+export const attemptIdOf = (state: string) => createHash('sha256').update(state, 'utf8').digest('hex');
+
+export const linkAttemptsOf = (deps: ApiDeps) => linkAttempts(deps.db);
+
+/**
+ * The authorization URL of an attempt the caller just began, read once: decrypted, then wiped from the
+ * record. Undefined when the attempt is not the caller's or its URL was taken already.
+ */
+export async function takeAuthorizationUrl(deps: ApiDeps, attemptId: string, accountId: string): Promise<string | undefined> {
+  const taken = await linkAttemptsOf(deps).findOneAndUpdate(
+    { _id: attemptId, accountId, authorizationUrlCiphertext: { $type: 'string' } },
+    { $set: { authorizationUrlCiphertext: null } },
+  );
+  if (!taken?.authorizationUrlCiphertext) return undefined;
+  return (await vaultOf(deps)).decrypt(vaultKeys.linkSecrets, taken.authorizationUrlCiphertext);
+}
+
+export type Delivered =
+  | { kind: 'outcome'; outcome: LinkOutcome; workflowId: string }
+  | { kind: 'problem'; problem: ProblemKind; detail: string };
+
+/** An attempt that can still take an answer, or why not (nothing is spent by this check). */
+export function openAttemptProblem(attempt: LinkAttemptRecord | null, provider: string): Delivered | undefined {
+  if (!attempt || attempt.provider !== provider) return { kind: 'problem', problem: 'link-state-invalid', detail: 'This answer does not belong to a link attempt of ours. Start linking again from your account center.' };
+  if (attempt.callbackAt !== null || attempt.status !== 'pending') return { kind: 'problem', problem: 'link-state-used', detail: 'This answer was already used (or the attempt was replaced). Start linking again.' };
+  if (Date.parse(attempt.expiresAt) <= Date.now()) return { kind: 'problem', problem: 'link-expired', detail: 'The link attempt expired before the provider answered. Start linking again.' };
+  return undefined;
+}
+
+/**
+ * Hand an authorization response to the attempt's workflow, on behalf of `actorAccountId` (who the
+ * request is authenticated as). Single use: only one request moves the attempt out of `pending`. Another
+ * account's request spends the attempt with an `actor_mismatch` error and never stores its code.
+ */
+export async function deliverAuthorizationResponse(
+  deps: ApiDeps,
+  attempt: LinkAttemptRecord,
+  response: { code?: string; error?: string },
+  actorAccountId: string,
+): Promise<Delivered> {
+  const attempts = linkAttemptsOf(deps);
+  const mismatch = attempt.accountId !== actorAccountId;
+  const now = new Date();
+  const claimed = await attempts.findOneAndUpdate(
+    { _id: attempt._id, status: 'pending', callbackAt: null },
+    { $set: { status: 'callback_received', callbackAt: now.toISOString(), code: mismatch ? null : response.code ?? null, authorizationUrlCiphertext: null } },
+  );
+  if (!claimed) return { kind: 'problem', problem: 'link-state-used', detail: 'This answer was already used. Start linking again.' };
+
+  const error = mismatch ? actorMismatchError : response.error;
+  let outcome: LinkOutcome;
+  try {
+    outcome = await deps.temporal.workflow.getHandle(attempt.workflowId).executeUpdate(linkCallbackUpdate, {
+      args: [{ attemptId: attempt._id, outcome: response.code && !error ? 'code' : 'error', ...(error ? { error } : {}) }],
+    });
+  } catch (err) {
+    await attempts.updateOne({ _id: attempt._id }, { $set: { status: 'discarded', code: null } });
+    if (err instanceof WorkflowNotFoundError) return { kind: 'problem', problem: 'link-expired', detail: 'The link attempt has ended. Start linking again.' };
+    if (err instanceof WorkflowUpdateFailedError) return { kind: 'problem', problem: 'link-state-used', detail: 'This answer belongs to an older link attempt. Start linking again.' };
+    throw err;
+  }
+  if (mismatch) {
+    return { kind: 'problem', problem: 'link-actor-mismatch', detail: 'This connection was started from another account than the one you are signed in to, so nothing was connected. If you did not start it, someone may have sent you their link: ignore it. To connect a provider, start from your own account center.' };
+  }
+  return { kind: 'outcome', outcome, workflowId: attempt.workflowId };
+}
