@@ -44,6 +44,14 @@ export interface OpenedRecovery {
   country?: string;
 }
 
+/** A connection made while a recovery of its account was pending. */
+export interface LinkDuringRecovery {
+  provider: string;
+  connectionId: string;
+  connectedAt: string;
+  status: string;
+}
+
 export type RecoveryNoticeKind = 'started' | 'reminder' | RecoveryResult['outcome'];
 
 export function createRecoveryActivities({ db, notifier, publicUrl, now = () => new Date() }: RecoveryActivityDeps) {
@@ -181,6 +189,21 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
         });
       }
       return { channels: channels.map((c) => c.channel) };
+    },
+
+    /**
+     * Providers linked to the account since the recovery started (by the connection's `connectedAt`): someone
+     * who holds a session while a recovery is pending is someone support should hear about.
+     */
+    async findLinksDuringRecovery(input: { recoveryId: string; accountId: string }): Promise<{ recoveryStartedAt?: string; links: LinkDuringRecovery[] }> {
+      const request = await recoveries.findOne({ _id: input.recoveryId }, { projection: { createdAt: 1 } });
+      if (!request) return { links: [] };
+      const account = await accounts.findOne({ _id: input.accountId }, { projection: { connected_providers: 1 } });
+      const links = (account?.connected_providers.nodes ?? [])
+        .filter((n) => n.connectedAt >= request.createdAt)
+        .map((n) => ({ provider: n.provider, connectionId: n.connectionId, connectedAt: n.connectedAt, status: n.status }))
+        .sort((a, b) => a.connectedAt.localeCompare(b.connectedAt));
+      return { recoveryStartedAt: request.createdAt, links };
     },
 
     /** Record how the recovery ended, for the API and for later risk checks. */

@@ -252,6 +252,64 @@ describe('provider_reauth', () => {
     for (const started of [r, slow]) await call(stack, 'POST', `/v1/recoveries/${started.recoveryId}/cancel`, { headers: as(started) });
   });
 
+  it('does not count a link younger than RECOVERY_MIN_CONNECTION_AGE (3 days), answering as for another account; once old enough it counts', async () => {
+    const p = await person('reauth-fresh', 'dora-gh', 3);
+    const r = await startFor(p.email);
+    const refused = await deliver(await signIn((await challenge(r, 'github')).body.authorizationUrl, 'dora-gh'));
+    // The same answer as a sign-in with another provider account: nothing tells the requester why.
+    expect(refused.status).toBe(200);
+    expect(refused.body).toEqual({ recoveryId: r.recoveryId, factor: 'provider_reauth', accepted: false, satisfied: [], remaining: 3 });
+    const request = await stack.db.collection(collections.recoveries).findOne({ _id: r.recoveryId as never });
+    expect(request?.failures).toMatchObject({ provider_reauth: 1 });
+    const rejected = await eventually(async () => (await stack.deps.auditLog.list({ accountId: p.accountId }))
+      .find((e) => e.action === 'recovery.factor_rejected' && e.details?.factor === 'provider_reauth'), 'the rejection in the audit log');
+    expect(rejected?.details).toMatchObject({ reason: 'connection_too_new', provider: 'github', failures: 1 });
+
+    // Eight days old: above the default of 7 days. (A connection made after the recovery started never counts: a new recovery.)
+    await ageConnections(p.accountId, 8);
+    const later = await startFor(p.email);
+    const accepted = await deliver(await signIn((await challenge(later, 'github')).body.authorizationUrl, 'dora-gh'));
+    expect(accepted.body).toEqual({ recoveryId: later.recoveryId, factor: 'provider_reauth', accepted: true, satisfied: ['provider_reauth'], remaining: 2 });
+    for (const started of [r, later]) await call(stack, 'POST', `/v1/recoveries/${started.recoveryId}/cancel`, { headers: as(started) });
+  });
+
+  it('flags a provider linked while the recovery is pending, with its evidence for support, and does not count it as a factor', async () => {
+    const p = await person('reauth-linked-meanwhile', 'erin-gh');
+    const r = await startFor(p.email);
+    const startedAt = String((await stack.db.collection(collections.recoveries).findOne({ _id: r.recoveryId as never }))!.createdAt);
+    // Whoever holds a session of the account links another provider during the recovery.
+    const linked = await linkThroughSandbox(stack, p.who, 'google', 'mallory-google');
+    expect(linked.answer.body.status).toBe('linked');
+    const account = await stack.db.collection(collections.accounts).findOne({ _id: p.accountId as never });
+    const google = (account!.connected_providers.nodes as Array<{ provider: string; connectionId: string; connectedAt: string }>).find((n) => n.provider === 'google')!;
+    expect(google.connectedAt >= startedAt).toBe(true);
+    // Even with the minimum age out of the way, a connection made since the recovery started is no factor.
+    const viaGoogle = await deliver(await signIn((await challenge(r, 'google')).body.authorizationUrl, 'mallory-google'));
+    expect(viaGoogle.body).toMatchObject({ accepted: false, satisfied: [] });
+
+    expect((await deliver(await signIn((await challenge(r, 'github')).body.authorizationUrl, 'erin-gh'))).body).toMatchObject({ accepted: true });
+    expect((await submit(r, { factor: 'totp', code: totpCode(p) })).body).toMatchObject({ accepted: true });
+    expect((await submit(r, { factor: 'backup_code', code: p.backupCodes[0] })).body).toMatchObject({ accepted: true, remaining: 0 });
+
+    const reader = await tokenFor(stack, 'auth0|support-link-reader', { permissions: ['support:read'] });
+    type View = { stage: string; approvalsRequired: number; riskFlags: Array<{ flag: string; evidence: Record<string, unknown>; at: string }> };
+    const view = await eventually(async () => {
+      const res = await call<View>(stack, 'GET', `/v1/support/recoveries/${r.recoveryId}`, { token: reader });
+      return res.body.riskFlags?.some((f) => f.flag === 'linked_during_recovery') ? res : undefined;
+    }, 'the linked_during_recovery flag');
+    expect(view.status).toBe(200);
+    expect(view.body.stage).toBe('cooling');
+    expect(view.body.riskFlags.find((f) => f.flag === 'linked_during_recovery')?.evidence).toEqual({
+      provider: 'google', connectionId: google.connectionId, connectedAt: google.connectedAt, recoveryStartedAt: startedAt, links: 1, providers: 'google',
+    });
+    // High risk: two different people must approve.
+    expect(view.body.approvalsRequired).toBe(2);
+    const flagged = await eventually(async () => (await stack.deps.auditLog.list({ accountId: p.accountId }))
+      .find((e) => e.action === 'recovery.risk_flagged' && e.details?.flag === 'linked_during_recovery'), 'the flag in the audit log');
+    expect(JSON.parse(String(flagged?.details?.evidence))).toMatchObject({ provider: 'google', connectionId: google.connectionId });
+    await call(stack, 'POST', `/v1/recoveries/${r.recoveryId}/cancel`, { headers: as(r) });
+  });
+
   it('keeps provider codes, states and tokens out of workflow history, the audit log and the API log', async () => {
     expect(recoveryIds.size).toBeGreaterThanOrEqual(5);
     expect(issued.size).toBeGreaterThanOrEqual(4);

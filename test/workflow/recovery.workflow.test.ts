@@ -305,6 +305,33 @@ describe('recovery workflow (time-skipping)', () => {
     ]);
   });
 
+  it('flags a provider linked during the cooling period before the reset, and then waits for a second approver', async () => {
+    const owner = await seedAccount('linked-in-cooling');
+    await withWorkers(async () => {
+      const handle = await startRecovery(owner.email, owner.network);
+      await proveEnough(handle);
+      expect(await approve(handle, 'first')).toMatchObject({ approvals: 1, approvalsNeeded: 0 });
+      await env.sleep('10 hours');
+      // Someone with a session of the account links a provider while the recovery is pending.
+      const node = {
+        provider: 'github', providerAccountId: 'gh-4242', connectionId: randomUUID(), scopes: ['read:user'], status: 'active',
+        connectedAt: new Date().toISOString(), linkOrigin: { workflowId: 'link/test/github', requestedBy: owner.subject },
+      };
+      await db.collection(collections.accounts).updateOne({ _id: owner.accountId as never }, { $push: { 'connected_providers.nodes': node as never } });
+      await env.sleep('40 hours');
+      const status = await handle.query(recoveryStatusQuery);
+      expect(status).toMatchObject({ stage: 'awaiting_approval', approvalsRequired: 2, approvalsNeeded: 1 });
+      const flag = status.riskFlags.find((f) => f.flag === 'linked_during_recovery');
+      expect(flag?.evidence).toMatchObject({ provider: 'github', connectionId: node.connectionId, connectedAt: node.connectedAt, links: 1 });
+      expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.needsApproval)).toBe(true);
+      expect((await activityTimes(handle)).map((t) => t.name)).not.toContain('resetRecoveredCredentials');
+      expect(await approve(handle, 'second')).toMatchObject({ approvals: 2, approvalsNeeded: 0 });
+      expect(await handle.result()).toMatchObject({ outcome: 'completed' });
+    });
+    const flagged = (await new AuditLog(db).list({ accountId: owner.accountId })).filter((e) => e.action === 'recovery.risk_flagged');
+    expect(flagged.map((e) => e.details?.flag)).toEqual(['linked_during_recovery']);
+  });
+
   it('rejects every factor of an unknown address and locks a factor after five failures', async () => {
     await withWorkers(async () => {
       const handle = await startRecovery('nobody-here@example.com', 'some-network');

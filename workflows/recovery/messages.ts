@@ -50,7 +50,11 @@ export const recoveryStages = ['verifying', 'cooling', 'awaiting_approval', 'com
 export type RecoveryStage = (typeof recoveryStages)[number];
 export const finalRecoveryStages: readonly RecoveryStage[] = ['completed', 'cancelled', 'denied', 'expired'];
 
-export const riskFlagNames = ['new_device_or_network', 'recent_factor_change', 'many_recoveries', 'ai_agent', 'countries_differ', 'velocity'] as const;
+export const riskFlagNames = [
+  'new_device_or_network', 'recent_factor_change', 'many_recoveries', 'ai_agent', 'countries_differ', 'velocity',
+  /** A provider was linked to the account after the recovery started: someone holds a session while it is pending. */
+  'linked_during_recovery',
+] as const;
 export type RiskFlagName = (typeof riskFlagNames)[number];
 
 /** A risk flag with the facts that raised it, for the support agent who decides. */
@@ -61,7 +65,7 @@ export interface RiskFlag {
 }
 
 /** Any one of these makes a recovery high risk; so do two flags of any kind. */
-export const highRiskFlags: readonly RiskFlagName[] = ['ai_agent', 'countries_differ', 'many_recoveries'];
+export const highRiskFlags: readonly RiskFlagName[] = ['ai_agent', 'countries_differ', 'many_recoveries', 'linked_during_recovery'];
 /**
  * Flags that follow from the request alone, the same whether or not the address has an account. Only these
  * shape what the requester sees before the factors suffice, so the answer cannot tell an account exists.

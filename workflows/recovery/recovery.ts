@@ -7,7 +7,7 @@
  * not completed in time expires. Every step lands in the audit log.
  */
 import {
-  ApplicationFailure, allHandlersFinished, condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { AuditEventInput } from '../../activities/audit/audit-log.js';
@@ -253,6 +253,28 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
     trail.add('recovery.notice_queued', { kind, round, channels: channels.join(',') });
   };
 
+  /**
+   * Providers linked since the recovery started raise `linked_during_recovery` (high risk) once, with the
+   * connections as evidence. True when the flag was raised by this call.
+   */
+  const flagLinksDuringRecovery = async (): Promise<boolean> => {
+    if (!state.accountId || state.riskFlags.some((f) => f.flag === 'linked_during_recovery')) return false;
+    const { links, recoveryStartedAt } = await recoveries.findLinksDuringRecovery({ recoveryId, accountId: state.accountId });
+    const first = links[0];
+    if (!first) return false;
+    const flag: RiskFlag = {
+      flag: 'linked_during_recovery',
+      evidence: {
+        provider: first.provider, connectionId: first.connectionId, connectedAt: first.connectedAt, recoveryStartedAt: recoveryStartedAt ?? '',
+        links: links.length, providers: links.map((l) => l.provider).join(','),
+      },
+      at: new Date().toISOString(),
+    };
+    state.riskFlags.push(flag);
+    trail.add('recovery.risk_flagged', { flag: flag.flag, evidence: JSON.stringify(flag.evidence) });
+    return true;
+  };
+
   const finish = async (outcome: Outcome): Promise<RecoveryResult> => {
     state.outcome = outcome;
     enter(outcome);
@@ -284,6 +306,9 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
   const coolingEndsAt = Date.now() + msToNumber(durations.coolingPeriod);
   state.coolingEndsAt = coolingEndsAt;
   enter('cooling');
+  // Links made while the recovery was pending are flagged before support decides (and again before the reset).
+  const checksLinks = patched('recovery-links-during-recovery');
+  if (checksLinks) await flagLinksDuringRecovery();
   setNeedsApproval(!state.approved());
   trail.add('recovery.cooling_started', { coolingEndsAt: new Date(coolingEndsAt).toISOString(), approvalsRequired: state.required() });
   const interval = msToNumber(durations.noticeInterval);
@@ -296,7 +321,16 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
     if (state.outcome) return finish(state.outcome);
     const now = Date.now();
     if (now >= coolingEndsAt) {
-      if (state.approved()) break;
+      if (state.approved()) {
+        // A link made during the cooling period may need one more approver: look once more before the reset.
+        if (checksLinks && !state.riskFlags.some((f) => f.flag === 'linked_during_recovery')) {
+          const raised = await flagLinksDuringRecovery();
+          if (raised) setNeedsApproval(!state.approved());
+          // Cancelled meanwhile, or approvals now missing: the loop decides again.
+          if (raised || state.outcome) continue;
+        }
+        break;
+      }
       if (state.stage !== 'awaiting_approval') enter('awaiting_approval');
       if (now >= decideBy) return finish('expired');
     }
