@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   if (!sandboxUrl && config.env !== 'production' && process.env.CRA_SANDBOX !== 'off') {
     const port = portFrom(process.env, 'CRA_SANDBOX_PORT', 4000);
     sandboxUrl = `http://localhost:${port}`;
-    const clients = defaultSandboxClients(config.publicUrl, providerIds);
+    const clients = defaultSandboxClients(config.publicUrl, providerIds, Object.values(config.link?.clientRedirectUris ?? {}).flat());
     const sandbox = await startSandboxProvider({ port, host: '127.0.0.1', publicUrl: sandboxUrl, providers: providerIds, clients, log: prefixed('sandbox') });
     services.push({ name: 'sandbox', child: undefined as never, stop: () => sandbox.close() });
     const vault = await buildSecretVault({ dataDir, ...(config.vault ? { vault: config.vault } : {}) });

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
-import { signedUp, type SignedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, tokenFor, type TestStack } from '../support/stack.js';
+import { browserSessionOf, deliverCallback, signedUp, type SignedUp } from '../support/accounts.js';
+import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 const run = randomBytes(3).toString('hex');
@@ -24,7 +24,8 @@ interface LinkStarted { workflowId: string; authorizationUrl: string }
 type Problem = { type: string; status: number; title: string; detail: string };
 
 const startLink = (who: SignedUp, provider: string) => call<LinkStarted>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token: who.token, json: {} });
-const deliver = (url: URL, accept = 'application/json') => call<Problem & { status: string | number }>(stack, 'GET', `${url.pathname}${url.search}`, { headers: { accept } });
+/** The provider's answer, brought back by `who`'s signed-in browser. */
+const deliver = async (url: URL, who: SignedUp, accept = 'application/json') => (await deliverCallback(stack, url, { as: who, accept })) as JsonResponse<Problem & { status: string | number }>;
 
 /** Nothing of the attempt is kept: no connection on the account, no tokens, the workflow ended without linking. */
 async function expectNothingStored(who: SignedUp, workflowId: string) {
@@ -83,21 +84,21 @@ describe('the callback', () => {
     const callback = await completeConsent(started.body.authorizationUrl, { username: `s-${run}` });
     const forged = new URL(callback);
     forged.searchParams.set('state', randomBytes(32).toString('base64url'));
-    const unknown = await deliver(forged);
+    const unknown = await deliver(forged, who);
     expect(unknown.status).toBe(400);
     expect(unknown.body.type).toContain('link-state-invalid');
     const wrongProvider = new URL(callback.toString().replace('/oauth/github/', '/oauth/google/'));
-    expect((await deliver(wrongProvider)).status).toBe(400);
+    expect((await deliver(wrongProvider, who)).status).toBe(400);
     // The real answer still works afterwards: the refusals consumed nothing.
-    expect((await deliver(callback)).body).toMatchObject({ status: 'linked' });
+    expect((await deliver(callback, who)).body).toMatchObject({ status: 'linked' });
   });
 
   it('refuses a replayed callback: the state is single-use', async () => {
     const who = await signedUp(stack, `auth0|replay-${run}`);
     const started = await startLink(who, 'github');
     const callback = await completeConsent(started.body.authorizationUrl, { username: `r-${run}` });
-    expect((await deliver(callback)).body).toMatchObject({ status: 'linked' });
-    const replay = await deliver(callback);
+    expect((await deliver(callback, who)).body).toMatchObject({ status: 'linked' });
+    const replay = await deliver(callback, who);
     expect(replay.status).toBe(409);
     expect(replay.body.type).toContain('link-state-used');
   });
@@ -106,7 +107,7 @@ describe('the callback', () => {
     const who = await signedUp(stack, `auth0|page-${run}`);
     const started = await startLink(who, 'github');
     const callback = await completeConsent(started.body.authorizationUrl, { username: `p-${run}` });
-    const res = await fetch(`${stack.baseUrl}${callback.pathname}${callback.search}`, { headers: { accept: 'text/html' } });
+    const res = await fetch(`${stack.baseUrl}${callback.pathname}${callback.search}`, { headers: { accept: 'text/html', cookie: await browserSessionOf(stack, who) } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     expect(await res.text()).toContain('Connected: GitHub');
@@ -117,7 +118,7 @@ describe('the callback', () => {
     const started = await startLink(who, 'github');
     const callback = await completeConsent(started.body.authorizationUrl, { approve: false });
     expect(callback.searchParams.get('error')).toBe('access_denied');
-    const res = await deliver(callback);
+    const res = await deliver(callback, who);
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ type: expect.stringContaining('link-denied'), detail: expect.stringContaining('access_denied') });
     await expectNothingStored(who, started.body.workflowId);
@@ -133,7 +134,7 @@ describe('the callback', () => {
     // The attacker's code with the victim's state: the victim's PKCE verifier does not match the code.
     const injected = new URL(victimCallback);
     injected.searchParams.set('code', attackerCallback.searchParams.get('code')!);
-    const res = await deliver(injected);
+    const res = await deliver(injected, victim);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ type: expect.stringContaining('link-failed'), detail: expect.stringContaining('invalid_grant') });
     await expectNothingStored(victim, victimLink.body.workflowId);
@@ -143,13 +144,13 @@ describe('the callback', () => {
     const who = await signedUp(stack, `auth0|twice-${run}`);
     const first = await startLink(who, 'github');
     const firstCallback = await completeConsent(first.body.authorizationUrl, { username: `twice-${run}` });
-    expect((await deliver(firstCallback)).body).toMatchObject({ status: 'linked' });
+    expect((await deliver(firstCallback, who)).body).toMatchObject({ status: 'linked' });
     const other = await signedUp(stack, `auth0|twice-other-${run}`);
     const second = await startLink(other, 'github');
     const secondCallback = await completeConsent(second.body.authorizationUrl, { username: `twice-other-${run}` });
     const reused = new URL(secondCallback);
     reused.searchParams.set('code', firstCallback.searchParams.get('code')!);
-    const res = await deliver(reused);
+    const res = await deliver(reused, other);
     expect(res.status).toBe(400);
     expect(res.body.detail).toContain('invalid_grant');
     await expectNothingStored(other, second.body.workflowId);
@@ -161,7 +162,7 @@ describe('the callback', () => {
     const callback = await completeConsent(started.body.authorizationUrl, { username: `late-${run}` });
     const result = await stack.temporal.workflow.getHandle(started.body.workflowId).result();
     expect(result).toMatchObject({ status: 'expired' });
-    const late = await deliver(callback);
+    const late = await deliver(callback, who);
     expect([409, 410]).toContain(late.status);
     await expectNothingStored(who, started.body.workflowId);
     const status = await eventually(async () => {

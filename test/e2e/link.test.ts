@@ -2,14 +2,14 @@
  * Linking providers end to end: the real API over HTTP, the link and token-custody workflows on the
  * Temporal dev server, and the sandbox OAuth/OpenID server (oidc-provider) as the provider, with PKCE.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vaultKeys } from '../../activities/providers/stores.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
-import { signedUp } from '../support/accounts.js';
+import { deliverCallback, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, startTestStack, type TestStack } from '../support/stack.js';
 import { decodedPayloads } from '../support/history.js';
 
@@ -33,9 +33,35 @@ async function startLink(token: string, provider: string) {
   return call<LinkStarted>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token, json: {} });
 }
 
-/** Follow the provider's redirect back to CRA's callback, as the browser would, asking for JSON. */
-async function deliver(callbackUrl: URL) {
-  return call<{ status: string; detail?: string; type?: string }>(stack, 'GET', `${callbackUrl.pathname}${callbackUrl.search}`, { headers: { accept: 'application/json' } });
+/** Follow the provider's redirect back to CRA's callback, as the person's signed-in browser would, asking for JSON. */
+async function deliver(callbackUrl: URL, who: SignedUp) {
+  return deliverCallback(stack, callbackUrl, { as: who });
+}
+
+/**
+ * The one-time values of an attempt, from its authorization URL and its record: the state, the PKCE
+ * challenge and verifier, the nonce. None may appear in any workflow history. Also checks that the record
+ * no longer holds the URL once the API has answered with it.
+ */
+async function attemptSecrets(authorizationUrl: string): Promise<string[]> {
+  const url = new URL(authorizationUrl);
+  const state = url.searchParams.get('state')!;
+  const attempt = await stack.db.collection(collections.linkAttempts).findOne({ _id: createHash('sha256').update(state).digest('hex') as never });
+  expect(attempt).toMatchObject({ status: 'pending', authorizationUrlCiphertext: null });
+  const verifier = await stack.deps.vault.decrypt(vaultKeys.linkSecrets, attempt!.codeVerifierCiphertext);
+  const secrets = [state, url.searchParams.get('code_challenge')!, verifier, ...(url.searchParams.get('nonce') ? [url.searchParams.get('nonce')!] : [])];
+  for (const s of secrets) expect(s.length).toBeGreaterThanOrEqual(32);
+  return secrets;
+}
+
+/** Every payload of these workflows' histories, decoded, plus the raw JSON and the API log. */
+async function historiesAndLog(workflowIds: string[]): Promise<string[]> {
+  const haystacks: string[] = [...stack.apiLog];
+  for (const id of workflowIds) {
+    const history = await stack.temporal.workflow.getHandle(id).fetchHistory();
+    haystacks.push(...decodedPayloads(history), JSON.stringify(history));
+  }
+  return haystacks;
 }
 
 describe('GET /v1/providers', () => {
@@ -69,10 +95,11 @@ describe('linking a provider', () => {
     expect(url.searchParams.get('redirect_uri')).toBe(`${stack.baseUrl}/v1/oauth/github/callback`);
     // GitHub's own scopes (the sandbox adds `openid` so its userinfo can stand in for GitHub's /user).
     expect(url.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['read:user', 'user:email']));
+    const firstAttempt = await attemptSecrets(started.body.authorizationUrl);
 
     const callback = await completeConsent(started.body.authorizationUrl, { username: `ada-${run}`, email: `ada-${run}@github.sandbox.test` });
     expect(callback.searchParams.get('state')).toBe(url.searchParams.get('state'));
-    const answered = await deliver(callback);
+    const answered = await deliver(callback, person);
     expect(answered.body).toMatchObject({ status: 'linked' });
     expect(answered.status).toBe(200);
     expect(answered.body).toMatchObject({ status: 'linked' });
@@ -107,18 +134,15 @@ describe('linking a provider', () => {
 
     // Linking the same provider account again is a no-op.
     const again = await startLink(person.token, 'github');
+    const secondAttempt = await attemptSecrets(again.body.authorizationUrl);
     const secondCallback = await completeConsent(again.body.authorizationUrl, { username: `ada-${run}` });
-    expect((await deliver(secondCallback)).body).toMatchObject({ status: 'already_linked' });
+    expect((await deliver(secondCallback, person)).body).toMatchObject({ status: 'already_linked' });
     const after = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
     expect(after.body.connected_providers.nodes.filter((n) => n.provider === 'github')).toHaveLength(1);
 
-    // Nothing secret in any workflow history or API log line.
-    const secrets = [accessToken, refreshToken, callback.searchParams.get('code')!, secondCallback.searchParams.get('code')!];
-    const haystacks: string[] = [...stack.apiLog];
-    for (const id of [started.body.workflowId, `tokens/${person.accountId}/github`]) {
-      const history = await stack.temporal.workflow.getHandle(id).fetchHistory();
-      haystacks.push(...decodedPayloads(history), JSON.stringify(history));
-    }
+    // Nothing secret in any workflow history or API log line: tokens, codes, and no state, PKCE value or nonce.
+    const secrets = [accessToken, refreshToken, callback.searchParams.get('code')!, secondCallback.searchParams.get('code')!, ...firstAttempt, ...secondAttempt];
+    const haystacks = await historiesAndLog([started.body.workflowId, `tokens/${person.accountId}/github`]);
     expect(haystacks.some((h) => h.includes(node!.connectionId))).toBe(true);
     for (const secret of secrets) expect(haystacks.filter((h) => h.includes(secret))).toEqual([]);
   });
@@ -129,9 +153,14 @@ describe('linking a provider', () => {
     const url = new URL(started.body.authorizationUrl);
     expect(url.searchParams.get('nonce')).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(url.searchParams.get('scope')).toBe('openid email profile');
-    const answered = await deliver(await completeConsent(started.body.authorizationUrl, { username: `grace-${run}` }));
+    const secrets = await attemptSecrets(started.body.authorizationUrl);
+    const answered = await deliver(await completeConsent(started.body.authorizationUrl, { username: `grace-${run}` }), person);
     expect(answered.body).toMatchObject({ status: 'linked' });
     const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
     expect(me.body.connected_providers.nodes.find((n) => n.provider === 'google')).toMatchObject({ providerAccountId: `google:grace-${run}`, status: 'active' });
+    // The state, challenge, verifier and nonce never entered the link workflow's history.
+    const haystacks = await historiesAndLog([started.body.workflowId]);
+    expect(haystacks.some((h) => h.includes(createHash('sha256').update(secrets[0]!).digest('hex')))).toBe(true);
+    for (const secret of secrets) expect(haystacks.filter((h) => h.includes(secret))).toEqual([]);
   });
 });

@@ -75,7 +75,11 @@ it('starts, signs up, stops cleanly and keeps the data across a restart', async 
   const { authorizationUrl } = (await link.json()) as { authorizationUrl: string };
   expect(authorizationUrl.startsWith(`http://localhost:${env.CRA_SANDBOX_PORT}/github/auth?`)).toBe(true);
   const callback = await completeConsent(authorizationUrl, { username: 'newcomer' });
-  const linked = await fetch(`${callback.origin.replace('localhost', '127.0.0.1')}${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } });
+  // An app (here the CLI's token) finishing the link it started: the callback itself needs the account center's session.
+  const linked = await fetch(`${api}/v1/me/providers/github/link/complete`, {
+    method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ state: callback.searchParams.get('state'), code: callback.searchParams.get('code') }),
+  });
   expect(await linked.json()).toMatchObject({ status: 'linked' });
 
   const metrics = await (await fetch(`http://127.0.0.1:${env.METRICS_PORT}/metrics`)).text();

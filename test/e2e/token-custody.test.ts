@@ -10,7 +10,7 @@ import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { custodyStateQuery, freshTokenUpdate } from '../../workflows/tokens/messages.js';
-import { signedUp } from '../support/accounts.js';
+import { deliverCallback, signedUp } from '../support/accounts.js';
 import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -31,7 +31,7 @@ it('refreshes before expiry, hands out fresh versions, and asks for reauth after
   expect(started.status).toBe(403); // Spotify is off by default…
   const github = await call<{ workflowId: string; authorizationUrl: string }>(stack, 'POST', '/v1/me/providers/github/link', { token: who.token, json: {} });
   const callback = await completeConsent(github.body.authorizationUrl, { username });
-  const linked = await call<{ status: string }>(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } });
+  const linked = await deliverCallback(stack, callback, { as: who });
   expect(linked.body).toMatchObject({ status: 'linked' });
 
   const custody = stack.temporal.workflow.getHandle(`tokens/${who.accountId}/github`);

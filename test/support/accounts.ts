@@ -1,6 +1,7 @@
 /** Helpers for tests that need a signed-up person. */
+import { createBrowserSession, sessionCookieSpec } from '../../api/session/browser-session.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
-import { call, eventually, tokenFor, type TestStack } from './stack.js';
+import { call, eventually, tokenFor, type JsonResponse, type TestStack } from './stack.js';
 
 export interface SignedUp {
   subject: string;
@@ -28,11 +29,43 @@ export interface LinkAnswer {
   answer: { status: number; body: { status: string; detail?: string } };
 }
 
-/** Start linking, approve at the sandbox's consent page as `username`, and deliver the callback as a browser would. */
-export async function linkThroughSandbox(stack: TestStack, who: SignedUp, provider: string, username: string): Promise<LinkAnswer> {
+/** A signed-in browser of `who` at the account center: the `cookie` header value of a fresh session. */
+export async function browserSessionOf(stack: TestStack, who: SignedUp): Promise<string> {
+  const { cookie } = await createBrowserSession(stack.db, { subject: who.subject, accountId: who.accountId, permissions: [], method: 'password' });
+  return `${sessionCookieSpec(stack.config.publicUrl).name}=${cookie}`;
+}
+
+/**
+ * Bring the provider's answer back to CRA as `as` would: the browser's redirect to the callback with that
+ * account's session cookie (`via: 'session'`), or an app handing it over under its bearer token
+ * (`via: 'complete'`, `POST …/link/complete`). Without `as`, the callback with no session at all.
+ */
+export async function deliverCallback(
+  stack: TestStack,
+  callback: URL,
+  opts: { as?: SignedUp; cookie?: string; via?: 'session' | 'complete'; accept?: string } = {},
+): Promise<JsonResponse<{ status: string; detail?: string; type?: string }>> {
+  const provider = /\/v1\/oauth\/([^/]+)\/callback$/.exec(callback.pathname)?.[1] ?? 'github';
+  if (opts.via === 'complete') {
+    if (!opts.as) throw new Error('link/complete needs the account whose token brings the answer');
+    const code = callback.searchParams.get('code');
+    const error = callback.searchParams.get('error');
+    return call(stack, 'POST', `/v1/me/providers/${provider}/link/complete`, {
+      token: opts.as.token, json: { state: callback.searchParams.get('state'), ...(code ? { code } : {}), ...(error ? { error } : {}) },
+    });
+  }
+  const cookie = opts.cookie ?? (opts.as ? await browserSessionOf(stack, opts.as) : undefined);
+  return call(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: opts.accept ?? 'application/json', ...(cookie ? { cookie } : {}) } });
+}
+
+/**
+ * Start linking, approve at the sandbox's consent page as `username`, and deliver the callback as the
+ * person's own browser would (signed in to the account center), or through `link/complete`.
+ */
+export async function linkThroughSandbox(stack: TestStack, who: SignedUp, provider: string, username: string, opts: { via?: 'session' | 'complete' } = {}): Promise<LinkAnswer> {
   const started = await call<{ workflowId: string; authorizationUrl: string }>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token: who.token, json: {} });
   if (started.status !== 202) throw new Error(`link answered ${started.status}: ${JSON.stringify(started.body)}`);
   const callback = await completeConsent(started.body.authorizationUrl, { username });
-  const answer = await call<{ status: string; detail?: string }>(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: 'application/json' } });
+  const answer = await deliverCallback(stack, callback, { as: who, ...(opts.via ? { via: opts.via } : {}) });
   return { workflowId: started.body.workflowId, answer };
 }

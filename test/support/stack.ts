@@ -87,7 +87,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     env.CRA_SANDBOX_URL = `http://127.0.0.1:${sandboxPort}`;
     sandbox = await startSandboxProvider({
       port: sandboxPort, publicUrl: env.CRA_SANDBOX_URL, providers: providerIds,
-      clients: defaultSandboxClients(env.CRA_PUBLIC_URL, providerIds), log: () => undefined,
+      clients: defaultSandboxClients(env.CRA_PUBLIC_URL, providerIds, Object.values(JSON.parse(env.LINK_CLIENT_REDIRECT_URIS ?? '{}') as Record<string, string[]>).flat()), log: () => undefined,
       ...(opts.sandbox === true ? {} : opts.sandbox),
     });
   }
