@@ -18,6 +18,7 @@ import { hookRoutes, postRegistrationPath } from './routes/hooks.js';
 import { meRoutes } from './routes/me.js';
 import { accountCenterSchemaPath, schemaRoutes } from './routes/schema.js';
 import { oauthCallbackPattern, oauthRoutes } from './routes/oauth.js';
+import { linkUndoRoutes } from './routes/link-undo.js';
 import { providerRoutes } from './routes/providers.js';
 import { agentRoutes } from './routes/agents.js';
 import { isPublicRecoveryPath, recoveryRoutes } from './routes/recoveries.js';
@@ -70,6 +71,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', workflowRoutes)
     .route('/', providerRoutes)
     .route('/', oauthRoutes)
+    .route('/', linkUndoRoutes)
     .route('/', supportRoutes)
     .route('/', dataRoutes)
     .route('/', disconnectRoutes)

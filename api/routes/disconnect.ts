@@ -4,18 +4,16 @@
  * (202: the disconnect workflow runs). The last way to sign in cannot be disconnected (409).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { AccountDocument, ConnectedProviderNode } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
-import { workflowIds } from '../../domain/ids.js';
 import { isLastLoginMethod } from '../../domain/login-methods.js';
 import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
-import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
-import { disconnectWorkflowType, retentionChoices, type DisconnectWorkflow } from '../../workflows/disconnect/messages.js';
+import { retentionChoices } from '../../workflows/disconnect/messages.js';
 import type { ApiEnv } from '../context.js';
+import { startDisconnect } from '../disconnect-starter.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
@@ -120,30 +118,8 @@ export const disconnectRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(disconnectRoute, async (c) => {
     const { retention } = c.req.valid('json');
     const principal = c.get('principal');
-    const { config, temporal, db } = c.get('deps');
-    const { account, provider } = await connectedProvider(db, principal.accountId, c.req.valid('param').provider);
-    const name = providerCatalog[provider].displayName;
-    if (isLastLoginMethod(account, provider)) {
-      throw new ProblemError('last-login-method', `${name} is the only way left to sign in to this account. Connect another provider you can sign in with first.`);
-    }
-    const workflowId = workflowIds.disconnect(account._id, provider);
-    try {
-      await temporal.workflow.start<DisconnectWorkflow>(disconnectWorkflowType, {
-        workflowId,
-        taskQueue: taskQueueNames(config.temporal.taskQueuePrefix).accounts,
-        args: [{ accountId: account._id, subject: account.rootIdentity.subject, provider, retention, requestedBy: principal.subject }],
-        typedSearchAttributes: [
-          { key: searchAttributes.accountId, value: account._id },
-          { key: searchAttributes.process, value: 'disconnect' },
-          { key: searchAttributes.provider, value: provider },
-          { key: searchAttributes.stage, value: 'checking' },
-          { key: searchAttributes.needsApproval, value: false },
-        ],
-      });
-    } catch (err) {
-      // One disconnect per provider at a time; a finished one does not block a new one.
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ProblemError('conflict', `A disconnect of ${name} is already running (${workflowId}).`);
-      throw err;
-    }
+    const deps = c.get('deps');
+    const { account, provider } = await connectedProvider(deps.db, principal.accountId, c.req.valid('param').provider);
+    const { workflowId } = await startDisconnect(deps, { account, provider, retention, requestedBy: principal.subject });
     return c.json({ workflowId }, 202);
   });
