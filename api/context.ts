@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Notifier } from '../activities/notify/port.js';
 import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
+import type { SignIn } from './sign-in.js';
 
 export interface Principal {
   subject: string;
@@ -29,6 +30,8 @@ export interface ApiDeps {
    */
   vault?: SecretVault;
   notifier?: Notifier;
+  /** People's sign-in (the account center's OpenID client, and the embedded issuer when it runs). */
+  signIn?: SignIn;
 }
 
 /** An AI agent whose HTTP message signature checked out (see `auth/http-signatures.ts`). */

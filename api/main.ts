@@ -11,6 +11,7 @@ import { OutboxNotifier } from '../activities/notify/outbox-notifier.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import { createApp } from './app.js';
 import { EmbeddedIssuer } from './auth/embedded-issuer.js';
+import { buildSignIn } from './sign-in.js';
 import { serveApi } from './server.js';
 
 async function main(): Promise<void> {
@@ -28,7 +29,9 @@ async function main(): Promise<void> {
   const db = mongo.db(config.mongo.db);
   // The same SecretVault and Notifier as the workers: the API encrypts TOTP seeds and texts phone codes itself.
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
-  const app = createApp({ config, temporal, db, log, vault, notifier: new OutboxNotifier(db), ...(issuer ? { jwks: issuer.jwks() } : {}) });
+  const notifier = new OutboxNotifier(db);
+  const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
+  const app = createApp({ config, temporal, db, log, vault, notifier, ...(signIn ? { signIn } : {}), ...(issuer ? { jwks: issuer.jwks() } : {}) });
 
   const server = serveApi({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     log.info({ url: `http://${config.host}:${info.port}`, issuer: config.auth.issuer, identity: config.identity.kind }, 'api ready');

@@ -15,4 +15,10 @@ export const collections = {
   agents: 'agents',
   agentSignatureReplays: 'agent_signature_replays',
   browserSessions: 'browser_sessions',
+  oidcRecords: 'oidc_records',
+  signinTransactions: 'signin_transactions',
+  signinThrottle: 'signin_throttle',
+  identityEmails: 'identity_emails',
+  emailVerifications: 'email_verifications',
+  signinChallenges: 'signin_challenges',
 } as const;

@@ -39,6 +39,9 @@ export const configSchema = z
     AUTH0_CLIENT_SECRET: z.string().min(1).optional(),
     AUTH0_AUDIENCE: z.string().min(1).optional(),
     AUTH0_DEFAULT_ROLE_ID: z.string().min(1).optional(),
+    // Sign-in through Universal Login: a Regular Web Application (defaults to AUTH0_CLIENT_ID/SECRET).
+    AUTH0_LOGIN_CLIENT_ID: z.string().min(1).optional(),
+    AUTH0_LOGIN_CLIENT_SECRET: z.string().min(1).optional(),
     IDENTITY_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(1000).optional(),
 
     SIGNUP_HOOK_SECRETS: z
@@ -90,6 +93,9 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: [k], message: `required when any of ${auth0.join(', ')} is set` });
       }
     }
+    if ((env.AUTH0_LOGIN_CLIENT_ID === undefined) !== (env.AUTH0_LOGIN_CLIENT_SECRET === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [env.AUTH0_LOGIN_CLIENT_ID === undefined ? 'AUTH0_LOGIN_CLIENT_ID' : 'AUTH0_LOGIN_CLIENT_SECRET'], message: 'AUTH0_LOGIN_CLIENT_ID and AUTH0_LOGIN_CLIENT_SECRET go together' });
+    }
     if ((env.VAULT_ADDR === undefined) !== (env.VAULT_TOKEN === undefined)) {
       ctx.addIssue({ code: 'custom', path: [env.VAULT_ADDR === undefined ? 'VAULT_ADDR' : 'VAULT_TOKEN'], message: 'VAULT_ADDR and VAULT_TOKEN go together' });
     }
@@ -121,7 +127,7 @@ export interface CraConfig {
   auth: { issuer: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
   identity:
     | { kind: 'embedded'; activitiesPerSecond: number }
-    | { kind: 'auth0'; domain: string; clientId: string; clientSecret: string; audience: string; defaultRoleId?: string; activitiesPerSecond: number };
+    | { kind: 'auth0'; domain: string; clientId: string; clientSecret: string; audience: string; defaultRoleId?: string; activitiesPerSecond: number; login?: { clientId: string; clientSecret: string } };
   signup: { hookSecrets: string[]; detailsWait?: string };
   worker: { metricsPort: number; shutdownGrace: string };
   healthTimeoutMs: number;
@@ -194,6 +200,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         audience: env.AUTH0_AUDIENCE!,
         defaultRoleId: env.AUTH0_DEFAULT_ROLE_ID,
         activitiesPerSecond: env.IDENTITY_ACTIVITIES_PER_SECOND ?? 2,
+        ...(env.AUTH0_LOGIN_CLIENT_ID && env.AUTH0_LOGIN_CLIENT_SECRET ? { login: { clientId: env.AUTH0_LOGIN_CLIENT_ID, clientSecret: env.AUTH0_LOGIN_CLIENT_SECRET } } : {}),
       }
     : undefined;
   return {

@@ -1,5 +1,6 @@
 /** The words of each notice. Plain text; the delivery adapter turns it into email, SMS or push. */
 import { recoveryNoticeTemplates } from '../recovery/templates.js';
+import { signInNoticeTemplates } from './sign-in-templates.js';
 
 export interface RenderedNotice {
   subject: string;
@@ -10,6 +11,7 @@ type Data = Record<string, string | number | boolean> | undefined;
 
 const templates: Record<string, (data: Data) => RenderedNotice> = {
   ...recoveryNoticeTemplates,
+  ...signInNoticeTemplates,
   welcome: (data) => ({
     subject: 'Welcome to your account center',
     body: [

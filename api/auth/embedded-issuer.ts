@@ -51,6 +51,11 @@ export class EmbeddedIssuer {
     return new EmbeddedIssuer(jwk, opts.issuer, opts.audience);
   }
 
+  /** The private signing key, for the embedded OpenID provider (which signs with the same key). */
+  signingJwk(): JWK {
+    return { ...this.privateJwk };
+  }
+
   /** The public key set, as served at `/.well-known/jwks.json`. */
   jwks(): { keys: JWK[] } {
     const { kty, n, e, kid, alg, use } = this.privateJwk;

@@ -31,9 +31,11 @@ export interface BrowserSessionDocument {
   refreshTokenCiphertext?: string;
   /** The id_token, for RP-initiated sign-out at the issuer (`id_token_hint`). */
   idToken?: string;
+  /** The issuer's session id (`sid` of the id_token): signing this session out ends that one too. */
+  issuerSid?: string;
 }
 
-export type BrowserSession = Omit<BrowserSessionDocument, '_id' | 'refreshTokenCiphertext' | 'idToken'>;
+export type BrowserSession = Omit<BrowserSessionDocument, '_id' | 'refreshTokenCiphertext' | 'idToken' | 'issuerSid'>;
 
 /** Absolute lifetime of a browser session; the issuer's refresh token lives as long. */
 export const browserSessionTtlMs = 7 * 24 * 60 * 60 * 1000;
@@ -66,6 +68,7 @@ export interface NewBrowserSession {
   ip?: string;
   refreshTokenCiphertext?: string;
   idToken?: string;
+  issuerSid?: string;
 }
 
 /** Create a session; returns the cookie value (shown to the browser once, never stored). */
@@ -85,7 +88,7 @@ export async function createBrowserSession(db: Db, input: NewBrowserSession, now
 }
 
 function publicView(doc: BrowserSessionDocument): BrowserSession {
-  const { _id: _hash, refreshTokenCiphertext: _rt, idToken: _it, ...session } = doc;
+  const { _id: _hash, refreshTokenCiphertext: _rt, idToken: _it, issuerSid: _sid, ...session } = doc;
   return session;
 }
 

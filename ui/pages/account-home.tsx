@@ -1,0 +1,71 @@
+/** @jsxImportSource hono/jsx */
+/** The account center's first page: who is signed in, their connections, where they are signed in. */
+import type { AccountDocument } from '../../domain/account-center.js';
+import type { BrowserSession } from '../../api/session/browser-session.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
+import type { ProviderId } from '../../domain/providers.js';
+import { Layout } from '../layout.js';
+import { accountText as t } from '../text.js';
+
+export interface ConnectOption {
+  provider: ProviderId;
+  displayName: string;
+  connected: boolean;
+}
+
+export function AccountHome(props: { session: BrowserSession; account?: AccountDocument; sessions: BrowserSession[]; connect?: ConnectOption[]; notice?: string }) {
+  const { session, account } = props;
+  const who = account ? [account.profile?.givenName, account.profile?.familyName].filter(Boolean).join(' ') || session.email || session.subject : session.email ?? session.subject;
+  const csrf = <input type="hidden" name="csrf" value={session.csrfToken} />;
+  return (
+    <Layout title={t.homeTitle} signedInAs={session.email ?? who}>
+      <h1>{t.homeTitle}</h1>
+      {props.notice ? <p class="notice" role="status">{props.notice}</p> : null}
+      <p>{t.signedInAs(who)}</p>
+      {!account ? <p class="notice" role="status">{t.creatingAccount}</p> : null}
+      {account ? (
+        <section aria-labelledby="providers">
+          <h2 id="providers">{t.providersHeading}</h2>
+          <ul class="plain">
+            {(props.connect ?? (account.connected_providers?.nodes ?? []).map((n) => ({ provider: n.provider, displayName: providerCatalog[n.provider].displayName, connected: true }))).map((p) => (
+              <li>
+                <span>{p.displayName}</span>
+                {p.connected ? <span class="muted">{t.connected}</span> : (
+                  <form method="post" action={`/account/providers/${p.provider}/connect`} class="inline">
+                    {csrf}
+                    <button type="submit" class="secondary">{t.connectButton(p.displayName)}</button>
+                  </form>
+                )}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+      <section aria-labelledby="sessions">
+        <h2 id="sessions">{t.sessionsHeading}</h2>
+        <ul class="plain">
+          {props.sessions.map((s) => (
+            <li>
+              <span>
+                {s.sessionId === session.sessionId ? <strong>{t.thisBrowser}: </strong> : null}
+                {s.userAgent ?? 'Unknown browser'} <span class="muted">· since {s.createdAt.slice(0, 16).replace('T', ' ')} UTC · {s.method}</span>
+              </span>
+              <form method="post" action={`/account/sessions/${s.sessionId}/sign-out`} class="inline">
+                {csrf}
+                <button type="submit" class="secondary">{t.signOutOneButton}</button>
+              </form>
+            </li>
+          ))}
+        </ul>
+        <form method="post" action="/account/sessions/sign-out-all">
+          {csrf}
+          <button type="submit" class="danger">{t.signOutAllButton}</button>
+        </form>
+      </section>
+      <form method="post" action="/account/sign-out">
+        {csrf}
+        <p><button type="submit">{t.signOutButton}</button></p>
+      </form>
+    </Layout>
+  );
+}
