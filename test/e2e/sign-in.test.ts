@@ -5,61 +5,14 @@
  * CSRF tokens on every form, a forged sign-in callback, cookies that scripts cannot read.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { collections } from '../../domain/collections.js';
 import { launchBrowser } from '../support/browser.js';
+import { newestNotice, newPerson as signedUpPerson, signIn, signUp } from '../support/people.js';
 import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 let browser: Browser;
-
-interface OutboxNotice { to: string; template: string; subject: string; body: string; queuedAt: string }
-
-/** The newest notice to an address, as `npm run outbox` shows it. */
-async function newestNotice(to: string, template: string): Promise<OutboxNotice> {
-  return eventually(async () => {
-    const [notice] = await stack.db.collection<OutboxNotice>(collections.outbox).find({ to, template }).sort({ queuedAt: -1 }).limit(1).toArray();
-    return notice;
-  }, `a ${template} notice to ${to}`);
-}
-
-const linkIn = (body: string) => body.match(/https?:\/\/\S+/)?.[0] ?? '';
-
-async function signUp(page: Page, who: { email: string; password: string; givenName: string; familyName: string }): Promise<void> {
-  await page.goto(`${stack.baseUrl}/account`);
-  await page.getByRole('link', { name: 'Create an account' }).click();
-  await page.getByLabel('First name').fill(who.givenName);
-  await page.getByLabel('Last name').fill(who.familyName);
-  await page.getByLabel('Email address').fill(who.email);
-  await page.getByLabel('Choose a password').fill(who.password);
-  await page.getByLabel(/I accept the terms/).check();
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { name: 'Check your email' }).waitFor();
-}
-
-async function confirmEmail(page: Page, email: string): Promise<void> {
-  const notice = await newestNotice(email, 'email-verification');
-  await page.goto(linkIn(notice.body));
-  await page.getByRole('button', { name: 'Confirm my address' }).click();
-  await page.getByRole('heading', { name: 'Email address confirmed' }).waitFor();
-}
-
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.goto(`${stack.baseUrl}/account`);
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-async function newPerson(ctx: BrowserContext, name: string) {
-  const who = { email: `${name}-${Date.now()}@example.com`, password: `a long passphrase for ${name}`, givenName: name[0]!.toUpperCase() + name.slice(1), familyName: 'Tester' };
-  const page = await ctx.newPage();
-  await signUp(page, who);
-  await confirmEmail(page, who.email);
-  await signIn(page, who.email, who.password);
-  await page.getByRole('heading', { name: 'Your account center' }).waitFor();
-  return { ...who, page };
-}
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -74,7 +27,7 @@ afterAll(async () => {
 describe('sign-in in a browser', () => {
   it('creates an account, confirms the address from the email, signs in and reaches the account center', async () => {
     const ctx = await browser.newContext();
-    const ada = await newPerson(ctx, 'ada');
+    const ada = await signedUpPerson(stack, ctx, 'ada');
     expect(await ada.page.textContent('main')).toContain(`Signed in as`);
     // The signup process ran: the account-center document exists with the names given on the sign-up page.
     const accountId = await eventually(async () => {
@@ -92,15 +45,15 @@ describe('sign-in in a browser', () => {
 
   it('answers sign-up alike for a taken address and tells its owner instead', async () => {
     const ctx = await browser.newContext();
-    const bob = await newPerson(ctx, 'bob');
+    const bob = await signedUpPerson(stack, ctx, 'bob');
     const other = await browser.newContext();
     const page = await other.newPage();
-    await signUp(page, { email: bob.email, password: 'someone elses password', givenName: 'Mallory', familyName: 'Imposter' });
+    await signUp(stack, page, { email: bob.email, password: 'someone elses password', givenName: 'Mallory', familyName: 'Imposter' });
     expect(await page.textContent('main')).toContain(`We sent a message to ${bob.email}`);
-    const notice = await newestNotice(bob.email, 'signup-existing-account');
+    const notice = await newestNotice(stack, bob.email, 'signup-existing-account');
     expect(notice.body).toContain('you already have one');
     // Bob's password still works; the imposter's does not.
-    await signIn(page, bob.email, 'someone elses password');
+    await signIn(stack, page, bob.email, 'someone elses password');
     expect(await page.getByRole('alert').textContent()).toContain('do not match an account');
     await ctx.close();
     await other.close();
@@ -108,17 +61,17 @@ describe('sign-in in a browser', () => {
 
   it('gives the same answer for an unknown address and a wrong password, then locks with a backoff', async () => {
     const ctx = await browser.newContext();
-    const carol = await newPerson(ctx, 'carol');
+    const carol = await signedUpPerson(stack, ctx, 'carol');
     const attacker = await browser.newContext();
     const page = await attacker.newPage();
-    await signIn(page, `nobody-${Date.now()}@example.com`, 'whatever it is');
+    await signIn(stack, page, `nobody-${Date.now()}@example.com`, 'whatever it is');
     const unknown = await page.getByRole('alert').textContent();
-    await signIn(page, carol.email, 'not her password');
+    await signIn(stack, page, carol.email, 'not her password');
     const wrong = await page.getByRole('alert').textContent();
     expect(unknown).toBe(wrong);
-    for (let i = 0; i < 4; i++) await signIn(page, carol.email, `guess ${i}`);
+    for (let i = 0; i < 4; i++) await signIn(stack, page, carol.email, `guess ${i}`);
     // Five failures: the next try is refused even with the right password, and says when to come back.
-    await signIn(page, carol.email, carol.password);
+    await signIn(stack, page, carol.email, carol.password);
     expect(await page.getByRole('alert').textContent()).toMatch(/Too many failed attempts for this email address\. Try again in 1 minute/);
     await ctx.close();
     await attacker.close();
@@ -126,10 +79,10 @@ describe('sign-in in a browser', () => {
 
   it('lists the browser sessions, signs one out from another, and refuses a form without its CSRF token', async () => {
     const laptop = await browser.newContext();
-    const dave = await newPerson(laptop, 'dave');
+    const dave = await signedUpPerson(stack, laptop, 'dave');
     const phone = await browser.newContext();
     const phonePage = await phone.newPage();
-    await signIn(phonePage, dave.email, dave.password);
+    await signIn(stack, phonePage, dave.email, dave.password);
     await phonePage.getByRole('heading', { name: 'Your account center' }).waitFor();
     await dave.page.reload();
     expect(await dave.page.getByRole('button', { name: 'Sign out this session' }).count()).toBe(2);
@@ -162,7 +115,7 @@ describe('sign-in in a browser', () => {
     // Mallory starts a sign-in and sends the victim the callback URL with her code: the victim's browser holds
     // no transaction for it, so nothing signs the victim in as Mallory.
     const mallory = await browser.newContext();
-    const eve = await newPerson(mallory, 'eve');
+    const eve = await signedUpPerson(stack, mallory, 'eve');
     await eve.page.close();
     const victim = await browser.newContext();
     const page = await victim.newPage();

@@ -5,7 +5,7 @@
  * browser that started it (its interaction cookie), so a sign-in form cannot be completed from elsewhere.
  * The consent step is skipped for CRA's own account center: it is the same party as the issuer.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import { generateAuthenticationOptions, verifyAuthenticationResponse, type AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { Hono, type Context } from 'hono';
@@ -18,7 +18,7 @@ import type { ApiEnv } from '../../context.js';
 import { ConfirmEmailPage, MessagePage, SignInPage, SignUpPage, type FormValues } from '../../../ui/pages/sign-in.js';
 import { renderPage } from '../../../ui/layout.js';
 import { signInText as t } from '../../../ui/text.js';
-import { EmbeddedAccounts, normalEmail } from './accounts.js';
+import { normalEmail, type EmbeddedAccounts } from './accounts.js';
 import { passwordProblem, signInThrottleStore, verifyPassword } from './passwords.js';
 import { accountCenterClientId, apiScope, type EmbeddedOidc } from './provider.js';
 
@@ -202,6 +202,3 @@ export function interactionRoutes(deps: InteractionDeps) {
       return renderPage(c, <MessagePage title={t.emailConfirmedTitle} text={[t.emailConfirmedText]} link={{ href: '/account/sign-in', label: t.signInLink }} />);
     });
 }
-
-/** A random value for places that need one without a library. */
-export const randomToken = () => randomBytes(32).toString('base64url');

@@ -1,0 +1,57 @@
+/**
+ * People as they use CRA in a browser: sign up on the embedded issuer's page, confirm the address from
+ * the email in the outbox, sign in with the password.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { collections } from '../../domain/collections.js';
+import { eventually, type TestStack } from './stack.js';
+
+export interface OutboxNotice { to: string; template: string; subject: string; body: string; queuedAt: string }
+
+/** The newest notice to an address, as `npm run outbox` shows it. */
+export async function newestNotice(stack: TestStack, to: string, template: string): Promise<OutboxNotice> {
+  return eventually(async () => {
+    const [notice] = await stack.db.collection<OutboxNotice>(collections.outbox).find({ to, template }).sort({ queuedAt: -1 }).limit(1).toArray();
+    return notice;
+  }, `a ${template} notice to ${to}`);
+}
+
+export const linkIn = (body: string) => body.match(/https?:\/\/\S+/)?.[0] ?? '';
+
+export async function signUp(stack: TestStack, page: Page, who: { email: string; password: string; givenName: string; familyName: string }): Promise<void> {
+  await page.goto(`${stack.baseUrl}/account`);
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('First name').fill(who.givenName);
+  await page.getByLabel('Last name').fill(who.familyName);
+  await page.getByLabel('Email address').fill(who.email);
+  await page.getByLabel('Choose a password').fill(who.password);
+  await page.getByLabel(/I accept the terms/).check();
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+}
+
+export async function confirmEmail(stack: TestStack, page: Page, email: string): Promise<void> {
+  const notice = await newestNotice(stack, email, 'email-verification');
+  await page.goto(linkIn(notice.body));
+  await page.getByRole('button', { name: 'Confirm my address' }).click();
+  await page.getByRole('heading', { name: 'Email address confirmed' }).waitFor();
+}
+
+export async function signIn(stack: TestStack, page: Page, email: string, password: string): Promise<void> {
+  await page.goto(`${stack.baseUrl}/account`);
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** A person who signed up, confirmed their address and is signed in, in `ctx`, on the account center's home page. */
+export async function newPerson(stack: TestStack, ctx: BrowserContext, name: string) {
+  const who = { email: `${name}-${Date.now()}@example.com`, password: `a long passphrase for ${name}`, givenName: name[0]!.toUpperCase() + name.slice(1), familyName: 'Tester' };
+  const page = await ctx.newPage();
+  await signUp(stack, page, who);
+  await confirmEmail(stack, page, who.email);
+  await signIn(stack, page, who.email, who.password);
+  await page.getByRole('heading', { name: 'Your account center' }).waitFor();
+  return { ...who, page };
+}
+
