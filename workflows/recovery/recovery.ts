@@ -306,10 +306,10 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
   const coolingEndsAt = Date.now() + msToNumber(durations.coolingPeriod);
   state.coolingEndsAt = coolingEndsAt;
   enter('cooling');
+  setNeedsApproval(!state.approved());
   // Links made while the recovery was pending are flagged before support decides (and again before the reset).
   const checksLinks = patched('recovery-links-during-recovery');
-  if (checksLinks) await flagLinksDuringRecovery();
-  setNeedsApproval(!state.approved());
+  if (checksLinks && (await flagLinksDuringRecovery())) setNeedsApproval(!state.approved());
   trail.add('recovery.cooling_started', { coolingEndsAt: new Date(coolingEndsAt).toISOString(), approvalsRequired: state.required() });
   const interval = msToNumber(durations.noticeInterval);
   let round = 0;
