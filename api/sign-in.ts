@@ -27,7 +27,7 @@ export async function buildSignIn(opts: { config: CraConfig; db: Db; notifier: N
   const { EmbeddedAccounts } = await import('./auth/embedded-oidc/accounts.js');
   const oidc = await createEmbeddedOidc({
     db, issuer: config.auth.issuer, publicUrl: config.publicUrl, audience: config.auth.audience, signingKey: opts.signingKey,
-    trustProxy: (config.recovery?.trustedProxyHops ?? 0) > 0,
+    trustProxy: (config.recovery?.trustedProxyHops ?? 0) > 0, appClients: config.identity.appClients,
   });
   return {
     client: new SignInClient(signInIssuerOf(config, { clientId: oidc.clientId, clientSecret: oidc.clientSecret }), redirectUri),

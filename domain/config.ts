@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseProviderConfig, type ProviderConfig } from './provider-config.js';
-import { parseLinkClientRedirectUris, type LinkClientRedirectUris } from './link-clients.js';
+import { parseClientRedirectUris, parseLinkClientRedirectUris, type LinkClientRedirectUris } from './link-clients.js';
 
 const duration = z
   .string()
@@ -126,7 +126,7 @@ export interface CraConfig {
   mongo: { uri: string; db: string };
   auth: { issuer: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
   identity:
-    | { kind: 'embedded'; activitiesPerSecond: number }
+    | { kind: 'embedded'; activitiesPerSecond: number; /** Public clients (apps, SPAs, CLIs) of the embedded issuer: their sign-in redirect URIs (`EMBEDDED_OIDC_CLIENTS`). */ appClients: LinkClientRedirectUris }
     | { kind: 'auth0'; domain: string; clientId: string; clientSecret: string; audience: string; defaultRoleId?: string; activitiesPerSecond: number; login?: { clientId: string; clientSecret: string } };
   signup: { hookSecrets: string[]; detailsWait?: string };
   worker: { metricsPort: number; shutdownGrace: string };
@@ -175,7 +175,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const parsed = configSchema.safeParse(blanksRemoved);
   const providers = parseProviderConfig(blanksRemoved, blanksRemoved.CRA_ENV === 'production');
   const linkClients = parseLinkClientRedirectUris(blanksRemoved.LINK_CLIENT_REDIRECT_URIS, blanksRemoved.CRA_ENV === 'production');
-  if (!parsed.success || providers.problems.length > 0 || linkClients.problems.length > 0) {
+  const appClients = parseClientRedirectUris('EMBEDDED_OIDC_CLIENTS', blanksRemoved.EMBEDDED_OIDC_CLIENTS, blanksRemoved.CRA_ENV === 'production');
+  if (!parsed.success || providers.problems.length > 0 || linkClients.problems.length > 0 || appClients.problems.length > 0) {
     throw new ConfigError([
       ...(parsed.error?.issues ?? []).map((issue) => {
         const name = issue.path.join('.') || '(environment)';
@@ -187,6 +188,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       }),
       ...providers.problems,
       ...linkClients.problems,
+      ...appClients.problems,
     ]);
   }
   const env = parsed.data;
@@ -218,7 +220,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       jwksUrl: env.AUTH_JWKS_URL ?? (auth0 ? `https://${auth0.domain}/.well-known/jwks.json` : undefined),
       clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
     },
-    identity: auth0 ?? { kind: 'embedded', activitiesPerSecond: env.IDENTITY_ACTIVITIES_PER_SECOND ?? 50 },
+    identity: auth0 ?? { kind: 'embedded', activitiesPerSecond: env.IDENTITY_ACTIVITIES_PER_SECOND ?? 50, appClients: appClients.value },
     signup: { hookSecrets: env.SIGNUP_HOOK_SECRETS ?? [], detailsWait: env.SIGNUP_DETAILS_WAIT },
     worker: { metricsPort: env.METRICS_PORT, shutdownGrace: env.WORKER_SHUTDOWN_GRACE },
     healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,

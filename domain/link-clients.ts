@@ -7,14 +7,18 @@
 
 export type LinkClientRedirectUris = Record<string, string[]>;
 
-const variable = 'LINK_CLIENT_REDIRECT_URIS';
 
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
-/** Parse and check; every problem names the variable, the client and the URI. */
+/** Parse and check `LINK_CLIENT_REDIRECT_URIS`; every problem names the variable, the client and the URI. */
 export function parseLinkClientRedirectUris(raw: string | undefined, production: boolean): { value: LinkClientRedirectUris; problems: string[] } {
+  return parseClientRedirectUris('LINK_CLIENT_REDIRECT_URIS', raw, production);
+}
+
+/** The same form for any variable that registers OAuth clients' redirect URIs (`EMBEDDED_OIDC_CLIENTS` too). */
+export function parseClientRedirectUris(variable: string, raw: string | undefined, production: boolean): { value: LinkClientRedirectUris; problems: string[] } {
   if (raw === undefined) return { value: {}, problems: [] };
   let parsed: unknown;
   try {

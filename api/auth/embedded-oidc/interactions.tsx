@@ -3,7 +3,7 @@
  * The embedded issuer's sign-in pages (oidc-provider "interactions"): email + password with a throttle,
  * sign-up with email verification, and passkey sign-in. oidc-provider binds each interaction to the
  * browser that started it (its interaction cookie), so a sign-in form cannot be completed from elsewhere.
- * The consent step is skipped for CRA's own account center: it is the same party as the issuer.
+ * The consent step is skipped: every client of this issuer is one of CRA's own (first party).
  */
 import { createHash } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
@@ -20,7 +20,7 @@ import { renderPage } from '../../../ui/layout.js';
 import { signInText as t } from '../../../ui/text.js';
 import { normalEmail, type EmbeddedAccounts } from './accounts.js';
 import { passwordProblem, signInThrottleStore, verifyPassword } from './passwords.js';
-import { accountCenterClientId, apiScope, type EmbeddedOidc } from './provider.js';
+import { apiScope, type EmbeddedOidc } from './provider.js';
 
 /** The version of the terms a new account accepts on the sign-up page. */
 export const currentTermsVersion = '2026-11';
@@ -65,7 +65,7 @@ export function interactionRoutes(deps: InteractionDeps) {
     return { details };
   }
 
-  /** Finish the login step; our own client's consent is given at once (same party), any other client's is not. */
+  /** Finish the login step (the consent step follows, and is given at once to CRA's own clients). */
   async function finishLogin(c: Context, subject: string, amr: string[]): Promise<string> {
     const { req, res } = node(c);
     return provider.interactionResult(req, res, { login: { accountId: subject, amr } }, { mergeWithLastSubmission: false });
@@ -77,11 +77,10 @@ export function interactionRoutes(deps: InteractionDeps) {
       if (opened.page) return opened.page;
       const { details } = opened;
       const uid = details.uid;
+      // Every client of this issuer is one of CRA's own (the account center, the apps in EMBEDDED_OIDC_CLIENTS).
       if (details.prompt.name === 'consent') {
-        if (details.params.client_id !== accountCenterClientId) {
-          return renderPage(c, <MessagePage title={t.signInFailedTitle} text={['Only the CRA account center can sign in here.']} problem />, 403);
-        }
-        const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: String(details.session?.accountId), clientId: accountCenterClientId });
+        const clientId = String(details.params.client_id);
+        const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: String(details.session?.accountId), clientId });
         if (!grant) throw new Error('grant vanished');
         const missingScope = (details.prompt.details.missingOIDCScope as string[] | undefined) ?? [];
         if (missingScope.length > 0) grant.addOIDCScope(missingScope.join(' '));

@@ -55,7 +55,11 @@ function derive(jwk: JWK, label: string): string {
   return createHash('sha256').update(`${label}\0${String(jwk.d)}`).digest('base64url');
 }
 
-export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicUrl: string; audience: string; signingKey: JWK; trustProxy: boolean }): Promise<EmbeddedOidc> {
+/**
+ * `appClients`: the family's own apps (mobile, single-page, command line) as public clients with PKCE, by
+ * client id and exact redirect URIs (`EMBEDDED_OIDC_CLIENTS`). They are first-party: no consent page.
+ */
+export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicUrl: string; audience: string; signingKey: JWK; trustProxy: boolean; appClients?: Record<string, string[]> }): Promise<EmbeddedOidc> {
   // A development dependency: loaded only for the embedded issuer.
   const { default: ProviderClass, interactionPolicy } = await import('oidc-provider');
   const users = opts.db.collection<PasswordUser>(collections.identityUsers);
@@ -72,11 +76,17 @@ export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicU
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-    }],
+    }, ...Object.entries(opts.appClients ?? {}).map(([clientId, redirectUris]) => ({
+      client_id: clientId,
+      redirect_uris: redirectUris,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code' as const],
+      token_endpoint_auth_method: 'none' as const,
+    }))],
     responseTypes: ['code'],
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access', 'email', 'profile', apiScope],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
+    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
     findAccount: async (_ctx, sub) => {
       const user = await users.findOne({ _id: sub });
       if (!user) return undefined;
