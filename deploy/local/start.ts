@@ -118,13 +118,16 @@ async function main(): Promise<void> {
   const api = `http://localhost:${config.port}`;
   say('');
   say('CRA is starting. When the API logs "api ready":');
+  say(`  Account center  ${config.publicUrl}/account    (sign up and sign in in your browser)`);
   say(`  API             ${api}            (health: ${api}/readyz, OpenAPI: ${api}/openapi.json)`);
   say(`  Temporal Web    ${temporalUi}`);
   say(`  Temporal gRPC   ${temporalAddress}`);
   say(`  MongoDB         ${mongoUri}`);
   say(`  Worker metrics  http://127.0.0.1:${config.worker.metricsPort}/metrics`);
   if (sandboxUrl) say(`  Sandbox OAuth   ${sandboxUrl}`);
-  say('  Try it:  TOKEN=$(npm run --silent token -- --sub "auth0|me" --email me@example.com)');
+  say(`  Try it:  open ${config.publicUrl}/account, create an account, confirm it from the link that`);
+  say('           `npm run --silent outbox` shows, sign in, and connect a provider. Scripts use a token:');
+  say('           TOKEN=$(npm run --silent token -- --sub "auth0|me" --email me@example.com)');
   say(`           curl -X POST ${api}/v1/signup -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
   say(`                -d '{"givenName":"Ada","familyName":"Lovelace","consents":[{"purpose":"terms","version":"2026-11","granted":true}]}'`);
   say(`           curl ${api}/v1/me -H "authorization: Bearer $TOKEN"`);
