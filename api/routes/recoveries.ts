@@ -462,7 +462,7 @@ const statusRoute = createRoute({
   request: { params: recoveryIdParam },
   responses: {
     200: { description: 'Stage, accepted factors, end of the cooling period, approvals still needed', content: { 'application/json': { schema: publicStatusSchema } } },
-    ...problemResponses(401, 404),
+    ...problemResponses(400, 401, 404),
   },
 });
 
@@ -473,7 +473,7 @@ const challengeRoute = createRoute({
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: challengeRequestSchema } } } },
   responses: {
     202: { description: 'The challenge (a code is on its way)', content: { 'application/json': { schema: challengeSchema } } },
-    ...problemResponses(400, 401, 404, 409, 429, 503),
+    ...problemResponses(400, 401, 404, 409, 413, 415, 429, 503),
   },
 });
 
@@ -484,7 +484,7 @@ const factorRoute = createRoute({
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: factorRequestSchema } } } },
   responses: {
     200: { description: 'Whether the proof was accepted, and what is still needed', content: { 'application/json': { schema: factorOutcomeSchema } } },
-    ...problemResponses(400, 401, 403, 404, 409, 429),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429),
   },
 });
 
@@ -498,7 +498,7 @@ const cancelRoute = createRoute({
       description: 'Cancelled; nothing changed. The cancel page’s button posts `token` as `application/x-www-form-urlencoded` and gets a page back (200 cancelled, 404/409/410 as for the page).',
       content: { 'application/json': { schema: z.object({ stage: z.literal('cancelled') }) } },
     },
-    ...problemResponses(401, 404, 409),
+    ...problemResponses(400, 401, 404, 409, 415),
   },
 });
 
@@ -526,7 +526,7 @@ const decisionRoute = createRoute({
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: decisionSchema } } } },
   responses: {
     200: { description: 'The decision is recorded', content: { 'application/json': { schema: z.object({ stage: z.enum(recoveryStages), approvals: z.number().int(), approvalsNeeded: z.number().int() }) } } },
-    ...problemResponses(400, 401, 403, 404, 409),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
 
@@ -536,7 +536,7 @@ const documentCheckRoute = createRoute({
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: documentCheckSchema } } } },
   responses: {
     200: { description: 'The factor outcome', content: { 'application/json': { schema: factorOutcomeSchema } } },
-    ...problemResponses(400, 401, 403, 404, 409),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
 
@@ -545,7 +545,7 @@ const supportStatusRoute = createRoute({
   request: { params: recoveryIdParam },
   responses: {
     200: { description: 'The workflow’s view', content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('RecoverySupportView') } } },
-    ...problemResponses(401, 403, 404),
+    ...problemResponses(400, 401, 403, 404),
   },
 });
 
