@@ -21,4 +21,5 @@ export const collections = {
   identityEmails: 'identity_emails',
   emailVerifications: 'email_verifications',
   signinChallenges: 'signin_challenges',
+  passwordTickets: 'password_tickets',
 } as const;

@@ -50,6 +50,11 @@ export const signInText = {
   nameProblem: 'Enter your first and last name as you write them (no control or invisible characters).',
   emailProblem: 'Enter a valid email address.',
   termsProblem: 'Accept the terms to create an account.',
+  resetTitle: 'Choose a new password',
+  resetText: 'Your account was recovered. Choose a new password; every other sign-in of your account has been ended.',
+  resetButton: 'Save the new password',
+  resetDoneTitle: 'Your new password is saved',
+  resetDoneText: 'Sign in with it now.',
 } as const;
 
 export const accountText = {

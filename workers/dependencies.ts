@@ -28,7 +28,7 @@ export interface WorkerDependencies {
 
 export function buildDirectory(config: CraConfig, db: Db): IdentityDirectory {
   const identity = config.identity;
-  if (identity.kind === 'embedded') return new EmbeddedDirectory(db);
+  if (identity.kind === 'embedded') return new EmbeddedDirectory(db, config.publicUrl);
   return new Auth0Directory({
     domain: identity.domain,
     clientId: identity.clientId,

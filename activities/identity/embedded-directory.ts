@@ -2,9 +2,21 @@
  * The embedded IdentityDirectory: root identities in a MongoDB collection, for development and tests.
  * It keeps the same contract as Auth0 (app_metadata.cra_account_id, roles) so workflows cannot tell them apart.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
-import { IdentityError, type EnsureRootIdentityInput, type IdentityDirectory, type ResetCredentialsResult, type RootIdentity } from './port.js';
+import { IdentityError, type EnsureRootIdentityInput, type IdentityDirectory, type ResetCredentialsOptions, type ResetCredentialsResult, type RootIdentity } from './port.js';
+
+/** A password-change ticket of the embedded directory (the API's `/account/reset-password` redeems it). */
+export interface PasswordTicketDocument {
+  /** SHA-256 of the ticket. */
+  _id: string;
+  subject: string;
+  expiresAt: string;
+  usedAt: string | null;
+}
+
+export const passwordTicketHash = (ticket: string) => createHash('sha256').update(ticket, 'utf8').digest('hex');
 
 interface IdentityUserDocument {
   _id: string;
@@ -27,7 +39,8 @@ export class EmbeddedDirectory implements IdentityDirectory {
   readonly kind = 'embedded' as const;
   private readonly users: Collection<IdentityUserDocument>;
 
-  constructor(db: Db) {
+  /** `publicUrl`: where the account center is, for the password-change link of a recovery. */
+  constructor(private readonly db: Db, private readonly publicUrl?: string) {
     this.users = db.collection<IdentityUserDocument>(collections.identityUsers);
   }
 
@@ -85,15 +98,25 @@ export class EmbeddedDirectory implements IdentityDirectory {
     if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);
   }
 
-  /** The embedded directory keeps no password: the same effects as Auth0's reset are recorded on the user. */
-  async resetCredentials(subject: string): Promise<ResetCredentialsResult> {
+  /**
+   * The same effects as Auth0's reset: a new password required, enrolments removed, every session ended
+   * (browser sessions by `sessions_revoked_at`; the embedded issuer's sessions, grants and tokens deleted),
+   * and a single-use password-change ticket for the owner's verified address.
+   */
+  async resetCredentials(subject: string, options?: ResetCredentialsOptions): Promise<ResetCredentialsResult> {
     const at = new Date().toISOString();
     const result = await this.users.updateOne(
       { _id: subject },
       { $set: { password_reset_required: true, mfa_enrollments: [], sessions_revoked_at: at, updated_at: at } },
     );
     if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);
-    return {};
+    await this.db.collection(collections.oidcRecords).deleteMany({ accountId: subject });
+    if (!this.publicUrl || !options) return {};
+    const ticket = randomBytes(32).toString('base64url');
+    await this.db.collection<PasswordTicketDocument>(collections.passwordTickets).insertOne({
+      _id: passwordTicketHash(ticket), subject, expiresAt: new Date(Date.now() + options.ticketTtlSeconds * 1000).toISOString(), usedAt: null,
+    });
+    return { passwordChangeTicketUrl: `${this.publicUrl}/account/reset-password?ticket=${ticket}` };
   }
 }
 

@@ -111,6 +111,36 @@ describe('sign-in in a browser', () => {
     await phone.close();
   });
 
+  it('after a recovery resets the credentials: every session ends, the old password stops, the emailed ticket sets a new one once', async () => {
+    const ctx = await browser.newContext();
+    const fay = await signedUpPerson(stack, ctx, 'fay');
+    const subject = (await stack.db.collection<{ _id: string; subject: string }>(collections.identityEmails).findOne({ _id: fay.email }))!.subject;
+    // What an approved recovery does (recovery/<id>'s resetCredentials activity, the embedded directory).
+    const { passwordChangeTicketUrl } = await stack.deps.directory.resetCredentials(subject, { ticketTtlSeconds: 900 });
+    expect(passwordChangeTicketUrl).toMatch(new RegExp(`^${stack.baseUrl}/account/reset-password\\?ticket=`));
+    await fay.page.goto(`${stack.baseUrl}/account`);
+    await fay.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await fay.page.getByLabel('Password').count()).toBe(1);
+    await signIn(stack, fay.page, fay.email, fay.password);
+    expect(await fay.page.getByRole('alert').textContent()).toContain('Your password was reset');
+
+    await fay.page.goto(passwordChangeTicketUrl!);
+    // The browser asks for 10 characters itself; the server refuses fewer too, and keeps the ticket.
+    const short = await fay.page.request.post(`${stack.baseUrl}/account/reset-password`, { form: { ticket: new URL(passwordChangeTicketUrl!).searchParams.get('ticket')!, password: 'short' } });
+    expect(short.status()).toBe(400);
+    expect(await short.text()).toContain('at least 10 characters');
+    await fay.page.getByLabel('Choose a password').fill('a brand new passphrase');
+    await fay.page.getByRole('button', { name: 'Save the new password' }).click();
+    await fay.page.getByRole('heading', { name: 'Your new password is saved' }).waitFor();
+    await signIn(stack, fay.page, fay.email, 'a brand new passphrase');
+    await fay.page.getByRole('heading', { name: 'Your account center' }).waitFor();
+    // The ticket worked once.
+    const again = await fay.page.goto(passwordChangeTicketUrl!);
+    expect(again?.status()).toBe(400);
+    expect(await fay.page.textContent('main')).toContain('This link does not work');
+    await ctx.close();
+  });
+
   it('refuses a sign-in callback that this browser did not start (login CSRF)', async () => {
     // Mallory starts a sign-in and sends the victim the callback URL with her code: the victim's browser holds
     // no transaction for it, so nothing signs the victim in as Mallory.

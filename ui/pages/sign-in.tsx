@@ -76,6 +76,22 @@ export function ConfirmEmailPage(props: { email: string; token: string }) {
   );
 }
 
+export function ResetPasswordPage(props: { ticket: string; problem?: string }) {
+  return (
+    <Layout title={t.resetTitle}>
+      <h1>{t.resetTitle}</h1>
+      {props.problem ? <p class="problem" role="alert">{props.problem}</p> : null}
+      <p>{t.resetText}</p>
+      <form class="stack" method="post" action="/account/reset-password">
+        <input type="hidden" name="ticket" value={props.ticket} />
+        <label>{t.newPassword}<input type="password" name="password" autocomplete="new-password" required minlength={10} /></label>
+        <p class="muted">{t.passwordHelp}</p>
+        <button type="submit">{t.resetButton}</button>
+      </form>
+    </Layout>
+  );
+}
+
 /** oidc-provider's sign-out form (its hidden xsrf field) with our words and buttons. */
 export function signOutConfirmPage(form: string): string {
   return `<!doctype html>${String(

@@ -15,11 +15,12 @@ import type { AccountDocument } from '../../../domain/account-center.js';
 import { collections } from '../../../domain/collections.js';
 import { nameProblem } from '../../../domain/names.js';
 import type { ApiEnv } from '../../context.js';
-import { ConfirmEmailPage, MessagePage, SignInPage, SignUpPage, type FormValues } from '../../../ui/pages/sign-in.js';
+import { ConfirmEmailPage, MessagePage, ResetPasswordPage, SignInPage, SignUpPage, type FormValues } from '../../../ui/pages/sign-in.js';
+import { passwordTicketHash, type PasswordTicketDocument } from '../../../activities/identity/embedded-directory.js';
 import { renderPage } from '../../../ui/layout.js';
 import { signInText as t } from '../../../ui/text.js';
 import { normalEmail, type EmbeddedAccounts } from './accounts.js';
-import { passwordProblem, signInThrottleStore, verifyPassword } from './passwords.js';
+import { hashPassword, passwordProblem, signInThrottleStore, verifyPassword } from './passwords.js';
 import { apiScope, type EmbeddedOidc } from './provider.js';
 
 /** The version of the terms a new account accepts on the sign-up page. */
@@ -54,6 +55,7 @@ export function interactionRoutes(deps: InteractionDeps) {
   const { provider } = oidc;
   const throttle = signInThrottleStore(db);
   const challenges = db.collection<PasskeyChallenge>(collections.signinChallenges);
+  const tickets = db.collection<PasswordTicketDocument>(collections.passwordTickets);
 
   /** The open interaction this browser holds for `uid`, or a page saying it is gone. */
   async function open(c: Context) {
@@ -199,5 +201,29 @@ export function interactionRoutes(deps: InteractionDeps) {
       const ok = /^[A-Za-z0-9_-]{43}$/.test(form.token ?? '') && (await accounts.verifyEmail(form.token!));
       if (!ok) return renderPage(c, <MessagePage title={t.linkInvalidTitle} text={[t.linkInvalidText]} link={{ href: '/account/sign-in', label: t.signInLink }} problem />, 400);
       return renderPage(c, <MessagePage title={t.emailConfirmedTitle} text={[t.emailConfirmedText]} link={{ href: '/account/sign-in', label: t.signInLink }} />);
+    })
+
+    // A recovery's password-change ticket (sent to the owner's verified address): a form, then one POST.
+    .get('/account/reset-password', async (c) => {
+      const ticket = c.req.query('ticket') ?? '';
+      const found = /^[A-Za-z0-9_-]{43}$/.test(ticket) ? await tickets.findOne({ _id: passwordTicketHash(ticket) }) : null;
+      if (!found || found.usedAt) return renderPage(c, <MessagePage title={t.linkInvalidTitle} text={[t.linkInvalidText]} link={{ href: '/account/sign-in', label: t.signInLink }} problem />, 400);
+      if (Date.parse(found.expiresAt) <= Date.now()) return renderPage(c, <MessagePage title={t.linkInvalidTitle} text={[t.linkExpiredText]} link={{ href: '/account/sign-in', label: t.signInLink }} problem />, 410);
+      return renderPage(c, <ResetPasswordPage ticket={ticket} />);
+    })
+    .post('/account/reset-password', async (c) => {
+      const form = await formOf(c);
+      const ticket = form.ticket ?? '';
+      const invalid = () => renderPage(c, <MessagePage title={t.linkInvalidTitle} text={[t.linkInvalidText]} link={{ href: '/account/sign-in', label: t.signInLink }} problem />, 400);
+      if (!/^[A-Za-z0-9_-]{43}$/.test(ticket)) return invalid();
+      const problem = passwordProblem(form.password ?? '');
+      if (problem) return renderPage(c, <ResetPasswordPage ticket={ticket} problem={problem} />, 400);
+      const hash = await hashPassword(form.password!);
+      const now = new Date().toISOString();
+      // Single use: only one request spends the ticket.
+      const spent = await tickets.findOneAndUpdate({ _id: passwordTicketHash(ticket), usedAt: null, expiresAt: { $gt: now } }, { $set: { usedAt: now } });
+      if (!spent) return invalid();
+      await db.collection<{ _id: string }>(collections.identityUsers).updateOne({ _id: spent.subject }, { $set: { password: hash, updated_at: now }, $unset: { password_reset_required: '' } });
+      return renderPage(c, <MessagePage title={t.resetDoneTitle} text={[t.resetDoneText]} link={{ href: '/account/sign-in', label: t.signInLink }} />);
     });
 }
