@@ -81,6 +81,8 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
   }
 
   return new Hono<ApiEnv>()
+    // "Back to your account center" links point at the site's root.
+    .get('/', (c) => c.redirect('/account', 302))
     .get('/account/sign-in', async (c) => {
       const { db, config } = c.get('deps');
       const returnTo = safeReturnTo(c.req.query('returnTo'));
