@@ -225,7 +225,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     worker: { metricsPort: env.METRICS_PORT, shutdownGrace: env.WORKER_SHUTDOWN_GRACE },
     healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,
     providers: providers.config,
-    link: { clientRedirectUris: linkClients.value },
+    ...(Object.keys(linkClients.value).length > 0 ? { link: { clientRedirectUris: linkClients.value } } : {}),
     sync: { interval: env.SYNC_INTERVAL, pageSize: env.SYNC_PAGE_SIZE, maxPagesPerRun: env.SYNC_MAX_PAGES_PER_RUN },
     ...(env.SUPPORT_EMAIL ? { supportEmail: env.SUPPORT_EMAIL } : {}),
     ...(env.VAULT_ADDR && env.VAULT_TOKEN

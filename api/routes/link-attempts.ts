@@ -67,7 +67,7 @@ export async function deliverAuthorizationResponse(
   let outcome: LinkOutcome;
   try {
     outcome = await deps.temporal.workflow.getHandle(attempt.workflowId).executeUpdate(linkCallbackUpdate, {
-      args: [{ attemptId: attempt._id, outcome: response.code && !error ? 'code' : 'error', ...(error ? { error } : {}) }],
+      args: [{ attemptId: attempt._id, outcome: response.code && !error ? 'code' : 'error', ...(error ? { error } : {}), ...(mismatch ? { broughtBy: actorAccountId } : {}) }],
     });
   } catch (err) {
     await attempts.updateOne({ _id: attempt._id }, { $set: { status: 'discarded', code: null } });

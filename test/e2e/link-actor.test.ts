@@ -45,7 +45,7 @@ async function nothingLinked(who: SignedUp, workflowId: string) {
   const data = await call<{ records?: unknown[] }>(stack, 'GET', '/v1/me/data', { token: who.token });
   expect(JSON.stringify(data.body)).not.toContain('github:');
   const audit = await stack.deps.auditLog.list({ accountId: who.accountId });
-  expect(audit.map((e) => e.action)).toContain('provider.link_actor_mismatch');
+  expect(audit.find((e) => e.action === 'provider.link_actor_mismatch')).toMatchObject({ details: { broughtBy: expect.stringMatching(/\S/) } });
   expect(audit.map((e) => e.action)).not.toContain('provider.linked');
 }
 

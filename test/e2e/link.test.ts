@@ -40,14 +40,13 @@ async function deliver(callbackUrl: URL, who: SignedUp) {
 
 /**
  * The one-time values of an attempt, from its authorization URL and its record: the state, the PKCE
- * challenge and verifier, the nonce. None may appear in any workflow history. Also checks that the record
- * no longer holds the URL once the API has answered with it.
+ * challenge and verifier, the nonce. None may appear in any workflow history.
  */
 async function attemptSecrets(authorizationUrl: string): Promise<string[]> {
   const url = new URL(authorizationUrl);
   const state = url.searchParams.get('state')!;
   const attempt = await stack.db.collection(collections.linkAttempts).findOne({ _id: createHash('sha256').update(state).digest('hex') as never });
-  expect(attempt).toMatchObject({ status: 'pending', authorizationUrlCiphertext: null });
+  expect(attempt).toMatchObject({ status: 'pending' });
   const verifier = await stack.deps.vault.decrypt(vaultKeys.linkSecrets, attempt!.codeVerifierCiphertext);
   const secrets = [state, url.searchParams.get('code_challenge')!, verifier, ...(url.searchParams.get('nonce') ? [url.searchParams.get('nonce')!] : [])];
   for (const s of secrets) expect(s.length).toBeGreaterThanOrEqual(32);
@@ -145,6 +144,8 @@ describe('linking a provider', () => {
     const haystacks = await historiesAndLog([started.body.workflowId, `tokens/${person.accountId}/github`]);
     expect(haystacks.some((h) => h.includes(node!.connectionId))).toBe(true);
     for (const secret of secrets) expect(haystacks.filter((h) => h.includes(secret))).toEqual([]);
+    // The attempt record held the URL (encrypted) only until the API answered with it.
+    expect(await stack.db.collection(collections.linkAttempts).countDocuments({ accountId: person.accountId, authorizationUrlCiphertext: { $ne: null } })).toBe(0);
   });
 
   it('sends a nonce to OpenID providers and checks it in the id_token', async () => {

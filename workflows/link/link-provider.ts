@@ -117,7 +117,7 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
   if (callback.outcome === 'error' && callback.error === actorMismatchError) {
     // The answer came back to another account than this one (a CSRF or a leaked authorization URL): spent, nothing linked.
     await providerActs.discardLinkAttempt({ attemptId });
-    await audit('provider.link_actor_mismatch', { error: actorMismatchError });
+    await audit('provider.link_actor_mismatch', { error: actorMismatchError, ...(callback.broughtBy ? { broughtBy: callback.broughtBy } : {}) });
     return finish({ status: 'denied', detail: 'this connection was started from another account; nothing was linked' }, 'denied');
   }
   if (callback.outcome === 'error') {

@@ -51,6 +51,8 @@ export interface LinkCallback {
    * request that brought the answer was authenticated as another account than the one that started it.
    */
   error?: string;
+  /** With `actor_mismatch`: the account the answer was brought back by (for the audit trail). */
+  broughtBy?: string;
 }
 
 /** The callback error CRA itself delivers when the answer came back to another account than the link's. */
