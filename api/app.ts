@@ -3,6 +3,14 @@
  * is listed in `publicPaths`. Export `AppType` for `hc<AppType>()` clients.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { keyResolver } from './auth/bearer.js';
+import { accountRoutes } from '../ui/account-routes.js';
+import { assetRoutes } from '../ui/asset-routes.js';
+import { vaultOf } from './adapters.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { interactionRoutes } from './auth/embedded-oidc/interactions.js';
 import { collections } from '../domain/collections.js';
 import { bearerAuth } from './auth/bearer.js';
 import type { ApiDeps, ApiEnv } from './context.js';
@@ -45,7 +53,19 @@ export function createApp(deps: ApiDeps) {
     await next();
   });
   app.use('*', requestLog);
-  app.use('*', authorizationLimit, jsonOnly, limitedBody);
+  const embedded = deps.signIn?.embedded;
+  if (embedded) {
+    // oidc-provider answers its own paths (discovery, JWKS, authorize, token, …) on Node's req/res.
+    app.use('*', async (c, next) => {
+      if (!embedded.oidc.owns(c.req.path)) return next();
+      const { incoming, outgoing } = c.env as HttpBindings;
+      await embedded.oidc.handle(incoming, outgoing);
+      return RESPONSE_ALREADY_SENT;
+    });
+  }
+  // The API takes JSON; the pages take their own forms.
+  app.use('*', authorizationLimit, limitedBody);
+  app.use('/v1/*', jsonOnly);
   app.use(
     '/v1/*',
     bearerAuth(
@@ -62,6 +82,16 @@ export function createApp(deps: ApiDeps) {
     ),
   );
 
+  app.route('/', assetRoutes);
+  if (deps.signIn) {
+    if (embedded) app.route('/', interactionRoutes(embedded.interactions));
+    app.route('/', accountRoutes({
+      signIn: deps.signIn.client,
+      accessTokenKeys: keyResolver(deps.config.auth.jwksUrl ? { url: deps.config.auth.jwksUrl } : { keys: (deps.jwks?.keys ?? []) as never[] }),
+      vault: () => vaultOf(deps),
+    }));
+  }
+
   const routes = app
     .route('/', healthRoutes)
     .route('/', schemaRoutes)
@@ -77,7 +107,8 @@ export function createApp(deps: ApiDeps) {
     .route('/', disconnectRoutes)
     .route('/', recoveryRoutes)
     .route('/', recoveryFactorRoutes)
-    .route('/', agentRoutes);
+    .route('/', agentRoutes)
+    .route('/', sessionRoutes);
 
   if (deps.jwks) {
     const jwks = deps.jwks;

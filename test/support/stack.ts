@@ -15,6 +15,7 @@ import { inject } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { serveApi } from '../../api/server.js';
 import { EmbeddedIssuer } from '../../api/auth/embedded-issuer.js';
+import { buildSignIn } from '../../api/sign-in.js';
 import { loadConfig, type CraConfig } from '../../domain/config.js';
 import { redactedLogPaths } from '../../domain/redaction.js';
 import { buildWorkerDependencies, type WorkerDependencies } from '../../workers/dependencies.js';
@@ -106,7 +107,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     { write: (line: string) => void apiLog.push(line) },
   );
   const issuer = await EmbeddedIssuer.load({ dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
-  const app = createApp({ config, temporal, db, log, jwks: issuer.jwks(), vault: deps.vault, notifier: deps.notifier });
+  const signIn = await buildSignIn({ config, db, notifier: deps.notifier, signingKey: issuer.signingJwk() });
+  const app = createApp({ config, temporal, db, log, jwks: issuer.jwks(), vault: deps.vault, notifier: deps.notifier, ...(signIn ? { signIn } : {}) });
   const server: ServerType = await new Promise((resolve) => {
     const s = serveApi({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s));
   });
