@@ -50,7 +50,7 @@ describe('loadConfig defaults', () => {
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueuePrefix: '' },
       mongo: { uri: 'mongodb://127.0.0.1:27017', db: 'cra' },
       auth: { issuer: 'http://localhost:3000/', audience: 'https://api.cra.local', jwksUrl: undefined, clockToleranceSeconds: 30 },
-      identity: { kind: 'embedded', activitiesPerSecond: 50 },
+      identity: { kind: 'embedded', activitiesPerSecond: 50, appClients: {} },
       signup: { hookSecrets: [], detailsWait: undefined },
       worker: { metricsPort: 9464, shutdownGrace: '10s' },
       healthTimeoutMs: 2000,
@@ -260,5 +260,21 @@ describe('loadConfig never puts a secret in its message', () => {
   it('when the hook secrets are only separators', () => {
     const err = configError({ SIGNUP_HOOK_SECRETS: ' , , ' });
     lineFor(err, 'SIGNUP_HOOK_SECRETS');
+  });
+});
+
+describe('sign-in settings', () => {
+  it('registers the embedded issuer\'s app clients by exact redirect URI, and names a bad one', () => {
+    const config = loadConfig({ EMBEDDED_OIDC_CLIENTS: '{"mobile-app":["http://127.0.0.1:8765/callback"]}' });
+    expect(config.identity).toMatchObject({ kind: 'embedded', appClients: { 'mobile-app': ['http://127.0.0.1:8765/callback'] } });
+    expect(() => loadConfig({ EMBEDDED_OIDC_CLIENTS: '{"mobile-app":["http://app.example/callback"]}' })).toThrow(/EMBEDDED_OIDC_CLIENTS: client "mobile-app": "http:\/\/app.example\/callback" must use https/);
+    expect(() => loadConfig({ EMBEDDED_OIDC_CLIENTS: 'not json' })).toThrow(/EMBEDDED_OIDC_CLIENTS: a JSON object/);
+  });
+
+  it('takes a separate Universal Login client for Auth0, both halves or neither', () => {
+    const auth0 = { AUTH0_DOMAIN: 'cra-test.eu.auth0.com', AUTH0_CLIENT_ID: 'm2m', AUTH0_CLIENT_SECRET: 'm2m-secret', AUTH0_AUDIENCE: 'https://cra-test.eu.auth0.com/api/v2/' };
+    expect(loadConfig({ ...auth0, AUTH0_LOGIN_CLIENT_ID: 'web', AUTH0_LOGIN_CLIENT_SECRET: 'web-secret' }).identity).toMatchObject({ kind: 'auth0', login: { clientId: 'web', clientSecret: 'web-secret' } });
+    expect(loadConfig(auth0).identity).not.toHaveProperty('login');
+    expect(() => loadConfig({ ...auth0, AUTH0_LOGIN_CLIENT_ID: 'web' })).toThrow(/AUTH0_LOGIN_CLIENT_SECRET: AUTH0_LOGIN_CLIENT_ID and AUTH0_LOGIN_CLIENT_SECRET go together/);
   });
 });
