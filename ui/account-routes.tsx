@@ -20,6 +20,13 @@ import {
   clearBrowserSessionCookie, createBrowserSession, csrfTokenMatches, listBrowserSessions, readBrowserSession, setBrowserSessionCookie, type BrowserSessionDocument,
 } from '../api/session/browser-session.js';
 import { sessionTokensKey, signOutEverywhere, signOutSession } from '../api/session/sign-out.js';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isProviderId, providerCatalog } from '../domain/provider-catalog.js';
+import { providerIds } from '../domain/providers.js';
+import { problemKinds } from '../domain/problem.js';
+import { beginProviderLink } from '../api/link-starter.js';
+import { ProblemError } from '../api/problem.js';
+import { providerFlagsFor } from '../api/provider-flags.js';
 import { renderPage } from './layout.js';
 import { AccountHome } from './pages/account-home.js';
 import { MessagePage } from './pages/sign-in.js';
@@ -50,7 +57,6 @@ export interface AccountRouteDeps {
   /** Verifies the issuer's access token (the API's own verifier) to read the person's permissions. */
   accessTokenKeys: JWTVerifyGetKey;
   vault: () => Promise<SecretVault>;
-  providerConnect?: unknown;
 }
 
 export function accountRoutes(routeDeps: AccountRouteDeps) {
@@ -78,6 +84,18 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
       ...(givenName ? { givenName } : {}), ...(familyName ? { familyName } : {}),
       ...(email ? { email, emailVerified: user?.email_verified ?? claims.email_verified === true } : {}),
     });
+  }
+
+  async function homePage(c: Context<ApiEnv>, current: BrowserSessionDocument, problem?: string) {
+    const { db, config } = c.get('deps');
+    const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: current.accountId });
+    const sessions = await listBrowserSessions(db, current.subject);
+    const flags = await providerFlagsFor(db, config, current.accountId);
+    const connected = new Set((account?.connected_providers?.nodes ?? []).filter((n) => n.status !== 'disconnected').map((n) => n.provider));
+    const connect = providerIds
+      .filter((id) => flags[id].enabled || connected.has(id))
+      .map((id) => ({ provider: id, displayName: providerCatalog[id].displayName, connected: connected.has(id) }));
+    return <AccountHome session={current} account={account ?? undefined} sessions={sessions} connect={connect} {...(problem ? { problem } : {})} />;
   }
 
   return new Hono<ApiEnv>()
@@ -144,10 +162,24 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
     .get('/account', async (c) => {
       const current = await session(c);
       if (!current) return c.redirect(`/account/sign-in?returnTo=${encodeURIComponent('/account')}`, 303);
-      const { db } = c.get('deps');
-      const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: current.accountId });
-      const sessions = await listBrowserSessions(db, current.subject);
-      return renderPage(c, <AccountHome session={current} account={account ?? undefined} sessions={sessions} />, 200, { formAction: false });
+      return renderPage(c, await homePage(c, current), 200, { formAction: false });
+    })
+
+    // Connect a provider: the link starts as this person, and the browser goes to the provider.
+    .post('/account/providers/:provider/connect', async (c) => {
+      const current = await session(c);
+      if (!current) return c.redirect('/account/sign-in', 303);
+      const form = await c.req.parseBody();
+      if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
+      const provider = c.req.param('provider');
+      if (!isProviderId(provider)) return renderPage(c, await homePage(c, current, `CRA cannot connect "${provider}".`), 404, { formAction: false });
+      try {
+        const started = await beginProviderLink(c.get('deps'), current, provider, {});
+        return c.redirect(started.authorizationUrl, 303);
+      } catch (err) {
+        if (!(err instanceof ProblemError)) throw err;
+        return renderPage(c, await homePage(c, current, err.message), problemKinds[err.kind].status as ContentfulStatusCode, { formAction: false });
+      }
     })
 
     .post('/account/sign-out', async (c) => {

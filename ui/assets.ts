@@ -20,6 +20,7 @@ button.secondary{background:transparent;color:var(--accent)}button.danger{backgr
 ul.plain{list-style:none;padding:0}ul.plain li{border-bottom:1px solid var(--line);padding:.6rem 0;display:flex;gap:1rem;justify-content:space-between;align-items:center;flex-wrap:wrap}
 .check{display:flex;gap:.5rem;align-items:flex-start;font-weight:400}
 .inline{display:inline}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:1.5rem 0}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 `;
 
 /** Passkey sign-in: asks the server for options, lets the browser's authenticator sign, posts the result. */

@@ -23,6 +23,7 @@ export function Layout({ title, children, signedInAs, scripts = [] }: LayoutProp
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
+        <meta name="robots" content="noindex" />
         <title>{`${title} · CRA account center`}</title>
         <link rel="stylesheet" href="/assets/cra.css" />
         {scripts.map((src) => <script src={src} defer></script>)}
@@ -54,6 +55,9 @@ export function renderPage(c: Context, page: Child, status: ContentfulStatusCode
   return c.html(`<!doctype html>${String(page)}`, status, {
     'content-security-policy': pagePolicy(opts),
     'x-content-type-options': 'nosniff',
+    // Pages reached from notices carry a token in their URL: no Referer leaves them, no cache keeps them.
+    'referrer-policy': 'no-referrer',
     'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
   });
 }

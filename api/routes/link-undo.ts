@@ -87,13 +87,14 @@ export const linkUndoRoutes = new Hono<ApiEnv>()
         { label: undoText.connectedAt, value: node.connectedAt },
         { label: undoText.until, value: opened.undo.expiresAt },
       ],
-      // The token stays in the action's query: an empty form body passes the API's JSON-only body rule.
-      form: { action: `${linkUndoRoutePath}?token=${encodeURIComponent(c.req.query('token')!)}`, fields: {}, button: undoText.button(opened.name) },
+      // The token travels in the form's body, never in the URL the form posts to.
+      form: { action: linkUndoRoutePath, fields: { token: c.req.query('token')! }, button: undoText.button(opened.name) },
       note: undoText.confirmNote,
     }, 200);
   })
   .post(linkUndoRoutePath, async (c) => {
-    const token = c.req.query('token');
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const token = typeof form.token === 'string' ? form.token : undefined;
     const opened = await open(c, token);
     if (opened.kind !== 'open') return renderNoticePage(c, closedPages[opened.kind].props, closedPages[opened.kind].status);
     if (!opened.account || !connected(opened)) return renderNoticePage(c, { title: undoText.goneTitle, paragraphs: [undoText.gone(opened.name)] }, 409);

@@ -5,17 +5,13 @@
  * redirect URI hands it over under its bearer token; only the account that started the link can).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WorkflowIdConflictPolicy, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { AccountDocument } from '../../domain/account-center.js';
-import { collections } from '../../domain/collections.js';
-import { workflowIds } from '../../domain/ids.js';
 import { isProviderId, providerCatalog, providerSummaries } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
-import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
 import type { ProblemKind } from '../../domain/problem.js';
-import { beginLinkUpdate, linkWorkflowType, type LinkOutcome, type LinkWorkflow } from '../../workflows/link/messages.js';
+import type { LinkOutcome } from '../../workflows/link/messages.js';
+import { beginProviderLink } from '../link-starter.js';
 import type { ApiEnv } from '../context.js';
-import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem, takeAuthorizationUrl } from './link-attempts.js';
+import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem } from './link-attempts.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { providerFlagsFor } from '../provider-flags.js';
 import { problemResponses } from './openapi.js';
@@ -125,62 +121,7 @@ export const providerRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { provider } = c.req.valid('param');
     if (!isProviderId(provider)) throw new ProblemError('provider-not-found', `CRA cannot connect "${provider}". GET /v1/providers lists the providers.`);
     const body = c.req.valid('json') ?? { extendedScopes: false };
-    const principal = c.get('principal');
-    const { db, config, temporal } = c.get('deps');
-    const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId }, { projection: { status: 1 } });
-    if (!account) throw new ProblemError('account-not-found', 'Sign up first (POST /v1/signup), then link providers.');
-    if (account.status !== 'active') throw new ProblemError('forbidden', `The account is ${account.status}; providers cannot be linked.`);
-    const flag = (await providerFlagsFor(db, config, principal.accountId))[provider];
-    if (!flag.enabled) throw new ProblemError('provider-disabled', `Linking ${providerCatalog[provider].displayName} is turned off for this account (feature flag ${flag.flag}).`);
-
-    const definition = providerCatalog[provider];
-    let redirect: { uri: string; clientId: string } | undefined;
-    if (body.redirectUri !== undefined) {
-      const registered = principal.clientId ? config.link?.clientRedirectUris[principal.clientId] ?? [] : [];
-      // Exact string match (RFC 9700 §4.1.3): no prefixes, no patterns, no normalisation.
-      if (!principal.clientId || !registered.includes(body.redirectUri)) {
-        throw new ProblemError('link-redirect-uri-invalid', principal.clientId
-          ? `${body.redirectUri} is not a redirect URI registered for client "${principal.clientId}" (LINK_CLIENT_REDIRECT_URIS). Leave redirectUri out to use the account center's own callback.`
-          : 'This access token names no client (client_id or azp), so it cannot use an app redirect URI. Leave redirectUri out to use the account center’s own callback.');
-      }
-      redirect = { uri: body.redirectUri, clientId: principal.clientId };
-    }
-    const scopes = body.extendedScopes ? [...definition.defaultScopes, ...definition.extendedScopes] : definition.defaultScopes;
-    const workflowId = workflowIds.link(principal.accountId, provider);
-    const startOperation = new WithStartWorkflowOperation<LinkWorkflow>(linkWorkflowType, {
-      workflowId,
-      taskQueue: taskQueueNames(config.temporal.taskQueuePrefix).accounts,
-      // A link already waiting for its callback gets a fresh attempt; a finished one is started anew.
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      args: [{
-        accountId: principal.accountId, subject: principal.subject, provider, scopes,
-        attemptTtl: config.providers.linkAttemptTtl, tokenRefreshMargin: config.providers.tokenRefreshMargin,
-        sync: { pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun },
-      }],
-      typedSearchAttributes: [
-        { key: searchAttributes.accountId, value: principal.accountId },
-        { key: searchAttributes.process, value: 'link' },
-        { key: searchAttributes.provider, value: provider },
-        { key: searchAttributes.stage, value: 'awaiting_callback' },
-        { key: searchAttributes.needsApproval, value: false },
-      ],
-    });
-    try {
-      const begun = await temporal.workflow.executeUpdateWithStart(beginLinkUpdate, { args: [{ scopes, ...(redirect ? { redirect } : {}) }], startWorkflowOperation: startOperation });
-      // The URL (and its state) comes from the attempt record, never from Temporal; only this caller can take it, once.
-      // (`begun.authorizationUrl`: only from a worker still running the code before `link-url-off-history`, during a deploy.)
-      const authorizationUrl = begun.attemptId ? await takeAuthorizationUrl(c.get('deps'), begun.attemptId, principal.accountId) : begun.authorizationUrl;
-      if (!authorizationUrl) throw new ProblemError('conflict', `The link attempt for ${definition.displayName} was replaced before its authorization URL could be read; start again.`);
-      return c.json({ workflowId, authorizationUrl, expiresAt: begun.expiresAt }, 202);
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        // A validator refusal is the cause; an activity failure is the cause's cause.
-        const cause = err.cause as { type?: string; message?: string; cause?: { type?: string } } | undefined;
-        if (cause?.type === 'ProviderNotConfigured' || cause?.cause?.type === 'ProviderNotConfigured') throw new ProblemError('provider-not-configured', `${definition.displayName} has no client credentials configured.`);
-        throw new ProblemError('conflict', `A link for ${definition.displayName} is already being decided: ${cause?.message ?? err.message}`);
-      }
-      throw err;
-    }
+    return c.json(await beginProviderLink(c.get('deps'), c.get('principal'), provider, body), 202);
   })
   .openapi(completeRoute, async (c) => {
     const { provider } = c.req.valid('param');

@@ -95,15 +95,20 @@ it('shows what would be disconnected, changes nothing on GET, and disconnects wi
   expect(again?.status()).toBe(409);
   expect(await page.locator('h1').textContent()).toBe('This connection was already undone');
   await context.close();
-  const pressedAgain = await fetch(undoUrl, { method: 'POST' });
+  const pressedAgain = await pressUndo(undoUrl);
   expect(pressedAgain.status).toBe(409);
+});
+
+/** The undo page's button, as a browser sends it: the token from the link, in a form body. */
+const pressUndo = (url: string) => fetch(`${stack.baseUrl}/account/links/undo`, {
+  method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: new URL(url).searchParams.get('token')! }).toString(),
 });
 
 it('answers a wrong token with 404 and an expired one with 410, changing nothing', async () => {
   const { who, undoUrl } = await linkedWithNotice('late');
   const wrong = new URL(undoUrl);
   wrong.searchParams.set('token', randomBytes(32).toString('base64url'));
-  const bad = await fetch(wrong, { method: 'POST' });
+  const bad = await pressUndo(wrong.toString());
   expect(bad.status).toBe(404);
   expect(await bad.text()).toContain('This undo link does not work');
   expect((await fetch(`${stack.baseUrl}/account/links/undo`)).status).toBe(404);
@@ -112,6 +117,6 @@ it('answers a wrong token with 404 and an expired one with 410, changing nothing
   const expired = await fetch(undoUrl);
   expect(expired.status).toBe(410);
   expect(await expired.text()).toContain('This undo link has expired');
-  expect((await fetch(undoUrl, { method: 'POST' })).status).toBe(410);
+  expect((await pressUndo(undoUrl)).status).toBe(410);
   expect((await nodes(who)).map((n) => n.provider)).toEqual(['github']);
 });

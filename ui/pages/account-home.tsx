@@ -13,7 +13,7 @@ export interface ConnectOption {
   connected: boolean;
 }
 
-export function AccountHome(props: { session: BrowserSession; account?: AccountDocument; sessions: BrowserSession[]; connect?: ConnectOption[]; notice?: string }) {
+export function AccountHome(props: { session: BrowserSession; account?: AccountDocument; sessions: BrowserSession[]; connect?: ConnectOption[]; notice?: string; problem?: string }) {
   const { session, account } = props;
   const who = account ? [account.profile?.givenName, account.profile?.familyName].filter(Boolean).join(' ') || session.email || session.subject : session.email ?? session.subject;
   const csrf = <input type="hidden" name="csrf" value={session.csrfToken} />;
@@ -21,6 +21,7 @@ export function AccountHome(props: { session: BrowserSession; account?: AccountD
     <Layout title={t.homeTitle} signedInAs={session.email ?? who}>
       <h1>{t.homeTitle}</h1>
       {props.notice ? <p class="notice" role="status">{props.notice}</p> : null}
+      {props.problem ? <p class="problem" role="alert">{props.problem}</p> : null}
       <p>{t.signedInAs(who)}</p>
       {!account ? <p class="notice" role="status">{t.creatingAccount}</p> : null}
       {account ? (
