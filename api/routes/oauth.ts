@@ -18,7 +18,7 @@ import { readBrowserSession } from '../session/browser-session.js';
 import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem } from './link-attempts.js';
 import { recoveryProviderCallback } from './recoveries.js';
 import { defaultHook, problemResponse } from '../problem.js';
-import { problemResponses } from './openapi.js';
+import { htmlPage, problemOrPageResponses } from './openapi.js';
 
 export const oauthCallbackPattern = /^\/v1\/oauth\/[^/]+\/callback$/;
 
@@ -45,10 +45,11 @@ const route = createRoute({
             z.object({ recoveryId: z.string(), factor: z.literal('provider_reauth'), accepted: z.boolean(), satisfied: z.array(z.string()), remaining: z.number().int() }),
           ]),
         },
+        ...htmlPage,
       },
     },
-    202: { description: 'Waiting for a support review' },
-    ...problemResponses(400, 401, 403, 404, 409, 410),
+    202: { description: 'Waiting for a support review', content: { 'application/json': { schema: z.object({ status: z.literal('pending_review'), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }) }, ...htmlPage } },
+    ...problemOrPageResponses(400, 401, 403, 404, 409, 410),
   },
 });
 

@@ -68,7 +68,7 @@ const linkRoute = createRoute({
       description: 'The link workflow waits for the provider’s answer',
       content: { 'application/json': { schema: z.object({ workflowId: z.string(), authorizationUrl: z.url(), expiresAt: z.iso.datetime() }).openapi('LinkStarted') } },
     },
-    ...problemResponses(400, 401, 403, 404, 409, 503),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415, 503),
   },
 });
 
@@ -96,7 +96,7 @@ const completeRoute = createRoute({
       content: { 'application/json': { schema: z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }).openapi('LinkCompleted') } },
     },
     202: { description: 'Waiting for a support review', content: { 'application/json': { schema: z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }) } } },
-    ...problemResponses(400, 401, 403, 404, 409, 410),
+    ...problemResponses(400, 401, 403, 404, 409, 410, 413, 415),
   },
 });
 
