@@ -153,6 +153,15 @@ describe('apps', () => {
     expect((await person.page.goto(elsewhere.href))?.status()).toBe(400);
     expect(await person.page.textContent('main')).toContain('Sign-in could not continue');
 
+    // An app that signs the person out at the issuer (RP-initiated logout) gets a page that asks first.
+    await person.page.goto(`${stack.baseUrl}/oidc/session/end?client_id=test-app`);
+    await person.page.getByRole('heading', { name: 'Sign out' }).waitFor();
+    await person.page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await person.page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+    const again = oidc.buildAuthorizationUrl(config, { redirect_uri: appRedirect, scope: 'openid', state: 'after-logout', code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' });
+    await person.page.goto(again.href);
+    await person.page.getByLabel('Password').waitFor();
+
     // Signing out everywhere ends the app's grant and refuses its access tokens (iat is in whole seconds:
     // a token from the very second of the sign-out still counts, so this one is a second older).
     await new Promise((r) => setTimeout(r, 1100));
