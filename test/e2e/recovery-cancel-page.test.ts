@@ -7,11 +7,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxNotifier } from '../../activities/notify/outbox-notifier.js';
-import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
+import { longStandingAccount } from '../support/accounts.js';
 import { base32Decode, describeInstant, hotp, totpStep } from '../../domain/recovery.js';
 import { launchBrowser } from '../support/browser.js';
-import { call, eventually, startTestStack, tokenFor, type TestStack } from '../support/stack.js';
+import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 let browser: Browser;
@@ -41,18 +41,7 @@ interface Person {
 
 /** An account with a verified email, an authenticator app and backup codes set up long ago. */
 async function person(name: string): Promise<Person> {
-  const subject = `auth0|${name}`;
-  const accountId = accountIdForSubject(subject);
-  const email = `${name}@example.com`;
-  const longAgo = new Date(Date.now() - 90 * 24 * 3600_000).toISOString();
-  await stack.db.collection(collections.accounts).insertOne({
-    _id: accountId as never, revision: 1, schemaVersion: 1, rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
-    profile: { givenName: name }, roles: ['member'], connected_providers: { nodes: [] }, consents: [], status: 'active', createdAt: longAgo, updatedAt: longAgo,
-  });
-  await stack.db.collection(collections.identityUsers).insertOne({
-    _id: subject as never, email, email_verified: true, app_metadata: { cra_account_id: accountId }, roles: ['member'], created_at: longAgo, updated_at: longAgo,
-  });
-  const token = await tokenFor(stack, subject, { email });
+  const { accountId, email, token, longAgo } = await longStandingAccount(stack, name);
   const totp = await call<{ secret: string }>(stack, 'POST', '/v1/me/recovery-factors/totp', { token });
   expect(totp.status).toBe(201);
   const confirm = await call(stack, 'POST', '/v1/me/recovery-factors/totp/confirm', { token, json: { code: hotp(base32Decode(totp.body.secret), totpStep(Date.now()), 8) } });

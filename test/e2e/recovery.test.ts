@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
+import { longStandingAccount } from '../support/accounts.js';
 import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
 import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
 import { SoftwareAuthenticator } from '../support/webauthn.js';
@@ -61,19 +61,8 @@ interface Person {
  * `push`, a push device.
  */
 async function person(name: string, opts: { phone?: boolean; push?: boolean; recentlyEnrolled?: boolean } = {}): Promise<Person> {
-  const subject = `auth0|${name}`;
-  const accountId = accountIdForSubject(subject);
-  const email = `${name}@example.com`;
+  const { subject, accountId, email, token, longAgo } = await longStandingAccount(stack, name);
   const ip = newIp();
-  const longAgo = new Date(Date.now() - 90 * 24 * 3600_000).toISOString();
-  await stack.db.collection(collections.accounts).insertOne({
-    _id: accountId as never, revision: 1, schemaVersion: 1, rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
-    profile: { givenName: name }, roles: ['member'], connected_providers: { nodes: [] }, consents: [], status: 'active', createdAt: longAgo, updatedAt: longAgo,
-  });
-  await stack.db.collection(collections.identityUsers).insertOne({
-    _id: subject as never, email, email_verified: true, app_metadata: { cra_account_id: accountId }, roles: ['member'], created_at: longAgo, updated_at: longAgo,
-  });
-  const token = await tokenFor(stack, subject, { email });
   const headers = { 'x-forwarded-for': ip };
   const totp = await call<{ secret: string; otpauthUri: string }>(stack, 'POST', '/v1/me/recovery-factors/totp', { token, headers });
   expect(totp.status).toBe(201);

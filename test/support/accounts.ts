@@ -1,5 +1,7 @@
 /** Helpers for tests that need a signed-up person. */
 import { createBrowserSession, sessionCookieSpec } from '../../api/session/browser-session.js';
+import { accountIdForSubject } from '../../domain/account-id.js';
+import { collections } from '../../domain/collections.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { call, eventually, tokenFor, type JsonResponse, type TestStack } from './stack.js';
 
@@ -68,4 +70,20 @@ export async function linkThroughSandbox(stack: TestStack, who: SignedUp, provid
   const callback = await completeConsent(started.body.authorizationUrl, { username });
   const answer = await deliverCallback(stack, callback, { as: who, ...(opts.via ? { via: opts.via } : {}) });
   return { workflowId: started.body.workflowId, answer };
+}
+
+/** An account made 90 days ago (as a recovery sees a long-standing one): its document and its identity, verified email. */
+export async function longStandingAccount(stack: TestStack, name: string): Promise<{ subject: string; accountId: string; email: string; token: string; longAgo: string }> {
+  const subject = `auth0|${name}`;
+  const accountId = accountIdForSubject(subject);
+  const email = `${name}@example.com`;
+  const longAgo = new Date(Date.now() - 90 * 24 * 3600_000).toISOString();
+  await stack.db.collection(collections.accounts).insertOne({
+    _id: accountId as never, revision: 1, schemaVersion: 1, rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
+    profile: { givenName: name }, roles: ['member'], connected_providers: { nodes: [] }, consents: [], status: 'active', createdAt: longAgo, updatedAt: longAgo,
+  });
+  await stack.db.collection(collections.identityUsers).insertOne({
+    _id: subject as never, email, email_verified: true, app_metadata: { cra_account_id: accountId }, roles: ['member'], created_at: longAgo, updated_at: longAgo,
+  });
+  return { subject, accountId, email, token: await tokenFor(stack, subject, { email }), longAgo };
 }
