@@ -16,7 +16,7 @@ import type { Notifier } from '../notify/port.js';
 import type { SecretVault } from '../secrets/port.js';
 import { exchangeCode, fetchProfileJson, ProviderError, refreshTokens, revokeToken, verifyIdToken, type TokenSet } from './oauth-client.js';
 import { ProviderNotConfigured, resolveProvider } from './resolve.js';
-import { linkAttempts, linkUndoTokens, linkUndoTtlMs, providerTokens, vaultKeys, type ProviderTokenDocument } from './stores.js';
+import { linkAttempts, linkUndoTokens, linkUndoTtlMs, providerTokens, recordIdOf, vaultKeys, type ProviderTokenDocument } from './stores.js';
 
 export interface ProviderActivityDeps {
   db: Db;
@@ -43,7 +43,6 @@ export interface LinkedProfile {
 }
 
 const b64url = (bytes: Buffer) => bytes.toString('base64url');
-export const hashState = (state: string) => createHash('sha256').update(state, 'utf8').digest('hex');
 
 /** Provider errors → Temporal failures: permanent ones stop retries; rate limits wait as told. */
 function toFailure(err: unknown, permanentType: string): unknown {
@@ -98,7 +97,7 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
       // An app's own redirect URI (checked by the API against LINK_CLIENT_REDIRECT_URIS), or CRA's callback.
       const redirectUri = input.redirect?.uri ?? redirectUriFor(publicUrl, input.provider);
       const at = now();
-      const attemptId = hashState(state);
+      const attemptId = recordIdOf(state);
       await attempts.updateMany(
         { workflowId: input.workflowId, status: 'pending' },
         { $set: { status: 'discarded', codeVerifierCiphertext: null, nonce: null, code: null, authorizationUrlCiphertext: null } },
@@ -191,7 +190,7 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
       const token = b64url(randomBytes(32));
       const at = now();
       const expiresAt = new Date(at.getTime() + linkUndoTtlMs).toISOString();
-      const tokenId = hashState(token);
+      const tokenId = recordIdOf(token);
       await undoTokens.insertOne({
         _id: tokenId, accountId: input.accountId, provider: input.provider, connectionId: input.connectionId, providerAccountId: input.providerAccountId,
         noticeKey: input.idempotencyKey, createdAt: at.toISOString(), expiresAt, usedAt: null,

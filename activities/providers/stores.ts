@@ -2,9 +2,13 @@
  * MongoDB records of provider linking: link attempts (short-lived, single-use) and provider tokens
  * (ciphertext only, one document per connection).
  */
+import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import type { ProviderId } from '../../domain/providers.js';
+
+/** The id of a record named by a secret (a link attempt by its state, an undo link by its token): its SHA-256. */
+export const recordIdOf = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
 
 /**
  * One authorization request. `_id` is the SHA-256 of its `state`, so the callback finds it without the

@@ -4,17 +4,15 @@
  * browser callback (`oauth.ts`, the account center's session) and by apps (`providers.ts`, `link/complete`
  * under the bearer token). A response brought by another account spends the attempt and links nothing.
  */
-import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { linkAttempts, vaultKeys, type LinkAttemptDocument } from '../../activities/providers/stores.js';
+import { linkAttempts, recordIdOf, vaultKeys, type LinkAttemptDocument } from '../../activities/providers/stores.js';
 import type { ProblemKind } from '../../domain/problem.js';
 import { actorMismatchError, linkCallbackUpdate, type LinkOutcome } from '../../workflows/link/messages.js';
 import { vaultOf } from '../adapters.js';
 import type { ApiDeps } from '../context.js';
 
-export type LinkAttemptRecord = LinkAttemptDocument;
-
-export const attemptIdOf = (state: string) => createHash('sha256').update(state, 'utf8').digest('hex');
+/** A link attempt's id: the SHA-256 of its state (the same function the provider activities use). */
+export const attemptIdOf = recordIdOf;
 
 export const linkAttemptsOf = (deps: ApiDeps) => linkAttempts(deps.db);
 
@@ -36,7 +34,7 @@ export type Delivered =
   | { kind: 'problem'; problem: ProblemKind; detail: string };
 
 /** An attempt that can still take an answer, or why not (nothing is spent by this check). */
-export function openAttemptProblem(attempt: LinkAttemptRecord | null, provider: string): Delivered | undefined {
+export function openAttemptProblem(attempt: LinkAttemptDocument | null, provider: string): Delivered | undefined {
   if (!attempt || attempt.provider !== provider) return { kind: 'problem', problem: 'link-state-invalid', detail: 'This answer does not belong to a link attempt of ours. Start linking again from your account center.' };
   if (attempt.callbackAt !== null || attempt.status !== 'pending') return { kind: 'problem', problem: 'link-state-used', detail: 'This answer was already used (or the attempt was replaced). Start linking again.' };
   if (Date.parse(attempt.expiresAt) <= Date.now()) return { kind: 'problem', problem: 'link-expired', detail: 'The link attempt expired before the provider answered. Start linking again.' };
@@ -50,7 +48,7 @@ export function openAttemptProblem(attempt: LinkAttemptRecord | null, provider: 
  */
 export async function deliverAuthorizationResponse(
   deps: ApiDeps,
-  attempt: LinkAttemptRecord,
+  attempt: LinkAttemptDocument,
   response: { code?: string; error?: string },
   actorAccountId: string,
 ): Promise<Delivered> {
