@@ -24,7 +24,7 @@ import {
   recoveryStatusQuery, recoveryWorkflowType, requestChallengeUpdate, submitFactorUpdate,
   type DeliveredCodeFactor, type RecoveryInput, type RecoveryStatus, type RecoveryWorkflow,
 } from '../../workflows/recovery/messages.js';
-import { requirePermissions } from '../auth/bearer.js';
+import { requireAnyPermission, requirePermission } from '../auth/require-permission.js';
 import { agentSignature } from '../auth/http-signatures.js';
 import { signedInCaller } from '../auth/optional-bearer.js';
 import {
@@ -522,6 +522,7 @@ const cancelPageRoute = createRoute({
 
 const decisionRoute = createRoute({
   method: 'post', path: '/v1/support/recoveries/{recoveryId}/decision', summary: 'Approve or deny a recovery (support)', security: bearer,
+  middleware: [requirePermission(recoveryApprovePermission)] as const,
   description: `Needs \`${recoveryApprovePermission}\`. Nobody approves twice, nor the recovery of their own account; approving does not shorten the cooling period.`,
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: decisionSchema } } } },
   responses: {
@@ -532,6 +533,7 @@ const decisionRoute = createRoute({
 
 const documentCheckRoute = createRoute({
   method: 'post', path: '/v1/support/recoveries/{recoveryId}/document-check', summary: 'Record a verified (or refused) identity document (support)', security: bearer,
+  middleware: [requirePermission(recoveryApprovePermission)] as const,
   description: `Needs \`${recoveryApprovePermission}\`: the \`document_check\` factor.`,
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: documentCheckSchema } } } },
   responses: {
@@ -542,19 +544,13 @@ const documentCheckRoute = createRoute({
 
 const supportStatusRoute = createRoute({
   method: 'get', path: '/v1/support/recoveries/{recoveryId}', summary: 'Everything about a recovery, risk flags with evidence (support)', security: bearer,
+  middleware: [requireAnyPermission(supportReadPermission, recoveryApprovePermission)] as const,
   request: { params: recoveryIdParam },
   responses: {
     200: { description: 'The workflow’s view', content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('RecoverySupportView') } } },
     ...problemResponses(400, 401, 403, 404),
   },
 });
-
-function needPermission(c: Context<ApiEnv>, ...permissions: string[]): void {
-  const principal = c.get('principal');
-  if (!permissions.some((p) => requirePermissions(principal, p).length === 0)) {
-    throw new ProblemError('forbidden', `This needs the ${permissions.map((p) => `"${p}"`).join(' or ')} permission.`);
-  }
-}
 
 export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(startRoute, async (c) => c.json(await startRecovery(c, c.req.valid('json').email), 202))
@@ -703,7 +699,6 @@ export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(decisionRoute, async (c) => {
     const { recoveryId } = c.req.valid('param');
     const { decision, reason } = c.req.valid('json');
-    needPermission(c, recoveryApprovePermission);
     const principal = c.get('principal');
     await statusOf(c, recoveryId);
     const outcome = await update(() => handleOf(c, recoveryId).executeUpdate(decideUpdate, {
@@ -715,7 +710,6 @@ export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(documentCheckRoute, async (c) => {
     const { recoveryId } = c.req.valid('param');
     const { verified, reason } = c.req.valid('json');
-    needPermission(c, recoveryApprovePermission);
     const principal = c.get('principal');
     await statusOf(c, recoveryId);
     const outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitFactorUpdate, {
@@ -729,7 +723,6 @@ export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
 
   .openapi(supportStatusRoute, async (c) => {
     const { recoveryId } = c.req.valid('param');
-    needPermission(c, supportReadPermission, recoveryApprovePermission);
     return c.json((await statusOf(c, recoveryId)) as unknown as Record<string, unknown>, 200);
   });
 
