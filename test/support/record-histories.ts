@@ -1,0 +1,109 @@
+/**
+ * Records one completed history of every workflow type into `test/histories/`, driving the real API, the
+ * real workers and the sandbox provider as the e2e tests do. Not part of `npm test`; rerun it with
+ *
+ *   npx vitest run --config test/support/record-histories.config.ts
+ *
+ * It never overwrites a file: recorded histories are what older code wrote and the replay test needs them as
+ * they are. Set `CRA_HISTORIES_OUT=<dir>` to record a fresh set elsewhere (then copy over what you mean to add).
+ *
+ * Sync: every completed run passes the `patched('deletion-check-once')` marker, so both sync histories hold
+ * it. A history from before that patch (one `markMissingDeleted` per kind) cannot be produced with today's
+ * code — `patched()` is true for every new run — so none is recorded here.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { workflowIds } from '../../domain/ids.js';
+import type { CustodyResult } from '../../workflows/tokens/messages.js';
+import { custodyStateQuery } from '../../workflows/tokens/messages.js';
+import type { SyncResult } from '../../workflows/sync/messages.js';
+import { linkThroughSandbox, longStandingAccount, signedUp } from './accounts.js';
+import { call, eventually, startTestStack, type TestStack } from './stack.js';
+
+const outDir = resolve(process.env.CRA_HISTORIES_OUT ?? join(process.cwd(), 'test', 'histories'));
+const run = randomBytes(3).toString('hex');
+let stack: TestStack;
+
+beforeAll(async () => {
+  // Access tokens live 20 s and are refreshed 15 s early, so the custodian refreshes before it is stopped.
+  stack = await startTestStack({ sandbox: { accessTokenTtlSeconds: 20 }, env: { TOKEN_REFRESH_MARGIN: '15 seconds' } });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Save a closed workflow's history as `<name>.json`, in the format the Temporal CLI and `historyFromJSON` use. */
+async function save(name: string, workflowId: string, runId?: string): Promise<void> {
+  const handle = stack.temporal.workflow.getHandle(workflowId, runId);
+  const { status } = await handle.describe();
+  expect(status.name, `${workflowId} should be closed before its history is recorded`).toBe('COMPLETED');
+  const file = join(outDir, `${name}.json`);
+  if (existsSync(file)) {
+    process.stderr.write(`[record-histories] kept ${file} (already recorded)\n`);
+    return;
+  }
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(JSON.parse(historyToJSON(await handle.fetchHistory())), null, 2));
+  process.stderr.write(`[record-histories] wrote ${file}\n`);
+}
+
+const runIdOf = async (workflowId: string) => (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
+
+it('records signup, link, token custody, sync (twice) and disconnect of one connection', async () => {
+  const username = `history-${run}`;
+  const sandbox = stack.sandbox!.data;
+  // Small datasets keep the sync histories short; one page per kind.
+  for (const kind of sandbox.kinds('github')) sandbox.setCount('github', username, kind, 3);
+  const person = await signedUp(stack, `auth0|${username}`);
+  await save('signup-completed', workflowIds.signup(person.subject));
+
+  const { workflowId: linkId, answer } = await linkThroughSandbox(stack, person, 'github', username);
+  expect(answer.body).toMatchObject({ status: 'linked' });
+  await stack.temporal.workflow.getHandle(linkId).result();
+  await save('link-completed', linkId);
+
+  // The link starts the first sync: a complete run, then its deletion check (nothing is missing yet).
+  const syncId = workflowIds.sync(person.accountId, 'github');
+  const firstSync = await runIdOf(syncId);
+  await stack.temporal.workflow.getHandle(syncId, firstSync).result();
+  await save('sync-completed', syncId, firstSync);
+
+  // A record gone at the provider: the second run's deletion check marks it deleted.
+  const [removed] = sandbox.ids('github', username, 'repositories');
+  sandbox.remove('github', username, 'repositories', removed!);
+  const again = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+  expect(again.status).toBe(202);
+  const secondSync = await runIdOf(again.body.workflowId);
+  const second: SyncResult = await stack.temporal.workflow.getHandle(again.body.workflowId, secondSync).result();
+  expect(second.totals.repositories).toMatchObject({ deleted: 1 });
+  await save('sync-deletion-check', again.body.workflowId, secondSync);
+
+  // The custodian refreshes at least once, then the disconnect stops it.
+  const custodyId = workflowIds.tokens(person.accountId, 'github');
+  const custody = stack.temporal.workflow.getHandle(custodyId);
+  await eventually(async () => {
+    const state = await custody.query(custodyStateQuery);
+    return state.refreshCount >= 1 && state.status !== 'refreshing' ? state : undefined;
+  }, 'a token refresh', 40_000);
+  const disconnect = await call<{ workflowId: string }>(stack, 'DELETE', '/v1/me/providers/github', { token: person.token, json: { retention: 'delete' } });
+  expect(disconnect.status).toBe(202);
+  await stack.temporal.workflow.getHandle(disconnect.body.workflowId).result();
+  const custodyResult: CustodyResult = await custody.result();
+  expect(custodyResult.status).toBe('stopped');
+  await save('token-custody-completed', custodyId);
+  await save('disconnect-completed', disconnect.body.workflowId);
+});
+
+it('records a recovery the owner cancels', async () => {
+  const owner = await longStandingAccount(stack, `history-recovery-${run}`);
+  const started = await call<{ recoveryId: string }>(stack, 'POST', '/v1/recoveries', { json: { email: owner.email } });
+  expect(started.status).toBe(202);
+  const recoveryId = workflowIds.recovery(started.body.recoveryId);
+  // The owner, signed in, stops a recovery they did not ask for.
+  await eventually(async () => ((await call(stack, 'POST', `/v1/recoveries/${started.body.recoveryId}/cancel`, { token: owner.token })).status === 200 ? true : undefined), 'the cancel');
+  await stack.temporal.workflow.getHandle(recoveryId).result();
+  await save('recovery-completed', recoveryId);
+});
