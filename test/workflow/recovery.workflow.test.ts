@@ -2,15 +2,12 @@
  * The recovery workflow on the time-skipping test server: its 24-hour notices, 48-hour cooling period and
  * 7-day expiry pass in seconds, with the real activities against FerretDB and the embedded directory.
  * The factor updates here carry verified facts, as the API sends them after checking a proof.
- * Then a replay of recorded recovery histories against today's workflow code.
+ * Recorded histories are replayed in `replay.test.ts`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../activities/audit/audit-log.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
@@ -369,19 +366,5 @@ describe('recovery workflow (time-skipping)', () => {
       await handle.executeUpdate(cancelRecoveryUpdate, { args: [{ by: 'requester' }] });
       await handle.result();
     });
-  });
-});
-
-describe('replay', () => {
-  const dir = join(process.cwd(), 'test', 'histories');
-  const files = readdirSync(dir).filter((f) => f.startsWith('recovery-') && f.endsWith('.json'));
-
-  it('has recorded recovery histories to replay', () => {
-    expect(files.length).toBeGreaterThan(0);
-  });
-
-  it.each(files)('today’s recovery code replays %s without non-determinism', async (file) => {
-    const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
-    await expect(Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, `replay-${file}`)).resolves.toBeUndefined();
   });
 });

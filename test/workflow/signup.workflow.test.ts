@@ -1,13 +1,10 @@
 /**
  * The signup workflow on the time-skipping test server (its timers pass in an instant) with the real
- * activities against FerretDB, and a replay of a recorded history against today's workflow code.
+ * activities against FerretDB. Recorded histories are replayed in `replay.test.ts`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { workflowIds } from '../../domain/ids.js';
 import { taskQueueNames } from '../../temporal.config.js';
@@ -70,20 +67,6 @@ describe('signup workflow (time-skipping)', () => {
     const account = await db.collection('accounts').findOne({ _id: accountId as never });
     expect(account).toMatchObject({ roles: ['member'], consents: [{ purpose: 'terms', version: '1', granted: true }] });
     expect(await db.collection('notification_outbox').countDocuments({ accountId })).toBe(1);
-  });
-});
-
-describe('replay', () => {
-  const dir = join(process.cwd(), 'test', 'histories');
-  const files = readdirSync(dir).filter((f) => f.startsWith('signup-') && f.endsWith('.json'));
-
-  it('has recorded signup histories to replay', () => {
-    expect(files.length).toBeGreaterThan(0);
-  });
-
-  it.each(files)('today’s signup code replays %s without non-determinism', async (file) => {
-    const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
-    await expect(Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, `replay-${file}`)).resolves.toBeUndefined();
   });
 });
 
