@@ -7,6 +7,7 @@
  */
 import type { ActivityOptions, Duration, RetryPolicy } from '@temporalio/common';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { nonRetryableTypes } from './domain/failures.js';
 
 export const namespace = 'default';
 
@@ -68,20 +69,20 @@ export const activityOptions = {
   identity: {
     startToCloseTimeout: '30 seconds',
     scheduleToCloseTimeout: '1 hour',
-    retry: { ...unlimitedRetry, nonRetryableErrorTypes: ['IdentityNotFound', 'IdentityRejected'] },
+    retry: { ...unlimitedRetry, nonRetryableErrorTypes: nonRetryableTypes('IdentityNotFound', 'IdentityRejected') },
   },
   /** Provider endpoints: token exchange, refresh, revocation, profile. Permanent OAuth errors stop retries. */
   providers: {
     startToCloseTimeout: '30 seconds',
     scheduleToCloseTimeout: '1 hour',
-    retry: { ...unlimitedRetry, nonRetryableErrorTypes: ['InvalidGrant', 'LinkExchangeFailed', 'ProviderNotConfigured', 'TokensMissing'] },
+    retry: { ...unlimitedRetry, nonRetryableErrorTypes: nonRetryableTypes('InvalidGrant', 'LinkExchangeFailed', 'ProviderNotConfigured', 'TokensMissing') },
   },
   /** Provider data pages: 429 waits for Retry-After (the activity says so), 5xx back off; rejections stop. */
   sync: {
     startToCloseTimeout: '2 minutes',
     // A page heartbeats as it goes, so a worker that dies mid-page is noticed in seconds, not minutes.
     heartbeatTimeout: '15 seconds',
-    retry: { ...unlimitedRetry, initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SyncRejected', 'SyncNotSupported', 'ReauthRequired', 'TokensMissing'] },
+    retry: { ...unlimitedRetry, initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: nonRetryableTypes('SyncRejected', 'SyncNotSupported', 'ReauthRequired', 'TokensMissing') },
   },
   /** Outbox and audit writes. */
   records: {

@@ -6,6 +6,7 @@
 import { WorkflowIdConflictPolicy, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { AccountDocument } from '../domain/account-center.js';
 import { collections } from '../domain/collections.js';
+import { failureTypeOf, failureTypes, problemOfFailure } from '../domain/failures.js';
 import { workflowIds } from '../domain/ids.js';
 import { providerCatalog } from '../domain/provider-catalog.js';
 import type { ProviderId } from '../domain/providers.js';
@@ -79,10 +80,11 @@ export async function beginProviderLink(deps: ApiDeps, principal: Pick<Principal
     return { workflowId, authorizationUrl, expiresAt: begun.expiresAt };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
-      // A validator refusal is the cause; an activity failure is the cause's cause.
-      const cause = err.cause as { type?: string; message?: string; cause?: { type?: string } } | undefined;
-      if (cause?.type === 'ProviderNotConfigured' || cause?.cause?.type === 'ProviderNotConfigured') throw new ProblemError('provider-not-configured', `${definition.displayName} has no client credentials configured.`);
-      throw new ProblemError('conflict', `A link for ${definition.displayName} is already being decided: ${cause?.message ?? err.message}`);
+      // An activity's failure (a declared type, anywhere in the cause chain) has its own problem; a validator refusal is a conflict.
+      if (failureTypeOf(err) === failureTypes.ProviderNotConfigured) throw new ProblemError('provider-not-configured', `${definition.displayName} has no client credentials configured.`);
+      const problem = problemOfFailure(err);
+      if (problem) throw new ProblemError(problem, `${definition.displayName} could not be linked: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      throw new ProblemError('conflict', `A link for ${definition.displayName} is already being decided: ${(err.cause as Error | undefined)?.message ?? err.message}`);
     }
     throw err;
   }

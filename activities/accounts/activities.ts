@@ -3,11 +3,11 @@
  * Each one is idempotent — a retry or a second signup run changes nothing that is already there.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { MongoServerError, type Db } from 'mongodb';
 import type { ConnectedProviderNode, Consent, RecordedConsent } from '../../domain/account-center.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { accountsCollection } from './store.js';
+import { failure } from '../../domain/failures.js';
 
 export interface AccountActivityDeps {
   db: Db;
@@ -41,7 +41,7 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
   async function modify<T>(accountId: string, change: (doc: AccountDocument) => { set?: Partial<AccountDocument>; result: T }): Promise<T> {
     for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
       const doc = await accounts.findOne({ _id: accountId });
-      if (!doc) throw ApplicationFailure.create({ type: 'AccountNotFound', message: `no account ${accountId}`, nonRetryable: true });
+      if (!doc) throw failure('AccountNotFound', `no account ${accountId}`);
       const { set, result } = change(doc);
       if (!set) return result;
       const written = await accounts.updateOne(
@@ -50,7 +50,7 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
       );
       if (written.modifiedCount === 1) return result;
     }
-    throw ApplicationFailure.create({ type: 'AccountWriteContention', message: `account ${accountId} kept changing; will retry` });
+    throw failure('AccountWriteContention', `account ${accountId} kept changing; will retry`);
   }
 
   return {
@@ -135,7 +135,7 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
       }
       const existing = await accounts.findOne({ _id: input.accountId });
       if (existing && existing.rootIdentity.subject !== input.subject) {
-        throw ApplicationFailure.create({ type: 'AccountConflict', message: `account ${input.accountId} belongs to another identity`, nonRetryable: true });
+        throw failure('AccountConflict', `account ${input.accountId} belongs to another identity`);
       }
       // A retry of the attempt that inserted it (the worker died before reporting) still created it.
       return { created: runId !== undefined && existing?.createdByRun === runId };

@@ -3,13 +3,13 @@
  * account (the last-login-method check and the claim in one conditional write, so two disconnects cannot
  * both pass the check) and waiting for the connection's token custodian to end before its tokens go.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { isLastLoginMethod } from '../../domain/login-methods.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { accountsCollection } from '../accounts/store.js';
+import { failure } from '../../domain/failures.js';
 
 export interface DisconnectActivityDeps {
   db: Db;
@@ -65,7 +65,7 @@ export function createDisconnectActivities({ db, temporal, now = () => new Date(
         );
         if (written.modifiedCount === 1) return claimed;
       }
-      throw ApplicationFailure.create({ type: 'AccountWriteContention', message: `account ${input.accountId} kept changing; will retry` });
+      throw failure('AccountWriteContention', `account ${input.accountId} kept changing; will retry`);
     },
 
     /**
@@ -73,7 +73,7 @@ export function createDisconnectActivities({ db, temporal, now = () => new Date(
      * after they are deleted. One still running after `waitMs` is terminated.
      */
     async awaitCustodyStopped(input: { workflowId: string; waitMs?: number }): Promise<{ stopped: 'closed' | 'not_running' | 'terminated' }> {
-      if (!temporal) throw ApplicationFailure.create({ type: 'NotConfigured', message: 'this worker has no Temporal client for disconnects', nonRetryable: true });
+      if (!temporal) throw failure('NotConfigured', 'this worker has no Temporal client for disconnects');
       const handle = temporal.workflow.getHandle(input.workflowId);
       const deadline = Date.now() + (input.waitMs ?? defaultCustodyWaitMs);
       for (;;) {

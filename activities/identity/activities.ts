@@ -2,32 +2,27 @@
  * Identity activities: the only place workflows reach the IdentityDirectory. They run on the identity
  * task queue, whose activity rate the worker caps under the directory's limit.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../../domain/failures.js';
 import { IdentityError, type EnsureRootIdentityInput, type IdentityDirectory, type RootIdentity } from './port.js';
 
 export interface IdentityActivityDeps {
   directory: IdentityDirectory;
 }
 
-/** Vendor-neutral failures → Temporal failures: permanent ones stop retries, rate limits wait for the reset. */
-function toFailure(err: unknown): unknown {
+/**
+ * Vendor-neutral directory errors → Temporal failures (one mapping for every activity that calls the
+ * directory): permanent ones stop retries, rate limits wait for the reset.
+ */
+export function identityFailure(err: unknown): unknown {
   if (!(err instanceof IdentityError)) return err;
-  switch (err.type) {
-    case 'IdentityNotFound':
-    case 'IdentityRejected':
-      return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
-    case 'IdentityRateLimited':
-      return ApplicationFailure.create({ type: err.type, message: err.message, nextRetryDelay: err.retryAfterMs ?? 1000 });
-    case 'IdentityUnavailable':
-      return ApplicationFailure.create({ type: err.type, message: err.message });
-  }
+  return failure(err.type, err.message, err.type === 'IdentityRateLimited' ? { nextRetryDelay: err.retryAfterMs ?? 1000 } : {});
 }
 
 async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw toFailure(err);
+    throw identityFailure(err);
   }
 }
 

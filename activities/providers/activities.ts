@@ -9,6 +9,7 @@ import type { Db } from 'mongodb';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { connectionIdFor } from '../../domain/connections.js';
+import { failure, type FailureType } from '../../domain/failures.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
 import { redirectUriFor } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
@@ -45,18 +46,18 @@ export interface LinkedProfile {
 const b64url = (bytes: Buffer) => bytes.toString('base64url');
 
 /** Provider errors → Temporal failures: permanent ones stop retries; rate limits wait as told. */
-function toFailure(err: unknown, permanentType: string): unknown {
-  if (err instanceof ProviderNotConfigured) return ApplicationFailure.create({ type: 'ProviderNotConfigured', message: err.message, nonRetryable: true });
+function toFailure(err: unknown, permanentType: FailureType): unknown {
+  if (err instanceof ProviderNotConfigured) return failure('ProviderNotConfigured', err.message);
   if (!(err instanceof ProviderError)) return err;
   switch (err.type) {
     case 'ProviderRateLimited':
-      return ApplicationFailure.create({ type: err.type, message: err.message, nextRetryDelay: err.retryAfterMs ?? 1000 });
+      return failure(err.type, err.message, { nextRetryDelay: err.retryAfterMs ?? 1000 });
     case 'ProviderUnavailable':
-      return ApplicationFailure.create({ type: err.type, message: err.message });
+      return failure(err.type, err.message);
     case 'InvalidGrant':
-      return ApplicationFailure.create({ type: permanentType === 'LinkExchangeFailed' ? permanentType : 'InvalidGrant', message: err.message, nonRetryable: true, details: [err.type] });
+      return failure(permanentType === 'LinkExchangeFailed' ? permanentType : 'InvalidGrant', err.message, { nonRetryable: true, details: [err.type] });
     default:
-      return ApplicationFailure.create({ type: permanentType, message: err.message, nonRetryable: true, details: [err.type] });
+      return failure(permanentType, err.message, { nonRetryable: true, details: [err.type] });
   }
 }
 
@@ -133,7 +134,7 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
     async completeLinkExchange(input: { attemptId: string }): Promise<LinkedProfile> {
       const attempt = await attempts.findOne({ _id: input.attemptId });
       if (!attempt || attempt.status !== 'callback_received' || !attempt.code || !attempt.codeVerifierCiphertext) {
-        throw ApplicationFailure.create({ type: 'LinkExchangeFailed', message: 'the link attempt has no code to redeem (already used or discarded)', nonRetryable: true });
+        throw failure('LinkExchangeFailed', 'the link attempt has no code to redeem (already used or discarded)');
       }
       const wipe = () => attempts.updateOne({ _id: attempt._id }, { $set: { status: 'exchanged', code: null, codeVerifierCiphertext: null, nonce: null, authorizationUrlCiphertext: null } });
       try {
@@ -157,9 +158,9 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
           ...(set.expiresAt ? { accessTokenExpiresAt: set.expiresAt } : {}),
         };
       } catch (err) {
-        const failure = toFailure(err, 'LinkExchangeFailed');
-        if (failure instanceof ApplicationFailure && failure.nonRetryable) await wipe();
-        throw failure;
+        const mapped = toFailure(err, 'LinkExchangeFailed');
+        if (mapped instanceof ApplicationFailure && mapped.nonRetryable) await wipe();
+        throw mapped;
       }
     },
 
@@ -169,7 +170,7 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
       const current = await tokens.findOne({ _id: input.connectionId });
       if (!pending) {
         if (current?.status === 'active') return { version: current.version };
-        throw ApplicationFailure.create({ type: 'TokensMissing', message: `no pending tokens for ${input.connectionId}`, nonRetryable: true });
+        throw failure('TokensMissing', `no pending tokens for ${input.connectionId}`);
       }
       const version = (current?.version ?? 0) + 1;
       const { _id: _pendingId, ...moved } = pending;
@@ -216,8 +217,8 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
      */
     async refreshConnectionTokens(input: { connectionId: string }): Promise<{ accessTokenExpiresAt?: string; version: number }> {
       const doc = await tokens.findOne({ _id: input.connectionId });
-      if (!doc || doc.status !== 'active') throw ApplicationFailure.create({ type: 'TokensMissing', message: `no active tokens for ${input.connectionId}`, nonRetryable: true });
-      if (!doc.refreshTokenCiphertext) throw ApplicationFailure.create({ type: 'InvalidGrant', message: 'the provider gave no refresh token; the person must reconnect', nonRetryable: true });
+      if (!doc || doc.status !== 'active') throw failure('TokensMissing', `no active tokens for ${input.connectionId}`);
+      if (!doc.refreshTokenCiphertext) throw failure('InvalidGrant', 'the provider gave no refresh token; the person must reconnect');
       try {
         const resolved = await resolveProvider(doc.provider, providers, vault);
         const set = await refreshTokens(resolved.endpoints, resolved.credentials, await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext), doc.scopes);
@@ -244,8 +245,8 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
         const token = doc.refreshTokenCiphertext ?? doc.accessTokenCiphertext;
         revoked = await revokeToken(resolved.endpoints, resolved.credentials, await vault.decrypt(vaultKeys.providerTokens, token), doc.refreshTokenCiphertext ? 'refresh_token' : 'access_token');
       } catch (err) {
-        const failure = toFailure(err, 'RevocationFailed');
-        if (!(failure instanceof ApplicationFailure && failure.nonRetryable)) throw failure;
+        const mapped = toFailure(err, 'RevocationFailed');
+        if (!(failure instanceof ApplicationFailure && failure.nonRetryable)) throw mapped;
       }
       await tokens.deleteOne({ _id: input.connectionId });
       return { revokedAtProvider: revoked };

@@ -6,7 +6,6 @@
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
@@ -19,6 +18,7 @@ import { resolveProvider } from '../providers/resolve.js';
 import { providerTokens, vaultKeys } from '../providers/stores.js';
 import type { SecretVault } from '../secrets/port.js';
 import { contentHash, providerRecords, signOrigin, verifyOrigin } from './store.js';
+import { failure } from '../../domain/failures.js';
 
 export interface RecordActivityDeps {
   db: Db;
@@ -51,13 +51,13 @@ function toFailure(err: unknown): unknown {
   if (!(err instanceof DataError)) return err;
   switch (err.type) {
     case 'DataRateLimited':
-      return ApplicationFailure.create({ type: err.type, message: err.message, nextRetryDelay: err.retryAfterMs ?? 1000 });
+      return failure(err.type, err.message, { nextRetryDelay: err.retryAfterMs ?? 1000 });
     case 'DataUnavailable':
-      return ApplicationFailure.create({ type: err.type, message: err.message });
+      return failure(err.type, err.message);
     case 'DataUnauthorized':
-      return ApplicationFailure.create({ type: Context.current().info.attempt >= maxUnauthorizedAttempts ? 'SyncRejected' : err.type, message: err.message, nonRetryable: Context.current().info.attempt >= maxUnauthorizedAttempts });
+      return Context.current().info.attempt >= maxUnauthorizedAttempts ? failure('SyncRejected', err.message) : failure(err.type, err.message);
     case 'SyncRejected':
-      return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+      return failure(err.type, err.message);
   }
 }
 
@@ -77,13 +77,13 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
       ]));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) {
-        throw ApplicationFailure.create({ type: 'ReauthRequired', message: `the ${provider} connection has no active token custody: reconnect it`, nonRetryable: true });
+        throw failure('ReauthRequired', `the ${provider} connection has no active token custody: reconnect it`);
       }
       throw err;
     }
     const doc = await tokens.findOne({ _id: connectionId });
     if (!doc || doc.status !== 'active' || doc.version < version) {
-      throw ApplicationFailure.create({ type: 'TokensMissing', message: `no current tokens for ${connectionId}`, nonRetryable: doc === null });
+      throw failure('TokensMissing', `no current tokens for ${connectionId}`, { nonRetryable: doc === null });
     }
     return { accessToken: await vault.decrypt(vaultKeys.providerTokens, doc.accessTokenCiphertext), providerAccountId: doc.providerAccountId };
   }
@@ -115,10 +115,10 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
     async syncPage(input: SyncPageInput): Promise<SyncPageResult> {
       Context.current().heartbeat();
       const resolved = await resolveProvider(input.provider, providers, vault).catch((err: Error) => {
-        throw ApplicationFailure.create({ type: 'SyncRejected', message: err.message, nonRetryable: true });
+        throw failure('SyncRejected', err.message);
       });
       if (!resolved.endpoints.data) {
-        throw ApplicationFailure.create({ type: 'SyncNotSupported', message: `data sync is not available for ${input.provider} yet`, nonRetryable: true });
+        throw failure('SyncNotSupported', `data sync is not available for ${input.provider} yet`);
       }
       const { accessToken, providerAccountId } = await accessTokenFor(input.accountId, input.provider, input.connectionId);
       let page;

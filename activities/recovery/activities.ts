@@ -3,7 +3,6 @@
  * notices with cancel links, close the request. Codes and cancel tokens are made here and go straight to
  * the notifier, so they never appear in an activity's input or result, and so never in workflow history.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import type { AccountDocument } from '../../domain/account-center.js';
 import {
@@ -13,6 +12,7 @@ import type { DeliveredCodeFactor, RecoveryResult, RiskFlag } from '../../workfl
 import { accountsCollection } from '../accounts/store.js';
 import type { Notice, Notifier } from '../notify/port.js';
 import { agentsCollection, challengesCollection, factorsCollection, recoveriesCollection } from './store.js';
+import { failure } from '../../domain/failures.js';
 
 export interface RecoveryActivityDeps {
   db: Db;
@@ -80,7 +80,7 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
     async openRecovery(input: { recoveryId: string }): Promise<OpenedRecovery> {
       const at = now();
       const request = await recoveries.findOne({ _id: input.recoveryId });
-      if (!request) throw ApplicationFailure.create({ type: 'RecoveryNotFound', message: `no recovery request ${input.recoveryId}`, nonRetryable: true });
+      if (!request) throw failure('RecoveryNotFound', `no recovery request ${input.recoveryId}`);
       let account: AccountDocument | null = null;
       if (request.accountId) {
         account = await accounts.findOne({ _id: request.accountId });

@@ -3,10 +3,10 @@
  * The password-change ticket is a secret: it goes from the directory straight to the owner's verified
  * address through the notifier, and only the fact that it was sent comes back to the workflow.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { accountsCollection } from '../accounts/store.js';
-import { IdentityError, type IdentityDirectory } from '../identity/port.js';
+import { identityFailure } from '../identity/activities.js';
+import type { IdentityDirectory } from '../identity/port.js';
 import type { Notifier } from '../notify/port.js';
 
 export interface RecoveryIdentityActivityDeps {
@@ -15,15 +15,6 @@ export interface RecoveryIdentityActivityDeps {
   db: Db;
 }
 
-/** The same mapping as the identity activities: permanent directory errors stop retries, rate limits wait. */
-function toFailure(err: unknown): unknown {
-  if (!(err instanceof IdentityError)) return err;
-  const nonRetryable = err.type === 'IdentityNotFound' || err.type === 'IdentityRejected';
-  return ApplicationFailure.create({
-    type: err.type, message: err.message, nonRetryable,
-    ...(err.type === 'IdentityRateLimited' ? { nextRetryDelay: err.retryAfterMs ?? 1000 } : {}),
-  });
-}
 
 export function createRecoveryIdentityActivities({ directory, notifier, db }: RecoveryIdentityActivityDeps) {
   return {
@@ -38,7 +29,7 @@ export function createRecoveryIdentityActivities({ directory, notifier, db }: Re
       try {
         ticketUrl = (await directory.resetCredentials(input.subject, { ticketTtlSeconds: input.ticketTtlSeconds })).passwordChangeTicketUrl;
       } catch (err) {
-        throw toFailure(err);
+        throw identityFailure(err);
       }
       let ticketSent = false;
       if (ticketUrl) {

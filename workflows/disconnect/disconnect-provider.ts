@@ -24,6 +24,7 @@ import {
   disconnectStateQuery,
   type DisconnectInput, type DisconnectResult, type DisconnectStage, type DisconnectState,
 } from './messages.js';
+import { failureTypes } from '../../domain/failures.js';
 
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities> & ReturnType<typeof createDisconnectActivities>>(activityOptions.accounts);
 const providerActs = proxyActivities<ReturnType<typeof createProviderActivities>>(activityOptions.providers);
@@ -37,7 +38,7 @@ const custody = proxyActivities<ReturnType<typeof createDisconnectActivities>>({
 /** A permanent directory refusal (the retries are over): the disconnect goes on without the unlink. */
 function isPermanentIdentityFailure(err: unknown): boolean {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && (cause.type === 'IdentityRejected' || cause.type === 'IdentityNotFound');
+  return cause instanceof ApplicationFailure && (cause.type === failureTypes.IdentityRejected || cause.type === failureTypes.IdentityNotFound);
 }
 
 export async function disconnectProvider(input: DisconnectInput): Promise<DisconnectResult> {

@@ -7,7 +7,7 @@
  * not completed in time expires. Every step lands in the audit log.
  */
 import {
-  ApplicationFailure, allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+  allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { AuditEventInput } from '../../activities/audit/audit-log.js';
@@ -22,6 +22,7 @@ import {
   type CancelRequest, type ChallengeRequest, type FactorOutcome, type FactorSubmission, type RecoveryApproval, type RecoveryDecision,
   type RecoveryFactor, type RecoveryInput, type RecoveryResult, type RecoveryStage, type RecoveryStatus, type RiskFlag,
 } from './messages.js';
+import { failure } from '../../domain/failures.js';
 
 const recoveries = proxyActivities<ReturnType<typeof createRecoveryActivities>>(activityOptions.accounts);
 const records = proxyActivities<ReturnType<typeof createRecoveryActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
@@ -355,7 +356,7 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
   } catch (err) {
     trail.add('recovery.reset_failed', { error: err instanceof Error ? err.message : 'unknown' });
     await trail.close();
-    throw ApplicationFailure.create({ type: 'RecoveryResetFailed', message: 'the directory refused the credential reset; support must act', nonRetryable: true });
+    throw failure('RecoveryResetFailed', 'the directory refused the credential reset; support must act');
   }
   await notify('completed', 0);
   return finish('completed');

@@ -4,7 +4,7 @@
  * idempotent, so any number of requests — API, Auth0 hook, retries, a rerun after completion — end in one
  * account with the same id.
  */
-import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAccountActivities } from '../../activities/accounts/activities.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createIdentityActivities } from '../../activities/identity/activities.js';
@@ -16,6 +16,7 @@ import {
   signupDetailsSignal, signupStatusQuery,
   type SignupDetails, type SignupInput, type SignupResult, type SignupStage,
 } from './messages.js';
+import { failure } from '../../domain/failures.js';
 
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
 const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
@@ -56,7 +57,7 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
   };
 
   if (!(await condition(() => state.pending.length > 0, input.detailsWait ?? defaultDurations.signupDetailsWait))) {
-    throw ApplicationFailure.create({ type: 'SignupDetailsMissing', message: 'no signup details arrived', nonRetryable: true });
+    throw failure('SignupDetailsMissing', 'no signup details arrived');
   }
   let batch = state.take();
   const first = batch[0]!;

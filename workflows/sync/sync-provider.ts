@@ -5,7 +5,7 @@
  * limits; after a complete run, records the run did not see are marked deleted at the provider.
  * Rate limits wait for Retry-After and 5xx retry (activity retry policy); other 4xx stop with a clear failure.
  */
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure } from '@temporalio/common';
 import { allHandlersFinished, condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createRecordActivities } from '../../activities/records/activities.js';
@@ -13,6 +13,7 @@ import { providerCatalog } from '../../domain/provider-catalog.js';
 import { activityOptions } from '../../temporal.config.js';
 import { recordStage } from '../shared/stage.js';
 import { syncStatusQuery, type KindTotals, type SyncCheckpoint, type SyncInput, type SyncResult } from './messages.js';
+import { failure, failureTypeOf } from '../../domain/failures.js';
 
 const recordActs = proxyActivities<ReturnType<typeof createRecordActivities>>(activityOptions.sync);
 const records = proxyActivities<ReturnType<typeof createAuditActivities>>(activityOptions.records);
@@ -61,7 +62,7 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
     }
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : err;
-    const type = cause instanceof ApplicationFailure ? cause.type ?? 'SyncFailed' : 'SyncFailed';
+    const type = failureTypeOf(cause) ?? 'SyncFailed';
     const message = cause instanceof Error ? cause.message : String(cause);
     enter('failed');
     await records.appendAuditEvent({
@@ -69,7 +70,7 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
       accountId: input.accountId, workflowId, details: { provider: input.provider, reason: type },
     });
     // Failing the workflow shows it as failed in Temporal Web, with the reason.
-    throw ApplicationFailure.create({ type, message: `the ${input.provider} sync stopped: ${message}`, nonRetryable: true });
+    throw failure(type, `the ${input.provider} sync stopped: ${message}`, { nonRetryable: true });
   }
 
   // Only a complete run may conclude that what it did not see is gone.

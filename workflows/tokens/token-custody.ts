@@ -18,6 +18,7 @@ import {
   custodyStateQuery, freshTokenUpdate, stopCustodySignal, tokensReplacedSignal,
   type CustodyResult, type CustodyState, type FreshToken, type TokenCustodyInput,
 } from './messages.js';
+import { failure, failureTypes } from '../../domain/failures.js';
 
 const providerActs = proxyActivities<ReturnType<typeof createProviderActivities>>(activityOptions.providers);
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
@@ -30,7 +31,7 @@ const outageBackoff = '5 minutes';
 
 function isInvalidGrant(err: unknown): boolean {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && (cause.type === 'InvalidGrant' || cause.type === 'TokensMissing');
+  return cause instanceof ApplicationFailure && (cause.type === failureTypes.InvalidGrant || cause.type === failureTypes.TokensMissing);
 }
 
 export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyResult> {
@@ -93,7 +94,7 @@ export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyRes
     async ({ minValiditySeconds = 60 }): Promise<FreshToken> => {
       if (expiresWithin(Math.max(minValiditySeconds * 1000, marginMs))) await refresh();
       if (state.status === 'reauth_required') {
-        throw ApplicationFailure.create({ type: 'ReauthRequired', message: 'the provider revoked access: the person must reconnect', nonRetryable: true });
+        throw failure('ReauthRequired', 'the provider revoked access: the person must reconnect');
       }
       return { connectionId: state.connectionId, tokenVersion: state.tokenVersion, ...(state.accessTokenExpiresAt ? { accessTokenExpiresAt: state.accessTokenExpiresAt } : {}) };
     },
