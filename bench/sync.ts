@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { msToNumber } from '@temporalio/common/lib/time.js';
+import { msToNumber } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import { fetchDataPage } from '../activities/providers/data-client.js';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time.js';
+import { msToNumber } from '@temporalio/common';
 import type { Context } from 'hono';
 import { collections } from '../../domain/collections.js';
 import { defaultSupportEmail, type CraConfig } from '../../domain/config.js';

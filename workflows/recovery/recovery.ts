@@ -9,7 +9,7 @@
 import {
   allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common/lib/time.js';
+import { msToNumber } from '@temporalio/common';
 import type { AuditEventInput } from '../../activities/audit/audit-log.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createRecoveryActivities, OpenedRecovery, RecoveryNoticeKind } from '../../activities/recovery/activities.js';
