@@ -7,8 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { collections } from '../../domain/collections.js';
+import { accountIdForSubject } from '../../domain/account-id.js';
+import { createRecoveryIdentityActivities } from '../../activities/recovery/identity-activities.js';
 import { launchBrowser } from '../support/browser.js';
-import { newestNotice, newPerson as signedUpPerson, signIn, signUp } from '../support/people.js';
+import { linkIn, newestNotice, newPerson as signedUpPerson, signIn, signUp } from '../support/people.js';
 import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -115,8 +117,13 @@ describe('sign-in in a browser', () => {
     const ctx = await browser.newContext();
     const fay = await signedUpPerson(stack, ctx, 'fay');
     const subject = (await stack.db.collection<{ _id: string; subject: string }>(collections.identityEmails).findOne({ _id: fay.email }))!.subject;
-    // What an approved recovery does (recovery/<id>'s resetCredentials activity, the embedded directory).
-    const { passwordChangeTicketUrl } = await stack.deps.directory.resetCredentials(subject, { ticketTtlSeconds: 900 });
+    const accountId = (await eventually(async () => (await stack.db.collection<{ _id: string; status: string }>(collections.accounts).findOne({ 'rootIdentity.subject': subject }))?.status === 'active' || undefined, 'the account')) && accountIdForSubject(subject);
+    // What an approved recovery does: the recovery workflow's reset activity, with the real directory and outbox.
+    const sent = await createRecoveryIdentityActivities({ directory: stack.deps.directory, notifier: stack.deps.notifier, db: stack.db })
+      .resetRecoveredCredentials({ recoveryId: `test-${Date.now()}`, accountId, subject, ticketTtlSeconds: 900 });
+    expect(sent).toEqual({ directory: 'embedded', ticketSent: true });
+    // The link as the mail carries it.
+    const passwordChangeTicketUrl = linkIn((await newestNotice(stack, fay.email, 'recovery-password-ticket')).body);
     expect(passwordChangeTicketUrl).toMatch(new RegExp(`^${stack.baseUrl}/account/reset-password\\?ticket=`));
     await fay.page.goto(`${stack.baseUrl}/account`);
     await fay.page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -152,6 +159,10 @@ describe('sign-in in a browser', () => {
     const res = await page.goto(`${stack.baseUrl}/account/callback?code=stolen&state=forged`);
     expect(res?.status()).toBe(400);
     expect(await page.textContent('main')).toContain('Sign-in did not complete');
+    // Nor does a crafted error put the crafter's words on the page.
+    await page.goto(`${stack.baseUrl}/account/callback?error=server_error&error_description=${encodeURIComponent('Call +1 555 0100 to unlock your account')}`);
+    expect(await page.textContent('main')).toContain('could not sign you in');
+    expect(await page.textContent('main')).not.toContain('555 0100');
     expect((await victim.cookies(stack.baseUrl)).find((c) => c.name === 'cra_session')).toBeUndefined();
     await mallory.close();
     await victim.close();
