@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Db } from 'mongodb';
 import type { SecretVault } from '../activities/secrets/port.js';
 import type { AccountDocument } from '../domain/account-center.js';
 import { accountIdForSubject } from '../domain/account-id.js';
@@ -45,6 +46,14 @@ interface SignInTransaction {
 const transactionCookie = 'cra_signin';
 const transactionTtlMs = 15 * 60_000;
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+
+/** Sign-ins started and never finished would stay for ever (no TTL indexes on FerretDB): drop them now and then. */
+let lastSweep = 0;
+async function sweepTransactions(db: Db): Promise<void> {
+  if (Date.now() - lastSweep < 60_000) return;
+  lastSweep = Date.now();
+  await db.collection<SignInTransaction>(collections.signinTransactions).deleteMany({ expiresAt: { $lt: Date.now() } }).catch(() => undefined);
+}
 
 /** Only paths of this origin: `returnTo` must never send a browser elsewhere (open redirect). */
 export function safeReturnTo(value: string | undefined): string {
@@ -107,6 +116,7 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
       if (await session(c)) return c.redirect(returnTo, 303);
       const begun = await signIn.begin();
       const secret = randomBytes(32).toString('base64url');
+      await sweepTransactions(db);
       await db.collection<SignInTransaction>(collections.signinTransactions).insertOne({
         _id: sha256(secret), state: begun.state, nonce: begun.nonce, codeVerifier: begun.codeVerifier, returnTo, expiresAt: Date.now() + transactionTtlMs,
       });
@@ -121,7 +131,8 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
       deleteCookie(c, transactionCookie, { path: '/account' });
       const failed = (text: string, status: 400 | 403 = 400) =>
         renderPage(c, <MessagePage title={t.signInFailedTitle} text={[text]} link={{ href: '/account/sign-in', label: t.signInLink }} problem />, status);
-      if (c.req.query('error')) return failed(c.req.query('error') === 'access_denied' ? 'Sign-in was cancelled.' : `The sign-in service answered: ${c.req.query('error_description') ?? c.req.query('error')}.`, 403);
+      // Fixed words only: the query is anyone's to write, so none of it is shown on the page.
+      if (c.req.query('error')) return failed(c.req.query('error') === 'access_denied' ? 'Sign-in was cancelled.' : 'The sign-in service could not sign you in. Start again.', 403);
       // The transaction is single use and belongs to the browser that started it.
       const txn = secret ? await db.collection<SignInTransaction>(collections.signinTransactions).findOneAndDelete({ _id: sha256(secret) }) : null;
       if (!txn || txn.expiresAt <= Date.now()) return failed(t.sessionExpired);
