@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
-import { call, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { call, startTestStack, tokenFor, type JsonResponse, type TestStack, type ProblemBody } from '../support/stack.js';
 
 let stack: TestStack;
 let accountsBefore: number;
@@ -22,14 +22,6 @@ afterAll(async () => {
 
 const validBody = { givenName: 'Edsger', familyName: 'Dijkstra', consents: [{ purpose: 'terms', version: '2026-11', granted: true }] };
 
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  errors?: Array<{ pointer: string; detail: string }>;
-}
 
 const tag = randomBytes(3).toString('hex');
 let caller = 0;

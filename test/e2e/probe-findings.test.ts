@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxNotifier } from '../../activities/notify/outbox-notifier.js';
 import { collections } from '../../domain/collections.js';
 import { projectRoot } from '../../deploy/local/tools.js';
-import { call, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { call, startTestStack, tokenFor, type JsonResponse, type TestStack, type ProblemBody } from '../support/stack.js';
 
 const run = promisify(execFile);
 
@@ -40,14 +40,6 @@ const sub = (name: string) => `auth0|probe-${tag}-${name}`;
 const now = () => Math.floor(Date.now() / 1000);
 const signupBody = { givenName: 'Barbara', familyName: 'Liskov', consents: [{ purpose: 'terms', version: '2026-11', granted: true }] };
 
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  errors?: Array<{ pointer: string; detail: string }>;
-}
 
 function expectProblem(res: { status: number; headers: Headers; body: unknown }, status: number, kind: string) {
   expect(res.status).toBe(status);

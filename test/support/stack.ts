@@ -147,6 +147,16 @@ export async function tokenFor(stack: TestStack, subject: string, extra: { email
   return stack.issuer.issue({ subject, ...extra });
 }
 
+/** An RFC 9457 problem as the API answers it. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  errors?: Array<{ pointer: string; detail: string }>;
+}
+
 export interface JsonResponse<T = unknown> {
   status: number;
   headers: Headers;
