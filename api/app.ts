@@ -13,6 +13,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { interactionRoutes } from './auth/embedded-oidc/interactions.js';
 import { collections } from '../domain/collections.js';
 import { bearerAuth } from './auth/bearer.js';
+import { securitySchemes } from './auth/route-auth.js';
 import type { ApiDeps, ApiEnv } from './context.js';
 import { allowedMethods } from './middleware/allowed-methods.js';
 import { jsonOnly, limitedBody } from './middleware/body.js';
@@ -115,7 +116,7 @@ export function createApp(deps: ApiDeps) {
     app.get('/.well-known/jwks.json', (c) => c.json(jwks, 200, { 'cache-control': 'public, max-age=300' }));
   }
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  for (const [name, scheme] of Object.entries(securitySchemes)) app.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'CRA — Central Rank Authority API', version: '0.1.0', description: 'Account center: root identity, connected providers, durable account processes.' },

@@ -1,16 +1,16 @@
 /** `GET /v1/me`: the caller's account-center document. */
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { auth, secured } from '../auth/route-auth.js';
 import { accountCenterSchema, toAccountCenter, type AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import type { ApiEnv } from '../context.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
-const route = createRoute({
+const route = secured(auth.bearer, {
   method: 'get',
   path: '/v1/me',
   summary: 'The caller’s account center',
-  security: [{ bearerAuth: [] }],
   responses: {
     200: { description: 'The account-center document', content: { 'application/json': { schema: accountCenterSchema } } },
     ...problemResponses(401, 404),
