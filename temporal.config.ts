@@ -6,7 +6,8 @@
  * and reach workflows through their inputs, so they are recorded in history.
  */
 import type { ActivityOptions, Duration, RetryPolicy } from '@temporalio/common';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { ProcessName } from './domain/ids.js';
 import { nonRetryableTypes } from './domain/failures.js';
 
 export const namespace = 'default';
@@ -38,6 +39,28 @@ export const searchAttributes = {
   provider: defineSearchAttributeKey('CraProvider', SearchAttributeType.KEYWORD),
   needsApproval: defineSearchAttributeKey('CraNeedsApproval', SearchAttributeType.BOOL),
 } as const;
+
+/** What a process's workflow says about itself in Temporal Web: ids and stages only, never personal data. */
+export interface ProcessAttributes {
+  accountId?: string;
+  provider?: string;
+  stage: string;
+  needsApproval?: boolean;
+}
+
+/**
+ * The typed search attributes a process's workflow starts with: the one list (every starter and every
+ * child start uses it), so Temporal Web's filters find every workflow of an account, a provider or a stage.
+ */
+export function searchAttributesFor(process: ProcessName, attrs: ProcessAttributes): SearchAttributePair[] {
+  return [
+    ...(attrs.accountId !== undefined ? [{ key: searchAttributes.accountId, value: attrs.accountId }] : []),
+    { key: searchAttributes.process, value: process },
+    ...(attrs.provider !== undefined ? [{ key: searchAttributes.provider, value: attrs.provider }] : []),
+    { key: searchAttributes.stage, value: attrs.stage },
+    { key: searchAttributes.needsApproval, value: attrs.needsApproval ?? false },
+  ];
+}
 
 /** `name=Type` pairs, as `temporal server start-dev --search-attribute` and `operator search-attribute create` take them. */
 export const searchAttributeRegistrations: ReadonlyArray<readonly [string, 'Keyword' | 'Bool']> = [

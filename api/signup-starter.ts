@@ -6,7 +6,7 @@ import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { accountIdForSubject } from '../domain/account-id.js';
 import type { CraConfig } from '../domain/config.js';
 import { workflowIds } from '../domain/ids.js';
-import { searchAttributes, taskQueueNames } from '../temporal.config.js';
+import { searchAttributesFor, taskQueueNames } from '../temporal.config.js';
 import { signupDetailsSignal, signupWorkflowType, type SignupDetails, type SignupWorkflow } from '../workflows/signup/messages.js';
 
 export interface SignupStarted {
@@ -24,12 +24,7 @@ export async function startSignup(temporal: Client, config: CraConfig, subject: 
     signal: signupDetailsSignal,
     signalArgs: [details],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    typedSearchAttributes: [
-      { key: searchAttributes.accountId, value: accountId },
-      { key: searchAttributes.process, value: 'signup' },
-      { key: searchAttributes.stage, value: 'waiting_for_details' },
-      { key: searchAttributes.needsApproval, value: false },
-    ],
+    typedSearchAttributes: searchAttributesFor('signup', { accountId, stage: 'waiting_for_details' }),
   });
   return { workflowId, accountId };
 }
