@@ -3,7 +3,7 @@
  * same ones the workers build (`workers/dependencies.ts`), so a TOTP seed the API encrypts is one the
  * keyring or Vault of the whole installation can read. Given in `ApiDeps`, or built once from the config.
  */
-import { OutboxNotifier } from '../activities/notify/outbox-notifier.js';
+import { buildNotifier } from '../activities/notices.js';
 import type { Notifier } from '../activities/notify/port.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import type { SecretVault } from '../activities/secrets/port.js';
@@ -28,7 +28,7 @@ export function notifierOf(deps: ApiDeps): Notifier {
   if (deps.notifier) return deps.notifier;
   let notifier = notifiers.get(deps);
   if (!notifier) {
-    notifier = new OutboxNotifier(deps.db);
+    notifier = buildNotifier(deps.db);
     notifiers.set(deps, notifier);
   }
   return notifier;

@@ -7,7 +7,7 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../domain/config.js';
 import { redactedLogPaths } from '../domain/redaction.js';
-import { OutboxNotifier } from '../activities/notify/outbox-notifier.js';
+import { buildNotifier } from '../activities/notices.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import { createApp } from './app.js';
 import { EmbeddedIssuer } from './auth/embedded-issuer.js';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const db = mongo.db(config.mongo.db);
   // The same SecretVault and Notifier as the workers: the API encrypts TOTP seeds and texts phone codes itself.
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
-  const notifier = new OutboxNotifier(db);
+  const notifier = buildNotifier(db);
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
   const app = createApp({ config, temporal, db, log, vault, notifier, ...(signIn ? { signIn } : {}), ...(issuer ? { jwks: issuer.jwks() } : {}) });
 

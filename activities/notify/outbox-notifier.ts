@@ -5,8 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
-import type { Notice, Notifier, QueuedNotice } from './port.js';
-import { renderNotice } from './templates.js';
+import type { Notice, Notifier, NoticeTemplates, QueuedNotice } from './port.js';
+import { noticeRenderer, type NoticeRenderer } from './templates.js';
+// Backward compatible for one commit (issue 10, item 8): `new OutboxNotifier(db)` without templates, as
+// workers/dependencies.ts still builds it, renders with every feature's templates. Goes once it builds with
+// `buildNotifier(db)` from activities/notices.ts.
+import { noticeTemplates as everyFeaturesTemplates } from '../notices.js';
 
 type OutboxDocument = Omit<QueuedNotice, 'id'> & { _id: string };
 
@@ -20,14 +24,37 @@ export async function ensureOutboxIndexes(db: Db): Promise<void> {
   await outbox.createIndex({ to: 1, queuedAt: -1 }, { name: 'to_queued_at' });
 }
 
+/** Queued notices, newest first (reading needs no templates). */
+export async function queuedNotices(db: Db, filter: { to?: string; limit?: number } = {}): Promise<QueuedNotice[]> {
+  const docs = await outboxCollection(db)
+    .find(filter.to ? { to: filter.to } : {})
+    .sort({ queuedAt: -1, _id: -1 })
+    .limit(filter.limit ?? 100)
+    .toArray();
+  return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
+}
+
+export interface OutboxNotifierOptions {
+  /** The words of every notice it may queue, handed in by whoever builds it (`activities/notices.ts`). */
+  templates?: NoticeTemplates;
+  now?: () => Date;
+}
+
 export class OutboxNotifier implements Notifier {
   private readonly outbox: Collection<OutboxDocument>;
-  constructor(db: Db, private readonly now: () => Date = () => new Date()) {
+  private readonly render: NoticeRenderer;
+  private readonly now: () => Date;
+  constructor(
+    private readonly db: Db,
+    options: OutboxNotifierOptions = {},
+  ) {
     this.outbox = outboxCollection(db);
+    this.render = noticeRenderer(options.templates ?? everyFeaturesTemplates);
+    this.now = options.now ?? (() => new Date());
   }
 
   async send(notice: Notice): Promise<{ id: string; queued: boolean }> {
-    const rendered = renderNotice(notice.template, notice.data);
+    const rendered = this.render(notice.template, notice.data);
     const id = randomUUID();
     const result = await this.outbox.updateOne(
       { idempotencyKey: notice.idempotencyKey },
@@ -40,12 +67,7 @@ export class OutboxNotifier implements Notifier {
   }
 
   /** Queued notices, newest first. */
-  async list(filter: { to?: string; limit?: number } = {}): Promise<QueuedNotice[]> {
-    const docs = await this.outbox
-      .find(filter.to ? { to: filter.to } : {})
-      .sort({ queuedAt: -1, _id: -1 })
-      .limit(filter.limit ?? 100)
-      .toArray();
-    return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
+  list(filter: { to?: string; limit?: number } = {}): Promise<QueuedNotice[]> {
+    return queuedNotices(this.db, filter);
   }
 }

@@ -7,8 +7,22 @@ export interface Notice {
   template: string;
   accountId?: string;
   /** Values for the template; never secrets (codes travel as references, resolved by the sender). */
-  data?: Record<string, string | number | boolean>;
+  data?: NoticeData;
 }
+
+export type NoticeData = Record<string, string | number | boolean> | undefined;
+
+/** The words of one notice, plain text; the delivery adapter turns it into email, SMS or push. */
+export interface RenderedNotice {
+  subject: string;
+  body: string;
+}
+
+/**
+ * The notices one feature sends, by template name. Each feature exports its own; whoever builds a notifier
+ * hands it all of them (`activities/notices.ts`), so the notifier itself knows no feature.
+ */
+export type NoticeTemplates = Readonly<Record<string, (data: NoticeData) => RenderedNotice>>;
 
 export interface QueuedNotice extends Notice {
   id: string;

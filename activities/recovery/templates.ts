@@ -4,9 +4,7 @@
  * Each notice says what happened, what happens next and when, and what to do if it was not the person.
  */
 import { describeInstant } from '../../domain/recovery.js';
-import type { RenderedNotice } from '../notify/templates.js';
-
-type Data = Record<string, string | number | boolean> | undefined;
+import type { NoticeTemplates } from '../notify/port.js';
 
 const when = (iso: unknown, otherwise: string) => (typeof iso === 'string' ? describeInstant(iso) : otherwise);
 
@@ -23,7 +21,7 @@ function ifNotYou(cancelUrl: unknown): string[] {
   ];
 }
 
-export const recoveryNoticeTemplates: Record<string, (data: Data) => RenderedNotice> = {
+export const recoveryNoticeTemplates: NoticeTemplates = {
   'recovery-code': (data) => ({
     subject: 'Your account recovery code',
     body: [

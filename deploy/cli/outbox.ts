@@ -3,7 +3,7 @@
  * sending (embedded notifier), newest first.
  */
 import { MongoClient } from 'mongodb';
-import { OutboxNotifier } from '../../activities/notify/outbox-notifier.js';
+import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
 import { configOrFail, fail, parseArgs } from './args.js';
 
 const usage = 'npm run --silent outbox -- [--to <address>] [--limit <n>] [--json]';
@@ -15,7 +15,7 @@ const config = configOrFail();
 const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
 try {
   await mongo.connect();
-  const notices = await new OutboxNotifier(mongo.db(config.mongo.db)).list({ ...(typeof args.to === 'string' ? { to: args.to } : {}), limit });
+  const notices = await queuedNotices(mongo.db(config.mongo.db), { ...(typeof args.to === 'string' ? { to: args.to } : {}), limit });
   if (args.json) {
     process.stdout.write(`${JSON.stringify(notices, null, 2)}\n`);
   } else if (notices.length === 0) {

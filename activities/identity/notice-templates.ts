@@ -1,9 +1,7 @@
-/** The notices of signing up and signing in at the embedded directory. */
-import type { RenderedNotice } from './templates.js';
+/** The notices of signing up and signing in at the embedded directory (sent by `api/auth/embedded-oidc/accounts.ts`). */
+import type { NoticeTemplates } from '../notify/port.js';
 
-type Data = Record<string, string | number | boolean> | undefined;
-
-export const signInNoticeTemplates: Record<string, (data: Data) => RenderedNotice> = {
+export const signInNoticeTemplates: NoticeTemplates = {
   'email-verification': (data) => ({
     subject: 'Confirm your email address',
     body: [

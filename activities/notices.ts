@@ -1,0 +1,28 @@
+/**
+ * Every notice CRA sends, gathered from the features that send them, and the notifier built with them:
+ * the one place that knows both, so the notifier (`activities/notify/`) knows no feature. The API, the
+ * workers, the operator commands and the tests build their notifier here.
+ */
+import type { Db } from 'mongodb';
+import { accountNoticeTemplates } from './accounts/notice-templates.js';
+import { disconnectNoticeTemplates } from './disconnect/notice-templates.js';
+import { signInNoticeTemplates } from './identity/notice-templates.js';
+import { OutboxNotifier } from './notify/outbox-notifier.js';
+import { combineNoticeTemplates } from './notify/templates.js';
+import { providerNoticeTemplates } from './providers/notice-templates.js';
+import { recordNoticeTemplates } from './records/notice-templates.js';
+import { recoveryNoticeTemplates } from './recovery/templates.js';
+
+export const noticeTemplates = combineNoticeTemplates(
+  accountNoticeTemplates,
+  signInNoticeTemplates,
+  providerNoticeTemplates,
+  disconnectNoticeTemplates,
+  recordNoticeTemplates,
+  recoveryNoticeTemplates,
+);
+
+/** The installation's notifier: the outbox, with every feature's notices. */
+export function buildNotifier(db: Db, now?: () => Date): OutboxNotifier {
+  return new OutboxNotifier(db, { templates: noticeTemplates, ...(now ? { now } : {}) });
+}
