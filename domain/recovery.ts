@@ -266,13 +266,28 @@ export interface RecoveryChallengeDocument {
   /**
    * `provider_reauth` only: the provider asked, the SHA-256 of the authorization request's `state` (the
    * callback finds the challenge by it), the PKCE verifier encrypted with the SecretVault, the OpenID nonce
-   * and the redirect URI. Verifier and nonce are wiped when the callback claims the challenge.
+   * and the redirect URI. Verifier and nonce are wiped when the answer is redeemed (by the recovery
+   * workflow's activity since `recovery-provider-answer-activity`; by the API's callback before).
    */
   provider?: string;
   stateHash?: string;
   codeVerifierCiphertext?: string | null;
   nonce?: string | null;
   redirectUri?: string;
+  /** The authorization URL, encrypted, for the one API request that asked for it to read and wipe. */
+  authorizationUrlCiphertext?: string | null;
+  /** The provider's answer, parked by the callback for the activity: the code, encrypted; wiped when redeemed. */
+  codeCiphertext?: string | null;
+  /** The provider answered with an error (or without a code). */
+  providerRefused?: boolean;
+}
+
+/** SecretVault key for the secrets of recovery sign-ins (PKCE verifiers, parked codes and URLs; separate from linking's). */
+export const providerReauthKey = 'recovery-provider-reauth';
+
+/** How the callback finds a recovery's authorization request without the state being stored. */
+export function providerStateHash(state: string): string {
+  return sha256Hex(`cra-recovery-state|${state}`);
 }
 
 /**

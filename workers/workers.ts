@@ -16,6 +16,7 @@ import { createRetentionActivities } from '../activities/records/retention.js';
 import { createSyncControlActivities } from '../activities/sync/control.js';
 import { createRecoveryActivities } from '../activities/recovery/activities.js';
 import { createRecoveryIdentityActivities } from '../activities/recovery/identity-activities.js';
+import { createRecoveryProviderActivities } from '../activities/recovery/provider-reauth.js';
 import { defaultSupportEmail, type CraConfig } from '../domain/config.js';
 import { taskQueueNames } from '../temporal.config.js';
 import type { WorkerDependencies } from './dependencies.js';
@@ -51,6 +52,7 @@ export async function createWorkers({ config, connection, deps, workflowBundle, 
       ...createSyncControlActivities({ temporal: client, config }),
       ...createRecordActivities({ db: deps.db, vault: deps.vault, providers: config.providers, temporal: client }),
       ...createRecoveryActivities({ db: deps.db, notifier: deps.notifier, publicUrl: config.publicUrl }),
+      ...createRecoveryProviderActivities({ db: deps.db, vault: deps.vault, providers: config.providers, publicUrl: config.publicUrl }),
       ...createDisconnectActivities({ db: deps.db, temporal: client }),
       ...createRetentionActivities({ db: deps.db, vault: deps.vault, auditLog: deps.auditLog, notifier: deps.notifier, supportEmail: config.supportEmail ?? defaultSupportEmail }),
     },

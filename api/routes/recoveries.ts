@@ -21,7 +21,7 @@ import { renderNoticePage, type NoticePageProps } from '../../ui/pages/notice-pa
 import { defaultDurations, searchAttributes, taskQueueNames } from '../../temporal.config.js';
 import {
   cancelRecoveryUpdate, decideUpdate, deliveredCodeFactors, finalRecoveryStages, publicRecoveryStatus, recoveryFactors, recoveryPolicy, recoveryStages,
-  recoveryStatusQuery, recoveryWorkflowType, requestChallengeUpdate, submitFactorUpdate,
+  recoveryStatusQuery, recoveryWorkflowType, requestChallengeUpdate, requestProviderChallengeUpdate, submitFactorUpdate, submitProviderAnswerUpdate,
   type DeliveredCodeFactor, type RecoveryInput, type RecoveryStatus, type RecoveryWorkflow,
 } from '../../workflows/recovery/messages.js';
 import { requireAnyPermission, requirePermission } from '../auth/require-permission.js';
@@ -36,9 +36,9 @@ import { clientCountry, clientIp, takeOrRefuse, TokenBuckets } from '../middlewa
 import type { ProblemKind } from '../../domain/problem.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
-import { ProviderNotConfigured } from '../../activities/providers/resolve.js';
+import { failureTypeOf } from '../../domain/failures.js';
 import { vaultOf } from '../adapters.js';
-import { checkProviderReauth, claimProviderChallenge, findProviderChallenge, issueProviderChallenge } from '../auth/recovery-provider.js';
+import { claimProviderChallenge, discardProviderAnswer, findProviderChallenge, takeProviderAuthorizationUrl } from '../auth/recovery-provider.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 import { supportReadPermission } from './workflows.js';
@@ -54,6 +54,7 @@ export function recoverySettings(config: CraConfig) {
     expiry: o.expiry ?? defaultDurations.recoveryExpiry,
     codeTtl: o.codeTtl ?? defaultDurations.recoveryCodeTtl,
     ticketTtl: o.ticketTtl ?? defaultDurations.recoveryTicketTtl,
+    minConnectionAge: o.minConnectionAge ?? defaultRecoveryLimits.minConnectionAge,
   };
   const publicUrl = new URL(config.publicUrl);
   const webauthn: WebAuthnSettings = {
@@ -187,30 +188,32 @@ export async function recoveryProviderCallback(
   if (challenge.consumedAt) return problem('link-state-used', 'This answer was already used. Ask for a new sign-in link.');
   const now = new Date();
   if (challenge.expiresAt <= now.toISOString()) return problem('link-expired', 'The sign-in took too long. Ask for a new sign-in link.');
-  const claimed = await claimProviderChallenge(deps.db, challenge._id, now);
+  // The answer is parked on the challenge (the code encrypted); the workflow's activity redeems it.
+  const claimed = await claimProviderChallenge(deps.db, await vaultOf(deps), challenge._id, { ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) }, now);
   if (!claimed) return problem('link-state-used', 'This answer was already used. Ask for a new sign-in link.');
   const recoveryId = claimed.recoveryId;
   let request = await deps.db.collection<RecoveryDocument>(collections.recoveries).findOne({ _id: recoveryId });
-  if (!request || request.closedAt) return problem('conflict', 'This recovery is over.');
+  if (!request || request.closedAt) {
+    await discardProviderAnswer(deps.db, claimed._id);
+    return problem('conflict', 'This recovery is over.');
+  }
   request = await resolved(c, request);
   if (!(await reserveAttempt(deps.db, recoveryId, 'provider_reauth'))) {
+    await discardProviderAnswer(deps.db, claimed._id);
     return problem('conflict', `The factor provider_reauth is locked after ${recoveryPolicy.maxFailures} failures.`);
   }
-  const check = await checkProviderReauth(deps.db, await vaultOf(deps), { providers: deps.config.providers, publicUrl: deps.config.publicUrl }, {
-    challenge: claimed, accountId: request.accountId, code: query.code, error: query.error,
-    age: { minAgeMs: settings.minConnectionAgeMs, recoveryStartedAt: request.createdAt, now: new Date() },
-  });
-  if (check.verified) await refundAttempt(deps.db, recoveryId, 'provider_reauth');
   const country = clientCountry(c, settings.countryHeader);
   let outcome;
   try {
-    outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitFactorUpdate, {
-      args: [{ factor: 'provider_reauth', verified: check.verified, evidence: check.evidence, via: 'person', ...(country ? { country } : {}) }],
+    outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitProviderAnswerUpdate, {
+      args: [{ challengeId: claimed._id, ...(country ? { country } : {}) }],
     }));
   } catch (err) {
+    await discardProviderAnswer(deps.db, claimed._id);
     if (err instanceof ProblemError) return problem(err.kind, err.message);
     throw err;
   }
+  if (outcome.accepted) await refundAttempt(deps.db, recoveryId, 'provider_reauth');
   return { kind: 'outcome', body: { recoveryId, factor: 'provider_reauth', accepted: outcome.accepted, satisfied: outcome.satisfied, remaining: outcome.remaining } };
 }
 
@@ -581,16 +584,20 @@ export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       if ((await countChallenges(deps.db, recoveryId, factor)) >= recoveryPolicy.maxChallengesPerFactor) {
         throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} provider sign-ins are started per recovery.`);
       }
-      let issued: { authorizationUrl: string; expiresAt: string };
+      // The workflow's activity makes the authorization request; its URL waits on the challenge, encrypted.
+      const expiresAt = new Date(now.getTime() + msToNumber(settings.durations.codeTtl)).toISOString();
+      let issued: { challengeId: string; expiresAt: string };
       try {
-        issued = await issueProviderChallenge(deps.db, await vaultOf(deps), { providers: deps.config.providers, publicUrl: deps.config.publicUrl }, {
-          recoveryId, challengeId, provider: provider!, ttlMs: msToNumber(settings.durations.codeTtl), now,
-        });
+        issued = await handleOf(c, recoveryId).executeUpdate(requestProviderChallengeUpdate, { args: [{ challengeId, provider: provider!, expiresAt }] });
       } catch (err) {
-        if (err instanceof ProviderNotConfigured) throw new ProblemError('provider-not-configured', `${providerCatalog[provider!].displayName} has no client credentials configured.`);
+        if (failureTypeOf(err) === 'ProviderNotConfigured') throw new ProblemError('provider-not-configured', `${providerCatalog[provider!].displayName} has no client credentials configured.`);
+        if (err instanceof WorkflowUpdateFailedError) throw new ProblemError('conflict', `The recovery refused this: ${err.cause?.message ?? 'no reason given'}.`);
+        if (err instanceof WorkflowNotFoundError) throw new ProblemError('conflict', 'This recovery is over.');
         throw err;
       }
-      return c.json({ challengeId, factor, expiresAt: issued.expiresAt, authorizationUrl: issued.authorizationUrl }, 202);
+      const authorizationUrl = await takeProviderAuthorizationUrl(deps.db, await vaultOf(deps), recoveryId, challengeId);
+      if (!authorizationUrl) throw new ProblemError('conflict', 'This sign-in was handed out already. Ask for a new one.');
+      return c.json({ challengeId, factor, expiresAt: issued.expiresAt, authorizationUrl }, 202);
     }
     if (factor === 'passkey') {
       if ((await countChallenges(deps.db, recoveryId, 'passkey')) >= recoveryPolicy.maxChallengesPerFactor) {

@@ -125,8 +125,15 @@ const as = (r: Started) => ({ 'x-recovery-token': r.recoveryToken });
 type Challenge = { challengeId: string; factor: string; expiresAt: string; authorizationUrl: string };
 type Outcome = { recoveryId: string; factor: string; accepted: boolean; satisfied: string[]; remaining: number };
 
-const challenge = (r: Started, provider: string) =>
-  call<Challenge>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/challenges`, { json: { factor: 'provider_reauth', provider }, headers: as(r) });
+async function challenge(r: Started, provider: string): Promise<JsonResponse<Challenge>> {
+  const res = await call<Challenge>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/challenges`, { json: { factor: 'provider_reauth', provider }, headers: as(r) });
+  // The URL carries the state, the PKCE challenge and the nonce: none of them may reach a history.
+  if (res.body.authorizationUrl) {
+    const url = new URL(res.body.authorizationUrl);
+    for (const key of ['state', 'code_challenge', 'nonce']) if (url.searchParams.get(key)) secrets.add(url.searchParams.get(key)!);
+  }
+  return res;
+}
 
 /** At the provider: sign in as `username`; returns where the provider sends the browser back (code and state recorded as secrets). */
 async function signIn(authorizationUrl: string, username: string): Promise<URL> {
@@ -314,12 +321,24 @@ describe('provider_reauth', () => {
     expect(recoveryIds.size).toBeGreaterThanOrEqual(5);
     expect(issued.size).toBeGreaterThanOrEqual(4);
     const haystacks: string[] = [...stack.apiLog];
+    const activities = new Set<string>();
     for (const id of recoveryIds) {
-      const history = await stack.temporal.workflow.getHandle(`recovery/${id}`).fetchHistory();
+      const handle = stack.temporal.workflow.getHandle(`recovery/${id}`);
+      await handle.result();
+      const history = await handle.fetchHistory();
       const decoded = decodedPayloads(history);
       expect(decoded.some((d) => d.includes(id))).toBe(true); // the scan does read payloads
       haystacks.push(JSON.stringify(history), ...decoded);
+      for (const e of history.events ?? []) if (e.activityTaskScheduledEventAttributes?.activityType?.name) activities.add(e.activityTaskScheduledEventAttributes.activityType.name);
     }
+    // The workflow's activities made the requests and redeemed the answers (the API calls no provider), and
+    // the ended recoveries hold no provider secret any more.
+    expect([...activities]).toEqual(expect.arrayContaining(['beginProviderReauth', 'redeemProviderAnswer', 'releaseProviderChallenges']));
+    const leftovers = await stack.db.collection(collections.recoveryChallenges).find({
+      recoveryId: { $in: [...recoveryIds] }, factor: 'provider_reauth',
+      $or: [{ codeCiphertext: { $type: 'string' } }, { codeVerifierCiphertext: { $type: 'string' } }, { authorizationUrlCiphertext: { $type: 'string' } }, { nonce: { $type: 'string' } }],
+    }).toArray();
+    expect(leftovers.map((c) => c._id)).toEqual([]);
     haystacks.push(JSON.stringify(await stack.db.collection(collections.auditEvents).find({}).toArray()));
     haystacks.push(JSON.stringify(await stack.db.collection(collections.recoveryChallenges).find({}).toArray()));
     const all = [...secrets, ...issued];

@@ -107,3 +107,32 @@ it('records a recovery the owner cancels', async () => {
   await stack.temporal.workflow.getHandle(recoveryId).result();
   await save('recovery-completed', recoveryId);
 });
+
+it('records a recovery proven in part by a provider sign-in the workflow redeems (after recovery-provider-answer-activity)', async () => {
+  // Imported here so the entries above keep their import lines as they were.
+  const { completeConsent } = await import('../../deploy/sandbox/driver.js');
+  const { collections } = await import('../../domain/collections.js');
+  const username = `history-reauth-${run}`;
+  const owner = await longStandingAccount(stack, username);
+  const linked = await linkThroughSandbox(stack, owner, 'github', username);
+  expect(linked.answer.body).toMatchObject({ status: 'linked' });
+  // Older than RECOVERY_MIN_CONNECTION_AGE, so the sign-in counts.
+  const accounts = stack.db.collection(collections.accounts);
+  const account = await accounts.findOne({ _id: owner.accountId as never });
+  const longAgo = new Date(Date.now() - 30 * 24 * 3600_000).toISOString();
+  await accounts.updateOne({ _id: owner.accountId as never }, {
+    $set: { 'connected_providers.nodes': (account!.connected_providers.nodes as Array<Record<string, unknown>>).map((n) => ({ ...n, connectedAt: longAgo })) },
+  });
+  const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', { json: { email: owner.email } });
+  expect(started.status).toBe(202);
+  const headers = { 'x-recovery-token': started.body.recoveryToken };
+  const challenge = await call<{ authorizationUrl: string }>(stack, 'POST', `/v1/recoveries/${started.body.recoveryId}/challenges`, { json: { factor: 'provider_reauth', provider: 'github' }, headers });
+  expect(challenge.status).toBe(202);
+  const back = await completeConsent(challenge.body.authorizationUrl, { username });
+  const answer = await call<{ accepted: boolean }>(stack, 'GET', `${back.pathname}${back.search}`, { headers: { accept: 'application/json' } });
+  expect(answer.body).toMatchObject({ accepted: true });
+  await call(stack, 'POST', `/v1/recoveries/${started.body.recoveryId}/cancel`, { headers });
+  const recoveryId = workflowIds.recovery(started.body.recoveryId);
+  await stack.temporal.workflow.getHandle(recoveryId).result();
+  await save('recovery-provider-reauth', recoveryId);
+});

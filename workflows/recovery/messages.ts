@@ -1,11 +1,13 @@
 /**
  * Recovery wire protocol: the workflow's input and result, the factor vocabulary and policy, the updates
- * (factors, challenges, decisions, cancel) and the status query. Never rename a message; add optional
+ * (factors, challenges, provider sign-ins, decisions, cancel) and the status query. Never rename a message; add optional
  * fields only. No message carries a secret: the API checks codes, tokens and assertions against stored
- * hashes and sends only the facts (see docs/recovery.md, "Secrets and history").
+ * hashes and sends only the facts; a provider's answer stays parked (encrypted) on its challenge and the
+ * workflow's activity redeems it by reference (see docs/recovery.md, "Secrets and history").
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import type { ProviderId } from '../../domain/providers.js';
 
 export const recoveryFactors = ['email_code', 'sms_code', 'totp', 'backup_code', 'passkey', 'provider_reauth', 'document_check'] as const;
 export type RecoveryFactor = (typeof recoveryFactors)[number];
@@ -84,6 +86,11 @@ export interface RecoveryDurations {
   expiry: Duration;
   codeTtl: Duration;
   ticketTtl: Duration;
+  /**
+   * `RECOVERY_MIN_CONNECTION_AGE`: a younger connection is no `provider_reauth` factor (the activity's
+   * default, 7 days, when absent: runs started before the field existed).
+   */
+  minConnectionAge?: Duration;
 }
 
 export interface RecoveryInput {
@@ -125,6 +132,24 @@ export interface ChallengeRequest {
   /** Chosen by the API so it can answer before the code is sent. */
   challengeId: string;
   expiresAt: string;
+}
+
+/** A provider sign-in for `provider_reauth`: the activity makes the authorization request. */
+export interface ProviderChallengeRequest {
+  /** Chosen by the API, which reads the authorization URL from this challenge afterwards. */
+  challengeId: string;
+  provider: ProviderId;
+  expiresAt: string;
+}
+
+/**
+ * The provider answered a `provider_reauth` challenge: its answer is parked on the challenge (encrypted)
+ * and the workflow's activity redeems it. Only the reference travels.
+ */
+export interface ProviderAnswer {
+  challengeId: string;
+  /** ISO 3166 country of the callback request, when the gateway tells it. */
+  country?: string;
 }
 
 export interface RecoveryDecision {
@@ -190,6 +215,8 @@ export function publicRecoveryStatus(status: RecoveryStatus): PublicRecoveryStat
 
 export const submitFactorUpdate = defineUpdate<FactorOutcome, [FactorSubmission]>('submitFactor');
 export const requestChallengeUpdate = defineUpdate<{ challengeId: string }, [ChallengeRequest]>('requestChallenge');
+export const requestProviderChallengeUpdate = defineUpdate<{ challengeId: string; expiresAt: string }, [ProviderChallengeRequest]>('requestProviderChallenge');
+export const submitProviderAnswerUpdate = defineUpdate<FactorOutcome, [ProviderAnswer]>('submitProviderAnswer');
 export const decideUpdate = defineUpdate<DecisionOutcome, [RecoveryDecision]>('decide');
 export const cancelRecoveryUpdate = defineUpdate<{ stage: RecoveryStage }, [CancelRequest]>('cancelRecovery');
 export const recoveryStatusQuery = defineQuery<RecoveryStatus>('recoveryStatus');

@@ -14,12 +14,15 @@ import type { AuditEventInput } from '../../activities/audit/audit-log.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createRecoveryActivities, OpenedRecovery, RecoveryNoticeKind } from '../../activities/recovery/activities.js';
 import type { createRecoveryIdentityActivities } from '../../activities/recovery/identity-activities.js';
+import type { createRecoveryProviderActivities } from '../../activities/recovery/provider-reauth.js';
 import { activityOptions, identityQueueOf, searchAttributes } from '../../temporal.config.js';
 import { recordStage } from '../shared/stage.js';
 import {
   approvalsRequired, cancelRecoveryUpdate, decideUpdate, deliveredCodeFactors, factorsRemaining, finalRecoveryStages,
-  recoveryFactors, recoveryPolicy, recoveryStatusQuery, requestChallengeUpdate, submitFactorUpdate,
-  type CancelRequest, type ChallengeRequest, type FactorOutcome, type FactorSubmission, type RecoveryApproval, type RecoveryDecision,
+  recoveryFactors, recoveryPolicy, recoveryStatusQuery, requestChallengeUpdate, requestProviderChallengeUpdate, submitFactorUpdate,
+  submitProviderAnswerUpdate,
+  type CancelRequest, type ChallengeRequest, type FactorOutcome, type FactorSubmission, type ProviderAnswer, type ProviderChallengeRequest,
+  type RecoveryApproval, type RecoveryDecision,
   type RecoveryFactor, type RecoveryInput, type RecoveryResult, type RecoveryStage, type RecoveryStatus, type RiskFlag,
 } from './messages.js';
 import { failure } from '../../domain/failures.js';
@@ -27,6 +30,7 @@ import { failure } from '../../domain/failures.js';
 const recoveries = proxyActivities<ReturnType<typeof createRecoveryActivities>>(activityOptions.accounts);
 const records = proxyActivities<ReturnType<typeof createRecoveryActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
 type RecoveryIdentityActivities = ReturnType<typeof createRecoveryIdentityActivities>;
+const providerSignIns = proxyActivities<ReturnType<typeof createRecoveryProviderActivities>>(activityOptions.providers);
 
 type Outcome = RecoveryResult['outcome'];
 type AuditDetails = NonNullable<AuditEventInput['details']>;
@@ -134,6 +138,10 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
   const { workflowId, taskQueue } = workflowInfo();
   const identity = proxyActivities<RecoveryIdentityActivities>({ ...activityOptions.identity, taskQueue: identityQueueOf(taskQueue) });
   const state = new RecoveryState(input);
+  // Since this patch a provider sign-in is redeemed by the workflow's activity (the API parks the answer)
+  // and the secrets of its challenges are released at the end; before it, the API redeemed the code itself
+  // and sent the facts with submitFactor, which runs recorded before the patch still do.
+  const redeemsProviderAnswers = patched('recovery-provider-answer-activity');
   const trail = new AuditTrail(recoveryId, workflowId, (event) => records.appendAuditEvent(event));
   let needsApproval = false;
   const setNeedsApproval = (value: boolean) => {
@@ -148,8 +156,8 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
 
   setHandler(recoveryStatusQuery, () => state.status());
 
-  setHandler(submitFactorUpdate, async (submission: FactorSubmission): Promise<FactorOutcome> => {
-    await condition(() => state.opened);
+  /** Count a proof's facts: accepted, or one more failure (which may lock the factor). */
+  const record = (submission: FactorSubmission): FactorOutcome => {
     const factor = submission.factor;
     const ownAccount = submission.via === 'support' && submission.actor?.accountId !== undefined && submission.actor.accountId === state.accountId;
     // An unknown address has nothing to prove: every factor is rejected, exactly like a wrong one.
@@ -174,12 +182,25 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
       if (state.locked(factor)) trail.add('recovery.factor_locked', { factor });
     }
     return { accepted, satisfied: [...state.satisfied], remaining: factorsRemaining(state.satisfied), locked: state.locked(factor) };
+  };
+
+  /** Whether the recovery still takes a proof of this factor; the reason it does not, otherwise. */
+  const refusal = (factor: RecoveryFactor): string | undefined => {
+    if (state.settled() || state.stage !== 'verifying') return 'this recovery takes no more factors';
+    if (state.locked(factor)) return `the factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures`;
+    if (state.satisfied.includes(factor)) return `the factor ${factor} was accepted already`;
+    return undefined;
+  };
+
+  setHandler(submitFactorUpdate, async (submission: FactorSubmission): Promise<FactorOutcome> => {
+    await condition(() => state.opened);
+    return record(submission);
   }, {
     validator: (submission: FactorSubmission) => {
       if (!recoveryFactors.includes(submission.factor)) throw new Error(`unknown factor "${String(submission.factor)}"`);
-      if (state.settled() || state.stage !== 'verifying') throw new Error('this recovery takes no more factors');
-      if (state.locked(submission.factor)) throw new Error(`the factor ${submission.factor} is locked after ${recoveryPolicy.maxFailures} failures`);
-      if (state.satisfied.includes(submission.factor)) throw new Error(`the factor ${submission.factor} was accepted already`);
+      const refused = refusal(submission.factor);
+      if (refused) throw new Error(refused);
+      if (submission.factor === 'provider_reauth' && redeemsProviderAnswers) throw new Error('provider_reauth is proven by the provider’s answer, redeemed here');
       if ((submission.factor === 'document_check') !== (submission.via === 'support')) throw new Error('only support verifies a document, and support verifies nothing else');
       if (submission.via === 'support' && submission.actor?.accountId !== undefined && submission.actor.accountId === state.accountId) {
         throw new Error('nobody verifies documents for the recovery of their own account');
@@ -205,6 +226,40 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
       if ((state.challengesSent.get(request.factor) ?? 0) >= recoveryPolicy.maxChallengesPerFactor) {
         throw new Error(`at most ${recoveryPolicy.maxChallengesPerFactor} codes are sent per factor`);
       }
+    },
+  });
+
+  setHandler(requestProviderChallengeUpdate, async (request: ProviderChallengeRequest) => {
+    state.challengesSent.set('provider_reauth', (state.challengesSent.get('provider_reauth') ?? 0) + 1);
+    // The same request for every address: nothing here waits for, or looks at, the account.
+    const issued = await providerSignIns.beginProviderReauth({
+      recoveryId, challengeId: request.challengeId, provider: request.provider, expiresAt: request.expiresAt,
+    });
+    trail.add('recovery.challenge_issued', { factor: 'provider_reauth', challengeId: request.challengeId, provider: request.provider });
+    return issued;
+  }, {
+    validator: (request: ProviderChallengeRequest) => {
+      const refused = refusal('provider_reauth');
+      if (refused) throw new Error(refused);
+      if ((state.challengesSent.get('provider_reauth') ?? 0) >= recoveryPolicy.maxChallengesPerFactor) {
+        throw new Error(`at most ${recoveryPolicy.maxChallengesPerFactor} provider sign-ins are started per recovery`);
+      }
+      if (!request.challengeId || !request.provider) throw new Error('a provider sign-in needs its challenge id and provider');
+    },
+  });
+
+  setHandler(submitProviderAnswerUpdate, async (answer: ProviderAnswer): Promise<FactorOutcome> => {
+    await condition(() => state.opened);
+    const check = await providerSignIns.redeemProviderAnswer({
+      recoveryId, challengeId: answer.challengeId, ...(state.accountId ? { accountId: state.accountId } : {}),
+      ...(durations.minConnectionAge !== undefined ? { minConnectionAge: durations.minConnectionAge } : {}),
+    });
+    return record({ factor: 'provider_reauth', verified: check.verified, evidence: check.evidence, via: 'person', ...(answer.country ? { country: answer.country } : {}) });
+  }, {
+    validator: (answer: ProviderAnswer) => {
+      const refused = refusal('provider_reauth');
+      if (refused) throw new Error(refused);
+      if (!answer.challengeId) throw new Error('a provider answer names its challenge');
     },
   });
 
@@ -282,6 +337,8 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
     setNeedsApproval(false);
     // The owner heard of the recovery once the cooling began: tell them how it ended too.
     if (outcome !== 'completed' && state.coolingEndsAt !== undefined) await notify(outcome, 0);
+    // No provider sign-in outlives its recovery: verifiers, nonces and parked answers are wiped.
+    if (redeemsProviderAnswers) await providerSignIns.releaseProviderChallenges({ recoveryId });
     await recoveries.closeRecovery({ recoveryId, outcome });
     trail.add('recovery.closed', { outcome });
     await condition(allHandlersFinished);
