@@ -13,6 +13,22 @@ const forbiddenInWorkflows = [
   { group: ['**/activities/**'], allowTypeImports: true, message: 'Workflows import only types from activities/ (use `import type`).' },
 ];
 
+/**
+ * What `api/` and `ui/` may not import: activity factories (they run behind workflows, on workers) and the
+ * provider OAuth and data code. Ports and adapters (the SecretVault, the Notifier, the identity directory),
+ * stores and notice templates stay allowed: the API uses them itself.
+ */
+const forbiddenInApi = [
+  {
+    group: ['**/activities/**/activities.js', '**/activities/**/*-activities.js', '**/activities/recovery/provider-reauth.js', '**/activities/records/retention.js', '**/activities/sync/control.js'],
+    message: 'The API and the console call no activity code: start or update the process through its starter (api/processes/).',
+  },
+  {
+    group: ['**/activities/providers/oauth-client.js', '**/activities/providers/data-client.js', '**/activities/providers/resolve.js'],
+    message: 'The API and the console never call a provider: an activity behind the workflow does (park secrets by reference, as link attempts do).',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.data/**', '.tools/**', 'dist/**', 'coverage/**'] },
   js.configs.recommended,
@@ -36,6 +52,10 @@ export default tseslint.config(
         { name: 'fetch', message: 'Workflows do no I/O: call an activity.' },
       ],
     },
+  },
+  {
+    files: ['api/**/*.ts', 'api/**/*.tsx', 'ui/**/*.ts', 'ui/**/*.tsx'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: forbiddenInApi }] },
   },
   {
     files: ['eslint.config.js', 'vitest.config.ts', 'temporal.config.ts'],
