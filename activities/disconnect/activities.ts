@@ -33,8 +33,6 @@ const maxWriteAttempts = 5;
 /** How long a custodian gets to finish a refresh already under way before it is terminated. */
 const defaultCustodyWaitMs = 60_000;
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export function createDisconnectActivities({ db, temporal, now = () => new Date() }: DisconnectActivityDeps) {
   const accounts = accountsCollection(db);
 
@@ -95,7 +93,8 @@ export function createDisconnectActivities({ db, temporal, now = () => new Date(
           }
         }
         Context.current().heartbeat();
-        await pause(250);
+        // Rejects when the disconnect is cancelled (heard through the heartbeat): it then terminates nothing.
+        await Context.current().sleep(250);
       }
     },
   };

@@ -4,7 +4,7 @@
  * a full sync; verify origins on demand. The access token comes from the connection's token custodian,
  * never from refreshing here.
  */
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import { workflowIds } from '../../domain/ids.js';
@@ -120,14 +120,19 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
       if (!resolved.endpoints.data) {
         throw failure('SyncNotSupported', `data sync is not available for ${input.provider} yet`);
       }
-      const { accessToken, providerAccountId } = await accessTokenFor(input.accountId, input.provider, input.connectionId);
+      const context = Context.current();
+      // Heartbeats carry a cancellation of the run back to the page, which then stops where it is.
+      const { accessToken, providerAccountId } = await heartbeatWhile(accessTokenFor(input.accountId, input.provider, input.connectionId));
       let page;
       try {
-        page = await fetchDataPage(resolved.endpoints.data, input.kind, accessToken, { cursor: input.cursor, limit: input.pageSize });
+        page = await heartbeatWhile(Promise.race([
+          fetchDataPage(resolved.endpoints.data, input.kind, accessToken, { cursor: input.cursor, limit: input.pageSize }),
+          context.cancelled,
+        ]));
       } catch (err) {
         throw toFailure(err);
       }
-      Context.current().heartbeat();
+      context.heartbeat();
       const fetchedAt = now().toISOString();
       // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents.
       const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
@@ -146,6 +151,8 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
         };
         ops.push({ replaceOne: { filter: { _id }, replacement, upsert: true } });
       }
+      // A cancelled run writes no more pages: the run's audit entry counts only pages that landed.
+      if (context.cancellationSignal.aborted) throw new CancelledFailure('the sync was cancelled before this page was written');
       if (ops.length > 0) await heartbeatWhile(records.bulkWrite(ops, { ordered: false }));
       return { nextCursor: page.nextCursor, fetched: page.items.length, written: ops.length };
     },

@@ -5,7 +5,7 @@
  * on; any other is left exactly as it is, audited and reported to support: never deleted or kept silently.
  */
 import { createHash } from 'node:crypto';
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import type { Db, Filter } from 'mongodb';
 import type { ProviderId } from '../../domain/providers.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
@@ -58,6 +58,15 @@ function beat(details?: unknown): void {
     Context.current().heartbeat(details);
   } catch {
     // not inside an activity
+  }
+}
+
+/** The workflow that runs this activity was cancelled (never, outside an activity). */
+function cancelRequested(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false;
   }
 }
 
@@ -121,6 +130,8 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
         }
         beat();
       }
+      // A cancelled disconnect writes no further batch: its audit entry counts every batch that landed.
+      if (cancelRequested()) throw new CancelledFailure('the disconnect was cancelled before this batch was applied');
       const at = now().toISOString();
       if (verified.length > 0) {
         // The origin is part of the filter: a record edited after it was verified is not touched.

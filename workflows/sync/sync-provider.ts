@@ -4,9 +4,13 @@
  * when Temporal suggests it or after `maxPagesPerRun` pages, so a million records stay within history
  * limits; after a complete run, records the run did not see are marked deleted at the provider.
  * Rate limits wait for Retry-After and 5xx retry (activity retry policy); other 4xx stop with a clear failure.
+ * Cancelled (a disconnect stops it, or an operator): the page in flight ends first, the audit log says how far
+ * the run got, and the run ends cancelled with `CraStage = cancelled`.
  */
-import { ActivityFailure } from '@temporalio/common';
-import { allHandlersFinished, condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, CancelledFailure } from '@temporalio/common';
+import {
+  allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, patched, proxyActivities, setHandler, workflowInfo,
+} from '@temporalio/workflow';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createRecordActivities } from '../../activities/records/activities.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
@@ -16,6 +20,11 @@ import { syncStatusQuery, type KindTotals, type SyncCheckpoint, type SyncInput, 
 import { failure, failureTypeOf } from '../../domain/failures.js';
 
 const recordActs = proxyActivities<ReturnType<typeof createRecordActivities>>(activityOptions.sync);
+// A cancelled run waits for its page in flight to stop (pages heartbeat, so they hear of it), so nothing of
+// the run is still writing once it says it was cancelled.
+const recordActsUntilStopped = proxyActivities<ReturnType<typeof createRecordActivities>>({
+  ...activityOptions.sync, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 const records = proxyActivities<ReturnType<typeof createAuditActivities>>(activityOptions.records);
 
 const defaultPageSize = 100;
@@ -34,6 +43,22 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
     recordStage(s);
   };
   const { workflowId } = workflowInfo();
+  // Runs that started before `sync-cancellation` went on as a failure when cancelled, their audit write cancelled with them.
+  const handlesCancellation = patched('sync-cancellation');
+  const pages = handlesCancellation ? recordActsUntilStopped : recordActs;
+  const sum = (field: keyof KindTotals) => Object.values(checkpoint.totals).reduce((n, t) => n + t[field], 0);
+  // A page that ran on to its end after the cancel may still fail or time out: the run was cancelled all the same.
+  const wasCancelled = (err: unknown) => handlesCancellation && (isCancellation(err) || CancellationScope.current().consideredCancelled);
+  const endCancelled = async (err: unknown): Promise<never> => {
+    enter('cancelled');
+    // The workflow's own scope is cancelled: only a non-cancellable one still reaches the audit log.
+    await CancellationScope.nonCancellable(() => records.appendAuditEvent({
+      eventId: `${workflowId}/${syncRunId}/sync.cancelled`, action: 'provider.sync_cancelled', actor: { type: 'system', id: 'sync' },
+      accountId: input.accountId, workflowId, details: { provider: input.provider, fetched: sum('fetched'), written: sum('written'), pages: checkpoint.pages },
+    }));
+    // Rethrown (a cancellation), so Temporal shows the run as cancelled.
+    throw isCancellation(err) ? err : new CancelledFailure('the sync was cancelled');
+  };
 
   let pagesThisRun = 0;
   try {
@@ -41,7 +66,7 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
       const kind = kinds[checkpoint.kindIndex]!;
       enter(`syncing:${kind}`);
       const totals = (checkpoint.totals[kind] ??= emptyTotals());
-      const page = await recordActs.syncPage({
+      const page = await pages.syncPage({
         accountId: input.accountId, provider: input.provider, connectionId: input.connectionId, kind,
         cursor: checkpoint.cursor, syncRunId, pageSize: input.pageSize ?? defaultPageSize,
       });
@@ -61,6 +86,7 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
       }
     }
   } catch (err) {
+    if (wasCancelled(err)) return endCancelled(err);
     const cause = err instanceof ActivityFailure ? err.cause : err;
     const type = failureTypeOf(cause) ?? 'SyncFailed';
     const message = cause instanceof Error ? cause.message : String(cause);
@@ -74,23 +100,27 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
   }
 
   // Only a complete run may conclude that what it did not see is gone.
-  enter('detecting_deletions');
-  if (patched('deletion-check-once')) {
-    const { deletedByKind } = await recordActs.markMissingDeletedAll({ connectionId: input.connectionId, kinds, syncRunId });
-    for (const kind of kinds) (checkpoint.totals[kind] ??= emptyTotals()).deleted = deletedByKind[kind] ?? 0;
-  } else {
-    // Runs that reached this point before `deletion-check-once`: one activity per kind.
-    for (const kind of kinds) {
-      const { deleted } = await recordActs.markMissingDeleted({ connectionId: input.connectionId, kind, syncRunId });
-      (checkpoint.totals[kind] ??= emptyTotals()).deleted = deleted;
+  try {
+    enter('detecting_deletions');
+    if (patched('deletion-check-once')) {
+      const { deletedByKind } = await pages.markMissingDeletedAll({ connectionId: input.connectionId, kinds, syncRunId });
+      for (const kind of kinds) (checkpoint.totals[kind] ??= emptyTotals()).deleted = deletedByKind[kind] ?? 0;
+    } else {
+      // Runs that reached this point before `deletion-check-once`: one activity per kind.
+      for (const kind of kinds) {
+        const { deleted } = await recordActs.markMissingDeleted({ connectionId: input.connectionId, kind, syncRunId });
+        (checkpoint.totals[kind] ??= emptyTotals()).deleted = deleted;
+      }
     }
+    await records.appendAuditEvent({
+      eventId: `${workflowId}/${syncRunId}/sync.completed`, action: 'provider.synced', actor: { type: 'system', id: 'sync' },
+      accountId: input.accountId, workflowId,
+      details: { provider: input.provider, fetched: sum('fetched'), written: sum('written'), deleted: sum('deleted'), pages: checkpoint.pages },
+    });
+  } catch (err) {
+    if (wasCancelled(err)) return endCancelled(err);
+    throw err;
   }
-  const sum = (field: keyof KindTotals) => Object.values(checkpoint.totals).reduce((n, t) => n + t[field], 0);
-  await records.appendAuditEvent({
-    eventId: `${workflowId}/${syncRunId}/sync.completed`, action: 'provider.synced', actor: { type: 'system', id: 'sync' },
-    accountId: input.accountId, workflowId,
-    details: { provider: input.provider, fetched: sum('fetched'), written: sum('written'), deleted: sum('deleted'), pages: checkpoint.pages },
-  });
   enter('completed');
   return { syncRunId, totals: checkpoint.totals, pages: checkpoint.pages };
 }
