@@ -1,6 +1,8 @@
 /**
- * The CRA API: one Hono app, one sub-app per resource. Every `/v1` route needs a bearer token unless it
- * is listed in `publicPaths`. Export `AppType` for `hc<AppType>()` clients.
+ * The CRA API: one Hono app, one sub-app per resource. Each route declares its own auth
+ * (`secured(auth.…, route)`, `auth/route-auth.ts`), which also gives its OpenAPI `security`. Until every
+ * route declares it, an app-wide bearer check still guards `/v1` except the paths `isPublicPath` names.
+ * Export `AppType` for `hc<AppType>()` clients.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { HttpBindings } from '@hono/node-server';
@@ -11,9 +13,7 @@ import { assetRoutes } from '../ui/asset-routes.js';
 import { vaultOf } from './adapters.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { interactionRoutes } from './auth/embedded-oidc/interactions.js';
-import { collections } from '../domain/collections.js';
-import { bearerAuth } from './auth/bearer.js';
-import { securitySchemes } from './auth/route-auth.js';
+import { bearerVerifierOf, securitySchemes } from './auth/route-auth.js';
 import type { ApiDeps, ApiEnv } from './context.js';
 import { allowedMethods } from './middleware/allowed-methods.js';
 import { jsonOnly, limitedBody } from './middleware/body.js';
@@ -23,6 +23,7 @@ import { defaultHook, onError, respondProblem } from './problem.js';
 import { dataRoutes } from './routes/data.js';
 import { disconnectRoutes } from './routes/disconnect.js';
 import { healthRoutes } from './routes/health.js';
+import { jwksRoute, openApiDocumentRoute } from './routes/openapi.js';
 import { hookRoutes, postRegistrationPath } from './routes/hooks.js';
 import { meRoutes } from './routes/me.js';
 import { accountCenterSchemaPath, schemaRoutes } from './routes/schema.js';
@@ -39,13 +40,11 @@ import { workflowRoutes } from './routes/workflows.js';
 /** `/v1` routes anyone may call (the hook carries its own signature). */
 export const publicPaths: ReadonlySet<string> = new Set([accountCenterSchemaPath, postRegistrationPath]);
 
-/** When the embedded directory last revoked a subject's sessions (an account recovery resets them). */
-function embeddedSessionsRevokedAt(deps: ApiDeps) {
-  return async (subject: string): Promise<number | undefined> => {
-    const user = await deps.db.collection<{ _id: string; sessions_revoked_at?: string }>(collections.identityUsers).findOne({ _id: subject }, { projection: { sessions_revoked_at: 1 } });
-    return user?.sessions_revoked_at ? Date.parse(user.sessions_revoked_at) : undefined;
-  };
-}
+/**
+ * The paths the app-wide bearer check lets through (their routes declare public, hook-signature, recovery
+ * token or agent signature). It goes once the recovery routes declare their auth too.
+ */
+const isPublicPath = (path: string) => publicPaths.has(path) || oauthCallbackPattern.test(path) || isPublicRecoveryPath(path);
 
 export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook });
@@ -67,21 +66,9 @@ export function createApp(deps: ApiDeps) {
   // The API takes JSON; the pages take their own forms.
   app.use('*', authorizationLimit, limitedBody);
   app.use('/v1/*', jsonOnly);
-  app.use(
-    '/v1/*',
-    bearerAuth(
-      {
-        issuer: deps.config.auth.issuer,
-        audience: deps.config.auth.audience,
-        clockToleranceSeconds: deps.config.auth.clockToleranceSeconds,
-        jwks: deps.config.auth.jwksUrl ? { url: deps.config.auth.jwksUrl } : { keys: (deps.jwks?.keys ?? []) as never[] },
-        // Auth0 revokes its own sessions; tokens of the embedded issuer are checked against the directory.
-        ...(deps.config.identity.kind === 'embedded' ? { sessionsRevokedAt: embeddedSessionsRevokedAt(deps) } : {}),
-      },
-      // Recoveries are public but carry their own recovery token (or an agent's signature).
-      (path) => publicPaths.has(path) || oauthCallbackPattern.test(path) || isPublicRecoveryPath(path),
-    ),
-  );
+  // The same verifier the routes' own `auth.bearer` uses (one key-set cache); routes find the principal set.
+  const bearer = bearerVerifierOf(deps);
+  app.use('/v1/*', (c, next) => (isPublicPath(c.req.path) ? next() : bearer(c, next)));
 
   app.route('/', assetRoutes);
   if (deps.signIn) {
@@ -112,15 +99,15 @@ export function createApp(deps: ApiDeps) {
     .route('/', sessionRoutes);
 
   if (deps.jwks) {
-    const jwks = deps.jwks;
-    app.get('/.well-known/jwks.json', (c) => c.json(jwks, 200, { 'cache-control': 'public, max-age=300' }));
+    const jwks = deps.jwks as { keys: Record<string, unknown>[] };
+    app.openapi(jwksRoute, (c) => c.json(jwks, 200, { 'cache-control': 'public, max-age=300' }));
   }
 
   for (const [name, scheme] of Object.entries(securitySchemes)) app.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
-  app.doc31('/openapi.json', {
+  app.openapi(openApiDocumentRoute, (c) => c.json(app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title: 'CRA — Central Rank Authority API', version: '0.1.0', description: 'Account center: root identity, connected providers, durable account processes.' },
-  });
+  }) as unknown as Record<string, unknown>, 200));
 
   // A known path with another method is a 405 naming the methods it has; only unknown paths are 404.
   const methodsOf = allowedMethods(app.routes);

@@ -13,7 +13,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { accountIdForSubject } from '../domain/account-id.js';
 import { collections } from '../domain/collections.js';
 import { workflowIds } from '../domain/ids.js';
-import { searchAttributes, taskQueueNames } from '../temporal.config.js';
+import { searchAttributesFor, taskQueueNames } from '../temporal.config.js';
 import {
   signupDetailsSignal, signupWorkflowType,
   type SignupDetails, type SignupResult, type SignupWorkflow,
@@ -110,7 +110,7 @@ function starters(stack: BenchStack, api: BenchApi): Record<Path, Starter> {
       if (res.status !== 202) throw new Error(`POST /v1/signup answered ${res.status}: ${text.slice(0, 300)}`);
       return (JSON.parse(text) as { workflowId: string }).workflowId;
     },
-    // The baseline: the same call api/signup-starter.ts makes, spelt out here so that anything the API
+    // The baseline: the same call api/processes/signup.ts makes, spelt out here so that anything the API
     // adds to its start path later shows up in the ratio instead of in both sides.
     async raw(s) {
       const accountId = accountIdForSubject(s.subject);
@@ -122,12 +122,7 @@ function starters(stack: BenchStack, api: BenchApi): Record<Path, Starter> {
         signal: signupDetailsSignal,
         signalArgs: [detailsOf(s)],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: [
-          { key: searchAttributes.accountId, value: accountId },
-          { key: searchAttributes.process, value: 'signup' },
-          { key: searchAttributes.stage, value: 'waiting_for_details' },
-          { key: searchAttributes.needsApproval, value: false },
-        ],
+        typedSearchAttributes: searchAttributesFor('signup', { accountId, stage: 'waiting_for_details' }),
       });
       return workflowId;
     },

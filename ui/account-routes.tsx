@@ -15,7 +15,7 @@ import type { AccountDocument } from '../domain/account-center.js';
 import { accountIdForSubject } from '../domain/account-id.js';
 import { collections } from '../domain/collections.js';
 import type { ApiDeps, ApiEnv } from '../api/context.js';
-import { startSignup } from '../api/signup-starter.js';
+import { startSignup } from '../api/processes/signup.js';
 import type { PasswordUser } from '../api/auth/embedded-oidc/accounts.js';
 import {
   clearBrowserSessionCookie, createBrowserSession, csrfTokenMatches, listBrowserSessions, readBrowserSession, setBrowserSessionCookie, type BrowserSessionDocument,
@@ -25,7 +25,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isProviderId, providerCatalog } from '../domain/provider-catalog.js';
 import { providerIds } from '../domain/providers.js';
 import { problemKinds } from '../domain/problem.js';
-import { beginProviderLink } from '../api/link-starter.js';
+import { beginProviderLink } from '../api/processes/link.js';
 import { ProblemError } from '../api/problem.js';
 import { providerFlagsFor } from '../api/provider-flags.js';
 import { renderPage } from './layout.js';
@@ -88,7 +88,7 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
     const givenName = user?.given_name ?? (typeof claims.given_name === 'string' ? claims.given_name : undefined);
     const familyName = user?.family_name ?? (typeof claims.family_name === 'string' ? claims.family_name : undefined);
     const email = user?.email ?? (typeof claims.email === 'string' ? claims.email : undefined);
-    await startSignup(deps.temporal, deps.config, subject, {
+    await startSignup(deps, subject, {
       source: 'api', requestedBy: subject, consents: user?.signup_consents ?? [],
       ...(givenName ? { givenName } : {}), ...(familyName ? { familyName } : {}),
       ...(email ? { email, emailVerified: user?.email_verified ?? claims.email_verified === true } : {}),

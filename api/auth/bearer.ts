@@ -104,8 +104,3 @@ export function bearerAuth(opts: BearerOptions, isPublic: (path: string) => bool
     return next();
   };
 }
-
-/** 403 unless the caller holds every named permission (Auth0 RBAC `permissions` claim). */
-export function requirePermissions(principal: Principal, ...needed: string[]): string[] {
-  return needed.filter((p) => !principal.permissions.includes(p));
-}

@@ -2,24 +2,22 @@
  * The caller's imported data: `POST /v1/me/providers/{provider}/sync` (run a sync now; joins one that is
  * running) and `GET /v1/me/data?provider=&kind=&cursor=` (their records, with origins, page by page).
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
-import { workflowIds } from '../../domain/ids.js';
 import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
-import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
+import { syncNow } from '../processes/sync.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
-const syncRoute = createRoute({
+const syncRoute = secured(auth.bearer, {
   method: 'post',
   path: '/v1/me/providers/{provider}/sync',
   summary: 'Sync a connected provider’s data now (joins a sync that is already running)',
-  security: [{ bearerAuth: [] }],
   request: { params: z.object({ provider: z.string().min(1).max(32).openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }) }) },
   responses: {
     202: { description: 'The sync runs', content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('SyncStarted') } } },
@@ -49,11 +47,10 @@ const recordSchema = z
   })
   .openapi('ProviderRecord');
 
-const dataRoute = createRoute({
+const dataRoute = secured(auth.bearer, {
   method: 'get',
   path: '/v1/me/data',
   summary: 'The caller’s imported records, with their origins',
-  security: [{ bearerAuth: [] }],
   request: { query: dataQuery },
   responses: {
     200: { description: 'One page of records', content: { 'application/json': { schema: z.object({ items: z.array(recordSchema), nextCursor: z.string().nullable() }).openapi('RecordPage') } } },
@@ -69,29 +66,14 @@ export const dataRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { provider } = c.req.valid('param');
     if (!isProviderId(provider)) throw new ProblemError('provider-not-found', `CRA cannot connect "${provider}".`);
     const principal = c.get('principal');
-    const { db, temporal, config } = c.get('deps');
+    const deps = c.get('deps');
+    const { db } = deps;
     const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId }, { projection: { connected_providers: 1 } });
     const node = account?.connected_providers.nodes.find((n) => n.provider === provider && n.status === 'active');
     if (!node) throw new ProblemError('not-found', `${providerCatalog[provider].displayName} is not connected (or needs reconnecting).`);
     if (providerCatalog[provider].dataKinds.length === 0) throw new ProblemError('conflict', `${providerCatalog[provider].displayName} has no data to sync.`);
     // A scheduled run already going is joined rather than doubled.
-    const running = temporal.workflow.list({ query: `CraProcess = "sync" AND CraAccountId = "${principal.accountId}" AND CraProvider = "${provider}" AND ExecutionStatus = "Running"` });
-    for await (const run of running) return c.json({ workflowId: run.workflowId }, 202);
-    const workflowId = workflowIds.sync(principal.accountId, provider);
-    await temporal.workflow.start('syncProvider', {
-      workflowId,
-      taskQueue: taskQueueNames(config.temporal.taskQueuePrefix).accounts,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      args: [{ accountId: principal.accountId, provider, connectionId: node.connectionId, pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun }],
-      typedSearchAttributes: [
-        { key: searchAttributes.accountId, value: principal.accountId },
-        { key: searchAttributes.process, value: 'sync' },
-        { key: searchAttributes.provider, value: provider },
-        { key: searchAttributes.stage, value: 'syncing' },
-        { key: searchAttributes.needsApproval, value: false },
-      ],
-    });
+    const { workflowId } = await syncNow(deps, { accountId: principal.accountId, provider, connectionId: node.connectionId });
     return c.json({ workflowId }, 202);
   })
   .openapi(dataRoute, async (c) => {

@@ -3,7 +3,7 @@
  * each retention choice) and `DELETE /v1/me/providers/{provider}` with `{retention: "keep" | "delete"}`
  * (202: the disconnect workflow runs). The last way to sign in cannot be disconnected (409).
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db } from 'mongodb';
 import type { AccountDocument, ConnectedProviderNode } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
@@ -12,8 +12,9 @@ import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js'
 import type { ProviderId } from '../../domain/providers.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
 import { retentionChoices } from '../../workflows/disconnect/messages.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
-import { startDisconnect } from '../disconnect-starter.js';
+import { startDisconnect } from '../processes/disconnect.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
@@ -34,11 +35,10 @@ const previewSchema = z
   })
   .openapi('DisconnectPreview');
 
-const previewRoute = createRoute({
+const previewRoute = secured(auth.bearer, {
   method: 'get',
   path: '/v1/me/providers/{provider}/disconnect-preview',
   summary: 'What disconnecting a provider would do, under each retention choice',
-  security: [{ bearerAuth: [] }],
   request: { params: providerParam },
   responses: {
     200: { description: 'Record counts, features that stop working, what each choice keeps or deletes', content: { 'application/json': { schema: previewSchema } } },
@@ -51,11 +51,10 @@ const disconnectBodySchema = z
   .strict()
   .openapi('DisconnectRequest');
 
-const disconnectRoute = createRoute({
+const disconnectRoute = secured(auth.bearer, {
   method: 'delete',
   path: '/v1/me/providers/{provider}',
   summary: 'Disconnect a provider, keeping its data (detached) or deleting it',
-  security: [{ bearerAuth: [] }],
   request: { params: providerParam, body: { required: true, content: { 'application/json': { schema: disconnectBodySchema } } } },
   responses: {
     202: { description: 'The disconnect workflow runs', content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('DisconnectStarted') } } },

@@ -1,5 +1,7 @@
-/** `GET /healthz` (the process is alive) and `GET /readyz` (Temporal and MongoDB answer). */
-import { OpenAPIHono } from '@hono/zod-openapi';
+/** `GET /healthz` (the process is alive) and `GET /readyz` (Temporal and MongoDB answer): public, for the orchestrator. */
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { problemSchema } from '../../domain/problem.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -23,20 +25,39 @@ async function check(ms: number, probe: () => Promise<unknown>): Promise<Check> 
   }
 }
 
+const checkSchema = z.object({ ok: z.boolean(), error: z.string().optional() });
+const checksSchema = z.object({ temporal: checkSchema, mongodb: checkSchema });
+
+const liveRoute = secured(auth.public, {
+  method: 'get',
+  path: '/healthz',
+  summary: 'Liveness: the process answers',
+  responses: { 200: { description: 'Alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+});
+
+const readyRoute = secured(auth.public, {
+  method: 'get',
+  path: '/readyz',
+  summary: 'Readiness: Temporal and MongoDB answer',
+  responses: {
+    200: { description: 'Ready', content: { 'application/json': { schema: z.object({ status: z.literal('ready'), checks: checksSchema }) } } },
+    503: { description: 'Temporal or MongoDB did not answer', content: { 'application/problem+json': { schema: problemSchema.extend({ checks: checksSchema }) } } },
+  },
+});
+
 export const healthRoutes = new OpenAPIHono<ApiEnv>()
-  .get('/healthz', (c) => c.json({ status: 'ok' }, 200))
-  .get('/readyz', async (c) => {
+  .openapi(liveRoute, (c) => c.json({ status: 'ok' as const }, 200))
+  .openapi(readyRoute, async (c) => {
     const { temporal, db, config } = c.get('deps');
     const [temporalCheck, mongoCheck] = await Promise.all([
       check(config.healthTimeoutMs, () => temporal.workflowService.getSystemInfo({})),
       check(config.healthTimeoutMs, () => db.command({ ping: 1 })),
     ]);
-    const ready = temporalCheck.ok && mongoCheck.ok;
-    const body = { status: ready ? 'ready' : 'unavailable', checks: { temporal: temporalCheck, mongodb: mongoCheck } };
-    if (ready) return c.json(body, 200);
-    return c.body(
-      JSON.stringify({ type: 'https://cra.dev/problems/unavailable', title: 'A dependency is unavailable', status: 503, detail: 'Temporal or MongoDB did not answer.', checks: body.checks }),
+    const checks = { temporal: temporalCheck, mongodb: mongoCheck };
+    if (temporalCheck.ok && mongoCheck.ok) return c.json({ status: 'ready' as const, checks }, 200);
+    return c.json(
+      { type: 'https://cra.dev/problems/unavailable', title: 'A dependency is unavailable', status: 503, detail: 'Temporal or MongoDB did not answer.', checks },
       503,
-      { 'content-type': 'application/problem+json' },
+      { 'Content-Type': 'application/problem+json' },
     );
   });

@@ -2,14 +2,15 @@
  * `POST /v1/hooks/auth0/post-registration`: Auth0's post-user-registration Action tells CRA about a new
  * user. Public, but signed (see `auth/hook-signature.ts`); it starts the same signup as `POST /v1/signup`.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { consentSchema } from '../../domain/account-center.js';
 import { personNameOrBlank } from '../../domain/names.js';
 import { signatureHeader, verifySignature } from '../auth/hook-signature.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
+import { startSignup } from '../processes/signup.js';
 import { defaultHook, respondProblem } from '../problem.js';
-import { startSignup } from '../signup-starter.js';
 import { signupAcceptedSchema } from './signup.js';
 import { problemResponses } from './openapi.js';
 
@@ -40,12 +41,11 @@ const signed: MiddlewareHandler<ApiEnv> = async (c, next) => {
   return next();
 };
 
-const route = createRoute({
+const route = secured(auth.hookSignature(signed), {
   method: 'post',
   path: postRegistrationPath,
   summary: 'Auth0 post-registration hook (signed)',
   description: `Signed with \`${signatureHeader}: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">\`, 300 s tolerance.`,
-  middleware: [signed] as const,
   request: { body: { required: true, content: { 'application/json': { schema: postRegistrationSchema } } } },
   responses: {
     202: { description: 'The signup workflow runs', content: { 'application/json': { schema: signupAcceptedSchema } } },
@@ -55,8 +55,7 @@ const route = createRoute({
 
 export const hookRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
   const { user, consents } = c.req.valid('json');
-  const { temporal, config } = c.get('deps');
-  const started = await startSignup(temporal, config, user.user_id, {
+  const started = await startSignup(c.get('deps'), user.user_id, {
     source: 'auth0-hook',
     requestedBy: 'auth0-post-registration',
     consents,

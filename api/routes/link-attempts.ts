@@ -5,29 +5,16 @@
  * under the bearer token). A response brought by another account spends the attempt and links nothing.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { linkAttempts, recordIdOf, vaultKeys, type LinkAttemptDocument } from '../../activities/providers/stores.js';
+import { linkAttempts, recordIdOf, type LinkAttemptDocument } from '../../activities/providers/stores.js';
 import type { ProblemKind } from '../../domain/problem.js';
-import { actorMismatchError, linkCallbackUpdate, type LinkOutcome } from '../../workflows/link/messages.js';
-import { vaultOf } from '../adapters.js';
+import { actorMismatchError, type LinkOutcome } from '../../workflows/link/messages.js';
 import type { ApiDeps } from '../context.js';
+import { deliverLinkCallback } from '../processes/link.js';
 
 /** A link attempt's id: the SHA-256 of its state (the same function the provider activities use). */
 export const attemptIdOf = recordIdOf;
 
 export const linkAttemptsOf = (deps: ApiDeps) => linkAttempts(deps.db);
-
-/**
- * The authorization URL of an attempt the caller just began, read once: decrypted, then wiped from the
- * record. Undefined when the attempt is not the caller's or its URL was taken already.
- */
-export async function takeAuthorizationUrl(deps: ApiDeps, attemptId: string, accountId: string): Promise<string | undefined> {
-  const taken = await linkAttemptsOf(deps).findOneAndUpdate(
-    { _id: attemptId, accountId, authorizationUrlCiphertext: { $type: 'string' } },
-    { $set: { authorizationUrlCiphertext: null } },
-  );
-  if (!taken?.authorizationUrlCiphertext) return undefined;
-  return (await vaultOf(deps)).decrypt(vaultKeys.linkSecrets, taken.authorizationUrlCiphertext);
-}
 
 export type Delivered =
   | { kind: 'outcome'; outcome: LinkOutcome; workflowId: string }
@@ -64,8 +51,8 @@ export async function deliverAuthorizationResponse(
   const error = mismatch ? actorMismatchError : response.error;
   let outcome: LinkOutcome;
   try {
-    outcome = await deps.temporal.workflow.getHandle(attempt.workflowId).executeUpdate(linkCallbackUpdate, {
-      args: [{ attemptId: attempt._id, outcome: response.code && !error ? 'code' : 'error', ...(error ? { error } : {}), ...(mismatch ? { broughtBy: actorAccountId } : {}) }],
+    outcome = await deliverLinkCallback(deps.temporal, attempt.workflowId, {
+      attemptId: attempt._id, outcome: response.code && !error ? 'code' : 'error', ...(error ? { error } : {}), ...(mismatch ? { broughtBy: actorAccountId } : {}),
     });
   } catch (err) {
     await attempts.updateOne({ _id: attempt._id }, { $set: { status: 'discarded', code: null } });

@@ -14,7 +14,7 @@ import { problemKinds } from '../../domain/problem.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { renderNoticePage, type NoticePageProps } from '../../ui/pages/notice-page.js';
 import type { ApiEnv } from '../context.js';
-import { startDisconnect } from '../disconnect-starter.js';
+import { startDisconnect } from '../processes/disconnect.js';
 import { ProblemError } from '../problem.js';
 import { attemptIdOf } from './link-attempts.js';
 

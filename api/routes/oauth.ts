@@ -6,13 +6,14 @@
  * session: a page asking to sign in, which comes back here (nothing is spent before). Another account's
  * session: the attempt is spent, nothing is linked. Answers with a small page, or JSON when asked.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
 import { problem, type ProblemKind } from '../../domain/problem.js';
 import type { LinkOutcome } from '../../workflows/link/messages.js';
 import { renderLinkCallbackPage } from '../../ui/pages/link-callback-page.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 import { readBrowserSession } from '../session/browser-session.js';
 import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem } from './link-attempts.js';
@@ -29,7 +30,8 @@ const querySchema = z.object({
   error_description: z.string().max(1024).optional(),
 });
 
-const route = createRoute({
+// Public: the browser's session cookie (the account center's), not a bearer token, decides who brings the answer.
+const route = secured(auth.public, {
   method: 'get',
   path: '/v1/oauth/{provider}/callback',
   summary: 'OAuth 2.0 redirect endpoint (public)',

@@ -1,6 +1,7 @@
 /** Shared OpenAPI fragments: the problem+json responses every route may give. */
 import { z } from '@hono/zod-openapi';
 import { problemSchema } from '../../domain/problem.js';
+import { auth, secured } from '../auth/route-auth.js';
 
 const descriptions: Record<number, string> = {
   400: 'The request is not valid (problem+json with `errors[]`)',
@@ -28,3 +29,19 @@ export function problemOrPageResponses<S extends number>(...statuses: S[]) {
     statuses.map((s) => [s, { description: `${descriptions[s] ?? 'Problem'} (a page for browsers; problem+json with Accept: application/json)`, content: { 'application/problem+json': { schema: problemSchema }, ...htmlPage } }]),
   ) as Record<S, { description: string; content: { 'application/problem+json': { schema: typeof problemSchema } } & typeof htmlPage }>;
 }
+
+/** `GET /openapi.json` (public): this document, described in itself so its auth is declared like any route's. */
+export const openApiDocumentRoute = secured(auth.public, {
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This API’s description (OpenAPI 3.1)',
+  responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+});
+
+/** `GET /.well-known/jwks.json` (public, when CRA issues its own tokens): the keys anyone can verify them with. */
+export const jwksRoute = secured(auth.public, {
+  method: 'get',
+  path: '/.well-known/jwks.json',
+  summary: 'The token issuer’s public keys (JWKS)',
+  responses: { 200: { description: 'A JSON Web Key Set', content: { 'application/json': { schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) } } } },
+});

@@ -4,13 +4,14 @@
  * `POST /v1/me/providers/{provider}/link/complete` (an app that received the provider's answer at its own
  * redirect URI hands it over under its bearer token; only the account that started the link can).
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { isProviderId, providerCatalog, providerSummaries } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
 import type { ProblemKind } from '../../domain/problem.js';
 import type { LinkOutcome } from '../../workflows/link/messages.js';
-import { beginProviderLink } from '../link-starter.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
+import { beginProviderLink } from '../processes/link.js';
 import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem } from './link-attempts.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { providerFlagsFor } from '../provider-flags.js';
@@ -33,11 +34,10 @@ const providerSchema = z
   })
   .openapi('Provider');
 
-const listRoute = createRoute({
+const listRoute = secured(auth.bearer, {
   method: 'get',
   path: '/v1/providers',
   summary: 'The provider catalog, with `enabled` evaluated for the caller',
-  security: [{ bearerAuth: [] }],
   responses: {
     200: { description: 'Every provider CRA can connect', content: { 'application/json': { schema: z.object({ providers: z.array(providerSchema) }) } } },
     ...problemResponses(401),
@@ -57,11 +57,10 @@ const linkBodySchema = z
   .strict()
   .openapi('LinkRequest');
 
-const linkRoute = createRoute({
+const linkRoute = secured(auth.bearer, {
   method: 'post',
   path: '/v1/me/providers/{provider}/link',
   summary: 'Start linking a provider: returns the authorization URL to send the person to',
-  security: [{ bearerAuth: [] }],
   request: { params: providerParam, body: { required: false, content: { 'application/json': { schema: linkBodySchema } } } },
   responses: {
     202: {
@@ -83,12 +82,11 @@ const completeBodySchema = z
   .refine((b) => (b.code === undefined) !== (b.error === undefined), { message: 'send either code or error (what the provider redirected with)' })
   .openapi('LinkCompletion');
 
-const completeRoute = createRoute({
+const completeRoute = secured(auth.bearer, {
   method: 'post',
   path: '/v1/me/providers/{provider}/link/complete',
   summary: 'Finish a link with the provider’s answer received at the app’s own redirect URI',
   description: 'Only the account that started the link can finish it: another account’s token gets 403 `link-actor-mismatch`, the attempt is spent and nothing is linked.',
-  security: [{ bearerAuth: [] }],
   request: { params: providerParam, body: { required: true, content: { 'application/json': { schema: completeBodySchema } } } },
   responses: {
     200: {

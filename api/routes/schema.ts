@@ -1,7 +1,8 @@
 /** `GET /v1/schema/account-center.json` (public): the JSON Schema of the account-center document. */
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, z as openapi } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { accountCenterSchema } from '../../domain/account-center.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 
 export const accountCenterSchemaPath = '/v1/schema/account-center.json';
@@ -21,6 +22,15 @@ function rootedSchema(): Record<string, unknown> {
 
 const jsonSchema = rootedSchema();
 
-export const schemaRoutes = new OpenAPIHono<ApiEnv>().get(accountCenterSchemaPath, (c) =>
-  c.body(JSON.stringify(jsonSchema), 200, { 'content-type': 'application/schema+json', 'cache-control': 'public, max-age=300' }),
+const route = secured(auth.public, {
+  method: 'get',
+  path: accountCenterSchemaPath,
+  summary: 'The JSON Schema of the account-center document (public, for any client)',
+  responses: {
+    200: { description: 'JSON Schema (draft 2020-12)', content: { 'application/schema+json': { schema: openapi.record(openapi.string(), openapi.unknown()) } } },
+  },
+});
+
+export const schemaRoutes = new OpenAPIHono<ApiEnv>().openapi(route, (c) =>
+  c.json(jsonSchema, 200, { 'Content-Type': 'application/schema+json', 'cache-control': 'public, max-age=300' }),
 );

@@ -3,7 +3,8 @@
  * (sign out one browser, or everywhere: every browser session, the issuer's sessions and grants, and
  * every access token issued before now).
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../auth/route-auth.js';
 import { listBrowserSessions } from '../session/browser-session.js';
 import { signOutEverywhere, signOutSession } from '../session/sign-out.js';
 import type { ApiEnv } from '../context.js';
@@ -21,19 +22,17 @@ const sessionSchema = z
   })
   .openapi('BrowserSession');
 
-const bearer = [{ bearerAuth: [] }];
-
-const listRoute = createRoute({
-  method: 'get', path: '/v1/me/sessions', summary: 'Where the caller is signed in (browser sessions of the account center)', security: bearer,
+const listRoute = secured(auth.bearer, {
+  method: 'get', path: '/v1/me/sessions', summary: 'Where the caller is signed in (browser sessions of the account center)',
   responses: { 200: { description: 'Sessions, newest first', content: { 'application/json': { schema: z.object({ sessions: z.array(sessionSchema) }) } } }, ...problemResponses(401) },
 });
-const deleteOneRoute = createRoute({
-  method: 'delete', path: '/v1/me/sessions/{sessionId}', summary: 'Sign out one session (its refresh token is revoked at the issuer)', security: bearer,
+const deleteOneRoute = secured(auth.bearer, {
+  method: 'delete', path: '/v1/me/sessions/{sessionId}', summary: 'Sign out one session (its refresh token is revoked at the issuer)',
   request: { params: z.object({ sessionId: z.uuid().openapi({ param: { name: 'sessionId', in: 'path' } }) }) },
   responses: { 204: { description: 'Signed out' }, ...problemResponses(400, 401, 404) },
 });
-const deleteAllRoute = createRoute({
-  method: 'delete', path: '/v1/me/sessions', summary: 'Sign out everywhere: every session, and every access token issued before now', security: bearer,
+const deleteAllRoute = secured(auth.bearer, {
+  method: 'delete', path: '/v1/me/sessions', summary: 'Sign out everywhere: every session, and every access token issued before now',
   responses: { 200: { description: 'Signed out everywhere', content: { 'application/json': { schema: z.object({ ended: z.number().int() }) } } }, ...problemResponses(401) },
 });
 

@@ -1,10 +1,11 @@
 /** `POST /v1/signup`: the signed-in person creates their account center. */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { consentSchema } from '../../domain/account-center.js';
 import { personName } from '../../domain/names.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
+import { startSignup } from '../processes/signup.js';
 import { defaultHook } from '../problem.js';
-import { startSignup } from '../signup-starter.js';
 import { problemResponses } from './openapi.js';
 
 export const signupBodySchema = z
@@ -20,12 +21,11 @@ export const signupAcceptedSchema = z
   .object({ workflowId: z.string(), accountId: z.uuid() })
   .openapi('SignupAccepted');
 
-const route = createRoute({
+const route = secured(auth.bearer, {
   method: 'post',
   path: '/v1/signup',
   summary: 'Sign up: create the account center for the token’s subject',
   description: 'Idempotent: any number of calls (and the Auth0 hook) give one account and the same ids.',
-  security: [{ bearerAuth: [] }],
   request: { body: { required: true, content: { 'application/json': { schema: signupBodySchema } } } },
   responses: {
     202: { description: 'The signup workflow runs', content: { 'application/json': { schema: signupAcceptedSchema } } },
@@ -36,8 +36,7 @@ const route = createRoute({
 export const signupRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
   const body = c.req.valid('json');
   const principal = c.get('principal');
-  const { temporal, config } = c.get('deps');
-  const started = await startSignup(temporal, config, principal.subject, {
+  const started = await startSignup(c.get('deps'), principal.subject, {
     source: 'api',
     requestedBy: principal.subject,
     givenName: body.givenName,

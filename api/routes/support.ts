@@ -4,27 +4,23 @@
  * `PUT|DELETE /v1/support/feature-flags/{flag}/accounts/{accountId}` (permission `flags:write`) overrides a
  * provider flag for one account.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { flagNameFor } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
-import { processOfWorkflowId } from '../../domain/ids.js';
-import { linkStateQuery, supportDecisionSignal } from '../../workflows/link/messages.js';
-import { requirePermission } from '../auth/require-permission.js';
+import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
-import { defaultHook, ProblemError } from '../problem.js';
+import { decideLink } from '../processes/link.js';
+import { defaultHook } from '../problem.js';
 import { flagOverrides, overrideId } from '../provider-flags.js';
 import { problemResponses } from './openapi.js';
 
 export const linkApprovePermission = 'links:approve';
 export const flagsWritePermission = 'flags:write';
 
-const decisionRoute = createRoute({
+const decisionRoute = secured(auth.permission(linkApprovePermission), {
   method: 'post',
   path: '/v1/support/links/{workflowId}/decision',
   summary: 'Approve or deny a provider link that conflicts with another account',
-  security: [{ bearerAuth: [] }],
-  middleware: [requirePermission(linkApprovePermission)] as const,
   request: {
     params: z.object({ workflowId: z.string().min(1).max(512).openapi({ param: { name: 'workflowId', in: 'path' }, description: 'URL-encoded link workflow id' }) }),
     body: { required: true, content: { 'application/json': { schema: z.object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(1000) }).strict().openapi('LinkDecision') } } },
@@ -41,12 +37,10 @@ const flagParams = z.object({
   accountId: z.uuid().openapi({ param: { name: 'accountId', in: 'path' } }),
 });
 
-const putFlagRoute = createRoute({
+const putFlagRoute = secured(auth.permission(flagsWritePermission), {
   method: 'put',
   path: '/v1/support/feature-flags/{flag}/accounts/{accountId}',
   summary: 'Override a provider flag for one account',
-  security: [{ bearerAuth: [] }],
-  middleware: [requirePermission(flagsWritePermission)] as const,
   request: {
     params: flagParams,
     body: { required: true, content: { 'application/json': { schema: z.object({ enabled: z.boolean(), reason: z.string().trim().min(3).max(1000) }).strict().openapi('FlagOverride') } } },
@@ -57,12 +51,10 @@ const putFlagRoute = createRoute({
   },
 });
 
-const deleteFlagRoute = createRoute({
+const deleteFlagRoute = secured(auth.permission(flagsWritePermission), {
   method: 'delete',
   path: '/v1/support/feature-flags/{flag}/accounts/{accountId}',
   summary: 'Remove a flag override: the account follows the rule again',
-  security: [{ bearerAuth: [] }],
-  middleware: [requirePermission(flagsWritePermission)] as const,
   request: { params: flagParams },
   responses: { 204: { description: 'Removed (or there was none)' }, ...problemResponses(400, 401, 403) },
 });
@@ -72,17 +64,7 @@ export const supportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const principal = c.get('principal');
     const { workflowId } = c.req.valid('param');
     const { decision, reason } = c.req.valid('json');
-    if (processOfWorkflowId(workflowId) !== 'link') throw new ProblemError('workflow-not-found', `"${workflowId}" is not a link workflow.`);
-    const handle = c.get('deps').temporal.workflow.getHandle(workflowId);
-    let stage: string;
-    try {
-      stage = (await handle.query(linkStateQuery)).stage;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
-      throw err;
-    }
-    if (stage !== 'awaiting_support') throw new ProblemError('conflict', `This link is not waiting for a decision (stage ${stage}).`);
-    await handle.signal(supportDecisionSignal, { decision, approver: principal.subject, reason });
+    await decideLink(c.get('deps').temporal, workflowId, { decision, approver: principal.subject, reason });
     return c.json({ workflowId, decision }, 202);
   })
   .openapi(putFlagRoute, async (c) => {

@@ -1,21 +1,29 @@
 /**
- * The one place a provider link starts (the API's `POST /v1/me/providers/{p}/link` and the account
- * center's "Connect" button): checks, then update-with-start of `link/<accountId>/<provider>`. The
- * authorization URL comes from the attempt record, never from Temporal: only the caller can take it, once.
+ * The link process's one starter (`link/<accountId>/<provider>`): its id, task queue and search
+ * attributes, and every message the API sends it — the begin update (update-with-start, from
+ * `POST /v1/me/providers/{p}/link` and the account center's "Connect" button), the callback update (the
+ * provider's answer, from `routes/link-attempts.ts`), and support's decision signal with the state query
+ * it checks first (`routes/support.ts`). The authorization URL comes from the attempt record, never from
+ * Temporal: only the caller can take it, once.
  */
-import { WorkflowIdConflictPolicy, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { AccountDocument } from '../domain/account-center.js';
-import { collections } from '../domain/collections.js';
-import { failureTypeOf, failureTypes, problemOfFailure } from '../domain/failures.js';
-import { workflowIds } from '../domain/ids.js';
-import { providerCatalog } from '../domain/provider-catalog.js';
-import type { ProviderId } from '../domain/providers.js';
-import { searchAttributes, taskQueueNames } from '../temporal.config.js';
-import { beginLinkUpdate, linkWorkflowType, type LinkWorkflow } from '../workflows/link/messages.js';
-import type { ApiDeps, Principal } from './context.js';
-import { ProblemError } from './problem.js';
-import { providerFlagsFor } from './provider-flags.js';
-import { takeAuthorizationUrl } from './routes/link-attempts.js';
+import { WorkflowIdConflictPolicy, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { linkAttempts, vaultKeys } from '../../activities/providers/stores.js';
+import type { AccountDocument } from '../../domain/account-center.js';
+import { collections } from '../../domain/collections.js';
+import { failureTypeOf, failureTypes, problemOfFailure } from '../../domain/failures.js';
+import { processOfWorkflowId, workflowIds } from '../../domain/ids.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
+import type { ProviderId } from '../../domain/providers.js';
+import { searchAttributesFor } from '../../temporal.config.js';
+import {
+  beginLinkUpdate, linkCallbackUpdate, linkStateQuery, linkWorkflowType, supportDecisionSignal,
+  type LinkCallback, type LinkOutcome, type LinkWorkflow, type SupportDecision,
+} from '../../workflows/link/messages.js';
+import { vaultOf } from '../adapters.js';
+import type { ApiDeps, Principal } from '../context.js';
+import { ProblemError } from '../problem.js';
+import { providerFlagsFor } from '../provider-flags.js';
+import { accountsQueueOf } from './deps.js';
 
 export interface LinkRequest {
   /** Ask for the provider's extended scopes too (data sync beyond the profile). */
@@ -28,6 +36,19 @@ export interface LinkStarted {
   workflowId: string;
   authorizationUrl: string;
   expiresAt: string;
+}
+
+/**
+ * The authorization URL of an attempt the caller just began, read once: decrypted, then wiped from the
+ * record. Undefined when the attempt is not the caller's or its URL was taken already.
+ */
+async function takeAuthorizationUrl(deps: ApiDeps, attemptId: string, accountId: string): Promise<string | undefined> {
+  const taken = await linkAttempts(deps.db).findOneAndUpdate(
+    { _id: attemptId, accountId, authorizationUrlCiphertext: { $type: 'string' } },
+    { $set: { authorizationUrlCiphertext: null } },
+  );
+  if (!taken?.authorizationUrlCiphertext) return undefined;
+  return (await vaultOf(deps)).decrypt(vaultKeys.linkSecrets, taken.authorizationUrlCiphertext);
 }
 
 /** Start (or give a fresh attempt to) the caller's link of `provider`; ProblemError when it cannot be. */
@@ -55,7 +76,7 @@ export async function beginProviderLink(deps: ApiDeps, principal: Pick<Principal
   const workflowId = workflowIds.link(principal.accountId, provider);
   const startOperation = new WithStartWorkflowOperation<LinkWorkflow>(linkWorkflowType, {
     workflowId,
-    taskQueue: taskQueueNames(config.temporal.taskQueuePrefix).accounts,
+    taskQueue: accountsQueueOf(config),
     // A link already waiting for its callback gets a fresh attempt; a finished one is started anew.
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     args: [{
@@ -63,13 +84,7 @@ export async function beginProviderLink(deps: ApiDeps, principal: Pick<Principal
       attemptTtl: config.providers.linkAttemptTtl, tokenRefreshMargin: config.providers.tokenRefreshMargin,
       sync: { pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun },
     }],
-    typedSearchAttributes: [
-      { key: searchAttributes.accountId, value: principal.accountId },
-      { key: searchAttributes.process, value: 'link' },
-      { key: searchAttributes.provider, value: provider },
-      { key: searchAttributes.stage, value: 'awaiting_callback' },
-      { key: searchAttributes.needsApproval, value: false },
-    ],
+    typedSearchAttributes: searchAttributesFor('link', { accountId: principal.accountId, provider, stage: 'awaiting_callback' }),
   });
   try {
     const begun = await temporal.workflow.executeUpdateWithStart(beginLinkUpdate, { args: [{ scopes, ...(redirect ? { redirect } : {}) }], startWorkflowOperation: startOperation });
@@ -88,4 +103,30 @@ export async function beginProviderLink(deps: ApiDeps, principal: Pick<Principal
     }
     throw err;
   }
+}
+
+/**
+ * Hand the provider's answer (by its attempt id, never the code) to the link waiting for it, and wait for
+ * the outcome. Throws Temporal's WorkflowNotFoundError / WorkflowUpdateFailedError for the caller to map.
+ */
+export async function deliverLinkCallback(temporal: Client, workflowId: string, callback: LinkCallback): Promise<LinkOutcome> {
+  return temporal.workflow.getHandle<LinkWorkflow>(workflowId).executeUpdate(linkCallbackUpdate, { args: [callback] });
+}
+
+/**
+ * Support's decision on a link that waits because its provider account belongs to another person:
+ * 404 `workflow-not-found` for no such link, 409 when it is not waiting for a decision.
+ */
+export async function decideLink(temporal: Client, workflowId: string, decision: SupportDecision): Promise<void> {
+  if (processOfWorkflowId(workflowId) !== 'link') throw new ProblemError('workflow-not-found', `"${workflowId}" is not a link workflow.`);
+  const handle = temporal.workflow.getHandle<LinkWorkflow>(workflowId);
+  let stage: string;
+  try {
+    stage = (await handle.query(linkStateQuery)).stage;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
+    throw err;
+  }
+  if (stage !== 'awaiting_support') throw new ProblemError('conflict', `This link is not waiting for a decision (stage ${stage}).`);
+  await handle.signal(supportDecisionSignal, decision);
 }

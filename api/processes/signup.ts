@@ -1,0 +1,32 @@
+/**
+ * The signup process's one starter (`signup/<subject>`). Signal-with-start: a running signup gets the new
+ * details as a signal; a finished one runs again idempotently with them. Either way one account, one id.
+ * `POST /v1/signup`, the Auth0 post-registration hook and the account center's first sign-in use it.
+ */
+import { WorkflowIdReusePolicy } from '@temporalio/client';
+import { accountIdForSubject } from '../../domain/account-id.js';
+import { workflowIds } from '../../domain/ids.js';
+import { searchAttributesFor } from '../../temporal.config.js';
+import { signupDetailsSignal, signupWorkflowType, type SignupDetails, type SignupWorkflow } from '../../workflows/signup/messages.js';
+import { accountsQueueOf, type ProcessDeps } from './deps.js';
+
+export interface SignupStarted {
+  workflowId: string;
+  accountId: string;
+}
+
+/** Start (or join) the signup of `subject` with these details. */
+export async function startSignup({ temporal, config }: ProcessDeps, subject: string, details: SignupDetails): Promise<SignupStarted> {
+  const accountId = accountIdForSubject(subject);
+  const workflowId = workflowIds.signup(subject);
+  await temporal.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {
+    workflowId,
+    taskQueue: accountsQueueOf(config),
+    args: [{ subject, accountId, ...(config.signup.detailsWait ? { detailsWait: config.signup.detailsWait } : {}) }],
+    signal: signupDetailsSignal,
+    signalArgs: [details],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: searchAttributesFor('signup', { accountId, stage: 'waiting_for_details' }),
+  });
+  return { workflowId, accountId };
+}

@@ -1,0 +1,39 @@
+/**
+ * Where any CRA process stands, read from its workflow's typed search attributes (the ones every starter
+ * sets through `searchAttributesFor` and the workflows upsert as their stage changes).
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { processOfWorkflowId, type ProcessName } from '../../domain/ids.js';
+import { searchAttributes } from '../../temporal.config.js';
+
+export interface ProcessStatus {
+  workflowId: string;
+  process: string;
+  /** Temporal's execution status, lower case (`running`, `completed`, …). */
+  status: string;
+  stage: string | null;
+  /** The account the process belongs to (`CraAccountId`); absent for a recovery until it knows the account. */
+  accountId?: string;
+}
+
+/** The process's status, or undefined when the id is none of ours or no such workflow exists. */
+export async function describeProcess(temporal: Client, workflowId: string): Promise<ProcessStatus | undefined> {
+  const process: ProcessName | undefined = processOfWorkflowId(workflowId);
+  if (!process) return undefined;
+  let description;
+  try {
+    description = await temporal.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  const attrs = description.typedSearchAttributes;
+  const accountId = attrs.get(searchAttributes.accountId);
+  return {
+    workflowId,
+    process: attrs.get(searchAttributes.process) ?? process,
+    status: description.status.name.toLowerCase(),
+    stage: attrs.get(searchAttributes.stage) ?? null,
+    ...(accountId !== undefined ? { accountId } : {}),
+  };
+}

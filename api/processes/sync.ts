@@ -1,0 +1,115 @@
+/**
+ * The sync process's one starter (`sync/<accountId>/<provider>`): its workflow ids, task queue, search
+ * attributes, the Temporal Schedule that repeats it, and the one visibility query that finds a
+ * connection's running syncs. `POST /v1/me/providers/{p}/sync` starts a run now; the sync-control
+ * activities (`activities/sync/control.ts`) create and stop the schedule and cancel running syncs.
+ * (The link workflow starts the first sync as its child, with the same id and attributes.)
+ */
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { workflowIds } from '../../domain/ids.js';
+import type { ProviderId } from '../../domain/providers.js';
+import { searchAttributesFor } from '../../temporal.config.js';
+import type { SyncInput, SyncResult } from '../../workflows/sync/messages.js';
+import { accountsQueueOf, type ProcessDeps } from './deps.js';
+
+export const syncWorkflowType = 'syncProvider';
+export type SyncWorkflow = (input: SyncInput) => Promise<SyncResult>;
+
+/** One connection of an account to a provider: what a sync imports from. */
+export interface SyncTarget {
+  accountId: string;
+  provider: ProviderId;
+}
+
+export function syncScheduleId({ accountId, provider }: SyncTarget): string {
+  return `${workflowIds.sync(accountId, provider)}/schedule`;
+}
+
+/** The id of the runs the schedule starts (Temporal adds the scheduled time to it). */
+export function scheduledSyncWorkflowId({ accountId, provider }: SyncTarget): string {
+  return `${workflowIds.sync(accountId, provider)}/scheduled`;
+}
+
+/**
+ * The visibility query for this connection's running syncs, whoever started them (the schedule, the
+ * link's first sync or a manual run). Account ids are UUIDs and providers come from the catalog, so
+ * neither can carry a quote.
+ */
+export function runningSyncsQuery({ accountId, provider }: SyncTarget): string {
+  return `CraProcess = "sync" AND CraAccountId = "${accountId}" AND CraProvider = "${provider}" AND ExecutionStatus = "Running"`;
+}
+
+function syncInput(config: ProcessDeps['config'], target: SyncTarget & { connectionId: string }): SyncInput {
+  return { accountId: target.accountId, provider: target.provider, connectionId: target.connectionId, pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun };
+}
+
+/** Sync a connection now: a sync already running (scheduled or not) is joined rather than doubled. */
+export async function syncNow({ temporal, config }: ProcessDeps, target: SyncTarget & { connectionId: string }): Promise<{ workflowId: string }> {
+  for await (const run of temporal.workflow.list({ query: runningSyncsQuery(target) })) return { workflowId: run.workflowId };
+  const workflowId = workflowIds.sync(target.accountId, target.provider);
+  await temporal.workflow.start<SyncWorkflow>(syncWorkflowType, {
+    workflowId,
+    taskQueue: accountsQueueOf(config),
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    args: [syncInput(config, target)],
+    typedSearchAttributes: searchAttributesFor('sync', { accountId: target.accountId, provider: target.provider, stage: 'syncing' }),
+  });
+  return { workflowId };
+}
+
+/** Create the schedule that repeats this connection's sync (no-op when it exists). */
+export async function ensureSyncSchedule({ temporal, config }: ProcessDeps, target: SyncTarget & { connectionId: string }): Promise<{ scheduleId: string; created: boolean }> {
+  const scheduleId = syncScheduleId(target);
+  try {
+    await temporal.schedule.getHandle(scheduleId).describe();
+    return { scheduleId, created: false };
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  try {
+    await temporal.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: config.sync.interval }] },
+      // A run still going when the next is due is not doubled.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+      action: {
+        type: 'startWorkflow',
+        workflowType: syncWorkflowType,
+        workflowId: scheduledSyncWorkflowId(target),
+        taskQueue: accountsQueueOf(config),
+        args: [syncInput(config, target)],
+        typedSearchAttributes: searchAttributesFor('sync', { accountId: target.accountId, provider: target.provider, stage: 'scheduled' }),
+      },
+    });
+    return { scheduleId, created: true };
+  } catch (err) {
+    if ((err as Error).name === 'ScheduleAlreadyRunning') return { scheduleId, created: false };
+    throw err;
+  }
+}
+
+/** Delete the connection's schedule; false when there was none. */
+export async function deleteSyncSchedule({ temporal }: Pick<ProcessDeps, 'temporal'>, target: SyncTarget): Promise<boolean> {
+  try {
+    await temporal.schedule.getHandle(syncScheduleId(target)).delete();
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** Cancel every sync of the connection still running; how many were. */
+export async function cancelRunningSyncs({ temporal }: Pick<ProcessDeps, 'temporal'>, target: SyncTarget): Promise<number> {
+  let cancelled = 0;
+  for await (const run of temporal.workflow.list({ query: runningSyncsQuery(target) })) {
+    try {
+      await temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
+      cancelled++;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return cancelled;
+}
