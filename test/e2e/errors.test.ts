@@ -1,23 +1,21 @@
 /**
- * Bad requests to `POST /v1/signup` with a valid token, over real HTTP: each gets the right problem+json
- * (400 malformed JSON, 415, 413, 400 with `errors[]` pointing at the field, 404) and writes nothing —
- * no signup workflow, no account document.
+ * Bad requests to `POST /v1/signup` with a valid token, to the real app in-process (`app.request`, no
+ * socket; one test about the connection is served on a port): each gets the right problem+json (400
+ * malformed JSON, 415, 413, 400 with `errors[]` pointing at the field, 404) and writes nothing — no
+ * signup workflow in the run's Temporal, no account document in its MongoDB.
  */
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
-import { call, startTestStack, tokenFor, type JsonResponse, type TestStack, type ProblemBody } from '../support/stack.js';
+import { listen, useAppWithoutServer } from '../support/app.js';
+import { call, tokenFor, type JsonResponse, type ProblemBody } from '../support/stack.js';
 
-let stack: TestStack;
+const api = useAppWithoutServer();
 let accountsBefore: number;
 
 beforeAll(async () => {
-  stack = await startTestStack();
-  accountsBefore = await stack.db.collection(collections.accounts).countDocuments();
-});
-afterAll(async () => {
-  await stack?.stop();
+  accountsBefore = await api.db.collection(collections.accounts).countDocuments();
 });
 
 const validBody = { givenName: 'Edsger', familyName: 'Dijkstra', consents: [{ purpose: 'terms', version: '2026-11', granted: true }] };
@@ -28,11 +26,11 @@ let caller = 0;
 /** A fresh signed-in caller, so each test can check that its own subject got nothing. */
 async function newCaller(): Promise<{ subject: string; token: string }> {
   const subject = `auth0|errors-${tag}-${++caller}`;
-  return { subject, token: await tokenFor(stack, subject, { email: `errors-${caller}@example.com` }) };
+  return { subject, token: await tokenFor(api, subject, { email: `errors-${caller}@example.com` }) };
 }
 
 function signup(token: string, opts: { body?: string; json?: unknown; headers?: Record<string, string> }): Promise<JsonResponse<ProblemBody>> {
-  return call<ProblemBody>(stack, 'POST', '/v1/signup', { token, ...opts });
+  return call<ProblemBody>(api, 'POST', '/v1/signup', { token, ...opts });
 }
 
 function expectProblem(res: JsonResponse<ProblemBody>, status: number, kind: string, title: string) {
@@ -44,10 +42,10 @@ function expectProblem(res: JsonResponse<ProblemBody>, status: number, kind: str
 
 /** The refused request started nothing: no signup workflow for the subject and no new account. */
 async function expectNothingWritten(subject: string) {
-  const described = stack.temporal.workflow.getHandle(`signup/${subject}`).describe();
+  const described = api.temporal.workflow.getHandle(`signup/${subject}`).describe();
   await expect(described).rejects.toBeInstanceOf(WorkflowNotFoundError);
-  expect(await stack.db.collection(collections.accounts).countDocuments()).toBe(accountsBefore);
-  expect(await stack.db.collection(collections.accounts).countDocuments({ 'rootIdentity.subject': subject })).toBe(0);
+  expect(await api.db.collection(collections.accounts).countDocuments()).toBe(accountsBefore);
+  expect(await api.db.collection(collections.accounts).countDocuments({ 'rootIdentity.subject': subject })).toBe(0);
 }
 
 describe('malformed JSON', () => {
@@ -93,10 +91,11 @@ describe('wrong content type → 415', () => {
 
   it('a body without any content type', async () => {
     const { subject, token } = await newCaller();
-    const res = await fetch(`${stack.baseUrl}/v1/signup`, {
+    const body = new TextEncoder().encode(JSON.stringify(validBody));
+    const res = await api.app.request(`${api.baseUrl}/v1/signup`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
-      body: new TextEncoder().encode(JSON.stringify(validBody)),
+      headers: { authorization: `Bearer ${token}`, 'content-length': String(body.byteLength) },
+      body,
     });
     expect(res.status).toBe(415);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -141,7 +140,7 @@ describe('a body over 64 KiB → 413', () => {
         sent += 4096;
       },
     });
-    const res = await fetch(`${stack.baseUrl}/v1/signup`, {
+    const res = await api.app.request(`${api.baseUrl}/v1/signup`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: stream,
@@ -154,22 +153,28 @@ describe('a body over 64 KiB → 413', () => {
   });
 
   it('does not break the next requests on the connection', async () => {
-    const { subject, token } = await newCaller();
-    for (let round = 0; round < 3; round++) {
-      const big = await signup(token, { json: { ...validBody, givenName: 'x'.repeat(512 * 1024) } });
-      expect(big.status).toBe(413);
-      const chunks = [new TextEncoder().encode(paddedBody(limit + 1))];
-      const chunked = await fetch(`${stack.baseUrl}/v1/signup`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: new ReadableStream<Uint8Array>({ pull: (c) => (chunks.length ? c.enqueue(chunks.shift()!) : c.close()) }),
-        duplex: 'half',
-      } as RequestInit & { duplex: 'half' });
-      expect(chunked.status).toBe(413);
-      await chunked.arrayBuffer();
-      expect((await call(stack, 'GET', '/healthz')).status).toBe(200);
+    // The one test here about the socket itself: the same app, served as api/main.ts serves it.
+    const server = await listen(api);
+    try {
+      const { subject, token } = await newCaller();
+      for (let round = 0; round < 3; round++) {
+        const big = await call<ProblemBody>(server, 'POST', '/v1/signup', { token, json: { ...validBody, givenName: 'x'.repeat(512 * 1024) } });
+        expect(big.status).toBe(413);
+        const chunks = [new TextEncoder().encode(paddedBody(limit + 1))];
+        const chunked = await fetch(`${server.baseUrl}/v1/signup`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: new ReadableStream<Uint8Array>({ pull: (c) => (chunks.length ? c.enqueue(chunks.shift()!) : c.close()) }),
+          duplex: 'half',
+        } as RequestInit & { duplex: 'half' });
+        expect(chunked.status).toBe(413);
+        await chunked.arrayBuffer();
+        expect((await call(server, 'GET', '/healthz')).status).toBe(200);
+      }
+      await expectNothingWritten(subject);
+    } finally {
+      await server.close();
     }
-    await expectNothingWritten(subject);
   });
 
   it('exactly 64 KiB is not too large (it gets to validation)', async () => {
@@ -244,14 +249,14 @@ describe('unknown routes → 404 problem+json', () => {
     ['GET', '/nope'],
   ])('%s %s', async (method, path) => {
     const { subject, token } = await newCaller();
-    const res = await call<ProblemBody>(stack, method, path, { token, ...(method === 'POST' ? { json: validBody } : {}) });
+    const res = await call<ProblemBody>(api, method, path, { token, ...(method === 'POST' ? { json: validBody } : {}) });
     expectProblem(res, 404, 'not-found', 'Not found');
     expect(res.body.detail).toContain(path);
     await expectNothingWritten(subject);
   });
 
   it('outside /v1 without a token', async () => {
-    const res = await call<ProblemBody>(stack, 'GET', '/no/such/thing');
+    const res = await call<ProblemBody>(api, 'GET', '/no/such/thing');
     expectProblem(res, 404, 'not-found', 'Not found');
   });
 });
@@ -262,7 +267,7 @@ describe('a method a known path does not have → 405 problem+json with Allow', 
     ['DELETE', '/v1/me', 'GET, HEAD'],
   ])('%s %s', async (method, path, allow) => {
     const { subject, token } = await newCaller();
-    const res = await call<ProblemBody>(stack, method, path, { token });
+    const res = await call<ProblemBody>(api, method, path, { token });
     expectProblem(res, 405, 'method-not-allowed', 'Method not allowed');
     expect(res.headers.get('allow')).toBe(allow);
     await expectNothingWritten(subject);
@@ -275,6 +280,6 @@ describe('after all of that', () => {
     const res = await signup(token, { json: validBody });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ workflowId: `signup/${subject}` });
-    await expect(stack.temporal.workflow.getHandle(`signup/${subject}`).describe()).resolves.toMatchObject({ workflowId: `signup/${subject}` });
+    await expect(api.temporal.workflow.getHandle(`signup/${subject}`).describe()).resolves.toMatchObject({ workflowId: `signup/${subject}` });
   });
 });

@@ -1,22 +1,18 @@
 /**
- * Rate limits on starting a recovery, over HTTP: per client address and per email address (hashed, case
- * folded), each a token bucket; over the limit the answer is 429 problem+json with Retry-After, the same
- * for addresses with and without an account.
+ * Rate limits on starting a recovery, to the real app in-process (`app.request`, no socket; the client
+ * address comes from X-Forwarded-For behind one trusted proxy): per client address and per email address
+ * (hashed, case folded), each a token bucket; over the limit the answer is 429 problem+json with
+ * Retry-After, the same for addresses with and without an account.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startTestStack, type TestStack } from '../support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { useAppWithoutServer } from '../support/app.js';
+import { call } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: { RECOVERY_RATE_LIMIT_PER_IP: '3', RECOVERY_RATE_LIMIT_PER_EMAIL: '2', RECOVERY_RATE_LIMIT_WINDOW: '1 hour', TRUSTED_PROXY_HOPS: '1' },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
+const api = useAppWithoutServer({
+  env: { RECOVERY_RATE_LIMIT_PER_IP: '3', RECOVERY_RATE_LIMIT_PER_EMAIL: '2', RECOVERY_RATE_LIMIT_WINDOW: '1 hour', TRUSTED_PROXY_HOPS: '1' },
 });
 
-const start = (email: string, ip: string) => call(stack, 'POST', '/v1/recoveries', { json: { email }, headers: { 'x-forwarded-for': ip } });
+const start = (email: string, ip: string) => call(api, 'POST', '/v1/recoveries', { json: { email }, headers: { 'x-forwarded-for': ip } });
 
 describe('POST /v1/recoveries rate limits', () => {
   it('limits one email address, however it is spelt and wherever it comes from', async () => {
@@ -46,8 +42,8 @@ describe('POST /v1/recoveries rate limits', () => {
   });
 
   it('starts no workflow and stores nothing for a refused request', async () => {
-    const before = await stack.db.collection('recoveries').countDocuments();
+    const before = await api.db.collection('recoveries').countDocuments();
     expect((await start('person-5@example.com', '198.20.9.9')).status).toBe(429);
-    expect(await stack.db.collection('recoveries').countDocuments()).toBe(before);
+    expect(await api.db.collection('recoveries').countDocuments()).toBe(before);
   });
 });

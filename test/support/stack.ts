@@ -1,6 +1,8 @@
 /**
  * A CRA stack for one test file, against the run's Temporal and MongoDB servers: its own database, its
  * own task queues, the real workers (in this process) and the real API served over HTTP on a free port.
+ * A file takes one with `const stack = useTestStack({ … })`. Tests that need no worker and no socket
+ * call the app in-process instead (`test/support/app.ts`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { serveApi } from '../../api/server.js';
 import { EmbeddedIssuer } from '../../api/auth/embedded-issuer.js';
@@ -25,6 +27,7 @@ import { defaultSandboxClients } from '../../deploy/sandbox/default-clients.js';
 import { startSandboxProvider, type SandboxProvider, type SandboxProviderOptions } from '../../deploy/sandbox/sandbox-provider.js';
 import { freePort } from '../../deploy/local/services.js';
 import { providerIds } from '../../domain/providers.js';
+import type { TestApp } from './app.js';
 
 export interface TestStack {
   config: CraConfig;
@@ -61,8 +64,8 @@ export interface TestStackOptions {
   sandbox?: boolean | Partial<Pick<SandboxProviderOptions, 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'adminToken'>>;
 }
 
-export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
-  installQuietRuntime();
+/** The environment of one test file's CRA: its own database, task queues and data folder on the run's servers. */
+export function testEnv(overrides: Record<string, string> = {}): { env: Record<string, string>; dataDir: string } {
   const id = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(join(tmpdir(), 'cra-stack-'));
   const env: Record<string, string> = {
@@ -76,8 +79,28 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     LOG_LEVEL: 'info',
     SIGNUP_HOOK_SECRETS: hookSecrets.join(','),
     WORKER_SHUTDOWN_GRACE: '1s',
-    ...opts.env,
+    ...overrides,
   };
+  return { env, dataDir };
+}
+
+/** The API as `api/main.ts` builds it (sign-in included), over the given connections; its log lines go to `apiLog`. */
+export async function buildTestApi(opts: { config: CraConfig; dataDir: string; db: Db; temporal: Client; deps: WorkerDependencies }) {
+  const { config, db, temporal, deps } = opts;
+  const apiLog: string[] = [];
+  const log = pino(
+    { level: 'info', redact: { paths: redactedLogPaths, censor: '[redacted]' } },
+    { write: (line: string) => void apiLog.push(line) },
+  );
+  const issuer = await EmbeddedIssuer.load({ dataDir: opts.dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
+  const signIn = await buildSignIn({ config, db, notifier: deps.notifier, signingKey: issuer.signingJwk() });
+  const app = createApp({ config, temporal, db, log, jwks: issuer.jwks(), vault: deps.vault, notifier: deps.notifier, ...(signIn ? { signIn } : {}) });
+  return { app, issuer, apiLog };
+}
+
+export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
+  installQuietRuntime();
+  const { env, dataDir } = testEnv(opts.env);
   // The API's address is fixed before the config is read: it is the public URL providers redirect to.
   const apiPort = opts.env?.PORT && opts.env.PORT !== '0' ? Number(opts.env.PORT) : await freePort();
   env.PORT = String(apiPort);
@@ -101,14 +124,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const deps = await buildWorkerDependencies(config, db);
   if (sandbox) await registerSandboxClients(deps.vault, defaultSandboxClients(config.publicUrl, providerIds));
 
-  const apiLog: string[] = [];
-  const log = pino(
-    { level: 'info', redact: { paths: redactedLogPaths, censor: '[redacted]' } },
-    { write: (line: string) => void apiLog.push(line) },
-  );
-  const issuer = await EmbeddedIssuer.load({ dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
-  const signIn = await buildSignIn({ config, db, notifier: deps.notifier, signingKey: issuer.signingJwk() });
-  const app = createApp({ config, temporal, db, log, jwks: issuer.jwks(), vault: deps.vault, notifier: deps.notifier, ...(signIn ? { signIn } : {}) });
+  const { app, issuer, apiLog } = await buildTestApi({ config, dataDir, db, temporal, deps });
   const server: ServerType = await new Promise((resolve) => {
     const s = serveApi({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s));
   });
@@ -142,8 +158,36 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   return stack;
 }
 
-/** A signed-in caller: a token from the stack's embedded issuer. */
-export async function tokenFor(stack: TestStack, subject: string, extra: { email?: string; permissions?: string[] } = {}): Promise<string> {
+/**
+ * The stack of a test file: started before its tests, stopped after them (hooks registered here, so a
+ * file's own `beforeAll` that comes after this line sees a started stack, and its own `afterAll` runs
+ * before the stop). Use it inside tests and hooks; reading it at the top level of the file throws.
+ */
+export function useTestStack(opts: TestStackOptions | (() => TestStackOptions | Promise<TestStackOptions>) = {}): TestStack {
+  let started: TestStack | undefined;
+  beforeAll(async () => {
+    started = await startTestStack(typeof opts === 'function' ? await opts() : opts);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const current = (): TestStack => {
+    if (!started) throw new Error('the test stack starts in beforeAll: use it inside a test or a hook');
+    return started;
+  };
+  return new Proxy({} as TestStack, {
+    get: (_, key) => Reflect.get(current(), key),
+    has: (_, key) => Reflect.has(current(), key),
+    ownKeys: () => Reflect.ownKeys(current()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(current(), key);
+      return descriptor && { ...descriptor, configurable: true };
+    },
+  });
+}
+
+/** A signed-in caller: a token from the stack's (or the app's) embedded issuer. */
+export async function tokenFor(stack: Pick<TestStack, 'issuer'>, subject: string, extra: { email?: string; permissions?: string[] } = {}): Promise<string> {
   return stack.issuer.issue({ subject, ...extra });
 }
 
@@ -163,9 +207,12 @@ export interface JsonResponse<T = unknown> {
   body: T;
 }
 
-/** Real HTTP to the stack's API. */
+/**
+ * A request to the API: real HTTP to a stack, or in-process to an app (`app.request`, no socket). For the
+ * app a string body gets the Content-Length a client would send, so limits are checked as they are over HTTP.
+ */
 export async function call<T = Record<string, unknown>>(
-  stack: TestStack,
+  target: Pick<TestStack, 'baseUrl'> | Pick<TestApp, 'baseUrl' | 'app'>,
   method: string,
   path: string,
   opts: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {},
@@ -177,7 +224,14 @@ export async function call<T = Record<string, unknown>>(
     body = JSON.stringify(opts.json);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(`${stack.baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const url = `${target.baseUrl}${path}`;
+  let res: Response;
+  if ('app' in target && target.app) {
+    if (body !== undefined) headers['content-length'] ??= String(Buffer.byteLength(body));
+    res = await target.app.request(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+  } else {
+    res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+  }
   const text = await res.text();
   let parsed: unknown = text;
   try {
