@@ -3,10 +3,12 @@
  * It refreshes the access token a margin before it expires, hands out fresh token versions to whoever
  * asks (the `freshToken` update), and on `invalid_grant` marks the connection `reauth_required`, tells
  * the person, and stops — it never retries a revoked grant.
+ * Cancelled: a refresh under way ends first (so its new token version is known and kept), the audit log
+ * records where custody stood, and the run ends cancelled with `CraStage = cancelled`.
  */
-import { ActivityFailure, ApplicationFailure, msToNumber } from '@temporalio/common';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, msToNumber } from '@temporalio/common';
 import {
-  allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, sleep, workflowInfo,
+  allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { createAccountActivities } from '../../activities/accounts/activities.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
@@ -20,7 +22,11 @@ import {
 } from './messages.js';
 import { failure, failureTypes } from '../../domain/failures.js';
 
-const providerActs = proxyActivities<ReturnType<typeof createProviderActivities>>(activityOptions.providers);
+type ProviderActivities = ReturnType<typeof createProviderActivities>;
+const providerActs = proxyActivities<ProviderActivities>(activityOptions.providers);
+// After `token-custody-cancellation`, a cancel waits for a refresh already running at the provider to finish:
+// the provider may have rotated the refresh token, and the new version must be what custody last knew.
+const providerActsUntilStopped = proxyActivities<ProviderActivities>({ ...activityOptions.providers, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
 const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
 
@@ -34,35 +40,60 @@ function isInvalidGrant(err: unknown): boolean {
   return cause instanceof ApplicationFailure && (cause.type === failureTypes.InvalidGrant || cause.type === failureTypes.TokensMissing);
 }
 
-export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyResult> {
-  const marginMs = msToNumber(input.refreshMargin);
-  const state: CustodyState = {
-    connectionId: input.connectionId,
-    status: 'active',
-    tokenVersion: input.tokenVersion ?? 1,
-    refreshCount: input.refreshCount ?? 0,
-    ...(input.accessTokenExpiresAt ? { accessTokenExpiresAt: input.accessTokenExpiresAt } : {}),
-  };
-  let stopReason: string | undefined;
-  let changed = false;
-  let refreshesThisRun = 0;
-  let inflight: Promise<void> | undefined;
+/** What the custodian knows; handlers change it between awaits, validators read it synchronously. */
+class Custody {
+  readonly state: CustodyState;
+  stopReason?: string;
+  /** New tokens arrived (a relink): the main loop recomputes its wake-up time. */
+  changed = false;
+  refreshesThisRun = 0;
+  private inflight: Promise<void> | undefined;
 
-  // A function, not an inline comparison: handlers change `state.status` between awaits.
-  const needsReauth = () => state.status === 'reauth_required';
-  const expiresWithin = (ms: number) => state.accessTokenExpiresAt !== undefined && Date.parse(state.accessTokenExpiresAt) - Date.now() <= ms;
+  constructor(
+    readonly input: TokenCustodyInput,
+    private readonly marginMs: number,
+    private readonly refreshConnectionTokens: ProviderActivities['refreshConnectionTokens'],
+  ) {
+    this.state = {
+      connectionId: input.connectionId,
+      status: 'active',
+      tokenVersion: input.tokenVersion ?? 1,
+      refreshCount: input.refreshCount ?? 0,
+      ...(input.accessTokenExpiresAt ? { accessTokenExpiresAt: input.accessTokenExpiresAt } : {}),
+    };
+  }
+
+  /** A method, not an inline comparison: handlers change `state.status` between awaits. */
+  needsReauth(): boolean {
+    return this.state.status === 'reauth_required';
+  }
+  ended(): boolean {
+    return this.stopReason !== undefined || this.needsReauth();
+  }
+  expiresWithin(ms: number): boolean {
+    return this.state.accessTokenExpiresAt !== undefined && Date.parse(this.state.accessTokenExpiresAt) - Date.now() <= ms;
+  }
+  /** How long until the token is due for a refresh; undefined when it never expires. */
+  untilRefreshDue(): number | undefined {
+    return this.state.accessTokenExpiresAt === undefined ? undefined : Math.max(1, Date.parse(this.state.accessTokenExpiresAt) - this.marginMs - Date.now());
+  }
+  /** Settles once the refresh under way (if any) has ended, however it ended. */
+  async refreshSettled(): Promise<void> {
+    await this.inflight?.catch(() => undefined);
+  }
 
   /** One refresh at a time: the main loop and `freshToken` callers share it. */
-  const refresh = (): Promise<void> => {
-    inflight ??= (async () => {
+  refresh(): Promise<void> {
+    const { state } = this;
+    this.inflight ??= (async () => {
       state.status = 'refreshing';
       try {
-        const result = await providerActs.refreshConnectionTokens({ connectionId: state.connectionId });
+        const result = await this.refreshConnectionTokens({ connectionId: state.connectionId });
         state.tokenVersion = result.version;
         if (result.accessTokenExpiresAt) state.accessTokenExpiresAt = result.accessTokenExpiresAt;
         else delete state.accessTokenExpiresAt;
         state.refreshCount++;
-        refreshesThisRun++;
+        this.refreshesThisRun++;
         state.lastRefreshAt = new Date().toISOString();
         state.status = 'active';
       } catch (err) {
@@ -72,35 +103,62 @@ export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyRes
         }
         state.status = 'reauth_required';
       } finally {
-        inflight = undefined;
+        this.inflight = undefined;
       }
     })();
-    return inflight;
-  };
+    return this.inflight;
+  }
 
-  setHandler(stopCustodySignal, ({ reason }) => {
-    stopReason = reason;
-  });
-  setHandler(tokensReplacedSignal, (replacement) => {
+  replaceTokens(replacement: { connectionId: string; accessTokenExpiresAt?: string; tokenVersion: number }): void {
+    const { state } = this;
     if (replacement.connectionId !== state.connectionId) return;
     state.tokenVersion = replacement.tokenVersion;
     if (replacement.accessTokenExpiresAt) state.accessTokenExpiresAt = replacement.accessTokenExpiresAt;
     else delete state.accessTokenExpiresAt;
-    changed = true;
+    this.changed = true;
+  }
+
+  freshToken(): FreshToken {
+    const { state } = this;
+    return { connectionId: state.connectionId, tokenVersion: state.tokenVersion, ...(state.accessTokenExpiresAt ? { accessTokenExpiresAt: state.accessTokenExpiresAt } : {}) };
+  }
+
+  /** The input of the next run: custody carries on from here. */
+  nextRun(): TokenCustodyInput {
+    const { state } = this;
+    return {
+      ...this.input,
+      refreshCount: state.refreshCount,
+      tokenVersion: state.tokenVersion,
+      ...(state.accessTokenExpiresAt ? { accessTokenExpiresAt: state.accessTokenExpiresAt } : { accessTokenExpiresAt: undefined }),
+    };
+  }
+}
+
+export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyResult> {
+  const marginMs = msToNumber(input.refreshMargin);
+  // Runs that started before `token-custody-cancellation` stopped where the cancel found them, without a trace.
+  const handlesCancellation = patched('token-custody-cancellation');
+  const custody = new Custody(input, marginMs, (handlesCancellation ? providerActsUntilStopped : providerActs).refreshConnectionTokens);
+  const { state } = custody;
+
+  setHandler(stopCustodySignal, ({ reason }) => {
+    custody.stopReason = reason;
   });
+  setHandler(tokensReplacedSignal, (replacement) => custody.replaceTokens(replacement));
   setHandler(custodyStateQuery, () => state);
   setHandler(
     freshTokenUpdate,
     async ({ minValiditySeconds = 60 }): Promise<FreshToken> => {
-      if (expiresWithin(Math.max(minValiditySeconds * 1000, marginMs))) await refresh();
+      if (custody.expiresWithin(Math.max(minValiditySeconds * 1000, marginMs))) await custody.refresh();
       if (state.status === 'reauth_required') {
         throw failure('ReauthRequired', 'the provider revoked access: the person must reconnect');
       }
-      return { connectionId: state.connectionId, tokenVersion: state.tokenVersion, ...(state.accessTokenExpiresAt ? { accessTokenExpiresAt: state.accessTokenExpiresAt } : {}) };
+      return custody.freshToken();
     },
     {
       validator: ({ minValiditySeconds }) => {
-        if (stopReason !== undefined || state.status === 'reauth_required') throw new Error(`custody of ${state.connectionId} has ended (${stopReason ?? 'reauth required'})`);
+        if (custody.ended()) throw new Error(`custody of ${state.connectionId} has ended (${custody.stopReason ?? 'reauth required'})`);
         if (minValiditySeconds !== undefined && (!Number.isInteger(minValiditySeconds) || minValiditySeconds < 0 || minValiditySeconds > 86_400)) {
           throw new Error('minValiditySeconds is a whole number of seconds from 0 to 86400');
         }
@@ -108,50 +166,65 @@ export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyRes
     },
   );
 
-  recordStage('active');
-  while (stopReason === undefined && !needsReauth()) {
-    changed = false;
-    const wake = () => stopReason !== undefined || changed || needsReauth();
-    // A token without an expiry needs no refresh: wait for a signal. Otherwise wake at the refresh time.
-    const woken = state.accessTokenExpiresAt === undefined
-      ? (await condition(wake), true)
-      : await condition(wake, Math.max(1, Date.parse(state.accessTokenExpiresAt) - marginMs - Date.now()));
-    if (stopReason !== undefined || needsReauth()) break;
-    if (woken) continue;
-    try {
-      await refresh();
-    } catch {
-      // The provider stayed down beyond the activity's retries: keep custody and try again later.
-      await sleep(outageBackoff);
+  try {
+    recordStage('active');
+    while (!custody.ended()) {
+      custody.changed = false;
+      const wake = () => custody.ended() || custody.changed;
+      // A token without an expiry needs no refresh: wait for a signal. Otherwise wake at the refresh time.
+      const due = custody.untilRefreshDue();
+      const woken = due === undefined ? (await condition(wake), true) : await condition(wake, due);
+      if (custody.ended()) break;
+      if (woken) continue;
+      try {
+        await custody.refresh();
+      } catch {
+        // The provider stayed down beyond the activity's retries: keep custody and try again later.
+        await sleep(outageBackoff);
+      }
+      if (!custody.needsReauth() && (workflowInfo().continueAsNewSuggested || custody.refreshesThisRun >= refreshesPerRun)) {
+        await condition(allHandlersFinished);
+        return continueAsNew<typeof tokenCustody>(custody.nextRun());
+      }
     }
-    if (!needsReauth() && (workflowInfo().continueAsNewSuggested || refreshesThisRun >= refreshesPerRun)) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof tokenCustody>({
-        ...input,
-        refreshCount: state.refreshCount,
-        tokenVersion: state.tokenVersion,
-        ...(state.accessTokenExpiresAt ? { accessTokenExpiresAt: state.accessTokenExpiresAt } : { accessTokenExpiresAt: undefined }),
-      });
-    }
-  }
 
-  if (needsReauth()) {
-    recordStage('reauth_required');
-    const { workflowId } = workflowInfo();
-    await accounts.setConnectionStatus({ accountId: input.accountId, connectionId: state.connectionId, status: 'reauth_required' });
-    await records.appendAuditEvent({
-      eventId: `${workflowId}/${state.connectionId}/reauth_required/${state.refreshCount}`, action: 'provider.reauth_required',
-      actor: { type: 'system', id: 'token-custody' }, accountId: input.accountId, workflowId, details: { provider: input.provider, connectionId: state.connectionId },
-    });
-    await records.queueAccountNotice({
-      accountId: input.accountId, template: 'provider-reauth-required', data: { provider: input.provider },
-      idempotencyKey: `${state.connectionId}/reauth_required/${state.refreshCount}`,
-    });
+    if (custody.needsReauth()) {
+      recordStage('reauth_required');
+      const { workflowId } = workflowInfo();
+      await accounts.setConnectionStatus({ accountId: input.accountId, connectionId: state.connectionId, status: 'reauth_required' });
+      await records.appendAuditEvent({
+        eventId: `${workflowId}/${state.connectionId}/reauth_required/${state.refreshCount}`, action: 'provider.reauth_required',
+        actor: { type: 'system', id: 'token-custody' }, accountId: input.accountId, workflowId, details: { provider: input.provider, connectionId: state.connectionId },
+      });
+      await records.queueAccountNotice({
+        accountId: input.accountId, template: 'provider-reauth-required', data: { provider: input.provider },
+        idempotencyKey: `${state.connectionId}/reauth_required/${state.refreshCount}`,
+      });
+      await condition(allHandlersFinished);
+      return { status: 'reauth_required', refreshCount: state.refreshCount };
+    }
+    state.status = 'stopped';
+    recordStage('stopped');
     await condition(allHandlersFinished);
-    return { status: 'reauth_required', refreshCount: state.refreshCount };
+    return { status: 'stopped', refreshCount: state.refreshCount };
+  } catch (err) {
+    // A refresh that ran on to its end after the cancel may still fail: custody was cancelled all the same.
+    if (!handlesCancellation || !(isCancellation(err) || CancellationScope.current().consideredCancelled)) throw err;
+    custody.stopReason ??= 'cancelled';
+    recordStage('cancelled');
+    // The workflow's own scope is cancelled: only a non-cancellable one still waits, and reaches the audit log.
+    await CancellationScope.nonCancellable(async () => {
+      await custody.refreshSettled();
+      if (!custody.needsReauth()) state.status = 'stopped';
+      const { workflowId, runId } = workflowInfo();
+      await records.appendAuditEvent({
+        eventId: `${workflowId}/${runId}/token_custody_cancelled`, action: 'provider.token_custody_cancelled',
+        actor: { type: 'system', id: 'token-custody' }, accountId: input.accountId, workflowId,
+        details: { provider: input.provider, connectionId: state.connectionId, tokenVersion: state.tokenVersion, refreshCount: state.refreshCount },
+      });
+      await condition(allHandlersFinished);
+    });
+    // Rethrown (a cancellation), so Temporal shows the run as cancelled.
+    throw isCancellation(err) ? err : new CancelledFailure('token custody was cancelled');
   }
-  state.status = 'stopped';
-  recordStage('stopped');
-  await condition(allHandlersFinished);
-  return { status: 'stopped', refreshCount: state.refreshCount };
 }
