@@ -5,7 +5,7 @@
  * the tokens encrypted, adds the connection, links the identity, audits, and starts token custody.
  * A provider account already linked to another person waits for a support decision; nothing moves silently.
  * Cancelled before the link is decided: the exchange under way ends first, the attempt is discarded with
- * whatever it obtained, the callback is answered `cancelled`, and the run ends cancelled. Once support has
+ * whatever it obtained, the callback is answered (not connected: cancelled), and the run ends cancelled. Once support has
  * approved a move or the linking has begun, the link runs to its end: its steps are never left half-done.
  */
 import { ActivityCancellationType, ActivityFailure, CancelledFailure, WorkflowExecutionAlreadyStartedError, msToNumber } from '@temporalio/common';
@@ -128,7 +128,7 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     async (delivered) => {
       link.callback = delivered;
       const answered = () => link.callbackAnswer !== undefined;
-      // A cancelled link still answers the callback (`cancelled`) rather than leave the person without one.
+      // A cancelled link still answers the callback rather than leave the person without one.
       await (handlesCancellation ? CancellationScope.nonCancellable(() => condition(answered)) : condition(answered));
       return link.callbackAnswer!;
     },
@@ -210,7 +210,8 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
       // The attempt goes with its verifier, its code and any tokens the exchange obtained.
       if (link.attempt) await providerActs.discardLinkAttempt({ attemptId: link.attempt.attemptId });
       await audit('provider.link_cancelled', { stage: reached }, { type: 'system', id: 'link' });
-      link.finish({ status: 'cancelled', detail: 'the connection was cancelled; nothing was stored' }, 'cancelled');
+      // Answered as a failure (the API's answers know no other way of not connecting); the stage says why.
+      link.finish({ status: 'failed', detail: 'the connection was cancelled; nothing was stored' }, 'cancelled');
       // The callback, if one is waiting, gets its answer before the run ends.
       await condition(allHandlersFinished);
     });

@@ -58,7 +58,7 @@ export interface LinkCallback {
 /** The callback error CRA itself delivers when the answer came back to another account than the link's. */
 export const actorMismatchError = 'actor_mismatch';
 
-export type LinkStatus = 'linked' | 'already_linked' | 'pending_review' | 'denied' | 'failed' | 'expired' | 'conflict_denied' | 'cancelled';
+export type LinkStatus = 'linked' | 'already_linked' | 'pending_review' | 'denied' | 'failed' | 'expired' | 'conflict_denied';
 
 export interface LinkOutcome {
   status: LinkStatus;
