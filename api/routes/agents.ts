@@ -13,7 +13,7 @@ import type { ApiEnv } from '../context.js';
 import { clientIp } from '../middleware/rate-limit.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
-import { recoverySettings, recoveryStartedSchema, recoveryStartSchema, startRecovery } from './recoveries.js';
+import { recoverySettings, recoveryStartedSchema, recoveryStartSchema, startRecovery } from './recoveries/index.js';
 
 const agentRegistrationSchema = z
   .object({

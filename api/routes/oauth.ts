@@ -17,7 +17,7 @@ import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 import { readBrowserSession } from '../session/browser-session.js';
 import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem } from './link-attempts.js';
-import { recoveryProviderCallback } from './recoveries.js';
+import { recoveryProviderCallback } from './recoveries/index.js';
 import { defaultHook, problemResponse } from '../problem.js';
 import { htmlPage, problemOrPageResponses } from './openapi.js';
 
