@@ -1,10 +1,13 @@
 /**
  * Every operation of `GET /openapi.json`, called over real HTTP without credentials and with a valid token
  * that holds no permission (issue 10, item 3). The operations come from the document, not from a list here,
- * so a route added without auth fails this file: anonymously, every non-public operation answers 401 with a
- * Bearer challenge; with the permission-less token, every support operation answers 403. Public operations
- * are named below with the reason they are public, and still never answer 2xx to an anonymous write. The
- * document's `security` says bearer exactly when the anonymous call met a Bearer challenge.
+ * so a route added without auth fails this file: every operation must declare its auth on the route
+ * (`secured(auth.…, route)`, which writes `x-cra-auth` and `security`), and a route that does not is named
+ * by the first test below. Anonymously, every non-public operation answers 401 with a Bearer challenge; with
+ * the permission-less token, every support operation answers 403. Public operations are named below with
+ * the reason they are public — the list must be exactly the operations declared public, recovery token,
+ * agent signature or hook signature — and still never answer 2xx to an anonymous write. The document says
+ * bearer is required exactly when the anonymous call met a Bearer challenge.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +39,7 @@ const publicOperations: Readonly<Record<string, string>> = {
  * The document's operation count when this file was written: fewer means operations went missing from it
  * (and so from this test). Raise it as operations are added.
  */
-const documentedOperationsAtLeast = 46;
+const documentedOperationsAtLeast = 51;
 
 /** Where a support operation lives, and the permissions that open it (any one of them). */
 const supportPermissions: ReadonlyArray<{ prefix: string; permissions: string[] }> = [
@@ -45,6 +48,12 @@ const supportPermissions: ReadonlyArray<{ prefix: string; permissions: string[] 
   { prefix: '/v1/support/recoveries/', permissions: ['recovery:approve', 'support:read'] },
 ];
 const allSupportPermissions = [...new Set(supportPermissions.flatMap((s) => s.permissions))];
+
+/** The declarations `api/auth/route-auth.ts` knows, as `x-cra-auth` spells them. */
+const declarations = ['public', 'bearer', 'permission', 'recovery-token', 'agent-signature', 'hook-signature'] as const;
+type Declaration = (typeof declarations)[number];
+/** The declarations whose caller brings no bearer token: their operations belong in `publicOperations`. */
+const withoutBearer: ReadonlySet<Declaration> = new Set(['public', 'recovery-token', 'agent-signature', 'hook-signature']);
 
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -67,6 +76,7 @@ interface OperationObject {
   parameters?: Parameter[];
   requestBody?: { content?: Record<string, unknown> };
   security?: Array<Record<string, string[]>>;
+  'x-cra-auth'?: string;
 }
 interface OpenApiDocument {
   paths: Record<string, Partial<Record<(typeof methods)[number], OperationObject>>>;
@@ -84,6 +94,10 @@ interface Operation {
   hasBody: boolean;
   /** The document's effective security (the operation's, else the document's). */
   security: Array<Record<string, string[]>>;
+  /** The operation's own `security`, as the route declared it (undefined: it declared none). */
+  ownSecurity: Array<Record<string, string[]>> | undefined;
+  /** `x-cra-auth`: how the route declared its auth (undefined: it did not). */
+  declared: string | undefined;
 }
 
 let stack: TestStack;
@@ -123,17 +137,50 @@ function operationsOf(document: OpenApiDocument): Operation[] {
         path,
         hasBody: op.requestBody !== undefined,
         security: op.security ?? document.security ?? [],
+        ownSecurity: op.security,
+        declared: op['x-cra-auth'],
       });
     }
   }
   return found;
 }
 
-/** Whether the operation's security names a bearer scheme in any of its alternatives. */
+const isBearerScheme = (name: string) => {
+  const scheme = doc.components?.securitySchemes?.[name];
+  return scheme?.type === 'http' && scheme.scheme?.toLowerCase() === 'bearer';
+};
+
+/** Whether the operation's security requires a bearer token: every alternative names a bearer scheme. */
 function documentsBearer(op: Operation): boolean {
-  const schemes = doc.components?.securitySchemes ?? {};
-  return op.security.some((alternative) => Object.keys(alternative).some((name) => schemes[name]?.type === 'http' && schemes[name]?.scheme?.toLowerCase() === 'bearer'));
+  return op.security.length > 0 && op.security.every((alternative) => Object.keys(alternative).some(isBearerScheme));
 }
+
+/** Why an operation's own `security` is not what its declaration gives, or undefined when it is. */
+function securityMismatch(op: Operation): string | undefined {
+  const security = op.ownSecurity;
+  const only = (scheme: string) => security?.length === 1 && JSON.stringify(security[0]) === JSON.stringify({ [scheme]: [] });
+  switch (op.declared as Declaration) {
+    case 'public':
+      return security !== undefined && security.length === 0 ? undefined : 'a public operation has `security: []`';
+    case 'bearer':
+      return only('bearerAuth') ? undefined : 'a bearer operation has `security: [{ bearerAuth: [] }]`';
+    case 'permission':
+      return security !== undefined && security.length > 0 && security.every((a) => Object.keys(a).length === 1 && (a.bearerAuth?.length ?? 0) > 0)
+        ? undefined
+        : 'a permission operation names its permissions: every alternative `{ bearerAuth: [permission, …] }`';
+    case 'recovery-token':
+      return security?.[0] && JSON.stringify(security[0]) === JSON.stringify({ recoveryToken: [] }) ? undefined : 'a recovery-token operation has `{ recoveryToken: [] }` first';
+    case 'agent-signature':
+      return only('agentSignature') ? undefined : 'an agent operation has `security: [{ agentSignature: [] }]`';
+    case 'hook-signature':
+      return only('hookSignature') ? undefined : 'a hook operation has `security: [{ hookSignature: [] }]`';
+    default:
+      return `unknown declaration ${JSON.stringify(op.declared)}`;
+  }
+}
+
+/** The permissions a permission operation's security names (one list per alternative). */
+const documentedPermissions = (op: Operation) => (op.ownSecurity ?? []).map((a) => a.bearerAuth ?? []);
 
 const isPublic = (op: Operation) => op.key in publicOperations;
 const permissionsFor = (op: Operation) => supportPermissions.find((s) => op.documentedPath.startsWith(s.prefix))?.permissions;
@@ -186,6 +233,42 @@ describe('the OpenAPI document is the list of operations', () => {
   });
 });
 
+describe('every operation declares its auth on the route', () => {
+  it('every operation carries an x-cra-auth declaration (declare it with secured(auth.…, route))', () => {
+    const undeclared = operations.filter((op) => !(declarations as readonly (string | undefined)[]).includes(op.declared));
+    expect(undeclared.map((op) => `${op.key}: ${op.declared === undefined ? 'no x-cra-auth' : `unknown x-cra-auth ${JSON.stringify(op.declared)}`}`), 'operations without an auth declaration').toEqual([]);
+  });
+
+  it('the security of each operation is the one its declaration gives', () => {
+    const wrong = operations.filter((op) => op.declared !== undefined).flatMap((op) => {
+      const why = securityMismatch(op);
+      return why ? [`${op.key} (declared ${op.declared}, security ${JSON.stringify(op.ownSecurity)}): ${why}`] : [];
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it('the public list here is exactly the operations declared public, recovery token, agent signature or hook signature', () => {
+    const declaredWithoutBearer = operations.filter((op) => withoutBearer.has(op.declared as Declaration)).map((op) => `${op.key} (${op.declared})`);
+    const listed = operations.filter(isPublic).map((op) => `${op.key} (${op.declared ?? 'undeclared'})`);
+    expect(listed.sort()).toEqual(declaredWithoutBearer.sort());
+  });
+
+  it('the support operations are the ones declared by permission, with the permissions named here', () => {
+    const wrong: string[] = [];
+    for (const op of operations) {
+      const declaredPermission = op.declared === 'permission';
+      if (isSupport(op) !== declaredPermission) wrong.push(`${op.key}: declared ${op.declared ?? 'nothing'}, ${isSupport(op) ? 'a support' : 'not a support'} operation`);
+      const expected = permissionsFor(op);
+      if (declaredPermission && expected) {
+        // The document names only permissions listed here for the operation's prefix.
+        const documented = documentedPermissions(op);
+        if (!documented.flat().every((p) => expected.includes(p))) wrong.push(`${op.key}: documents ${JSON.stringify(documented)}, this file names ${JSON.stringify(expected)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
 describe('without credentials', () => {
   it('every non-public operation answers 401 with a Bearer challenge', async () => {
     const answers = await anonymousAnswers();
@@ -208,7 +291,7 @@ describe('without credentials', () => {
     expect(wrong.map((op) => describeAnswer(op, answers.get(op.key)!))).toEqual([]);
   });
 
-  it('the document says bearer exactly where the anonymous call met a Bearer challenge', async () => {
+  it('the document says bearer is required exactly where the anonymous call met a Bearer challenge', async () => {
     const answers = await anonymousAnswers();
     const disagree = operations.filter((op) => {
       const res = answers.get(op.key)!;
