@@ -10,19 +10,17 @@ import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { launchBrowser } from '../support/browser.js';
 import { newPerson } from '../support/people.js';
-import { eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
+const stack = useTestStack({ sandbox: true });
 let browser: Browser;
 
 beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true });
   browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
 });
 
 async function accountOf(email: string): Promise<AccountDocument> {

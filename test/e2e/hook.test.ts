@@ -10,17 +10,11 @@ import { signatureHeader, signatureHeaderValue, signPayload } from '../../api/au
 import type { AccountDocument } from '../../domain/account-center.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
-import { call, eventually, hookSecrets, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { call, eventually, hookSecrets, useTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
 
 const hookPath = '/v1/hooks/auth0/post-registration';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useTestStack();
 
 /** Subjects of this file's run: workflow ids are shared by every stack on the run's Temporal namespace. */
 const tag = randomBytes(3).toString('hex');
@@ -227,7 +221,7 @@ describe('refused signatures → 401, nothing started', () => {
 describe('with no SIGNUP_HOOK_SECRETS', () => {
   let bare: TestStack;
   beforeAll(async () => {
-    bare = await startTestStack({ workers: false, env: { SIGNUP_HOOK_SECRETS: '' } });
+    bare = await useTestStack({ workers: false, env: { SIGNUP_HOOK_SECRETS: '' } });
   });
   afterAll(async () => {
     await bare?.stop();

@@ -3,20 +3,13 @@
  * support decision (flagged `CraNeedsApproval` in Temporal Web), and only an approval moves it.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, tokenFor, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack, tokenFor } from '../support/stack.js';
 
-let stack: TestStack;
+const stack = useTestStack({ sandbox: true });
 const run = randomBytes(3).toString('hex');
-
-beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
 
 const link = (who: SignedUp, username: string) => linkThroughSandbox(stack, who, 'github', username);
 

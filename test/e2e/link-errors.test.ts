@@ -2,23 +2,16 @@
  * Bad input on the linking path: each answer is a clear problem (or page), and nothing is stored.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { browserSessionOf, deliverCallback, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 
-let stack: TestStack;
+// Short attempts, so expiry can be seen in a test.
+const stack = useTestStack({ sandbox: true, env: { LINK_ATTEMPT_TTL: '8 seconds' } });
 const run = randomBytes(3).toString('hex');
-
-beforeAll(async () => {
-  // Short attempts, so expiry can be seen in a test.
-  stack = await startTestStack({ sandbox: true, env: { LINK_ATTEMPT_TTL: '8 seconds' } });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
 
 interface LinkStarted { workflowId: string; authorizationUrl: string }
 type Problem = { type: string; status: number; title: string; detail: string };

@@ -13,19 +13,17 @@ import { collections } from '../../domain/collections.js';
 import { launchBrowser } from '../support/browser.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { decodedPayloads } from '../support/history.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
+const stack = useTestStack({ sandbox: true });
 let browser: Browser;
 const run = randomBytes(3).toString('hex');
 
 beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true });
   browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
 });
 
 const nodes = async (who: SignedUp) => (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token })).body.connected_providers.nodes;

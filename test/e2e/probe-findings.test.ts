@@ -13,25 +13,20 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { decodeJwt, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutboxNotifier } from '../../activities/notify/outbox-notifier.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
 import { projectRoot } from '../../deploy/local/tools.js';
-import { call, startTestStack, tokenFor, type JsonResponse, type TestStack, type ProblemBody } from '../support/stack.js';
+import { call, useTestStack, tokenFor, type JsonResponse, type ProblemBody } from '../support/stack.js';
 
 const run = promisify(execFile);
 
-let stack: TestStack;
+const stack = useTestStack();
 let issuerJwk: JWK & { kid: string };
 let issuerKey: CryptoKey;
 
 beforeAll(async () => {
-  stack = await startTestStack();
   issuerJwk = JSON.parse(readFileSync(join(stack.env.CRA_DATA_DIR!, 'keys', 'issuer-rs256.json'), 'utf8')) as JWK & { kid: string };
   issuerKey = (await importJWK(issuerJwk, 'RS256')) as CryptoKey;
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 /** Subjects of this file's run: workflow ids are shared by every stack on the run's Temporal namespace. */
@@ -282,7 +277,7 @@ describe('operator commands read the stack npm start describes', () => {
 
   it('outbox reads the MongoDB on CRA_MONGO_PORT', async () => {
     const to = `probe-${tag}@example.com`;
-    await new OutboxNotifier(stack.db).send({ idempotencyKey: `probe-${tag}`, channel: 'email', to, template: 'welcome', data: { givenName: 'Barbara' } });
+    await stack.deps.notifier.send({ idempotencyKey: `probe-${tag}`, channel: 'email', to, template: 'welcome', data: { givenName: 'Barbara' } });
     const { stdout } = await run(tsx, [join(projectRoot, 'deploy/cli/outbox.ts'), '--to', to, '--json'], { env: operatorEnv(), cwd: projectRoot });
     expect((JSON.parse(stdout) as Array<{ to: string; template: string }>).map((n) => [n.template, n.to])).toEqual([['welcome', to]]);
   });

@@ -2,17 +2,11 @@
  * A credential reset in the embedded directory (what an account recovery ends with) revokes the person's
  * sessions: access tokens issued before it are refused, new ones work.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { signedUp } from '../support/accounts.js';
-import { call, startTestStack, tokenFor, type TestStack } from '../support/stack.js';
+import { call, useTestStack, tokenFor } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useTestStack();
 
 it('refuses tokens issued before the sessions were revoked', async () => {
   const person = await signedUp(stack, `auth0|revoked-${Date.now()}`);

@@ -13,32 +13,33 @@ import { collections } from '../../domain/collections.js';
 import { freePort } from '../../deploy/local/services.js';
 import { launchBrowser } from '../support/browser.js';
 import { newPerson, signIn } from '../support/people.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
 let browser: Browser;
 let app: Server;
+let appPort: number;
 let appRedirect: string;
 const appArrivals: URL[] = [];
 
-beforeAll(async () => {
-  const [apiPort, appPort] = [await freePort(), await freePort()];
+const stack = useTestStack(async () => {
+  const apiPort = await freePort();
+  appPort = await freePort();
   appRedirect = `http://127.0.0.1:${appPort}/callback`;
+  return { env: { PORT: String(apiPort), CRA_PUBLIC_URL: `http://localhost:${apiPort}`, EMBEDDED_OIDC_CLIENTS: JSON.stringify({ 'test-app': [appRedirect] }) } };
+});
+
+beforeAll(async () => {
   // The app's own redirect endpoint: it only records what the issuer sent back.
   app = createServer((req, res) => {
     appArrivals.push(new URL(req.url ?? '/', appRedirect));
     res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in: you can close this window');
   });
   await new Promise<void>((resolve) => app.listen(appPort, '127.0.0.1', resolve));
-  stack = await startTestStack({
-    env: { PORT: String(apiPort), CRA_PUBLIC_URL: `http://localhost:${apiPort}`, EMBEDDED_OIDC_CLIENTS: JSON.stringify({ 'test-app': [appRedirect] }) },
-  });
   browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
   await new Promise((resolve) => app?.close(resolve));
 });
 

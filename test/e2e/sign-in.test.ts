@@ -11,19 +11,17 @@ import { accountIdForSubject } from '../../domain/account-id.js';
 import { createRecoveryIdentityActivities } from '../../activities/recovery/identity-activities.js';
 import { launchBrowser } from '../support/browser.js';
 import { linkIn, newestNotice, newPerson as signedUpPerson, signIn, signUp } from '../support/people.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
+const stack = useTestStack();
 let browser: Browser;
 
 beforeAll(async () => {
-  stack = await startTestStack();
   browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
 });
 
 describe('sign-in in a browser', () => {

@@ -1,21 +1,15 @@
 /**
  * Signup end to end: real HTTP into the API, the real workers on the Temporal dev server, FerretDB.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signatureHeaderValue } from '../../api/auth/hook-signature.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { accountCenterSchema } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
-import { call, eventually, hookSecrets, startTestStack, tokenFor, type TestStack } from '../support/stack.js';
+import { call, eventually, hookSecrets, useTestStack, tokenFor } from '../support/stack.js';
 import { decodedPayloads } from '../support/history.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useTestStack();
 
 const signupBody = {
   givenName: 'Ada',

@@ -5,29 +5,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
 import { recordIdFor, type ProviderRecordDocument } from '../../domain/records.js';
 import type { SyncResult } from '../../workflows/sync/messages.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, startTestStack, type TestStack } from '../support/stack.js';
+import { call, useTestStack } from '../support/stack.js';
 
 const pageSize = 1000;
 const pagesPerRun = 20;
 const counts: Record<string, number> = { repositories: 97_000, organizations: 1_000, starred: 2_000 };
 const total = Object.values(counts).reduce((n, c) => n + c, 0);
 
-let stack: TestStack;
+const stack = useTestStack({ sandbox: true, env: { SYNC_PAGE_SIZE: String(pageSize), SYNC_MAX_PAGES_PER_RUN: String(pagesPerRun) } });
 let person: SignedUp;
 const username = `huge-${randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true, env: { SYNC_PAGE_SIZE: String(pageSize), SYNC_MAX_PAGES_PER_RUN: String(pagesPerRun) } });
   person = await signedUp(stack, `auth0|${username}`);
   for (const kind of stack.sandbox!.data.kinds('github')) stack.sandbox!.data.setCount('github', username, kind, counts[kind] ?? 0);
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 interface Preview {

@@ -4,25 +4,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { vaultKeys } from '../../activities/providers/stores.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { custodyStateQuery, freshTokenUpdate, stopCustodySignal, type CustodyResult } from '../../workflows/tokens/messages.js';
 import { linkThroughSandbox, signedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
+// Access tokens live 20 s and are refreshed a minute early: the custodian refreshes back to back (about
+// once a second: its shortest timer), so 200 refreshes take three to four minutes.
+const stack = useTestStack({ sandbox: { accessTokenTtlSeconds: 20 }, env: { TOKEN_REFRESH_MARGIN: '1 minute' } });
 const run = randomBytes(3).toString('hex');
-
-beforeAll(async () => {
-  // Access tokens live 20 s and are refreshed a minute early: the custodian refreshes back to back (about
-  // once a second: its shortest timer), so 200 refreshes take three to four minutes.
-  stack = await startTestStack({ sandbox: { accessTokenTtlSeconds: 20 }, env: { TOKEN_REFRESH_MARGIN: '1 minute' } });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
 
 it('continues as new after 200 refreshes and keeps custody of the same connection', async () => {
   const username = `custody-can-${run}`;
