@@ -1,0 +1,274 @@
+/**
+ * A local HTTP server playing HashiCorp Vault for the contract tests of `HashiCorpVault` (the real adapter
+ * and the real `node-vault` client, only the network destination differs). Transit has real AES-256-GCM
+ * key versions, so round trips, rotation and rewrap are real, and KV is version 2. Each endpoint answers,
+ * errors included, as the page cited beside it says, with Vault's source where the page is silent:
+ * - authentication: `X-Vault-Token`, a missing or wrong one is 403 (https://developer.hashicorp.com/vault/api-docs#authentication)
+ * - errors: `{ "errors": [...] }` (https://developer.hashicorp.com/vault/api-docs#error-response)
+ * - transit: create, rotate, read key, encrypt, decrypt, rewrap, hmac, verify
+ *   (https://developer.hashicorp.com/vault/api-docs/secret/transit; builtin/logical/transit, sdk/helper/keysutil/policy.go)
+ * - KV v2: read and write `data/<path>` (https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2)
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON; undefined when the request had no body. */
+  body: unknown;
+}
+
+export interface CannedResponse {
+  method: string;
+  path: string;
+  status: number;
+  body?: unknown;
+  /** Never answer (the connection stays open until the client gives up). */
+  hang?: boolean;
+}
+
+export interface TransitKey {
+  /** Index + 1 is the version. Each version has its own HMAC key, as in Vault. */
+  versions: { key: Buffer; hmacKey: Buffer; createdAt: number }[];
+}
+
+/** Vault's state and everything it was asked. */
+export interface VaultState {
+  transit: Map<string, TransitKey>;
+  kv: Map<string, { data: Record<string, unknown>; version: number }>;
+  requests: RecordedRequest[];
+  /** Answered once, instead of the normal behaviour, for the next matching request. */
+  canned: CannedResponse[];
+}
+
+export interface VaultStandIn {
+  endpoint: string;
+  state: VaultState;
+  /** Forget every key, secret, request and canned answer. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface VaultStandInOptions {
+  /** The only token it accepts. */
+  token: string;
+  transitMounts?: string[];
+  kvMounts?: string[];
+}
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Vault's error envelope: https://developer.hashicorp.com/vault/api-docs#error-response */
+export const vaultErrors = (...messages: string[]) => ({ errors: messages });
+
+// ---- transit, as builtin/logical/transit and sdk/helper/keysutil/policy.go implement it ----------------
+
+function newVersion(): TransitKey['versions'][number] {
+  return { key: randomBytes(32), hmacKey: randomBytes(32), createdAt: Math.floor(Date.now() / 1000) };
+}
+
+function sealTransit(key: TransitKey, plaintext: Buffer): string {
+  const version = key.versions.length;
+  const material = key.versions[version - 1];
+  if (!material) throw new Error('no key version');
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', material.key, nonce);
+  const sealed = Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  return `vault:v${version}:${sealed.toString('base64')}`;
+}
+
+/** Policy.Decrypt: the same checks in the same order, with the same user-facing (400) messages. */
+function openTransit(key: TransitKey, value: unknown): { plaintext: Buffer } | { error: string } {
+  if (typeof value !== 'string' || value === '') return { error: 'missing ciphertext to decrypt' };
+  if (!value.startsWith('vault:v')) return { error: 'invalid ciphertext: no prefix' };
+  const [versionText, encoded, ...rest] = value.slice('vault:v'.length).split(':');
+  if (encoded === undefined || rest.length > 0) return { error: 'invalid ciphertext: wrong number of fields' };
+  const version = Math.max(1, Number.parseInt(versionText ?? '', 10));
+  if (!/^\d+$/.test(versionText ?? '')) return { error: 'invalid ciphertext: version number could not be decoded' };
+  if (version > key.versions.length) return { error: 'invalid ciphertext: version is too new' };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
+    return { error: 'invalid ciphertext: could not decode base64' };
+  }
+  const blob = Buffer.from(encoded, 'base64');
+  if (blob.length < 12 + 16) return { error: 'invalid ciphertext length' };
+  const material = key.versions[version - 1];
+  if (!material) return { error: 'invalid ciphertext: version is too new' };
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', material.key, blob.subarray(0, 12));
+    decipher.setAuthTag(blob.subarray(blob.length - 16));
+    return { plaintext: Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]) };
+  } catch {
+    return { error: 'cipher: message authentication failed' };
+  }
+}
+
+export function hmacOf(key: TransitKey, version: number, input: Buffer): string {
+  const material = key.versions[version - 1];
+  if (!material) throw new Error('no key version');
+  return `vault:v${version}:${createHmac('sha256', material.hmacKey).update(input).digest('base64')}`;
+}
+
+function transitRoute(state: VaultState, method: string, route: string, body: Record<string, unknown>, res: ServerResponse): void {
+  const [op, name, extra] = route.split('/');
+  const key = name ? state.transit.get(name) : undefined;
+  const input = typeof body.input === 'string' ? Buffer.from(body.input, 'base64') : undefined;
+
+  if (op === 'keys' && name && method === 'POST' && extra === undefined) {
+    // https://developer.hashicorp.com/vault/api-docs/secret/transit#create-key
+    if (key) return send(res, 200, { data: null, warnings: [`key ${name} already existed`] });
+    state.transit.set(name, { versions: [newVersion()] });
+    return send(res, 204);
+  }
+  if (op === 'keys' && name && method === 'POST' && extra === 'rotate') {
+    // https://developer.hashicorp.com/vault/api-docs/secret/transit#rotate-key (path_rotate.go: "key not found")
+    if (!key) return send(res, 400, vaultErrors('key not found'));
+    key.versions.push(newVersion());
+    return send(res, 204);
+  }
+  if (op === 'keys' && name && method === 'GET' && extra === undefined) {
+    // https://developer.hashicorp.com/vault/api-docs/secret/transit#read-key (latest_version: path_keys.go)
+    if (!key) return send(res, 404, vaultErrors());
+    return send(res, 200, {
+      data: {
+        name,
+        type: 'aes256-gcm96',
+        keys: Object.fromEntries(key.versions.map((v, i) => [String(i + 1), v.createdAt])),
+        latest_version: key.versions.length,
+        min_decryption_version: 1,
+        min_encryption_version: 0,
+        supports_encryption: true,
+        supports_decryption: true,
+      },
+    });
+  }
+  if (method !== 'POST' || !name || extra !== undefined) return send(res, 405, vaultErrors('unsupported operation'));
+
+  switch (op) {
+    case 'encrypt': {
+      // https://developer.hashicorp.com/vault/api-docs/secret/transit#encrypt-data: upserts the key.
+      if (typeof body.plaintext !== 'string') return send(res, 400, vaultErrors('missing plaintext to encrypt'));
+      const target = key ?? { versions: [newVersion()] };
+      state.transit.set(name, target);
+      const ciphertext = sealTransit(target, Buffer.from(body.plaintext, 'base64'));
+      return send(res, 200, { data: { ciphertext, key_version: target.versions.length } });
+    }
+    case 'decrypt':
+    case 'rewrap': {
+      // https://developer.hashicorp.com/vault/api-docs/secret/transit#decrypt-data and #rewrap-data
+      if (!key) return send(res, 400, vaultErrors('encryption key not found'));
+      const opened = openTransit(key, body.ciphertext);
+      if ('error' in opened) return send(res, 400, vaultErrors(opened.error));
+      if (op === 'decrypt') return send(res, 200, { data: { plaintext: opened.plaintext.toString('base64') } });
+      return send(res, 200, { data: { ciphertext: sealTransit(key, opened.plaintext), key_version: key.versions.length } });
+    }
+    case 'hmac': {
+      // https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-hmac (no upsert: path_hmac.go)
+      if (!key) return send(res, 400, vaultErrors('encryption key not found'));
+      if (!input) return send(res, 400, vaultErrors('missing input for HMAC'));
+      return send(res, 200, { data: { hmac: hmacOf(key, key.versions.length, input) } });
+    }
+    case 'verify': {
+      // https://developer.hashicorp.com/vault/api-docs/secret/transit#verify-signed-data (pathHMACVerify)
+      if (!key) return send(res, 400, vaultErrors('encryption key not found'));
+      const mac = typeof body.hmac === 'string' ? body.hmac : '';
+      if (!mac.startsWith('vault:v')) return send(res, 400, vaultErrors('invalid HMAC to verify: no prefix'));
+      const [versionText, encoded] = mac.slice('vault:v'.length).split(/:(.*)/s);
+      if (encoded === undefined) return send(res, 400, vaultErrors('invalid HMAC: wrong number of fields'));
+      if (!/^\d+$/.test(versionText ?? '')) return send(res, 400, vaultErrors('invalid HMAC: version number could not be decoded'));
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
+        return send(res, 400, vaultErrors('unable to decode verification HMAC as base64: illegal base64 data at input byte 0'));
+      }
+      const version = Number(versionText);
+      if (version > key.versions.length) return send(res, 400, vaultErrors('invalid HMAC: version is too new'));
+      return send(res, 200, { data: { valid: hmacOf(key, Math.max(version, 1), input ?? Buffer.alloc(0)) === mac } });
+    }
+    default:
+      return send(res, 404, vaultErrors(`no handler for route "${route}". route entry not found.`));
+  }
+}
+
+// ---- KV version 2: https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2 --------------------------
+
+function kvRoute(state: VaultState, method: string, mount: string, route: string, body: Record<string, unknown>, res: ServerResponse): void {
+  if (!route.startsWith('data/')) return send(res, 404, vaultErrors());
+  const id = `${mount}/${route.slice('data/'.length)}`;
+  const metadata = (version: number) => ({
+    created_time: new Date().toISOString(),
+    custom_metadata: null,
+    deletion_time: '',
+    destroyed: false,
+    version,
+  });
+  if (method === 'GET') {
+    const stored = state.kv.get(id);
+    // A path that was never written: 404 with an empty errors list.
+    if (!stored) return send(res, 404, vaultErrors());
+    return send(res, 200, { data: { data: stored.data, metadata: metadata(stored.version) } });
+  }
+  if (method === 'POST') {
+    if (typeof body.data !== 'object' || body.data === null) return send(res, 400, vaultErrors('no data provided'));
+    const version = (state.kv.get(id)?.version ?? 0) + 1;
+    state.kv.set(id, { data: body.data as Record<string, unknown>, version });
+    return send(res, 200, { data: metadata(version) });
+  }
+  return send(res, 405, vaultErrors('unsupported operation'));
+}
+
+export async function startVaultStandIn(opts: VaultStandInOptions): Promise<VaultStandIn> {
+  const transitMounts = opts.transitMounts ?? ['transit'];
+  const kvMounts = opts.kvMounts ?? ['secret'];
+  const state: VaultState = { transit: new Map(), kv: new Map(), requests: [], canned: [] };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body: unknown = raw === '' ? undefined : JSON.parse(raw);
+      const method = req.method ?? 'GET';
+      const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
+      state.requests.push({ method, path, headers: req.headers, body });
+
+      const cannedAt = state.canned.findIndex((c) => c.method === method && c.path === path);
+      if (cannedAt >= 0) {
+        const [c] = state.canned.splice(cannedAt, 1);
+        if (c?.hang) return;
+        if (c) send(res, c.status, c.body);
+        return;
+      }
+      // https://developer.hashicorp.com/vault/api-docs#authentication: a missing or wrong token is a 403.
+      if (req.headers['x-vault-token'] !== opts.token) return send(res, 403, vaultErrors('permission denied'));
+      if (!path.startsWith('/v1/')) return send(res, 404, vaultErrors());
+      const rest = path.slice('/v1/'.length);
+      const fields = (body ?? {}) as Record<string, unknown>;
+      const transit = transitMounts.find((m) => rest.startsWith(`${m}/`));
+      if (transit) return transitRoute(state, method, rest.slice(transit.length + 1), fields, res);
+      const kv = kvMounts.find((m) => rest.startsWith(`${m}/`));
+      if (kv) return kvRoute(state, method, kv, rest.slice(kv.length + 1), fields, res);
+      return send(res, 404, vaultErrors(`no handler for route "${rest}". route entry not found.`));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    state,
+    reset() {
+      state.transit.clear();
+      state.kv.clear();
+      state.requests = [];
+      state.canned = [];
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
