@@ -20,6 +20,7 @@ import { workflowIds } from '../../domain/ids.js';
 import type { CustodyResult } from '../../workflows/tokens/messages.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
 import type { SyncResult } from '../../workflows/sync/messages.js';
+import { disconnectStateQuery } from '../../workflows/disconnect/messages.js';
 import { linkThroughSandbox, longStandingAccount, signedUp } from './accounts.js';
 import { call, eventually, startTestStack, type TestStack } from './stack.js';
 
@@ -135,4 +136,60 @@ it('records a recovery proven in part by a provider sign-in the workflow redeems
   const recoveryId = workflowIds.recovery(started.body.recoveryId);
   await stack.temporal.workflow.getHandle(recoveryId).result();
   await save('recovery-provider-reauth', recoveryId);
+});
+
+/** Like `save`, for a run that ended cancelled (the cancellation paths after `sync-cancellation` and its siblings). */
+async function saveCancelled(name: string, workflowId: string, runId?: string): Promise<void> {
+  const handle = stack.temporal.workflow.getHandle(workflowId, runId);
+  await handle.result().catch(() => undefined);
+  expect((await handle.describe()).status.name, `${workflowId} should have ended cancelled`).toBe('CANCELLED');
+  const file = join(outDir, `${name}.json`);
+  if (existsSync(file)) {
+    process.stderr.write(`[record-histories] kept ${file} (already recorded)\n`);
+    return;
+  }
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(JSON.parse(historyToJSON(await handle.fetchHistory())), null, 2));
+  process.stderr.write(`[record-histories] wrote ${file}\n`);
+}
+
+it('records a sync cancelled by a disconnect mid-page, that disconnect cancelled, and a link and a custodian cancelled (after the *-cancellation patches)', async () => {
+  const username = `history-cancel-${run}`;
+  const sandbox = stack.sandbox!;
+  for (const kind of sandbox.data.kinds('github')) sandbox.data.setCount('github', username, kind, 2);
+  const person = await signedUp(stack, `auth0|${username}`);
+  expect((await linkThroughSandbox(stack, person, 'github', username)).answer.body).toMatchObject({ status: 'linked' });
+  await stack.temporal.workflow.getHandle(workflowIds.sync(person.accountId, 'github')).result();
+
+  // A page the sandbox holds back, then the disconnect that cancels its sync.
+  sandbox.faults.inject('github', { delayMs: 60_000 });
+  const sync = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+  expect(sync.status).toBe(202);
+  const syncHandle = stack.temporal.workflow.getHandle(sync.body.workflowId);
+  await eventually(async () => ((await syncHandle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'syncPage') || undefined, 'a page in flight');
+  const syncRun = (await syncHandle.describe()).runId;
+  const disconnect = await call<{ workflowId: string }>(stack, 'DELETE', '/v1/me/providers/github', { token: person.token, json: { retention: 'keep' } });
+  expect(disconnect.status).toBe(202);
+  await saveCancelled('sync-cancelled-by-disconnect', sync.body.workflowId, syncRun);
+  sandbox.faults.clear();
+
+  // The disconnect waits for the cancelled sync's page; an operator cancels it there.
+  const disconnectHandle = stack.temporal.workflow.getHandle(disconnect.body.workflowId);
+  await eventually(async () => ((await disconnectHandle.query(disconnectStateQuery)).stage === 'waiting_for_sync' ? true : undefined), 'the wait for the sync');
+  await disconnectHandle.cancel();
+  await saveCancelled('disconnect-cancelled', disconnect.body.workflowId);
+
+  // A second person: a link cancelled while it waits for the provider, and a custodian cancelled while it waits.
+  const other = await signedUp(stack, `auth0|${username}-2`);
+  const link = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/link', { token: other.token, json: {} });
+  expect(link.status).toBe(202);
+  await stack.temporal.workflow.getHandle(link.body.workflowId).cancel();
+  await saveCancelled('link-cancelled', link.body.workflowId);
+
+  for (const kind of sandbox.data.kinds('github')) sandbox.data.setCount('github', `${username}-2`, kind, 1);
+  expect((await linkThroughSandbox(stack, other, 'github', `${username}-2`)).answer.body).toMatchObject({ status: 'linked' });
+  await stack.temporal.workflow.getHandle(workflowIds.sync(other.accountId, 'github')).result();
+  const custodyId = workflowIds.tokens(other.accountId, 'github');
+  await stack.temporal.workflow.getHandle(custodyId).cancel();
+  await saveCancelled('token-custody-cancelled', custodyId);
 });

@@ -8,6 +8,9 @@
  * - `link-completed.json`, `link-awaiting-callback.json`: before `link-url-off-history` and `link-undo-notice`;
  * - `recovery-completed.json`: before `recovery-links-during-recovery` (`recovery-linked-during-recovery.json`: after).
  * The sync histories hold `deletion-check-once`; none from before it exists (today's code cannot record one).
+ * - `sync-cancelled-by-disconnect.json`, `disconnect-cancelled.json`, `link-cancelled.json`,
+ *   `token-custody-cancelled.json`: cancelled runs after `sync-cancellation`, `disconnect-cancellation`,
+ *   `link-cancellation` and `token-custody-cancellation` (the completed histories above are from before them).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
