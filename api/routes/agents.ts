@@ -4,7 +4,8 @@
  * is flagged `ai_agent` and, like every recovery, waits for a human support approval.
  */
 import { randomUUID } from 'node:crypto';
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../auth/route-auth.js';
 import { collections } from '../../domain/collections.js';
 import { personName } from '../../domain/names.js';
 import { networkOf, type AgentDocument } from '../../domain/recovery.js';
@@ -27,8 +28,8 @@ const agentRegistrationSchema = z
   .strict()
   .openapi('AgentRegistration');
 
-const registerRoute = createRoute({
-  method: 'post', path: '/v1/me/agents', summary: 'Register an AI agent’s Ed25519 key to act for you', security: [{ bearerAuth: [] }],
+const registerRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/agents', summary: 'Register an AI agent’s Ed25519 key to act for you',
   description: 'The agent signs requests with the private key: RFC 9421 HTTP Message Signatures, keyid = agentId.',
   request: { body: { required: true, content: { 'application/json': { schema: agentRegistrationSchema } } } },
   responses: {
@@ -37,8 +38,8 @@ const registerRoute = createRoute({
   },
 });
 
-const revokeRoute = createRoute({
-  method: 'delete', path: '/v1/me/agents/{agentId}', summary: 'Revoke an agent’s key', security: [{ bearerAuth: [] }],
+const revokeRoute = secured(auth.bearer, {
+  method: 'delete', path: '/v1/me/agents/{agentId}', summary: 'Revoke an agent’s key',
   request: { params: z.object({ agentId: z.uuid().openapi({ param: { name: 'agentId', in: 'path' } }) }) },
   responses: {
     204: { description: 'Revoked: its signatures are refused from now on' },
@@ -46,11 +47,10 @@ const revokeRoute = createRoute({
   },
 });
 
-const agentRecoveryRoute = createRoute({
+const agentRecoveryRoute = secured(auth.agentSignature(agentSignature({ required: true, windowSeconds: (c) => recoverySettings(c.get('deps').config).agentSignatureWindowSeconds })), {
   method: 'post', path: '/v1/agents/recoveries', summary: 'Start an account recovery as a signed AI agent',
   description: `Signed (RFC 9421): components ${requiredComponents.map((c) => `"${c}"`).join(' ')}, Ed25519, keyid = agentId, `
     + 'created within the signature window, each signature once. Unsigned or badly signed: 401.',
-  middleware: [agentSignature({ required: true, windowSeconds: (c) => recoverySettings(c.get('deps').config).agentSignatureWindowSeconds })] as const,
   request: { body: { required: true, content: { 'application/json': { schema: recoveryStartSchema } } } },
   responses: {
     202: { description: 'The recovery runs, flagged ai_agent', content: { 'application/json': { schema: recoveryStartedSchema } } },

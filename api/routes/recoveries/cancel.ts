@@ -3,23 +3,23 @@
  * one button (a form post that answers with a page), and the JSON API for the link's token, the signed-in
  * owner and the requester.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
 import type { Context } from 'hono';
 import type { AccountDocument } from '../../../domain/account-center.js';
 import { collections } from '../../../domain/collections.js';
 import { defaultSupportEmail } from '../../../domain/config.js';
 import { describeInstant, maskEmail, type RecoveryDocument } from '../../../domain/recovery.js';
 import { renderNoticePage, type NoticePageProps } from '../../../ui/pages/notice-page.js';
-import { cancelRecoveryUpdate, finalRecoveryStages, recoveryStatusQuery, type RecoveryStatus } from '../../../workflows/recovery/messages.js';
+import { finalRecoveryStages, type RecoveryStatus } from '../../../workflows/recovery/messages.js';
 import { signedInCaller } from '../../auth/optional-bearer.js';
 import { authorizeRecovery, matchesCancelToken, recoveryTokenHeader } from '../../auth/recovery-proofs.js';
 import type { ApiEnv } from '../../context.js';
 import { defaultHook, ProblemError } from '../../problem.js';
+import { cancelRecovery, recoveryStatusIfRunning } from '../../processes/recovery.js';
 import { problemResponses } from '../openapi.js';
 import { recoveryIdParam } from './schemas.js';
 import { optionalAgentSignature } from './settings.js';
-import { handleOf, update } from './workflow-calls.js';
 
 // ---- Cancel links: the page a notice's link opens ------------------------------------------------
 
@@ -37,12 +37,7 @@ async function openCancelLink(c: Context<ApiEnv>, recoveryId: string, token: unk
   if (typeof token !== 'string' || token.length < 20 || token.length > 200 || !uuidPattern.test(recoveryId)) return { kind: 'invalid' };
   const request = await db.collection<RecoveryDocument>(collections.recoveries).findOne({ _id: recoveryId });
   if (!request || !matchesCancelToken(request, token)) return { kind: 'invalid' };
-  let status: RecoveryStatus | undefined;
-  try {
-    status = await handleOf(c, recoveryId).query(recoveryStatusQuery);
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
+  const status = await recoveryStatusIfRunning(c.get('deps'), recoveryId);
   const account = request.accountId
     ? await db.collection<AccountDocument>(collections.accounts).findOne({ _id: request.accountId }, { projection: { rootIdentity: 1 } })
     : null;
@@ -153,13 +148,13 @@ async function cancelByForm(c: Context<ApiEnv>, recoveryId: string): Promise<Res
   const link = await openCancelLink(c, recoveryId, token);
   if (link.kind === 'found' && !link.resetting && !finalRecoveryStages.includes(link.stage)) {
     try {
-      await handleOf(c, recoveryId).executeUpdate(cancelRecoveryUpdate, { args: [{ by: 'link' }] });
+      await cancelRecovery(c.get('deps'), recoveryId, { by: 'link' });
       const support = c.get('deps').config.supportEmail ?? defaultSupportEmail;
       const email = link.email ? maskEmail(link.email) : 'your account';
       return renderNoticePage(c, { title: cancelText.doneTitle, paragraphs: [...cancelText.doneText(email), ...cancelText.nextSteps(support)] }, 200);
     } catch (err) {
       // Refused because it ended or the reset began meanwhile: say how it stands now.
-      if (!(err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)) throw err;
+      if (!(err instanceof ProblemError && err.kind === 'conflict')) throw err;
       const now = await openCancelLink(c, recoveryId, token);
       const page = cancelLinkPage(c, now);
       return renderNoticePage(c, page.props, page.status);
@@ -171,7 +166,8 @@ async function cancelByForm(c: Context<ApiEnv>, recoveryId: string): Promise<Res
 
 // ---- Routes ----------------------------------------------------------------------------------------
 
-const cancelRoute = createRoute({
+// Public: the handler checks the cancel link's token, the requester's recovery token or the owner's bearer.
+const cancelRoute = secured(auth.public, {
   method: 'post', path: '/v1/recoveries/{recoveryId}/cancel', summary: 'Cancel a recovery before the reset',
   description: `With the cancel link's \`token\` (sent to every verified channel), the owner's bearer token, or the requester's ${recoveryTokenHeader}.`,
   middleware: [optionalAgentSignature] as const,
@@ -185,7 +181,7 @@ const cancelRoute = createRoute({
   },
 });
 
-const cancelPageRoute = createRoute({
+const cancelPageRoute = secured(auth.public, {
   method: 'get', path: '/v1/recoveries/{recoveryId}/cancel', summary: 'The page a notice’s cancel link opens (HTML)',
   description: 'Says which recovery the link would cancel (the account’s address masked, when it started, where it stands) with one button that POSTs the token as a form. Opening it changes nothing (mail scanners open links too). A wrong token is a 404 page, a recovery that ended a 410 page, one whose reset began a 409 page.',
   request: {
@@ -229,6 +225,6 @@ export const recoveryCancelRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     } else {
       throw new ProblemError('unauthenticated', `Cancel with the link's token, your bearer token, or the ${recoveryTokenHeader}.`);
     }
-    await update(() => handleOf(c, recoveryId).executeUpdate(cancelRecoveryUpdate, { args: [{ by, ...(actor ? { actor } : {}) }] }));
+    await cancelRecovery(c.get('deps'), recoveryId, { by, ...(actor ? { actor } : {}) });
     return c.json({ stage: 'cancelled' as const }, 200);
   });

@@ -6,15 +6,16 @@ import type { Context } from 'hono';
 import { collections } from '../../../domain/collections.js';
 import type { ProblemKind } from '../../../domain/problem.js';
 import type { RecoveryDocument } from '../../../domain/recovery.js';
-import { recoveryPolicy, submitProviderAnswerUpdate } from '../../../workflows/recovery/messages.js';
+import { recoveryPolicy } from '../../../workflows/recovery/messages.js';
 import { vaultOf } from '../../adapters.js';
 import { claimProviderChallenge, discardProviderAnswer, findProviderChallenge } from '../../auth/recovery-provider.js';
 import { refundAttempt, reserveAttempt } from '../../auth/recovery-proofs.js';
 import type { ApiEnv } from '../../context.js';
 import { clientCountry } from '../../middleware/rate-limit.js';
 import { ProblemError } from '../../problem.js';
+import { submitProviderAnswer } from '../../processes/recovery.js';
+import { resolved } from './requests.js';
 import { recoveryContext } from './settings.js';
-import { handleOf, resolved, update } from './workflow-calls.js';
 
 /** What the OAuth callback answers for a recovery's provider sign-in (it renders it as JSON or a page). */
 export type RecoveryCallbackAnswer =
@@ -54,9 +55,7 @@ export async function recoveryProviderCallback(
   const country = clientCountry(c, settings.countryHeader);
   let outcome;
   try {
-    outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitProviderAnswerUpdate, {
-      args: [{ challengeId: claimed._id, ...(country ? { country } : {}) }],
-    }));
+    outcome = await submitProviderAnswer(deps, recoveryId, { challengeId: claimed._id, ...(country ? { country } : {}) });
   } catch (err) {
     await discardProviderAnswer(deps.db, claimed._id);
     if (err instanceof ProblemError) return problem(err.kind, err.message);

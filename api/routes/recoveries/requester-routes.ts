@@ -4,25 +4,27 @@
  * has an account. What each factor issues and checks is its strategy (`strategies.ts`).
  */
 import { randomUUID } from 'node:crypto';
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { publicRecoveryStatus, recoveryPolicy, submitFactorUpdate } from '../../../workflows/recovery/messages.js';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
+import { publicRecoveryStatus, recoveryPolicy } from '../../../workflows/recovery/messages.js';
 import { authorizeRecovery, refundAttempt, reserveAttempt } from '../../auth/recovery-proofs.js';
 import type { ApiEnv } from '../../context.js';
 import { clientCountry, takeOrRefuse } from '../../middleware/rate-limit.js';
 import { defaultHook, ProblemError } from '../../problem.js';
+import { recoveryStatus, submitFactor } from '../../processes/recovery.js';
 import { problemResponses } from '../openapi.js';
 import {
   challengeRequestSchema, challengeSchema, factorOutcomeSchema, factorRequestSchema, publicStatusSchema, recoveryIdParam, recoveryStartedSchema,
   recoveryStartSchema,
 } from './schemas.js';
 import { optionalAgentSignature, recoveryContext } from './settings.js';
-import { startRecovery } from './start.js';
+import { resolved, startRecovery } from './requests.js';
 import { factorStrategies } from './strategies.js';
-import { handleOf, resolved, statusOf, update } from './workflow-calls.js';
 
-const recoveryToken = [{ recoveryToken: [] }];
+/** The requester's token, checked by the handler; an agent's signature, when present, must hold. */
+const requester = auth.recoveryToken([optionalAgentSignature], { agentSignature: [] });
 
-const startRoute = createRoute({
+const startRoute = secured(auth.public, {
   method: 'post', path: '/v1/recoveries', summary: 'Start an account recovery (public)',
   description: 'The same 202 and shape whether or not the address has an account. Rate-limited per client address and per email address.',
   middleware: [optionalAgentSignature] as const,
@@ -33,9 +35,8 @@ const startRoute = createRoute({
   },
 });
 
-const statusRoute = createRoute({
-  method: 'get', path: '/v1/recoveries/{recoveryId}', summary: 'Where a recovery stands', security: recoveryToken,
-  middleware: [optionalAgentSignature] as const,
+const statusRoute = secured(requester, {
+  method: 'get', path: '/v1/recoveries/{recoveryId}', summary: 'Where a recovery stands',
   request: { params: recoveryIdParam },
   responses: {
     200: { description: 'Stage, accepted factors, end of the cooling period, approvals still needed', content: { 'application/json': { schema: publicStatusSchema } } },
@@ -43,10 +44,9 @@ const statusRoute = createRoute({
   },
 });
 
-const challengeRoute = createRoute({
-  method: 'post', path: '/v1/recoveries/{recoveryId}/challenges', summary: 'Send a code (email_code, sms_code), get a passkey challenge, or a provider sign-in URL (provider_reauth)', security: recoveryToken,
+const challengeRoute = secured(requester, {
+  method: 'post', path: '/v1/recoveries/{recoveryId}/challenges', summary: 'Send a code (email_code, sms_code), get a passkey challenge, or a provider sign-in URL (provider_reauth)',
   description: 'Codes go only to the account’s verified address; the answer is the same when there is none. `provider_reauth` (with `provider`) answers an authorization URL for every address alike; the provider’s answer at the OAuth callback proves the factor when the provider account is the one the account has linked.',
-  middleware: [optionalAgentSignature] as const,
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: challengeRequestSchema } } } },
   responses: {
     202: { description: 'The challenge (a code is on its way)', content: { 'application/json': { schema: challengeSchema } } },
@@ -54,10 +54,9 @@ const challengeRoute = createRoute({
   },
 });
 
-const factorRoute = createRoute({
-  method: 'post', path: '/v1/recoveries/{recoveryId}/factors', summary: 'Prove a factor', security: recoveryToken,
+const factorRoute = secured(requester, {
+  method: 'post', path: '/v1/recoveries/{recoveryId}/factors', summary: 'Prove a factor',
   description: `Codes are single-use and expire; ${recoveryPolicy.maxFailures} failures lock a factor. Recovery needs ${recoveryPolicy.minFactors} factors over ${recoveryPolicy.minCategories} categories.`,
-  middleware: [optionalAgentSignature] as const,
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: factorRequestSchema } } } },
   responses: {
     200: { description: 'Whether the proof was accepted, and what is still needed', content: { 'application/json': { schema: factorOutcomeSchema } } },
@@ -71,7 +70,7 @@ export const recoveryRequesterRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(statusRoute, async (c) => {
     const { recoveryId } = c.req.valid('param');
     await authorizeRecovery(c, recoveryId);
-    return c.json(publicRecoveryStatus(await statusOf(c, recoveryId)), 200);
+    return c.json(publicRecoveryStatus(await recoveryStatus(c.get('deps'), recoveryId)), 200);
   })
 
   .openapi(challengeRoute, async (c) => {
@@ -110,11 +109,9 @@ export const recoveryRequesterRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     if (check.verified) await refundAttempt(deps.db, recoveryId, factor);
     const agent = c.get('agent');
     const country = clientCountry(c, settings.countryHeader);
-    const outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitFactorUpdate, {
-      args: [{
-        factor, verified: check.verified, evidence: check.evidence, via: agent ? 'agent' : 'person',
-        ...(agent ? { actor: { subject: agent.agentId } } : {}), ...(country ? { country } : {}),
-      }],
-    }));
+    const outcome = await submitFactor(deps, recoveryId, {
+      factor, verified: check.verified, evidence: check.evidence, via: agent ? 'agent' : 'person',
+      ...(agent ? { actor: { subject: agent.agentId } } : {}), ...(country ? { country } : {}),
+    });
     return c.json({ accepted: outcome.accepted, satisfied: outcome.satisfied, remaining: outcome.remaining }, 200);
   });

@@ -4,18 +4,13 @@
  * sent; one without a `proof` says why it is not submitted there (`refusal`). The routes look the factor
  * up in `factorStrategies` and never branch on its kind.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { Context } from 'hono';
-import { failureTypeOf } from '../../../domain/failures.js';
 import type { ProblemKind } from '../../../domain/problem.js';
-import { providerCatalog } from '../../../domain/provider-catalog.js';
 import type { ProviderId } from '../../../domain/providers.js';
 import type { RecoveryDocument } from '../../../domain/recovery.js';
-import {
-  recoveryPolicy, requestChallengeUpdate, requestProviderChallengeUpdate, type DeliveredCodeFactor, type RecoveryFactor,
-} from '../../../workflows/recovery/messages.js';
+import { recoveryPolicy, type DeliveredCodeFactor, type RecoveryFactor } from '../../../workflows/recovery/messages.js';
 import { vaultOf } from '../../adapters.js';
 import { takeProviderAuthorizationUrl } from '../../auth/recovery-provider.js';
 import {
@@ -23,9 +18,9 @@ import {
 } from '../../auth/recovery-proofs.js';
 import type { ApiEnv } from '../../context.js';
 import { ProblemError } from '../../problem.js';
+import { recoveryStatus, requestCodeChallenge, requestProviderChallenge } from '../../processes/recovery.js';
 import type { FactorRequest } from './schemas.js';
 import { recoveryContext } from './settings.js';
-import { handleOf, statusOf, update } from './workflow-calls.js';
 
 /** What a challenge strategy gets: the request, the recovery, and the instant it is issued at. */
 export interface ChallengeInput {
@@ -65,17 +60,15 @@ export interface FactorStrategy {
 
 /** The workflow's validator decides; asking first lets the answer come before the code is sent. */
 async function deliveredCode(factor: DeliveredCodeFactor, { c, recoveryId, challengeId, now }: ChallengeInput): Promise<IssuedChallenge> {
-  const { settings } = recoveryContext(c);
-  const status = await statusOf(c, recoveryId);
+  const { deps, settings } = recoveryContext(c);
+  const status = await recoveryStatus(deps, recoveryId);
   if (status.stage !== 'verifying') throw new ProblemError('conflict', 'This recovery takes no more factors.');
   if (status.locked.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
   if ((status.challengesSent[factor] ?? 0) >= recoveryPolicy.maxChallengesPerFactor) {
     throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} codes are sent per factor.`);
   }
   const expiresAt = new Date(now.getTime() + msToNumber(settings.durations.codeTtl)).toISOString();
-  await update(() => handleOf(c, recoveryId).startUpdate(requestChallengeUpdate, {
-    args: [{ factor, challengeId, expiresAt }], waitForStage: WorkflowUpdateStage.ACCEPTED,
-  }));
+  await requestCodeChallenge(deps, recoveryId, { factor, challengeId, expiresAt });
   return { expiresAt };
 }
 
@@ -94,7 +87,7 @@ const emailOrSms = (factor: DeliveredCodeFactor): FactorStrategy => ({
 async function providerSignIn({ c, recoveryId, challengeId, provider, now }: ChallengeInput): Promise<IssuedChallenge> {
   const { deps, settings } = recoveryContext(c);
   const factor = 'provider_reauth';
-  const status = await statusOf(c, recoveryId);
+  const status = await recoveryStatus(deps, recoveryId);
   if (status.stage !== 'verifying') throw new ProblemError('conflict', 'This recovery takes no more factors.');
   if (status.locked.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
   if (status.satisfied.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} was accepted already.`);
@@ -103,15 +96,7 @@ async function providerSignIn({ c, recoveryId, challengeId, provider, now }: Cha
   }
   // The workflow's activity makes the authorization request; its URL waits on the challenge, encrypted.
   const expiresAt = new Date(now.getTime() + msToNumber(settings.durations.codeTtl)).toISOString();
-  let issued: { challengeId: string; expiresAt: string };
-  try {
-    issued = await handleOf(c, recoveryId).executeUpdate(requestProviderChallengeUpdate, { args: [{ challengeId, provider: provider!, expiresAt }] });
-  } catch (err) {
-    if (failureTypeOf(err) === 'ProviderNotConfigured') throw new ProblemError('provider-not-configured', `${providerCatalog[provider!].displayName} has no client credentials configured.`);
-    if (err instanceof WorkflowUpdateFailedError) throw new ProblemError('conflict', `The recovery refused this: ${err.cause?.message ?? 'no reason given'}.`);
-    if (err instanceof WorkflowNotFoundError) throw new ProblemError('conflict', 'This recovery is over.');
-    throw err;
-  }
+  const issued = await requestProviderChallenge(deps, recoveryId, { challengeId, provider: provider!, expiresAt });
   const authorizationUrl = await takeProviderAuthorizationUrl(deps.db, await vaultOf(deps), recoveryId, challengeId);
   if (!authorizationUrl) throw new ProblemError('conflict', 'This sign-in was handed out already. Ask for a new one.');
   return { expiresAt: issued.expiresAt, authorizationUrl };

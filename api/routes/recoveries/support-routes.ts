@@ -1,20 +1,16 @@
 /** Support's recovery routes: approve or deny, record an identity document check, see everything. */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { decideUpdate, submitFactorUpdate } from '../../../workflows/recovery/messages.js';
-import { requireAnyPermission, requirePermission } from '../../auth/require-permission.js';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
 import type { ApiEnv } from '../../context.js';
 import { defaultHook } from '../../problem.js';
+import { decideRecovery, recoveryStatus, submitFactor } from '../../processes/recovery.js';
 import { problemResponses } from '../openapi.js';
 import { supportReadPermission } from '../workflows.js';
 import { decisionOutcomeSchema, decisionSchema, documentCheckSchema, factorOutcomeSchema, recoveryIdParam } from './schemas.js';
 import { recoveryApprovePermission } from './settings.js';
-import { handleOf, statusOf, update } from './workflow-calls.js';
 
-const bearer = [{ bearerAuth: [] }];
-
-const decisionRoute = createRoute({
-  method: 'post', path: '/v1/support/recoveries/{recoveryId}/decision', summary: 'Approve or deny a recovery (support)', security: bearer,
-  middleware: [requirePermission(recoveryApprovePermission)] as const,
+const decisionRoute = secured(auth.permission(recoveryApprovePermission), {
+  method: 'post', path: '/v1/support/recoveries/{recoveryId}/decision', summary: 'Approve or deny a recovery (support)',
   description: `Needs \`${recoveryApprovePermission}\`. Nobody approves twice, nor the recovery of their own account; approving does not shorten the cooling period.`,
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: decisionSchema } } } },
   responses: {
@@ -23,9 +19,8 @@ const decisionRoute = createRoute({
   },
 });
 
-const documentCheckRoute = createRoute({
-  method: 'post', path: '/v1/support/recoveries/{recoveryId}/document-check', summary: 'Record a verified (or refused) identity document (support)', security: bearer,
-  middleware: [requirePermission(recoveryApprovePermission)] as const,
+const documentCheckRoute = secured(auth.permission(recoveryApprovePermission), {
+  method: 'post', path: '/v1/support/recoveries/{recoveryId}/document-check', summary: 'Record a verified (or refused) identity document (support)',
   description: `Needs \`${recoveryApprovePermission}\`: the \`document_check\` factor.`,
   request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: documentCheckSchema } } } },
   responses: {
@@ -34,9 +29,8 @@ const documentCheckRoute = createRoute({
   },
 });
 
-const supportStatusRoute = createRoute({
-  method: 'get', path: '/v1/support/recoveries/{recoveryId}', summary: 'Everything about a recovery, risk flags with evidence (support)', security: bearer,
-  middleware: [requireAnyPermission(supportReadPermission, recoveryApprovePermission)] as const,
+const supportStatusRoute = secured(auth.anyPermission(supportReadPermission, recoveryApprovePermission), {
+  method: 'get', path: '/v1/support/recoveries/{recoveryId}', summary: 'Everything about a recovery, risk flags with evidence (support)',
   request: { params: recoveryIdParam },
   responses: {
     200: { description: 'The workflow’s view', content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('RecoverySupportView') } } },
@@ -49,10 +43,8 @@ export const recoverySupportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { recoveryId } = c.req.valid('param');
     const { decision, reason } = c.req.valid('json');
     const principal = c.get('principal');
-    await statusOf(c, recoveryId);
-    const outcome = await update(() => handleOf(c, recoveryId).executeUpdate(decideUpdate, {
-      args: [{ decision, reason, approver: { subject: principal.subject, accountId: principal.accountId } }],
-    }));
+    await recoveryStatus(c.get('deps'), recoveryId);
+    const outcome = await decideRecovery(c.get('deps'), recoveryId, { decision, reason, approver: { subject: principal.subject, accountId: principal.accountId } });
     return c.json(outcome, 200);
   })
 
@@ -60,17 +52,15 @@ export const recoverySupportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { recoveryId } = c.req.valid('param');
     const { verified, reason } = c.req.valid('json');
     const principal = c.get('principal');
-    await statusOf(c, recoveryId);
-    const outcome = await update(() => handleOf(c, recoveryId).executeUpdate(submitFactorUpdate, {
-      args: [{
-        factor: 'document_check', verified, evidence: { verifiedBy: principal.subject, reason }, via: 'support',
-        actor: { subject: principal.subject, accountId: principal.accountId },
-      }],
-    }));
+    await recoveryStatus(c.get('deps'), recoveryId);
+    const outcome = await submitFactor(c.get('deps'), recoveryId, {
+      factor: 'document_check', verified, evidence: { verifiedBy: principal.subject, reason }, via: 'support',
+      actor: { subject: principal.subject, accountId: principal.accountId },
+    });
     return c.json({ accepted: outcome.accepted, satisfied: outcome.satisfied, remaining: outcome.remaining }, 200);
   })
 
   .openapi(supportStatusRoute, async (c) => {
     const { recoveryId } = c.req.valid('param');
-    return c.json((await statusOf(c, recoveryId)) as unknown as Record<string, unknown>, 200);
+    return c.json((await recoveryStatus(c.get('deps'), recoveryId)) as unknown as Record<string, unknown>, 200);
   });

@@ -1,16 +1,17 @@
 /** Backup codes: ten at a time, shown once, each usable once, stored as hashes. */
 import { randomUUID } from 'node:crypto';
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
 import { backupCodeHash, networkOf, newBackupCodes } from '../../../domain/recovery.js';
 import type { ApiEnv } from '../../context.js';
 import { defaultHook } from '../../problem.js';
 import { problemResponses } from '../openapi.js';
 import { recoveryContext } from '../recoveries/settings.js';
-import { bearer, factorsOf, ownAccount, type EnrolmentStrategy } from './shared.js';
+import { factorsOf, ownAccount, type EnrolmentStrategy } from './shared.js';
 
 
-const backupCodesRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/backup-codes', summary: 'New backup codes (replacing the old ones)', security: bearer,
+const backupCodesRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/recovery-factors/backup-codes', summary: 'New backup codes (replacing the old ones)',
   description: 'Shown once; each code works once. Keep them apart from your devices.',
   responses: {
     201: { description: 'Ten codes', content: { 'application/json': { schema: z.object({ codes: z.array(z.string()) }) } } },

@@ -4,7 +4,8 @@
  * devices (`push-devices.ts`). Each kind is a strategy (its routes and what the list shows of it) in
  * `enrolmentStrategies`; each can be listed and removed. Bad input is a problem+json and changes nothing.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
 import type { RecoveryFactorDocument, RecoveryFactorKind } from '../../../domain/recovery.js';
 import type { ApiEnv } from '../../context.js';
 import { defaultHook } from '../../problem.js';
@@ -13,7 +14,7 @@ import { backupCodeStrategy } from './backup-codes.js';
 import { passkeyStrategy } from './passkeys.js';
 import { phoneStrategy } from './phones.js';
 import { pushDeviceStrategy } from './push-devices.js';
-import { bearer, factorsOf, ownAccount, type EnrolmentStrategy, type FactorSummary } from './shared.js';
+import { factorsOf, ownAccount, type EnrolmentStrategy, type FactorSummary } from './shared.js';
 import { totpStrategy } from './totp.js';
 
 /** Every kind of factor, by kind: the list and the routes come from here. */
@@ -30,8 +31,8 @@ const summaryOf = (f: RecoveryFactorDocument): FactorSummary => (enrolmentStrate
 const factorSummarySchema = z.object({
   kind: z.string(), enrolledAt: z.string(), confirmed: z.boolean().optional(), used: z.boolean().optional(), verified: z.boolean().optional(),
 });
-const listFactorsRoute = createRoute({
-  method: 'get', path: '/v1/me/recovery-factors', summary: 'The recovery factors set up for the caller’s account', security: bearer,
+const listFactorsRoute = secured(auth.bearer, {
+  method: 'get', path: '/v1/me/recovery-factors', summary: 'The recovery factors set up for the caller’s account',
   responses: {
     200: { description: 'Kinds and dates, never secrets', content: { 'application/json': { schema: z.object({ factors: z.array(factorSummarySchema) }) } } },
     ...problemResponses(401, 404),

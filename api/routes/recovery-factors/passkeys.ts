@@ -1,6 +1,7 @@
 /** Passkeys: WebAuthn registration (verified with @simplewebauthn/server), listed and removed. */
 import { randomUUID } from 'node:crypto';
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
 import { generateRegistrationOptions, verifyRegistrationResponse, type RegistrationResponseJSON } from '@simplewebauthn/server';
 import { personName } from '../../../domain/names.js';
 import { enrolmentSecretHash, networkOf, sameDigest, type RecoveryFactorDocument } from '../../../domain/recovery.js';
@@ -9,7 +10,7 @@ import { takeOrRefuse } from '../../middleware/rate-limit.js';
 import { defaultHook, ProblemError } from '../../problem.js';
 import { problemResponses } from '../openapi.js';
 import { recoveryContext } from '../recoveries/settings.js';
-import { bearer, enrolmentsOf, factorsOf, idParam, maxPerKind, ownAccount, removeFactor, type EnrolmentStrategy } from './shared.js';
+import { enrolmentsOf, factorsOf, idParam, maxPerKind, ownAccount, removeFactor, type EnrolmentStrategy } from './shared.js';
 
 const passkeySchema = z
   .object({ factorId: z.uuid(), credentialId: z.string(), name: z.string().optional(), transports: z.array(z.string()).optional(), enrolledAt: z.string() })
@@ -37,8 +38,8 @@ const registrationSchema = z
   })
   .strict()
   .openapi('RecoveryPasskeyRegistration');
-const passkeyOptionsRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/passkeys/options', summary: 'WebAuthn registration options for a new passkey', security: bearer,
+const passkeyOptionsRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/recovery-factors/passkeys/options', summary: 'WebAuthn registration options for a new passkey',
   description: 'A single-use challenge (valid for the recovery code TTL); user verification and a discoverable credential are required.',
   responses: {
     201: {
@@ -48,20 +49,20 @@ const passkeyOptionsRoute = createRoute({
     ...problemResponses(401, 404, 409, 429),
   },
 });
-const registerPasskeyRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/passkeys', summary: 'Register a passkey (verify its attestation)', security: bearer,
+const registerPasskeyRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/recovery-factors/passkeys', summary: 'Register a passkey (verify its attestation)',
   request: { body: { required: true, content: { 'application/json': { schema: registrationSchema } } } },
   responses: {
     201: { description: 'Registered: the public key, counter and transports are stored', content: { 'application/json': { schema: passkeySchema } } },
     ...problemResponses(400, 401, 404, 409, 413, 415),
   },
 });
-const listPasskeysRoute = createRoute({
-  method: 'get', path: '/v1/me/recovery-factors/passkeys', summary: 'The caller’s passkeys', security: bearer,
+const listPasskeysRoute = secured(auth.bearer, {
+  method: 'get', path: '/v1/me/recovery-factors/passkeys', summary: 'The caller’s passkeys',
   responses: { 200: { description: 'Passkeys', content: { 'application/json': { schema: z.object({ passkeys: z.array(passkeySchema) }) } } }, ...problemResponses(401, 404) },
 });
-const deletePasskeyRoute = createRoute({
-  method: 'delete', path: '/v1/me/recovery-factors/passkeys/{factorId}', summary: 'Remove a passkey', security: bearer,
+const deletePasskeyRoute = secured(auth.bearer, {
+  method: 'delete', path: '/v1/me/recovery-factors/passkeys/{factorId}', summary: 'Remove a passkey',
   request: { params: idParam('factorId', 'From GET /v1/me/recovery-factors/passkeys') },
   responses: { 204: { description: 'Removed' }, ...problemResponses(400, 401, 404) },
 });

@@ -1,6 +1,7 @@
 /** Phones: confirmed with a texted code before they count (for notices and `sms_code`). */
 import { randomUUID } from 'node:crypto';
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
 import { msToNumber } from '@temporalio/common';
 import { enrolmentSecretHash, networkOf, newRecoveryCode, normalizeCode, phoneNumberPattern, sameDigest, type RecoveryFactorDocument } from '../../../domain/recovery.js';
 import { recoveryPolicy } from '../../../workflows/recovery/messages.js';
@@ -10,7 +11,7 @@ import { takeOrRefuse } from '../../middleware/rate-limit.js';
 import { defaultHook, ProblemError } from '../../problem.js';
 import { problemResponses } from '../openapi.js';
 import { recoveryContext } from '../recoveries/settings.js';
-import { bearer, codeSchema, enrolmentsOf, factorsOf, idParam, maxPerKind, ownAccount, removeFactor, type EnrolmentStrategy } from './shared.js';
+import { codeSchema, enrolmentsOf, factorsOf, idParam, maxPerKind, ownAccount, removeFactor, type EnrolmentStrategy } from './shared.js';
 
 const phoneSchema = z
   .object({ phoneId: z.uuid(), number: z.string(), verified: z.boolean(), enrolledAt: z.string(), verifiedAt: z.string().optional() })
@@ -19,8 +20,8 @@ const phoneRequestSchema = z
   .object({ number: z.string().trim().regex(phoneNumberPattern, 'an E.164 phone number such as +15551234567').openapi({ example: '+15551234567' }) })
   .strict()
   .openapi('RecoveryPhoneRequest');
-const addPhoneRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/phones', summary: 'Add a phone number: a confirmation code is texted to it', security: bearer,
+const addPhoneRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/recovery-factors/phones', summary: 'Add a phone number: a confirmation code is texted to it',
   description: 'The phone counts (for notices and `sms_code`) only once confirmed. Posting an unconfirmed number again sends a new code.',
   request: { body: { required: true, content: { 'application/json': { schema: phoneRequestSchema } } } },
   responses: {
@@ -28,8 +29,8 @@ const addPhoneRoute = createRoute({
     ...problemResponses(400, 401, 404, 409, 413, 415, 429),
   },
 });
-const confirmPhoneRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/phones/{phoneId}/confirm', summary: 'Confirm a phone number with the texted code', security: bearer,
+const confirmPhoneRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/recovery-factors/phones/{phoneId}/confirm', summary: 'Confirm a phone number with the texted code',
   description: `The latest code, once, before it expires; ${recoveryPolicy.maxFailures} wrong codes spend it.`,
   request: { params: idParam('phoneId', 'From POST /v1/me/recovery-factors/phones'), body: { required: true, content: { 'application/json': { schema: codeSchema } } } },
   responses: {
@@ -37,12 +38,12 @@ const confirmPhoneRoute = createRoute({
     ...problemResponses(400, 401, 404, 409, 413, 415),
   },
 });
-const listPhonesRoute = createRoute({
-  method: 'get', path: '/v1/me/recovery-factors/phones', summary: 'The caller’s phone numbers', security: bearer,
+const listPhonesRoute = secured(auth.bearer, {
+  method: 'get', path: '/v1/me/recovery-factors/phones', summary: 'The caller’s phone numbers',
   responses: { 200: { description: 'Phones', content: { 'application/json': { schema: z.object({ phones: z.array(phoneSchema) }) } } }, ...problemResponses(401, 404) },
 });
-const deletePhoneRoute = createRoute({
-  method: 'delete', path: '/v1/me/recovery-factors/phones/{phoneId}', summary: 'Remove a phone number', security: bearer,
+const deletePhoneRoute = secured(auth.bearer, {
+  method: 'delete', path: '/v1/me/recovery-factors/phones/{phoneId}', summary: 'Remove a phone number',
   request: { params: idParam('phoneId', 'From GET /v1/me/recovery-factors/phones') },
   responses: { 204: { description: 'Removed' }, ...problemResponses(400, 401, 404) },
 });

@@ -1,13 +1,14 @@
 /** Push devices: they receive recovery notices over the push channel. */
 import { randomUUID } from 'node:crypto';
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
 import { personName } from '../../../domain/names.js';
 import { networkOf, type RecoveryFactorDocument } from '../../../domain/recovery.js';
 import type { ApiEnv } from '../../context.js';
 import { defaultHook, ProblemError } from '../../problem.js';
 import { problemResponses } from '../openapi.js';
 import { recoveryContext } from '../recoveries/settings.js';
-import { bearer, factorsOf, idParam, maxPerKind, ownAccount, removeFactor, type EnrolmentStrategy } from './shared.js';
+import { factorsOf, idParam, maxPerKind, ownAccount, removeFactor, type EnrolmentStrategy } from './shared.js';
 
 const pushDeviceSchema = z
   .object({ deviceId: z.uuid(), name: z.string(), endpoint: z.string().optional(), enrolledAt: z.string() })
@@ -19,17 +20,17 @@ const pushRequestSchema = z
   })
   .strict()
   .openapi('RecoveryPushDeviceRequest');
-const addPushDeviceRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/push-devices', summary: 'Register a push device: it receives recovery notices', security: bearer,
+const addPushDeviceRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/recovery-factors/push-devices', summary: 'Register a push device: it receives recovery notices',
   request: { body: { required: true, content: { 'application/json': { schema: pushRequestSchema } } } },
   responses: { 201: { description: 'Registered', content: { 'application/json': { schema: pushDeviceSchema } } }, ...problemResponses(400, 401, 404, 409, 413, 415) },
 });
-const listPushDevicesRoute = createRoute({
-  method: 'get', path: '/v1/me/recovery-factors/push-devices', summary: 'The caller’s push devices', security: bearer,
+const listPushDevicesRoute = secured(auth.bearer, {
+  method: 'get', path: '/v1/me/recovery-factors/push-devices', summary: 'The caller’s push devices',
   responses: { 200: { description: 'Devices', content: { 'application/json': { schema: z.object({ devices: z.array(pushDeviceSchema) }) } } }, ...problemResponses(401, 404) },
 });
-const deletePushDeviceRoute = createRoute({
-  method: 'delete', path: '/v1/me/recovery-factors/push-devices/{deviceId}', summary: 'Remove a push device', security: bearer,
+const deletePushDeviceRoute = secured(auth.bearer, {
+  method: 'delete', path: '/v1/me/recovery-factors/push-devices/{deviceId}', summary: 'Remove a push device',
   request: { params: idParam('deviceId', 'From GET /v1/me/recovery-factors/push-devices') },
   responses: { 204: { description: 'Removed' }, ...problemResponses(400, 401, 404) },
 });

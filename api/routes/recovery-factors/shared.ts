@@ -10,7 +10,6 @@ import type { RecoveryEnrolmentDocument, RecoveryFactorDocument, RecoveryFactorK
 import type { ApiEnv } from '../../context.js';
 import { ProblemError } from '../../problem.js';
 
-export const bearer = [{ bearerAuth: [] }];
 /** Enough for anyone; a bound on what one account can make the API store or text. */
 export const maxPerKind = 10;
 

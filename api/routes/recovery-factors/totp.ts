@@ -1,6 +1,7 @@
 /** An authenticator app (TOTP): its seed kept only as SecretVault ciphertext, confirmed with a first code. */
 import { randomUUID } from 'node:crypto';
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { auth, secured } from '../../auth/route-auth.js';
 import { matchTotp, networkOf, newTotpSecret, recoveryFactorKey, totpDefaults, totpSeedPlaintext } from '../../../domain/recovery.js';
 import { vaultOf } from '../../adapters.js';
 import { totpSeed } from '../../auth/recovery-proofs.js';
@@ -8,27 +9,27 @@ import type { ApiEnv } from '../../context.js';
 import { defaultHook, ProblemError } from '../../problem.js';
 import { problemResponses } from '../openapi.js';
 import { recoveryContext } from '../recoveries/settings.js';
-import { bearer, codeSchema, factorsOf, ownAccount, removeFactor, type EnrolmentStrategy } from './shared.js';
+import { codeSchema, factorsOf, ownAccount, removeFactor, type EnrolmentStrategy } from './shared.js';
 
 
-const enrollTotpRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/totp', summary: 'Set up an authenticator app (TOTP) for recovery', security: bearer,
+const enrollTotpRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/recovery-factors/totp', summary: 'Set up an authenticator app (TOTP) for recovery',
   description: `Shown once: the secret and its otpauth URI (${totpDefaults.digits} digits, ${totpDefaults.periodSeconds} s). Confirm with a first code; replaces any earlier one. Stored only encrypted (SecretVault).`,
   responses: {
     201: { description: 'Scan the URI, then confirm', content: { 'application/json': { schema: z.object({ secret: z.string(), otpauthUri: z.string() }) } } },
     ...problemResponses(401, 404),
   },
 });
-const confirmTotpRoute = createRoute({
-  method: 'post', path: '/v1/me/recovery-factors/totp/confirm', summary: 'Confirm the authenticator app with a code', security: bearer,
+const confirmTotpRoute = secured(auth.bearer, {
+  method: 'post', path: '/v1/me/recovery-factors/totp/confirm', summary: 'Confirm the authenticator app with a code',
   request: { body: { required: true, content: { 'application/json': { schema: codeSchema } } } },
   responses: {
     200: { description: 'Confirmed', content: { 'application/json': { schema: z.object({ confirmed: z.literal(true) }) } } },
     ...problemResponses(400, 401, 404, 413, 415),
   },
 });
-const deleteTotpRoute = createRoute({
-  method: 'delete', path: '/v1/me/recovery-factors/totp', summary: 'Remove the authenticator app', security: bearer,
+const deleteTotpRoute = secured(auth.bearer, {
+  method: 'delete', path: '/v1/me/recovery-factors/totp', summary: 'Remove the authenticator app',
   responses: { 204: { description: 'Removed' }, ...problemResponses(401, 404) },
 });
 

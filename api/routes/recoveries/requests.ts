@@ -1,13 +1,16 @@
-/** `POST /v1/recoveries` (and the agents' variant): a recovery request, then its workflow. */
+/**
+ * Recovery requests (the `recoveries` documents): a new one for `POST /v1/recoveries` (and the agents'
+ * variant) with its workflow started by the recovery starter, and the wait for the workflow's account lookup.
+ */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { collections } from '../../../domain/collections.js';
-import { workflowIds } from '../../../domain/ids.js';
 import { deviceOf, emailHash, networkOf, newOpaqueToken, tokenHash, type RecoveryDocument } from '../../../domain/recovery.js';
-import { searchAttributes, taskQueueNames } from '../../../temporal.config.js';
-import { recoveryFactors, recoveryWorkflowType, type RecoveryWorkflow } from '../../../workflows/recovery/messages.js';
+import { recoveryFactors } from '../../../workflows/recovery/messages.js';
 import type { ApiEnv } from '../../context.js';
 import { clientCountry, takeOrRefuse } from '../../middleware/rate-limit.js';
+import { ProblemError } from '../../problem.js';
+import { startRecoveryWorkflow } from '../../processes/recovery.js';
 import { recoveryContext } from './settings.js';
 
 /**
@@ -28,15 +31,21 @@ export async function startRecovery(c: Context<ApiEnv>, email: string): Promise<
     ...(agent ? { agent: { agentId: agent.agentId, accountId: agent.accountId, name: agent.name } } : {}),
     failures: Object.fromEntries(recoveryFactors.map((f) => [f, 0])), cancelTokenHashes: [],
   });
-  await deps.temporal.workflow.start<RecoveryWorkflow>(recoveryWorkflowType, {
-    workflowId: workflowIds.recovery(recoveryId),
-    taskQueue: taskQueueNames(deps.config.temporal.taskQueuePrefix).accounts,
-    args: [{ recoveryId, durations: settings.durations, requestedVia: agent ? { kind: 'agent', agentId: agent.agentId } : { kind: 'person' } }],
-    typedSearchAttributes: [
-      { key: searchAttributes.process, value: 'recovery' },
-      { key: searchAttributes.stage, value: 'verifying' },
-      { key: searchAttributes.needsApproval, value: false },
-    ],
+  await startRecoveryWorkflow(deps, {
+    recoveryId, durations: settings.durations, requestedVia: agent ? { kind: 'agent', agentId: agent.agentId } : { kind: 'person' },
   });
   return { recoveryId, recoveryToken };
 }
+
+/** The account lookup runs in the workflow right after the start; proofs that need the account wait for it briefly. */
+export async function resolved(c: Context<ApiEnv>, request: RecoveryDocument): Promise<RecoveryDocument> {
+  const recoveries = c.get('deps').db.collection<RecoveryDocument>(collections.recoveries);
+  let current = request;
+  for (let i = 0; !current.resolvedAt && i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    current = (await recoveries.findOne({ _id: request._id })) ?? current;
+  }
+  if (!current.resolvedAt) throw new ProblemError('unavailable', 'The recovery is still starting; try again in a moment.', { 'retry-after': '2' });
+  return current;
+}
+
