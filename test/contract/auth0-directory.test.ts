@@ -1,67 +1,26 @@
 /**
- * Contract tests of Auth0Directory against a local HTTP server playing the Auth0 tenant: the
- * real adapter and the real `auth0` SDK, only the network destination differs. Each contract
- * cites the Auth0 documentation it was checked against, so a stand-in that drifts from Auth0 shows.
+ * Contract tests of Auth0Directory against a local HTTP server playing the Auth0 tenant
+ * (`test/support/auth0-management-stand-in.ts`, which cites the page each endpoint follows): the real
+ * adapter and the real `auth0` SDK, only the network destination differs. Each contract cites the Auth0
+ * documentation it was checked against, so a stand-in that drifts from Auth0 shows.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from 'vitest';
 import { Auth0Directory, type Auth0DirectoryOptions } from '../../activities/identity/auth0-directory.js';
 import { IdentityError } from '../../activities/identity/port.js';
+import {
+  startAuth0ManagementStandIn, tenantFetch, type Auth0ManagementStandIn, type RecordedRequest, type TenantState,
+} from '../support/auth0-management-stand-in.js';
 
 const domain = 'cra-test.eu.auth0.com';
 const clientId = 'cra-m2m-client';
 const clientSecret = 'S3CRET-client-secret-do-not-log';
 const memberRoleId = 'rol_member123';
 
-interface RecordedRequest {
-  method: string;
-  /** The path as it came over the wire, percent-encoding intact. */
-  path: string;
-  query: Record<string, string>;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
-
-interface Auth0User {
-  user_id: string;
-  email?: string;
-  email_verified?: boolean;
-  given_name?: string;
-  family_name?: string;
-  app_metadata?: Record<string, unknown>;
-}
-
-interface CannedResponse {
-  method: string;
-  path: string;
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
-
-/** The tenant's state and everything it was asked; reset before each test. */
-const tenant = {
-  users: new Map<string, Auth0User>(),
-  roles: new Map<string, Set<string>>(),
-  requests: [] as RecordedRequest[],
-  issuedTokens: [] as string[],
-  /** Answered once, instead of the normal behaviour, for the next matching request. */
-  canned: [] as CannedResponse[],
-};
-
-let server: Server;
-let baseUrl: string;
-
-/** The SDK's documented `fetch` option, aimed at the stand-in; refuses anything not for the tenant. */
-function tenantFetch(target: string): typeof fetch {
-  return (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const origin = `https://${domain}/`;
-    if (!url.startsWith(origin)) throw new Error(`unexpected request to ${url}`);
-    return fetch(`${target}/${url.slice(origin.length)}`, init);
-  };
-}
+let standIn: Auth0ManagementStandIn;
+/** The tenant's state and everything it was asked (reset before each test). */
+let tenant: TenantState;
 
 function newDirectory(overrides: Partial<Auth0DirectoryOptions> = {}): Auth0Directory {
   return new Auth0Directory({
@@ -69,7 +28,7 @@ function newDirectory(overrides: Partial<Auth0DirectoryOptions> = {}): Auth0Dire
     clientId,
     clientSecret,
     roleIds: { member: memberRoleId },
-    fetch: tenantFetch(baseUrl),
+    fetch: tenantFetch(domain, standIn.url),
     ...overrides,
   });
 }
@@ -97,141 +56,17 @@ function expectNoCredentials(err: IdentityError): void {
   expect(err.cause).toBeUndefined();
 }
 
-function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) {
-  if (body === undefined) {
-    res.writeHead(status, headers).end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
-}
-
-/** A Management API error body (shape as Auth0 sends it; the adapter reads only the status). */
-const notFound = { statusCode: 404, error: 'Not Found', message: 'The user does not exist.', errorCode: 'inexistent_user' };
-
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const url = new URL(req.url ?? '/', 'http://stand-in');
-      const type = req.headers['content-type'] ?? '';
-      const body: unknown =
-        raw === ''
-          ? undefined
-          : type.includes('application/x-www-form-urlencoded')
-            ? Object.fromEntries(new URLSearchParams(raw))
-            : JSON.parse(raw);
-      // `url.pathname` keeps percent-encoding as sent, which is what the encoding contract checks.
-      const path = url.pathname;
-      const method = req.method ?? 'GET';
-      tenant.requests.push({ method, path, query: Object.fromEntries(url.searchParams), headers: req.headers, body });
-
-      const cannedAt = tenant.canned.findIndex((c) => c.method === method && c.path === path);
-      if (cannedAt >= 0) {
-        const [c] = tenant.canned.splice(cannedAt, 1);
-        if (c) send(res, c.status, c.body, c.headers);
-        return;
-      }
-
-      if (method === 'POST' && path === '/oauth/token') {
-        const form = body as Record<string, string> | undefined;
-        if (form?.grant_type !== 'client_credentials' || form.client_id !== clientId || form.client_secret !== clientSecret) {
-          send(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
-          return;
-        }
-        const token = `at-${tenant.issuedTokens.length + 1}-${Math.random().toString(36).slice(2)}`;
-        tenant.issuedTokens.push(token);
-        send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 86400 });
-        return;
-      }
-
-      // Recovery reset: MFA removal, refresh-token and session revocation, password-change ticket (contracts below).
-      const resetRoute = /^\/api\/v2\/users\/([^/]+)\/(authentication-methods|refresh-tokens|sessions)$/.exec(path);
-      if (resetRoute || path === '/api/v2/tickets/password-change') {
-        if (!tenant.issuedTokens.some((t) => req.headers.authorization === `Bearer ${t}`)) {
-          send(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
-          return;
-        }
-        const id = resetRoute ? decodeURIComponent(resetRoute[1] ?? '') : String((body as { user_id?: string } | undefined)?.user_id ?? '');
-        if (!tenant.users.has(id)) {
-          send(res, 404, notFound);
-          return;
-        }
-        if (resetRoute && method === 'DELETE') {
-          send(res, resetRoute[2] === 'authentication-methods' ? 204 : 202);
-          return;
-        }
-        if (!resetRoute && method === 'POST') {
-          send(res, 201, { ticket: `https://${domain}/lo/reset?ticket=TICKET-${Math.random().toString(36).slice(2)}#` });
-          return;
-        }
-        send(res, 405, { statusCode: 405, error: 'Method Not Allowed' });
-        return;
-      }
-
-      const userRoute = /^\/api\/v2\/users\/([^/]+)(\/roles)?$/.exec(path);
-      if (!userRoute) {
-        send(res, 404, { statusCode: 404, error: 'Not Found', message: 'Not Found' });
-        return;
-      }
-      const auth = req.headers.authorization ?? '';
-      if (!tenant.issuedTokens.some((t) => auth === `Bearer ${t}`)) {
-        send(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
-        return;
-      }
-      const id = decodeURIComponent(userRoute[1] ?? '');
-      const user = tenant.users.get(id);
-      if (!user) {
-        send(res, 404, notFound);
-        return;
-      }
-      if (userRoute[2]) {
-        if (method === 'POST') {
-          const roles = (body as { roles: string[] }).roles;
-          const set = tenant.roles.get(id) ?? new Set<string>();
-          for (const r of roles) set.add(r);
-          tenant.roles.set(id, set);
-          send(res, 200);
-          return;
-        }
-        send(res, 405, { statusCode: 405, error: 'Method Not Allowed' });
-        return;
-      }
-      if (method === 'GET') {
-        send(res, 200, user);
-        return;
-      }
-      if (method === 'PATCH') {
-        // Auth0 merges app_metadata at the first level on PATCH (patch-users-by-id, "Some considerations").
-        const patch = body as Partial<Auth0User>;
-        const updated: Auth0User = {
-          ...user,
-          ...patch,
-          user_id: user.user_id,
-          app_metadata: { ...user.app_metadata, ...patch.app_metadata },
-        };
-        tenant.users.set(id, updated);
-        send(res, 200, updated);
-        return;
-      }
-      send(res, 405, { statusCode: 405, error: 'Method Not Allowed' });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  standIn = await startAuth0ManagementStandIn({ domain, clientId, clientSecret });
+  tenant = standIn.state;
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  await standIn?.close();
 });
 
 beforeEach(() => {
-  tenant.users.clear();
-  tenant.roles.clear();
-  tenant.requests.length = 0;
-  tenant.issuedTokens.length = 0;
-  tenant.canned.length = 0;
+  standIn.reset();
   tenant.users.set('auth0|abc', {
     user_id: 'auth0|abc',
     email: 'ada@example.com',
@@ -468,7 +303,7 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
 
-    const err = await caught(newDirectory({ fetch: tenantFetch(deadUrl) }).getIdentity('auth0|abc'));
+    const err = await caught(newDirectory({ fetch: tenantFetch(domain, deadUrl) }).getIdentity('auth0|abc'));
     expect(err.type).toBe('IdentityUnavailable');
     expectNoCredentials(err);
   });
