@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signatureHeader, signatureHeaderValue, signPayload } from '../../api/auth/hook-signature.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
@@ -219,13 +219,7 @@ describe('refused signatures → 401, nothing started', () => {
 });
 
 describe('with no SIGNUP_HOOK_SECRETS', () => {
-  let bare: TestStack;
-  beforeAll(async () => {
-    bare = await useTestStack({ workers: false, env: { SIGNUP_HOOK_SECRETS: '' } });
-  });
-  afterAll(async () => {
-    await bare?.stop();
-  });
+  const bare = useTestStack({ workers: false, env: { SIGNUP_HOOK_SECRETS: '' } });
 
   it('loads the configuration with no secrets', () => {
     expect(bare.config.signup.hookSecrets).toEqual([]);
