@@ -12,7 +12,7 @@ import type { EmbeddedIssuer } from '../../api/auth/embedded-issuer.js';
 import { serveApi } from '../../api/server.js';
 import { loadConfig, type CraConfig } from '../../domain/config.js';
 import { buildWorkerDependencies } from '../../workers/dependencies.js';
-import { buildTestApi, testEnv } from './stack.js';
+import { buildTestApi, startedInBeforeAll, testEnv } from './stack.js';
 
 export interface TestApp {
   /** The Hono app; `app.request(url, init)` answers without a socket. */
@@ -57,13 +57,7 @@ export function useAppWithoutServer(opts: { env?: Record<string, string> } = {})
   afterAll(async () => {
     await built?.close();
   });
-  return new Proxy({} as TestApp, {
-    get: (_, key) => {
-      if (!built) throw new Error('the app is built in beforeAll: use it inside a test or a hook');
-      return Reflect.get(built, key);
-    },
-    has: (_, key) => built !== undefined && Reflect.has(built, key),
-  });
+  return startedInBeforeAll(() => built, 'the app');
 }
 
 /**

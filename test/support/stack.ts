@@ -171,11 +171,20 @@ export function useTestStack(opts: TestStackOptions | (() => TestStackOptions | 
   afterAll(async () => {
     await started?.stop();
   });
-  const current = (): TestStack => {
-    if (!started) throw new Error('the test stack starts in beforeAll: use it inside a test or a hook');
-    return started;
+  return startedInBeforeAll(() => started, 'the test stack');
+}
+
+/**
+ * A stand-in object for what a `beforeAll` builds: every property is read from the built one, so a file
+ * can hold it in a `const` at the top level and use it in its tests and hooks.
+ */
+export function startedInBeforeAll<T extends object>(built: () => T | undefined, what: string): T {
+  const current = (): T => {
+    const value = built();
+    if (!value) throw new Error(`${what} is built in beforeAll: use it inside a test or a hook`);
+    return value;
   };
-  return new Proxy({} as TestStack, {
+  return new Proxy({} as T, {
     get: (_, key) => Reflect.get(current(), key),
     has: (_, key) => Reflect.has(current(), key),
     ownKeys: () => Reflect.ownKeys(current()),
