@@ -11,13 +11,16 @@ import { afterAll, beforeAll } from 'vitest';
 import type { EmbeddedIssuer } from '../../api/auth/embedded-issuer.js';
 import { serveApi } from '../../api/server.js';
 import { loadConfig, type CraConfig } from '../../domain/config.js';
-import { buildWorkerDependencies } from '../../workers/dependencies.js';
+import { buildWorkerDependencies, type WorkerDependencies } from '../../workers/dependencies.js';
 import { buildTestApi, startedInBeforeAll, testEnv } from './stack.js';
 
 export interface TestApp {
   /** The Hono app; `app.request(url, init)` answers without a socket. */
   app: Awaited<ReturnType<typeof buildTestApi>>['app'];
   config: CraConfig;
+  env: Record<string, string>;
+  /** The adapters, built as the workers build them (no worker runs). */
+  deps: WorkerDependencies;
   /** The public URL requests are addressed to (nothing listens there). */
   baseUrl: string;
   issuer: EmbeddedIssuer;
@@ -39,7 +42,7 @@ export async function appWithoutServer(opts: { env?: Record<string, string> } = 
   const deps = await buildWorkerDependencies(config, db);
   const { app, issuer, apiLog } = await buildTestApi({ config, dataDir, db, temporal, deps });
   return {
-    app, config, baseUrl: config.publicUrl, issuer, db, temporal, apiLog,
+    app, config, env, deps, baseUrl: config.publicUrl, issuer, db, temporal, apiLog,
     async close() {
       await db.dropDatabase().catch(() => undefined);
       await Promise.all([mongo.close(), connection.close()]);
