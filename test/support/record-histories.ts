@@ -193,3 +193,14 @@ it('records a sync cancelled by a disconnect mid-page, that disconnect cancelled
   await stack.temporal.workflow.getHandle(custodyId).cancel();
   await saveCancelled('token-custody-cancelled', custodyId);
 });
+
+it('records a recovery cancelled through Temporal during its account lookup (after recovery-cancellation)', async () => {
+  const owner = await longStandingAccount(stack, `history-recovery-cancelled-${run}`);
+  const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', { json: { email: owner.email } });
+  expect(started.status).toBe(202);
+  const recoveryId = workflowIds.recovery(started.body.recoveryId);
+  // An operator cancels the run as it starts (the recorded one while openRecovery ran): its clean-up (audit,
+  // release, close) runs non-cancellable and the run ends cancelled.
+  await stack.temporal.workflow.getHandle(recoveryId).cancel();
+  await saveCancelled('recovery-cancelled', recoveryId);
+});

@@ -7,9 +7,9 @@
  * not completed in time expires. Every step lands in the audit log.
  */
 import {
-  allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+  allHandlersFinished, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common';
+import { CancelledFailure, msToNumber } from '@temporalio/common';
 import type { AuditEventInput } from '../../activities/audit/audit-log.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createRecoveryActivities, OpenedRecovery, RecoveryNoticeKind } from '../../activities/recovery/activities.js';
@@ -46,15 +46,19 @@ class AuditTrail {
   private readonly drained: Promise<void>;
   accountId?: string;
 
-  constructor(private readonly recoveryId: string, private readonly workflowId: string, append: (event: AuditEventInput) => Promise<unknown>) {
-    this.drained = (async () => {
+  /** `nonCancellable`: the trail keeps writing when the run is cancelled, so its clean-up is audited too. */
+  constructor(
+    private readonly recoveryId: string, private readonly workflowId: string, append: (event: AuditEventInput) => Promise<unknown>, nonCancellable = false,
+  ) {
+    const drain = async () => {
       for (;;) {
         await condition(() => this.pending.length > 0 || this.closed);
         const next = this.pending.shift();
         if (!next) return;
         await append(next);
       }
-    })();
+    };
+    this.drained = nonCancellable ? CancellationScope.nonCancellable(drain) : drain();
   }
 
   add(action: string, details: AuditDetails, actor: AuditEventInput['actor'] = { type: 'system', id: 'recovery' }): void {
@@ -142,7 +146,11 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
   // and the secrets of its challenges are released at the end; before it, the API redeemed the code itself
   // and sent the facts with submitFactor, which runs recorded before the patch still do.
   const redeemsProviderAnswers = patched('recovery-provider-answer-activity');
-  const trail = new AuditTrail(recoveryId, workflowId, (event) => records.appendAuditEvent(event));
+  // Since this patch a cancelled run (Temporal's cancel: an operator, or a process that stops it) ends as
+  // cancelled with `CraStage = cancelled`, its clean-up in a non-cancellable scope; before it, the cancel
+  // stopped the run where it found it.
+  const handlesCancellation = patched('recovery-cancellation');
+  const trail = new AuditTrail(recoveryId, workflowId, (event) => records.appendAuditEvent(event), handlesCancellation);
   let needsApproval = false;
   const setNeedsApproval = (value: boolean) => {
     if (value === needsApproval) return;
@@ -346,75 +354,109 @@ export async function recovery(input: RecoveryInput): Promise<RecoveryResult> {
     return { recoveryId, outcome };
   };
 
-  const startedAt = Date.now();
-  const opened = await recoveries.openRecovery({ recoveryId });
-  state.open(opened);
-  trail.accountId = opened.accountId;
-  if (opened.accountId) upsertSearchAttributes([{ key: searchAttributes.accountId, value: opened.accountId }]);
-  trail.add('recovery.started', { via: input.requestedVia.kind, ...(input.requestedVia.kind === 'agent' ? { agentId: input.requestedVia.agentId } : {}) });
-  for (const flag of opened.riskFlags) trail.add('recovery.risk_flagged', { flag: flag.flag, evidence: JSON.stringify(flag.evidence) });
-
-  // Verifying: until the factors suffice, the request is withdrawn, or it expires.
-  const expiresAt = startedAt + msToNumber(durations.expiry);
-  const ready = await condition(() => state.sufficient() || state.outcome !== undefined, Math.max(1, expiresAt - Date.now()));
-  if (state.outcome) return finish(state.outcome);
-  if (!ready) return finish('expired');
-
-  // Cooling: nothing changes for the whole period, whenever the approvals come; the owner hears every interval.
-  const coolingEndsAt = Date.now() + msToNumber(durations.coolingPeriod);
-  state.coolingEndsAt = coolingEndsAt;
-  enter('cooling');
-  setNeedsApproval(!state.approved());
-  // Links made while the recovery was pending are flagged before support decides (and again before the reset).
-  const checksLinks = patched('recovery-links-during-recovery');
-  if (checksLinks && (await flagLinksDuringRecovery())) setNeedsApproval(!state.approved());
-  trail.add('recovery.cooling_started', { coolingEndsAt: new Date(coolingEndsAt).toISOString(), approvalsRequired: state.required() });
-  const interval = msToNumber(durations.noticeInterval);
-  let round = 0;
-  await notify('started', round);
-  let nextNoticeAt = Date.now() + interval;
-  // Support may decide after the cooling period, but not beyond the expiry (and never before the cooling ends).
-  const decideBy = Math.max(expiresAt, coolingEndsAt);
-  for (;;) {
-    if (state.outcome) return finish(state.outcome);
-    const now = Date.now();
-    if (now >= coolingEndsAt) {
-      if (state.approved()) {
-        // A link made during the cooling period may need one more approver: look once more before the reset.
-        if (checksLinks && !state.riskFlags.some((f) => f.flag === 'linked_during_recovery')) {
-          const raised = await flagLinksDuringRecovery();
-          if (raised) setNeedsApproval(!state.approved());
-          // Cancelled meanwhile, or approvals now missing: the loop decides again.
-          if (raised || state.outcome) continue;
-        }
-        break;
-      }
-      if (state.stage !== 'awaiting_approval') enter('awaiting_approval');
-      if (now >= decideBy) return finish('expired');
-    }
-    if (now >= nextNoticeAt) {
-      round += 1;
-      await notify('reminder', round);
-      nextNoticeAt += interval;
-      continue;
-    }
-    const wakeAt = Math.min(nextNoticeAt, now < coolingEndsAt ? coolingEndsAt : decideBy);
-    await condition(() => state.outcome !== undefined || (Date.now() >= coolingEndsAt && state.approved()), wakeAt - now);
-  }
-
-  // Reset: from here on nobody can cancel, approve or deny.
-  state.resetting = true;
-  setNeedsApproval(false);
-  try {
-    const reset = await identity.resetRecoveredCredentials({
-      recoveryId, accountId: state.accountId!, subject: state.subject!, ticketTtlSeconds: Math.round(msToNumber(durations.ticketTtl) / 1000),
-    });
-    trail.add('recovery.credentials_reset', { directory: reset.directory, passwordTicketSent: reset.ticketSent, mfaRemoved: true, sessionsRevoked: true });
-  } catch (err) {
-    trail.add('recovery.reset_failed', { error: err instanceof Error ? err.message : 'unknown' });
+  /** Cancelled: say so, tell the owner if they heard of the recovery, release what it holds, close it, audit. */
+  const endCancelled = async (stage: RecoveryStage): Promise<void> => {
+    state.outcome = 'cancelled';
+    enter('cancelled');
+    setNeedsApproval(false);
+    trail.add('recovery.cancelled', { by: 'operator', stage });
+    if (state.coolingEndsAt !== undefined) await notify('cancelled', 0);
+    if (redeemsProviderAnswers) await providerSignIns.releaseProviderChallenges({ recoveryId });
+    await recoveries.closeRecovery({ recoveryId, outcome: 'cancelled' });
+    trail.add('recovery.closed', { outcome: 'cancelled' });
+    await condition(allHandlersFinished);
     await trail.close();
-    throw failure('RecoveryResetFailed', 'the directory refused the credential reset; support must act');
+  };
+
+  if (!handlesCancellation) return proceed();
+  try {
+    return await proceed();
+  } catch (err) {
+    // A step that ended with another error after the cancel: the recovery was cancelled all the same.
+    if (!(isCancellation(err) || CancellationScope.current().consideredCancelled)) throw err;
+    const reached = state.stage;
+    await CancellationScope.nonCancellable(() => endCancelled(reached));
+    // Rethrown, so Temporal Web shows the run as cancelled.
+    throw isCancellation(err) ? err : new CancelledFailure('the recovery was cancelled');
   }
-  await notify('completed', 0);
-  return finish('completed');
+
+  /** The recovery from the account lookup to its outcome. */
+  async function proceed(): Promise<RecoveryResult> {
+    const startedAt = Date.now();
+    const opened = await recoveries.openRecovery({ recoveryId });
+    state.open(opened);
+    trail.accountId = opened.accountId;
+    if (opened.accountId) upsertSearchAttributes([{ key: searchAttributes.accountId, value: opened.accountId }]);
+    trail.add('recovery.started', { via: input.requestedVia.kind, ...(input.requestedVia.kind === 'agent' ? { agentId: input.requestedVia.agentId } : {}) });
+    for (const flag of opened.riskFlags) trail.add('recovery.risk_flagged', { flag: flag.flag, evidence: JSON.stringify(flag.evidence) });
+
+    // Verifying: until the factors suffice, the request is withdrawn, or it expires.
+    const expiresAt = startedAt + msToNumber(durations.expiry);
+    const ready = await condition(() => state.sufficient() || state.outcome !== undefined, Math.max(1, expiresAt - Date.now()));
+    if (state.outcome) return finish(state.outcome);
+    if (!ready) return finish('expired');
+
+    // Cooling: nothing changes for the whole period, whenever the approvals come; the owner hears every interval.
+    const coolingEndsAt = Date.now() + msToNumber(durations.coolingPeriod);
+    state.coolingEndsAt = coolingEndsAt;
+    enter('cooling');
+    setNeedsApproval(!state.approved());
+    // Links made while the recovery was pending are flagged before support decides (and again before the reset).
+    const checksLinks = patched('recovery-links-during-recovery');
+    if (checksLinks && (await flagLinksDuringRecovery())) setNeedsApproval(!state.approved());
+    trail.add('recovery.cooling_started', { coolingEndsAt: new Date(coolingEndsAt).toISOString(), approvalsRequired: state.required() });
+    const interval = msToNumber(durations.noticeInterval);
+    let round = 0;
+    await notify('started', round);
+    let nextNoticeAt = Date.now() + interval;
+    // Support may decide after the cooling period, but not beyond the expiry (and never before the cooling ends).
+    const decideBy = Math.max(expiresAt, coolingEndsAt);
+    for (;;) {
+      if (state.outcome) return finish(state.outcome);
+      const now = Date.now();
+      if (now >= coolingEndsAt) {
+        if (state.approved()) {
+          // A link made during the cooling period may need one more approver: look once more before the reset.
+          if (checksLinks && !state.riskFlags.some((f) => f.flag === 'linked_during_recovery')) {
+            const raised = await flagLinksDuringRecovery();
+            if (raised) setNeedsApproval(!state.approved());
+            // Cancelled meanwhile, or approvals now missing: the loop decides again.
+            if (raised || state.outcome) continue;
+          }
+          break;
+        }
+        if (state.stage !== 'awaiting_approval') enter('awaiting_approval');
+        if (now >= decideBy) return finish('expired');
+      }
+      if (now >= nextNoticeAt) {
+        round += 1;
+        await notify('reminder', round);
+        nextNoticeAt += interval;
+        continue;
+      }
+      const wakeAt = Math.min(nextNoticeAt, now < coolingEndsAt ? coolingEndsAt : decideBy);
+      await condition(() => state.outcome !== undefined || (Date.now() >= coolingEndsAt && state.approved()), wakeAt - now);
+    }
+
+    // Reset: from here on nobody can cancel, approve or deny; a Temporal cancel waits for the reset to end.
+    state.resetting = true;
+    setNeedsApproval(false);
+    return handlesCancellation ? CancellationScope.nonCancellable(resetCredentials) : resetCredentials();
+  }
+
+  /** The credential reset and the recovery's completion. */
+  async function resetCredentials(): Promise<RecoveryResult> {
+    try {
+      const reset = await identity.resetRecoveredCredentials({
+        recoveryId, accountId: state.accountId!, subject: state.subject!, ticketTtlSeconds: Math.round(msToNumber(durations.ticketTtl) / 1000),
+      });
+      trail.add('recovery.credentials_reset', { directory: reset.directory, passwordTicketSent: reset.ticketSent, mfaRemoved: true, sessionsRevoked: true });
+    } catch (err) {
+      trail.add('recovery.reset_failed', { error: err instanceof Error ? err.message : 'unknown' });
+      await trail.close();
+      throw failure('RecoveryResetFailed', 'the directory refused the credential reset; support must act');
+    }
+    await notify('completed', 0);
+    return finish('completed');
+  }
 }
