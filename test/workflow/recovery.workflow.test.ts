@@ -5,18 +5,20 @@
  * Recorded histories are replayed in `replay.test.ts`.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../activities/audit/audit-log.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
-import { workflowIds } from '../../domain/ids.js';
 import { emailHash, type RecoveryDocument } from '../../domain/recovery.js';
-import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
+import { searchAttributes } from '../../temporal.config.js';
+import { startRecoveryWorkflow } from '../../api/processes/recovery.js';
+import { loadConfig } from '../../domain/config.js';
 import { startTimeSkipping, type TimeSkipping } from '../support/time-skipping.js';
 import {
-  cancelRecoveryUpdate, decideUpdate, recoveryStatusQuery, recoveryWorkflowType, requestChallengeUpdate, submitFactorUpdate,
+  cancelRecoveryUpdate, decideUpdate, recoveryStatusQuery, requestChallengeUpdate, submitFactorUpdate,
   type FactorSubmission, type RecoveryFactor, type RecoveryInput, type RecoveryWorkflow,
 } from '../../workflows/recovery/messages.js';
 import { decodedPayloads } from '../support/history.js';
@@ -26,7 +28,6 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 let ts: TimeSkipping;
 let env: TimeSkipping['env'];
 let db: TimeSkipping['db'];
-const queues = taskQueueNames('tsr-');
 const hour = 3_600_000;
 const durations: RecoveryInput['durations'] = {
   noticeInterval: '24 hours', coolingPeriod: '48 hours', expiry: '7 days', codeTtl: '10 minutes', ticketTtl: '15 minutes',
@@ -77,15 +78,11 @@ async function startRecovery(email: string, network: string): Promise<WorkflowHa
     network, device: 'test-device', failures: {}, cancelTokenHashes: [],
   };
   await db.collection<RecoveryDocument>(collections.recoveries).insertOne(request);
-  return env.client.workflow.start<RecoveryWorkflow>(recoveryWorkflowType, {
-    workflowId: workflowIds.recovery(recoveryId), taskQueue: queues.accounts,
-    args: [{ recoveryId, durations, requestedVia: { kind: 'person' } }],
-    typedSearchAttributes: [
-      { key: searchAttributes.process, value: 'recovery' },
-      { key: searchAttributes.stage, value: 'verifying' },
-      { key: searchAttributes.needsApproval, value: false },
-    ],
+  // Started as the API starts it: through the recovery process's one starter.
+  const { workflowId } = await startRecoveryWorkflow({ temporal: env.client, config: loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: 'tsr-' }) }, {
+    recoveryId, durations, requestedVia: { kind: 'person' },
   });
+  return env.client.workflow.getHandle<RecoveryWorkflow>(workflowId);
 }
 
 const proof = (factor: RecoveryFactor, extra: Partial<FactorSubmission> = {}): FactorSubmission => ({ factor, verified: true, evidence: { check: 'test' }, via: 'person', ...extra });
@@ -204,6 +201,36 @@ describe('recovery workflow (time-skipping)', () => {
     const user = await db.collection(collections.identityUsers).findOne({ _id: owner.subject as never });
     expect(user?.password_reset_required).toBeUndefined();
     expect(await noticesOf(owner.accountId, 'recovery-cancelled')).toHaveLength(2);
+  });
+
+  it('ends as cancelled when cancelled through Temporal in the cooling period: the owner hears, the audit says so, nothing is reset', async () => {
+    const owner = await seedAccount('temporal-cancel-cooling');
+    let recoveryId = '';
+    await withWorkers(async () => {
+      const handle = await startRecovery(owner.email, owner.network);
+      recoveryId = (await handle.query(recoveryStatusQuery)).recoveryId;
+      await proveEnough(handle);
+      await env.sleep('5 hours');
+      expect((await handle.query(recoveryStatusQuery)).stage).toBe('cooling');
+      await handle.cancel();
+      const failure = await handle.result().then(() => undefined, (err: unknown) => err);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      const described = await handle.describe();
+      expect(described.status.name).toBe('CANCELLED');
+      expect(described.typedSearchAttributes.get(searchAttributes.stage)).toBe('cancelled');
+      expect(described.typedSearchAttributes.get(searchAttributes.needsApproval)).toBe(false);
+      expect((await handle.query(recoveryStatusQuery)).stage).toBe('cancelled');
+      expect((await activityTimes(handle)).map((t) => t.name)).not.toContain('resetRecoveredCredentials');
+    });
+    const user = await db.collection(collections.identityUsers).findOne({ _id: owner.subject as never });
+    expect(user?.password_reset_required).toBeUndefined();
+    // Both verified channels heard it began, and that it ended.
+    expect((await noticesOf(owner.accountId, 'recovery-cancelled')).map((n) => n.channel).sort()).toEqual(['email', 'sms']);
+    const events = await new AuditLog(db).list({ accountId: owner.accountId });
+    expect(events.find((e) => e.action === 'recovery.cancelled')?.details).toMatchObject({ by: 'operator', stage: 'cooling' });
+    expect(events.at(-1)).toMatchObject({ action: 'recovery.closed', details: { outcome: 'cancelled' } });
+    expect(await db.collection<RecoveryDocument>(collections.recoveries).findOne({ _id: recoveryId })).toMatchObject({ outcome: 'cancelled', closedAt: expect.any(String) });
   });
 
   it('tells every channel again every 24 hours while the recovery waits for approval', async () => {
