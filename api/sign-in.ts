@@ -7,7 +7,7 @@ import type { JWK } from 'jose';
 import type { Notifier } from '../activities/notify/port.js';
 import type { CraConfig } from '../domain/config.js';
 import { SignInClient, signInIssuerOf } from '../ui/sign-in-client.js';
-import { recoverySettings } from './routes/recoveries.js';
+import { recoverySettings } from './routes/recoveries/settings.js';
 import type { EmbeddedOidc } from './auth/embedded-oidc/provider.js';
 import type { InteractionDeps } from './auth/embedded-oidc/interactions.js';
 

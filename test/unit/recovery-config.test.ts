@@ -1,7 +1,7 @@
 /** The recovery overrides of the environment, as the API applies them: RECOVERY_MIN_CONNECTION_AGE. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../domain/config.js';
-import { recoverySettings } from '../../api/routes/recoveries.js';
+import { recoverySettings } from '../../api/routes/recoveries/settings.js';
 
 const base = { CRA_ENV: 'test' };
 
