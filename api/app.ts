@@ -1,7 +1,7 @@
 /**
  * The CRA API: one Hono app, one sub-app per resource. Each route declares its own auth
- * (`secured(auth.…, route)`, `auth/route-auth.ts`), which also gives its OpenAPI `security`. Until every
- * route declares it, an app-wide bearer check still guards `/v1` except the paths `isPublicPath` names.
+ * (`secured(auth.…, route)`, `auth/route-auth.ts`), which also gives its OpenAPI `security`: no path
+ * pattern decides who may call what.
  * Export `AppType` for `hc<AppType>()` clients.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -13,7 +13,7 @@ import { assetRoutes } from '../ui/asset-routes.js';
 import { vaultOf } from './adapters.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { interactionRoutes } from './auth/embedded-oidc/interactions.js';
-import { bearerVerifierOf, securitySchemes } from './auth/route-auth.js';
+import { securitySchemes } from './auth/route-auth.js';
 import type { ApiDeps, ApiEnv } from './context.js';
 import { allowedMethods } from './middleware/allowed-methods.js';
 import { jsonOnly, limitedBody } from './middleware/body.js';
@@ -24,27 +24,18 @@ import { dataRoutes } from './routes/data.js';
 import { disconnectRoutes } from './routes/disconnect.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoute, openApiDocumentRoute } from './routes/openapi.js';
-import { hookRoutes, postRegistrationPath } from './routes/hooks.js';
+import { hookRoutes } from './routes/hooks.js';
 import { meRoutes } from './routes/me.js';
-import { accountCenterSchemaPath, schemaRoutes } from './routes/schema.js';
-import { oauthCallbackPattern, oauthRoutes } from './routes/oauth.js';
+import { schemaRoutes } from './routes/schema.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { linkUndoRoutes } from './routes/link-undo.js';
 import { providerRoutes } from './routes/providers.js';
 import { agentRoutes } from './routes/agents.js';
-import { isPublicRecoveryPath, recoveryRoutes } from './routes/recoveries/index.js';
+import { recoveryRoutes } from './routes/recoveries/index.js';
 import { recoveryFactorRoutes } from './routes/recovery-factors/index.js';
 import { signupRoutes } from './routes/signup.js';
 import { supportRoutes } from './routes/support.js';
 import { workflowRoutes } from './routes/workflows.js';
-
-/** `/v1` routes anyone may call (the hook carries its own signature). */
-export const publicPaths: ReadonlySet<string> = new Set([accountCenterSchemaPath, postRegistrationPath]);
-
-/**
- * The paths the app-wide bearer check lets through (their routes declare public, hook-signature, recovery
- * token or agent signature). It goes once the recovery routes declare their auth too.
- */
-const isPublicPath = (path: string) => publicPaths.has(path) || oauthCallbackPattern.test(path) || isPublicRecoveryPath(path);
 
 export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook });
@@ -66,9 +57,6 @@ export function createApp(deps: ApiDeps) {
   // The API takes JSON; the pages take their own forms.
   app.use('*', authorizationLimit, limitedBody);
   app.use('/v1/*', jsonOnly);
-  // The same verifier the routes' own `auth.bearer` uses (one key-set cache); routes find the principal set.
-  const bearer = bearerVerifierOf(deps);
-  app.use('/v1/*', (c, next) => (isPublicPath(c.req.path) ? next() : bearer(c, next)));
 
   app.route('/', assetRoutes);
   if (deps.signIn) {

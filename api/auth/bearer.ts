@@ -48,12 +48,9 @@ function reason(err: unknown): string {
   return 'the token could not be verified';
 }
 
-export function bearerAuth(opts: BearerOptions, isPublic: (path: string) => boolean = () => false): MiddlewareHandler<ApiEnv> {
+export function bearerAuth(opts: BearerOptions): MiddlewareHandler<ApiEnv> {
   const getKey = keyResolver(opts.jwks);
   return async (c, next) => {
-    // Already verified for this request (the app-wide check, while routes move to their own declarations).
-    if (c.get('principal')) return next();
-    if (isPublic(c.req.path)) return next();
     const header = c.req.header('authorization');
     const match = header?.match(/^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i);
     if (!match) {

@@ -21,8 +21,6 @@ import { recoveryProviderCallback } from './recoveries/index.js';
 import { defaultHook, problemResponse } from '../problem.js';
 import { htmlPage, problemOrPageResponses } from './openapi.js';
 
-export const oauthCallbackPattern = /^\/v1\/oauth\/[^/]+\/callback$/;
-
 const querySchema = z.object({
   state: z.string().min(16).max(512).optional(),
   code: z.string().min(1).max(4096).optional(),

@@ -63,10 +63,5 @@ export function recoveryContext(c: Context<ApiEnv>) {
   return { ...ctx, deps, ip: clientIp(c, ctx.settings.trustedProxyHops) };
 }
 
-/** Paths that take no bearer token: the requester has only the recovery token (and agents sign). */
-export function isPublicRecoveryPath(path: string): boolean {
-  return /^\/v1\/recoveries(\/[^/]+(\/(challenges|factors|cancel))?)?$/.test(path) || path === '/v1/agents/recoveries';
-}
-
 /** Agents may sign any recovery request; a signature that is present must hold. */
 export const optionalAgentSignature = agentSignature({ required: false, windowSeconds: (c) => recoveryContext(c).settings.agentSignatureWindowSeconds });
