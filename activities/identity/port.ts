@@ -2,6 +2,7 @@
  * IdentityDirectory: where root identities live. Auth0 in production, a MongoDB-backed directory by
  * default. Every method is idempotent: activities call them again after a crash or a retry.
  */
+import type { FailureType } from '../../domain/failures.js';
 
 /** A root identity as the directory knows it. */
 export interface RootIdentity {
@@ -26,15 +27,12 @@ export interface EnsureRootIdentityInput {
   familyName?: string;
 }
 
-export type IdentityErrorType =
-  /** The subject has no user in the directory (Auth0: 404). Not retryable. */
-  | 'IdentityNotFound'
-  /** The directory refused the change for good (Auth0: 400/403, or the identity is bound to another account). Not retryable. */
-  | 'IdentityRejected'
-  /** The directory's rate limit was hit; retry after `retryAfterMs`. */
-  | 'IdentityRateLimited'
-  /** The directory is unreachable or failed (5xx, network). Retryable. */
-  | 'IdentityUnavailable';
+/**
+ * The directory's failures, declared (with what each means and whether it is retried) in
+ * `domain/failures.ts`: `IdentityNotFound`, `IdentityRejected`, `IdentityRateLimited` (retry after
+ * `retryAfterMs`), `IdentityUnavailable`.
+ */
+export type IdentityErrorType = Extract<FailureType, `Identity${string}`>;
 
 /** The one error type adapters throw; each adapter maps its vendor errors to it in one place. */
 export class IdentityError extends Error {

@@ -3,6 +3,8 @@
  * token. Errors map here: 429 waits for Retry-After, 5xx and timeouts retry, 401 asks for a fresh
  * token, any other 4xx stops the sync.
  */
+import type { FailureType } from '../../domain/failures.js';
+
 export interface DataPage {
   items: Array<Record<string, unknown> & { id: string | number }>;
   nextCursor: string | null;
@@ -10,7 +12,8 @@ export interface DataPage {
   sourceUrl: string;
 }
 
-export type DataErrorType = 'DataRateLimited' | 'DataUnavailable' | 'DataUnauthorized' | 'SyncRejected';
+/** The data API's failures, declared in `domain/failures.ts`. */
+export type DataErrorType = Extract<FailureType, `Data${string}` | 'SyncRejected'>;
 
 export class DataError extends Error {
   constructor(readonly type: DataErrorType, message: string, readonly retryAfterMs?: number) {
