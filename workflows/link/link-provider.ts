@@ -23,7 +23,7 @@ import type { createSyncControlActivities } from '../../activities/sync/control.
 import { workflowIds } from '../../domain/ids.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { syncProvider } from '../sync/sync-provider.js';
-import { activityOptions, identityQueueOf, searchAttributes } from '../../temporal.config.js';
+import { activityOptions, identityQueueOf, searchAttributes, searchAttributesFor } from '../../temporal.config.js';
 import { recordStage } from '../shared/stage.js';
 import { stopCustodySignal, tokensReplacedSignal, type TokenCustodyInput } from '../tokens/messages.js';
 import { tokenCustody } from '../tokens/token-custody.js';
@@ -265,13 +265,7 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
         args: [custody],
         // Custody outlives the link workflow: it runs for as long as the connection does.
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: searchAttributes.accountId, value: accountId },
-          { key: searchAttributes.process, value: 'tokens' },
-          { key: searchAttributes.provider, value: provider },
-          { key: searchAttributes.stage, value: 'active' },
-          { key: searchAttributes.needsApproval, value: false },
-        ],
+        typedSearchAttributes: searchAttributesFor('tokens', { accountId, provider, stage: 'active' }),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -290,13 +284,7 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
           workflowId: workflowIds.sync(accountId, provider),
           args: [{ accountId, provider, connectionId: linked.connectionId, ...input.sync }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
-          typedSearchAttributes: [
-            { key: searchAttributes.accountId, value: accountId },
-            { key: searchAttributes.process, value: 'sync' },
-            { key: searchAttributes.provider, value: provider },
-            { key: searchAttributes.stage, value: 'syncing' },
-            { key: searchAttributes.needsApproval, value: false },
-          ],
+          typedSearchAttributes: searchAttributesFor('sync', { accountId, provider, stage: 'syncing' }),
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
