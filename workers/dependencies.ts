@@ -8,7 +8,8 @@ import { AuditLog } from '../activities/audit/audit-log.js';
 import { Auth0Directory } from '../activities/identity/auth0-directory.js';
 import { EmbeddedDirectory } from '../activities/identity/embedded-directory.js';
 import type { IdentityDirectory } from '../activities/identity/port.js';
-import { ensureOutboxIndexes, OutboxNotifier } from '../activities/notify/outbox-notifier.js';
+import { buildNotifier } from '../activities/notices.js';
+import { ensureOutboxIndexes } from '../activities/notify/outbox-notifier.js';
 import type { Notifier } from '../activities/notify/port.js';
 import { ensureRecoveryIndexes } from '../activities/recovery/store.js';
 import { ensureProviderIndexes } from '../activities/providers/stores.js';
@@ -42,5 +43,5 @@ export async function buildWorkerDependencies(config: CraConfig, db: Db): Promis
   const auditLog = new AuditLog(db);
   await Promise.all([ensureAccountIndexes(db), ensureOutboxIndexes(db), auditLog.ensureIndexes(), ensureProviderIndexes(db), ensureRecoveryIndexes(db), ensureRecordIndexes(db)]);
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
-  return { db, vault, directory: buildDirectory(config, db), notifier: new OutboxNotifier(db), auditLog };
+  return { db, vault, directory: buildDirectory(config, db), notifier: buildNotifier(db), auditLog };
 }

@@ -7,10 +7,6 @@ import type { Collection, Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import type { Notice, Notifier, NoticeTemplates, QueuedNotice } from './port.js';
 import { noticeRenderer, type NoticeRenderer } from './templates.js';
-// Backward compatible for one commit (issue 10, item 8): `new OutboxNotifier(db)` without templates, as
-// workers/dependencies.ts still builds it, renders with every feature's templates. Goes once it builds with
-// `buildNotifier(db)` from activities/notices.ts.
-import { noticeTemplates as everyFeaturesTemplates } from '../notices.js';
 
 type OutboxDocument = Omit<QueuedNotice, 'id'> & { _id: string };
 
@@ -36,7 +32,7 @@ export async function queuedNotices(db: Db, filter: { to?: string; limit?: numbe
 
 export interface OutboxNotifierOptions {
   /** The words of every notice it may queue, handed in by whoever builds it (`activities/notices.ts`). */
-  templates?: NoticeTemplates;
+  templates: NoticeTemplates;
   now?: () => Date;
 }
 
@@ -46,10 +42,10 @@ export class OutboxNotifier implements Notifier {
   private readonly now: () => Date;
   constructor(
     private readonly db: Db,
-    options: OutboxNotifierOptions = {},
+    options: OutboxNotifierOptions,
   ) {
     this.outbox = outboxCollection(db);
-    this.render = noticeRenderer(options.templates ?? everyFeaturesTemplates);
+    this.render = noticeRenderer(options.templates);
     this.now = options.now ?? (() => new Date());
   }
 

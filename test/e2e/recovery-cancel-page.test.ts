@@ -6,30 +6,28 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutboxNotifier } from '../../activities/notify/outbox-notifier.js';
+import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
 import { collections } from '../../domain/collections.js';
 import { longStandingAccount } from '../support/accounts.js';
 import { base32Decode, describeInstant, hotp, totpStep } from '../../domain/recovery.js';
 import { launchBrowser } from '../support/browser.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
 let browser: Browser;
+const stack = useTestStack({
+  env: {
+    // Long enough that the recovery is still pending while the page is open.
+    RECOVERY_COOLING_PERIOD: '1 hour',
+    RECOVERY_NOTICE_INTERVAL: '2 hours',
+    RECOVERY_RATE_LIMIT_PER_IP: '1000',
+    RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
+  },
+});
 beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      // Long enough that the recovery is still pending while the page is open.
-      RECOVERY_COOLING_PERIOD: '1 hour',
-      RECOVERY_NOTICE_INTERVAL: '2 hours',
-      RECOVERY_RATE_LIMIT_PER_IP: '1000',
-      RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
-    },
-  });
   browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
 });
 
 interface Person {
@@ -67,7 +65,7 @@ async function recoveryInCooling(p: Person): Promise<Started> {
   const r = started.body;
   const challenge = await call<{ challengeId: string }>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/challenges`, { json: { factor: 'email_code' }, headers: as(r) });
   expect(challenge.status).toBe(202);
-  const mailed = await eventually(async () => (await new OutboxNotifier(stack.db).list({ to: p.email })).find((n) => n.template === 'recovery-code'), 'the emailed code');
+  const mailed = await eventually(async () => (await queuedNotices(stack.db, { to: p.email })).find((n) => n.template === 'recovery-code'), 'the emailed code');
   const submit = (json: Record<string, unknown>) => call<{ accepted: boolean }>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/factors`, { json, headers: as(r) });
   expect((await submit({ factor: 'email_code', code: String(mailed.data?.code), challengeId: challenge.body.challengeId })).body.accepted).toBe(true);
   expect((await submit({ factor: 'totp', code: hotp(base32Decode(p.totpSecret), totpStep(Date.now()) + 1, 8) })).body.accepted).toBe(true);
@@ -78,7 +76,7 @@ async function recoveryInCooling(p: Person): Promise<Started> {
 
 /** The cancel link as the person receives it: the URL in the text of the notice in their mailbox (the outbox). */
 async function cancelLinkFromOutbox(p: Person): Promise<{ link: URL; body: string }> {
-  const notice = await eventually(async () => (await new OutboxNotifier(stack.db).list({ to: p.email })).find((n) => n.template === 'recovery-started'), 'the recovery notice');
+  const notice = await eventually(async () => (await queuedNotices(stack.db, { to: p.email })).find((n) => n.template === 'recovery-started'), 'the recovery notice');
   const found = /https?:\/\/\S+\/cancel\?token=\S+/.exec(notice.body);
   expect(found, notice.body).not.toBeNull();
   return { link: new URL(found![0]), body: notice.body };
