@@ -9,11 +9,8 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowIdConflictPolicy,
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { searchAttributesFor } from '../../temporal.config.js';
-import type { SyncInput, SyncResult } from '../../workflows/sync/messages.js';
+import { syncWorkflowType, type SyncInput, type SyncWorkflow } from '../../workflows/sync/messages.js';
 import { accountsQueueOf, type ProcessDeps } from './deps.js';
-
-export const syncWorkflowType = 'syncProvider';
-export type SyncWorkflow = (input: SyncInput) => Promise<SyncResult>;
 
 /** One connection of an account to a provider: what a sync imports from. */
 export interface SyncTarget {

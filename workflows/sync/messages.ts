@@ -37,3 +37,6 @@ export interface SyncResult {
 }
 
 export const syncStatusQuery = defineQuery<{ stage: string; checkpoint: SyncCheckpoint; syncRunId: string }>('syncStatus');
+
+export const syncWorkflowType = 'syncProvider';
+export type SyncWorkflow = (input: SyncInput) => Promise<SyncResult>;
