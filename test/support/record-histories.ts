@@ -37,10 +37,11 @@ afterAll(async () => {
 });
 
 /** Save a closed workflow's history as `<name>.json`, in the format the Temporal CLI and `historyFromJSON` use. */
-async function save(name: string, workflowId: string, runId?: string): Promise<void> {
+async function save(name: string, workflowId: string, runId?: string, ended: 'COMPLETED' | 'CANCELLED' = 'COMPLETED'): Promise<void> {
   const handle = stack.temporal.workflow.getHandle(workflowId, runId);
+  if (ended === 'CANCELLED') await handle.result().catch(() => undefined);
   const { status } = await handle.describe();
-  expect(status.name, `${workflowId} should be closed before its history is recorded`).toBe('COMPLETED');
+  expect(status.name, `${workflowId} should have ended ${ended.toLowerCase()} before its history is recorded`).toBe(ended);
   const file = join(outDir, `${name}.json`);
   if (existsSync(file)) {
     process.stderr.write(`[record-histories] kept ${file} (already recorded)\n`);
@@ -139,19 +140,7 @@ it('records a recovery proven in part by a provider sign-in the workflow redeems
 });
 
 /** Like `save`, for a run that ended cancelled (the cancellation paths after `sync-cancellation` and its siblings). */
-async function saveCancelled(name: string, workflowId: string, runId?: string): Promise<void> {
-  const handle = stack.temporal.workflow.getHandle(workflowId, runId);
-  await handle.result().catch(() => undefined);
-  expect((await handle.describe()).status.name, `${workflowId} should have ended cancelled`).toBe('CANCELLED');
-  const file = join(outDir, `${name}.json`);
-  if (existsSync(file)) {
-    process.stderr.write(`[record-histories] kept ${file} (already recorded)\n`);
-    return;
-  }
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(JSON.parse(historyToJSON(await handle.fetchHistory())), null, 2));
-  process.stderr.write(`[record-histories] wrote ${file}\n`);
-}
+const saveCancelled = (name: string, workflowId: string, runId?: string) => save(name, workflowId, runId, 'CANCELLED');
 
 it('records a sync cancelled by a disconnect mid-page, that disconnect cancelled, and a link and a custodian cancelled (after the *-cancellation patches)', async () => {
   const username = `history-cancel-${run}`;

@@ -5,8 +5,7 @@
  * that nothing is left half-done (no page written after the cancel, no tokens of a discarded attempt).
  */
 import { randomBytes } from 'node:crypto';
-import { CancelledFailure } from '@temporalio/common';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditEvent } from '../../activities/audit/audit-log.js';
@@ -20,6 +19,7 @@ import { createWorkers } from '../../workers/workers.js';
 import { disconnectStateQuery, type DisconnectResult } from '../../workflows/disconnect/messages.js';
 import { linkStateQuery } from '../../workflows/link/messages.js';
 import { custodyStateQuery, freshTokenUpdate } from '../../workflows/tokens/messages.js';
+import { expectEndedCancelled } from '../support/cancellation.js';
 import { deliverCallback, linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
@@ -51,15 +51,6 @@ function pendingActivity(handle: WorkflowHandle, type: string, opts: { started?:
     if ((found.attempt ?? 1) < (opts.minAttempt ?? 1)) return undefined;
     return found;
   }, `a pending ${type}`, 45_000);
-}
-
-/** The run ended as cancelled, as Temporal Web shows it, and its result says so. */
-async function expectCancelled(handle: WorkflowHandle): Promise<void> {
-  const failure = await handle.result().then(() => undefined, (err: unknown) => err);
-  expect(failure).toBeInstanceOf(WorkflowFailedError);
-  expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-  expect((await handle.describe()).status.name).toBe('CANCELLED');
-  expect(await stageOf(handle)).toBe('cancelled');
 }
 
 /** The history's events by type, in order (to show what ran before what). */
@@ -115,7 +106,7 @@ describe('cancelling a workflow mid-step', () => {
     const before = await records().countDocuments({ accountId: who.accountId });
     const sync = await syncStuckOnAPage(who);
     await sync.cancel();
-    await expectCancelled(sync);
+    await expectEndedCancelled(sync);
     await expectPageStoppedFirst(sync);
     const [event] = await auditOf(who.accountId, 'provider.sync_cancelled');
     expect(event).toMatchObject({ actor: { type: 'system', id: 'sync' }, workflowId: sync.workflowId, details: { provider: 'github', pages: 0, written: 0 } });
@@ -133,7 +124,7 @@ describe('cancelling a workflow mid-step', () => {
     const res = await call<{ workflowId: string }>(stack, 'DELETE', '/v1/me/providers/github', { token: who.token, json: { retention: 'delete' } });
     expect(res.status).toBe(202);
     // The bug this fixes: the sync ended `failed`, its audit write cancelled before it started.
-    await expectCancelled(sync);
+    await expectEndedCancelled(sync);
     await expectPageStoppedFirst(sync);
     expect(await auditOf(who.accountId, 'provider.sync_cancelled')).toHaveLength(1);
     expect(await auditOf(who.accountId, 'provider.sync_failed')).toEqual([]);
@@ -141,7 +132,7 @@ describe('cancelling a workflow mid-step', () => {
     const disconnect = stack.temporal.workflow.getHandle(res.body.workflowId);
     await eventually(async () => ((await disconnect.query(disconnectStateQuery)).stage === 'waiting_for_sync' ? true : undefined), 'the wait for the cancelled sync');
     await disconnect.cancel();
-    await expectCancelled(disconnect);
+    await expectEndedCancelled(disconnect);
     const [cancelled] = await auditOf(who.accountId, 'provider.disconnect_cancelled');
     expect(cancelled).toMatchObject({ workflowId: disconnect.workflowId, details: { provider: 'github', retention: 'delete', stage: 'waiting_for_sync', deleted: 0 } });
     // Claimed and its tokens gone (revoked before the wait), its records untouched: a later disconnect picks it up.
@@ -172,7 +163,7 @@ describe('cancelling a workflow mid-step', () => {
         await pendingActivity(disconnect, 'unlinkDirectoryIdentity');
         expect(await stageOf(disconnect)).toBe('unlinking');
         await disconnect.cancel();
-        await expectCancelled(disconnect);
+        await expectEndedCancelled(disconnect);
         const [event] = await auditOf(who.accountId, 'provider.disconnect_cancelled');
         expect(event).toMatchObject({ details: { provider: 'github', retention: 'keep', stage: 'unlinking', detached: 0 } });
       });
@@ -195,7 +186,7 @@ describe('cancelling a workflow mid-step', () => {
     expect(started.status).toBe(202);
     const link = stack.temporal.workflow.getHandle(started.body.workflowId);
     await link.cancel();
-    await expectCancelled(link);
+    await expectEndedCancelled(link);
     expect(await link.query(linkStateQuery)).toMatchObject({ stage: 'cancelled', outcome: { status: 'failed', detail: expect.stringContaining('cancelled') } });
     const [event] = await auditOf(who.accountId, 'provider.link_cancelled');
     expect(event).toMatchObject({ details: { provider: 'github', stage: 'awaiting_callback' } });
@@ -214,7 +205,7 @@ describe('cancelling a workflow mid-step', () => {
     expect((await link.describe()).typedSearchAttributes.get(searchAttributes.needsApproval)).toBe(true);
     expect(await tokens().countDocuments({ _id: { $regex: /^pending:/ } as never, accountId: other.accountId })).toBe(1);
     await link.cancel();
-    await expectCancelled(link);
+    await expectEndedCancelled(link);
     expect((await link.describe()).typedSearchAttributes.get(searchAttributes.needsApproval)).toBe(false);
     expect(await tokens().countDocuments({ _id: { $regex: /^pending:/ } as never, accountId: other.accountId })).toBe(0);
     const [event] = await auditOf(other.accountId, 'provider.link_cancelled');
@@ -242,7 +233,7 @@ describe('cancelling a workflow mid-step', () => {
       const link = stack.temporal.workflow.getHandle(workflowIds.link(linking.accountId, 'github'));
       await pendingActivity(link, 'completeLinkExchange', { minAttempt: 2 });
       await link.cancel();
-      await expectCancelled(link);
+      await expectEndedCancelled(link);
       const answered = await answer;
       expect(answered.status).toBeGreaterThanOrEqual(400);
       expect(answered.body.detail).toContain('cancelled');
@@ -261,7 +252,7 @@ describe('cancelling a workflow mid-step', () => {
       await pendingActivity(custody, 'refreshConnectionTokens', { minAttempt: 2 });
       expect((await custody.query(custodyStateQuery)).status).toBe('refreshing');
       await custody.cancel();
-      await expectCancelled(custody);
+      await expectEndedCancelled(custody);
       expect(await asked).toBeInstanceOf(Error);
       const [event] = await auditOf(custodian.accountId, 'provider.token_custody_cancelled');
       expect(event).toMatchObject({ details: { provider: 'github', connectionId: custodian.node.connectionId, tokenVersion: 1, refreshCount: 0 } });

@@ -5,8 +5,7 @@
  * Recorded histories are replayed in `replay.test.ts`.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../activities/audit/audit-log.js';
@@ -16,6 +15,7 @@ import { emailHash, type RecoveryDocument } from '../../domain/recovery.js';
 import { searchAttributes } from '../../temporal.config.js';
 import { startRecoveryWorkflow } from '../../api/processes/recovery.js';
 import { loadConfig } from '../../domain/config.js';
+import { expectEndedCancelled } from '../support/cancellation.js';
 import { startTimeSkipping, type TimeSkipping } from '../support/time-skipping.js';
 import {
   cancelRecoveryUpdate, decideUpdate, recoveryStatusQuery, requestChallengeUpdate, submitFactorUpdate,
@@ -213,13 +213,7 @@ describe('recovery workflow (time-skipping)', () => {
       await env.sleep('5 hours');
       expect((await handle.query(recoveryStatusQuery)).stage).toBe('cooling');
       await handle.cancel();
-      const failure = await handle.result().then(() => undefined, (err: unknown) => err);
-      expect(failure).toBeInstanceOf(WorkflowFailedError);
-      expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-      const described = await handle.describe();
-      expect(described.status.name).toBe('CANCELLED');
-      expect(described.typedSearchAttributes.get(searchAttributes.stage)).toBe('cancelled');
-      expect(described.typedSearchAttributes.get(searchAttributes.needsApproval)).toBe(false);
+      await expectEndedCancelled(handle);
       expect((await handle.query(recoveryStatusQuery)).stage).toBe('cancelled');
       expect((await activityTimes(handle)).map((t) => t.name)).not.toContain('resetRecoveredCredentials');
     });
