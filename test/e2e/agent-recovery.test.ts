@@ -4,21 +4,15 @@
  * A recovery the agent starts is flagged `ai_agent` and does not complete without human approvals.
  */
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signRequest } from '../../api/auth/http-signatures.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
 import { searchAttributes } from '../../temporal.config.js';
-import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: { RECOVERY_COOLING_PERIOD: '2s', RECOVERY_NOTICE_INTERVAL: '1 hour', RECOVERY_RATE_LIMIT_PER_IP: '1000', RECOVERY_RATE_LIMIT_PER_EMAIL: '1000', TRUSTED_PROXY_HOPS: '1' },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
+const stack = useTestStack({
+  env: { RECOVERY_COOLING_PERIOD: '2s', RECOVERY_NOTICE_INTERVAL: '1 hour', RECOVERY_RATE_LIMIT_PER_IP: '1000', RECOVERY_RATE_LIMIT_PER_EMAIL: '1000', TRUSTED_PROXY_HOPS: '1' },
 });
 
 interface Person {

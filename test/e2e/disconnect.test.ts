@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRetentionActivities } from '../../activities/records/retention.js';
 import { vaultKeys } from '../../activities/providers/stores.js';
 import type { AccountCenter, ConnectedProviderNode } from '../../domain/account-center.js';
@@ -15,17 +15,11 @@ import type { ProviderRecordDocument } from '../../domain/records.js';
 import { taskQueueNames } from '../../temporal.config.js';
 import { disconnectWorkflowType, type DisconnectResult, type DisconnectWorkflow } from '../../workflows/disconnect/messages.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, startTestStack, type TestStack } from '../support/stack.js';
+import { call, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
 const run = randomBytes(3).toString('hex');
 
-beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useTestStack({ sandbox: true });
 
 interface Preview {
   provider: string;

@@ -10,8 +10,8 @@
  * bearer is required exactly when the anonymous call met a Bearer challenge.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { call, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 
 /**
  * Everything anyone may call without a bearer token, each with why: `METHOD path` as the document spells it.
@@ -100,7 +100,6 @@ interface Operation {
   declared: string | undefined;
 }
 
-let stack: TestStack;
 let doc: OpenApiDocument;
 let operations: Operation[];
 /** A valid token of the embedded issuer, with no permission at all. */
@@ -213,16 +212,13 @@ function anonymousAnswers(): Promise<Map<string, JsonResponse>> {
 
 const bearerChallenge = (res: JsonResponse) => /^Bearer\b/i.test(res.headers.get('www-authenticate') ?? '');
 
+const stack = useTestStack({ workers: false });
 beforeAll(async () => {
-  stack = await startTestStack({ workers: false });
   const res = await call<OpenApiDocument>(stack, 'GET', '/openapi.json');
   expect(res.status).toBe(200);
   doc = res.body;
   operations = operationsOf(doc);
   plainToken = await tokenFor(stack, `auth0|every-op-${randomBytes(4).toString('hex')}`, { email: 'plain@example.com' });
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 describe('the OpenAPI document is the list of operations', () => {

@@ -6,26 +6,20 @@
  * redirect URI (`LINK_CLIENT_REDIRECT_URIS`, exact match).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { browserSessionOf, deliverCallback, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, startTestStack, type TestStack } from '../support/stack.js';
+import { call, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
 const run = randomBytes(3).toString('hex');
 const appRedirect = 'http://127.0.0.1:9/app/link-callback';
 const otherAppRedirect = 'https://other-app.example/cb';
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    sandbox: true,
-    env: { LINK_CLIENT_REDIRECT_URIS: JSON.stringify({ 'cra-cli': [appRedirect], 'other-app': [otherAppRedirect] }) },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
+const stack = useTestStack({
+  sandbox: true,
+  env: { LINK_CLIENT_REDIRECT_URIS: JSON.stringify({ 'cra-cli': [appRedirect], 'other-app': [otherAppRedirect] }) },
 });
 
 interface LinkStarted { workflowId: string; authorizationUrl: string; expiresAt: string }

@@ -3,25 +3,19 @@
  * Temporal dev server, and the sandbox OAuth/OpenID server (oidc-provider) as the provider, with PKCE.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { vaultKeys } from '../../activities/providers/stores.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
 import { deliverCallback, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, startTestStack, type TestStack } from '../support/stack.js';
+import { call, useTestStack } from '../support/stack.js';
 import { decodedPayloads } from '../support/history.js';
 
-let stack: TestStack;
 const run = randomBytes(3).toString('hex');
 
-beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useTestStack({ sandbox: true });
 
 interface LinkStarted {
   workflowId: string;

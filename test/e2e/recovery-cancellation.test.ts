@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../activities/audit/audit-log.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
@@ -17,9 +17,8 @@ import { workflowIds } from '../../domain/ids.js';
 import { searchAttributes } from '../../temporal.config.js';
 import { recoveryStatusQuery } from '../../workflows/recovery/messages.js';
 import { linkThroughSandbox, signedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
 let gate: Server;
 /** While true, token requests wait in `held` until the test lets them through. */
 let holding = false;
@@ -34,7 +33,12 @@ async function forward(req: IncomingMessage, res: ServerResponse, body: string):
   res.end(await upstream.text());
 }
 
-beforeAll(async () => {
+// Registered before the stack, so it runs after the stack has stopped (afterAll hooks run in reverse).
+afterAll(async () => {
+  await new Promise((resolve) => gate?.close(resolve));
+});
+// The gate comes first: its address goes into the stack's environment.
+const stack = useTestStack(async () => {
   gate = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -48,19 +52,17 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
-  stack = await startTestStack({
+  return {
     sandbox: true,
     env: {
       PROVIDER_GITHUB_TOKEN_URL: `http://127.0.0.1:${(gate.address() as AddressInfo).port}/github/token`,
       RECOVERY_CODE_TTL: '1 minute', RECOVERY_RATE_LIMIT_PER_IP: '1000', RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
     },
-  });
+  };
 });
-afterAll(async () => {
+afterAll(() => {
   holding = false;
   for (const send of held.splice(0)) send();
-  await stack?.stop();
-  await new Promise((resolve) => gate?.close(resolve));
 });
 
 const auditOf = (accountId: string) => stack.db.collection<AuditEvent>(collections.auditEvents).find({ accountId }).sort({ seq: 1 }).toArray();

@@ -4,23 +4,17 @@
  * devices, each listed and removed; bad input is a problem+json and changes nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
 import { signedUp, type SignedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, type JsonResponse, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack, type JsonResponse } from '../support/stack.js';
 import { SoftwareAuthenticator } from '../support/webauthn.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      RECOVERY_NOTICE_INTERVAL: '1 hour', RECOVERY_RATE_LIMIT_PER_IP: '1000', RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
-      WEBAUTHN_RP_ID: 'cra.test', WEBAUTHN_ORIGINS: 'https://cra.test',
-    },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
+const stack = useTestStack({
+  env: {
+    RECOVERY_NOTICE_INTERVAL: '1 hour', RECOVERY_RATE_LIMIT_PER_IP: '1000', RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
+    WEBAUTHN_RP_ID: 'cra.test', WEBAUTHN_ORIGINS: 'https://cra.test',
+  },
 });
 
 const factors = () => stack.db.collection(collections.recoveryFactors);

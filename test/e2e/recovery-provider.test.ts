@@ -7,15 +7,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
 import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 import { decodedPayloads } from '../support/history.js';
 
-let stack: TestStack;
 let proxy: Server;
 /** What passed through the proxy: every token the sandbox issued, and every token CRA revoked. */
 const issued = new Set<string>();
@@ -24,7 +23,12 @@ const revoked: string[] = [];
 const secrets = new Set<string>();
 const recoveryIds = new Set<string>();
 
-beforeAll(async () => {
+// Registered before the stack, so it runs after the stack has stopped (afterAll hooks run in reverse).
+afterAll(async () => {
+  await new Promise((resolve) => proxy?.close(resolve));
+});
+// The proxy comes first: its address goes into the stack's environment.
+const stack = useTestStack(async () => {
   proxy = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -60,11 +64,7 @@ beforeAll(async () => {
     env[`PROVIDER_${provider.toUpperCase()}_TOKEN_URL`] = `${proxyUrl}/${provider}/token`;
     env[`PROVIDER_${provider.toUpperCase()}_REVOCATION_URL`] = `${proxyUrl}/${provider}/revocation`;
   }
-  stack = await startTestStack({ sandbox: true, env });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await new Promise((resolve) => proxy?.close(resolve));
+  return { sandbox: true, env };
 });
 
 interface Person {

@@ -4,34 +4,28 @@
  * mailbox and phone); passkeys are answered by a software authenticator.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
 import { longStandingAccount } from '../support/accounts.js';
 import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
-import { call, eventually, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 import { SoftwareAuthenticator } from '../support/webauthn.js';
 import { decodedPayloads } from '../support/history.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      RECOVERY_COOLING_PERIOD: '3s',
-      // Reminders are covered on the time-skipping server; here they would only append to the audit log behind the tests' backs.
-      RECOVERY_NOTICE_INTERVAL: '1 hour',
-      RECOVERY_EXPIRY: '10 minutes',
-      RECOVERY_CODE_TTL: '6s',
-      RECOVERY_RATE_LIMIT_PER_IP: '1000',
-      RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
-      TRUSTED_PROXY_HOPS: '1',
-      CLIENT_COUNTRY_HEADER: 'x-client-country',
-      WEBAUTHN_RP_ID: 'cra.test',
-      WEBAUTHN_ORIGINS: 'https://cra.test',
-    },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
+const stack = useTestStack({
+  env: {
+    RECOVERY_COOLING_PERIOD: '3s',
+    // Reminders are covered on the time-skipping server; here they would only append to the audit log behind the tests' backs.
+    RECOVERY_NOTICE_INTERVAL: '1 hour',
+    RECOVERY_EXPIRY: '10 minutes',
+    RECOVERY_CODE_TTL: '6s',
+    RECOVERY_RATE_LIMIT_PER_IP: '1000',
+    RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
+    TRUSTED_PROXY_HOPS: '1',
+    CLIENT_COUNTRY_HEADER: 'x-client-country',
+    WEBAUTHN_RP_ID: 'cra.test',
+    WEBAUTHN_ORIGINS: 'https://cra.test',
+  },
 });
 
 /** Every secret this file handles, and every recovery it starts: the last test looks for them in history and logs. */

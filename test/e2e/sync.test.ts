@@ -6,14 +6,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
 import type { SyncResult } from '../../workflows/sync/messages.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, startTestStack, type TestStack } from '../support/stack.js';
+import { call, useTestStack } from '../support/stack.js';
 
 const run = promisify(execFile);
-let stack: TestStack;
 const suffix = randomBytes(3).toString('hex');
 let person: SignedUp;
 const username = `sync-${suffix}`;
@@ -23,13 +22,10 @@ interface RecordPage {
   nextCursor: string | null;
 }
 
+const stack = useTestStack({ sandbox: true });
 beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true });
   person = await signedUp(stack, `auth0|${username}`);
   expect((await linkThroughSandbox(stack, person, 'github', username)).answer.body).toMatchObject({ status: 'linked' });
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 const syncId = () => `sync/${person.accountId}/github`;

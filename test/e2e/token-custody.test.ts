@@ -4,25 +4,19 @@
  * nothing is retried forever.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { vaultKeys } from '../../activities/providers/stores.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { custodyStateQuery, freshTokenUpdate } from '../../workflows/tokens/messages.js';
 import { deliverCallback, signedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
 const run = randomBytes(3).toString('hex');
 
-beforeAll(async () => {
-  // Access tokens live 20 s and are refreshed 15 s early: a refresh about every 5 s.
-  stack = await startTestStack({ sandbox: { accessTokenTtlSeconds: 20 }, env: { TOKEN_REFRESH_MARGIN: '15 seconds' } });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+// Access tokens live 20 s and are refreshed 15 s early: a refresh about every 5 s.
+const stack = useTestStack({ sandbox: { accessTokenTtlSeconds: 20 }, env: { TOKEN_REFRESH_MARGIN: '15 seconds' } });
 
 it('refreshes before expiry, hands out fresh versions, and asks for reauth after a revocation', async () => {
   const username = `custody-${run}`;

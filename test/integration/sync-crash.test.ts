@@ -9,24 +9,22 @@ import { freePort } from '../../deploy/local/services.js';
 import { collections } from '../../domain/collections.js';
 import { syncStatusQuery, type SyncResult } from '../../workflows/sync/messages.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
-import { call, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
 let person: SignedUp;
 const username = `crash-${randomBytes(3).toString('hex')}`;
 const children: ChildProcess[] = [];
 
+const stack = useTestStack({ sandbox: true, env: { SYNC_PAGE_SIZE: '50' } });
 beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true, env: { SYNC_PAGE_SIZE: '50' } });
   person = await signedUp(stack, `auth0|${username}`);
   expect((await linkThroughSandbox(stack, person, 'github', username)).answer.body).toMatchObject({ status: 'linked' });
   await stack.temporal.workflow.getHandle(`sync/${person.accountId}/github`).result();
   // From here on the syncs run in a separate worker process that the test can kill.
   await stack.stopWorkers();
 });
-afterAll(async () => {
+afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
-  await stack?.stop();
 });
 
 async function workerProcess(): Promise<ChildProcess> {

@@ -3,20 +3,16 @@
  * and the person still ends up with exactly one account, one welcome notice and an unbroken audit trail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { freePort } from '../../deploy/local/services.js';
 import { collections } from '../../domain/collections.js';
-import { call, eventually, startTestStack, tokenFor, type TestStack } from '../support/stack.js';
+import { call, eventually, useTestStack, tokenFor } from '../support/stack.js';
 
-let stack: TestStack;
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  stack = await startTestStack({ workers: false });
-});
-afterAll(async () => {
+const stack = useTestStack({ workers: false });
+afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
-  await stack?.stop();
 });
 
 /** `npm run worker` as a separate process, the way it runs in production. */
