@@ -1,29 +1,27 @@
 /**
- * Bearer-token authentication end to end, over real HTTP: every way a token can be wrong gets a 401
- * problem with a `WWW-Authenticate` challenge and never the token back; a valid one gets through;
- * permissions give 403 (or 404 for another person's workflow); the public routes need no token at all.
+ * Bearer-token authentication end to end, through the real API called in-process (the JWKS test over real
+ * HTTP): every way a token can be wrong gets a 401 problem with a `WWW-Authenticate` challenge and never
+ * the token back; a valid one gets through; permissions give 403 (or 404 for another person's workflow);
+ * the public routes need no token at all.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
-import { call, startTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import { listen, useAppWithoutServer } from '../support/app.js';
+import { call, tokenFor, type JsonResponse } from '../support/stack.js';
 
-let stack: TestStack;
+const stack = useAppWithoutServer();
 let issuerJwk: JWK & { kid: string };
 let issuerKey: CryptoKey;
 let otherKey: CryptoKey;
 
 beforeAll(async () => {
-  stack = await startTestStack();
   issuerJwk = JSON.parse(readFileSync(join(stack.env.CRA_DATA_DIR!, 'keys', 'issuer-rs256.json'), 'utf8')) as JWK & { kid: string };
   issuerKey = (await importJWK(issuerJwk, 'RS256')) as CryptoKey;
   ({ privateKey: otherKey } = await generateKeyPair('RS256'));
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -356,7 +354,8 @@ describe('public routes need no token', () => {
   });
 
   it('GET /.well-known/jwks.json serves the RS256 public key only', async () => {
-    const res = await call<{ keys: Array<Record<string, unknown>> }>(stack, 'GET', '/.well-known/jwks.json');
+    const server = await listen(stack);
+    const res = await call<{ keys: Array<Record<string, unknown>> }>(server, 'GET', '/.well-known/jwks.json').finally(() => server.close());
     expect(res.status).toBe(200);
     expect(res.body.keys).toHaveLength(1);
     const [key] = res.body.keys;
