@@ -7,16 +7,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WorkflowFailedError } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../activities/audit/audit-log.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
 import { workflowIds } from '../../domain/ids.js';
-import { searchAttributes } from '../../temporal.config.js';
 import { recoveryStatusQuery } from '../../workflows/recovery/messages.js';
 import { linkThroughSandbox, signedUp } from '../support/accounts.js';
+import { expectEndedCancelled } from '../support/cancellation.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
 
 let gate: Server;
@@ -93,13 +91,7 @@ describe('a recovery cancelled through Temporal', () => {
     expect(pending.map((a) => a.activityType?.name)).toContain('redeemProviderAnswer');
 
     await handle.cancel();
-    const failure = await handle.result().then(() => undefined, (err: unknown) => err);
-    expect(failure).toBeInstanceOf(WorkflowFailedError);
-    expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    const described = await handle.describe();
-    expect(described.status.name).toBe('CANCELLED');
-    expect(described.typedSearchAttributes.get(searchAttributes.stage)).toBe('cancelled');
-    expect(described.typedSearchAttributes.get(searchAttributes.needsApproval)).toBe(false);
+    await expectEndedCancelled(handle);
     expect((await handle.query(recoveryStatusQuery)).stage).toBe('cancelled');
 
     // The person at the callback hears the recovery took no answer; nothing counted.
