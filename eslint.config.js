@@ -5,12 +5,30 @@ import tseslint from 'typescript-eslint';
 /** Modules that make workflow code non-deterministic or pull I/O into the workflow sandbox. */
 const forbiddenInWorkflows = [
   { group: ['node:*'], message: 'Workflows are deterministic: no Node built-ins. Do I/O in an activity.' },
-  ...['fs', 'path', 'crypto', 'os', 'http', 'https', 'net', 'child_process', 'timers', 'worker_threads', 'process'].map((name) => ({
-    group: [name, `${name}/*`],
-    message: 'Workflows are deterministic: no Node built-ins. Do I/O in an activity.',
-  })),
-  { group: ['mongodb', 'auth0', 'node-vault', 'pino', 'jose', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows may not import I/O libraries; call an activity.' },
-  { group: ['**/activities/**'], allowTypeImports: true, message: 'Workflows import only types from activities/ (use `import type`).' },
+  ...['fs', 'path', 'crypto', 'os', 'http', 'https', 'net', 'child_process', 'timers', 'worker_threads', 'process'].map(
+    (name) => ({
+      group: [name, `${name}/*`],
+      message: 'Workflows are deterministic: no Node built-ins. Do I/O in an activity.',
+    }),
+  ),
+  {
+    group: [
+      'mongodb',
+      'auth0',
+      'node-vault',
+      'pino',
+      'jose',
+      '@temporalio/client',
+      '@temporalio/worker',
+      '@temporalio/activity',
+    ],
+    message: 'Workflows may not import I/O libraries; call an activity.',
+  },
+  {
+    group: ['**/activities/**'],
+    allowTypeImports: true,
+    message: 'Workflows import only types from activities/ (use `import type`).',
+  },
 ];
 
 /**
@@ -20,12 +38,24 @@ const forbiddenInWorkflows = [
  */
 const forbiddenInApi = [
   {
-    group: ['**/activities/**/activities.js', '**/activities/**/*-activities.js', '**/activities/recovery/provider-reauth.js', '**/activities/records/retention.js', '**/activities/sync/control.js'],
-    message: 'The API and the console call no activity code: start or update the process through its starter (api/processes/).',
+    group: [
+      '**/activities/**/activities.js',
+      '**/activities/**/*-activities.js',
+      '**/activities/recovery/provider-reauth.js',
+      '**/activities/records/retention.js',
+      '**/activities/sync/control.js',
+    ],
+    message:
+      'The API and the console call no activity code: start or update the process through its starter (api/processes/).',
   },
   {
-    group: ['**/activities/providers/oauth-client.js', '**/activities/providers/data-client.js', '**/activities/providers/resolve.js'],
-    message: 'The API and the console never call a provider: an activity behind the workflow does (park secrets by reference, as link attempts do).',
+    group: [
+      '**/activities/providers/oauth-client.js',
+      '**/activities/providers/data-client.js',
+      '**/activities/providers/resolve.js',
+    ],
+    message:
+      'The API and the console never call a provider: an activity behind the workflow does (park secrets by reference, as link attempts do).',
   },
 ];
 
@@ -34,18 +64,41 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        Buffer: 'readonly',
+        fetch: 'readonly',
+        AbortSignal: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-exports': ['error', { restrictDefaultExports: { direct: true, named: true, defaultFrom: true, namedFrom: true, namespaceFrom: true } }],
+      'no-restricted-exports': [
+        'error',
+        {
+          restrictDefaultExports: {
+            direct: true,
+            named: true,
+            defaultFrom: true,
+            namedFrom: true,
+            namespaceFrom: true,
+          },
+        },
+      ],
     },
   },
   {
     files: ['workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: forbiddenInWorkflows }],
-      'no-restricted-globals': ['error',
+      'no-restricted-globals': [
+        'error',
         { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow: a durable timer.' },
         { name: 'setInterval', message: 'Use a loop with sleep() from @temporalio/workflow.' },
         { name: 'process', message: 'Workflows read no environment: pass values in the input.' },

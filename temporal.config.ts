@@ -28,7 +28,9 @@ export function taskQueueNames(prefix = ''): { accounts: string; identity: strin
 
 /** The identity queue that belongs with a workflow's own (accounts) queue: workflows derive it from workflowInfo(). */
 export function identityQueueOf(accountsQueue: string): string {
-  return accountsQueue.endsWith(taskQueues.accounts) ? `${accountsQueue.slice(0, -taskQueues.accounts.length)}${taskQueues.identity}` : taskQueues.identity;
+  return accountsQueue.endsWith(taskQueues.accounts)
+    ? `${accountsQueue.slice(0, -taskQueues.accounts.length)}${taskQueues.identity}`
+    : taskQueues.identity;
 }
 
 /** Typed search attributes: every CRA workflow can be filtered by these in Temporal Web. */
@@ -98,14 +100,27 @@ export const activityOptions = {
   providers: {
     startToCloseTimeout: '30 seconds',
     scheduleToCloseTimeout: '1 hour',
-    retry: { ...unlimitedRetry, nonRetryableErrorTypes: nonRetryableTypes('InvalidGrant', 'LinkExchangeFailed', 'ProviderNotConfigured', 'TokensMissing') },
+    retry: {
+      ...unlimitedRetry,
+      nonRetryableErrorTypes: nonRetryableTypes(
+        'InvalidGrant',
+        'LinkExchangeFailed',
+        'ProviderNotConfigured',
+        'TokensMissing',
+      ),
+    },
   },
   /** Provider data pages: 429 waits for Retry-After (the activity says so), 5xx back off; rejections stop. */
   sync: {
     startToCloseTimeout: '2 minutes',
     // A page heartbeats as it goes, so a worker that dies mid-page is noticed in seconds, not minutes.
     heartbeatTimeout: '15 seconds',
-    retry: { ...unlimitedRetry, initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: nonRetryableTypes('SyncRejected', 'SyncNotSupported', 'ReauthRequired', 'TokensMissing') },
+    retry: {
+      ...unlimitedRetry,
+      initialInterval: '500 milliseconds',
+      maximumInterval: '30 seconds',
+      nonRetryableErrorTypes: nonRetryableTypes('SyncRejected', 'SyncNotSupported', 'ReauthRequired', 'TokensMissing'),
+    },
   },
   /** Outbox and audit writes. */
   records: {

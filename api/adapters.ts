@@ -16,7 +16,10 @@ export function vaultOf(deps: ApiDeps): Promise<SecretVault> {
   if (deps.vault) return Promise.resolve(deps.vault);
   let vault = vaults.get(deps);
   if (!vault) {
-    vault = buildSecretVault({ dataDir: deps.config.dataDir, ...(deps.config.vault ? { vault: deps.config.vault } : {}) });
+    vault = buildSecretVault({
+      dataDir: deps.config.dataDir,
+      ...(deps.config.vault ? { vault: deps.config.vault } : {}),
+    });
     // A failed open is retried by the next request rather than remembered.
     vault.catch(() => vaults.delete(deps));
     vaults.set(deps, vault);

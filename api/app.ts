@@ -61,11 +61,16 @@ export function createApp(deps: ApiDeps) {
   app.route('/', assetRoutes);
   if (deps.signIn) {
     if (embedded) app.route('/', interactionRoutes(embedded.interactions));
-    app.route('/', accountRoutes({
-      signIn: deps.signIn.client,
-      accessTokenKeys: keyResolver(deps.config.auth.jwksUrl ? { url: deps.config.auth.jwksUrl } : { keys: (deps.jwks?.keys ?? []) as never[] }),
-      vault: () => vaultOf(deps),
-    }));
+    app.route(
+      '/',
+      accountRoutes({
+        signIn: deps.signIn.client,
+        accessTokenKeys: keyResolver(
+          deps.config.auth.jwksUrl ? { url: deps.config.auth.jwksUrl } : { keys: (deps.jwks?.keys ?? []) as never[] },
+        ),
+        vault: () => vaultOf(deps),
+      }),
+    );
   }
 
   const routes = app
@@ -91,17 +96,33 @@ export function createApp(deps: ApiDeps) {
     app.openapi(jwksRoute, (c) => c.json(jwks, 200, { 'cache-control': 'public, max-age=300' }));
   }
 
-  for (const [name, scheme] of Object.entries(securitySchemes)) app.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
-  app.openapi(openApiDocumentRoute, (c) => c.json(app.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: { title: 'CRA — Central Rank Authority API', version: '0.1.0', description: 'Account center: root identity, connected providers, durable account processes.' },
-  }) as unknown as Record<string, unknown>, 200));
+  for (const [name, scheme] of Object.entries(securitySchemes))
+    app.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
+  app.openapi(openApiDocumentRoute, (c) =>
+    c.json(
+      app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: {
+          title: 'CRA — Central Rank Authority API',
+          version: '0.1.0',
+          description: 'Account center: root identity, connected providers, durable account processes.',
+        },
+      }) as unknown as Record<string, unknown>,
+      200,
+    ),
+  );
 
   // A known path with another method is a 405 naming the methods it has; only unknown paths are 404.
   const methodsOf = allowedMethods(app.routes);
   app.notFound((c) => {
     const allow = methodsOf(c.req.path);
-    if (allow.length > 0) return respondProblem(c, 'method-not-allowed', `${c.req.path} answers ${allow.join(', ')}, not ${c.req.method}.`, { allow: allow.join(', ') });
+    if (allow.length > 0)
+      return respondProblem(
+        c,
+        'method-not-allowed',
+        `${c.req.path} answers ${allow.join(', ')}, not ${c.req.method}.`,
+        { allow: allow.join(', ') },
+      );
     return respondProblem(c, 'not-found', `No route for ${c.req.method} ${c.req.path}.`);
   });
   app.onError(onError(deps.log));

@@ -16,8 +16,12 @@ import { serveApi } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.logLevel, base: { service: 'cra-api' }, redact: { paths: redactedLogPaths, censor: '[redacted]' },
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err } });
+  const log = pino({
+    level: config.logLevel,
+    base: { service: 'cra-api' },
+    redact: { paths: redactedLogPaths, censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+  });
   const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
   await mongo.connect().catch((err: Error) => {
     throw new Error(`cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${err.message}`);
@@ -25,16 +29,34 @@ async function main(): Promise<void> {
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
   const connection = Connection.lazy({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const issuer = config.auth.jwksUrl ? undefined : await EmbeddedIssuer.load({ dataDir: config.dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
+  const issuer = config.auth.jwksUrl
+    ? undefined
+    : await EmbeddedIssuer.load({
+        dataDir: config.dataDir,
+        issuer: config.auth.issuer,
+        audience: config.auth.audience,
+      });
   const db = mongo.db(config.mongo.db);
   // The same SecretVault and Notifier as the workers: the API encrypts TOTP seeds and texts phone codes itself.
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
   const notifier = buildNotifier(db);
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
-  const app = createApp({ config, temporal, db, log, vault, notifier, ...(signIn ? { signIn } : {}), ...(issuer ? { jwks: issuer.jwks() } : {}) });
+  const app = createApp({
+    config,
+    temporal,
+    db,
+    log,
+    vault,
+    notifier,
+    ...(signIn ? { signIn } : {}),
+    ...(issuer ? { jwks: issuer.jwks() } : {}),
+  });
 
   const server = serveApi({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-    log.info({ url: `http://${config.host}:${info.port}`, issuer: config.auth.issuer, identity: config.identity.kind }, 'api ready');
+    log.info(
+      { url: `http://${config.host}:${info.port}`, issuer: config.auth.issuer, identity: config.identity.kind },
+      'api ready',
+    );
   });
   const stop = (signal: string) => {
     log.info({ signal }, 'api stopping');

@@ -11,13 +11,22 @@ import { problem, problemKinds, type Problem, type ProblemKind } from '../domain
 export const problemContentType = 'application/problem+json';
 
 export function problemResponse(c: Context, body: Problem, headers: Record<string, string> = {}): Response {
-  return c.body(JSON.stringify({ ...body, instance: body.instance ?? c.req.path }), body.status as ContentfulStatusCode, {
-    'content-type': problemContentType,
-    ...headers,
-  });
+  return c.body(
+    JSON.stringify({ ...body, instance: body.instance ?? c.req.path }),
+    body.status as ContentfulStatusCode,
+    {
+      'content-type': problemContentType,
+      ...headers,
+    },
+  );
 }
 
-export function respondProblem(c: Context, kind: ProblemKind, detail?: string, headers?: Record<string, string>): Response {
+export function respondProblem(
+  c: Context,
+  kind: ProblemKind,
+  detail?: string,
+  headers?: Record<string, string>,
+): Response {
   return problemResponse(c, problem(kind, detail), headers);
 }
 
@@ -30,28 +39,50 @@ function pointer(path: readonly PropertyKey[]): string {
 export function validationProblem(error: ZodError, target: string): Problem {
   const errors = error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ pointer: pointer([...issue.path, key]), detail: 'Unknown field: it is not part of this request.' }))
+      ? issue.keys.map((key) => ({
+          pointer: pointer([...issue.path, key]),
+          detail: 'Unknown field: it is not part of this request.',
+        }))
       : [{ pointer: pointer(issue.path), detail: issue.message }],
   );
-  return problem('validation', `The ${target === 'json' ? 'request body' : `request ${target}`} has ${errors.length} invalid field${errors.length === 1 ? '' : 's'}.`, { errors });
+  return problem(
+    'validation',
+    `The ${target === 'json' ? 'request body' : `request ${target}`} has ${errors.length} invalid field${errors.length === 1 ? '' : 's'}.`,
+    { errors },
+  );
 }
 
 /** The `defaultHook` of every OpenAPIHono app: validation failures become 400 problem+json. */
-export function defaultHook(result: { success: boolean; error?: ZodError; target: string }, c: Context): Response | undefined {
+export function defaultHook(
+  result: { success: boolean; error?: ZodError; target: string },
+  c: Context,
+): Response | undefined {
   if (!result.success && result.error) return problemResponse(c, validationProblem(result.error, result.target));
   return undefined;
 }
 
 /** The generic kind for an HTTP status, for errors that come without a kind of their own (HTTPException). */
 const kindByStatus = new Map<number, ProblemKind>([
-  [400, 'validation'], [401, 'unauthenticated'], [403, 'forbidden'], [404, 'not-found'], [405, 'method-not-allowed'],
-  [409, 'conflict'], [413, 'payload-too-large'], [415, 'unsupported-media-type'], [429, 'rate-limited'],
-  [500, 'internal'], [503, 'not-configured'],
+  [400, 'validation'],
+  [401, 'unauthenticated'],
+  [403, 'forbidden'],
+  [404, 'not-found'],
+  [405, 'method-not-allowed'],
+  [409, 'conflict'],
+  [413, 'payload-too-large'],
+  [415, 'unsupported-media-type'],
+  [429, 'rate-limited'],
+  [500, 'internal'],
+  [503, 'not-configured'],
 ]);
 
 /** Thrown by our own code to answer with a problem from deep inside a handler. */
 export class ProblemError extends Error {
-  constructor(readonly kind: ProblemKind, detail?: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly kind: ProblemKind,
+    detail?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(detail ?? problemKinds[kind].title);
   }
 }
@@ -60,7 +91,8 @@ export function onError(log: { error: (obj: object, msg: string) => void }) {
   return (err: Error, c: Context): Response => {
     if (err instanceof ProblemError) return respondProblem(c, err.kind, err.message, err.headers);
     if (err instanceof HTTPException) {
-      if (err.status === 400 && /malformed json/i.test(err.message)) return respondProblem(c, 'malformed-json', 'The body could not be parsed as JSON.');
+      if (err.status === 400 && /malformed json/i.test(err.message))
+        return respondProblem(c, 'malformed-json', 'The body could not be parsed as JSON.');
       const kind = kindByStatus.get(err.status) ?? (err.status >= 500 ? 'internal' : 'validation');
       const headers: Record<string, string> = {};
       err.getResponse().headers.forEach((v, k) => {
@@ -68,7 +100,10 @@ export function onError(log: { error: (obj: object, msg: string) => void }) {
       });
       return problemResponse(c, { ...problem(kind, err.message || undefined), status: err.status }, headers);
     }
-    log.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: c.req.path, method: c.req.method }, 'unhandled error');
+    log.error(
+      { err: { name: err.name, message: err.message, stack: err.stack }, path: c.req.path, method: c.req.method },
+      'unhandled error',
+    );
     return respondProblem(c, 'internal', 'Something went wrong on our side; it has been logged.');
   };
 }

@@ -27,7 +27,11 @@ export function flagOverrides(db: Db) {
 }
 
 /** Every provider's decision for this account (one read of the account and one of its overrides). */
-export async function providerFlagsFor(db: Db, config: CraConfig, accountId: string): Promise<Record<ProviderId, FlagDecision & { flag: string }>> {
+export async function providerFlagsFor(
+  db: Db,
+  config: CraConfig,
+  accountId: string,
+): Promise<Record<ProviderId, FlagDecision & { flag: string }>> {
   const [account, overrides] = await Promise.all([
     db.collection<AccountDocument>(collections.accounts).findOne({ _id: accountId }, { projection: { roles: 1 } }),
     flagOverrides(db).find({ accountId }).toArray(),

@@ -34,7 +34,10 @@ function rawProblemResponse(body: Problem): string {
 export function problemForClientError(code: string | undefined): Problem {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return problem('headers-too-large', `The request headers are larger than ${maxHeaderBytes / 1024} KiB in all (the Authorization header at most ${maxAuthorizationBytes / 1024} KiB).`);
+      return problem(
+        'headers-too-large',
+        `The request headers are larger than ${maxHeaderBytes / 1024} KiB in all (the Authorization header at most ${maxAuthorizationBytes / 1024} KiB).`,
+      );
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return problem('request-timeout', 'The request did not arrive in time.');

@@ -18,7 +18,12 @@ export interface SignIn {
 }
 
 /** Undefined when people cannot sign in here: an external issuer (`AUTH_JWKS_URL`) that is not Auth0. */
-export async function buildSignIn(opts: { config: CraConfig; db: Db; notifier: Notifier; signingKey?: JWK }): Promise<SignIn | undefined> {
+export async function buildSignIn(opts: {
+  config: CraConfig;
+  db: Db;
+  notifier: Notifier;
+  signingKey?: JWK;
+}): Promise<SignIn | undefined> {
   const { config, db } = opts;
   const redirectUri = `${config.publicUrl}/account/callback`;
   if (config.identity.kind === 'auth0') return { client: new SignInClient(signInIssuerOf(config), redirectUri) };
@@ -26,11 +31,27 @@ export async function buildSignIn(opts: { config: CraConfig; db: Db; notifier: N
   const { createEmbeddedOidc } = await import('./auth/embedded-oidc/provider.js');
   const { EmbeddedAccounts } = await import('./auth/embedded-oidc/accounts.js');
   const oidc = await createEmbeddedOidc({
-    db, issuer: config.auth.issuer, publicUrl: config.publicUrl, audience: config.auth.audience, signingKey: opts.signingKey,
-    trustProxy: (config.recovery?.trustedProxyHops ?? 0) > 0, appClients: config.identity.appClients,
+    db,
+    issuer: config.auth.issuer,
+    publicUrl: config.publicUrl,
+    audience: config.auth.audience,
+    signingKey: opts.signingKey,
+    trustProxy: (config.recovery?.trustedProxyHops ?? 0) > 0,
+    appClients: config.identity.appClients,
   });
   return {
-    client: new SignInClient(signInIssuerOf(config, { clientId: oidc.clientId, clientSecret: oidc.clientSecret }), redirectUri),
-    embedded: { oidc, interactions: { oidc, db, accounts: new EmbeddedAccounts(db, opts.notifier, config.publicUrl), webauthn: recoverySettings(config).webauthn } },
+    client: new SignInClient(
+      signInIssuerOf(config, { clientId: oidc.clientId, clientSecret: oidc.clientSecret }),
+      redirectUri,
+    ),
+    embedded: {
+      oidc,
+      interactions: {
+        oidc,
+        db,
+        accounts: new EmbeddedAccounts(db, opts.notifier, config.publicUrl),
+        webauthn: recoverySettings(config).webauthn,
+      },
+    },
   };
 }

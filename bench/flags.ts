@@ -26,14 +26,16 @@ export function parseFlags(args: readonly string[]): Flags {
 /** Fail on any flag the benchmark does not know, so a typo never runs the defaults silently. */
 export function rejectUnknown(flags: Flags, known: readonly string[]): void {
   const unknown = [...flags.keys()].filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new UsageError(`unknown flag${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `--${k}`).join(', ')}`);
+  if (unknown.length > 0)
+    throw new UsageError(`unknown flag${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `--${k}`).join(', ')}`);
 }
 
 export function intFlag(flags: Flags, name: string, fallback: number, min = 1, max = 100_000): number {
   const raw = flags.get(name);
   if (raw === undefined) return fallback;
   const value = raw === true ? Number.NaN : Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} takes a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new UsageError(`--${name} takes a whole number from ${min} to ${max}`);
   return value;
 }
 

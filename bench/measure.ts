@@ -10,7 +10,11 @@ export interface Batch {
 }
 
 /** Run `task(0 … count-1)` with at most `concurrency` in flight; the first failure stops the batch. */
-export async function runPool(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<Batch> {
+export async function runPool(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+): Promise<Batch> {
   const latenciesMs: number[] = [];
   let next = 0;
   let failed = false;

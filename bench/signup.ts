@@ -15,8 +15,11 @@ import { collections } from '../domain/collections.js';
 import { workflowIds } from '../domain/ids.js';
 import { searchAttributesFor, taskQueueNames } from '../temporal.config.js';
 import {
-  signupDetailsSignal, signupWorkflowType,
-  type SignupDetails, type SignupResult, type SignupWorkflow,
+  signupDetailsSignal,
+  signupWorkflowType,
+  type SignupDetails,
+  type SignupResult,
+  type SignupWorkflow,
 } from '../workflows/signup/messages.js';
 import { boolFlag, intFlag, intListFlag, rejectUnknown, type Flags } from './flags.js';
 import { percentile, perSecond, runPool, within, type Batch } from './measure.js';
@@ -118,7 +121,13 @@ function starters(stack: BenchStack, api: BenchApi): Record<Path, Starter> {
       await stack.temporal.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {
         workflowId,
         taskQueue: accountsQueue,
-        args: [{ subject: s.subject, accountId, ...(api.config.signup.detailsWait ? { detailsWait: api.config.signup.detailsWait } : {}) }],
+        args: [
+          {
+            subject: s.subject,
+            accountId,
+            ...(api.config.signup.detailsWait ? { detailsWait: api.config.signup.detailsWait } : {}),
+          },
+        ],
         signal: signupDetailsSignal,
         signalArgs: [detailsOf(s)],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
@@ -137,21 +146,32 @@ async function signups(stack: BenchStack, tag: string, count: number, withTokens
     Array.from({ length: count }, async (_, i) => {
       const subject = `bench|${runId}-${tag}-${i}`;
       const email = `${runId}-${tag}-${i}@bench.example`;
-      return { subject, email, ...(withTokens ? { token: await stack.issuer.issue({ subject, email, emailVerified: true }) } : {}) };
+      return {
+        subject,
+        email,
+        ...(withTokens ? { token: await stack.issuer.issue({ subject, email, emailVerified: true }) } : {}),
+      };
     }),
   );
 }
 
 async function awaitSignup(stack: BenchStack, workflowId: string, subject: string): Promise<void> {
   const result = await stack.temporal.workflow.getHandle<SignupWorkflow>(workflowId).result();
-  if ((result as SignupResult).accountId !== accountIdForSubject(subject)) throw new Error(`${workflowId} returned another account id`);
+  if ((result as SignupResult).accountId !== accountIdForSubject(subject))
+    throw new Error(`${workflowId} returned another account id`);
 }
 
 /** Bounds every end-to-end batch: a stuck workflow ends the run with a message instead of hanging it. */
 const batchTimeoutMs = 180_000;
 
 /** Start `count` signups on one path against the unpolled queues; they stay waiting, nothing runs them. */
-async function startBatch(stack: BenchStack, path: Path, tag: string, count: number, concurrency: number): Promise<Batch> {
+async function startBatch(
+  stack: BenchStack,
+  path: Path,
+  tag: string,
+  count: number,
+  concurrency: number,
+): Promise<Batch> {
   const todo = await signups(stack, tag, count, path === 'http');
   const start = starters(stack, stack.unpolled)[path];
   return runPool(count, concurrency, async (i) => {
@@ -160,19 +180,30 @@ async function startBatch(stack: BenchStack, path: Path, tag: string, count: num
 }
 
 /** Request → workflow result, per signup through the API; also the ids, to read their histories. */
-async function signupLatency(stack: BenchStack, tag: string, count: number, concurrency: number): Promise<Batch & { workflowIds: string[] }> {
+async function signupLatency(
+  stack: BenchStack,
+  tag: string,
+  count: number,
+  concurrency: number,
+): Promise<Batch & { workflowIds: string[] }> {
   const todo = await signups(stack, tag, count, true);
   const start = starters(stack, stack.live).http;
-  const batch = await within(batchTimeoutMs, `signup latency at concurrency ${concurrency}`, runPool(count, concurrency, async (i) => {
-    const s = todo[i]!;
-    await awaitSignup(stack, await start(s), s.subject);
-  }));
+  const batch = await within(
+    batchTimeoutMs,
+    `signup latency at concurrency ${concurrency}`,
+    runPool(count, concurrency, async (i) => {
+      const s = todo[i]!;
+      await awaitSignup(stack, await start(s), s.subject);
+    }),
+  );
   return { ...batch, workflowIds: todo.map((s) => workflowIds.signup(s.subject)) };
 }
 
 type ActivityTimes = Map<string, { count: number; totalMs: number }>;
 
-function timestampMs(ts: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): number {
+function timestampMs(
+  ts: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined,
+): number {
   return ts ? Number(ts.seconds?.toString() ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6 : Number.NaN;
 }
 
@@ -187,8 +218,12 @@ async function activityTimes(stack: BenchStack, ids: readonly string[]): Promise
     const scheduled = new Map<string, { type: string; at: number }>();
     for (const e of events) {
       const attrs = e.activityTaskScheduledEventAttributes;
-      if (attrs) scheduled.set(String(e.eventId), { type: attrs.activityType?.name ?? '?', at: timestampMs(e.eventTime) });
-      const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      if (attrs)
+        scheduled.set(String(e.eventId), { type: attrs.activityType?.name ?? '?', at: timestampMs(e.eventTime) });
+      const closed =
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes;
       const from = closed && scheduled.get(String(closed.scheduledEventId));
       if (!from) continue;
       const entry = times.get(from.type) ?? { count: 0, totalMs: 0 };
@@ -202,14 +237,18 @@ async function activityTimes(stack: BenchStack, ids: readonly string[]): Promise
 
 /** Start → result, per no-op workflow from the raw client. */
 async function noopLatency(stack: BenchStack, tag: string, count: number, concurrency: number): Promise<Batch> {
-  return within(batchTimeoutMs, `no-op latency at concurrency ${concurrency}`, runPool(count, concurrency, async (i) => {
-    const handle = await stack.temporal.workflow.start<typeof noopWorkflow>('noopWorkflow', {
-      workflowId: `noop/${runId}-${tag}-${i}`,
-      taskQueue: stack.noopTaskQueue,
-      args: [],
-    });
-    await handle.result();
-  }));
+  return within(
+    batchTimeoutMs,
+    `no-op latency at concurrency ${concurrency}`,
+    runPool(count, concurrency, async (i) => {
+      const handle = await stack.temporal.workflow.start<typeof noopWorkflow>('noopWorkflow', {
+        workflowId: `noop/${runId}-${tag}-${i}`,
+        taskQueue: stack.noopTaskQueue,
+        args: [],
+      });
+      await handle.result();
+    }),
+  );
 }
 
 /** How many activities one signup runs, read from the history of one made through the API. */
@@ -224,7 +263,14 @@ async function activitiesPerSignup(stack: BenchStack): Promise<number> {
 interface Results {
   opts: Options;
   rounds: Array<Record<Path, Batch>>;
-  latency: Array<{ concurrency: number; noop: Batch; signup: Batch; auditEventsBefore: number; auditEventsAfter: number; activities: ActivityTimes }>;
+  latency: Array<{
+    concurrency: number;
+    noop: Batch;
+    signup: Batch;
+    auditEventsBefore: number;
+    auditEventsAfter: number;
+    activities: ActivityTimes;
+  }>;
   activities: number;
   elapsedS: number;
   /** 1-minute load average before and after: other work on the machine skews every number. */
@@ -265,7 +311,9 @@ async function runSignupBench(flags: Flags): Promise<void> {
       const round = {} as Record<Path, Batch>;
       for (const path of order) {
         round[path] = await startBatch(stack, path, `r${r}-${path}`, opts.starts, opts.concurrency);
-        log(`round ${r + 1}/${opts.rounds} ${path.padEnd(4)}: ${fixed(perSecond(opts.starts, round[path].wallMs))} starts/s`);
+        log(
+          `round ${r + 1}/${opts.rounds} ${path.padEnd(4)}: ${fixed(perSecond(opts.starts, round[path].wallMs))} starts/s`,
+        );
       }
       rounds.push(round);
     }
@@ -276,14 +324,32 @@ async function runSignupBench(flags: Flags): Promise<void> {
       const auditEventsBefore = await auditEvents();
       const signup = await signupLatency(stack, `lat${c}`, opts.latency, c);
       const auditEventsAfter = await auditEvents();
-      log(`latency at concurrency ${c}: no-op p50 ${fixed(percentile(noop.latenciesMs, 50))} ms, signup p50 ${fixed(percentile(signup.latenciesMs, 50))} ms`
-        + ` (audit log ${auditEventsBefore} → ${auditEventsAfter} events)`);
-      latency.push({ concurrency: c, noop, signup, auditEventsBefore, auditEventsAfter, activities: await activityTimes(stack, signup.workflowIds) });
+      log(
+        `latency at concurrency ${c}: no-op p50 ${fixed(percentile(noop.latenciesMs, 50))} ms, signup p50 ${fixed(percentile(signup.latenciesMs, 50))} ms` +
+          ` (audit log ${auditEventsBefore} → ${auditEventsAfter} events)`,
+      );
+      latency.push({
+        concurrency: c,
+        noop,
+        signup,
+        auditEventsBefore,
+        auditEventsAfter,
+        activities: await activityTimes(stack, signup.workflowIds),
+      });
     }
 
-    const results: Results = { opts, rounds, latency, activities, elapsedS: (performance.now() - began) / 1000, load: [loadBefore, loadavg()[0] ?? Number.NaN] };
+    const results: Results = {
+      opts,
+      rounds,
+      latency,
+      activities,
+      elapsedS: (performance.now() - began) / 1000,
+      load: [loadBefore, loadavg()[0] ?? Number.NaN],
+    };
     const tables = renderTables(results);
-    process.stdout.write(`\n${tables}\n1-minute load average: ${fixed(results.load[0], 2)} before, ${fixed(results.load[1], 2)} after, on ${machineSummary().cores} cores.\n`);
+    process.stdout.write(
+      `\n${tables}\n1-minute load average: ${fixed(results.load[0], 2)} before, ${fixed(results.load[1], 2)} after, on ${machineSummary().cores} cores.\n`,
+    );
     if (opts.write) {
       writeSection('signup', renderSection(results, tables, stack));
       log(`results written to ${benchmarksFile}`);
@@ -312,7 +378,9 @@ function startRates(results: Results) {
   };
   const http = byPath('http');
   const raw = byPath('raw');
-  const perRound = results.rounds.map((r) => perSecond(r.http.count, r.http.wallMs) / perSecond(r.raw.count, r.raw.wallMs));
+  const perRound = results.rounds.map(
+    (r) => perSecond(r.http.count, r.http.wallMs) / perSecond(r.raw.count, r.raw.wallMs),
+  );
   return { http, raw, ratio: http.perSecond / raw.perSecond, perRound, medianRound: percentile(perRound, 50) };
 }
 
@@ -327,33 +395,71 @@ function renderTables(results: Results): string {
     [
       [pathLabels.raw, String(raw.count), c, fixed(raw.perSecond), ms(raw.latencies, 50), ms(raw.latencies, 99)],
       [pathLabels.http, String(http.count), c, fixed(http.perSecond), ms(http.latencies, 50), ms(http.latencies, 99)],
-      ['**ratio HTTP / raw**, all starts', '', '', `**${fixed(ratio, 2)}**`, fixed(ratioOf(http.latencies, raw.latencies, 50), 2), fixed(ratioOf(http.latencies, raw.latencies, 99), 2)],
+      [
+        '**ratio HTTP / raw**, all starts',
+        '',
+        '',
+        `**${fixed(ratio, 2)}**`,
+        fixed(ratioOf(http.latencies, raw.latencies, 50), 2),
+        fixed(ratioOf(http.latencies, raw.latencies, 99), 2),
+      ],
       ...(perRound.length > 1 ? [['ratio HTTP / raw, median of rounds', '', '', fixed(medianRound, 2), '', '']] : []),
     ],
   );
   const latencyRows = results.latency.flatMap(({ concurrency, noop, signup, auditEventsBefore, auditEventsAfter }) => [
-    [String(concurrency), 'no-op workflow, 1 activity (raw client)', String(noop.count), ms(noop.latenciesMs, 50), ms(noop.latenciesMs, 99), ''],
-    [String(concurrency), `signup via POST /v1/signup (${results.activities} activities)`, String(signup.count), ms(signup.latenciesMs, 50), ms(signup.latenciesMs, 99),
-      `${auditEventsBefore} → ${auditEventsAfter}`],
-    [String(concurrency), '**ratio signup / no-op**', '',
-      `**${fixed(ratioOf(signup.latenciesMs, noop.latenciesMs, 50), 2)}**`, `**${fixed(ratioOf(signup.latenciesMs, noop.latenciesMs, 99), 2)}**`, ''],
+    [
+      String(concurrency),
+      'no-op workflow, 1 activity (raw client)',
+      String(noop.count),
+      ms(noop.latenciesMs, 50),
+      ms(noop.latenciesMs, 99),
+      '',
+    ],
+    [
+      String(concurrency),
+      `signup via POST /v1/signup (${results.activities} activities)`,
+      String(signup.count),
+      ms(signup.latenciesMs, 50),
+      ms(signup.latenciesMs, 99),
+      `${auditEventsBefore} → ${auditEventsAfter}`,
+    ],
+    [
+      String(concurrency),
+      '**ratio signup / no-op**',
+      '',
+      `**${fixed(ratioOf(signup.latenciesMs, noop.latenciesMs, 50), 2)}**`,
+      `**${fixed(ratioOf(signup.latenciesMs, noop.latenciesMs, 99), 2)}**`,
+      '',
+    ],
   ]);
-  const latency = markdownTable(['concurrency', 'request → workflow result', 'workflows', 'p50 ms', 'p99 ms', 'audit events'], latencyRows);
+  const latency = markdownTable(
+    ['concurrency', 'request → workflow result', 'workflows', 'p50 ms', 'p99 ms', 'audit events'],
+    latencyRows,
+  );
   const types = [...new Set(results.latency.flatMap((l) => [...l.activities.keys()]))];
   const signupsAt = (l: Results['latency'][number]) => l.signup.count;
   const steps = markdownTable(
-    ['signup activity (scheduled → closed)', 'per signup', ...results.latency.map((l) => `mean ms at concurrency ${l.concurrency}`)],
-    types
-      .map((type) => {
-        const first = results.latency[0]?.activities.get(type);
-        return [type, fixed((first?.count ?? 0) / (results.latency[0] ? signupsAt(results.latency[0]) : 1), 1),
-          ...results.latency.map((l) => {
-            const t = l.activities.get(type);
-            return t ? fixed(t.totalMs / t.count) : '';
-          })];
-      }),
+    [
+      'signup activity (scheduled → closed)',
+      'per signup',
+      ...results.latency.map((l) => `mean ms at concurrency ${l.concurrency}`),
+    ],
+    types.map((type) => {
+      const first = results.latency[0]?.activities.get(type);
+      return [
+        type,
+        fixed((first?.count ?? 0) / (results.latency[0] ? signupsAt(results.latency[0]) : 1), 1),
+        ...results.latency.map((l) => {
+          const t = l.activities.get(type);
+          return t ? fixed(t.totalMs / t.count) : '';
+        }),
+      ];
+    }),
   );
-  const rounds = perRound.length > 1 ? `\nStart ratio HTTP / raw per round (path order alternating): ${perRound.map((r) => fixed(r, 2)).join(', ')}.\n` : '';
+  const rounds =
+    perRound.length > 1
+      ? `\nStart ratio HTTP / raw per round (path order alternating): ${perRound.map((r) => fixed(r, 2)).join(', ')}.\n`
+      : '';
   return `${starts}\n${rounds}\n${latency}\n\n${steps}\n`;
 }
 
@@ -361,7 +467,9 @@ function renderSection(results: Results, tables: string, stack: BenchStack): str
   const m = machineSummary();
   const o = results.opts;
   const { ratio, perRound, medianRound } = startRates(results);
-  const rows = results.latency.map((l) => `${fixed(ratioOf(l.signup.latenciesMs, l.noop.latenciesMs, 50), 1)}× at concurrency ${l.concurrency}`);
+  const rows = results.latency.map(
+    (l) => `${fixed(ratioOf(l.signup.latenciesMs, l.noop.latenciesMs, 50), 1)}× at concurrency ${l.concurrency}`,
+  );
   const flags = process.argv.slice(3);
   return `## signup
 

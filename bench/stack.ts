@@ -91,7 +91,12 @@ export type Log = (line: string) => void;
 
 function firstLine(cmd: string, args: string[]): string {
   const out = spawnSync(cmd, args, { encoding: 'utf8' });
-  return (out.stdout || out.stderr || '').split('\n').find((l) => l.trim())?.trim() ?? 'unknown';
+  return (
+    (out.stdout || out.stderr || '')
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? 'unknown'
+  );
 }
 
 let runtimeInstalled = false;
@@ -106,7 +111,8 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
   }
   const tools = ensureTools(['temporal', 'mongo'], log);
   if (!tools.temporal) throw new Error('The Temporal CLI is missing: run `npm run tools` and read its output.');
-  if (!tools.mongo) throw new Error('No MongoDB-compatible server: run `npm run tools` (FerretDB needs Go) or install mongod.');
+  if (!tools.mongo)
+    throw new Error('No MongoDB-compatible server: run `npm run tools` (FerretDB needs Go) or install mongod.');
   const versions = {
     temporalCli: firstLine(tools.temporal, ['--version']),
     mongo: `${tools.mongo.kind} ${firstLine(tools.mongo.path, ['--version']).replace(/^(db )?version:?\s*/i, '')}${tools.mongo.kind === 'ferretdb' ? ' (SQLite backend)' : ''}`,
@@ -152,14 +158,20 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       const sandboxPort = await freePort();
       env.CRA_SANDBOX_URL = `http://127.0.0.1:${sandboxPort}`;
       const started = await startSandboxProvider({
-        port: sandboxPort, publicUrl: env.CRA_SANDBOX_URL, providers: providerIds,
-        clients: defaultSandboxClients(env.CRA_PUBLIC_URL, providerIds), log: (line) => log(`sandbox: ${line}`),
+        port: sandboxPort,
+        publicUrl: env.CRA_SANDBOX_URL,
+        providers: providerIds,
+        clients: defaultSandboxClients(env.CRA_PUBLIC_URL, providerIds),
+        log: (line) => log(`sandbox: ${line}`),
       });
       sandbox = started;
       teardown.push(() => started.close());
     }
     const config = loadConfig(env);
-    const unpolledConfig = loadConfig({ ...env, TEMPORAL_TASK_QUEUE_PREFIX: `${config.temporal.taskQueuePrefix}unpolled-` });
+    const unpolledConfig = loadConfig({
+      ...env,
+      TEMPORAL_TASK_QUEUE_PREFIX: `${config.temporal.taskQueuePrefix}unpolled-`,
+    });
 
     const mongo = await new MongoClient(config.mongo.uri).connect();
     teardown.push(() => mongo.close());
@@ -211,10 +223,18 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
 
     // Like api/main.ts, but the lines go nowhere: serialising them is part of the API's cost, printing is not.
     const apiLog = pino(
-      { level: config.logLevel, base: { service: 'cra-api' }, redact: { paths: redactedLogPaths, censor: '[redacted]' } },
+      {
+        level: config.logLevel,
+        base: { service: 'cra-api' },
+        redact: { paths: redactedLogPaths, censor: '[redacted]' },
+      },
       { write: () => undefined },
     );
-    const issuer = await EmbeddedIssuer.load({ dataDir: config.dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
+    const issuer = await EmbeddedIssuer.load({
+      dataDir: config.dataDir,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+    });
     const apiTemporal = new Client({ connection: apiConnection, namespace: config.temporal.namespace });
     const serveApi = async (apiConfig: CraConfig, port: number): Promise<BenchApi> => {
       const app = createApp({ config: apiConfig, temporal: apiTemporal, db, log: apiLog, jwks: issuer.jwks() });
@@ -229,8 +249,18 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
 
     const temporal = new Client({ connection: rawConnection, namespace: config.temporal.namespace });
     return {
-      live, unpolled, db, issuer, temporal, noopTaskQueue, versions, stop, env, vault: deps.vault,
-      ...(sandbox ? { sandbox } : {}), ...(workerProcess ? { workerProcess } : {}),
+      live,
+      unpolled,
+      db,
+      issuer,
+      temporal,
+      noopTaskQueue,
+      versions,
+      stop,
+      env,
+      vault: deps.vault,
+      ...(sandbox ? { sandbox } : {}),
+      ...(workerProcess ? { workerProcess } : {}),
     };
   } catch (err) {
     await stop();
@@ -278,11 +308,21 @@ async function startWorkerProcess(env: Record<string, string>, log: Log): Promis
   }
   const exited = new Promise<never>((_, reject) => {
     child.once('error', (err) => reject(new Error(`the worker process did not start: ${err.message}`)));
-    child.once('exit', (code, signal) => reject(new Error(`the worker process exited before it was ready (${signal ?? `code ${code}`}):\n${tail.join('\n')}`)));
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(`the worker process exited before it was ready (${signal ?? `code ${code}`}):\n${tail.join('\n')}`),
+      ),
+    );
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the worker process was not ready after ${workerReadyTimeoutMs / 1000} s:\n${tail.join('\n')}`)), workerReadyTimeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`the worker process was not ready after ${workerReadyTimeoutMs / 1000} s:\n${tail.join('\n')}`),
+        ),
+      workerReadyTimeoutMs,
+    );
   });
   try {
     await Promise.race([isReady, exited, timeout]);

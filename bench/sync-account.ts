@@ -24,12 +24,21 @@ export interface LinkedAccount {
 const provider = 'github';
 const stepTimeoutMs = 120_000;
 
-async function api<T>(stack: BenchStack, method: string, path: string, opts: { token?: string; json?: unknown; accept?: string } = {}): Promise<{ status: number; body: T }> {
+async function api<T>(
+  stack: BenchStack,
+  method: string,
+  path: string,
+  opts: { token?: string; json?: unknown; accept?: string } = {},
+): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.json !== undefined) headers['content-type'] = 'application/json';
   if (opts.accept) headers.accept = opts.accept;
-  const res = await fetch(`${stack.live.baseUrl}${path}`, { method, headers, ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {}) });
+  const res = await fetch(`${stack.live.baseUrl}${path}`, {
+    method,
+    headers,
+    ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {}),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {
@@ -41,7 +50,8 @@ async function api<T>(stack: BenchStack, method: string, path: string, opts: { t
 }
 
 function expectStatus(what: string, res: { status: number; body: unknown }, status: number): void {
-  if (res.status !== status) throw new Error(`${what} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  if (res.status !== status)
+    throw new Error(`${what} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
 }
 
 export function sandboxOf(stack: BenchStack): SandboxProvider {
@@ -53,20 +63,39 @@ export async function linkedAccount(stack: BenchStack, subject: string, username
   const sandbox = sandboxOf(stack);
   const token = await stack.issuer.issue({ subject, email: `${username}@bench.example`, emailVerified: true });
   const signup = await api<{ workflowId: string }>(stack, 'POST', '/v1/signup', {
-    token, json: { givenName: 'Ada', familyName: 'Lovelace', consents: [{ purpose: 'terms', version: '2024-01', granted: true }] },
+    token,
+    json: {
+      givenName: 'Ada',
+      familyName: 'Lovelace',
+      consents: [{ purpose: 'terms', version: '2024-01', granted: true }],
+    },
   });
   expectStatus('POST /v1/signup', signup, 202);
-  await within(stepTimeoutMs, `signup of ${subject}`, stack.temporal.workflow.getHandle(signup.body.workflowId).result());
+  await within(
+    stepTimeoutMs,
+    `signup of ${subject}`,
+    stack.temporal.workflow.getHandle(signup.body.workflowId).result(),
+  );
   const accountId = accountIdForSubject(subject);
 
   // Nothing for the link's own first sync to import: the measured sync is the one that brings the records.
   for (const kind of sandbox.data.kinds(provider)) sandbox.data.setCount(provider, username, kind, 0);
-  const started = await api<{ authorizationUrl: string }>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token, json: {} });
+  const started = await api<{ authorizationUrl: string }>(stack, 'POST', `/v1/me/providers/${provider}/link`, {
+    token,
+    json: {},
+  });
   expectStatus(`POST /v1/me/providers/${provider}/link`, started, 202);
   const callback = await completeConsent(started.body.authorizationUrl, { username });
-  const linked = await api<{ status?: string }>(stack, 'GET', `${callback.pathname}${callback.search}`, { accept: 'application/json' });
-  if (linked.body.status !== 'linked') throw new Error(`the ${provider} callback answered ${linked.status}: ${JSON.stringify(linked.body).slice(0, 300)}`);
-  await within(stepTimeoutMs, 'the link’s first sync', stack.temporal.workflow.getHandle(workflowIds.sync(accountId, provider)).result());
+  const linked = await api<{ status?: string }>(stack, 'GET', `${callback.pathname}${callback.search}`, {
+    accept: 'application/json',
+  });
+  if (linked.body.status !== 'linked')
+    throw new Error(`the ${provider} callback answered ${linked.status}: ${JSON.stringify(linked.body).slice(0, 300)}`);
+  await within(
+    stepTimeoutMs,
+    'the link’s first sync',
+    stack.temporal.workflow.getHandle(workflowIds.sync(accountId, provider)).result(),
+  );
 
   const account = await stack.db.collection<AccountDocument>(collections.accounts).findOne({ _id: accountId });
   const node = account?.connected_providers.nodes.find((n) => n.provider === provider && n.status === 'active');
@@ -76,7 +105,9 @@ export async function linkedAccount(stack: BenchStack, subject: string, username
 
 /** `POST /v1/me/providers/github/sync`: the id of the sync workflow it started. */
 export async function requestSync(stack: BenchStack, account: LinkedAccount): Promise<string> {
-  const res = await api<{ workflowId: string }>(stack, 'POST', `/v1/me/providers/${provider}/sync`, { token: account.token });
+  const res = await api<{ workflowId: string }>(stack, 'POST', `/v1/me/providers/${provider}/sync`, {
+    token: account.token,
+  });
   expectStatus(`POST /v1/me/providers/${provider}/sync`, res, 202);
   return res.body.workflowId;
 }

@@ -95,7 +95,11 @@ interface Served {
 }
 
 /** The sync's own read path (the same client, endpoint and token), without CRA around it. */
-async function fetchAll(stack: BenchStack, account: LinkedAccount, pageSize: number): Promise<Served & { providerAccountId: string }> {
+async function fetchAll(
+  stack: BenchStack,
+  account: LinkedAccount,
+  pageSize: number,
+): Promise<Served & { providerAccountId: string }> {
   const config = loadConfig(stack.env);
   const resolved = await resolveProvider(provider, config.providers, stack.vault);
   if (!resolved.endpoints.data) throw new Error(`${provider} has no data endpoint`);
@@ -120,7 +124,12 @@ async function fetchAll(stack: BenchStack, account: LinkedAccount, pageSize: num
  * The documents the sync writes for these pages, built the way `syncPage` builds them (content hash,
  * origin, MAC through the SecretVault), one batch per page. Timed: that is the per-record work of a sync.
  */
-async function documentsFor(stack: BenchStack, account: LinkedAccount, served: Served, providerAccountId: string): Promise<{ batches: ProviderRecordDocument[][]; sign: Timed }> {
+async function documentsFor(
+  stack: BenchStack,
+  account: LinkedAccount,
+  served: Served,
+  providerAccountId: string,
+): Promise<{ batches: ProviderRecordDocument[][]; sign: Timed }> {
   const batches: ProviderRecordDocument[][] = [];
   const syncRunId = `bench-raw-${runId}`;
   const fetchedAt = new Date().toISOString();
@@ -132,12 +141,27 @@ async function documentsFor(stack: BenchStack, account: LinkedAccount, served: S
         const externalId = String(item.id);
         const _id = recordIdFor(account.accountId, provider, kind, externalId);
         const origin: RecordOrigin = {
-          provider, providerAccountId, connectionId: account.connectionId, syncRunId, fetchedAt, sourceUrl: page.sourceUrl, contentHash: contentHash(item),
+          provider,
+          providerAccountId,
+          connectionId: account.connectionId,
+          syncRunId,
+          fetchedAt,
+          sourceUrl: page.sourceUrl,
+          contentHash: contentHash(item),
         };
         batch.push({
-          _id, accountId: account.accountId, provider, kind, externalId, connectionId: account.connectionId, data: item, origin,
+          _id,
+          accountId: account.accountId,
+          provider,
+          kind,
+          externalId,
+          connectionId: account.connectionId,
+          data: item,
+          origin,
           originMac: await signOrigin(stack.vault, { _id, accountId: account.accountId, kind, externalId, origin }),
-          status: 'active', lastSeenRunId: syncRunId, updatedAt: fetchedAt,
+          status: 'active',
+          lastSeenRunId: syncRunId,
+          updatedAt: fetchedAt,
         });
       }
       count += batch.length;
@@ -152,7 +176,9 @@ async function documentsFor(stack: BenchStack, account: LinkedAccount, served: S
  * the raw writes maintain the same indexes the sync does.
  */
 async function recordIndexes(stack: BenchStack): Promise<Array<{ key: Record<string, number>; name: string }>> {
-  const exists = (await stack.db.listCollections({ name: providerRecords(stack.db).collectionName }, { nameOnly: true }).toArray()).length > 0;
+  const exists =
+    (await stack.db.listCollections({ name: providerRecords(stack.db).collectionName }, { nameOnly: true }).toArray())
+      .length > 0;
   if (!exists) return [];
   return (await providerRecords(stack.db).indexes())
     .filter((index) => index.name !== '_id_')
@@ -160,7 +186,10 @@ async function recordIndexes(stack: BenchStack): Promise<Array<{ key: Record<str
 }
 
 async function freshLikeRecords(stack: BenchStack, name: string): Promise<Collection<ProviderRecordDocument>> {
-  await stack.db.collection(name).drop().catch(() => undefined);
+  await stack.db
+    .collection(name)
+    .drop()
+    .catch(() => undefined);
   await stack.db.createCollection(name);
   const target = stack.db.collection<ProviderRecordDocument>(name);
   for (const index of await recordIndexes(stack)) await target.createIndex(index.key, { name: index.name });
@@ -173,7 +202,12 @@ interface TimedWrites extends Timed {
 }
 
 /** Raw driver writes of the same documents: `insertMany`, or the sync's own `replaceOne` upserts; one call per page. */
-async function rawWrite(stack: BenchStack, how: 'insert' | 'upsert', batches: readonly ProviderRecordDocument[][], tag: string): Promise<TimedWrites> {
+async function rawWrite(
+  stack: BenchStack,
+  how: 'insert' | 'upsert',
+  batches: readonly ProviderRecordDocument[][],
+  tag: string,
+): Promise<TimedWrites> {
   const target = await freshLikeRecords(stack, `bench_sync_${how}_${tag}_${runId}`);
   const records = batches.reduce((n, b) => n + b.length, 0);
   const perBatch: TimedWrites['batches'] = [];
@@ -183,9 +217,14 @@ async function rawWrite(stack: BenchStack, how: 'insert' | 'upsert', batches: re
       const started = performance.now();
       if (how === 'insert') {
         // Copies: the driver would otherwise write into the shared documents.
-        await target.insertMany(batch.map((d) => ({ ...d })), { ordered: false });
+        await target.insertMany(
+          batch.map((d) => ({ ...d })),
+          { ordered: false },
+        );
       } else {
-        const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = batch.map(({ _id, ...replacement }) => ({ replaceOne: { filter: { _id }, replacement, upsert: true } }));
+        const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = batch.map(({ _id, ...replacement }) => ({
+          replaceOne: { filter: { _id }, replacement, upsert: true },
+        }));
         await target.bulkWrite(ops, { ordered: false });
       }
       perBatch.push({ stored, records: batch.length, ms: performance.now() - started });
@@ -217,7 +256,11 @@ function costGrowth(batches: TimedWrites['batches']): { baseMs: number; perThous
 
 /** Seconds to write `records` into an empty collection one after the other at that growth: base·N + slope·N²/2 (a slope within noise of 0 counts as 0). */
 function projectedSeconds(growth: { baseMs: number; perThousandStoredMs: number }, records: number): number {
-  return (Math.max(0, growth.baseMs) * records + (Math.max(0, growth.perThousandStoredMs) / 1000) * records * records / 2) / 1000;
+  return (
+    (Math.max(0, growth.baseMs) * records +
+      ((Math.max(0, growth.perThousandStoredMs) / 1000) * records * records) / 2) /
+    1000
+  );
 }
 
 /** Per activity type: how many ran, their summed scheduled → closed time, and the attempts they took (retries show here only). */
@@ -230,7 +273,9 @@ interface SyncHistory {
   pageMs: number[];
 }
 
-function timestampMs(ts: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): number {
+function timestampMs(
+  ts: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined,
+): number {
   return ts ? Number(ts.seconds?.toString() ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6 : Number.NaN;
 }
 
@@ -249,10 +294,14 @@ async function syncHistory(stack: BenchStack, workflowId: string): Promise<SyncH
       const startedAttrs = e.workflowExecutionStartedEventAttributes;
       if (startedAttrs?.continuedExecutionRunId) previous = startedAttrs.continuedExecutionRunId;
       const attrs = e.activityTaskScheduledEventAttributes;
-      if (attrs) scheduled.set(String(e.eventId), { type: attrs.activityType?.name ?? '?', at: timestampMs(e.eventTime) });
+      if (attrs)
+        scheduled.set(String(e.eventId), { type: attrs.activityType?.name ?? '?', at: timestampMs(e.eventTime) });
       const startedTask = e.activityTaskStartedEventAttributes;
       if (startedTask) attempts.set(String(startedTask.scheduledEventId), startedTask.attempt ?? 1);
-      const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      const closed =
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes;
       const from = closed && scheduled.get(String(closed.scheduledEventId));
       if (!from) continue;
       const ms = timestampMs(e.eventTime) - from.at;
@@ -307,10 +356,15 @@ async function awaitSync(stack: BenchStack, workflowId: string, records: number)
       const pending = (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.[0];
       const attempt = pending?.attempt ?? 1;
       const done = status ? `${status.checkpoint.pages} pages done` : 'no status yet';
-      const retrying = attempt > 1 ? `; page attempt ${attempt}, last failure: ${pending?.lastFailure?.message ?? '?'}` : '';
+      const retrying =
+        attempt > 1 ? `; page attempt ${attempt}, last failure: ${pending?.lastFailure?.message ?? '?'}` : '';
       log(`  … ${fixed((performance.now() - started) / 1000, 0)} s: ${done}${retrying}`);
       if (attempt >= stuckAttempts) {
-        stuck(new Error(`the sync of ${records} records is stuck: ${done}, the next one at attempt ${attempt} (${pending?.lastFailure?.message ?? '?'}); see the sync notes in BENCHMARKS.md`));
+        stuck(
+          new Error(
+            `the sync of ${records} records is stuck: ${done}, the next one at attempt ${attempt} (${pending?.lastFailure?.message ?? '?'}); see the sync notes in BENCHMARKS.md`,
+          ),
+        );
       }
     })();
   }, progressEveryMs);
@@ -343,7 +397,11 @@ async function timedSync(stack: BenchStack, account: LinkedAccount, records: num
     const memory = watch.stop();
     const fetched = result?.totals[kind]?.fetched;
     if (fetched !== records) throw new Error(`the sync fetched ${String(fetched)} ${kind}, not ${records}`);
-    const stored = await providerRecords(stack.db).countDocuments({ accountId: account.accountId, kind, status: 'active' });
+    const stored = await providerRecords(stack.db).countDocuments({
+      accountId: account.accountId,
+      kind,
+      status: 'active',
+    });
     if (stored !== records) throw new Error(`the sync left ${stored} active ${kind}, not ${records}`);
     return { records, timed: t, memory, result: result!, workflowId, history: await syncHistory(stack, workflowId) };
   } catch (err) {
@@ -375,18 +433,27 @@ async function runSyncBench(flags: Flags): Promise<void> {
   const began = performance.now();
   const loadBefore = loadavg()[0] ?? Number.NaN;
   log('starting Temporal, MongoDB, the sandbox provider, the API and a worker process …');
-  const stack = await startBenchStack({ log, sandbox: true, workers: 'process', env: { SYNC_PAGE_SIZE: String(opts.pageSize) } });
+  const stack = await startBenchStack({
+    log,
+    sandbox: true,
+    workers: 'process',
+    env: { SYNC_PAGE_SIZE: String(opts.pageSize) },
+  });
   // Ctrl-C mid-run still stops the servers and the worker this run started, rather than leaving them behind.
   const interrupt = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping …`);
-    void Promise.all([...inFlight].map((giveUp) => giveUp())).then(() => stack.stop()).finally(() => process.exit(130));
+    void Promise.all([...inFlight].map((giveUp) => giveUp()))
+      .then(() => stack.stop())
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
     const workerPid = stack.workerProcess!.pid;
     const workerAtStart = memoryStatus(workerPid);
-    log(`stack up in ${fixed((performance.now() - began) / 1000)} s; API at ${stack.live.baseUrl}; worker pid ${workerPid}, ${mib(workerAtStart.rssKiB)} MiB resident`);
+    log(
+      `stack up in ${fixed((performance.now() - began) / 1000)} s; API at ${stack.live.baseUrl}; worker pid ${workerPid}, ${mib(workerAtStart.rssKiB)} MiB resident`,
+    );
 
     const account = await linkedAccount(stack, `bench|${runId}-sync`, `bench-${runId}`);
     log(`${account.accountId} linked ${provider} (sandbox user ${account.username})`);
@@ -394,7 +461,8 @@ async function runSyncBench(flags: Flags): Promise<void> {
 
     log(`reading ${opts.records} ${kind} from the sandbox data API, pages of ${opts.pageSize} …`);
     const served = await fetchAll(stack, account, opts.pageSize);
-    if (served.fetch.records !== opts.records) throw new Error(`the sandbox served ${served.fetch.records} ${kind}, not ${opts.records}`);
+    if (served.fetch.records !== opts.records)
+      throw new Error(`the sandbox served ${served.fetch.records} ${kind}, not ${opts.records}`);
     log(`fetch: ${fixed(rate(served.fetch), 0)} records/s; hashing and signing them …`);
     const { batches, sign } = await documentsFor(stack, account, served, served.providerAccountId);
     served.pages.length = 0;
@@ -428,12 +496,24 @@ async function runSyncBench(flags: Flags): Promise<void> {
     }
 
     const results: Results = {
-      opts, fetch: served.fetch, sign, insertBefore, insertAfter, upsert, sync, activities, workerAtStart, indexes: { raw: indexesRaw, afterSync: indexesAfterSync },
+      opts,
+      fetch: served.fetch,
+      sign,
+      insertBefore,
+      insertAfter,
+      upsert,
+      sync,
+      activities,
+      workerAtStart,
+      indexes: { raw: indexesRaw, afterSync: indexesAfterSync },
       ...(memoryRun ? { memoryRun } : {}),
-      elapsedS: (performance.now() - began) / 1000, load: [loadBefore, loadavg()[0] ?? Number.NaN],
+      elapsedS: (performance.now() - began) / 1000,
+      load: [loadBefore, loadavg()[0] ?? Number.NaN],
     };
     const tables = renderTables(results);
-    process.stdout.write(`\n${tables}\n1-minute load average: ${fixed(results.load[0], 2)} before, ${fixed(results.load[1], 2)} after, on ${machineSummary().cores} cores.\n`);
+    process.stdout.write(
+      `\n${tables}\n1-minute load average: ${fixed(results.load[0], 2)} before, ${fixed(results.load[1], 2)} after, on ${machineSummary().cores} cores.\n`,
+    );
     if (opts.write) {
       writeSection('sync', renderSection(results, tables, stack));
       log(`results written to ${benchmarksFile}`);
@@ -451,7 +531,8 @@ async function runSyncBench(flags: Flags): Promise<void> {
   log(`done in ${fixed((performance.now() - began) / 1000)} s`);
 }
 
-const list = (names: readonly string[]) => (names.length > 0 ? `\`_id\` and ${names.map((n) => `\`${n}\``).join(', ')}` : 'only `_id`');
+const list = (names: readonly string[]) =>
+  names.length > 0 ? `\`_id\` and ${names.map((n) => `\`${n}\``).join(', ')}` : 'only `_id`';
 /** Two decimals, or three significant ones when small enough that two would round it away. */
 const ratioText = (ratio: number) => fixed(ratio, ratio > 0 && ratio < 0.1 ? 3 : 2);
 
@@ -475,12 +556,42 @@ function renderTables(r: Results): string {
   const vsRaw = (t: Timed) => ratioText(rate(t) / rate(raw));
   const p = r.opts.pageSize;
   const throughput = markdownTable(
-    ['write path (same records, same server, one page at a time)', 'records', 'seconds', 'records/s', '× raw insertMany'],
     [
-      [`raw \`insertMany\`, ordered: false, batches of ${p} — before the sync`, String(r.insertBefore.records), seconds(r.insertBefore), fixed(rate(r.insertBefore), 0), vsRaw(r.insertBefore)],
-      [`raw \`insertMany\`, ordered: false, batches of ${p} — after the sync`, String(r.insertAfter.records), seconds(r.insertAfter), fixed(rate(r.insertAfter), 0), vsRaw(r.insertAfter)],
-      ['raw `bulkWrite` of `replaceOne` upserts (what a sync page writes)', String(r.upsert.records), seconds(r.upsert), fixed(rate(r.upsert), 0), vsRaw(r.upsert)],
-      [`CRA sync: \`POST …/${provider}/sync\` → workflow result`, String(r.sync.records), seconds(r.sync.timed), fixed(rate(r.sync.timed), 0), `**${vsRaw(r.sync.timed)}**`],
+      'write path (same records, same server, one page at a time)',
+      'records',
+      'seconds',
+      'records/s',
+      '× raw insertMany',
+    ],
+    [
+      [
+        `raw \`insertMany\`, ordered: false, batches of ${p} — before the sync`,
+        String(r.insertBefore.records),
+        seconds(r.insertBefore),
+        fixed(rate(r.insertBefore), 0),
+        vsRaw(r.insertBefore),
+      ],
+      [
+        `raw \`insertMany\`, ordered: false, batches of ${p} — after the sync`,
+        String(r.insertAfter.records),
+        seconds(r.insertAfter),
+        fixed(rate(r.insertAfter), 0),
+        vsRaw(r.insertAfter),
+      ],
+      [
+        'raw `bulkWrite` of `replaceOne` upserts (what a sync page writes)',
+        String(r.upsert.records),
+        seconds(r.upsert),
+        fixed(rate(r.upsert), 0),
+        vsRaw(r.upsert),
+      ],
+      [
+        `CRA sync: \`POST …/${provider}/sync\` → workflow result`,
+        String(r.sync.records),
+        seconds(r.sync.timed),
+        fixed(rate(r.sync.timed), 0),
+        `**${vsRaw(r.sync.timed)}**`,
+      ],
     ],
   );
 
@@ -488,27 +599,89 @@ function renderTables(r: Results): string {
   const syncPage = r.activities.times.get('syncPage');
   const activityMs = [...r.activities.times.values()].reduce((n, t) => n + t.totalMs, 0);
   const parts = markdownTable(
-    ['where a sync’s time goes (each part timed on its own, same records)', 'seconds', 'records/s', 'share of the sync'],
     [
-      [`fetch every page from the sandbox data API (HTTP, JSON, pages of ${p})`, seconds(r.fetch), fixed(rate(r.fetch), 0), share(r.fetch.ms)],
-      ['content hash + origin MAC through the SecretVault, per record', seconds(r.sign), fixed(rate(r.sign), 0), share(r.sign.ms)],
+      'where a sync’s time goes (each part timed on its own, same records)',
+      'seconds',
+      'records/s',
+      'share of the sync',
+    ],
+    [
+      [
+        `fetch every page from the sandbox data API (HTTP, JSON, pages of ${p})`,
+        seconds(r.fetch),
+        fixed(rate(r.fetch), 0),
+        share(r.fetch.ms),
+      ],
+      [
+        'content hash + origin MAC through the SecretVault, per record',
+        seconds(r.sign),
+        fixed(rate(r.sign), 0),
+        share(r.sign.ms),
+      ],
       ['bulk `replaceOne` upserts (raw driver)', seconds(r.upsert), fixed(rate(r.upsert), 0), share(r.upsert.ms)],
-      ['sum of the three', fixed((r.fetch.ms + r.sign.ms + r.upsert.ms) / 1000, 1), '', share(r.fetch.ms + r.sign.ms + r.upsert.ms)],
-      ...(syncPage ? [[`in the sync: \`syncPage\` activities, scheduled → closed (${syncPage.count} pages, ${syncPage.attempts} attempts)`,
-        fixed(syncPage.totalMs / 1000, 1), '', share(syncPage.totalMs)]] : []),
-      ['in the sync: other activities (deletion check, audit)', fixed((activityMs - (syncPage?.totalMs ?? 0)) / 1000, 1), '', share(activityMs - (syncPage?.totalMs ?? 0))],
-      ['in the sync: outside activities (HTTP start, workflow tasks, scheduling)', fixed((r.sync.timed.ms - activityMs) / 1000, 1), '', share(r.sync.timed.ms - activityMs)],
+      [
+        'sum of the three',
+        fixed((r.fetch.ms + r.sign.ms + r.upsert.ms) / 1000, 1),
+        '',
+        share(r.fetch.ms + r.sign.ms + r.upsert.ms),
+      ],
+      ...(syncPage
+        ? [
+            [
+              `in the sync: \`syncPage\` activities, scheduled → closed (${syncPage.count} pages, ${syncPage.attempts} attempts)`,
+              fixed(syncPage.totalMs / 1000, 1),
+              '',
+              share(syncPage.totalMs),
+            ],
+          ]
+        : []),
+      [
+        'in the sync: other activities (deletion check, audit)',
+        fixed((activityMs - (syncPage?.totalMs ?? 0)) / 1000, 1),
+        '',
+        share(activityMs - (syncPage?.totalMs ?? 0)),
+      ],
+      [
+        'in the sync: outside activities (HTTP start, workflow tasks, scheduling)',
+        fixed((r.sync.timed.ms - activityMs) / 1000, 1),
+        '',
+        share(r.sync.timed.ms - activityMs),
+      ],
     ],
   );
 
   const memoryRow = (label: string, s: SyncRun) => [
-    label, String(s.records), seconds(s.timed), fixed(rate(s.timed), 0),
-    mib(s.memory.startKiB), `**${mib(s.memory.peakKiB)}**`, mib(s.memory.peakKiB - s.memory.startKiB), mib(s.memory.endKiB),
+    label,
+    String(s.records),
+    seconds(s.timed),
+    fixed(rate(s.timed), 0),
+    mib(s.memory.startKiB),
+    `**${mib(s.memory.peakKiB)}**`,
+    mib(s.memory.peakKiB - s.memory.startKiB),
+    mib(s.memory.endKiB),
   ];
   const memory = markdownTable(
-    ['worker process (`workers/main.ts`)', 'records', 'seconds', 'records/s', 'RSS before MiB', 'peak RSS MiB', 'peak − before', 'RSS after MiB'],
     [
-      ['ready, idle (workflows bundled, nothing run)', '', '', '', mib(r.workerAtStart.rssKiB), mib(r.workerAtStart.peakKiB), '', ''],
+      'worker process (`workers/main.ts`)',
+      'records',
+      'seconds',
+      'records/s',
+      'RSS before MiB',
+      'peak RSS MiB',
+      'peak − before',
+      'RSS after MiB',
+    ],
+    [
+      [
+        'ready, idle (workflows bundled, nothing run)',
+        '',
+        '',
+        '',
+        mib(r.workerAtStart.rssKiB),
+        mib(r.workerAtStart.peakKiB),
+        '',
+        '',
+      ],
       memoryRow('throughput sync (first account)', r.sync),
       ...(r.memoryRun ? [memoryRow('memory sync (second account)', r.memoryRun)] : []),
     ],
@@ -518,20 +691,36 @@ function renderTables(r: Results): string {
     : 'Peaks are the highest `VmRSS` polled every 100 ms (the kernel refused to reset `VmHWM`): spikes shorter than that can be missed.';
   const idlePeak = `The idle row's peak is \`VmHWM\` since the worker started, bundling the workflows included.`;
   // A sync's own pages in order: the first ones are the repositories, each written onto the ones before.
-  const pagesOf = (run: SyncRun) => run.history.pageMs.slice(0, Math.ceil(run.records / p))
-    .map((ms, i) => ({ stored: i * p, records: Math.min(p, run.records - i * p), ms }));
+  const pagesOf = (run: SyncRun) =>
+    run.history.pageMs
+      .slice(0, Math.ceil(run.records / p))
+      .map((ms, i) => ({ stored: i * p, records: Math.min(p, run.records - i * p), ms }));
   const syncPages = pagesOf(r.memoryRun ?? r.sync);
   const growthRow = (label: string, batches: TimedWrites['batches']) => {
     const g = costGrowth(batches);
-    return [label, fixed(g.baseMs, 3), fixed(g.perThousandStoredMs, 3), duration(projectedSeconds(g, 20_000)), duration(projectedSeconds(g, 100_000))];
+    return [
+      label,
+      fixed(g.baseMs, 3),
+      fixed(g.perThousandStoredMs, 3),
+      duration(projectedSeconds(g, 20_000)),
+      duration(projectedSeconds(g, 100_000)),
+    ];
   };
   const growth = markdownTable(
-    ['cost per record against records already stored (fit over the batches)', 'ms per record, empty', '+ ms per 1000 stored', '20 000 records (projected)', '100 000 records (projected)'],
+    [
+      'cost per record against records already stored (fit over the batches)',
+      'ms per record, empty',
+      '+ ms per 1000 stored',
+      '20 000 records (projected)',
+      '100 000 records (projected)',
+    ],
     [
       growthRow('raw `insertMany` (before the sync)', r.insertBefore.batches),
       growthRow('raw `bulkWrite` of `replaceOne` upserts', r.upsert.batches),
       growthRow(`CRA sync of ${r.sync.records}, \`syncPage\` scheduled → closed`, pagesOf(r.sync)),
-      ...(r.memoryRun ? [growthRow(`CRA sync of ${r.memoryRun.records} (memory run), \`syncPage\` scheduled → closed`, syncPages)] : []),
+      ...(r.memoryRun
+        ? [growthRow(`CRA sync of ${r.memoryRun.records} (memory run), \`syncPage\` scheduled → closed`, syncPages)]
+        : []),
     ],
   );
   return `${throughput}\n\n${parts}\n\n${pageLine(r.activities.pageMs)}\n\n${growth}\n${pageLimitLine(costGrowth(syncPages), p)}\n\n${memory}\n\n${exactness} ${idlePeak}\n`;
@@ -541,8 +730,10 @@ function renderTables(r: Results): string {
 function pageLine(pageMs: readonly number[]): string {
   if (pageMs.length === 0) return '';
   const s = (ms: number) => fixed(ms / 1000, 2);
-  const shown = pageMs.length <= 12 ? pageMs.map(s).join(', ')
-    : `${pageMs.slice(0, 4).map(s).join(', ')}, … ${pageMs.slice(-4).map(s).join(', ')}`;
+  const shown =
+    pageMs.length <= 12
+      ? pageMs.map(s).join(', ')
+      : `${pageMs.slice(0, 4).map(s).join(', ')}, … ${pageMs.slice(-4).map(s).join(', ')}`;
   return `\`syncPage\` scheduled → closed per page, in order (s): ${shown}.`;
 }
 
@@ -553,15 +744,21 @@ function pageLine(pageMs: readonly number[]): string {
 function pageLimitLine(growth: { baseMs: number; perThousandStoredMs: number }, pageSize: number): string {
   const options: ActivityOptions = activityOptions.sync;
   const limits = [
-    ...(options.heartbeatTimeout !== undefined ? [{ what: 'heartbeat timeout', ms: msToNumber(options.heartbeatTimeout) }] : []),
-    ...(options.startToCloseTimeout !== undefined ? [{ what: 'start-to-close timeout', ms: msToNumber(options.startToCloseTimeout) }] : []),
+    ...(options.heartbeatTimeout !== undefined
+      ? [{ what: 'heartbeat timeout', ms: msToNumber(options.heartbeatTimeout) }]
+      : []),
+    ...(options.startToCloseTimeout !== undefined
+      ? [{ what: 'start-to-close timeout', ms: msToNumber(options.startToCloseTimeout) }]
+      : []),
   ].sort((a, b) => a.ms - b.ms);
   const limit = limits[0];
   // A slope under 1 % of the empty-collection cost per 1000 stored is the fit's noise, not growth.
   if (!limit || !(growth.perThousandStoredMs > 0.01 * Math.max(growth.baseMs, 0))) return '';
   const stored = ((limit.ms / pageSize - growth.baseMs) / growth.perThousandStoredMs) * 1000;
-  return `\nAt the sync pages' growth, one page of ${pageSize} takes longer than the sync activity's ${fixed(limit.ms / 1000, 0)} s ${limit.what} once about `
-    + `${Math.max(0, Math.round(stored / 100) * 100)} records are stored (all accounts together); past that the page is retried while the attempt it replaces is still writing.`;
+  return (
+    `\nAt the sync pages' growth, one page of ${pageSize} takes longer than the sync activity's ${fixed(limit.ms / 1000, 0)} s ${limit.what} once about ` +
+    `${Math.max(0, Math.round(stored / 100) * 100)} records are stored (all accounts together); past that the page is retried while the attempt it replaces is still writing.`
+  );
 }
 
 function renderSection(r: Results, tables: string, stack: BenchStack): string {
@@ -575,11 +772,12 @@ function renderSection(r: Results, tables: string, stack: BenchStack): string {
   const upsertGrowth = costGrowth(r.upsert.batches).perThousandStoredMs;
   const insertGrowth = costGrowth(r.insertBefore.batches).perThousandStoredMs;
   // Said only when the run shows it: a fixed write path would make this sentence wrong.
-  const growthNote = upsertGrowth > 0.001 && upsertGrowth > 10 * Math.max(insertGrowth, 0)
-    ? `On ${stack.versions.mongo.split(' ')[0]} an upsert that inserts a new document costs more the more documents the collection holds `
-      + `(+${fixed(upsertGrowth, 3)} ms per record for every 1000 stored, against ${fixed(insertGrowth, 3)} for \`insertMany\`): `
-      + 'a sync from empty is quadratic in its size, so the ratio falls as `--records` grows. '
-    : '';
+  const growthNote =
+    upsertGrowth > 0.001 && upsertGrowth > 10 * Math.max(insertGrowth, 0)
+      ? `On ${stack.versions.mongo.split(' ')[0]} an upsert that inserts a new document costs more the more documents the collection holds ` +
+        `(+${fixed(upsertGrowth, 3)} ms per record for every 1000 stored, against ${fixed(insertGrowth, 3)} for \`insertMany\`): ` +
+        'a sync from empty is quadratic in its size, so the ratio falls as `--records` grows. '
+      : '';
   return `## sync
 
 \`npm run bench -- sync${flags.length ? ` ${flags.join(' ')}` : ''}\` — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${fixed(r.elapsedS, 0)} s in all.

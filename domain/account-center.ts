@@ -9,7 +9,11 @@ import { providerIds } from './providers.js';
 export const accountStatuses = ['active', 'suspended', 'banned', 'pending_deletion', 'deleted'] as const;
 
 export const consentSchema = z.object({
-  purpose: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_:-]*$/, 'lower-case letters, digits, _ : -'),
+  purpose: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z][a-z0-9_:-]*$/, 'lower-case letters, digits, _ : -'),
   version: z.string().min(1).max(32),
   granted: z.boolean(),
 });
@@ -60,7 +64,8 @@ export const accountCenterSchema = z
   .meta({
     id: 'AccountCenter',
     title: 'Account center',
-    description: 'Everything CRA holds about one person: root identity, profile, roles, connected providers and consents.',
+    description:
+      'Everything CRA holds about one person: root identity, profile, roles, connected providers and consents.',
   });
 export type AccountCenter = z.infer<typeof accountCenterSchema>;
 

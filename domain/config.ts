@@ -8,7 +8,10 @@ import { parseClientRedirectUris, parseLinkClientRedirectUris, type LinkClientRe
 
 const duration = z
   .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/, 'a duration such as "30s", "10 minutes" or "48h"');
+  .regex(
+    /^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/,
+    'a duration such as "30s", "10 minutes" or "48h"',
+  );
 const portForm = 'a port number from 0 to 65535';
 const port = z.coerce.number(portForm).int(portForm).min(0, portForm).max(65535, portForm);
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -22,19 +25,34 @@ export const configSchema = z
     CRA_PUBLIC_URL: z.url().optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-    TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'host:port, e.g. localhost:7233').default('localhost:7233'),
+    TEMPORAL_ADDRESS: z
+      .string()
+      .regex(/^[^\s:]+:\d+$/, 'host:port, e.g. localhost:7233')
+      .default('localhost:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-    TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]*$/, 'lower-case letters, digits and -').default(''),
+    TEMPORAL_TASK_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9-]*$/, 'lower-case letters, digits and -')
+      .default(''),
 
-    MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a MongoDB connection string: mongodb://host:port').default('mongodb://127.0.0.1:27017'),
-    MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name: letters, digits, _ and -').default('cra'),
+    MONGODB_URI: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'a MongoDB connection string: mongodb://host:port')
+      .default('mongodb://127.0.0.1:27017'),
+    MONGODB_DB: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name: letters, digits, _ and -')
+      .default('cra'),
 
     AUTH_ISSUER: z.url().optional(),
     AUTH_AUDIENCE: z.string().min(1).default('https://api.cra.local'),
     AUTH_JWKS_URL: z.url().optional(),
     AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
 
-    AUTH0_DOMAIN: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, 'a tenant domain such as example.eu.auth0.com').optional(),
+    AUTH0_DOMAIN: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d+)?$/i, 'a tenant domain such as example.eu.auth0.com')
+      .optional(),
     AUTH0_CLIENT_ID: z.string().min(1).optional(),
     AUTH0_CLIENT_SECRET: z.string().min(1).optional(),
     AUTH0_AUDIENCE: z.string().min(1).optional(),
@@ -46,8 +64,18 @@ export const configSchema = z
 
     SIGNUP_HOOK_SECRETS: z
       .string()
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-      .pipe(z.array(z.string().min(32, 'each secret at least 32 characters')).min(1).max(2, 'at most two secrets (current, previous)'))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(z.string().min(32, 'each secret at least 32 characters'))
+          .min(1)
+          .max(2, 'at most two secrets (current, previous)'),
+      )
       .optional(),
     SIGNUP_DETAILS_WAIT: duration.optional(),
 
@@ -60,17 +88,43 @@ export const configSchema = z
     RECOVERY_RATE_LIMIT_PER_IP: z.coerce.number('a whole number of requests').int().positive().optional(),
     RECOVERY_RATE_LIMIT_PER_EMAIL: z.coerce.number('a whole number of requests').int().positive().optional(),
     RECOVERY_RATE_LIMIT_WINDOW: duration.optional(),
-    TRUSTED_PROXY_HOPS: z.coerce.number('how many proxies (0-5) append to X-Forwarded-For').int().min(0).max(5).optional(),
-    CLIENT_COUNTRY_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name set by the gateway, e.g. cf-ipcountry').optional(),
-    WEBAUTHN_RP_ID: z.string().regex(/^[a-z0-9.-]+$/i, 'a host name such as cra.example.com').optional(),
-    WEBAUTHN_ORIGINS: z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)).pipe(z.array(z.url()).min(1)).optional(),
+    TRUSTED_PROXY_HOPS: z.coerce
+      .number('how many proxies (0-5) append to X-Forwarded-For')
+      .int()
+      .min(0)
+      .max(5)
+      .optional(),
+    CLIENT_COUNTRY_HEADER: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'a header name set by the gateway, e.g. cf-ipcountry')
+      .optional(),
+    WEBAUTHN_RP_ID: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/i, 'a host name such as cra.example.com')
+      .optional(),
+    WEBAUTHN_ORIGINS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url()).min(1))
+      .optional(),
     // Recovery: a connection younger than this does not count for the provider_reauth factor.
     RECOVERY_MIN_CONNECTION_AGE: duration.optional(),
 
     VAULT_ADDR: z.url().optional(),
     VAULT_TOKEN: z.string().min(1).optional(),
-    VAULT_TRANSIT_MOUNT: z.string().regex(/^[a-z0-9_-]+$/i, 'a mount name such as transit').default('transit'),
-    VAULT_KV_MOUNT: z.string().regex(/^[a-z0-9_-]+$/i, 'a mount name such as secret').default('secret'),
+    VAULT_TRANSIT_MOUNT: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/i, 'a mount name such as transit')
+      .default('transit'),
+    VAULT_KV_MOUNT: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/i, 'a mount name such as secret')
+      .default('secret'),
     VAULT_NAMESPACE: z.string().min(1).optional(),
 
     SYNC_INTERVAL: duration.default('6 hours'),
@@ -85,29 +139,48 @@ export const configSchema = z
     CRA_ENABLE_SANDBOX: flag.optional(),
   })
   // `when`: run even when a variable failed above, so one start names every bad variable, not the first batch.
-  .superRefine((env, ctx) => {
-    const auth0 = ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', 'AUTH0_AUDIENCE'] as const;
-    const set = auth0.filter((k) => env[k] !== undefined);
-    if (set.length > 0 && set.length < auth0.length) {
-      for (const k of auth0.filter((key) => env[key] === undefined)) {
-        ctx.addIssue({ code: 'custom', path: [k], message: `required when any of ${auth0.join(', ')} is set` });
+  .superRefine(
+    (env, ctx) => {
+      const auth0 = ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', 'AUTH0_AUDIENCE'] as const;
+      const set = auth0.filter((k) => env[k] !== undefined);
+      if (set.length > 0 && set.length < auth0.length) {
+        for (const k of auth0.filter((key) => env[key] === undefined)) {
+          ctx.addIssue({ code: 'custom', path: [k], message: `required when any of ${auth0.join(', ')} is set` });
+        }
       }
-    }
-    if ((env.AUTH0_LOGIN_CLIENT_ID === undefined) !== (env.AUTH0_LOGIN_CLIENT_SECRET === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [env.AUTH0_LOGIN_CLIENT_ID === undefined ? 'AUTH0_LOGIN_CLIENT_ID' : 'AUTH0_LOGIN_CLIENT_SECRET'], message: 'AUTH0_LOGIN_CLIENT_ID and AUTH0_LOGIN_CLIENT_SECRET go together' });
-    }
-    if ((env.VAULT_ADDR === undefined) !== (env.VAULT_TOKEN === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [env.VAULT_ADDR === undefined ? 'VAULT_ADDR' : 'VAULT_TOKEN'], message: 'VAULT_ADDR and VAULT_TOKEN go together' });
-    }
-    if (env.CRA_ENV === 'production' && env.VAULT_ADDR === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['VAULT_ADDR'], message: 'required in production (CRA_ENV=production): the local keyring is for development' });
-    }
-    if (env.CRA_ENV === 'production') {
-      for (const k of auth0.filter((key) => env[key] === undefined)) {
-        ctx.addIssue({ code: 'custom', path: [k], message: 'required in production (CRA_ENV=production): the embedded directory is for development' });
+      if ((env.AUTH0_LOGIN_CLIENT_ID === undefined) !== (env.AUTH0_LOGIN_CLIENT_SECRET === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.AUTH0_LOGIN_CLIENT_ID === undefined ? 'AUTH0_LOGIN_CLIENT_ID' : 'AUTH0_LOGIN_CLIENT_SECRET'],
+          message: 'AUTH0_LOGIN_CLIENT_ID and AUTH0_LOGIN_CLIENT_SECRET go together',
+        });
       }
-    }
-  }, { when: () => true });
+      if ((env.VAULT_ADDR === undefined) !== (env.VAULT_TOKEN === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.VAULT_ADDR === undefined ? 'VAULT_ADDR' : 'VAULT_TOKEN'],
+          message: 'VAULT_ADDR and VAULT_TOKEN go together',
+        });
+      }
+      if (env.CRA_ENV === 'production' && env.VAULT_ADDR === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['VAULT_ADDR'],
+          message: 'required in production (CRA_ENV=production): the local keyring is for development',
+        });
+      }
+      if (env.CRA_ENV === 'production') {
+        for (const k of auth0.filter((key) => env[key] === undefined)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            message: 'required in production (CRA_ENV=production): the embedded directory is for development',
+          });
+        }
+      }
+    },
+    { when: () => true },
+  );
 
 export type Env = z.infer<typeof configSchema>;
 
@@ -126,8 +199,21 @@ export interface CraConfig {
   mongo: { uri: string; db: string };
   auth: { issuer: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
   identity:
-    | { kind: 'embedded'; activitiesPerSecond: number; /** Public clients (apps, SPAs, CLIs) of the embedded issuer: their sign-in redirect URIs (`EMBEDDED_OIDC_CLIENTS`). */ appClients: LinkClientRedirectUris }
-    | { kind: 'auth0'; domain: string; clientId: string; clientSecret: string; audience: string; defaultRoleId?: string; activitiesPerSecond: number; login?: { clientId: string; clientSecret: string } };
+    | {
+        kind: 'embedded';
+        activitiesPerSecond: number;
+        /** Public clients (apps, SPAs, CLIs) of the embedded issuer: their sign-in redirect URIs (`EMBEDDED_OIDC_CLIENTS`). */ appClients: LinkClientRedirectUris;
+      }
+    | {
+        kind: 'auth0';
+        domain: string;
+        clientId: string;
+        clientSecret: string;
+        audience: string;
+        defaultRoleId?: string;
+        activitiesPerSecond: number;
+        login?: { clientId: string; clientSecret: string };
+      };
   signup: { hookSecrets: string[]; detailsWait?: string };
   worker: { metricsPort: number; shutdownGrace: string };
   healthTimeoutMs: number;
@@ -174,16 +260,29 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const blanksRemoved = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(blanksRemoved);
   const providers = parseProviderConfig(blanksRemoved, blanksRemoved.CRA_ENV === 'production');
-  const linkClients = parseLinkClientRedirectUris(blanksRemoved.LINK_CLIENT_REDIRECT_URIS, blanksRemoved.CRA_ENV === 'production');
-  const appClients = parseClientRedirectUris('EMBEDDED_OIDC_CLIENTS', blanksRemoved.EMBEDDED_OIDC_CLIENTS, blanksRemoved.CRA_ENV === 'production');
-  if (!parsed.success || providers.problems.length > 0 || linkClients.problems.length > 0 || appClients.problems.length > 0) {
+  const linkClients = parseLinkClientRedirectUris(
+    blanksRemoved.LINK_CLIENT_REDIRECT_URIS,
+    blanksRemoved.CRA_ENV === 'production',
+  );
+  const appClients = parseClientRedirectUris(
+    'EMBEDDED_OIDC_CLIENTS',
+    blanksRemoved.EMBEDDED_OIDC_CLIENTS,
+    blanksRemoved.CRA_ENV === 'production',
+  );
+  if (
+    !parsed.success ||
+    providers.problems.length > 0 ||
+    linkClients.problems.length > 0 ||
+    appClients.problems.length > 0
+  ) {
     throw new ConfigError([
       ...(parsed.error?.issues ?? []).map((issue) => {
         const name = issue.path.join('.') || '(environment)';
         // Echo the value to help, but never a secret, nor the credentials of a connection string.
-        const got = typeof issue.path[0] === 'string' && issue.path[0] in blanksRemoved && !/SECRET/.test(issue.path[0])
-          ? ` (got "${blanksRemoved[issue.path[0]]!.replace(/\/\/[^/?#]*@/, '//[redacted]@')}")`
-          : '';
+        const got =
+          typeof issue.path[0] === 'string' && issue.path[0] in blanksRemoved && !/SECRET/.test(issue.path[0])
+            ? ` (got "${blanksRemoved[issue.path[0]]!.replace(/\/\/[^/?#]*@/, '//[redacted]@')}")`
+            : '';
         return `${name}: ${issue.message}${got}`;
       }),
       ...providers.problems,
@@ -202,7 +301,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         audience: env.AUTH0_AUDIENCE!,
         defaultRoleId: env.AUTH0_DEFAULT_ROLE_ID,
         activitiesPerSecond: env.IDENTITY_ACTIVITIES_PER_SECOND ?? 2,
-        ...(env.AUTH0_LOGIN_CLIENT_ID && env.AUTH0_LOGIN_CLIENT_SECRET ? { login: { clientId: env.AUTH0_LOGIN_CLIENT_ID, clientSecret: env.AUTH0_LOGIN_CLIENT_SECRET } } : {}),
+        ...(env.AUTH0_LOGIN_CLIENT_ID && env.AUTH0_LOGIN_CLIENT_SECRET
+          ? { login: { clientId: env.AUTH0_LOGIN_CLIENT_ID, clientSecret: env.AUTH0_LOGIN_CLIENT_SECRET } }
+          : {}),
       }
     : undefined;
   return {
@@ -212,7 +313,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicUrl,
     dataDir: env.CRA_DATA_DIR,
     logLevel: env.LOG_LEVEL,
-    temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueuePrefix: env.TEMPORAL_TASK_QUEUE_PREFIX },
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueuePrefix: env.TEMPORAL_TASK_QUEUE_PREFIX,
+    },
     mongo: { uri: env.MONGODB_URI, db: env.MONGODB_DB },
     auth: {
       issuer: env.AUTH_ISSUER ?? (auth0 ? `https://${auth0.domain}/` : `${publicUrl}/`),
@@ -220,7 +325,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       jwksUrl: env.AUTH_JWKS_URL ?? (auth0 ? `https://${auth0.domain}/.well-known/jwks.json` : undefined),
       clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
     },
-    identity: auth0 ?? { kind: 'embedded', activitiesPerSecond: env.IDENTITY_ACTIVITIES_PER_SECOND ?? 50, appClients: appClients.value },
+    identity: auth0 ?? {
+      kind: 'embedded',
+      activitiesPerSecond: env.IDENTITY_ACTIVITIES_PER_SECOND ?? 50,
+      appClients: appClients.value,
+    },
     signup: { hookSecrets: env.SIGNUP_HOOK_SECRETS ?? [], detailsWait: env.SIGNUP_DETAILS_WAIT },
     worker: { metricsPort: env.METRICS_PORT, shutdownGrace: env.WORKER_SHUTDOWN_GRACE },
     healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,
@@ -229,7 +338,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sync: { interval: env.SYNC_INTERVAL, pageSize: env.SYNC_PAGE_SIZE, maxPagesPerRun: env.SYNC_MAX_PAGES_PER_RUN },
     ...(env.SUPPORT_EMAIL ? { supportEmail: env.SUPPORT_EMAIL } : {}),
     ...(env.VAULT_ADDR && env.VAULT_TOKEN
-      ? { vault: { endpoint: env.VAULT_ADDR, token: env.VAULT_TOKEN, transitMount: env.VAULT_TRANSIT_MOUNT, kvMount: env.VAULT_KV_MOUNT, ...(env.VAULT_NAMESPACE ? { namespace: env.VAULT_NAMESPACE } : {}) } }
+      ? {
+          vault: {
+            endpoint: env.VAULT_ADDR,
+            token: env.VAULT_TOKEN,
+            transitMount: env.VAULT_TRANSIT_MOUNT,
+            kvMount: env.VAULT_KV_MOUNT,
+            ...(env.VAULT_NAMESPACE ? { namespace: env.VAULT_NAMESPACE } : {}),
+          },
+        }
       : {}),
     ...recoveryOverrides(env),
   };
@@ -237,11 +354,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 
 function recoveryOverrides(env: Env): { recovery?: RecoveryOverrides } {
   const all: RecoveryOverrides = {
-    noticeInterval: env.RECOVERY_NOTICE_INTERVAL, coolingPeriod: env.RECOVERY_COOLING_PERIOD, expiry: env.RECOVERY_EXPIRY,
-    codeTtl: env.RECOVERY_CODE_TTL, ticketTtl: env.RECOVERY_TICKET_TTL, agentSignatureWindow: env.AGENT_SIGNATURE_WINDOW,
-    rateLimitPerIp: env.RECOVERY_RATE_LIMIT_PER_IP, rateLimitPerEmail: env.RECOVERY_RATE_LIMIT_PER_EMAIL, rateLimitWindow: env.RECOVERY_RATE_LIMIT_WINDOW,
-    trustedProxyHops: env.TRUSTED_PROXY_HOPS, countryHeader: env.CLIENT_COUNTRY_HEADER,
-    webauthnRpId: env.WEBAUTHN_RP_ID, webauthnOrigins: env.WEBAUTHN_ORIGINS,
+    noticeInterval: env.RECOVERY_NOTICE_INTERVAL,
+    coolingPeriod: env.RECOVERY_COOLING_PERIOD,
+    expiry: env.RECOVERY_EXPIRY,
+    codeTtl: env.RECOVERY_CODE_TTL,
+    ticketTtl: env.RECOVERY_TICKET_TTL,
+    agentSignatureWindow: env.AGENT_SIGNATURE_WINDOW,
+    rateLimitPerIp: env.RECOVERY_RATE_LIMIT_PER_IP,
+    rateLimitPerEmail: env.RECOVERY_RATE_LIMIT_PER_EMAIL,
+    rateLimitWindow: env.RECOVERY_RATE_LIMIT_WINDOW,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
+    countryHeader: env.CLIENT_COUNTRY_HEADER,
+    webauthnRpId: env.WEBAUTHN_RP_ID,
+    webauthnOrigins: env.WEBAUTHN_ORIGINS,
     minConnectionAge: env.RECOVERY_MIN_CONNECTION_AGE,
   };
   const set = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as RecoveryOverrides;

@@ -19,16 +19,34 @@ interface FailureDefinition {
 export const failureDefinitions = {
   // Identity directory (Auth0 or the embedded one)
   IdentityNotFound: { meaning: 'the root identity does not exist in the directory', permanent: true },
-  IdentityRejected: { meaning: 'the directory refused the change (bound to another account, invalid)', permanent: true },
+  IdentityRejected: {
+    meaning: 'the directory refused the change (bound to another account, invalid)',
+    permanent: true,
+  },
   IdentityRateLimited: { meaning: 'the directory asked to slow down; retried after its reset time', permanent: false },
   IdentityUnavailable: { meaning: 'the directory could not be reached; retried', permanent: false },
   // Provider linking and token custody
   ProviderRateLimited: { meaning: 'the provider asked to slow down; retried after Retry-After', permanent: false },
   ProviderUnavailable: { meaning: 'the provider could not be reached or answered 5xx; retried', permanent: false },
-  LinkBeginFailed: { meaning: 'the authorization request could not be prepared', permanent: true, problem: 'link-failed' },
-  ProviderNotConfigured: { meaning: 'the provider has no client credentials in the SecretVault', permanent: true, problem: 'provider-not-configured' },
-  LinkExchangeFailed: { meaning: 'the authorization code could not be redeemed (spent, injected, or the nonce did not match)', permanent: true, problem: 'link-failed' },
-  InvalidGrant: { meaning: 'the provider no longer accepts the refresh token (revoked or expired there)', permanent: true },
+  LinkBeginFailed: {
+    meaning: 'the authorization request could not be prepared',
+    permanent: true,
+    problem: 'link-failed',
+  },
+  ProviderNotConfigured: {
+    meaning: 'the provider has no client credentials in the SecretVault',
+    permanent: true,
+    problem: 'provider-not-configured',
+  },
+  LinkExchangeFailed: {
+    meaning: 'the authorization code could not be redeemed (spent, injected, or the nonce did not match)',
+    permanent: true,
+    problem: 'link-failed',
+  },
+  InvalidGrant: {
+    meaning: 'the provider no longer accepts the refresh token (revoked or expired there)',
+    permanent: true,
+  },
   TokensMissing: { meaning: 'no tokens are stored for the connection', permanent: true },
   ReauthRequired: { meaning: 'the connection needs the person to connect it again', permanent: true },
   RevocationFailed: { meaning: 'the provider refused to revoke a token', permanent: true },
@@ -38,33 +56,55 @@ export const failureDefinitions = {
   SyncFailed: { meaning: 'a sync stopped for a reason without a type of its own', permanent: true },
   DataRateLimited: { meaning: 'the provider data API asked to slow down; retried after Retry-After', permanent: false },
   DataUnavailable: { meaning: 'the provider data API could not be reached or answered 5xx; retried', permanent: false },
-  DataUnauthorized: { meaning: 'the provider data API refused the token; retried a few times (a refresh may be under way), then SyncRejected', permanent: false },
+  DataUnauthorized: {
+    meaning:
+      'the provider data API refused the token; retried a few times (a refresh may be under way), then SyncRejected',
+    permanent: false,
+  },
   // Accounts
   AccountNotFound: { meaning: 'no account-center document for the id', permanent: true, problem: 'account-not-found' },
   AccountConflict: { meaning: 'the account id belongs to another identity', permanent: true },
-  AccountWriteContention: { meaning: 'the account document kept changing under a write; the write is retried', permanent: false },
-  NotConfigured: { meaning: 'the worker lacks a dependency this activity needs', permanent: true, problem: 'not-configured' },
+  AccountWriteContention: {
+    meaning: 'the account document kept changing under a write; the write is retried',
+    permanent: false,
+  },
+  NotConfigured: {
+    meaning: 'the worker lacks a dependency this activity needs',
+    permanent: true,
+    problem: 'not-configured',
+  },
   // Processes
   SignupDetailsMissing: { meaning: 'a signup started without details and none arrived in time', permanent: true },
   RecoveryNotFound: { meaning: 'no recovery request with the id', permanent: true },
-  RecoveryResetFailed: { meaning: 'the directory refused the credential reset of an approved recovery', permanent: true },
+  RecoveryResetFailed: {
+    meaning: 'the directory refused the credential reset of an approved recovery',
+    permanent: true,
+  },
 } as const satisfies Record<string, FailureDefinition>;
 
 export type FailureType = keyof typeof failureDefinitions;
 
 /** The failure types by name, for comparisons that the type checker keeps true (`failureTypes.InvalidGrant`). */
-export const failureTypes = Object.fromEntries(Object.keys(failureDefinitions).map((k) => [k, k])) as { readonly [K in FailureType]: K };
+export const failureTypes = Object.fromEntries(Object.keys(failureDefinitions).map((k) => [k, k])) as {
+  readonly [K in FailureType]: K;
+};
 
-const isFailureType = (type: unknown): type is FailureType => typeof type === 'string' && Object.hasOwn(failureDefinitions, type);
+const isFailureType = (type: unknown): type is FailureType =>
+  typeof type === 'string' && Object.hasOwn(failureDefinitions, type);
 
 /** An `ApplicationFailure` of a declared type; permanent types are non-retryable unless told otherwise. */
-export function failure(type: FailureType, message: string, options: Omit<ApplicationFailureOptions, 'type' | 'message'> = {}): ApplicationFailure {
+export function failure(
+  type: FailureType,
+  message: string,
+  options: Omit<ApplicationFailureOptions, 'type' | 'message'> = {},
+): ApplicationFailure {
   return ApplicationFailure.create({ nonRetryable: failureDefinitions[type].permanent, ...options, type, message });
 }
 
 /** The types a retry policy must not retry, from the declared list. */
 export function nonRetryableTypes(...types: FailureType[]): FailureType[] {
-  for (const t of types) if (!failureDefinitions[t].permanent) throw new Error(`${t} is retryable; it cannot be in nonRetryableErrorTypes`);
+  for (const t of types)
+    if (!failureDefinitions[t].permanent) throw new Error(`${t} is retryable; it cannot be in nonRetryableErrorTypes`);
   return types;
 }
 

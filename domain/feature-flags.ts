@@ -34,11 +34,17 @@ export function rolloutBucket(flag: string, accountId: string): number {
 }
 
 /** An override (support, tests) wins; then account list, role, on-for-everyone, rollout. */
-export function evaluateFlag(flag: string, rule: FlagRule, subject: FlagSubject | undefined, override?: boolean): FlagDecision {
+export function evaluateFlag(
+  flag: string,
+  rule: FlagRule,
+  subject: FlagSubject | undefined,
+  override?: boolean,
+): FlagDecision {
   if (override !== undefined) return { enabled: override, reason: 'override' };
   if (subject && rule.accounts?.includes(subject.accountId)) return { enabled: true, reason: 'account_list' };
   if (subject && rule.roles?.some((r) => subject.roles.includes(r))) return { enabled: true, reason: 'role' };
   if (rule.enabled) return { enabled: true, reason: 'enabled' };
-  if (subject && rule.rolloutPercent !== undefined && rolloutBucket(flag, subject.accountId) < rule.rolloutPercent) return { enabled: true, reason: 'rollout' };
+  if (subject && rule.rolloutPercent !== undefined && rolloutBucket(flag, subject.accountId) < rule.rolloutPercent)
+    return { enabled: true, reason: 'rollout' };
   return { enabled: false, reason: 'disabled' };
 }

@@ -8,8 +8,14 @@ import { providerIds, type ProviderId } from './providers.js';
 
 /** Auth0 social strategy → CRA provider: the inverse of the identity adapter's `auth0Strategies`. */
 const providerByStrategy: Readonly<Record<string, ProviderId>> = {
-  'google-oauth2': 'google', apple: 'apple', facebook: 'facebook', windowslive: 'microsoft', twitter: 'x',
-  github: 'github', linkedin: 'linkedin', amazon: 'amazon',
+  'google-oauth2': 'google',
+  apple: 'apple',
+  facebook: 'facebook',
+  windowslive: 'microsoft',
+  twitter: 'x',
+  github: 'github',
+  linkedin: 'linkedin',
+  amazon: 'amazon',
 };
 
 /**
@@ -18,7 +24,10 @@ const providerByStrategy: Readonly<Record<string, ProviderId>> = {
  */
 export function rootLoginProvider(subject: string): ProviderId | undefined {
   const [prefix = '', connection] = subject.split('|');
-  if (prefix === 'oauth2') return connection !== undefined && (providerIds as readonly string[]).includes(connection) ? (connection as ProviderId) : undefined;
+  if (prefix === 'oauth2')
+    return connection !== undefined && (providerIds as readonly string[]).includes(connection)
+      ? (connection as ProviderId)
+      : undefined;
   return providerByStrategy[prefix];
 }
 
@@ -27,9 +36,14 @@ export function rootLoginProvider(subject: string): ProviderId | undefined {
  * method and no connection of another provider is active and linked in the directory.
  */
 export function isLastLoginMethod(
-  account: { rootIdentity: { subject: string }; connected_providers: { nodes: Pick<ConnectedProviderNode, 'provider' | 'status' | 'directoryLinked'>[] } },
+  account: {
+    rootIdentity: { subject: string };
+    connected_providers: { nodes: Pick<ConnectedProviderNode, 'provider' | 'status' | 'directoryLinked'>[] };
+  },
   provider: ProviderId,
 ): boolean {
   if (rootLoginProvider(account.rootIdentity.subject) !== provider) return false;
-  return !account.connected_providers.nodes.some((n) => n.provider !== provider && n.status === 'active' && n.directoryLinked === true);
+  return !account.connected_providers.nodes.some(
+    (n) => n.provider !== provider && n.status === 'active' && n.directoryLinked === true,
+  );
 }

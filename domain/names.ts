@@ -20,7 +20,8 @@ const hex = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().p
 /** What is wrong with a name, in words for the caller, or undefined when it may be stored. */
 export function nameProblem(value: string, opts: { blankAllowed?: boolean } = {}): string | undefined {
   const control = controlCharacter.exec(value);
-  if (control) return `must not contain control characters (found ${hex(control[0])}${control[0] === '\u001b' ? ', an escape' : control[0] === '\u0000' ? ', a NUL' : ''})`;
+  if (control)
+    return `must not contain control characters (found ${hex(control[0])}${control[0] === '\u001b' ? ', an escape' : control[0] === '\u0000' ? ', a NUL' : ''})`;
   const bidi = bidiControl.exec(value);
   if (bidi) return `must not contain bidirectional override or isolate characters (found ${hex(bidi[0])})`;
   if (value.replace(zeroWidths, '').trim() === '') {

@@ -66,13 +66,15 @@ export interface ProviderDefinition extends Omit<ProviderSummary, 'flag'> {
   mapProfile(profile: Json): ProviderProfile;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 const required = (v: unknown, field: string): string => {
   const s = str(v);
   if (!s) throw new Error(`the provider profile has no "${field}"`);
   return s;
 };
-const get = (obj: Json, path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Json)[k] : undefined), obj);
+const get = (obj: Json, path: string): unknown =>
+  path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Json)[k] : undefined), obj);
 
 /** Standard OpenID Connect userinfo claims. */
 function oidcProfile(p: Json): ProviderProfile {
@@ -80,145 +82,289 @@ function oidcProfile(p: Json): ProviderProfile {
     providerAccountId: required(p.sub, 'sub'),
     ...(str(p.email) ? { email: str(p.email)! } : {}),
     emailVerified: p.email_verified === true || p.email_verified === 'true',
-    ...(str(p.name) ?? str(p.preferred_username) ? { displayName: (str(p.name) ?? str(p.preferred_username))! } : {}),
+    ...((str(p.name) ?? str(p.preferred_username)) ? { displayName: (str(p.name) ?? str(p.preferred_username))! } : {}),
   };
 }
 
-function definition(d: Omit<ProviderDefinition, 'scopeSeparator'> & { scopeSeparator?: ' ' | ',' }): ProviderDefinition {
+function definition(
+  d: Omit<ProviderDefinition, 'scopeSeparator'> & { scopeSeparator?: ' ' | ',' },
+): ProviderDefinition {
   return { scopeSeparator: ' ', ...d };
 }
 
 /** Every provider CRA can connect, with the real endpoints used in production. */
 export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
   google: definition({
-    id: 'google', displayName: 'Google', openid: true, enabledByDefault: true,
+    id: 'google',
+    displayName: 'Google',
+    openid: true,
+    enabledByDefault: true,
     endpoints: {
-      authorize: 'https://accounts.google.com/o/oauth2/v2/auth', token: 'https://oauth2.googleapis.com/token',
-      revocation: 'https://oauth2.googleapis.com/revoke', profile: 'https://openidconnect.googleapis.com/v1/userinfo',
-      issuer: 'https://accounts.google.com', jwks: 'https://www.googleapis.com/oauth2/v3/certs',
+      authorize: 'https://accounts.google.com/o/oauth2/v2/auth',
+      token: 'https://oauth2.googleapis.com/token',
+      revocation: 'https://oauth2.googleapis.com/revoke',
+      profile: 'https://openidconnect.googleapis.com/v1/userinfo',
+      issuer: 'https://accounts.google.com',
+      jwks: 'https://www.googleapis.com/oauth2/v3/certs',
     },
     defaultScopes: ['openid', 'email', 'profile'],
-    extendedScopes: ['https://www.googleapis.com/auth/calendar.readonly', 'https://www.googleapis.com/auth/drive.metadata.readonly', 'https://www.googleapis.com/auth/contacts.readonly'],
+    extendedScopes: [
+      'https://www.googleapis.com/auth/calendar.readonly',
+      'https://www.googleapis.com/auth/drive.metadata.readonly',
+      'https://www.googleapis.com/auth/contacts.readonly',
+    ],
     dataKinds: ['contacts', 'calendar_events', 'drive_files'],
     mapProfile: oidcProfile,
   }),
   apple: definition({
-    id: 'apple', displayName: 'Apple', openid: true, enabledByDefault: true,
+    id: 'apple',
+    displayName: 'Apple',
+    openid: true,
+    enabledByDefault: true,
     // Apple has no userinfo endpoint: the profile comes from the id_token's claims.
     endpoints: {
-      authorize: 'https://appleid.apple.com/auth/authorize', token: 'https://appleid.apple.com/auth/token',
-      revocation: 'https://appleid.apple.com/auth/revoke', profile: 'id_token',
-      issuer: 'https://appleid.apple.com', jwks: 'https://appleid.apple.com/auth/keys',
+      authorize: 'https://appleid.apple.com/auth/authorize',
+      token: 'https://appleid.apple.com/auth/token',
+      revocation: 'https://appleid.apple.com/auth/revoke',
+      profile: 'id_token',
+      issuer: 'https://appleid.apple.com',
+      jwks: 'https://appleid.apple.com/auth/keys',
     },
-    defaultScopes: ['openid', 'email', 'name'], extendedScopes: [], dataKinds: [],
+    defaultScopes: ['openid', 'email', 'name'],
+    extendedScopes: [],
+    dataKinds: [],
     mapProfile: oidcProfile,
   }),
   facebook: definition({
-    id: 'facebook', displayName: 'Facebook', openid: false, enabledByDefault: true, scopeSeparator: ',',
+    id: 'facebook',
+    displayName: 'Facebook',
+    openid: false,
+    enabledByDefault: true,
+    scopeSeparator: ',',
     endpoints: {
-      authorize: 'https://www.facebook.com/v19.0/dialog/oauth', token: 'https://graph.facebook.com/v19.0/oauth/access_token',
+      authorize: 'https://www.facebook.com/v19.0/dialog/oauth',
+      token: 'https://graph.facebook.com/v19.0/oauth/access_token',
       profile: 'https://graph.facebook.com/v19.0/me?fields=id,name,email',
     },
-    defaultScopes: ['public_profile', 'email'], extendedScopes: ['user_friends', 'pages_show_list'], dataKinds: ['friends', 'pages'],
+    defaultScopes: ['public_profile', 'email'],
+    extendedScopes: ['user_friends', 'pages_show_list'],
+    dataKinds: ['friends', 'pages'],
     // Facebook only returns an email it has confirmed.
-    mapProfile: (p) => ({ providerAccountId: required(p.id, 'id'), ...(str(p.email) ? { email: str(p.email)! } : {}), emailVerified: str(p.email) !== undefined, ...(str(p.name) ? { displayName: str(p.name)! } : {}) }),
+    mapProfile: (p) => ({
+      providerAccountId: required(p.id, 'id'),
+      ...(str(p.email) ? { email: str(p.email)! } : {}),
+      emailVerified: str(p.email) !== undefined,
+      ...(str(p.name) ? { displayName: str(p.name)! } : {}),
+    }),
   }),
   microsoft: definition({
-    id: 'microsoft', displayName: 'Microsoft', openid: true, enabledByDefault: true,
+    id: 'microsoft',
+    displayName: 'Microsoft',
+    openid: true,
+    enabledByDefault: true,
     endpoints: {
-      authorize: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize', token: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
-      profile: 'https://graph.microsoft.com/oidc/userinfo', jwks: 'https://login.microsoftonline.com/common/discovery/v2.0/keys',
+      authorize: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
+      token: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
+      profile: 'https://graph.microsoft.com/oidc/userinfo',
+      jwks: 'https://login.microsoftonline.com/common/discovery/v2.0/keys',
     },
-    defaultScopes: ['openid', 'email', 'profile', 'offline_access'], extendedScopes: ['Files.Read', 'Calendars.Read', 'Contacts.Read'],
+    defaultScopes: ['openid', 'email', 'profile', 'offline_access'],
+    extendedScopes: ['Files.Read', 'Calendars.Read', 'Contacts.Read'],
     dataKinds: ['contacts', 'calendar_events', 'drive_files'],
     // Microsoft's `common` endpoint issues tokens from each tenant's issuer, so only the signature and nonce are checked.
     mapProfile: (p) => ({ ...oidcProfile(p), emailVerified: false }),
   }),
   x: definition({
-    id: 'x', displayName: 'X', openid: false, enabledByDefault: false,
+    id: 'x',
+    displayName: 'X',
+    openid: false,
+    enabledByDefault: false,
     endpoints: {
-      authorize: 'https://x.com/i/oauth2/authorize', token: 'https://api.x.com/2/oauth2/token',
-      revocation: 'https://api.x.com/2/oauth2/revoke', profile: 'https://api.x.com/2/users/me',
+      authorize: 'https://x.com/i/oauth2/authorize',
+      token: 'https://api.x.com/2/oauth2/token',
+      revocation: 'https://api.x.com/2/oauth2/revoke',
+      profile: 'https://api.x.com/2/users/me',
     },
-    defaultScopes: ['users.read', 'tweet.read', 'offline.access'], extendedScopes: ['follows.read', 'bookmark.read'], dataKinds: ['posts', 'followers'],
+    defaultScopes: ['users.read', 'tweet.read', 'offline.access'],
+    extendedScopes: ['follows.read', 'bookmark.read'],
+    dataKinds: ['posts', 'followers'],
     // X does not share email addresses through this endpoint.
-    mapProfile: (p) => ({ providerAccountId: required(get(p, 'data.id'), 'data.id'), emailVerified: false, ...(str(get(p, 'data.name')) ? { displayName: str(get(p, 'data.name'))! } : {}) }),
+    mapProfile: (p) => ({
+      providerAccountId: required(get(p, 'data.id'), 'data.id'),
+      emailVerified: false,
+      ...(str(get(p, 'data.name')) ? { displayName: str(get(p, 'data.name'))! } : {}),
+    }),
   }),
   discord: definition({
-    id: 'discord', displayName: 'Discord', openid: false, enabledByDefault: false,
+    id: 'discord',
+    displayName: 'Discord',
+    openid: false,
+    enabledByDefault: false,
     endpoints: {
-      authorize: 'https://discord.com/oauth2/authorize', token: 'https://discord.com/api/oauth2/token',
-      revocation: 'https://discord.com/api/oauth2/token/revoke', profile: 'https://discord.com/api/users/@me',
+      authorize: 'https://discord.com/oauth2/authorize',
+      token: 'https://discord.com/api/oauth2/token',
+      revocation: 'https://discord.com/api/oauth2/token/revoke',
+      profile: 'https://discord.com/api/users/@me',
     },
-    defaultScopes: ['identify', 'email'], extendedScopes: ['guilds', 'connections'], dataKinds: ['guilds', 'connections'],
-    mapProfile: (p) => ({ providerAccountId: required(p.id, 'id'), ...(str(p.email) ? { email: str(p.email)! } : {}), emailVerified: p.verified === true, ...(str(p.global_name) ?? str(p.username) ? { displayName: (str(p.global_name) ?? str(p.username))! } : {}) }),
+    defaultScopes: ['identify', 'email'],
+    extendedScopes: ['guilds', 'connections'],
+    dataKinds: ['guilds', 'connections'],
+    mapProfile: (p) => ({
+      providerAccountId: required(p.id, 'id'),
+      ...(str(p.email) ? { email: str(p.email)! } : {}),
+      emailVerified: p.verified === true,
+      ...((str(p.global_name) ?? str(p.username)) ? { displayName: (str(p.global_name) ?? str(p.username))! } : {}),
+    }),
   }),
   github: definition({
-    id: 'github', displayName: 'GitHub', openid: false, enabledByDefault: true,
-    endpoints: { authorize: 'https://github.com/login/oauth/authorize', token: 'https://github.com/login/oauth/access_token', profile: 'https://api.github.com/user' },
-    defaultScopes: ['read:user', 'user:email'], extendedScopes: ['repo', 'read:org'], dataKinds: ['repositories', 'organizations', 'starred'],
+    id: 'github',
+    displayName: 'GitHub',
+    openid: false,
+    enabledByDefault: true,
+    endpoints: {
+      authorize: 'https://github.com/login/oauth/authorize',
+      token: 'https://github.com/login/oauth/access_token',
+      profile: 'https://api.github.com/user',
+    },
+    defaultScopes: ['read:user', 'user:email'],
+    extendedScopes: ['repo', 'read:org'],
+    dataKinds: ['repositories', 'organizations', 'starred'],
     // /user shows only the public email; verification needs /user/emails, so it counts as unverified here.
-    mapProfile: (p) => ({ providerAccountId: required(p.id, 'id'), ...(str(p.email) ? { email: str(p.email)! } : {}), emailVerified: false, ...(str(p.name) ?? str(p.login) ? { displayName: (str(p.name) ?? str(p.login))! } : {}) }),
+    mapProfile: (p) => ({
+      providerAccountId: required(p.id, 'id'),
+      ...(str(p.email) ? { email: str(p.email)! } : {}),
+      emailVerified: false,
+      ...((str(p.name) ?? str(p.login)) ? { displayName: (str(p.name) ?? str(p.login))! } : {}),
+    }),
   }),
   linkedin: definition({
-    id: 'linkedin', displayName: 'LinkedIn', openid: true, enabledByDefault: true,
+    id: 'linkedin',
+    displayName: 'LinkedIn',
+    openid: true,
+    enabledByDefault: true,
     endpoints: {
-      authorize: 'https://www.linkedin.com/oauth/v2/authorization', token: 'https://www.linkedin.com/oauth/v2/accessToken',
-      revocation: 'https://www.linkedin.com/oauth/v2/revoke', profile: 'https://api.linkedin.com/v2/userinfo',
-      issuer: 'https://www.linkedin.com/oauth', jwks: 'https://www.linkedin.com/oauth/openid/jwks',
+      authorize: 'https://www.linkedin.com/oauth/v2/authorization',
+      token: 'https://www.linkedin.com/oauth/v2/accessToken',
+      revocation: 'https://www.linkedin.com/oauth/v2/revoke',
+      profile: 'https://api.linkedin.com/v2/userinfo',
+      issuer: 'https://www.linkedin.com/oauth',
+      jwks: 'https://www.linkedin.com/oauth/openid/jwks',
     },
-    defaultScopes: ['openid', 'profile', 'email'], extendedScopes: ['w_member_social'], dataKinds: ['posts'],
+    defaultScopes: ['openid', 'profile', 'email'],
+    extendedScopes: ['w_member_social'],
+    dataKinds: ['posts'],
     mapProfile: oidcProfile,
   }),
   amazon: definition({
-    id: 'amazon', displayName: 'Amazon', openid: false, enabledByDefault: false,
-    endpoints: { authorize: 'https://www.amazon.com/ap/oa', token: 'https://api.amazon.com/auth/o2/token', profile: 'https://api.amazon.com/user/profile' },
-    defaultScopes: ['profile'], extendedScopes: ['profile:user_id', 'postal_code'], dataKinds: ['orders'],
+    id: 'amazon',
+    displayName: 'Amazon',
+    openid: false,
+    enabledByDefault: false,
+    endpoints: {
+      authorize: 'https://www.amazon.com/ap/oa',
+      token: 'https://api.amazon.com/auth/o2/token',
+      profile: 'https://api.amazon.com/user/profile',
+    },
+    defaultScopes: ['profile'],
+    extendedScopes: ['profile:user_id', 'postal_code'],
+    dataKinds: ['orders'],
     // Amazon verifies every address it returns.
-    mapProfile: (p) => ({ providerAccountId: required(p.user_id, 'user_id'), ...(str(p.email) ? { email: str(p.email)! } : {}), emailVerified: str(p.email) !== undefined, ...(str(p.name) ? { displayName: str(p.name)! } : {}) }),
+    mapProfile: (p) => ({
+      providerAccountId: required(p.user_id, 'user_id'),
+      ...(str(p.email) ? { email: str(p.email)! } : {}),
+      emailVerified: str(p.email) !== undefined,
+      ...(str(p.name) ? { displayName: str(p.name)! } : {}),
+    }),
   }),
   spotify: definition({
-    id: 'spotify', displayName: 'Spotify', openid: false, enabledByDefault: false,
-    endpoints: { authorize: 'https://accounts.spotify.com/authorize', token: 'https://accounts.spotify.com/api/token', profile: 'https://api.spotify.com/v1/me' },
-    defaultScopes: ['user-read-email', 'user-read-private'], extendedScopes: ['playlist-read-private', 'user-read-recently-played', 'user-library-read'],
+    id: 'spotify',
+    displayName: 'Spotify',
+    openid: false,
+    enabledByDefault: false,
+    endpoints: {
+      authorize: 'https://accounts.spotify.com/authorize',
+      token: 'https://accounts.spotify.com/api/token',
+      profile: 'https://api.spotify.com/v1/me',
+    },
+    defaultScopes: ['user-read-email', 'user-read-private'],
+    extendedScopes: ['playlist-read-private', 'user-read-recently-played', 'user-library-read'],
     dataKinds: ['playlists', 'saved_tracks', 'recently_played'],
-    mapProfile: (p) => ({ providerAccountId: required(p.id, 'id'), ...(str(p.email) ? { email: str(p.email)! } : {}), emailVerified: false, ...(str(p.display_name) ? { displayName: str(p.display_name)! } : {}) }),
+    mapProfile: (p) => ({
+      providerAccountId: required(p.id, 'id'),
+      ...(str(p.email) ? { email: str(p.email)! } : {}),
+      emailVerified: false,
+      ...(str(p.display_name) ? { displayName: str(p.display_name)! } : {}),
+    }),
   }),
   slack: definition({
-    id: 'slack', displayName: 'Slack', openid: true, enabledByDefault: false,
+    id: 'slack',
+    displayName: 'Slack',
+    openid: true,
+    enabledByDefault: false,
     endpoints: {
-      authorize: 'https://slack.com/openid/connect/authorize', token: 'https://slack.com/api/openid.connect.token',
-      profile: 'https://slack.com/api/openid.connect.userInfo', issuer: 'https://slack.com', jwks: 'https://slack.com/openid/connect/keys',
+      authorize: 'https://slack.com/openid/connect/authorize',
+      token: 'https://slack.com/api/openid.connect.token',
+      profile: 'https://slack.com/api/openid.connect.userInfo',
+      issuer: 'https://slack.com',
+      jwks: 'https://slack.com/openid/connect/keys',
     },
-    defaultScopes: ['openid', 'email', 'profile'], extendedScopes: ['channels:read', 'users:read'], dataKinds: ['channels'],
+    defaultScopes: ['openid', 'email', 'profile'],
+    extendedScopes: ['channels:read', 'users:read'],
+    dataKinds: ['channels'],
     mapProfile: oidcProfile,
   }),
   reddit: definition({
-    id: 'reddit', displayName: 'Reddit', openid: false, enabledByDefault: false,
+    id: 'reddit',
+    displayName: 'Reddit',
+    openid: false,
+    enabledByDefault: false,
     endpoints: {
-      authorize: 'https://www.reddit.com/api/v1/authorize', token: 'https://www.reddit.com/api/v1/access_token',
-      revocation: 'https://www.reddit.com/api/v1/revoke_token', profile: 'https://oauth.reddit.com/api/v1/me',
+      authorize: 'https://www.reddit.com/api/v1/authorize',
+      token: 'https://www.reddit.com/api/v1/access_token',
+      revocation: 'https://www.reddit.com/api/v1/revoke_token',
+      profile: 'https://oauth.reddit.com/api/v1/me',
     },
-    defaultScopes: ['identity'], extendedScopes: ['mysubreddits', 'history', 'read'], dataKinds: ['subscriptions', 'posts'],
-    mapProfile: (p) => ({ providerAccountId: required(p.id, 'id'), emailVerified: false, ...(str(p.name) ? { displayName: str(p.name)! } : {}) }),
+    defaultScopes: ['identity'],
+    extendedScopes: ['mysubreddits', 'history', 'read'],
+    dataKinds: ['subscriptions', 'posts'],
+    mapProfile: (p) => ({
+      providerAccountId: required(p.id, 'id'),
+      emailVerified: false,
+      ...(str(p.name) ? { displayName: str(p.name)! } : {}),
+    }),
   }),
   coderabbit: definition({
-    id: 'coderabbit', displayName: 'CodeRabbit', openid: false, enabledByDefault: false,
+    id: 'coderabbit',
+    displayName: 'CodeRabbit',
+    openid: false,
+    enabledByDefault: false,
     endpoints: {
-      authorize: 'https://app.coderabbit.ai/oauth/authorize', token: 'https://app.coderabbit.ai/oauth/token',
-      revocation: 'https://app.coderabbit.ai/oauth/revoke', profile: 'https://api.coderabbit.ai/v1/me',
+      authorize: 'https://app.coderabbit.ai/oauth/authorize',
+      token: 'https://app.coderabbit.ai/oauth/token',
+      revocation: 'https://app.coderabbit.ai/oauth/revoke',
+      profile: 'https://api.coderabbit.ai/v1/me',
     },
     defaultScopes: ['profile:read'],
     extendedScopes: ['repositories:read', 'reviews:read', 'reviews:write', 'analytics:read', 'organizations:read'],
     dataKinds: ['repositories', 'reviews', 'organizations'],
-    mapProfile: (p) => ({ providerAccountId: required(p.id ?? p.sub, 'id'), ...(str(p.email) ? { email: str(p.email)! } : {}), emailVerified: p.email_verified === true, ...(str(p.name) ? { displayName: str(p.name)! } : {}) }),
+    mapProfile: (p) => ({
+      providerAccountId: required(p.id ?? p.sub, 'id'),
+      ...(str(p.email) ? { email: str(p.email)! } : {}),
+      emailVerified: p.email_verified === true,
+      ...(str(p.name) ? { displayName: str(p.name)! } : {}),
+    }),
   }),
 };
 
 export function providerSummary(def: ProviderDefinition): ProviderSummary {
   return {
-    id: def.id, displayName: def.displayName, openid: def.openid, defaultScopes: def.defaultScopes,
-    extendedScopes: def.extendedScopes, dataKinds: def.dataKinds, flag: flagNameFor(def.id),
+    id: def.id,
+    displayName: def.displayName,
+    openid: def.openid,
+    defaultScopes: def.defaultScopes,
+    extendedScopes: def.extendedScopes,
+    dataKinds: def.dataKinds,
+    flag: flagNameFor(def.id),
   };
 }
 

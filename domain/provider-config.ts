@@ -19,8 +19,12 @@ export interface ProviderConfig {
 
 const durationPattern = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/;
 const endpointVars: Array<[keyof ProviderEndpoints, string]> = [
-  ['authorize', 'AUTHORIZE_URL'], ['token', 'TOKEN_URL'], ['revocation', 'REVOCATION_URL'],
-  ['profile', 'PROFILE_URL'], ['issuer', 'ISSUER'], ['jwks', 'JWKS_URL'],
+  ['authorize', 'AUTHORIZE_URL'],
+  ['token', 'TOKEN_URL'],
+  ['revocation', 'REVOCATION_URL'],
+  ['profile', 'PROFILE_URL'],
+  ['issuer', 'ISSUER'],
+  ['jwks', 'JWKS_URL'],
 ];
 
 function isLoopback(url: string): boolean {
@@ -33,12 +37,18 @@ function isLoopback(url: string): boolean {
 }
 
 function list(value: string | undefined): string[] | undefined {
-  const items = value?.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items && items.length > 0 ? items : undefined;
 }
 
 /** Parse; every problem names its variable and the expected form. */
-export function parseProviderConfig(env: Record<string, string | undefined>, production: boolean): { config: ProviderConfig; problems: string[] } {
+export function parseProviderConfig(
+  env: Record<string, string | undefined>,
+  production: boolean,
+): { config: ProviderConfig; problems: string[] } {
   const problems: string[] = [];
   const flags = {} as Record<ProviderId, FlagRule>;
   const endpointOverrides: ProviderConfig['endpointOverrides'] = {};
@@ -51,7 +61,8 @@ export function parseProviderConfig(env: Record<string, string | undefined>, pro
     else if (raw !== undefined && /^\d{1,3}(\.\d+)?%$/.test(raw) && Number(raw.slice(0, -1)) <= 100) {
       rule.enabled = false;
       rule.rolloutPercent = Number(raw.slice(0, -1));
-    } else if (raw !== undefined) problems.push(`${name}: true, false, or a rollout percentage such as 25% (got "${env[name]}")`);
+    } else if (raw !== undefined)
+      problems.push(`${name}: true, false, or a rollout percentage such as 25% (got "${env[name]}")`);
     const roles = list(env[`${name}_ROLES`]);
     const accounts = list(env[`${name}_ACCOUNTS`]);
     if (roles) rule.roles = roles;
@@ -75,7 +86,10 @@ export function parseProviderConfig(env: Record<string, string | undefined>, pro
   }
   const sandboxUrl = env.CRA_SANDBOX_URL?.replace(/\/$/, '');
   if (sandboxUrl && !/^https?:\/\/[^\s]+$/.test(sandboxUrl)) problems.push('CRA_SANDBOX_URL: an absolute http(s) URL');
-  if (sandboxUrl && production) problems.push('CRA_SANDBOX_URL: the sandbox provider is refused in production (CRA_ENV=production); configure real provider credentials');
+  if (sandboxUrl && production)
+    problems.push(
+      'CRA_SANDBOX_URL: the sandbox provider is refused in production (CRA_ENV=production); configure real provider credentials',
+    );
   const linkAttemptTtl = env.LINK_ATTEMPT_TTL ?? defaultDurations.linkAttemptTtl;
   if (!durationPattern.test(linkAttemptTtl)) problems.push('LINK_ATTEMPT_TTL: a duration such as "10 minutes"');
   const tokenRefreshMargin = env.TOKEN_REFRESH_MARGIN ?? defaultDurations.tokenRefreshMargin;

@@ -43,6 +43,14 @@ export function recordIdFor(accountId: string, provider: string, kind: string, e
 }
 
 /** What the origin MAC covers: the record's identity and its origin (which includes the content hash). */
-export function originMacInput(doc: Pick<ProviderRecordDocument, '_id' | 'accountId' | 'kind' | 'externalId' | 'origin'>): Record<string, unknown> {
-  return { recordId: doc._id, accountId: doc.accountId, kind: doc.kind, externalId: doc.externalId, origin: doc.origin };
+export function originMacInput(
+  doc: Pick<ProviderRecordDocument, '_id' | 'accountId' | 'kind' | 'externalId' | 'origin'>,
+): Record<string, unknown> {
+  return {
+    recordId: doc._id,
+    accountId: doc.accountId,
+    kind: doc.kind,
+    externalId: doc.externalId,
+    origin: doc.origin,
+  };
 }

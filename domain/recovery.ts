@@ -201,7 +201,13 @@ export function base32Decode(text: string): Buffer {
 /** A new TOTP secret (160 bits, RFC 4226's recommended length) and the URI authenticator apps scan. */
 export function newTotpSecret(label: string, issuer = 'CRA'): { secret: string; otpauthUri: string } {
   const secret = base32Encode(randomBytes(20));
-  const params = new URLSearchParams({ secret, issuer, algorithm: 'SHA1', digits: String(totpDefaults.digits), period: String(totpDefaults.periodSeconds) });
+  const params = new URLSearchParams({
+    secret,
+    issuer,
+    algorithm: 'SHA1',
+    digits: String(totpDefaults.digits),
+    period: String(totpDefaults.periodSeconds),
+  });
   return { secret, otpauthUri: `otpauth://totp/${encodeURIComponent(`${issuer}:${label}`)}?${params}` };
 }
 
@@ -343,12 +349,26 @@ interface EnrolledFactorBase {
 
 /** `recovery_factors`: what a person set up in advance to get their account back. */
 export type RecoveryFactorDocument = EnrolledFactorBase &
+  /** The seed only as SecretVault ciphertext of `totpSeedPlaintext` (key `recovery-factors`). */
   (
-    /** The seed only as SecretVault ciphertext of `totpSeedPlaintext` (key `recovery-factors`). */
-    | { kind: 'totp'; secretCiphertext: string; digits: number; periodSeconds: number; confirmed: boolean; lastUsedStep?: number }
+    | {
+        kind: 'totp';
+        secretCiphertext: string;
+        digits: number;
+        periodSeconds: number;
+        confirmed: boolean;
+        lastUsedStep?: number;
+      }
     | { kind: 'backup_code'; hash: string; usedAt?: string }
     /** The COSE public key (base64url) and signature counter from the registration; never a private key. */
-    | { kind: 'passkey'; credentialId: string; publicKey: string; counter: number; transports?: string[]; name?: string }
+    | {
+        kind: 'passkey';
+        credentialId: string;
+        publicKey: string;
+        counter: number;
+        transports?: string[];
+        name?: string;
+      }
     /** Counts as a channel (and for `sms_code`) only once `verified`, i.e. confirmed with a texted code. */
     | { kind: 'phone'; number: string; verified: boolean; verifiedAt?: string }
     /** Notices go to `device:<deviceId>` over the push channel; `endpoint` is where the push service delivers. */

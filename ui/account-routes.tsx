@@ -18,7 +18,13 @@ import type { ApiDeps, ApiEnv } from '../api/context.js';
 import { startSignup } from '../api/processes/signup.js';
 import type { PasswordUser } from '../api/auth/embedded-oidc/accounts.js';
 import {
-  clearBrowserSessionCookie, createBrowserSession, csrfTokenMatches, listBrowserSessions, readBrowserSession, setBrowserSessionCookie, type BrowserSessionDocument,
+  clearBrowserSessionCookie,
+  createBrowserSession,
+  csrfTokenMatches,
+  listBrowserSessions,
+  readBrowserSession,
+  setBrowserSessionCookie,
+  type BrowserSessionDocument,
 } from '../api/session/browser-session.js';
 import { sessionTokensKey, signOutEverywhere, signOutSession } from '../api/session/sign-out.js';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -52,12 +58,16 @@ let lastSweep = 0;
 async function sweepTransactions(db: Db): Promise<void> {
   if (Date.now() - lastSweep < 60_000) return;
   lastSweep = Date.now();
-  await db.collection<SignInTransaction>(collections.signinTransactions).deleteMany({ expiresAt: { $lt: Date.now() } }).catch(() => undefined);
+  await db
+    .collection<SignInTransaction>(collections.signinTransactions)
+    .deleteMany({ expiresAt: { $lt: Date.now() } })
+    .catch(() => undefined);
 }
 
 /** Only paths of this origin: `returnTo` must never send a browser elsewhere (open redirect). */
 export function safeReturnTo(value: string | undefined): string {
-  if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\r\n]/.test(value)) return '/account';
+  if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\r\n]/.test(value))
+    return '/account';
   return value;
 }
 
@@ -77,20 +87,37 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
   }
 
   function csrfRefused(c: Context<ApiEnv>) {
-    return renderPage(c, <MessagePage title={accountText.csrfProblemTitle} text={[accountText.csrfProblemText]} link={{ href: '/account', label: t.backToAccount }} problem />, 403);
+    return renderPage(
+      c,
+      <MessagePage
+        title={accountText.csrfProblemTitle}
+        text={[accountText.csrfProblemText]}
+        link={{ href: '/account', label: t.backToAccount }}
+        problem
+      />,
+      403,
+    );
   }
 
   /** The first sign-in of a person creates their account center (the embedded directory kept their sign-up details). */
   async function ensureAccount(deps: ApiDeps, subject: string, claims: Record<string, unknown>): Promise<void> {
     const accountId = accountIdForSubject(subject);
-    if (await deps.db.collection<AccountDocument>(collections.accounts).findOne({ _id: accountId }, { projection: { _id: 1 } })) return;
+    if (
+      await deps.db
+        .collection<AccountDocument>(collections.accounts)
+        .findOne({ _id: accountId }, { projection: { _id: 1 } })
+    )
+      return;
     const user = await deps.db.collection<PasswordUser>(collections.identityUsers).findOne({ _id: subject });
     const givenName = user?.given_name ?? (typeof claims.given_name === 'string' ? claims.given_name : undefined);
     const familyName = user?.family_name ?? (typeof claims.family_name === 'string' ? claims.family_name : undefined);
     const email = user?.email ?? (typeof claims.email === 'string' ? claims.email : undefined);
     await startSignup(deps, subject, {
-      source: 'api', requestedBy: subject, consents: user?.signup_consents ?? [],
-      ...(givenName ? { givenName } : {}), ...(familyName ? { familyName } : {}),
+      source: 'api',
+      requestedBy: subject,
+      consents: user?.signup_consents ?? [],
+      ...(givenName ? { givenName } : {}),
+      ...(familyName ? { familyName } : {}),
       ...(email ? { email, emailVerified: user?.email_verified ?? claims.email_verified === true } : {}),
     });
   }
@@ -100,137 +127,216 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
     const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: current.accountId });
     const sessions = await listBrowserSessions(db, current.subject);
     const flags = await providerFlagsFor(db, config, current.accountId);
-    const connected = new Set((account?.connected_providers?.nodes ?? []).filter((n) => n.status !== 'disconnected').map((n) => n.provider));
+    const connected = new Set(
+      (account?.connected_providers?.nodes ?? []).filter((n) => n.status !== 'disconnected').map((n) => n.provider),
+    );
     const connect = providerIds
       .filter((id) => flags[id].enabled || connected.has(id))
       .map((id) => ({ provider: id, displayName: providerCatalog[id].displayName, connected: connected.has(id) }));
-    return <AccountHome session={current} account={account ?? undefined} sessions={sessions} connect={connect} {...(problem ? { problem } : {})} />;
+    return (
+      <AccountHome
+        session={current}
+        account={account ?? undefined}
+        sessions={sessions}
+        connect={connect}
+        {...(problem ? { problem } : {})}
+      />
+    );
   }
 
-  return new Hono<ApiEnv>()
-    // "Back to your account center" links point at the site's root.
-    .get('/', (c) => c.redirect('/account', 302))
-    .get('/account/sign-in', async (c) => {
-      const { db, config } = c.get('deps');
-      const returnTo = safeReturnTo(c.req.query('returnTo'));
-      if (await session(c)) return c.redirect(returnTo, 303);
-      const begun = await signIn.begin();
-      const secret = randomBytes(32).toString('base64url');
-      await sweepTransactions(db);
-      await db.collection<SignInTransaction>(collections.signinTransactions).insertOne({
-        _id: sha256(secret), state: begun.state, nonce: begun.nonce, codeVerifier: begun.codeVerifier, returnTo, expiresAt: Date.now() + transactionTtlMs,
-      });
-      setCookie(c, transactionCookie, secret, { path: '/account', httpOnly: true, sameSite: 'Lax', secure: new URL(config.publicUrl).protocol === 'https:', maxAge: transactionTtlMs / 1000 });
-      return c.redirect(begun.url, 303);
-    })
+  return (
+    new Hono<ApiEnv>()
+      // "Back to your account center" links point at the site's root.
+      .get('/', (c) => c.redirect('/account', 302))
+      .get('/account/sign-in', async (c) => {
+        const { db, config } = c.get('deps');
+        const returnTo = safeReturnTo(c.req.query('returnTo'));
+        if (await session(c)) return c.redirect(returnTo, 303);
+        const begun = await signIn.begin();
+        const secret = randomBytes(32).toString('base64url');
+        await sweepTransactions(db);
+        await db.collection<SignInTransaction>(collections.signinTransactions).insertOne({
+          _id: sha256(secret),
+          state: begun.state,
+          nonce: begun.nonce,
+          codeVerifier: begun.codeVerifier,
+          returnTo,
+          expiresAt: Date.now() + transactionTtlMs,
+        });
+        setCookie(c, transactionCookie, secret, {
+          path: '/account',
+          httpOnly: true,
+          sameSite: 'Lax',
+          secure: new URL(config.publicUrl).protocol === 'https:',
+          maxAge: transactionTtlMs / 1000,
+        });
+        return c.redirect(begun.url, 303);
+      })
 
-    .get('/account/callback', async (c) => {
-      const deps = c.get('deps');
-      const { db, config } = deps;
-      const secret = getCookie(c, transactionCookie);
-      deleteCookie(c, transactionCookie, { path: '/account' });
-      const failed = (text: string, status: 400 | 403 = 400) =>
-        renderPage(c, <MessagePage title={t.signInFailedTitle} text={[text]} link={{ href: '/account/sign-in', label: t.signInLink }} problem />, status);
-      // Fixed words only: the query is anyone's to write, so none of it is shown on the page.
-      if (c.req.query('error')) return failed(c.req.query('error') === 'access_denied' ? 'Sign-in was cancelled.' : 'The sign-in service could not sign you in. Start again.', 403);
-      // The transaction is single use and belongs to the browser that started it.
-      const txn = secret ? await db.collection<SignInTransaction>(collections.signinTransactions).findOneAndDelete({ _id: sha256(secret) }) : null;
-      if (!txn || txn.expiresAt <= Date.now()) return failed(t.sessionExpired);
-      let result;
-      try {
-        const url = new URL(`${config.publicUrl}/account/callback`);
-        url.search = new URL(c.req.url).search;
-        result = await signIn.finish(url, txn);
-      } catch (err) {
-        deps.log.warn({ err: { message: (err as Error).message } }, 'sign-in callback refused');
-        return failed('The answer from the sign-in service could not be checked. Start again.');
-      }
-      const subject = result.claims.sub;
-      let permissions: string[] = [];
-      try {
-        const { payload } = await jwtVerify(result.accessToken, routeDeps.accessTokenKeys, { issuer: config.auth.issuer, audience: config.auth.audience, algorithms: ['RS256'] });
-        if (payload.sub !== subject) throw new Error('the access token names another subject');
-        permissions = Array.isArray(payload.permissions) ? payload.permissions.filter((p): p is string => typeof p === 'string') : [];
-      } catch (err) {
-        deps.log.warn({ err: { message: (err as Error).message } }, 'sign-in access token refused');
-        return failed('The sign-in service gave an access token this API does not accept. Ask an operator to check AUTH_AUDIENCE.');
-      }
-      const vault = await routeDeps.vault();
-      const { cookie } = await createBrowserSession(db, {
-        subject, accountId: accountIdForSubject(subject), permissions,
-        method: Array.isArray(result.claims.amr) && result.claims.amr.includes('hwk') ? 'passkey' : config.identity.kind === 'auth0' ? 'auth0' : 'password',
-        ...(typeof result.claims.email === 'string' ? { email: result.claims.email } : {}),
-        ...(c.req.header('user-agent') ? { userAgent: c.req.header('user-agent')!.slice(0, 256) } : {}),
-        ...(result.refreshToken ? { refreshTokenCiphertext: await vault.encrypt(sessionTokensKey, result.refreshToken) } : {}),
-        ...(result.idToken ? { idToken: result.idToken } : {}),
-        ...(typeof result.claims.sid === 'string' ? { issuerSid: result.claims.sid } : {}),
-      });
-      setBrowserSessionCookie(c, config.publicUrl, cookie);
-      await ensureAccount(deps, subject, result.claims as Record<string, unknown>);
-      return c.redirect(safeReturnTo(txn.returnTo), 303);
-    })
+      .get('/account/callback', async (c) => {
+        const deps = c.get('deps');
+        const { db, config } = deps;
+        const secret = getCookie(c, transactionCookie);
+        deleteCookie(c, transactionCookie, { path: '/account' });
+        const failed = (text: string, status: 400 | 403 = 400) =>
+          renderPage(
+            c,
+            <MessagePage
+              title={t.signInFailedTitle}
+              text={[text]}
+              link={{ href: '/account/sign-in', label: t.signInLink }}
+              problem
+            />,
+            status,
+          );
+        // Fixed words only: the query is anyone's to write, so none of it is shown on the page.
+        if (c.req.query('error'))
+          return failed(
+            c.req.query('error') === 'access_denied'
+              ? 'Sign-in was cancelled.'
+              : 'The sign-in service could not sign you in. Start again.',
+            403,
+          );
+        // The transaction is single use and belongs to the browser that started it.
+        const txn = secret
+          ? await db
+              .collection<SignInTransaction>(collections.signinTransactions)
+              .findOneAndDelete({ _id: sha256(secret) })
+          : null;
+        if (!txn || txn.expiresAt <= Date.now()) return failed(t.sessionExpired);
+        let result;
+        try {
+          const url = new URL(`${config.publicUrl}/account/callback`);
+          url.search = new URL(c.req.url).search;
+          result = await signIn.finish(url, txn);
+        } catch (err) {
+          deps.log.warn({ err: { message: (err as Error).message } }, 'sign-in callback refused');
+          return failed('The answer from the sign-in service could not be checked. Start again.');
+        }
+        const subject = result.claims.sub;
+        let permissions: string[] = [];
+        try {
+          const { payload } = await jwtVerify(result.accessToken, routeDeps.accessTokenKeys, {
+            issuer: config.auth.issuer,
+            audience: config.auth.audience,
+            algorithms: ['RS256'],
+          });
+          if (payload.sub !== subject) throw new Error('the access token names another subject');
+          permissions = Array.isArray(payload.permissions)
+            ? payload.permissions.filter((p): p is string => typeof p === 'string')
+            : [];
+        } catch (err) {
+          deps.log.warn({ err: { message: (err as Error).message } }, 'sign-in access token refused');
+          return failed(
+            'The sign-in service gave an access token this API does not accept. Ask an operator to check AUTH_AUDIENCE.',
+          );
+        }
+        const vault = await routeDeps.vault();
+        const { cookie } = await createBrowserSession(db, {
+          subject,
+          accountId: accountIdForSubject(subject),
+          permissions,
+          method:
+            Array.isArray(result.claims.amr) && result.claims.amr.includes('hwk')
+              ? 'passkey'
+              : config.identity.kind === 'auth0'
+                ? 'auth0'
+                : 'password',
+          ...(typeof result.claims.email === 'string' ? { email: result.claims.email } : {}),
+          ...(c.req.header('user-agent') ? { userAgent: c.req.header('user-agent')!.slice(0, 256) } : {}),
+          ...(result.refreshToken
+            ? { refreshTokenCiphertext: await vault.encrypt(sessionTokensKey, result.refreshToken) }
+            : {}),
+          ...(result.idToken ? { idToken: result.idToken } : {}),
+          ...(typeof result.claims.sid === 'string' ? { issuerSid: result.claims.sid } : {}),
+        });
+        setBrowserSessionCookie(c, config.publicUrl, cookie);
+        await ensureAccount(deps, subject, result.claims as Record<string, unknown>);
+        return c.redirect(safeReturnTo(txn.returnTo), 303);
+      })
 
-    .get('/account', async (c) => {
-      const current = await session(c);
-      if (!current) return c.redirect(`/account/sign-in?returnTo=${encodeURIComponent('/account')}`, 303);
-      return renderPage(c, await homePage(c, current), 200, { formAction: false });
-    })
+      .get('/account', async (c) => {
+        const current = await session(c);
+        if (!current) return c.redirect(`/account/sign-in?returnTo=${encodeURIComponent('/account')}`, 303);
+        return renderPage(c, await homePage(c, current), 200, { formAction: false });
+      })
 
-    // Connect a provider: the link starts as this person, and the browser goes to the provider.
-    .post('/account/providers/:provider/connect', async (c) => {
-      const current = await session(c);
-      if (!current) return c.redirect('/account/sign-in', 303);
-      const form = await c.req.parseBody();
-      if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
-      const provider = c.req.param('provider');
-      if (!isProviderId(provider)) return renderPage(c, await homePage(c, current, `CRA cannot connect "${provider}".`), 404, { formAction: false });
-      try {
-        const started = await beginProviderLink(c.get('deps'), current, provider, {});
-        return c.redirect(started.authorizationUrl, 303);
-      } catch (err) {
-        if (!(err instanceof ProblemError)) throw err;
-        return renderPage(c, await homePage(c, current, err.message), problemKinds[err.kind].status as ContentfulStatusCode, { formAction: false });
-      }
-    })
+      // Connect a provider: the link starts as this person, and the browser goes to the provider.
+      .post('/account/providers/:provider/connect', async (c) => {
+        const current = await session(c);
+        if (!current) return c.redirect('/account/sign-in', 303);
+        const form = await c.req.parseBody();
+        if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
+        const provider = c.req.param('provider');
+        if (!isProviderId(provider))
+          return renderPage(c, await homePage(c, current, `CRA cannot connect "${provider}".`), 404, {
+            formAction: false,
+          });
+        try {
+          const started = await beginProviderLink(c.get('deps'), current, provider, {});
+          return c.redirect(started.authorizationUrl, 303);
+        } catch (err) {
+          if (!(err instanceof ProblemError)) throw err;
+          return renderPage(
+            c,
+            await homePage(c, current, err.message),
+            problemKinds[err.kind].status as ContentfulStatusCode,
+            { formAction: false },
+          );
+        }
+      })
 
-    .post('/account/sign-out', async (c) => {
-      const deps = c.get('deps');
-      const current = await session(c);
-      if (!current) return c.redirect('/account/signed-out', 303);
-      const form = await c.req.parseBody();
-      if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
-      await signOutSession(deps, current.subject, current.sessionId);
-      clearBrowserSessionCookie(c, deps.config.publicUrl);
-      // The embedded issuer's session ended with ours; an external issuer (Auth0) is asked to end its own.
-      const issuerSignOut = deps.signIn?.embedded ? undefined : await signIn.signOutUrl(current.idToken, `${deps.config.publicUrl}/account/signed-out`).catch(() => undefined);
-      return c.redirect(issuerSignOut ?? '/account/signed-out', 303);
-    })
+      .post('/account/sign-out', async (c) => {
+        const deps = c.get('deps');
+        const current = await session(c);
+        if (!current) return c.redirect('/account/signed-out', 303);
+        const form = await c.req.parseBody();
+        if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
+        await signOutSession(deps, current.subject, current.sessionId);
+        clearBrowserSessionCookie(c, deps.config.publicUrl);
+        // The embedded issuer's session ended with ours; an external issuer (Auth0) is asked to end its own.
+        const issuerSignOut = deps.signIn?.embedded
+          ? undefined
+          : await signIn
+              .signOutUrl(current.idToken, `${deps.config.publicUrl}/account/signed-out`)
+              .catch(() => undefined);
+        return c.redirect(issuerSignOut ?? '/account/signed-out', 303);
+      })
 
-    .post('/account/sessions/:sessionId/sign-out', async (c) => {
-      const deps = c.get('deps');
-      const current = await session(c);
-      if (!current) return c.redirect('/account/sign-in', 303);
-      const form = await c.req.parseBody();
-      if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
-      const ended = await signOutSession(deps, current.subject, c.req.param('sessionId'));
-      if (ended?.sessionId === current.sessionId) {
+      .post('/account/sessions/:sessionId/sign-out', async (c) => {
+        const deps = c.get('deps');
+        const current = await session(c);
+        if (!current) return c.redirect('/account/sign-in', 303);
+        const form = await c.req.parseBody();
+        if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
+        const ended = await signOutSession(deps, current.subject, c.req.param('sessionId'));
+        if (ended?.sessionId === current.sessionId) {
+          clearBrowserSessionCookie(c, deps.config.publicUrl);
+          return c.redirect('/account/signed-out', 303);
+        }
+        return c.redirect('/account', 303);
+      })
+
+      .post('/account/sessions/sign-out-all', async (c) => {
+        const deps = c.get('deps');
+        const current = await session(c);
+        if (!current) return c.redirect('/account/sign-in', 303);
+        const form = await c.req.parseBody();
+        if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
+        await signOutEverywhere(deps, current.subject);
         clearBrowserSessionCookie(c, deps.config.publicUrl);
         return c.redirect('/account/signed-out', 303);
-      }
-      return c.redirect('/account', 303);
-    })
+      })
 
-    .post('/account/sessions/sign-out-all', async (c) => {
-      const deps = c.get('deps');
-      const current = await session(c);
-      if (!current) return c.redirect('/account/sign-in', 303);
-      const form = await c.req.parseBody();
-      if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
-      await signOutEverywhere(deps, current.subject);
-      clearBrowserSessionCookie(c, deps.config.publicUrl);
-      return c.redirect('/account/signed-out', 303);
-    })
-
-    .get('/account/signed-out', (c) => renderPage(c, <MessagePage title={t.signedOutTitle} text={[t.signedOutText]} link={{ href: '/account/sign-in', label: t.signInLink }} />));
+      .get('/account/signed-out', (c) =>
+        renderPage(
+          c,
+          <MessagePage
+            title={t.signedOutTitle}
+            text={[t.signedOutText]}
+            link={{ href: '/account/sign-in', label: t.signInLink }}
+          />,
+        ),
+      )
+  );
 }
-

@@ -6,4 +6,6 @@ const cache = { 'cache-control': 'public, max-age=3600', 'x-content-type-options
 
 export const assetRoutes = new Hono()
   .get('/assets/cra.css', (c) => c.body(stylesheet, 200, { 'content-type': 'text/css; charset=utf-8', ...cache }))
-  .get('/assets/passkey-sign-in.js', (c) => c.body(passkeySignInScript, 200, { 'content-type': 'text/javascript; charset=utf-8', ...cache }));
+  .get('/assets/passkey-sign-in.js', (c) =>
+    c.body(passkeySignInScript, 200, { 'content-type': 'text/javascript; charset=utf-8', ...cache }),
+  );

@@ -26,11 +26,15 @@ export function Layout({ title, children, signedInAs, scripts = [] }: LayoutProp
         <meta name="robots" content="noindex" />
         <title>{`${title} · CRA account center`}</title>
         <link rel="stylesheet" href="/assets/cra.css" />
-        {scripts.map((src) => <script src={src} defer></script>)}
+        {scripts.map((src) => (
+          <script src={src} defer></script>
+        ))}
       </head>
       <body>
         <header>
-          <a class="brand" href="/account">CRA account center</a>
+          <a class="brand" href="/account">
+            CRA account center
+          </a>
           {signedInAs ? <span class="muted">Signed in as {signedInAs}</span> : null}
         </header>
         <main id="main">{children}</main>
@@ -46,12 +50,23 @@ export function Layout({ title, children, signedInAs, scripts = [] }: LayoutProp
  */
 export function pagePolicy(opts: { formAction?: boolean } = {}): string {
   return [
-    "default-src 'none'", "style-src 'self'", "script-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-    "base-uri 'none'", "frame-ancestors 'none'", ...(opts.formAction === false ? [] : ["form-action 'self'"]),
+    "default-src 'none'",
+    "style-src 'self'",
+    "script-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    ...(opts.formAction === false ? [] : ["form-action 'self'"]),
   ].join('; ');
 }
 
-export function renderPage(c: Context, page: Child, status: ContentfulStatusCode = 200, opts: { formAction?: boolean } = {}): Response {
+export function renderPage(
+  c: Context,
+  page: Child,
+  status: ContentfulStatusCode = 200,
+  opts: { formAction?: boolean } = {},
+): Response {
   return c.html(`<!doctype html>${String(page)}`, status, {
     'content-security-policy': pagePolicy(opts),
     'x-content-type-options': 'nosniff',

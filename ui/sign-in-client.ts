@@ -23,8 +23,17 @@ export const signInScopes = 'openid email profile offline_access';
 /** Who the account center signs in with, from the configuration. */
 export function signInIssuerOf(config: CraConfig, embedded?: { clientId: string; clientSecret: string }): SignInIssuer {
   if (config.identity.kind === 'auth0') {
-    const login = config.identity.login ?? { clientId: config.identity.clientId, clientSecret: config.identity.clientSecret };
-    return { issuer: config.auth.issuer, clientId: login.clientId, clientSecret: login.clientSecret, audience: config.auth.audience, logoutUrl: `https://${config.identity.domain}/v2/logout` };
+    const login = config.identity.login ?? {
+      clientId: config.identity.clientId,
+      clientSecret: config.identity.clientSecret,
+    };
+    return {
+      issuer: config.auth.issuer,
+      clientId: login.clientId,
+      clientSecret: login.clientSecret,
+      audience: config.auth.audience,
+      logoutUrl: `https://${config.identity.domain}/v2/logout`,
+    };
   }
   if (!embedded) throw new Error('the embedded issuer is not running');
   return { issuer: config.auth.issuer, ...embedded, requestSid: true };
@@ -33,12 +42,20 @@ export function signInIssuerOf(config: CraConfig, embedded?: { clientId: string;
 export class SignInClient {
   private configuration: Promise<oidc.Configuration> | undefined;
 
-  constructor(readonly issuer: SignInIssuer, private readonly redirectUri: string) {}
+  constructor(
+    readonly issuer: SignInIssuer,
+    private readonly redirectUri: string,
+  ) {}
 
   private config(): Promise<oidc.Configuration> {
     this.configuration ??= oidc
-      .discovery(new URL(this.issuer.issuer), this.issuer.clientId, this.issuer.clientSecret, undefined,
-        new URL(this.issuer.issuer).protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined)
+      .discovery(
+        new URL(this.issuer.issuer),
+        this.issuer.clientId,
+        this.issuer.clientSecret,
+        undefined,
+        new URL(this.issuer.issuer).protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      )
       .catch((err: unknown) => {
         this.configuration = undefined;
         throw err;
@@ -47,14 +64,20 @@ export class SignInClient {
   }
 
   /** A new authorization request: the values to keep for the callback, and where to send the browser. */
-  async begin(opts: { loginHint?: string; prompt?: string } = {}): Promise<{ url: string; state: string; nonce: string; codeVerifier: string }> {
+  async begin(
+    opts: { loginHint?: string; prompt?: string } = {},
+  ): Promise<{ url: string; state: string; nonce: string; codeVerifier: string }> {
     const config = await this.config();
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: this.redirectUri, scope: signInScopes, state, nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+      redirect_uri: this.redirectUri,
+      scope: signInScopes,
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
       ...(this.issuer.audience ? { audience: this.issuer.audience } : {}),
       ...(this.issuer.requestSid ? { claims: JSON.stringify({ id_token: { sid: null } }) } : {}),
       ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
@@ -67,7 +90,10 @@ export class SignInClient {
   async finish(callbackUrl: URL, expected: { state: string; nonce: string; codeVerifier: string }) {
     const config = await this.config();
     const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
-      pkceCodeVerifier: expected.codeVerifier, expectedState: expected.state, expectedNonce: expected.nonce, idTokenExpected: true,
+      pkceCodeVerifier: expected.codeVerifier,
+      expectedState: expected.state,
+      expectedNonce: expected.nonce,
+      idTokenExpected: true,
     });
     const claims = tokens.claims();
     if (!claims) throw new Error('the issuer returned no id_token');
@@ -85,7 +111,10 @@ export class SignInClient {
   async signOutUrl(idToken: string | undefined, postLogoutRedirectUri: string): Promise<string | undefined> {
     const config = await this.config();
     if (config.serverMetadata().end_session_endpoint) {
-      return oidc.buildEndSessionUrl(config, { post_logout_redirect_uri: postLogoutRedirectUri, ...(idToken ? { id_token_hint: idToken } : {}) }).href;
+      return oidc.buildEndSessionUrl(config, {
+        post_logout_redirect_uri: postLogoutRedirectUri,
+        ...(idToken ? { id_token_hint: idToken } : {}),
+      }).href;
     }
     if (!this.issuer.logoutUrl) return undefined;
     const url = new URL(this.issuer.logoutUrl);

@@ -18,7 +18,8 @@ export const signInText = {
   acceptTerms: 'I accept the terms of service and the privacy notice.',
   signUpButton: 'Create account',
   wrongCredentials: 'That email address and password do not match an account. Check them and try again.',
-  lockedOut: (minutes: number) => `Too many failed attempts for this email address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+  lockedOut: (minutes: number) =>
+    `Too many failed attempts for this email address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
   unverified: 'Confirm your email address first: we sent you a link. We have just sent a new one.',
   resetRequired: 'Your password was reset during an account recovery. Choose a new one to sign in.',
   checkEmailTitle: 'Check your email',
@@ -70,5 +71,6 @@ export const accountText = {
   signOutOneButton: 'Sign out this session',
   signOutAllButton: 'Sign out everywhere',
   csrfProblemTitle: 'This form has expired',
-  csrfProblemText: 'The page you sent it from is too old or came from another site. Go back, reload the page and try again.',
+  csrfProblemText:
+    'The page you sent it from is too old or came from another site. Go back, reload the page and try again.',
 } as const;

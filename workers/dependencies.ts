@@ -41,7 +41,14 @@ export function buildDirectory(config: CraConfig, db: Db): IdentityDirectory {
 /** Adapters plus the indexes they rely on (idempotent: every worker start may run it). */
 export async function buildWorkerDependencies(config: CraConfig, db: Db): Promise<WorkerDependencies> {
   const auditLog = new AuditLog(db);
-  await Promise.all([ensureAccountIndexes(db), ensureOutboxIndexes(db), auditLog.ensureIndexes(), ensureProviderIndexes(db), ensureRecoveryIndexes(db), ensureRecordIndexes(db)]);
+  await Promise.all([
+    ensureAccountIndexes(db),
+    ensureOutboxIndexes(db),
+    auditLog.ensureIndexes(),
+    ensureProviderIndexes(db),
+    ensureRecoveryIndexes(db),
+    ensureRecordIndexes(db),
+  ]);
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
   return { db, vault, directory: buildDirectory(config, db), notifier: buildNotifier(db), auditLog };
 }

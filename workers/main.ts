@@ -13,12 +13,17 @@ import { createWorkers } from './workers.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.logLevel, base: { service: 'cra-worker' }, redact: { paths: redactedLogPaths, censor: '[redacted]' },
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err } });
+  const log = pino({
+    level: config.logLevel,
+    base: { service: 'cra-worker' },
+    redact: { paths: redactedLogPaths, censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+  });
   const temporalLevel: LogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'INFO';
   Runtime.install({
     logger: new DefaultLogger(temporalLevel, (entry) => {
-      const level = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      const level =
+        entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       log[level]({ ...entry.meta, source: 'temporal' }, entry.message);
     }),
     telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.worker.metricsPort}` } } },
@@ -28,7 +33,9 @@ async function main(): Promise<void> {
   try {
     await mongo.connect();
   } catch (err) {
-    throw new Error(`cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${(err as Error).message}`);
+    throw new Error(
+      `cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${(err as Error).message}`,
+    );
   }
   const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${config.temporal.address}: ${err.message}`);
@@ -36,8 +43,16 @@ async function main(): Promise<void> {
   const deps = await buildWorkerDependencies(config, mongo.db(config.mongo.db));
   const workers = await createWorkers({ config, connection, deps });
   const queues = taskQueueNames(config.temporal.taskQueuePrefix);
-  log.info({ temporal: config.temporal.address, namespace: config.temporal.namespace, queues, identity: config.identity.kind,
-    metrics: `http://127.0.0.1:${config.worker.metricsPort}/metrics` }, 'worker ready');
+  log.info(
+    {
+      temporal: config.temporal.address,
+      namespace: config.temporal.namespace,
+      queues,
+      identity: config.identity.kind,
+      metrics: `http://127.0.0.1:${config.worker.metricsPort}/metrics`,
+    },
+    'worker ready',
+  );
   try {
     // The runtime turns SIGINT/SIGTERM into a graceful shutdown of every worker.
     await Promise.all(workers.map((w) => w.run()));

@@ -35,11 +35,28 @@ export interface CreateWorkersOptions {
   temporal?: Client;
 }
 
-export async function createWorkers({ config, connection, deps, workflowBundle, overrides, temporal }: CreateWorkersOptions): Promise<Worker[]> {
+export async function createWorkers({
+  config,
+  connection,
+  deps,
+  workflowBundle,
+  overrides,
+  temporal,
+}: CreateWorkersOptions): Promise<Worker[]> {
   // Lazy: a worker that never runs such an activity never opens this connection.
-  const client = temporal ?? new Client({ connection: Connection.lazy({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  const client =
+    temporal ??
+    new Client({
+      connection: Connection.lazy({ address: config.temporal.address }),
+      namespace: config.temporal.namespace,
+    });
   const queues = taskQueueNames(config.temporal.taskQueuePrefix);
-  const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: config.worker.shutdownGrace, ...overrides };
+  const common = {
+    connection,
+    namespace: config.temporal.namespace,
+    shutdownGraceTime: config.worker.shutdownGrace,
+    ...overrides,
+  };
   const accounts = await Worker.create({
     ...common,
     taskQueue: queues.accounts,
@@ -48,13 +65,30 @@ export async function createWorkers({ config, connection, deps, workflowBundle, 
       ...createAccountActivities({ db: deps.db }),
       ...createNotifyActivities({ notifier: deps.notifier, db: deps.db }),
       ...createAuditActivities({ auditLog: deps.auditLog }),
-      ...createProviderActivities({ db: deps.db, vault: deps.vault, providers: config.providers, publicUrl: config.publicUrl, notifier: deps.notifier }),
+      ...createProviderActivities({
+        db: deps.db,
+        vault: deps.vault,
+        providers: config.providers,
+        publicUrl: config.publicUrl,
+        notifier: deps.notifier,
+      }),
       ...createSyncControlActivities({ temporal: client, config }),
       ...createRecordActivities({ db: deps.db, vault: deps.vault, providers: config.providers, temporal: client }),
       ...createRecoveryActivities({ db: deps.db, notifier: deps.notifier, publicUrl: config.publicUrl }),
-      ...createRecoveryProviderActivities({ db: deps.db, vault: deps.vault, providers: config.providers, publicUrl: config.publicUrl }),
+      ...createRecoveryProviderActivities({
+        db: deps.db,
+        vault: deps.vault,
+        providers: config.providers,
+        publicUrl: config.publicUrl,
+      }),
       ...createDisconnectActivities({ db: deps.db, temporal: client }),
-      ...createRetentionActivities({ db: deps.db, vault: deps.vault, auditLog: deps.auditLog, notifier: deps.notifier, supportEmail: config.supportEmail ?? defaultSupportEmail }),
+      ...createRetentionActivities({
+        db: deps.db,
+        vault: deps.vault,
+        auditLog: deps.auditLog,
+        notifier: deps.notifier,
+        supportEmail: config.supportEmail ?? defaultSupportEmail,
+      }),
     },
   });
   const identity = await Worker.create({

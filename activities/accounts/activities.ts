@@ -38,7 +38,10 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
   const accounts = accountsCollection(db);
 
   /** Read, change, write back if nobody wrote in between; a change without `set` means "nothing to do". */
-  async function modify<T>(accountId: string, change: (doc: AccountDocument) => { set?: Partial<AccountDocument>; result: T }): Promise<T> {
+  async function modify<T>(
+    accountId: string,
+    change: (doc: AccountDocument) => { set?: Partial<AccountDocument>; result: T },
+  ): Promise<T> {
     for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
       const doc = await accounts.findOne({ _id: accountId });
       if (!doc) throw failure('AccountNotFound', `no account ${accountId}`);
@@ -70,31 +73,53 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
       return modify<{ removed: boolean }>(input.accountId, (doc) => {
         const nodes = doc.connected_providers.nodes;
         if (!nodes.some((n) => n.connectionId === input.connectionId)) return { result: { removed: false } };
-        return { set: { connected_providers: { nodes: nodes.filter((n) => n.connectionId !== input.connectionId) } }, result: { removed: true } };
+        return {
+          set: { connected_providers: { nodes: nodes.filter((n) => n.connectionId !== input.connectionId) } },
+          result: { removed: true },
+        };
       });
     },
 
     /** Set a connection's status (`reauth_required` when the provider revoked access). */
-    async setConnectionStatus(input: { accountId: string; connectionId: string; status: ConnectedProviderNode['status'] }): Promise<{ changed: boolean }> {
+    async setConnectionStatus(input: {
+      accountId: string;
+      connectionId: string;
+      status: ConnectedProviderNode['status'];
+    }): Promise<{ changed: boolean }> {
       return modify<{ changed: boolean }>(input.accountId, (doc) => {
         const nodes = doc.connected_providers.nodes;
         const node = nodes.find((n) => n.connectionId === input.connectionId);
         if (!node || node.status === input.status) return { result: { changed: false } };
         return {
-          set: { connected_providers: { nodes: nodes.map((n) => (n.connectionId === input.connectionId ? { ...n, status: input.status } : n)) } },
+          set: {
+            connected_providers: {
+              nodes: nodes.map((n) => (n.connectionId === input.connectionId ? { ...n, status: input.status } : n)),
+            },
+          },
           result: { changed: true },
         };
       });
     },
 
     /** The account (other than `exceptAccountId`, if given) that has this provider account connected. */
-    async findConnectionOwner(input: { provider: string; providerAccountId: string }): Promise<{ accountId?: string; connectionId?: string }> {
+    async findConnectionOwner(input: {
+      provider: string;
+      providerAccountId: string;
+    }): Promise<{ accountId?: string; connectionId?: string }> {
       // Dot paths into the array can match two different nodes; the exact node is checked below.
       const candidates = await accounts
-        .find({ 'connected_providers.nodes.provider': input.provider, 'connected_providers.nodes.providerAccountId': input.providerAccountId } as never)
+        .find({
+          'connected_providers.nodes.provider': input.provider,
+          'connected_providers.nodes.providerAccountId': input.providerAccountId,
+        } as never)
         .toArray();
       for (const doc of candidates) {
-        const node = doc.connected_providers.nodes.find((n) => n.provider === input.provider && n.providerAccountId === input.providerAccountId && n.status !== 'disconnected');
+        const node = doc.connected_providers.nodes.find(
+          (n) =>
+            n.provider === input.provider &&
+            n.providerAccountId === input.providerAccountId &&
+            n.status !== 'disconnected',
+        );
         if (node) return { accountId: doc._id, connectionId: node.connectionId };
       }
       return {};
@@ -144,7 +169,9 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
     /** Add a role to the account; `added` is false when it was there already. */
     async addAccountRole(input: { accountId: string; role: string }): Promise<{ added: boolean }> {
       return modify<{ added: boolean }>(input.accountId, (doc) =>
-        doc.roles.includes(input.role) ? { result: { added: false } } : { set: { roles: [...doc.roles, input.role] }, result: { added: true } },
+        doc.roles.includes(input.role)
+          ? { result: { added: false } }
+          : { set: { roles: [...doc.roles, input.role] }, result: { added: true } },
       );
     },
 
@@ -157,14 +184,18 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
       const at = now().toISOString();
       return modify<{ recorded: Consent[] }>(input.accountId, (doc) => {
         const fresh = dedupe(input.consents).filter(
-          (c) => !latestConsents(doc.consents).some((r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted),
+          (c) =>
+            !latestConsents(doc.consents).some(
+              (r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted,
+            ),
         );
         const profile = {
           ...doc.profile,
           ...(input.givenName && !doc.profile.givenName ? { givenName: input.givenName } : {}),
           ...(input.familyName && !doc.profile.familyName ? { familyName: input.familyName } : {}),
         };
-        const profileChanged = profile.givenName !== doc.profile.givenName || profile.familyName !== doc.profile.familyName;
+        const profileChanged =
+          profile.givenName !== doc.profile.givenName || profile.familyName !== doc.profile.familyName;
         if (fresh.length === 0 && !profileChanged) return { result: { recorded: [] } };
         return {
           set: {

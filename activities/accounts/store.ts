@@ -12,5 +12,8 @@ export function accountsCollection(db: Db): Collection<AccountDocument> {
 
 /** Indexes the account center relies on; idempotent, run by the worker at start. */
 export async function ensureAccountIndexes(db: Db): Promise<void> {
-  await accountsCollection(db).createIndex({ 'rootIdentity.subject': 1 }, { unique: true, name: 'root_subject_unique' });
+  await accountsCollection(db).createIndex(
+    { 'rootIdentity.subject': 1 },
+    { unique: true, name: 'root_subject_unique' },
+  );
 }

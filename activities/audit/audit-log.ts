@@ -37,7 +37,8 @@ export const genesisHash = '0'.repeat(64);
 const headId = 'head' as const;
 
 export type ChainBreak = { seq: number; eventId?: string; reason: string };
-export type VerifyResult = { ok: true; events: number; headHash: string } | { ok: false; events: number; firstBreak: ChainBreak };
+export type VerifyResult =
+  { ok: true; events: number; headHash: string } | { ok: false; events: number; firstBreak: ChainBreak };
 
 export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
   return createHash('sha256').update(canonicalJson(event)).digest('hex');
@@ -47,7 +48,10 @@ export class AuditLog {
   private readonly events: Collection<AuditDocument>;
   private readonly heads: Collection<HeadDocument>;
 
-  constructor(db: Db, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    db: Db,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.events = db.collection<AuditDocument>(collections.auditEvents);
     this.heads = db.collection<HeadDocument>(`${collections.auditEvents}_head`);
   }
@@ -68,12 +72,14 @@ export class AuditLog {
       const seq = (head?.seq ?? 0) + 1;
       // Through JSON once: undefined fields vanish here rather than turning into nulls in the database,
       // so the stored event hashes exactly as it was hashed now.
-      const body = JSON.parse(JSON.stringify({
-        ...input,
-        seq,
-        at: this.now().toISOString(),
-        prevHash: head?.hash ?? genesisHash,
-      })) as Omit<AuditEvent, 'hash'>;
+      const body = JSON.parse(
+        JSON.stringify({
+          ...input,
+          seq,
+          at: this.now().toISOString(),
+          prevHash: head?.hash ?? genesisHash,
+        }),
+      ) as Omit<AuditEvent, 'hash'>;
       const event: AuditEvent = { ...body, hash: hashEvent(body) };
       try {
         // _id = eventId and a unique seq: a duplicate event or a concurrent writer both fail here.
@@ -95,7 +101,11 @@ export class AuditLog {
   /** Move the head forward (never back); a crash before this leaves the head behind, which verify allows. */
   private async advanceHead(event: AuditEvent): Promise<void> {
     try {
-      await this.heads.updateOne({ _id: headId, seq: { $lt: event.seq } }, { $set: { seq: event.seq, hash: event.hash } }, { upsert: true });
+      await this.heads.updateOne(
+        { _id: headId, seq: { $lt: event.seq } },
+        { $set: { seq: event.seq, hash: event.hash } },
+        { upsert: true },
+      );
     } catch (err) {
       // The head is already at or past this event: another writer moved it.
       if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
@@ -104,7 +114,9 @@ export class AuditLog {
 
   /** Events, oldest first (optionally of one account). */
   async list(filter: { accountId?: string } = {}): Promise<AuditEvent[]> {
-    const docs = await this.events.find(filter.accountId ? { accountId: filter.accountId } : {}, { sort: { seq: 1 } }).toArray();
+    const docs = await this.events
+      .find(filter.accountId ? { accountId: filter.accountId } : {}, { sort: { seq: 1 } })
+      .toArray();
     return docs.map(strip);
   }
 
@@ -120,18 +132,50 @@ export class AuditLog {
       const event = strip(doc);
       const at = { seq: event.seq, eventId: event.eventId };
       if (event.seq !== expectedSeq) {
-        return { ok: false, events: count, firstBreak: { ...at, reason: event.seq > expectedSeq ? `event ${expectedSeq} is missing` : `sequence number ${event.seq} appears twice` } };
+        return {
+          ok: false,
+          events: count,
+          firstBreak: {
+            ...at,
+            reason:
+              event.seq > expectedSeq
+                ? `event ${expectedSeq} is missing`
+                : `sequence number ${event.seq} appears twice`,
+          },
+        };
       }
-      if (event.prevHash !== prevHash) return { ok: false, events: count, firstBreak: { ...at, reason: 'prevHash does not match the hash of the event before it (an event was inserted, removed or reordered)' } };
+      if (event.prevHash !== prevHash)
+        return {
+          ok: false,
+          events: count,
+          firstBreak: {
+            ...at,
+            reason:
+              'prevHash does not match the hash of the event before it (an event was inserted, removed or reordered)',
+          },
+        };
       const { hash, ...body } = event;
-      if (hashEvent(body) !== hash) return { ok: false, events: count, firstBreak: { ...at, reason: 'the event was edited: its hash does not match its contents' } };
-      if (doc._id !== event.eventId) return { ok: false, events: count, firstBreak: { ...at, reason: 'the event id was changed' } };
+      if (hashEvent(body) !== hash)
+        return {
+          ok: false,
+          events: count,
+          firstBreak: { ...at, reason: 'the event was edited: its hash does not match its contents' },
+        };
+      if (doc._id !== event.eventId)
+        return { ok: false, events: count, firstBreak: { ...at, reason: 'the event id was changed' } };
       prevHash = hash;
       expectedSeq++;
       count++;
     }
     if (head && head.seq >= expectedSeq) {
-      return { ok: false, events: count, firstBreak: { seq: expectedSeq, reason: `the log ends at event ${expectedSeq - 1} but event ${head.seq} was written: events at the end were removed` } };
+      return {
+        ok: false,
+        events: count,
+        firstBreak: {
+          seq: expectedSeq,
+          reason: `the log ends at event ${expectedSeq - 1} but event ${head.seq} was written: events at the end were removed`,
+        },
+      };
     }
     return { ok: true, events: count, headHash: prevHash };
   }

@@ -47,7 +47,11 @@ export function createDisconnectActivities({ db, temporal, now = () => new Date(
         const doc = await accounts.findOne({ _id: input.accountId });
         const nodes = doc?.connected_providers.nodes.filter((n) => n.provider === input.provider) ?? [];
         if (!doc || nodes.length === 0) return { outcome: 'not_connected' };
-        const connections = nodes.map((n) => ({ connectionId: n.connectionId, providerAccountId: n.providerAccountId, directoryLinked: n.directoryLinked === true }));
+        const connections = nodes.map((n) => ({
+          connectionId: n.connectionId,
+          providerAccountId: n.providerAccountId,
+          directoryLinked: n.directoryLinked === true,
+        }));
         const claimed = { outcome: 'claimed' as const, subject: doc.rootIdentity.subject, connections };
         if (nodes.every((n) => n.status === 'disconnected')) return claimed;
         if (isLastLoginMethod(doc, input.provider)) return { outcome: 'last_login_method' };
@@ -55,7 +59,11 @@ export function createDisconnectActivities({ db, temporal, now = () => new Date(
           { _id: input.accountId, revision: doc.revision },
           {
             $set: {
-              connected_providers: { nodes: doc.connected_providers.nodes.map((n) => (n.provider === input.provider ? { ...n, status: 'disconnected' as const } : n)) },
+              connected_providers: {
+                nodes: doc.connected_providers.nodes.map((n) =>
+                  n.provider === input.provider ? { ...n, status: 'disconnected' as const } : n,
+                ),
+              },
               updatedAt: now().toISOString(),
               revision: doc.revision + 1,
             },
@@ -70,7 +78,10 @@ export function createDisconnectActivities({ db, temporal, now = () => new Date(
      * Wait until the token custodian has ended (it was sent `stopCustody`), so no refresh can write tokens
      * after they are deleted. One still running after `waitMs` is terminated.
      */
-    async awaitCustodyStopped(input: { workflowId: string; waitMs?: number }): Promise<{ stopped: 'closed' | 'not_running' | 'terminated' }> {
+    async awaitCustodyStopped(input: {
+      workflowId: string;
+      waitMs?: number;
+    }): Promise<{ stopped: 'closed' | 'not_running' | 'terminated' }> {
       if (!temporal) throw failure('NotConfigured', 'this worker has no Temporal client for disconnects');
       const handle = temporal.workflow.getHandle(input.workflowId);
       const deadline = Date.now() + (input.waitMs ?? defaultCustodyWaitMs);

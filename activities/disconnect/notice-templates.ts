@@ -13,7 +13,9 @@ export const disconnectNoticeTemplates: NoticeTemplates = {
         ? `You chose to delete its data: ${data?.deleted ?? 0} records were deleted.`
         : `You chose to keep its data: ${data?.detached ?? 0} records stay in your account center, marked as detached. Connecting the same ${data?.providerName ?? 'provider'} account again attaches them again.`,
       ...(typeof data?.invalid === 'number' && data.invalid > 0
-        ? [`${data.invalid} records could not be verified as coming from this connection; they were left as they are and our support team will review them.`]
+        ? [
+            `${data.invalid} records could not be verified as coming from this connection; they were left as they are and our support team will review them.`,
+          ]
         : []),
       '',
       'If this was not you, tell us at once.',

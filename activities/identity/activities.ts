@@ -15,7 +15,11 @@ export interface IdentityActivityDeps {
  */
 export function identityFailure(err: unknown): unknown {
   if (!(err instanceof IdentityError)) return err;
-  return failure(err.type, err.message, err.type === 'IdentityRateLimited' ? { nextRetryDelay: err.retryAfterMs ?? 1000 } : {});
+  return failure(
+    err.type,
+    err.message,
+    err.type === 'IdentityRateLimited' ? { nextRetryDelay: err.retryAfterMs ?? 1000 } : {},
+  );
 }
 
 async function mapped<T>(fn: () => Promise<T>): Promise<T> {
@@ -29,17 +33,34 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 export function createIdentityActivities({ directory }: IdentityActivityDeps) {
   return {
     /** Ensure the root identity exists and is bound to the account (app_metadata.cra_account_id). */
-    async ensureRootIdentity(input: EnsureRootIdentityInput): Promise<RootIdentity & { directory: 'embedded' | 'auth0' }> {
+    async ensureRootIdentity(
+      input: EnsureRootIdentityInput,
+    ): Promise<RootIdentity & { directory: 'embedded' | 'auth0' }> {
       const identity = await mapped(() => directory.ensureRootIdentity(input));
       return { ...identity, directory: directory.kind };
     },
     /** Link a connected provider's identity to the root identity; `linked: false` when the directory has none to link. */
-    async linkDirectoryIdentity(input: { subject: string; provider: string; providerAccountId: string }): Promise<{ linked: boolean }> {
-      return mapped(() => directory.linkIdentity(input.subject, { provider: input.provider, providerAccountId: input.providerAccountId }));
+    async linkDirectoryIdentity(input: {
+      subject: string;
+      provider: string;
+      providerAccountId: string;
+    }): Promise<{ linked: boolean }> {
+      return mapped(() =>
+        directory.linkIdentity(input.subject, { provider: input.provider, providerAccountId: input.providerAccountId }),
+      );
     },
     /** Remove a connected provider's identity from the root identity; `unlinked: false` when it was not linked. */
-    async unlinkDirectoryIdentity(input: { subject: string; provider: string; providerAccountId: string }): Promise<{ unlinked: boolean }> {
-      return mapped(() => directory.unlinkIdentity(input.subject, { provider: input.provider, providerAccountId: input.providerAccountId }));
+    async unlinkDirectoryIdentity(input: {
+      subject: string;
+      provider: string;
+      providerAccountId: string;
+    }): Promise<{ unlinked: boolean }> {
+      return mapped(() =>
+        directory.unlinkIdentity(input.subject, {
+          provider: input.provider,
+          providerAccountId: input.providerAccountId,
+        }),
+      );
     },
     /** Assign a role at the directory. */
     async assignDirectoryRole(input: { subject: string; role: string }): Promise<void> {

@@ -99,7 +99,10 @@ export class Auth0Directory implements IdentityDirectory {
     }
   }
 
-  async linkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ linked: boolean }> {
+  async linkIdentity(
+    subject: string,
+    identity: { provider: string; providerAccountId: string },
+  ): Promise<{ linked: boolean }> {
     const secondary = auth0Identity(identity.provider, identity.providerAccountId);
     try {
       await this.client.users.identities.link(subject, secondary);
@@ -108,18 +111,26 @@ export class Auth0Directory implements IdentityDirectory {
       const mapped = toIdentityError(err, 'POST', `${userPath(subject)}/identities`);
       // The provider account never signed in through Auth0, so there is no secondary user to link:
       // CRA holds the connection itself.
-      if (mapped.type === 'IdentityNotFound' || (mapped.type === 'IdentityRejected' && statusOf(err) === 400)) return { linked: false };
+      if (mapped.type === 'IdentityNotFound' || (mapped.type === 'IdentityRejected' && statusOf(err) === 400))
+        return { linked: false };
       throw mapped;
     }
   }
 
-  async unlinkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ unlinked: boolean }> {
+  async unlinkIdentity(
+    subject: string,
+    identity: { provider: string; providerAccountId: string },
+  ): Promise<{ unlinked: boolean }> {
     const secondary = auth0Identity(identity.provider, identity.providerAccountId);
     try {
       await this.client.users.identities.delete(subject, secondary.provider, secondary.user_id);
       return { unlinked: true };
     } catch (err) {
-      const mapped = toIdentityError(err, 'DELETE', `${userPath(subject)}/identities/${secondary.provider}/${encodeURIComponent(secondary.user_id)}`);
+      const mapped = toIdentityError(
+        err,
+        'DELETE',
+        `${userPath(subject)}/identities/${secondary.provider}/${encodeURIComponent(secondary.user_id)}`,
+      );
       // Already unlinked, or the user is gone: nothing left to remove.
       if (mapped.type === 'IdentityNotFound') return { unlinked: false };
       throw mapped;
@@ -146,14 +157,20 @@ export class Auth0Directory implements IdentityDirectory {
    */
   async resetCredentials(subject: string, options: ResetCredentialsOptions): Promise<ResetCredentialsResult> {
     const path = userPath(subject);
-    await mappedCall('DELETE', `${path}/authentication-methods`, () => this.client.users.authenticationMethods.deleteAll(subject));
+    await mappedCall('DELETE', `${path}/authentication-methods`, () =>
+      this.client.users.authenticationMethods.deleteAll(subject),
+    );
     await mappedCall('DELETE', `${path}/refresh-tokens`, () => this.client.users.refreshToken.delete(subject));
     await mappedCall('DELETE', `${path}/sessions`, () => this.client.users.sessions.delete(subject));
     // mark_email_as_verified: false — a recovery proves control of the account, not of its address.
-    const ticket = await mappedCall('POST', '/api/v2/tickets/password-change', () => this.client.tickets.changePassword({
-      user_id: subject, ttl_sec: options.ticketTtlSeconds, mark_email_as_verified: false,
-      ...(options.resultUrl ? { result_url: options.resultUrl } : {}),
-    }));
+    const ticket = await mappedCall('POST', '/api/v2/tickets/password-change', () =>
+      this.client.tickets.changePassword({
+        user_id: subject,
+        ttl_sec: options.ticketTtlSeconds,
+        mark_email_as_verified: false,
+        ...(options.resultUrl ? { result_url: options.resultUrl } : {}),
+      }),
+    );
     return ticket.ticket ? { passwordChangeTicketUrl: ticket.ticket } : {};
   }
 }
@@ -168,14 +185,25 @@ async function mappedCall<T>(method: string, path: string, call: () => Promise<T
 
 /** Auth0's social connection strategy per CRA provider; the rest are custom OAuth2 connections named after the provider. */
 const auth0Strategies: Record<string, Management.UserIdentityProviderEnum> = {
-  google: 'google-oauth2', apple: 'apple', facebook: 'facebook', microsoft: 'windowslive', x: 'twitter',
-  github: 'github', linkedin: 'linkedin', amazon: 'amazon',
+  google: 'google-oauth2',
+  apple: 'apple',
+  facebook: 'facebook',
+  microsoft: 'windowslive',
+  x: 'twitter',
+  github: 'github',
+  linkedin: 'linkedin',
+  amazon: 'amazon',
 };
 
 /** The secondary identity as Auth0 names it: custom OAuth2 connections prefix the user id with the connection name. */
-function auth0Identity(provider: string, providerAccountId: string): { provider: Management.UserIdentityProviderEnum; user_id: string } {
+function auth0Identity(
+  provider: string,
+  providerAccountId: string,
+): { provider: Management.UserIdentityProviderEnum; user_id: string } {
   const strategy = auth0Strategies[provider];
-  return strategy ? { provider: strategy, user_id: providerAccountId } : { provider: 'oauth2', user_id: `${provider}|${providerAccountId}` };
+  return strategy
+    ? { provider: strategy, user_id: providerAccountId }
+    : { provider: 'oauth2', user_id: `${provider}|${providerAccountId}` };
 }
 
 /** The Management API path of a user, as sent on the wire (`auth0|abc` → `auth0%7Cabc`). */

@@ -5,7 +5,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
-import { IdentityError, type EnsureRootIdentityInput, type IdentityDirectory, type ResetCredentialsOptions, type ResetCredentialsResult, type RootIdentity } from './port.js';
+import {
+  IdentityError,
+  type EnsureRootIdentityInput,
+  type IdentityDirectory,
+  type ResetCredentialsOptions,
+  type ResetCredentialsResult,
+  type RootIdentity,
+} from './port.js';
 
 /** A password-change ticket of the embedded directory (the API's `/account/reset-password` redeems it). */
 export interface PasswordTicketDocument {
@@ -40,7 +47,10 @@ export class EmbeddedDirectory implements IdentityDirectory {
   private readonly users: Collection<IdentityUserDocument>;
 
   /** `publicUrl`: where the account center is, for the password-change link of a recovery. */
-  constructor(private readonly db: Db, private readonly publicUrl?: string) {
+  constructor(
+    private readonly db: Db,
+    private readonly publicUrl?: string,
+  ) {
     this.users = db.collection<IdentityUserDocument>(collections.identityUsers);
   }
 
@@ -74,22 +84,32 @@ export class EmbeddedDirectory implements IdentityDirectory {
       { returnDocument: 'after' },
     );
     const user = bound ?? (await this.users.findOne({ _id: input.subject }));
-    if (!user) throw new IdentityError('IdentityUnavailable', `identity ${input.subject} vanished while it was being bound`);
+    if (!user)
+      throw new IdentityError('IdentityUnavailable', `identity ${input.subject} vanished while it was being bound`);
     if (user.app_metadata.cra_account_id !== input.accountId) {
       throw new IdentityError('IdentityRejected', `identity ${input.subject} is already the root of another account`);
     }
     return toRootIdentity(user);
   }
 
-  async linkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ linked: boolean }> {
+  async linkIdentity(
+    subject: string,
+    identity: { provider: string; providerAccountId: string },
+  ): Promise<{ linked: boolean }> {
     const entry = { provider: identity.provider, user_id: identity.providerAccountId };
     const result = await this.users.updateOne({ _id: subject }, { $addToSet: { identities: entry } });
     if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);
     return { linked: true };
   }
 
-  async unlinkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ unlinked: boolean }> {
-    const result = await this.users.updateOne({ _id: subject }, { $pull: { identities: { provider: identity.provider, user_id: identity.providerAccountId } } });
+  async unlinkIdentity(
+    subject: string,
+    identity: { provider: string; providerAccountId: string },
+  ): Promise<{ unlinked: boolean }> {
+    const result = await this.users.updateOne(
+      { _id: subject },
+      { $pull: { identities: { provider: identity.provider, user_id: identity.providerAccountId } } },
+    );
     return { unlinked: result.modifiedCount === 1 };
   }
 
@@ -114,7 +134,10 @@ export class EmbeddedDirectory implements IdentityDirectory {
     if (!this.publicUrl || !options) return {};
     const ticket = randomBytes(32).toString('base64url');
     await this.db.collection<PasswordTicketDocument>(collections.passwordTickets).insertOne({
-      _id: passwordTicketHash(ticket), subject, expiresAt: new Date(Date.now() + options.ticketTtlSeconds * 1000).toISOString(), usedAt: null,
+      _id: passwordTicketHash(ticket),
+      subject,
+      expiresAt: new Date(Date.now() + options.ticketTtlSeconds * 1000).toISOString(),
+      usedAt: null,
     });
     return { passwordChangeTicketUrl: `${this.publicUrl}/account/reset-password?ticket=${ticket}` };
   }

@@ -62,12 +62,18 @@ export interface IdentityDirectory {
    * Link a connected provider's identity to the root identity (Auth0: `POST /api/v2/users/{id}/identities`).
    * `linked: false` when the directory has no such secondary identity to link (CRA still keeps the connection).
    */
-  linkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ linked: boolean }>;
+  linkIdentity(
+    subject: string,
+    identity: { provider: string; providerAccountId: string },
+  ): Promise<{ linked: boolean }>;
   /**
    * Remove a linked provider identity from the root identity (Auth0: `DELETE /api/v2/users/{id}/identities/{provider}/{user_id}`).
    * `unlinked: false` when it was not linked (or the user is gone): a retry after success changes nothing.
    */
-  unlinkIdentity(subject: string, identity: { provider: string; providerAccountId: string }): Promise<{ unlinked: boolean }>;
+  unlinkIdentity(
+    subject: string,
+    identity: { provider: string; providerAccountId: string },
+  ): Promise<{ unlinked: boolean }>;
   /**
    * After an approved account recovery: remove enrolled MFA factors, end every session and refresh token,
    * and require a new password (Auth0: a password-change ticket valid `ticketTtlSeconds`). Safe to repeat.

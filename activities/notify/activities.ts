@@ -20,9 +20,13 @@ export function createNotifyActivities({ notifier, db }: NotifyActivityDeps) {
      * Queue a notice to the account's email address (looked up here, so workflows need not carry it).
      * `queued` is false when the account has no address or the notice was queued before.
      */
-    async queueAccountNotice(input: Omit<Notice, 'to' | 'channel'> & { accountId: string }): Promise<{ queued: boolean }> {
+    async queueAccountNotice(
+      input: Omit<Notice, 'to' | 'channel'> & { accountId: string },
+    ): Promise<{ queued: boolean }> {
       if (!db) throw new Error('queueAccountNotice needs the database');
-      const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
+      const account = await db
+        .collection<AccountDocument>(collections.accounts)
+        .findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
       const to = account?.rootIdentity.email;
       if (!to) return { queued: false };
       const { queued } = await notifier.send({ ...input, channel: 'email', to });

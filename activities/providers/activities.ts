@@ -15,9 +15,25 @@ import { redirectUriFor } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { Notifier } from '../notify/port.js';
 import type { SecretVault } from '../secrets/port.js';
-import { exchangeCode, fetchProfileJson, ProviderError, refreshTokens, revokeToken, verifyIdToken, type TokenSet } from './oauth-client.js';
+import {
+  exchangeCode,
+  fetchProfileJson,
+  ProviderError,
+  refreshTokens,
+  revokeToken,
+  verifyIdToken,
+  type TokenSet,
+} from './oauth-client.js';
 import { ProviderNotConfigured, resolveProvider } from './resolve.js';
-import { linkAttempts, linkUndoTokens, linkUndoTtlMs, providerTokens, recordIdOf, vaultKeys, type ProviderTokenDocument } from './stores.js';
+import {
+  linkAttempts,
+  linkUndoTokens,
+  linkUndoTtlMs,
+  providerTokens,
+  recordIdOf,
+  vaultKeys,
+  type ProviderTokenDocument,
+} from './stores.js';
 
 export interface ProviderActivityDeps {
   db: Db;
@@ -55,18 +71,42 @@ function toFailure(err: unknown, permanentType: FailureType): unknown {
     case 'ProviderUnavailable':
       return failure(err.type, err.message);
     case 'InvalidGrant':
-      return failure(permanentType === 'LinkExchangeFailed' ? permanentType : 'InvalidGrant', err.message, { nonRetryable: true, details: [err.type] });
+      return failure(permanentType === 'LinkExchangeFailed' ? permanentType : 'InvalidGrant', err.message, {
+        nonRetryable: true,
+        details: [err.type],
+      });
     default:
       return failure(permanentType, err.message, { nonRetryable: true, details: [err.type] });
   }
 }
 
-export function createProviderActivities({ db, vault, providers, publicUrl, notifier, now = () => new Date() }: ProviderActivityDeps) {
+export function createProviderActivities({
+  db,
+  vault,
+  providers,
+  publicUrl,
+  notifier,
+  now = () => new Date(),
+}: ProviderActivityDeps) {
   const attempts = linkAttempts(db);
   const undoTokens = linkUndoTokens(db);
   const tokens = providerTokens(db);
 
-  async function storeTokens(id: string, base: Omit<ProviderTokenDocument, '_id' | 'accessTokenCiphertext' | 'refreshTokenCiphertext' | 'accessTokenExpiresAt' | 'scopes' | 'version' | 'updatedAt'>, set: TokenSet, version: number): Promise<void> {
+  async function storeTokens(
+    id: string,
+    base: Omit<
+      ProviderTokenDocument,
+      | '_id'
+      | 'accessTokenCiphertext'
+      | 'refreshTokenCiphertext'
+      | 'accessTokenExpiresAt'
+      | 'scopes'
+      | 'version'
+      | 'updatedAt'
+    >,
+    set: TokenSet,
+    version: number,
+  ): Promise<void> {
     const doc: Omit<ProviderTokenDocument, '_id'> = {
       ...base,
       accessTokenCiphertext: await vault.encrypt(vaultKeys.providerTokens, set.accessToken),
@@ -84,7 +124,14 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
      * Start an authorization request: a single-use `state`, a PKCE S256 challenge and, for OpenID
      * providers, a `nonce`. Earlier attempts of the same workflow stop being valid.
      */
-    async beginLinkAttempt(input: { workflowId: string; accountId: string; provider: ProviderId; scopes: string[]; ttlMs: number; redirect?: { uri: string; clientId: string } }): Promise<{ attemptId: string; expiresAt: string }> {
+    async beginLinkAttempt(input: {
+      workflowId: string;
+      accountId: string;
+      provider: ProviderId;
+      scopes: string[];
+      ttlMs: number;
+      redirect?: { uri: string; clientId: string };
+    }): Promise<{ attemptId: string; expiresAt: string }> {
       let resolved;
       try {
         resolved = await resolveProvider(input.provider, providers, vault);
@@ -101,13 +148,24 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
       const attemptId = recordIdOf(state);
       await attempts.updateMany(
         { workflowId: input.workflowId, status: 'pending' },
-        { $set: { status: 'discarded', codeVerifierCiphertext: null, nonce: null, code: null, authorizationUrlCiphertext: null } },
+        {
+          $set: {
+            status: 'discarded',
+            codeVerifierCiphertext: null,
+            nonce: null,
+            code: null,
+            authorizationUrlCiphertext: null,
+          },
+        },
       );
       const url = new URL(resolved.endpoints.authorize);
       url.searchParams.set('response_type', 'code');
       url.searchParams.set('client_id', resolved.credentials.clientId);
       url.searchParams.set('redirect_uri', redirectUri);
-      url.searchParams.set('scope', [...resolved.extraScopes, ...input.scopes].join(resolved.definition.scopeSeparator));
+      url.searchParams.set(
+        'scope',
+        [...resolved.extraScopes, ...input.scopes].join(resolved.definition.scopeSeparator),
+      );
       url.searchParams.set('state', state);
       url.searchParams.set('code_challenge', challenge);
       url.searchParams.set('code_challenge_method', 'S256');
@@ -118,11 +176,21 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
       const expiresAt = new Date(at.getTime() + input.ttlMs).toISOString();
       // The URL (state, challenge, nonce) goes to the API through this record, encrypted, never through history.
       await attempts.insertOne({
-        _id: attemptId, workflowId: input.workflowId, accountId: input.accountId, provider: input.provider, redirectUri, scopes: input.scopes,
+        _id: attemptId,
+        workflowId: input.workflowId,
+        accountId: input.accountId,
+        provider: input.provider,
+        redirectUri,
+        scopes: input.scopes,
         ...(input.redirect ? { clientId: input.redirect.clientId } : {}),
-        codeVerifierCiphertext: await vault.encrypt(vaultKeys.linkSecrets, verifier), nonce,
+        codeVerifierCiphertext: await vault.encrypt(vaultKeys.linkSecrets, verifier),
+        nonce,
         authorizationUrlCiphertext: await vault.encrypt(vaultKeys.linkSecrets, url.toString()),
-        createdAt: at.toISOString(), expiresAt, callbackAt: null, code: null, status: 'pending',
+        createdAt: at.toISOString(),
+        expiresAt,
+        callbackAt: null,
+        code: null,
+        status: 'pending',
       });
       return { attemptId, expiresAt };
     },
@@ -136,12 +204,26 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
       if (!attempt || attempt.status !== 'callback_received' || !attempt.code || !attempt.codeVerifierCiphertext) {
         throw failure('LinkExchangeFailed', 'the link attempt has no code to redeem (already used or discarded)');
       }
-      const wipe = () => attempts.updateOne({ _id: attempt._id }, { $set: { status: 'exchanged', code: null, codeVerifierCiphertext: null, nonce: null, authorizationUrlCiphertext: null } });
+      const wipe = () =>
+        attempts.updateOne(
+          { _id: attempt._id },
+          {
+            $set: {
+              status: 'exchanged',
+              code: null,
+              codeVerifierCiphertext: null,
+              nonce: null,
+              authorizationUrlCiphertext: null,
+            },
+          },
+        );
       try {
         const resolved = await resolveProvider(attempt.provider, providers, vault);
         const set = await exchangeCode(resolved.endpoints, resolved.credentials, {
-          code: attempt.code, codeVerifier: await vault.decrypt(vaultKeys.linkSecrets, attempt.codeVerifierCiphertext),
-          redirectUri: attempt.redirectUri, requestedScopes: attempt.scopes,
+          code: attempt.code,
+          codeVerifier: await vault.decrypt(vaultKeys.linkSecrets, attempt.codeVerifierCiphertext),
+          redirectUri: attempt.redirectUri,
+          requestedScopes: attempt.scopes,
         });
         // The code is spent whatever happens next: never keep it.
         await wipe();
@@ -151,10 +233,25 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
         }
         const profile = resolved.definition.mapProfile(await fetchProfileJson(resolved.endpoints, set));
         const connectionId = connectionIdFor(attempt.accountId, attempt.provider, profile.providerAccountId);
-        await storeTokens(`pending:${attempt._id}`, { accountId: attempt.accountId, provider: attempt.provider, providerAccountId: profile.providerAccountId, status: 'pending' }, set, 1);
+        await storeTokens(
+          `pending:${attempt._id}`,
+          {
+            accountId: attempt.accountId,
+            provider: attempt.provider,
+            providerAccountId: profile.providerAccountId,
+            status: 'pending',
+          },
+          set,
+          1,
+        );
         return {
-          connectionId, providerAccountId: profile.providerAccountId, emailVerified: profile.emailVerified, scopes: set.scopes, hasRefreshToken: set.refreshToken !== undefined,
-          ...(profile.email ? { email: profile.email } : {}), ...(profile.displayName ? { displayName: profile.displayName } : {}),
+          connectionId,
+          providerAccountId: profile.providerAccountId,
+          emailVerified: profile.emailVerified,
+          scopes: set.scopes,
+          hasRefreshToken: set.refreshToken !== undefined,
+          ...(profile.email ? { email: profile.email } : {}),
+          ...(profile.displayName ? { displayName: profile.displayName } : {}),
           ...(set.expiresAt ? { accessTokenExpiresAt: set.expiresAt } : {}),
         };
       } catch (err) {
@@ -174,7 +271,11 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
       }
       const version = (current?.version ?? 0) + 1;
       const { _id: _pendingId, ...moved } = pending;
-      await tokens.replaceOne({ _id: input.connectionId }, { ...moved, status: 'active', version, updatedAt: now().toISOString() }, { upsert: true });
+      await tokens.replaceOne(
+        { _id: input.connectionId },
+        { ...moved, status: 'active', version, updatedAt: now().toISOString() },
+        { upsert: true },
+      );
       await tokens.deleteOne({ _id: pending._id });
       return { version };
     },
@@ -183,9 +284,18 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
      * Queue the "connected" notice with a link that undoes this connection for `linkUndoTtlMs`. The token
      * is made here and only its SHA-256 is stored; the workflow sees neither.
      */
-    async queueLinkedNotice(input: { accountId: string; provider: ProviderId; connectionId: string; providerAccountId: string; providerAccount: string; idempotencyKey: string }): Promise<{ queued: boolean }> {
+    async queueLinkedNotice(input: {
+      accountId: string;
+      provider: ProviderId;
+      connectionId: string;
+      providerAccountId: string;
+      providerAccount: string;
+      idempotencyKey: string;
+    }): Promise<{ queued: boolean }> {
       if (!notifier) throw new Error('queueLinkedNotice needs the notifier');
-      const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
+      const account = await db
+        .collection<AccountDocument>(collections.accounts)
+        .findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
       const to = account?.rootIdentity.email;
       if (!to) return { queued: false };
       const token = b64url(randomBytes(32));
@@ -193,12 +303,28 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
       const expiresAt = new Date(at.getTime() + linkUndoTtlMs).toISOString();
       const tokenId = recordIdOf(token);
       await undoTokens.insertOne({
-        _id: tokenId, accountId: input.accountId, provider: input.provider, connectionId: input.connectionId, providerAccountId: input.providerAccountId,
-        noticeKey: input.idempotencyKey, createdAt: at.toISOString(), expiresAt, usedAt: null,
+        _id: tokenId,
+        accountId: input.accountId,
+        provider: input.provider,
+        connectionId: input.connectionId,
+        providerAccountId: input.providerAccountId,
+        noticeKey: input.idempotencyKey,
+        createdAt: at.toISOString(),
+        expiresAt,
+        usedAt: null,
       });
       const { queued } = await notifier.send({
-        idempotencyKey: input.idempotencyKey, channel: 'email', to, accountId: input.accountId, template: 'provider-linked',
-        data: { providerName: input.provider, providerAccount: input.providerAccount, undoUrl: `${publicUrl}${linkUndoPath}?token=${token}`, undoUntil: expiresAt },
+        idempotencyKey: input.idempotencyKey,
+        channel: 'email',
+        to,
+        accountId: input.accountId,
+        template: 'provider-linked',
+        data: {
+          providerName: input.provider,
+          providerAccount: input.providerAccount,
+          undoUrl: `${publicUrl}${linkUndoPath}?token=${token}`,
+          undoUntil: expiresAt,
+        },
       });
       // A retry after the notice went out: the token in that notice stays the only one.
       if (!queued) await undoTokens.deleteOne({ _id: tokenId });
@@ -207,7 +333,18 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
 
     /** Forget an attempt: its verifier, its code and any tokens it obtained. Idempotent. */
     async discardLinkAttempt(input: { attemptId: string }): Promise<void> {
-      await attempts.updateOne({ _id: input.attemptId }, { $set: { status: 'discarded', code: null, codeVerifierCiphertext: null, nonce: null, authorizationUrlCiphertext: null } });
+      await attempts.updateOne(
+        { _id: input.attemptId },
+        {
+          $set: {
+            status: 'discarded',
+            code: null,
+            codeVerifierCiphertext: null,
+            nonce: null,
+            authorizationUrlCiphertext: null,
+          },
+        },
+      );
       await tokens.deleteOne({ _id: `pending:${input.attemptId}` });
     },
 
@@ -215,17 +352,37 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
      * Refresh a connection's access token with its refresh token. `InvalidGrant` (revoked at the provider,
      * or expired) is permanent: token custody then asks the person to reconnect.
      */
-    async refreshConnectionTokens(input: { connectionId: string }): Promise<{ accessTokenExpiresAt?: string; version: number }> {
+    async refreshConnectionTokens(input: {
+      connectionId: string;
+    }): Promise<{ accessTokenExpiresAt?: string; version: number }> {
       const doc = await tokens.findOne({ _id: input.connectionId });
       if (!doc || doc.status !== 'active') throw failure('TokensMissing', `no active tokens for ${input.connectionId}`);
-      if (!doc.refreshTokenCiphertext) throw failure('InvalidGrant', 'the provider gave no refresh token; the person must reconnect');
+      if (!doc.refreshTokenCiphertext)
+        throw failure('InvalidGrant', 'the provider gave no refresh token; the person must reconnect');
       try {
         const resolved = await resolveProvider(doc.provider, providers, vault);
-        const set = await refreshTokens(resolved.endpoints, resolved.credentials, await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext), doc.scopes);
+        const set = await refreshTokens(
+          resolved.endpoints,
+          resolved.credentials,
+          await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext),
+          doc.scopes,
+        );
         // Providers that rotate refresh tokens send a new one; the others keep the old one valid.
-        const keepRefresh = set.refreshToken ? set : { ...set, refreshToken: await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext) };
+        const keepRefresh = set.refreshToken
+          ? set
+          : { ...set, refreshToken: await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext) };
         const version = doc.version + 1;
-        await storeTokens(doc._id, { accountId: doc.accountId, provider: doc.provider, providerAccountId: doc.providerAccountId, status: 'active' }, keepRefresh, version);
+        await storeTokens(
+          doc._id,
+          {
+            accountId: doc.accountId,
+            provider: doc.provider,
+            providerAccountId: doc.providerAccountId,
+            status: 'active',
+          },
+          keepRefresh,
+          version,
+        );
         return { version, ...(set.expiresAt ? { accessTokenExpiresAt: set.expiresAt } : {}) };
       } catch (err) {
         throw toFailure(err, 'InvalidGrant');
@@ -236,18 +393,27 @@ export function createProviderActivities({ db, vault, providers, publicUrl, noti
      * Revoke a connection's tokens at the provider (RFC 7009, unless `atProvider` is false) and delete them
      * here. Idempotent.
      */
-    async revokeConnectionTokens(input: { connectionId: string; atProvider?: boolean }): Promise<{ revokedAtProvider: boolean }> {
+    async revokeConnectionTokens(input: {
+      connectionId: string;
+      atProvider?: boolean;
+    }): Promise<{ revokedAtProvider: boolean }> {
       const doc = await tokens.findOne({ _id: input.connectionId });
       if (!doc) return { revokedAtProvider: false };
       let revoked = false;
-      if (input.atProvider !== false) try {
-        const resolved = await resolveProvider(doc.provider, providers, vault);
-        const token = doc.refreshTokenCiphertext ?? doc.accessTokenCiphertext;
-        revoked = await revokeToken(resolved.endpoints, resolved.credentials, await vault.decrypt(vaultKeys.providerTokens, token), doc.refreshTokenCiphertext ? 'refresh_token' : 'access_token');
-      } catch (err) {
-        const mapped = toFailure(err, 'RevocationFailed');
-        if (!(failure instanceof ApplicationFailure && failure.nonRetryable)) throw mapped;
-      }
+      if (input.atProvider !== false)
+        try {
+          const resolved = await resolveProvider(doc.provider, providers, vault);
+          const token = doc.refreshTokenCiphertext ?? doc.accessTokenCiphertext;
+          revoked = await revokeToken(
+            resolved.endpoints,
+            resolved.credentials,
+            await vault.decrypt(vaultKeys.providerTokens, token),
+            doc.refreshTokenCiphertext ? 'refresh_token' : 'access_token',
+          );
+        } catch (err) {
+          const mapped = toFailure(err, 'RevocationFailed');
+          if (!(failure instanceof ApplicationFailure && failure.nonRetryable)) throw mapped;
+        }
       await tokens.deleteOne({ _id: input.connectionId });
       return { revokedAtProvider: revoked };
     },

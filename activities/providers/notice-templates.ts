@@ -8,7 +8,13 @@ export const providerNoticeTemplates: NoticeTemplates = {
       `${data?.providerName ?? 'A provider'} was connected to your account center${data?.providerAccount ? ` as ${data.providerAccount}` : ''}.`,
       '',
       'If this was not you, disconnect it from your account center and tell us.',
-      ...(data?.undoUrl ? ['', `Undo this connection (disconnects it and deletes what it imported; until ${String(data.undoUntil ?? 'a week from now')}):`, String(data.undoUrl)] : []),
+      ...(data?.undoUrl
+        ? [
+            '',
+            `Undo this connection (disconnects it and deletes what it imported; until ${String(data.undoUntil ?? 'a week from now')}):`,
+            String(data.undoUrl),
+          ]
+        : []),
     ].join('\n'),
   }),
   'provider-reauth-required': (data) => ({

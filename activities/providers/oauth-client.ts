@@ -21,10 +21,20 @@ export interface TokenSet {
   tokenType: string;
 }
 
-export type ProviderErrorType = 'InvalidGrant' | 'InvalidClient' | 'ProviderRejected' | 'ProviderRateLimited' | 'ProviderUnavailable' | 'IdTokenInvalid';
+export type ProviderErrorType =
+  | 'InvalidGrant'
+  | 'InvalidClient'
+  | 'ProviderRejected'
+  | 'ProviderRateLimited'
+  | 'ProviderUnavailable'
+  | 'IdTokenInvalid';
 
 export class ProviderError extends Error {
-  constructor(readonly type: ProviderErrorType, message: string, readonly retryAfterMs?: number) {
+  constructor(
+    readonly type: ProviderErrorType,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
     this.name = 'ProviderError';
   }
@@ -78,13 +88,16 @@ async function failure(res: Response, url: string): Promise<ProviderError> {
 }
 
 function tokenSet(body: Record<string, unknown>, requestedScopes: string[]): TokenSet {
-  if (typeof body.access_token !== 'string') throw new ProviderError('ProviderRejected', 'the token response has no access_token');
+  if (typeof body.access_token !== 'string')
+    throw new ProviderError('ProviderRejected', 'the token response has no access_token');
   const expiresIn = Number(body.expires_in);
   return {
     accessToken: body.access_token,
     ...(typeof body.refresh_token === 'string' ? { refreshToken: body.refresh_token } : {}),
     ...(typeof body.id_token === 'string' ? { idToken: body.id_token } : {}),
-    ...(Number.isFinite(expiresIn) && expiresIn > 0 ? { expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() } : {}),
+    ...(Number.isFinite(expiresIn) && expiresIn > 0
+      ? { expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() }
+      : {}),
     // RFC 6749 §5.1: no `scope` in the response means the requested scopes were granted.
     scopes: typeof body.scope === 'string' ? body.scope.split(/[\s,]+/).filter(Boolean) : requestedScopes,
     tokenType: typeof body.token_type === 'string' ? body.token_type : 'Bearer',
@@ -92,22 +105,42 @@ function tokenSet(body: Record<string, unknown>, requestedScopes: string[]): Tok
 }
 
 export async function exchangeCode(
-  endpoints: ProviderEndpoints, credentials: ClientCredentials,
+  endpoints: ProviderEndpoints,
+  credentials: ClientCredentials,
   input: { code: string; codeVerifier: string; redirectUri: string; requestedScopes: string[] },
 ): Promise<TokenSet> {
-  const res = await post(endpoints.token, { grant_type: 'authorization_code', code: input.code, code_verifier: input.codeVerifier, redirect_uri: input.redirectUri }, credentials);
+  const res = await post(
+    endpoints.token,
+    {
+      grant_type: 'authorization_code',
+      code: input.code,
+      code_verifier: input.codeVerifier,
+      redirect_uri: input.redirectUri,
+    },
+    credentials,
+  );
   if (!res.ok) throw await failure(res, endpoints.token);
   return tokenSet((await res.json()) as Record<string, unknown>, input.requestedScopes);
 }
 
-export async function refreshTokens(endpoints: ProviderEndpoints, credentials: ClientCredentials, refreshToken: string, scopes: string[]): Promise<TokenSet> {
+export async function refreshTokens(
+  endpoints: ProviderEndpoints,
+  credentials: ClientCredentials,
+  refreshToken: string,
+  scopes: string[],
+): Promise<TokenSet> {
   const res = await post(endpoints.token, { grant_type: 'refresh_token', refresh_token: refreshToken }, credentials);
   if (!res.ok) throw await failure(res, endpoints.token);
   return tokenSet((await res.json()) as Record<string, unknown>, scopes);
 }
 
 /** RFC 7009. A provider without a revocation endpoint returns false: the caller records that. */
-export async function revokeToken(endpoints: ProviderEndpoints, credentials: ClientCredentials, token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean> {
+export async function revokeToken(
+  endpoints: ProviderEndpoints,
+  credentials: ClientCredentials,
+  token: string,
+  hint: 'refresh_token' | 'access_token',
+): Promise<boolean> {
   if (!endpoints.revocation) return false;
   const res = await post(endpoints.revocation, { token, token_type_hint: hint }, credentials);
   // RFC 7009 §2.2: 200 also for tokens that were already invalid.
@@ -115,14 +148,21 @@ export async function revokeToken(endpoints: ProviderEndpoints, credentials: Cli
   throw await failure(res, endpoints.revocation);
 }
 
-export async function fetchProfileJson(endpoints: ProviderEndpoints, tokens: TokenSet): Promise<Record<string, unknown>> {
+export async function fetchProfileJson(
+  endpoints: ProviderEndpoints,
+  tokens: TokenSet,
+): Promise<Record<string, unknown>> {
   if (endpoints.profile === 'id_token') {
-    if (!tokens.idToken) throw new ProviderError('IdTokenInvalid', 'the provider sent no id_token to read the profile from');
+    if (!tokens.idToken)
+      throw new ProviderError('IdTokenInvalid', 'the provider sent no id_token to read the profile from');
     return decodeJwt(tokens.idToken) as Record<string, unknown>;
   }
   let res: Response;
   try {
-    res = await fetch(endpoints.profile, { headers: { authorization: `Bearer ${tokens.accessToken}`, accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(endpoints.profile, {
+      headers: { authorization: `Bearer ${tokens.accessToken}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     throw new ProviderError('ProviderUnavailable', `GET ${where(endpoints.profile)} failed: ${(err as Error).name}`);
   }
@@ -138,7 +178,12 @@ export async function fetchProfileJson(endpoints: ProviderEndpoints, tokens: Tok
 const keySets = new Map<string, JWTVerifyGetKey>();
 
 /** An OpenID provider's id_token: signed by its keys, for our client, with the nonce we sent. */
-export async function verifyIdToken(endpoints: ProviderEndpoints, clientId: string, idToken: string, nonce: string): Promise<Record<string, unknown>> {
+export async function verifyIdToken(
+  endpoints: ProviderEndpoints,
+  clientId: string,
+  idToken: string,
+  nonce: string,
+): Promise<Record<string, unknown>> {
   if (!endpoints.jwks) throw new ProviderError('IdTokenInvalid', 'no key set is configured for this OpenID provider');
   let keys = keySets.get(endpoints.jwks);
   if (!keys) {
@@ -146,8 +191,13 @@ export async function verifyIdToken(endpoints: ProviderEndpoints, clientId: stri
     keySets.set(endpoints.jwks, keys);
   }
   try {
-    const { payload } = await jwtVerify(idToken, keys, { audience: clientId, ...(endpoints.issuer ? { issuer: endpoints.issuer } : {}), clockTolerance: 60 });
-    if (payload.nonce !== nonce) throw new ProviderError('IdTokenInvalid', 'the id_token nonce does not match this link attempt');
+    const { payload } = await jwtVerify(idToken, keys, {
+      audience: clientId,
+      ...(endpoints.issuer ? { issuer: endpoints.issuer } : {}),
+      clockTolerance: 60,
+    });
+    if (payload.nonce !== nonce)
+      throw new ProviderError('IdTokenInvalid', 'the id_token nonce does not match this link attempt');
     return payload as Record<string, unknown>;
   } catch (err) {
     if (err instanceof ProviderError) throw err;

@@ -20,7 +20,9 @@ export interface ResolvedProvider {
 
 export class ProviderNotConfigured extends Error {
   constructor(readonly provider: ProviderId) {
-    super(`no client credentials are configured for ${provider} (SecretVault providers/${provider}) and no sandbox is running`);
+    super(
+      `no client credentials are configured for ${provider} (SecretVault providers/${provider}) and no sandbox is running`,
+    );
     this.name = 'ProviderNotConfigured';
   }
 }
@@ -28,7 +30,15 @@ export class ProviderNotConfigured extends Error {
 /** Where the sandbox serves one provider (oidc-provider's routes under `/<provider>`). */
 export function sandboxEndpoints(sandboxUrl: string, provider: ProviderId): ProviderEndpoints {
   const base = `${sandboxUrl.replace(/\/$/, '')}/${provider}`;
-  return { authorize: `${base}/auth`, token: `${base}/token`, revocation: `${base}/token/revocation`, profile: `${base}/me`, issuer: base, jwks: `${base}/jwks`, data: `${base}/data` };
+  return {
+    authorize: `${base}/auth`,
+    token: `${base}/token`,
+    revocation: `${base}/token/revocation`,
+    profile: `${base}/me`,
+    issuer: base,
+    jwks: `${base}/jwks`,
+    data: `${base}/data`,
+  };
 }
 
 /** SecretVault paths of provider client credentials. */
@@ -38,14 +48,26 @@ export const credentialPaths = {
 };
 
 function credentialsFrom(secret: Record<string, string> | undefined): ClientCredentials | undefined {
-  return secret?.clientId && secret.clientSecret ? { clientId: secret.clientId, clientSecret: secret.clientSecret } : undefined;
+  return secret?.clientId && secret.clientSecret
+    ? { clientId: secret.clientId, clientSecret: secret.clientSecret }
+    : undefined;
 }
 
-export async function resolveProvider(provider: ProviderId, config: ProviderConfig, vault: SecretVault): Promise<ResolvedProvider> {
+export async function resolveProvider(
+  provider: ProviderId,
+  config: ProviderConfig,
+  vault: SecretVault,
+): Promise<ResolvedProvider> {
   const definition = providerCatalog[provider];
   const real = credentialsFrom(await vault.readSecret(credentialPaths.real(provider)));
   if (real) {
-    return { definition, endpoints: { ...definition.endpoints, ...config.endpointOverrides[provider] }, credentials: real, sandbox: false, extraScopes: [] };
+    return {
+      definition,
+      endpoints: { ...definition.endpoints, ...config.endpointOverrides[provider] },
+      credentials: real,
+      sandbox: false,
+      extraScopes: [],
+    };
   }
   if (config.sandboxUrl) {
     const sandbox = credentialsFrom(await vault.readSecret(credentialPaths.sandbox(provider)));

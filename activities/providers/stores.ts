@@ -97,7 +97,12 @@ export function providerTokens(db: Db): Collection<ProviderTokenDocument> {
 export async function ensureProviderIndexes(db: Db): Promise<void> {
   await linkAttempts(db).createIndex({ workflowId: 1, createdAt: -1 }, { name: 'workflow_created' });
   await providerTokens(db).createIndex({ accountId: 1, provider: 1 }, { name: 'account_provider' });
-  await db.collection(collections.accounts).createIndex({ 'connected_providers.nodes.provider': 1, 'connected_providers.nodes.providerAccountId': 1 }, { name: 'connected_provider_account' });
+  await db
+    .collection(collections.accounts)
+    .createIndex(
+      { 'connected_providers.nodes.provider': 1, 'connected_providers.nodes.providerAccountId': 1 },
+      { name: 'connected_provider_account' },
+    );
 }
 
 /** SecretVault key names. */

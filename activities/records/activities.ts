@@ -55,7 +55,9 @@ function toFailure(err: unknown): unknown {
     case 'DataUnavailable':
       return failure(err.type, err.message);
     case 'DataUnauthorized':
-      return Context.current().info.attempt >= maxUnauthorizedAttempts ? failure('SyncRejected', err.message) : failure(err.type, err.message);
+      return Context.current().info.attempt >= maxUnauthorizedAttempts
+        ? failure('SyncRejected', err.message)
+        : failure(err.type, err.message);
     case 'SyncRejected':
       return failure(err.type, err.message);
   }
@@ -66,13 +68,19 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
   const tokens = providerTokens(db);
 
   /** A token valid for the next minute, through the connection's custodian. */
-  async function accessTokenFor(accountId: string, provider: ProviderId, connectionId: string): Promise<{ accessToken: string; providerAccountId: string }> {
+  async function accessTokenFor(
+    accountId: string,
+    provider: ProviderId,
+    connectionId: string,
+  ): Promise<{ accessToken: string; providerAccountId: string }> {
     let version: number;
     try {
       // Raced against the activity's cancellation: an update to a custodian whose worker is stopping
       // would otherwise hold this activity, and so the worker's shutdown, for ever.
       ({ tokenVersion: version } = await Promise.race([
-        temporal.workflow.getHandle(workflowIds.tokens(accountId, provider)).executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds: 60 }] }),
+        temporal.workflow
+          .getHandle(workflowIds.tokens(accountId, provider))
+          .executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds: 60 }] }),
         Context.current().cancelled,
       ]));
     } catch (err) {
@@ -85,25 +93,44 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
     if (!doc || doc.status !== 'active' || doc.version < version) {
       throw failure('TokensMissing', `no current tokens for ${connectionId}`, { nonRetryable: doc === null });
     }
-    return { accessToken: await vault.decrypt(vaultKeys.providerTokens, doc.accessTokenCiphertext), providerAccountId: doc.providerAccountId };
+    return {
+      accessToken: await vault.decrypt(vaultKeys.providerTokens, doc.accessTokenCiphertext),
+      providerAccountId: doc.providerAccountId,
+    };
   }
 
   /** Marks the connection's active records of `kinds` that `syncRunId` did not see; counts them by kind. */
-  async function markMissing(connectionId: string, kinds: string[], syncRunId: string): Promise<{ deletedByKind: Record<string, number> }> {
+  async function markMissing(
+    connectionId: string,
+    kinds: string[],
+    syncRunId: string,
+  ): Promise<{ deletedByKind: Record<string, number> }> {
     const deletedByKind: Record<string, number> = Object.fromEntries(kinds.map((k) => [k, 0]));
     // One query finds them (usually few; on a large connection it reads many records, so it heartbeats).
-    const missing = await heartbeatWhile(records.find(
-      { connectionId, kind: { $in: kinds }, status: 'active', lastSeenRunId: { $ne: syncRunId } },
-      { projection: { _id: 1, kind: 1 } },
-    ).toArray());
+    const missing = await heartbeatWhile(
+      records
+        .find(
+          { connectionId, kind: { $in: kinds }, status: 'active', lastSeenRunId: { $ne: syncRunId } },
+          { projection: { _id: 1, kind: 1 } },
+        )
+        .toArray(),
+    );
     const deletedAt = now().toISOString();
     for (const kind of kinds) {
       const ids = missing.filter((m) => m.kind === kind).map((m) => m._id);
       for (let i = 0; i < ids.length; i += 1000) {
         // Only records still active and unseen: a sync that raced this one and saw a record keeps it.
-        const result = await heartbeatWhile(records.bulkWrite(ids.slice(i, i + 1000).map((_id) => ({
-          updateOne: { filter: { _id, status: 'active', lastSeenRunId: { $ne: syncRunId } }, update: { $set: { status: 'deleted_at_provider' as const, deletedAt } } },
-        })), { ordered: false }));
+        const result = await heartbeatWhile(
+          records.bulkWrite(
+            ids.slice(i, i + 1000).map((_id) => ({
+              updateOne: {
+                filter: { _id, status: 'active', lastSeenRunId: { $ne: syncRunId } },
+                update: { $set: { status: 'deleted_at_provider' as const, deletedAt } },
+              },
+            })),
+            { ordered: false },
+          ),
+        );
         deletedByKind[kind] = (deletedByKind[kind] ?? 0) + result.modifiedCount;
       }
     }
@@ -122,13 +149,20 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
       }
       const context = Context.current();
       // Heartbeats carry a cancellation of the run back to the page, which then stops where it is.
-      const { accessToken, providerAccountId } = await heartbeatWhile(accessTokenFor(input.accountId, input.provider, input.connectionId));
+      const { accessToken, providerAccountId } = await heartbeatWhile(
+        accessTokenFor(input.accountId, input.provider, input.connectionId),
+      );
       let page;
       try {
-        page = await heartbeatWhile(Promise.race([
-          fetchDataPage(resolved.endpoints.data, input.kind, accessToken, { cursor: input.cursor, limit: input.pageSize }),
-          context.cancelled,
-        ]));
+        page = await heartbeatWhile(
+          Promise.race([
+            fetchDataPage(resolved.endpoints.data, input.kind, accessToken, {
+              cursor: input.cursor,
+              limit: input.pageSize,
+            }),
+            context.cancelled,
+          ]),
+        );
       } catch (err) {
         throw toFailure(err);
       }
@@ -141,42 +175,71 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
         const _id = recordIdFor(input.accountId, input.provider, input.kind, externalId);
         const data = item as Record<string, unknown>;
         const origin: RecordOrigin = {
-          provider: input.provider, providerAccountId, connectionId: input.connectionId, syncRunId: input.syncRunId,
-          fetchedAt, sourceUrl: page.sourceUrl, contentHash: contentHash(data),
+          provider: input.provider,
+          providerAccountId,
+          connectionId: input.connectionId,
+          syncRunId: input.syncRunId,
+          fetchedAt,
+          sourceUrl: page.sourceUrl,
+          contentHash: contentHash(data),
         };
         const replacement: Omit<ProviderRecordDocument, '_id'> = {
-          accountId: input.accountId, provider: input.provider, kind: input.kind, externalId, connectionId: input.connectionId,
-          data, origin, originMac: await signOrigin(vault, { _id, accountId: input.accountId, kind: input.kind, externalId, origin }),
-          status: 'active', lastSeenRunId: input.syncRunId, updatedAt: fetchedAt,
+          accountId: input.accountId,
+          provider: input.provider,
+          kind: input.kind,
+          externalId,
+          connectionId: input.connectionId,
+          data,
+          origin,
+          originMac: await signOrigin(vault, { _id, accountId: input.accountId, kind: input.kind, externalId, origin }),
+          status: 'active',
+          lastSeenRunId: input.syncRunId,
+          updatedAt: fetchedAt,
         };
         ops.push({ replaceOne: { filter: { _id }, replacement, upsert: true } });
       }
       // A cancelled run writes no more pages: the run's audit entry counts only pages that landed.
-      if (context.cancellationSignal.aborted) throw new CancelledFailure('the sync was cancelled before this page was written');
+      if (context.cancellationSignal.aborted)
+        throw new CancelledFailure('the sync was cancelled before this page was written');
       if (ops.length > 0) await heartbeatWhile(records.bulkWrite(ops, { ordered: false }));
       return { nextCursor: page.nextCursor, fetched: page.items.length, written: ops.length };
     },
 
     /** After a successful full sync: records of this kind the run did not see are gone at the provider. */
-    async markMissingDeleted(input: { connectionId: string; kind: string; syncRunId: string }): Promise<{ deleted: number }> {
+    async markMissingDeleted(input: {
+      connectionId: string;
+      kind: string;
+      syncRunId: string;
+    }): Promise<{ deleted: number }> {
       const { deletedByKind } = await markMissing(input.connectionId, [input.kind], input.syncRunId);
       return { deleted: deletedByKind[input.kind] ?? 0 };
     },
 
     /** The same for every kind of the sync at once: one read of the connection's records instead of one per kind. */
-    async markMissingDeletedAll(input: { connectionId: string; kinds: string[]; syncRunId: string }): Promise<{ deletedByKind: Record<string, number> }> {
+    async markMissingDeletedAll(input: {
+      connectionId: string;
+      kinds: string[];
+      syncRunId: string;
+    }): Promise<{ deletedByKind: Record<string, number> }> {
       return markMissing(input.connectionId, input.kinds, input.syncRunId);
     },
 
     /** Check every record's origin (of one account, or all): the records whose origin or content was edited. */
-    async verifyRecordOrigins(input: { accountId?: string; limit?: number }): Promise<{ checked: number; invalid: Array<{ recordId: string; reason: string }> }> {
+    async verifyRecordOrigins(input: {
+      accountId?: string;
+      limit?: number;
+    }): Promise<{ checked: number; invalid: Array<{ recordId: string; reason: string }> }> {
       return verifyAllOrigins(db, vault, input);
     },
   };
 }
 
 /** Shared by the activity and `npm run origin:verify`. */
-export async function verifyAllOrigins(db: Db, vault: SecretVault, input: { accountId?: string; limit?: number } = {}): Promise<{ checked: number; invalid: Array<{ recordId: string; reason: string }> }> {
+export async function verifyAllOrigins(
+  db: Db,
+  vault: SecretVault,
+  input: { accountId?: string; limit?: number } = {},
+): Promise<{ checked: number; invalid: Array<{ recordId: string; reason: string }> }> {
   const invalid: Array<{ recordId: string; reason: string }> = [];
   let checked = 0;
   for await (const doc of providerRecords(db).find(input.accountId ? { accountId: input.accountId } : {})) {

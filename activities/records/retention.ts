@@ -75,30 +75,66 @@ function ofConnection(connectionId: string): Filter<ProviderRecordDocument> {
   return { $or: [{ connectionId }, { 'origin.connectionId': connectionId }] };
 }
 
-export function createRetentionActivities({ db, vault, auditLog, notifier, supportEmail, now = () => new Date() }: RetentionActivityDeps) {
+export function createRetentionActivities({
+  db,
+  vault,
+  auditLog,
+  notifier,
+  supportEmail,
+  now = () => new Date(),
+}: RetentionActivityDeps) {
   const records = providerRecords(db);
 
   /** The origin verifies and names this account and connection. */
-  async function judge(doc: ProviderRecordDocument, accountId: string, connectionId: string): Promise<{ ok: true } | { ok: false; reason: InvalidOriginReason }> {
+  async function judge(
+    doc: ProviderRecordDocument,
+    accountId: string,
+    connectionId: string,
+  ): Promise<{ ok: true } | { ok: false; reason: InvalidOriginReason }> {
     const check = await verifyOrigin(vault, doc);
     if (!check.ok) return check;
     // A valid MAC over an origin of another connection: the record's unsigned fields were edited to point here.
-    if (doc.origin.connectionId !== connectionId || doc.accountId !== accountId) return { ok: false, reason: 'connection_mismatch' };
+    if (doc.origin.connectionId !== connectionId || doc.accountId !== accountId)
+      return { ok: false, reason: 'connection_mismatch' };
     return { ok: true };
   }
 
-  async function auditInvalid(doc: ProviderRecordDocument, reason: InvalidOriginReason, at: { accountId: string; eventPrefix: string; workflowId?: string }): Promise<void> {
+  async function auditInvalid(
+    doc: ProviderRecordDocument,
+    reason: InvalidOriginReason,
+    at: { accountId: string; eventPrefix: string; workflowId?: string },
+  ): Promise<void> {
     await auditLog.append({
-      eventId: `${at.eventPrefix}/origin_invalid/${doc._id}`, action: 'record.origin_invalid', actor: { type: 'system', id: 'retention' },
-      accountId: at.accountId, ...(at.workflowId ? { workflowId: at.workflowId } : {}),
+      eventId: `${at.eventPrefix}/origin_invalid/${doc._id}`,
+      action: 'record.origin_invalid',
+      actor: { type: 'system', id: 'retention' },
+      accountId: at.accountId,
+      ...(at.workflowId ? { workflowId: at.workflowId } : {}),
       details: { recordId: doc._id, reason, kind: doc.kind, provider: doc.provider, connectionId: doc.connectionId },
     });
   }
 
-  async function notifySupport(input: { idempotencyKey: string; accountId: string; provider: string; count: number; during: 'disconnect' | 'reconnect'; workflowId?: string }): Promise<{ queued: boolean }> {
+  async function notifySupport(input: {
+    idempotencyKey: string;
+    accountId: string;
+    provider: string;
+    count: number;
+    during: 'disconnect' | 'reconnect';
+    workflowId?: string;
+  }): Promise<{ queued: boolean }> {
     const { queued } = await notifier.send({
-      idempotencyKey: input.idempotencyKey, channel: 'email', to: supportEmail, template: 'record-origin-invalid', accountId: input.accountId,
-      data: { accountId: input.accountId, provider: input.provider, count: input.count, during: input.during, ...(input.workflowId ? { workflowId: input.workflowId } : {}) },
+      idempotencyKey: input.idempotencyKey,
+      channel: 'email',
+      to: supportEmail,
+      template: 'record-origin-invalid',
+      accountId: input.accountId,
+      data: {
+        accountId: input.accountId,
+        provider: input.provider,
+        count: input.count,
+        during: input.during,
+        ...(input.workflowId ? { workflowId: input.workflowId } : {}),
+      },
     });
     return { queued };
   }
@@ -116,7 +152,9 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
      */
     async applyRetentionBatch(input: RetentionBatchInput): Promise<RetentionBatchResult> {
       const size = input.batchSize ?? retentionBatchSize;
-      const filter: Filter<ProviderRecordDocument> = input.afterId ? { $and: [ofConnection(input.connectionId), { _id: { $gt: input.afterId } }] } : ofConnection(input.connectionId);
+      const filter: Filter<ProviderRecordDocument> = input.afterId
+        ? { $and: [ofConnection(input.connectionId), { _id: { $gt: input.afterId } }] }
+        : ofConnection(input.connectionId);
       const batch = await records.find(filter).sort({ _id: 1 }).limit(size).toArray();
       const verified: string[] = [];
       let invalid = 0;
@@ -126,7 +164,11 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
           verified.push(doc._id);
         } else {
           invalid++;
-          await auditInvalid(doc, verdict.reason, { accountId: input.accountId, eventPrefix: `${input.workflowId}/${input.runId}`, workflowId: input.workflowId });
+          await auditInvalid(doc, verdict.reason, {
+            accountId: input.accountId,
+            eventPrefix: `${input.workflowId}/${input.runId}`,
+            workflowId: input.workflowId,
+          });
         }
         beat();
       }
@@ -137,7 +179,11 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
         // The origin is part of the filter: a record edited after it was verified is not touched.
         const target = { _id: { $in: verified }, 'origin.connectionId': input.connectionId };
         if (input.retention === 'delete') await records.deleteMany(target);
-        else await records.updateMany({ ...target, status: { $ne: 'detached' } }, { $set: { status: 'detached', detachedAt: at, updatedAt: at } });
+        else
+          await records.updateMany(
+            { ...target, status: { $ne: 'detached' } },
+            { $set: { status: 'detached', detachedAt: at, updatedAt: at } },
+          );
       }
       const last = batch.at(-1);
       return {
@@ -150,10 +196,20 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
     },
 
     /** One notice to support for a disconnect that found records with an unverifiable origin. */
-    async reportInvalidOrigins(input: { accountId: string; provider: ProviderId; workflowId: string; runId: string; invalid: number }): Promise<{ queued: boolean }> {
+    async reportInvalidOrigins(input: {
+      accountId: string;
+      provider: ProviderId;
+      workflowId: string;
+      runId: string;
+      invalid: number;
+    }): Promise<{ queued: boolean }> {
       return notifySupport({
-        idempotencyKey: `${input.workflowId}/${input.runId}/origin-invalid`, accountId: input.accountId, provider: input.provider,
-        count: input.invalid, during: 'disconnect', workflowId: input.workflowId,
+        idempotencyKey: `${input.workflowId}/${input.runId}/origin-invalid`,
+        accountId: input.accountId,
+        provider: input.provider,
+        count: input.invalid,
+        during: 'disconnect',
+        workflowId: input.workflowId,
       });
     },
 
@@ -162,8 +218,14 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
      * Detached records whose origin does not verify stay detached, are audited and reported to support once
      * per set of records. Idempotent: a second call finds nothing left to attach.
      */
-    async reattachDetachedRecords(input: { accountId: string; connectionId: string; workflowId?: string }): Promise<{ reattached: number; invalid: number }> {
-      const detached: Filter<ProviderRecordDocument> = { $and: [ofConnection(input.connectionId), { status: 'detached' }] };
+    async reattachDetachedRecords(input: {
+      accountId: string;
+      connectionId: string;
+      workflowId?: string;
+    }): Promise<{ reattached: number; invalid: number }> {
+      const detached: Filter<ProviderRecordDocument> = {
+        $and: [ofConnection(input.connectionId), { status: 'detached' }],
+      };
       let reattached = 0;
       const invalidIds: string[] = [];
       let provider = '';
@@ -171,7 +233,9 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
       for (;;) {
         const batch = await records
           .find(afterId ? { $and: [detached, { _id: { $gt: afterId } }] } : detached)
-          .sort({ _id: 1 }).limit(retentionBatchSize).toArray();
+          .sort({ _id: 1 })
+          .limit(retentionBatchSize)
+          .toArray();
         const verified: string[] = [];
         for (const doc of batch) {
           const verdict = await judge(doc, input.accountId, input.connectionId);
@@ -181,7 +245,11 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
           }
           invalidIds.push(doc._id);
           provider = doc.origin.provider;
-          await auditInvalid(doc, verdict.reason, { accountId: input.accountId, eventPrefix: input.workflowId ?? `reattach/${input.connectionId}`, ...(input.workflowId ? { workflowId: input.workflowId } : {}) });
+          await auditInvalid(doc, verdict.reason, {
+            accountId: input.accountId,
+            eventPrefix: input.workflowId ?? `reattach/${input.connectionId}`,
+            ...(input.workflowId ? { workflowId: input.workflowId } : {}),
+          });
         }
         if (verified.length > 0) {
           const at = now().toISOString();
@@ -200,8 +268,12 @@ export function createRetentionActivities({ db, vault, auditLog, notifier, suppo
         // Keyed by the set of records: the same ones are reported once, a different set again.
         const setKey = createHash('sha256').update(invalidIds.sort().join('\n')).digest('hex').slice(0, 16);
         await notifySupport({
-          idempotencyKey: `reattach/${input.connectionId}/origin-invalid/${setKey}`, accountId: input.accountId, provider,
-          count: invalidIds.length, during: 'reconnect', ...(input.workflowId ? { workflowId: input.workflowId } : {}),
+          idempotencyKey: `reattach/${input.connectionId}/origin-invalid/${setKey}`,
+          accountId: input.accountId,
+          provider,
+          count: invalidIds.length,
+          during: 'reconnect',
+          ...(input.workflowId ? { workflowId: input.workflowId } : {}),
         });
       }
       return { reattached, invalid: invalidIds.length };

@@ -26,7 +26,10 @@ export function contentHash(data: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(data)).digest('hex');
 }
 
-export async function signOrigin(vault: SecretVault, doc: Pick<ProviderRecordDocument, '_id' | 'accountId' | 'kind' | 'externalId' | 'origin'>): Promise<string> {
+export async function signOrigin(
+  vault: SecretVault,
+  doc: Pick<ProviderRecordDocument, '_id' | 'accountId' | 'kind' | 'externalId' | 'origin'>,
+): Promise<string> {
   return vault.hmac(originMacKey, canonicalJson(originMacInput(doc)));
 }
 
@@ -36,9 +39,11 @@ export type OriginCheck = { ok: true } | { ok: false; reason: 'content_changed' 
 export async function verifyOrigin(vault: SecretVault, doc: ProviderRecordDocument): Promise<OriginCheck> {
   if (contentHash(doc.data) !== doc.origin.contentHash) return { ok: false, reason: 'content_changed' };
   // A vault that cannot answer is an outage, not a verdict: let it fail (and retry) rather than report forgeries.
-  const valid = await vault.verifyHmac(originMacKey, canonicalJson(originMacInput(doc)), doc.originMac).catch((err: unknown) => {
-    if (err instanceof SecretVaultError && (err.type === 'Unavailable' || err.type === 'Forbidden')) throw err;
-    return false;
-  });
+  const valid = await vault
+    .verifyHmac(originMacKey, canonicalJson(originMacInput(doc)), doc.originMac)
+    .catch((err: unknown) => {
+      if (err instanceof SecretVaultError && (err.type === 'Unavailable' || err.type === 'Forbidden')) throw err;
+      return false;
+    });
   return valid ? { ok: true } : { ok: false, reason: 'origin_changed' };
 }

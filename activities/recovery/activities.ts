@@ -6,7 +6,11 @@
 import type { Db } from 'mongodb';
 import type { AccountDocument } from '../../domain/account-center.js';
 import {
-  challengeSecretHash, newOpaqueToken, newRecoveryCode, normalizeEmail, tokenHash,
+  challengeSecretHash,
+  newOpaqueToken,
+  newRecoveryCode,
+  normalizeEmail,
+  tokenHash,
 } from '../../domain/recovery.js';
 import type { DeliveredCodeFactor, RecoveryResult, RiskFlag } from '../../workflows/recovery/messages.js';
 import { accountsCollection } from '../accounts/store.js';
@@ -64,7 +68,8 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
     const account = await accounts.findOne({ _id: accountId }, { projection: { rootIdentity: 1 } });
     const enrolled = await factors.find({ accountId, kind: { $in: ['phone', 'push_device'] } }).toArray();
     const channels: Array<{ channel: Notice['channel']; to: string }> = [];
-    if (account?.rootIdentity.email && account.rootIdentity.emailVerified) channels.push({ channel: 'email', to: account.rootIdentity.email });
+    if (account?.rootIdentity.email && account.rootIdentity.emailVerified)
+      channels.push({ channel: 'email', to: account.rootIdentity.email });
     for (const f of enrolled) {
       if (f.kind === 'phone' && f.verified) channels.push({ channel: 'sms', to: f.number });
       if (f.kind === 'push_device') channels.push({ channel: 'push', to: `device:${f.deviceId}` });
@@ -91,38 +96,61 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
       }
       await recoveries.updateOne(
         { _id: input.recoveryId },
-        { $set: { resolvedAt: at.toISOString(), ...(account ? { accountId: account._id } : {}) }, $unset: { email: '' } },
+        {
+          $set: { resolvedAt: at.toISOString(), ...(account ? { accountId: account._id } : {}) },
+          $unset: { email: '' },
+        },
       );
 
       const flags: RiskFlag[] = [];
-      const flag = (name: RiskFlag['flag'], evidence: RiskFlag['evidence']) => flags.push({ flag: name, evidence, at: at.toISOString() });
+      const flag = (name: RiskFlag['flag'], evidence: RiskFlag['evidence']) =>
+        flags.push({ flag: name, evidence, at: at.toISOString() });
       const hourAgo = new Date(at.getTime() - hourMs).toISOString();
       if (request.network !== 'unknown') {
         const fromNetwork = await recoveries.countDocuments({ network: request.network, createdAt: { $gte: hourAgo } });
-        if (fromNetwork >= riskThresholds.velocityPerNetworkHour) flag('velocity', { recoveriesFromNetworkLastHour: fromNetwork, network: request.network });
+        if (fromNetwork >= riskThresholds.velocityPerNetworkHour)
+          flag('velocity', { recoveriesFromNetworkLastHour: fromNetwork, network: request.network });
       }
       if (request.agent) {
         flag('ai_agent', {
-          agentId: request.agent.agentId, agentName: request.agent.name,
+          agentId: request.agent.agentId,
+          agentName: request.agent.name,
           agentRegisteredBySameAccount: account !== null && request.agent.accountId === account._id,
         });
       }
       if (account) {
         const accountId = account._id;
-        const enrolled = await factors.find({ accountId }, { projection: { kind: 1, enrolledAt: 1, network: 1 } }).toArray();
-        const agents = await agentsCollection(db).find({ accountId }, { projection: { network: 1 } }).toArray();
-        const knownNetworks = new Set([...enrolled.map((f) => f.network), ...agents.map((a) => a.network)].filter((n): n is string => !!n && n !== 'unknown'));
+        const enrolled = await factors
+          .find({ accountId }, { projection: { kind: 1, enrolledAt: 1, network: 1 } })
+          .toArray();
+        const agents = await agentsCollection(db)
+          .find({ accountId }, { projection: { network: 1 } })
+          .toArray();
+        const knownNetworks = new Set(
+          [...enrolled.map((f) => f.network), ...agents.map((a) => a.network)].filter(
+            (n): n is string => !!n && n !== 'unknown',
+          ),
+        );
         if (!knownNetworks.has(request.network)) {
-          flag('new_device_or_network', { network: request.network, device: request.device, knownNetworks: knownNetworks.size });
+          flag('new_device_or_network', {
+            network: request.network,
+            device: request.device,
+            knownNetworks: knownNetworks.size,
+          });
         }
         const since = new Date(at.getTime() - riskThresholds.recentChangeDays * dayMs).toISOString();
-        const recentFactor = enrolled.filter((f) => f.enrolledAt >= since).sort((a, b) => b.enrolledAt.localeCompare(a.enrolledAt))[0];
+        const recentFactor = enrolled
+          .filter((f) => f.enrolledAt >= since)
+          .sort((a, b) => b.enrolledAt.localeCompare(a.enrolledAt))[0];
         const recentReset = await recoveries.findOne({ accountId, outcome: 'completed', closedAt: { $gte: since } });
-        if (recentFactor) flag('recent_factor_change', { change: `enrolled:${recentFactor.kind}`, at: recentFactor.enrolledAt });
-        else if (recentReset?.closedAt) flag('recent_factor_change', { change: 'credentials_reset', at: recentReset.closedAt });
+        if (recentFactor)
+          flag('recent_factor_change', { change: `enrolled:${recentFactor.kind}`, at: recentFactor.enrolledAt });
+        else if (recentReset?.closedAt)
+          flag('recent_factor_change', { change: 'credentials_reset', at: recentReset.closedAt });
         const windowStart = new Date(at.getTime() - riskThresholds.manyRecoveriesDays * dayMs).toISOString();
         const count = await recoveries.countDocuments({ accountId, createdAt: { $gte: windowStart } });
-        if (count >= riskThresholds.manyRecoveries) flag('many_recoveries', { count, windowDays: riskThresholds.manyRecoveriesDays });
+        if (count >= riskThresholds.manyRecoveries)
+          flag('many_recoveries', { count, windowDays: riskThresholds.manyRecoveriesDays });
       }
       return {
         ...(account ? { accountId: account._id, subject: account.rootIdentity.subject } : {}),
@@ -137,7 +165,12 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
      * A retry replaces the code (and sends the new one): only the latest code of a challenge is ever valid.
      */
     async issueRecoveryChallenge(input: {
-      recoveryId: string; challengeId: string; factor: DeliveredCodeFactor; expiresAt: string; ttlMs: number; accountId?: string;
+      recoveryId: string;
+      challengeId: string;
+      factor: DeliveredCodeFactor;
+      expiresAt: string;
+      ttlMs: number;
+      accountId?: string;
     }): Promise<{ deliveredVia: 'email' | 'sms' | 'none' }> {
       const challenges = challengesCollection(db);
       const existing = await challenges.findOne({ _id: input.challengeId });
@@ -151,12 +184,19 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
         { recoveryId: input.recoveryId, factor: input.factor, secretHash, createdAt: at.toISOString(), expiresAt },
         { upsert: true },
       );
-      const destination = input.accountId ? (await channelsOf(input.accountId)).find((c) => c.channel === (input.factor === 'email_code' ? 'email' : 'sms')) : undefined;
+      const destination = input.accountId
+        ? (await channelsOf(input.accountId)).find(
+            (c) => c.channel === (input.factor === 'email_code' ? 'email' : 'sms'),
+          )
+        : undefined;
       if (destination) {
         await notifier.send({
           // Keyed by the code's hash: a retry with a new code sends a new message, never the old code again.
           idempotencyKey: `recovery/${input.recoveryId}/challenge/${input.challengeId}/${secretHash.slice(0, 16)}`,
-          channel: destination.channel, to: destination.to, template: 'recovery-code', accountId: input.accountId!,
+          channel: destination.channel,
+          to: destination.to,
+          template: 'recovery-code',
+          accountId: input.accountId!,
           data: { code, minutes: Math.round(input.ttlMs / 60_000) },
         });
       }
@@ -170,7 +210,11 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
      * one-click cancel link whose token is made here; only its hash is kept. Returns the channels, never a token.
      */
     async sendRecoveryNotices(input: {
-      recoveryId: string; accountId: string; kind: RecoveryNoticeKind; round: number; coolingEndsAt?: string;
+      recoveryId: string;
+      accountId: string;
+      kind: RecoveryNoticeKind;
+      round: number;
+      coolingEndsAt?: string;
     }): Promise<{ channels: Array<Notice['channel']> }> {
       const channels = await channelsOf(input.accountId);
       const data: Record<string, string> = {};
@@ -185,7 +229,11 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
       for (const { channel, to } of channels) {
         await notifier.send({
           idempotencyKey: `recovery/${input.recoveryId}/notice/${input.kind}/${input.round}/${channel}/${to}`,
-          channel, to, template: `recovery-${input.kind}`, accountId: input.accountId, data,
+          channel,
+          to,
+          template: `recovery-${input.kind}`,
+          accountId: input.accountId,
+          data,
         });
       }
       return { channels: channels.map((c) => c.channel) };
@@ -195,20 +243,31 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
      * Providers linked to the account since the recovery started (by the connection's `connectedAt`): someone
      * who holds a session while a recovery is pending is someone support should hear about.
      */
-    async findLinksDuringRecovery(input: { recoveryId: string; accountId: string }): Promise<{ recoveryStartedAt?: string; links: LinkDuringRecovery[] }> {
+    async findLinksDuringRecovery(input: {
+      recoveryId: string;
+      accountId: string;
+    }): Promise<{ recoveryStartedAt?: string; links: LinkDuringRecovery[] }> {
       const request = await recoveries.findOne({ _id: input.recoveryId }, { projection: { createdAt: 1 } });
       if (!request) return { links: [] };
       const account = await accounts.findOne({ _id: input.accountId }, { projection: { connected_providers: 1 } });
       const links = (account?.connected_providers.nodes ?? [])
         .filter((n) => n.connectedAt >= request.createdAt)
-        .map((n) => ({ provider: n.provider, connectionId: n.connectionId, connectedAt: n.connectedAt, status: n.status }))
+        .map((n) => ({
+          provider: n.provider,
+          connectionId: n.connectionId,
+          connectedAt: n.connectedAt,
+          status: n.status,
+        }))
         .sort((a, b) => a.connectedAt.localeCompare(b.connectedAt));
       return { recoveryStartedAt: request.createdAt, links };
     },
 
     /** Record how the recovery ended, for the API and for later risk checks. */
     async closeRecovery(input: { recoveryId: string; outcome: RecoveryResult['outcome'] }): Promise<void> {
-      await recoveries.updateOne({ _id: input.recoveryId, closedAt: { $exists: false } }, { $set: { closedAt: now().toISOString(), outcome: input.outcome } });
+      await recoveries.updateOne(
+        { _id: input.recoveryId, closedAt: { $exists: false } },
+        { $set: { closedAt: now().toISOString(), outcome: input.outcome } },
+      );
     },
   };
 }

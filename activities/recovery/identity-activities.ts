@@ -15,7 +15,6 @@ export interface RecoveryIdentityActivityDeps {
   db: Db;
 }
 
-
 export function createRecoveryIdentityActivities({ directory, notifier, db }: RecoveryIdentityActivityDeps) {
   return {
     /**
@@ -23,22 +22,32 @@ export function createRecoveryIdentityActivities({ directory, notifier, db }: Re
      * to the account's verified email. A retry makes a new ticket but sends at most one.
      */
     async resetRecoveredCredentials(input: {
-      recoveryId: string; accountId: string; subject: string; ticketTtlSeconds: number;
+      recoveryId: string;
+      accountId: string;
+      subject: string;
+      ticketTtlSeconds: number;
     }): Promise<{ directory: 'embedded' | 'auth0'; ticketSent: boolean }> {
       let ticketUrl: string | undefined;
       try {
-        ticketUrl = (await directory.resetCredentials(input.subject, { ticketTtlSeconds: input.ticketTtlSeconds })).passwordChangeTicketUrl;
+        ticketUrl = (await directory.resetCredentials(input.subject, { ticketTtlSeconds: input.ticketTtlSeconds }))
+          .passwordChangeTicketUrl;
       } catch (err) {
         throw identityFailure(err);
       }
       let ticketSent = false;
       if (ticketUrl) {
-        const account = await accountsCollection(db).findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
+        const account = await accountsCollection(db).findOne(
+          { _id: input.accountId },
+          { projection: { rootIdentity: 1 } },
+        );
         const email = account?.rootIdentity.emailVerified ? account.rootIdentity.email : undefined;
         if (email) {
           await notifier.send({
-            idempotencyKey: `recovery/${input.recoveryId}/password-ticket`, channel: 'email', to: email,
-            template: 'recovery-password-ticket', accountId: input.accountId,
+            idempotencyKey: `recovery/${input.recoveryId}/password-ticket`,
+            channel: 'email',
+            to: email,
+            template: 'recovery-password-ticket',
+            accountId: input.accountId,
             data: { ticketUrl, minutes: Math.max(1, Math.round(input.ticketTtlSeconds / 60)) },
           });
           ticketSent = true;

@@ -18,9 +18,21 @@ import type { ProviderConfig } from '../../domain/provider-config.js';
 import { redirectUriFor } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
 import {
-  challengeSecretHash, defaultRecoveryLimits, providerReauthKey, providerStateHash, sameDigest, sha256Hex,
+  challengeSecretHash,
+  defaultRecoveryLimits,
+  providerReauthKey,
+  providerStateHash,
+  sameDigest,
+  sha256Hex,
 } from '../../domain/recovery.js';
-import { exchangeCode, fetchProfileJson, ProviderError, revokeToken, verifyIdToken, type TokenSet } from '../providers/oauth-client.js';
+import {
+  exchangeCode,
+  fetchProfileJson,
+  ProviderError,
+  revokeToken,
+  verifyIdToken,
+  type TokenSet,
+} from '../providers/oauth-client.js';
 import { ProviderNotConfigured, resolveProvider, type ResolvedProvider } from '../providers/resolve.js';
 import type { SecretVault } from '../secrets/port.js';
 import { challengesCollection, recoveriesCollection } from './store.js';
@@ -42,7 +54,10 @@ export interface ProviderAnswerCheck {
 
 /** Revoke what the exchange obtained; a failure is swallowed (the tokens are short-lived and never kept). */
 async function revokeAll(resolved: ResolvedProvider, set: TokenSet): Promise<void> {
-  for (const [token, hint] of [[set.refreshToken, 'refresh_token'], [set.accessToken, 'access_token']] as const) {
+  for (const [token, hint] of [
+    [set.refreshToken, 'refresh_token'],
+    [set.accessToken, 'access_token'],
+  ] as const) {
     if (!token) continue;
     try {
       await revokeToken(resolved.endpoints, resolved.credentials, token, hint);
@@ -52,7 +67,13 @@ async function revokeAll(resolved: ResolvedProvider, set: TokenSet): Promise<voi
   }
 }
 
-export function createRecoveryProviderActivities({ db, vault, providers, publicUrl, now = () => new Date() }: RecoveryProviderActivityDeps) {
+export function createRecoveryProviderActivities({
+  db,
+  vault,
+  providers,
+  publicUrl,
+  now = () => new Date(),
+}: RecoveryProviderActivityDeps) {
   const challenges = challengesCollection(db);
   const recoveries = recoveriesCollection(db);
 
@@ -63,7 +84,10 @@ export function createRecoveryProviderActivities({ db, vault, providers, publicU
      * challenge made before (and its URL, if the API has not taken it yet).
      */
     async beginProviderReauth(input: {
-      recoveryId: string; challengeId: string; provider: ProviderId; expiresAt: string;
+      recoveryId: string;
+      challengeId: string;
+      provider: ProviderId;
+      expiresAt: string;
     }): Promise<{ challengeId: string; expiresAt: string }> {
       const existing = await challenges.findOne({ _id: input.challengeId });
       if (existing) return { challengeId: existing._id, expiresAt: existing.expiresAt };
@@ -83,7 +107,10 @@ export function createRecoveryProviderActivities({ db, vault, providers, publicU
       url.searchParams.set('client_id', resolved.credentials.clientId);
       url.searchParams.set('redirect_uri', redirectUri);
       // The profile scopes only: recovery reads who signed in, nothing else.
-      url.searchParams.set('scope', [...resolved.extraScopes, ...resolved.definition.defaultScopes].join(resolved.definition.scopeSeparator));
+      url.searchParams.set(
+        'scope',
+        [...resolved.extraScopes, ...resolved.definition.defaultScopes].join(resolved.definition.scopeSeparator),
+      );
       url.searchParams.set('state', state);
       url.searchParams.set('code_challenge', createHash('sha256').update(verifier).digest('base64url'));
       url.searchParams.set('code_challenge_method', 'S256');
@@ -93,10 +120,18 @@ export function createRecoveryProviderActivities({ db, vault, providers, publicU
         url.searchParams.set('prompt', 'login');
       }
       await challenges.insertOne({
-        _id: input.challengeId, recoveryId: input.recoveryId, factor: 'provider_reauth',
+        _id: input.challengeId,
+        recoveryId: input.recoveryId,
+        factor: 'provider_reauth',
         secretHash: challengeSecretHash(input.recoveryId, 'provider_reauth', input.challengeId, state),
-        createdAt: now().toISOString(), expiresAt: input.expiresAt, deliveredVia: 'none',
-        provider: input.provider, stateHash: providerStateHash(state), codeVerifierCiphertext: await vault.encrypt(providerReauthKey, verifier), nonce, redirectUri,
+        createdAt: now().toISOString(),
+        expiresAt: input.expiresAt,
+        deliveredVia: 'none',
+        provider: input.provider,
+        stateHash: providerStateHash(state),
+        codeVerifierCiphertext: await vault.encrypt(providerReauthKey, verifier),
+        nonce,
+        redirectUri,
         authorizationUrlCiphertext: await vault.encrypt(providerReauthKey, url.toString()),
       });
       return { challengeId: input.challengeId, expiresAt: input.expiresAt };
@@ -111,7 +146,10 @@ export function createRecoveryProviderActivities({ db, vault, providers, publicU
      * so a retry finds nothing to redeem and answers `exchange_failed`.
      */
     async redeemProviderAnswer(input: {
-      recoveryId: string; challengeId: string; accountId?: string; minConnectionAge?: Duration;
+      recoveryId: string;
+      challengeId: string;
+      accountId?: string;
+      minConnectionAge?: Duration;
     }): Promise<ProviderAnswerCheck> {
       const taken = await challenges.findOneAndUpdate(
         { _id: input.challengeId, recoveryId: input.recoveryId, factor: 'provider_reauth' },
@@ -119,43 +157,81 @@ export function createRecoveryProviderActivities({ db, vault, providers, publicU
       );
       const provider = (taken?.provider ?? 'unknown') as ProviderId;
       const evidence = { challengeId: input.challengeId, provider };
-      if (!taken || taken.providerRefused || !taken.codeCiphertext || !taken.codeVerifierCiphertext || !taken.redirectUri) {
-        return { verified: false, evidence: { ...evidence, reason: taken && !taken.providerRefused && !taken.codeCiphertext ? 'exchange_failed' : 'provider_refused' } };
+      if (
+        !taken ||
+        taken.providerRefused ||
+        !taken.codeCiphertext ||
+        !taken.codeVerifierCiphertext ||
+        !taken.redirectUri
+      ) {
+        return {
+          verified: false,
+          evidence: {
+            ...evidence,
+            reason: taken && !taken.providerRefused && !taken.codeCiphertext ? 'exchange_failed' : 'provider_refused',
+          },
+        };
       }
       let providerAccountId: string | undefined;
       try {
         const resolved = await resolveProvider(provider, providers, vault);
         const set = await exchangeCode(resolved.endpoints, resolved.credentials, {
           code: await vault.decrypt(providerReauthKey, taken.codeCiphertext),
-          codeVerifier: await vault.decrypt(providerReauthKey, taken.codeVerifierCiphertext), redirectUri: taken.redirectUri, requestedScopes: [],
+          codeVerifier: await vault.decrypt(providerReauthKey, taken.codeVerifierCiphertext),
+          redirectUri: taken.redirectUri,
+          requestedScopes: [],
         });
         try {
           if (resolved.definition.openid && taken.nonce) {
             if (!set.idToken) throw new ProviderError('IdTokenInvalid', 'the OpenID provider returned no id_token');
             await verifyIdToken(resolved.endpoints, resolved.credentials.clientId, set.idToken, taken.nonce);
           }
-          providerAccountId = resolved.definition.mapProfile(await fetchProfileJson(resolved.endpoints, set)).providerAccountId;
+          providerAccountId = resolved.definition.mapProfile(
+            await fetchProfileJson(resolved.endpoints, set),
+          ).providerAccountId;
         } finally {
           await revokeAll(resolved, set);
         }
       } catch (err) {
         // Provider errors name the endpoint and the OAuth error code only; anything else is not repeated.
-        const reason = err instanceof ProviderError && err.type === 'IdTokenInvalid' ? 'id_token_invalid' : 'exchange_failed';
+        const reason =
+          err instanceof ProviderError && err.type === 'IdTokenInvalid' ? 'id_token_invalid' : 'exchange_failed';
         return { verified: false, evidence: { ...evidence, reason } };
       }
       const account = input.accountId
-        ? await db.collection<AccountDocument>(collections.accounts).findOne({ _id: input.accountId }, { projection: { connected_providers: 1 } })
+        ? await db
+            .collection<AccountDocument>(collections.accounts)
+            .findOne({ _id: input.accountId }, { projection: { connected_providers: 1 } })
         : null;
-      const linked = account?.connected_providers.nodes.find((n) => n.provider === provider && n.status !== 'disconnected');
+      const linked = account?.connected_providers.nodes.find(
+        (n) => n.provider === provider && n.status !== 'disconnected',
+      );
       const digest = (id: string) => sha256Hex(`cra-provider-account|${provider}|${id}`);
-      const matches = sameDigest(digest(providerAccountId), digest(linked?.providerAccountId ?? randomBytes(16).toString('hex')));
-      if (!linked || !matches) return { verified: false, evidence: { ...evidence, reason: 'provider_account_mismatch' } };
+      const matches = sameDigest(
+        digest(providerAccountId),
+        digest(linked?.providerAccountId ?? randomBytes(16).toString('hex')),
+      );
+      if (!linked || !matches)
+        return { verified: false, evidence: { ...evidence, reason: 'provider_account_mismatch' } };
       // The requester sees the same `{accepted: false}` as for a mismatch; the reason is for support and the audit log.
       const request = await recoveries.findOne({ _id: input.recoveryId }, { projection: { createdAt: 1 } });
       const minAgeMs = msToNumber(input.minConnectionAge ?? defaultRecoveryLimits.minConnectionAge);
       const connectedAt = Date.parse(linked.connectedAt);
-      const tooNew = !request || !Number.isFinite(connectedAt) || now().getTime() - connectedAt < minAgeMs || linked.connectedAt >= request.createdAt;
-      if (tooNew) return { verified: false, evidence: { ...evidence, reason: 'connection_too_new', connectionId: linked.connectionId, connectedAt: linked.connectedAt } };
+      const tooNew =
+        !request ||
+        !Number.isFinite(connectedAt) ||
+        now().getTime() - connectedAt < minAgeMs ||
+        linked.connectedAt >= request.createdAt;
+      if (tooNew)
+        return {
+          verified: false,
+          evidence: {
+            ...evidence,
+            reason: 'connection_too_new',
+            connectionId: linked.connectionId,
+            connectedAt: linked.connectedAt,
+          },
+        };
       return { verified: true, evidence: { ...evidence, connectionId: linked.connectionId } };
     },
 

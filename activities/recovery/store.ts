@@ -5,14 +5,22 @@
 import type { Collection, Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import type {
-  AgentDocument, RecoveryChallengeDocument, RecoveryDocument, RecoveryFactorDocument, SignatureReplayDocument,
+  AgentDocument,
+  RecoveryChallengeDocument,
+  RecoveryDocument,
+  RecoveryFactorDocument,
+  SignatureReplayDocument,
 } from '../../domain/recovery.js';
 
-export const recoveriesCollection = (db: Db): Collection<RecoveryDocument> => db.collection<RecoveryDocument>(collections.recoveries);
-export const challengesCollection = (db: Db): Collection<RecoveryChallengeDocument> => db.collection<RecoveryChallengeDocument>(collections.recoveryChallenges);
-export const factorsCollection = (db: Db): Collection<RecoveryFactorDocument> => db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
+export const recoveriesCollection = (db: Db): Collection<RecoveryDocument> =>
+  db.collection<RecoveryDocument>(collections.recoveries);
+export const challengesCollection = (db: Db): Collection<RecoveryChallengeDocument> =>
+  db.collection<RecoveryChallengeDocument>(collections.recoveryChallenges);
+export const factorsCollection = (db: Db): Collection<RecoveryFactorDocument> =>
+  db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
 export const agentsCollection = (db: Db): Collection<AgentDocument> => db.collection<AgentDocument>(collections.agents);
-export const signatureReplaysCollection = (db: Db): Collection<SignatureReplayDocument> => db.collection<SignatureReplayDocument>(collections.agentSignatureReplays);
+export const signatureReplaysCollection = (db: Db): Collection<SignatureReplayDocument> =>
+  db.collection<SignatureReplayDocument>(collections.agentSignatureReplays);
 
 /** Indexes the recovery process relies on; idempotent, run by the worker at start. */
 export async function ensureRecoveryIndexes(db: Db): Promise<void> {

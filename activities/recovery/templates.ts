@@ -9,7 +9,8 @@ import type { NoticeTemplates } from '../notify/port.js';
 const when = (iso: unknown, otherwise: string) => (typeof iso === 'string' ? describeInstant(iso) : otherwise);
 
 /** What a recovery does, said once the same way everywhere. */
-const whatARecoveryDoes = 'A recovery resets the password and sign-in methods of your account, so the person who asked can sign in without them.';
+const whatARecoveryDoes =
+  'A recovery resets the password and sign-in methods of your account, so the person who asked can sign in without them.';
 
 /** The instruction every notice with a cancel link ends with. */
 function ifNotYou(cancelUrl: unknown): string[] {

@@ -181,7 +181,9 @@ function toSecretVaultError(err: unknown, method: string, path: string): SecretV
     }
     // "cipher: message authentication failed", "invalid ciphertext: …", "missing ciphertext to decrypt",
     // "invalid HMAC…", "unable to decode verification HMAC as base64": not a ciphertext or MAC Vault made.
-    if (/message authentication failed|invalid ciphertext|missing ciphertext|invalid hmac|verification hmac/.test(reason)) {
+    if (
+      /message authentication failed|invalid ciphertext|missing ciphertext|invalid hmac|verification hmac/.test(reason)
+    ) {
       return new SecretVaultError('Tampered', what);
     }
     // Any other 400 is a request Vault will never accept (a key type without encryption, a bad mount).
@@ -204,7 +206,12 @@ function statusOf(err: unknown): number | undefined {
 /** Vault's `{ errors: [...] }`, lower-cased for matching; never copied into a message. */
 function vaultErrors(err: unknown): string {
   const errors = (err as { response?: { body?: { errors?: unknown } } }).response?.body?.errors;
-  return Array.isArray(errors) ? errors.filter((e) => typeof e === 'string').join('\n').toLowerCase() : '';
+  return Array.isArray(errors)
+    ? errors
+        .filter((e) => typeof e === 'string')
+        .join('\n')
+        .toLowerCase()
+    : '';
 }
 
 function field<T extends 'string' | 'number' | 'boolean'>(

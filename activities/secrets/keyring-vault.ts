@@ -70,12 +70,10 @@ export class KeyringVault implements SecretVault {
   /** Open (creating on first use) the keyring under `<dataDir>/keys/`. */
   static async open(options: KeyringVaultOptions): Promise<KeyringVault> {
     const dir = join(options.dataDir, 'keys');
-    const vault = new KeyringVault(
-      join(dir, 'keyring.json'),
-      join(dir, 'secrets.json'),
-      join(dir, 'keyring.lock'),
-      { ...defaultLock, ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}) },
-    );
+    const vault = new KeyringVault(join(dir, 'keyring.json'), join(dir, 'secrets.json'), join(dir, 'keyring.lock'), {
+      ...defaultLock,
+      ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+    });
     await guard('open the keyring', async () => {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       // A folder made earlier with a looser umask still holds key material: tighten it if it is ours.
@@ -90,7 +88,9 @@ export class KeyringVault implements SecretVault {
 
   async encrypt(keyName: string, plaintext: string): Promise<string> {
     assertKeyName(keyName);
-    return guard('encrypt', async () => seal(await this.newest(keyName), Buffer.from(plaintext, 'utf8'), keyAad(keyName)));
+    return guard('encrypt', async () =>
+      seal(await this.newest(keyName), Buffer.from(plaintext, 'utf8'), keyAad(keyName)),
+    );
   }
 
   async decrypt(keyName: string, ciphertext: string): Promise<string> {
@@ -291,7 +291,9 @@ function decodeMaterial(doc: KeyringDocument): Map<string, KeyMaterial[]> {
     const decoded = versions
       .map((v) => {
         const encryptionKey = Buffer.from(v.key, 'base64');
-        const hmacKey = Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), `cra keyring hmac ${name}`, keyBytes));
+        const hmacKey = Buffer.from(
+          hkdfSync('sha256', encryptionKey, Buffer.alloc(0), `cra keyring hmac ${name}`, keyBytes),
+        );
         return { version: v.version, encryptionKey, hmacKey };
       })
       .sort((a, b) => a.version - b.version);

@@ -24,6 +24,9 @@ export function assertKeyName(keyName: string): void {
 
 export function assertSecretPath(path: string): void {
   if (!secretPathPattern.test(path)) {
-    throw new SecretVaultError('KeyNotFound', 'not a valid secret path: use "/"-separated letters, digits, "_", "-" or "."');
+    throw new SecretVaultError(
+      'KeyNotFound',
+      'not a valid secret path: use "/"-separated letters, digits, "_", "-" or "."',
+    );
   }
 }

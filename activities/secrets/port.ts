@@ -37,7 +37,10 @@ export type SecretVaultErrorType =
 
 /** The one error type adapters throw; messages never contain plaintext, tokens or ciphertext bodies. */
 export class SecretVaultError extends Error {
-  constructor(readonly type: SecretVaultErrorType, message: string) {
+  constructor(
+    readonly type: SecretVaultErrorType,
+    message: string,
+  ) {
     super(message);
     this.name = 'SecretVaultError';
   }

@@ -17,12 +17,19 @@ export interface SyncControlDeps {
 export function createSyncControlActivities(deps: SyncControlDeps) {
   return {
     /** Create the schedule that repeats this connection's sync (no-op when it exists). */
-    async ensureSyncSchedule(input: { accountId: string; provider: ProviderId; connectionId: string }): Promise<{ scheduleId: string; created: boolean }> {
+    async ensureSyncSchedule(input: {
+      accountId: string;
+      provider: ProviderId;
+      connectionId: string;
+    }): Promise<{ scheduleId: string; created: boolean }> {
       return ensureSyncSchedule(deps, input);
     },
 
     /** Delete the schedule and cancel every sync of this connection still running. Idempotent. */
-    async stopSyncs(input: { accountId: string; provider: ProviderId }): Promise<{ scheduleDeleted: boolean; cancelled: number }> {
+    async stopSyncs(input: {
+      accountId: string;
+      provider: ProviderId;
+    }): Promise<{ scheduleDeleted: boolean; cancelled: number }> {
       const scheduleDeleted = await deleteSyncSchedule(deps, input);
       const cancelled = await cancelRunningSyncs(deps, input);
       return { scheduleDeleted, cancelled };

@@ -23,7 +23,9 @@ export interface BearerOptions {
 }
 
 export function keyResolver(jwks: BearerOptions['jwks']): JWTVerifyGetKey {
-  return 'url' in jwks ? createRemoteJWKSet(new URL(jwks.url), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }) : createLocalJWKSet({ keys: jwks.keys });
+  return 'url' in jwks
+    ? createRemoteJWKSet(new URL(jwks.url), { cooldownDuration: 30_000, cacheMaxAge: 600_000 })
+    : createLocalJWKSet({ keys: jwks.keys });
 }
 
 /** RFC 6750 §3: the challenge a client gets with a 401. */
@@ -38,8 +40,10 @@ function challenge(error?: string, description?: string): string {
 /** Why a token was refused, in words safe to send back (never the token itself). */
 function reason(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'the token has expired';
-  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'in_the_future') return 'the token\'s "iat" (issued at) lies in the future, beyond the clock tolerance';
-  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed') return "the token was issued before this account's sessions were revoked";
+  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'in_the_future')
+    return 'the token\'s "iat" (issued at) lies in the future, beyond the clock tolerance';
+  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed')
+    return "the token was issued before this account's sessions were revoked";
   if (err instanceof errors.JWTClaimValidationFailed) return `the token's "${err.claim}" claim is not accepted`;
   if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is not signed with RS256';
   if (err instanceof errors.JWKSNoMatchingKey) return 'the token is signed with an unknown key';
@@ -54,7 +58,9 @@ export function bearerAuth(opts: BearerOptions): MiddlewareHandler<ApiEnv> {
     const header = c.req.header('authorization');
     const match = header?.match(/^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i);
     if (!match) {
-      return respondProblem(c, 'unauthenticated', 'Send an access token: Authorization: Bearer <token>.', { 'www-authenticate': challenge() });
+      return respondProblem(c, 'unauthenticated', 'Send an access token: Authorization: Bearer <token>.', {
+        'www-authenticate': challenge(),
+      });
     }
     try {
       const { payload } = await jwtVerify(match[1]!, getKey, {
@@ -65,38 +71,64 @@ export function bearerAuth(opts: BearerOptions): MiddlewareHandler<ApiEnv> {
         requiredClaims: ['sub', 'exp', 'iat'],
       });
       // `requiredClaims` only checks presence: an empty subject would name no one (and one shared account).
-      if (!payload.sub?.trim()) throw new errors.JWTClaimValidationFailed('"sub" claim must not be empty', payload, 'sub', 'check_failed');
+      if (!payload.sub?.trim())
+        throw new errors.JWTClaimValidationFailed('"sub" claim must not be empty', payload, 'sub', 'check_failed');
       // jose checks `iat` only against a maxTokenAge: a token dated ahead would also outlive a revocation below.
       if (payload.iat! > Math.floor(Date.now() / 1000) + opts.clockToleranceSeconds) {
-        throw new errors.JWTClaimValidationFailed('"iat" claim timestamp lies in the future', payload, 'iat', 'in_the_future');
+        throw new errors.JWTClaimValidationFailed(
+          '"iat" claim timestamp lies in the future',
+          payload,
+          'iat',
+          'in_the_future',
+        );
       }
       let revokedAt: number | undefined;
       try {
         revokedAt = await opts.sessionsRevokedAt?.(payload.sub);
       } catch {
-        return respondProblem(c, 'unavailable', 'The identity directory could not be reached to check the token; try again shortly.', { 'retry-after': '5' });
+        return respondProblem(
+          c,
+          'unavailable',
+          'The identity directory could not be reached to check the token; try again shortly.',
+          { 'retry-after': '5' },
+        );
       }
       // Whole seconds, as `iat` is: a token issued in the same second as the revocation still counts.
       if (revokedAt !== undefined && payload.iat! < Math.floor(revokedAt / 1000)) {
-        throw new errors.JWTClaimValidationFailed('the token was issued before this account\'s sessions were revoked', payload, 'iat', 'check_failed');
+        throw new errors.JWTClaimValidationFailed(
+          "the token was issued before this account's sessions were revoked",
+          payload,
+          'iat',
+          'check_failed',
+        );
       }
-      const permissions = Array.isArray(payload.permissions) ? payload.permissions.filter((p): p is string => typeof p === 'string') : [];
+      const permissions = Array.isArray(payload.permissions)
+        ? payload.permissions.filter((p): p is string => typeof p === 'string')
+        : [];
       const principal: Principal = {
         subject: payload.sub!,
         accountId: accountIdForSubject(payload.sub!),
         permissions,
         ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
         emailVerified: payload.email_verified === true,
-        ...(typeof payload.client_id === 'string' ? { clientId: payload.client_id } : typeof payload.azp === 'string' ? { clientId: payload.azp } : {}),
+        ...(typeof payload.client_id === 'string'
+          ? { clientId: payload.client_id }
+          : typeof payload.azp === 'string'
+            ? { clientId: payload.azp }
+            : {}),
       };
       c.set('principal', principal);
     } catch (err) {
       // The issuer's key set could not be fetched: our dependency is down, the token may be fine.
       if (err instanceof errors.JWKSTimeout || (err instanceof TypeError && /fetch/i.test(err.message))) {
-        return respondProblem(c, 'unavailable', 'The token issuer’s keys could not be fetched; try again shortly.', { 'retry-after': '5' });
+        return respondProblem(c, 'unavailable', 'The token issuer’s keys could not be fetched; try again shortly.', {
+          'retry-after': '5',
+        });
       }
       const why = reason(err);
-      return respondProblem(c, 'unauthenticated', `The access token was refused: ${why}.`, { 'www-authenticate': challenge('invalid_token', why) });
+      return respondProblem(c, 'unauthenticated', `The access token was refused: ${why}.`, {
+        'www-authenticate': challenge('invalid_token', why),
+      });
     }
     return next();
   };

@@ -65,7 +65,10 @@ export class EmbeddedIssuer {
   /** A signed access token with iss, aud, sub, iat, exp and the Auth0-style `permissions` claim. */
   async issue(input: IssueTokenInput): Promise<string> {
     const key = await importJWK(this.privateJwk, 'RS256');
-    const claims: Record<string, unknown> = { permissions: input.permissions ?? [], client_id: input.clientId ?? 'cra-cli' };
+    const claims: Record<string, unknown> = {
+      permissions: input.permissions ?? [],
+      client_id: input.clientId ?? 'cra-cli',
+    };
     if (input.email) {
       claims.email = input.email;
       claims.email_verified = input.emailVerified ?? true;

@@ -14,11 +14,20 @@ export function signPayload(secret: string, timestamp: number, rawBody: string):
 }
 
 /** The header value a sender puts on a request. */
-export function signatureHeaderValue(secret: string, rawBody: string, timestamp = Math.floor(Date.now() / 1000)): string {
+export function signatureHeaderValue(
+  secret: string,
+  rawBody: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): string {
   return `t=${timestamp},v1=${signPayload(secret, timestamp, rawBody)}`;
 }
 
-export function verifySignature(header: string | undefined, rawBody: string, secrets: readonly string[], nowSeconds = Math.floor(Date.now() / 1000)): SignatureCheck {
+export function verifySignature(
+  header: string | undefined,
+  rawBody: string,
+  secrets: readonly string[],
+  nowSeconds = Math.floor(Date.now() / 1000),
+): SignatureCheck {
   if (!header) return { ok: false, reason: `the ${signatureHeader} header is missing` };
   let timestamp: number | undefined;
   const candidates: Buffer[] = [];
@@ -27,7 +36,8 @@ export function verifySignature(header: string | undefined, rawBody: string, sec
     if (key === 't' && value && /^\d{1,12}$/.test(value)) timestamp = Number(value);
     else if (key === 'v1' && value && /^[0-9a-f]{64}$/i.test(value)) candidates.push(Buffer.from(value, 'hex'));
   }
-  if (timestamp === undefined || candidates.length === 0) return { ok: false, reason: `the ${signatureHeader} header is not of the form t=<unix>,v1=<hex>` };
+  if (timestamp === undefined || candidates.length === 0)
+    return { ok: false, reason: `the ${signatureHeader} header is not of the form t=<unix>,v1=<hex>` };
   if (Math.abs(nowSeconds - timestamp) > signatureToleranceSeconds) {
     return { ok: false, reason: `the signature timestamp is outside the ${signatureToleranceSeconds} s tolerance` };
   }

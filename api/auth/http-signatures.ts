@@ -173,7 +173,11 @@ export interface SignatureParams {
 }
 
 /** The signature base of RFC 9421 §2.5 for simple (parameterless) component identifiers. */
-export function signatureBase(components: readonly string[], values: ReadonlyMap<string, string>, serializedParams: string): string {
+export function signatureBase(
+  components: readonly string[],
+  values: ReadonlyMap<string, string>,
+  serializedParams: string,
+): string {
   const lines = components.map((name) => `"${name}": ${values.get(name) ?? ''}`);
   return [...lines, `"@signature-params": ${serializedParams}`].join('\n');
 }
@@ -188,20 +192,41 @@ export function serializeSignatureParams(components: readonly string[], params: 
  * for agents written against CRA and for the tests; CRA itself only verifies.
  */
 export function signRequest(input: {
-  method: string; path: string; body?: string; keyId: string; privateKey: KeyObject | string;
-  created?: number; date?: Date; label?: string; nonce?: string;
+  method: string;
+  path: string;
+  body?: string;
+  keyId: string;
+  privateKey: KeyObject | string;
+  created?: number;
+  date?: Date;
+  label?: string;
+  nonce?: string;
 }): Record<'date' | 'content-digest' | 'signature-input' | 'signature', string> {
   const key = typeof input.privateKey === 'string' ? createPrivateKey(input.privateKey) : input.privateKey;
   const created = input.created ?? Math.floor(Date.now() / 1000);
   const date = (input.date ?? new Date(created * 1000)).toUTCString();
   const digest = contentDigest(input.body ?? '');
-  const params: Array<[string, BareItem]> = [['created', created], ['keyid', input.keyId], ['alg', 'ed25519']];
+  const params: Array<[string, BareItem]> = [
+    ['created', created],
+    ['keyid', input.keyId],
+    ['alg', 'ed25519'],
+  ];
   if (input.nonce) params.push(['nonce', input.nonce]);
   const serialized = serializeSignatureParams(requiredComponents, params);
-  const values = new Map([['@method', input.method.toUpperCase()], ['@path', input.path], ['date', date], ['content-digest', digest]]);
+  const values = new Map([
+    ['@method', input.method.toUpperCase()],
+    ['@path', input.path],
+    ['date', date],
+    ['content-digest', digest],
+  ]);
   const signature = sign(null, Buffer.from(signatureBase(requiredComponents, values, serialized), 'utf8'), key);
   const label = input.label ?? 'sig1';
-  return { date, 'content-digest': digest, 'signature-input': `${label}=${serialized}`, signature: `${label}=:${signature.toString('base64')}:` };
+  return {
+    date,
+    'content-digest': digest,
+    'signature-input': `${label}=${serialized}`,
+    signature: `${label}=:${signature.toString('base64')}:`,
+  };
 }
 
 export interface SignedRequest {
@@ -213,8 +238,7 @@ export interface SignedRequest {
 }
 
 export type SignatureCheck =
-  | { ok: true; keyId: string; created: number; signature: Buffer }
-  | { ok: false; reason: string };
+  { ok: true; keyId: string; created: number; signature: Buffer } | { ok: false; reason: string };
 
 /**
  * Check a request's signature against the key `keyFor(keyid)` returns. Pure apart from the key lookup:
@@ -228,7 +252,8 @@ export async function verifyRequestSignature(
   const now = opts.nowSeconds ?? Math.floor(Date.now() / 1000);
   const inputHeader = request.header('signature-input');
   const signatureHeader = request.header('signature');
-  if (!inputHeader || !signatureHeader) return { ok: false, reason: 'the request is not signed (Signature-Input and Signature are required)' };
+  if (!inputHeader || !signatureHeader)
+    return { ok: false, reason: 'the request is not signed (Signature-Input and Signature are required)' };
   let inputs: Map<string, Member>;
   let signatures: Map<string, Member>;
   try {
@@ -240,7 +265,9 @@ export async function verifyRequestSignature(
   let lastReason = 'no signature covers "@method" "@path" "date" "content-digest"';
   for (const [label, input] of inputs) {
     if (!Array.isArray(input.value)) continue;
-    const components = input.value.map((c) => (typeof c.item === 'string' && c.params.length === 0 ? c.item : undefined));
+    const components = input.value.map((c) =>
+      typeof c.item === 'string' && c.params.length === 0 ? c.item : undefined,
+    );
     if (components.some((c) => c === undefined) || !requiredComponents.every((r) => components.includes(r))) continue;
     const signature = signatures.get(label)?.value;
     if (!Buffer.isBuffer(signature)) {
@@ -260,7 +287,8 @@ export async function verifyRequestSignature(
       lastReason = 'the signature algorithm must be ed25519';
       continue;
     }
-    if (now - created > opts.windowSeconds) return { ok: false, reason: `the signature was created more than ${opts.windowSeconds} s ago` };
+    if (now - created > opts.windowSeconds)
+      return { ok: false, reason: `the signature was created more than ${opts.windowSeconds} s ago` };
     if (created - now > futureSkewSeconds) return { ok: false, reason: 'the signature is dated in the future' };
     if (typeof expires === 'number' && now > expires) return { ok: false, reason: 'the signature has expired' };
 
@@ -277,13 +305,18 @@ export async function verifyRequestSignature(
       values.set(name, value.trim());
     }
     const date = Date.parse(values.get('date') ?? '');
-    if (!Number.isFinite(date) || Math.abs(now - date / 1000) > opts.windowSeconds) return { ok: false, reason: `the Date header is not within ${opts.windowSeconds} s of now` };
+    if (!Number.isFinite(date) || Math.abs(now - date / 1000) > opts.windowSeconds)
+      return { ok: false, reason: `the Date header is not within ${opts.windowSeconds} s of now` };
     const digestCheck = checkContentDigest(values.get('content-digest') ?? '', request.body);
     if (digestCheck !== true) return { ok: false, reason: digestCheck };
 
     const key = await keyFor(keyId);
     if (!key) return { ok: false, reason: 'the keyid names no registered agent key' };
-    const base = signatureBase(components as string[], values, serializeSignatureParams(components as string[], input.params));
+    const base = signatureBase(
+      components as string[],
+      values,
+      serializeSignatureParams(components as string[], input.params),
+    );
     let valid = false;
     try {
       valid = signature.length === 64 && verify(null, Buffer.from(base, 'utf8'), key, signature);
@@ -304,10 +337,15 @@ function checkContentDigest(header: string, body: string): true | string {
   } catch {
     return 'the Content-Digest header is malformed';
   }
-  for (const [alg, hash] of [['sha-512', 'sha512'], ['sha-256', 'sha256']] as const) {
+  for (const [alg, hash] of [
+    ['sha-512', 'sha512'],
+    ['sha-256', 'sha256'],
+  ] as const) {
     const given = digests.get(alg)?.value;
     if (Buffer.isBuffer(given)) {
-      return given.equals(createHash(hash).update(body, 'utf8').digest()) ? true : 'the Content-Digest does not match the body';
+      return given.equals(createHash(hash).update(body, 'utf8').digest())
+        ? true
+        : 'the Content-Digest does not match the body';
     }
   }
   return 'the Content-Digest needs a sha-256 or sha-512 digest';
@@ -327,7 +365,10 @@ export function ed25519PublicKey(jwk: { kty: string; crv: string; x: string }): 
  * Middleware: a signed request from a registered agent, accepted once within the window. `required`:
  * unsigned requests are refused (agent routes); otherwise only requests that carry a signature are checked.
  */
-export function agentSignature(opts: { required: boolean; windowSeconds: (c: Parameters<MiddlewareHandler<ApiEnv>>[0]) => number }): MiddlewareHandler<ApiEnv> {
+export function agentSignature(opts: {
+  required: boolean;
+  windowSeconds: (c: Parameters<MiddlewareHandler<ApiEnv>>[0]) => number;
+}): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const signed = c.req.header('signature') !== undefined || c.req.header('signature-input') !== undefined;
     if (!signed && !opts.required) return next();
@@ -335,15 +376,24 @@ export function agentSignature(opts: { required: boolean; windowSeconds: (c: Par
     const windowSeconds = opts.windowSeconds(c);
     let agent: AgentDocument | null = null;
     const check = await verifyRequestSignature(
-      { method: c.req.method, path: new URL(c.req.url).pathname, header: (n) => c.req.header(n), body: await c.req.text() },
+      {
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        header: (n) => c.req.header(n),
+        body: await c.req.text(),
+      },
       async (keyId) => {
-        agent = await db.collection<AgentDocument>(collections.agents).findOne({ _id: keyId, revokedAt: { $exists: false } });
+        agent = await db
+          .collection<AgentDocument>(collections.agents)
+          .findOne({ _id: keyId, revokedAt: { $exists: false } });
         return agent ? ed25519PublicKey(agent.publicKeyJwk) : undefined;
       },
       { windowSeconds },
     );
     const refuse = (reason: string) =>
-      respondProblem(c, 'invalid-signature', `The agent request was refused: ${reason}.`, { 'www-authenticate': 'Signature realm="cra-agents"' });
+      respondProblem(c, 'invalid-signature', `The agent request was refused: ${reason}.`, {
+        'www-authenticate': 'Signature realm="cra-agents"',
+      });
     if (!check.ok) return refuse(check.reason);
     const registered = agent as AgentDocument | null;
     if (!registered) return refuse('the keyid names no registered agent key');
@@ -352,16 +402,23 @@ export function agentSignature(opts: { required: boolean; windowSeconds: (c: Par
     const now = Date.now();
     try {
       await replays.insertOne({
-        _id: createHash('sha256').update(check.signature).digest('hex'), agentId: registered._id,
+        _id: createHash('sha256').update(check.signature).digest('hex'),
+        agentId: registered._id,
         expiresAt: new Date((check.created + windowSeconds + futureSkewSeconds) * 1000).toISOString(),
       });
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === 11000) return refuse('this signature was used before (replay)');
+      if (err instanceof MongoServerError && err.code === 11000)
+        return refuse('this signature was used before (replay)');
       throw err;
     }
     // About one request in sixteen sweeps out remembered signatures whose window has passed (no TTL indexes on FerretDB).
-    if (now % 16 === 0) void replays.deleteMany({ expiresAt: { $lt: new Date(now).toISOString() } }).catch(() => undefined);
-    const principal: AgentPrincipal = { agentId: registered._id, accountId: registered.accountId, name: registered.name };
+    if (now % 16 === 0)
+      void replays.deleteMany({ expiresAt: { $lt: new Date(now).toISOString() } }).catch(() => undefined);
+    const principal: AgentPrincipal = {
+      agentId: registered._id,
+      accountId: registered.accountId,
+      name: registered.name,
+    };
     c.set('agent', principal);
     return next();
   };

@@ -16,7 +16,12 @@ const challenges = (db: Db) => db.collection<RecoveryChallengeDocument>(collecti
  * The authorization URL of a challenge the workflow just made, read once: decrypted, then wiped from the
  * challenge. Undefined when it was taken already.
  */
-export async function takeProviderAuthorizationUrl(db: Db, vault: SecretVault, recoveryId: string, challengeId: string): Promise<string | undefined> {
+export async function takeProviderAuthorizationUrl(
+  db: Db,
+  vault: SecretVault,
+  recoveryId: string,
+  challengeId: string,
+): Promise<string | undefined> {
   const taken = await challenges(db).findOneAndUpdate(
     { _id: challengeId, recoveryId, factor: 'provider_reauth', authorizationUrlCiphertext: { $type: 'string' } },
     { $set: { authorizationUrlCiphertext: null } },
@@ -35,14 +40,20 @@ export function findProviderChallenge(db: Db, state: string): Promise<RecoveryCh
  * that the provider refused. Null when a concurrent callback claimed it first.
  */
 export async function claimProviderChallenge(
-  db: Db, vault: SecretVault, challengeId: string, answer: { code?: string; error?: string }, now: Date,
+  db: Db,
+  vault: SecretVault,
+  challengeId: string,
+  answer: { code?: string; error?: string },
+  now: Date,
 ): Promise<RecoveryChallengeDocument | null> {
   const refused = Boolean(answer.error) || !answer.code;
   return challenges(db).findOneAndUpdate(
     { _id: challengeId, consumedAt: { $exists: false } },
     {
       $set: {
-        consumedAt: now.toISOString(), authorizationUrlCiphertext: null, providerRefused: refused,
+        consumedAt: now.toISOString(),
+        authorizationUrlCiphertext: null,
+        providerRefused: refused,
         codeCiphertext: refused ? null : await vault.encrypt(providerReauthKey, answer.code!),
       },
     },
@@ -51,5 +62,8 @@ export async function claimProviderChallenge(
 
 /** Forget a parked answer the workflow will not redeem (it refused the update, or the recovery is over). */
 export async function discardProviderAnswer(db: Db, challengeId: string): Promise<void> {
-  await challenges(db).updateOne({ _id: challengeId }, { $set: { codeCiphertext: null, codeVerifierCiphertext: null, nonce: null } });
+  await challenges(db).updateOne(
+    { _id: challengeId },
+    { $set: { codeCiphertext: null, codeVerifierCiphertext: null, nonce: null } },
+  );
 }

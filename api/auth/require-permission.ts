@@ -31,7 +31,8 @@ export function requireAnyPermission(...permissions: [string, ...string[]]): Mid
   const named = permissions.map((p) => `"${p}"`).join(' or ');
   return async (c, next) => {
     const principal = c.get('principal');
-    if (!permissions.some((p) => holdsPermission(principal, p))) return respondProblem(c, 'forbidden', `This needs the ${named} permission.`);
+    if (!permissions.some((p) => holdsPermission(principal, p)))
+      return respondProblem(c, 'forbidden', `This needs the ${named} permission.`);
     return next();
   };
 }

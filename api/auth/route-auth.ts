@@ -35,8 +35,18 @@ export interface RouteAuth {
 export const securitySchemes = {
   bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
   recoveryToken: { type: 'apiKey', in: 'header', name: 'X-Recovery-Token' },
-  agentSignature: { type: 'apiKey', in: 'header', name: 'Signature', description: 'HTTP Message Signature (RFC 9421, Ed25519) of a registered agent key' },
-  hookSignature: { type: 'apiKey', in: 'header', name: 'CRA-Signature', description: 't=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' },
+  agentSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Signature',
+    description: 'HTTP Message Signature (RFC 9421, Ed25519) of a registered agent key',
+  },
+  hookSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'CRA-Signature',
+    description: 't=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+  },
 } as const;
 
 /** When the embedded directory last revoked a subject's sessions (an account recovery resets them). */
@@ -96,9 +106,17 @@ export const auth = {
     security: [{ recoveryToken: [] }, ...alsoAccepted],
   }),
   /** An AI agent's signed request; `check` is the signature middleware. */
-  agentSignature: (check: MiddlewareHandler<ApiEnv>): RouteAuth => ({ kind: 'agent-signature', middleware: [check], security: [{ agentSignature: [] }] }),
+  agentSignature: (check: MiddlewareHandler<ApiEnv>): RouteAuth => ({
+    kind: 'agent-signature',
+    middleware: [check],
+    security: [{ agentSignature: [] }],
+  }),
   /** The identity provider's signed hook; `check` verifies the signature over the raw body. */
-  hookSignature: (check: MiddlewareHandler<ApiEnv>): RouteAuth => ({ kind: 'hook-signature', middleware: [check], security: [{ hookSignature: [] }] }),
+  hookSignature: (check: MiddlewareHandler<ApiEnv>): RouteAuth => ({
+    kind: 'hook-signature',
+    middleware: [check],
+    security: [{ hookSignature: [] }],
+  }),
 } as const;
 
 /**
@@ -110,7 +128,8 @@ export function secured<const R extends Omit<RouteConfig, 'security'>>(
   declared: RouteAuth,
   route: R,
 ): Omit<R, 'middleware'> & { middleware: MiddlewareHandler<ApiEnv>[]; security: SecurityRequirement[] } {
-  const own = route.middleware === undefined ? [] : Array.isArray(route.middleware) ? route.middleware : [route.middleware];
+  const own =
+    route.middleware === undefined ? [] : Array.isArray(route.middleware) ? route.middleware : [route.middleware];
   return createRoute({
     ...route,
     middleware: [...declared.middleware, ...own],

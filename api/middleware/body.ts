@@ -24,7 +24,12 @@ export const jsonOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
     const formPost = formMediaType.test(mediaType) && formPostPaths.some((p) => p.test(c.req.path));
     if (!jsonMediaType.test(mediaType) && !formPost) {
-      return respondProblem(c, 'unsupported-media-type', `Send the body as application/json${mediaType ? `, not ${mediaType}` : ''}.`, { accept: 'application/json' });
+      return respondProblem(
+        c,
+        'unsupported-media-type',
+        `Send the body as application/json${mediaType ? `, not ${mediaType}` : ''}.`,
+        { accept: 'application/json' },
+      );
     }
   }
   return next();
@@ -33,5 +38,8 @@ export const jsonOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
 export const limitedBody: MiddlewareHandler<ApiEnv> = bodyLimit({
   maxSize: maxBodyBytes,
   // `connection: close`: the rest of the refused body is never read, so the connection must not carry another request.
-  onError: (c) => respondProblem(c, 'payload-too-large', `The body is larger than ${maxBodyBytes / 1024} KiB.`, { connection: 'close' }),
+  onError: (c) =>
+    respondProblem(c, 'payload-too-large', `The body is larger than ${maxBodyBytes / 1024} KiB.`, {
+      connection: 'close',
+    }),
 });

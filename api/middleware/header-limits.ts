@@ -17,7 +17,12 @@ export const maxAuthorizationBytes = 8 * 1024;
 export const authorizationLimit: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const authorization = c.req.header('authorization');
   if (authorization !== undefined && Buffer.byteLength(authorization) > maxAuthorizationBytes) {
-    return respondProblem(c, 'headers-too-large', `The Authorization header is larger than ${maxAuthorizationBytes / 1024} KiB.`, { connection: 'close' });
+    return respondProblem(
+      c,
+      'headers-too-large',
+      `The Authorization header is larger than ${maxAuthorizationBytes / 1024} KiB.`,
+      { connection: 'close' },
+    );
   }
   return next();
 };

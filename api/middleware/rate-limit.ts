@@ -15,7 +15,11 @@ const pruneAbove = 10_000;
 export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(readonly capacity: number, readonly windowMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly capacity: number,
+    readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   take(key: string): Take {
     const now = this.now();
@@ -40,7 +44,9 @@ export class TokenBuckets {
 export function takeOrRefuse(buckets: TokenBuckets, key: string, what: string): void {
   const taken = buckets.take(key);
   if (!taken.ok) {
-    throw new ProblemError('rate-limited', `Too many ${what}; try again in ${taken.retryAfterSeconds} s.`, { 'retry-after': String(taken.retryAfterSeconds) });
+    throw new ProblemError('rate-limited', `Too many ${what}; try again in ${taken.retryAfterSeconds} s.`, {
+      'retry-after': String(taken.retryAfterSeconds),
+    });
   }
 }
 
@@ -56,7 +62,10 @@ export function clientIp(c: Context, trustedProxyHops: number): string | undefin
     // Not served by @hono/node-server (app.request in unit tests): no socket to ask.
   }
   if (trustedProxyHops <= 0) return peer;
-  const forwarded = (c.req.header('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const forwarded = (c.req.header('x-forwarded-for') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return forwarded[forwarded.length - trustedProxyHops] ?? peer;
 }
 

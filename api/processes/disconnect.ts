@@ -10,7 +10,11 @@ import { isLastLoginMethod } from '../../domain/login-methods.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { searchAttributesFor } from '../../temporal.config.js';
-import { disconnectWorkflowType, type DisconnectWorkflow, type Retention } from '../../workflows/disconnect/messages.js';
+import {
+  disconnectWorkflowType,
+  type DisconnectWorkflow,
+  type Retention,
+} from '../../workflows/disconnect/messages.js';
 import { ProblemError } from '../problem.js';
 import { accountsQueueOf, type ProcessDeps } from './deps.js';
 
@@ -23,10 +27,16 @@ export interface DisconnectRequest {
 }
 
 /** Start the disconnect; 409 problems for the last way to sign in and for a disconnect already running. */
-export async function startDisconnect({ temporal, config }: ProcessDeps, { account, provider, retention, requestedBy }: DisconnectRequest): Promise<{ workflowId: string }> {
+export async function startDisconnect(
+  { temporal, config }: ProcessDeps,
+  { account, provider, retention, requestedBy }: DisconnectRequest,
+): Promise<{ workflowId: string }> {
   const name = providerCatalog[provider].displayName;
   if (isLastLoginMethod(account, provider)) {
-    throw new ProblemError('last-login-method', `${name} is the only way left to sign in to this account. Connect another provider you can sign in with first.`);
+    throw new ProblemError(
+      'last-login-method',
+      `${name} is the only way left to sign in to this account. Connect another provider you can sign in with first.`,
+    );
   }
   const workflowId = workflowIds.disconnect(account._id, provider);
   try {
@@ -38,7 +48,8 @@ export async function startDisconnect({ temporal, config }: ProcessDeps, { accou
     });
   } catch (err) {
     // One disconnect per provider at a time; a finished one does not block a new one.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ProblemError('conflict', `A disconnect of ${name} is already running (${workflowId}).`);
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new ProblemError('conflict', `A disconnect of ${name} is already running (${workflowId}).`);
     throw err;
   }
   return { workflowId };

@@ -6,7 +6,13 @@
  * it checks first (`routes/support.ts`). The authorization URL comes from the attempt record, never from
  * Temporal: only the caller can take it, once.
  */
-import { WorkflowIdConflictPolicy, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowIdConflictPolicy,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { linkAttempts, vaultKeys } from '../../activities/providers/stores.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
@@ -16,8 +22,15 @@ import { providerCatalog } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { searchAttributesFor } from '../../temporal.config.js';
 import {
-  beginLinkUpdate, linkCallbackUpdate, linkStateQuery, linkWorkflowType, supportDecisionSignal,
-  type LinkCallback, type LinkOutcome, type LinkWorkflow, type SupportDecision,
+  beginLinkUpdate,
+  linkCallbackUpdate,
+  linkStateQuery,
+  linkWorkflowType,
+  supportDecisionSignal,
+  type LinkCallback,
+  type LinkOutcome,
+  type LinkWorkflow,
+  type SupportDecision,
 } from '../../workflows/link/messages.js';
 import { vaultOf } from '../adapters.js';
 import type { ApiDeps, Principal } from '../context.js';
@@ -52,54 +65,101 @@ async function takeAuthorizationUrl(deps: ApiDeps, attemptId: string, accountId:
 }
 
 /** Start (or give a fresh attempt to) the caller's link of `provider`; ProblemError when it cannot be. */
-export async function beginProviderLink(deps: ApiDeps, principal: Pick<Principal, 'accountId' | 'subject' | 'clientId'>, provider: ProviderId, body: LinkRequest): Promise<LinkStarted> {
+export async function beginProviderLink(
+  deps: ApiDeps,
+  principal: Pick<Principal, 'accountId' | 'subject' | 'clientId'>,
+  provider: ProviderId,
+  body: LinkRequest,
+): Promise<LinkStarted> {
   const { db, config, temporal } = deps;
-  const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId }, { projection: { status: 1 } });
+  const account = await db
+    .collection<AccountDocument>(collections.accounts)
+    .findOne({ _id: principal.accountId }, { projection: { status: 1 } });
   if (!account) throw new ProblemError('account-not-found', 'Sign up first (POST /v1/signup), then link providers.');
-  if (account.status !== 'active') throw new ProblemError('forbidden', `The account is ${account.status}; providers cannot be linked.`);
+  if (account.status !== 'active')
+    throw new ProblemError('forbidden', `The account is ${account.status}; providers cannot be linked.`);
   const flag = (await providerFlagsFor(db, config, principal.accountId))[provider];
-  if (!flag.enabled) throw new ProblemError('provider-disabled', `Linking ${providerCatalog[provider].displayName} is turned off for this account (feature flag ${flag.flag}).`);
+  if (!flag.enabled)
+    throw new ProblemError(
+      'provider-disabled',
+      `Linking ${providerCatalog[provider].displayName} is turned off for this account (feature flag ${flag.flag}).`,
+    );
 
   const definition = providerCatalog[provider];
   let redirect: { uri: string; clientId: string } | undefined;
   if (body.redirectUri !== undefined) {
-    const registered = principal.clientId ? config.link?.clientRedirectUris[principal.clientId] ?? [] : [];
+    const registered = principal.clientId ? (config.link?.clientRedirectUris[principal.clientId] ?? []) : [];
     // Exact string match (RFC 9700 §4.1.3): no prefixes, no patterns, no normalisation.
     if (!principal.clientId || !registered.includes(body.redirectUri)) {
-      throw new ProblemError('link-redirect-uri-invalid', principal.clientId
-        ? `${body.redirectUri} is not a redirect URI registered for client "${principal.clientId}" (LINK_CLIENT_REDIRECT_URIS). Leave redirectUri out to use the account center's own callback.`
-        : 'This access token names no client (client_id or azp), so it cannot use an app redirect URI. Leave redirectUri out to use the account center’s own callback.');
+      throw new ProblemError(
+        'link-redirect-uri-invalid',
+        principal.clientId
+          ? `${body.redirectUri} is not a redirect URI registered for client "${principal.clientId}" (LINK_CLIENT_REDIRECT_URIS). Leave redirectUri out to use the account center's own callback.`
+          : 'This access token names no client (client_id or azp), so it cannot use an app redirect URI. Leave redirectUri out to use the account center’s own callback.',
+      );
     }
     redirect = { uri: body.redirectUri, clientId: principal.clientId };
   }
-  const scopes = body.extendedScopes ? [...definition.defaultScopes, ...definition.extendedScopes] : definition.defaultScopes;
+  const scopes = body.extendedScopes
+    ? [...definition.defaultScopes, ...definition.extendedScopes]
+    : definition.defaultScopes;
   const workflowId = workflowIds.link(principal.accountId, provider);
   const startOperation = new WithStartWorkflowOperation<LinkWorkflow>(linkWorkflowType, {
     workflowId,
     taskQueue: accountsQueueOf(config),
     // A link already waiting for its callback gets a fresh attempt; a finished one is started anew.
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    args: [{
-      accountId: principal.accountId, subject: principal.subject, provider, scopes,
-      attemptTtl: config.providers.linkAttemptTtl, tokenRefreshMargin: config.providers.tokenRefreshMargin,
-      sync: { pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun },
-    }],
-    typedSearchAttributes: searchAttributesFor('link', { accountId: principal.accountId, provider, stage: 'awaiting_callback' }),
+    args: [
+      {
+        accountId: principal.accountId,
+        subject: principal.subject,
+        provider,
+        scopes,
+        attemptTtl: config.providers.linkAttemptTtl,
+        tokenRefreshMargin: config.providers.tokenRefreshMargin,
+        sync: { pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun },
+      },
+    ],
+    typedSearchAttributes: searchAttributesFor('link', {
+      accountId: principal.accountId,
+      provider,
+      stage: 'awaiting_callback',
+    }),
   });
   try {
-    const begun = await temporal.workflow.executeUpdateWithStart(beginLinkUpdate, { args: [{ scopes, ...(redirect ? { redirect } : {}) }], startWorkflowOperation: startOperation });
+    const begun = await temporal.workflow.executeUpdateWithStart(beginLinkUpdate, {
+      args: [{ scopes, ...(redirect ? { redirect } : {}) }],
+      startWorkflowOperation: startOperation,
+    });
     // The URL (and its state) comes from the attempt record, never from Temporal; only this caller can take it, once.
     // (`begun.authorizationUrl`: only from a worker still running the code before `link-url-off-history`, during a deploy.)
-    const authorizationUrl = begun.attemptId ? await takeAuthorizationUrl(deps, begun.attemptId, principal.accountId) : begun.authorizationUrl;
-    if (!authorizationUrl) throw new ProblemError('conflict', `The link attempt for ${definition.displayName} was replaced before its authorization URL could be read; start again.`);
+    const authorizationUrl = begun.attemptId
+      ? await takeAuthorizationUrl(deps, begun.attemptId, principal.accountId)
+      : begun.authorizationUrl;
+    if (!authorizationUrl)
+      throw new ProblemError(
+        'conflict',
+        `The link attempt for ${definition.displayName} was replaced before its authorization URL could be read; start again.`,
+      );
     return { workflowId, authorizationUrl, expiresAt: begun.expiresAt };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       // An activity's failure (a declared type, anywhere in the cause chain) has its own problem; a validator refusal is a conflict.
-      if (failureTypeOf(err) === failureTypes.ProviderNotConfigured) throw new ProblemError('provider-not-configured', `${definition.displayName} has no client credentials configured.`);
+      if (failureTypeOf(err) === failureTypes.ProviderNotConfigured)
+        throw new ProblemError(
+          'provider-not-configured',
+          `${definition.displayName} has no client credentials configured.`,
+        );
       const problem = problemOfFailure(err);
-      if (problem) throw new ProblemError(problem, `${definition.displayName} could not be linked: ${(err.cause as Error | undefined)?.message ?? err.message}`);
-      throw new ProblemError('conflict', `A link for ${definition.displayName} is already being decided: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      if (problem)
+        throw new ProblemError(
+          problem,
+          `${definition.displayName} could not be linked: ${(err.cause as Error | undefined)?.message ?? err.message}`,
+        );
+      throw new ProblemError(
+        'conflict',
+        `A link for ${definition.displayName} is already being decided: ${(err.cause as Error | undefined)?.message ?? err.message}`,
+      );
     }
     throw err;
   }
@@ -109,7 +169,11 @@ export async function beginProviderLink(deps: ApiDeps, principal: Pick<Principal
  * Hand the provider's answer (by its attempt id, never the code) to the link waiting for it, and wait for
  * the outcome. Throws Temporal's WorkflowNotFoundError / WorkflowUpdateFailedError for the caller to map.
  */
-export async function deliverLinkCallback(temporal: Client, workflowId: string, callback: LinkCallback): Promise<LinkOutcome> {
+export async function deliverLinkCallback(
+  temporal: Client,
+  workflowId: string,
+  callback: LinkCallback,
+): Promise<LinkOutcome> {
   return temporal.workflow.getHandle<LinkWorkflow>(workflowId).executeUpdate(linkCallbackUpdate, { args: [callback] });
 }
 
@@ -118,15 +182,18 @@ export async function deliverLinkCallback(temporal: Client, workflowId: string, 
  * 404 `workflow-not-found` for no such link, 409 when it is not waiting for a decision.
  */
 export async function decideLink(temporal: Client, workflowId: string, decision: SupportDecision): Promise<void> {
-  if (processOfWorkflowId(workflowId) !== 'link') throw new ProblemError('workflow-not-found', `"${workflowId}" is not a link workflow.`);
+  if (processOfWorkflowId(workflowId) !== 'link')
+    throw new ProblemError('workflow-not-found', `"${workflowId}" is not a link workflow.`);
   const handle = temporal.workflow.getHandle<LinkWorkflow>(workflowId);
   let stage: string;
   try {
     stage = (await handle.query(linkStateQuery)).stage;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
     throw err;
   }
-  if (stage !== 'awaiting_support') throw new ProblemError('conflict', `This link is not waiting for a decision (stage ${stage}).`);
+  if (stage !== 'awaiting_support')
+    throw new ProblemError('conflict', `This link is not waiting for a decision (stage ${stage}).`);
   await handle.signal(supportDecisionSignal, decision);
 }

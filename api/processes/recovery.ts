@@ -4,16 +4,36 @@
  * workflow's validator refused, or one sent to a recovery that is over, is a 409; a recovery that does
  * not exist is a 404.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { failureTypeOf } from '../../domain/failures.js';
 import { workflowIds } from '../../domain/ids.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { searchAttributesFor } from '../../temporal.config.js';
 import {
-  cancelRecoveryUpdate, decideUpdate, recoveryStatusQuery, recoveryWorkflowType, requestChallengeUpdate, requestProviderChallengeUpdate,
-  submitFactorUpdate, submitProviderAnswerUpdate,
-  type CancelRequest, type ChallengeRequest, type DecisionOutcome, type FactorOutcome, type FactorSubmission, type ProviderAnswer,
-  type ProviderChallengeRequest, type RecoveryDecision, type RecoveryInput, type RecoveryStatus, type RecoveryWorkflow,
+  cancelRecoveryUpdate,
+  decideUpdate,
+  recoveryStatusQuery,
+  recoveryWorkflowType,
+  requestChallengeUpdate,
+  requestProviderChallengeUpdate,
+  submitFactorUpdate,
+  submitProviderAnswerUpdate,
+  type CancelRequest,
+  type ChallengeRequest,
+  type DecisionOutcome,
+  type FactorOutcome,
+  type FactorSubmission,
+  type ProviderAnswer,
+  type ProviderChallengeRequest,
+  type RecoveryDecision,
+  type RecoveryInput,
+  type RecoveryStatus,
+  type RecoveryWorkflow,
 } from '../../workflows/recovery/messages.js';
 import { ProblemError } from '../problem.js';
 import { accountsQueueOf, type ProcessDeps } from './deps.js';
@@ -26,7 +46,8 @@ async function refusedAsConflict<T>(send: () => Promise<T>): Promise<T> {
   try {
     return await send();
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new ProblemError('conflict', `The recovery refused this: ${err.cause?.message ?? 'no reason given'}.`);
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new ProblemError('conflict', `The recovery refused this: ${err.cause?.message ?? 'no reason given'}.`);
     if (err instanceof WorkflowNotFoundError) throw new ProblemError('conflict', 'This recovery is over.');
     throw err;
   }
@@ -56,7 +77,10 @@ export async function recoveryStatus(deps: ProcessDeps, recoveryId: string): Pro
 }
 
 /** The status, or undefined when the workflow is gone (the request document then tells how it ended). */
-export async function recoveryStatusIfRunning(deps: ProcessDeps, recoveryId: string): Promise<RecoveryStatus | undefined> {
+export async function recoveryStatusIfRunning(
+  deps: ProcessDeps,
+  recoveryId: string,
+): Promise<RecoveryStatus | undefined> {
   try {
     return await handleOf(deps, recoveryId).query(recoveryStatusQuery);
   } catch (err) {
@@ -66,34 +90,66 @@ export async function recoveryStatusIfRunning(deps: ProcessDeps, recoveryId: str
 }
 
 /** The facts of a proof the API checked (or support's document check). */
-export function submitFactor(deps: ProcessDeps, recoveryId: string, submission: FactorSubmission): Promise<FactorOutcome> {
+export function submitFactor(
+  deps: ProcessDeps,
+  recoveryId: string,
+  submission: FactorSubmission,
+): Promise<FactorOutcome> {
   return refusedAsConflict(() => handleOf(deps, recoveryId).executeUpdate(submitFactorUpdate, { args: [submission] }));
 }
 
 /** Send a code: answered once the workflow accepted the request, before the code is on its way. */
-export async function requestCodeChallenge(deps: ProcessDeps, recoveryId: string, request: ChallengeRequest): Promise<void> {
-  await refusedAsConflict(() => handleOf(deps, recoveryId).startUpdate(requestChallengeUpdate, { args: [request], waitForStage: WorkflowUpdateStage.ACCEPTED }));
+export async function requestCodeChallenge(
+  deps: ProcessDeps,
+  recoveryId: string,
+  request: ChallengeRequest,
+): Promise<void> {
+  await refusedAsConflict(() =>
+    handleOf(deps, recoveryId).startUpdate(requestChallengeUpdate, {
+      args: [request],
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+    }),
+  );
 }
 
 /** A provider sign-in: the workflow's activity makes the authorization request and parks its URL on the challenge. */
-export async function requestProviderChallenge(deps: ProcessDeps, recoveryId: string, request: ProviderChallengeRequest): Promise<{ challengeId: string; expiresAt: string }> {
+export async function requestProviderChallenge(
+  deps: ProcessDeps,
+  recoveryId: string,
+  request: ProviderChallengeRequest,
+): Promise<{ challengeId: string; expiresAt: string }> {
   try {
-    return await refusedAsConflict(() => handleOf(deps, recoveryId).executeUpdate(requestProviderChallengeUpdate, { args: [request] }));
+    return await refusedAsConflict(() =>
+      handleOf(deps, recoveryId).executeUpdate(requestProviderChallengeUpdate, { args: [request] }),
+    );
   } catch (err) {
     if (failureTypeOf(err) === 'ProviderNotConfigured') {
-      throw new ProblemError('provider-not-configured', `${providerCatalog[request.provider].displayName} has no client credentials configured.`);
+      throw new ProblemError(
+        'provider-not-configured',
+        `${providerCatalog[request.provider].displayName} has no client credentials configured.`,
+      );
     }
     throw err;
   }
 }
 
 /** The provider answered: the workflow's activity redeems the answer parked on the challenge. */
-export function submitProviderAnswer(deps: ProcessDeps, recoveryId: string, answer: ProviderAnswer): Promise<FactorOutcome> {
-  return refusedAsConflict(() => handleOf(deps, recoveryId).executeUpdate(submitProviderAnswerUpdate, { args: [answer] }));
+export function submitProviderAnswer(
+  deps: ProcessDeps,
+  recoveryId: string,
+  answer: ProviderAnswer,
+): Promise<FactorOutcome> {
+  return refusedAsConflict(() =>
+    handleOf(deps, recoveryId).executeUpdate(submitProviderAnswerUpdate, { args: [answer] }),
+  );
 }
 
 /** Support approves or denies. */
-export function decideRecovery(deps: ProcessDeps, recoveryId: string, decision: RecoveryDecision): Promise<DecisionOutcome> {
+export function decideRecovery(
+  deps: ProcessDeps,
+  recoveryId: string,
+  decision: RecoveryDecision,
+): Promise<DecisionOutcome> {
   return refusedAsConflict(() => handleOf(deps, recoveryId).executeUpdate(decideUpdate, { args: [decision] }));
 }
 

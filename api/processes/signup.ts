@@ -7,7 +7,12 @@ import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { workflowIds } from '../../domain/ids.js';
 import { searchAttributesFor } from '../../temporal.config.js';
-import { signupDetailsSignal, signupWorkflowType, type SignupDetails, type SignupWorkflow } from '../../workflows/signup/messages.js';
+import {
+  signupDetailsSignal,
+  signupWorkflowType,
+  type SignupDetails,
+  type SignupWorkflow,
+} from '../../workflows/signup/messages.js';
 import { accountsQueueOf, type ProcessDeps } from './deps.js';
 
 export interface SignupStarted {
@@ -16,7 +21,11 @@ export interface SignupStarted {
 }
 
 /** Start (or join) the signup of `subject` with these details. */
-export async function startSignup({ temporal, config }: ProcessDeps, subject: string, details: SignupDetails): Promise<SignupStarted> {
+export async function startSignup(
+  { temporal, config }: ProcessDeps,
+  subject: string,
+  details: SignupDetails,
+): Promise<SignupStarted> {
   const accountId = accountIdForSubject(subject);
   const workflowId = workflowIds.signup(subject);
   await temporal.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {

@@ -5,7 +5,13 @@
  * activities (`activities/sync/control.ts`) create and stop the schedule and cancel running syncs.
  * (The link workflow starts the first sync as its child, with the same id and attributes.)
  */
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { searchAttributesFor } from '../../temporal.config.js';
@@ -37,12 +43,22 @@ export function runningSyncsQuery({ accountId, provider }: SyncTarget): string {
 }
 
 function syncInput(config: ProcessDeps['config'], target: SyncTarget & { connectionId: string }): SyncInput {
-  return { accountId: target.accountId, provider: target.provider, connectionId: target.connectionId, pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun };
+  return {
+    accountId: target.accountId,
+    provider: target.provider,
+    connectionId: target.connectionId,
+    pageSize: config.sync.pageSize,
+    maxPagesPerRun: config.sync.maxPagesPerRun,
+  };
 }
 
 /** Sync a connection now: a sync already running (scheduled or not) is joined rather than doubled. */
-export async function syncNow({ temporal, config }: ProcessDeps, target: SyncTarget & { connectionId: string }): Promise<{ workflowId: string }> {
-  for await (const run of temporal.workflow.list({ query: runningSyncsQuery(target) })) return { workflowId: run.workflowId };
+export async function syncNow(
+  { temporal, config }: ProcessDeps,
+  target: SyncTarget & { connectionId: string },
+): Promise<{ workflowId: string }> {
+  for await (const run of temporal.workflow.list({ query: runningSyncsQuery(target) }))
+    return { workflowId: run.workflowId };
   const workflowId = workflowIds.sync(target.accountId, target.provider);
   await temporal.workflow.start<SyncWorkflow>(syncWorkflowType, {
     workflowId,
@@ -50,13 +66,20 @@ export async function syncNow({ temporal, config }: ProcessDeps, target: SyncTar
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     args: [syncInput(config, target)],
-    typedSearchAttributes: searchAttributesFor('sync', { accountId: target.accountId, provider: target.provider, stage: 'syncing' }),
+    typedSearchAttributes: searchAttributesFor('sync', {
+      accountId: target.accountId,
+      provider: target.provider,
+      stage: 'syncing',
+    }),
   });
   return { workflowId };
 }
 
 /** Create the schedule that repeats this connection's sync (no-op when it exists). */
-export async function ensureSyncSchedule({ temporal, config }: ProcessDeps, target: SyncTarget & { connectionId: string }): Promise<{ scheduleId: string; created: boolean }> {
+export async function ensureSyncSchedule(
+  { temporal, config }: ProcessDeps,
+  target: SyncTarget & { connectionId: string },
+): Promise<{ scheduleId: string; created: boolean }> {
   const scheduleId = syncScheduleId(target);
   try {
     await temporal.schedule.getHandle(scheduleId).describe();
@@ -76,7 +99,11 @@ export async function ensureSyncSchedule({ temporal, config }: ProcessDeps, targ
         workflowId: scheduledSyncWorkflowId(target),
         taskQueue: accountsQueueOf(config),
         args: [syncInput(config, target)],
-        typedSearchAttributes: searchAttributesFor('sync', { accountId: target.accountId, provider: target.provider, stage: 'scheduled' }),
+        typedSearchAttributes: searchAttributesFor('sync', {
+          accountId: target.accountId,
+          provider: target.provider,
+          stage: 'scheduled',
+        }),
       },
     });
     return { scheduleId, created: true };
@@ -87,7 +114,10 @@ export async function ensureSyncSchedule({ temporal, config }: ProcessDeps, targ
 }
 
 /** Delete the connection's schedule; false when there was none. */
-export async function deleteSyncSchedule({ temporal }: Pick<ProcessDeps, 'temporal'>, target: SyncTarget): Promise<boolean> {
+export async function deleteSyncSchedule(
+  { temporal }: Pick<ProcessDeps, 'temporal'>,
+  target: SyncTarget,
+): Promise<boolean> {
   try {
     await temporal.schedule.getHandle(syncScheduleId(target)).delete();
     return true;
@@ -98,7 +128,10 @@ export async function deleteSyncSchedule({ temporal }: Pick<ProcessDeps, 'tempor
 }
 
 /** Cancel every sync of the connection still running; how many were. */
-export async function cancelRunningSyncs({ temporal }: Pick<ProcessDeps, 'temporal'>, target: SyncTarget): Promise<number> {
+export async function cancelRunningSyncs(
+  { temporal }: Pick<ProcessDeps, 'temporal'>,
+  target: SyncTarget,
+): Promise<number> {
   let cancelled = 0;
   for await (const run of temporal.workflow.list({ query: runningSyncsQuery(target) })) {
     try {

@@ -18,9 +18,20 @@ const syncRoute = secured(auth.bearer, {
   method: 'post',
   path: '/v1/me/providers/{provider}/sync',
   summary: 'Sync a connected provider’s data now (joins a sync that is already running)',
-  request: { params: z.object({ provider: z.string().min(1).max(32).openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }) }) },
+  request: {
+    params: z.object({
+      provider: z
+        .string()
+        .min(1)
+        .max(32)
+        .openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }),
+    }),
+  },
   responses: {
-    202: { description: 'The sync runs', content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('SyncStarted') } } },
+    202: {
+      description: 'The sync runs',
+      content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('SyncStarted') } },
+    },
     ...problemResponses(400, 401, 404, 409),
   },
 });
@@ -41,8 +52,13 @@ const recordSchema = z
     status: z.enum(['active', 'deleted_at_provider', 'detached']),
     data: z.record(z.string(), z.unknown()),
     origin: z.object({
-      provider: z.string(), providerAccountId: z.string(), connectionId: z.string(), syncRunId: z.string(),
-      fetchedAt: z.string(), sourceUrl: z.string(), contentHash: z.string(),
+      provider: z.string(),
+      providerAccountId: z.string(),
+      connectionId: z.string(),
+      syncRunId: z.string(),
+      fetchedAt: z.string(),
+      sourceUrl: z.string(),
+      contentHash: z.string(),
     }),
   })
   .openapi('ProviderRecord');
@@ -53,7 +69,14 @@ const dataRoute = secured(auth.bearer, {
   summary: 'The caller’s imported records, with their origins',
   request: { query: dataQuery },
   responses: {
-    200: { description: 'One page of records', content: { 'application/json': { schema: z.object({ items: z.array(recordSchema), nextCursor: z.string().nullable() }).openapi('RecordPage') } } },
+    200: {
+      description: 'One page of records',
+      content: {
+        'application/json': {
+          schema: z.object({ items: z.array(recordSchema), nextCursor: z.string().nullable() }).openapi('RecordPage'),
+        },
+      },
+    },
     ...problemResponses(400, 401),
   },
 });
@@ -68,12 +91,23 @@ export const dataRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const principal = c.get('principal');
     const deps = c.get('deps');
     const { db } = deps;
-    const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId }, { projection: { connected_providers: 1 } });
+    const account = await db
+      .collection<AccountDocument>(collections.accounts)
+      .findOne({ _id: principal.accountId }, { projection: { connected_providers: 1 } });
     const node = account?.connected_providers.nodes.find((n) => n.provider === provider && n.status === 'active');
-    if (!node) throw new ProblemError('not-found', `${providerCatalog[provider].displayName} is not connected (or needs reconnecting).`);
-    if (providerCatalog[provider].dataKinds.length === 0) throw new ProblemError('conflict', `${providerCatalog[provider].displayName} has no data to sync.`);
+    if (!node)
+      throw new ProblemError(
+        'not-found',
+        `${providerCatalog[provider].displayName} is not connected (or needs reconnecting).`,
+      );
+    if (providerCatalog[provider].dataKinds.length === 0)
+      throw new ProblemError('conflict', `${providerCatalog[provider].displayName} has no data to sync.`);
     // A scheduled run already going is joined rather than doubled.
-    const { workflowId } = await syncNow(deps, { accountId: principal.accountId, provider, connectionId: node.connectionId });
+    const { workflowId } = await syncNow(deps, {
+      accountId: principal.accountId,
+      provider,
+      connectionId: node.connectionId,
+    });
     return c.json({ workflowId }, 202);
   })
   .openapi(dataRoute, async (c) => {
@@ -83,12 +117,25 @@ export const dataRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     if (query.provider) filter.provider = query.provider;
     if (query.kind) filter.kind = query.kind;
     if (query.cursor) filter._id = { $gt: decodeCursor(query.cursor) };
-    const docs = await c.get('deps').db.collection<ProviderRecordDocument>(collections.providerRecords)
+    const docs = await c
+      .get('deps')
+      .db.collection<ProviderRecordDocument>(collections.providerRecords)
       .find(filter, { sort: { _id: 1 }, limit: query.limit + 1 })
       .toArray();
     const page = docs.slice(0, query.limit);
-    return c.json({
-      items: page.map((d) => ({ recordId: d._id, provider: d.provider, kind: d.kind, externalId: d.externalId, status: d.status, data: d.data, origin: d.origin })),
-      nextCursor: docs.length > query.limit ? encodeCursor(page[page.length - 1]!._id) : null,
-    }, 200);
+    return c.json(
+      {
+        items: page.map((d) => ({
+          recordId: d._id,
+          provider: d.provider,
+          kind: d.kind,
+          externalId: d.externalId,
+          status: d.status,
+          data: d.data,
+          origin: d.origin,
+        })),
+        nextCursor: docs.length > query.limit ? encodeCursor(page[page.length - 1]!._id) : null,
+      },
+      200,
+    );
   });

@@ -19,14 +19,26 @@ import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
 const providerParam = z.object({
-  provider: z.string().min(1).max(32).openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }),
+  provider: z
+    .string()
+    .min(1)
+    .max(32)
+    .openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }),
 });
 
 const previewSchema = z
   .object({
     provider: z.string(),
     displayName: z.string(),
-    connections: z.array(z.object({ connectionId: z.string(), providerAccountId: z.string(), status: z.string(), connectedAt: z.string(), directoryLinked: z.boolean() })),
+    connections: z.array(
+      z.object({
+        connectionId: z.string(),
+        providerAccountId: z.string(),
+        status: z.string(),
+        connectedAt: z.string(),
+        directoryLinked: z.boolean(),
+      }),
+    ),
     records: z.object({ total: z.number().int(), byKind: z.record(z.string(), z.number().int()) }),
     featuresLost: z.array(z.string()),
     retention: z.object({ keep: z.string(), delete: z.string() }),
@@ -41,7 +53,10 @@ const previewRoute = secured(auth.bearer, {
   summary: 'What disconnecting a provider would do, under each retention choice',
   request: { params: providerParam },
   responses: {
-    200: { description: 'Record counts, features that stop working, what each choice keeps or deletes', content: { 'application/json': { schema: previewSchema } } },
+    200: {
+      description: 'Record counts, features that stop working, what each choice keeps or deletes',
+      content: { 'application/json': { schema: previewSchema } },
+    },
     ...problemResponses(400, 401, 404),
   },
 });
@@ -55,9 +70,15 @@ const disconnectRoute = secured(auth.bearer, {
   method: 'delete',
   path: '/v1/me/providers/{provider}',
   summary: 'Disconnect a provider, keeping its data (detached) or deleting it',
-  request: { params: providerParam, body: { required: true, content: { 'application/json': { schema: disconnectBodySchema } } } },
+  request: {
+    params: providerParam,
+    body: { required: true, content: { 'application/json': { schema: disconnectBodySchema } } },
+  },
   responses: {
-    202: { description: 'The disconnect workflow runs', content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('DisconnectStarted') } } },
+    202: {
+      description: 'The disconnect workflow runs',
+      content: { 'application/json': { schema: z.object({ workflowId: z.string() }).openapi('DisconnectStarted') } },
+    },
     ...problemResponses(400, 401, 404, 409, 413, 415),
   },
 });
@@ -70,11 +91,20 @@ interface Connected {
 
 /** The caller's account and its connections of `provider`; 404 for an unknown provider, no account, or no connection. */
 async function connectedProvider(db: Db, accountId: string, provider: string): Promise<Connected> {
-  if (!isProviderId(provider)) throw new ProblemError('provider-not-found', `CRA cannot connect "${provider}". GET /v1/providers lists the providers.`);
+  if (!isProviderId(provider))
+    throw new ProblemError(
+      'provider-not-found',
+      `CRA cannot connect "${provider}". GET /v1/providers lists the providers.`,
+    );
   const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: accountId });
-  if (!account) throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
+  if (!account)
+    throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
   const nodes = account.connected_providers.nodes.filter((n) => n.provider === provider);
-  if (nodes.length === 0) throw new ProblemError('provider-not-connected', `${providerCatalog[provider].displayName} is not connected to this account.`);
+  if (nodes.length === 0)
+    throw new ProblemError(
+      'provider-not-connected',
+      `${providerCatalog[provider].displayName} is not connected to this account.`,
+    );
   return { account, provider, nodes };
 }
 
@@ -83,11 +113,16 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export const disconnectRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(previewRoute, async (c) => {
     const { db } = c.get('deps');
-    const { account, provider, nodes } = await connectedProvider(db, c.get('principal').accountId, c.req.valid('param').provider);
+    const { account, provider, nodes } = await connectedProvider(
+      db,
+      c.get('principal').accountId,
+      c.req.valid('param').provider,
+    );
     const definition = providerCatalog[provider];
     const name = definition.displayName;
     // $match + $group only: served alike by MongoDB and FerretDB.
-    const groups = await db.collection<ProviderRecordDocument>(collections.providerRecords)
+    const groups = await db
+      .collection<ProviderRecordDocument>(collections.providerRecords)
       .aggregate<{ _id: string; count: number }>([
         { $match: { accountId: account._id, connectionId: { $in: nodes.map((n) => n.connectionId) } } },
         { $group: { _id: '$kind', count: { $sum: 1 } } },
@@ -102,23 +137,38 @@ export const disconnectRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       `token refresh: CRA's access to ${name} ends and is revoked there where ${name} allows it`,
     ];
     const records = plural(total, 'record');
-    return c.json({
-      provider, displayName: name,
-      connections: nodes.map((n) => ({ connectionId: n.connectionId, providerAccountId: n.providerAccountId, status: n.status, connectedAt: n.connectedAt, directoryLinked: n.directoryLinked === true })),
-      records: { total, byKind },
-      featuresLost,
-      retention: {
-        keep: `${records} stay in your account center, marked detached: no longer updated, still yours to see, export or delete. Connecting the same ${name} account again attaches them again.`,
-        delete: `${records} imported from ${name} are deleted. Records from other providers are not touched.`,
+    return c.json(
+      {
+        provider,
+        displayName: name,
+        connections: nodes.map((n) => ({
+          connectionId: n.connectionId,
+          providerAccountId: n.providerAccountId,
+          status: n.status,
+          connectedAt: n.connectedAt,
+          directoryLinked: n.directoryLinked === true,
+        })),
+        records: { total, byKind },
+        featuresLost,
+        retention: {
+          keep: `${records} stay in your account center, marked detached: no longer updated, still yours to see, export or delete. Connecting the same ${name} account again attaches them again.`,
+          delete: `${records} imported from ${name} are deleted. Records from other providers are not touched.`,
+        },
+        lastLoginMethod: isLastLoginMethod(account, provider),
       },
-      lastLoginMethod: isLastLoginMethod(account, provider),
-    }, 200);
+      200,
+    );
   })
   .openapi(disconnectRoute, async (c) => {
     const { retention } = c.req.valid('json');
     const principal = c.get('principal');
     const deps = c.get('deps');
     const { account, provider } = await connectedProvider(deps.db, principal.accountId, c.req.valid('param').provider);
-    const { workflowId } = await startDisconnect(deps, { account, provider, retention, requestedBy: principal.subject });
+    const { workflowId } = await startDisconnect(deps, {
+      account,
+      provider,
+      retention,
+      requestedBy: principal.subject,
+    });
     return c.json({ workflowId }, 202);
   });

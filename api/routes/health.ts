@@ -6,7 +6,9 @@ import type { ApiEnv } from '../context.js';
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([work, timeout]);
   } finally {
@@ -32,7 +34,9 @@ const liveRoute = secured(auth.public, {
   method: 'get',
   path: '/healthz',
   summary: 'Liveness: the process answers',
-  responses: { 200: { description: 'Alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+  responses: {
+    200: { description: 'Alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } },
+  },
 });
 
 const readyRoute = secured(auth.public, {
@@ -40,8 +44,14 @@ const readyRoute = secured(auth.public, {
   path: '/readyz',
   summary: 'Readiness: Temporal and MongoDB answer',
   responses: {
-    200: { description: 'Ready', content: { 'application/json': { schema: z.object({ status: z.literal('ready'), checks: checksSchema }) } } },
-    503: { description: 'Temporal or MongoDB did not answer', content: { 'application/problem+json': { schema: problemSchema.extend({ checks: checksSchema }) } } },
+    200: {
+      description: 'Ready',
+      content: { 'application/json': { schema: z.object({ status: z.literal('ready'), checks: checksSchema }) } },
+    },
+    503: {
+      description: 'Temporal or MongoDB did not answer',
+      content: { 'application/problem+json': { schema: problemSchema.extend({ checks: checksSchema }) } },
+    },
   },
 });
 
@@ -56,7 +66,13 @@ export const healthRoutes = new OpenAPIHono<ApiEnv>()
     const checks = { temporal: temporalCheck, mongodb: mongoCheck };
     if (temporalCheck.ok && mongoCheck.ok) return c.json({ status: 'ready' as const, checks }, 200);
     return c.json(
-      { type: 'https://cra.dev/problems/unavailable', title: 'A dependency is unavailable', status: 503, detail: 'Temporal or MongoDB did not answer.', checks },
+      {
+        type: 'https://cra.dev/problems/unavailable',
+        title: 'A dependency is unavailable',
+        status: 503,
+        detail: 'Temporal or MongoDB did not answer.',
+        checks,
+      },
       503,
       { 'Content-Type': 'application/problem+json' },
     );

@@ -33,10 +33,17 @@ const postRegistrationSchema = z
 /** Checks the signature over the raw body before anything parses it. */
 const signed: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const secrets = c.get('deps').config.signup.hookSecrets;
-  if (secrets.length === 0) return respondProblem(c, 'not-configured', 'The post-registration hook is off: set SIGNUP_HOOK_SECRETS to enable it.');
+  if (secrets.length === 0)
+    return respondProblem(
+      c,
+      'not-configured',
+      'The post-registration hook is off: set SIGNUP_HOOK_SECRETS to enable it.',
+    );
   const check = verifySignature(c.req.header(signatureHeader), await c.req.text(), secrets);
   if (!check.ok) {
-    return respondProblem(c, 'invalid-signature', `The request was refused: ${check.reason}.`, { 'www-authenticate': `${signatureHeader} realm="cra-hooks"` });
+    return respondProblem(c, 'invalid-signature', `The request was refused: ${check.reason}.`, {
+      'www-authenticate': `${signatureHeader} realm="cra-hooks"`,
+    });
   }
   return next();
 };

@@ -22,9 +22,24 @@ export type Delivered =
 
 /** An attempt that can still take an answer, or why not (nothing is spent by this check). */
 export function openAttemptProblem(attempt: LinkAttemptDocument | null, provider: string): Delivered | undefined {
-  if (!attempt || attempt.provider !== provider) return { kind: 'problem', problem: 'link-state-invalid', detail: 'This answer does not belong to a link attempt of ours. Start linking again from your account center.' };
-  if (attempt.callbackAt !== null || attempt.status !== 'pending') return { kind: 'problem', problem: 'link-state-used', detail: 'This answer was already used (or the attempt was replaced). Start linking again.' };
-  if (Date.parse(attempt.expiresAt) <= Date.now()) return { kind: 'problem', problem: 'link-expired', detail: 'The link attempt expired before the provider answered. Start linking again.' };
+  if (!attempt || attempt.provider !== provider)
+    return {
+      kind: 'problem',
+      problem: 'link-state-invalid',
+      detail: 'This answer does not belong to a link attempt of ours. Start linking again from your account center.',
+    };
+  if (attempt.callbackAt !== null || attempt.status !== 'pending')
+    return {
+      kind: 'problem',
+      problem: 'link-state-used',
+      detail: 'This answer was already used (or the attempt was replaced). Start linking again.',
+    };
+  if (Date.parse(attempt.expiresAt) <= Date.now())
+    return {
+      kind: 'problem',
+      problem: 'link-expired',
+      detail: 'The link attempt expired before the provider answered. Start linking again.',
+    };
   return undefined;
 }
 
@@ -44,24 +59,50 @@ export async function deliverAuthorizationResponse(
   const now = new Date();
   const claimed = await attempts.findOneAndUpdate(
     { _id: attempt._id, status: 'pending', callbackAt: null },
-    { $set: { status: 'callback_received', callbackAt: now.toISOString(), code: mismatch ? null : response.code ?? null, authorizationUrlCiphertext: null } },
+    {
+      $set: {
+        status: 'callback_received',
+        callbackAt: now.toISOString(),
+        code: mismatch ? null : (response.code ?? null),
+        authorizationUrlCiphertext: null,
+      },
+    },
   );
-  if (!claimed) return { kind: 'problem', problem: 'link-state-used', detail: 'This answer was already used. Start linking again.' };
+  if (!claimed)
+    return {
+      kind: 'problem',
+      problem: 'link-state-used',
+      detail: 'This answer was already used. Start linking again.',
+    };
 
   const error = mismatch ? actorMismatchError : response.error;
   let outcome: LinkOutcome;
   try {
     outcome = await deliverLinkCallback(deps.temporal, attempt.workflowId, {
-      attemptId: attempt._id, outcome: response.code && !error ? 'code' : 'error', ...(error ? { error } : {}), ...(mismatch ? { broughtBy: actorAccountId } : {}),
+      attemptId: attempt._id,
+      outcome: response.code && !error ? 'code' : 'error',
+      ...(error ? { error } : {}),
+      ...(mismatch ? { broughtBy: actorAccountId } : {}),
     });
   } catch (err) {
     await attempts.updateOne({ _id: attempt._id }, { $set: { status: 'discarded', code: null } });
-    if (err instanceof WorkflowNotFoundError) return { kind: 'problem', problem: 'link-expired', detail: 'The link attempt has ended. Start linking again.' };
-    if (err instanceof WorkflowUpdateFailedError) return { kind: 'problem', problem: 'link-state-used', detail: 'This answer belongs to an older link attempt. Start linking again.' };
+    if (err instanceof WorkflowNotFoundError)
+      return { kind: 'problem', problem: 'link-expired', detail: 'The link attempt has ended. Start linking again.' };
+    if (err instanceof WorkflowUpdateFailedError)
+      return {
+        kind: 'problem',
+        problem: 'link-state-used',
+        detail: 'This answer belongs to an older link attempt. Start linking again.',
+      };
     throw err;
   }
   if (mismatch) {
-    return { kind: 'problem', problem: 'link-actor-mismatch', detail: 'This connection was started from another account than the one you are signed in to, so nothing was connected. If you did not start it, someone may have sent you their link: ignore it. To connect a provider, start from your own account center.' };
+    return {
+      kind: 'problem',
+      problem: 'link-actor-mismatch',
+      detail:
+        'This connection was started from another account than the one you are signed in to, so nothing was connected. If you did not start it, someone may have sent you their link: ignore it. To connect a provider, start from your own account center.',
+    };
   }
   return { kind: 'outcome', outcome, workflowId: attempt.workflowId };
 }

@@ -23,9 +23,11 @@ export const linkUndoRoutePath = '/account/links/undo';
 /** Every sentence of the undo pages. */
 const undoText = {
   invalidTitle: 'This undo link does not work',
-  invalid: 'The link is not valid: it may be incomplete. Open it again from the message we sent, or disconnect the provider from your account center.',
+  invalid:
+    'The link is not valid: it may be incomplete. Open it again from the message we sent, or disconnect the provider from your account center.',
   expiredTitle: 'This undo link has expired',
-  expired: 'A connection can be undone from its message for 7 days. You can still disconnect the provider from your account center.',
+  expired:
+    'A connection can be undone from its message for 7 days. You can still disconnect the provider from your account center.',
   usedTitle: 'This connection was already undone',
   used: 'This undo link was used already. Nothing more was changed.',
   goneTitle: 'Nothing to undo',
@@ -38,7 +40,9 @@ const undoText = {
   button: (name: string) => `Disconnect ${name} and delete its data`,
   confirmNote: 'Opening this page changed nothing; only the button disconnects.',
   doneTitle: (name: string) => `${name} is being disconnected`,
-  done: (name: string) => [`${name} is being disconnected and the data imported from it deleted. You get a message when it is done.`],
+  done: (name: string) => [
+    `${name} is being disconnected and the data imported from it deleted. You get a message when it is done.`,
+  ],
   refusedTitle: (name: string) => `${name} cannot be disconnected yet`,
   account: 'Account',
   provider: 'Provider',
@@ -74,44 +78,66 @@ const connected = (opened: Extract<Opened, { kind: 'open' }>) =>
 export const linkUndoRoutes = new Hono<ApiEnv>()
   .get(linkUndoRoutePath, async (c) => {
     const opened = await open(c, c.req.query('token'));
-    if (opened.kind !== 'open') return renderNoticePage(c, closedPages[opened.kind].props, closedPages[opened.kind].status);
+    if (opened.kind !== 'open')
+      return renderNoticePage(c, closedPages[opened.kind].props, closedPages[opened.kind].status);
     const node = connected(opened);
-    if (!opened.account || !node) return renderNoticePage(c, { title: undoText.goneTitle, paragraphs: [undoText.gone(opened.name)] }, 409);
-    return renderNoticePage(c, {
-      title: undoText.confirmTitle(opened.name),
-      paragraphs: undoText.confirm(opened.name),
-      facts: [
-        { label: undoText.account, value: opened.account.rootIdentity.email ?? opened.account._id },
-        { label: undoText.provider, value: opened.name },
-        { label: undoText.providerAccount, value: node.displayName ?? node.email ?? node.providerAccountId },
-        { label: undoText.connectedAt, value: node.connectedAt },
-        { label: undoText.until, value: opened.undo.expiresAt },
-      ],
-      // The token travels in the form's body, never in the URL the form posts to.
-      form: { action: linkUndoRoutePath, fields: { token: c.req.query('token')! }, button: undoText.button(opened.name) },
-      note: undoText.confirmNote,
-    }, 200);
+    if (!opened.account || !node)
+      return renderNoticePage(c, { title: undoText.goneTitle, paragraphs: [undoText.gone(opened.name)] }, 409);
+    return renderNoticePage(
+      c,
+      {
+        title: undoText.confirmTitle(opened.name),
+        paragraphs: undoText.confirm(opened.name),
+        facts: [
+          { label: undoText.account, value: opened.account.rootIdentity.email ?? opened.account._id },
+          { label: undoText.provider, value: opened.name },
+          { label: undoText.providerAccount, value: node.displayName ?? node.email ?? node.providerAccountId },
+          { label: undoText.connectedAt, value: node.connectedAt },
+          { label: undoText.until, value: opened.undo.expiresAt },
+        ],
+        // The token travels in the form's body, never in the URL the form posts to.
+        form: {
+          action: linkUndoRoutePath,
+          fields: { token: c.req.query('token')! },
+          button: undoText.button(opened.name),
+        },
+        note: undoText.confirmNote,
+      },
+      200,
+    );
   })
   .post(linkUndoRoutePath, async (c) => {
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const token = typeof form.token === 'string' ? form.token : undefined;
     const opened = await open(c, token);
-    if (opened.kind !== 'open') return renderNoticePage(c, closedPages[opened.kind].props, closedPages[opened.kind].status);
-    if (!opened.account || !connected(opened)) return renderNoticePage(c, { title: undoText.goneTitle, paragraphs: [undoText.gone(opened.name)] }, 409);
+    if (opened.kind !== 'open')
+      return renderNoticePage(c, closedPages[opened.kind].props, closedPages[opened.kind].status);
+    if (!opened.account || !connected(opened))
+      return renderNoticePage(c, { title: undoText.goneTitle, paragraphs: [undoText.gone(opened.name)] }, 409);
     const tokens = linkUndoTokens(c.get('deps').db);
     // Single use: only one press moves the token to used.
-    const claimed = await tokens.findOneAndUpdate({ _id: opened.undo._id, usedAt: null }, { $set: { usedAt: new Date().toISOString() } });
+    const claimed = await tokens.findOneAndUpdate(
+      { _id: opened.undo._id, usedAt: null },
+      { $set: { usedAt: new Date().toISOString() } },
+    );
     if (!claimed) return renderNoticePage(c, closedPages.used.props, closedPages.used.status);
     try {
       const { workflowId } = await startDisconnect(c.get('deps'), {
-        account: opened.account, provider: opened.undo.provider, retention: 'delete', requestedBy: opened.account.rootIdentity.subject,
+        account: opened.account,
+        provider: opened.undo.provider,
+        retention: 'delete',
+        requestedBy: opened.account.rootIdentity.subject,
       });
       await tokens.updateOne({ _id: opened.undo._id }, { $set: { disconnectWorkflowId: workflowId } });
     } catch (err) {
       // Refused (the last way to sign in, a disconnect already running): the link stays usable.
       await tokens.updateOne({ _id: opened.undo._id }, { $set: { usedAt: null } });
       if (err instanceof ProblemError) {
-        return renderNoticePage(c, { title: undoText.refusedTitle(opened.name), paragraphs: [err.message] }, problemKinds[err.kind].status as ContentfulStatusCode);
+        return renderNoticePage(
+          c,
+          { title: undoText.refusedTitle(opened.name), paragraphs: [err.message] },
+          problemKinds[err.kind].status as ContentfulStatusCode,
+        );
       }
       throw err;
     }

@@ -12,14 +12,21 @@ const route = secured(auth.bearer, {
   path: '/v1/me',
   summary: 'The caller’s account center',
   responses: {
-    200: { description: 'The account-center document', content: { 'application/json': { schema: accountCenterSchema } } },
+    200: {
+      description: 'The account-center document',
+      content: { 'application/json': { schema: accountCenterSchema } },
+    },
     ...problemResponses(401, 404),
   },
 });
 
 export const meRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
   const principal = c.get('principal');
-  const doc = await c.get('deps').db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId });
-  if (!doc) throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
+  const doc = await c
+    .get('deps')
+    .db.collection<AccountDocument>(collections.accounts)
+    .findOne({ _id: principal.accountId });
+  if (!doc)
+    throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
   return c.json(toAccountCenter(doc), 200);
 });

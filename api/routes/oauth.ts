@@ -33,22 +33,48 @@ const route = secured(auth.public, {
   method: 'get',
   path: '/v1/oauth/{provider}/callback',
   summary: 'OAuth 2.0 redirect endpoint (public)',
-  description: 'The provider sends the person back here. Completes only with the account center session (cookie) of the account that started the link: none → 401 and a page asking to sign in (then back here); another account → 403 `link-actor-mismatch`, the attempt is spent and nothing is linked. Answers an HTML page, or JSON when `Accept: application/json`.',
+  description:
+    'The provider sends the person back here. Completes only with the account center session (cookie) of the account that started the link: none → 401 and a page asking to sign in (then back here); another account → 403 `link-actor-mismatch`, the attempt is spent and nothing is linked. Answers an HTML page, or JSON when `Accept: application/json`.',
   request: { params: z.object({ provider: z.string().min(1).max(32) }), query: querySchema },
   responses: {
     200: {
-      description: 'Linked (or already linked); or, for a recovery’s provider sign-in (`provider_reauth`), whether it was accepted',
+      description:
+        'Linked (or already linked); or, for a recovery’s provider sign-in (`provider_reauth`), whether it was accepted',
       content: {
         'application/json': {
           schema: z.union([
-            z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }),
-            z.object({ recoveryId: z.string(), factor: z.literal('provider_reauth'), accepted: z.boolean(), satisfied: z.array(z.string()), remaining: z.number().int() }),
+            z.object({
+              status: z.string(),
+              detail: z.string().optional(),
+              workflowId: z.string(),
+              provider: z.string(),
+            }),
+            z.object({
+              recoveryId: z.string(),
+              factor: z.literal('provider_reauth'),
+              accepted: z.boolean(),
+              satisfied: z.array(z.string()),
+              remaining: z.number().int(),
+            }),
           ]),
         },
         ...htmlPage,
       },
     },
-    202: { description: 'Waiting for a support review', content: { 'application/json': { schema: z.object({ status: z.literal('pending_review'), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }) }, ...htmlPage } },
+    202: {
+      description: 'Waiting for a support review',
+      content: {
+        'application/json': {
+          schema: z.object({
+            status: z.literal('pending_review'),
+            detail: z.string().optional(),
+            workflowId: z.string(),
+            provider: z.string(),
+          }),
+        },
+        ...htmlPage,
+      },
+    },
     ...problemOrPageResponses(400, 401, 403, 404, 409, 410),
   },
 });
@@ -63,10 +89,17 @@ const home = { href: '/account', text: 'Back to your account center' };
 async function fail(c: Context, kind: ProblemKind, detail: string, link = home): Promise<Response> {
   const body = problem(kind, detail);
   if (wantsJson(c)) return problemResponse(c, body);
-  return renderLinkCallbackPage(c, { title: body.title, paragraphs: [detail], link }, body.status as ContentfulStatusCode);
+  return renderLinkCallbackPage(
+    c,
+    { title: body.title, paragraphs: [detail], link },
+    body.status as ContentfulStatusCode,
+  );
 }
 
-const outcomeStatus: Record<LinkOutcome['status'], { http: ContentfulStatusCode; title: string; problem?: ProblemKind }> = {
+const outcomeStatus: Record<
+  LinkOutcome['status'],
+  { http: ContentfulStatusCode; title: string; problem?: ProblemKind }
+> = {
   linked: { http: 200, title: 'Connected' },
   already_linked: { http: 200, title: 'Already connected' },
   pending_review: { http: 202, title: 'Waiting for a review' },
@@ -81,44 +114,78 @@ export const oauthRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(rout
   const query = c.req.valid('query');
   if (!isProviderId(provider)) return fail(c, 'provider-not-found', `CRA cannot connect "${provider}".`);
   if (!query.state) return fail(c, 'link-state-invalid', 'The provider’s answer carries no state.');
-  if (!query.code && !query.error) return fail(c, 'link-state-invalid', 'The provider’s answer carries neither a code nor an error.');
+  if (!query.code && !query.error)
+    return fail(c, 'link-state-invalid', 'The provider’s answer carries neither a code nor an error.');
 
   const deps = c.get('deps');
   const attempt = await linkAttemptsOf(deps).findOne({ _id: attemptIdOf(query.state) });
   if (!attempt) {
     // Not a link: perhaps a recovery's sign-in (the provider_reauth factor), which uses the same redirect URI.
-    const recovery = await recoveryProviderCallback(c, provider, { state: query.state, ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) });
+    const recovery = await recoveryProviderCallback(c, provider, {
+      state: query.state,
+      ...(query.code ? { code: query.code } : {}),
+      ...(query.error ? { error: query.error } : {}),
+    });
     if (recovery?.kind === 'problem') return fail(c, recovery.problem, recovery.detail);
     if (recovery) {
       if (wantsJson(c)) return c.json(recovery.body, 200);
       const name = providerCatalog[provider].displayName;
-      return renderLinkCallbackPage(c, {
-        title: recovery.body.accepted ? `Signed in with ${name}` : 'Not accepted',
-        paragraphs: [recovery.body.accepted
-          ? `Your sign-in with ${name} counts towards the recovery of your account. Carry on where you started.`
-          : 'This sign-in does not count towards the recovery. Carry on where you started.'],
-        link: home,
-      }, 200);
+      return renderLinkCallbackPage(
+        c,
+        {
+          title: recovery.body.accepted ? `Signed in with ${name}` : 'Not accepted',
+          paragraphs: [
+            recovery.body.accepted
+              ? `Your sign-in with ${name} counts towards the recovery of your account. Carry on where you started.`
+              : 'This sign-in does not count towards the recovery. Carry on where you started.',
+          ],
+          link: home,
+        },
+        200,
+      );
     }
   }
   const closed = openAttemptProblem(attempt, provider);
   if (closed?.kind === 'problem') return fail(c, closed.problem, closed.detail);
   // An app's redirect URI: the app finishes the link itself (link/complete with its token); never here.
-  if (attempt!.clientId) return fail(c, 'link-state-invalid', 'This link is finished by the app that started it, not here. Go back to the app.');
+  if (attempt!.clientId)
+    return fail(
+      c,
+      'link-state-invalid',
+      'This link is finished by the app that started it, not here. Go back to the app.',
+    );
 
   // Who brings the answer: the account center's session. Nothing is spent before it is known.
   const session = await readBrowserSession(c, deps.db, deps.config.publicUrl);
   if (!session) {
     const returnTo = `${c.req.path}${new URL(c.req.url).search}`;
     const signIn = `/account/sign-in?returnTo=${encodeURIComponent(returnTo)}`;
-    return fail(c, 'link-sign-in-required', `Sign in to your account center to finish connecting ${providerCatalog[provider].displayName}; you come back here afterwards.`, { href: signIn, text: 'Sign in to finish' });
+    return fail(
+      c,
+      'link-sign-in-required',
+      `Sign in to your account center to finish connecting ${providerCatalog[provider].displayName}; you come back here afterwards.`,
+      { href: signIn, text: 'Sign in to finish' },
+    );
   }
-  const delivered = await deliverAuthorizationResponse(deps, attempt!, { ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) }, session.accountId);
+  const delivered = await deliverAuthorizationResponse(
+    deps,
+    attempt!,
+    { ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) },
+    session.accountId,
+  );
   if (delivered.kind === 'problem') return fail(c, delivered.problem, delivered.detail);
   const { outcome, workflowId } = delivered;
   const shown = outcomeStatus[outcome.status];
   const name = providerCatalog[provider].displayName;
   if (shown.problem) return fail(c, shown.problem, outcome.detail ?? `${name} was not connected.`);
-  if (wantsJson(c)) return c.json({ status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}), workflowId, provider }, shown.http);
-  return renderLinkCallbackPage(c, { title: `${shown.title}: ${name}`, paragraphs: outcome.detail ? [outcome.detail] : [], link: home }, shown.http);
+  if (wantsJson(c))
+    return c.json(
+      { status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}), workflowId, provider },
+      shown.http,
+    );
+  return renderLinkCallbackPage(
+    c,
+    { title: `${shown.title}: ${name}`, paragraphs: outcome.detail ? [outcome.detail] : [], link: home },
+    shown.http,
+  );
 });

@@ -16,18 +16,32 @@ const descriptions: Record<number, string> = {
 
 export function problemResponses<S extends number>(...statuses: S[]) {
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: descriptions[s] ?? 'Problem', content: { 'application/problem+json': { schema: problemSchema } } }]),
+    statuses.map((s) => [
+      s,
+      { description: descriptions[s] ?? 'Problem', content: { 'application/problem+json': { schema: problemSchema } } },
+    ]),
   ) as Record<S, { description: string; content: { 'application/problem+json': { schema: typeof problemSchema } } }>;
 }
 
 /** A page for a browser: what routes that a person's browser reaches answer unless asked for JSON. */
-export const htmlPage = { 'text/html': { schema: z.string().openapi({ description: 'A page for the person, in the account center’s look' }) } } as const;
+export const htmlPage = {
+  'text/html': { schema: z.string().openapi({ description: 'A page for the person, in the account center’s look' }) },
+} as const;
 
 /** The problems of a route that browsers reach: problem+json when asked for JSON, else the same as a page. */
 export function problemOrPageResponses<S extends number>(...statuses: S[]) {
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: `${descriptions[s] ?? 'Problem'} (a page for browsers; problem+json with Accept: application/json)`, content: { 'application/problem+json': { schema: problemSchema }, ...htmlPage } }]),
-  ) as Record<S, { description: string; content: { 'application/problem+json': { schema: typeof problemSchema } } & typeof htmlPage }>;
+    statuses.map((s) => [
+      s,
+      {
+        description: `${descriptions[s] ?? 'Problem'} (a page for browsers; problem+json with Accept: application/json)`,
+        content: { 'application/problem+json': { schema: problemSchema }, ...htmlPage },
+      },
+    ]),
+  ) as Record<
+    S,
+    { description: string; content: { 'application/problem+json': { schema: typeof problemSchema } } & typeof htmlPage }
+  >;
 }
 
 /** `GET /openapi.json` (public): this document, described in itself so its auth is declared like any route's. */
@@ -35,7 +49,12 @@ export const openApiDocumentRoute = secured(auth.public, {
   method: 'get',
   path: '/openapi.json',
   summary: 'This API’s description (OpenAPI 3.1)',
-  responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+  responses: {
+    200: {
+      description: 'The OpenAPI document',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
 });
 
 /** `GET /.well-known/jwks.json` (public, when CRA issues its own tokens): the keys anyone can verify them with. */
@@ -43,5 +62,10 @@ export const jwksRoute = secured(auth.public, {
   method: 'get',
   path: '/.well-known/jwks.json',
   summary: 'The token issuer’s public keys (JWKS)',
-  responses: { 200: { description: 'A JSON Web Key Set', content: { 'application/json': { schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) } } } },
+  responses: {
+    200: {
+      description: 'A JSON Web Key Set',
+      content: { 'application/json': { schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) } },
+    },
+  },
 });

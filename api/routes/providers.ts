@@ -18,7 +18,11 @@ import { providerFlagsFor } from '../provider-flags.js';
 import { problemResponses } from './openapi.js';
 
 const providerParam = z.object({
-  provider: z.string().min(1).max(32).openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }),
+  provider: z
+    .string()
+    .min(1)
+    .max(32)
+    .openapi({ param: { name: 'provider', in: 'path' }, example: 'github' }),
 });
 
 const providerSchema = z
@@ -39,7 +43,10 @@ const listRoute = secured(auth.bearer, {
   path: '/v1/providers',
   summary: 'The provider catalog, with `enabled` evaluated for the caller',
   responses: {
-    200: { description: 'Every provider CRA can connect', content: { 'application/json': { schema: z.object({ providers: z.array(providerSchema) }) } } },
+    200: {
+      description: 'Every provider CRA can connect',
+      content: { 'application/json': { schema: z.object({ providers: z.array(providerSchema) }) } },
+    },
     ...problemResponses(401),
   },
 });
@@ -61,11 +68,20 @@ const linkRoute = secured(auth.bearer, {
   method: 'post',
   path: '/v1/me/providers/{provider}/link',
   summary: 'Start linking a provider: returns the authorization URL to send the person to',
-  request: { params: providerParam, body: { required: false, content: { 'application/json': { schema: linkBodySchema } } } },
+  request: {
+    params: providerParam,
+    body: { required: false, content: { 'application/json': { schema: linkBodySchema } } },
+  },
   responses: {
     202: {
       description: 'The link workflow waits for the provider’s answer',
-      content: { 'application/json': { schema: z.object({ workflowId: z.string(), authorizationUrl: z.url(), expiresAt: z.iso.datetime() }).openapi('LinkStarted') } },
+      content: {
+        'application/json': {
+          schema: z
+            .object({ workflowId: z.string(), authorizationUrl: z.url(), expiresAt: z.iso.datetime() })
+            .openapi('LinkStarted'),
+        },
+      },
     },
     ...problemResponses(400, 401, 403, 404, 409, 413, 415, 503),
   },
@@ -79,21 +95,45 @@ const completeBodySchema = z
     error: z.string().max(128).optional(),
   })
   .strict()
-  .refine((b) => (b.code === undefined) !== (b.error === undefined), { message: 'send either code or error (what the provider redirected with)' })
+  .refine((b) => (b.code === undefined) !== (b.error === undefined), {
+    message: 'send either code or error (what the provider redirected with)',
+  })
   .openapi('LinkCompletion');
 
 const completeRoute = secured(auth.bearer, {
   method: 'post',
   path: '/v1/me/providers/{provider}/link/complete',
   summary: 'Finish a link with the provider’s answer received at the app’s own redirect URI',
-  description: 'Only the account that started the link can finish it: another account’s token gets 403 `link-actor-mismatch`, the attempt is spent and nothing is linked.',
-  request: { params: providerParam, body: { required: true, content: { 'application/json': { schema: completeBodySchema } } } },
+  description:
+    'Only the account that started the link can finish it: another account’s token gets 403 `link-actor-mismatch`, the attempt is spent and nothing is linked.',
+  request: {
+    params: providerParam,
+    body: { required: true, content: { 'application/json': { schema: completeBodySchema } } },
+  },
   responses: {
     200: {
       description: 'Linked, or already linked',
-      content: { 'application/json': { schema: z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }).openapi('LinkCompleted') } },
+      content: {
+        'application/json': {
+          schema: z
+            .object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() })
+            .openapi('LinkCompleted'),
+        },
+      },
     },
-    202: { description: 'Waiting for a support review', content: { 'application/json': { schema: z.object({ status: z.string(), detail: z.string().optional(), workflowId: z.string(), provider: z.string() }) } } },
+    202: {
+      description: 'Waiting for a support review',
+      content: {
+        'application/json': {
+          schema: z.object({
+            status: z.string(),
+            detail: z.string().optional(),
+            workflowId: z.string(),
+            provider: z.string(),
+          }),
+        },
+      },
+    },
     ...problemResponses(400, 401, 403, 404, 409, 410, 413, 415),
   },
 });
@@ -117,23 +157,43 @@ export const providerRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   })
   .openapi(linkRoute, async (c) => {
     const { provider } = c.req.valid('param');
-    if (!isProviderId(provider)) throw new ProblemError('provider-not-found', `CRA cannot connect "${provider}". GET /v1/providers lists the providers.`);
+    if (!isProviderId(provider))
+      throw new ProblemError(
+        'provider-not-found',
+        `CRA cannot connect "${provider}". GET /v1/providers lists the providers.`,
+      );
     const body = c.req.valid('json') ?? { extendedScopes: false };
     return c.json(await beginProviderLink(c.get('deps'), c.get('principal'), provider, body), 202);
   })
   .openapi(completeRoute, async (c) => {
     const { provider } = c.req.valid('param');
-    if (!isProviderId(provider)) throw new ProblemError('provider-not-found', `CRA cannot connect "${provider}". GET /v1/providers lists the providers.`);
+    if (!isProviderId(provider))
+      throw new ProblemError(
+        'provider-not-found',
+        `CRA cannot connect "${provider}". GET /v1/providers lists the providers.`,
+      );
     const body = c.req.valid('json');
     const deps = c.get('deps');
     const principal = c.get('principal');
     const attempt = await linkAttemptsOf(deps).findOne({ _id: attemptIdOf(body.state) });
     const closed = openAttemptProblem(attempt, provider);
     if (closed?.kind === 'problem') throw new ProblemError(closed.problem, closed.detail);
-    const delivered = await deliverAuthorizationResponse(deps, attempt!, { ...(body.code ? { code: body.code } : {}), ...(body.error ? { error: body.error } : {}) }, principal.accountId);
+    const delivered = await deliverAuthorizationResponse(
+      deps,
+      attempt!,
+      { ...(body.code ? { code: body.code } : {}), ...(body.error ? { error: body.error } : {}) },
+      principal.accountId,
+    );
     if (delivered.kind === 'problem') throw new ProblemError(delivered.problem, delivered.detail);
     const { outcome, workflowId } = delivered;
     const answer = outcomeAnswers[outcome.status];
-    if (answer.problem) throw new ProblemError(answer.problem, outcome.detail ?? `${providerCatalog[provider].displayName} was not connected.`);
-    return c.json({ status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}), workflowId, provider }, answer.http);
+    if (answer.problem)
+      throw new ProblemError(
+        answer.problem,
+        outcome.detail ?? `${providerCatalog[provider].displayName} was not connected.`,
+      );
+    return c.json(
+      { status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}), workflowId, provider },
+      answer.http,
+    );
   });

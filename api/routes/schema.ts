@@ -9,7 +9,10 @@ export const accountCenterSchemaPath = '/v1/schema/account-center.json';
 
 /** The document schema at the root (zod puts schemas with an id under `$defs` and refers to them). */
 function rootedSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(accountCenterSchema, { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown> & {
+  const generated = z.toJSONSchema(accountCenterSchema, { target: 'draft-2020-12', io: 'output' }) as Record<
+    string,
+    unknown
+  > & {
     $ref?: string;
     $defs?: Record<string, Record<string, unknown>>;
   };
@@ -17,7 +20,12 @@ function rootedSchema(): Record<string, unknown> {
   const rootName = $ref?.startsWith('#/$defs/') ? $ref.slice('#/$defs/'.length) : undefined;
   if (!rootName || !$defs[rootName]) return { ...generated, $id: accountCenterSchemaPath };
   const { [rootName]: root, ...otherDefs } = $defs;
-  return { ...rest, $id: accountCenterSchemaPath, ...root, ...(Object.keys(otherDefs).length ? { $defs: otherDefs } : {}) };
+  return {
+    ...rest,
+    $id: accountCenterSchemaPath,
+    ...root,
+    ...(Object.keys(otherDefs).length ? { $defs: otherDefs } : {}),
+  };
 }
 
 const jsonSchema = rootedSchema();
@@ -27,7 +35,10 @@ const route = secured(auth.public, {
   path: accountCenterSchemaPath,
   summary: 'The JSON Schema of the account-center document (public, for any client)',
   responses: {
-    200: { description: 'JSON Schema (draft 2020-12)', content: { 'application/schema+json': { schema: openapi.record(openapi.string(), openapi.unknown()) } } },
+    200: {
+      description: 'JSON Schema (draft 2020-12)',
+      content: { 'application/schema+json': { schema: openapi.record(openapi.string(), openapi.unknown()) } },
+    },
   },
 });
 

@@ -17,9 +17,7 @@ export const signupBodySchema = z
   .strict()
   .openapi('SignupRequest');
 
-export const signupAcceptedSchema = z
-  .object({ workflowId: z.string(), accountId: z.uuid() })
-  .openapi('SignupAccepted');
+export const signupAcceptedSchema = z.object({ workflowId: z.string(), accountId: z.uuid() }).openapi('SignupAccepted');
 
 const route = secured(auth.bearer, {
   method: 'post',
@@ -46,4 +44,3 @@ export const signupRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(rou
   });
   return c.json(started, 202);
 });
-

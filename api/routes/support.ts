@@ -22,11 +22,32 @@ const decisionRoute = secured(auth.permission(linkApprovePermission), {
   path: '/v1/support/links/{workflowId}/decision',
   summary: 'Approve or deny a provider link that conflicts with another account',
   request: {
-    params: z.object({ workflowId: z.string().min(1).max(512).openapi({ param: { name: 'workflowId', in: 'path' }, description: 'URL-encoded link workflow id' }) }),
-    body: { required: true, content: { 'application/json': { schema: z.object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(1000) }).strict().openapi('LinkDecision') } } },
+    params: z.object({
+      workflowId: z
+        .string()
+        .min(1)
+        .max(512)
+        .openapi({ param: { name: 'workflowId', in: 'path' }, description: 'URL-encoded link workflow id' }),
+    }),
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(1000) })
+            .strict()
+            .openapi('LinkDecision'),
+        },
+      },
+    },
   },
   responses: {
-    202: { description: 'The decision was delivered', content: { 'application/json': { schema: z.object({ workflowId: z.string(), decision: z.enum(['approve', 'deny']) }) } } },
+    202: {
+      description: 'The decision was delivered',
+      content: {
+        'application/json': { schema: z.object({ workflowId: z.string(), decision: z.enum(['approve', 'deny']) }) },
+      },
+    },
     ...problemResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
@@ -43,10 +64,25 @@ const putFlagRoute = secured(auth.permission(flagsWritePermission), {
   summary: 'Override a provider flag for one account',
   request: {
     params: flagParams,
-    body: { required: true, content: { 'application/json': { schema: z.object({ enabled: z.boolean(), reason: z.string().trim().min(3).max(1000) }).strict().openapi('FlagOverride') } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({ enabled: z.boolean(), reason: z.string().trim().min(3).max(1000) })
+            .strict()
+            .openapi('FlagOverride'),
+        },
+      },
+    },
   },
   responses: {
-    200: { description: 'The override is in force', content: { 'application/json': { schema: z.object({ flag: z.string(), accountId: z.string(), enabled: z.boolean() }) } } },
+    200: {
+      description: 'The override is in force',
+      content: {
+        'application/json': { schema: z.object({ flag: z.string(), accountId: z.string(), enabled: z.boolean() }) },
+      },
+    },
     ...problemResponses(400, 401, 403, 413, 415),
   },
 });

@@ -18,7 +18,16 @@ const workflowStatusSchema = z
   .object({
     workflowId: z.string(),
     process: z.string(),
-    status: z.enum(['running', 'completed', 'failed', 'cancelled', 'terminated', 'continued_as_new', 'timed_out', 'unknown']),
+    status: z.enum([
+      'running',
+      'completed',
+      'failed',
+      'cancelled',
+      'terminated',
+      'continued_as_new',
+      'timed_out',
+      'unknown',
+    ]),
     stage: z.string().nullable(),
   })
   .openapi('WorkflowStatus');
@@ -31,11 +40,22 @@ const route = secured(auth.bearer, {
   summary: 'Status of one of the caller’s workflows',
   request: {
     params: z.object({
-      workflowId: z.string().min(1).max(512).openapi({ param: { name: 'workflowId', in: 'path' }, example: 'signup%2Fauth0%7Cabc', description: 'URL-encoded workflow id' }),
+      workflowId: z
+        .string()
+        .min(1)
+        .max(512)
+        .openapi({
+          param: { name: 'workflowId', in: 'path' },
+          example: 'signup%2Fauth0%7Cabc',
+          description: 'URL-encoded workflow id',
+        }),
     }),
   },
   responses: {
-    200: { description: 'The workflow’s status and stage', content: { 'application/json': { schema: workflowStatusSchema } } },
+    200: {
+      description: 'The workflow’s status and stage',
+      content: { 'application/json': { schema: workflowStatusSchema } },
+    },
     ...problemResponses(400, 401, 404),
   },
 });
@@ -48,5 +68,8 @@ export const workflowRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(r
   if (!found || (found.accountId !== principal.accountId && !holdsPermission(principal, supportReadPermission))) {
     throw new ProblemError('workflow-not-found', `You have no workflow "${workflowId}".`);
   }
-  return c.json({ workflowId, process: found.process, status: found.status as WorkflowStatus['status'], stage: found.stage }, 200);
+  return c.json(
+    { workflowId, process: found.process, status: found.status as WorkflowStatus['status'], stage: found.stage },
+    200,
+  );
 });

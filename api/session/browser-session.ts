@@ -72,7 +72,11 @@ export interface NewBrowserSession {
 }
 
 /** Create a session; returns the cookie value (shown to the browser once, never stored). */
-export async function createBrowserSession(db: Db, input: NewBrowserSession, now = new Date()): Promise<{ cookie: string; session: BrowserSession }> {
+export async function createBrowserSession(
+  db: Db,
+  input: NewBrowserSession,
+  now = new Date(),
+): Promise<{ cookie: string; session: BrowserSession }> {
   const cookie = randomBytes(32).toString('base64url');
   const doc: BrowserSessionDocument = {
     _id: sha256(cookie),
@@ -96,11 +100,17 @@ function publicView(doc: BrowserSessionDocument): BrowserSession {
  * The live session a cookie value names, or undefined: unknown, expired, or issued before the
  * directory revoked the subject's sessions (checked against `sessions_revoked_at`).
  */
-export async function findBrowserSession(db: Db, cookie: string, now = new Date()): Promise<BrowserSessionDocument | undefined> {
+export async function findBrowserSession(
+  db: Db,
+  cookie: string,
+  now = new Date(),
+): Promise<BrowserSessionDocument | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(cookie)) return undefined;
   const doc = await browserSessions(db).findOne({ _id: sha256(cookie) });
   if (!doc || Date.parse(doc.expiresAt) <= now.getTime()) return undefined;
-  const user = await db.collection<{ _id: string; sessions_revoked_at?: string }>(collections.identityUsers).findOne({ _id: doc.subject }, { projection: { sessions_revoked_at: 1 } });
+  const user = await db
+    .collection<{ _id: string; sessions_revoked_at?: string }>(collections.identityUsers)
+    .findOne({ _id: doc.subject }, { projection: { sessions_revoked_at: 1 } });
   if (user?.sessions_revoked_at && Date.parse(user.sessions_revoked_at) >= Date.parse(doc.createdAt)) return undefined;
   if (now.getTime() - Date.parse(doc.lastSeenAt) > touchEveryMs) {
     await browserSessions(db).updateOne({ _id: doc._id }, { $set: { lastSeenAt: now.toISOString() } });
@@ -109,7 +119,11 @@ export async function findBrowserSession(db: Db, cookie: string, now = new Date(
 }
 
 /** The session of this request's cookie, if any (cached on the request). */
-export async function readBrowserSession(c: Context, db: Db, publicUrl: string): Promise<BrowserSessionDocument | undefined> {
+export async function readBrowserSession(
+  c: Context,
+  db: Db,
+  publicUrl: string,
+): Promise<BrowserSessionDocument | undefined> {
   const cached = c.get('browserSession' as never) as BrowserSessionDocument | null | undefined;
   if (cached !== undefined) return cached ?? undefined;
   const value = getCookie(c, sessionCookieSpec(publicUrl).name);
@@ -120,7 +134,13 @@ export async function readBrowserSession(c: Context, db: Db, publicUrl: string):
 
 export function setBrowserSessionCookie(c: Context, publicUrl: string, cookie: string): void {
   const { name, secure } = sessionCookieSpec(publicUrl);
-  setCookie(c, name, cookie, { path: '/', httpOnly: true, sameSite: 'Lax', secure, maxAge: Math.floor(browserSessionTtlMs / 1000) });
+  setCookie(c, name, cookie, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure,
+    maxAge: Math.floor(browserSessionTtlMs / 1000),
+  });
 }
 
 export function clearBrowserSessionCookie(c: Context, publicUrl: string): void {
@@ -146,7 +166,11 @@ export async function listBrowserSessions(db: Db, subject: string, now = new Dat
 }
 
 /** End sessions of a subject (one, or all); returns the ended documents so their issuer tokens can be revoked. */
-export async function endBrowserSessions(db: Db, subject: string, sessionId?: string): Promise<BrowserSessionDocument[]> {
+export async function endBrowserSessions(
+  db: Db,
+  subject: string,
+  sessionId?: string,
+): Promise<BrowserSessionDocument[]> {
   const filter = sessionId ? { subject, sessionId } : { subject };
   const docs = await browserSessions(db).find(filter).toArray();
   if (docs.length > 0) await browserSessions(db).deleteMany({ _id: { $in: docs.map((d) => d._id) } });

@@ -25,13 +25,20 @@ async function revokeIssuerTokens(deps: ApiDeps, ended: BrowserSessionDocument[]
       await client.revoke(await vault.decrypt(sessionTokensKey, s.refreshTokenCiphertext));
     } catch (err) {
       // The session is gone here whatever the issuer says; its refresh token expires with it.
-      deps.log.warn({ err: { message: (err as Error).message }, sessionId: s.sessionId }, 'could not revoke a session refresh token at the issuer');
+      deps.log.warn(
+        { err: { message: (err as Error).message }, sessionId: s.sessionId },
+        'could not revoke a session refresh token at the issuer',
+      );
     }
   }
 }
 
 /** End one session of a subject; returns whether there was one. */
-export async function signOutSession(deps: ApiDeps, subject: string, sessionId: string): Promise<BrowserSessionDocument | undefined> {
+export async function signOutSession(
+  deps: ApiDeps,
+  subject: string,
+  sessionId: string,
+): Promise<BrowserSessionDocument | undefined> {
   const ended = await endBrowserSessions(deps.db, subject, sessionId);
   await revokeIssuerTokens(deps, ended);
   return ended[0];
@@ -44,7 +51,9 @@ export async function signOutEverywhere(deps: ApiDeps, subject: string): Promise
   if (deps.config.identity.kind === 'embedded') {
     const { revokeEverythingOf } = await import('../auth/embedded-oidc/mongo-adapter.js');
     await revokeEverythingOf(deps.db, subject);
-    await deps.db.collection<{ _id: string; sessions_revoked_at?: string }>(collections.identityUsers).updateOne({ _id: subject }, { $set: { sessions_revoked_at: new Date().toISOString() } });
+    await deps.db
+      .collection<{ _id: string; sessions_revoked_at?: string }>(collections.identityUsers)
+      .updateOne({ _id: subject }, { $set: { sessions_revoked_at: new Date().toISOString() } });
   }
   return ended.length;
 }

@@ -2,7 +2,11 @@ import { ConfigError, type CraConfig } from '../../domain/config.js';
 import { localStackConfig } from '../local/settings.js';
 
 /** Minimal `--name value` / `--flag` parsing for CRA's command-line tools, with a clear error. */
-export function parseArgs(argv: string[], spec: Record<string, 'string' | 'boolean'>, usage: string): Record<string, string | boolean | undefined> {
+export function parseArgs(
+  argv: string[],
+  spec: Record<string, 'string' | 'boolean'>,
+  usage: string,
+): Record<string, string | boolean | undefined> {
   const out: Record<string, string | boolean | undefined> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;

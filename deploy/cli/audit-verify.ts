@@ -17,7 +17,9 @@ try {
   else if (result.ok) process.stdout.write(`audit log intact: ${result.events} events, head ${result.headHash}\n`);
   else {
     const b = result.firstBreak;
-    process.stdout.write(`audit log BROKEN at event ${b.seq}${b.eventId ? ` (${b.eventId})` : ''}: ${b.reason}\n${result.events} events before it verify.\n`);
+    process.stdout.write(
+      `audit log BROKEN at event ${b.seq}${b.eventId ? ` (${b.eventId})` : ''}: ${b.reason}\n${result.events} events before it verify.\n`,
+    );
   }
   exitCode = result.ok ? 0 : 1;
 } catch (err) {

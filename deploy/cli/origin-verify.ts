@@ -7,18 +7,28 @@ import { verifyAllOrigins } from '../../activities/records/activities.js';
 import { buildSecretVault } from '../../activities/secrets/build.js';
 import { configOrFail, parseArgs } from './args.js';
 
-const args = parseArgs(process.argv.slice(2), { json: 'boolean', account: 'string' }, 'npm run origin:verify [-- --account <accountId>] [--json]');
+const args = parseArgs(
+  process.argv.slice(2),
+  { json: 'boolean', account: 'string' },
+  'npm run origin:verify [-- --account <accountId>] [--json]',
+);
 const config = configOrFail();
 const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
 let exitCode = 0;
 try {
   await mongo.connect();
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
-  const result = await verifyAllOrigins(mongo.db(config.mongo.db), vault, typeof args.account === 'string' ? { accountId: args.account } : {});
+  const result = await verifyAllOrigins(
+    mongo.db(config.mongo.db),
+    vault,
+    typeof args.account === 'string' ? { accountId: args.account } : {},
+  );
   if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else if (result.invalid.length === 0) process.stdout.write(`origins intact: ${result.checked} records verified\n`);
   else {
-    process.stdout.write(`${result.invalid.length} of ${result.checked} records do NOT verify (edited origin or content); they must not be acted on:\n`);
+    process.stdout.write(
+      `${result.invalid.length} of ${result.checked} records do NOT verify (edited origin or content); they must not be acted on:\n`,
+    );
     for (const r of result.invalid) process.stdout.write(`  ${r.recordId}  ${r.reason}\n`);
   }
   exitCode = result.invalid.length === 0 ? 0 : 1;

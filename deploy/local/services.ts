@@ -27,12 +27,20 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-function supervise(name: string, cmd: string, args: string[], log: Log, onOutput?: (line: string) => void): RunningService {
+function supervise(
+  name: string,
+  cmd: string,
+  args: string[],
+  log: Log,
+  onOutput?: (line: string) => void,
+): RunningService {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) onOutput?.(line);
@@ -58,7 +66,12 @@ export function stopProcess(child: ChildProcess, graceMs: number): Promise<void>
   });
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, service: RunningService, timeoutMs: number): Promise<void> {
+async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  service: RunningService,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   service.child.once('exit', () => (exited = true));
@@ -83,27 +96,41 @@ export interface TemporalOptions {
 }
 
 /** The Temporal dev server with CRA's search attributes registered; resolves once it answers health checks. */
-export async function startTemporal(opts: TemporalOptions): Promise<RunningService & { address: string; uiUrl?: string }> {
+export async function startTemporal(
+  opts: TemporalOptions,
+): Promise<RunningService & { address: string; uiUrl?: string }> {
   const ip = opts.ip ?? '127.0.0.1';
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port), '--log-level', 'warn'];
   if (opts.uiPort !== undefined) args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
   else args.push('--headless');
   if (opts.dbFile) {
     // WAL lets readers (Web UI, visibility) proceed while the server writes; NORMAL sync is safe with WAL.
-    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+    args.push(
+      '--db-filename',
+      opts.dbFile,
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
+    );
   }
   for (const [name, type] of searchAttributeRegistrations) args.push('--search-attribute', `${name}=${type}`);
   const service = supervise('temporal', opts.binary, args, opts.log, opts.output);
   const address = `${ip}:${opts.port}`;
-  await waitFor('Temporal dev server', async () => {
-    const connection = await Connection.connect({ address, connectTimeout: 1000 });
-    try {
-      await connection.workflowService.getSystemInfo({});
-      return true;
-    } finally {
-      await connection.close();
-    }
-  }, service, 60_000);
+  await waitFor(
+    'Temporal dev server',
+    async () => {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await connection.close();
+      }
+    },
+    service,
+    60_000,
+  );
   return { ...service, address, uiUrl: opts.uiPort !== undefined ? `http://localhost:${opts.uiPort}` : undefined };
 }
 
@@ -120,19 +147,41 @@ export async function startMongo(opts: MongoOptions): Promise<RunningService & {
   mkdirSync(opts.dataDir, { recursive: true });
   const args =
     opts.mongo.kind === 'ferretdb'
-      ? ['--handler=sqlite', `--sqlite-url=file:${opts.dataDir}/`, `--state-dir=${opts.dataDir}`, `--listen-addr=127.0.0.1:${opts.port}`,
-         '--telemetry=disable', '--debug-addr=127.0.0.1:0', '--log-level=error']
-      : ['--dbpath', opts.dataDir, '--bind_ip', '127.0.0.1', '--port', String(opts.port), '--quiet', '--logpath', join(opts.dataDir, 'mongod.log')];
+      ? [
+          '--handler=sqlite',
+          `--sqlite-url=file:${opts.dataDir}/`,
+          `--state-dir=${opts.dataDir}`,
+          `--listen-addr=127.0.0.1:${opts.port}`,
+          '--telemetry=disable',
+          '--debug-addr=127.0.0.1:0',
+          '--log-level=error',
+        ]
+      : [
+          '--dbpath',
+          opts.dataDir,
+          '--bind_ip',
+          '127.0.0.1',
+          '--port',
+          String(opts.port),
+          '--quiet',
+          '--logpath',
+          join(opts.dataDir, 'mongod.log'),
+        ];
   const service = supervise(opts.mongo.kind, opts.mongo.path, args, opts.log, opts.output);
   const uri = `mongodb://127.0.0.1:${opts.port}`;
-  await waitFor(opts.mongo.kind, async () => {
-    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1000 });
-    try {
-      await client.db('admin').command({ ping: 1 });
-      return true;
-    } finally {
-      await client.close();
-    }
-  }, service, 60_000);
+  await waitFor(
+    opts.mongo.kind,
+    async () => {
+      const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1000 });
+      try {
+        await client.db('admin').command({ ping: 1 });
+        return true;
+      } finally {
+        await client.close();
+      }
+    },
+    service,
+    60_000,
+  );
   return { ...service, uri };
 }

@@ -24,7 +24,8 @@ export function portFrom(source: Record<string, string | undefined>, name: strin
   const raw = source[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new ConfigError([`${name}: a port number from 1 to 65535 (got "${raw}")`]);
+  if (!Number.isInteger(value) || value < 1 || value > 65535)
+    throw new ConfigError([`${name}: a port number from 1 to 65535 (got "${raw}")`]);
   return value;
 }
 

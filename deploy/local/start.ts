@@ -22,7 +22,11 @@ const prefixed = (name: string) => (line: string) => process.stdout.write(`[${na
 
 function runNode(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
   // node itself with tsx's loader (not the tsx wrapper), so signals reach the process that runs the code.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, script)], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, script)], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out = prefixed(name);
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => chunk.toString('utf8').split('\n').filter(Boolean).forEach(out));
@@ -48,7 +52,14 @@ async function main(): Promise<void> {
   // Check the configuration the worker and API will get before starting anything.
   const config = loadConfig();
   // The same derivation as the operator commands (deploy/cli), so they find this stack's data.
-  const { temporalPort, temporalUiPort: uiPort, mongoPort, dataDir, mongoUri: localMongo, externalMongo } = localStackSettings();
+  const {
+    temporalPort,
+    temporalUiPort: uiPort,
+    mongoPort,
+    dataDir,
+    mongoUri: localMongo,
+    externalMongo,
+  } = localStackSettings();
   mkdirSync(dataDir, { recursive: true });
 
   process.once('SIGINT', () => void shutdown('Ctrl-C'));
@@ -60,17 +71,34 @@ async function main(): Promise<void> {
   let temporalUi: string;
   if (tools.temporal) {
     say(`starting Temporal dev server on :${temporalPort} (Web UI :${uiPort}, data .data/temporal.db) …`);
-    const temporal = await startTemporal({ binary: tools.temporal, port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), log: say, output: prefixed('temporal') });
+    const temporal = await startTemporal({
+      binary: tools.temporal,
+      port: temporalPort,
+      uiPort,
+      dbFile: join(dataDir, 'temporal.db'),
+      log: say,
+      output: prefixed('temporal'),
+    });
     services.push(temporal);
     temporalAddress = temporal.address;
     temporalUi = temporal.uiUrl!;
   } else {
-    say('Temporal CLI not found and pip could not install it: falling back to the Temporal SDK download (needs network access).');
+    say(
+      'Temporal CLI not found and pip could not install it: falling back to the Temporal SDK download (needs network access).',
+    );
     const { TestWorkflowEnvironment } = await import('@temporalio/testing');
     const env = await TestWorkflowEnvironment.createLocal({
       server: {
-        ip: '127.0.0.1', port: temporalPort, ui: true, uiPort, dbFilename: join(dataDir, 'temporal.db'), namespace,
-        searchAttributes: searchAttributeRegistrations.map(([name, type]) => ({ name, type: type === 'Bool' ? 'BOOL' : 'KEYWORD' })) as never,
+        ip: '127.0.0.1',
+        port: temporalPort,
+        ui: true,
+        uiPort,
+        dbFilename: join(dataDir, 'temporal.db'),
+        namespace,
+        searchAttributes: searchAttributeRegistrations.map(([name, type]) => ({
+          name,
+          type: type === 'Bool' ? 'BOOL' : 'KEYWORD',
+        })) as never,
       },
     });
     services.push({ name: 'temporal', child: undefined as never, stop: () => env.teardown() });
@@ -85,7 +113,13 @@ async function main(): Promise<void> {
       return shutdown('missing MongoDB', 1);
     }
     say(`starting ${tools.mongo.kind} on :${mongoPort} (data .data/mongo) …`);
-    const mongo = await startMongo({ mongo: tools.mongo, port: mongoPort, dataDir: join(dataDir, 'mongo'), log: say, output: prefixed(tools.mongo.kind) });
+    const mongo = await startMongo({
+      mongo: tools.mongo,
+      port: mongoPort,
+      dataDir: join(dataDir, 'mongo'),
+      log: say,
+      output: prefixed(tools.mongo.kind),
+    });
     services.push(mongo);
     mongoUri = mongo.uri;
   }
@@ -95,8 +129,19 @@ async function main(): Promise<void> {
   if (!sandboxUrl && config.env !== 'production' && process.env.CRA_SANDBOX !== 'off') {
     const port = portFrom(process.env, 'CRA_SANDBOX_PORT', 4000);
     sandboxUrl = `http://localhost:${port}`;
-    const clients = defaultSandboxClients(config.publicUrl, providerIds, Object.values(config.link?.clientRedirectUris ?? {}).flat());
-    const sandbox = await startSandboxProvider({ port, host: '127.0.0.1', publicUrl: sandboxUrl, providers: providerIds, clients, log: prefixed('sandbox') });
+    const clients = defaultSandboxClients(
+      config.publicUrl,
+      providerIds,
+      Object.values(config.link?.clientRedirectUris ?? {}).flat(),
+    );
+    const sandbox = await startSandboxProvider({
+      port,
+      host: '127.0.0.1',
+      publicUrl: sandboxUrl,
+      providers: providerIds,
+      clients,
+      log: prefixed('sandbox'),
+    });
     services.push({ name: 'sandbox', child: undefined as never, stop: () => sandbox.close() });
     const vault = await buildSecretVault({ dataDir, ...(config.vault ? { vault: config.vault } : {}) });
     await registerSandboxClients(vault, clients);
@@ -104,10 +149,16 @@ async function main(): Promise<void> {
   }
 
   const env = {
-    TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: config.temporal.namespace, MONGODB_URI: mongoUri, CRA_DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    MONGODB_URI: mongoUri,
+    CRA_DATA_DIR: dataDir,
     ...(sandboxUrl ? { CRA_SANDBOX_URL: sandboxUrl } : {}),
   };
-  for (const [name, script] of [['worker', 'workers/main.ts'], ['api', 'api/main.ts']] as const) {
+  for (const [name, script] of [
+    ['worker', 'workers/main.ts'],
+    ['api', 'api/main.ts'],
+  ] as const) {
     const child = runNode(name, script, env);
     child.once('exit', (code, signal) => {
       if (!stopping) void shutdown(`the ${name} exited (${signal ?? `code ${code}`})`, 1);
@@ -128,8 +179,12 @@ async function main(): Promise<void> {
   say(`  Try it:  open ${config.publicUrl}/account, create an account, confirm it from the link that`);
   say('           `npm run --silent outbox` shows, sign in, and connect a provider. Scripts use a token:');
   say('           TOKEN=$(npm run --silent token -- --sub "auth0|me" --email me@example.com)');
-  say(`           curl -X POST ${api}/v1/signup -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
-  say(`                -d '{"givenName":"Ada","familyName":"Lovelace","consents":[{"purpose":"terms","version":"2026-11","granted":true}]}'`);
+  say(
+    `           curl -X POST ${api}/v1/signup -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+  );
+  say(
+    `                -d '{"givenName":"Ada","familyName":"Lovelace","consents":[{"purpose":"terms","version":"2026-11","granted":true}]}'`,
+  );
   say(`           curl ${api}/v1/me -H "authorization: Bearer $TOKEN"`);
   say('Press Ctrl-C to stop.');
 }

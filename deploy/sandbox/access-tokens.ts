@@ -14,7 +14,8 @@ export async function usernameOfBearer(oidc: OidcServer, req: IncomingMessage): 
   const value = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(req.headers.authorization ?? '')?.[1];
   if (!value || value.length > maxTokenLength) return undefined;
   const token = await oidc.provider.AccessToken.find(value);
-  if (!token || token.isExpired || token.clientId !== oidc.clientId || !token.accountId || !token.grantId) return undefined;
+  if (!token || token.isExpired || token.clientId !== oidc.clientId || !token.accountId || !token.grantId)
+    return undefined;
   // Revoking a grant destroys its tokens too; checking the grant as userinfo does keeps that true if it ever changes.
   const grant = await oidc.provider.Grant.find(token.grantId);
   if (!grant || grant.accountId !== token.accountId || grant.clientId !== token.clientId) return undefined;

@@ -28,11 +28,14 @@ interface ConsentView {
 }
 
 export function renderConsentPage(view: ConsentView): string {
-  const scopes = view.scopes.length > 0
-    ? `<ul id="scopes">${view.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>`
-    : '<p id="scopes">No scopes.</p>';
+  const scopes =
+    view.scopes.length > 0
+      ? `<ul id="scopes">${view.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>`
+      : '<p id="scopes">No scopes.</p>';
   const provider = escapeHtml(view.provider);
-  return page(`Sign in to ${view.provider} (sandbox)`, `<h1>Sign in to <code>${provider}</code> (sandbox)</h1>
+  return page(
+    `Sign in to ${view.provider} (sandbox)`,
+    `<h1>Sign in to <code>${provider}</code> (sandbox)</h1>
 <p>The application <strong id="client">${escapeHtml(view.clientId)}</strong> asks for:</p>
 ${scopes}
 <p class="note">The answer goes back to <code>${escapeHtml(view.redirectUri)}</code>.</p>
@@ -44,27 +47,52 @@ ${view.problem ? `<p class="error" role="alert">${escapeHtml(view.problem)}</p>`
 <label><input type="checkbox" name="email_verified" value="true"${view.values.emailVerified ? ' checked' : ''}> ${provider} has verified this email</label>
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
-</form>`);
+</form>`,
+  );
 }
 
 /** GET: show the page for the interaction named in the path (and in oidc-provider's interaction cookie). */
-export async function showConsent(server: OidcServer, req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+export async function showConsent(
+  server: OidcServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  uid: string,
+): Promise<void> {
   const details = await openInteraction(server, req, res, uid);
   if (!details) return;
-  sendHtml(res, 200, renderConsentPage(viewOf(server, details, uid, {
-    username: defaultUsername, email: defaultEmailFor(server.id, defaultUsername), emailVerified: true,
-  })));
+  sendHtml(
+    res,
+    200,
+    renderConsentPage(
+      viewOf(server, details, uid, {
+        username: defaultUsername,
+        email: defaultEmailFor(server.id, defaultUsername),
+        emailVerified: true,
+      }),
+    ),
+  );
 }
 
 /** POST: approve (sign in and grant the requested scopes) or deny (`error=access_denied` to the client). */
-export async function submitConsent(server: OidcServer, accounts: SandboxAccounts, req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+export async function submitConsent(
+  server: OidcServer,
+  accounts: SandboxAccounts,
+  req: IncomingMessage,
+  res: ServerResponse,
+  uid: string,
+): Promise<void> {
   const form = await readForm(req);
   const details = await openInteraction(server, req, res, uid);
   if (!details) return;
   const { provider } = server;
   const decision = form.get('decision');
   if (decision === 'deny') {
-    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the user denied access on the sandbox consent page' }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'the user denied access on the sandbox consent page' },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
 
@@ -72,10 +100,14 @@ export async function submitConsent(server: OidcServer, accounts: SandboxAccount
   const email = form.get('email')?.trim() || defaultEmailFor(server.id, username);
   const verified = form.get('email_verified');
   const values = { username, email, emailVerified: verified !== null && verified !== 'false' && verified !== '0' };
-  const problem = decision !== 'approve' ? 'Choose Approve or Deny.'
-    : !usernamePattern.test(username) ? 'A username is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.'
-      : !/^[^\s@]+@[^\s@]+$/.test(email) ? 'That is not an email address.'
-        : undefined;
+  const problem =
+    decision !== 'approve'
+      ? 'Choose Approve or Deny.'
+      : !usernamePattern.test(username)
+        ? 'A username is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.'
+        : !/^[^\s@]+@[^\s@]+$/.test(email)
+          ? 'That is not an email address.'
+          : undefined;
   if (problem) {
     sendHtml(res, 400, renderConsentPage({ ...viewOf(server, details, uid, values), problem }));
     return;
@@ -87,19 +119,36 @@ export async function submitConsent(server: OidcServer, accounts: SandboxAccount
   const scope = typeof details.params.scope === 'string' ? details.params.scope : '';
   if (scope) grant.addOIDCScope(scope);
   const grantId = await grant.save();
-  await provider.interactionFinished(req, res, { login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId }, consent: { grantId } },
+    { mergeWithLastSubmission: false },
+  );
 }
 
 type Interaction = Awaited<ReturnType<OidcServer['provider']['interactionDetails']>>;
 
-async function openInteraction(server: OidcServer, req: IncomingMessage, res: ServerResponse, uid: string): Promise<Interaction | undefined> {
+async function openInteraction(
+  server: OidcServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  uid: string,
+): Promise<Interaction | undefined> {
   const details = await server.provider.interactionDetails(req, res).catch((err: unknown) => {
     if (err instanceof errors.SessionNotFound) return undefined;
     throw err;
   });
   if (!details || details.uid !== uid) {
-    sendHtml(res, 400, page(`${server.id} sandbox`, `<h1>${escapeHtml(server.id)} sandbox</h1>
-<p class="error">This sign-in is no longer open: it expired, was already answered, or was started in another browser. Start again from the application.</p>`));
+    sendHtml(
+      res,
+      400,
+      page(
+        `${server.id} sandbox`,
+        `<h1>${escapeHtml(server.id)} sandbox</h1>
+<p class="error">This sign-in is no longer open: it expired, was already answered, or was started in another browser. Start again from the application.</p>`,
+      ),
+    );
     return undefined;
   }
   return details;

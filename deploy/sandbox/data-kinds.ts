@@ -74,37 +74,238 @@ const epochMs = Date.UTC(2023, 0, 1);
 const spanMs = 2 * 365 * 24 * 60 * 60 * 1000;
 
 /** Record `index` of a dataset: its generated fields, before any change made through the control API. */
-export function generateRecord(spec: KindSpec, datasetSeed: number, id: string, provider: string, username: string, index: number): SandboxRecord {
+export function generateRecord(
+  spec: KindSpec,
+  datasetSeed: number,
+  id: string,
+  provider: string,
+  username: string,
+  index: number,
+): SandboxRecord {
   const draw = new Draw(datasetSeed ^ Math.imul(index, 0x9e3779b1));
   const createdAtMs = epochMs + Math.floor(draw.next() * spanMs * 0.8);
   const updatedAtMs = createdAtMs + Math.floor(draw.next() * (epochMs + spanMs - createdAtMs));
-  const fields = spec.fields({ provider, username, index, draw, host: `${provider}.sandbox.test`, createdAtMs, updatedAtMs });
+  const fields = spec.fields({
+    provider,
+    username,
+    index,
+    draw,
+    host: `${provider}.sandbox.test`,
+    createdAtMs,
+    updatedAtMs,
+  });
   return { id, updatedAt: iso(updatedAtMs), ...fields };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
-const firstNames = ['Ada', 'Grace', 'Linus', 'Margaret', 'Alan', 'Barbara', 'Ken', 'Radia', 'Frances', 'Dennis', 'Hedy', 'Tim',
-  'Katherine', 'John', 'Edsger', 'Joan', 'Guido', 'Anita', 'Donald', 'Sophie', 'Yukihiro', 'Mary', 'Brian', 'Karen', 'Amara', 'Wei', 'Priya', 'Mateo'];
-const lastNames = ['Lovelace', 'Hopper', 'Torvalds', 'Hamilton', 'Turing', 'Liskov', 'Thompson', 'Perlman', 'Allen', 'Ritchie', 'Lamarr',
-  'Berners-Lee', 'Johnson', 'McCarthy', 'Dijkstra', 'Clarke', 'van Rossum', 'Borg', 'Knuth', 'Wilson', 'Matsumoto', 'Kernighan', 'Okafor', 'Zhang', 'Iyer', 'García'];
-const adjectives = ['tiny', 'fast', 'async', 'quiet', 'shiny', 'lazy', 'solid', 'open', 'little', 'cosmic', 'rusty', 'brave', 'paper', 'golden', 'midnight', 'electric'];
-const nouns = ['parser', 'router', 'cache', 'toolkit', 'dashboard', 'notes', 'scheduler', 'bot', 'cli', 'compiler', 'sync', 'widgets',
-  'garden', 'lantern', 'harbor', 'engine', 'atlas', 'compass', 'signal', 'orchard'];
-const languages = ['TypeScript', 'Rust', 'Go', 'Python', 'Kotlin', 'Swift', 'Ruby', 'C', 'Elixir', 'Java', 'Zig', 'Haskell'];
-const companies = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark Industries', 'Wayne Enterprises', 'Vandelay Industries', 'Pied Piper', 'Soylent', 'Tyrell', 'Cyberdyne'];
-const cities = ['Lisbon', 'Berlin', 'Osaka', 'Toronto', 'Nairobi', 'Oslo', 'Lima', 'Melbourne', 'Austin', 'Prague', 'Seoul', 'Montréal'];
-const topics = ['the release', 'onboarding', 'the roadmap', 'our API', 'testing', 'the migration', 'hiring', 'on-call', 'the offsite', 'docs', 'performance', 'accessibility'];
-const openers = ['Thoughts on', 'Finally shipped', 'A short note about', 'What I learned from', 'Hot take on', 'Celebrating', 'Notes from', 'Looking back at'];
-const subreddits = ['programming', 'typescript', 'rust', 'cooking', 'photography', 'running', 'boardgames', 'askscience', 'gardening', 'dataisbeautiful', 'travel', 'books'];
-const products = ['USB-C cable (2 m)', 'Coffee beans, 1 kg', 'Mechanical keyboard', 'Running shoes', 'Desk lamp', 'Noise-cancelling headphones', 'Ceramic plant pot',
-  'Paperback: The Pragmatic Programmer', 'Cast-iron skillet', 'Water bottle', 'Board game: Carcassonne', 'Notebook, dotted A5'];
+const firstNames = [
+  'Ada',
+  'Grace',
+  'Linus',
+  'Margaret',
+  'Alan',
+  'Barbara',
+  'Ken',
+  'Radia',
+  'Frances',
+  'Dennis',
+  'Hedy',
+  'Tim',
+  'Katherine',
+  'John',
+  'Edsger',
+  'Joan',
+  'Guido',
+  'Anita',
+  'Donald',
+  'Sophie',
+  'Yukihiro',
+  'Mary',
+  'Brian',
+  'Karen',
+  'Amara',
+  'Wei',
+  'Priya',
+  'Mateo',
+];
+const lastNames = [
+  'Lovelace',
+  'Hopper',
+  'Torvalds',
+  'Hamilton',
+  'Turing',
+  'Liskov',
+  'Thompson',
+  'Perlman',
+  'Allen',
+  'Ritchie',
+  'Lamarr',
+  'Berners-Lee',
+  'Johnson',
+  'McCarthy',
+  'Dijkstra',
+  'Clarke',
+  'van Rossum',
+  'Borg',
+  'Knuth',
+  'Wilson',
+  'Matsumoto',
+  'Kernighan',
+  'Okafor',
+  'Zhang',
+  'Iyer',
+  'García',
+];
+const adjectives = [
+  'tiny',
+  'fast',
+  'async',
+  'quiet',
+  'shiny',
+  'lazy',
+  'solid',
+  'open',
+  'little',
+  'cosmic',
+  'rusty',
+  'brave',
+  'paper',
+  'golden',
+  'midnight',
+  'electric',
+];
+const nouns = [
+  'parser',
+  'router',
+  'cache',
+  'toolkit',
+  'dashboard',
+  'notes',
+  'scheduler',
+  'bot',
+  'cli',
+  'compiler',
+  'sync',
+  'widgets',
+  'garden',
+  'lantern',
+  'harbor',
+  'engine',
+  'atlas',
+  'compass',
+  'signal',
+  'orchard',
+];
+const languages = [
+  'TypeScript',
+  'Rust',
+  'Go',
+  'Python',
+  'Kotlin',
+  'Swift',
+  'Ruby',
+  'C',
+  'Elixir',
+  'Java',
+  'Zig',
+  'Haskell',
+];
+const companies = [
+  'Acme',
+  'Globex',
+  'Initech',
+  'Umbrella',
+  'Hooli',
+  'Stark Industries',
+  'Wayne Enterprises',
+  'Vandelay Industries',
+  'Pied Piper',
+  'Soylent',
+  'Tyrell',
+  'Cyberdyne',
+];
+const cities = [
+  'Lisbon',
+  'Berlin',
+  'Osaka',
+  'Toronto',
+  'Nairobi',
+  'Oslo',
+  'Lima',
+  'Melbourne',
+  'Austin',
+  'Prague',
+  'Seoul',
+  'Montréal',
+];
+const topics = [
+  'the release',
+  'onboarding',
+  'the roadmap',
+  'our API',
+  'testing',
+  'the migration',
+  'hiring',
+  'on-call',
+  'the offsite',
+  'docs',
+  'performance',
+  'accessibility',
+];
+const openers = [
+  'Thoughts on',
+  'Finally shipped',
+  'A short note about',
+  'What I learned from',
+  'Hot take on',
+  'Celebrating',
+  'Notes from',
+  'Looking back at',
+];
+const subreddits = [
+  'programming',
+  'typescript',
+  'rust',
+  'cooking',
+  'photography',
+  'running',
+  'boardgames',
+  'askscience',
+  'gardening',
+  'dataisbeautiful',
+  'travel',
+  'books',
+];
+const products = [
+  'USB-C cable (2 m)',
+  'Coffee beans, 1 kg',
+  'Mechanical keyboard',
+  'Running shoes',
+  'Desk lamp',
+  'Noise-cancelling headphones',
+  'Ceramic plant pot',
+  'Paperback: The Pragmatic Programmer',
+  'Cast-iron skillet',
+  'Water bottle',
+  'Board game: Carcassonne',
+  'Notebook, dotted A5',
+];
 
 const fullName = (d: Draw) => `${d.pick(firstNames)} ${d.pick(lastNames)}`;
 const title = (d: Draw) => `${d.pick(adjectives)}-${d.pick(nouns)}`;
-const sentence = (d: Draw) => `${d.pick(openers)} ${d.pick(topics)} with the ${d.pick(adjectives)} ${d.pick(nouns)} team in ${d.pick(cities)}.`;
-const appendEdit = (field: string) => (current: RecordFields, revision: number): RecordFields => ({ [field]: `${String(current[field] ?? '')} (edited ${revision})` });
+const sentence = (d: Draw) =>
+  `${d.pick(openers)} ${d.pick(topics)} with the ${d.pick(adjectives)} ${d.pick(nouns)} team in ${d.pick(cities)}.`;
+const appendEdit =
+  (field: string) =>
+  (current: RecordFields, revision: number): RecordFields => ({
+    [field]: `${String(current[field] ?? '')} (edited ${revision})`,
+  });
 
 const repositories: KindSpec = {
   idPrefix: 'repo',
@@ -112,10 +313,19 @@ const repositories: KindSpec = {
     const name = `${title(draw)}-${index}`;
     const language = draw.pick(languages);
     return {
-      name, fullName: `${username}/${name}`, description: `A ${draw.pick(adjectives)} ${draw.pick(nouns)} written in ${language}.`,
-      private: draw.chance(0.3), fork: draw.chance(0.15), language, defaultBranch: draw.chance(0.8) ? 'main' : 'master',
-      stargazersCount: draw.int(0, 2500), forksCount: draw.int(0, 300), openIssuesCount: draw.int(0, 40),
-      htmlUrl: `https://${host}/${username}/${name}`, createdAt: iso(createdAtMs), pushedAt: iso(updatedAtMs),
+      name,
+      fullName: `${username}/${name}`,
+      description: `A ${draw.pick(adjectives)} ${draw.pick(nouns)} written in ${language}.`,
+      private: draw.chance(0.3),
+      fork: draw.chance(0.15),
+      language,
+      defaultBranch: draw.chance(0.8) ? 'main' : 'master',
+      stargazersCount: draw.int(0, 2500),
+      forksCount: draw.int(0, 300),
+      openIssuesCount: draw.int(0, 40),
+      htmlUrl: `https://${host}/${username}/${name}`,
+      createdAt: iso(createdAtMs),
+      pushedAt: iso(updatedAtMs),
     };
   },
   edit: appendEdit('description'),
@@ -127,9 +337,14 @@ const organizations: KindSpec = {
     const company = draw.pick(companies);
     const login = `${slug(company)}-${index}`;
     return {
-      login, name: company, description: `${company}: ${draw.pick(adjectives)} ${draw.pick(nouns)}s for everyone.`,
-      role: draw.chance(0.2) ? 'admin' : 'member', membersCount: draw.int(2, 900), publicReposCount: draw.int(0, 120),
-      htmlUrl: `https://${host}/${login}`, createdAt: iso(createdAtMs),
+      login,
+      name: company,
+      description: `${company}: ${draw.pick(adjectives)} ${draw.pick(nouns)}s for everyone.`,
+      role: draw.chance(0.2) ? 'admin' : 'member',
+      membersCount: draw.int(2, 900),
+      publicReposCount: draw.int(0, 120),
+      htmlUrl: `https://${host}/${login}`,
+      createdAt: iso(createdAtMs),
     };
   },
   edit: appendEdit('description'),
@@ -141,8 +356,12 @@ const starred: KindSpec = {
     const owner = slug(draw.pick(lastNames));
     const name = title(draw);
     return {
-      fullName: `${owner}/${name}`, description: `The ${draw.pick(adjectives)} ${draw.pick(nouns)} you always wanted.`,
-      language: draw.pick(languages), stargazersCount: draw.int(10, 90_000), htmlUrl: `https://${host}/${owner}/${name}`, starredAt: iso(updatedAtMs),
+      fullName: `${owner}/${name}`,
+      description: `The ${draw.pick(adjectives)} ${draw.pick(nouns)} you always wanted.`,
+      language: draw.pick(languages),
+      stargazersCount: draw.int(10, 90_000),
+      htmlUrl: `https://${host}/${owner}/${name}`,
+      starredAt: iso(updatedAtMs),
     };
   },
   edit: appendEdit('description'),
@@ -154,11 +373,28 @@ const contacts: KindSpec = {
     const given = draw.pick(firstNames);
     const family = draw.pick(lastNames);
     return {
-      displayName: `${given} ${family}`, givenName: given, familyName: family,
-      emails: [{ type: draw.pick(['home', 'work']), value: `${slug(given)}.${slug(family)}@${slug(draw.pick(companies))}.example` }],
-      phoneNumbers: draw.chance(0.7) ? [{ type: draw.pick(['mobile', 'home', 'work']), value: `+1 555 ${draw.int(100, 999)} ${draw.int(1000, 9999)}` }] : [],
-      organization: draw.chance(0.6) ? { name: draw.pick(companies), title: draw.pick(['Engineer', 'Designer', 'Manager', 'Founder', 'Analyst']) } : null,
-      starred: draw.chance(0.1), createdAt: iso(createdAtMs),
+      displayName: `${given} ${family}`,
+      givenName: given,
+      familyName: family,
+      emails: [
+        {
+          type: draw.pick(['home', 'work']),
+          value: `${slug(given)}.${slug(family)}@${slug(draw.pick(companies))}.example`,
+        },
+      ],
+      phoneNumbers: draw.chance(0.7)
+        ? [
+            {
+              type: draw.pick(['mobile', 'home', 'work']),
+              value: `+1 555 ${draw.int(100, 999)} ${draw.int(1000, 9999)}`,
+            },
+          ]
+        : [],
+      organization: draw.chance(0.6)
+        ? { name: draw.pick(companies), title: draw.pick(['Engineer', 'Designer', 'Manager', 'Founder', 'Analyst']) }
+        : null,
+      starred: draw.chance(0.1),
+      createdAt: iso(createdAtMs),
     };
   },
   edit: appendEdit('displayName'),
@@ -170,24 +406,50 @@ const calendarEvents: KindSpec = {
     const startMs = createdAtMs + draw.int(1, 60) * 24 * 3600_000 + draw.int(7, 19) * 3600_000;
     const allDay = draw.chance(0.1);
     return {
-      summary: draw.pick(['Team standup', `1:1 with ${draw.pick(firstNames)}`, 'Sprint planning', 'Dentist', `Lunch with ${draw.pick(firstNames)}`,
-        'Design review', 'Gym', 'Quarterly review', `Flight to ${draw.pick(cities)}`, 'Book club']),
+      summary: draw.pick([
+        'Team standup',
+        `1:1 with ${draw.pick(firstNames)}`,
+        'Sprint planning',
+        'Dentist',
+        `Lunch with ${draw.pick(firstNames)}`,
+        'Design review',
+        'Gym',
+        'Quarterly review',
+        `Flight to ${draw.pick(cities)}`,
+        'Book club',
+      ]),
       description: draw.chance(0.5) ? `About ${draw.pick(topics)}.` : '',
       location: draw.chance(0.6) ? `${draw.pick(cities)}, room ${draw.int(1, 12)}` : null,
       start: allDay ? { date: iso(startMs).slice(0, 10) } : { dateTime: iso(startMs) },
-      end: allDay ? { date: iso(startMs + 24 * 3600_000).slice(0, 10) } : { dateTime: iso(startMs + draw.pick([15, 30, 45, 60, 90]) * 60_000) },
-      status: draw.chance(0.92) ? 'confirmed' : 'cancelled', organizer: `${username}@${host}`, attendeesCount: draw.int(0, 12),
+      end: allDay
+        ? { date: iso(startMs + 24 * 3600_000).slice(0, 10) }
+        : { dateTime: iso(startMs + draw.pick([15, 30, 45, 60, 90]) * 60_000) },
+      status: draw.chance(0.92) ? 'confirmed' : 'cancelled',
+      organizer: `${username}@${host}`,
+      attendeesCount: draw.int(0, 12),
     };
   },
   edit: appendEdit('summary'),
 };
 
 const fileTypes = [
-  { ext: 'docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', name: (d: Draw) => `${d.pick(openers)} ${d.pick(topics)}` },
-  { ext: 'xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', name: (d: Draw) => `Budget ${d.int(2019, 2024)}` },
+  {
+    ext: 'docx',
+    mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    name: (d: Draw) => `${d.pick(openers)} ${d.pick(topics)}`,
+  },
+  {
+    ext: 'xlsx',
+    mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    name: (d: Draw) => `Budget ${d.int(2019, 2024)}`,
+  },
   { ext: 'pdf', mimeType: 'application/pdf', name: (d: Draw) => `Trip to ${d.pick(cities)}` },
   { ext: 'jpg', mimeType: 'image/jpeg', name: (d: Draw) => `IMG_${d.int(1000, 9999)}` },
-  { ext: 'pptx', mimeType: 'application/vnd.openxmlformats-officedocument.presentationml.presentation', name: (d: Draw) => `Slides - ${d.pick(topics)}` },
+  {
+    ext: 'pptx',
+    mimeType: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+    name: (d: Draw) => `Slides - ${d.pick(topics)}`,
+  },
 ];
 
 const driveFiles: KindSpec = {
@@ -195,9 +457,14 @@ const driveFiles: KindSpec = {
   fields: ({ draw, host, index, createdAtMs }) => {
     const type = draw.pick(fileTypes);
     return {
-      name: `${type.name(draw)}.${type.ext}`, mimeType: type.mimeType, sizeBytes: draw.int(2_000, 25_000_000),
-      folder: draw.pick(['My Drive', 'Work', 'Photos', 'Travel', 'Shared with me']), shared: draw.chance(0.25), trashed: false,
-      webViewLink: `https://${host}/files/${index}`, createdAt: iso(createdAtMs),
+      name: `${type.name(draw)}.${type.ext}`,
+      mimeType: type.mimeType,
+      sizeBytes: draw.int(2_000, 25_000_000),
+      folder: draw.pick(['My Drive', 'Work', 'Photos', 'Travel', 'Shared with me']),
+      shared: draw.chance(0.25),
+      trashed: false,
+      webViewLink: `https://${host}/files/${index}`,
+      createdAt: iso(createdAtMs),
     };
   },
   edit: appendEdit('name'),
@@ -207,7 +474,12 @@ const friends: KindSpec = {
   idPrefix: 'friend',
   fields: ({ draw, host, index, createdAtMs }) => {
     const name = fullName(draw);
-    return { name, profileUrl: `https://${host}/${slug(name)}.${index}`, mutualFriendsCount: draw.int(0, 80), friendsSince: iso(createdAtMs) };
+    return {
+      name,
+      profileUrl: `https://${host}/${slug(name)}.${index}`,
+      mutualFriendsCount: draw.int(0, 80),
+      friendsSince: iso(createdAtMs),
+    };
   },
   edit: appendEdit('name'),
 };
@@ -217,8 +489,11 @@ const pages: KindSpec = {
   fields: ({ draw, host, index }) => {
     const name = `${draw.pick(companies)} ${draw.pick(['Fans', 'Official', 'Community', 'Cafe', 'Studio'])}`;
     return {
-      name, category: draw.pick(['Local business', 'Brand', 'Community', 'Musician', 'Restaurant', 'Nonprofit']),
-      about: `${name}: ${draw.pick(topics)} and more.`, followersCount: draw.int(20, 250_000), role: draw.pick(['admin', 'editor', 'follower']),
+      name,
+      category: draw.pick(['Local business', 'Brand', 'Community', 'Musician', 'Restaurant', 'Nonprofit']),
+      about: `${name}: ${draw.pick(topics)} and more.`,
+      followersCount: draw.int(20, 250_000),
+      role: draw.pick(['admin', 'editor', 'follower']),
       link: `https://${host}/pages/${slug(name)}-${index}`,
     };
   },
@@ -231,13 +506,23 @@ const posts: KindSpec = {
     if (provider === 'reddit') {
       const subreddit = draw.pick(subreddits);
       return {
-        title: `${draw.pick(openers)} ${draw.pick(topics)}`, text: sentence(draw), subreddit, score: draw.int(-5, 12_000), commentsCount: draw.int(0, 600),
-        url: `https://${host}/r/${subreddit}/comments/${index}`, createdAt: iso(createdAtMs),
+        title: `${draw.pick(openers)} ${draw.pick(topics)}`,
+        text: sentence(draw),
+        subreddit,
+        score: draw.int(-5, 12_000),
+        commentsCount: draw.int(0, 600),
+        url: `https://${host}/r/${subreddit}/comments/${index}`,
+        createdAt: iso(createdAtMs),
       };
     }
     return {
-      text: sentence(draw), likeCount: draw.int(0, 4_000), replyCount: draw.int(0, 200), repostCount: draw.int(0, 800),
-      visibility: draw.chance(0.85) ? 'public' : 'connections', url: `https://${host}/${username}/posts/${index}`, createdAt: iso(createdAtMs),
+      text: sentence(draw),
+      likeCount: draw.int(0, 4_000),
+      replyCount: draw.int(0, 200),
+      repostCount: draw.int(0, 800),
+      visibility: draw.chance(0.85) ? 'public' : 'connections',
+      url: `https://${host}/${username}/posts/${index}`,
+      createdAt: iso(createdAtMs),
     };
   },
   edit: appendEdit('text'),
@@ -249,8 +534,13 @@ const followers: KindSpec = {
     const name = fullName(draw);
     const handle = `${slug(name).replace(/-/g, '_')}${index}`;
     return {
-      username: handle, name, description: `${draw.pick(['Engineer', 'Photographer', 'Cyclist', 'Writer', 'Designer'])} in ${draw.pick(cities)}.`,
-      followersCount: draw.int(0, 50_000), verified: draw.chance(0.05), profileUrl: `https://${host}/${handle}`, followingSince: iso(createdAtMs),
+      username: handle,
+      name,
+      description: `${draw.pick(['Engineer', 'Photographer', 'Cyclist', 'Writer', 'Designer'])} in ${draw.pick(cities)}.`,
+      followersCount: draw.int(0, 50_000),
+      verified: draw.chance(0.05),
+      profileUrl: `https://${host}/${handle}`,
+      followingSince: iso(createdAtMs),
     };
   },
   edit: appendEdit('description'),
@@ -259,8 +549,11 @@ const followers: KindSpec = {
 const guilds: KindSpec = {
   idPrefix: 'guild',
   fields: ({ draw }) => ({
-    name: `${draw.pick(adjectives)} ${draw.pick(nouns)} ${draw.pick(['Club', 'Guild', 'Lounge', 'HQ', 'Crew'])}`, owner: draw.chance(0.1),
-    memberCount: draw.int(3, 120_000), permissions: String(draw.int(0, 2 ** 31)), features: draw.chance(0.3) ? ['COMMUNITY', 'NEWS'] : [],
+    name: `${draw.pick(adjectives)} ${draw.pick(nouns)} ${draw.pick(['Club', 'Guild', 'Lounge', 'HQ', 'Crew'])}`,
+    owner: draw.chance(0.1),
+    memberCount: draw.int(3, 120_000),
+    permissions: String(draw.int(0, 2 ** 31)),
+    features: draw.chance(0.3) ? ['COMMUNITY', 'NEWS'] : [],
   }),
   edit: appendEdit('name'),
 };
@@ -268,8 +561,11 @@ const guilds: KindSpec = {
 const connections: KindSpec = {
   idPrefix: 'conn',
   fields: ({ draw, username, index }) => ({
-    type: draw.pick(['twitch', 'youtube', 'steam', 'spotify', 'github', 'xbox', 'reddit']), name: `${username}-${index}`,
-    verified: draw.chance(0.85), visibility: draw.chance(0.6) ? 'everyone' : 'none', showActivity: draw.chance(0.5),
+    type: draw.pick(['twitch', 'youtube', 'steam', 'spotify', 'github', 'xbox', 'reddit']),
+    name: `${username}-${index}`,
+    verified: draw.chance(0.85),
+    visibility: draw.chance(0.6) ? 'everyone' : 'none',
+    showActivity: draw.chance(0.5),
   }),
   edit: appendEdit('name'),
 };
@@ -278,11 +574,18 @@ const orderStatuses = ['ordered', 'shipped', 'out_for_delivery', 'delivered', 'r
 const orders: KindSpec = {
   idPrefix: 'order',
   fields: ({ draw, createdAtMs }) => {
-    const items = Array.from({ length: draw.int(1, 4) }, () => ({ title: draw.pick(products), quantity: draw.int(1, 3), unitPrice: draw.int(299, 24_999) / 100 }));
+    const items = Array.from({ length: draw.int(1, 4) }, () => ({
+      title: draw.pick(products),
+      quantity: draw.int(1, 3),
+      unitPrice: draw.int(299, 24_999) / 100,
+    }));
     const total = items.reduce((sum, item) => sum + item.quantity * Math.round(item.unitPrice * 100), 0) / 100;
     return {
-      orderNumber: `${draw.int(100, 999)}-${draw.int(1_000_000, 9_999_999)}-${draw.int(1_000_000, 9_999_999)}`, placedAt: iso(createdAtMs),
-      status: draw.chance(0.85) ? 'delivered' : draw.pick(orderStatuses), items, total: { currency: 'USD', amount: total },
+      orderNumber: `${draw.int(100, 999)}-${draw.int(1_000_000, 9_999_999)}-${draw.int(1_000_000, 9_999_999)}`,
+      placedAt: iso(createdAtMs),
+      status: draw.chance(0.85) ? 'delivered' : draw.pick(orderStatuses),
+      items,
+      total: { currency: 'USD', amount: total },
     };
   },
   edit: (_base, revision) => ({ status: orderStatuses[revision % orderStatuses.length]! }),
@@ -292,20 +595,31 @@ const playlists: KindSpec = {
   idPrefix: 'playlist',
   fields: ({ draw, username, host, index }) => ({
     name: `${draw.pick(['Morning', 'Focus', 'Road trip', 'Rainy day', 'Workout', 'Late night', 'Sunday'])} ${draw.pick(['mix', 'vibes', 'jams', 'classics', 'favourites'])}`,
-    description: draw.chance(0.5) ? `Songs for ${draw.pick(topics)}.` : '', public: draw.chance(0.6), collaborative: draw.chance(0.1),
-    tracksCount: draw.int(5, 400), owner: username, externalUrl: `https://${host}/playlist/${index}`,
+    description: draw.chance(0.5) ? `Songs for ${draw.pick(topics)}.` : '',
+    public: draw.chance(0.6),
+    collaborative: draw.chance(0.1),
+    tracksCount: draw.int(5, 400),
+    owner: username,
+    externalUrl: `https://${host}/playlist/${index}`,
   }),
   edit: appendEdit('name'),
 };
 
-const artist = (d: Draw) => (d.chance(0.5) ? `The ${d.pick(adjectives).replace(/^./, (c) => c.toUpperCase())} ${d.pick(nouns)}s` : fullName(d));
+const artist = (d: Draw) =>
+  d.chance(0.5) ? `The ${d.pick(adjectives).replace(/^./, (c) => c.toUpperCase())} ${d.pick(nouns)}s` : fullName(d);
 const song = (d: Draw) => `${d.pick(adjectives)} ${d.pick(nouns)}`.replace(/^./, (c) => c.toUpperCase());
 
 const savedTracks: KindSpec = {
   idPrefix: 'track',
   fields: ({ draw, host, index, updatedAtMs }) => ({
-    name: song(draw), artists: [artist(draw)], album: `${song(draw)} (${draw.int(1968, 2024)})`, durationMs: draw.int(95_000, 420_000),
-    explicit: draw.chance(0.15), popularity: draw.int(0, 100), addedAt: iso(updatedAtMs), externalUrl: `https://${host}/track/${index}`,
+    name: song(draw),
+    artists: [artist(draw)],
+    album: `${song(draw)} (${draw.int(1968, 2024)})`,
+    durationMs: draw.int(95_000, 420_000),
+    explicit: draw.chance(0.15),
+    popularity: draw.int(0, 100),
+    addedAt: iso(updatedAtMs),
+    externalUrl: `https://${host}/track/${index}`,
   }),
   edit: appendEdit('name'),
 };
@@ -313,8 +627,11 @@ const savedTracks: KindSpec = {
 const recentlyPlayed: KindSpec = {
   idPrefix: 'play',
   fields: ({ draw, updatedAtMs }) => ({
-    trackName: song(draw), artists: [artist(draw)], durationMs: draw.int(95_000, 420_000),
-    context: draw.pick(['playlist', 'album', 'artist', 'radio']), playedAt: iso(updatedAtMs),
+    trackName: song(draw),
+    artists: [artist(draw)],
+    durationMs: draw.int(95_000, 420_000),
+    context: draw.pick(['playlist', 'album', 'artist', 'radio']),
+    playedAt: iso(updatedAtMs),
   }),
   edit: appendEdit('trackName'),
 };
@@ -322,8 +639,14 @@ const recentlyPlayed: KindSpec = {
 const channels: KindSpec = {
   idPrefix: 'channel',
   fields: ({ draw, index, createdAtMs }) => ({
-    name: draw.chance(0.2) ? draw.pick(['general', 'random', 'announcements', 'incidents']) : `${draw.pick(['eng', 'team', 'help', 'proj'])}-${draw.pick(nouns)}-${index}`,
-    topic: `All about ${draw.pick(topics)}.`, isPrivate: draw.chance(0.25), isArchived: draw.chance(0.05), memberCount: draw.int(1, 2_000), createdAt: iso(createdAtMs),
+    name: draw.chance(0.2)
+      ? draw.pick(['general', 'random', 'announcements', 'incidents'])
+      : `${draw.pick(['eng', 'team', 'help', 'proj'])}-${draw.pick(nouns)}-${index}`,
+    topic: `All about ${draw.pick(topics)}.`,
+    isPrivate: draw.chance(0.25),
+    isArchived: draw.chance(0.05),
+    memberCount: draw.int(1, 2_000),
+    createdAt: iso(createdAtMs),
   }),
   edit: appendEdit('topic'),
 };
@@ -333,8 +656,12 @@ const subscriptions: KindSpec = {
   fields: ({ draw, host, index, createdAtMs }) => {
     const name = `${draw.pick(subreddits)}${index}`;
     return {
-      name, title: `r/${name}: ${draw.pick(topics)}`, subscribers: draw.int(50, 5_000_000), over18: false,
-      url: `https://${host}/r/${name}`, subscribedAt: iso(createdAtMs),
+      name,
+      title: `r/${name}: ${draw.pick(topics)}`,
+      subscribers: draw.int(50, 5_000_000),
+      over18: false,
+      url: `https://${host}/r/${name}`,
+      subscribedAt: iso(createdAtMs),
     };
   },
   edit: appendEdit('title'),
@@ -346,24 +673,49 @@ const reviews: KindSpec = {
     const repository = `${username}/${title(draw)}`;
     const pullRequest = draw.int(1, 4_000);
     return {
-      repository, pullRequest, title: `${draw.pick(['Fix', 'Add', 'Refactor', 'Speed up', 'Document'])} ${draw.pick(nouns)} ${draw.pick(['handling', 'tests', 'errors', 'config'])}`,
-      status: draw.pick(['completed', 'completed', 'completed', 'in_progress', 'skipped']), commentsCount: draw.int(0, 35),
-      htmlUrl: `https://${host}/${repository}/pull/${pullRequest}#review-${index}`, createdAt: iso(createdAtMs),
+      repository,
+      pullRequest,
+      title: `${draw.pick(['Fix', 'Add', 'Refactor', 'Speed up', 'Document'])} ${draw.pick(nouns)} ${draw.pick(['handling', 'tests', 'errors', 'config'])}`,
+      status: draw.pick(['completed', 'completed', 'completed', 'in_progress', 'skipped']),
+      commentsCount: draw.int(0, 35),
+      htmlUrl: `https://${host}/${repository}/pull/${pullRequest}#review-${index}`,
+      createdAt: iso(createdAtMs),
     };
   },
   edit: appendEdit('title'),
 };
 
 const kindSpecs: Record<string, KindSpec> = {
-  repositories, organizations, starred, contacts, calendar_events: calendarEvents, drive_files: driveFiles, friends, pages, posts, followers,
-  guilds, connections, orders, playlists, saved_tracks: savedTracks, recently_played: recentlyPlayed, channels, subscriptions, reviews,
+  repositories,
+  organizations,
+  starred,
+  contacts,
+  calendar_events: calendarEvents,
+  drive_files: driveFiles,
+  friends,
+  pages,
+  posts,
+  followers,
+  guilds,
+  connections,
+  orders,
+  playlists,
+  saved_tracks: savedTracks,
+  recently_played: recentlyPlayed,
+  channels,
+  subscriptions,
+  reviews,
 };
 
 /** A kind the catalog gains before this file learns it still serves something: named records. */
 function genericSpec(kind: string): KindSpec {
   return {
     idPrefix: slug(kind) || 'item',
-    fields: ({ draw, createdAtMs }) => ({ name: `${draw.pick(adjectives)} ${draw.pick(nouns)}`, description: sentence(draw), createdAt: iso(createdAtMs) }),
+    fields: ({ draw, createdAtMs }) => ({
+      name: `${draw.pick(adjectives)} ${draw.pick(nouns)}`,
+      description: sentence(draw),
+      createdAt: iso(createdAtMs),
+    }),
     edit: appendEdit('name'),
   };
 }

@@ -23,7 +23,11 @@ export interface DataRouteDeps {
 }
 
 export function addDataRoutes(router: SandboxRouter, deps: DataRouteDeps): void {
-  router.add('GET', '/:provider/data/:kind', answersErrors((req, res, params, url) => servePage(deps, req, res, params, url)));
+  router.add(
+    'GET',
+    '/:provider/data/:kind',
+    answersErrors((req, res, params, url) => servePage(deps, req, res, params, url)),
+  );
 }
 
 export function addDataAdminRoutes(router: SandboxRouter, deps: DataRouteDeps, admin: AdminOnly): void {
@@ -31,38 +35,73 @@ export function addDataAdminRoutes(router: SandboxRouter, deps: DataRouteDeps, a
   const dataset = '/_admin/:provider/users/:username/data/:kind';
   const route = (handler: RouteHandler) => admin(answersErrors(handler));
   router
-    .add('GET', dataset, route((_req, res, { provider, username, kind }) => {
-      const ids = datasets.ids(provider!, username!, kind!);
-      sendJson(res, 200, { provider, username, kind, count: ids.length, ids });
-    }))
-    .add('PUT', dataset, route(async (req, res, { provider, username, kind }) => {
-      const body = await readJson(req);
-      const count = typeof body === 'object' && body !== null ? (body as { count?: unknown }).count : undefined;
-      if (typeof count !== 'number') throw new SandboxDataError(400, 'invalid_request', 'the body is {"count": <0 to 999999>}');
-      datasets.setCount(provider!, username!, kind!, count);
-      sendJson(res, 200, { provider, username, kind, count: datasets.count(provider!, username!, kind!) });
-    }))
-    .add('PATCH', `${dataset}/:id`, route(async (req, res, { provider, username, kind, id }) => {
-      const fields = await readJson(req);
-      sendJson(res, 200, datasets.change(provider!, username!, kind!, id!, fields as RecordFields | undefined));
-    }))
-    .add('DELETE', `${dataset}/:id`, route((_req, res, { provider, username, kind, id }) => {
-      datasets.remove(provider!, username!, kind!, id!);
-      sendNoContent(res);
-    }))
-    .add('POST', '/_admin/:provider/faults', route(async (req, res, { provider }) => {
-      // Checked field by field in inject, as a fault given in code is.
-      faults.inject(provider!, (await readJson(req)) as SandboxFault);
-      sendNoContent(res);
-    }))
-    .add('DELETE', '/_admin/faults', route((_req, res) => {
-      faults.clear();
-      sendNoContent(res);
-    }))
-    .add('GET', '/_admin/stats', route((_req, res) => sendJson(res, 200, deps.stats.snapshot())));
+    .add(
+      'GET',
+      dataset,
+      route((_req, res, { provider, username, kind }) => {
+        const ids = datasets.ids(provider!, username!, kind!);
+        sendJson(res, 200, { provider, username, kind, count: ids.length, ids });
+      }),
+    )
+    .add(
+      'PUT',
+      dataset,
+      route(async (req, res, { provider, username, kind }) => {
+        const body = await readJson(req);
+        const count = typeof body === 'object' && body !== null ? (body as { count?: unknown }).count : undefined;
+        if (typeof count !== 'number')
+          throw new SandboxDataError(400, 'invalid_request', 'the body is {"count": <0 to 999999>}');
+        datasets.setCount(provider!, username!, kind!, count);
+        sendJson(res, 200, { provider, username, kind, count: datasets.count(provider!, username!, kind!) });
+      }),
+    )
+    .add(
+      'PATCH',
+      `${dataset}/:id`,
+      route(async (req, res, { provider, username, kind, id }) => {
+        const fields = await readJson(req);
+        sendJson(res, 200, datasets.change(provider!, username!, kind!, id!, fields as RecordFields | undefined));
+      }),
+    )
+    .add(
+      'DELETE',
+      `${dataset}/:id`,
+      route((_req, res, { provider, username, kind, id }) => {
+        datasets.remove(provider!, username!, kind!, id!);
+        sendNoContent(res);
+      }),
+    )
+    .add(
+      'POST',
+      '/_admin/:provider/faults',
+      route(async (req, res, { provider }) => {
+        // Checked field by field in inject, as a fault given in code is.
+        faults.inject(provider!, (await readJson(req)) as SandboxFault);
+        sendNoContent(res);
+      }),
+    )
+    .add(
+      'DELETE',
+      '/_admin/faults',
+      route((_req, res) => {
+        faults.clear();
+        sendNoContent(res);
+      }),
+    )
+    .add(
+      'GET',
+      '/_admin/stats',
+      route((_req, res) => sendJson(res, 200, deps.stats.snapshot())),
+    );
 }
 
-async function servePage(deps: DataRouteDeps, req: IncomingMessage, res: ServerResponse, params: RouteParams, url: URL): Promise<void> {
+async function servePage(
+  deps: DataRouteDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: RouteParams,
+  url: URL,
+): Promise<void> {
   const oidc = deps.oidcServer(params.provider!);
   if (!oidc) throw new SandboxDataError(404, 'unknown_provider', `the sandbox serves no provider "${params.provider}"`);
   const username = await usernameOfBearer(oidc, req);
@@ -93,14 +132,20 @@ async function servePage(deps: DataRouteDeps, req: IncomingMessage, res: ServerR
 function pageSize(raw: string | null): number {
   if (raw === null || raw === '') return defaultPageSize;
   const limit = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
-  if (!(limit >= 1 && limit <= maxPageSize)) throw new SandboxDataError(400, 'invalid_request', `limit is a whole number from 1 to ${maxPageSize}`);
+  if (!(limit >= 1 && limit <= maxPageSize))
+    throw new SandboxDataError(400, 'invalid_request', `limit is a whole number from 1 to ${maxPageSize}`);
   return limit;
 }
 
 function sendFault(res: ServerResponse, fault: FiredFault): void {
   if (fault.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(fault.retryAfterSeconds));
-  if (fault.status === 429) return sendJson(res, 429, { error: 'rate_limited', message: `too many requests: retry after ${fault.retryAfterSeconds ?? 1} s` });
-  if (fault.status === 503) return sendJson(res, 503, { error: 'unavailable', message: 'the service is unavailable (an injected fault)' });
+  if (fault.status === 429)
+    return sendJson(res, 429, {
+      error: 'rate_limited',
+      message: `too many requests: retry after ${fault.retryAfterSeconds ?? 1} s`,
+    });
+  if (fault.status === 503)
+    return sendJson(res, 503, { error: 'unavailable', message: 'the service is unavailable (an injected fault)' });
   sendJson(res, 500, { error: 'server_error', message: 'internal server error (an injected fault)' });
 }
 

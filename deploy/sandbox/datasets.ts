@@ -4,7 +4,14 @@
  * stored per record unless it was changed or removed, so a 100 000-record dataset is a number.
  */
 import { usernamePattern } from './accounts.js';
-import { generateRecord, kindSpecFor, seedOf, type KindSpec, type RecordFields, type SandboxRecord } from './data-kinds.js';
+import {
+  generateRecord,
+  kindSpecFor,
+  seedOf,
+  type KindSpec,
+  type RecordFields,
+  type SandboxRecord,
+} from './data-kinds.js';
 
 export type { RecordFields, SandboxRecord } from './data-kinds.js';
 
@@ -17,7 +24,11 @@ export const defaultPageSize = 100;
 
 /** A failure the HTTP layer answers with `status` and `{ error: code, message }`. */
 export class SandboxDataError extends Error {
-  constructor(readonly status: 400 | 404, readonly code: string, message: string) {
+  constructor(
+    readonly status: 400 | 404,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -86,7 +97,11 @@ export class SandboxDatasets implements SandboxData {
 
   setCount(provider: string, username: string, kind: string, count: number): void {
     if (!Number.isInteger(count) || count < 0 || count > maxRecordCount) {
-      throw new SandboxDataError(400, 'invalid_request', `a record count is a whole number from 0 to ${maxRecordCount} (got ${String(count)})`);
+      throw new SandboxDataError(
+        400,
+        'invalid_request',
+        `a record count is a whole number from 0 to ${maxRecordCount} (got ${String(count)})`,
+      );
     }
     const ds = this.#dataset(provider, username, kind);
     // Records beyond the new count are gone; if the count grows again, new records take their ids.
@@ -102,7 +117,12 @@ export class SandboxDatasets implements SandboxData {
       throw new SandboxDataError(400, 'invalid_request', 'the changed fields are a JSON object');
     }
     const reserved = Object.keys(fields ?? {}).filter((name) => name === 'id' || name === 'updatedAt');
-    if (reserved.length > 0) throw new SandboxDataError(400, 'invalid_request', `${reserved.join(' and ')} cannot be changed: the sandbox sets them`);
+    if (reserved.length > 0)
+      throw new SandboxDataError(
+        400,
+        'invalid_request',
+        `${reserved.join(' and ')} cannot be changed: the sandbox sets them`,
+      );
     const before = ds.changes.get(index);
     const revision = (before?.revision ?? 0) + 1;
     const edited = fields && Object.keys(fields).length > 0 ? fields : ds.spec.edit(this.#record(ds, index)!, revision);
@@ -159,14 +179,19 @@ export class SandboxDatasets implements SandboxData {
   #spec(provider: string, kind: string): KindSpec {
     const kinds = this.kinds(provider);
     if (!kinds.includes(kind)) {
-      throw new SandboxDataError(404, 'unknown_kind', `${provider} has no data of kind "${kind}" (${kinds.length > 0 ? `it has ${kinds.join(', ')}` : 'it has none'})`);
+      throw new SandboxDataError(
+        404,
+        'unknown_kind',
+        `${provider} has no data of kind "${kind}" (${kinds.length > 0 ? `it has ${kinds.join(', ')}` : 'it has none'})`,
+      );
     }
     return kindSpecFor(kind);
   }
 
   #dataset(provider: string, username: string, kind: string): Dataset {
     const spec = this.#spec(provider, kind);
-    if (!usernamePattern.test(username)) throw new SandboxDataError(400, 'invalid_request', `"${username}" is not a sandbox username`);
+    if (!usernamePattern.test(username))
+      throw new SandboxDataError(400, 'invalid_request', `"${username}" is not a sandbox username`);
     const key = `${provider}\u0000${username}\u0000${kind}`;
     let ds = this.#datasets.get(key);
     if (!ds) {
@@ -183,7 +208,8 @@ export class SandboxDatasets implements SandboxData {
     if (cursor === undefined) return 0;
     const id = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
     const index = indexIn(spec, id);
-    if (index === undefined) throw new SandboxDataError(400, 'invalid_cursor', 'the cursor is not one this data API handed out for this kind');
+    if (index === undefined)
+      throw new SandboxDataError(400, 'invalid_cursor', 'the cursor is not one this data API handed out for this kind');
     return index;
   }
 
@@ -194,7 +220,12 @@ export class SandboxDatasets implements SandboxData {
 
   #existing(ds: Dataset, id: string): number {
     const index = this.#indexOf(ds, id);
-    if (index === undefined) throw new SandboxDataError(404, 'unknown_record', `${ds.provider} ${ds.username}'s ${ds.kind} has no record "${id}"`);
+    if (index === undefined)
+      throw new SandboxDataError(
+        404,
+        'unknown_record',
+        `${ds.provider} ${ds.username}'s ${ds.kind} has no record "${id}"`,
+      );
     return index;
   }
 
@@ -210,7 +241,9 @@ export class SandboxDatasets implements SandboxData {
     if (index < 1 || index > ds.count || ds.removed.has(index)) return undefined;
     const record = this.#generated(ds, index);
     const change = ds.changes.get(index);
-    return change ? { ...record, ...change.fields, id: record.id, updatedAt: new Date(change.updatedAtMs).toISOString() } : record;
+    return change
+      ? { ...record, ...change.fields, id: record.id, updatedAt: new Date(change.updatedAtMs).toISOString() }
+      : record;
   }
 }
 

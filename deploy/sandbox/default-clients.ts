@@ -10,11 +10,20 @@ import type { SandboxClient } from './oidc-server.js';
  * `craPublicUrl` is where CRA's API is reached (CRA_PUBLIC_URL), which receives the redirect.
  * `appRedirectUris`: apps' own redirect URIs (LINK_CLIENT_REDIRECT_URIS), accepted by every provider too.
  */
-export function defaultSandboxClients(craPublicUrl: string, providers: readonly ProviderId[], appRedirectUris: readonly string[] = []): Record<string, SandboxClient> {
-  return Object.fromEntries(providers.map((id) => [id, {
-    clientId: `cra-${id}`,
-    // Not a secret: the sandbox is for laptops and tests, and refuses nothing but wrong values.
-    clientSecret: `cra-${id}-sandbox-secret`,
-    redirectUris: [redirectUriFor(craPublicUrl, id), ...appRedirectUris],
-  }]));
+export function defaultSandboxClients(
+  craPublicUrl: string,
+  providers: readonly ProviderId[],
+  appRedirectUris: readonly string[] = [],
+): Record<string, SandboxClient> {
+  return Object.fromEntries(
+    providers.map((id) => [
+      id,
+      {
+        clientId: `cra-${id}`,
+        // Not a secret: the sandbox is for laptops and tests, and refuses nothing but wrong values.
+        clientSecret: `cra-${id}-sandbox-secret`,
+        redirectUris: [redirectUriFor(craPublicUrl, id), ...appRedirectUris],
+      },
+    ]),
+  );
 }

@@ -26,9 +26,10 @@ const maxSteps = 10;
 export async function completeConsent(authorizationUrl: string, opts: ConsentChoice = {}): Promise<URL> {
   const start = new URL(authorizationUrl);
   const redirectUri = start.searchParams.get('redirect_uri');
-  const isClientRedirect = (target: URL) => (redirectUri !== null
-    ? `${target.origin}${target.pathname}` === `${new URL(redirectUri).origin}${new URL(redirectUri).pathname}`
-    : target.origin !== start.origin);
+  const isClientRedirect = (target: URL) =>
+    redirectUri !== null
+      ? `${target.origin}${target.pathname}` === `${new URL(redirectUri).origin}${new URL(redirectUri).pathname}`
+      : target.origin !== start.origin;
   const jar = new CookieJar(start.origin);
   let request: { url: URL; init: RequestInit } = { url: start, init: { method: 'GET' } };
   let submitted = false;
@@ -49,9 +50,19 @@ export async function completeConsent(authorizationUrl: string, opts: ConsentCho
     }
     const html = await res.text();
     const action = res.status === 200 && !submitted ? formAction(html) : undefined;
-    if (!action) throw new Error(`the sandbox answered ${request.init.method} ${request.url.pathname} with ${res.status}: ${pageText(html)}`);
+    if (!action)
+      throw new Error(
+        `the sandbox answered ${request.init.method} ${request.url.pathname} with ${res.status}: ${pageText(html)}`,
+      );
     submitted = true;
-    request = { url: new URL(action, request.url), init: { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: formBody(opts).toString() } };
+    request = {
+      url: new URL(action, request.url),
+      init: {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: formBody(opts).toString(),
+      },
+    };
   }
   throw new Error(`the sandbox redirected more than ${maxSteps} times without reaching ${redirectUri ?? 'the client'}`);
 }
@@ -72,8 +83,13 @@ function formAction(html: string): string | undefined {
 }
 
 function pageText(html: string): string {
-  return html.replace(/<style[\s\S]*?<\/style>/g, '').replace(/<[^>]+>/g, ' ').replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)))
-    .replace(/\s+/g, ' ').trim().slice(0, 300);
+  return html
+    .replace(/<style[\s\S]*?<\/style>/g, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)))
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
 }
 
 interface Cookie {
@@ -98,7 +114,12 @@ class CookieJar {
       const [pair = '', ...attributes] = line.split(';');
       const eq = pair.indexOf('=');
       if (eq <= 0) continue;
-      const cookie: Cookie = { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), path: defaultPath(from), expiresAt: undefined };
+      const cookie: Cookie = {
+        name: pair.slice(0, eq).trim(),
+        value: pair.slice(eq + 1).trim(),
+        path: defaultPath(from),
+        expiresAt: undefined,
+      };
       for (const attribute of attributes) {
         const [key = '', value = ''] = attribute.split('=').map((s) => s.trim());
         if (/^path$/i.test(key) && value.startsWith('/')) cookie.path = value;
@@ -127,5 +148,8 @@ function defaultPath(url: URL): string {
 }
 
 function pathMatches(requestPath: string, cookiePath: string): boolean {
-  return requestPath === cookiePath || (requestPath.startsWith(cookiePath) && (cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/'));
+  return (
+    requestPath === cookiePath ||
+    (requestPath.startsWith(cookiePath) && (cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/'))
+  );
 }

@@ -79,23 +79,32 @@ function validFault(input: unknown, kinds: readonly string[], provider: string):
   const bad = (message: string): never => {
     throw new SandboxDataError(400, 'invalid_request', `a fault: ${message}`);
   };
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('a JSON object such as {"status": 429, "times": 2, "retryAfterSeconds": 1}');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return bad('a JSON object such as {"status": 429, "times": 2, "retryAfterSeconds": 1}');
   const { status, times, retryAfterSeconds, delayMs, kind, ...rest } = input as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) bad(`unknown field ${unknown.join(', ')} (the fields are status, times, retryAfterSeconds, delayMs and kind)`);
+  if (unknown.length > 0)
+    bad(`unknown field ${unknown.join(', ')} (the fields are status, times, retryAfterSeconds, delayMs and kind)`);
   const whole = (value: unknown, name: string, min: number, max: number): number | undefined => {
     if (value === undefined) return undefined;
-    return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : bad(`${name} is a whole number from ${min} to ${max}`);
+    return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+      ? value
+      : bad(`${name} is a whole number from ${min} to ${max}`);
   };
   if (status !== undefined && !statuses.includes(status as number)) bad(`status is one of ${statuses.join(', ')}`);
   const count = whole(times, 'times', 1, maxTimes) ?? 1;
   const delay = whole(delayMs, 'delayMs', 0, maxDelayMs) ?? 0;
   const retryAfter = whole(retryAfterSeconds, 'retryAfterSeconds', 0, maxRetryAfterSeconds);
   if (status === undefined && delay === 0) bad('give a status, a delayMs, or both');
-  if (retryAfter !== undefined && status !== 429 && status !== 503) bad('retryAfterSeconds goes with status 429 or 503');
-  if (kind !== undefined && (typeof kind !== 'string' || !kinds.includes(kind))) bad(`${provider} has no data kind ${JSON.stringify(kind)}`);
+  if (retryAfter !== undefined && status !== 429 && status !== 503)
+    bad('retryAfterSeconds goes with status 429 or 503');
+  if (kind !== undefined && (typeof kind !== 'string' || !kinds.includes(kind)))
+    bad(`${provider} has no data kind ${JSON.stringify(kind)}`);
   return {
-    status: status as FaultStatus | undefined, remaining: count, delayMs: delay,
-    retryAfterSeconds: retryAfter ?? (status === 429 ? 1 : undefined), kind: kind as string | undefined,
+    status: status as FaultStatus | undefined,
+    remaining: count,
+    delayMs: delay,
+    retryAfterSeconds: retryAfter ?? (status === 429 ? 1 : undefined),
+    kind: kind as string | undefined,
   };
 }

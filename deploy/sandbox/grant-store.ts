@@ -13,7 +13,14 @@ interface Entry {
 }
 
 /** Models whose records belong to a grant and go when it is revoked (as in oidc-provider's own adapter). */
-const grantBound = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
+const grantBound = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
 
 export class GrantStore {
   readonly #entries = new Map<string, Entry>();
@@ -27,7 +34,10 @@ export class GrantStore {
     return {
       upsert: async (id, payload, expiresIn) => {
         this.#delete(key(id));
-        this.#entries.set(key(id), { payload, expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : undefined });
+        this.#entries.set(key(id), {
+          payload,
+          expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : undefined,
+        });
         if (grantBound.has(model) && payload.grantId) this.#index(this.#byGrant, payload.grantId, key(id));
         if (model === 'Session' && payload.uid) this.#sessionByUid.set(payload.uid, id);
         if (payload.userCode) this.#byUserCode.set(payload.userCode, id);
@@ -58,7 +68,8 @@ export class GrantStore {
   revokeGrantsOf(accountId: string): number {
     const grantIds: string[] = [];
     for (const [key, entry] of this.#entries) {
-      if (key.startsWith('Grant:') && entry.payload.accountId === accountId && !this.#expired(entry)) grantIds.push(key.slice('Grant:'.length));
+      if (key.startsWith('Grant:') && entry.payload.accountId === accountId && !this.#expired(entry))
+        grantIds.push(key.slice('Grant:'.length));
     }
     for (const grantId of grantIds) {
       this.#delete(`Grant:${grantId}`);

@@ -31,15 +31,19 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) fail(`${name}: a whole number from ${min} to ${max} (got "${raw}")`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    fail(`${name}: a whole number from ${min} to ${max} (got "${raw}")`);
   return value;
 }
 
 function providersFromEnv(): ProviderId[] {
-  const raw = process.env.SANDBOX_PROVIDERS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const raw = process.env.SANDBOX_PROVIDERS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!raw || raw.length === 0) return [...providerIds];
   const unknown = raw.filter((id) => !(providerIds as readonly string[]).includes(id));
-  if (unknown.length > 0) fail(`SANDBOX_PROVIDERS: unknown provider ${unknown.join(', ')} (known: ${providerIds.join(', ')})`);
+  if (unknown.length > 0)
+    fail(`SANDBOX_PROVIDERS: unknown provider ${unknown.join(', ')} (known: ${providerIds.join(', ')})`);
   return raw as ProviderId[];
 }
 
@@ -57,8 +61,15 @@ function clientsFromEnv(providers: ProviderId[]): Record<string, SandboxClient> 
   const clients = (parsed ?? {}) as Record<string, Partial<SandboxClient>>;
   for (const id of providers) {
     const c = clients[id];
-    const valid = c && typeof c.clientId === 'string' && c.clientId !== '' && typeof c.clientSecret === 'string' && c.clientSecret !== ''
-      && Array.isArray(c.redirectUris) && c.redirectUris.length > 0 && c.redirectUris.every((u) => typeof u === 'string');
+    const valid =
+      c &&
+      typeof c.clientId === 'string' &&
+      c.clientId !== '' &&
+      typeof c.clientSecret === 'string' &&
+      c.clientSecret !== '' &&
+      Array.isArray(c.redirectUris) &&
+      c.redirectUris.length > 0 &&
+      c.redirectUris.every((u) => typeof u === 'string');
     if (!valid) fail(`${where}: "${id}" needs {"clientId": "…", "clientSecret": "…", "redirectUris": ["…"]}`);
   }
   return clients as Record<string, SandboxClient>;
@@ -71,7 +82,10 @@ function stop(signal: string): void {
   if (stopping) return;
   stopping = true;
   say(`${signal}: closing`);
-  (closeSandbox?.() ?? Promise.resolve()).then(() => process.exit(0), () => process.exit(1));
+  (closeSandbox?.() ?? Promise.resolve()).then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
   setTimeout(() => process.exit(0), 5_000).unref();
 }
 

@@ -5,7 +5,14 @@
  */
 import { generateKeyPair, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { interactionPolicy, Provider, type ClientMetadata, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import {
+  interactionPolicy,
+  Provider,
+  type ClientMetadata,
+  type Configuration,
+  type JWK,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
 import type { SandboxAccounts } from './accounts.js';
 import { GrantStore } from './grant-store.js';
 import { scopeLearner, type LearnScopes } from './scope-names.js';
@@ -63,8 +70,17 @@ export function createOidcServer(opts: OidcServerOptions): OidcServer {
 
   const policy = interactionPolicy.base();
   // A newcomer may want another username on every link: the consent page is shown each time, never skipped by a session.
-  policy.get('login')?.checks.add(new interactionPolicy.Check('sandbox_consent_page', 'the sandbox shows its consent page on every authorization', 'login_required',
-    (ctx) => (ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT)));
+  policy
+    .get('login')
+    ?.checks.add(
+      new interactionPolicy.Check(
+        'sandbox_consent_page',
+        'the sandbox shows its consent page on every authorization',
+        'login_required',
+        (ctx) =>
+          ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT,
+      ),
+    );
 
   const configuration: Configuration = {
     adapter: (model: string) => store.adapterFor(model),
@@ -82,7 +98,13 @@ export function createOidcServer(opts: OidcServerOptions): OidcServer {
       if (!account) return undefined;
       return {
         accountId: account.accountId,
-        claims: () => ({ sub: account.accountId, email: account.email, email_verified: account.emailVerified, name: account.username, preferred_username: account.username }),
+        claims: () => ({
+          sub: account.accountId,
+          email: account.email,
+          email_verified: account.emailVerified,
+          name: account.username,
+          preferred_username: account.username,
+        }),
       };
     },
     // Every confidential client gets a refresh token without asking for offline_access (which oidc-provider
@@ -118,19 +140,35 @@ export function createOidcServer(opts: OidcServerOptions): OidcServer {
     // Every provider shares one host: its own cookie names keep one provider's session from replacing another's.
     cookies: {
       keys: [opts.cookieKey],
-      names: { session: `_sandbox_${opts.id}_session`, interaction: `_sandbox_${opts.id}_interaction`, resume: `_sandbox_${opts.id}_resume` },
+      names: {
+        session: `_sandbox_${opts.id}_session`,
+        interaction: `_sandbox_${opts.id}_interaction`,
+        resume: `_sandbox_${opts.id}_resume`,
+      },
     },
     jwks: { keys: [opts.signingKey] },
     renderError: (ctx: KoaContextWithOIDC, out) => {
       ctx.type = 'html';
-      ctx.body = page(`${opts.id} sandbox: ${out.error}`, `<h1>${escapeHtml(opts.id)} sandbox</h1>
+      ctx.body = page(
+        `${opts.id} sandbox: ${out.error}`,
+        `<h1>${escapeHtml(opts.id)} sandbox</h1>
 <p class="error"><strong>${escapeHtml(out.error)}</strong>${out.error_description ? `: ${escapeHtml(out.error_description)}` : ''}</p>
-<p>The request was not sent back to the application.</p>`);
+<p>The request was not sent back to the application.</p>`,
+      );
     },
   };
 
   const provider = new Provider(opts.issuer, configuration);
-  return { id: opts.id, issuer: opts.issuer, mountPath, authorizationPath: provider.pathFor('authorization'), provider, clientId: opts.client.clientId, store, learnScopes: scopeLearner(provider) };
+  return {
+    id: opts.id,
+    issuer: opts.issuer,
+    mountPath,
+    authorizationPath: provider.pathFor('authorization'),
+    provider,
+    clientId: opts.client.clientId,
+    store,
+    learnScopes: scopeLearner(provider),
+  };
 }
 
 /**

@@ -7,8 +7,14 @@ import type { SecretVault } from '../../activities/secrets/port.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { SandboxClient } from './oidc-server.js';
 
-export async function registerSandboxClients(vault: SecretVault, clients: Record<string, SandboxClient>): Promise<void> {
+export async function registerSandboxClients(
+  vault: SecretVault,
+  clients: Record<string, SandboxClient>,
+): Promise<void> {
   for (const [provider, client] of Object.entries(clients)) {
-    await vault.writeSecret(credentialPaths.sandbox(provider as ProviderId), { clientId: client.clientId, clientSecret: client.clientSecret });
+    await vault.writeSecret(credentialPaths.sandbox(provider as ProviderId), {
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+    });
   }
 }

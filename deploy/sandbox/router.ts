@@ -5,7 +5,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type RouteParams = Record<string, string>;
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: RouteParams, url: URL) => Promise<void> | void;
+export type RouteHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: RouteParams,
+  url: URL,
+) => Promise<void> | void;
 
 interface Route {
   method: string;
@@ -25,7 +30,10 @@ export class SandboxRouter {
   match(method: string, pathname: string): { handler: RouteHandler; params: RouteParams } | undefined {
     let parts: string[];
     try {
-      parts = pathname.split('/').filter(Boolean).map((part) => decodeURIComponent(part));
+      parts = pathname
+        .split('/')
+        .filter(Boolean)
+        .map((part) => decodeURIComponent(part));
     } catch {
       return undefined;
     }

@@ -92,32 +92,64 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
   const log = opts.log ?? ((line: string) => process.stderr.write(`[sandbox] ${line}\n`));
 
   const accounts = new SandboxAccounts();
-  const servers = new Map<string, { oidc: OidcServer; handle: (req: IncomingMessage, res: ServerResponse) => unknown }>();
+  const servers = new Map<
+    string,
+    { oidc: OidcServer; handle: (req: IncomingMessage, res: ServerResponse) => unknown }
+  >();
   const router = new SandboxRouter();
   // A provider outside CRA's catalog is served (for tests) but has no data kinds.
-  const datasets = new SandboxDatasets((provider) => (providers.includes(provider) ? (isProviderId(provider) ? providerCatalog[provider].dataKinds : []) : undefined));
+  const datasets = new SandboxDatasets((provider) =>
+    providers.includes(provider) ? (isProviderId(provider) ? providerCatalog[provider].dataKinds : []) : undefined,
+  );
   const faults = new SandboxFaults((provider) => datasets.kinds(provider));
   const stats = new DataStats();
   const closing = new AbortController();
-  const dataDeps = { oidcServer: (provider: string) => servers.get(provider)?.oidc, datasets, faults, stats, closing: closing.signal };
+  const dataDeps = {
+    oidcServer: (provider: string) => servers.get(provider)?.oidc,
+    datasets,
+    faults,
+    stats,
+    closing: closing.signal,
+  };
 
-  const inProvider = (handler: (oidc: OidcServer, req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void>) =>
+  const inProvider =
+    (handler: (oidc: OidcServer, req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void>) =>
     async (req: IncomingMessage, res: ServerResponse, params: RouteParams) => {
       const server = servers.get(params.provider ?? '');
       if (!server) return sendText(res, 404, 'no such sandbox provider');
       await handler(server.oidc, req, res, params);
     };
   router
-    .add('GET', '/', (_req, res) => sendHtml(res, 200, indexPage(url, providers, (id) => datasets.kinds(id))))
-    .add('GET', '/:provider/interaction/:uid', inProvider((oidc, req, res, p) => showConsent(oidc, req, res, p.uid!)))
-    .add('POST', '/:provider/interaction/:uid', inProvider((oidc, req, res, p) => submitConsent(oidc, accounts, req, res, p.uid!)));
+    .add('GET', '/', (_req, res) =>
+      sendHtml(
+        res,
+        200,
+        indexPage(url, providers, (id) => datasets.kinds(id)),
+      ),
+    )
+    .add(
+      'GET',
+      '/:provider/interaction/:uid',
+      inProvider((oidc, req, res, p) => showConsent(oidc, req, res, p.uid!)),
+    )
+    .add(
+      'POST',
+      '/:provider/interaction/:uid',
+      inProvider((oidc, req, res, p) => submitConsent(oidc, accounts, req, res, p.uid!)),
+    );
   addDataRoutes(router, dataDeps);
   if (opts.adminToken) {
     const admin = adminOnly(opts.adminToken);
-    router.add('POST', '/_admin/:provider/users/:username/revoke-grants', admin(inProvider(async (oidc, _req, res, p) => {
-      const revokedGrants = oidc.store.revokeGrantsOf(accountIdFor(oidc.id, p.username!));
-      sendJson(res, 200, { provider: oidc.id, username: p.username, revokedGrants });
-    })));
+    router.add(
+      'POST',
+      '/_admin/:provider/users/:username/revoke-grants',
+      admin(
+        inProvider(async (oidc, _req, res, p) => {
+          const revokedGrants = oidc.store.revokeGrantsOf(accountIdFor(oidc.id, p.username!));
+          sendJson(res, 200, { provider: oidc.id, username: p.username, revokedGrants });
+        }),
+      ),
+    );
     addDataAdminRoutes(router, dataDeps, admin);
   }
 
@@ -130,7 +162,10 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
     const server = servers.get(url.pathname.split('/')[1] ?? '');
     if (!server) return sendText(res, 404, 'no such sandbox provider: the paths are /<provider>/…');
     const normalizedUrl = `${url.pathname}${url.search}`;
-    const forwardedUrl = url.pathname === server.oidc.authorizationPath ? prepareAuthorization(server.oidc, url) ?? normalizedUrl : normalizedUrl;
+    const forwardedUrl =
+      url.pathname === server.oidc.authorizationPath
+        ? (prepareAuthorization(server.oidc, url) ?? normalizedUrl)
+        : normalizedUrl;
     // Mounted the way Express mounts it: oidc-provider reads its mount path from originalUrl.
     (req as IncomingMessage & { originalUrl?: string }).originalUrl = forwardedUrl;
     const rest = forwardedUrl.slice(server.oidc.mountPath.length);
@@ -175,7 +210,12 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
     const cookieKey = randomBytes(32).toString('base64url');
     for (const id of providers) {
       const oidc = createOidcServer({
-        id, issuer: `${url}/${id}`, client: opts.clients[id]!, accounts, cookieKey, signingKey,
+        id,
+        issuer: `${url}/${id}`,
+        client: opts.clients[id]!,
+        accounts,
+        cookieKey,
+        signingKey,
         accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 3600,
         refreshTokenTtlSeconds: opts.refreshTokenTtlSeconds ?? 14 * 24 * 60 * 60,
       });
@@ -228,19 +268,31 @@ function prepareAuthorization(oidc: OidcServer, url: URL): string | undefined {
   if (!scope) return undefined;
   oidc.learnScopes(scope);
   const prompt = url.searchParams.get('prompt')?.split(' ').filter(Boolean) ?? [];
-  if (!scope.split(' ').includes('offline_access') || prompt.includes('consent') || prompt.includes('none')) return undefined;
+  if (!scope.split(' ').includes('offline_access') || prompt.includes('consent') || prompt.includes('none'))
+    return undefined;
   url.searchParams.set('prompt', [...prompt, 'consent'].join(' '));
   return `${url.pathname}${url.search}`;
 }
 
-function indexPage(url: string, providers: readonly string[], kindsOf: (provider: string) => readonly string[]): string {
-  const rows = providers.map((id) => {
-    const kinds = kindsOf(id);
-    return `<li><code>${escapeHtml(id)}</code>: <a href="${escapeHtml(`${url}/${id}/.well-known/openid-configuration`)}">discovery</a>`
-      + `${kinds.length > 0 ? `; data: ${kinds.map((kind) => `<code>${escapeHtml(kind)}</code>`).join(', ')}` : ''}</li>`;
-  }).join('');
-  return page('CRA sandbox provider', `<h1>CRA sandbox provider</h1>
+function indexPage(
+  url: string,
+  providers: readonly string[],
+  kindsOf: (provider: string) => readonly string[],
+): string {
+  const rows = providers
+    .map((id) => {
+      const kinds = kindsOf(id);
+      return (
+        `<li><code>${escapeHtml(id)}</code>: <a href="${escapeHtml(`${url}/${id}/.well-known/openid-configuration`)}">discovery</a>` +
+        `${kinds.length > 0 ? `; data: ${kinds.map((kind) => `<code>${escapeHtml(kind)}</code>`).join(', ')}` : ''}</li>`
+      );
+    })
+    .join('');
+  return page(
+    'CRA sandbox provider',
+    `<h1>CRA sandbox provider</h1>
 <p>A local OpenID Connect server for each provider, for development and tests only. Issuers are <code>${escapeHtml(url)}/&lt;provider&gt;</code>;
 each provider's data is at <code>GET ${escapeHtml(url)}/&lt;provider&gt;/data/&lt;kind&gt;</code> with one of its access tokens.</p>
-<ul>${rows}</ul>`);
+<ul>${rows}</ul>`,
+  );
 }

@@ -10,7 +10,11 @@ import { describe, it, expect, beforeAll, afterAll, beforeEach } from 'vitest';
 import { Auth0Directory, type Auth0DirectoryOptions } from '../../activities/identity/auth0-directory.js';
 import { IdentityError } from '../../activities/identity/port.js';
 import {
-  startAuth0ManagementStandIn, tenantFetch, type Auth0ManagementStandIn, type RecordedRequest, type TenantState,
+  startAuth0ManagementStandIn,
+  tenantFetch,
+  type Auth0ManagementStandIn,
+  type RecordedRequest,
+  type TenantState,
 } from '../support/auth0-management-stand-in.js';
 
 const domain = 'cra-test.eu.auth0.com';
@@ -133,7 +137,11 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
   });
 
   it('reads app_metadata.cra_account_id as the bound account id', async () => {
-    tenant.users.set('auth0|abc', { user_id: 'auth0|abc', email_verified: false, app_metadata: { cra_account_id: 'acc-1' } });
+    tenant.users.set('auth0|abc', {
+      user_id: 'auth0|abc',
+      email_verified: false,
+      app_metadata: { cra_account_id: 'acc-1' },
+    });
     expect(await newDirectory().getIdentity('auth0|abc')).toEqual({
       subject: 'auth0|abc',
       emailVerified: false,
@@ -164,13 +172,22 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
     expect(writes()[0]).toMatchObject({ method: 'PATCH', path: '/api/v2/users/auth0%7Cabc' });
     expect(writes()[0]?.body).toStrictEqual({ app_metadata: { cra_account_id: 'acc-1' } });
     expect(writes()[0]?.headers['content-type']).toContain('application/json');
-    expect(identity).toMatchObject({ subject: 'auth0|abc', accountId: 'acc-1', email: 'ada@example.com', givenName: 'Ada' });
+    expect(identity).toMatchObject({
+      subject: 'auth0|abc',
+      accountId: 'acc-1',
+      email: 'ada@example.com',
+      givenName: 'Ada',
+    });
     // Auth0's first-level merge kept the other app_metadata key.
     expect(tenant.users.get('auth0|abc')?.app_metadata).toEqual({ plan: 'gold', cra_account_id: 'acc-1' });
   });
 
   it('does not write when the user is already bound to the same account', async () => {
-    tenant.users.set('auth0|abc', { user_id: 'auth0|abc', email_verified: true, app_metadata: { cra_account_id: 'acc-1' } });
+    tenant.users.set('auth0|abc', {
+      user_id: 'auth0|abc',
+      email_verified: true,
+      app_metadata: { cra_account_id: 'acc-1' },
+    });
     const identity = await newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' });
 
     expect(identity.accountId).toBe('acc-1');
@@ -185,7 +202,11 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
   });
 
   it('rejects, without writing, a user already bound to another account', async () => {
-    tenant.users.set('auth0|abc', { user_id: 'auth0|abc', email_verified: true, app_metadata: { cra_account_id: 'acc-OTHER' } });
+    tenant.users.set('auth0|abc', {
+      user_id: 'auth0|abc',
+      email_verified: true,
+      app_metadata: { cra_account_id: 'acc-OTHER' },
+    });
     const err = await caught(newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' }));
 
     expect(err.type).toBe('IdentityRejected');
@@ -251,8 +272,16 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
 
   it('falls back to retry-after seconds, then to one second, when x-ratelimit-reset is absent', async () => {
     const path = '/api/v2/users/auth0%7Cabc';
-    tenant.canned.push({ method: 'PATCH', path, status: 429, headers: { 'retry-after': '7' }, body: { statusCode: 429 } });
-    const withRetryAfter = await caught(newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' }));
+    tenant.canned.push({
+      method: 'PATCH',
+      path,
+      status: 429,
+      headers: { 'retry-after': '7' },
+      body: { statusCode: 429 },
+    });
+    const withRetryAfter = await caught(
+      newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' }),
+    );
     expect(withRetryAfter).toMatchObject({ type: 'IdentityRateLimited', retryAfterMs: 7000 });
 
     tenant.canned.push({ method: 'POST', path: `${path}/roles`, status: 429, body: { statusCode: 429 } });
@@ -261,7 +290,12 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
   });
 
   it('maps a 503 to IdentityUnavailable, without retrying inside the SDK', async () => {
-    tenant.canned.push({ method: 'GET', path: '/api/v2/users/auth0%7Cabc', status: 503, body: { statusCode: 503, error: 'Service Unavailable' } });
+    tenant.canned.push({
+      method: 'GET',
+      path: '/api/v2/users/auth0%7Cabc',
+      status: 503,
+      body: { statusCode: 503, error: 'Service Unavailable' },
+    });
     const err = await caught(newDirectory().getIdentity('auth0|abc'));
 
     expect(err.type).toBe('IdentityUnavailable');
@@ -279,7 +313,12 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
     [500, 'IdentityUnavailable'],
     [502, 'IdentityUnavailable'],
   ] as const)('maps a %i on the binding PATCH to %s', async (status, type) => {
-    tenant.canned.push({ method: 'PATCH', path: '/api/v2/users/auth0%7Cabc', status, body: { statusCode: status, error: 'x', message: 'x' } });
+    tenant.canned.push({
+      method: 'PATCH',
+      path: '/api/v2/users/auth0%7Cabc',
+      status,
+      body: { statusCode: status, error: 'x', message: 'x' },
+    });
     const err = await caught(newDirectory().ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' }));
 
     expect(err.type).toBe(type);
@@ -313,8 +352,22 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
     await directory.getIdentity('auth0|abc'); // a token is now issued and cached
     expect(tenant.issuedTokens).toHaveLength(1);
 
-    tenant.canned.push({ method: 'POST', path: '/api/v2/users/auth0%7Cabc/roles', status: 403, body: { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: create:role_members' } });
-    tenant.canned.push({ method: 'PATCH', path: '/api/v2/users/auth0%7Cabc', status: 500, body: { statusCode: 500, error: 'Internal Server Error' } });
+    tenant.canned.push({
+      method: 'POST',
+      path: '/api/v2/users/auth0%7Cabc/roles',
+      status: 403,
+      body: {
+        statusCode: 403,
+        error: 'Forbidden',
+        message: 'Insufficient scope, expected any of: create:role_members',
+      },
+    });
+    tenant.canned.push({
+      method: 'PATCH',
+      path: '/api/v2/users/auth0%7Cabc',
+      status: 500,
+      body: { statusCode: 500, error: 'Internal Server Error' },
+    });
     const errors = [
       await caught(directory.assignRole('auth0|abc', 'member')),
       await caught(directory.ensureRootIdentity({ subject: 'auth0|abc', accountId: 'acc-1' })),
@@ -333,8 +386,15 @@ describe('Auth0Directory.linkIdentity', () => {
   const identitiesPath = '/api/v2/users/auth0%7Cabc/identities';
 
   it('links a social identity with POST /users/{id}/identities and body { provider, user_id }', async () => {
-    tenant.canned.push({ method: 'POST', path: identitiesPath, status: 201, body: [{ connection: 'github', provider: 'github', user_id: '583231', isSocial: true }] });
-    await expect(newDirectory().linkIdentity('auth0|abc', { provider: 'github', providerAccountId: '583231' })).resolves.toEqual({ linked: true });
+    tenant.canned.push({
+      method: 'POST',
+      path: identitiesPath,
+      status: 201,
+      body: [{ connection: 'github', provider: 'github', user_id: '583231', isSocial: true }],
+    });
+    await expect(
+      newDirectory().linkIdentity('auth0|abc', { provider: 'github', providerAccountId: '583231' }),
+    ).resolves.toEqual({ linked: true });
     expect(writes()).toHaveLength(1);
     expect(writes()[0]).toMatchObject({ method: 'POST', path: identitiesPath });
     expect(writes()[0]?.body).toStrictEqual({ provider: 'github', user_id: '583231' });
@@ -356,9 +416,21 @@ describe('Auth0Directory.linkIdentity', () => {
   });
 
   it('answers linked: false when Auth0 has no such secondary user, and fails on a server error', async () => {
-    tenant.canned.push({ method: 'POST', path: identitiesPath, status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'Secondary user not found' } });
-    await expect(newDirectory().linkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' })).resolves.toEqual({ linked: false });
-    tenant.canned.push({ method: 'POST', path: identitiesPath, status: 503, body: { statusCode: 503, error: 'Service Unavailable' } });
+    tenant.canned.push({
+      method: 'POST',
+      path: identitiesPath,
+      status: 400,
+      body: { statusCode: 400, error: 'Bad Request', message: 'Secondary user not found' },
+    });
+    await expect(
+      newDirectory().linkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }),
+    ).resolves.toEqual({ linked: false });
+    tenant.canned.push({
+      method: 'POST',
+      path: identitiesPath,
+      status: 503,
+      body: { statusCode: 503, error: 'Service Unavailable' },
+    });
     const err = await caught(newDirectory().linkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }));
     expect(err.type).toBe('IdentityUnavailable');
     expect(err.message).toContain(`POST ${identitiesPath}`);
@@ -371,12 +443,17 @@ describe('Auth0Directory.linkIdentity', () => {
 // the secondary identity's provider name (e.g. google-oauth2), `user_id` its id (the part after the `|`); it
 // answers 200 with the primary account's remaining identities.
 describe('Auth0Directory.unlinkIdentity', () => {
-  const identityPath = (provider: string, userId: string) => `/api/v2/users/auth0%7Cabc/identities/${provider}/${userId}`;
-  const remaining = [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: 'abc', isSocial: false }];
+  const identityPath = (provider: string, userId: string) =>
+    `/api/v2/users/auth0%7Cabc/identities/${provider}/${userId}`;
+  const remaining = [
+    { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: 'abc', isSocial: false },
+  ];
 
   it('unlinks with DELETE /users/{id}/identities/{provider}/{user_id} and no body', async () => {
     tenant.canned.push({ method: 'DELETE', path: identityPath('github', '583231'), status: 200, body: remaining });
-    await expect(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '583231' })).resolves.toEqual({ unlinked: true });
+    await expect(
+      newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '583231' }),
+    ).resolves.toEqual({ unlinked: true });
     expect(writes()).toHaveLength(1);
     expect(writes()[0]).toMatchObject({ method: 'DELETE', path: identityPath('github', '583231'), body: undefined });
     expect(writes()[0]?.headers.authorization).toMatch(/^Bearer at-/);
@@ -391,26 +468,52 @@ describe('Auth0Directory.unlinkIdentity', () => {
     ];
     for (const [provider, id, path] of cases) {
       tenant.canned.push({ method: 'DELETE', path, status: 200, body: remaining });
-      await expect(newDirectory().unlinkIdentity('auth0|abc', { provider, providerAccountId: id })).resolves.toEqual({ unlinked: true });
+      await expect(newDirectory().unlinkIdentity('auth0|abc', { provider, providerAccountId: id })).resolves.toEqual({
+        unlinked: true,
+      });
     }
     expect(writes().map((w) => w.path)).toEqual(cases.map(([, , path]) => path));
   });
 
   it('answers unlinked: false when Auth0 has no such user or identity (a retry after success), and maps failures', async () => {
     // No canned answer: the stand-in has no route for it and answers 404, as Auth0 does for an unknown user.
-    await expect(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' })).resolves.toEqual({ unlinked: false });
+    await expect(
+      newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }),
+    ).resolves.toEqual({ unlinked: false });
 
-    tenant.canned.push({ method: 'DELETE', path: identityPath('github', '1'), status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'Main identity cannot be removed' } });
-    const rejected = await caught(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }));
+    tenant.canned.push({
+      method: 'DELETE',
+      path: identityPath('github', '1'),
+      status: 400,
+      body: { statusCode: 400, error: 'Bad Request', message: 'Main identity cannot be removed' },
+    });
+    const rejected = await caught(
+      newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }),
+    );
     expect(rejected.type).toBe('IdentityRejected');
     expect(rejected.message).toBe(`Auth0 DELETE ${identityPath('github', '1')} failed with status 400`);
     expectNoCredentials(rejected);
 
-    tenant.canned.push({ method: 'DELETE', path: identityPath('github', '1'), status: 429, headers: { 'retry-after': '3' }, body: { statusCode: 429 } });
-    expect(await caught(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }))).toMatchObject({ type: 'IdentityRateLimited', retryAfterMs: 3000 });
+    tenant.canned.push({
+      method: 'DELETE',
+      path: identityPath('github', '1'),
+      status: 429,
+      headers: { 'retry-after': '3' },
+      body: { statusCode: 429 },
+    });
+    expect(
+      await caught(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' })),
+    ).toMatchObject({ type: 'IdentityRateLimited', retryAfterMs: 3000 });
 
-    tenant.canned.push({ method: 'DELETE', path: identityPath('github', '1'), status: 503, body: { statusCode: 503, error: 'Service Unavailable' } });
-    const unavailable = await caught(newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }));
+    tenant.canned.push({
+      method: 'DELETE',
+      path: identityPath('github', '1'),
+      status: 503,
+      body: { statusCode: 503, error: 'Service Unavailable' },
+    });
+    const unavailable = await caught(
+      newDirectory().unlinkIdentity('auth0|abc', { provider: 'github', providerAccountId: '1' }),
+    );
     expect(unavailable.type).toBe('IdentityUnavailable');
     expectNoCredentials(unavailable);
   });
@@ -440,8 +543,16 @@ describe('Auth0Directory.resetCredentials (account recovery)', () => {
   });
 
   it('passes a result_url when one is given', async () => {
-    await newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 300, resultUrl: 'https://cra.example/recovered' });
-    expect(writes().at(-1)?.body).toStrictEqual({ user_id: 'auth0|abc', ttl_sec: 300, mark_email_as_verified: false, result_url: 'https://cra.example/recovered' });
+    await newDirectory().resetCredentials('auth0|abc', {
+      ticketTtlSeconds: 300,
+      resultUrl: 'https://cra.example/recovered',
+    });
+    expect(writes().at(-1)?.body).toStrictEqual({
+      user_id: 'auth0|abc',
+      ttl_sec: 300,
+      mark_email_as_verified: false,
+      result_url: 'https://cra.example/recovered',
+    });
   });
 
   it('fails with IdentityNotFound, and makes no ticket, for a user Auth0 does not know', async () => {
@@ -453,7 +564,12 @@ describe('Auth0Directory.resetCredentials (account recovery)', () => {
 
   // Session endpoints need an Enterprise plan and the delete:sessions scope; without them Auth0 answers 403.
   it('stops before the ticket when sessions cannot be revoked (403 → IdentityRejected)', async () => {
-    tenant.canned.push({ method: 'DELETE', path: `${user}/sessions`, status: 403, body: { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: delete:sessions' } });
+    tenant.canned.push({
+      method: 'DELETE',
+      path: `${user}/sessions`,
+      status: 403,
+      body: { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: delete:sessions' },
+    });
     const err = await caught(newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 900 }));
     expect(err.type).toBe('IdentityRejected');
     expect(err.message).toBe(`Auth0 DELETE ${user}/sessions failed with status 403`);
@@ -462,10 +578,18 @@ describe('Auth0Directory.resetCredentials (account recovery)', () => {
   });
 
   it('maps a rate-limited ticket request to IdentityRateLimited; a retry repeats the revocations and gets its ticket', async () => {
-    tenant.canned.push({ method: 'POST', path: '/api/v2/tickets/password-change', status: 429, headers: { 'retry-after': '3' }, body: { statusCode: 429 } });
+    tenant.canned.push({
+      method: 'POST',
+      path: '/api/v2/tickets/password-change',
+      status: 429,
+      headers: { 'retry-after': '3' },
+      body: { statusCode: 429 },
+    });
     const err = await caught(newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 900 }));
     expect(err).toMatchObject({ type: 'IdentityRateLimited', retryAfterMs: 3000 });
     // A retry repeats the (idempotent) revocations and then gets its ticket.
-    expect((await newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 900 })).passwordChangeTicketUrl).toBeDefined();
+    expect(
+      (await newDirectory().resetCredentials('auth0|abc', { ticketTtlSeconds: 900 })).passwordChangeTicketUrl,
+    ).toBeDefined();
   });
 });

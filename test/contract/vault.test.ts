@@ -16,7 +16,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildSecretVault } from '../../activities/secrets/build.js';
 import { HashiCorpVault, type HashiCorpVaultOptions } from '../../activities/secrets/hashicorp-vault.js';
 import { SecretVaultError, type SecretVaultErrorType } from '../../activities/secrets/port.js';
-import { hmacOf, startVaultStandIn, vaultErrors as errors, type RecordedRequest, type VaultStandIn, type VaultState } from '../support/vault-stand-in.js';
+import {
+  hmacOf,
+  startVaultStandIn,
+  vaultErrors as errors,
+  type RecordedRequest,
+  type VaultStandIn,
+  type VaultState,
+} from '../support/vault-stand-in.js';
 
 const token = 'hvs.CRA-contract-token-do-not-log';
 /** A plaintext no error message may ever contain. */
@@ -59,7 +66,11 @@ function expectNothingSecret(err: SecretVaultError, ...secrets: string[]): void 
 }
 
 beforeAll(async () => {
-  standIn = await startVaultStandIn({ token, transitMounts: ['transit', 'crypto/team-a'], kvMounts: ['secret', 'kv-v2'] });
+  standIn = await startVaultStandIn({
+    token,
+    transitMounts: ['transit', 'crypto/team-a'],
+    kvMounts: ['secret', 'kv-v2'],
+  });
   endpoint = standIn.endpoint;
   vaultState = standIn.state;
 });
@@ -100,16 +111,19 @@ describe('HashiCorpVault: transit requests', () => {
     ['unicode', 'Grüße, 世界 — 👩🏽‍💻'],
     ['the empty string', ''],
     ['100 KB', 'y'.repeat(100_000)],
-  ])('decrypts with POST /v1/transit/decrypt/:name and exactly { ciphertext }: round-trips %s', async (_label, plaintext) => {
-    const vault = newVault();
-    const ciphertext = await vault.encrypt('payments', plaintext);
+  ])(
+    'decrypts with POST /v1/transit/decrypt/:name and exactly { ciphertext }: round-trips %s',
+    async (_label, plaintext) => {
+      const vault = newVault();
+      const ciphertext = await vault.encrypt('payments', plaintext);
 
-    expect(await vault.decrypt('payments', ciphertext)).toBe(plaintext);
-    const request = vaultState.requests[1];
-    expect(request).toMatchObject({ method: 'POST', path: '/v1/transit/decrypt/payments' });
-    expect(request?.body).toStrictEqual({ ciphertext });
-    expectWellFormed(request);
-  });
+      expect(await vault.decrypt('payments', ciphertext)).toBe(plaintext);
+      const request = vaultState.requests[1];
+      expect(request).toMatchObject({ method: 'POST', path: '/v1/transit/decrypt/payments' });
+      expect(request?.body).toStrictEqual({ ciphertext });
+      expectWellFormed(request);
+    },
+  );
 
   // https://developer.hashicorp.com/vault/api-docs/secret/transit#rotate-key ("POST /transit/keys/:name/rotate",
   // sample request without a payload) then #read-key ("GET /transit/keys/:name"; data.latest_version).
@@ -225,7 +239,10 @@ describe('HashiCorpVault: transit requests', () => {
     try {
       await newVault().encrypt('payments', 'x');
     } finally {
-      for (const [name, value] of [['VAULT_NAMESPACE', saved.ns], ['VAULT_PREFIX', saved.prefix]] as const) {
+      for (const [name, value] of [
+        ['VAULT_NAMESPACE', saved.ns],
+        ['VAULT_PREFIX', saved.prefix],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -334,9 +351,21 @@ describe('HashiCorpVault: error mapping', () => {
     expect(err.message).not.toContain(wrongToken);
     expectNothingSecret(err, wrongToken);
 
-    vaultState.canned.push({ method: 'POST', path: '/v1/secret/data/providers/google', status: 403, body: errors('1 error occurred:\n\t* permission denied\n\n') });
-    expectNothingSecret(await expectError(newVault().writeSecret('providers/google', { clientSecret: marker }), 'Forbidden'));
-    vaultState.canned.push({ method: 'GET', path: '/v1/secret/data/providers/google', status: 403, body: errors('permission denied') });
+    vaultState.canned.push({
+      method: 'POST',
+      path: '/v1/secret/data/providers/google',
+      status: 403,
+      body: errors('1 error occurred:\n\t* permission denied\n\n'),
+    });
+    expectNothingSecret(
+      await expectError(newVault().writeSecret('providers/google', { clientSecret: marker }), 'Forbidden'),
+    );
+    vaultState.canned.push({
+      method: 'GET',
+      path: '/v1/secret/data/providers/google',
+      status: 403,
+      body: errors('permission denied'),
+    });
     await expectError(newVault().readSecret('providers/google'), 'Forbidden');
   });
 
@@ -358,12 +387,22 @@ describe('HashiCorpVault: error mapping', () => {
   });
 
   it('maps a 503 on a KV read (sealed) to Unavailable, not to "absent"', async () => {
-    vaultState.canned.push({ method: 'GET', path: '/v1/secret/data/providers/google', status: 503, body: errors('Vault is sealed') });
+    vaultState.canned.push({
+      method: 'GET',
+      path: '/v1/secret/data/providers/google',
+      status: 503,
+      body: errors('Vault is sealed'),
+    });
     await expectError(newVault().readSecret('providers/google'), 'Unavailable');
   });
 
   it('maps any other 400 (a request Vault will never accept) to Forbidden', async () => {
-    vaultState.canned.push({ method: 'POST', path: '/v1/transit/encrypt/signing-key', status: 400, body: errors('key type ed25519 does not support encryption') });
+    vaultState.canned.push({
+      method: 'POST',
+      path: '/v1/transit/encrypt/signing-key',
+      status: 400,
+      body: errors('key type ed25519 does not support encryption'),
+    });
     await expectError(newVault().encrypt('signing-key', marker), 'Forbidden');
   });
 
@@ -378,7 +417,10 @@ describe('HashiCorpVault: error mapping', () => {
     expectNothingSecret(refused);
 
     vaultState.canned.push({ method: 'POST', path: '/v1/transit/decrypt/payments', status: 0, hang: true });
-    const timedOut = await expectError(newVault({ requestOptions: { timeout: 200 } }).decrypt('payments', 'vault:v1:AAAA'), 'Unavailable');
+    const timedOut = await expectError(
+      newVault({ requestOptions: { timeout: 200 } }).decrypt('payments', 'vault:v1:AAAA'),
+      'Unavailable',
+    );
     expectNothingSecret(timedOut);
   });
 
@@ -402,7 +444,13 @@ describe('HashiCorpVault: error mapping', () => {
       await caught(newVault({ token: 'hvs.other' }).rewrap('payments', ciphertext)),
       await caught(vault.encrypt(`${marker} as a key name`, 'payments')),
     ];
-    expect(errorsSeen.map((e) => e.type)).toEqual(['Unavailable', 'Unavailable', 'Tampered', 'Forbidden', 'KeyNotFound']);
+    expect(errorsSeen.map((e) => e.type)).toEqual([
+      'Unavailable',
+      'Unavailable',
+      'Tampered',
+      'Forbidden',
+      'KeyNotFound',
+    ]);
     for (const err of errorsSeen) expectNothingSecret(err, ciphertext.split(':')[2] ?? '', 'hvs.other');
   });
 });
@@ -436,7 +484,10 @@ describe('buildSecretVault', () => {
   it('builds the Vault adapter when Vault is configured, and the keyring otherwise', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'cra-build-'));
     try {
-      const remote = await buildSecretVault({ dataDir, vault: { endpoint, token, transitMount: 'crypto/team-a', kvMount: 'kv-v2' } });
+      const remote = await buildSecretVault({
+        dataDir,
+        vault: { endpoint, token, transitMount: 'crypto/team-a', kvMount: 'kv-v2' },
+      });
       expect(remote.kind).toBe('vault');
       expect(await remote.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
       expect(vaultState.requests[0]?.path).toBe('/v1/crypto/team-a/encrypt/payments');

@@ -24,13 +24,20 @@ afterAll(async () => {
 });
 
 async function accountOf(email: string): Promise<AccountDocument> {
-  return eventually(async () => {
-    const account = await stack.db.collection<AccountDocument>(collections.accounts).findOne({ 'rootIdentity.email': email });
-    return account?.status === 'active' ? account : undefined;
-  }, `the account of ${email}`, 60_000);
+  return eventually(
+    async () => {
+      const account = await stack.db
+        .collection<AccountDocument>(collections.accounts)
+        .findOne({ 'rootIdentity.email': email });
+      return account?.status === 'active' ? account : undefined;
+    },
+    `the account of ${email}`,
+    60_000,
+  );
 }
 
-const githubOf = async (email: string) => (await accountOf(email)).connected_providers.nodes.filter((n) => n.provider === 'github');
+const githubOf = async (email: string) =>
+  (await accountOf(email)).connected_providers.nodes.filter((n) => n.provider === 'github');
 
 /** Press "Connect GitHub" on the account page; returns the authorization URL the browser was sent to. */
 async function startConnect(page: Page): Promise<string> {
@@ -117,10 +124,17 @@ describe('connecting a provider from the account center', () => {
   it('refuses the Connect button without its CSRF token', async () => {
     const ctx = await browser.newContext();
     const eve = await ready(ctx, 'eve');
-    const forged = await eve.page.request.post(`${stack.baseUrl}/account/providers/github/connect`, { form: {}, maxRedirects: 0 });
+    const forged = await eve.page.request.post(`${stack.baseUrl}/account/providers/github/connect`, {
+      form: {},
+      maxRedirects: 0,
+    });
     expect(forged.status()).toBe(403);
     expect(await githubOf(eve.email)).toEqual([]);
-    expect(await stack.db.collection(collections.linkAttempts).countDocuments({ accountId: (await accountOf(eve.email))._id })).toBe(0);
+    expect(
+      await stack.db
+        .collection(collections.linkAttempts)
+        .countDocuments({ accountId: (await accountOf(eve.email))._id }),
+    ).toBe(0);
     await ctx.close();
   });
 });

@@ -7,7 +7,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import {
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  UnsecuredJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
 import { listen, useAppWithoutServer } from '../support/app.js';
@@ -19,7 +29,9 @@ let issuerKey: CryptoKey;
 let otherKey: CryptoKey;
 
 beforeAll(async () => {
-  issuerJwk = JSON.parse(readFileSync(join(stack.env.CRA_DATA_DIR!, 'keys', 'issuer-rs256.json'), 'utf8')) as JWK & { kid: string };
+  issuerJwk = JSON.parse(readFileSync(join(stack.env.CRA_DATA_DIR!, 'keys', 'issuer-rs256.json'), 'utf8')) as JWK & {
+    kid: string;
+  };
   issuerKey = (await importJWK(issuerJwk, 'RS256')) as CryptoKey;
   ({ privateKey: otherKey } = await generateKeyPair('RS256'));
 });
@@ -30,7 +42,11 @@ const now = () => Math.floor(Date.now() / 1000);
 const tag = randomBytes(3).toString('hex');
 const sub = (name: string) => `auth0|auth-${tag}-${name}`;
 
-const signupBody = { givenName: 'Alan', familyName: 'Turing', consents: [{ purpose: 'terms', version: '2026-11', granted: true }] };
+const signupBody = {
+  givenName: 'Alan',
+  familyName: 'Turing',
+  consents: [{ purpose: 'terms', version: '2026-11', granted: true }],
+};
 
 /** A token like the issuer's, signed with its key, with the claims changed as asked (undefined removes one). */
 async function craft(
@@ -70,7 +86,12 @@ function send(route: (typeof guarded)[number], headers: Record<string, string>):
 function expectRefused(res: JsonResponse, secret?: string, error?: 'invalid_token') {
   expect(res.status).toBe(401);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: 'https://cra.dev/problems/unauthenticated', status: 401, title: 'Authentication required', detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    type: 'https://cra.dev/problems/unauthenticated',
+    status: 401,
+    title: 'Authentication required',
+    detail: expect.any(String),
+  });
   const challenge = res.headers.get('www-authenticate');
   expect(challenge).toMatch(/^Bearer realm="cra"/);
   if (error) expect(challenge).toContain(`error="${error}"`);
@@ -84,7 +105,9 @@ function expectRefused(res: JsonResponse, secret?: string, error?: 'invalid_toke
 
 /** No signup workflow and no account for the subject: the refused call changed nothing. */
 async function expectNothingStarted(subject: string) {
-  await expect(stack.temporal.workflow.getHandle(`signup/${subject}`).describe()).rejects.toMatchObject({ name: 'WorkflowNotFoundError' });
+  await expect(stack.temporal.workflow.getHandle(`signup/${subject}`).describe()).rejects.toMatchObject({
+    name: 'WorkflowNotFoundError',
+  });
   expect(await stack.db.collection(collections.accounts).countDocuments({ 'rootIdentity.subject': subject })).toBe(0);
 }
 
@@ -123,7 +146,11 @@ describe.each(guarded)('$method $path refuses', (route) => {
   });
 
   it('a token expired by more than the leeway', async () => {
-    const token = await craft({ sub: sub('expired-past-leeway'), iat: now() - 600, exp: now() - stack.config.auth.clockToleranceSeconds - 15 });
+    const token = await craft({
+      sub: sub('expired-past-leeway'),
+      iat: now() - 600,
+      exp: now() - stack.config.auth.clockToleranceSeconds - 15,
+    });
     expectRefused(await send(route, { authorization: `Bearer ${token}` }), token, 'invalid_token');
   });
 
@@ -151,8 +178,11 @@ describe.each(guarded)('$method $path refuses', (route) => {
   it('an unsigned token (alg: none)', async () => {
     const t = now();
     const token = new UnsecuredJWT({ permissions: ['support:read'] })
-      .setIssuer(stack.config.auth.issuer).setAudience(stack.config.auth.audience).setSubject(sub('alg-none'))
-      .setIssuedAt(t).setExpirationTime(t + 600)
+      .setIssuer(stack.config.auth.issuer)
+      .setAudience(stack.config.auth.audience)
+      .setSubject(sub('alg-none'))
+      .setIssuedAt(t)
+      .setExpirationTime(t + 600)
       .encode();
     expect(token.endsWith('.')).toBe(true);
     const res = await send(route, { authorization: `Bearer ${token}` });
@@ -164,15 +194,20 @@ describe.each(guarded)('$method $path refuses', (route) => {
   });
 
   it('an HS256 token signed with the issuer public key as the secret (key confusion)', async () => {
-    const publicKey = await importJWK({ kty: issuerJwk.kty, n: issuerJwk.n, e: issuerJwk.e }, 'RS256', { extractable: true });
+    const publicKey = await importJWK({ kty: issuerJwk.kty, n: issuerJwk.n, e: issuerJwk.e }, 'RS256', {
+      extractable: true,
+    });
     const pem = await exportSPKI(publicKey as CryptoKey);
     const publicJwk = JSON.stringify(await exportJWK(publicKey));
     for (const secret of [pem, pem.trim(), publicJwk, issuerJwk.n!]) {
       const t = now();
       const token = await new SignJWT({ permissions: ['support:read'] })
         .setProtectedHeader({ alg: 'HS256', kid: issuerJwk.kid })
-        .setIssuer(stack.config.auth.issuer).setAudience(stack.config.auth.audience).setSubject(sub('key-confusion'))
-        .setIssuedAt(t).setExpirationTime(t + 600)
+        .setIssuer(stack.config.auth.issuer)
+        .setAudience(stack.config.auth.audience)
+        .setSubject(sub('key-confusion'))
+        .setIssuedAt(t)
+        .setExpirationTime(t + 600)
         .sign(new TextEncoder().encode(secret));
       const res = await send(route, { authorization: `Bearer ${token}` });
       expectRefused(res, token, 'invalid_token');
@@ -236,8 +271,23 @@ describe.each(guarded)('$method $path refuses', (route) => {
 
 describe('refused signups write nothing', () => {
   it('starts no workflow and creates no account for any refused token', async () => {
-    const subjects = [sub('crafted'), sub('expired'), sub('expired-past-leeway'), sub('not-yet'), sub('wrong-aud'), sub('wrong-iss'),
-      sub('alg-none'), sub('key-confusion'), sub('unknown-kid'), sub('stolen-kid'), sub('bad-signature'), sub('someone-else'), sub('no-exp'), '', '   '];
+    const subjects = [
+      sub('crafted'),
+      sub('expired'),
+      sub('expired-past-leeway'),
+      sub('not-yet'),
+      sub('wrong-aud'),
+      sub('wrong-iss'),
+      sub('alg-none'),
+      sub('key-confusion'),
+      sub('unknown-kid'),
+      sub('stolen-kid'),
+      sub('bad-signature'),
+      sub('someone-else'),
+      sub('no-exp'),
+      '',
+      '   ',
+    ];
     for (const subject of subjects) await expectNothingStarted(subject);
     expect(await stack.db.collection(collections.accounts).countDocuments()).toBe(0);
   });
@@ -272,7 +322,9 @@ describe('valid tokens', () => {
     expect(res.body).toMatchObject({ type: 'https://cra.dev/problems/account-not-found' });
 
     const almostValid = await craft({ sub: sub('almost-valid'), nbf: now() + 10 });
-    expect((await call(stack, 'GET', '/v1/me', { headers: { authorization: `Bearer ${almostValid}` } })).status).toBe(404);
+    expect((await call(stack, 'GET', '/v1/me', { headers: { authorization: `Bearer ${almostValid}` } })).status).toBe(
+      404,
+    );
   });
 
   it('signed by the issuer key (crafted here) are accepted', async () => {
@@ -291,17 +343,25 @@ describe('permissions', () => {
     expect((await call(stack, 'GET', path, { token: owner })).status).toBe(200);
 
     for (const permissions of [[], ['support:write', 'support:read:all'], ['SUPPORT:READ']]) {
-      const res = await call(stack, 'GET', path, { token: await tokenFor(stack, sub('perm-stranger'), { permissions }) });
+      const res = await call(stack, 'GET', path, {
+        token: await tokenFor(stack, sub('perm-stranger'), { permissions }),
+      });
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ type: 'https://cra.dev/problems/workflow-not-found', status: 404, title: 'No such workflow' });
+      expect(res.body).toMatchObject({
+        type: 'https://cra.dev/problems/workflow-not-found',
+        status: 404,
+        title: 'No such workflow',
+      });
     }
 
     // A permissions claim that is not a list of strings grants nothing.
     const odd = await craft({ sub: sub('perm-odd'), permissions: 'support:read' });
     expect((await call(stack, 'GET', path, { headers: { authorization: `Bearer ${odd}` } })).status).toBe(404);
 
-    const support = await call(stack, 'GET', path, { token: await tokenFor(stack, sub('perm-agent'), { permissions: ['support:read'] }) });
+    const support = await call(stack, 'GET', path, {
+      token: await tokenFor(stack, sub('perm-agent'), { permissions: ['support:read'] }),
+    });
     expect(support.status).toBe(200);
     expect(support.body).toMatchObject({ workflowId: started.body.workflowId, process: 'signup' });
   });
@@ -319,15 +379,24 @@ describe('public routes need no token', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/schema\+json/);
     expect(res.headers.get('www-authenticate')).toBeNull();
     expect(res.body.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    const root = res.body as { $ref?: string; type?: string; properties?: Record<string, unknown>; required?: string[] };
+    const root = res.body as {
+      $ref?: string;
+      type?: string;
+      properties?: Record<string, unknown>;
+      required?: string[];
+    };
     expect(root.$ref).toBeUndefined();
     expect(root.type).toBe('object');
-    expect(Object.keys(root.properties ?? {})).toEqual(expect.arrayContaining(['accountId', 'rootIdentity', 'connected_providers', 'consents', 'status']));
+    expect(Object.keys(root.properties ?? {})).toEqual(
+      expect.arrayContaining(['accountId', 'rootIdentity', 'connected_providers', 'consents', 'status']),
+    );
     expect(root.required).toContain('connected_providers');
   });
 
   it('GET /v1/schema/account-center.json ignores a bad token rather than refusing it', async () => {
-    const res = await call(stack, 'GET', '/v1/schema/account-center.json', { headers: { authorization: 'Bearer garbage' } });
+    const res = await call(stack, 'GET', '/v1/schema/account-center.json', {
+      headers: { authorization: 'Bearer garbage' },
+    });
     expect(res.status).toBe(200);
   });
 
@@ -344,22 +413,46 @@ describe('public routes need no token', () => {
   });
 
   it('GET /openapi.json describes the API and its bearer scheme', async () => {
-    const res = await call<{ openapi: string; paths: Record<string, Record<string, { security?: unknown }>>; components: { securitySchemes: Record<string, unknown> } }>(stack, 'GET', '/openapi.json');
+    const res = await call<{
+      openapi: string;
+      paths: Record<string, Record<string, { security?: unknown }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    }>(stack, 'GET', '/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toMatch(/^3\.1/);
-    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/signup', '/v1/me', '/v1/workflows/{workflowId}', '/v1/hooks/auth0/post-registration']));
-    expect(res.body.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/signup',
+        '/v1/me',
+        '/v1/workflows/{workflowId}',
+        '/v1/hooks/auth0/post-registration',
+      ]),
+    );
+    expect(res.body.components.securitySchemes.bearerAuth).toEqual({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
     expect(res.body.paths['/v1/me']?.get?.security).toEqual([{ bearerAuth: [] }]);
     expect(res.body.paths['/v1/signup']?.post?.security).toEqual([{ bearerAuth: [] }]);
   });
 
   it('GET /.well-known/jwks.json serves the RS256 public key only', async () => {
     const server = await listen(stack);
-    const res = await call<{ keys: Array<Record<string, unknown>> }>(server, 'GET', '/.well-known/jwks.json').finally(() => server.close());
+    const res = await call<{ keys: Array<Record<string, unknown>> }>(server, 'GET', '/.well-known/jwks.json').finally(
+      () => server.close(),
+    );
     expect(res.status).toBe(200);
     expect(res.body.keys).toHaveLength(1);
     const [key] = res.body.keys;
-    expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: issuerJwk.kid, n: issuerJwk.n, e: issuerJwk.e });
+    expect(key).toMatchObject({
+      kty: 'RSA',
+      alg: 'RS256',
+      use: 'sig',
+      kid: issuerJwk.kid,
+      n: issuerJwk.n,
+      e: issuerJwk.e,
+    });
     for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']) expect(key).not.toHaveProperty(secret);
     expect(JSON.stringify(res.body)).not.toContain(issuerJwk.d!);
   });

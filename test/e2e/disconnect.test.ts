@@ -13,7 +13,11 @@ import { collections } from '../../domain/collections.js';
 import { defaultSupportEmail } from '../../domain/config.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
 import { taskQueueNames } from '../../temporal.config.js';
-import { disconnectWorkflowType, type DisconnectResult, type DisconnectWorkflow } from '../../workflows/disconnect/messages.js';
+import {
+  disconnectWorkflowType,
+  type DisconnectResult,
+  type DisconnectWorkflow,
+} from '../../workflows/disconnect/messages.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, useTestStack } from '../support/stack.js';
 
@@ -31,12 +35,14 @@ interface Preview {
 type Problem = { type: string; status: number; detail: string; errors?: Array<{ pointer: string; detail: string }> };
 
 const records = () => stack.db.collection<ProviderRecordDocument>(collections.providerRecords);
-const recordsOf = (filter: Partial<Pick<ProviderRecordDocument, 'connectionId' | 'accountId' | 'provider'>>) => records().find(filter).sort({ _id: 1 }).toArray();
+const recordsOf = (filter: Partial<Pick<ProviderRecordDocument, 'connectionId' | 'accountId' | 'provider'>>) =>
+  records().find(filter).sort({ _id: 1 }).toArray();
 const me = async (who: SignedUp) => (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token })).body;
 
 /** How many records the sandbox serves the user, per kind (the rest of the provider's kinds: none). */
 function sizeDataset(provider: string, username: string, counts: Record<string, number>): void {
-  for (const kind of stack.sandbox!.data.kinds(provider)) stack.sandbox!.data.setCount(provider, username, kind, counts[kind] ?? 0);
+  for (const kind of stack.sandbox!.data.kinds(provider))
+    stack.sandbox!.data.setCount(provider, username, kind, counts[kind] ?? 0);
 }
 
 /** Link through the sandbox's consent page and wait for the first sync the link starts. */
@@ -47,19 +53,32 @@ async function link(who: SignedUp, provider: string, username: string): Promise<
   return (await me(who)).connected_providers.nodes.find((n) => n.provider === provider)!;
 }
 
-const preview = (who: SignedUp, provider: string) => call<Preview & Problem>(stack, 'GET', `/v1/me/providers/${provider}/disconnect-preview`, { token: who.token });
+const preview = (who: SignedUp, provider: string) =>
+  call<Preview & Problem>(stack, 'GET', `/v1/me/providers/${provider}/disconnect-preview`, { token: who.token });
 const requestDisconnect = (who: SignedUp, provider: string, json?: unknown) =>
-  call<{ workflowId: string } & Problem>(stack, 'DELETE', `/v1/me/providers/${provider}`, { token: who.token, ...(json !== undefined ? { json } : {}) });
+  call<{ workflowId: string } & Problem>(stack, 'DELETE', `/v1/me/providers/${provider}`, {
+    token: who.token,
+    ...(json !== undefined ? { json } : {}),
+  });
 
-async function disconnected(who: SignedUp, provider: string, retention: 'keep' | 'delete'): Promise<DisconnectResult & { workflowId: string }> {
+async function disconnected(
+  who: SignedUp,
+  provider: string,
+  retention: 'keep' | 'delete',
+): Promise<DisconnectResult & { workflowId: string }> {
   const res = await requestDisconnect(who, provider, { retention });
   expect(res.status).toBe(202);
   expect(res.body.workflowId).toBe(`disconnect/${who.accountId}/${provider}`);
-  return { ...(await stack.temporal.workflow.getHandle(res.body.workflowId).result() as DisconnectResult), workflowId: res.body.workflowId };
+  return {
+    ...((await stack.temporal.workflow.getHandle(res.body.workflowId).result()) as DisconnectResult),
+    workflowId: res.body.workflowId,
+  };
 }
 
 async function identitiesOf(subject: string): Promise<Array<{ provider: string; user_id: string }>> {
-  const user = await stack.db.collection<{ _id: string; identities?: Array<{ provider: string; user_id: string }> }>(collections.identityUsers).findOne({ _id: subject });
+  const user = await stack.db
+    .collection<{ _id: string; identities?: Array<{ provider: string; user_id: string }> }>(collections.identityUsers)
+    .findOne({ _id: subject });
   return user?.identities ?? [];
 }
 
@@ -78,8 +97,14 @@ describe('disconnecting a provider', () => {
 
     const shown = await preview(who, 'github');
     expect(shown.status).toBe(200);
-    expect(shown.body).toMatchObject({ provider: 'github', records: { total: 6, byKind: { organizations: 1, repositories: 3, starred: 2 } }, lastLoginMethod: false });
-    expect(shown.body.featuresLost).toEqual(expect.arrayContaining(['sign in with GitHub', 'scheduled sync of organizations, repositories, starred']));
+    expect(shown.body).toMatchObject({
+      provider: 'github',
+      records: { total: 6, byKind: { organizations: 1, repositories: 3, starred: 2 } },
+      lastLoginMethod: false,
+    });
+    expect(shown.body.featuresLost).toEqual(
+      expect.arrayContaining(['sign in with GitHub', 'scheduled sync of organizations, repositories, starred']),
+    );
     expect(shown.body.retention.keep).toContain('6 records stay');
     expect(shown.body.retention.delete).toContain('6 records');
 
@@ -88,56 +113,108 @@ describe('disconnecting a provider', () => {
     const accessToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.accessTokenCiphertext);
 
     const result = await disconnected(who, 'github', 'keep');
-    expect(result).toMatchObject({ status: 'disconnected', retention: 'keep', connectionIds: [node.connectionId], revokedAtProvider: true, unlinked: true, deleted: 0, detached: 5, invalid: 1 });
+    expect(result).toMatchObject({
+      status: 'disconnected',
+      retention: 'keep',
+      connectionIds: [node.connectionId],
+      revokedAtProvider: true,
+      unlinked: true,
+      deleted: 0,
+      detached: 5,
+      invalid: 1,
+    });
 
     // Counts unchanged: five detached, the edited one left exactly as it was.
     const after = await recordsOf({ connectionId: node.connectionId });
     expect(after).toHaveLength(6);
     for (const r of after) {
       const was = before.find((b) => b._id === r._id)!;
-      if (r._id === edited._id) expect(r).toMatchObject({ status: 'active', data: { ...was.data, tampered: true }, originMac: was.originMac });
-      else expect(r).toMatchObject({ status: 'detached', detachedAt: expect.any(String), data: was.data, origin: was.origin });
+      if (r._id === edited._id)
+        expect(r).toMatchObject({ status: 'active', data: { ...was.data, tampered: true }, originMac: was.originMac });
+      else
+        expect(r).toMatchObject({
+          status: 'detached',
+          detachedAt: expect.any(String),
+          data: was.data,
+          origin: was.origin,
+        });
     }
     // Tokens: gone here, revoked at the provider.
     expect(await tokens.countDocuments({ _id: node.connectionId as never })).toBe(0);
-    const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, { headers: { authorization: `Bearer ${accessToken}` } });
+    const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
     expect(userinfo.status).toBe(401);
     // Custody ended, the sync schedule is gone, the connection and the directory identity too.
-    expect(await stack.temporal.workflow.getHandle(`tokens/${who.accountId}/github`).result()).toMatchObject({ status: 'stopped' });
-    await expect(stack.temporal.schedule.getHandle(`sync/${who.accountId}/github/schedule`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    expect(await stack.temporal.workflow.getHandle(`tokens/${who.accountId}/github`).result()).toMatchObject({
+      status: 'stopped',
+    });
+    await expect(
+      stack.temporal.schedule.getHandle(`sync/${who.accountId}/github/schedule`).describe(),
+    ).rejects.toBeInstanceOf(ScheduleNotFoundError);
     expect((await me(who)).connected_providers.nodes).toEqual([]);
     expect(await identitiesOf(who.subject)).not.toContainEqual(expect.objectContaining({ provider: 'github' }));
 
-    const status = await call(stack, 'GET', `/v1/workflows/${encodeURIComponent(result.workflowId)}`, { token: who.token });
+    const status = await call(stack, 'GET', `/v1/workflows/${encodeURIComponent(result.workflowId)}`, {
+      token: who.token,
+    });
     expect(status.body).toMatchObject({ process: 'disconnect', status: 'completed', stage: 'disconnected' });
     const audit = await stack.deps.auditLog.list({ accountId: who.accountId });
-    expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['provider.disconnect_requested', 'provider.disconnected']));
-    expect(audit.filter((e) => e.action === 'record.origin_invalid').map((e) => e.details)).toEqual([expect.objectContaining({ recordId: edited._id, reason: 'content_changed' })]);
+    expect(audit.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['provider.disconnect_requested', 'provider.disconnected']),
+    );
+    expect(audit.filter((e) => e.action === 'record.origin_invalid').map((e) => e.details)).toEqual([
+      expect.objectContaining({ recordId: edited._id, reason: 'content_changed' }),
+    ]);
     expect((await stack.deps.auditLog.verify()).ok).toBe(true);
     const outbox = stack.db.collection(collections.outbox);
     const notices = await outbox.find({ to: `keep-${run}@example.com`, template: 'provider-disconnected' }).toArray();
     expect(notices).toHaveLength(1);
     expect(notices[0]!.body).toContain('5 records stay in your account center');
-    const support = await outbox.find({ to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId }).toArray();
+    const support = await outbox
+      .find({ to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId })
+      .toArray();
     expect(support).toHaveLength(1);
     expect(support[0]!.data).toMatchObject({ count: 1, provider: 'github', during: 'disconnect' });
 
     // Meanwhile two kept records went away at the provider, and one of them was edited here: the sync after
     // reconnecting sees neither, so only reattaching can bring them back — the edited one never.
-    const [gone, goneEdited] = [after.find((r) => r.kind === 'repositories')!, after.find((r) => r.kind === 'starred' && r._id !== edited._id)!];
+    const [gone, goneEdited] = [
+      after.find((r) => r.kind === 'repositories')!,
+      after.find((r) => r.kind === 'starred' && r._id !== edited._id)!,
+    ];
     stack.sandbox!.data.remove('github', username, 'repositories', gone.externalId);
     stack.sandbox!.data.remove('github', username, 'starred', goneEdited.externalId);
     await records().updateOne({ _id: goneEdited._id }, { $set: { 'data.tampered': true } });
     const again = await link(who, 'github', username);
     expect(again.connectionId).toBe(node.connectionId);
-    const retention = createRetentionActivities({ db: stack.db, vault: stack.deps.vault, auditLog: stack.deps.auditLog, notifier: stack.deps.notifier, supportEmail: defaultSupportEmail });
-    expect(await retention.reattachDetachedRecords({ accountId: who.accountId, connectionId: node.connectionId })).toMatchObject({ invalid: 1 });
+    const retention = createRetentionActivities({
+      db: stack.db,
+      vault: stack.deps.vault,
+      auditLog: stack.deps.auditLog,
+      notifier: stack.deps.notifier,
+      supportEmail: defaultSupportEmail,
+    });
+    expect(
+      await retention.reattachDetachedRecords({ accountId: who.accountId, connectionId: node.connectionId }),
+    ).toMatchObject({ invalid: 1 });
     const reconnected = await recordsOf({ connectionId: node.connectionId });
     expect(reconnected.filter((r) => r.status === 'detached').map((r) => r._id)).toEqual([goneEdited._id]);
     // Active once reattached; a link that reattaches before its first sync lets that sync mark it deleted at the provider.
     expect(['active', 'deleted_at_provider']).toContain(reconnected.find((r) => r._id === gone._id)?.status);
-    expect(reconnected.filter((r) => r._id !== gone._id && r._id !== goneEdited._id).every((r) => r.status === 'active' && r.detachedAt === undefined)).toBe(true);
-    const reported = await outbox.find({ to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId, 'data.during': 'reconnect' }).toArray();
+    expect(
+      reconnected
+        .filter((r) => r._id !== gone._id && r._id !== goneEdited._id)
+        .every((r) => r.status === 'active' && r.detachedAt === undefined),
+    ).toBe(true);
+    const reported = await outbox
+      .find({
+        to: defaultSupportEmail,
+        template: 'record-origin-invalid',
+        accountId: who.accountId,
+        'data.during': 'reconnect',
+      })
+      .toArray();
     expect(reported).toHaveLength(1);
   });
 
@@ -153,26 +230,57 @@ describe('disconnecting a provider', () => {
     const githubBefore = await recordsOf({ accountId: who.accountId, provider: 'github' });
     expect(githubBefore).toHaveLength(6);
     // One origin pointed at another connection, one record's content changed: neither may be acted on.
-    const [forged, changed] = [githubBefore.find((r) => r.kind === 'repositories')!, githubBefore.find((r) => r.kind === 'starred')!];
+    const [forged, changed] = [
+      githubBefore.find((r) => r.kind === 'repositories')!,
+      githubBefore.find((r) => r.kind === 'starred')!,
+    ];
     await records().updateOne({ _id: forged._id }, { $set: { 'origin.connectionId': 'conn_forged' } });
     await records().updateOne({ _id: changed._id }, { $set: { 'data.tampered': true } });
-    const tampered = await records().find({ _id: { $in: [forged._id, changed._id] } }).sort({ _id: 1 }).toArray();
+    const tampered = await records()
+      .find({ _id: { $in: [forged._id, changed._id] } })
+      .sort({ _id: 1 })
+      .toArray();
 
-    expect((await preview(who, 'github')).body.records).toEqual({ total: 6, byKind: { organizations: 1, repositories: 3, starred: 2 } });
+    expect((await preview(who, 'github')).body.records).toEqual({
+      total: 6,
+      byKind: { organizations: 1, repositories: 3, starred: 2 },
+    });
     const result = await disconnected(who, 'github', 'delete');
-    expect(result).toMatchObject({ status: 'disconnected', retention: 'delete', connectionIds: [github.connectionId], deleted: 4, detached: 0, invalid: 2 });
+    expect(result).toMatchObject({
+      status: 'disconnected',
+      retention: 'delete',
+      connectionIds: [github.connectionId],
+      deleted: 4,
+      detached: 0,
+      invalid: 2,
+    });
 
     expect(await recordsOf({ accountId: who.accountId, provider: 'github' })).toEqual(tampered);
     expect(await recordsOf({ accountId: who.accountId, provider: 'google' })).toEqual(googleBefore);
     const nodes = (await me(who)).connected_providers.nodes;
     expect(nodes.map((n) => [n.provider, n.status])).toEqual([['google', 'active']]);
-    expect((await stack.temporal.workflow.getHandle(`tokens/${who.accountId}/google`).describe()).status.name).toBe('RUNNING');
+    expect((await stack.temporal.workflow.getHandle(`tokens/${who.accountId}/google`).describe()).status.name).toBe(
+      'RUNNING',
+    );
 
-    const invalid = (await stack.deps.auditLog.list({ accountId: who.accountId })).filter((e) => e.action === 'record.origin_invalid');
-    expect(invalid.map((e) => [e.details?.recordId, e.details?.reason]).sort()).toEqual([[changed._id, 'content_changed'], [forged._id, 'origin_changed']].sort());
+    const invalid = (await stack.deps.auditLog.list({ accountId: who.accountId })).filter(
+      (e) => e.action === 'record.origin_invalid',
+    );
+    expect(invalid.map((e) => [e.details?.recordId, e.details?.reason]).sort()).toEqual(
+      [
+        [changed._id, 'content_changed'],
+        [forged._id, 'origin_changed'],
+      ].sort(),
+    );
     const outbox = stack.db.collection(collections.outbox);
-    expect(await outbox.find({ to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId }).toArray()).toEqual([expect.objectContaining({ data: expect.objectContaining({ count: 2 }) })]);
-    const [notice] = await outbox.find({ to: `delete-${run}@example.com`, template: 'provider-disconnected' }).toArray();
+    expect(
+      await outbox
+        .find({ to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId })
+        .toArray(),
+    ).toEqual([expect.objectContaining({ data: expect.objectContaining({ count: 2 }) })]);
+    const [notice] = await outbox
+      .find({ to: `delete-${run}@example.com`, template: 'provider-disconnected' })
+      .toArray();
     expect(notice!.body).toContain('4 records were deleted');
     expect(notice!.body).toContain('2 records could not be verified');
   });
@@ -194,23 +302,44 @@ describe('disconnecting a provider', () => {
       expect(refused.headers.get('content-type')).toContain('application/problem+json');
       expect(refused.body.type).toContain('last-login-method');
     }
-    await expect(stack.temporal.workflow.getHandle(`disconnect/${who.accountId}/github`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(
+      stack.temporal.workflow.getHandle(`disconnect/${who.accountId}/github`).describe(),
+    ).rejects.toBeInstanceOf(WorkflowNotFoundError);
     // The workflow checks again on its own (the API's check may be stale by the time it runs).
     const direct = await stack.temporal.workflow.execute<DisconnectWorkflow>(disconnectWorkflowType, {
-      workflowId: `disconnect/${who.accountId}/github`, taskQueue: taskQueueNames(stack.config.temporal.taskQueuePrefix).accounts,
-      args: [{ accountId: who.accountId, subject: who.subject, provider: 'github', retention: 'delete', requestedBy: who.subject }],
+      workflowId: `disconnect/${who.accountId}/github`,
+      taskQueue: taskQueueNames(stack.config.temporal.taskQueuePrefix).accounts,
+      args: [
+        {
+          accountId: who.accountId,
+          subject: who.subject,
+          provider: 'github',
+          retention: 'delete',
+          requestedBy: who.subject,
+        },
+      ],
     });
     expect(direct).toMatchObject({ status: 'refused', deleted: 0, detached: 0 });
-    expect((await stack.deps.auditLog.list({ accountId: who.accountId })).map((e) => e.action)).toContain('provider.disconnect_refused');
+    expect((await stack.deps.auditLog.list({ accountId: who.accountId })).map((e) => e.action)).toContain(
+      'provider.disconnect_refused',
+    );
     expect(await me(who)).toEqual(accountBefore);
     expect(await recordsOf({ connectionId: node.connectionId })).toEqual(recordsBefore);
-    expect(await stack.db.collection(collections.providerTokens).countDocuments({ _id: node.connectionId as never })).toBe(1);
-    expect((await stack.temporal.workflow.getHandle(`tokens/${who.accountId}/github`).describe()).status.name).toBe('RUNNING');
+    expect(
+      await stack.db.collection(collections.providerTokens).countDocuments({ _id: node.connectionId as never }),
+    ).toBe(1);
+    expect((await stack.temporal.workflow.getHandle(`tokens/${who.accountId}/github`).describe()).status.name).toBe(
+      'RUNNING',
+    );
 
     // Google, linked in the directory, is another way in: now GitHub may go.
     await link(who, 'google', username);
     expect((await preview(who, 'github')).body.lastLoginMethod).toBe(false);
-    expect(await disconnected(who, 'github', 'delete')).toMatchObject({ status: 'disconnected', deleted: 3, invalid: 0 });
+    expect(await disconnected(who, 'github', 'delete')).toMatchObject({
+      status: 'disconnected',
+      deleted: 3,
+      invalid: 0,
+    });
     expect((await me(who)).connected_providers.nodes.map((n) => n.provider)).toEqual(['google']);
     expect((await preview(who, 'google')).body.lastLoginMethod).toBe(false);
   });
@@ -226,7 +355,10 @@ describe('disconnecting a provider', () => {
     expect([unknown.status, unknown.body.type]).toEqual([404, expect.stringContaining('provider-not-found')]);
     expect((await preview(who, 'myspace')).status).toBe(404);
     const notConnected = await requestDisconnect(who, 'google', { retention: 'delete' });
-    expect([notConnected.status, notConnected.body.type]).toEqual([404, expect.stringContaining('provider-not-connected')]);
+    expect([notConnected.status, notConnected.body.type]).toEqual([
+      404,
+      expect.stringContaining('provider-not-connected'),
+    ]);
     expect((await preview(who, 'google')).body.type).toContain('provider-not-connected');
 
     for (const body of [{}, { retention: 'maybe' }, { retention: null }, { retention: 'KEEP' }]) {
@@ -239,7 +371,9 @@ describe('disconnecting a provider', () => {
     expect(extra.body.errors).toEqual([expect.objectContaining({ pointer: '#/also' })]);
     expect((await requestDisconnect(who, 'github')).status).toBe(400);
 
-    await expect(stack.temporal.workflow.getHandle(`disconnect/${who.accountId}/github`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(
+      stack.temporal.workflow.getHandle(`disconnect/${who.accountId}/github`).describe(),
+    ).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect(await me(who)).toEqual(accountBefore);
     expect(await recordsOf({ connectionId: node.connectionId })).toHaveLength(1);
   });

@@ -18,8 +18,11 @@ beforeAll(async () => {
   accountsBefore = await api.db.collection(collections.accounts).countDocuments();
 });
 
-const validBody = { givenName: 'Edsger', familyName: 'Dijkstra', consents: [{ purpose: 'terms', version: '2026-11', granted: true }] };
-
+const validBody = {
+  givenName: 'Edsger',
+  familyName: 'Dijkstra',
+  consents: [{ purpose: 'terms', version: '2026-11', granted: true }],
+};
 
 const tag = randomBytes(3).toString('hex');
 let caller = 0;
@@ -29,14 +32,22 @@ async function newCaller(): Promise<{ subject: string; token: string }> {
   return { subject, token: await tokenFor(api, subject, { email: `errors-${caller}@example.com` }) };
 }
 
-function signup(token: string, opts: { body?: string; json?: unknown; headers?: Record<string, string> }): Promise<JsonResponse<ProblemBody>> {
+function signup(
+  token: string,
+  opts: { body?: string; json?: unknown; headers?: Record<string, string> },
+): Promise<JsonResponse<ProblemBody>> {
   return call<ProblemBody>(api, 'POST', '/v1/signup', { token, ...opts });
 }
 
 function expectProblem(res: JsonResponse<ProblemBody>, status: number, kind: string, title: string) {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: `https://cra.dev/problems/${kind}`, status, title, detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    type: `https://cra.dev/problems/${kind}`,
+    status,
+    title,
+    detail: expect.any(String),
+  });
   expect(res.body.type.endsWith(kind)).toBe(true);
 }
 
@@ -77,7 +88,10 @@ describe('wrong content type → 415', () => {
     ['text/plain', JSON.stringify(validBody)],
     ['text/plain; charset=utf-8', JSON.stringify(validBody)],
     ['application/x-www-form-urlencoded', 'givenName=Edsger&familyName=Dijkstra'],
-    ['multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="givenName"\r\n\r\nEdsger\r\n--xyz--\r\n'],
+    [
+      'multipart/form-data; boundary=xyz',
+      '--xyz\r\nContent-Disposition: form-data; name="givenName"\r\n\r\nEdsger\r\n--xyz--\r\n',
+    ],
     ['application/xml', '<signup><givenName>Edsger</givenName></signup>'],
     ['application/jsonp', JSON.stringify(validBody)],
   ])('%s', async (contentType, body) => {
@@ -158,13 +172,18 @@ describe('a body over 64 KiB → 413', () => {
     try {
       const { subject, token } = await newCaller();
       for (let round = 0; round < 3; round++) {
-        const big = await call<ProblemBody>(server, 'POST', '/v1/signup', { token, json: { ...validBody, givenName: 'x'.repeat(512 * 1024) } });
+        const big = await call<ProblemBody>(server, 'POST', '/v1/signup', {
+          token,
+          json: { ...validBody, givenName: 'x'.repeat(512 * 1024) },
+        });
         expect(big.status).toBe(413);
         const chunks = [new TextEncoder().encode(paddedBody(limit + 1))];
         const chunked = await fetch(`${server.baseUrl}/v1/signup`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: new ReadableStream<Uint8Array>({ pull: (c) => (chunks.length ? c.enqueue(chunks.shift()!) : c.close()) }),
+          body: new ReadableStream<Uint8Array>({
+            pull: (c) => (chunks.length ? c.enqueue(chunks.shift()!) : c.close()),
+          }),
           duplex: 'half',
         } as RequestInit & { duplex: 'half' });
         expect(chunked.status).toBe(413);
@@ -197,13 +216,33 @@ describe('validation errors → 400 with errors[] pointing at the field', () => 
     ['consents not a list', { givenName: 'Edsger', familyName: 'Dijkstra', consents: 'all' }, ['#/consents']],
     ['consents an object', { givenName: 'Edsger', familyName: 'Dijkstra', consents: { terms: true } }, ['#/consents']],
     ['consents missing', { givenName: 'Edsger', familyName: 'Dijkstra' }, ['#/consents']],
-    ['a consent purpose that is not a purpose', { ...validBody, consents: [{ purpose: 'Terms & Conditions!', version: '2026-11', granted: true }] }, ['#/consents/0/purpose']],
-    ['a consent granted as a string', { ...validBody, consents: [validBody.consents[0], { purpose: 'marketing', version: '2026-11', granted: 'yes' }] }, ['#/consents/1/granted']],
-    ['a consent without a version', { ...validBody, consents: [{ purpose: 'terms', granted: true }] }, ['#/consents/0/version']],
+    [
+      'a consent purpose that is not a purpose',
+      { ...validBody, consents: [{ purpose: 'Terms & Conditions!', version: '2026-11', granted: true }] },
+      ['#/consents/0/purpose'],
+    ],
+    [
+      'a consent granted as a string',
+      { ...validBody, consents: [validBody.consents[0], { purpose: 'marketing', version: '2026-11', granted: 'yes' }] },
+      ['#/consents/1/granted'],
+    ],
+    [
+      'a consent without a version',
+      { ...validBody, consents: [{ purpose: 'terms', granted: true }] },
+      ['#/consents/0/version'],
+    ],
     ['an unknown extra field', { ...validBody, isAdmin: true }, ['#/isAdmin']],
-    ['two unknown extra fields', { ...validBody, roles: ['admin'], accountId: '00000000-0000-0000-0000-000000000000' }, ['#/roles', '#/accountId']],
+    [
+      'two unknown extra fields',
+      { ...validBody, roles: ['admin'], accountId: '00000000-0000-0000-0000-000000000000' },
+      ['#/roles', '#/accountId'],
+    ],
     ['an unknown field with / and ~ in its name', { ...validBody, 'a/b~c': 1 }, ['#/a~1b~0c']],
-    ['several problems at once', { givenName: '', consents: [{ purpose: 'BAD', version: '1', granted: true }], extra: 1 }, ['#/givenName', '#/familyName', '#/consents/0/purpose', '#/extra']],
+    [
+      'several problems at once',
+      { givenName: '', consents: [{ purpose: 'BAD', version: '1', granted: true }], extra: 1 },
+      ['#/givenName', '#/familyName', '#/consents/0/purpose', '#/extra'],
+    ],
   ])('%s', async (_name, json, pointers) => {
     const { subject, token } = await newCaller();
     const res = await signup(token, { json });
@@ -234,7 +273,14 @@ describe('validation errors → 400 with errors[] pointing at the field', () => 
   it('never echoes the submitted values', async () => {
     const { subject, token } = await newCaller();
     const secretish = 'S3NSITIVE-value-do-not-echo';
-    const res = await signup(token, { json: { givenName: 42, familyName: secretish, consents: [{ purpose: secretish, version: '1', granted: true }], [secretish]: secretish } });
+    const res = await signup(token, {
+      json: {
+        givenName: 42,
+        familyName: secretish,
+        consents: [{ purpose: secretish, version: '1', granted: true }],
+        [secretish]: secretish,
+      },
+    });
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body.errors?.map((e) => e.detail))).not.toContain(secretish);
     await expectNothingWritten(subject);
@@ -249,7 +295,10 @@ describe('unknown routes → 404 problem+json', () => {
     ['GET', '/nope'],
   ])('%s %s', async (method, path) => {
     const { subject, token } = await newCaller();
-    const res = await call<ProblemBody>(api, method, path, { token, ...(method === 'POST' ? { json: validBody } : {}) });
+    const res = await call<ProblemBody>(api, method, path, {
+      token,
+      ...(method === 'POST' ? { json: validBody } : {}),
+    });
     expectProblem(res, 404, 'not-found', 'Not found');
     expect(res.body.detail).toContain(path);
     await expectNothingWritten(subject);
@@ -280,6 +329,8 @@ describe('after all of that', () => {
     const res = await signup(token, { json: validBody });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ workflowId: `signup/${subject}` });
-    await expect(api.temporal.workflow.getHandle(`signup/${subject}`).describe()).resolves.toMatchObject({ workflowId: `signup/${subject}` });
+    await expect(api.temporal.workflow.getHandle(`signup/${subject}`).describe()).resolves.toMatchObject({
+      workflowId: `signup/${subject}`,
+    });
   });
 });

@@ -25,13 +25,18 @@ const publicOperations: Readonly<Record<string, string>> = {
   'GET /.well-known/jwks.json': 'the issuer’s public keys, so anyone can verify its tokens',
   'GET /.well-known/openid-configuration': 'OIDC discovery of the embedded issuer',
   'POST /v1/hooks/auth0/post-registration': 'Auth0 calls it; its CRA-Signature HMAC is the credential (401 without it)',
-  'GET /v1/oauth/{provider}/callback': 'the provider sends the browser back here; the session cookie decides (401 page without one)',
+  'GET /v1/oauth/{provider}/callback':
+    'the provider sends the browser back here; the session cookie decides (401 page without one)',
   'POST /v1/recoveries': 'recovery start: who lost access has no token; rate-limited, one answer for every address',
   'GET /v1/recoveries/{recoveryId}': 'the recovery token (X-Recovery-Token) is the credential (401 without it)',
-  'POST /v1/recoveries/{recoveryId}/challenges': 'the recovery token (X-Recovery-Token) is the credential (401 without it)',
-  'POST /v1/recoveries/{recoveryId}/factors': 'the recovery token (X-Recovery-Token) is the credential (401 without it)',
-  'POST /v1/recoveries/{recoveryId}/cancel': 'the cancel link’s token, the recovery token or the owner’s bearer (401 without any)',
-  'GET /v1/recoveries/{recoveryId}/cancel': 'the page a notice’s cancel link opens: it changes nothing, and checks the link’s token',
+  'POST /v1/recoveries/{recoveryId}/challenges':
+    'the recovery token (X-Recovery-Token) is the credential (401 without it)',
+  'POST /v1/recoveries/{recoveryId}/factors':
+    'the recovery token (X-Recovery-Token) is the credential (401 without it)',
+  'POST /v1/recoveries/{recoveryId}/cancel':
+    'the cancel link’s token, the recovery token or the owner’s bearer (401 without any)',
+  'GET /v1/recoveries/{recoveryId}/cancel':
+    'the page a notice’s cancel link opens: it changes nothing, and checks the link’s token',
   'POST /v1/agents/recoveries': 'an AI agent’s RFC 9421 signature is the credential (401 without it)',
 };
 
@@ -53,7 +58,12 @@ const allSupportPermissions = [...new Set(supportPermissions.flatMap((s) => s.pe
 const declarations = ['public', 'bearer', 'permission', 'recovery-token', 'agent-signature', 'hook-signature'] as const;
 type Declaration = (typeof declarations)[number];
 /** The declarations whose caller brings no bearer token: their operations belong in `publicOperations`. */
-const withoutBearer: ReadonlySet<Declaration> = new Set(['public', 'recovery-token', 'agent-signature', 'hook-signature']);
+const withoutBearer: ReadonlySet<Declaration> = new Set([
+  'public',
+  'recovery-token',
+  'agent-signature',
+  'hook-signature',
+]);
 
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -127,7 +137,9 @@ function operationsOf(document: OpenApiDocument): Operation[] {
         const param = params.find((p) => p.in === 'path' && p.name === name);
         return param ? valueFor(param) : randomUUID();
       });
-      const query = params.filter((p) => p.in === 'query' && p.required).map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(valueFor(p))}`);
+      const query = params
+        .filter((p) => p.in === 'query' && p.required)
+        .map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(valueFor(p))}`);
       if (query.length) path += `?${query.join('&')}`;
       found.push({
         key: `${method.toUpperCase()} ${documentedPath}`,
@@ -157,18 +169,23 @@ function documentsBearer(op: Operation): boolean {
 /** Why an operation's own `security` is not what its declaration gives, or undefined when it is. */
 function securityMismatch(op: Operation): string | undefined {
   const security = op.ownSecurity;
-  const only = (scheme: string) => security?.length === 1 && JSON.stringify(security[0]) === JSON.stringify({ [scheme]: [] });
+  const only = (scheme: string) =>
+    security?.length === 1 && JSON.stringify(security[0]) === JSON.stringify({ [scheme]: [] });
   switch (op.declared as Declaration) {
     case 'public':
       return security !== undefined && security.length === 0 ? undefined : 'a public operation has `security: []`';
     case 'bearer':
       return only('bearerAuth') ? undefined : 'a bearer operation has `security: [{ bearerAuth: [] }]`';
     case 'permission':
-      return security !== undefined && security.length > 0 && security.every((a) => Object.keys(a).length === 1 && (a.bearerAuth?.length ?? 0) > 0)
+      return security !== undefined &&
+        security.length > 0 &&
+        security.every((a) => Object.keys(a).length === 1 && (a.bearerAuth?.length ?? 0) > 0)
         ? undefined
         : 'a permission operation names its permissions: every alternative `{ bearerAuth: [permission, …] }`';
     case 'recovery-token':
-      return security?.[0] && JSON.stringify(security[0]) === JSON.stringify({ recoveryToken: [] }) ? undefined : 'a recovery-token operation has `{ recoveryToken: [] }` first';
+      return security?.[0] && JSON.stringify(security[0]) === JSON.stringify({ recoveryToken: [] })
+        ? undefined
+        : 'a recovery-token operation has `{ recoveryToken: [] }` first';
     case 'agent-signature':
       return only('agentSignature') ? undefined : 'an agent operation has `security: [{ agentSignature: [] }]`';
     case 'hook-signature':
@@ -182,7 +199,8 @@ function securityMismatch(op: Operation): string | undefined {
 const documentedPermissions = (op: Operation) => (op.ownSecurity ?? []).map((a) => a.bearerAuth ?? []);
 
 const isPublic = (op: Operation) => op.key in publicOperations;
-const permissionsFor = (op: Operation) => supportPermissions.find((s) => op.documentedPath.startsWith(s.prefix))?.permissions;
+const permissionsFor = (op: Operation) =>
+  supportPermissions.find((s) => op.documentedPath.startsWith(s.prefix))?.permissions;
 const isSupport = (op: Operation) => op.documentedPath.startsWith('/v1/support/');
 
 function send(op: Operation, token?: string): Promise<JsonResponse> {
@@ -195,7 +213,10 @@ function send(op: Operation, token?: string): Promise<JsonResponse> {
 
 /** One line per answer, so a failure names the operation and what it said. */
 function describeAnswer(op: Operation, res: JsonResponse): string {
-  const detail = typeof res.body === 'object' && res.body && 'detail' in res.body ? ` — ${String((res.body as { detail: unknown }).detail)}` : '';
+  const detail =
+    typeof res.body === 'object' && res.body && 'detail' in res.body
+      ? ` — ${String((res.body as { detail: unknown }).detail)}`
+      : '';
   return `${op.key} (${op.method} ${op.path}) → ${res.status}${res.headers.get('www-authenticate') ? ` [WWW-Authenticate: ${res.headers.get('www-authenticate')}]` : ''}${detail}`;
 }
 
@@ -218,12 +239,17 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
   doc = res.body;
   operations = operationsOf(doc);
-  plainToken = await tokenFor(stack, `auth0|every-op-${randomBytes(4).toString('hex')}`, { email: 'plain@example.com' });
+  plainToken = await tokenFor(stack, `auth0|every-op-${randomBytes(4).toString('hex')}`, {
+    email: 'plain@example.com',
+  });
 });
 
 describe('the OpenAPI document is the list of operations', () => {
   it('every path × method of the document is an operation here, and none went missing', () => {
-    const documented = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).filter((m) => (methods as readonly string[]).includes(m)).length, 0);
+    const documented = Object.values(doc.paths).reduce(
+      (n, item) => n + Object.keys(item).filter((m) => (methods as readonly string[]).includes(m)).length,
+      0,
+    );
     expect(operations.length).toBe(documented);
     expect(operations.length).toBeGreaterThanOrEqual(documentedOperationsAtLeast);
   });
@@ -231,20 +257,32 @@ describe('the OpenAPI document is the list of operations', () => {
 
 describe('every operation declares its auth on the route', () => {
   it('every operation carries an x-cra-auth declaration (declare it with secured(auth.…, route))', () => {
-    const undeclared = operations.filter((op) => !(declarations as readonly (string | undefined)[]).includes(op.declared));
-    expect(undeclared.map((op) => `${op.key}: ${op.declared === undefined ? 'no x-cra-auth' : `unknown x-cra-auth ${JSON.stringify(op.declared)}`}`), 'operations without an auth declaration').toEqual([]);
+    const undeclared = operations.filter(
+      (op) => !(declarations as readonly (string | undefined)[]).includes(op.declared),
+    );
+    expect(
+      undeclared.map(
+        (op) =>
+          `${op.key}: ${op.declared === undefined ? 'no x-cra-auth' : `unknown x-cra-auth ${JSON.stringify(op.declared)}`}`,
+      ),
+      'operations without an auth declaration',
+    ).toEqual([]);
   });
 
   it('the security of each operation is the one its declaration gives', () => {
-    const wrong = operations.filter((op) => op.declared !== undefined).flatMap((op) => {
-      const why = securityMismatch(op);
-      return why ? [`${op.key} (declared ${op.declared}, security ${JSON.stringify(op.ownSecurity)}): ${why}`] : [];
-    });
+    const wrong = operations
+      .filter((op) => op.declared !== undefined)
+      .flatMap((op) => {
+        const why = securityMismatch(op);
+        return why ? [`${op.key} (declared ${op.declared}, security ${JSON.stringify(op.ownSecurity)}): ${why}`] : [];
+      });
     expect(wrong).toEqual([]);
   });
 
   it('the public list here is exactly the operations declared public, recovery token, agent signature or hook signature', () => {
-    const declaredWithoutBearer = operations.filter((op) => withoutBearer.has(op.declared as Declaration)).map((op) => `${op.key} (${op.declared})`);
+    const declaredWithoutBearer = operations
+      .filter((op) => withoutBearer.has(op.declared as Declaration))
+      .map((op) => `${op.key} (${op.declared})`);
     const listed = operations.filter(isPublic).map((op) => `${op.key} (${op.declared ?? 'undeclared'})`);
     expect(listed.sort()).toEqual(declaredWithoutBearer.sort());
   });
@@ -253,12 +291,16 @@ describe('every operation declares its auth on the route', () => {
     const wrong: string[] = [];
     for (const op of operations) {
       const declaredPermission = op.declared === 'permission';
-      if (isSupport(op) !== declaredPermission) wrong.push(`${op.key}: declared ${op.declared ?? 'nothing'}, ${isSupport(op) ? 'a support' : 'not a support'} operation`);
+      if (isSupport(op) !== declaredPermission)
+        wrong.push(
+          `${op.key}: declared ${op.declared ?? 'nothing'}, ${isSupport(op) ? 'a support' : 'not a support'} operation`,
+        );
       const expected = permissionsFor(op);
       if (declaredPermission && expected) {
         // The document names only permissions listed here for the operation's prefix.
         const documented = documentedPermissions(op);
-        if (!documented.flat().every((p) => expected.includes(p))) wrong.push(`${op.key}: documents ${JSON.stringify(documented)}, this file names ${JSON.stringify(expected)}`);
+        if (!documented.flat().every((p) => expected.includes(p)))
+          wrong.push(`${op.key}: documents ${JSON.stringify(documented)}, this file names ${JSON.stringify(expected)}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -293,7 +335,11 @@ describe('without credentials', () => {
       const res = answers.get(op.key)!;
       return documentsBearer(op) !== (res.status === 401 && bearerChallenge(res));
     });
-    expect(disagree.map((op) => `${describeAnswer(op, answers.get(op.key)!)}; documented security ${JSON.stringify(op.security)}`)).toEqual([]);
+    expect(
+      disagree.map(
+        (op) => `${describeAnswer(op, answers.get(op.key)!)}; documented security ${JSON.stringify(op.security)}`,
+      ),
+    ).toEqual([]);
   });
 
   it('the public entries the document does not list exist: each answers an anonymous GET with 200', async () => {
@@ -303,7 +349,8 @@ describe('without credentials', () => {
     for (const key of outside) {
       const [method, path] = key.split(' ') as [string, string];
       const res = method === 'GET' ? await call(stack, 'GET', path) : undefined;
-      if (res?.status !== 200) wrong.push(`${key} → ${res?.status ?? 'not a GET: document it, or remove it from the public list'}`);
+      if (res?.status !== 200)
+        wrong.push(`${key} → ${res?.status ?? 'not a GET: document it, or remove it from the public list'}`);
     }
     expect(wrong).toEqual([]);
   });
@@ -322,7 +369,12 @@ describe('with a valid token that holds no permission', () => {
   });
 
   it('every support operation is named with its permissions here (a new support prefix must say which)', () => {
-    expect(operations.filter(isSupport).filter((op) => !permissionsFor(op)).map((op) => op.key)).toEqual([]);
+    expect(
+      operations
+        .filter(isSupport)
+        .filter((op) => !permissionsFor(op))
+        .map((op) => op.key),
+    ).toEqual([]);
   });
 
   it('every other non-public operation accepts the token (no 401) and answers without a server error', async () => {
@@ -339,7 +391,9 @@ describe('with the permission', () => {
   it('each support operation gets past the permission check (the 403 above was the permission’s)', async () => {
     const wrong: string[] = [];
     for (const op of operations.filter(isSupport)) {
-      const token = await tokenFor(stack, `auth0|every-op-support-${randomBytes(4).toString('hex')}`, { permissions: permissionsFor(op) ?? allSupportPermissions });
+      const token = await tokenFor(stack, `auth0|every-op-support-${randomBytes(4).toString('hex')}`, {
+        permissions: permissionsFor(op) ?? allSupportPermissions,
+      });
       const res = await send(op, token);
       if (res.status === 401 || res.status === 403 || res.status >= 500) wrong.push(describeAnswer(op, res));
     }

@@ -10,7 +10,15 @@ import { signatureHeader, signatureHeaderValue, signPayload } from '../../api/au
 import type { AccountDocument } from '../../domain/account-center.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
-import { call, eventually, hookSecrets, useTestStack, tokenFor, type JsonResponse, type TestStack } from '../support/stack.js';
+import {
+  call,
+  eventually,
+  hookSecrets,
+  useTestStack,
+  tokenFor,
+  type JsonResponse,
+  type TestStack,
+} from '../support/stack.js';
 
 const hookPath = '/v1/hooks/auth0/post-registration';
 
@@ -31,16 +39,31 @@ interface ProblemBody {
 
 function registration(subject: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    user: { user_id: subject, email: `${subject.split('|')[1]}@example.com`, email_verified: true, given_name: 'Barbara', family_name: 'Liskov' },
+    user: {
+      user_id: subject,
+      email: `${subject.split('|')[1]}@example.com`,
+      email_verified: true,
+      given_name: 'Barbara',
+      family_name: 'Liskov',
+    },
     consents: [{ purpose: 'terms', version: '2026-11', granted: true }],
     ...extra,
   });
 }
 
-function post(target: TestStack, body: string, signature?: string, headers: Record<string, string> = {}): Promise<JsonResponse<ProblemBody & { workflowId?: string; accountId?: string }>> {
+function post(
+  target: TestStack,
+  body: string,
+  signature?: string,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse<ProblemBody & { workflowId?: string; accountId?: string }>> {
   return call(target, 'POST', hookPath, {
     body,
-    headers: { 'content-type': 'application/json', ...(signature === undefined ? {} : { [signatureHeader]: signature }), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(signature === undefined ? {} : { [signatureHeader]: signature }),
+      ...headers,
+    },
   });
 }
 
@@ -48,7 +71,11 @@ function expectInvalidSignature(res: JsonResponse<ProblemBody>, reason: RegExp) 
   expect(res.status).toBe(401);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(res.headers.get('www-authenticate')).toBe('CRA-Signature realm="cra-hooks"');
-  expect(res.body).toMatchObject({ type: 'https://cra.dev/problems/invalid-signature', status: 401, title: 'The request signature is not valid' });
+  expect(res.body).toMatchObject({
+    type: 'https://cra.dev/problems/invalid-signature',
+    status: 401,
+    title: 'The request signature is not valid',
+  });
   expect(res.body.detail).toMatch(reason);
   const text = JSON.stringify(res.body);
   for (const secret of hookSecrets) expect(text).not.toContain(secret);
@@ -56,7 +83,9 @@ function expectInvalidSignature(res: JsonResponse<ProblemBody>, reason: RegExp) 
 
 /** Nothing was started for the subject: no workflow, no account. */
 async function expectNothingStarted(target: TestStack, subject: string) {
-  await expect(target.temporal.workflow.getHandle(`signup/${subject}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  await expect(target.temporal.workflow.getHandle(`signup/${subject}`).describe()).rejects.toBeInstanceOf(
+    WorkflowNotFoundError,
+  );
   expect(await target.db.collection(collections.accounts).countDocuments({ 'rootIdentity.subject': subject })).toBe(0);
 }
 
@@ -66,7 +95,9 @@ async function accountAppears(subject: string): Promise<AccountDocument> {
     const { status } = await stack.temporal.workflow.getHandle(`signup/${subject}`).describe();
     return status.name === 'COMPLETED' ? true : undefined;
   }, `the signup of ${subject} to complete`);
-  const doc = await stack.db.collection<AccountDocument>(collections.accounts).findOne({ _id: accountIdForSubject(subject) });
+  const doc = await stack.db
+    .collection<AccountDocument>(collections.accounts)
+    .findOne({ _id: accountIdForSubject(subject) });
   expect(doc, `the account of ${subject}`).not.toBeNull();
   return doc!;
 }
@@ -85,7 +116,9 @@ describe('signed with a configured secret', () => {
       rootIdentity: { subject, email: `hook-${tag}-current@example.com`, emailVerified: true },
       profile: { givenName: 'Barbara', familyName: 'Liskov' },
     });
-    expect(account.consents).toEqual([expect.objectContaining({ purpose: 'terms', version: '2026-11', granted: true, source: 'auth0-hook' })]);
+    expect(account.consents).toEqual([
+      expect.objectContaining({ purpose: 'terms', version: '2026-11', granted: true, source: 'auth0-hook' }),
+    ]);
     // The person can read it with their own token.
     const me = await call(stack, 'GET', '/v1/me', { token: await tokenFor(stack, subject) });
     expect(me.status).toBe(200);
@@ -105,7 +138,11 @@ describe('signed with a configured secret', () => {
     const subject = sub('two-v1');
     const body = registration(subject);
     const t = now();
-    const res = await post(stack, body, `t=${t},v1=${signPayload('not-our-secret-0123456789abcdef0123', t, body)},v1=${signPayload(hookSecrets[0], t, body)}`);
+    const res = await post(
+      stack,
+      body,
+      `t=${t},v1=${signPayload('not-our-secret-0123456789abcdef0123', t, body)},v1=${signPayload(hookSecrets[0], t, body)}`,
+    );
     expect(res.status).toBe(202);
   });
 
@@ -131,21 +168,30 @@ describe('refused signatures → 401, nothing started', () => {
   it('a stale timestamp (now − 301 s)', async () => {
     const subject = sub('stale');
     const body = registration(subject);
-    expectInvalidSignature(await post(stack, body, signatureHeaderValue(hookSecrets[0], body, now() - 301)), /tolerance/);
+    expectInvalidSignature(
+      await post(stack, body, signatureHeaderValue(hookSecrets[0], body, now() - 301)),
+      /tolerance/,
+    );
     await expectNothingStarted(stack, subject);
   });
 
   it('a future timestamp (now + 301 s)', async () => {
     const subject = sub('future');
     const body = registration(subject);
-    expectInvalidSignature(await post(stack, body, signatureHeaderValue(hookSecrets[0], body, now() + 301)), /tolerance/);
+    expectInvalidSignature(
+      await post(stack, body, signatureHeaderValue(hookSecrets[0], body, now() + 301)),
+      /tolerance/,
+    );
     await expectNothingStarted(stack, subject);
   });
 
   it('a replay of a day-old, correctly signed request', async () => {
     const subject = sub('replay');
     const body = registration(subject);
-    expectInvalidSignature(await post(stack, body, signatureHeaderValue(hookSecrets[0], body, now() - 86_400)), /tolerance/);
+    expectInvalidSignature(
+      await post(stack, body, signatureHeaderValue(hookSecrets[0], body, now() - 86_400)),
+      /tolerance/,
+    );
     await expectNothingStarted(stack, subject);
   });
 
@@ -177,7 +223,10 @@ describe('refused signatures → 401, nothing started', () => {
   it('a secret that is not configured', async () => {
     const subject = sub('wrong-secret');
     const body = registration(subject);
-    expectInvalidSignature(await post(stack, body, signatureHeaderValue('an-attacker-guess-0123456789abcdef', body)), /does not match/);
+    expectInvalidSignature(
+      await post(stack, body, signatureHeaderValue('an-attacker-guess-0123456789abcdef', body)),
+      /does not match/,
+    );
     await expectNothingStarted(stack, subject);
   });
 
@@ -190,7 +239,10 @@ describe('refused signatures → 401, nothing started', () => {
   it('a missing header, even with a valid bearer token', async () => {
     const subject = sub('bearer-instead');
     const token = await tokenFor(stack, subject, { permissions: ['support:read'] });
-    expectInvalidSignature(await post(stack, registration(subject), undefined, { authorization: `Bearer ${token}` }), /missing/);
+    expectInvalidSignature(
+      await post(stack, registration(subject), undefined, { authorization: `Bearer ${token}` }),
+      /missing/,
+    );
     await expectNothingStarted(stack, subject);
   });
 
@@ -200,7 +252,11 @@ describe('refused signatures → 401, nothing started', () => {
     ['only a timestamp', () => `t=${now()}`],
     ['only a signature', (body: string) => `v1=${signPayload(hookSecrets[0], now(), body)}`],
     ['a short signature', (body: string) => `t=${now()},v1=${signPayload(hookSecrets[0], now(), body).slice(0, 40)}`],
-    ['a base64 signature', (body: string) => `t=${now()},v1=${Buffer.from(signPayload(hookSecrets[0], now(), body), 'hex').toString('base64')}`],
+    [
+      'a base64 signature',
+      (body: string) =>
+        `t=${now()},v1=${Buffer.from(signPayload(hookSecrets[0], now(), body), 'hex').toString('base64')}`,
+    ],
     ['another scheme', (body: string) => `t=${now()},v0=${signPayload(hookSecrets[0], now(), body)}`],
     ['a non-numeric timestamp', (body: string) => `t=soon,v1=${signPayload(hookSecrets[0], now(), body)}`],
     ['a bare HMAC', (body: string) => signPayload(hookSecrets[0], now(), body)],
@@ -232,7 +288,12 @@ describe('with no SIGNUP_HOOK_SECRETS', () => {
       const res = await post(bare, body, signature);
       expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ type: 'https://cra.dev/problems/not-configured', status: 503, title: 'Not configured', detail: expect.stringContaining('SIGNUP_HOOK_SECRETS') });
+      expect(res.body).toMatchObject({
+        type: 'https://cra.dev/problems/not-configured',
+        status: 503,
+        title: 'Not configured',
+        detail: expect.stringContaining('SIGNUP_HOOK_SECRETS'),
+      });
     }
     await expectNothingStarted(bare, subject);
   });

@@ -22,13 +22,18 @@ const stack = useTestStack({
   env: { LINK_CLIENT_REDIRECT_URIS: JSON.stringify({ 'cra-cli': [appRedirect], 'other-app': [otherAppRedirect] }) },
 });
 
-interface LinkStarted { workflowId: string; authorizationUrl: string; expiresAt: string }
+interface LinkStarted {
+  workflowId: string;
+  authorizationUrl: string;
+  expiresAt: string;
+}
 type Problem = { type: string; status: number; title: string; detail: string };
 
 const startLink = (who: SignedUp, json: Record<string, unknown> = {}, token = who.token) =>
   call<LinkStarted & Problem>(stack, 'POST', '/v1/me/providers/github/link', { token, json });
 
-const nodes = async (who: SignedUp) => (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token })).body.connected_providers.nodes;
+const nodes = async (who: SignedUp) =>
+  (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token })).body.connected_providers.nodes;
 
 /** Nothing of the provider account reached `who`: no connection, no tokens, no records, the workflow denied. */
 async function nothingLinked(who: SignedUp, workflowId: string) {
@@ -39,7 +44,9 @@ async function nothingLinked(who: SignedUp, workflowId: string) {
   const data = await call<{ records?: unknown[] }>(stack, 'GET', '/v1/me/data', { token: who.token });
   expect(JSON.stringify(data.body)).not.toContain('github:');
   const audit = await stack.deps.auditLog.list({ accountId: who.accountId });
-  expect(audit.find((e) => e.action === 'provider.link_actor_mismatch')).toMatchObject({ details: { broughtBy: expect.stringMatching(/\S/) } });
+  expect(audit.find((e) => e.action === 'provider.link_actor_mismatch')).toMatchObject({
+    details: { broughtBy: expect.stringMatching(/\S/) },
+  });
   expect(audit.map((e) => e.action)).not.toContain('provider.linked');
 }
 
@@ -60,7 +67,9 @@ describe('the browser callback', () => {
     // Spent: not even Mallory's own session can use the answer afterwards.
     const replay = await deliverCallback(stack, callback, { as: mallory });
     expect(replay.status).toBe(409);
-    const attempt = await stack.db.collection(collections.linkAttempts).findOne({ workflowId: started.body.workflowId }, { sort: { createdAt: -1 } });
+    const attempt = await stack.db
+      .collection(collections.linkAttempts)
+      .findOne({ workflowId: started.body.workflowId }, { sort: { createdAt: -1 } });
     expect(attempt).toMatchObject({ status: 'discarded', code: null, codeVerifierCiphertext: null });
   });
 
@@ -81,7 +90,9 @@ describe('the browser callback', () => {
     const who = await signedUp(stack, `auth0|later-${run}`);
     const started = await startLink(who);
     const callback = await completeConsent(started.body.authorizationUrl, { username: `later-gh-${run}` });
-    const page = await fetch(`${stack.baseUrl}${callback.pathname}${callback.search}`, { headers: { accept: 'text/html' } });
+    const page = await fetch(`${stack.baseUrl}${callback.pathname}${callback.search}`, {
+      headers: { accept: 'text/html' },
+    });
     expect(page.status).toBe(401);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
     const html = await page.text();
@@ -92,11 +103,17 @@ describe('the browser callback', () => {
     const json = await deliverCallback(stack, callback);
     expect(json.status).toBe(401);
     expect(json.body).toMatchObject({ type: expect.stringContaining('link-sign-in-required') });
-    expect(await stack.db.collection(collections.linkAttempts).findOne({ workflowId: started.body.workflowId, status: 'pending' })).toMatchObject({ code: null, callbackAt: null });
+    expect(
+      await stack.db
+        .collection(collections.linkAttempts)
+        .findOne({ workflowId: started.body.workflowId, status: 'pending' }),
+    ).toMatchObject({ code: null, callbackAt: null });
     expect(await nodes(who)).toEqual([]);
 
     // After sign-in the sign-in route sends the browser back to returnTo, now with the person's session.
-    const back = await call<{ status: string }>(stack, 'GET', returnTo, { headers: { accept: 'application/json', cookie: await browserSessionOf(stack, who) } });
+    const back = await call<{ status: string }>(stack, 'GET', returnTo, {
+      headers: { accept: 'application/json', cookie: await browserSessionOf(stack, who) },
+    });
     expect(back.status).toBe(200);
     expect(back.body).toMatchObject({ status: 'linked' });
     expect((await nodes(who)).map((n) => n.providerAccountId)).toEqual([`github:later-gh-${run}`]);
@@ -135,10 +152,13 @@ describe('POST /v1/me/providers/{p}/link/complete', () => {
     const atApp = await completeConsent(started.body.authorizationUrl, { username: `native-gh-${run}` });
     expect(`${atApp.origin}${atApp.pathname}`).toBe(appRedirect);
     // The account center's own callback does not take an app's answer, even with the right session.
-    const notHere = await call(stack, 'GET', `/v1/oauth/github/callback${atApp.search}`, { headers: { accept: 'application/json', cookie: await browserSessionOf(stack, who) } });
+    const notHere = await call(stack, 'GET', `/v1/oauth/github/callback${atApp.search}`, {
+      headers: { accept: 'application/json', cookie: await browserSessionOf(stack, who) },
+    });
     expect(notHere.status).toBe(400);
     const done = await call<{ status: string }>(stack, 'POST', '/v1/me/providers/github/link/complete', {
-      token: who.token, json: { state: atApp.searchParams.get('state'), code: atApp.searchParams.get('code') },
+      token: who.token,
+      json: { state: atApp.searchParams.get('state'), code: atApp.searchParams.get('code') },
     });
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ status: 'linked' });
@@ -149,11 +169,18 @@ describe('POST /v1/me/providers/{p}/link/complete', () => {
     for (const redirectUri of [otherAppRedirect, `${appRedirect}/`, `${appRedirect}?x=1`, 'https://evil.example/cb']) {
       const res = await startLink(who, { redirectUri });
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ type: expect.stringContaining('link-redirect-uri-invalid'), detail: expect.stringContaining('cra-cli') });
+      expect(res.body).toMatchObject({
+        type: expect.stringContaining('link-redirect-uri-invalid'),
+        detail: expect.stringContaining('cra-cli'),
+      });
     }
     // The other app's token may use its own URI.
     const otherAppToken = await stack.issuer.issue({ subject: who.subject, clientId: 'other-app' });
     expect((await startLink(who, { redirectUri: otherAppRedirect }, otherAppToken)).status).toBe(202);
-    expect(await stack.db.collection(collections.linkAttempts).countDocuments({ accountId: who.accountId, redirectUri: { $in: [appRedirect, 'https://evil.example/cb'] } })).toBe(0);
+    expect(
+      await stack.db
+        .collection(collections.linkAttempts)
+        .countDocuments({ accountId: who.accountId, redirectUri: { $in: [appRedirect, 'https://evil.example/cb'] } }),
+    ).toBe(0);
   });
 });

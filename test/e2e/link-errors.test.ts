@@ -13,12 +13,17 @@ import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../
 const stack = useTestStack({ sandbox: true, env: { LINK_ATTEMPT_TTL: '8 seconds' } });
 const run = randomBytes(3).toString('hex');
 
-interface LinkStarted { workflowId: string; authorizationUrl: string }
+interface LinkStarted {
+  workflowId: string;
+  authorizationUrl: string;
+}
 type Problem = { type: string; status: number; title: string; detail: string };
 
-const startLink = (who: SignedUp, provider: string) => call<LinkStarted>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token: who.token, json: {} });
+const startLink = (who: SignedUp, provider: string) =>
+  call<LinkStarted>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token: who.token, json: {} });
 /** The provider's answer, brought back by `who`'s signed-in browser. */
-const deliver = async (url: URL, who: SignedUp, accept = 'application/json') => (await deliverCallback(stack, url, { as: who, accept })) as JsonResponse<Problem & { status: string | number }>;
+const deliver = async (url: URL, who: SignedUp, accept = 'application/json') =>
+  (await deliverCallback(stack, url, { as: who, accept })) as JsonResponse<Problem & { status: string | number }>;
 
 /** Nothing of the attempt is kept: no connection on the account, no tokens, the workflow ended without linking. */
 async function expectNothingStored(who: SignedUp, workflowId: string) {
@@ -50,11 +55,21 @@ describe('starting a link', () => {
     expect(await stack.db.collection(collections.linkAttempts).countDocuments({ accountId: who.accountId })).toBe(0);
 
     const path = `/v1/support/feature-flags/ENABLE_X_LOGIN/accounts/${who.accountId}`;
-    const notSupport = await call(stack, 'PUT', path, { token: who.token, json: { enabled: true, reason: 'beta tester' } });
+    const notSupport = await call(stack, 'PUT', path, {
+      token: who.token,
+      json: { enabled: true, reason: 'beta tester' },
+    });
     expect(notSupport.status).toBe(403);
     const agent = await tokenFor(stack, `auth0|support-${run}`, { permissions: ['flags:write'] });
-    expect((await call(stack, 'PUT', path, { token: agent, json: { enabled: true, reason: 'beta tester' } })).status).toBe(200);
-    const providers = await call<{ providers: Array<{ id: string; enabled: boolean }> }>(stack, 'GET', '/v1/providers', { token: who.token });
+    expect(
+      (await call(stack, 'PUT', path, { token: agent, json: { enabled: true, reason: 'beta tester' } })).status,
+    ).toBe(200);
+    const providers = await call<{ providers: Array<{ id: string; enabled: boolean }> }>(
+      stack,
+      'GET',
+      '/v1/providers',
+      { token: who.token },
+    );
     expect(providers.body.providers.find((p) => p.id === 'x')?.enabled).toBe(true);
     const allowed = await startLink(who, 'x');
     expect(allowed.status).toBe(202);
@@ -100,7 +115,9 @@ describe('the callback', () => {
     const who = await signedUp(stack, `auth0|page-${run}`);
     const started = await startLink(who, 'github');
     const callback = await completeConsent(started.body.authorizationUrl, { username: `p-${run}` });
-    const res = await fetch(`${stack.baseUrl}${callback.pathname}${callback.search}`, { headers: { accept: 'text/html', cookie: await browserSessionOf(stack, who) } });
+    const res = await fetch(`${stack.baseUrl}${callback.pathname}${callback.search}`, {
+      headers: { accept: 'text/html', cookie: await browserSessionOf(stack, who) },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     expect(await res.text()).toContain('Connected: GitHub');
@@ -113,7 +130,10 @@ describe('the callback', () => {
     expect(callback.searchParams.get('error')).toBe('access_denied');
     const res = await deliver(callback, who);
     expect(res.status).toBe(403);
-    expect(res.body).toMatchObject({ type: expect.stringContaining('link-denied'), detail: expect.stringContaining('access_denied') });
+    expect(res.body).toMatchObject({
+      type: expect.stringContaining('link-denied'),
+      detail: expect.stringContaining('access_denied'),
+    });
     await expectNothingStored(who, started.body.workflowId);
   });
 
@@ -129,7 +149,10 @@ describe('the callback', () => {
     injected.searchParams.set('code', attackerCallback.searchParams.get('code')!);
     const res = await deliver(injected, victim);
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ type: expect.stringContaining('link-failed'), detail: expect.stringContaining('invalid_grant') });
+    expect(res.body).toMatchObject({
+      type: expect.stringContaining('link-failed'),
+      detail: expect.stringContaining('invalid_grant'),
+    });
     await expectNothingStored(victim, victimLink.body.workflowId);
   });
 
@@ -159,7 +182,12 @@ describe('the callback', () => {
     expect([409, 410]).toContain(late.status);
     await expectNothingStored(who, started.body.workflowId);
     const status = await eventually(async () => {
-      const s = await call<{ stage: string }>(stack, 'GET', `/v1/workflows/${encodeURIComponent(started.body.workflowId)}`, { token: who.token });
+      const s = await call<{ stage: string }>(
+        stack,
+        'GET',
+        `/v1/workflows/${encodeURIComponent(started.body.workflowId)}`,
+        { token: who.token },
+      );
       return s.body.stage === 'expired' ? s.body : undefined;
     }, 'stage expired');
     expect(status).toMatchObject({ process: 'link', status: 'completed', stage: 'expired' });

@@ -26,17 +26,29 @@ afterAll(async () => {
   await browser?.close();
 });
 
-const nodes = async (who: SignedUp) => (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token })).body.connected_providers.nodes;
+const nodes = async (who: SignedUp) =>
+  (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token })).body.connected_providers.nodes;
 
 /** Link GitHub, wait for the first sync, and read the undo link from the provider-linked notice in the outbox. */
-async function linkedWithNotice(name: string): Promise<{ who: SignedUp; undoUrl: string; workflowId: string; email: string }> {
+async function linkedWithNotice(
+  name: string,
+): Promise<{ who: SignedUp; undoUrl: string; workflowId: string; email: string }> {
   const email = `${name}-${run}@example.com`;
   const who = await signedUp(stack, `auth0|${name}-${run}`, { email });
-  stack.sandbox!.data.kinds('github').forEach((kind) => stack.sandbox!.data.setCount('github', `${name}-gh-${run}`, kind, 2));
+  stack
+    .sandbox!.data.kinds('github')
+    .forEach((kind) => stack.sandbox!.data.setCount('github', `${name}-gh-${run}`, kind, 2));
   const { answer, workflowId } = await linkThroughSandbox(stack, who, 'github', `${name}-gh-${run}`);
   expect(answer.body).toMatchObject({ status: 'linked' });
   await stack.temporal.workflow.getHandle(`sync/${who.accountId}/github`).result();
-  const notice = await eventually(() => stack.db.collection<{ body: string }>(collections.outbox).findOne({ to: email, template: 'provider-linked' }).then((n) => n ?? undefined), 'the provider-linked notice');
+  const notice = await eventually(
+    () =>
+      stack.db
+        .collection<{ body: string }>(collections.outbox)
+        .findOne({ to: email, template: 'provider-linked' })
+        .then((n) => n ?? undefined),
+    'the provider-linked notice',
+  );
   const undoUrl = /(http\S+\/account\/links\/undo\?token=[A-Za-z0-9_-]+)/.exec(notice.body)?.[1];
   expect(undoUrl).toBeDefined();
   return { who, undoUrl: undoUrl!, workflowId, email };
@@ -45,7 +57,9 @@ async function linkedWithNotice(name: string): Promise<{ who: SignedUp; undoUrl:
 it('shows what would be disconnected, changes nothing on GET, and disconnects with the button', async () => {
   const { who, undoUrl, workflowId } = await linkedWithNotice('undo');
   const token = new URL(undoUrl).searchParams.get('token')!;
-  expect(await stack.db.collection(collections.providerRecords).countDocuments({ accountId: who.accountId })).toBeGreaterThan(0);
+  expect(
+    await stack.db.collection(collections.providerRecords).countDocuments({ accountId: who.accountId }),
+  ).toBeGreaterThan(0);
 
   // A mail scanner prefetches the link (twice): nothing changes.
   for (let i = 0; i < 2; i++) {
@@ -73,10 +87,15 @@ it('shows what would be disconnected, changes nothing on GET, and disconnects wi
   const opened = await page.goto(undoUrl);
   expect(opened?.status()).toBe(200);
   expect(await page.locator('h1').textContent()).toBe('Undo the connection of GitHub?');
-  expect(await page.locator('dd').allTextContents()).toEqual(expect.arrayContaining([`undo-${run}@example.com`, 'GitHub']));
+  expect(await page.locator('dd').allTextContents()).toEqual(
+    expect.arrayContaining([`undo-${run}@example.com`, 'GitHub']),
+  );
   expect(await page.locator('button').count()).toBe(1);
   expect((await nodes(who)).map((n) => n.provider)).toEqual(['github']);
-  const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.locator('button').click()]);
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.locator('button').click(),
+  ]);
   expect(answer.status()).toBe(200);
   await page.waitForLoadState();
   expect(await page.locator('h1').textContent()).toBe('GitHub is being disconnected');
@@ -98,9 +117,12 @@ it('shows what would be disconnected, changes nothing on GET, and disconnects wi
 });
 
 /** The undo page's button, as a browser sends it: the token from the link, in a form body. */
-const pressUndo = (url: string) => fetch(`${stack.baseUrl}/account/links/undo`, {
-  method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: new URL(url).searchParams.get('token')! }).toString(),
-});
+const pressUndo = (url: string) =>
+  fetch(`${stack.baseUrl}/account/links/undo`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: new URL(url).searchParams.get('token')! }).toString(),
+  });
 
 it('answers a wrong token with 404 and an expired one with 410, changing nothing', async () => {
   const { who, undoUrl } = await linkedWithNotice('late');
@@ -111,7 +133,10 @@ it('answers a wrong token with 404 and an expired one with 410, changing nothing
   expect(await bad.text()).toContain('This undo link does not work');
   expect((await fetch(`${stack.baseUrl}/account/links/undo`)).status).toBe(404);
 
-  await linkUndoTokens(stack.db).updateMany({ accountId: who.accountId }, { $set: { expiresAt: new Date(Date.now() - 1000).toISOString() } });
+  await linkUndoTokens(stack.db).updateMany(
+    { accountId: who.accountId },
+    { $set: { expiresAt: new Date(Date.now() - 1000).toISOString() } },
+  );
   const expired = await fetch(undoUrl);
   expect(expired.status).toBe(410);
   expect(await expired.text()).toContain('This undo link has expired');

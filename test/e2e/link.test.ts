@@ -39,10 +39,17 @@ async function deliver(callbackUrl: URL, who: SignedUp) {
 async function attemptSecrets(authorizationUrl: string): Promise<string[]> {
   const url = new URL(authorizationUrl);
   const state = url.searchParams.get('state')!;
-  const attempt = await stack.db.collection(collections.linkAttempts).findOne({ _id: createHash('sha256').update(state).digest('hex') as never });
+  const attempt = await stack.db
+    .collection(collections.linkAttempts)
+    .findOne({ _id: createHash('sha256').update(state).digest('hex') as never });
   expect(attempt).toMatchObject({ status: 'pending' });
   const verifier = await stack.deps.vault.decrypt(vaultKeys.linkSecrets, attempt!.codeVerifierCiphertext);
-  const secrets = [state, url.searchParams.get('code_challenge')!, verifier, ...(url.searchParams.get('nonce') ? [url.searchParams.get('nonce')!] : [])];
+  const secrets = [
+    state,
+    url.searchParams.get('code_challenge')!,
+    verifier,
+    ...(url.searchParams.get('nonce') ? [url.searchParams.get('nonce')!] : []),
+  ];
   for (const s of secrets) expect(s.length).toBeGreaterThanOrEqual(32);
   return secrets;
 }
@@ -60,14 +67,25 @@ async function historiesAndLog(workflowIds: string[]): Promise<string[]> {
 describe('GET /v1/providers', () => {
   it('lists the catalog with the default flags evaluated for the caller', async () => {
     const person = await signedUp(stack, `auth0|catalog-${run}`);
-    const res = await call<{ providers: Array<{ id: string; enabled: boolean; flag: string; defaultScopes: string[]; extendedScopes: string[] }> }>(stack, 'GET', '/v1/providers', { token: person.token });
+    const res = await call<{
+      providers: Array<{
+        id: string;
+        enabled: boolean;
+        flag: string;
+        defaultScopes: string[];
+        extendedScopes: string[];
+      }>;
+    }>(stack, 'GET', '/v1/providers', { token: person.token });
     expect(res.status).toBe(200);
     const byId = Object.fromEntries(res.body.providers.map((p) => [p.id, p]));
     expect(Object.keys(byId)).toHaveLength(13);
-    for (const id of ['google', 'apple', 'facebook', 'microsoft', 'linkedin', 'github']) expect(byId[id]?.enabled).toBe(true);
-    for (const id of ['x', 'reddit', 'discord', 'amazon', 'spotify', 'slack', 'coderabbit']) expect(byId[id]?.enabled).toBe(false);
+    for (const id of ['google', 'apple', 'facebook', 'microsoft', 'linkedin', 'github'])
+      expect(byId[id]?.enabled).toBe(true);
+    for (const id of ['x', 'reddit', 'discord', 'amazon', 'spotify', 'slack', 'coderabbit'])
+      expect(byId[id]?.enabled).toBe(false);
     expect(byId.coderabbit).toMatchObject({
-      flag: 'ENABLE_CODERABBIT_LOGIN', defaultScopes: ['profile:read'],
+      flag: 'ENABLE_CODERABBIT_LOGIN',
+      defaultScopes: ['profile:read'],
       extendedScopes: ['repositories:read', 'reviews:read', 'reviews:write', 'analytics:read', 'organizations:read'],
     });
   });
@@ -90,7 +108,10 @@ describe('linking a provider', () => {
     expect(url.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['read:user', 'user:email']));
     const firstAttempt = await attemptSecrets(started.body.authorizationUrl);
 
-    const callback = await completeConsent(started.body.authorizationUrl, { username: `ada-${run}`, email: `ada-${run}@github.sandbox.test` });
+    const callback = await completeConsent(started.body.authorizationUrl, {
+      username: `ada-${run}`,
+      email: `ada-${run}@github.sandbox.test`,
+    });
     expect(callback.searchParams.get('state')).toBe(url.searchParams.get('state'));
     const answered = await deliver(callback, person);
     expect(answered.body).toMatchObject({ status: 'linked' });
@@ -100,8 +121,12 @@ describe('linking a provider', () => {
     const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
     const node = me.body.connected_providers.nodes.find((n) => n.provider === 'github');
     expect(node).toMatchObject({
-      provider: 'github', providerAccountId: `github:ada-${run}`, status: 'active', email: `ada-${run}@github.sandbox.test`,
-      scopes: expect.arrayContaining(['read:user', 'user:email']), directoryLinked: true,
+      provider: 'github',
+      providerAccountId: `github:ada-${run}`,
+      status: 'active',
+      email: `ada-${run}@github.sandbox.test`,
+      scopes: expect.arrayContaining(['read:user', 'user:email']),
+      directoryLinked: true,
       linkOrigin: { workflowId: started.body.workflowId, requestedBy: person.subject },
     });
 
@@ -112,17 +137,25 @@ describe('linking a provider', () => {
     expect(stored!.refreshTokenCiphertext).toMatch(/^cra:v\d+:/);
     const accessToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.accessTokenCiphertext);
     const refreshToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.refreshTokenCiphertext);
-    const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, { headers: { authorization: `Bearer ${accessToken}` } });
+    const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
     expect(await userinfo.json()).toMatchObject({ sub: `github:ada-${run}` });
 
     // One custodian per connection, running.
     const custody = stack.temporal.workflow.getHandle(`tokens/${person.accountId}/github`);
     expect((await custody.describe()).status.name).toBe('RUNNING');
-    expect(await custody.query(custodyStateQuery)).toMatchObject({ connectionId: node!.connectionId, status: 'active' });
+    expect(await custody.query(custodyStateQuery)).toMatchObject({
+      connectionId: node!.connectionId,
+      status: 'active',
+    });
 
     const audit = await stack.deps.auditLog.list({ accountId: person.accountId });
     expect(audit.map((e) => e.action)).toContain('provider.linked');
-    const notices = await stack.db.collection(collections.outbox).find({ to: `linker-${run}@example.com`, template: 'provider-linked' }).toArray();
+    const notices = await stack.db
+      .collection(collections.outbox)
+      .find({ to: `linker-${run}@example.com`, template: 'provider-linked' })
+      .toArray();
     expect(notices).toHaveLength(1);
 
     // Linking the same provider account again is a no-op.
@@ -134,12 +167,23 @@ describe('linking a provider', () => {
     expect(after.body.connected_providers.nodes.filter((n) => n.provider === 'github')).toHaveLength(1);
 
     // Nothing secret in any workflow history or API log line: tokens, codes, and no state, PKCE value or nonce.
-    const secrets = [accessToken, refreshToken, callback.searchParams.get('code')!, secondCallback.searchParams.get('code')!, ...firstAttempt, ...secondAttempt];
+    const secrets = [
+      accessToken,
+      refreshToken,
+      callback.searchParams.get('code')!,
+      secondCallback.searchParams.get('code')!,
+      ...firstAttempt,
+      ...secondAttempt,
+    ];
     const haystacks = await historiesAndLog([started.body.workflowId, `tokens/${person.accountId}/github`]);
     expect(haystacks.some((h) => h.includes(node!.connectionId))).toBe(true);
     for (const secret of secrets) expect(haystacks.filter((h) => h.includes(secret))).toEqual([]);
     // The attempt record held the URL (encrypted) only until the API answered with it.
-    expect(await stack.db.collection(collections.linkAttempts).countDocuments({ accountId: person.accountId, authorizationUrlCiphertext: { $ne: null } })).toBe(0);
+    expect(
+      await stack.db
+        .collection(collections.linkAttempts)
+        .countDocuments({ accountId: person.accountId, authorizationUrlCiphertext: { $ne: null } }),
+    ).toBe(0);
   });
 
   it('sends a nonce to OpenID providers and checks it in the id_token', async () => {
@@ -149,10 +193,16 @@ describe('linking a provider', () => {
     expect(url.searchParams.get('nonce')).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(url.searchParams.get('scope')).toBe('openid email profile');
     const secrets = await attemptSecrets(started.body.authorizationUrl);
-    const answered = await deliver(await completeConsent(started.body.authorizationUrl, { username: `grace-${run}` }), person);
+    const answered = await deliver(
+      await completeConsent(started.body.authorizationUrl, { username: `grace-${run}` }),
+      person,
+    );
     expect(answered.body).toMatchObject({ status: 'linked' });
     const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
-    expect(me.body.connected_providers.nodes.find((n) => n.provider === 'google')).toMatchObject({ providerAccountId: `google:grace-${run}`, status: 'active' });
+    expect(me.body.connected_providers.nodes.find((n) => n.provider === 'google')).toMatchObject({
+      providerAccountId: `google:grace-${run}`,
+      status: 'active',
+    });
     // The state, challenge, verifier and nonce never entered the link workflow's history.
     const haystacks = await historiesAndLog([started.body.workflowId]);
     expect(haystacks.some((h) => h.includes(createHash('sha256').update(secrets[0]!).digest('hex')))).toBe(true);

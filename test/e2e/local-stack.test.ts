@@ -28,11 +28,18 @@ afterAll(async () => {
 
 async function start(): Promise<ChildProcess> {
   output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy/local/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy/local/start.ts'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const api = `http://127.0.0.1:${env.PORT}`;
-  await eventually(async () => ((await fetch(`${api}/readyz`)).status === 200 ? true : undefined), 'the API to be ready', 120_000);
+  await eventually(
+    async () => ((await fetch(`${api}/readyz`)).status === 200 ? true : undefined),
+    'the API to be ready',
+    120_000,
+  );
   return child;
 }
 
@@ -58,36 +65,61 @@ it('starts, signs up, stops cleanly and keeps the data across a restart', async 
   expect(output).toContain(`Temporal Web    http://localhost:${env.CRA_TEMPORAL_UI_PORT}`);
   expect(output).toContain(`API             http://localhost:${env.PORT}`);
 
-  const { stdout: token } = await run('node_modules/.bin/tsx', ['deploy/cli/token.ts', '--sub', 'auth0|newcomer', '--email', 'new@example.com'], { env });
+  const { stdout: token } = await run(
+    'node_modules/.bin/tsx',
+    ['deploy/cli/token.ts', '--sub', 'auth0|newcomer', '--email', 'new@example.com'],
+    { env },
+  );
   const auth = { authorization: `Bearer ${token.trim()}` };
   const signup = await fetch(`${api}/v1/signup`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ givenName: 'New', familyName: 'Comer', consents: [{ purpose: 'terms', version: '1', granted: true }] }),
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      givenName: 'New',
+      familyName: 'Comer',
+      consents: [{ purpose: 'terms', version: '1', granted: true }],
+    }),
   });
   expect(signup.status).toBe(202);
   const { workflowId, accountId } = (await signup.json()) as { workflowId: string; accountId: string };
   const statusUrl = `${api}/v1/workflows/${encodeURIComponent(workflowId)}`;
-  await eventually(async () => ((await (await fetch(statusUrl, { headers: auth })).json()) as { status: string }).status === 'completed' || undefined, 'signup to complete', 60_000);
+  await eventually(
+    async () =>
+      ((await (await fetch(statusUrl, { headers: auth })).json()) as { status: string }).status === 'completed' ||
+      undefined,
+    'signup to complete',
+    60_000,
+  );
 
   // The sandbox provider that npm start runs lets a newcomer link a provider on a laptop.
-  const link = await fetch(`${api}/v1/me/providers/github/link`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+  const link = await fetch(`${api}/v1/me/providers/github/link`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: '{}',
+  });
   expect(link.status).toBe(202);
   const { authorizationUrl } = (await link.json()) as { authorizationUrl: string };
   expect(authorizationUrl.startsWith(`http://localhost:${env.CRA_SANDBOX_PORT}/github/auth?`)).toBe(true);
   const callback = await completeConsent(authorizationUrl, { username: 'newcomer' });
   // An app (here the CLI's token) finishing the link it started: the callback itself needs the account center's session.
   const linked = await fetch(`${api}/v1/me/providers/github/link/complete`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify({ state: callback.searchParams.get('state'), code: callback.searchParams.get('code') }),
   });
   expect(await linked.json()).toMatchObject({ status: 'linked' });
 
   const metrics = await (await fetch(`http://127.0.0.1:${env.METRICS_PORT}/metrics`)).text();
   expect(metrics).toMatch(/temporal_activity_execution_latency_bucket\{[^}]*activity_type="createAccountCenter"/);
-  const { stdout: outbox } = await run('node_modules/.bin/tsx', ['deploy/cli/outbox.ts', '--to', 'new@example.com', '--json'], { env: { ...env, MONGODB_URI: `mongodb://127.0.0.1:${env.CRA_MONGO_PORT}` } });
+  const { stdout: outbox } = await run(
+    'node_modules/.bin/tsx',
+    ['deploy/cli/outbox.ts', '--to', 'new@example.com', '--json'],
+    { env: { ...env, MONGODB_URI: `mongodb://127.0.0.1:${env.CRA_MONGO_PORT}` } },
+  );
   // Newest first: the provider notice, then the welcome.
   expect((JSON.parse(outbox) as Array<{ template: string; to: string }>).map((n) => [n.template, n.to])).toEqual([
-    ['provider-linked', 'new@example.com'], ['welcome', 'new@example.com'],
+    ['provider-linked', 'new@example.com'],
+    ['welcome', 'new@example.com'],
   ]);
 
   expect(await stop(launcher)).toBe(0);
@@ -97,7 +129,11 @@ it('starts, signs up, stops cleanly and keeps the data across a restart', async 
   launcher = await start();
   const me = await fetch(`${api}/v1/me`, { headers: auth });
   expect(me.status).toBe(200);
-  expect(await me.json()).toMatchObject({ accountId, rootIdentity: { subject: 'auth0|newcomer' }, connected_providers: { nodes: [{ provider: 'github', status: 'active' }] } });
+  expect(await me.json()).toMatchObject({
+    accountId,
+    rootIdentity: { subject: 'auth0|newcomer' },
+    connected_providers: { nodes: [{ provider: 'github', status: 'active' }] },
+  });
   const status = await (await fetch(statusUrl, { headers: auth })).json();
   expect(status).toEqual({ workflowId, process: 'signup', status: 'completed', stage: 'completed' });
   expect(await stop(launcher)).toBe(0);

@@ -25,7 +25,9 @@ let issuerJwk: JWK & { kid: string };
 let issuerKey: CryptoKey;
 
 beforeAll(async () => {
-  issuerJwk = JSON.parse(readFileSync(join(stack.env.CRA_DATA_DIR!, 'keys', 'issuer-rs256.json'), 'utf8')) as JWK & { kid: string };
+  issuerJwk = JSON.parse(readFileSync(join(stack.env.CRA_DATA_DIR!, 'keys', 'issuer-rs256.json'), 'utf8')) as JWK & {
+    kid: string;
+  };
   issuerKey = (await importJWK(issuerJwk, 'RS256')) as CryptoKey;
 });
 
@@ -33,18 +35,28 @@ beforeAll(async () => {
 const tag = randomBytes(3).toString('hex');
 const sub = (name: string) => `auth0|probe-${tag}-${name}`;
 const now = () => Math.floor(Date.now() / 1000);
-const signupBody = { givenName: 'Barbara', familyName: 'Liskov', consents: [{ purpose: 'terms', version: '2026-11', granted: true }] };
-
+const signupBody = {
+  givenName: 'Barbara',
+  familyName: 'Liskov',
+  consents: [{ purpose: 'terms', version: '2026-11', granted: true }],
+};
 
 function expectProblem(res: { status: number; headers: Headers; body: unknown }, status: number, kind: string) {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: `https://cra.dev/problems/${kind}`, status, title: expect.any(String), detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    type: `https://cra.dev/problems/${kind}`,
+    status,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
 }
 
 describe('request headers over the limits → 431 problem+json', () => {
   it('a 100 KB bearer token: refused by the HTTP parser, with a problem body naming the limit', async () => {
-    const res = await fetch(`${stack.baseUrl}/v1/me`, { headers: { authorization: `Bearer ${'a'.repeat(100 * 1024)}` } });
+    const res = await fetch(`${stack.baseUrl}/v1/me`, {
+      headers: { authorization: `Bearer ${'a'.repeat(100 * 1024)}` },
+    });
     const body = (await res.json()) as ProblemBody;
     expectProblem({ status: res.status, headers: res.headers, body }, 431, 'headers-too-large');
     expect(body.title).toBe('Request header fields too large');
@@ -60,7 +72,9 @@ describe('request headers over the limits → 431 problem+json', () => {
   });
 
   it('an Authorization header over 8 KiB (within the 16 KiB of all headers) → 431, the token never checked', async () => {
-    const res = await call<ProblemBody>(stack, 'GET', '/v1/me', { headers: { authorization: `Bearer ${'a'.repeat(9 * 1024)}` } });
+    const res = await call<ProblemBody>(stack, 'GET', '/v1/me', {
+      headers: { authorization: `Bearer ${'a'.repeat(9 * 1024)}` },
+    });
     expectProblem(res, 431, 'headers-too-large');
     expect(res.body.detail).toContain('Authorization header is larger than 8 KiB');
   });
@@ -103,14 +117,18 @@ describe("GET /v1/workflows/{id} for another person's workflow", () => {
     // Two subjects of the same length, so the two answers can be compared byte for byte.
     const owner = sub('owner-1');
     const nobody = sub('owner-2');
-    const started = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', { token: await tokenFor(stack, owner), json: signupBody });
+    const started = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', {
+      token: await tokenFor(stack, owner),
+      json: signupBody,
+    });
     expect(started.status).toBe(202);
     const existing = started.body.workflowId;
     const missing = existing.replace(owner, nobody);
     await expect(stack.temporal.workflow.getHandle(missing).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
 
     const stranger = await tokenFor(stack, sub('stranger'));
-    const ask = (id: string) => call<ProblemBody>(stack, 'GET', `/v1/workflows/${encodeURIComponent(id)}`, { token: stranger });
+    const ask = (id: string) =>
+      call<ProblemBody>(stack, 'GET', `/v1/workflows/${encodeURIComponent(id)}`, { token: stranger });
     const [other, none] = [await ask(existing), await ask(missing)];
     expectProblem(other, 404, 'workflow-not-found');
     // The only difference: the id asked for, echoed in `detail` and `instance`.
@@ -119,7 +137,9 @@ describe("GET /v1/workflows/{id} for another person's workflow", () => {
     const headers = (res: JsonResponse<ProblemBody>) => [...res.headers.entries()].filter(([k]) => k !== 'date');
     expect(headers(other)).toEqual(headers(none));
 
-    const support = await call(stack, 'GET', `/v1/workflows/${encodeURIComponent(existing)}`, { token: await tokenFor(stack, sub('support'), { permissions: ['support:read'] }) });
+    const support = await call(stack, 'GET', `/v1/workflows/${encodeURIComponent(existing)}`, {
+      token: await tokenFor(stack, sub('support'), { permissions: ['support:read'] }),
+    });
     expect(support.status).toBe(200);
     expect(support.body).toMatchObject({ workflowId: existing, process: 'signup' });
   });
@@ -134,14 +154,20 @@ describe('support routes check the permission before the body', () => {
     ['PUT flag override, bad path too', 'PUT', '/v1/support/feature-flags/NOT_A_FLAG/accounts/not-a-uuid', {}],
     ['DELETE flag override, bad path', 'DELETE', '/v1/support/feature-flags/NOT_A_FLAG/accounts/not-a-uuid', undefined],
   ])('%s without the permission and with a bad request → 403', async (_name, method, path, json) => {
-    const res = await call<ProblemBody>(stack, method, path, { token: await tokenFor(stack, sub('not-support')), ...(json ? { json } : {}) });
+    const res = await call<ProblemBody>(stack, method, path, {
+      token: await tokenFor(stack, sub('not-support')),
+      ...(json ? { json } : {}),
+    });
     expectProblem(res, 403, 'forbidden');
     expect(res.body.errors).toBeUndefined();
   });
 
   it('with the permission, the same bad body → 400 naming the field', async () => {
     const token = await tokenFor(stack, sub('flags-writer'), { permissions: ['flags:write'] });
-    const res = await call<ProblemBody>(stack, 'PUT', flagPath, { token, json: { enabled: 'yes', reason: 'ticket 42' } });
+    const res = await call<ProblemBody>(stack, 'PUT', flagPath, {
+      token,
+      json: { enabled: 'yes', reason: 'ticket 42' },
+    });
     expectProblem(res, 400, 'validation');
     expect(res.body.errors?.map((e) => e.pointer)).toEqual(['#/enabled']);
     // …and a good one is carried out.
@@ -165,7 +191,9 @@ describe('a method a path does not have → 405 with Allow', () => {
   });
 
   it('an unknown path stays 404', async () => {
-    const res = await call<ProblemBody>(stack, 'DELETE', '/v1/no-such-thing', { token: await tokenFor(stack, sub('methods')) });
+    const res = await call<ProblemBody>(stack, 'DELETE', '/v1/no-such-thing', {
+      token: await tokenFor(stack, sub('methods')),
+    });
     expectProblem(res, 404, 'not-found');
     expect(res.headers.get('allow')).toBeNull();
   });
@@ -193,7 +221,9 @@ describe('GET /openapi.json documents the statuses routes return', () => {
   };
 
   it('documents that the browser-facing OAuth callback answers pages (text/html) as well as JSON', async () => {
-    const res = await call<{ paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>> }>(stack, 'GET', '/openapi.json');
+    const res = await call<{
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>;
+    }>(stack, 'GET', '/openapi.json');
     const callback = res.body.paths['/v1/oauth/{provider}/callback']!.get!;
     for (const status of ['200', '202', '400', '401', '403', '409', '410']) {
       expect(Object.keys(callback.responses[status]?.content ?? {}), status).toContain('text/html');
@@ -232,28 +262,40 @@ describe('names that hide or disguise text are refused', () => {
     ['only zero-width characters', '\u200b\u200c\u200d\u2060\ufeff', /only zero-width/],
   ];
 
-  it.each(bad)('signup with %s in givenName/familyName → 400 naming the field, nothing started', async (_what, name, why) => {
-    for (const field of ['givenName', 'familyName'] as const) {
-      const subject = sub(`name-${field}-${randomBytes(2).toString('hex')}`);
-      const res = await call<ProblemBody>(stack, 'POST', '/v1/signup', { token: await tokenFor(stack, subject), json: { ...signupBody, [field]: name } });
-      expectProblem(res, 400, 'validation');
-      expect(res.body.errors).toHaveLength(1);
-      expect(res.body.errors![0]!.pointer).toBe(`#/${field}`);
-      expect(res.body.errors![0]!.detail).toMatch(why);
-      await expect(stack.temporal.workflow.getHandle(`signup/${subject}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
-      expect(await stack.db.collection(collections.accounts).countDocuments({ 'rootIdentity.subject': subject })).toBe(0);
-    }
-  });
+  it.each(bad)(
+    'signup with %s in givenName/familyName → 400 naming the field, nothing started',
+    async (_what, name, why) => {
+      for (const field of ['givenName', 'familyName'] as const) {
+        const subject = sub(`name-${field}-${randomBytes(2).toString('hex')}`);
+        const res = await call<ProblemBody>(stack, 'POST', '/v1/signup', {
+          token: await tokenFor(stack, subject),
+          json: { ...signupBody, [field]: name },
+        });
+        expectProblem(res, 400, 'validation');
+        expect(res.body.errors).toHaveLength(1);
+        expect(res.body.errors![0]!.pointer).toBe(`#/${field}`);
+        expect(res.body.errors![0]!.detail).toMatch(why);
+        await expect(stack.temporal.workflow.getHandle(`signup/${subject}`).describe()).rejects.toBeInstanceOf(
+          WorkflowNotFoundError,
+        );
+        expect(
+          await stack.db.collection(collections.accounts).countDocuments({ 'rootIdentity.subject': subject }),
+        ).toBe(0);
+      }
+    },
+  );
 
   it("an agent's name and a push device's name are checked the same way", async () => {
     const token = await tokenFor(stack, sub('names-elsewhere'));
     const agent = await call<ProblemBody>(stack, 'POST', '/v1/me/agents', {
-      token, json: { name: 'helper\u202e', publicKeyJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) } },
+      token,
+      json: { name: 'helper\u202e', publicKeyJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) } },
     });
     expectProblem(agent, 400, 'validation');
     expect(agent.body.errors).toEqual([{ pointer: '#/name', detail: expect.stringMatching(/bidirectional/) }]);
     const device = await call<ProblemBody>(stack, 'POST', '/v1/me/recovery-factors/push-devices', {
-      token, json: { name: '\u001b]0;owned\u0007', endpoint: 'https://push.example.com/send/abc' },
+      token,
+      json: { name: '\u001b]0;owned\u0007', endpoint: 'https://push.example.com/send/abc' },
     });
     expectProblem(device, 400, 'validation');
     expect(device.body.errors).toEqual([{ pointer: '#/name', detail: expect.stringMatching(/control characters/) }]);
@@ -261,7 +303,10 @@ describe('names that hide or disguise text are refused', () => {
 
   it('names in any script, with joiners inside, are stored', async () => {
     const token = await tokenFor(stack, sub('names-ok'));
-    const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', { token, json: { ...signupBody, givenName: 'Zoë Nguyễn', familyName: 'श्री\u200dमती' } });
+    const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', {
+      token,
+      json: { ...signupBody, givenName: 'Zoë Nguyễn', familyName: 'श्री\u200dमती' },
+    });
     expect(res.status).toBe(202);
   });
 });
@@ -269,7 +314,12 @@ describe('names that hide or disguise text are refused', () => {
 describe('operator commands read the stack npm start describes', () => {
   /** The environment a person next to this stack has: its ports and folder, no MONGODB_URI. */
   function operatorEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, CRA_MONGO_PORT: new URL(stack.env.MONGODB_URI!).port, ...extra };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...stack.env,
+      CRA_MONGO_PORT: new URL(stack.env.MONGODB_URI!).port,
+      ...extra,
+    };
     delete env.MONGODB_URI;
     return env;
   }
@@ -277,14 +327,29 @@ describe('operator commands read the stack npm start describes', () => {
 
   it('outbox reads the MongoDB on CRA_MONGO_PORT', async () => {
     const to = `probe-${tag}@example.com`;
-    await stack.deps.notifier.send({ idempotencyKey: `probe-${tag}`, channel: 'email', to, template: 'welcome', data: { givenName: 'Barbara' } });
-    const { stdout } = await run(tsx, [join(projectRoot, 'deploy/cli/outbox.ts'), '--to', to, '--json'], { env: operatorEnv(), cwd: projectRoot });
-    expect((JSON.parse(stdout) as Array<{ to: string; template: string }>).map((n) => [n.template, n.to])).toEqual([['welcome', to]]);
+    await stack.deps.notifier.send({
+      idempotencyKey: `probe-${tag}`,
+      channel: 'email',
+      to,
+      template: 'welcome',
+      data: { givenName: 'Barbara' },
+    });
+    const { stdout } = await run(tsx, [join(projectRoot, 'deploy/cli/outbox.ts'), '--to', to, '--json'], {
+      env: operatorEnv(),
+      cwd: projectRoot,
+    });
+    expect((JSON.parse(stdout) as Array<{ to: string; template: string }>).map((n) => [n.template, n.to])).toEqual([
+      ['welcome', to],
+    ]);
   });
 
   it('token signs with the key of the data folder (relative to the project, from any directory) and takes --client-id', async () => {
     const env = operatorEnv({ CRA_DATA_DIR: relative(projectRoot, stack.env.CRA_DATA_DIR!) });
-    const { stdout } = await run(tsx, [join(projectRoot, 'deploy/cli/token.ts'), '--sub', sub('cli'), '--client-id', 'probe-app'], { env, cwd: tmpdir() });
+    const { stdout } = await run(
+      tsx,
+      [join(projectRoot, 'deploy/cli/token.ts'), '--sub', sub('cli'), '--client-id', 'probe-app'],
+      { env, cwd: tmpdir() },
+    );
     const token = stdout.trim();
     expect(decodeJwt(token)).toMatchObject({ sub: sub('cli'), client_id: 'probe-app', iss: stack.config.auth.issuer });
     const me = await call<ProblemBody>(stack, 'GET', '/v1/me', { token });
@@ -292,10 +357,15 @@ describe('operator commands read the stack npm start describes', () => {
   });
 
   it('token refuses a client id with spaces', async () => {
-    const err = await run(tsx, [join(projectRoot, 'deploy/cli/token.ts'), '--sub', sub('cli'), '--client-id', 'two words'], { env: operatorEnv(), cwd: projectRoot })
-      .then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const err = await run(
+      tsx,
+      [join(projectRoot, 'deploy/cli/token.ts'), '--sub', sub('cli'), '--client-id', 'two words'],
+      { env: operatorEnv(), cwd: projectRoot },
+    ).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err?.code).toBe(2);
     expect(err?.stderr).toContain('--client-id');
   });
 });
-

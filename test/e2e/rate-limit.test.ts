@@ -9,10 +9,16 @@ import { useAppWithoutServer } from '../support/app.js';
 import { call } from '../support/stack.js';
 
 const api = useAppWithoutServer({
-  env: { RECOVERY_RATE_LIMIT_PER_IP: '3', RECOVERY_RATE_LIMIT_PER_EMAIL: '2', RECOVERY_RATE_LIMIT_WINDOW: '1 hour', TRUSTED_PROXY_HOPS: '1' },
+  env: {
+    RECOVERY_RATE_LIMIT_PER_IP: '3',
+    RECOVERY_RATE_LIMIT_PER_EMAIL: '2',
+    RECOVERY_RATE_LIMIT_WINDOW: '1 hour',
+    TRUSTED_PROXY_HOPS: '1',
+  },
 });
 
-const start = (email: string, ip: string) => call(api, 'POST', '/v1/recoveries', { json: { email }, headers: { 'x-forwarded-for': ip } });
+const start = (email: string, ip: string) =>
+  call(api, 'POST', '/v1/recoveries', { json: { email }, headers: { 'x-forwarded-for': ip } });
 
 describe('POST /v1/recoveries rate limits', () => {
   it('limits one email address, however it is spelt and wherever it comes from', async () => {
@@ -21,7 +27,11 @@ describe('POST /v1/recoveries rate limits', () => {
     const limited = await start(' GRACE@example.COM ', '198.20.3.1');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('content-type')).toContain('application/problem+json');
-    expect(limited.body).toMatchObject({ type: 'https://cra.dev/problems/rate-limited', status: 429, detail: expect.stringContaining('email address') });
+    expect(limited.body).toMatchObject({
+      type: 'https://cra.dev/problems/rate-limited',
+      status: 429,
+      detail: expect.stringContaining('email address'),
+    });
     // Two starts an hour: the next token comes after half an hour.
     const retryAfter = Number(limited.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(1700);

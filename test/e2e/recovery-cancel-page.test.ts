@@ -42,7 +42,10 @@ async function person(name: string): Promise<Person> {
   const { accountId, email, token, longAgo } = await longStandingAccount(stack, name);
   const totp = await call<{ secret: string }>(stack, 'POST', '/v1/me/recovery-factors/totp', { token });
   expect(totp.status).toBe(201);
-  const confirm = await call(stack, 'POST', '/v1/me/recovery-factors/totp/confirm', { token, json: { code: hotp(base32Decode(totp.body.secret), totpStep(Date.now()), 8) } });
+  const confirm = await call(stack, 'POST', '/v1/me/recovery-factors/totp/confirm', {
+    token,
+    json: { code: hotp(base32Decode(totp.body.secret), totpStep(Date.now()), 8) },
+  });
   expect(confirm.status).toBe(200);
   const backup = await call<{ codes: string[] }>(stack, 'POST', '/v1/me/recovery-factors/backup-codes', { token });
   expect(backup.status).toBe(201);
@@ -56,19 +59,33 @@ interface Started {
 }
 
 const as = (r: Started) => ({ 'x-recovery-token': r.recoveryToken });
-const stageOf = async (r: Started) => (await call<{ stage: string }>(stack, 'GET', `/v1/recoveries/${r.recoveryId}`, { headers: as(r) })).body.stage;
+const stageOf = async (r: Started) =>
+  (await call<{ stage: string }>(stack, 'GET', `/v1/recoveries/${r.recoveryId}`, { headers: as(r) })).body.stage;
 
 /** Start a recovery and prove three factors over two categories: email code, authenticator app, backup code. */
 async function recoveryInCooling(p: Person): Promise<Started> {
   const started = await call<Started>(stack, 'POST', '/v1/recoveries', { json: { email: p.email } });
   expect(started.status).toBe(202);
   const r = started.body;
-  const challenge = await call<{ challengeId: string }>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/challenges`, { json: { factor: 'email_code' }, headers: as(r) });
+  const challenge = await call<{ challengeId: string }>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/challenges`, {
+    json: { factor: 'email_code' },
+    headers: as(r),
+  });
   expect(challenge.status).toBe(202);
-  const mailed = await eventually(async () => (await queuedNotices(stack.db, { to: p.email })).find((n) => n.template === 'recovery-code'), 'the emailed code');
-  const submit = (json: Record<string, unknown>) => call<{ accepted: boolean }>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/factors`, { json, headers: as(r) });
-  expect((await submit({ factor: 'email_code', code: String(mailed.data?.code), challengeId: challenge.body.challengeId })).body.accepted).toBe(true);
-  expect((await submit({ factor: 'totp', code: hotp(base32Decode(p.totpSecret), totpStep(Date.now()) + 1, 8) })).body.accepted).toBe(true);
+  const mailed = await eventually(
+    async () => (await queuedNotices(stack.db, { to: p.email })).find((n) => n.template === 'recovery-code'),
+    'the emailed code',
+  );
+  const submit = (json: Record<string, unknown>) =>
+    call<{ accepted: boolean }>(stack, 'POST', `/v1/recoveries/${r.recoveryId}/factors`, { json, headers: as(r) });
+  expect(
+    (await submit({ factor: 'email_code', code: String(mailed.data?.code), challengeId: challenge.body.challengeId }))
+      .body.accepted,
+  ).toBe(true);
+  expect(
+    (await submit({ factor: 'totp', code: hotp(base32Decode(p.totpSecret), totpStep(Date.now()) + 1, 8) })).body
+      .accepted,
+  ).toBe(true);
   expect((await submit({ factor: 'backup_code', code: p.backupCodes[0] })).body.accepted).toBe(true);
   await eventually(async () => ((await stageOf(r)) === 'cooling' ? true : undefined), 'the cooling period');
   return r;
@@ -76,7 +93,10 @@ async function recoveryInCooling(p: Person): Promise<Started> {
 
 /** The cancel link as the person receives it: the URL in the text of the notice in their mailbox (the outbox). */
 async function cancelLinkFromOutbox(p: Person): Promise<{ link: URL; body: string }> {
-  const notice = await eventually(async () => (await queuedNotices(stack.db, { to: p.email })).find((n) => n.template === 'recovery-started'), 'the recovery notice');
+  const notice = await eventually(
+    async () => (await queuedNotices(stack.db, { to: p.email })).find((n) => n.template === 'recovery-started'),
+    'the recovery notice',
+  );
   const found = /https?:\/\/\S+\/cancel\?token=\S+/.exec(notice.body);
   expect(found, notice.body).not.toBeNull();
   return { link: new URL(found![0]), body: notice.body };
@@ -97,7 +117,9 @@ describe('the cancel link of a recovery notice', () => {
     const r = await recoveryInCooling(p);
     const { link, body } = await cancelLinkFromOutbox(p);
     // The notice says what happened, until when nothing changes, and what to do if it was not the person.
-    const status = await call<{ coolingEndsAt: string }>(stack, 'GET', `/v1/recoveries/${r.recoveryId}`, { headers: as(r) });
+    const status = await call<{ coolingEndsAt: string }>(stack, 'GET', `/v1/recoveries/${r.recoveryId}`, {
+      headers: as(r),
+    });
     expect(body).toContain(describeInstant(status.body.coolingEndsAt));
     expect(body).toContain('If this was not you: open this link and press "Cancel this recovery"');
     expect(link.origin).toBe(stack.baseUrl);
@@ -118,13 +140,19 @@ describe('the cancel link of a recovery notice', () => {
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toContain('c•••@e•••.com');
     expect(text).not.toContain(p.email);
-    expect(text).toContain(describeInstant((await stack.db.collection(collections.recoveries).findOne({ _id: r.recoveryId as never }))!.createdAt));
+    expect(text).toContain(
+      describeInstant(
+        (await stack.db.collection(collections.recoveries).findOne({ _id: r.recoveryId as never }))!.createdAt,
+      ),
+    );
     expect(text).toContain(`Nothing changes before ${describeInstant(status.body.coolingEndsAt)}`);
     const buttons = page.locator('button');
     expect(await buttons.count()).toBe(1);
     expect(await buttons.textContent()).toBe('Cancel this recovery');
     // The account center's stylesheet applies (the button is in its warning colour), and nothing was blocked.
-    const styleOf = (b: unknown) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor;
+    const styleOf = (b: unknown) =>
+      (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b)
+        .backgroundColor;
     expect(await buttons.evaluate(styleOf)).toBe('rgb(179, 38, 30)');
     expect(violations).toEqual([]);
 
@@ -132,7 +160,9 @@ describe('the cancel link of a recovery notice', () => {
     const prefetched = await fetch(link, { redirect: 'manual' });
     expect(prefetched.status).toBe(200);
     expect(await stageOf(r)).toBe('cooling');
-    expect((await stack.temporal.workflow.getHandle(`recovery/${r.recoveryId}`).describe()).status.name).toBe('RUNNING');
+    expect((await stack.temporal.workflow.getHandle(`recovery/${r.recoveryId}`).describe()).status.name).toBe(
+      'RUNNING',
+    );
 
     const [answer] = await Promise.all([page.waitForNavigation(), buttons.click()]);
     expect(answer?.status()).toBe(200);
@@ -145,7 +175,11 @@ describe('the cancel link of a recovery notice', () => {
     expect(await stageOf(r)).toBe('cancelled');
     const ended = await stack.temporal.workflow.getHandle(`recovery/${r.recoveryId}`).result();
     expect(ended).toMatchObject({ outcome: 'cancelled' });
-    const audit = await eventually(async () => (await stack.deps.auditLog.list({ accountId: p.accountId })).find((e) => e.action === 'recovery.cancelled'), 'the audit event');
+    const audit = await eventually(
+      async () =>
+        (await stack.deps.auditLog.list({ accountId: p.accountId })).find((e) => e.action === 'recovery.cancelled'),
+      'the audit event',
+    );
     expect(audit?.details).toMatchObject({ by: 'link' });
     expect(violations).toEqual([]);
     await context.close();
@@ -171,7 +205,9 @@ describe('the cancel link of a recovery notice', () => {
     const cut = await stranger.goto(`${stack.baseUrl}${link.pathname}`);
     expect(cut?.status()).toBe(404);
     expect(await stranger.locator('h1').textContent()).toBe('This cancel link does not work');
-    const badId = await stranger.goto(`${stack.baseUrl}/v1/recoveries/not-a-recovery/cancel?token=${link.searchParams.get('token')}`);
+    const badId = await stranger.goto(
+      `${stack.baseUrl}/v1/recoveries/not-a-recovery/cancel?token=${link.searchParams.get('token')}`,
+    );
     expect(badId?.status()).toBe(404);
     expect(await stranger.locator('h1').textContent()).toBe('This cancel link does not work');
     await other.close();
@@ -182,7 +218,9 @@ describe('the cancel link of a recovery notice', () => {
     const r = await recoveryInCooling(p);
     const { link } = await cancelLinkFromOutbox(p);
     const forged = await fetch(`${stack.baseUrl}/v1/recoveries/${r.recoveryId}/cancel`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${'y'.repeat(43)}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${'y'.repeat(43)}`,
     });
     expect(forged.status).toBe(404);
     expect(forged.headers.get('content-type')).toContain('text/html');
@@ -190,7 +228,9 @@ describe('the cancel link of a recovery notice', () => {
     expect(await stageOf(r)).toBe('cooling');
     // Form bodies are accepted on the cancel path only.
     const elsewhere = await fetch(`${stack.baseUrl}/v1/recoveries/${r.recoveryId}/factors`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...as(r) }, body: 'factor=totp&code=12345678',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...as(r) },
+      body: 'factor=totp&code=12345678',
     });
     expect(elsewhere.status).toBe(415);
 

@@ -25,7 +25,12 @@ const held: Array<() => void> = [];
 /** Pass a token request on to the sandbox, as it came. */
 async function forward(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
   const upstream = await fetch(stack.sandbox!.endpoints('github').token, {
-    method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? 'application/x-www-form-urlencoded', accept: 'application/json' }, body,
+    method: 'POST',
+    headers: {
+      'content-type': req.headers['content-type'] ?? 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    },
+    body,
   });
   res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
   res.end(await upstream.text());
@@ -41,10 +46,11 @@ const stack = useTestStack(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const send = () => void forward(req, res, Buffer.concat(chunks).toString('utf8')).catch(() => {
-        res.writeHead(502);
-        res.end();
-      });
+      const send = () =>
+        void forward(req, res, Buffer.concat(chunks).toString('utf8')).catch(() => {
+          res.writeHead(502);
+          res.end();
+        });
       if (holding) held.push(send);
       else send();
     });
@@ -54,7 +60,9 @@ const stack = useTestStack(async () => {
     sandbox: true,
     env: {
       PROVIDER_GITHUB_TOKEN_URL: `http://127.0.0.1:${(gate.address() as AddressInfo).port}/github/token`,
-      RECOVERY_CODE_TTL: '1 minute', RECOVERY_RATE_LIMIT_PER_IP: '1000', RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
+      RECOVERY_CODE_TTL: '1 minute',
+      RECOVERY_RATE_LIMIT_PER_IP: '1000',
+      RECOVERY_RATE_LIMIT_PER_EMAIL: '1000',
     },
   };
 });
@@ -63,7 +71,8 @@ afterAll(() => {
   for (const send of held.splice(0)) send();
 });
 
-const auditOf = (accountId: string) => stack.db.collection<AuditEvent>(collections.auditEvents).find({ accountId }).sort({ seq: 1 }).toArray();
+const auditOf = (accountId: string) =>
+  stack.db.collection<AuditEvent>(collections.auditEvents).find({ accountId }).sort({ seq: 1 }).toArray();
 
 describe('a recovery cancelled through Temporal', () => {
   it('ends as cancelled while its provider sign-in is being redeemed: stage, audit, closed request, nothing left held', async () => {
@@ -72,13 +81,21 @@ describe('a recovery cancelled through Temporal', () => {
     const account = await stack.db.collection(collections.accounts).findOne({ _id: who.accountId as never });
     const email = String(account!.rootIdentity.email);
 
-    const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', { json: { email } });
+    const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', {
+      json: { email },
+    });
     expect(started.status).toBe(202);
     const { recoveryId, recoveryToken } = started.body;
     const headers = { 'x-recovery-token': recoveryToken };
-    const challenge = await call<{ challengeId: string; authorizationUrl: string }>(stack, 'POST', `/v1/recoveries/${recoveryId}/challenges`, {
-      json: { factor: 'provider_reauth', provider: 'github' }, headers,
-    });
+    const challenge = await call<{ challengeId: string; authorizationUrl: string }>(
+      stack,
+      'POST',
+      `/v1/recoveries/${recoveryId}/challenges`,
+      {
+        json: { factor: 'provider_reauth', provider: 'github' },
+        headers,
+      },
+    );
     expect(challenge.status).toBe(202);
     const back = await completeConsent(challenge.body.authorizationUrl, { username: 'cancel-mid-redeem-gh' });
 
@@ -102,21 +119,42 @@ describe('a recovery cancelled through Temporal', () => {
     // The audit trail says who stopped it and where, and that it closed.
     const events = await eventually(async () => {
       const all = await auditOf(who.accountId);
-      return all.some((e) => e.action === 'recovery.closed' && e.details?.recoveryId === recoveryId) ? all.filter((e) => e.details?.recoveryId === recoveryId) : undefined;
+      return all.some((e) => e.action === 'recovery.closed' && e.details?.recoveryId === recoveryId)
+        ? all.filter((e) => e.details?.recoveryId === recoveryId)
+        : undefined;
     }, 'the closing audit event');
     const actions = events.map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['recovery.started', 'recovery.challenge_issued', 'recovery.cancelled', 'recovery.closed']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'recovery.started',
+        'recovery.challenge_issued',
+        'recovery.cancelled',
+        'recovery.closed',
+      ]),
+    );
     expect(actions).not.toContain('recovery.factor_accepted');
-    expect(events.find((e) => e.action === 'recovery.cancelled')?.details).toMatchObject({ by: 'operator', stage: 'verifying' });
+    expect(events.find((e) => e.action === 'recovery.cancelled')?.details).toMatchObject({
+      by: 'operator',
+      stage: 'verifying',
+    });
     expect(events.find((e) => e.action === 'recovery.closed')?.details).toMatchObject({ outcome: 'cancelled' });
     expect(actions.indexOf('recovery.cancelled')).toBeLessThan(actions.indexOf('recovery.closed'));
 
     // The request is closed as cancelled, and its challenges hold no verifier, nonce, code or URL.
     const request = await stack.db.collection(collections.recoveries).findOne({ _id: recoveryId as never });
     expect(request).toMatchObject({ outcome: 'cancelled', closedAt: expect.any(String) });
-    const challengeDoc = await stack.db.collection(collections.recoveryChallenges).findOne({ _id: challenge.body.challengeId as never });
-    expect(challengeDoc).toMatchObject({ codeVerifierCiphertext: null, nonce: null, codeCiphertext: null, authorizationUrlCiphertext: null });
-    const status = await call<{ stage: string; satisfied: string[] }>(stack, 'GET', `/v1/recoveries/${recoveryId}`, { headers });
+    const challengeDoc = await stack.db
+      .collection(collections.recoveryChallenges)
+      .findOne({ _id: challenge.body.challengeId as never });
+    expect(challengeDoc).toMatchObject({
+      codeVerifierCiphertext: null,
+      nonce: null,
+      codeCiphertext: null,
+      authorizationUrlCiphertext: null,
+    });
+    const status = await call<{ stage: string; satisfied: string[] }>(stack, 'GET', `/v1/recoveries/${recoveryId}`, {
+      headers,
+    });
     expect(status.body).toMatchObject({ stage: 'cancelled', satisfied: [] });
 
     // The held exchange goes on to the provider once let through; the cancelled recovery takes nothing from it.

@@ -25,7 +25,13 @@ const stack = useTestStack(async () => {
   const apiPort = await freePort();
   appPort = await freePort();
   appRedirect = `http://127.0.0.1:${appPort}/callback`;
-  return { env: { PORT: String(apiPort), CRA_PUBLIC_URL: `http://localhost:${apiPort}`, EMBEDDED_OIDC_CLIENTS: JSON.stringify({ 'test-app': [appRedirect] }) } };
+  return {
+    env: {
+      PORT: String(apiPort),
+      CRA_PUBLIC_URL: `http://localhost:${apiPort}`,
+      EMBEDDED_OIDC_CLIENTS: JSON.stringify({ 'test-app': [appRedirect] }),
+    },
+  };
 });
 
 beforeAll(async () => {
@@ -44,10 +50,20 @@ afterAll(async () => {
 });
 
 async function accountOf(email: string): Promise<{ subject: string; accountId: string }> {
-  return eventually(async () => {
-    const account = await stack.db.collection<{ _id: string; status: string; rootIdentity: { subject: string; email?: string } }>(collections.accounts).findOne({ 'rootIdentity.email': email });
-    return account?.status === 'active' ? { subject: account.rootIdentity.subject, accountId: account._id } : undefined;
-  }, `the account of ${email}`, 60_000);
+  return eventually(
+    async () => {
+      const account = await stack.db
+        .collection<{ _id: string; status: string; rootIdentity: { subject: string; email?: string } }>(
+          collections.accounts,
+        )
+        .findOne({ 'rootIdentity.email': email });
+      return account?.status === 'active'
+        ? { subject: account.rootIdentity.subject, accountId: account._id }
+        : undefined;
+    },
+    `the account of ${email}`,
+    60_000,
+  );
 }
 
 describe('passkey sign-in', () => {
@@ -58,24 +74,74 @@ describe('passkey sign-in', () => {
     const cdp = await ctx.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     });
 
     // Add a passkey: options from the API, the browser's authenticator creates it, the API verifies the attestation.
     const { subject } = await accountOf(person.email);
     const token = await stack.issuer.issue({ subject });
-    const options = await call<{ enrolmentId: string; publicKey: Record<string, unknown> }>(stack, 'POST', '/v1/me/recovery-factors/passkeys/options', { token });
+    const options = await call<{ enrolmentId: string; publicKey: Record<string, unknown> }>(
+      stack,
+      'POST',
+      '/v1/me/recovery-factors/passkeys/options',
+      { token },
+    );
     expect(options.status).toBe(201);
     const credential = await page.evaluate(async (publicKey: Record<string, unknown>) => {
-      const from = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(s.length / 4) * 4, '=')), (ch) => ch.charCodeAt(0));
-      const to = (b: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-      const pk = publicKey as { challenge: string; user: { id: string; name: string; displayName: string }; rp: { id: string; name: string }; pubKeyCredParams: Array<{ type: 'public-key'; alg: number }>; authenticatorSelection: Record<string, string> };
+      const from = (s: string) =>
+        Uint8Array.from(
+          atob(
+            s
+              .replace(/-/g, '+')
+              .replace(/_/g, '/')
+              .padEnd(Math.ceil(s.length / 4) * 4, '='),
+          ),
+          (ch) => ch.charCodeAt(0),
+        );
+      const to = (b: ArrayBuffer) =>
+        btoa(String.fromCharCode(...new Uint8Array(b)))
+          .replace(/\+/g, '-')
+          .replace(/\//g, '_')
+          .replace(/=+$/, '');
+      const pk = publicKey as {
+        challenge: string;
+        user: { id: string; name: string; displayName: string };
+        rp: { id: string; name: string };
+        pubKeyCredParams: Array<{ type: 'public-key'; alg: number }>;
+        authenticatorSelection: Record<string, string>;
+      };
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const nav = (globalThis as any).navigator;
-      const made = await nav.credentials.create({ publicKey: { ...pk, challenge: from(pk.challenge), user: { ...pk.user, id: from(pk.user.id) }, excludeCredentials: [] } });
-      return { id: made.id, rawId: to(made.rawId), type: made.type, response: { clientDataJSON: to(made.response.clientDataJSON), attestationObject: to(made.response.attestationObject), transports: made.response.getTransports() } };
+      const made = await nav.credentials.create({
+        publicKey: {
+          ...pk,
+          challenge: from(pk.challenge),
+          user: { ...pk.user, id: from(pk.user.id) },
+          excludeCredentials: [],
+        },
+      });
+      return {
+        id: made.id,
+        rawId: to(made.rawId),
+        type: made.type,
+        response: {
+          clientDataJSON: to(made.response.clientDataJSON),
+          attestationObject: to(made.response.attestationObject),
+          transports: made.response.getTransports(),
+        },
+      };
     }, options.body.publicKey);
-    const registered = await call(stack, 'POST', '/v1/me/recovery-factors/passkeys', { token, json: { enrolmentId: options.body.enrolmentId, name: 'This laptop', credential } });
+    const registered = await call(stack, 'POST', '/v1/me/recovery-factors/passkeys', {
+      token,
+      json: { enrolmentId: options.body.enrolmentId, name: 'This laptop', credential },
+    });
     expect(registered.status).toBe(201);
 
     // Sign out, then sign in with the passkey alone.
@@ -85,7 +151,10 @@ describe('passkey sign-in', () => {
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.getByRole('heading', { name: 'Your account center' }).waitFor();
     expect(await page.textContent('main')).toContain('passkey');
-    const sessions = await stack.db.collection<{ subject: string; method: string }>(collections.browserSessions).find({ subject }).toArray();
+    const sessions = await stack.db
+      .collection<{ subject: string; method: string }>(collections.browserSessions)
+      .find({ subject })
+      .toArray();
     expect(sessions.map((s) => s.method)).toEqual(['passkey']);
 
     // A passkey nobody registered is refused with words, and signs no one in.
@@ -94,13 +163,28 @@ describe('passkey sign-in', () => {
     const strangerCdp = await stranger.newCDPSession(strangerPage);
     await strangerCdp.send('WebAuthn.enable');
     const { authenticatorId } = await strangerCdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     });
     await strangerPage.goto(`${stack.baseUrl}/account`);
     await strangerPage.evaluate(async () => {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const nav = (globalThis as any).navigator;
-      await nav.credentials.create({ publicKey: { challenge: new Uint8Array(32), rp: { name: 'CRA', id: 'localhost' }, user: { id: new Uint8Array(16), name: 'x', displayName: 'x' }, pubKeyCredParams: [{ type: 'public-key', alg: -7 }], authenticatorSelection: { residentKey: 'required', userVerification: 'required' } } });
+      await nav.credentials.create({
+        publicKey: {
+          challenge: new Uint8Array(32),
+          rp: { name: 'CRA', id: 'localhost' },
+          user: { id: new Uint8Array(16), name: 'x', displayName: 'x' },
+          pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
+          authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+        },
+      });
     });
     expect((await strangerCdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).toHaveLength(1);
     await strangerPage.getByRole('button', { name: 'Sign in with a passkey' }).click();
@@ -116,17 +200,30 @@ describe('apps', () => {
     const ctx = await browser.newContext();
     const person = await newPerson(stack, ctx, 'appuser');
     await accountOf(person.email);
-    const config = await oidc.discovery(new URL(stack.config.auth.issuer), 'test-app', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(stack.config.auth.issuer), 'test-app', undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: appRedirect, scope: 'openid email offline_access', state, code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256', prompt: 'consent',
+      redirect_uri: appRedirect,
+      scope: 'openid email offline_access',
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+      prompt: 'consent',
     });
     // The person is signed in at the issuer already: the app's request comes straight back with a code.
     await person.page.goto(url.href);
-    const arrival = await eventually(async () => appArrivals.find((u) => u.searchParams.get('state') === state), 'the app redirect');
+    const arrival = await eventually(
+      async () => appArrivals.find((u) => u.searchParams.get('state') === state),
+      'the app redirect',
+    );
     expect(arrival.searchParams.get('code')).toBeTruthy();
-    const tokens = await oidc.authorizationCodeGrant(config, arrival, { pkceCodeVerifier: codeVerifier, expectedState: state });
+    const tokens = await oidc.authorizationCodeGrant(config, arrival, {
+      pkceCodeVerifier: codeVerifier,
+      expectedState: state,
+    });
     const claims = decodeJwt(tokens.access_token);
     expect(claims).toMatchObject({ aud: stack.config.auth.audience, client_id: 'test-app', email: person.email });
     expect(claims.exp! - claims.iat!).toBe(900);
@@ -139,14 +236,19 @@ describe('apps', () => {
     expect(refreshed.refresh_token).toBeTruthy();
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect((await call(stack, 'GET', '/v1/me', { token: refreshed.access_token })).status).toBe(200);
-    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
 
     // Without PKCE, or to a redirect URI it did not register, the issuer refuses the app.
     const noPkce = new URL(url);
     noPkce.searchParams.delete('code_challenge');
     noPkce.searchParams.set('state', 'no-pkce-state');
     await person.page.goto(noPkce.href);
-    const refused = await eventually(async () => appArrivals.find((u) => u.searchParams.get('state') === 'no-pkce-state'), 'the refusal at the app');
+    const refused = await eventually(
+      async () => appArrivals.find((u) => u.searchParams.get('state') === 'no-pkce-state'),
+      'the refusal at the app',
+    );
     expect(refused.searchParams.get('error')).toBe('invalid_request');
     expect(refused.searchParams.get('code')).toBeNull();
     const elsewhere = new URL(url);
@@ -159,7 +261,13 @@ describe('apps', () => {
     await person.page.getByRole('heading', { name: 'Sign out' }).waitFor();
     await person.page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await person.page.getByRole('heading', { name: 'You are signed out' }).waitFor();
-    const again = oidc.buildAuthorizationUrl(config, { redirect_uri: appRedirect, scope: 'openid', state: 'after-logout', code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' });
+    const again = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: appRedirect,
+      scope: 'openid',
+      state: 'after-logout',
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+    });
     await person.page.goto(again.href);
     await person.page.getByLabel('Password').waitFor();
 
@@ -169,7 +277,9 @@ describe('apps', () => {
     const ended = await call<{ ended: number }>(stack, 'DELETE', '/v1/me/sessions', { token: refreshed.access_token });
     expect(ended.status).toBe(200);
     expect((await call(stack, 'GET', '/v1/me', { token: refreshed.access_token })).status).toBe(401);
-    await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     await signIn(stack, person.page, person.email, person.password);
     await person.page.getByRole('heading', { name: 'Your account center' }).waitFor();
     await ctx.close();

@@ -30,10 +30,18 @@ describe('sign-in in a browser', () => {
     const ada = await signedUpPerson(stack, ctx, 'ada');
     expect(await ada.page.textContent('main')).toContain(`Signed in as`);
     // The signup process ran: the account-center document exists with the names given on the sign-up page.
-    const accountId = await eventually(async () => {
-      const account = await stack.db.collection<{ _id: string; profile: { givenName?: string }; rootIdentity: { email?: string } }>(collections.accounts).findOne({ 'rootIdentity.email': ada.email });
-      return account?.profile.givenName === ada.givenName ? account._id : undefined;
-    }, 'the account center document', 60_000);
+    const accountId = await eventually(
+      async () => {
+        const account = await stack.db
+          .collection<{ _id: string; profile: { givenName?: string }; rootIdentity: { email?: string } }>(
+            collections.accounts,
+          )
+          .findOne({ 'rootIdentity.email': ada.email });
+        return account?.profile.givenName === ada.givenName ? account._id : undefined;
+      },
+      'the account center document',
+      60_000,
+    );
     expect(accountId).toMatch(/[0-9a-f-]{36}/);
     // The session cookie is httpOnly (no script reads it) and SameSite=Lax.
     const cookies = await ctx.cookies(stack.baseUrl);
@@ -48,7 +56,12 @@ describe('sign-in in a browser', () => {
     const bob = await signedUpPerson(stack, ctx, 'bob');
     const other = await browser.newContext();
     const page = await other.newPage();
-    await signUp(stack, page, { email: bob.email, password: 'someone elses password', givenName: 'Mallory', familyName: 'Imposter' });
+    await signUp(stack, page, {
+      email: bob.email,
+      password: 'someone elses password',
+      givenName: 'Mallory',
+      familyName: 'Imposter',
+    });
     expect(await page.textContent('main')).toContain(`We sent a message to ${bob.email}`);
     const notice = await newestNotice(stack, bob.email, 'signup-existing-account');
     expect(notice.body).toContain('you already have one');
@@ -72,7 +85,9 @@ describe('sign-in in a browser', () => {
     for (let i = 0; i < 4; i++) await signIn(stack, page, carol.email, `guess ${i}`);
     // Five failures: the next try is refused even with the right password, and says when to come back.
     await signIn(stack, page, carol.email, carol.password);
-    expect(await page.getByRole('alert').textContent()).toMatch(/Too many failed attempts for this email address\. Try again in 1 minute/);
+    expect(await page.getByRole('alert').textContent()).toMatch(
+      /Too many failed attempts for this email address\. Try again in 1 minute/,
+    );
     await ctx.close();
     await attacker.close();
   });
@@ -88,14 +103,20 @@ describe('sign-in in a browser', () => {
     expect(await dave.page.getByRole('button', { name: 'Sign out this session' }).count()).toBe(2);
 
     // A form posted from elsewhere (no CSRF token) changes nothing.
-    const forged = await phonePage.request.post(`${stack.baseUrl}/account/sessions/sign-out-all`, { form: { csrf: 'forged' }, maxRedirects: 0 });
+    const forged = await phonePage.request.post(`${stack.baseUrl}/account/sessions/sign-out-all`, {
+      form: { csrf: 'forged' },
+      maxRedirects: 0,
+    });
     expect(forged.status()).toBe(403);
     expect(await forged.text()).toContain('This form has expired');
     await dave.page.reload();
     expect(await dave.page.getByRole('button', { name: 'Sign out this session' }).count()).toBe(2);
 
     // The laptop signs the phone out: the phone's next page asks it to sign in.
-    await dave.page.locator('li', { hasNot: dave.page.getByText('This browser') }).getByRole('button', { name: 'Sign out this session' }).click();
+    await dave.page
+      .locator('li', { hasNot: dave.page.getByText('This browser') })
+      .getByRole('button', { name: 'Sign out this session' })
+      .click();
     await phonePage.goto(`${stack.baseUrl}/account`);
     await phonePage.getByRole('heading', { name: 'Sign in' }).waitFor();
     await dave.page.reload();
@@ -114,11 +135,25 @@ describe('sign-in in a browser', () => {
   it('after a recovery resets the credentials: every session ends, the old password stops, the emailed ticket sets a new one once', async () => {
     const ctx = await browser.newContext();
     const fay = await signedUpPerson(stack, ctx, 'fay');
-    const subject = (await stack.db.collection<{ _id: string; subject: string }>(collections.identityEmails).findOne({ _id: fay.email }))!.subject;
-    const accountId = (await eventually(async () => (await stack.db.collection<{ _id: string; status: string }>(collections.accounts).findOne({ 'rootIdentity.subject': subject }))?.status === 'active' || undefined, 'the account')) && accountIdForSubject(subject);
+    const subject = (await stack.db
+      .collection<{ _id: string; subject: string }>(collections.identityEmails)
+      .findOne({ _id: fay.email }))!.subject;
+    const accountId =
+      (await eventually(
+        async () =>
+          (
+            await stack.db
+              .collection<{ _id: string; status: string }>(collections.accounts)
+              .findOne({ 'rootIdentity.subject': subject })
+          )?.status === 'active' || undefined,
+        'the account',
+      )) && accountIdForSubject(subject);
     // What an approved recovery does: the recovery workflow's reset activity, with the real directory and outbox.
-    const sent = await createRecoveryIdentityActivities({ directory: stack.deps.directory, notifier: stack.deps.notifier, db: stack.db })
-      .resetRecoveredCredentials({ recoveryId: `test-${Date.now()}`, accountId, subject, ticketTtlSeconds: 900 });
+    const sent = await createRecoveryIdentityActivities({
+      directory: stack.deps.directory,
+      notifier: stack.deps.notifier,
+      db: stack.db,
+    }).resetRecoveredCredentials({ recoveryId: `test-${Date.now()}`, accountId, subject, ticketTtlSeconds: 900 });
     expect(sent).toEqual({ directory: 'embedded', ticketSent: true });
     // The link as the mail carries it.
     const passwordChangeTicketUrl = linkIn((await newestNotice(stack, fay.email, 'recovery-password-ticket')).body);
@@ -131,7 +166,9 @@ describe('sign-in in a browser', () => {
 
     await fay.page.goto(passwordChangeTicketUrl!);
     // The browser asks for 10 characters itself; the server refuses fewer too, and keeps the ticket.
-    const short = await fay.page.request.post(`${stack.baseUrl}/account/reset-password`, { form: { ticket: new URL(passwordChangeTicketUrl!).searchParams.get('ticket')!, password: 'short' } });
+    const short = await fay.page.request.post(`${stack.baseUrl}/account/reset-password`, {
+      form: { ticket: new URL(passwordChangeTicketUrl!).searchParams.get('ticket')!, password: 'short' },
+    });
     expect(short.status()).toBe(400);
     expect(await short.text()).toContain('at least 10 characters');
     await fay.page.getByLabel('Choose a password').fill('a brand new passphrase');
@@ -158,7 +195,9 @@ describe('sign-in in a browser', () => {
     expect(res?.status()).toBe(400);
     expect(await page.textContent('main')).toContain('Sign-in did not complete');
     // Nor does a crafted error put the crafter's words on the page.
-    await page.goto(`${stack.baseUrl}/account/callback?error=server_error&error_description=${encodeURIComponent('Call +1 555 0100 to unlock your account')}`);
+    await page.goto(
+      `${stack.baseUrl}/account/callback?error=server_error&error_description=${encodeURIComponent('Call +1 555 0100 to unlock your account')}`,
+    );
     expect(await page.textContent('main')).toContain('could not sign you in');
     expect(await page.textContent('main')).not.toContain('555 0100');
     expect((await victim.cookies(stack.baseUrl)).find((c) => c.name === 'cra_session')).toBeUndefined();
@@ -167,7 +206,12 @@ describe('sign-in in a browser', () => {
   });
 
   it('gives apps the discovery document, the JWKS and 15-minute access tokens that the API accepts', async () => {
-    const discovery = await call<{ issuer: string; authorization_endpoint: string; code_challenge_methods_supported: string[]; jwks_uri: string }>(stack, 'GET', '/.well-known/openid-configuration');
+    const discovery = await call<{
+      issuer: string;
+      authorization_endpoint: string;
+      code_challenge_methods_supported: string[];
+      jwks_uri: string;
+    }>(stack, 'GET', '/.well-known/openid-configuration');
     expect(discovery.status).toBe(200);
     expect(discovery.body.issuer).toBe(stack.config.auth.issuer);
     expect(discovery.body.code_challenge_methods_supported).toEqual(['S256']);

@@ -22,7 +22,12 @@ const signupBody = {
 
 async function completed(workflowId: string, token: string) {
   return eventually(async () => {
-    const res = await call<{ status: string; stage: string }>(stack, 'GET', `/v1/workflows/${encodeURIComponent(workflowId)}`, { token });
+    const res = await call<{ status: string; stage: string }>(
+      stack,
+      'GET',
+      `/v1/workflows/${encodeURIComponent(workflowId)}`,
+      { token },
+    );
     return res.body.status === 'completed' ? res.body : undefined;
   }, `${workflowId} to complete`);
 }
@@ -37,17 +42,26 @@ describe('POST /v1/signup', () => {
     expect(before.headers.get('content-type')).toContain('application/problem+json');
     expect(before.body).toMatchObject({ status: 404, type: expect.stringContaining('account-not-found') });
 
-    const first = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', { token, json: signupBody });
+    const first = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
+      token,
+      json: signupBody,
+    });
     expect(first.status).toBe(202);
     expect(first.body.workflowId).toBe(`signup/${subject}`);
-    const second = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', { token, json: signupBody });
+    const second = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
+      token,
+      json: signupBody,
+    });
     expect(second.status).toBe(202);
     expect(second.body).toEqual(first.body);
 
     const status = await completed(first.body.workflowId, token);
     expect(status).toMatchObject({ process: 'signup', stage: 'completed' });
     // A third call after completion runs again and still finds the same account.
-    const third = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', { token, json: signupBody });
+    const third = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
+      token,
+      json: signupBody,
+    });
     expect(third.body).toEqual(first.body);
     await completed(first.body.workflowId, token);
 
@@ -72,21 +86,37 @@ describe('POST /v1/signup', () => {
 
     const notices = await stack.db.collection(collections.outbox).find({ to: 'ada@example.com' }).toArray();
     expect(notices).toHaveLength(1);
-    expect(notices[0]).toMatchObject({ template: 'welcome', channel: 'email', subject: 'Welcome to your account center' });
+    expect(notices[0]).toMatchObject({
+      template: 'welcome',
+      channel: 'email',
+      subject: 'Welcome to your account center',
+    });
 
     const audit = await stack.deps.auditLog.list({ accountId: first.body.accountId });
-    expect(audit.map((e) => e.action)).toEqual(['account.created', 'role.assigned', 'consent.granted', 'consent.refused', 'notice.queued']);
+    expect(audit.map((e) => e.action)).toEqual([
+      'account.created',
+      'role.assigned',
+      'consent.granted',
+      'consent.refused',
+      'notice.queued',
+    ]);
     expect(await stack.deps.auditLog.verify()).toMatchObject({ ok: true });
   });
 
   it('lets Temporal Web find every signup by its search attributes', async () => {
     const subject = 'auth0|searchable';
     const token = await tokenFor(stack, subject);
-    const { body } = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', { token, json: signupBody });
+    const { body } = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
+      token,
+      json: signupBody,
+    });
     await completed(body.workflowId, token);
     const found = await eventually(async () => {
       const ids: string[] = [];
-      for await (const wf of stack.temporal.workflow.list({ query: `CraProcess = "signup" AND CraAccountId = "${body.accountId}" AND CraStage = "completed"` })) ids.push(wf.workflowId);
+      for await (const wf of stack.temporal.workflow.list({
+        query: `CraProcess = "signup" AND CraAccountId = "${body.accountId}" AND CraStage = "completed"`,
+      }))
+        ids.push(wf.workflowId);
       return ids.length > 0 ? ids : undefined;
     }, 'the visibility store to index the signup');
     expect(found).toContain(body.workflowId);
@@ -95,16 +125,31 @@ describe('POST /v1/signup', () => {
   it('meets the Auth0 post-registration hook on the same account', async () => {
     const subject = 'auth0|hook-and-api';
     const hookBody = JSON.stringify({
-      user: { user_id: subject, email: 'grace@example.com', email_verified: true, given_name: 'Grace', family_name: 'Hopper' },
+      user: {
+        user_id: subject,
+        email: 'grace@example.com',
+        email_verified: true,
+        given_name: 'Grace',
+        family_name: 'Hopper',
+      },
       consents: [{ purpose: 'terms', version: '2026-11', granted: true }],
     });
     const token = await tokenFor(stack, subject);
     const [viaHook, viaApi] = await Promise.all([
       call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/hooks/auth0/post-registration', {
-        body: hookBody, headers: { 'content-type': 'application/json', 'CRA-Signature': signatureHeaderValue(hookSecrets[0], hookBody) },
+        body: hookBody,
+        headers: {
+          'content-type': 'application/json',
+          'CRA-Signature': signatureHeaderValue(hookSecrets[0], hookBody),
+        },
       }),
       call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
-        token, json: { givenName: 'Grace', familyName: 'Hopper', consents: [{ purpose: 'analytics', version: '2026-11', granted: true }] },
+        token,
+        json: {
+          givenName: 'Grace',
+          familyName: 'Hopper',
+          consents: [{ purpose: 'analytics', version: '2026-11', granted: true }],
+        },
       }),
     ]);
     expect(viaHook.status).toBe(202);
@@ -125,7 +170,10 @@ describe('POST /v1/signup', () => {
 describe('GET /v1/workflows/{workflowId}', () => {
   it('answers the owner, hides it from others, and lets support read', async () => {
     const owner = await tokenFor(stack, 'auth0|owner');
-    const { body } = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', { token: owner, json: signupBody });
+    const { body } = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', {
+      token: owner,
+      json: signupBody,
+    });
     await completed(body.workflowId, owner);
     const path = `/v1/workflows/${encodeURIComponent(body.workflowId)}`;
 
@@ -133,11 +181,20 @@ describe('GET /v1/workflows/{workflowId}', () => {
     expect(stranger.status).toBe(404);
     expect(stranger.body).toMatchObject({ status: 404, type: expect.stringContaining('workflow-not-found') });
 
-    const support = await call(stack, 'GET', path, { token: await tokenFor(stack, 'auth0|agent', { permissions: ['support:read'] }) });
+    const support = await call(stack, 'GET', path, {
+      token: await tokenFor(stack, 'auth0|agent', { permissions: ['support:read'] }),
+    });
     expect(support.status).toBe(200);
-    expect(support.body).toEqual({ workflowId: body.workflowId, process: 'signup', status: 'completed', stage: 'completed' });
+    expect(support.body).toEqual({
+      workflowId: body.workflowId,
+      process: 'signup',
+      status: 'completed',
+      stage: 'completed',
+    });
 
-    const missing = await call(stack, 'GET', `/v1/workflows/${encodeURIComponent('signup/auth0|nobody')}`, { token: owner });
+    const missing = await call(stack, 'GET', `/v1/workflows/${encodeURIComponent('signup/auth0|nobody')}`, {
+      token: owner,
+    });
     expect(missing.status).toBe(404);
   });
 });
@@ -148,7 +205,10 @@ describe('secrets', () => {
     const token = await tokenFor(stack, subject, { email: 'scan@example.com' });
     const hookBody = JSON.stringify({ user: { user_id: subject, email: 'scan@example.com' } });
     const signature = signatureHeaderValue(hookSecrets[0], hookBody);
-    await call(stack, 'POST', '/v1/hooks/auth0/post-registration', { body: hookBody, headers: { 'content-type': 'application/json', 'CRA-Signature': signature } });
+    await call(stack, 'POST', '/v1/hooks/auth0/post-registration', {
+      body: hookBody,
+      headers: { 'content-type': 'application/json', 'CRA-Signature': signature },
+    });
     const { body } = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', { token, json: signupBody });
     await completed(body.workflowId, token);
 

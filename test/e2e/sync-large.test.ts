@@ -17,13 +17,17 @@ const pagesPerRun = 20;
 const counts: Record<string, number> = { repositories: 97_000, organizations: 1_000, starred: 2_000 };
 const total = Object.values(counts).reduce((n, c) => n + c, 0);
 
-const stack = useTestStack({ sandbox: true, env: { SYNC_PAGE_SIZE: String(pageSize), SYNC_MAX_PAGES_PER_RUN: String(pagesPerRun) } });
+const stack = useTestStack({
+  sandbox: true,
+  env: { SYNC_PAGE_SIZE: String(pageSize), SYNC_MAX_PAGES_PER_RUN: String(pagesPerRun) },
+});
 let person: SignedUp;
 const username = `huge-${randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
   person = await signedUp(stack, `auth0|${username}`);
-  for (const kind of stack.sandbox!.data.kinds('github')) stack.sandbox!.data.setCount('github', username, kind, counts[kind] ?? 0);
+  for (const kind of stack.sandbox!.data.kinds('github'))
+    stack.sandbox!.data.setCount('github', username, kind, counts[kind] ?? 0);
 });
 
 interface Preview {
@@ -31,15 +35,20 @@ interface Preview {
 }
 
 /** Every run of a workflow id, first to last, by following each run's continued-as-new event. */
-async function runsOf(workflowId: string, firstRunId: string): Promise<Array<{ runId: string; status: string; events: number }>> {
+async function runsOf(
+  workflowId: string,
+  firstRunId: string,
+): Promise<Array<{ runId: string; status: string; events: number }>> {
   const runs: Array<{ runId: string; status: string; events: number }> = [];
   let runId: string | undefined = firstRunId;
   while (runId) {
     const handle: WorkflowHandle = stack.temporal.workflow.getHandle(workflowId, runId);
     const description: WorkflowExecutionDescription = await handle.describe();
-    const events: NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']> = (await handle.fetchHistory()).events ?? [];
+    const events: NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']> =
+      (await handle.fetchHistory()).events ?? [];
     runs.push({ runId, status: description.status.name, events: events.length });
-    const next: string | null | undefined = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    const next: string | null | undefined =
+      events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
     runId = next ?? undefined;
   }
   return runs;
@@ -54,7 +63,8 @@ describe('a 100 000-record account', () => {
     // result() follows the chain of runs to the last one.
     const result: SyncResult = await stack.temporal.workflow.getHandle(workflowId, first.runId).result();
 
-    for (const [kind, count] of Object.entries(counts)) expect(result.totals[kind]).toMatchObject({ fetched: count, written: count, deleted: 0 });
+    for (const [kind, count] of Object.entries(counts))
+      expect(result.totals[kind]).toMatchObject({ fetched: count, written: count, deleted: 0 });
     expect(result.pages).toBe(Object.values(counts).reduce((n, c) => n + Math.max(1, Math.ceil(c / pageSize)), 0));
     // Origins carry one sync-run id across continue-as-new: the first run's.
     expect(result.syncRunId).toBe(first.runId);
@@ -67,12 +77,21 @@ describe('a 100 000-record account', () => {
     for (const r of runs) expect(r.events).toBeLessThan(pagesPerRun * 12 + 60);
 
     // What the person sees before disconnecting: every record, by kind.
-    const preview = await call<Preview>(stack, 'GET', '/v1/me/providers/github/disconnect-preview', { token: person.token });
+    const preview = await call<Preview>(stack, 'GET', '/v1/me/providers/github/disconnect-preview', {
+      token: person.token,
+    });
     expect(preview.status).toBe(200);
     expect(preview.body.records).toEqual({ total, byKind: counts });
 
     const records = stack.db.collection<ProviderRecordDocument>(collections.providerRecords);
-    expect(await records.countDocuments({ accountId: person.accountId, provider: 'github', status: 'active', 'origin.syncRunId': first.runId })).toBe(total);
+    expect(
+      await records.countDocuments({
+        accountId: person.accountId,
+        provider: 'github',
+        status: 'active',
+        'origin.syncRunId': first.runId,
+      }),
+    ).toBe(total);
 
     // The last page of the largest kind is there, as the provider serves it.
     const lastId = stack.sandbox!.data.ids('github', username, 'repositories').at(-1)!;
@@ -81,13 +100,23 @@ describe('a 100 000-record account', () => {
   }, 900_000);
 
   it('replaces rather than duplicates when the same 100 000 records are synced again', async () => {
-    const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+    const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', {
+      token: person.token,
+    });
     expect(res.status).toBe(202);
     const again: SyncResult = await stack.temporal.workflow.getHandle(res.body.workflowId).result();
     expect(Object.values(again.totals).reduce((n, t) => n + t.fetched, 0)).toBe(total);
-    const preview = await call<Preview>(stack, 'GET', '/v1/me/providers/github/disconnect-preview', { token: person.token });
+    const preview = await call<Preview>(stack, 'GET', '/v1/me/providers/github/disconnect-preview', {
+      token: person.token,
+    });
     expect(preview.body.records.total).toBe(total);
     const records = stack.db.collection<ProviderRecordDocument>(collections.providerRecords);
-    expect(await records.countDocuments({ accountId: person.accountId, provider: 'github', 'origin.syncRunId': again.syncRunId })).toBe(total);
+    expect(
+      await records.countDocuments({
+        accountId: person.accountId,
+        provider: 'github',
+        'origin.syncRunId': again.syncRunId,
+      }),
+    ).toBe(total);
   }, 900_000);
 });

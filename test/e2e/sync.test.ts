@@ -18,7 +18,14 @@ let person: SignedUp;
 const username = `sync-${suffix}`;
 
 interface RecordPage {
-  items: Array<{ recordId: string; kind: string; externalId: string; status: string; data: Record<string, unknown>; origin: Record<string, string> }>;
+  items: Array<{
+    recordId: string;
+    kind: string;
+    externalId: string;
+    status: string;
+    data: Record<string, unknown>;
+    origin: Record<string, string>;
+  }>;
   nextCursor: string | null;
 }
 
@@ -35,7 +42,12 @@ async function allRecords(query = 'provider=github'): Promise<RecordPage['items'
   const out: RecordPage['items'] = [];
   let cursor: string | null = null;
   do {
-    const res: { status: number; body: RecordPage } = await call<RecordPage>(stack, 'GET', `/v1/me/data?${query}&limit=500${cursor ? `&cursor=${cursor}` : ''}`, { token: person.token });
+    const res: { status: number; body: RecordPage } = await call<RecordPage>(
+      stack,
+      'GET',
+      `/v1/me/data?${query}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      { token: person.token },
+    );
     expect(res.status).toBe(200);
     out.push(...res.body.items);
     cursor = res.body.nextCursor;
@@ -44,7 +56,9 @@ async function allRecords(query = 'provider=github'): Promise<RecordPage['items'
 }
 
 async function syncNow(): Promise<SyncResult> {
-  const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+  const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', {
+    token: person.token,
+  });
   expect(res.status).toBe(202);
   return stack.temporal.workflow.getHandle(res.body.workflowId).result();
 }
@@ -60,8 +74,11 @@ describe('provider data sync', () => {
     const repo = records.find((r) => r.kind === 'repositories')!;
     expect(repo.status).toBe('active');
     expect(repo.origin).toMatchObject({
-      provider: 'github', providerAccountId: `github:${username}`, syncRunId: first.syncRunId,
-      sourceUrl: expect.stringContaining('/github/data/repositories'), contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      provider: 'github',
+      providerAccountId: `github:${username}`,
+      syncRunId: first.syncRunId,
+      sourceUrl: expect.stringContaining('/github/data/repositories'),
+      contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(repo.data).toMatchObject(sandbox.record('github', username, 'repositories', repo.externalId)!);
     // The MAC is for CRA, not for callers.
@@ -89,7 +106,11 @@ describe('provider data sync', () => {
     expect(third.totals.repositories).toMatchObject({ deleted: 1 });
     const after = await allRecords('provider=github&kind=repositories');
     const changedRecord = after.find((r) => r.externalId === changed)!;
-    expect(changedRecord).toMatchObject({ status: 'active', data: { description: 'rewritten at the provider' }, origin: { syncRunId: third.syncRunId } });
+    expect(changedRecord).toMatchObject({
+      status: 'active',
+      data: { description: 'rewritten at the provider' },
+      origin: { syncRunId: third.syncRunId },
+    });
     expect(changedRecord.origin.contentHash).not.toBe(hashes.get(changedRecord.recordId));
     expect(after.find((r) => r.externalId === removed)).toMatchObject({ status: 'deleted_at_provider' });
     expect(after).toHaveLength(before.filter((r) => r.kind === 'repositories').length);
@@ -114,7 +135,9 @@ describe('provider data sync', () => {
     const records = stack.db.collection(collections.providerRecords);
     const victim = await records.findOne({ accountId: person.accountId, kind: 'organizations' });
     await records.updateOne({ _id: victim!._id }, { $set: { 'origin.connectionId': 'conn_forged' } });
-    const { stdout, stderr } = await run('node_modules/.bin/tsx', ['deploy/cli/origin-verify.ts'], { env: { ...process.env, ...stack.env } }).catch((e: { stdout: string; stderr: string; code: number }) => ({ ...e }));
+    const { stdout, stderr } = await run('node_modules/.bin/tsx', ['deploy/cli/origin-verify.ts'], {
+      env: { ...process.env, ...stack.env },
+    }).catch((e: { stdout: string; stderr: string; code: number }) => ({ ...e }));
     expect(`${stdout}${stderr}`).toContain(String(victim!._id));
     expect(`${stdout}${stderr}`).toContain('origin_changed');
   });

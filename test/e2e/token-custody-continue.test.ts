@@ -8,7 +8,12 @@ import { expect, it } from 'vitest';
 import { vaultKeys } from '../../activities/providers/stores.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
-import { custodyStateQuery, freshTokenUpdate, stopCustodySignal, type CustodyResult } from '../../workflows/tokens/messages.js';
+import {
+  custodyStateQuery,
+  freshTokenUpdate,
+  stopCustodySignal,
+  type CustodyResult,
+} from '../../workflows/tokens/messages.js';
 import { linkThroughSandbox, signedUp } from '../support/accounts.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
 
@@ -27,34 +32,51 @@ it('continues as new after 200 refreshes and keeps custody of the same connectio
   const firstRunId = firstRun.runId;
 
   // The first run ends as continued-as-new; the latest run carries the count on.
-  const latest = await eventually(async () => {
-    const d = await stack.temporal.workflow.getHandle(workflowId).describe();
-    return d.runId !== firstRunId ? d : undefined;
-  }, 'a second custody run', 420_000);
+  const latest = await eventually(
+    async () => {
+      const d = await stack.temporal.workflow.getHandle(workflowId).describe();
+      return d.runId !== firstRunId ? d : undefined;
+    },
+    'a second custody run',
+    420_000,
+  );
   expect(latest.status.name).toBe('RUNNING');
   const ended = await stack.temporal.workflow.getHandle(workflowId, firstRunId).describe();
   expect(ended.status.name).toBe('CONTINUED_AS_NEW');
   const firstHistory = (await stack.temporal.workflow.getHandle(workflowId, firstRunId).fetchHistory()).events ?? [];
-  const refreshesInFirstRun = firstHistory.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refreshConnectionTokens').length;
+  const refreshesInFirstRun = firstHistory.filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refreshConnectionTokens',
+  ).length;
   expect(refreshesInFirstRun).toBe(200);
   // About 11 events a refresh: bounded whatever the connection's age, far below Temporal's 51 200-event limit.
   expect(firstHistory.length).toBeLessThan(5_000);
 
   const custody = stack.temporal.workflow.getHandle(workflowId);
-  const state = await eventually(async () => {
-    const s = await custody.query(custodyStateQuery);
-    return s.refreshCount > 200 ? s : undefined;
-  }, 'refreshes in the new run', 60_000);
+  const state = await eventually(
+    async () => {
+      const s = await custody.query(custodyStateQuery);
+      return s.refreshCount > 200 ? s : undefined;
+    },
+    'refreshes in the new run',
+    60_000,
+  );
   const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token });
-  expect(me.body.connected_providers.nodes.find((n) => n.provider === 'github')).toMatchObject({ connectionId: state.connectionId, status: 'active' });
+  expect(me.body.connected_providers.nodes.find((n) => n.provider === 'github')).toMatchObject({
+    connectionId: state.connectionId,
+    status: 'active',
+  });
 
   // The new run still hands out tokens that the provider accepts.
   const fresh = await custody.executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds: 10 }] });
   expect(fresh.tokenVersion).toBeGreaterThan(200);
-  const stored = await stack.db.collection<{ _id: string; version: number; accessTokenCiphertext: string }>(collections.providerTokens).findOne({ _id: fresh.connectionId });
+  const stored = await stack.db
+    .collection<{ _id: string; version: number; accessTokenCiphertext: string }>(collections.providerTokens)
+    .findOne({ _id: fresh.connectionId });
   expect(stored!.version).toBeGreaterThanOrEqual(fresh.tokenVersion);
   const accessToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.accessTokenCiphertext);
-  const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, { headers: { authorization: `Bearer ${accessToken}` } });
+  const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
   expect(userinfo.status).toBe(200);
 
   await custody.signal(stopCustodySignal, { reason: 'test finished' });

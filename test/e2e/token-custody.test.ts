@@ -21,9 +21,19 @@ const stack = useTestStack({ sandbox: { accessTokenTtlSeconds: 20 }, env: { TOKE
 it('refreshes before expiry, hands out fresh versions, and asks for reauth after a revocation', async () => {
   const username = `custody-${run}`;
   const who = await signedUp(stack, `auth0|custody-${run}`, { email: `custody-${run}@example.com` });
-  const started = await call<{ workflowId: string; authorizationUrl: string }>(stack, 'POST', '/v1/me/providers/spotify/link', { token: who.token, json: {} });
+  const started = await call<{ workflowId: string; authorizationUrl: string }>(
+    stack,
+    'POST',
+    '/v1/me/providers/spotify/link',
+    { token: who.token, json: {} },
+  );
   expect(started.status).toBe(403); // Spotify is off by default…
-  const github = await call<{ workflowId: string; authorizationUrl: string }>(stack, 'POST', '/v1/me/providers/github/link', { token: who.token, json: {} });
+  const github = await call<{ workflowId: string; authorizationUrl: string }>(
+    stack,
+    'POST',
+    '/v1/me/providers/github/link',
+    { token: who.token, json: {} },
+  );
   const callback = await completeConsent(github.body.authorizationUrl, { username });
   const linked = await deliverCallback(stack, callback, { as: who });
   expect(linked.body).toMatchObject({ status: 'linked' });
@@ -35,18 +45,24 @@ it('refreshes before expiry, hands out fresh versions, and asks for reauth after
   const firstAccess = await stack.deps.vault.decrypt(vaultKeys.providerTokens, before!.accessTokenCiphertext);
 
   // The custodian refreshes on its own, before the token expires.
-  const refreshed = await eventually(async () => {
-    const state = await custody.query(custodyStateQuery);
-    // `refreshing` is transient: the first sync's freshToken calls may have one in flight at any moment.
-    return state.refreshCount >= 2 && state.status !== 'refreshing' ? state : undefined;
-  }, 'two refreshes', 40_000);
+  const refreshed = await eventually(
+    async () => {
+      const state = await custody.query(custodyStateQuery);
+      // `refreshing` is transient: the first sync's freshToken calls may have one in flight at any moment.
+      return state.refreshCount >= 2 && state.status !== 'refreshing' ? state : undefined;
+    },
+    'two refreshes',
+    40_000,
+  );
   expect(refreshed.status).toBe('active');
   expect(Date.parse(refreshed.accessTokenExpiresAt!)).toBeGreaterThan(Date.now());
   const after = await tokens.findOne({ _id: first.connectionId as never });
   expect(after!.version).toBeGreaterThan(before!.version);
   const newAccess = await stack.deps.vault.decrypt(vaultKeys.providerTokens, after!.accessTokenCiphertext);
   expect(newAccess).not.toBe(firstAccess);
-  const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, { headers: { authorization: `Bearer ${newAccess}` } });
+  const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, {
+    headers: { authorization: `Bearer ${newAccess}` },
+  });
   expect(userinfo.status).toBe(200);
 
   // Asking for a token valid longer than it has left (all of them: they live 20 s) forces a refresh now.
@@ -59,7 +75,10 @@ it('refreshes before expiry, hands out fresh versions, and asks for reauth after
   expect(result.status).toBe('reauth_required');
   const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token });
   expect(me.body.connected_providers.nodes.find((n) => n.provider === 'github')?.status).toBe('reauth_required');
-  const notices = await stack.db.collection(collections.outbox).find({ to: `custody-${run}@example.com`, template: 'provider-reauth-required' }).toArray();
+  const notices = await stack.db
+    .collection(collections.outbox)
+    .find({ to: `custody-${run}@example.com`, template: 'provider-reauth-required' })
+    .toArray();
   expect(notices).toHaveLength(1);
   const audit = await stack.deps.auditLog.list({ accountId: who.accountId });
   expect(audit.map((e) => e.action)).toContain('provider.reauth_required');

@@ -42,7 +42,9 @@ const events = () => db.collection(collections.auditEvents);
 
 async function auditVerifyCli(): Promise<{ code: number; stdout: string }> {
   try {
-    const { stdout } = await run('npx', ['tsx', 'deploy/cli/audit-verify.ts'], { env: { ...process.env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName } });
+    const { stdout } = await run('npx', ['tsx', 'deploy/cli/audit-verify.ts'], {
+      env: { ...process.env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName },
+    });
     return { code: 0, stdout };
   } catch (err) {
     const e = err as { code: number; stdout: string };
@@ -86,7 +88,10 @@ describe('audit log', () => {
   it('detects an edited event', async () => {
     await appendMany(4);
     await events().updateOne({ seq: 2 }, { $set: { 'details.purpose': 'marketing' } });
-    expect(await log.verify()).toMatchObject({ ok: false, firstBreak: { seq: 2, reason: expect.stringContaining('edited') } });
+    expect(await log.verify()).toMatchObject({
+      ok: false,
+      firstBreak: { seq: 2, reason: expect.stringContaining('edited') },
+    });
     const cli = await auditVerifyCli();
     expect(cli.code).toBe(1);
     expect(cli.stdout).toContain('BROKEN at event 2');
@@ -98,7 +103,10 @@ describe('audit log', () => {
     const { _id, hash: _hash, ...body } = stored!;
     const forged = { ...body, details: { purpose: 'forged', version: '1' } };
     await events().updateOne({ _id }, { $set: { details: forged.details, hash: hashEvent(forged as never) } });
-    expect(await log.verify()).toMatchObject({ ok: false, firstBreak: { seq: 3, reason: expect.stringContaining('prevHash') } });
+    expect(await log.verify()).toMatchObject({
+      ok: false,
+      firstBreak: { seq: 3, reason: expect.stringContaining('prevHash') },
+    });
   });
 
   it('detects a removed event in the middle', async () => {
@@ -110,7 +118,10 @@ describe('audit log', () => {
   it('detects a removed last event', async () => {
     await appendMany(4);
     await events().deleteOne({ seq: 4 });
-    expect(await log.verify()).toMatchObject({ ok: false, firstBreak: { seq: 4, reason: expect.stringContaining('removed') } });
+    expect(await log.verify()).toMatchObject({
+      ok: false,
+      firstBreak: { seq: 4, reason: expect.stringContaining('removed') },
+    });
     expect((await auditVerifyCli()).code).toBe(1);
   });
 

@@ -6,18 +6,33 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
-import { startSandboxProvider, type SandboxClient, type SandboxProvider, type SandboxRecord } from '../../deploy/sandbox/sandbox-provider.js';
+import {
+  startSandboxProvider,
+  type SandboxClient,
+  type SandboxProvider,
+  type SandboxRecord,
+} from '../../deploy/sandbox/sandbox-provider.js';
 
 const providers = ['github', 'google', 'spotify', 'apple'] as const;
 type ProviderName = (typeof providers)[number];
 
 const scopes: Record<ProviderName, string> = {
-  github: 'read:user repo', google: 'openid email https://www.googleapis.com/auth/contacts.readonly', spotify: 'user-read-email playlist-read-private', apple: 'openid email',
+  github: 'read:user repo',
+  google: 'openid email https://www.googleapis.com/auth/contacts.readonly',
+  spotify: 'user-read-email playlist-read-private',
+  apple: 'openid email',
 };
 const redirectUri = (provider: ProviderName) => `http://localhost:3000/v1/oauth/${provider}/callback`;
-const clients = Object.fromEntries(providers.map((provider) => [provider, {
-  clientId: `cra-${provider}`, clientSecret: `${provider}-${randomBytes(8).toString('hex')}`, redirectUris: [redirectUri(provider)],
-}])) as Record<ProviderName, SandboxClient>;
+const clients = Object.fromEntries(
+  providers.map((provider) => [
+    provider,
+    {
+      clientId: `cra-${provider}`,
+      clientSecret: `${provider}-${randomBytes(8).toString('hex')}`,
+      redirectUris: [redirectUri(provider)],
+    },
+  ]),
+) as Record<ProviderName, SandboxClient>;
 const adminToken = randomBytes(16).toString('hex');
 
 interface DataPage {
@@ -34,7 +49,13 @@ beforeAll(async () => {
   const log = (line: string) => process.stderr.write(`[sandbox] ${line}\n`);
   [sandbox, plain] = await Promise.all([
     startSandboxProvider({ port: 0, providers, clients, adminToken, log }),
-    startSandboxProvider({ port: 0, providers: ['github'], clients: { github: clients.github }, accessTokenTtlSeconds: 2, log }),
+    startSandboxProvider({
+      port: 0,
+      providers: ['github'],
+      clients: { github: clients.github },
+      accessTokenTtlSeconds: 2,
+      log,
+    }),
   ]);
 });
 afterAll(async () => {
@@ -50,23 +71,42 @@ async function accessToken(provider: ProviderName, username: string, server = sa
   const verifier = randomBytes(32).toString('base64url');
   const authorize = new URL(endpoints.authorize);
   for (const [key, value] of Object.entries({
-    response_type: 'code', client_id: clients[provider].clientId, redirect_uri: redirectUri(provider), scope: scopes[provider],
-    state: randomBytes(16).toString('base64url'), ...(scopes[provider].split(' ').includes('openid') ? { nonce: randomBytes(16).toString('base64url') } : {}),
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
-  })) authorize.searchParams.set(key, value);
+    response_type: 'code',
+    client_id: clients[provider].clientId,
+    redirect_uri: redirectUri(provider),
+    scope: scopes[provider],
+    state: randomBytes(16).toString('base64url'),
+    ...(scopes[provider].split(' ').includes('openid') ? { nonce: randomBytes(16).toString('base64url') } : {}),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }))
+    authorize.searchParams.set(key, value);
   const callback = await completeConsent(authorize.href, { username });
   const code = callback.searchParams.get('code');
   expect(code, callback.search).toBeTruthy();
   const res = await fetch(endpoints.token, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${clients[provider].clientId}:${clients[provider].clientSecret}`).toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: redirectUri(provider), code_verifier: verifier }),
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clients[provider].clientId}:${clients[provider].clientSecret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: code!,
+      redirect_uri: redirectUri(provider),
+      code_verifier: verifier,
+    }),
   });
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-async function request(provider: string, kind: string, token: string | undefined, query: { cursor?: string | null; limit?: number | string } = {}, server = sandbox) {
+async function request(
+  provider: string,
+  kind: string,
+  token: string | undefined,
+  query: { cursor?: string | null; limit?: number | string } = {},
+  server = sandbox,
+) {
   const url = new URL(`${server.url}/${provider}/data/${kind}`);
   if (query.cursor) url.searchParams.set('cursor', query.cursor);
   if (query.limit !== undefined) url.searchParams.set('limit', String(query.limit));
@@ -74,14 +114,25 @@ async function request(provider: string, kind: string, token: string | undefined
   return { status: res.status, headers: res.headers, body: (await res.json()) as DataPage & { error?: string } };
 }
 
-async function page(provider: ProviderName, kind: string, token: string, query: { cursor?: string | null; limit?: number } = {}): Promise<DataPage> {
+async function page(
+  provider: ProviderName,
+  kind: string,
+  token: string,
+  query: { cursor?: string | null; limit?: number } = {},
+): Promise<DataPage> {
   const res = await request(provider, kind, token, query);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
 }
 
 /** What a sync does: follow nextCursor to the end, from the start or from a checkpoint. */
-async function pageThrough(provider: ProviderName, kind: string, token: string, limit: number, cursor: string | null = null) {
+async function pageThrough(
+  provider: ProviderName,
+  kind: string,
+  token: string,
+  limit: number,
+  cursor: string | null = null,
+) {
   const items: SandboxRecord[] = [];
   let requests = 0;
   do {
@@ -98,14 +149,18 @@ async function pageThrough(provider: ProviderName, kind: string, token: string, 
 const admin = (path: string, init: RequestInit & { token?: string | null } = {}, server = sandbox) => {
   const { token = adminToken, ...rest } = init;
   return fetch(`${server.url}/_admin${path}`, {
-    ...rest, headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(rest.body ? { 'content-type': 'application/json' } : {}) },
+    ...rest,
+    headers: {
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      ...(rest.body ? { 'content-type': 'application/json' } : {}),
+    },
   });
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isStrictlyAscending = (ids: string[]) => ids.every((id, i) => i === 0 || ids[i - 1]! < id);
 
 describe('sandbox provider data API', () => {
-  it('pages through a dataset to the end: every record exactly once, in id order, with its kind\'s fields', async () => {
+  it("pages through a dataset to the end: every record exactly once, in id order, with its kind's fields", async () => {
     const token = await accessToken('github', 'ada');
     const expected = sandbox.data.ids('github', 'ada', 'repositories');
     expect(expected.length).toBeGreaterThanOrEqual(30);
@@ -118,7 +173,13 @@ describe('sandbox provider data API', () => {
     expect(requests).toBe(Math.ceil(expected.length / 7));
     for (const item of items) {
       expect(new Date(item.updatedAt).toISOString()).toBe(item.updatedAt);
-      expect(item).toMatchObject({ name: expect.any(String), fullName: `ada/${item.name as string}`, language: expect.any(String), stargazersCount: expect.any(Number), private: expect.any(Boolean) });
+      expect(item).toMatchObject({
+        name: expect.any(String),
+        fullName: `ada/${item.name as string}`,
+        language: expect.any(String),
+        stargazersCount: expect.any(Number),
+        private: expect.any(Boolean),
+      });
     }
     // Without a limit, a page is 100 records: the whole default dataset, and nothing follows.
     const whole = await page('github', 'repositories', token);
@@ -130,14 +191,27 @@ describe('sandbox provider data API', () => {
     expect(bob.items.map((item) => item.fullName)).toEqual(bob.items.map((item) => `bob/${item.name as string}`));
 
     const organizations = await page('github', 'organizations', token, { limit: 1 });
-    expect(organizations.items[0]).toMatchObject({ id: 'org-000001', login: expect.any(String), role: expect.stringMatching(/^(admin|member)$/) });
+    expect(organizations.items[0]).toMatchObject({
+      id: 'org-000001',
+      login: expect.any(String),
+      role: expect.stringMatching(/^(admin|member)$/),
+    });
     const contacts = await page('google', 'contacts', await accessToken('google', 'ada'), { limit: 2 });
-    expect(contacts.items[0]).toMatchObject({ id: 'contact-000001', displayName: expect.any(String), emails: [expect.objectContaining({ value: expect.stringContaining('@') })] });
+    expect(contacts.items[0]).toMatchObject({
+      id: 'contact-000001',
+      displayName: expect.any(String),
+      emails: [expect.objectContaining({ value: expect.stringContaining('@') })],
+    });
     const playlists = await page('spotify', 'playlists', await accessToken('spotify', 'ada'), { limit: 2 });
-    expect(playlists.items[0]).toMatchObject({ id: 'playlist-000001', name: expect.any(String), tracksCount: expect.any(Number), owner: 'ada' });
+    expect(playlists.items[0]).toMatchObject({
+      id: 'playlist-000001',
+      name: expect.any(String),
+      tracksCount: expect.any(Number),
+      owner: 'ada',
+    });
   });
 
-  it('serves the kinds in CRA\'s catalog only, and refuses a bad limit or cursor', async () => {
+  it("serves the kinds in CRA's catalog only, and refuses a bad limit or cursor", async () => {
     const token = await accessToken('github', 'ada');
     expect(sandbox.data.kinds('github')).toEqual(['repositories', 'organizations', 'starred']);
     expect(sandbox.data.kinds('apple')).toEqual([]);
@@ -162,7 +236,7 @@ describe('sandbox provider data API', () => {
     }
   });
 
-  it('refuses a request without a token, with a forged or revoked one, and with another provider\'s token', async () => {
+  it("refuses a request without a token, with a forged or revoked one, and with another provider's token", async () => {
     const unauthorizedBefore = sandbox.stats().unauthorized.github ?? 0;
     const github = await accessToken('github', 'dana');
     const google = await accessToken('google', 'dana');
@@ -176,7 +250,9 @@ describe('sandbox provider data API', () => {
       expect(res.body).toEqual({ error: 'invalid_token' });
     }
     // The token sent as Basic, or in the query, is not a bearer token.
-    const basic = await fetch(`${sandbox.url}/github/data/repositories`, { headers: { authorization: `Basic ${github}` } });
+    const basic = await fetch(`${sandbox.url}/github/data/repositories`, {
+      headers: { authorization: `Basic ${github}` },
+    });
     expect(basic.status).toBe(401);
     expect((await fetch(`${sandbox.url}/github/data/repositories?access_token=${github}`)).status).toBe(401);
 
@@ -191,8 +267,14 @@ describe('sandbox provider data API', () => {
     const token = await accessToken('github', 'carol');
     sandbox.data.setCount('github', 'carol', 'repositories', 50);
     const first = await page('github', 'repositories', token, { limit: 10 });
-    expect(first.items.map((item) => item.id)).toEqual(Array.from({ length: 10 }, (_, i) => `repo-${String(i + 1).padStart(6, '0')}`));
-    const before = new Map(sandbox.data.ids('github', 'carol', 'repositories').map((id) => [id, sandbox.data.record('github', 'carol', 'repositories', id)!]));
+    expect(first.items.map((item) => item.id)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `repo-${String(i + 1).padStart(6, '0')}`),
+    );
+    const before = new Map(
+      sandbox.data
+        .ids('github', 'carol', 'repositories')
+        .map((id) => [id, sandbox.data.record('github', 'carol', 'repositories', id)!]),
+    );
 
     // Between two pages: changes and removals on both sides of the checkpoint, and new records at the end.
     sandbox.data.change('github', 'carol', 'repositories', 'repo-000003');
@@ -202,7 +284,9 @@ describe('sandbox provider data API', () => {
     sandbox.data.setCount('github', 'carol', 'repositories', 55);
 
     const rest = await pageThrough('github', 'repositories', token, 10, first.nextCursor);
-    const expectedRest = [...Array.from({ length: 45 }, (_, i) => `repo-${String(i + 11).padStart(6, '0')}`)].filter((id) => id !== 'repo-000030');
+    const expectedRest = [...Array.from({ length: 45 }, (_, i) => `repo-${String(i + 11).padStart(6, '0')}`)].filter(
+      (id) => id !== 'repo-000030',
+    );
     expect(rest.ids).toEqual(expectedRest);
     expect(new Set([...first.items.map((item) => item.id), ...rest.ids]).size).toBe(10 + expectedRest.length);
 
@@ -227,13 +311,19 @@ describe('sandbox provider data API', () => {
     const token = await accessToken('spotify', 'erin');
     const original = sandbox.data.record('spotify', 'erin', 'playlists', 'playlist-000002')!;
 
-    const changed = sandbox.data.change('spotify', 'erin', 'playlists', 'playlist-000002', { name: 'Renamed', tracksCount: 3 });
+    const changed = sandbox.data.change('spotify', 'erin', 'playlists', 'playlist-000002', {
+      name: 'Renamed',
+      tracksCount: 3,
+    });
     expect(changed).toEqual({ ...original, name: 'Renamed', tracksCount: 3, updatedAt: changed.updatedAt });
     expect(Date.parse(changed.updatedAt)).toBeGreaterThan(Date.parse(original.updatedAt));
     let served = (await page('spotify', 'playlists', token, { limit: 3 })).items[1]!;
     expect(served).toEqual(changed);
 
-    const patched = await admin('/spotify/users/erin/data/playlists/playlist-000002', { method: 'PATCH', body: JSON.stringify({ public: false }) });
+    const patched = await admin('/spotify/users/erin/data/playlists/playlist-000002', {
+      method: 'PATCH',
+      body: JSON.stringify({ public: false }),
+    });
     expect(patched.status).toBe(200);
     const patchedRecord = (await patched.json()) as SandboxRecord;
     expect(patchedRecord).toMatchObject({ id: 'playlist-000002', name: 'Renamed', public: false });
@@ -244,7 +334,14 @@ describe('sandbox provider data API', () => {
     expect(((await edited.json()) as SandboxRecord).name).toBe('Renamed (edited 3)');
     served = (await page('spotify', 'playlists', token, { limit: 3 })).items[1]!;
     expect(served.name).toBe('Renamed (edited 3)');
-    expect((await admin('/spotify/users/erin/data/playlists/playlist-000002', { method: 'PATCH', body: JSON.stringify({ id: 'x' }) })).status).toBe(400);
+    expect(
+      (
+        await admin('/spotify/users/erin/data/playlists/playlist-000002', {
+          method: 'PATCH',
+          body: JSON.stringify({ id: 'x' }),
+        })
+      ).status,
+    ).toBe(400);
 
     sandbox.data.remove('spotify', 'erin', 'playlists', 'playlist-000001');
     const removed = await admin('/spotify/users/erin/data/playlists/playlist-000003', { method: 'DELETE' });
@@ -255,7 +352,13 @@ describe('sandbox provider data API', () => {
     expect(all.ids).not.toContain('playlist-000003');
     expect(sandbox.data.record('spotify', 'erin', 'playlists', 'playlist-000003')).toBeUndefined();
     const listed = await admin('/spotify/users/erin/data/playlists');
-    expect(await listed.json()).toMatchObject({ provider: 'spotify', username: 'erin', kind: 'playlists', count: all.ids.length, ids: all.ids });
+    expect(await listed.json()).toMatchObject({
+      provider: 'spotify',
+      username: 'erin',
+      kind: 'playlists',
+      count: all.ids.length,
+      ids: all.ids,
+    });
 
     expect((await admin('/spotify/users/erin/data/playlists/playlist-000003', { method: 'DELETE' })).status).toBe(404);
     expect(() => sandbox.data.remove('spotify', 'erin', 'playlists', 'playlist-000003')).toThrow(/no record/);
@@ -298,23 +401,37 @@ describe('sandbox provider data API', () => {
     expect(recovered.status).toBe(200);
     expect(recovered.body.items.length).toBeGreaterThan(0);
 
-    const injected = await admin('/google/faults', { method: 'POST', body: JSON.stringify({ status: 503, times: 1, retryAfterSeconds: 2, kind: 'calendar_events' }) });
+    const injected = await admin('/google/faults', {
+      method: 'POST',
+      body: JSON.stringify({ status: 503, times: 1, retryAfterSeconds: 2, kind: 'calendar_events' }),
+    });
     expect(injected.status).toBe(204);
     const unavailable = await request('google', 'calendar_events', token);
     expect(unavailable.status).toBe(503);
     expect(unavailable.headers.get('retry-after')).toBe('2');
     expect((await request('google', 'calendar_events', token)).status).toBe(200);
 
-    expect((await admin('/google/faults', { method: 'POST', body: JSON.stringify({ status: 500, times: 5 }) })).status).toBe(204);
+    expect(
+      (await admin('/google/faults', { method: 'POST', body: JSON.stringify({ status: 500, times: 5 }) })).status,
+    ).toBe(204);
     expect((await admin('/faults', { method: 'DELETE' })).status).toBe(204);
     expect((await request('google', 'contacts', token)).status).toBe(200);
 
-    for (const fault of [{ status: 404 }, { times: 2 }, { status: 500, kind: 'repositories' }, { status: 500, retryAfterSeconds: 1 }, { status: 429, times: 0 }, { status: 429, colour: 'red' }]) {
+    for (const fault of [
+      { status: 404 },
+      { times: 2 },
+      { status: 500, kind: 'repositories' },
+      { status: 500, retryAfterSeconds: 1 },
+      { status: 429, times: 0 },
+      { status: 429, colour: 'red' },
+    ]) {
       const res = await admin('/google/faults', { method: 'POST', body: JSON.stringify(fault) });
       expect(res.status, JSON.stringify(fault)).toBe(400);
     }
     expect((await admin('/google/faults', { method: 'POST', body: '{not json' })).status).toBe(400);
-    expect((await admin('/nowhere/faults', { method: 'POST', body: JSON.stringify({ status: 500 }) })).status).toBe(404);
+    expect((await admin('/nowhere/faults', { method: 'POST', body: JSON.stringify({ status: 500 }) })).status).toBe(
+      404,
+    );
     expect(() => sandbox.faults.inject('google', { status: 418 as never })).toThrow(/status/);
   });
 
@@ -412,23 +529,40 @@ describe('sandbox data admin routes', () => {
     }
   });
 
-  it('set a dataset\'s record count, which the data API then serves', async () => {
+  it("set a dataset's record count, which the data API then serves", async () => {
     const token = await accessToken('spotify', 'ivan');
-    const res = await admin('/spotify/users/ivan/data/saved_tracks', { method: 'PUT', body: JSON.stringify({ count: 1234 }) });
+    const res = await admin('/spotify/users/ivan/data/saved_tracks', {
+      method: 'PUT',
+      body: JSON.stringify({ count: 1234 }),
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ provider: 'spotify', username: 'ivan', kind: 'saved_tracks', count: 1234 });
     const all = await pageThrough('spotify', 'saved_tracks', token, 500);
     expect(all.requests).toBe(3);
     expect(all.ids).toHaveLength(1234);
     expect(all.ids.at(-1)).toBe('track-001234');
-    expect(all.items[0]).toMatchObject({ name: expect.any(String), artists: [expect.any(String)], durationMs: expect.any(Number), addedAt: expect.any(String) });
+    expect(all.items[0]).toMatchObject({
+      name: expect.any(String),
+      artists: [expect.any(String)],
+      durationMs: expect.any(Number),
+      addedAt: expect.any(String),
+    });
 
-    expect((await admin('/spotify/users/ivan/data/saved_tracks', { method: 'PUT', body: JSON.stringify({ count: 0 }) })).status).toBe(200);
+    expect(
+      (await admin('/spotify/users/ivan/data/saved_tracks', { method: 'PUT', body: JSON.stringify({ count: 0 }) }))
+        .status,
+    ).toBe(200);
     expect(await page('spotify', 'saved_tracks', token)).toEqual({ kind: 'saved_tracks', items: [], nextCursor: null });
     for (const body of [{ count: -1 }, { count: 1_000_000 }, { count: 'many' }, {}]) {
-      expect((await admin('/spotify/users/ivan/data/saved_tracks', { method: 'PUT', body: JSON.stringify(body) })).status, JSON.stringify(body)).toBe(400);
+      expect(
+        (await admin('/spotify/users/ivan/data/saved_tracks', { method: 'PUT', body: JSON.stringify(body) })).status,
+        JSON.stringify(body),
+      ).toBe(400);
     }
-    expect((await admin('/spotify/users/ivan/data/repositories', { method: 'PUT', body: JSON.stringify({ count: 1 }) })).status).toBe(404);
+    expect(
+      (await admin('/spotify/users/ivan/data/repositories', { method: 'PUT', body: JSON.stringify({ count: 1 }) }))
+        .status,
+    ).toBe(404);
 
     const stats = await admin('/stats');
     expect(stats.status).toBe(200);

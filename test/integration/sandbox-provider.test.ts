@@ -7,7 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeConsent, type ConsentChoice } from '../../deploy/sandbox/driver.js';
-import { startSandboxProvider, type SandboxClient, type SandboxProvider } from '../../deploy/sandbox/sandbox-provider.js';
+import {
+  startSandboxProvider,
+  type SandboxClient,
+  type SandboxProvider,
+} from '../../deploy/sandbox/sandbox-provider.js';
 
 type ProviderName = 'github' | 'google';
 
@@ -36,8 +40,16 @@ interface TokenResponse {
 
 const redirectUri = (provider: ProviderName) => `http://localhost:3000/v1/oauth/${provider}/callback`;
 const clients: Record<ProviderName, SandboxClient> = {
-  github: { clientId: 'cra-github', clientSecret: `github-${randomBytes(8).toString('hex')}`, redirectUris: [redirectUri('github')] },
-  google: { clientId: 'cra-google', clientSecret: `google-${randomBytes(8).toString('hex')}`, redirectUris: [redirectUri('google')] },
+  github: {
+    clientId: 'cra-github',
+    clientSecret: `github-${randomBytes(8).toString('hex')}`,
+    redirectUris: [redirectUri('github')],
+  },
+  google: {
+    clientId: 'cra-google',
+    clientSecret: `google-${randomBytes(8).toString('hex')}`,
+    redirectUris: [redirectUri('google')],
+  },
 };
 const adminToken = randomBytes(16).toString('hex');
 
@@ -45,7 +57,13 @@ let sandbox: SandboxProvider;
 const discovered = new Map<string, Discovery>();
 
 beforeAll(async () => {
-  sandbox = await startSandboxProvider({ port: 0, providers: ['github', 'google'], clients, adminToken, log: (line) => process.stderr.write(`[sandbox] ${line}\n`) });
+  sandbox = await startSandboxProvider({
+    port: 0,
+    providers: ['github', 'google'],
+    clients,
+    adminToken,
+    log: (line) => process.stderr.write(`[sandbox] ${line}\n`),
+  });
 });
 afterAll(async () => {
   await sandbox?.close();
@@ -77,21 +95,37 @@ interface AuthorizationRequest {
 }
 
 /** `overrides` replace (or, when undefined, remove) parameters of a correct request. */
-async function authorizationRequest(provider: ProviderName, scope: string, overrides: Record<string, string | undefined> = {}, server = sandbox): Promise<AuthorizationRequest> {
+async function authorizationRequest(
+  provider: ProviderName,
+  scope: string,
+  overrides: Record<string, string | undefined> = {},
+  server = sandbox,
+): Promise<AuthorizationRequest> {
   const doc = await discover(server, provider);
   const { verifier, challenge } = pkce();
   const state = randomBytes(16).toString('base64url');
   const nonce = randomBytes(16).toString('base64url');
   const params: Record<string, string | undefined> = {
-    response_type: 'code', client_id: clients[provider].clientId, redirect_uri: redirectUri(provider), scope, state,
-    ...(scope.split(' ').includes('openid') ? { nonce } : {}), code_challenge: challenge, code_challenge_method: 'S256', ...overrides,
+    response_type: 'code',
+    client_id: clients[provider].clientId,
+    redirect_uri: redirectUri(provider),
+    scope,
+    state,
+    ...(scope.split(' ').includes('openid') ? { nonce } : {}),
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...overrides,
   };
   const url = new URL(doc.authorization_endpoint);
   for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(key, value);
   return { url: url.href, state, nonce, verifier };
 }
 
-async function tokenRequest(provider: ProviderName, params: Record<string, string>, opts: { auth?: 'basic' | 'post'; secret?: string; server?: SandboxProvider } = {}) {
+async function tokenRequest(
+  provider: ProviderName,
+  params: Record<string, string>,
+  opts: { auth?: 'basic' | 'post'; secret?: string; server?: SandboxProvider } = {},
+) {
   const doc = await discover(opts.server ?? sandbox, provider);
   const { clientId } = clients[provider];
   const secret = opts.secret ?? clients[provider].clientSecret;
@@ -104,19 +138,37 @@ async function tokenRequest(provider: ProviderName, params: Record<string, strin
     headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
   }
   const res = await fetch(doc.token_endpoint, { method: 'POST', headers, body });
-  return { status: res.status, body: (await res.json()) as TokenResponse & { error?: string; error_description?: string } };
+  return {
+    status: res.status,
+    body: (await res.json()) as TokenResponse & { error?: string; error_description?: string },
+  };
 }
 
-const exchangeCode = (provider: ProviderName, code: string, verifier: string, opts: Parameters<typeof tokenRequest>[2] = {}) =>
-  tokenRequest(provider, { grant_type: 'authorization_code', code, redirect_uri: redirectUri(provider), code_verifier: verifier }, opts);
+const exchangeCode = (
+  provider: ProviderName,
+  code: string,
+  verifier: string,
+  opts: Parameters<typeof tokenRequest>[2] = {},
+) =>
+  tokenRequest(
+    provider,
+    { grant_type: 'authorization_code', code, redirect_uri: redirectUri(provider), code_verifier: verifier },
+    opts,
+  );
 
 const refresh = (provider: ProviderName, refreshToken: string, opts: Parameters<typeof tokenRequest>[2] = {}) =>
   tokenRequest(provider, { grant_type: 'refresh_token', refresh_token: refreshToken }, opts);
 
 async function userinfo(provider: ProviderName, accessToken: string | undefined, server = sandbox) {
   const doc = await discover(server, provider);
-  const res = await fetch(doc.userinfo_endpoint, { headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {} });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown>, challenge: res.headers.get('www-authenticate') };
+  const res = await fetch(doc.userinfo_endpoint, {
+    headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {},
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown>,
+    challenge: res.headers.get('www-authenticate'),
+  };
 }
 
 /** The whole link: authorization request, consent, callback checks, code exchange. */
@@ -150,7 +202,9 @@ describe('sandbox provider', () => {
       expect(doc.response_types_supported).toEqual(['code']);
       expect(doc.code_challenge_methods_supported).toEqual(['S256']);
       expect(doc.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token']));
-      expect(doc.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post']));
+      expect(doc.token_endpoint_auth_methods_supported).toEqual(
+        expect.arrayContaining(['client_secret_basic', 'client_secret_post']),
+      );
       expect(doc.id_token_signing_alg_values_supported).toEqual(['RS256']);
 
       const jwks = (await (await fetch(doc.jwks_uri)).json()) as { keys: Array<Record<string, unknown>> };
@@ -168,7 +222,10 @@ describe('sandbox provider', () => {
     expect(started.status).toBe(303);
     const pageUrl = new URL(started.headers.get('location')!, request.url);
     expect(pageUrl.pathname).toMatch(/^\/github\/interaction\/[\w-]+$/);
-    const cookie = started.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = started.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
 
     const res = await fetch(pageUrl, { headers: { cookie } });
     expect(res.status).toBe(200);
@@ -193,7 +250,9 @@ describe('sandbox provider', () => {
 
   it('links two providers with PKCE S256, state and nonce: separate issuers, a subject per provider and username', async () => {
     const github = await link('github', 'openid read:user repo', { username: 'ada' });
-    const google = await link('google', 'openid email profile https://www.googleapis.com/auth/calendar.readonly', { username: 'ada' });
+    const google = await link('google', 'openid email profile https://www.googleapis.com/auth/calendar.readonly', {
+      username: 'ada',
+    });
 
     // RFC 9207: the authorization response names its issuer, so a client can tell the providers apart.
     expect(github.callback.searchParams.get('iss')).toBe(`${sandbox.url}/github`);
@@ -213,9 +272,15 @@ describe('sandbox provider', () => {
       expect(scopesOf(tokens.scope)).toEqual(scopesOf(requested));
 
       const doc = await discover(sandbox, provider);
-      const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(doc.jwks_uri)), {
-        issuer: doc.issuer, audience: clients[provider].clientId, algorithms: ['RS256'],
-      });
+      const { payload, protectedHeader } = await jwtVerify(
+        tokens.id_token!,
+        createRemoteJWKSet(new URL(doc.jwks_uri)),
+        {
+          issuer: doc.issuer,
+          audience: clients[provider].clientId,
+          algorithms: ['RS256'],
+        },
+      );
       expect(protectedHeader.alg).toBe('RS256');
       expect(payload.nonce).toBe(request.nonce);
       expect(payload.sub).toBe(`${provider}:ada`);
@@ -225,8 +290,12 @@ describe('sandbox provider', () => {
 
     // An id_token from one provider does not pass as the other's.
     const googleDoc = await discover(sandbox, 'google');
-    await expect(jwtVerify(github.tokens.id_token!, createRemoteJWKSet(new URL(googleDoc.jwks_uri)), { issuer: googleDoc.issuer, audience: clients.google.clientId }))
-      .rejects.toThrow();
+    await expect(
+      jwtVerify(github.tokens.id_token!, createRemoteJWKSet(new URL(googleDoc.jwks_uri)), {
+        issuer: googleDoc.issuer,
+        audience: clients.google.clientId,
+      }),
+    ).rejects.toThrow();
   });
 
   it('grants offline_access as asked, like any other scope, since the consent page is always shown', async () => {
@@ -236,13 +305,27 @@ describe('sandbox provider', () => {
   });
 
   it('userinfo returns the identity entered on the consent page', async () => {
-    const { tokens } = await link('github', 'openid read:user', { username: 'grace', email: 'grace@example.test', emailVerified: false });
+    const { tokens } = await link('github', 'openid read:user', {
+      username: 'grace',
+      email: 'grace@example.test',
+      emailVerified: false,
+    });
     const info = await userinfo('github', tokens.access_token);
     expect(info.status).toBe(200);
-    expect(info.body).toEqual({ sub: 'github:grace', email: 'grace@example.test', email_verified: false, name: 'grace', preferred_username: 'grace' });
+    expect(info.body).toEqual({
+      sub: 'github:grace',
+      email: 'grace@example.test',
+      email_verified: false,
+      name: 'grace',
+      preferred_username: 'grace',
+    });
 
     const defaults = await link('google', 'openid email', { username: 'linus' });
-    expect((await userinfo('google', defaults.tokens.access_token)).body).toMatchObject({ sub: 'google:linus', email: 'linus@google.sandbox.test', email_verified: true });
+    expect((await userinfo('google', defaults.tokens.access_token)).body).toMatchObject({
+      sub: 'google:linus',
+      email: 'linus@google.sandbox.test',
+      email_verified: true,
+    });
 
     const anonymous = await userinfo('github', undefined);
     expect(anonymous.status).toBe(401);
@@ -291,14 +374,21 @@ describe('sandbox provider', () => {
     const wrong = await exchangeCode('github', callback.searchParams.get('code')!, pkce().verifier);
     expect(wrong.status).toBe(400);
     expect(wrong.body.error).toBe('invalid_grant');
-    const missing = await tokenRequest('github', { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: redirectUri('github') });
+    const missing = await tokenRequest('github', {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: redirectUri('github'),
+    });
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe('invalid_grant');
   });
 
   it('PKCE is required, S256 only: a plain challenge or none is refused back at the redirect_uri', async () => {
     const verifier = randomBytes(32).toString('base64url');
-    for (const overrides of [{ code_challenge: verifier, code_challenge_method: 'plain' }, { code_challenge: undefined, code_challenge_method: undefined }]) {
+    for (const overrides of [
+      { code_challenge: verifier, code_challenge_method: 'plain' },
+      { code_challenge: undefined, code_challenge_method: undefined },
+    ]) {
       const request = await authorizationRequest('github', 'read:user', overrides);
       const res = await fetch(request.url, { redirect: 'manual' });
       expect(res.status).toBe(303);
@@ -324,7 +414,12 @@ describe('sandbox provider', () => {
     const doc = await discover(sandbox, 'google');
     const revoked = await fetch(doc.revocation_endpoint, {
       method: 'POST',
-      body: new URLSearchParams({ token: tokens.refresh_token!, token_type_hint: 'refresh_token', client_id: clients.google.clientId, client_secret: clients.google.clientSecret }),
+      body: new URLSearchParams({
+        token: tokens.refresh_token!,
+        token_type_hint: 'refresh_token',
+        client_id: clients.google.clientId,
+        client_secret: clients.google.clientSecret,
+      }),
     });
     expect(revoked.status).toBe(200);
     const next = await refresh('google', tokens.refresh_token!);
@@ -332,7 +427,7 @@ describe('sandbox provider', () => {
     expect(next.body.error).toBe('invalid_grant');
   });
 
-  it('revoke-grants, as a method and as the admin route, ends one user\'s grants: their next refresh is invalid_grant', async () => {
+  it("revoke-grants, as a method and as the admin route, ends one user's grants: their next refresh is invalid_grant", async () => {
     const ada = await link('github', 'read:user', { username: 'ada-revoked' });
     const bob = await link('github', 'read:user', { username: 'bob-revoked' });
     const other = await link('google', 'openid', { username: 'ada-revoked' });
@@ -363,14 +458,23 @@ describe('sandbox provider', () => {
       expect(res.body.error).toBe('invalid_client');
     }
     // Each provider is its own server: GitHub's refresh token means nothing to Google.
-    const elsewhere = await tokenRequest('google', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+    const elsewhere = await tokenRequest('google', {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+    });
     expect(elsewhere.status).toBe(400);
     expect(elsewhere.body.error).toBe('invalid_grant');
   });
 
   it('a redirect_uri not registered exactly gets an error page, never a redirect to it', async () => {
     const registered = redirectUri('github');
-    for (const redirect of [`${registered}/`, `${registered}?next=/admin`, registered.replace('localhost:3000', 'localhost:3001'), registered.replace('http://localhost', 'http://evil.example'), undefined]) {
+    for (const redirect of [
+      `${registered}/`,
+      `${registered}?next=/admin`,
+      registered.replace('localhost:3000', 'localhost:3001'),
+      registered.replace('http://localhost', 'http://evil.example'),
+      undefined,
+    ]) {
       const request = await authorizationRequest('github', 'read:user', { redirect_uri: redirect });
       const res = await fetch(request.url, { redirect: 'manual' });
       expect(res.status).toBe(400);
@@ -385,7 +489,13 @@ describe('sandbox provider', () => {
 describe('sandbox provider with short token lifetimes', () => {
   let shortLived: SandboxProvider;
   beforeAll(async () => {
-    shortLived = await startSandboxProvider({ port: 0, providers: ['github'], clients: { github: clients.github }, accessTokenTtlSeconds: 2, refreshTokenTtlSeconds: 5 });
+    shortLived = await startSandboxProvider({
+      port: 0,
+      providers: ['github'],
+      clients: { github: clients.github },
+      accessTokenTtlSeconds: 2,
+      refreshTokenTtlSeconds: 5,
+    });
   });
   afterAll(async () => {
     await shortLived?.close();
@@ -401,7 +511,9 @@ describe('sandbox provider with short token lifetimes', () => {
 
     const refreshed = await refresh('github', tokens.refresh_token!, { server: shortLived });
     expect(refreshed.status).toBe(200);
-    expect((await userinfo('github', refreshed.body.access_token, shortLived)).body).toMatchObject({ sub: 'github:ada' });
+    expect((await userinfo('github', refreshed.body.access_token, shortLived)).body).toMatchObject({
+      sub: 'github:ada',
+    });
   });
 
   it('an expired refresh token is invalid_grant', async () => {
@@ -413,7 +525,10 @@ describe('sandbox provider with short token lifetimes', () => {
   });
 
   it('serves no admin route when no admin token is configured', async () => {
-    const res = await fetch(`${shortLived.url}/_admin/github/users/ada/revoke-grants`, { method: 'POST', headers: { authorization: 'Bearer anything' } });
+    const res = await fetch(`${shortLived.url}/_admin/github/users/ada/revoke-grants`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer anything' },
+    });
     expect(res.status).toBe(404);
   });
 });

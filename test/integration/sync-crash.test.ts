@@ -45,12 +45,18 @@ it('resumes from its checkpoint after the worker is killed mid-way', async () =>
   const servedBefore = stack.sandbox!.stats().served?.github?.repositories ?? 0;
 
   const first = await workerProcess();
-  const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+  const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', {
+    token: person.token,
+  });
   const handle = stack.temporal.workflow.getHandle(res.body.workflowId);
-  const atKill = await eventually(async () => {
-    const status = await handle.query(syncStatusQuery).catch(() => undefined);
-    return status && status.checkpoint.pages >= 10 ? status : undefined;
-  }, 'ten pages', 60_000);
+  const atKill = await eventually(
+    async () => {
+      const status = await handle.query(syncStatusQuery).catch(() => undefined);
+      return status && status.checkpoint.pages >= 10 ? status : undefined;
+    },
+    'ten pages',
+    60_000,
+  );
   first.kill('SIGKILL');
   await new Promise((resolve) => first.once('exit', resolve));
   expect((await handle.describe()).status.name).toBe('RUNNING');
@@ -59,8 +65,12 @@ it('resumes from its checkpoint after the worker is killed mid-way', async () =>
   const result: SyncResult = await handle.result();
   expect(result.totals.repositories?.fetched).toBe(2_000);
   const records = stack.db.collection(collections.providerRecords);
-  expect(await records.countDocuments({ accountId: person.accountId, kind: 'repositories', status: 'active' })).toBe(2_000);
-  expect(new Set(await records.distinct('_id', { accountId: person.accountId, kind: 'repositories' })).size).toBe(2_000);
+  expect(await records.countDocuments({ accountId: person.accountId, kind: 'repositories', status: 'active' })).toBe(
+    2_000,
+  );
+  expect(new Set(await records.distinct('_id', { accountId: person.accountId, kind: 'repositories' })).size).toBe(
+    2_000,
+  );
   // 40 pages plus the one the crash cut short (and perhaps one in flight): not 40 + the 10 done before.
   const pagesServed = (stack.sandbox!.stats().served?.github?.repositories ?? 0) - servedBefore;
   expect(atKill.checkpoint.pages).toBeGreaterThanOrEqual(10);

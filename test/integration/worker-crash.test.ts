@@ -19,11 +19,15 @@ afterAll(() => {
 async function startWorkerProcess(extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const env = { ...process.env, ...stack.env, METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn', ...extraEnv };
   // node itself with tsx's loader, not the tsx wrapper: SIGKILL must reach the worker, not a parent of it.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.once('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') process.stderr.write(`worker exited ${code}: ${stderr}\n`);
+    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM')
+      process.stderr.write(`worker exited ${code}: ${stderr}\n`);
   });
   children.push(child);
   return child;
@@ -36,13 +40,20 @@ it('survives the worker being killed mid-signup', async () => {
   const first = await startWorkerProcess({ IDENTITY_ACTIVITIES_PER_SECOND: '0.25' });
 
   const started = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
-    token, json: { givenName: 'Crash', familyName: 'Test', consents: [{ purpose: 'terms', version: '1', granted: true }] },
+    token,
+    json: { givenName: 'Crash', familyName: 'Test', consents: [{ purpose: 'terms', version: '1', granted: true }] },
   });
   expect(started.status).toBe(202);
   const handle = stack.temporal.workflow.getHandle(started.body.workflowId);
 
   // Kill it once the account exists but the signup has not finished.
-  await eventually(async () => (await stack.db.collection(collections.accounts).countDocuments({ _id: started.body.accountId as never })) === 1 || undefined, 'the account document', 60_000);
+  await eventually(
+    async () =>
+      (await stack.db.collection(collections.accounts).countDocuments({ _id: started.body.accountId as never })) ===
+        1 || undefined,
+    'the account document',
+    60_000,
+  );
   first.kill('SIGKILL');
   await new Promise((resolve) => first.once('exit', resolve));
   expect((await handle.describe()).status.name).toBe('RUNNING');

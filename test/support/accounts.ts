@@ -12,14 +12,27 @@ export interface SignedUp {
 }
 
 /** Sign a person up over HTTP and wait until the signup workflow has finished. */
-export async function signedUp(stack: TestStack, subject: string, opts: { email?: string; permissions?: string[] } = {}): Promise<SignedUp> {
-  const token = await tokenFor(stack, subject, { email: opts.email ?? `${subject.replace(/\W/g, '-')}@example.com`, ...(opts.permissions ? { permissions: opts.permissions } : {}) });
+export async function signedUp(
+  stack: TestStack,
+  subject: string,
+  opts: { email?: string; permissions?: string[] } = {},
+): Promise<SignedUp> {
+  const token = await tokenFor(stack, subject, {
+    email: opts.email ?? `${subject.replace(/\W/g, '-')}@example.com`,
+    ...(opts.permissions ? { permissions: opts.permissions } : {}),
+  });
   const res = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
-    token, json: { givenName: 'Test', familyName: 'Person', consents: [{ purpose: 'terms', version: '1', granted: true }] },
+    token,
+    json: { givenName: 'Test', familyName: 'Person', consents: [{ purpose: 'terms', version: '1', granted: true }] },
   });
   if (res.status !== 202) throw new Error(`signup answered ${res.status}: ${JSON.stringify(res.body)}`);
   await eventually(async () => {
-    const status = await call<{ status: string }>(stack, 'GET', `/v1/workflows/${encodeURIComponent(res.body.workflowId)}`, { token });
+    const status = await call<{ status: string }>(
+      stack,
+      'GET',
+      `/v1/workflows/${encodeURIComponent(res.body.workflowId)}`,
+      { token },
+    );
     return status.body.status === 'completed' ? true : undefined;
   }, `signup of ${subject}`);
   return { subject, token, accountId: res.body.accountId };
@@ -33,7 +46,12 @@ export interface LinkAnswer {
 
 /** A signed-in browser of `who` at the account center: the `cookie` header value of a fresh session. */
 export async function browserSessionOf(stack: TestStack, who: SignedUp): Promise<string> {
-  const { cookie } = await createBrowserSession(stack.db, { subject: who.subject, accountId: who.accountId, permissions: [], method: 'password' });
+  const { cookie } = await createBrowserSession(stack.db, {
+    subject: who.subject,
+    accountId: who.accountId,
+    permissions: [],
+    method: 'password',
+  });
   return `${sessionCookieSpec(stack.config.publicUrl).name}=${cookie}`;
 }
 
@@ -53,19 +71,33 @@ export async function deliverCallback(
     const code = callback.searchParams.get('code');
     const error = callback.searchParams.get('error');
     return call(stack, 'POST', `/v1/me/providers/${provider}/link/complete`, {
-      token: opts.as.token, json: { state: callback.searchParams.get('state'), ...(code ? { code } : {}), ...(error ? { error } : {}) },
+      token: opts.as.token,
+      json: { state: callback.searchParams.get('state'), ...(code ? { code } : {}), ...(error ? { error } : {}) },
     });
   }
   const cookie = opts.cookie ?? (opts.as ? await browserSessionOf(stack, opts.as) : undefined);
-  return call(stack, 'GET', `${callback.pathname}${callback.search}`, { headers: { accept: opts.accept ?? 'application/json', ...(cookie ? { cookie } : {}) } });
+  return call(stack, 'GET', `${callback.pathname}${callback.search}`, {
+    headers: { accept: opts.accept ?? 'application/json', ...(cookie ? { cookie } : {}) },
+  });
 }
 
 /**
  * Start linking, approve at the sandbox's consent page as `username`, and deliver the callback as the
  * person's own browser would (signed in to the account center), or through `link/complete`.
  */
-export async function linkThroughSandbox(stack: TestStack, who: SignedUp, provider: string, username: string, opts: { via?: 'session' | 'complete' } = {}): Promise<LinkAnswer> {
-  const started = await call<{ workflowId: string; authorizationUrl: string }>(stack, 'POST', `/v1/me/providers/${provider}/link`, { token: who.token, json: {} });
+export async function linkThroughSandbox(
+  stack: TestStack,
+  who: SignedUp,
+  provider: string,
+  username: string,
+  opts: { via?: 'session' | 'complete' } = {},
+): Promise<LinkAnswer> {
+  const started = await call<{ workflowId: string; authorizationUrl: string }>(
+    stack,
+    'POST',
+    `/v1/me/providers/${provider}/link`,
+    { token: who.token, json: {} },
+  );
   if (started.status !== 202) throw new Error(`link answered ${started.status}: ${JSON.stringify(started.body)}`);
   const callback = await completeConsent(started.body.authorizationUrl, { username });
   const answer = await deliverCallback(stack, callback, { as: who, ...(opts.via ? { via: opts.via } : {}) });
@@ -73,17 +105,35 @@ export async function linkThroughSandbox(stack: TestStack, who: SignedUp, provid
 }
 
 /** An account made 90 days ago (as a recovery sees a long-standing one): its document and its identity, verified email. */
-export async function longStandingAccount(stack: TestStack, name: string): Promise<{ subject: string; accountId: string; email: string; token: string; longAgo: string }> {
+export async function longStandingAccount(
+  stack: TestStack,
+  name: string,
+): Promise<{ subject: string; accountId: string; email: string; token: string; longAgo: string }> {
   const subject = `auth0|${name}`;
   const accountId = accountIdForSubject(subject);
   const email = `${name}@example.com`;
   const longAgo = new Date(Date.now() - 90 * 24 * 3600_000).toISOString();
   await stack.db.collection(collections.accounts).insertOne({
-    _id: accountId as never, revision: 1, schemaVersion: 1, rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
-    profile: { givenName: name }, roles: ['member'], connected_providers: { nodes: [] }, consents: [], status: 'active', createdAt: longAgo, updatedAt: longAgo,
+    _id: accountId as never,
+    revision: 1,
+    schemaVersion: 1,
+    rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
+    profile: { givenName: name },
+    roles: ['member'],
+    connected_providers: { nodes: [] },
+    consents: [],
+    status: 'active',
+    createdAt: longAgo,
+    updatedAt: longAgo,
   });
   await stack.db.collection(collections.identityUsers).insertOne({
-    _id: subject as never, email, email_verified: true, app_metadata: { cra_account_id: accountId }, roles: ['member'], created_at: longAgo, updated_at: longAgo,
+    _id: subject as never,
+    email,
+    email_verified: true,
+    app_metadata: { cra_account_id: accountId },
+    roles: ['member'],
+    created_at: longAgo,
+    updated_at: longAgo,
   });
   return { subject, accountId, email, token: await tokenFor(stack, subject, { email }), longAgo };
 }

@@ -42,7 +42,15 @@ export async function appWithoutServer(opts: { env?: Record<string, string> } = 
   const deps = await buildWorkerDependencies(config, db);
   const { app, issuer, apiLog } = await buildTestApi({ config, dataDir, db, temporal, deps });
   return {
-    app, config, env, deps, baseUrl: config.publicUrl, issuer, db, temporal, apiLog,
+    app,
+    config,
+    env,
+    deps,
+    baseUrl: config.publicUrl,
+    issuer,
+    db,
+    temporal,
+    apiLog,
     async close() {
       await db.dropDatabase().catch(() => undefined);
       await Promise.all([mongo.close(), connection.close()]);
@@ -69,7 +77,12 @@ export function useAppWithoutServer(opts: { env?: Record<string, string> } = {})
  */
 export async function listen(target: TestApp): Promise<{ baseUrl: string; close(): Promise<void> }> {
   const { server, port } = await new Promise<{ server: ReturnType<typeof serveApi>; port: number }>((resolve) => {
-    const s = serveApi({ fetch: target.app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve({ server: s, port: info.port }));
+    const s = serveApi({ fetch: target.app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
+      resolve({ server: s, port: info.port }),
+    );
   });
-  return { baseUrl: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -46,14 +46,34 @@ export async function startAuth0LoginStandIn(opts: StandInOptions): Promise<Auth
   const signingKey = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: randomUUID(), alg: 'RS256', use: 'sig' };
 
   const provider = new Provider(issuer, {
-    clients: [{ client_id: opts.clientId, client_secret: opts.clientSecret, redirect_uris: [opts.redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
-    routes: { authorization: '/authorize', token: '/oauth/token', userinfo: '/userinfo', jwks: '/.well-known/jwks.json', revocation: '/oauth/revoke' },
+    clients: [
+      {
+        client_id: opts.clientId,
+        client_secret: opts.clientSecret,
+        redirect_uris: [opts.redirectUri],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+    ],
+    routes: {
+      authorization: '/authorize',
+      token: '/oauth/token',
+      userinfo: '/userinfo',
+      jwks: '/.well-known/jwks.json',
+      revocation: '/oauth/revoke',
+    },
     jwks: { keys: [signingKey] },
     pkce: { required: () => false },
     extraParams: ['audience'],
     scopes: ['openid', 'offline_access', 'email', 'profile'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    findAccount: (_ctx, sub) => (sub === opts.user.sub ? { accountId: sub, claims: () => ({ sub, email: opts.user.email, email_verified: true, name: 'Auth0 Person' }) } : undefined),
+    findAccount: (_ctx, sub) =>
+      sub === opts.user.sub
+        ? {
+            accountId: sub,
+            claims: () => ({ sub, email: opts.user.email, email_verified: true, name: 'Auth0 Person' }),
+          }
+        : undefined,
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
@@ -62,10 +82,17 @@ export async function startAuth0LoginStandIn(opts: StandInOptions): Promise<Auth
         enabled: true,
         defaultResource: (ctx) => (ctx.oidc.params?.audience as string | undefined) ?? opts.audience,
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: '', audience: opts.audience, accessTokenTTL: 86_400, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+        getResourceServerInfo: () => ({
+          scope: '',
+          audience: opts.audience,
+          accessTokenTTL: 86_400,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
       },
     },
-    extraTokenClaims: (_ctx, token) => ('accountId' in token && token.accountId === opts.user.sub ? { permissions: opts.user.permissions } : undefined),
+    extraTokenClaims: (_ctx, token) =>
+      'accountId' in token && token.accountId === opts.user.sub ? { permissions: opts.user.permissions } : undefined,
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     interactions: { url: (_ctx, interaction) => `/u/login/${interaction.uid}` },
     cookies: { keys: ['stand-in-cookie-key'] },
@@ -78,21 +105,32 @@ export async function startAuth0LoginStandIn(opts: StandInOptions): Promise<Auth
       requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams });
       const login = url.pathname.match(/^\/u\/login\/([\w-]+)$/);
       if (login && req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Log in</title><form method="post"><label>Email <input name="username"></label><label>Password <input name="password" type="password"></label><button>Continue</button></form>`);
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(
+            `<!doctype html><title>Log in</title><form method="post"><label>Email <input name="username"></label><label>Password <input name="password" type="password"></label><button>Continue</button></form>`,
+          );
         return;
       }
       if (login && req.method === 'POST') {
         const form = new URLSearchParams(await readBody(req));
         requests.at(-1)!.form = form;
         if (form.get('username') !== opts.user.email || form.get('password') !== opts.user.password) {
-          res.writeHead(400, { 'content-type': 'text/html' }).end('<!doctype html><title>Log in</title><p>Wrong email or password.</p>');
+          res
+            .writeHead(400, { 'content-type': 'text/html' })
+            .end('<!doctype html><title>Log in</title><p>Wrong email or password.</p>');
           return;
         }
         const details = await provider.interactionDetails(req, res);
         const grant = new provider.Grant({ accountId: opts.user.sub, clientId: String(details.params.client_id) });
         grant.addOIDCScope(String(details.params.scope));
         grant.addResourceScope(opts.audience, '');
-        await provider.interactionFinished(req, res, { login: { accountId: opts.user.sub }, consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: false });
+        await provider.interactionFinished(
+          req,
+          res,
+          { login: { accountId: opts.user.sub }, consent: { grantId: await grant.save() } },
+          { mergeWithLastSubmission: false },
+        );
         return;
       }
       if (url.pathname === '/v2/logout') {

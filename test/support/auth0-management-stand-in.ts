@@ -92,9 +92,16 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
 }
 
 /** A Management API error body (shape as Auth0 sends it; the adapter reads only the status). */
-export const auth0NotFound = { statusCode: 404, error: 'Not Found', message: 'The user does not exist.', errorCode: 'inexistent_user' };
+export const auth0NotFound = {
+  statusCode: 404,
+  error: 'Not Found',
+  message: 'The user does not exist.',
+  errorCode: 'inexistent_user',
+};
 
-export async function startAuth0ManagementStandIn(opts: Auth0ManagementStandInOptions): Promise<Auth0ManagementStandIn> {
+export async function startAuth0ManagementStandIn(
+  opts: Auth0ManagementStandInOptions,
+): Promise<Auth0ManagementStandIn> {
   const state: TenantState = { users: new Map(), roles: new Map(), requests: [], issuedTokens: [], canned: [] };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -123,7 +130,11 @@ export async function startAuth0ManagementStandIn(opts: Auth0ManagementStandInOp
 
       if (method === 'POST' && path === '/oauth/token') {
         const form = body as Record<string, string> | undefined;
-        if (form?.grant_type !== 'client_credentials' || form.client_id !== opts.clientId || form.client_secret !== opts.clientSecret) {
+        if (
+          form?.grant_type !== 'client_credentials' ||
+          form.client_id !== opts.clientId ||
+          form.client_secret !== opts.clientSecret
+        ) {
           send(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
           return;
         }
@@ -140,7 +151,9 @@ export async function startAuth0ManagementStandIn(opts: Auth0ManagementStandInOp
           send(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
           return;
         }
-        const id = resetRoute ? decodeURIComponent(resetRoute[1] ?? '') : String((body as { user_id?: string } | undefined)?.user_id ?? '');
+        const id = resetRoute
+          ? decodeURIComponent(resetRoute[1] ?? '')
+          : String((body as { user_id?: string } | undefined)?.user_id ?? '');
         if (!state.users.has(id)) {
           send(res, 404, auth0NotFound);
           return;
@@ -150,7 +163,9 @@ export async function startAuth0ManagementStandIn(opts: Auth0ManagementStandInOp
           return;
         }
         if (!resetRoute && method === 'POST') {
-          send(res, 201, { ticket: `https://${opts.domain}/lo/reset?ticket=TICKET-${Math.random().toString(36).slice(2)}#` });
+          send(res, 201, {
+            ticket: `https://${opts.domain}/lo/reset?ticket=TICKET-${Math.random().toString(36).slice(2)}#`,
+          });
           return;
         }
         send(res, 405, { statusCode: 405, error: 'Method Not Allowed' });

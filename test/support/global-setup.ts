@@ -24,7 +24,10 @@ const log = (line: string) => process.stderr.write(`[test-setup] ${line}\n`);
 
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tools = ensureTools(['temporal', 'temporal-test-server', 'mongo'], log);
-  if (!tools.temporal || !tools.temporalTestServer) throw new Error('The Temporal CLI and test server are needed for the tests: run `npm run tools` and read its output.');
+  if (!tools.temporal || !tools.temporalTestServer)
+    throw new Error(
+      'The Temporal CLI and test server are needed for the tests: run `npm run tools` and read its output.',
+    );
   const work = mkdtempSync(join(tmpdir(), 'cra-test-'));
   const services: RunningService[] = [];
   try {
@@ -32,12 +35,18 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     services.push(temporal);
     let mongoUri = process.env.CRA_TEST_MONGODB_URI;
     if (!mongoUri) {
-      if (!tools.mongo) throw new Error('No MongoDB-compatible server for the tests: install mongod or Go (for FerretDB), or set CRA_TEST_MONGODB_URI.');
+      if (!tools.mongo)
+        throw new Error(
+          'No MongoDB-compatible server for the tests: install mongod or Go (for FerretDB), or set CRA_TEST_MONGODB_URI.',
+        );
       const mongo = await startMongo({ mongo: tools.mongo, port: await freePort(), dataDir: join(work, 'mongo'), log });
       services.push(mongo);
       mongoUri = mongo.uri;
     }
-    const bundle = await bundleWorkflowCode({ workflowsPath, logger: { info() {}, warn: log, error: log, debug() {}, trace() {}, log() {} } });
+    const bundle = await bundleWorkflowCode({
+      workflowsPath,
+      logger: { info() {}, warn: log, error: log, debug() {}, trace() {}, log() {} },
+    });
     const bundlePath = join(work, 'workflow-bundle.js');
     writeFileSync(bundlePath, bundle.code);
     project.provide('temporalAddress', temporal.address);

@@ -6,19 +6,34 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { collections } from '../../domain/collections.js';
 import { eventually, type TestStack } from './stack.js';
 
-export interface OutboxNotice { to: string; template: string; subject: string; body: string; queuedAt: string }
+export interface OutboxNotice {
+  to: string;
+  template: string;
+  subject: string;
+  body: string;
+  queuedAt: string;
+}
 
 /** The newest notice to an address, as `npm run outbox` shows it. */
 export async function newestNotice(stack: TestStack, to: string, template: string): Promise<OutboxNotice> {
   return eventually(async () => {
-    const [notice] = await stack.db.collection<OutboxNotice>(collections.outbox).find({ to, template }).sort({ queuedAt: -1 }).limit(1).toArray();
+    const [notice] = await stack.db
+      .collection<OutboxNotice>(collections.outbox)
+      .find({ to, template })
+      .sort({ queuedAt: -1 })
+      .limit(1)
+      .toArray();
     return notice;
   }, `a ${template} notice to ${to}`);
 }
 
 export const linkIn = (body: string) => body.match(/https?:\/\/\S+/)?.[0] ?? '';
 
-export async function signUp(stack: TestStack, page: Page, who: { email: string; password: string; givenName: string; familyName: string }): Promise<void> {
+export async function signUp(
+  stack: TestStack,
+  page: Page,
+  who: { email: string; password: string; givenName: string; familyName: string },
+): Promise<void> {
   await page.goto(`${stack.baseUrl}/account`);
   await page.getByRole('link', { name: 'Create an account' }).click();
   await page.getByLabel('First name').fill(who.givenName);
@@ -46,7 +61,12 @@ export async function signIn(stack: TestStack, page: Page, email: string, passwo
 
 /** A person who signed up, confirmed their address and is signed in, in `ctx`, on the account center's home page. */
 export async function newPerson(stack: TestStack, ctx: BrowserContext, name: string) {
-  const who = { email: `${name}-${Date.now()}@example.com`, password: `a long passphrase for ${name}`, givenName: name[0]!.toUpperCase() + name.slice(1), familyName: 'Tester' };
+  const who = {
+    email: `${name}-${Date.now()}@example.com`,
+    password: `a long passphrase for ${name}`,
+    givenName: name[0]!.toUpperCase() + name.slice(1),
+    familyName: 'Tester',
+  };
   const page = await ctx.newPage();
   await signUp(stack, page, who);
   await confirmEmail(stack, page, who.email);
@@ -54,4 +74,3 @@ export async function newPerson(stack: TestStack, ctx: BrowserContext, name: str
   await page.getByRole('heading', { name: 'Your account center' }).waitFor();
   return { ...who, page };
 }
-

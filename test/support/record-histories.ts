@@ -37,11 +37,18 @@ afterAll(async () => {
 });
 
 /** Save a closed workflow's history as `<name>.json`, in the format the Temporal CLI and `historyFromJSON` use. */
-async function save(name: string, workflowId: string, runId?: string, ended: 'COMPLETED' | 'CANCELLED' = 'COMPLETED'): Promise<void> {
+async function save(
+  name: string,
+  workflowId: string,
+  runId?: string,
+  ended: 'COMPLETED' | 'CANCELLED' = 'COMPLETED',
+): Promise<void> {
   const handle = stack.temporal.workflow.getHandle(workflowId, runId);
   if (ended === 'CANCELLED') await handle.result().catch(() => undefined);
   const { status } = await handle.describe();
-  expect(status.name, `${workflowId} should have ended ${ended.toLowerCase()} before its history is recorded`).toBe(ended);
+  expect(status.name, `${workflowId} should have ended ${ended.toLowerCase()} before its history is recorded`).toBe(
+    ended,
+  );
   const file = join(outDir, `${name}.json`);
   if (existsSync(file)) {
     process.stderr.write(`[record-histories] kept ${file} (already recorded)\n`);
@@ -76,7 +83,9 @@ it('records signup, link, token custody, sync (twice) and disconnect of one conn
   // A record gone at the provider: the second run's deletion check marks it deleted.
   const [removed] = sandbox.ids('github', username, 'repositories');
   sandbox.remove('github', username, 'repositories', removed!);
-  const again = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+  const again = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', {
+    token: person.token,
+  });
   expect(again.status).toBe(202);
   const secondSync = await runIdOf(again.body.workflowId);
   const second: SyncResult = await stack.temporal.workflow.getHandle(again.body.workflowId, secondSync).result();
@@ -86,11 +95,18 @@ it('records signup, link, token custody, sync (twice) and disconnect of one conn
   // The custodian refreshes at least once, then the disconnect stops it.
   const custodyId = workflowIds.tokens(person.accountId, 'github');
   const custody = stack.temporal.workflow.getHandle(custodyId);
-  await eventually(async () => {
-    const state = await custody.query(custodyStateQuery);
-    return state.refreshCount >= 1 && state.status !== 'refreshing' ? state : undefined;
-  }, 'a token refresh', 40_000);
-  const disconnect = await call<{ workflowId: string }>(stack, 'DELETE', '/v1/me/providers/github', { token: person.token, json: { retention: 'delete' } });
+  await eventually(
+    async () => {
+      const state = await custody.query(custodyStateQuery);
+      return state.refreshCount >= 1 && state.status !== 'refreshing' ? state : undefined;
+    },
+    'a token refresh',
+    40_000,
+  );
+  const disconnect = await call<{ workflowId: string }>(stack, 'DELETE', '/v1/me/providers/github', {
+    token: person.token,
+    json: { retention: 'delete' },
+  });
   expect(disconnect.status).toBe(202);
   await stack.temporal.workflow.getHandle(disconnect.body.workflowId).result();
   const custodyResult: CustodyResult = await custody.result();
@@ -105,7 +121,14 @@ it('records a recovery the owner cancels', async () => {
   expect(started.status).toBe(202);
   const recoveryId = workflowIds.recovery(started.body.recoveryId);
   // The owner, signed in, stops a recovery they did not ask for.
-  await eventually(async () => ((await call(stack, 'POST', `/v1/recoveries/${started.body.recoveryId}/cancel`, { token: owner.token })).status === 200 ? true : undefined), 'the cancel');
+  await eventually(
+    async () =>
+      (await call(stack, 'POST', `/v1/recoveries/${started.body.recoveryId}/cancel`, { token: owner.token })).status ===
+      200
+        ? true
+        : undefined,
+    'the cancel',
+  );
   await stack.temporal.workflow.getHandle(recoveryId).result();
   await save('recovery-completed', recoveryId);
 });
@@ -122,16 +145,32 @@ it('records a recovery proven in part by a provider sign-in the workflow redeems
   const accounts = stack.db.collection(collections.accounts);
   const account = await accounts.findOne({ _id: owner.accountId as never });
   const longAgo = new Date(Date.now() - 30 * 24 * 3600_000).toISOString();
-  await accounts.updateOne({ _id: owner.accountId as never }, {
-    $set: { 'connected_providers.nodes': (account!.connected_providers.nodes as Array<Record<string, unknown>>).map((n) => ({ ...n, connectedAt: longAgo })) },
+  await accounts.updateOne(
+    { _id: owner.accountId as never },
+    {
+      $set: {
+        'connected_providers.nodes': (account!.connected_providers.nodes as Array<Record<string, unknown>>).map(
+          (n) => ({ ...n, connectedAt: longAgo }),
+        ),
+      },
+    },
+  );
+  const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', {
+    json: { email: owner.email },
   });
-  const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', { json: { email: owner.email } });
   expect(started.status).toBe(202);
   const headers = { 'x-recovery-token': started.body.recoveryToken };
-  const challenge = await call<{ authorizationUrl: string }>(stack, 'POST', `/v1/recoveries/${started.body.recoveryId}/challenges`, { json: { factor: 'provider_reauth', provider: 'github' }, headers });
+  const challenge = await call<{ authorizationUrl: string }>(
+    stack,
+    'POST',
+    `/v1/recoveries/${started.body.recoveryId}/challenges`,
+    { json: { factor: 'provider_reauth', provider: 'github' }, headers },
+  );
   expect(challenge.status).toBe(202);
   const back = await completeConsent(challenge.body.authorizationUrl, { username });
-  const answer = await call<{ accepted: boolean }>(stack, 'GET', `${back.pathname}${back.search}`, { headers: { accept: 'application/json' } });
+  const answer = await call<{ accepted: boolean }>(stack, 'GET', `${back.pathname}${back.search}`, {
+    headers: { accept: 'application/json' },
+  });
   expect(answer.body).toMatchObject({ accepted: true });
   await call(stack, 'POST', `/v1/recoveries/${started.body.recoveryId}/cancel`, { headers });
   const recoveryId = workflowIds.recovery(started.body.recoveryId);
@@ -152,31 +191,49 @@ it('records a sync cancelled by a disconnect mid-page, that disconnect cancelled
 
   // A page the sandbox holds back, then the disconnect that cancels its sync.
   sandbox.faults.inject('github', { delayMs: 60_000 });
-  const sync = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: person.token });
+  const sync = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', {
+    token: person.token,
+  });
   expect(sync.status).toBe(202);
   const syncHandle = stack.temporal.workflow.getHandle(sync.body.workflowId);
-  await eventually(async () => ((await syncHandle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'syncPage') || undefined, 'a page in flight');
+  await eventually(
+    async () =>
+      ((await syncHandle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'syncPage') ||
+      undefined,
+    'a page in flight',
+  );
   const syncRun = (await syncHandle.describe()).runId;
-  const disconnect = await call<{ workflowId: string }>(stack, 'DELETE', '/v1/me/providers/github', { token: person.token, json: { retention: 'keep' } });
+  const disconnect = await call<{ workflowId: string }>(stack, 'DELETE', '/v1/me/providers/github', {
+    token: person.token,
+    json: { retention: 'keep' },
+  });
   expect(disconnect.status).toBe(202);
   await saveCancelled('sync-cancelled-by-disconnect', sync.body.workflowId, syncRun);
   sandbox.faults.clear();
 
   // The disconnect waits for the cancelled sync's page; an operator cancels it there.
   const disconnectHandle = stack.temporal.workflow.getHandle(disconnect.body.workflowId);
-  await eventually(async () => ((await disconnectHandle.query(disconnectStateQuery)).stage === 'waiting_for_sync' ? true : undefined), 'the wait for the sync');
+  await eventually(
+    async () => ((await disconnectHandle.query(disconnectStateQuery)).stage === 'waiting_for_sync' ? true : undefined),
+    'the wait for the sync',
+  );
   await disconnectHandle.cancel();
   await saveCancelled('disconnect-cancelled', disconnect.body.workflowId);
 
   // A second person: a link cancelled while it waits for the provider, and a custodian cancelled while it waits.
   const other = await signedUp(stack, `auth0|${username}-2`);
-  const link = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/link', { token: other.token, json: {} });
+  const link = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/link', {
+    token: other.token,
+    json: {},
+  });
   expect(link.status).toBe(202);
   await stack.temporal.workflow.getHandle(link.body.workflowId).cancel();
   await saveCancelled('link-cancelled', link.body.workflowId);
 
   for (const kind of sandbox.data.kinds('github')) sandbox.data.setCount('github', `${username}-2`, kind, 1);
-  expect((await linkThroughSandbox(stack, other, 'github', `${username}-2`)).answer.body).toMatchObject({ status: 'linked' });
+  expect((await linkThroughSandbox(stack, other, 'github', `${username}-2`)).answer.body).toMatchObject({
+    status: 'linked',
+  });
   await stack.temporal.workflow.getHandle(workflowIds.sync(other.accountId, 'github')).result();
   const custodyId = workflowIds.tokens(other.accountId, 'github');
   await stack.temporal.workflow.getHandle(custodyId).cancel();
@@ -185,7 +242,9 @@ it('records a sync cancelled by a disconnect mid-page, that disconnect cancelled
 
 it('records a recovery cancelled through Temporal during its account lookup (after recovery-cancellation)', async () => {
   const owner = await longStandingAccount(stack, `history-recovery-cancelled-${run}`);
-  const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', { json: { email: owner.email } });
+  const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', {
+    json: { email: owner.email },
+  });
   expect(started.status).toBe(202);
   const recoveryId = workflowIds.recovery(started.body.recoveryId);
   // An operator cancels the run as it starts (the recorded one while openRecovery ran): its clean-up (audit,

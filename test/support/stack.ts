@@ -24,7 +24,11 @@ import { buildWorkerDependencies, type WorkerDependencies } from '../../workers/
 import { createWorkers } from '../../workers/workers.js';
 import { registerSandboxClients } from '../../deploy/sandbox/register.js';
 import { defaultSandboxClients } from '../../deploy/sandbox/default-clients.js';
-import { startSandboxProvider, type SandboxProvider, type SandboxProviderOptions } from '../../deploy/sandbox/sandbox-provider.js';
+import {
+  startSandboxProvider,
+  type SandboxProvider,
+  type SandboxProviderOptions,
+} from '../../deploy/sandbox/sandbox-provider.js';
 import { freePort } from '../../deploy/local/services.js';
 import { providerIds } from '../../domain/providers.js';
 import type { TestApp } from './app.js';
@@ -47,7 +51,10 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export const hookSecrets = ['test-hook-secret-current-0123456789abcdef', 'test-hook-secret-previous-0123456789abcdef'] as const;
+export const hookSecrets = [
+  'test-hook-secret-current-0123456789abcdef',
+  'test-hook-secret-previous-0123456789abcdef',
+] as const;
 
 let runtimeInstalled = false;
 /** Worker logs: warnings and errors only, so test output stays readable. */
@@ -61,7 +68,8 @@ export interface TestStackOptions {
   workers?: boolean;
   env?: Record<string, string>;
   /** Start the sandbox OAuth provider (every provider, CRA registered as its client), optionally with overrides. */
-  sandbox?: boolean | Partial<Pick<SandboxProviderOptions, 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'adminToken'>>;
+  sandbox?:
+    boolean | Partial<Pick<SandboxProviderOptions, 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'adminToken'>>;
 }
 
 /** The environment of one test file's CRA: its own database, task queues and data folder on the run's servers. */
@@ -85,16 +93,35 @@ export function testEnv(overrides: Record<string, string> = {}): { env: Record<s
 }
 
 /** The API as `api/main.ts` builds it (sign-in included), over the given connections; its log lines go to `apiLog`. */
-export async function buildTestApi(opts: { config: CraConfig; dataDir: string; db: Db; temporal: Client; deps: WorkerDependencies }) {
+export async function buildTestApi(opts: {
+  config: CraConfig;
+  dataDir: string;
+  db: Db;
+  temporal: Client;
+  deps: WorkerDependencies;
+}) {
   const { config, db, temporal, deps } = opts;
   const apiLog: string[] = [];
   const log = pino(
     { level: 'info', redact: { paths: redactedLogPaths, censor: '[redacted]' } },
     { write: (line: string) => void apiLog.push(line) },
   );
-  const issuer = await EmbeddedIssuer.load({ dataDir: opts.dataDir, issuer: config.auth.issuer, audience: config.auth.audience });
+  const issuer = await EmbeddedIssuer.load({
+    dataDir: opts.dataDir,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+  });
   const signIn = await buildSignIn({ config, db, notifier: deps.notifier, signingKey: issuer.signingJwk() });
-  const app = createApp({ config, temporal, db, log, jwks: issuer.jwks(), vault: deps.vault, notifier: deps.notifier, ...(signIn ? { signIn } : {}) });
+  const app = createApp({
+    config,
+    temporal,
+    db,
+    log,
+    jwks: issuer.jwks(),
+    vault: deps.vault,
+    notifier: deps.notifier,
+    ...(signIn ? { signIn } : {}),
+  });
   return { app, issuer, apiLog };
 }
 
@@ -110,8 +137,15 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     const sandboxPort = await freePort();
     env.CRA_SANDBOX_URL = `http://127.0.0.1:${sandboxPort}`;
     sandbox = await startSandboxProvider({
-      port: sandboxPort, publicUrl: env.CRA_SANDBOX_URL, providers: providerIds,
-      clients: defaultSandboxClients(env.CRA_PUBLIC_URL, providerIds, Object.values(JSON.parse(env.LINK_CLIENT_REDIRECT_URIS ?? '{}') as Record<string, string[]>).flat()), log: () => undefined,
+      port: sandboxPort,
+      publicUrl: env.CRA_SANDBOX_URL,
+      providers: providerIds,
+      clients: defaultSandboxClients(
+        env.CRA_PUBLIC_URL,
+        providerIds,
+        Object.values(JSON.parse(env.LINK_CLIENT_REDIRECT_URIS ?? '{}') as Record<string, string[]>).flat(),
+      ),
+      log: () => undefined,
       ...(opts.sandbox === true ? {} : opts.sandbox),
     });
   }
@@ -133,10 +167,23 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   let workers: Worker[] = [];
   let running: Promise<unknown> | undefined;
   const stack: TestStack = {
-    config, env, baseUrl, issuer, db, temporal, deps, apiLog, ...(sandbox ? { sandbox } : {}),
+    config,
+    env,
+    baseUrl,
+    issuer,
+    db,
+    temporal,
+    deps,
+    apiLog,
+    ...(sandbox ? { sandbox } : {}),
     async startWorkers() {
       if (running) return;
-      workers = await createWorkers({ config, connection: nativeConnection, deps, workflowBundle: { codePath: inject('workflowBundlePath') } });
+      workers = await createWorkers({
+        config,
+        connection: nativeConnection,
+        deps,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+      });
       running = Promise.all(workers.map((w) => w.run()));
     },
     async stopWorkers() {
@@ -163,7 +210,9 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
  * file's own `beforeAll` that comes after this line sees a started stack, and its own `afterAll` runs
  * before the stop). Use it inside tests and hooks; reading it at the top level of the file throws.
  */
-export function useTestStack(opts: TestStackOptions | (() => TestStackOptions | Promise<TestStackOptions>) = {}): TestStack {
+export function useTestStack(
+  opts: TestStackOptions | (() => TestStackOptions | Promise<TestStackOptions>) = {},
+): TestStack {
   let started: TestStack | undefined;
   beforeAll(async () => {
     started = await startTestStack(typeof opts === 'function' ? await opts() : opts);
@@ -196,7 +245,11 @@ export function startedInBeforeAll<T extends object>(built: () => T | undefined,
 }
 
 /** A signed-in caller: a token from the stack's (or the app's) embedded issuer. */
-export async function tokenFor(stack: Pick<TestStack, 'issuer'>, subject: string, extra: { email?: string; permissions?: string[] } = {}): Promise<string> {
+export async function tokenFor(
+  stack: Pick<TestStack, 'issuer'>,
+  subject: string,
+  extra: { email?: string; permissions?: string[] } = {},
+): Promise<string> {
   return stack.issuer.issue({ subject, ...extra });
 }
 

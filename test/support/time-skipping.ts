@@ -28,9 +28,14 @@ export async function startTimeSkipping(): Promise<TimeSkipping> {
   // The Java test server starts without CRA's search attributes.
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
-    searchAttributes: Object.fromEntries(searchAttributeRegistrations.map(([name, type]) => [
-      name, type === 'Bool' ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    ])),
+    searchAttributes: Object.fromEntries(
+      searchAttributeRegistrations.map(([name, type]) => [
+        name,
+        type === 'Bool'
+          ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL
+          : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
   });
   const mongo = await new MongoClient(inject('mongoUri')).connect();
   const db = mongo.db(`cra_ts_${randomBytes(4).toString('hex')}`);
@@ -41,7 +46,11 @@ export async function startTimeSkipping(): Promise<TimeSkipping> {
       const config = loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: prefix, WORKER_SHUTDOWN_GRACE: '1s' });
       const deps = await buildWorkerDependencies(config, db);
       const [accounts, ...others] = await createWorkers({
-        config, connection: env.nativeConnection, deps, workflowBundle: { codePath: inject('workflowBundlePath') }, ...(overrides ? { overrides } : {}),
+        config,
+        connection: env.nativeConnection,
+        deps,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        ...(overrides ? { overrides } : {}),
       });
       return accounts!.runUntil(async () => {
         const running = others.map((w) => w.run());

@@ -117,7 +117,13 @@ export function hmacOf(key: TransitKey, version: number, input: Buffer): string 
   return `vault:v${version}:${createHmac('sha256', material.hmacKey).update(input).digest('base64')}`;
 }
 
-function transitRoute(state: VaultState, method: string, route: string, body: Record<string, unknown>, res: ServerResponse): void {
+function transitRoute(
+  state: VaultState,
+  method: string,
+  route: string,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+): void {
   const [op, name, extra] = route.split('/');
   const key = name ? state.transit.get(name) : undefined;
   const input = typeof body.input === 'string' ? Buffer.from(body.input, 'base64') : undefined;
@@ -168,7 +174,9 @@ function transitRoute(state: VaultState, method: string, route: string, body: Re
       const opened = openTransit(key, body.ciphertext);
       if ('error' in opened) return send(res, 400, vaultErrors(opened.error));
       if (op === 'decrypt') return send(res, 200, { data: { plaintext: opened.plaintext.toString('base64') } });
-      return send(res, 200, { data: { ciphertext: sealTransit(key, opened.plaintext), key_version: key.versions.length } });
+      return send(res, 200, {
+        data: { ciphertext: sealTransit(key, opened.plaintext), key_version: key.versions.length },
+      });
     }
     case 'hmac': {
       // https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-hmac (no upsert: path_hmac.go)
@@ -183,9 +191,14 @@ function transitRoute(state: VaultState, method: string, route: string, body: Re
       if (!mac.startsWith('vault:v')) return send(res, 400, vaultErrors('invalid HMAC to verify: no prefix'));
       const [versionText, encoded] = mac.slice('vault:v'.length).split(/:(.*)/s);
       if (encoded === undefined) return send(res, 400, vaultErrors('invalid HMAC: wrong number of fields'));
-      if (!/^\d+$/.test(versionText ?? '')) return send(res, 400, vaultErrors('invalid HMAC: version number could not be decoded'));
+      if (!/^\d+$/.test(versionText ?? ''))
+        return send(res, 400, vaultErrors('invalid HMAC: version number could not be decoded'));
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
-        return send(res, 400, vaultErrors('unable to decode verification HMAC as base64: illegal base64 data at input byte 0'));
+        return send(
+          res,
+          400,
+          vaultErrors('unable to decode verification HMAC as base64: illegal base64 data at input byte 0'),
+        );
       }
       const version = Number(versionText);
       if (version > key.versions.length) return send(res, 400, vaultErrors('invalid HMAC: version is too new'));
@@ -198,7 +211,14 @@ function transitRoute(state: VaultState, method: string, route: string, body: Re
 
 // ---- KV version 2: https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2 --------------------------
 
-function kvRoute(state: VaultState, method: string, mount: string, route: string, body: Record<string, unknown>, res: ServerResponse): void {
+function kvRoute(
+  state: VaultState,
+  method: string,
+  mount: string,
+  route: string,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+): void {
   if (!route.startsWith('data/')) return send(res, 404, vaultErrors());
   const id = `${mount}/${route.slice('data/'.length)}`;
   const metadata = (version: number) => ({

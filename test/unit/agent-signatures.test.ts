@@ -6,20 +6,36 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'no
 import { httpbis } from 'http-message-signatures';
 import { describe, expect, it } from 'vitest';
 import {
-  contentDigest, parseDictionary, serializeSignatureParams, signatureBase, signRequest, verifyRequestSignature, type SignedRequest,
+  contentDigest,
+  parseDictionary,
+  serializeSignatureParams,
+  signatureBase,
+  signRequest,
+  verifyRequestSignature,
+  type SignedRequest,
 } from '../../api/auth/http-signatures.js';
 
 /** RFC 9421 Appendix B.1.4 test-key-ed25519, as JWK (private seed `d`, public `x`). */
-const rfcKey = { kty: 'OKP', crv: 'Ed25519', d: 'n4Ni-HpISpVObnQMW0wOhCKROaIKqKtW_2ZYb2p9KcU', x: 'JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs' };
-const rfcSignatureInput = 'sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"';
+const rfcKey = {
+  kty: 'OKP',
+  crv: 'Ed25519',
+  d: 'n4Ni-HpISpVObnQMW0wOhCKROaIKqKtW_2ZYb2p9KcU',
+  x: 'JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs',
+};
+const rfcSignatureInput =
+  'sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"';
 const rfcSignature = 'wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==';
 
 describe('RFC 9421 B.2.6 (Ed25519)', () => {
   const member = parseDictionary(rfcSignatureInput).get('sig-b26')!;
   const components = (member.value as Array<{ item: string }>).map((c) => c.item);
   const values = new Map([
-    ['date', 'Tue, 20 Apr 2021 02:07:55 GMT'], ['@method', 'POST'], ['@path', '/foo'], ['@authority', 'example.com'],
-    ['content-type', 'application/json'], ['content-length', '18'],
+    ['date', 'Tue, 20 Apr 2021 02:07:55 GMT'],
+    ['@method', 'POST'],
+    ['@path', '/foo'],
+    ['@authority', 'example.com'],
+    ['content-type', 'application/json'],
+    ['content-length', '18'],
   ]);
   const base = signatureBase(components, values, serializeSignatureParams(components, member.params));
 
@@ -28,11 +44,17 @@ describe('RFC 9421 B.2.6 (Ed25519)', () => {
   });
 
   it('builds the RFC signature base and, with the RFC key, the RFC signature', () => {
-    expect(base).toBe([
-      '"date": Tue, 20 Apr 2021 02:07:55 GMT', '"@method": POST', '"@path": /foo', '"@authority": example.com',
-      '"content-type": application/json', '"content-length": 18',
-      '"@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"',
-    ].join('\n'));
+    expect(base).toBe(
+      [
+        '"date": Tue, 20 Apr 2021 02:07:55 GMT',
+        '"@method": POST',
+        '"@path": /foo',
+        '"@authority": example.com',
+        '"content-type": application/json',
+        '"content-length": 18',
+        '"@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"',
+      ].join('\n'),
+    );
     const signature = sign(null, Buffer.from(base), createPrivateKey({ key: rfcKey, format: 'jwk' }));
     expect(signature.toString('base64')).toBe(rfcSignature);
   });
@@ -55,10 +77,22 @@ describe('verifyRequestSignature', () => {
   const body = JSON.stringify({ email: 'ada@example.com' });
   const keyFor = async (id: string) => (id === 'agent-1' ? publicKey : undefined);
   const requestWith = (headers: Record<string, string>, overrides: Partial<SignedRequest> = {}): SignedRequest => ({
-    method: 'POST', path: '/v1/agents/recoveries', body, header: (name) => headers[name.toLowerCase()], ...overrides,
+    method: 'POST',
+    path: '/v1/agents/recoveries',
+    body,
+    header: (name) => headers[name.toLowerCase()],
+    ...overrides,
   });
   const signed = (opts: Partial<Parameters<typeof signRequest>[0]> = {}) =>
-    signRequest({ method: 'POST', path: '/v1/agents/recoveries', body, keyId: 'agent-1', privateKey, created: now, ...opts });
+    signRequest({
+      method: 'POST',
+      path: '/v1/agents/recoveries',
+      body,
+      keyId: 'agent-1',
+      privateKey,
+      created: now,
+      ...opts,
+    });
   const check = (headers: Record<string, string>, overrides: Partial<SignedRequest> = {}) =>
     verifyRequestSignature(requestWith(headers, overrides), keyFor, { windowSeconds: 300, nowSeconds: now });
 
@@ -69,12 +103,15 @@ describe('verifyRequestSignature', () => {
   it('accepts a signature made by an independent implementation (http-message-signatures)', async () => {
     const date = new Date(now * 1000).toUTCString();
     const digest = contentDigest(body);
-    const message = await httpbis.signMessage({
-      key: { id: 'agent-1', alg: 'ed25519', sign: async (data: Buffer) => sign(null, data, privateKey) },
-      fields: ['@method', '@path', 'date', 'content-digest'],
-      params: ['created', 'keyid', 'alg'],
-      paramValues: { created: new Date(now * 1000) },
-    }, { method: 'POST', url: 'https://cra.example/v1/agents/recoveries', headers: { date, 'content-digest': digest } });
+    const message = await httpbis.signMessage(
+      {
+        key: { id: 'agent-1', alg: 'ed25519', sign: async (data: Buffer) => sign(null, data, privateKey) },
+        fields: ['@method', '@path', 'date', 'content-digest'],
+        params: ['created', 'keyid', 'alg'],
+        paramValues: { created: new Date(now * 1000) },
+      },
+      { method: 'POST', url: 'https://cra.example/v1/agents/recoveries', headers: { date, 'content-digest': digest } },
+    );
     const headers = Object.fromEntries(Object.entries(message.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
     expect(await check(headers)).toMatchObject({ ok: true });
   });
@@ -92,9 +129,18 @@ describe('verifyRequestSignature', () => {
 
   it('refuses a changed body, method or path', async () => {
     const headers = signed();
-    expect(await check(headers, { body: JSON.stringify({ email: 'eve@example.com' }) })).toMatchObject({ ok: false, reason: expect.stringContaining('Content-Digest') });
-    expect(await check(headers, { method: 'PUT' })).toMatchObject({ ok: false, reason: expect.stringContaining('does not verify') });
-    expect(await check(headers, { path: '/v1/recoveries' })).toMatchObject({ ok: false, reason: expect.stringContaining('does not verify') });
+    expect(await check(headers, { body: JSON.stringify({ email: 'eve@example.com' }) })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('Content-Digest'),
+    });
+    expect(await check(headers, { method: 'PUT' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('does not verify'),
+    });
+    expect(await check(headers, { path: '/v1/recoveries' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('does not verify'),
+    });
   });
 
   it('refuses a signature that does not cover the four components, or none at all', async () => {
@@ -103,11 +149,17 @@ describe('verifyRequestSignature', () => {
     expect(await check(partial)).toMatchObject({ ok: false });
     expect(await check({})).toMatchObject({ ok: false, reason: expect.stringContaining('not signed') });
     expect(await check({ ...headers, signature: 'sig1=:AAAA:' })).toMatchObject({ ok: false });
-    expect(await check({ ...headers, 'signature-input': 'sig1=(' })).toMatchObject({ ok: false, reason: expect.stringContaining('malformed') });
+    expect(await check({ ...headers, 'signature-input': 'sig1=(' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('malformed'),
+    });
   });
 
   it('refuses a Date header outside the window even when created is fresh', async () => {
-    expect(await check(signed({ date: new Date((now - 600) * 1000) }))).toMatchObject({ ok: false, reason: expect.stringContaining('Date') });
+    expect(await check(signed({ date: new Date((now - 600) * 1000) }))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('Date'),
+    });
   });
 
   it('reads the Ed25519 public key the agent registered', () => {

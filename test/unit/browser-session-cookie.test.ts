@@ -1,7 +1,12 @@
 /** The account center's session cookie, as a browser receives it over https and on a plain-http laptop. */
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { clearBrowserSessionCookie, csrfTokenMatches, sessionCookieSpec, setBrowserSessionCookie } from '../../api/session/browser-session.js';
+import {
+  clearBrowserSessionCookie,
+  csrfTokenMatches,
+  sessionCookieSpec,
+  setBrowserSessionCookie,
+} from '../../api/session/browser-session.js';
 
 async function setCookieFor(publicUrl: string, clear = false): Promise<string> {
   const app = new Hono().get('/', (c) => {
@@ -38,7 +43,7 @@ describe('the session cookie', () => {
     expect(await setCookieFor('https://cra.example.com', true)).toMatch(/^__Host-cra_session=;.*Max-Age=0/);
   });
 
-  it('accepts a form only with the session\'s own CSRF token', () => {
+  it("accepts a form only with the session's own CSRF token", () => {
     const session = { csrfToken: 'the-token-of-this-session-0123456789' };
     expect(csrfTokenMatches(session, 'the-token-of-this-session-0123456789')).toBe(true);
     expect(csrfTokenMatches(session, 'the-token-of-another-session-012345')).toBe(false);

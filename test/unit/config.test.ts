@@ -49,7 +49,12 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueuePrefix: '' },
       mongo: { uri: 'mongodb://127.0.0.1:27017', db: 'cra' },
-      auth: { issuer: 'http://localhost:3000/', audience: 'https://api.cra.local', jwksUrl: undefined, clockToleranceSeconds: 30 },
+      auth: {
+        issuer: 'http://localhost:3000/',
+        audience: 'https://api.cra.local',
+        jwksUrl: undefined,
+        clockToleranceSeconds: 30,
+      },
       identity: { kind: 'embedded', activitiesPerSecond: 50, appClients: {} },
       signup: { hookSecrets: [], detailsWait: undefined },
       worker: { metricsPort: 9464, shutdownGrace: '10s' },
@@ -59,7 +64,15 @@ describe('loadConfig defaults', () => {
   });
 
   it('treats empty strings as unset', () => {
-    const blank = loadConfig({ PORT: '', TEMPORAL_ADDRESS: '', MONGODB_URI: '', SIGNUP_HOOK_SECRETS: '', AUTH0_DOMAIN: '', AUTH0_CLIENT_SECRET: '', CRA_ENV: '' });
+    const blank = loadConfig({
+      PORT: '',
+      TEMPORAL_ADDRESS: '',
+      MONGODB_URI: '',
+      SIGNUP_HOOK_SECRETS: '',
+      AUTH0_DOMAIN: '',
+      AUTH0_CLIENT_SECRET: '',
+      CRA_ENV: '',
+    });
     expect(blank).toEqual(loadConfig({}));
     expect(blank.signup.hookSecrets).toEqual([]);
   });
@@ -95,17 +108,23 @@ describe('loadConfig defaults', () => {
 });
 
 describe('loadConfig refuses malformed values', () => {
-  it.each(['localhost', 'localhost:', ':7233', 'localhost:port', 'http://localhost:7233', 'local host:7233'])('TEMPORAL_ADDRESS=%s', (value) => {
-    const err = configError({ TEMPORAL_ADDRESS: value });
-    const line = lineFor(err, 'TEMPORAL_ADDRESS');
-    expect(line).toContain('host:port');
-    expect(line).toContain('localhost:7233');
-  });
+  it.each(['localhost', 'localhost:', ':7233', 'localhost:port', 'http://localhost:7233', 'local host:7233'])(
+    'TEMPORAL_ADDRESS=%s',
+    (value) => {
+      const err = configError({ TEMPORAL_ADDRESS: value });
+      const line = lineFor(err, 'TEMPORAL_ADDRESS');
+      expect(line).toContain('host:port');
+      expect(line).toContain('localhost:7233');
+    },
+  );
 
-  it.each(['localhost:27017', 'postgres://db:5432/cra', 'mongodb:/db:27017', 'http://db:27017'])('MONGODB_URI=%s', (value) => {
-    const line = lineFor(configError({ MONGODB_URI: value }), 'MONGODB_URI');
-    expect(line).toContain('mongodb://host:port');
-  });
+  it.each(['localhost:27017', 'postgres://db:5432/cra', 'mongodb:/db:27017', 'http://db:27017'])(
+    'MONGODB_URI=%s',
+    (value) => {
+      const line = lineFor(configError({ MONGODB_URI: value }), 'MONGODB_URI');
+      expect(line).toContain('mongodb://host:port');
+    },
+  );
 
   it.each(['abc', '3000abc', '-1', '65536', '80.5', '99999999'])('PORT=%s', (value) => {
     const line = lineFor(configError({ PORT: value }), 'PORT');
@@ -160,19 +179,38 @@ describe('loadConfig and Auth0', () => {
   });
 
   it('lets AUTH_ISSUER and AUTH_JWKS_URL override the derived ones', () => {
-    const config = loadConfig({ ...auth0, AUTH_ISSUER: 'https://login.example.com/', AUTH_JWKS_URL: 'https://login.example.com/jwks' });
-    expect(config.auth).toMatchObject({ issuer: 'https://login.example.com/', jwksUrl: 'https://login.example.com/jwks' });
+    const config = loadConfig({
+      ...auth0,
+      AUTH_ISSUER: 'https://login.example.com/',
+      AUTH_JWKS_URL: 'https://login.example.com/jwks',
+    });
+    expect(config.auth).toMatchObject({
+      issuer: 'https://login.example.com/',
+      jwksUrl: 'https://login.example.com/jwks',
+    });
   });
 
   it('accepts Auth0 with Vault in production', () => {
-    const config = loadConfig({ ...auth0, CRA_ENV: 'production', VAULT_ADDR: 'https://vault.internal:8200', VAULT_TOKEN: 'hvs.test' });
+    const config = loadConfig({
+      ...auth0,
+      CRA_ENV: 'production',
+      VAULT_ADDR: 'https://vault.internal:8200',
+      VAULT_TOKEN: 'hvs.test',
+    });
     expect(config.identity.kind).toBe('auth0');
-    expect(config.vault).toMatchObject({ endpoint: 'https://vault.internal:8200', transitMount: 'transit', kvMount: 'secret' });
+    expect(config.vault).toMatchObject({
+      endpoint: 'https://vault.internal:8200',
+      transitMount: 'transit',
+      kvMount: 'secret',
+    });
   });
 
   it('refuses the local keyring, the sandbox provider and loopback provider endpoints in production', () => {
     const err = configError({
-      ...auth0, CRA_ENV: 'production', CRA_SANDBOX_URL: 'http://localhost:4000', PROVIDER_GITHUB_TOKEN_URL: 'http://127.0.0.1:4000/github/token',
+      ...auth0,
+      CRA_ENV: 'production',
+      CRA_SANDBOX_URL: 'http://localhost:4000',
+      PROVIDER_GITHUB_TOKEN_URL: 'http://127.0.0.1:4000/github/token',
     });
     expect(lineFor(err, 'VAULT_ADDR')).toContain('required in production');
     expect(lineFor(err, 'CRA_SANDBOX_URL')).toContain('refused in production');
@@ -181,20 +219,29 @@ describe('loadConfig and Auth0', () => {
 
   it('reads provider flags: on, off, a rollout percentage, roles and accounts', () => {
     const { flags } = loadConfig({
-      ENABLE_GITHUB_LOGIN: 'false', ENABLE_X_LOGIN: 'true', ENABLE_REDDIT_LOGIN: '25%',
-      ENABLE_SLACK_LOGIN_ROLES: 'beta, staff', ENABLE_SPOTIFY_LOGIN_ACCOUNTS: 'a,b',
+      ENABLE_GITHUB_LOGIN: 'false',
+      ENABLE_X_LOGIN: 'true',
+      ENABLE_REDDIT_LOGIN: '25%',
+      ENABLE_SLACK_LOGIN_ROLES: 'beta, staff',
+      ENABLE_SPOTIFY_LOGIN_ACCOUNTS: 'a,b',
     }).providers;
     expect(flags.github).toEqual({ enabled: false });
     expect(flags.x).toEqual({ enabled: true });
     expect(flags.reddit).toEqual({ enabled: false, rolloutPercent: 25 });
     expect(flags.slack).toEqual({ enabled: false, roles: ['beta', 'staff'] });
     expect(flags.spotify).toEqual({ enabled: false, accounts: ['a', 'b'] });
-    expect(lineFor(configError({ ENABLE_GITHUB_LOGIN: 'sometimes' }), 'ENABLE_GITHUB_LOGIN')).toContain('rollout percentage');
-    expect(lineFor(configError({ ENABLE_GITHUB_LOGIN: '150%' }), 'ENABLE_GITHUB_LOGIN')).toContain('rollout percentage');
+    expect(lineFor(configError({ ENABLE_GITHUB_LOGIN: 'sometimes' }), 'ENABLE_GITHUB_LOGIN')).toContain(
+      'rollout percentage',
+    );
+    expect(lineFor(configError({ ENABLE_GITHUB_LOGIN: '150%' }), 'ENABLE_GITHUB_LOGIN')).toContain(
+      'rollout percentage',
+    );
   });
 
   it('refuses a domain given as a URL, saying what it expects', () => {
-    expect(lineFor(configError({ ...auth0, AUTH0_DOMAIN: 'https://cra-test.eu.auth0.com' }), 'AUTH0_DOMAIN')).toContain('example.eu.auth0.com');
+    expect(lineFor(configError({ ...auth0, AUTH0_DOMAIN: 'https://cra-test.eu.auth0.com' }), 'AUTH0_DOMAIN')).toContain(
+      'example.eu.auth0.com',
+    );
   });
 
   it.each(Object.keys(auth0))('names the missing settings when only %s is set', (only) => {
@@ -240,7 +287,11 @@ describe('loadConfig never puts a secret in its message', () => {
   });
 
   it('in production without the other Auth0 settings', () => {
-    const err = configError({ CRA_ENV: 'production', AUTH0_CLIENT_SECRET: auth0.AUTH0_CLIENT_SECRET, SIGNUP_HOOK_SECRETS: hookSecret });
+    const err = configError({
+      CRA_ENV: 'production',
+      AUTH0_CLIENT_SECRET: auth0.AUTH0_CLIENT_SECRET,
+      SIGNUP_HOOK_SECRETS: hookSecret,
+    });
     expectNoSecrets(err, auth0.AUTH0_CLIENT_SECRET, hookSecret);
   });
 
@@ -264,17 +315,31 @@ describe('loadConfig never puts a secret in its message', () => {
 });
 
 describe('sign-in settings', () => {
-  it('registers the embedded issuer\'s app clients by exact redirect URI, and names a bad one', () => {
+  it("registers the embedded issuer's app clients by exact redirect URI, and names a bad one", () => {
     const config = loadConfig({ EMBEDDED_OIDC_CLIENTS: '{"mobile-app":["http://127.0.0.1:8765/callback"]}' });
-    expect(config.identity).toMatchObject({ kind: 'embedded', appClients: { 'mobile-app': ['http://127.0.0.1:8765/callback'] } });
-    expect(() => loadConfig({ EMBEDDED_OIDC_CLIENTS: '{"mobile-app":["http://app.example/callback"]}' })).toThrow(/EMBEDDED_OIDC_CLIENTS: client "mobile-app": "http:\/\/app.example\/callback" must use https/);
+    expect(config.identity).toMatchObject({
+      kind: 'embedded',
+      appClients: { 'mobile-app': ['http://127.0.0.1:8765/callback'] },
+    });
+    expect(() => loadConfig({ EMBEDDED_OIDC_CLIENTS: '{"mobile-app":["http://app.example/callback"]}' })).toThrow(
+      /EMBEDDED_OIDC_CLIENTS: client "mobile-app": "http:\/\/app.example\/callback" must use https/,
+    );
     expect(() => loadConfig({ EMBEDDED_OIDC_CLIENTS: 'not json' })).toThrow(/EMBEDDED_OIDC_CLIENTS: a JSON object/);
   });
 
   it('takes a separate Universal Login client for Auth0, both halves or neither', () => {
-    const auth0 = { AUTH0_DOMAIN: 'cra-test.eu.auth0.com', AUTH0_CLIENT_ID: 'm2m', AUTH0_CLIENT_SECRET: 'm2m-secret', AUTH0_AUDIENCE: 'https://cra-test.eu.auth0.com/api/v2/' };
-    expect(loadConfig({ ...auth0, AUTH0_LOGIN_CLIENT_ID: 'web', AUTH0_LOGIN_CLIENT_SECRET: 'web-secret' }).identity).toMatchObject({ kind: 'auth0', login: { clientId: 'web', clientSecret: 'web-secret' } });
+    const auth0 = {
+      AUTH0_DOMAIN: 'cra-test.eu.auth0.com',
+      AUTH0_CLIENT_ID: 'm2m',
+      AUTH0_CLIENT_SECRET: 'm2m-secret',
+      AUTH0_AUDIENCE: 'https://cra-test.eu.auth0.com/api/v2/',
+    };
+    expect(
+      loadConfig({ ...auth0, AUTH0_LOGIN_CLIENT_ID: 'web', AUTH0_LOGIN_CLIENT_SECRET: 'web-secret' }).identity,
+    ).toMatchObject({ kind: 'auth0', login: { clientId: 'web', clientSecret: 'web-secret' } });
     expect(loadConfig(auth0).identity).not.toHaveProperty('login');
-    expect(() => loadConfig({ ...auth0, AUTH0_LOGIN_CLIENT_ID: 'web' })).toThrow(/AUTH0_LOGIN_CLIENT_SECRET: AUTH0_LOGIN_CLIENT_ID and AUTH0_LOGIN_CLIENT_SECRET go together/);
+    expect(() => loadConfig({ ...auth0, AUTH0_LOGIN_CLIENT_ID: 'web' })).toThrow(
+      /AUTH0_LOGIN_CLIENT_SECRET: AUTH0_LOGIN_CLIENT_ID and AUTH0_LOGIN_CLIENT_SECRET go together/,
+    );
   });
 });

@@ -3,7 +3,12 @@
  * values, hex case, and two secrets during a rotation.
  */
 import { describe, expect, it } from 'vitest';
-import { signatureHeaderValue, signatureToleranceSeconds, signPayload, verifySignature } from '../../api/auth/hook-signature.js';
+import {
+  signatureHeaderValue,
+  signatureToleranceSeconds,
+  signPayload,
+  verifySignature,
+} from '../../api/auth/hook-signature.js';
 
 const current = 'current-secret-0123456789abcdef-0123456789';
 const previous = 'previous-secret-0123456789abcdef-012345678';
@@ -46,7 +51,10 @@ describe('verifySignature', () => {
     it('binds the timestamp into the signature: a fresh t on an old signature fails', () => {
       const old = now - 3600;
       const v1 = signPayload(current, old, body);
-      expect(verifySignature(`t=${now},v1=${v1}`, body, [current], now)).toMatchObject({ ok: false, reason: expect.stringContaining('does not match') });
+      expect(verifySignature(`t=${now},v1=${v1}`, body, [current], now)).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('does not match'),
+      });
     });
   });
 
@@ -62,7 +70,9 @@ describe('verifySignature', () => {
     it('refuses when none of several v1 values matches', () => {
       const bad1 = signPayload(unknown, now, body);
       const bad2 = signPayload(current, now, `${body} `);
-      expect(verifySignature(`t=${now},v1=${bad1},v1=${bad2}`, body, [current, previous], now)).toMatchObject({ ok: false });
+      expect(verifySignature(`t=${now},v1=${bad1},v1=${bad2}`, body, [current, previous], now)).toMatchObject({
+        ok: false,
+      });
     });
 
     it('accepts upper-case hex', () => {
@@ -81,12 +91,17 @@ describe('verifySignature', () => {
     it('refuses a v1 that is not hex', () => {
       const good = signPayload(current, now, body);
       expect(verifySignature(`t=${now},v1=${good.slice(0, 63)}g`, body, [current], now).ok).toBe(false);
-      expect(verifySignature(`t=${now},v1=${Buffer.from(good, 'hex').toString('base64')}`, body, [current], now).ok).toBe(false);
+      expect(
+        verifySignature(`t=${now},v1=${Buffer.from(good, 'hex').toString('base64')}`, body, [current], now).ok,
+      ).toBe(false);
     });
 
     it('ignores other schemes (v0) carrying a valid-looking value', () => {
       const good = signPayload(current, now, body);
-      expect(verifySignature(`t=${now},v0=${good}`, body, [current], now)).toMatchObject({ ok: false, reason: expect.stringContaining('form') });
+      expect(verifySignature(`t=${now},v0=${good}`, body, [current], now)).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('form'),
+      });
     });
   });
 
@@ -96,7 +111,10 @@ describe('verifySignature', () => {
     });
 
     it('refuses the previous secret once it is dropped', () => {
-      expect(verifySignature(header(previous, now), body, [current], now)).toMatchObject({ ok: false, reason: expect.stringContaining('does not match') });
+      expect(verifySignature(header(previous, now), body, [current], now)).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('does not match'),
+      });
     });
 
     it('refuses a secret that was never configured', () => {

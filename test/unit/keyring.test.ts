@@ -338,10 +338,16 @@ describe('KeyringVault: stored secrets', () => {
 
     const body = bodyOf(google);
     body[14] = (body[14] ?? 0) ^ 0x01;
-    await writeFile(secretsFile(), JSON.stringify({ format: 1, secrets: { ...doc.secrets, 'providers/google/client': withBody(google, body) } }));
+    await writeFile(
+      secretsFile(),
+      JSON.stringify({ format: 1, secrets: { ...doc.secrets, 'providers/google/client': withBody(google, body) } }),
+    );
     expectNothingSecret(await expectError(vault.readSecret('providers/google/client'), 'Tampered'));
 
-    await writeFile(secretsFile(), JSON.stringify({ format: 1, secrets: { ...doc.secrets, 'providers/github/client': google } }));
+    await writeFile(
+      secretsFile(),
+      JSON.stringify({ format: 1, secrets: { ...doc.secrets, 'providers/github/client': google } }),
+    );
     expectNothingSecret(await expectError(vault.readSecret('providers/github/client'), 'Tampered'));
   });
 
@@ -461,7 +467,9 @@ describe('KeyringVault: the key file', () => {
       process.stdout.write(JSON.stringify(out));
     `;
     const child = (tag: string) =>
-      run(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script, dataDir, tag], { timeout: 60_000 });
+      run(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script, dataDir, tag], {
+        timeout: 60_000,
+      });
     const [one, two] = await Promise.all([child('one'), child('two')]);
 
     const outOne = JSON.parse(one.stdout) as (number | string)[];
@@ -518,11 +526,21 @@ describe('KeyringVault: no plaintext in errors', () => {
       await caught(vault.decrypt('payments', ciphertext.replace('cra:v1:', 'cra:v7:'))),
       await caught(vault.decrypt('other', ciphertext)),
       await caught(vault.rewrap('payments', `${ciphertext}x`)),
-      await caught(vault.verifyHmac('payments', marker, (await vault.hmac('payments', marker)).replace('cra:v1:', 'cra:v9:'))),
+      await caught(
+        vault.verifyHmac('payments', marker, (await vault.hmac('payments', marker)).replace('cra:v1:', 'cra:v9:')),
+      ),
       await caught(vault.encrypt(`${marker} as a key name`, 'payments')),
       await caught(vault.readSecret(marker + '/..')),
     ];
-    expect(errors.map((e) => e.type)).toEqual(['Tampered', 'KeyNotFound', 'KeyNotFound', 'Tampered', 'KeyNotFound', 'KeyNotFound', 'KeyNotFound']);
+    expect(errors.map((e) => e.type)).toEqual([
+      'Tampered',
+      'KeyNotFound',
+      'KeyNotFound',
+      'Tampered',
+      'KeyNotFound',
+      'KeyNotFound',
+      'KeyNotFound',
+    ]);
     for (const err of errors) expectNothingSecret(err, body.toString('base64'), body.toString('base64').slice(0, 16));
   });
 });

@@ -6,17 +6,29 @@ import { parseLinkClientRedirectUris } from '../../domain/link-clients.js';
 describe('LINK_CLIENT_REDIRECT_URIS', () => {
   it('is empty when unset, and keeps each client’s URIs as given', () => {
     expect(parseLinkClientRedirectUris(undefined, false)).toEqual({ value: {}, problems: [] });
-    const raw = JSON.stringify({ 'cra-cli': ['http://127.0.0.1:8765/cb', 'https://app.example/cb'], 'mobile-app': ['https://m.example/cb'] });
+    const raw = JSON.stringify({
+      'cra-cli': ['http://127.0.0.1:8765/cb', 'https://app.example/cb'],
+      'mobile-app': ['https://m.example/cb'],
+    });
     expect(parseLinkClientRedirectUris(raw, false)).toEqual({ value: JSON.parse(raw), problems: [] });
     expect(loadConfig({ LINK_CLIENT_REDIRECT_URIS: raw }).link).toEqual({ clientRedirectUris: JSON.parse(raw) });
   });
 
   it('names the variable, the client and the URI for each problem', () => {
-    expect(parseLinkClientRedirectUris('{nope', false).problems).toEqual([expect.stringMatching(/^LINK_CLIENT_REDIRECT_URIS: a JSON object .* \(not valid JSON\)$/)]);
+    expect(parseLinkClientRedirectUris('{nope', false).problems).toEqual([
+      expect.stringMatching(/^LINK_CLIENT_REDIRECT_URIS: a JSON object .* \(not valid JSON\)$/),
+    ]);
     expect(parseLinkClientRedirectUris('["https://a.example/cb"]', false).problems).toHaveLength(1);
-    const { problems } = parseLinkClientRedirectUris(JSON.stringify({
-      empty: [], notUrl: ['cb'], plainHttp: ['http://app.example/cb'], fragment: ['https://a.example/cb#x'], creds: ['https://u:p@a.example/cb'],
-    }), false);
+    const { problems } = parseLinkClientRedirectUris(
+      JSON.stringify({
+        empty: [],
+        notUrl: ['cb'],
+        plainHttp: ['http://app.example/cb'],
+        fragment: ['https://a.example/cb#x'],
+        creds: ['https://u:p@a.example/cb'],
+      }),
+      false,
+    );
     expect(problems).toEqual([
       'LINK_CLIENT_REDIRECT_URIS: client "empty" needs a non-empty array of redirect URIs',
       'LINK_CLIENT_REDIRECT_URIS: client "notUrl": "cb" is not an absolute URL',
@@ -27,8 +39,9 @@ describe('LINK_CLIENT_REDIRECT_URIS', () => {
   });
 
   it('allows only https in production, loopback http included', () => {
-    expect(parseLinkClientRedirectUris(JSON.stringify({ app: ['http://127.0.0.1:8765/cb'] }), true).problems)
-      .toEqual(['LINK_CLIENT_REDIRECT_URIS: client "app": "http://127.0.0.1:8765/cb" must use https in production']);
+    expect(parseLinkClientRedirectUris(JSON.stringify({ app: ['http://127.0.0.1:8765/cb'] }), true).problems).toEqual([
+      'LINK_CLIENT_REDIRECT_URIS: client "app": "http://127.0.0.1:8765/cb" must use https in production',
+    ]);
     expect(() => loadConfig({ LINK_CLIENT_REDIRECT_URIS: '{"app": ["ftp://x"]}' })).toThrow(ConfigError);
   });
 });

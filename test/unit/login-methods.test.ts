@@ -21,11 +21,36 @@ describe('login methods', () => {
     const github: Node = { provider: 'github', status: 'active', directoryLinked: true };
     expect(isLastLoginMethod(account('auth0|abc', [github]), 'github')).toBe(false);
     expect(isLastLoginMethod(account('github|1', [github]), 'github')).toBe(true);
-    expect(isLastLoginMethod(account('github|1', [github, { provider: 'google', status: 'active', directoryLinked: true }]), 'github')).toBe(false);
+    expect(
+      isLastLoginMethod(
+        account('github|1', [github, { provider: 'google', status: 'active', directoryLinked: true }]),
+        'github',
+      ),
+    ).toBe(false);
     // Connections that cannot sign the person in do not count.
-    expect(isLastLoginMethod(account('github|1', [github, { provider: 'google', status: 'active', directoryLinked: false }]), 'github')).toBe(true);
-    expect(isLastLoginMethod(account('github|1', [github, { provider: 'google', status: 'reauth_required', directoryLinked: true }]), 'github')).toBe(true);
-    expect(isLastLoginMethod(account('github|1', [github, { provider: 'google', status: 'disconnected', directoryLinked: true }]), 'github')).toBe(true);
-    expect(isLastLoginMethod(account('github|1', [github, { provider: 'google', status: 'active', directoryLinked: true }]), 'google')).toBe(false);
+    expect(
+      isLastLoginMethod(
+        account('github|1', [github, { provider: 'google', status: 'active', directoryLinked: false }]),
+        'github',
+      ),
+    ).toBe(true);
+    expect(
+      isLastLoginMethod(
+        account('github|1', [github, { provider: 'google', status: 'reauth_required', directoryLinked: true }]),
+        'github',
+      ),
+    ).toBe(true);
+    expect(
+      isLastLoginMethod(
+        account('github|1', [github, { provider: 'google', status: 'disconnected', directoryLinked: true }]),
+        'github',
+      ),
+    ).toBe(true);
+    expect(
+      isLastLoginMethod(
+        account('github|1', [github, { provider: 'google', status: 'active', directoryLinked: true }]),
+        'google',
+      ),
+    ).toBe(false);
   });
 });

@@ -22,19 +22,26 @@ describe('notice templates', () => {
     for (const file of ['activities', 'api', 'ui', 'workflows'].flatMap(sourceFiles)) {
       for (const [, name] of readFileSync(file, 'utf8').matchAll(/\btemplate: '([a-z0-9-]+)'/g)) named.add(name!);
     }
-    expect([...named]).toEqual(expect.arrayContaining(['welcome', 'provider-linked', 'recovery-code', 'email-verification']));
+    expect([...named]).toEqual(
+      expect.arrayContaining(['welcome', 'provider-linked', 'recovery-code', 'email-verification']),
+    );
     expect([...named].filter((name) => !Object.hasOwn(noticeTemplates, name))).toEqual([]);
   });
 
   it('renders a registered notice and refuses an unknown one', () => {
     const render = noticeRenderer(noticeTemplates);
-    expect(render('welcome', { givenName: 'Grace' })).toMatchObject({ subject: 'Welcome to your account center', body: expect.stringContaining('Hello Grace,') });
+    expect(render('welcome', { givenName: 'Grace' })).toMatchObject({
+      subject: 'Welcome to your account center',
+      body: expect.stringContaining('Hello Grace,'),
+    });
     expect(() => render('no-such-notice', undefined)).toThrow('unknown notice template "no-such-notice"');
     expect(() => render('toString', undefined)).toThrow('unknown notice template "toString"');
   });
 
   it('refuses a template name two features both declare', () => {
     const notice = () => ({ subject: 's', body: 'b' });
-    expect(() => combineNoticeTemplates({ welcome: notice }, { welcome: notice })).toThrow('notice template "welcome" is declared twice');
+    expect(() => combineNoticeTemplates({ welcome: notice }, { welcome: notice })).toThrow(
+      'notice template "welcome" is declared twice',
+    );
   });
 });

@@ -16,7 +16,12 @@ describe('TokenBuckets', () => {
     expect(buckets.take('a').ok).toBe(true);
     expect(buckets.take('a').ok).toBe(false);
     now = 10 * 60_000;
-    expect([buckets.take('a'), buckets.take('a'), buckets.take('a'), buckets.take('a')].map((t) => t.ok)).toEqual([true, true, true, false]);
+    expect([buckets.take('a'), buckets.take('a'), buckets.take('a'), buckets.take('a')].map((t) => t.ok)).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
   });
 
   it('does not let refused requests earn tokens', () => {

@@ -4,15 +4,38 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  backupCodeHash, base32Decode, base32Encode, challengeSecretHash, hotp, matchTotp, networkOf, newBackupCodes, newRecoveryCode,
-  newTotpSecret, normalizeBackupCode, recoveryCodeDigits, sameDigest, sha256Hex, totpStep,
+  backupCodeHash,
+  base32Decode,
+  base32Encode,
+  challengeSecretHash,
+  hotp,
+  matchTotp,
+  networkOf,
+  newBackupCodes,
+  newRecoveryCode,
+  newTotpSecret,
+  normalizeBackupCode,
+  recoveryCodeDigits,
+  sameDigest,
+  sha256Hex,
+  totpStep,
 } from '../../domain/recovery.js';
-import { approvalsRequired, factorsRemaining, publicRecoveryStatus, type RecoveryStatus } from '../../workflows/recovery/messages.js';
+import {
+  approvalsRequired,
+  factorsRemaining,
+  publicRecoveryStatus,
+  type RecoveryStatus,
+} from '../../workflows/recovery/messages.js';
 
 describe('TOTP (RFC 6238 Appendix B, SHA-1, 8 digits)', () => {
   const secret = Buffer.from('12345678901234567890', 'ascii');
   it.each([
-    [59, '94287082'], [1111111109, '07081804'], [1111111111, '14050471'], [1234567890, '89005924'], [2000000000, '69279037'], [20000000000, '65353130'],
+    [59, '94287082'],
+    [1111111109, '07081804'],
+    [1111111111, '14050471'],
+    [1234567890, '89005924'],
+    [2000000000, '69279037'],
+    [20000000000, '65353130'],
   ])('T=%i gives %s', (seconds, code) => {
     expect(hotp(secret, totpStep(seconds * 1000), 8)).toBe(code);
     expect(matchTotp(secret, code, seconds * 1000, { window: 0 })).toBe(totpStep(seconds * 1000));
@@ -34,7 +57,9 @@ describe('TOTP (RFC 6238 Appendix B, SHA-1, 8 digits)', () => {
     expect(base32Decode('gezd gnbv gy3t qojq gezd gnbv gy3t qojq').equals(bytes)).toBe(true);
     const { secret: s, otpauthUri } = newTotpSecret('ada@example.com');
     expect(base32Decode(s)).toHaveLength(20);
-    expect(otpauthUri).toMatch(/^otpauth:\/\/totp\/CRA%3Aada%40example\.com\?secret=[A-Z2-7]{32}&issuer=CRA&algorithm=SHA1&digits=8&period=30$/);
+    expect(otpauthUri).toMatch(
+      /^otpauth:\/\/totp\/CRA%3Aada%40example\.com\?secret=[A-Z2-7]{32}&issuer=CRA&algorithm=SHA1&digits=8&period=30$/,
+    );
   });
 });
 
@@ -97,13 +122,26 @@ describe('policy', () => {
 
   it('shows the requester nothing that depends on the account before the factors suffice', () => {
     const status = (stage: RecoveryStatus['stage'], flags: RecoveryStatus['riskFlags']): RecoveryStatus => ({
-      recoveryId: 'r', stage, satisfied: [], locked: [], challengesSent: {}, coolingEndsAt: null, approvalsRequired: approvalsRequired(flags),
-      approvals: [], approvalsNeeded: approvalsRequired(flags), riskFlags: flags, requestedVia: { kind: 'person' }, resetting: false,
+      recoveryId: 'r',
+      stage,
+      satisfied: [],
+      locked: [],
+      challengesSent: {},
+      coolingEndsAt: null,
+      approvalsRequired: approvalsRequired(flags),
+      approvals: [],
+      approvalsNeeded: approvalsRequired(flags),
+      riskFlags: flags,
+      requestedVia: { kind: 'person' },
+      resetting: false,
     });
     const accountFlags: RecoveryStatus['riskFlags'] = [
-      { flag: 'new_device_or_network', evidence: {}, at: '' }, { flag: 'many_recoveries', evidence: {}, at: '' },
+      { flag: 'new_device_or_network', evidence: {}, at: '' },
+      { flag: 'many_recoveries', evidence: {}, at: '' },
     ];
-    expect(publicRecoveryStatus(status('verifying', accountFlags))).toEqual(publicRecoveryStatus(status('verifying', [])));
+    expect(publicRecoveryStatus(status('verifying', accountFlags))).toEqual(
+      publicRecoveryStatus(status('verifying', [])),
+    );
     expect(publicRecoveryStatus(status('cooling', accountFlags)).approvalsNeeded).toBe(2);
   });
 });

@@ -42,7 +42,10 @@ describe('workflow determinism lint', () => {
   });
 
   it('does not restrict the same imports outside workflows/', async () => {
-    const found = await messages("import { readFileSync } from 'node:fs';\nexport const read = readFileSync;\n", 'activities/accounts/probe.ts');
+    const found = await messages(
+      "import { readFileSync } from 'node:fs';\nexport const read = readFileSync;\n",
+      'activities/accounts/probe.ts',
+    );
     expect(found).toEqual([]);
   });
 });

@@ -18,8 +18,15 @@ import { loadConfig } from '../../domain/config.js';
 import { expectEndedCancelled } from '../support/cancellation.js';
 import { startTimeSkipping, type TimeSkipping } from '../support/time-skipping.js';
 import {
-  cancelRecoveryUpdate, decideUpdate, recoveryStatusQuery, requestChallengeUpdate, submitFactorUpdate,
-  type FactorSubmission, type RecoveryFactor, type RecoveryInput, type RecoveryWorkflow,
+  cancelRecoveryUpdate,
+  decideUpdate,
+  recoveryStatusQuery,
+  requestChallengeUpdate,
+  submitFactorUpdate,
+  type FactorSubmission,
+  type RecoveryFactor,
+  type RecoveryInput,
+  type RecoveryWorkflow,
 } from '../../workflows/recovery/messages.js';
 import { decodedPayloads } from '../support/history.js';
 
@@ -30,7 +37,11 @@ let env: TimeSkipping['env'];
 let db: TimeSkipping['db'];
 const hour = 3_600_000;
 const durations: RecoveryInput['durations'] = {
-  noticeInterval: '24 hours', coolingPeriod: '48 hours', expiry: '7 days', codeTtl: '10 minutes', ticketTtl: '15 minutes',
+  noticeInterval: '24 hours',
+  coolingPeriod: '48 hours',
+  expiry: '7 days',
+  codeTtl: '10 minutes',
+  ticketTtl: '15 minutes',
 };
 
 beforeAll(async () => {
@@ -50,22 +61,44 @@ const withWorkers = <T>(fn: () => Promise<T>, opts: { uncached?: boolean } = {})
  * from its home network (a request from there raises no `new_device_or_network`; one network per test keeps
  * `velocity` out of the way).
  */
-async function seedAccount(name: string): Promise<{ subject: string; accountId: string; email: string; network: string }> {
+async function seedAccount(
+  name: string,
+): Promise<{ subject: string; accountId: string; email: string; network: string }> {
   const subject = `auth0|${name}`;
   const accountId = accountIdForSubject(subject);
   const email = `${name}@example.com`;
   const network = `home-${name}`;
   const at = new Date(Date.now() - 90 * 24 * hour).toISOString();
   await db.collection(collections.accounts).insertOne({
-    _id: accountId as never, revision: 1, schemaVersion: 1,
-    rootIdentity: { directory: 'embedded', subject, email, emailVerified: true }, profile: {}, roles: ['member'],
-    connected_providers: { nodes: [] }, consents: [], status: 'active', createdAt: at, updatedAt: at,
+    _id: accountId as never,
+    revision: 1,
+    schemaVersion: 1,
+    rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
+    profile: {},
+    roles: ['member'],
+    connected_providers: { nodes: [] },
+    consents: [],
+    status: 'active',
+    createdAt: at,
+    updatedAt: at,
   });
   await db.collection(collections.identityUsers).insertOne({
-    _id: subject as never, email, email_verified: true, app_metadata: { cra_account_id: accountId }, roles: ['member'], created_at: at, updated_at: at,
+    _id: subject as never,
+    email,
+    email_verified: true,
+    app_metadata: { cra_account_id: accountId },
+    roles: ['member'],
+    created_at: at,
+    updated_at: at,
   });
   await db.collection(collections.recoveryFactors).insertOne({
-    _id: randomUUID() as never, accountId, kind: 'phone', number: '+15550100', verified: true, enrolledAt: at, network,
+    _id: randomUUID() as never,
+    accountId,
+    kind: 'phone',
+    number: '+15550100',
+    verified: true,
+    enrolledAt: at,
+    network,
   });
   return { subject, accountId, email, network };
 }
@@ -74,18 +107,36 @@ async function seedAccount(name: string): Promise<{ subject: string; accountId: 
 async function startRecovery(email: string, network: string): Promise<WorkflowHandle<RecoveryWorkflow>> {
   const recoveryId = randomUUID();
   const request: RecoveryDocument = {
-    _id: recoveryId, tokenHash: 'not-used-here', email, emailHash: emailHash(email), createdAt: new Date().toISOString(),
-    network, device: 'test-device', failures: {}, cancelTokenHashes: [],
+    _id: recoveryId,
+    tokenHash: 'not-used-here',
+    email,
+    emailHash: emailHash(email),
+    createdAt: new Date().toISOString(),
+    network,
+    device: 'test-device',
+    failures: {},
+    cancelTokenHashes: [],
   };
   await db.collection<RecoveryDocument>(collections.recoveries).insertOne(request);
   // Started as the API starts it: through the recovery process's one starter.
-  const { workflowId } = await startRecoveryWorkflow({ temporal: env.client, config: loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: 'tsr-' }) }, {
-    recoveryId, durations, requestedVia: { kind: 'person' },
-  });
+  const { workflowId } = await startRecoveryWorkflow(
+    { temporal: env.client, config: loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: 'tsr-' }) },
+    {
+      recoveryId,
+      durations,
+      requestedVia: { kind: 'person' },
+    },
+  );
   return env.client.workflow.getHandle<RecoveryWorkflow>(workflowId);
 }
 
-const proof = (factor: RecoveryFactor, extra: Partial<FactorSubmission> = {}): FactorSubmission => ({ factor, verified: true, evidence: { check: 'test' }, via: 'person', ...extra });
+const proof = (factor: RecoveryFactor, extra: Partial<FactorSubmission> = {}): FactorSubmission => ({
+  factor,
+  verified: true,
+  evidence: { check: 'test' },
+  via: 'person',
+  ...extra,
+});
 
 /** Three factors over two categories (possession, knowledge). */
 async function proveEnough(handle: WorkflowHandle<RecoveryWorkflow>): Promise<void> {
@@ -95,7 +146,10 @@ async function proveEnough(handle: WorkflowHandle<RecoveryWorkflow>): Promise<vo
   }
 }
 
-const approver = (name: string) => ({ subject: `auth0|support-${name}`, accountId: accountIdForSubject(`auth0|support-${name}`) });
+const approver = (name: string) => ({
+  subject: `auth0|support-${name}`,
+  accountId: accountIdForSubject(`auth0|support-${name}`),
+});
 const approve = (handle: WorkflowHandle<RecoveryWorkflow>, name: string, reason = 'documents and factors check out') =>
   handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', reason, approver: approver(name) }] });
 
@@ -104,7 +158,10 @@ async function activityTimes(handle: WorkflowHandle<RecoveryWorkflow>): Promise<
   const history = await handle.fetchHistory();
   return (history.events ?? [])
     .filter((e) => e.activityTaskScheduledEventAttributes)
-    .map((e) => ({ name: e.activityTaskScheduledEventAttributes!.activityType!.name!, at: Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6) }));
+    .map((e) => ({
+      name: e.activityTaskScheduledEventAttributes!.activityType!.name!,
+      at: Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6),
+    }));
 }
 
 /** The history as text, every payload decoded, so nothing can hide in an encoding. */
@@ -136,7 +193,12 @@ describe('recovery workflow (time-skipping)', () => {
       const handle = await startRecovery(owner.email, owner.network);
       await proveEnough(handle);
       const status = await handle.query(recoveryStatusQuery);
-      expect(status).toMatchObject({ stage: 'cooling', accountId: owner.accountId, approvalsRequired: 1, riskFlags: [] });
+      expect(status).toMatchObject({
+        stage: 'cooling',
+        accountId: owner.accountId,
+        approvalsRequired: 1,
+        riskFlags: [],
+      });
       expect(Date.parse(status.coolingEndsAt!) - Date.now()).toBeGreaterThan(47 * hour);
       const description = await handle.describe();
       expect(description.typedSearchAttributes.get(searchAttributes.needsApproval)).toBe(true);
@@ -151,9 +213,18 @@ describe('recovery workflow (time-skipping)', () => {
       expect(final.typedSearchAttributes.get(searchAttributes.process)).toBe('recovery');
     });
     // Every verified channel (email and the phone) heard at the start and at hour 24, then of the reset.
-    expect((await noticesOf(owner.accountId, 'recovery-started')).map((n) => n.channel).sort()).toEqual(['email', 'sms']);
-    expect((await noticesOf(owner.accountId, 'recovery-reminder')).map((n) => n.channel).sort()).toEqual(['email', 'sms']);
-    expect((await noticesOf(owner.accountId, 'recovery-completed')).map((n) => n.channel).sort()).toEqual(['email', 'sms']);
+    expect((await noticesOf(owner.accountId, 'recovery-started')).map((n) => n.channel).sort()).toEqual([
+      'email',
+      'sms',
+    ]);
+    expect((await noticesOf(owner.accountId, 'recovery-reminder')).map((n) => n.channel).sort()).toEqual([
+      'email',
+      'sms',
+    ]);
+    expect((await noticesOf(owner.accountId, 'recovery-completed')).map((n) => n.channel).sort()).toEqual([
+      'email',
+      'sms',
+    ]);
     const [started] = await noticesOf(owner.accountId, 'recovery-started');
     expect(started?.body).toMatch(/\/v1\/recoveries\/[0-9a-f-]+\/cancel\?token=[A-Za-z0-9_-]{43}/);
     // The embedded directory's effects of a reset.
@@ -163,9 +234,17 @@ describe('recovery workflow (time-skipping)', () => {
     const actions = (await new AuditLog(db).list({ accountId: owner.accountId })).map((e) => e.action);
     // The approval may land while the first notice is being queued: compare the set, then the order that matters.
     expect([...actions].sort()).toEqual([
-      'recovery.approved', 'recovery.closed', 'recovery.cooling_started', 'recovery.credentials_reset',
-      'recovery.factor_accepted', 'recovery.factor_accepted', 'recovery.factor_accepted',
-      'recovery.notice_queued', 'recovery.notice_queued', 'recovery.notice_queued', 'recovery.started',
+      'recovery.approved',
+      'recovery.closed',
+      'recovery.cooling_started',
+      'recovery.credentials_reset',
+      'recovery.factor_accepted',
+      'recovery.factor_accepted',
+      'recovery.factor_accepted',
+      'recovery.notice_queued',
+      'recovery.notice_queued',
+      'recovery.notice_queued',
+      'recovery.started',
     ]);
     expect(actions[0]).toBe('recovery.started');
     expect(actions.at(-1)).toBe('recovery.closed');
@@ -193,7 +272,9 @@ describe('recovery workflow (time-skipping)', () => {
       await approve(handle, 'approver');
       await env.sleep('47 hours');
       expect((await handle.query(recoveryStatusQuery)).stage).toBe('cooling');
-      expect(await handle.executeUpdate(cancelRecoveryUpdate, { args: [{ by: 'link' }] })).toEqual({ stage: 'cancelled' });
+      expect(await handle.executeUpdate(cancelRecoveryUpdate, { args: [{ by: 'link' }] })).toEqual({
+        stage: 'cancelled',
+      });
       expect(await handle.result()).toMatchObject({ outcome: 'cancelled' });
       expect((await activityTimes(handle)).map((t) => t.name)).not.toContain('resetRecoveredCredentials');
       await expect(approve(handle, 'late')).rejects.toThrow();
@@ -220,11 +301,20 @@ describe('recovery workflow (time-skipping)', () => {
     const user = await db.collection(collections.identityUsers).findOne({ _id: owner.subject as never });
     expect(user?.password_reset_required).toBeUndefined();
     // Both verified channels heard it began, and that it ended.
-    expect((await noticesOf(owner.accountId, 'recovery-cancelled')).map((n) => n.channel).sort()).toEqual(['email', 'sms']);
+    expect((await noticesOf(owner.accountId, 'recovery-cancelled')).map((n) => n.channel).sort()).toEqual([
+      'email',
+      'sms',
+    ]);
     const events = await new AuditLog(db).list({ accountId: owner.accountId });
-    expect(events.find((e) => e.action === 'recovery.cancelled')?.details).toMatchObject({ by: 'operator', stage: 'cooling' });
+    expect(events.find((e) => e.action === 'recovery.cancelled')?.details).toMatchObject({
+      by: 'operator',
+      stage: 'cooling',
+    });
     expect(events.at(-1)).toMatchObject({ action: 'recovery.closed', details: { outcome: 'cancelled' } });
-    expect(await db.collection<RecoveryDocument>(collections.recoveries).findOne({ _id: recoveryId })).toMatchObject({ outcome: 'cancelled', closedAt: expect.any(String) });
+    expect(await db.collection<RecoveryDocument>(collections.recoveries).findOne({ _id: recoveryId })).toMatchObject({
+      outcome: 'cancelled',
+      closedAt: expect.any(String),
+    });
   });
 
   it('tells every channel again every 24 hours while the recovery waits for approval', async () => {
@@ -246,7 +336,9 @@ describe('recovery workflow (time-skipping)', () => {
         expect(Math.abs(gap - 24 * hour)).toBeLessThan(60_000);
       }
     });
-    expect((await noticesOf(owner.accountId, 'recovery-reminder')).filter((n) => n.channel === 'email')).toHaveLength(3);
+    expect((await noticesOf(owner.accountId, 'recovery-reminder')).filter((n) => n.channel === 'email')).toHaveLength(
+      3,
+    );
   });
 
   it('expires after seven days without enough factors, and after the deadline without approval', async () => {
@@ -267,7 +359,10 @@ describe('recovery workflow (time-skipping)', () => {
       expect((await activityTimes(unapproved)).map((t) => t.name)).not.toContain('resetRecoveredCredentials');
     });
     expect(await noticesOf(owner.accountId, 'recovery-expired')).toHaveLength(2);
-    const closed = await db.collection<RecoveryDocument>(collections.recoveries).find({ accountId: owner.accountId }).toArray();
+    const closed = await db
+      .collection<RecoveryDocument>(collections.recoveries)
+      .find({ accountId: owner.accountId })
+      .toArray();
     expect(closed.map((r) => r.outcome)).toEqual(['expired', 'expired']);
   });
 
@@ -275,18 +370,24 @@ describe('recovery workflow (time-skipping)', () => {
     const owner = await seedAccount('restart');
     let handle!: WorkflowHandle<RecoveryWorkflow>;
     let coolingEndsAt!: string;
-    await withWorkers(async () => {
-      handle = await startRecovery(owner.email, owner.network);
-      await proveEnough(handle);
-      await approve(handle, 'before-restart');
-      coolingEndsAt = (await handle.query(recoveryStatusQuery)).coolingEndsAt!;
-      await env.sleep('30 hours');
-    }, { uncached: true });
+    await withWorkers(
+      async () => {
+        handle = await startRecovery(owner.email, owner.network);
+        await proveEnough(handle);
+        await approve(handle, 'before-restart');
+        coolingEndsAt = (await handle.query(recoveryStatusQuery)).coolingEndsAt!;
+        await env.sleep('30 hours');
+      },
+      { uncached: true },
+    );
     // No worker now; a new one picks the run up from its history.
-    await withWorkers(async () => {
-      expect((await handle.query(recoveryStatusQuery)).coolingEndsAt).toBe(coolingEndsAt);
-      expect(await handle.result()).toMatchObject({ outcome: 'completed' });
-    }, { uncached: true });
+    await withWorkers(
+      async () => {
+        expect((await handle.query(recoveryStatusQuery)).coolingEndsAt).toBe(coolingEndsAt);
+        expect(await handle.result()).toMatchObject({ outcome: 'completed' });
+      },
+      { uncached: true },
+    );
     const times = await activityTimes(handle);
     const reset = times.find((t) => t.name === 'resetRecoveredCredentials')!.at;
     expect(reset).toBeGreaterThanOrEqual(Date.parse(coolingEndsAt));
@@ -308,8 +409,11 @@ describe('recovery workflow (time-skipping)', () => {
       expect(status.approvalsRequired).toBe(2);
 
       const ownAccount = { subject: owner.subject, accountId: owner.accountId };
-      await expect(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', reason: 'it is me', approver: ownAccount }] }))
-        .rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(
+        handle.executeUpdate(decideUpdate, {
+          args: [{ decision: 'approve', reason: 'it is me', approver: ownAccount }],
+        }),
+      ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       expect(await approve(handle, 'first')).toMatchObject({ approvals: 1, approvalsNeeded: 1 });
       await expect(approve(handle, 'first', 'again')).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       await env.sleep('49 hours');
@@ -317,9 +421,12 @@ describe('recovery workflow (time-skipping)', () => {
       expect(await approve(handle, 'second')).toMatchObject({ approvals: 2, approvalsNeeded: 0 });
       expect(await handle.result()).toMatchObject({ outcome: 'completed' });
     });
-    const approvals = (await new AuditLog(db).list({ accountId: owner.accountId })).filter((e) => e.action === 'recovery.approved');
+    const approvals = (await new AuditLog(db).list({ accountId: owner.accountId })).filter(
+      (e) => e.action === 'recovery.approved',
+    );
     expect(approvals.map((e) => [e.actor.id, e.details?.reason])).toEqual([
-      ['auth0|support-first', 'documents and factors check out'], ['auth0|support-second', 'documents and factors check out'],
+      ['auth0|support-first', 'documents and factors check out'],
+      ['auth0|support-second', 'documents and factors check out'],
     ]);
   });
 
@@ -332,21 +439,35 @@ describe('recovery workflow (time-skipping)', () => {
       await env.sleep('10 hours');
       // Someone with a session of the account links a provider while the recovery is pending.
       const node = {
-        provider: 'github', providerAccountId: 'gh-4242', connectionId: randomUUID(), scopes: ['read:user'], status: 'active',
-        connectedAt: new Date().toISOString(), linkOrigin: { workflowId: 'link/test/github', requestedBy: owner.subject },
+        provider: 'github',
+        providerAccountId: 'gh-4242',
+        connectionId: randomUUID(),
+        scopes: ['read:user'],
+        status: 'active',
+        connectedAt: new Date().toISOString(),
+        linkOrigin: { workflowId: 'link/test/github', requestedBy: owner.subject },
       };
-      await db.collection(collections.accounts).updateOne({ _id: owner.accountId as never }, { $push: { 'connected_providers.nodes': node as never } });
+      await db
+        .collection(collections.accounts)
+        .updateOne({ _id: owner.accountId as never }, { $push: { 'connected_providers.nodes': node as never } });
       await env.sleep('40 hours');
       const status = await handle.query(recoveryStatusQuery);
       expect(status).toMatchObject({ stage: 'awaiting_approval', approvalsRequired: 2, approvalsNeeded: 1 });
       const flag = status.riskFlags.find((f) => f.flag === 'linked_during_recovery');
-      expect(flag?.evidence).toMatchObject({ provider: 'github', connectionId: node.connectionId, connectedAt: node.connectedAt, links: 1 });
+      expect(flag?.evidence).toMatchObject({
+        provider: 'github',
+        connectionId: node.connectionId,
+        connectedAt: node.connectedAt,
+        links: 1,
+      });
       expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.needsApproval)).toBe(true);
       expect((await activityTimes(handle)).map((t) => t.name)).not.toContain('resetRecoveredCredentials');
       expect(await approve(handle, 'second')).toMatchObject({ approvals: 2, approvalsNeeded: 0 });
       expect(await handle.result()).toMatchObject({ outcome: 'completed' });
     });
-    const flagged = (await new AuditLog(db).list({ accountId: owner.accountId })).filter((e) => e.action === 'recovery.risk_flagged');
+    const flagged = (await new AuditLog(db).list({ accountId: owner.accountId })).filter(
+      (e) => e.action === 'recovery.risk_flagged',
+    );
     expect(flagged.map((e) => e.details?.flag)).toEqual(['linked_during_recovery']);
   });
 
@@ -357,8 +478,12 @@ describe('recovery workflow (time-skipping)', () => {
         const outcome = await handle.executeUpdate(submitFactorUpdate, { args: [proof('email_code')] });
         expect(outcome).toEqual({ accepted: false, satisfied: [], remaining: 3, locked: i === 5 });
       }
-      await expect(handle.executeUpdate(submitFactorUpdate, { args: [proof('email_code')] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
-      await expect(handle.executeUpdate(submitFactorUpdate, { args: [{ ...proof('document_check'), via: 'person' }] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(submitFactorUpdate, { args: [proof('email_code')] })).rejects.toBeInstanceOf(
+        WorkflowUpdateFailedError,
+      );
+      await expect(
+        handle.executeUpdate(submitFactorUpdate, { args: [{ ...proof('document_check'), via: 'person' }] }),
+      ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       const status = await handle.query(recoveryStatusQuery);
       expect(status).toMatchObject({ stage: 'verifying', locked: ['email_code'], riskFlags: [] });
       expect(status.accountId).toBeUndefined();
@@ -373,7 +498,9 @@ describe('recovery workflow (time-skipping)', () => {
     await withWorkers(async () => {
       const handle = await startRecovery(owner.email, owner.network);
       const challengeId = randomUUID();
-      await handle.executeUpdate(requestChallengeUpdate, { args: [{ factor: 'email_code', challengeId, expiresAt: new Date(Date.now() + 600_000).toISOString() }] });
+      await handle.executeUpdate(requestChallengeUpdate, {
+        args: [{ factor: 'email_code', challengeId, expiresAt: new Date(Date.now() + 600_000).toISOString() }],
+      });
       const [notice] = await noticesOf(owner.accountId, 'recovery-code');
       expect(notice).toMatchObject({ channel: 'email', to: owner.email });
       const code = String(notice?.data?.code);

@@ -22,25 +22,45 @@ import * as workflows from '../../workflows/index.js';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const dir = join(process.cwd(), 'test', 'histories');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-const histories = files.map((file) => ({ file, history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))) }));
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+const histories = files.map((file) => ({
+  file,
+  history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))),
+}));
 /** The workflow type a history ran: the name in its first event. */
-const typeOf = (h: (typeof histories)[number]['history']) => h.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+const typeOf = (h: (typeof histories)[number]['history']) =>
+  h.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
 /** The worker bundles `workflows/index.ts` and registers each exported function under its name. */
-const workflowTypes = Object.entries(workflows).filter(([, value]) => typeof value === 'function').map(([name]) => name).sort();
+const workflowTypes = Object.entries(workflows)
+  .filter(([, value]) => typeof value === 'function')
+  .map(([name]) => name)
+  .sort();
 
 describe('recorded histories', () => {
   it('cover every workflow type the worker registers', () => {
     expect(workflowTypes.length).toBeGreaterThan(0);
     const recorded = new Set(histories.map(({ history }) => typeOf(history)));
-    expect(workflowTypes.filter((type) => !recorded.has(type)), 'workflow types without a recorded history').toEqual([]);
+    expect(
+      workflowTypes.filter((type) => !recorded.has(type)),
+      'workflow types without a recorded history',
+    ).toEqual([]);
   });
 
   it('are each of a workflow type that still exists', () => {
-    expect(histories.filter(({ history }) => !workflowTypes.includes(typeOf(history) ?? '')).map(({ file }) => file)).toEqual([]);
+    expect(
+      histories.filter(({ history }) => !workflowTypes.includes(typeOf(history) ?? '')).map(({ file }) => file),
+    ).toEqual([]);
   });
 
   it.each(histories)('today’s code replays $file without non-determinism', async ({ file, history }) => {
-    await expect(Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, `replay-${file}`)).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        history,
+        `replay-${file}`,
+      ),
+    ).resolves.toBeUndefined();
   });
 });

@@ -9,7 +9,12 @@ import { accountIdForSubject } from '../../domain/account-id.js';
 import { workflowIds } from '../../domain/ids.js';
 import { taskQueueNames } from '../../temporal.config.js';
 import { startTimeSkipping, type TimeSkipping } from '../support/time-skipping.js';
-import { signupDetailsSignal, signupWorkflowType, type SignupDetails, type SignupWorkflow } from '../../workflows/signup/messages.js';
+import {
+  signupDetailsSignal,
+  signupWorkflowType,
+  type SignupDetails,
+  type SignupWorkflow,
+} from '../../workflows/signup/messages.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -29,7 +34,13 @@ afterAll(async () => {
 const withWorkers = <T>(fn: () => Promise<T>): Promise<T> => ts.withWorkers('ts-', fn);
 
 const details = (consents: SignupDetails['consents']): SignupDetails => ({
-  source: 'api', requestedBy: 'auth0|tester', email: 'tester@example.com', emailVerified: true, givenName: 'Test', familyName: 'Er', consents,
+  source: 'api',
+  requestedBy: 'auth0|tester',
+  email: 'tester@example.com',
+  emailVerified: true,
+  givenName: 'Test',
+  familyName: 'Er',
+  consents,
 });
 
 describe('signup workflow (time-skipping)', () => {
@@ -37,7 +48,8 @@ describe('signup workflow (time-skipping)', () => {
     const subject = 'auth0|no-details';
     await withWorkers(async () => {
       const handle = await env.client.workflow.start<SignupWorkflow>(signupWorkflowType, {
-        workflowId: workflowIds.signup(subject), taskQueue: queues.accounts,
+        workflowId: workflowIds.signup(subject),
+        taskQueue: queues.accounts,
         args: [{ subject, accountId: accountIdForSubject(subject) }],
       });
       const failure = await handle.result().catch((err: unknown) => err);
@@ -56,8 +68,11 @@ describe('signup workflow (time-skipping)', () => {
     await withWorkers(async () => {
       const start = (d: SignupDetails) =>
         env.client.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {
-          workflowId: workflowIds.signup(subject), taskQueue: queues.accounts,
-          args: [{ subject, accountId }], signal: signupDetailsSignal, signalArgs: [d],
+          workflowId: workflowIds.signup(subject),
+          taskQueue: queues.accounts,
+          args: [{ subject, accountId }],
+          signal: signupDetailsSignal,
+          signalArgs: [d],
         });
       const first = await (await start(details([{ purpose: 'terms', version: '1', granted: true }]))).result();
       expect(first).toEqual({ accountId, created: true });
@@ -69,4 +84,3 @@ describe('signup workflow (time-skipping)', () => {
     expect(await db.collection('notification_outbox').countDocuments({ accountId })).toBe(1);
   });
 });
-

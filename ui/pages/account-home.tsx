@@ -13,28 +13,62 @@ export interface ConnectOption {
   connected: boolean;
 }
 
-export function AccountHome(props: { session: BrowserSession; account?: AccountDocument; sessions: BrowserSession[]; connect?: ConnectOption[]; notice?: string; problem?: string }) {
+export function AccountHome(props: {
+  session: BrowserSession;
+  account?: AccountDocument;
+  sessions: BrowserSession[];
+  connect?: ConnectOption[];
+  notice?: string;
+  problem?: string;
+}) {
   const { session, account } = props;
-  const who = account ? [account.profile?.givenName, account.profile?.familyName].filter(Boolean).join(' ') || session.email || session.subject : session.email ?? session.subject;
+  const who = account
+    ? [account.profile?.givenName, account.profile?.familyName].filter(Boolean).join(' ') ||
+      session.email ||
+      session.subject
+    : (session.email ?? session.subject);
   const csrf = <input type="hidden" name="csrf" value={session.csrfToken} />;
   return (
     <Layout title={t.homeTitle} signedInAs={session.email ?? who}>
       <h1>{t.homeTitle}</h1>
-      {props.notice ? <p class="notice" role="status">{props.notice}</p> : null}
-      {props.problem ? <p class="problem" role="alert">{props.problem}</p> : null}
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      ) : null}
+      {props.problem ? (
+        <p class="problem" role="alert">
+          {props.problem}
+        </p>
+      ) : null}
       <p>{t.signedInAs(who)}</p>
-      {!account ? <p class="notice" role="status">{t.creatingAccount}</p> : null}
+      {!account ? (
+        <p class="notice" role="status">
+          {t.creatingAccount}
+        </p>
+      ) : null}
       {account ? (
         <section aria-labelledby="providers">
           <h2 id="providers">{t.providersHeading}</h2>
           <ul class="plain">
-            {(props.connect ?? (account.connected_providers?.nodes ?? []).map((n) => ({ provider: n.provider, displayName: providerCatalog[n.provider].displayName, connected: true }))).map((p) => (
+            {(
+              props.connect ??
+              (account.connected_providers?.nodes ?? []).map((n) => ({
+                provider: n.provider,
+                displayName: providerCatalog[n.provider].displayName,
+                connected: true,
+              }))
+            ).map((p) => (
               <li>
                 <span>{p.displayName}</span>
-                {p.connected ? <span class="muted">{t.connected}</span> : (
+                {p.connected ? (
+                  <span class="muted">{t.connected}</span>
+                ) : (
                   <form method="post" action={`/account/providers/${p.provider}/connect`} class="inline">
                     {csrf}
-                    <button type="submit" class="secondary">{t.connectButton(p.displayName)}</button>
+                    <button type="submit" class="secondary">
+                      {t.connectButton(p.displayName)}
+                    </button>
                   </form>
                 )}
               </li>
@@ -49,23 +83,32 @@ export function AccountHome(props: { session: BrowserSession; account?: AccountD
             <li>
               <span>
                 {s.sessionId === session.sessionId ? <strong>{t.thisBrowser}: </strong> : null}
-                {s.userAgent ?? 'Unknown browser'} <span class="muted">· since {s.createdAt.slice(0, 16).replace('T', ' ')} UTC · {s.method}</span>
+                {s.userAgent ?? 'Unknown browser'}{' '}
+                <span class="muted">
+                  · since {s.createdAt.slice(0, 16).replace('T', ' ')} UTC · {s.method}
+                </span>
               </span>
               <form method="post" action={`/account/sessions/${s.sessionId}/sign-out`} class="inline">
                 {csrf}
-                <button type="submit" class="secondary">{t.signOutOneButton}</button>
+                <button type="submit" class="secondary">
+                  {t.signOutOneButton}
+                </button>
               </form>
             </li>
           ))}
         </ul>
         <form method="post" action="/account/sessions/sign-out-all">
           {csrf}
-          <button type="submit" class="danger">{t.signOutAllButton}</button>
+          <button type="submit" class="danger">
+            {t.signOutAllButton}
+          </button>
         </form>
       </section>
       <form method="post" action="/account/sign-out">
         {csrf}
-        <p><button type="submit">{t.signOutButton}</button></p>
+        <p>
+          <button type="submit">{t.signOutButton}</button>
+        </p>
       </form>
     </Layout>
   );

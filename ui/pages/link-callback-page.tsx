@@ -18,13 +18,21 @@ export function LinkCallbackPage(props: LinkCallbackPageProps) {
   return (
     <Layout title={props.title}>
       <h1>{props.title}</h1>
-      {props.paragraphs.map((p) => <p>{p}</p>)}
-      <p><a href={props.link.href}>{props.link.text}</a></p>
+      {props.paragraphs.map((p) => (
+        <p>{p}</p>
+      ))}
+      <p>
+        <a href={props.link.href}>{props.link.text}</a>
+      </p>
     </Layout>
   );
 }
 
 /** The callback URL carries a code: the page sends no Referer and is never cached (see `renderPage`). */
-export async function renderLinkCallbackPage(c: Context, props: LinkCallbackPageProps, status: ContentfulStatusCode): Promise<Response> {
+export async function renderLinkCallbackPage(
+  c: Context,
+  props: LinkCallbackPageProps,
+  status: ContentfulStatusCode,
+): Promise<Response> {
   return renderPage(c, <LinkCallbackPage {...props} />, status);
 }

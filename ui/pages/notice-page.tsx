@@ -34,7 +34,9 @@ export function NoticePage(props: NoticePageProps) {
   return (
     <Layout title={props.title}>
       <h1>{props.title}</h1>
-      {props.paragraphs.map((p) => <p>{p}</p>)}
+      {props.paragraphs.map((p) => (
+        <p>{p}</p>
+      ))}
       {props.facts && props.facts.length > 0 ? (
         <dl class="facts">
           {props.facts.map((f) => (
@@ -47,8 +49,12 @@ export function NoticePage(props: NoticePageProps) {
       ) : null}
       {props.form ? (
         <form method="post" action={props.form.action}>
-          {Object.entries(props.form.fields).map(([name, value]) => <input type="hidden" name={name} value={value} />)}
-          <button type="submit" class="danger">{props.form.button}</button>
+          {Object.entries(props.form.fields).map(([name, value]) => (
+            <input type="hidden" name={name} value={value} />
+          ))}
+          <button type="submit" class="danger">
+            {props.form.button}
+          </button>
         </form>
       ) : null}
       {props.note ? <p class="muted">{props.note}</p> : null}
@@ -57,6 +63,10 @@ export function NoticePage(props: NoticePageProps) {
 }
 
 /** Answer with a notice page: the status given, the strict CSP and the no-store, no-referrer headers. */
-export async function renderNoticePage(c: Context, props: NoticePageProps, status: ContentfulStatusCode = 200): Promise<Response> {
+export async function renderNoticePage(
+  c: Context,
+  props: NoticePageProps,
+  status: ContentfulStatusCode = 200,
+): Promise<Response> {
   return renderPage(c, <NoticePage {...props} />, status);
 }

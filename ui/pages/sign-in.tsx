@@ -13,52 +13,133 @@ export interface FormValues {
   familyName?: string;
 }
 
-export function SignInPage(props: { action: string; signUpHref: string; problem?: string; notice?: string; values?: FormValues }) {
+export function SignInPage(props: {
+  action: string;
+  signUpHref: string;
+  problem?: string;
+  notice?: string;
+  values?: FormValues;
+}) {
   return (
     <Layout title={t.signInTitle} scripts={['/assets/passkey-sign-in.js']}>
       <h1>{t.signInTitle}</h1>
-      {props.notice ? <p class="notice" role="status">{props.notice}</p> : null}
-      {props.problem ? <p class="problem" role="alert">{props.problem}</p> : null}
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      ) : null}
+      {props.problem ? (
+        <p class="problem" role="alert">
+          {props.problem}
+        </p>
+      ) : null}
       <form class="stack" method="post" action={`${props.action}/password`}>
-        <label>{t.email}<input type="email" name="email" autocomplete="username webauthn" required value={props.values?.email ?? ''} /></label>
-        <label>{t.password}<input type="password" name="password" autocomplete="current-password" required /></label>
+        <label>
+          {t.email}
+          <input
+            type="email"
+            name="email"
+            autocomplete="username webauthn"
+            required
+            value={props.values?.email ?? ''}
+          />
+        </label>
+        <label>
+          {t.password}
+          <input type="password" name="password" autocomplete="current-password" required />
+        </label>
         <button type="submit">{t.signInButton}</button>
       </form>
       <h2>{t.passkeyHeading}</h2>
       <p class="muted">{t.passkeyHelp}</p>
-      <button type="button" class="secondary" id="passkey-sign-in" data-action={`${props.action}/passkey`}>{t.passkeyButton}</button>
+      <button type="button" class="secondary" id="passkey-sign-in" data-action={`${props.action}/passkey`}>
+        {t.passkeyButton}
+      </button>
       <p id="passkey-status" role="status"></p>
       <h2>{t.newHereHeading}</h2>
-      <p><a href={props.signUpHref}>{t.createAccountLink}</a></p>
+      <p>
+        <a href={props.signUpHref}>{t.createAccountLink}</a>
+      </p>
     </Layout>
   );
 }
 
-export function SignUpPage(props: { action: string; signInHref: string; problem?: string; values?: FormValues; termsVersion: string }) {
+export function SignUpPage(props: {
+  action: string;
+  signInHref: string;
+  problem?: string;
+  values?: FormValues;
+  termsVersion: string;
+}) {
   return (
     <Layout title={t.signUpTitle}>
       <h1>{t.signUpTitle}</h1>
-      {props.problem ? <p class="problem" role="alert">{props.problem}</p> : null}
+      {props.problem ? (
+        <p class="problem" role="alert">
+          {props.problem}
+        </p>
+      ) : null}
       <form class="stack" method="post" action={props.action}>
-        <label>{t.givenName}<input type="text" name="givenName" autocomplete="given-name" required maxlength={100} value={props.values?.givenName ?? ''} /></label>
-        <label>{t.familyName}<input type="text" name="familyName" autocomplete="family-name" required maxlength={100} value={props.values?.familyName ?? ''} /></label>
-        <label>{t.email}<input type="email" name="email" autocomplete="email" required value={props.values?.email ?? ''} /></label>
-        <label>{t.newPassword}<input type="password" name="password" autocomplete="new-password" required minlength={10} /></label>
+        <label>
+          {t.givenName}
+          <input
+            type="text"
+            name="givenName"
+            autocomplete="given-name"
+            required
+            maxlength={100}
+            value={props.values?.givenName ?? ''}
+          />
+        </label>
+        <label>
+          {t.familyName}
+          <input
+            type="text"
+            name="familyName"
+            autocomplete="family-name"
+            required
+            maxlength={100}
+            value={props.values?.familyName ?? ''}
+          />
+        </label>
+        <label>
+          {t.email}
+          <input type="email" name="email" autocomplete="email" required value={props.values?.email ?? ''} />
+        </label>
+        <label>
+          {t.newPassword}
+          <input type="password" name="password" autocomplete="new-password" required minlength={10} />
+        </label>
         <p class="muted">{t.passwordHelp}</p>
-        <label class="check"><input type="checkbox" name="terms" value={props.termsVersion} required /> <span>{t.acceptTerms}</span></label>
+        <label class="check">
+          <input type="checkbox" name="terms" value={props.termsVersion} required /> <span>{t.acceptTerms}</span>
+        </label>
         <button type="submit">{t.signUpButton}</button>
       </form>
-      <p><a href={props.signInHref}>{t.haveAccountLink}</a></p>
+      <p>
+        <a href={props.signInHref}>{t.haveAccountLink}</a>
+      </p>
     </Layout>
   );
 }
 
-export function MessagePage(props: { title: string; text: string[]; link?: { href: string; label: string }; problem?: boolean }) {
+export function MessagePage(props: {
+  title: string;
+  text: string[];
+  link?: { href: string; label: string };
+  problem?: boolean;
+}) {
   return (
     <Layout title={props.title}>
       <h1>{props.title}</h1>
-      {props.text.map((line) => <p class={props.problem ? 'problem' : undefined}>{line}</p>)}
-      {props.link ? <p><a href={props.link.href}>{props.link.label}</a></p> : null}
+      {props.text.map((line) => (
+        <p class={props.problem ? 'problem' : undefined}>{line}</p>
+      ))}
+      {props.link ? (
+        <p>
+          <a href={props.link.href}>{props.link.label}</a>
+        </p>
+      ) : null}
     </Layout>
   );
 }
@@ -80,11 +161,18 @@ export function ResetPasswordPage(props: { ticket: string; problem?: string }) {
   return (
     <Layout title={t.resetTitle}>
       <h1>{t.resetTitle}</h1>
-      {props.problem ? <p class="problem" role="alert">{props.problem}</p> : null}
+      {props.problem ? (
+        <p class="problem" role="alert">
+          {props.problem}
+        </p>
+      ) : null}
       <p>{t.resetText}</p>
       <form class="stack" method="post" action="/account/reset-password">
         <input type="hidden" name="ticket" value={props.ticket} />
-        <label>{t.newPassword}<input type="password" name="password" autocomplete="new-password" required minlength={10} /></label>
+        <label>
+          {t.newPassword}
+          <input type="password" name="password" autocomplete="new-password" required minlength={10} />
+        </label>
         <p class="muted">{t.passwordHelp}</p>
         <button type="submit">{t.resetButton}</button>
       </form>
@@ -100,8 +188,12 @@ export function signOutConfirmPage(form: string): string {
       <p>{t.signOutText}</p>
       {raw(form)}
       <p>
-        <button type="submit" form="op.logoutForm" name="logout" value="yes">{t.signOutEverywhereButton}</button>{' '}
-        <button type="submit" form="op.logoutForm" class="secondary">{t.signOutHereButton}</button>
+        <button type="submit" form="op.logoutForm" name="logout" value="yes">
+          {t.signOutEverywhereButton}
+        </button>{' '}
+        <button type="submit" form="op.logoutForm" class="secondary">
+          {t.signOutHereButton}
+        </button>
       </p>
     </Layout>,
   )}`;
@@ -109,6 +201,11 @@ export function signOutConfirmPage(form: string): string {
 
 export function issuerErrorPage(error: string, description?: string): string {
   return `<!doctype html>${String(
-    <MessagePage title={t.issuerErrorTitle} text={[description ?? error, t.issuerErrorHelp]} link={{ href: '/account', label: t.backToAccount }} problem />,
+    <MessagePage
+      title={t.issuerErrorTitle}
+      text={[description ?? error, t.issuerErrorHelp]}
+      link={{ href: '/account', label: t.backToAccount }}
+      problem
+    />,
   )}`;
 }

@@ -39,8 +39,19 @@ export interface DisconnectResult {
 }
 
 export const disconnectStages = [
-  'checking', 'stopping_sync', 'revoking', 'unlinking', 'waiting_for_sync', 'deleting_records', 'detaching_records', 'reporting', 'removing',
-  'disconnected', 'refused', 'not_connected', 'cancelled',
+  'checking',
+  'stopping_sync',
+  'revoking',
+  'unlinking',
+  'waiting_for_sync',
+  'deleting_records',
+  'detaching_records',
+  'reporting',
+  'removing',
+  'disconnected',
+  'refused',
+  'not_connected',
+  'cancelled',
 ] as const;
 export type DisconnectStage = (typeof disconnectStages)[number];
 

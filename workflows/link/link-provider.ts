@@ -8,10 +8,26 @@
  * whatever it obtained, the callback is answered (not connected: cancelled), and the run ends cancelled. Once support has
  * approved a move or the linking has begun, the link runs to its end: its steps are never left half-done.
  */
-import { ActivityCancellationType, ActivityFailure, CancelledFailure, WorkflowExecutionAlreadyStartedError, msToNumber } from '@temporalio/common';
 import {
-  allHandlersFinished, CancellationScope, condition, getExternalWorkflowHandle, isCancellation, ParentClosePolicy, patched, proxyActivities, setHandler, startChild,
-  upsertSearchAttributes, workflowInfo,
+  ActivityCancellationType,
+  ActivityFailure,
+  CancelledFailure,
+  WorkflowExecutionAlreadyStartedError,
+  msToNumber,
+} from '@temporalio/common';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { createAccountActivities } from '../../activities/accounts/activities.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
@@ -28,19 +44,36 @@ import { recordStage } from '../shared/stage.js';
 import { stopCustodySignal, tokensReplacedSignal, type TokenCustodyInput } from '../tokens/messages.js';
 import { tokenCustody } from '../tokens/token-custody.js';
 import {
-  actorMismatchError, beginLinkUpdate, linkCallbackUpdate, linkStateQuery, supportDecisionSignal,
-  type LinkCallback, type LinkInput, type LinkOutcome, type LinkStage, type LinkState, type SupportDecision,
+  actorMismatchError,
+  beginLinkUpdate,
+  linkCallbackUpdate,
+  linkStateQuery,
+  supportDecisionSignal,
+  type LinkCallback,
+  type LinkInput,
+  type LinkOutcome,
+  type LinkStage,
+  type LinkState,
+  type SupportDecision,
 } from './messages.js';
 
 type ProviderActivities = ReturnType<typeof createProviderActivities>;
 const providerActs = proxyActivities<ProviderActivities>(activityOptions.providers);
 // After `link-cancellation`, a cancel waits for an exchange already running to end, so the tokens it obtained
 // are in the attempt record when the attempt is discarded (and go with it).
-const providerActsUntilStopped = proxyActivities<ProviderActivities>({ ...activityOptions.providers, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+const providerActsUntilStopped = proxyActivities<ProviderActivities>({
+  ...activityOptions.providers,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 const syncControl = proxyActivities<ReturnType<typeof createSyncControlActivities>>(activityOptions.records);
-const retention = proxyActivities<ReturnType<typeof createRetentionActivities>>({ ...activityOptions.records, startToCloseTimeout: '5 minutes' });
+const retention = proxyActivities<ReturnType<typeof createRetentionActivities>>({
+  ...activityOptions.records,
+  startToCloseTimeout: '5 minutes',
+});
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
-const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
+const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(
+  activityOptions.records,
+);
 
 const defaultSupportDecisionWait = '14 days';
 
@@ -76,7 +109,8 @@ class Link {
   }
   /** Why a callback cannot be taken, if it cannot. */
   refusalOf(delivered: LinkCallback): string | undefined {
-    if (!this.attempt || delivered.attemptId !== this.attempt.attemptId) return 'this authorization response belongs to an older or unknown link attempt';
+    if (!this.attempt || delivered.attemptId !== this.attempt.attemptId)
+      return 'this authorization response belongs to an older or unknown link attempt';
     if (this.callback) return 'this authorization response was already delivered';
     return undefined;
   }
@@ -95,7 +129,10 @@ function failureDetail(err: unknown): string {
 export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
   const { accountId, provider } = input;
   const { workflowId, taskQueue } = workflowInfo();
-  const identity = proxyActivities<ReturnType<typeof createIdentityActivities>>({ ...activityOptions.identity, taskQueue: identityQueueOf(taskQueue) });
+  const identity = proxyActivities<ReturnType<typeof createIdentityActivities>>({
+    ...activityOptions.identity,
+    taskQueue: identityQueueOf(taskQueue),
+  });
   const ttlMs = msToNumber(input.attemptTtl);
   // Runs that started before `link-cancellation` stopped where the cancel found them, without a trace.
   const handlesCancellation = patched('link-cancellation');
@@ -103,15 +140,33 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
   const link = new Link(provider);
   const { state } = link;
 
-  const audit = (action: string, details: Record<string, string | boolean>, actor: { type: 'user' | 'system' | 'support'; id: string } = { type: 'user', id: input.subject }, onAccount = accountId) =>
-    records.appendAuditEvent({ eventId: `${workflowId}/${workflowInfo().runId}/${action}/${onAccount}`, action, actor, accountId: onAccount, workflowId, details: { provider, ...details } });
+  const audit = (
+    action: string,
+    details: Record<string, string | boolean>,
+    actor: { type: 'user' | 'system' | 'support'; id: string } = { type: 'user', id: input.subject },
+    onAccount = accountId,
+  ) =>
+    records.appendAuditEvent({
+      eventId: `${workflowId}/${workflowInfo().runId}/${action}/${onAccount}`,
+      action,
+      actor,
+      accountId: onAccount,
+      workflowId,
+      details: { provider, ...details },
+    });
 
   setHandler(
     beginLinkUpdate,
     async ({ scopes, redirect }) => {
-      const begun: { attemptId: string; expiresAt: string; authorizationUrl?: string } = await providerActs.beginLinkAttempt({
-        workflowId, accountId, provider, scopes: scopes ?? input.scopes, ttlMs, ...(redirect ? { redirect } : {}),
-      });
+      const begun: { attemptId: string; expiresAt: string; authorizationUrl?: string } =
+        await providerActs.beginLinkAttempt({
+          workflowId,
+          accountId,
+          provider,
+          scopes: scopes ?? input.scopes,
+          ttlMs,
+          ...(redirect ? { redirect } : {}),
+        });
       link.begun(begun.attemptId);
       // The state stays out of history: the API reads the URL from the attempt record (encrypted there).
       if (patched('link-url-off-history')) return { attemptId: begun.attemptId, expiresAt: begun.expiresAt };
@@ -119,7 +174,8 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     },
     {
       validator: (_request) => {
-        if (link.pastAuthorization()) throw new Error('this link is past the authorization step; start a new one when it has finished');
+        if (link.pastAuthorization())
+          throw new Error('this link is past the authorization step; start a new one when it has finished');
       },
     },
   );
@@ -151,7 +207,10 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
       const arrived = await condition(() => link.callback !== undefined || (link.attempt?.seq ?? 0) !== seen, ttlMs);
       if (!arrived) {
         if (link.attempt) await providerActs.discardLinkAttempt({ attemptId: link.attempt.attemptId });
-        return link.finish({ status: 'expired', detail: 'no answer came back from the provider in time; nothing was stored' }, 'expired');
+        return link.finish(
+          { status: 'expired', detail: 'no answer came back from the provider in time; nothing was stored' },
+          'expired',
+        );
       }
       seen = link.attempt?.seq ?? 0;
     }
@@ -160,13 +219,22 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     if (callback.outcome === 'error' && callback.error === actorMismatchError) {
       // The answer came back to another account than this one (a CSRF or a leaked authorization URL): spent, nothing linked.
       await providerActs.discardLinkAttempt({ attemptId });
-      await audit('provider.link_actor_mismatch', { error: actorMismatchError, ...(callback.broughtBy ? { broughtBy: callback.broughtBy } : {}) });
-      return link.finish({ status: 'denied', detail: 'this connection was started from another account; nothing was linked' }, 'denied');
+      await audit('provider.link_actor_mismatch', {
+        error: actorMismatchError,
+        ...(callback.broughtBy ? { broughtBy: callback.broughtBy } : {}),
+      });
+      return link.finish(
+        { status: 'denied', detail: 'this connection was started from another account; nothing was linked' },
+        'denied',
+      );
     }
     if (callback.outcome === 'error') {
       await providerActs.discardLinkAttempt({ attemptId });
       await audit('provider.link_refused', { error: callback.error ?? 'unknown' });
-      return link.finish({ status: 'denied', detail: `the provider answered ${callback.error ?? 'with an error'}; nothing was stored` }, 'denied');
+      return link.finish(
+        { status: 'denied', detail: `the provider answered ${callback.error ?? 'with an error'}; nothing was stored` },
+        'denied',
+      );
     }
 
     link.enter('exchanging');
@@ -183,21 +251,47 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     owner = await accounts.findConnectionOwner({ provider, providerAccountId: profile.providerAccountId });
     if (owner.accountId === accountId) {
       await providerActs.discardLinkAttempt({ attemptId });
-      return link.finish({ status: 'already_linked', connectionId: owner.connectionId ?? profile.connectionId, detail: 'this provider account is already connected to your account' }, 'already_linked');
+      return link.finish(
+        {
+          status: 'already_linked',
+          connectionId: owner.connectionId ?? profile.connectionId,
+          detail: 'this provider account is already connected to your account',
+        },
+        'already_linked',
+      );
     }
     if (owner.accountId) {
       state.conflictingAccountId = owner.accountId;
-      link.callbackAnswer = { status: 'pending_review', detail: 'this provider account is connected to another account; support will review the request' };
+      link.callbackAnswer = {
+        status: 'pending_review',
+        detail: 'this provider account is connected to another account; support will review the request',
+      };
       link.enter('awaiting_support');
       upsertSearchAttributes([{ key: searchAttributes.needsApproval, value: true }]);
       await audit('provider.link_conflict', { otherAccountId: owner.accountId });
-      const decided = await condition(() => link.decision !== undefined, input.supportDecisionWait ?? defaultSupportDecisionWait);
+      const decided = await condition(
+        () => link.decision !== undefined,
+        input.supportDecisionWait ?? defaultSupportDecisionWait,
+      );
       upsertSearchAttributes([{ key: searchAttributes.needsApproval, value: false }]);
       const { decision } = link;
       if (!decided || decision!.decision === 'deny') {
         await providerActs.discardLinkAttempt({ attemptId });
-        if (decided) await audit('provider.link_conflict_denied', { approver: decision!.approver, reason: decision!.reason }, { type: 'support', id: decision!.approver });
-        return link.finish({ status: 'conflict_denied', detail: decided ? `support declined: ${decision!.reason}` : 'no support decision in time; nothing was stored' }, 'conflict_denied');
+        if (decided)
+          await audit(
+            'provider.link_conflict_denied',
+            { approver: decision!.approver, reason: decision!.reason },
+            { type: 'support', id: decision!.approver },
+          );
+        return link.finish(
+          {
+            status: 'conflict_denied',
+            detail: decided
+              ? `support declined: ${decision!.reason}`
+              : 'no support decision in time; nothing was stored',
+          },
+          'conflict_denied',
+        );
       }
     }
   } catch (err) {
@@ -206,7 +300,8 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     const reached = state.stage;
     // The workflow's own scope is cancelled: only a non-cancellable one still reaches the activities.
     await CancellationScope.nonCancellable(async () => {
-      if (reached === 'awaiting_support') upsertSearchAttributes([{ key: searchAttributes.needsApproval, value: false }]);
+      if (reached === 'awaiting_support')
+        upsertSearchAttributes([{ key: searchAttributes.needsApproval, value: false }]);
       // The attempt goes with its verifier, its code and any tokens the exchange obtained.
       if (link.attempt) await providerActs.discardLinkAttempt({ attemptId: link.attempt.attemptId });
       await audit('provider.link_cancelled', { stage: reached }, { type: 'system', id: 'link' });
@@ -229,34 +324,76 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
       const { approver, reason } = link.decision!;
       await accounts.removeConnectedProvider({ accountId: owner.accountId, connectionId: owner.connectionId! });
       await providerActs.revokeConnectionTokens({ connectionId: owner.connectionId!, atProvider: false });
-      await getExternalWorkflowHandle(workflowIds.tokens(owner.accountId, provider)).signal(stopCustodySignal, { reason: 'moved to another account by support' }).catch(() => undefined);
-      await audit('provider.unlinked', { movedTo: accountId, approver, reason }, { type: 'support', id: approver }, owner.accountId);
-      await audit('provider.link_conflict_approved', { otherAccountId: owner.accountId, approver, reason }, { type: 'support', id: approver });
+      await getExternalWorkflowHandle(workflowIds.tokens(owner.accountId, provider))
+        .signal(stopCustodySignal, { reason: 'moved to another account by support' })
+        .catch(() => undefined);
+      await audit(
+        'provider.unlinked',
+        { movedTo: accountId, approver, reason },
+        { type: 'support', id: approver },
+        owner.accountId,
+      );
+      await audit(
+        'provider.link_conflict_approved',
+        { otherAccountId: owner.accountId, approver, reason },
+        { type: 'support', id: approver },
+      );
     }
     link.enter('linking');
     const { version } = await providerActs.activateConnectionTokens({ attemptId, connectionId: linked.connectionId });
-    const directory = await identity.linkDirectoryIdentity({ subject: input.subject, provider, providerAccountId: linked.providerAccountId });
+    const directory = await identity.linkDirectoryIdentity({
+      subject: input.subject,
+      provider,
+      providerAccountId: linked.providerAccountId,
+    });
     await accounts.addConnectedProvider({
       accountId,
       node: {
-        provider, providerAccountId: linked.providerAccountId, connectionId: linked.connectionId, scopes: linked.scopes, status: 'active',
-        ...(linked.email ? { email: linked.email } : {}), ...(linked.displayName ? { displayName: linked.displayName } : {}),
-        connectedAt: new Date().toISOString(), directoryLinked: directory.linked,
+        provider,
+        providerAccountId: linked.providerAccountId,
+        connectionId: linked.connectionId,
+        scopes: linked.scopes,
+        status: 'active',
+        ...(linked.email ? { email: linked.email } : {}),
+        ...(linked.displayName ? { displayName: linked.displayName } : {}),
+        connectedAt: new Date().toISOString(),
+        directoryLinked: directory.linked,
         linkOrigin: { workflowId, requestedBy: input.subject },
       },
     });
-    await audit('provider.linked', { connectionId: linked.connectionId, providerAccountId: linked.providerAccountId, directoryLinked: directory.linked, scopes: linked.scopes.join(' ') });
+    await audit('provider.linked', {
+      connectionId: linked.connectionId,
+      providerAccountId: linked.providerAccountId,
+      directoryLinked: directory.linked,
+      scopes: linked.scopes.join(' '),
+    });
     const noticeKey = `${linked.connectionId}/linked/${workflowInfo().runId}`;
     const providerAccount = linked.displayName ?? linked.email ?? linked.providerAccountId;
     if (patched('link-undo-notice')) {
       // The notice carries an undo link; its token is made inside the activity, so history never holds it.
-      await providerActs.queueLinkedNotice({ accountId, provider, connectionId: linked.connectionId, providerAccountId: linked.providerAccountId, providerAccount, idempotencyKey: noticeKey });
+      await providerActs.queueLinkedNotice({
+        accountId,
+        provider,
+        connectionId: linked.connectionId,
+        providerAccountId: linked.providerAccountId,
+        providerAccount,
+        idempotencyKey: noticeKey,
+      });
     } else {
-      await records.queueAccountNotice({ accountId, template: 'provider-linked', idempotencyKey: noticeKey, data: { providerName: provider, providerAccount } });
+      await records.queueAccountNotice({
+        accountId,
+        template: 'provider-linked',
+        idempotencyKey: noticeKey,
+        data: { providerName: provider, providerAccount },
+      });
     }
 
     const custody: TokenCustodyInput = {
-      accountId, provider, connectionId: linked.connectionId, refreshMargin: input.tokenRefreshMargin, tokenVersion: version,
+      accountId,
+      provider,
+      connectionId: linked.connectionId,
+      refreshMargin: input.tokenRefreshMargin,
+      tokenVersion: version,
       ...(linked.accessTokenExpiresAt ? { accessTokenExpiresAt: linked.accessTokenExpiresAt } : {}),
     };
     try {
@@ -271,7 +408,9 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // A relink: the running custodian takes over the new tokens.
       await getExternalWorkflowHandle(workflowIds.tokens(accountId, provider)).signal(tokensReplacedSignal, {
-        connectionId: linked.connectionId, tokenVersion: version, ...(linked.accessTokenExpiresAt ? { accessTokenExpiresAt: linked.accessTokenExpiresAt } : {}),
+        connectionId: linked.connectionId,
+        tokenVersion: version,
+        ...(linked.accessTokenExpiresAt ? { accessTokenExpiresAt: linked.accessTokenExpiresAt } : {}),
       });
     }
     // Records kept at an earlier disconnect belong to this connection again (verified origins only).
@@ -290,7 +429,10 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
     }
-    return link.finish({ status: 'linked', connectionId: linked.connectionId, detail: `${provider} is connected` }, 'linked');
+    return link.finish(
+      { status: 'linked', connectionId: linked.connectionId, detail: `${provider} is connected` },
+      'linked',
+    );
   };
   return handlesCancellation ? CancellationScope.nonCancellable(completeLink) : completeLink();
 }

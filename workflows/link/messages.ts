@@ -58,7 +58,8 @@ export interface LinkCallback {
 /** The callback error CRA itself delivers when the answer came back to another account than the link's. */
 export const actorMismatchError = 'actor_mismatch';
 
-export type LinkStatus = 'linked' | 'already_linked' | 'pending_review' | 'denied' | 'failed' | 'expired' | 'conflict_denied';
+export type LinkStatus =
+  'linked' | 'already_linked' | 'pending_review' | 'denied' | 'failed' | 'expired' | 'conflict_denied';
 
 export interface LinkOutcome {
   status: LinkStatus;
@@ -74,7 +75,20 @@ export interface SupportDecision {
   reason: string;
 }
 
-export const linkStages = ['awaiting_callback', 'exchanging', 'checking_conflicts', 'awaiting_support', 'linking', 'linked', 'already_linked', 'denied', 'failed', 'expired', 'conflict_denied', 'cancelled'] as const;
+export const linkStages = [
+  'awaiting_callback',
+  'exchanging',
+  'checking_conflicts',
+  'awaiting_support',
+  'linking',
+  'linked',
+  'already_linked',
+  'denied',
+  'failed',
+  'expired',
+  'conflict_denied',
+  'cancelled',
+] as const;
 export type LinkStage = (typeof linkStages)[number];
 
 export interface LinkState {

@@ -9,7 +9,15 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { ProviderId } from '../../domain/providers.js';
 
-export const recoveryFactors = ['email_code', 'sms_code', 'totp', 'backup_code', 'passkey', 'provider_reauth', 'document_check'] as const;
+export const recoveryFactors = [
+  'email_code',
+  'sms_code',
+  'totp',
+  'backup_code',
+  'passkey',
+  'provider_reauth',
+  'document_check',
+] as const;
 export type RecoveryFactor = (typeof recoveryFactors)[number];
 
 export const factorCategoryNames = ['possession', 'inherence', 'knowledge'] as const;
@@ -48,12 +56,25 @@ export function factorsRemaining(satisfied: readonly RecoveryFactor[]): number {
   return Math.max(0, recoveryPolicy.minFactors - satisfied.length, recoveryPolicy.minCategories - categories);
 }
 
-export const recoveryStages = ['verifying', 'cooling', 'awaiting_approval', 'completed', 'cancelled', 'denied', 'expired'] as const;
+export const recoveryStages = [
+  'verifying',
+  'cooling',
+  'awaiting_approval',
+  'completed',
+  'cancelled',
+  'denied',
+  'expired',
+] as const;
 export type RecoveryStage = (typeof recoveryStages)[number];
 export const finalRecoveryStages: readonly RecoveryStage[] = ['completed', 'cancelled', 'denied', 'expired'];
 
 export const riskFlagNames = [
-  'new_device_or_network', 'recent_factor_change', 'many_recoveries', 'ai_agent', 'countries_differ', 'velocity',
+  'new_device_or_network',
+  'recent_factor_change',
+  'many_recoveries',
+  'ai_agent',
+  'countries_differ',
+  'velocity',
   /** A provider was linked to the account after the recovery started: someone holds a session while it is pending. */
   'linked_during_recovery',
 ] as const;
@@ -67,7 +88,12 @@ export interface RiskFlag {
 }
 
 /** Any one of these makes a recovery high risk; so do two flags of any kind. */
-export const highRiskFlags: readonly RiskFlagName[] = ['ai_agent', 'countries_differ', 'many_recoveries', 'linked_during_recovery'];
+export const highRiskFlags: readonly RiskFlagName[] = [
+  'ai_agent',
+  'countries_differ',
+  'many_recoveries',
+  'linked_during_recovery',
+];
 /**
  * Flags that follow from the request alone, the same whether or not the address has an account. Only these
  * shape what the requester sees before the factors suffice, so the answer cannot tell an account exists.
@@ -215,7 +241,10 @@ export function publicRecoveryStatus(status: RecoveryStatus): PublicRecoveryStat
 
 export const submitFactorUpdate = defineUpdate<FactorOutcome, [FactorSubmission]>('submitFactor');
 export const requestChallengeUpdate = defineUpdate<{ challengeId: string }, [ChallengeRequest]>('requestChallenge');
-export const requestProviderChallengeUpdate = defineUpdate<{ challengeId: string; expiresAt: string }, [ProviderChallengeRequest]>('requestProviderChallenge');
+export const requestProviderChallengeUpdate = defineUpdate<
+  { challengeId: string; expiresAt: string },
+  [ProviderChallengeRequest]
+>('requestProviderChallenge');
 export const submitProviderAnswerUpdate = defineUpdate<FactorOutcome, [ProviderAnswer]>('submitProviderAnswer');
 export const decideUpdate = defineUpdate<DecisionOutcome, [RecoveryDecision]>('decide');
 export const cancelRecoveryUpdate = defineUpdate<{ stage: RecoveryStage }, [CancelRequest]>('cancelRecovery');

@@ -27,7 +27,15 @@ export interface SignupDetails {
   requestedBy: string;
 }
 
-export const signupStages = ['waiting_for_details', 'identity', 'account', 'role', 'consents', 'notice', 'completed'] as const;
+export const signupStages = [
+  'waiting_for_details',
+  'identity',
+  'account',
+  'role',
+  'consents',
+  'notice',
+  'completed',
+] as const;
 export type SignupStage = (typeof signupStages)[number];
 
 export interface SignupStatus {

@@ -13,13 +13,19 @@ import { defaultRole } from '../../domain/roles.js';
 import { activityOptions, defaultDurations, identityQueueOf } from '../../temporal.config.js';
 import { recordStage } from '../shared/stage.js';
 import {
-  signupDetailsSignal, signupStatusQuery,
-  type SignupDetails, type SignupInput, type SignupResult, type SignupStage,
+  signupDetailsSignal,
+  signupStatusQuery,
+  type SignupDetails,
+  type SignupInput,
+  type SignupResult,
+  type SignupStage,
 } from './messages.js';
 import { failure } from '../../domain/failures.js';
 
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
-const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
+const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(
+  activityOptions.records,
+);
 type IdentityActivities = ReturnType<typeof createIdentityActivities>;
 
 /** What the run has learnt from its details signals so far. */
@@ -47,7 +53,10 @@ class SignupState {
 export async function signup(input: SignupInput): Promise<SignupResult> {
   const { subject, accountId } = input;
   const { workflowId, taskQueue } = workflowInfo();
-  const identity = proxyActivities<IdentityActivities>({ ...activityOptions.identity, taskQueue: identityQueueOf(taskQueue) });
+  const identity = proxyActivities<IdentityActivities>({
+    ...activityOptions.identity,
+    taskQueue: identityQueueOf(taskQueue),
+  });
   const state = new SignupState();
   setHandler(signupDetailsSignal, (details) => void state.pending.push(details));
   setHandler(signupStatusQuery, () => ({ stage: state.stage, accountId }));
@@ -61,19 +70,27 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
   }
   let batch = state.take();
   const first = batch[0]!;
-  const actor = (d: SignupDetails) => ({ type: d.source === 'api' ? ('user' as const) : ('system' as const), id: d.requestedBy });
+  const actor = (d: SignupDetails) => ({
+    type: d.source === 'api' ? ('user' as const) : ('system' as const),
+    id: d.requestedBy,
+  });
 
   /** Record one request's consents and names, and audit each consent that is new. */
   const recordDetails = async (details: SignupDetails) => {
     const { recorded } = await accounts.recordSignupDetails({
-      accountId, source: details.source, consents: details.consents,
+      accountId,
+      source: details.source,
+      consents: details.consents,
       ...(details.givenName ? { givenName: details.givenName } : {}),
       ...(details.familyName ? { familyName: details.familyName } : {}),
     });
     for (const c of recorded) {
       await records.appendAuditEvent({
         eventId: `${accountId}/consent/${c.purpose}/${c.version}/${c.granted ? 'granted' : 'refused'}`,
-        action: c.granted ? 'consent.granted' : 'consent.refused', actor: actor(details), accountId, workflowId,
+        action: c.granted ? 'consent.granted' : 'consent.refused',
+        actor: actor(details),
+        accountId,
+        workflowId,
         details: { purpose: c.purpose, version: c.version, source: details.source },
       });
     }
@@ -81,7 +98,8 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
 
   enter('identity');
   const root = await identity.ensureRootIdentity({
-    subject, accountId,
+    subject,
+    accountId,
     ...(state.email ? { email: state.email } : {}),
     emailVerified: state.emailVerified,
     ...(state.givenName ? { givenName: state.givenName } : {}),
@@ -93,14 +111,21 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
 
   enter('account');
   const { created } = await accounts.createAccountCenter({
-    accountId, subject, directory: root.directory, emailVerified,
+    accountId,
+    subject,
+    directory: root.directory,
+    emailVerified,
     ...(email ? { email } : {}),
     ...(state.givenName ? { givenName: state.givenName } : {}),
     ...(state.familyName ? { familyName: state.familyName } : {}),
   });
   if (created) {
     await records.appendAuditEvent({
-      eventId: `${accountId}/account.created`, action: 'account.created', actor: actor(first), accountId, workflowId,
+      eventId: `${accountId}/account.created`,
+      action: 'account.created',
+      actor: actor(first),
+      accountId,
+      workflowId,
       details: { directory: root.directory, source: first.source },
     });
   }
@@ -110,7 +135,11 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
   const { added } = await accounts.addAccountRole({ accountId, role: defaultRole });
   if (added) {
     await records.appendAuditEvent({
-      eventId: `${accountId}/role.assigned/${defaultRole}`, action: 'role.assigned', actor: { type: 'system', id: 'signup' }, accountId, workflowId,
+      eventId: `${accountId}/role.assigned/${defaultRole}`,
+      action: 'role.assigned',
+      actor: { type: 'system', id: 'signup' },
+      accountId,
+      workflowId,
       details: { role: defaultRole },
     });
   }
@@ -125,12 +154,20 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
   enter('notice');
   if (email) {
     const { queued } = await records.queueNotice({
-      idempotencyKey: `${accountId}/welcome`, channel: 'email', to: email, template: 'welcome', accountId,
+      idempotencyKey: `${accountId}/welcome`,
+      channel: 'email',
+      to: email,
+      template: 'welcome',
+      accountId,
       ...(state.givenName ? { data: { givenName: state.givenName } } : {}),
     });
     if (queued) {
       await records.appendAuditEvent({
-        eventId: `${accountId}/notice.queued/welcome`, action: 'notice.queued', actor: { type: 'system', id: 'signup' }, accountId, workflowId,
+        eventId: `${accountId}/notice.queued/welcome`,
+        action: 'notice.queued',
+        actor: { type: 'system', id: 'signup' },
+        accountId,
+        workflowId,
         details: { template: 'welcome', channel: 'email' },
       });
     }

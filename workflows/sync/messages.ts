@@ -36,7 +36,9 @@ export interface SyncResult {
   pages: number;
 }
 
-export const syncStatusQuery = defineQuery<{ stage: string; checkpoint: SyncCheckpoint; syncRunId: string }>('syncStatus');
+export const syncStatusQuery = defineQuery<{ stage: string; checkpoint: SyncCheckpoint; syncRunId: string }>(
+  'syncStatus',
+);
 
 export const syncWorkflowType = 'syncProvider';
 export type SyncWorkflow = (input: SyncInput) => Promise<SyncResult>;

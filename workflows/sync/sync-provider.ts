@@ -9,7 +9,15 @@
  */
 import { ActivityCancellationType, ActivityFailure, CancelledFailure } from '@temporalio/common';
 import {
-  allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, patched, proxyActivities, setHandler, workflowInfo,
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createRecordActivities } from '../../activities/records/activities.js';
@@ -23,7 +31,8 @@ const recordActs = proxyActivities<ReturnType<typeof createRecordActivities>>(ac
 // A cancelled run waits for its page in flight to stop (pages heartbeat, so they hear of it), so nothing of
 // the run is still writing once it says it was cancelled.
 const recordActsUntilStopped = proxyActivities<ReturnType<typeof createRecordActivities>>({
-  ...activityOptions.sync, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  ...activityOptions.sync,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 const records = proxyActivities<ReturnType<typeof createAuditActivities>>(activityOptions.records);
 
@@ -48,14 +57,26 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
   const pages = handlesCancellation ? recordActsUntilStopped : recordActs;
   const sum = (field: keyof KindTotals) => Object.values(checkpoint.totals).reduce((n, t) => n + t[field], 0);
   // A page that ran on to its end after the cancel may still fail or time out: the run was cancelled all the same.
-  const wasCancelled = (err: unknown) => handlesCancellation && (isCancellation(err) || CancellationScope.current().consideredCancelled);
+  const wasCancelled = (err: unknown) =>
+    handlesCancellation && (isCancellation(err) || CancellationScope.current().consideredCancelled);
   const endCancelled = async (err: unknown): Promise<never> => {
     enter('cancelled');
     // The workflow's own scope is cancelled: only a non-cancellable one still reaches the audit log.
-    await CancellationScope.nonCancellable(() => records.appendAuditEvent({
-      eventId: `${workflowId}/${syncRunId}/sync.cancelled`, action: 'provider.sync_cancelled', actor: { type: 'system', id: 'sync' },
-      accountId: input.accountId, workflowId, details: { provider: input.provider, fetched: sum('fetched'), written: sum('written'), pages: checkpoint.pages },
-    }));
+    await CancellationScope.nonCancellable(() =>
+      records.appendAuditEvent({
+        eventId: `${workflowId}/${syncRunId}/sync.cancelled`,
+        action: 'provider.sync_cancelled',
+        actor: { type: 'system', id: 'sync' },
+        accountId: input.accountId,
+        workflowId,
+        details: {
+          provider: input.provider,
+          fetched: sum('fetched'),
+          written: sum('written'),
+          pages: checkpoint.pages,
+        },
+      }),
+    );
     // Rethrown (a cancellation), so Temporal shows the run as cancelled.
     throw isCancellation(err) ? err : new CancelledFailure('the sync was cancelled');
   };
@@ -67,8 +88,13 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
       enter(`syncing:${kind}`);
       const totals = (checkpoint.totals[kind] ??= emptyTotals());
       const page = await pages.syncPage({
-        accountId: input.accountId, provider: input.provider, connectionId: input.connectionId, kind,
-        cursor: checkpoint.cursor, syncRunId, pageSize: input.pageSize ?? defaultPageSize,
+        accountId: input.accountId,
+        provider: input.provider,
+        connectionId: input.connectionId,
+        kind,
+        cursor: checkpoint.cursor,
+        syncRunId,
+        pageSize: input.pageSize ?? defaultPageSize,
       });
       totals.fetched += page.fetched;
       totals.written += page.written;
@@ -92,8 +118,12 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
     const message = cause instanceof Error ? cause.message : String(cause);
     enter('failed');
     await records.appendAuditEvent({
-      eventId: `${workflowId}/${syncRunId}/sync.failed`, action: 'provider.sync_failed', actor: { type: 'system', id: 'sync' },
-      accountId: input.accountId, workflowId, details: { provider: input.provider, reason: type },
+      eventId: `${workflowId}/${syncRunId}/sync.failed`,
+      action: 'provider.sync_failed',
+      actor: { type: 'system', id: 'sync' },
+      accountId: input.accountId,
+      workflowId,
+      details: { provider: input.provider, reason: type },
     });
     // Failing the workflow shows it as failed in Temporal Web, with the reason.
     throw failure(type, `the ${input.provider} sync stopped: ${message}`, { nonRetryable: true });
@@ -103,7 +133,11 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
   try {
     enter('detecting_deletions');
     if (patched('deletion-check-once')) {
-      const { deletedByKind } = await pages.markMissingDeletedAll({ connectionId: input.connectionId, kinds, syncRunId });
+      const { deletedByKind } = await pages.markMissingDeletedAll({
+        connectionId: input.connectionId,
+        kinds,
+        syncRunId,
+      });
       for (const kind of kinds) (checkpoint.totals[kind] ??= emptyTotals()).deleted = deletedByKind[kind] ?? 0;
     } else {
       // Runs that reached this point before `deletion-check-once`: one activity per kind.
@@ -113,9 +147,18 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
       }
     }
     await records.appendAuditEvent({
-      eventId: `${workflowId}/${syncRunId}/sync.completed`, action: 'provider.synced', actor: { type: 'system', id: 'sync' },
-      accountId: input.accountId, workflowId,
-      details: { provider: input.provider, fetched: sum('fetched'), written: sum('written'), deleted: sum('deleted'), pages: checkpoint.pages },
+      eventId: `${workflowId}/${syncRunId}/sync.completed`,
+      action: 'provider.synced',
+      actor: { type: 'system', id: 'sync' },
+      accountId: input.accountId,
+      workflowId,
+      details: {
+        provider: input.provider,
+        fetched: sum('fetched'),
+        written: sum('written'),
+        deleted: sum('deleted'),
+        pages: checkpoint.pages,
+      },
     });
   } catch (err) {
     if (wasCancelled(err)) return endCancelled(err);

@@ -44,7 +44,8 @@ export const tokenCustodyWorkflowType = 'tokenCustody';
 export type TokenCustodyWorkflow = (input: TokenCustodyInput) => Promise<CustodyResult>;
 
 /** New tokens for the connection (a relink): custody continues from them. */
-export const tokensReplacedSignal = defineSignal<[{ connectionId: string; accessTokenExpiresAt?: string; tokenVersion: number }]>('tokensReplaced');
+export const tokensReplacedSignal =
+  defineSignal<[{ connectionId: string; accessTokenExpiresAt?: string; tokenVersion: number }]>('tokensReplaced');
 /** Stop custody (disconnect). */
 export const stopCustodySignal = defineSignal<[{ reason: string }]>('stopCustody');
 /** Get a token valid for at least `minValiditySeconds`, refreshing first if needed: the only way activities get one. */

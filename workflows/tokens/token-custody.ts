@@ -6,9 +6,24 @@
  * Cancelled: a refresh under way ends first (so its new token version is known and kept), the audit log
  * records where custody stood, and the run ends cancelled with `CraStage = cancelled`.
  */
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancelledFailure, msToNumber } from '@temporalio/common';
 import {
-  allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo,
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  msToNumber,
+} from '@temporalio/common';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { createAccountActivities } from '../../activities/accounts/activities.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
@@ -17,8 +32,14 @@ import type { createProviderActivities } from '../../activities/providers/activi
 import { activityOptions } from '../../temporal.config.js';
 import { recordStage } from '../shared/stage.js';
 import {
-  custodyStateQuery, freshTokenUpdate, stopCustodySignal, tokensReplacedSignal,
-  type CustodyResult, type CustodyState, type FreshToken, type TokenCustodyInput,
+  custodyStateQuery,
+  freshTokenUpdate,
+  stopCustodySignal,
+  tokensReplacedSignal,
+  type CustodyResult,
+  type CustodyState,
+  type FreshToken,
+  type TokenCustodyInput,
 } from './messages.js';
 import { failure, failureTypes } from '../../domain/failures.js';
 
@@ -26,9 +47,14 @@ type ProviderActivities = ReturnType<typeof createProviderActivities>;
 const providerActs = proxyActivities<ProviderActivities>(activityOptions.providers);
 // After `token-custody-cancellation`, a cancel waits for a refresh already running at the provider to finish:
 // the provider may have rotated the refresh token, and the new version must be what custody last knew.
-const providerActsUntilStopped = proxyActivities<ProviderActivities>({ ...activityOptions.providers, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+const providerActsUntilStopped = proxyActivities<ProviderActivities>({
+  ...activityOptions.providers,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
-const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(activityOptions.records);
+const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(
+  activityOptions.records,
+);
 
 /** Refreshes in one run before it continues as new, so history stays small even for tokens that never fail. */
 const refreshesPerRun = 200;
@@ -37,7 +63,10 @@ const outageBackoff = '5 minutes';
 
 function isInvalidGrant(err: unknown): boolean {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && (cause.type === failureTypes.InvalidGrant || cause.type === failureTypes.TokensMissing);
+  return (
+    cause instanceof ApplicationFailure &&
+    (cause.type === failureTypes.InvalidGrant || cause.type === failureTypes.TokensMissing)
+  );
 }
 
 /** What the custodian knows; handlers change it between awaits, validators read it synchronously. */
@@ -71,11 +100,15 @@ class Custody {
     return this.stopReason !== undefined || this.needsReauth();
   }
   expiresWithin(ms: number): boolean {
-    return this.state.accessTokenExpiresAt !== undefined && Date.parse(this.state.accessTokenExpiresAt) - Date.now() <= ms;
+    return (
+      this.state.accessTokenExpiresAt !== undefined && Date.parse(this.state.accessTokenExpiresAt) - Date.now() <= ms
+    );
   }
   /** How long until the token is due for a refresh; undefined when it never expires. */
   untilRefreshDue(): number | undefined {
-    return this.state.accessTokenExpiresAt === undefined ? undefined : Math.max(1, Date.parse(this.state.accessTokenExpiresAt) - this.marginMs - Date.now());
+    return this.state.accessTokenExpiresAt === undefined
+      ? undefined
+      : Math.max(1, Date.parse(this.state.accessTokenExpiresAt) - this.marginMs - Date.now());
   }
   /** Settles once the refresh under way (if any) has ended, however it ended. */
   async refreshSettled(): Promise<void> {
@@ -120,7 +153,11 @@ class Custody {
 
   freshToken(): FreshToken {
     const { state } = this;
-    return { connectionId: state.connectionId, tokenVersion: state.tokenVersion, ...(state.accessTokenExpiresAt ? { accessTokenExpiresAt: state.accessTokenExpiresAt } : {}) };
+    return {
+      connectionId: state.connectionId,
+      tokenVersion: state.tokenVersion,
+      ...(state.accessTokenExpiresAt ? { accessTokenExpiresAt: state.accessTokenExpiresAt } : {}),
+    };
   }
 
   /** The input of the next run: custody carries on from here. */
@@ -130,7 +167,9 @@ class Custody {
       ...this.input,
       refreshCount: state.refreshCount,
       tokenVersion: state.tokenVersion,
-      ...(state.accessTokenExpiresAt ? { accessTokenExpiresAt: state.accessTokenExpiresAt } : { accessTokenExpiresAt: undefined }),
+      ...(state.accessTokenExpiresAt
+        ? { accessTokenExpiresAt: state.accessTokenExpiresAt }
+        : { accessTokenExpiresAt: undefined }),
     };
   }
 }
@@ -139,7 +178,11 @@ export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyRes
   const marginMs = msToNumber(input.refreshMargin);
   // Runs that started before `token-custody-cancellation` stopped where the cancel found them, without a trace.
   const handlesCancellation = patched('token-custody-cancellation');
-  const custody = new Custody(input, marginMs, (handlesCancellation ? providerActsUntilStopped : providerActs).refreshConnectionTokens);
+  const custody = new Custody(
+    input,
+    marginMs,
+    (handlesCancellation ? providerActsUntilStopped : providerActs).refreshConnectionTokens,
+  );
   const { state } = custody;
 
   setHandler(stopCustodySignal, ({ reason }) => {
@@ -158,8 +201,12 @@ export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyRes
     },
     {
       validator: ({ minValiditySeconds }) => {
-        if (custody.ended()) throw new Error(`custody of ${state.connectionId} has ended (${custody.stopReason ?? 'reauth required'})`);
-        if (minValiditySeconds !== undefined && (!Number.isInteger(minValiditySeconds) || minValiditySeconds < 0 || minValiditySeconds > 86_400)) {
+        if (custody.ended())
+          throw new Error(`custody of ${state.connectionId} has ended (${custody.stopReason ?? 'reauth required'})`);
+        if (
+          minValiditySeconds !== undefined &&
+          (!Number.isInteger(minValiditySeconds) || minValiditySeconds < 0 || minValiditySeconds > 86_400)
+        ) {
           throw new Error('minValiditySeconds is a whole number of seconds from 0 to 86400');
         }
       },
@@ -182,7 +229,10 @@ export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyRes
         // The provider stayed down beyond the activity's retries: keep custody and try again later.
         await sleep(outageBackoff);
       }
-      if (!custody.needsReauth() && (workflowInfo().continueAsNewSuggested || custody.refreshesThisRun >= refreshesPerRun)) {
+      if (
+        !custody.needsReauth() &&
+        (workflowInfo().continueAsNewSuggested || custody.refreshesThisRun >= refreshesPerRun)
+      ) {
         await condition(allHandlersFinished);
         return continueAsNew<typeof tokenCustody>(custody.nextRun());
       }
@@ -191,13 +241,23 @@ export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyRes
     if (custody.needsReauth()) {
       recordStage('reauth_required');
       const { workflowId } = workflowInfo();
-      await accounts.setConnectionStatus({ accountId: input.accountId, connectionId: state.connectionId, status: 'reauth_required' });
+      await accounts.setConnectionStatus({
+        accountId: input.accountId,
+        connectionId: state.connectionId,
+        status: 'reauth_required',
+      });
       await records.appendAuditEvent({
-        eventId: `${workflowId}/${state.connectionId}/reauth_required/${state.refreshCount}`, action: 'provider.reauth_required',
-        actor: { type: 'system', id: 'token-custody' }, accountId: input.accountId, workflowId, details: { provider: input.provider, connectionId: state.connectionId },
+        eventId: `${workflowId}/${state.connectionId}/reauth_required/${state.refreshCount}`,
+        action: 'provider.reauth_required',
+        actor: { type: 'system', id: 'token-custody' },
+        accountId: input.accountId,
+        workflowId,
+        details: { provider: input.provider, connectionId: state.connectionId },
       });
       await records.queueAccountNotice({
-        accountId: input.accountId, template: 'provider-reauth-required', data: { provider: input.provider },
+        accountId: input.accountId,
+        template: 'provider-reauth-required',
+        data: { provider: input.provider },
         idempotencyKey: `${state.connectionId}/reauth_required/${state.refreshCount}`,
       });
       await condition(allHandlersFinished);
@@ -218,9 +278,17 @@ export async function tokenCustody(input: TokenCustodyInput): Promise<CustodyRes
       if (!custody.needsReauth()) state.status = 'stopped';
       const { workflowId, runId } = workflowInfo();
       await records.appendAuditEvent({
-        eventId: `${workflowId}/${runId}/token_custody_cancelled`, action: 'provider.token_custody_cancelled',
-        actor: { type: 'system', id: 'token-custody' }, accountId: input.accountId, workflowId,
-        details: { provider: input.provider, connectionId: state.connectionId, tokenVersion: state.tokenVersion, refreshCount: state.refreshCount },
+        eventId: `${workflowId}/${runId}/token_custody_cancelled`,
+        action: 'provider.token_custody_cancelled',
+        actor: { type: 'system', id: 'token-custody' },
+        accountId: input.accountId,
+        workflowId,
+        details: {
+          provider: input.provider,
+          connectionId: state.connectionId,
+          tokenVersion: state.tokenVersion,
+          refreshCount: state.refreshCount,
+        },
       });
       await condition(allHandlersFinished);
     });

@@ -26,8 +26,17 @@ export interface PasswordUser {
   sessions_revoked_at?: string;
 }
 
-interface EmailClaim { _id: string; subject: string }
-interface VerificationDocument { _id: string; subject: string; email: string; expiresAt: string; usedAt: string | null }
+interface EmailClaim {
+  _id: string;
+  subject: string;
+}
+interface VerificationDocument {
+  _id: string;
+  subject: string;
+  email: string;
+  expiresAt: string;
+  usedAt: string | null;
+}
 
 export const emailVerificationTtlMs = 24 * 60 * 60 * 1000;
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
@@ -42,7 +51,11 @@ export interface SignUpInput {
 }
 
 export class EmbeddedAccounts {
-  constructor(private readonly db: Db, private readonly notifier: Notifier, private readonly publicUrl: string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly notifier: Notifier,
+    private readonly publicUrl: string,
+  ) {}
 
   private users() {
     return this.db.collection<PasswordUser>(collections.identityUsers);
@@ -68,15 +81,23 @@ export class EmbeddedAccounts {
       if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
       // One such notice an hour per address, however often someone tries.
       await this.notifier.send({
-        idempotencyKey: `signup-existing/${sha256(email)}/${Math.floor(Date.now() / 3_600_000)}`, channel: 'email', to: email,
-        template: 'signup-existing-account', data: { signInUrl: `${this.publicUrl}/account/sign-in` },
+        idempotencyKey: `signup-existing/${sha256(email)}/${Math.floor(Date.now() / 3_600_000)}`,
+        channel: 'email',
+        to: email,
+        template: 'signup-existing-account',
+        data: { signInUrl: `${this.publicUrl}/account/sign-in` },
       });
       return;
     }
     const now = new Date().toISOString();
     await this.users().insertOne({
-      _id: subject, email, email_verified: false, given_name: input.givenName, family_name: input.familyName,
-      password: await hashPassword(input.password), signup_consents: input.consents,
+      _id: subject,
+      email,
+      email_verified: false,
+      given_name: input.givenName,
+      family_name: input.familyName,
+      password: await hashPassword(input.password),
+      signup_consents: input.consents,
       ...({ app_metadata: {}, roles: [], created_at: now, updated_at: now } as object),
     } as PasswordUser);
     await this.sendVerification(subject, email);
@@ -85,29 +106,46 @@ export class EmbeddedAccounts {
   async sendVerification(subject: string, email: string): Promise<void> {
     const token = randomBytes(32).toString('base64url');
     await this.db.collection<VerificationDocument>(collections.emailVerifications).insertOne({
-      _id: sha256(token), subject, email, expiresAt: new Date(Date.now() + emailVerificationTtlMs).toISOString(), usedAt: null,
+      _id: sha256(token),
+      subject,
+      email,
+      expiresAt: new Date(Date.now() + emailVerificationTtlMs).toISOString(),
+      usedAt: null,
     });
     await this.notifier.send({
-      idempotencyKey: `email-verification/${sha256(token)}`, channel: 'email', to: email, template: 'email-verification',
+      idempotencyKey: `email-verification/${sha256(token)}`,
+      channel: 'email',
+      to: email,
+      template: 'email-verification',
       data: { verifyUrl: `${this.publicUrl}/account/verify-email?token=${token}` },
     });
   }
 
   /** What a verification link names, without using it (the page shows it before the person confirms). */
   async verificationFor(token: string): Promise<{ email: string; status: 'valid' | 'used' | 'expired' } | undefined> {
-    const doc = await this.db.collection<VerificationDocument>(collections.emailVerifications).findOne({ _id: sha256(token) });
+    const doc = await this.db
+      .collection<VerificationDocument>(collections.emailVerifications)
+      .findOne({ _id: sha256(token) });
     if (!doc) return undefined;
-    return { email: doc.email, status: doc.usedAt ? 'used' : Date.parse(doc.expiresAt) <= Date.now() ? 'expired' : 'valid' };
+    return {
+      email: doc.email,
+      status: doc.usedAt ? 'used' : Date.parse(doc.expiresAt) <= Date.now() ? 'expired' : 'valid',
+    };
   }
 
   /** Use a verification link once; true when the address is now verified by it. */
   async verifyEmail(token: string): Promise<boolean> {
-    const used = await this.db.collection<VerificationDocument>(collections.emailVerifications).findOneAndUpdate(
-      { _id: sha256(token), usedAt: null, expiresAt: { $gt: new Date().toISOString() } },
-      { $set: { usedAt: new Date().toISOString() } },
-    );
+    const used = await this.db
+      .collection<VerificationDocument>(collections.emailVerifications)
+      .findOneAndUpdate(
+        { _id: sha256(token), usedAt: null, expiresAt: { $gt: new Date().toISOString() } },
+        { $set: { usedAt: new Date().toISOString() } },
+      );
     if (!used) return false;
-    await this.users().updateOne({ _id: used.subject, email: used.email }, { $set: { email_verified: true, ...({ updated_at: new Date().toISOString() } as object) } });
+    await this.users().updateOne(
+      { _id: used.subject, email: used.email },
+      { $set: { email_verified: true, ...({ updated_at: new Date().toISOString() } as object) } },
+    );
     return true;
   }
 }

@@ -21,7 +21,14 @@ interface StoredRecord {
 }
 
 /** Models whose records belong to a grant and go when it is revoked. */
-const grantBound = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
+const grantBound = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
 
 export function oidcRecords(db: Db): Collection<StoredRecord> {
   return db.collection<StoredRecord>(collections.oidcRecords);
@@ -44,7 +51,8 @@ export function mongoAdapterFactory(db: Db): (model: string) => Adapter {
     return {
       async upsert(id, payload, expiresIn) {
         const record: Omit<StoredRecord, '_id'> = {
-          model, payload,
+          model,
+          payload,
           ...(typeof expiresIn === 'number' ? { expiresAt: Date.now() + expiresIn * 1000 } : {}),
           ...(grantBound.has(model) && payload.grantId ? { grantId: payload.grantId } : {}),
           ...(model === 'Grant' && payload.jti ? { grantId: payload.jti } : {}),
@@ -82,7 +90,9 @@ export async function revokeEverythingOf(db: Db, subject: string): Promise<numbe
   const records = oidcRecords(db);
   const grants = await records.find({ model: 'Grant', accountId: subject }, { projection: { grantId: 1 } }).toArray();
   const grantIds = grants.map((g) => g.grantId).filter((g): g is string => typeof g === 'string');
-  const removed = await records.deleteMany({ $or: [{ accountId: subject }, ...(grantIds.length > 0 ? [{ grantId: { $in: grantIds } }] : [])] });
+  const removed = await records.deleteMany({
+    $or: [{ accountId: subject }, ...(grantIds.length > 0 ? [{ grantId: { $in: grantIds } }] : [])],
+  });
   return removed.deletedCount;
 }
 

@@ -9,10 +9,16 @@ import type { Db } from 'mongodb';
 import { collections } from '../../../domain/collections.js';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) => scryptCallback(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
+  new Promise<Buffer>((resolve, reject) =>
+    scryptCallback(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 
 /** OWASP's scrypt floor is N=2^17, r=8, p=1 (128 MiB); 2^15 keeps a sign-in near 100 ms on two cores. */
-export interface ScryptParams { N: number; r: number; p: number }
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
 export const defaultScryptParams: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
 const keyLength = 32;
 
@@ -27,7 +33,10 @@ export interface PasswordHash {
 
 const maxmem = (params: ScryptParams) => 256 * params.N * params.r + 1024 * 1024;
 
-export async function hashPassword(password: string, params: ScryptParams = defaultScryptParams): Promise<PasswordHash> {
+export async function hashPassword(
+  password: string,
+  params: ScryptParams = defaultScryptParams,
+): Promise<PasswordHash> {
   const salt = randomBytes(16);
   const key = await scrypt(password.normalize('NFKC'), salt, keyLength, { ...params, maxmem: maxmem(params) });
   return { alg: 'scrypt', ...params, salt: salt.toString('base64'), hash: key.toString('base64') };
@@ -38,7 +47,12 @@ let decoy: Promise<PasswordHash> | undefined;
 
 export async function verifyPassword(password: string, stored: PasswordHash | undefined): Promise<boolean> {
   const target = stored ?? (await (decoy ??= hashPassword(randomBytes(24).toString('base64'))));
-  const key = await scrypt(password.normalize('NFKC'), Buffer.from(target.salt, 'base64'), keyLength, { N: target.N, r: target.r, p: target.p, maxmem: maxmem(target) });
+  const key = await scrypt(password.normalize('NFKC'), Buffer.from(target.salt, 'base64'), keyLength, {
+    N: target.N,
+    r: target.r,
+    p: target.p,
+    maxmem: maxmem(target),
+  });
   const expected = Buffer.from(target.hash, 'base64');
   return stored !== undefined && key.length === expected.length && timingSafeEqual(key, expected);
 }
@@ -58,7 +72,12 @@ interface ThrottleDocument {
 }
 
 /** Failures allowed before the first lock; each further failure doubles the lock, up to an hour. */
-export const signInThrottle = { freeFailures: 5, firstLockMs: 30_000, maxLockMs: 60 * 60_000, forgetAfterMs: 24 * 60 * 60_000 } as const;
+export const signInThrottle = {
+  freeFailures: 5,
+  firstLockMs: 30_000,
+  maxLockMs: 60 * 60_000,
+  forgetAfterMs: 24 * 60 * 60_000,
+} as const;
 
 const throttleKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex');
 
@@ -75,8 +94,13 @@ export function signInThrottleStore(db: Db) {
       const doc = await store.findOne({ _id: id });
       const failures = doc && now - doc.updatedAt < signInThrottle.forgetAfterMs ? doc.failures + 1 : 1;
       const over = failures - signInThrottle.freeFailures;
-      const lockedUntil = over >= 0 ? now + Math.min(signInThrottle.firstLockMs * 2 ** over, signInThrottle.maxLockMs) : undefined;
-      await store.replaceOne({ _id: id }, { failures, updatedAt: now, ...(lockedUntil ? { lockedUntil } : {}) }, { upsert: true });
+      const lockedUntil =
+        over >= 0 ? now + Math.min(signInThrottle.firstLockMs * 2 ** over, signInThrottle.maxLockMs) : undefined;
+      await store.replaceOne(
+        { _id: id },
+        { failures, updatedAt: now, ...(lockedUntil ? { lockedUntil } : {}) },
+        { upsert: true },
+      );
     },
     async recordSuccess(email: string): Promise<void> {
       await store.deleteOne({ _id: throttleKey(email) });

@@ -52,14 +52,24 @@ export interface EmbeddedOidc {
 
 /** A secret derived from the issuer's private key: stable across restarts, unknown outside the process. */
 function derive(jwk: JWK, label: string): string {
-  return createHash('sha256').update(`${label}\0${String(jwk.d)}`).digest('base64url');
+  return createHash('sha256')
+    .update(`${label}\0${String(jwk.d)}`)
+    .digest('base64url');
 }
 
 /**
  * `appClients`: the family's own apps (mobile, single-page, command line) as public clients with PKCE, by
  * client id and exact redirect URIs (`EMBEDDED_OIDC_CLIENTS`). They are first-party: no consent page.
  */
-export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicUrl: string; audience: string; signingKey: JWK; trustProxy: boolean; appClients?: Record<string, string[]> }): Promise<EmbeddedOidc> {
+export async function createEmbeddedOidc(opts: {
+  db: Db;
+  issuer: string;
+  publicUrl: string;
+  audience: string;
+  signingKey: JWK;
+  trustProxy: boolean;
+  appClients?: Record<string, string[]>;
+}): Promise<EmbeddedOidc> {
   // A development dependency: loaded only for the embedded issuer.
   const { default: ProviderClass, interactionPolicy } = await import('oidc-provider');
   const users = opts.db.collection<PasswordUser>(collections.identityUsers);
@@ -68,33 +78,43 @@ export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicU
 
   const configuration: Configuration = {
     adapter: mongoAdapterFactory(opts.db),
-    clients: [{
-      client_id: accountCenterClientId,
-      client_secret: clientSecret,
-      redirect_uris: [`${opts.publicUrl}/account/callback`],
-      post_logout_redirect_uris: [`${opts.publicUrl}/account/signed-out`],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    }, ...Object.entries(opts.appClients ?? {}).map(([clientId, redirectUris]) => ({
-      client_id: clientId,
-      redirect_uris: redirectUris,
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code' as const],
-      token_endpoint_auth_method: 'none' as const,
-    }))],
+    clients: [
+      {
+        client_id: accountCenterClientId,
+        client_secret: clientSecret,
+        redirect_uris: [`${opts.publicUrl}/account/callback`],
+        post_logout_redirect_uris: [`${opts.publicUrl}/account/signed-out`],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+      ...Object.entries(opts.appClients ?? {}).map(([clientId, redirectUris]) => ({
+        client_id: clientId,
+        redirect_uris: redirectUris,
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code' as const],
+        token_endpoint_auth_method: 'none' as const,
+      })),
+    ],
     responseTypes: ['code'],
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access', 'email', 'profile', apiScope],
-    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
+    claims: {
+      openid: ['sub', 'amr'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'given_name', 'family_name'],
+    },
     findAccount: async (_ctx, sub) => {
       const user = await users.findOne({ _id: sub });
       if (!user) return undefined;
       return {
         accountId: sub,
         claims: () => ({
-          sub, email: user.email, email_verified: user.email_verified,
-          ...(user.given_name ? { given_name: user.given_name } : {}), ...(user.family_name ? { family_name: user.family_name } : {}),
+          sub,
+          email: user.email,
+          email_verified: user.email_verified,
+          ...(user.given_name ? { given_name: user.given_name } : {}),
+          ...(user.family_name ? { family_name: user.family_name } : {}),
           name: [user.given_name, user.family_name].filter(Boolean).join(' ') || user.email,
         }),
       };
@@ -111,7 +131,10 @@ export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicU
         enabled: true,
         logoutSource: (ctx: KoaContextWithOIDC, form: string) => {
           ctx.type = 'html';
-          ctx.set('content-security-policy', "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+          ctx.set(
+            'content-security-policy',
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+          );
           ctx.body = signOutConfirmPage(form);
         },
         postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => {
@@ -124,7 +147,13 @@ export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicU
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => {
           if (resource !== opts.audience) throw new Error(`unknown resource ${resource}`);
-          return { scope: apiScope, audience: opts.audience, accessTokenTTL: accessTokenTtlSeconds, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return {
+            scope: apiScope,
+            audience: opts.audience,
+            accessTokenTTL: accessTokenTtlSeconds,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
         },
       },
     },
@@ -133,7 +162,10 @@ export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicU
       const sub = 'accountId' in token ? token.accountId : undefined;
       if (!sub) return undefined;
       const user = await users.findOne({ _id: sub }, { projection: { email: 1, email_verified: 1, permissions: 1 } });
-      return { permissions: user?.permissions ?? [], ...(user?.email ? { email: user.email, email_verified: user.email_verified } : {}) };
+      return {
+        permissions: user?.permissions ?? [],
+        ...(user?.email ? { email: user.email, email_verified: user.email_verified } : {}),
+      };
     },
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
@@ -147,7 +179,10 @@ export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicU
       Session: refreshTokenTtlSeconds,
     },
     enabledJWA: { idTokenSigningAlgValues: ['RS256'], userinfoSigningAlgValues: ['RS256'] },
-    interactions: { url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}`, policy: interactionPolicy.base() },
+    interactions: {
+      url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}`,
+      policy: interactionPolicy.base(),
+    },
     routes: oidcRoutes,
     cookies: {
       keys: [derive(opts.signingKey, 'cookie-key')],
@@ -158,7 +193,10 @@ export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicU
     jwks: { keys: [opts.signingKey] },
     renderError: (ctx: KoaContextWithOIDC, out) => {
       ctx.type = 'html';
-      ctx.set('content-security-policy', "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+      ctx.set(
+        'content-security-policy',
+        "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+      );
       ctx.body = issuerErrorPage(String(out.error), out.error_description ? String(out.error_description) : undefined);
     },
   };
@@ -169,12 +207,17 @@ export async function createEmbeddedOidc(opts: { db: Db; issuer: string; publicU
   const callback = provider.callback();
   const paths = new Set<string>(Object.values(oidcRoutes));
   return {
-    provider, issuer: opts.issuer, clientId: accountCenterClientId, clientSecret,
-    handle: (req, res) => new Promise<void>((resolve) => {
-      res.once('finish', () => resolve());
-      res.once('close', () => resolve());
-      void callback(req, res);
-    }),
-    owns: (path) => paths.has(path) || path === '/.well-known/openid-configuration' || /^\/oidc\/(auth|session\/end)\//.test(path),
+    provider,
+    issuer: opts.issuer,
+    clientId: accountCenterClientId,
+    clientSecret,
+    handle: (req, res) =>
+      new Promise<void>((resolve) => {
+        res.once('finish', () => resolve());
+        res.once('close', () => resolve());
+        void callback(req, res);
+      }),
+    owns: (path) =>
+      paths.has(path) || path === '/.well-known/openid-configuration' || /^\/oidc\/(auth|session\/end)\//.test(path),
   };
 }

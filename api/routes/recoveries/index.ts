@@ -24,7 +24,13 @@ import { recoverySupportRoutes } from './support-routes.js';
 
 export { recoveryProviderCallback, type RecoveryCallbackAnswer } from './provider-callback.js';
 export { recoveryStartedSchema, recoveryStartSchema } from './schemas.js';
-export { optionalAgentSignature, recoveryApprovePermission, recoveryContext, recoverySettings, type RecoverySettings } from './settings.js';
+export {
+  optionalAgentSignature,
+  recoveryApprovePermission,
+  recoveryContext,
+  recoverySettings,
+  type RecoverySettings,
+} from './settings.js';
 export { startRecovery } from './requests.js';
 
 export const recoveryRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })

@@ -20,7 +20,16 @@ import { recoveryContext } from './settings.js';
 /** What the OAuth callback answers for a recovery's provider sign-in (it renders it as JSON or a page). */
 export type RecoveryCallbackAnswer =
   | { kind: 'problem'; problem: ProblemKind; detail: string }
-  | { kind: 'outcome'; body: { recoveryId: string; factor: 'provider_reauth'; accepted: boolean; satisfied: string[]; remaining: number } };
+  | {
+      kind: 'outcome';
+      body: {
+        recoveryId: string;
+        factor: 'provider_reauth';
+        accepted: boolean;
+        satisfied: string[];
+        remaining: number;
+      };
+    };
 
 /**
  * The provider's answer to a `provider_reauth` challenge, at `/v1/oauth/{provider}/callback`: undefined when
@@ -28,18 +37,33 @@ export type RecoveryCallbackAnswer =
  * provider or an unknown address is a failed attempt like a wrong code, and answers alike.
  */
 export async function recoveryProviderCallback(
-  c: Context<ApiEnv>, provider: string, query: { state: string; code?: string; error?: string },
+  c: Context<ApiEnv>,
+  provider: string,
+  query: { state: string; code?: string; error?: string },
 ): Promise<RecoveryCallbackAnswer | undefined> {
   const { deps, settings } = recoveryContext(c);
   const challenge = await findProviderChallenge(deps.db, query.state);
   if (!challenge) return undefined;
-  const problem = (kind: ProblemKind, detail: string): RecoveryCallbackAnswer => ({ kind: 'problem', problem: kind, detail });
-  if (challenge.provider !== provider) return problem('link-state-invalid', 'This answer does not belong to a sign-in with this provider.');
-  if (challenge.consumedAt) return problem('link-state-used', 'This answer was already used. Ask for a new sign-in link.');
+  const problem = (kind: ProblemKind, detail: string): RecoveryCallbackAnswer => ({
+    kind: 'problem',
+    problem: kind,
+    detail,
+  });
+  if (challenge.provider !== provider)
+    return problem('link-state-invalid', 'This answer does not belong to a sign-in with this provider.');
+  if (challenge.consumedAt)
+    return problem('link-state-used', 'This answer was already used. Ask for a new sign-in link.');
   const now = new Date();
-  if (challenge.expiresAt <= now.toISOString()) return problem('link-expired', 'The sign-in took too long. Ask for a new sign-in link.');
+  if (challenge.expiresAt <= now.toISOString())
+    return problem('link-expired', 'The sign-in took too long. Ask for a new sign-in link.');
   // The answer is parked on the challenge (the code encrypted); the workflow's activity redeems it.
-  const claimed = await claimProviderChallenge(deps.db, await vaultOf(deps), challenge._id, { ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) }, now);
+  const claimed = await claimProviderChallenge(
+    deps.db,
+    await vaultOf(deps),
+    challenge._id,
+    { ...(query.code ? { code: query.code } : {}), ...(query.error ? { error: query.error } : {}) },
+    now,
+  );
   if (!claimed) return problem('link-state-used', 'This answer was already used. Ask for a new sign-in link.');
   const recoveryId = claimed.recoveryId;
   let request = await deps.db.collection<RecoveryDocument>(collections.recoveries).findOne({ _id: recoveryId });
@@ -55,12 +79,24 @@ export async function recoveryProviderCallback(
   const country = clientCountry(c, settings.countryHeader);
   let outcome;
   try {
-    outcome = await submitProviderAnswer(deps, recoveryId, { challengeId: claimed._id, ...(country ? { country } : {}) });
+    outcome = await submitProviderAnswer(deps, recoveryId, {
+      challengeId: claimed._id,
+      ...(country ? { country } : {}),
+    });
   } catch (err) {
     await discardProviderAnswer(deps.db, claimed._id);
     if (err instanceof ProblemError) return problem(err.kind, err.message);
     throw err;
   }
   if (outcome.accepted) await refundAttempt(deps.db, recoveryId, 'provider_reauth');
-  return { kind: 'outcome', body: { recoveryId, factor: 'provider_reauth', accepted: outcome.accepted, satisfied: outcome.satisfied, remaining: outcome.remaining } };
+  return {
+    kind: 'outcome',
+    body: {
+      recoveryId,
+      factor: 'provider_reauth',
+      accepted: outcome.accepted,
+      satisfied: outcome.satisfied,
+      remaining: outcome.remaining,
+    },
+  };
 }

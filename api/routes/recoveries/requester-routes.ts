@@ -14,7 +14,13 @@ import { defaultHook, ProblemError } from '../../problem.js';
 import { recoveryStatus, submitFactor } from '../../processes/recovery.js';
 import { problemResponses } from '../openapi.js';
 import {
-  challengeRequestSchema, challengeSchema, factorOutcomeSchema, factorRequestSchema, publicStatusSchema, recoveryIdParam, recoveryStartedSchema,
+  challengeRequestSchema,
+  challengeSchema,
+  factorOutcomeSchema,
+  factorRequestSchema,
+  publicStatusSchema,
+  recoveryIdParam,
+  recoveryStartedSchema,
   recoveryStartSchema,
 } from './schemas.js';
 import { optionalAgentSignature, recoveryContext } from './settings.js';
@@ -25,41 +31,69 @@ import { factorStrategies } from './strategies.js';
 const requester = auth.recoveryToken([optionalAgentSignature], { agentSignature: [] });
 
 const startRoute = secured(auth.public, {
-  method: 'post', path: '/v1/recoveries', summary: 'Start an account recovery (public)',
-  description: 'The same 202 and shape whether or not the address has an account. Rate-limited per client address and per email address.',
+  method: 'post',
+  path: '/v1/recoveries',
+  summary: 'Start an account recovery (public)',
+  description:
+    'The same 202 and shape whether or not the address has an account. Rate-limited per client address and per email address.',
   middleware: [optionalAgentSignature] as const,
   request: { body: { required: true, content: { 'application/json': { schema: recoveryStartSchema } } } },
   responses: {
-    202: { description: 'The recovery runs; keep the token', content: { 'application/json': { schema: recoveryStartedSchema } } },
+    202: {
+      description: 'The recovery runs; keep the token',
+      content: { 'application/json': { schema: recoveryStartedSchema } },
+    },
     ...problemResponses(400, 401, 413, 415, 429),
   },
 });
 
 const statusRoute = secured(requester, {
-  method: 'get', path: '/v1/recoveries/{recoveryId}', summary: 'Where a recovery stands',
+  method: 'get',
+  path: '/v1/recoveries/{recoveryId}',
+  summary: 'Where a recovery stands',
   request: { params: recoveryIdParam },
   responses: {
-    200: { description: 'Stage, accepted factors, end of the cooling period, approvals still needed', content: { 'application/json': { schema: publicStatusSchema } } },
+    200: {
+      description: 'Stage, accepted factors, end of the cooling period, approvals still needed',
+      content: { 'application/json': { schema: publicStatusSchema } },
+    },
     ...problemResponses(400, 401, 404),
   },
 });
 
 const challengeRoute = secured(requester, {
-  method: 'post', path: '/v1/recoveries/{recoveryId}/challenges', summary: 'Send a code (email_code, sms_code), get a passkey challenge, or a provider sign-in URL (provider_reauth)',
-  description: 'Codes go only to the account’s verified address; the answer is the same when there is none. `provider_reauth` (with `provider`) answers an authorization URL for every address alike; the provider’s answer at the OAuth callback proves the factor when the provider account is the one the account has linked.',
-  request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: challengeRequestSchema } } } },
+  method: 'post',
+  path: '/v1/recoveries/{recoveryId}/challenges',
+  summary: 'Send a code (email_code, sms_code), get a passkey challenge, or a provider sign-in URL (provider_reauth)',
+  description:
+    'Codes go only to the account’s verified address; the answer is the same when there is none. `provider_reauth` (with `provider`) answers an authorization URL for every address alike; the provider’s answer at the OAuth callback proves the factor when the provider account is the one the account has linked.',
+  request: {
+    params: recoveryIdParam,
+    body: { required: true, content: { 'application/json': { schema: challengeRequestSchema } } },
+  },
   responses: {
-    202: { description: 'The challenge (a code is on its way)', content: { 'application/json': { schema: challengeSchema } } },
+    202: {
+      description: 'The challenge (a code is on its way)',
+      content: { 'application/json': { schema: challengeSchema } },
+    },
     ...problemResponses(400, 401, 404, 409, 413, 415, 429, 503),
   },
 });
 
 const factorRoute = secured(requester, {
-  method: 'post', path: '/v1/recoveries/{recoveryId}/factors', summary: 'Prove a factor',
+  method: 'post',
+  path: '/v1/recoveries/{recoveryId}/factors',
+  summary: 'Prove a factor',
   description: `Codes are single-use and expire; ${recoveryPolicy.maxFailures} failures lock a factor. Recovery needs ${recoveryPolicy.minFactors} factors over ${recoveryPolicy.minCategories} categories.`,
-  request: { params: recoveryIdParam, body: { required: true, content: { 'application/json': { schema: factorRequestSchema } } } },
+  request: {
+    params: recoveryIdParam,
+    body: { required: true, content: { 'application/json': { schema: factorRequestSchema } } },
+  },
   responses: {
-    200: { description: 'Whether the proof was accepted, and what is still needed', content: { 'application/json': { schema: factorOutcomeSchema } } },
+    200: {
+      description: 'Whether the proof was accepted, and what is still needed',
+      content: { 'application/json': { schema: factorOutcomeSchema } },
+    },
     ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429),
   },
 });
@@ -79,11 +113,17 @@ export const recoveryRequesterRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { steps, ip } = recoveryContext(c);
     const strategy = factorStrategies[factor];
     if (Boolean(strategy.takesProvider) !== (provider !== undefined)) {
-      throw new ProblemError('validation', strategy.takesProvider ? `${factor} needs the provider to sign in with.` : `No provider is named for ${factor}.`);
+      throw new ProblemError(
+        'validation',
+        strategy.takesProvider
+          ? `${factor} needs the provider to sign in with.`
+          : `No provider is named for ${factor}.`,
+      );
     }
     await authorizeRecovery(c, recoveryId);
     takeOrRefuse(steps, `ip:${ip ?? 'unknown'}`, 'recovery steps from your address');
-    if (!strategy.challenge) throw new ProblemError('validation', `Nothing is sent for ${factor}: submit its proof to /factors directly.`);
+    if (!strategy.challenge)
+      throw new ProblemError('validation', `Nothing is sent for ${factor}: submit its proof to /factors directly.`);
     const challengeId = randomUUID();
     const issued = await strategy.challenge({ c, recoveryId, challengeId, provider, now: new Date() });
     return c.json({ challengeId, factor, ...issued }, 202);
@@ -97,21 +137,29 @@ export const recoveryRequesterRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     takeOrRefuse(steps, `ip:${ip ?? 'unknown'}`, 'recovery steps from your address');
     const { factor } = body;
     const { proof, refusal } = factorStrategies[factor];
-    if (!proof) throw new ProblemError(refusal?.kind ?? 'validation', refusal?.detail ?? `${factor} is not proven here.`);
+    if (!proof)
+      throw new ProblemError(refusal?.kind ?? 'validation', refusal?.detail ?? `${factor} is not proven here.`);
     const missing = proof.missing(body);
     if (missing) throw new ProblemError('validation', missing);
     if (request.closedAt) throw new ProblemError('conflict', 'This recovery is over.');
     request = await resolved(c, request);
     if (!(await reserveAttempt(deps.db, recoveryId, factor))) {
-      throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
+      throw new ProblemError(
+        'conflict',
+        `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`,
+      );
     }
     const check = await proof.check({ c, recoveryId, request, body, now: new Date() });
     if (check.verified) await refundAttempt(deps.db, recoveryId, factor);
     const agent = c.get('agent');
     const country = clientCountry(c, settings.countryHeader);
     const outcome = await submitFactor(deps, recoveryId, {
-      factor, verified: check.verified, evidence: check.evidence, via: agent ? 'agent' : 'person',
-      ...(agent ? { actor: { subject: agent.agentId } } : {}), ...(country ? { country } : {}),
+      factor,
+      verified: check.verified,
+      evidence: check.evidence,
+      via: agent ? 'agent' : 'person',
+      ...(agent ? { actor: { subject: agent.agentId } } : {}),
+      ...(country ? { country } : {}),
     });
     return c.json({ accepted: outcome.accepted, satisfied: outcome.satisfied, remaining: outcome.remaining }, 200);
   });

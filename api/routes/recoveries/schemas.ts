@@ -6,18 +6,30 @@ import { recoveryTokenHeader } from '../../auth/recovery-proofs.js';
 
 export const factorEnum = z.enum(recoveryFactors);
 /** The email shape zod's z.email() checks; spelt out because a pipe cannot be described in OpenAPI. */
-export const emailPattern = /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/;
+export const emailPattern =
+  /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/;
 export const recoveryIdParam = z.object({
-  recoveryId: z.uuid().openapi({ param: { name: 'recoveryId', in: 'path' }, description: 'The recoveryId from POST /v1/recoveries' }),
+  recoveryId: z
+    .uuid()
+    .openapi({ param: { name: 'recoveryId', in: 'path' }, description: 'The recoveryId from POST /v1/recoveries' }),
 });
 export const recoveryStartSchema = z
-  .object({ email: z.string().trim().max(254).regex(emailPattern, 'an email address').openapi({ example: 'ada@example.com', format: 'email' }) })
+  .object({
+    email: z
+      .string()
+      .trim()
+      .max(254)
+      .regex(emailPattern, 'an email address')
+      .openapi({ example: 'ada@example.com', format: 'email' }),
+  })
   .strict()
   .openapi('RecoveryStart');
 export const recoveryStartedSchema = z
   .object({
     recoveryId: z.uuid(),
-    recoveryToken: z.string().openapi({ description: `Shown once. Send it as ${recoveryTokenHeader} with every request about this recovery.` }),
+    recoveryToken: z.string().openapi({
+      description: `Shown once. Send it as ${recoveryTokenHeader} with every request about this recovery.`,
+    }),
   })
   .openapi('RecoveryStarted');
 export const publicStatusSchema = z
@@ -31,7 +43,10 @@ export const publicStatusSchema = z
 export const challengeRequestSchema = z
   .object({
     factor: factorEnum,
-    provider: z.enum(providerIds).optional().openapi({ description: 'For `provider_reauth`: the connected provider to sign in with', example: 'github' }),
+    provider: z
+      .enum(providerIds)
+      .optional()
+      .openapi({ description: 'For `provider_reauth`: the connected provider to sign in with', example: 'github' }),
   })
   .strict()
   .openapi('RecoveryChallengeRequest');
@@ -40,13 +55,20 @@ export const challengeSchema = z
     challengeId: z.uuid(),
     factor: factorEnum,
     expiresAt: z.string(),
-    publicKey: z.object({
-      challenge: z.string(), rpId: z.string(), timeout: z.number(), userVerification: z.literal('required'),
-      // Always empty, so the options never tell whether a passkey (or an account) exists.
-      allowCredentials: z.array(z.object({ id: z.string(), type: z.literal('public-key') })),
-    }).optional().openapi({ description: 'For `passkey`: the options for navigator.credentials.get()' }),
+    publicKey: z
+      .object({
+        challenge: z.string(),
+        rpId: z.string(),
+        timeout: z.number(),
+        userVerification: z.literal('required'),
+        // Always empty, so the options never tell whether a passkey (or an account) exists.
+        allowCredentials: z.array(z.object({ id: z.string(), type: z.literal('public-key') })),
+      })
+      .optional()
+      .openapi({ description: 'For `passkey`: the options for navigator.credentials.get()' }),
     authorizationUrl: z.url().optional().openapi({
-      description: 'For `provider_reauth`: send the person here (PKCE S256, single-use state, nonce for OpenID providers); the provider answers at /v1/oauth/{provider}/callback',
+      description:
+        'For `provider_reauth`: send the person here (PKCE S256, single-use state, nonce for OpenID providers); the provider answers at /v1/oauth/{provider}/callback',
     }),
   })
   .openapi('RecoveryChallenge');
@@ -55,7 +77,10 @@ export const assertionSchema = z.object({
   rawId: z.string().min(1).max(1024),
   type: z.literal('public-key'),
   response: z.object({
-    clientDataJSON: z.string().max(8192), authenticatorData: z.string().max(8192), signature: z.string().max(1024), userHandle: z.string().max(1024).optional(),
+    clientDataJSON: z.string().max(8192),
+    authenticatorData: z.string().max(8192),
+    signature: z.string().max(1024),
+    userHandle: z.string().max(1024).optional(),
   }),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
@@ -63,9 +88,19 @@ export const assertionSchema = z.object({
 export const factorRequestSchema = z
   .object({
     factor: factorEnum,
-    code: z.string().trim().min(1).max(64).optional().openapi({ description: 'email_code, sms_code, totp, backup_code' }),
-    challengeId: z.uuid().optional().openapi({ description: 'The challenge the code or assertion answers; the latest one when omitted (codes only)' }),
-    assertion: assertionSchema.optional().openapi({ description: 'passkey: the WebAuthn assertion (AuthenticationResponseJSON)' }),
+    code: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: 'email_code, sms_code, totp, backup_code' }),
+    challengeId: z.uuid().optional().openapi({
+      description: 'The challenge the code or assertion answers; the latest one when omitted (codes only)',
+    }),
+    assertion: assertionSchema
+      .optional()
+      .openapi({ description: 'passkey: the WebAuthn assertion (AuthenticationResponseJSON)' }),
   })
   .strict()
   .openapi('RecoveryFactor');
@@ -81,5 +116,9 @@ export const documentCheckSchema = z
   .strict()
   .openapi('RecoveryDocumentCheck');
 
-export const decisionOutcomeSchema = z.object({ stage: z.enum(recoveryStages), approvals: z.number().int(), approvalsNeeded: z.number().int() });
+export const decisionOutcomeSchema = z.object({
+  stage: z.enum(recoveryStages),
+  approvals: z.number().int(),
+  approvalsNeeded: z.number().int(),
+});
 export type FactorRequest = z.infer<typeof factorRequestSchema>;

@@ -35,7 +35,9 @@ export function recoverySettings(config: CraConfig) {
   return {
     durations,
     webauthn,
-    agentSignatureWindowSeconds: Math.round(msToNumber(o.agentSignatureWindow ?? defaultDurations.agentSignatureWindow) / 1000),
+    agentSignatureWindowSeconds: Math.round(
+      msToNumber(o.agentSignatureWindow ?? defaultDurations.agentSignatureWindow) / 1000,
+    ),
     rateLimit: {
       perIp: o.rateLimitPerIp ?? defaultRecoveryLimits.rateLimitPerIp,
       perEmail: o.rateLimitPerEmail ?? defaultRecoveryLimits.rateLimitPerEmail,
@@ -49,7 +51,10 @@ export function recoverySettings(config: CraConfig) {
 export type RecoverySettings = ReturnType<typeof recoverySettings>;
 
 /** Per API process: settings and token buckets, made on first use. */
-const perProcess = new WeakMap<ApiDeps, { settings: RecoverySettings; perIp: TokenBuckets; perEmail: TokenBuckets; steps: TokenBuckets }>();
+const perProcess = new WeakMap<
+  ApiDeps,
+  { settings: RecoverySettings; perIp: TokenBuckets; perEmail: TokenBuckets; steps: TokenBuckets }
+>();
 export function recoveryContext(c: Context<ApiEnv>) {
   const deps = c.get('deps');
   let ctx = perProcess.get(deps);
@@ -57,11 +62,19 @@ export function recoveryContext(c: Context<ApiEnv>) {
     const settings = recoverySettings(deps.config);
     const { perIp, perEmail, windowMs } = settings.rateLimit;
     // Challenges and factors: generous, but a bound on codes sent and proofs tried from one network.
-    ctx = { settings, perIp: new TokenBuckets(perIp, windowMs), perEmail: new TokenBuckets(perEmail, windowMs), steps: new TokenBuckets(perIp * 10, windowMs) };
+    ctx = {
+      settings,
+      perIp: new TokenBuckets(perIp, windowMs),
+      perEmail: new TokenBuckets(perEmail, windowMs),
+      steps: new TokenBuckets(perIp * 10, windowMs),
+    };
     perProcess.set(deps, ctx);
   }
   return { ...ctx, deps, ip: clientIp(c, ctx.settings.trustedProxyHops) };
 }
 
 /** Agents may sign any recovery request; a signature that is present must hold. */
-export const optionalAgentSignature = agentSignature({ required: false, windowSeconds: (c) => recoveryContext(c).settings.agentSignatureWindowSeconds });
+export const optionalAgentSignature = agentSignature({
+  required: false,
+  windowSeconds: (c) => recoveryContext(c).settings.agentSignatureWindowSeconds,
+});

@@ -14,7 +14,13 @@ import { recoveryPolicy, type DeliveredCodeFactor, type RecoveryFactor } from '.
 import { vaultOf } from '../../adapters.js';
 import { takeProviderAuthorizationUrl } from '../../auth/recovery-provider.js';
 import {
-  checkBackupCode, checkDeliveredCode, checkPasskey, checkTotp, countChallenges, issuePasskeyChallenge, type ProofCheck,
+  checkBackupCode,
+  checkDeliveredCode,
+  checkPasskey,
+  checkTotp,
+  countChallenges,
+  issuePasskeyChallenge,
+  type ProofCheck,
 } from '../../auth/recovery-proofs.js';
 import type { ApiEnv } from '../../context.js';
 import { ProblemError } from '../../problem.js';
@@ -59,11 +65,15 @@ export interface FactorStrategy {
 }
 
 /** The workflow's validator decides; asking first lets the answer come before the code is sent. */
-async function deliveredCode(factor: DeliveredCodeFactor, { c, recoveryId, challengeId, now }: ChallengeInput): Promise<IssuedChallenge> {
+async function deliveredCode(
+  factor: DeliveredCodeFactor,
+  { c, recoveryId, challengeId, now }: ChallengeInput,
+): Promise<IssuedChallenge> {
   const { deps, settings } = recoveryContext(c);
   const status = await recoveryStatus(deps, recoveryId);
   if (status.stage !== 'verifying') throw new ProblemError('conflict', 'This recovery takes no more factors.');
-  if (status.locked.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
+  if (status.locked.includes(factor))
+    throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
   if ((status.challengesSent[factor] ?? 0) >= recoveryPolicy.maxChallengesPerFactor) {
     throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} codes are sent per factor.`);
   }
@@ -73,14 +83,19 @@ async function deliveredCode(factor: DeliveredCodeFactor, { c, recoveryId, chall
 }
 
 /** A code the person types in, checked by `check`. */
-const codeProof = (factor: RecoveryFactor, check: (input: ProofInput, code: string) => Promise<ProofCheck>): FactorStrategy['proof'] => ({
+const codeProof = (
+  factor: RecoveryFactor,
+  check: (input: ProofInput, code: string) => Promise<ProofCheck>,
+): FactorStrategy['proof'] => ({
   missing: (body) => (body.code ? undefined : `${factor} needs the code.`),
   check: (input) => check(input, input.body.code!),
 });
 
 const emailOrSms = (factor: DeliveredCodeFactor): FactorStrategy => ({
   challenge: (input) => deliveredCode(factor, input),
-  proof: codeProof(factor, ({ c, recoveryId, body, now }, code) => checkDeliveredCode(c.get('deps').db, recoveryId, factor, code, body.challengeId, now)),
+  proof: codeProof(factor, ({ c, recoveryId, body, now }, code) =>
+    checkDeliveredCode(c.get('deps').db, recoveryId, factor, code, body.challengeId, now),
+  ),
 });
 
 /** A provider sign-in: the same checks and the same answer for every address; nothing here looks at the account. */
@@ -89,10 +104,15 @@ async function providerSignIn({ c, recoveryId, challengeId, provider, now }: Cha
   const factor = 'provider_reauth';
   const status = await recoveryStatus(deps, recoveryId);
   if (status.stage !== 'verifying') throw new ProblemError('conflict', 'This recovery takes no more factors.');
-  if (status.locked.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
-  if (status.satisfied.includes(factor)) throw new ProblemError('conflict', `The factor ${factor} was accepted already.`);
+  if (status.locked.includes(factor))
+    throw new ProblemError('conflict', `The factor ${factor} is locked after ${recoveryPolicy.maxFailures} failures.`);
+  if (status.satisfied.includes(factor))
+    throw new ProblemError('conflict', `The factor ${factor} was accepted already.`);
   if ((await countChallenges(deps.db, recoveryId, factor)) >= recoveryPolicy.maxChallengesPerFactor) {
-    throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} provider sign-ins are started per recovery.`);
+    throw new ProblemError(
+      'conflict',
+      `At most ${recoveryPolicy.maxChallengesPerFactor} provider sign-ins are started per recovery.`,
+    );
   }
   // The workflow's activity makes the authorization request; its URL waits on the challenge, encrypted.
   const expiresAt = new Date(now.getTime() + msToNumber(settings.durations.codeTtl)).toISOString();
@@ -106,30 +126,50 @@ export const factorStrategies: Readonly<Record<RecoveryFactor, FactorStrategy>> 
   email_code: emailOrSms('email_code'),
   sms_code: emailOrSms('sms_code'),
   totp: {
-    proof: codeProof('totp', async ({ c, request, now }, code) => checkTotp(c.get('deps').db, await vaultOf(c.get('deps')), request.accountId, code, now)),
+    proof: codeProof('totp', async ({ c, request, now }, code) =>
+      checkTotp(c.get('deps').db, await vaultOf(c.get('deps')), request.accountId, code, now),
+    ),
   },
   backup_code: {
-    proof: codeProof('backup_code', ({ c, request, now }, code) => checkBackupCode(c.get('deps').db, request.accountId, code, now)),
+    proof: codeProof('backup_code', ({ c, request, now }, code) =>
+      checkBackupCode(c.get('deps').db, request.accountId, code, now),
+    ),
   },
   passkey: {
     challenge: async ({ c, recoveryId, challengeId, now }) => {
       const { deps, settings } = recoveryContext(c);
       if ((await countChallenges(deps.db, recoveryId, 'passkey')) >= recoveryPolicy.maxChallengesPerFactor) {
-        throw new ProblemError('conflict', `At most ${recoveryPolicy.maxChallengesPerFactor} passkey challenges are issued per recovery.`);
+        throw new ProblemError(
+          'conflict',
+          `At most ${recoveryPolicy.maxChallengesPerFactor} passkey challenges are issued per recovery.`,
+        );
       }
       const issued = await issuePasskeyChallenge(deps.db, recoveryId, challengeId, settings.webauthn, now);
       return { expiresAt: issued.expiresAt, publicKey: issued.publicKey };
     },
     proof: {
-      missing: (body) => (body.assertion && body.challengeId ? undefined : 'A passkey needs the challengeId and the assertion.'),
+      missing: (body) =>
+        body.assertion && body.challengeId ? undefined : 'A passkey needs the challengeId and the assertion.',
       check: ({ c, recoveryId, request, body, now }) =>
-        checkPasskey(c.get('deps').db, recoveryId, request.accountId, body.challengeId!, body.assertion as AuthenticationResponseJSON, recoveryContext(c).settings.webauthn, now),
+        checkPasskey(
+          c.get('deps').db,
+          recoveryId,
+          request.accountId,
+          body.challengeId!,
+          body.assertion as AuthenticationResponseJSON,
+          recoveryContext(c).settings.webauthn,
+          now,
+        ),
     },
   },
   provider_reauth: {
     takesProvider: true,
     challenge: providerSignIn,
-    refusal: { kind: 'validation', detail: 'provider_reauth is proven by signing in at the provider: POST /challenges {factor: "provider_reauth", provider} gives the URL.' },
+    refusal: {
+      kind: 'validation',
+      detail:
+        'provider_reauth is proven by signing in at the provider: POST /challenges {factor: "provider_reauth", provider} gives the URL.',
+    },
   },
   document_check: {
     refusal: { kind: 'forbidden', detail: 'Identity documents are verified by support, not submitted here.' },

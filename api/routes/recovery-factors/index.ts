@@ -26,15 +26,25 @@ export const enrolmentStrategies: { readonly [K in RecoveryFactorKind]: Enrolmen
   push_device: pushDeviceStrategy,
 };
 
-const summaryOf = (f: RecoveryFactorDocument): FactorSummary => (enrolmentStrategies[f.kind] as EnrolmentStrategy).summary(f as never);
+const summaryOf = (f: RecoveryFactorDocument): FactorSummary =>
+  (enrolmentStrategies[f.kind] as EnrolmentStrategy).summary(f as never);
 
 const factorSummarySchema = z.object({
-  kind: z.string(), enrolledAt: z.string(), confirmed: z.boolean().optional(), used: z.boolean().optional(), verified: z.boolean().optional(),
+  kind: z.string(),
+  enrolledAt: z.string(),
+  confirmed: z.boolean().optional(),
+  used: z.boolean().optional(),
+  verified: z.boolean().optional(),
 });
 const listFactorsRoute = secured(auth.bearer, {
-  method: 'get', path: '/v1/me/recovery-factors', summary: 'The recovery factors set up for the caller’s account',
+  method: 'get',
+  path: '/v1/me/recovery-factors',
+  summary: 'The recovery factors set up for the caller’s account',
   responses: {
-    200: { description: 'Kinds and dates, never secrets', content: { 'application/json': { schema: z.object({ factors: z.array(factorSummarySchema) }) } } },
+    200: {
+      description: 'Kinds and dates, never secrets',
+      content: { 'application/json': { schema: z.object({ factors: z.array(factorSummarySchema) }) } },
+    },
     ...problemResponses(401, 404),
   },
 });

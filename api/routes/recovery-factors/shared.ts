@@ -6,29 +6,45 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AccountDocument } from '../../../domain/account-center.js';
 import { collections } from '../../../domain/collections.js';
-import type { RecoveryEnrolmentDocument, RecoveryFactorDocument, RecoveryFactorKind } from '../../../domain/recovery.js';
+import type {
+  RecoveryEnrolmentDocument,
+  RecoveryFactorDocument,
+  RecoveryFactorKind,
+} from '../../../domain/recovery.js';
 import type { ApiEnv } from '../../context.js';
 import { ProblemError } from '../../problem.js';
 
 /** Enough for anyone; a bound on what one account can make the API store or text. */
 export const maxPerKind = 10;
 
-export const factorsOf = (c: Context<ApiEnv>) => c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
-export const enrolmentsOf = (c: Context<ApiEnv>) => c.get('deps').db.collection<RecoveryEnrolmentDocument>(collections.recoveryEnrolments);
+export const factorsOf = (c: Context<ApiEnv>) =>
+  c.get('deps').db.collection<RecoveryFactorDocument>(collections.recoveryFactors);
+export const enrolmentsOf = (c: Context<ApiEnv>) =>
+  c.get('deps').db.collection<RecoveryEnrolmentDocument>(collections.recoveryEnrolments);
 
 export async function ownAccount(c: Context<ApiEnv>): Promise<AccountDocument> {
-  const account = await c.get('deps').db.collection<AccountDocument>(collections.accounts).findOne({ _id: c.get('principal').accountId });
-  if (!account) throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
+  const account = await c
+    .get('deps')
+    .db.collection<AccountDocument>(collections.accounts)
+    .findOne({ _id: c.get('principal').accountId });
+  if (!account)
+    throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
   return account;
 }
 
 export const idParam = (name: string, description: string) =>
-  z.object({ [name]: z.uuid().openapi({ param: { name, in: 'path' }, description }) }) as z.ZodObject<Record<string, z.ZodUUID>>;
+  z.object({ [name]: z.uuid().openapi({ param: { name, in: 'path' }, description }) }) as z.ZodObject<
+    Record<string, z.ZodUUID>
+  >;
 
 export const codeSchema = z.object({ code: z.string().trim().min(6).max(12) }).strict();
 
 /** Remove one factor of the caller's: 404 when there is none with this id (or it is someone else's). */
-export async function removeFactor(c: Context<ApiEnv>, filter: Record<string, string>, what: string): Promise<Response> {
+export async function removeFactor(
+  c: Context<ApiEnv>,
+  filter: Record<string, string>,
+  what: string,
+): Promise<Response> {
   const account = await ownAccount(c);
   const removed = await factorsOf(c).deleteOne({ ...filter, accountId: account._id });
   if (removed.deletedCount !== 1) throw new ProblemError('not-found', `You have no ${what} with this id.`);
