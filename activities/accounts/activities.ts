@@ -178,11 +178,12 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
     /**
      * Record consents with their versions (a consent already recorded with the same purpose, version and
      * answer is not recorded again) and fill in profile names the account does not have yet.
-     * Returns the consents that were newly recorded, for the audit log.
+     * Returns the consents that were newly recorded, and those of the request that are now in force
+     * (`current`): a retry after a crash finds them recorded already, and the audit still needs them.
      */
-    async recordSignupDetails(input: RecordSignupDetailsInput): Promise<{ recorded: Consent[] }> {
+    async recordSignupDetails(input: RecordSignupDetailsInput): Promise<{ recorded: Consent[]; current: Consent[] }> {
       const at = now().toISOString();
-      return modify<{ recorded: Consent[] }>(input.accountId, (doc) => {
+      return modify<{ recorded: Consent[]; current: Consent[] }>(input.accountId, (doc) => {
         const fresh = dedupe(input.consents).filter(
           (c) =>
             !latestConsents(doc.consents).some(
@@ -196,13 +197,20 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
         };
         const profileChanged =
           profile.givenName !== doc.profile.givenName || profile.familyName !== doc.profile.familyName;
-        if (fresh.length === 0 && !profileChanged) return { result: { recorded: [] } };
+        const inForce = latestConsents([
+          ...doc.consents,
+          ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source })),
+        ]);
+        const current = dedupe(input.consents).filter((c) =>
+          inForce.some((r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted),
+        );
+        if (fresh.length === 0 && !profileChanged) return { result: { recorded: [], current } };
         return {
           set: {
             profile,
             consents: [...doc.consents, ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source }))],
           },
-          result: { recorded: fresh },
+          result: { recorded: fresh, current },
         };
       });
     },

@@ -83,4 +83,40 @@ describe('signup workflow (time-skipping)', () => {
     expect(account).toMatchObject({ roles: ['member'], consents: [{ purpose: 'terms', version: '1', granted: true }] });
     expect(await db.collection('notification_outbox').countDocuments({ accountId })).toBe(1);
   });
+
+  it('audits the role and consents a crashed attempt wrote before it could report them', async () => {
+    // What a worker killed mid-signup leaves behind: the account, its role and its consent are written,
+    // and Temporal retries the activities, which find nothing left to change.
+    const subject = 'auth0|crashed-before-reporting';
+    const accountId = accountIdForSubject(subject);
+    const at = new Date().toISOString();
+    await db.collection('accounts').insertOne({
+      _id: accountId as never,
+      revision: 1,
+      schemaVersion: 1,
+      rootIdentity: { directory: 'embedded', subject, email: 'tester@example.com', emailVerified: true },
+      profile: { givenName: 'Test', familyName: 'Er' },
+      roles: ['member'],
+      connected_providers: { nodes: [] },
+      consents: [{ purpose: 'terms', version: '1', granted: true, recordedAt: at, source: 'api' }],
+      status: 'active',
+      createdAt: at,
+      updatedAt: at,
+    });
+    await withWorkers(async () => {
+      const handle = await env.client.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {
+        workflowId: workflowIds.signup(subject),
+        taskQueue: queues.accounts,
+        args: [{ subject, accountId }],
+        signal: signupDetailsSignal,
+        signalArgs: [details([{ purpose: 'terms', version: '1', granted: true }])],
+      });
+      await handle.result();
+    });
+    const actions = (await db.collection('audit_events').find({ accountId }).toArray()).map((e) => e.action);
+    expect(actions.filter((a) => a === 'role.assigned')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'consent.granted')).toHaveLength(1);
+    const account = await db.collection('accounts').findOne({ _id: accountId as never });
+    expect(account).toMatchObject({ roles: ['member'], consents: [{ purpose: 'terms', version: '1', granted: true }] });
+  });
 });

@@ -4,7 +4,7 @@
  * idempotent, so any number of requests — API, Auth0 hook, retries, a rerun after completion — end in one
  * account with the same id.
  */
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAccountActivities } from '../../activities/accounts/activities.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createIdentityActivities } from '../../activities/identity/activities.js';
@@ -65,6 +65,11 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
     recordStage(stage);
   };
 
+  // An activity retried after a worker crash finds its write done ("not added", nothing new recorded):
+  // the audit then writes the role and consents in place, once per event id, not only what the last
+  // attempt changed. (`createAccountCenter` already tells a retry of its own insert by the run id.)
+  const auditsWhatIsInPlace = patched('signup-audit-after-retry');
+
   if (!(await condition(() => state.pending.length > 0, input.detailsWait ?? defaultDurations.signupDetailsWait))) {
     throw failure('SignupDetailsMissing', 'no signup details arrived');
   }
@@ -77,14 +82,14 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
 
   /** Record one request's consents and names, and audit each consent that is new. */
   const recordDetails = async (details: SignupDetails) => {
-    const { recorded } = await accounts.recordSignupDetails({
+    const { recorded, current } = await accounts.recordSignupDetails({
       accountId,
       source: details.source,
       consents: details.consents,
       ...(details.givenName ? { givenName: details.givenName } : {}),
       ...(details.familyName ? { familyName: details.familyName } : {}),
     });
-    for (const c of recorded) {
+    for (const c of auditsWhatIsInPlace ? (current ?? recorded) : recorded) {
       await records.appendAuditEvent({
         eventId: `${accountId}/consent/${c.purpose}/${c.version}/${c.granted ? 'granted' : 'refused'}`,
         action: c.granted ? 'consent.granted' : 'consent.refused',
@@ -133,7 +138,7 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
   enter('role');
   await identity.assignDirectoryRole({ subject, role: defaultRole });
   const { added } = await accounts.addAccountRole({ accountId, role: defaultRole });
-  if (added) {
+  if (added || auditsWhatIsInPlace) {
     await records.appendAuditEvent({
       eventId: `${accountId}/role.assigned/${defaultRole}`,
       action: 'role.assigned',
