@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { signRequest } from '../../api/auth/http-signatures.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
+import { insertExistingPerson } from '../support/account-documents.js';
 import { searchAttributes } from '../../temporal.config.js';
 import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 
@@ -34,28 +35,7 @@ async function person(name: string): Promise<Person> {
   const accountId = accountIdForSubject(subject);
   const email = `${name}@example.com`;
   const at = new Date(Date.now() - 90 * 24 * 3600_000).toISOString();
-  await stack.db.collection(collections.accounts).insertOne({
-    _id: accountId as never,
-    revision: 1,
-    schemaVersion: 1,
-    rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
-    profile: {},
-    roles: ['member'],
-    connected_providers: { nodes: [] },
-    consents: [],
-    status: 'active',
-    createdAt: at,
-    updatedAt: at,
-  });
-  await stack.db.collection(collections.identityUsers).insertOne({
-    _id: subject as never,
-    email,
-    email_verified: true,
-    app_metadata: { cra_account_id: accountId },
-    roles: ['member'],
-    created_at: at,
-    updated_at: at,
-  });
+  await insertExistingPerson(stack.db, { subject, accountId, email, at });
   const token = await tokenFor(stack, subject, { email });
   const backup = await call<{ codes: string[] }>(stack, 'POST', '/v1/me/recovery-factors/backup-codes', {
     token,

@@ -1,8 +1,8 @@
 /** Helpers for tests that need a signed-up person. */
 import { createBrowserSession, sessionCookieSpec } from '../../api/session/browser-session.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
-import { collections } from '../../domain/collections.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
+import { insertExistingPerson } from './account-documents.js';
 import { call, eventually, tokenFor, type JsonResponse, type TestStack } from './stack.js';
 
 export interface SignedUp {
@@ -113,27 +113,6 @@ export async function longStandingAccount(
   const accountId = accountIdForSubject(subject);
   const email = `${name}@example.com`;
   const longAgo = new Date(Date.now() - 90 * 24 * 3600_000).toISOString();
-  await stack.db.collection(collections.accounts).insertOne({
-    _id: accountId as never,
-    revision: 1,
-    schemaVersion: 1,
-    rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
-    profile: { givenName: name },
-    roles: ['member'],
-    connected_providers: { nodes: [] },
-    consents: [],
-    status: 'active',
-    createdAt: longAgo,
-    updatedAt: longAgo,
-  });
-  await stack.db.collection(collections.identityUsers).insertOne({
-    _id: subject as never,
-    email,
-    email_verified: true,
-    app_metadata: { cra_account_id: accountId },
-    roles: ['member'],
-    created_at: longAgo,
-    updated_at: longAgo,
-  });
+  await insertExistingPerson(stack.db, { subject, accountId, email, at: longAgo, profile: { givenName: name } });
   return { subject, accountId, email, token: await tokenFor(stack, subject, { email }), longAgo };
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../activities/audit/audit-log.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
+import { insertExistingPerson } from '../support/account-documents.js';
 import { emailHash, type RecoveryDocument } from '../../domain/recovery.js';
 import { searchAttributes } from '../../temporal.config.js';
 import { startRecoveryWorkflow } from '../../api/processes/recovery.js';
@@ -69,28 +70,7 @@ async function seedAccount(
   const email = `${name}@example.com`;
   const network = `home-${name}`;
   const at = new Date(Date.now() - 90 * 24 * hour).toISOString();
-  await db.collection(collections.accounts).insertOne({
-    _id: accountId as never,
-    revision: 1,
-    schemaVersion: 1,
-    rootIdentity: { directory: 'embedded', subject, email, emailVerified: true },
-    profile: {},
-    roles: ['member'],
-    connected_providers: { nodes: [] },
-    consents: [],
-    status: 'active',
-    createdAt: at,
-    updatedAt: at,
-  });
-  await db.collection(collections.identityUsers).insertOne({
-    _id: subject as never,
-    email,
-    email_verified: true,
-    app_metadata: { cra_account_id: accountId },
-    roles: ['member'],
-    created_at: at,
-    updated_at: at,
-  });
+  await insertExistingPerson(db, { subject, accountId, email, at });
   await db.collection(collections.recoveryFactors).insertOne({
     _id: randomUUID() as never,
     accountId,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { workflowIds } from '../../domain/ids.js';
 import { taskQueueNames } from '../../temporal.config.js';
+import { accountDocumentOf } from '../support/account-documents.js';
 import { startTimeSkipping, type TimeSkipping } from '../support/time-skipping.js';
 import {
   signupDetailsSignal,
@@ -90,19 +91,16 @@ describe('signup workflow (time-skipping)', () => {
     const subject = 'auth0|crashed-before-reporting';
     const accountId = accountIdForSubject(subject);
     const at = new Date().toISOString();
-    await db.collection('accounts').insertOne({
-      _id: accountId as never,
-      revision: 1,
-      schemaVersion: 1,
-      rootIdentity: { directory: 'embedded', subject, email: 'tester@example.com', emailVerified: true },
-      profile: { givenName: 'Test', familyName: 'Er' },
-      roles: ['member'],
-      connected_providers: { nodes: [] },
-      consents: [{ purpose: 'terms', version: '1', granted: true, recordedAt: at, source: 'api' }],
-      status: 'active',
-      createdAt: at,
-      updatedAt: at,
-    });
+    await db.collection('accounts').insertOne(
+      accountDocumentOf({
+        subject,
+        accountId,
+        email: 'tester@example.com',
+        at,
+        profile: { givenName: 'Test', familyName: 'Er' },
+        consents: [{ purpose: 'terms', version: '1', granted: true, recordedAt: at, source: 'api' }],
+      }),
+    );
     await withWorkers(async () => {
       const handle = await env.client.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {
         workflowId: workflowIds.signup(subject),

@@ -1,0 +1,48 @@
+/**
+ * The documents a person who signed up long ago has, written straight to the database by tests that
+ * start from such a person (or from what a crashed signup left): the account-center document and the
+ * embedded directory's user.
+ */
+import type { Db } from 'mongodb';
+import { collections } from '../../domain/collections.js';
+
+export interface ExistingPerson {
+  subject: string;
+  accountId: string;
+  email: string;
+  /** When the account and the directory user were created (ISO 8601). */
+  at: string;
+  profile?: { givenName?: string; familyName?: string };
+  consents?: Array<{ purpose: string; version: string; granted: boolean; recordedAt: string; source: string }>;
+}
+
+/** The account-center document, with the default role. */
+export function accountDocumentOf(p: ExistingPerson) {
+  return {
+    _id: p.accountId as never,
+    revision: 1,
+    schemaVersion: 1,
+    rootIdentity: { directory: 'embedded', subject: p.subject, email: p.email, emailVerified: true },
+    profile: p.profile ?? {},
+    roles: ['member'],
+    connected_providers: { nodes: [] },
+    consents: p.consents ?? [],
+    status: 'active',
+    createdAt: p.at,
+    updatedAt: p.at,
+  };
+}
+
+/** Both documents: the account and its user in the embedded directory. */
+export async function insertExistingPerson(db: Db, p: ExistingPerson): Promise<void> {
+  await db.collection(collections.accounts).insertOne(accountDocumentOf(p));
+  await db.collection(collections.identityUsers).insertOne({
+    _id: p.subject as never,
+    email: p.email,
+    email_verified: true,
+    app_metadata: { cra_account_id: p.accountId },
+    roles: ['member'],
+    created_at: p.at,
+    updated_at: p.at,
+  });
+}
