@@ -5,12 +5,14 @@
  */
 import { buildNotifier } from '../activities/notices.js';
 import type { Notifier } from '../activities/notify/port.js';
+import { AccountKeys } from '../activities/secrets/account-keys.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import type { SecretVault } from '../activities/secrets/port.js';
 import type { ApiDeps } from './context.js';
 
 const vaults = new WeakMap<ApiDeps, Promise<SecretVault>>();
 const notifiers = new WeakMap<ApiDeps, Notifier>();
+const accountKeys = new WeakMap<ApiDeps, Promise<AccountKeys>>();
 
 export function vaultOf(deps: ApiDeps): Promise<SecretVault> {
   if (deps.vault) return Promise.resolve(deps.vault);
@@ -35,4 +37,15 @@ export function notifierOf(deps: ApiDeps): Notifier {
     notifiers.set(deps, notifier);
   }
   return notifier;
+}
+
+/** The per-account data keys (reading sealed records and fields), over the same SecretVault. */
+export function accountKeysOf(deps: ApiDeps): Promise<AccountKeys> {
+  let keys = accountKeys.get(deps);
+  if (!keys) {
+    keys = vaultOf(deps).then((vault) => new AccountKeys(vault));
+    keys.catch(() => accountKeys.delete(deps));
+    accountKeys.set(deps, keys);
+  }
+  return keys;
 }

@@ -22,4 +22,12 @@ export const collections = {
   emailVerifications: 'email_verifications',
   signinChallenges: 'signin_challenges',
   passwordTickets: 'password_tickets',
+  /** Data rights: one document per export request (status, progress, the archive's file id). */
+  dataExports: 'data_exports',
+  /** GridFS bucket name of the export archives (`<name>.files`, `<name>.chunks`). */
+  exportArchives: 'export_archives',
+  /** One per erasure: state while it runs, then the tombstone (keyed hash of the subject, dates, certificate). */
+  erasures: 'erasures',
+  /** Legal holds on an account: an erasure waits while one is in force. */
+  legalHolds: 'legal_holds',
 } as const;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseProviderConfig, type ProviderConfig } from './provider-config.js';
+import { parseConsentPurposes, type ConsentPurpose } from './consents.js';
 import { parseClientRedirectUris, parseLinkClientRedirectUris, type LinkClientRedirectUris } from './link-clients.js';
 
 const duration = z
@@ -131,6 +132,11 @@ export const configSchema = z
     SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
     SYNC_MAX_PAGES_PER_RUN: z.coerce.number().int().min(1).max(100_000).default(500),
 
+    // Data rights: how long a download link lives, the erasure's grace window, how long a tombstone is kept.
+    EXPORT_LINK_TTL: duration.default('24 hours'),
+    ERASURE_GRACE_PERIOD: duration.default('7 days'),
+    DELETED_ACCOUNT_RETENTION: duration.default('612 days'),
+
     SUPPORT_EMAIL: z.email('an email address such as support@example.com').optional(),
 
     METRICS_PORT: port.default(9464),
@@ -226,6 +232,13 @@ export interface CraConfig {
   sync: { interval: string; pageSize: number; maxPagesPerRun: number };
   /** Where reports for support go (`SUPPORT_EMAIL`); absent: `defaultSupportEmail`. */
   supportEmail?: string;
+  /** Data rights: consent purposes (`CONSENT_PURPOSES`), export link lifetime, erasure grace and tombstone retention. */
+  dataRights: {
+    consentPurposes: ConsentPurpose[];
+    exportLinkTtl: string;
+    erasureGracePeriod: string;
+    deletedAccountRetention: string;
+  };
   /** HashiCorp Vault; absent: the embedded keyring under the data folder. */
   vault?: { endpoint: string; token: string; transitMount: string; kvMount: string; namespace?: string };
 }
@@ -264,6 +277,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     blanksRemoved.LINK_CLIENT_REDIRECT_URIS,
     blanksRemoved.CRA_ENV === 'production',
   );
+  const consentPurposes = parseConsentPurposes(blanksRemoved.CONSENT_PURPOSES);
   const appClients = parseClientRedirectUris(
     'EMBEDDED_OIDC_CLIENTS',
     blanksRemoved.EMBEDDED_OIDC_CLIENTS,
@@ -273,7 +287,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     !parsed.success ||
     providers.problems.length > 0 ||
     linkClients.problems.length > 0 ||
-    appClients.problems.length > 0
+    appClients.problems.length > 0 ||
+    consentPurposes.problems.length > 0
   ) {
     throw new ConfigError([
       ...(parsed.error?.issues ?? []).map((issue) => {
@@ -288,6 +303,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ...providers.problems,
       ...linkClients.problems,
       ...appClients.problems,
+      ...consentPurposes.problems,
     ]);
   }
   const env = parsed.data;
@@ -336,6 +352,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     providers: providers.config,
     ...(Object.keys(linkClients.value).length > 0 ? { link: { clientRedirectUris: linkClients.value } } : {}),
     sync: { interval: env.SYNC_INTERVAL, pageSize: env.SYNC_PAGE_SIZE, maxPagesPerRun: env.SYNC_MAX_PAGES_PER_RUN },
+    dataRights: {
+      consentPurposes: consentPurposes.value,
+      exportLinkTtl: env.EXPORT_LINK_TTL,
+      erasureGracePeriod: env.ERASURE_GRACE_PERIOD,
+      deletedAccountRetention: env.DELETED_ACCOUNT_RETENTION,
+    },
     ...(env.SUPPORT_EMAIL ? { supportEmail: env.SUPPORT_EMAIL } : {}),
     ...(env.VAULT_ADDR && env.VAULT_TOKEN
       ? {

@@ -73,6 +73,21 @@ export const failureDefinitions = {
     permanent: true,
     problem: 'not-configured',
   },
+  // Data rights
+  AccountKeyDestroyed: {
+    meaning: "the account's data key was destroyed (the account was erased): what it sealed cannot be read",
+    permanent: true,
+  },
+  ConsentWithdrawn: {
+    meaning: 'the person withdrew a consent this needs',
+    permanent: true,
+    problem: 'consent-required',
+  },
+  ErasureInProgress: {
+    meaning: 'the account is being erased: nothing new may start for it',
+    permanent: true,
+    problem: 'erasure-in-progress',
+  },
   // Processes
   SignupDetailsMissing: { meaning: 'a signup started without details and none arrived in time', permanent: true },
   RecoveryNotFound: { meaning: 'no recovery request with the id', permanent: true },

@@ -14,6 +14,10 @@ export const workflowIds = {
   disconnect: (accountId: string, provider: string) => `disconnect/${accountId}/${provider}`,
   /** A random request id, never the email: the id must not tell whether an account exists. */
   recovery: (recoveryId: string) => `recovery/${recoveryId}`,
+  /** One per request: a person may ask for several exports over time. The request id is random. */
+  export: (accountId: string, requestId: string) => `export/${accountId}/${requestId}`,
+  /** One per account: a second erasure request joins the first. */
+  erasure: (accountId: string) => `erasure/${accountId}`,
 } as const;
 
 /** The process a workflow id belongs to, or undefined when it is not one of ours. */

@@ -55,6 +55,17 @@ export const problemKinds = {
   'link-undo-invalid': { status: 404, title: 'This undo link is not valid' },
   'link-undo-expired': { status: 410, title: 'This undo link has expired' },
   'link-undo-used': { status: 409, title: 'This undo link was already used' },
+  'consent-purpose-unknown': { status: 400, title: 'No such consent purpose' },
+  'consent-version-outdated': { status: 409, title: 'This is not the current version of the consent' },
+  'consent-required': { status: 409, title: 'This needs a consent the person has withdrawn' },
+  'export-not-found': { status: 404, title: 'No such export' },
+  'export-not-ready': { status: 409, title: 'The export is not ready yet' },
+  'export-link-invalid': { status: 403, title: 'This download link is not valid' },
+  'export-link-expired': { status: 410, title: 'This download link has expired' },
+  'erasure-in-progress': { status: 409, title: 'This account is being erased' },
+  'erasure-not-found': { status: 404, title: 'No erasure for this account' },
+  'erasure-not-cancellable': { status: 409, title: 'The erasure can no longer be cancelled' },
+  'legal-hold-conflict': { status: 409, title: 'The legal hold is already in that state' },
 } as const;
 export type ProblemKind = keyof typeof problemKinds;
 

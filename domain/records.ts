@@ -26,7 +26,10 @@ export interface ProviderRecordDocument {
   kind: string;
   externalId: string;
   connectionId: string;
-  data: Record<string, unknown>;
+  /** The content in clear: only records written before per-account data keys. Read it with `recordContent`. */
+  data?: Record<string, unknown>;
+  /** The content's canonical JSON sealed with the account's data key (context `record:<_id>`). */
+  sealedData?: string;
   origin: RecordOrigin;
   /** SecretVault HMAC over `originMacInput(...)`. */
   originMac: string;

@@ -14,6 +14,7 @@ import type { Notifier } from '../activities/notify/port.js';
 import { ensureRecoveryIndexes } from '../activities/recovery/store.js';
 import { ensureProviderIndexes } from '../activities/providers/stores.js';
 import { ensureRecordIndexes } from '../activities/records/store.js';
+import { AccountKeys } from '../activities/secrets/account-keys.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
@@ -22,6 +23,8 @@ import { defaultRole } from '../domain/roles.js';
 export interface WorkerDependencies {
   db: Db;
   vault: SecretVault;
+  /** Per-account data keys over `vault` (envelope encryption of personal data, tokens and records). */
+  accountKeys: AccountKeys;
   directory: IdentityDirectory;
   notifier: Notifier;
   auditLog: AuditLog;
@@ -50,5 +53,12 @@ export async function buildWorkerDependencies(config: CraConfig, db: Db): Promis
     ensureRecordIndexes(db),
   ]);
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
-  return { db, vault, directory: buildDirectory(config, db), notifier: buildNotifier(db), auditLog };
+  return {
+    db,
+    vault,
+    accountKeys: new AccountKeys(vault),
+    directory: buildDirectory(config, db),
+    notifier: buildNotifier(db),
+    auditLog,
+  };
 }

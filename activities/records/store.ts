@@ -7,6 +7,7 @@ import type { Collection, Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import { originMacInput, type ProviderRecordDocument } from '../../domain/records.js';
 import { canonicalJson } from '../audit/canonical-json.js';
+import type { AccountKey, AccountKeys } from '../secrets/account-keys.js';
 import { SecretVaultError, type SecretVault } from '../secrets/port.js';
 
 /** The SecretVault key that signs origins. */
@@ -20,6 +21,33 @@ export async function ensureRecordIndexes(db: Db): Promise<void> {
   const records = providerRecords(db);
   await records.createIndex({ accountId: 1, provider: 1, kind: 1, _id: 1 }, { name: 'account_provider_kind' });
   await records.createIndex({ connectionId: 1, status: 1 }, { name: 'connection_status' });
+}
+
+/** What a record's sealed content is bound to: its own id, so content moved to another record fails. */
+export function recordSealContext(recordId: string): string {
+  return `record:${recordId}`;
+}
+
+/** The record's content sealed with the account's key, as stored in `sealedData`. */
+export function sealRecordData(key: AccountKey, recordId: string, data: Record<string, unknown>): string {
+  return key.seal(recordSealContext(recordId), canonicalJson(data));
+}
+
+/**
+ * A record's content: opened with the account's key, or the clear `data` of a record written before
+ * per-account keys. AccountKeyDestroyed when the account was erased; 'Tampered' when edited.
+ */
+export async function recordContent(
+  keys: AccountKeys,
+  doc: Pick<ProviderRecordDocument, '_id' | 'accountId' | 'data' | 'sealedData'>,
+): Promise<Record<string, unknown>> {
+  if (doc.sealedData !== undefined) {
+    return JSON.parse(await keys.open(doc.accountId, recordSealContext(doc._id), doc.sealedData)) as Record<
+      string,
+      unknown
+    >;
+  }
+  return doc.data ?? {};
 }
 
 export function contentHash(data: Record<string, unknown>): string {

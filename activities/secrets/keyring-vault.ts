@@ -164,6 +164,51 @@ export class KeyringVault implements SecretVault {
     });
   }
 
+  async createSecret(path: string, data: Record<string, string>): Promise<boolean> {
+    assertSecretPath(path);
+    return guard('create a secret', async () => {
+      const sealed = seal(await this.newest(kvKeyName), Buffer.from(JSON.stringify(data), 'utf8'), secretAad(path));
+      return withFileLock(this.lockFile, this.lock, async () => {
+        const doc = await this.readSecrets();
+        if (doc.secrets[path] !== undefined) return false;
+        doc.secrets[path] = sealed;
+        await replaceFile(this.secretsFile, `${JSON.stringify(doc, null, 2)}\n`);
+        return true;
+      });
+    });
+  }
+
+  /** The keyring keeps one version of a secret, so removing it from the file destroys it. */
+  async destroySecret(path: string): Promise<void> {
+    assertSecretPath(path);
+    await guard('destroy a secret', async () => {
+      await withFileLock(this.lockFile, this.lock, async () => {
+        const doc = await this.readSecrets();
+        if (doc.secrets[path] === undefined) return;
+        delete doc.secrets[path];
+        await replaceFile(this.secretsFile, `${JSON.stringify(doc, null, 2)}\n`);
+      });
+    });
+  }
+
+  /** Like Vault's `datakey/plaintext`: random bytes, and the same bytes (base64) sealed under the named key. */
+  async generateDataKey(keyName: string): Promise<{ key: Buffer; wrapped: string }> {
+    assertKeyName(keyName);
+    return guard('generate a data key', async () => {
+      const key = randomBytes(keyBytes);
+      return { key, wrapped: seal(await this.newest(keyName), Buffer.from(key.toString('base64')), keyAad(keyName)) };
+    });
+  }
+
+  async unwrapDataKey(keyName: string, wrapped: string): Promise<Buffer> {
+    assertKeyName(keyName);
+    return guard('unwrap a data key', async () => {
+      const key = Buffer.from((await this.unsealFor(keyName, wrapped, keyAad(keyName))).toString('utf8'), 'base64');
+      if (key.length !== keyBytes) throw tampered(keyName);
+      return key;
+    });
+  }
+
   /** The newest version of a key, created (version 1) on first use. */
   private async newest(keyName: string): Promise<KeyMaterial> {
     await this.refresh();

@@ -23,6 +23,23 @@ export interface SecretVault {
   /** A stored secret (KV v2 in Vault) such as a provider's `{clientId, clientSecret}`; undefined when absent. */
   readSecret(path: string): Promise<Record<string, string> | undefined>;
   writeSecret(path: string, data: Record<string, string>): Promise<void>;
+  /**
+   * Write a secret only when nothing is stored at the path (KV v2 check-and-set with `cas: 0`).
+   * True when this call wrote it; false when a secret was already there (it is left as it was).
+   */
+  createSecret(path: string, data: Record<string, string>): Promise<boolean>;
+  /**
+   * Destroy a stored secret for good: every version and its metadata (KV v2 `DELETE <kv>/metadata/:path`).
+   * A path with nothing stored is not an error. Used to crypto-shred an account's data key.
+   */
+  destroySecret(path: string): Promise<void>;
+  /**
+   * A fresh 256-bit data key for envelope encryption: its bytes, and the same bytes wrapped by the named
+   * key (Vault transit `POST <transit>/datakey/plaintext/:name`; the key is created on first use).
+   */
+  generateDataKey(keyName: string): Promise<{ key: Buffer; wrapped: string }>;
+  /** The bytes of a data key wrapped by `generateDataKey` (Vault transit decrypt); tampered → 'Tampered'. */
+  unwrapDataKey(keyName: string, wrapped: string): Promise<Buffer>;
 }
 
 export type SecretVaultErrorType =

@@ -1,0 +1,65 @@
+/**
+ * Consent purposes: what a person may agree to, the version of the text they agree to, and the features
+ * that stop when they withdraw it. The list comes from `CONSENT_PURPOSES` (JSON); without it, the defaults
+ * below. A person's answers are appended to the account document's `consents` (never overwritten).
+ */
+import { z } from 'zod';
+import { consentSchema } from './account-center.js';
+
+/** Features that depend on a consent; withdrawing the consent stops them (see docs/data-rights.md). */
+export const consentFeatures = ['provider_sync'] as const;
+export type ConsentFeature = (typeof consentFeatures)[number];
+
+export const consentPurposeSchema = z.object({
+  purpose: consentSchema.shape.purpose,
+  version: consentSchema.shape.version,
+  /** Shown to the person: what they agree to. */
+  description: z.string().min(1).max(500),
+  /** An account without a current grant of it is reported as missing this consent in `GET /v1/me`. */
+  required: z.boolean().default(false),
+  /** What stops when the person withdraws it. */
+  features: z.array(z.enum(consentFeatures)).default([]),
+});
+export type ConsentPurpose = z.infer<typeof consentPurposeSchema>;
+
+export const defaultConsentPurposes: ConsentPurpose[] = [
+  {
+    purpose: 'terms',
+    version: '2026-11',
+    description: 'The terms of service of this account center.',
+    required: true,
+    features: [],
+  },
+  {
+    purpose: 'provider_data',
+    version: '2026-11',
+    description: 'Importing and keeping the data of the providers you connect, and refreshing it on a schedule.',
+    required: false,
+    features: ['provider_sync'],
+  },
+];
+
+/** `CONSENT_PURPOSES`: a JSON array of purposes; undefined → the defaults. Problems name the variable. */
+export function parseConsentPurposes(raw: string | undefined): { value: ConsentPurpose[]; problems: string[] } {
+  if (raw === undefined) return { value: defaultConsentPurposes, problems: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { value: [], problems: ['CONSENT_PURPOSES: not valid JSON (a JSON array of {purpose, version, description})'] };
+  }
+  const parsed = z.array(consentPurposeSchema).min(1).safeParse(json);
+  if (!parsed.success) {
+    return {
+      value: [],
+      problems: parsed.error.issues.map((i) => `CONSENT_PURPOSES${i.path.map((p) => `[${String(p)}]`).join('')}: ${i.message}`),
+    };
+  }
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const p of parsed.data) {
+    if (seen.has(p.purpose)) problems.push(`CONSENT_PURPOSES: purpose "${p.purpose}" is listed twice`);
+    seen.add(p.purpose);
+  }
+  return { value: parsed.data, problems };
+}
