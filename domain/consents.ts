@@ -46,13 +46,18 @@ export function parseConsentPurposes(raw: string | undefined): { value: ConsentP
   try {
     json = JSON.parse(raw);
   } catch {
-    return { value: [], problems: ['CONSENT_PURPOSES: not valid JSON (a JSON array of {purpose, version, description})'] };
+    return {
+      value: [],
+      problems: ['CONSENT_PURPOSES: not valid JSON (a JSON array of {purpose, version, description})'],
+    };
   }
   const parsed = z.array(consentPurposeSchema).min(1).safeParse(json);
   if (!parsed.success) {
     return {
       value: [],
-      problems: parsed.error.issues.map((i) => `CONSENT_PURPOSES${i.path.map((p) => `[${String(p)}]`).join('')}: ${i.message}`),
+      problems: parsed.error.issues.map(
+        (i) => `CONSENT_PURPOSES${i.path.map((p) => `[${String(p)}]`).join('')}: ${i.message}`,
+      ),
     };
   }
   const seen = new Set<string>();

@@ -64,9 +64,10 @@ export class AccountKey {
       });
       decipher.setAAD(this.aad(context));
       decipher.setAuthTag(body.subarray(body.length - tagBytes));
-      return Buffer.concat([decipher.update(body.subarray(ivBytes, body.length - tagBytes)), decipher.final()]).toString(
-        'utf8',
-      );
+      return Buffer.concat([
+        decipher.update(body.subarray(ivBytes, body.length - tagBytes)),
+        decipher.final(),
+      ]).toString('utf8');
     } catch {
       throw tampered();
     }
@@ -194,7 +195,8 @@ export class AccountKeys {
     if (!create) return undefined;
     const made = await this.vault.generateDataKey(accountDataKeyName);
     const record = { wrapped: made.wrapped, createdAt: new Date(this.now()).toISOString() };
-    if (await this.vault.createSecret(accountDataKeyPath(accountId), record)) return new AccountKey(accountId, made.key);
+    if (await this.vault.createSecret(accountDataKeyPath(accountId), record))
+      return new AccountKey(accountId, made.key);
     // Another process made the account's key first: use theirs, never a second one.
     made.key.fill(0);
     const theirs = await this.read(accountId);
