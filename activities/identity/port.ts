@@ -75,6 +75,13 @@ export interface IdentityDirectory {
     identity: { provider: string; providerAccountId: string },
   ): Promise<{ unlinked: boolean }>;
   /**
+   * Erase the identity (GDPR erasure): unlink every secondary identity, then delete the user (Auth0:
+   * `DELETE /api/v2/users/{id}/identities/{provider}/{user_id}` for each, then `DELETE /api/v2/users/{id}`;
+   * embedded: the user, its emails, credentials, passkeys and sessions). Idempotent: a user already gone
+   * answers `deleted: false`.
+   */
+  deleteIdentity(subject: string): Promise<{ deleted: boolean; unlinkedIdentities: number }>;
+  /**
    * After an approved account recovery: remove enrolled MFA factors, end every session and refresh token,
    * and require a new password (Auth0: a password-change ticket valid `ticketTtlSeconds`). Safe to repeat.
    */
