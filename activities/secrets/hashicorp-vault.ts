@@ -1,7 +1,8 @@
 /**
  * The production SecretVault: HashiCorp Vault through `node-vault`, transit for key material (encrypt,
- * decrypt, rewrap, rotate, HMAC) and KV version 2 for stored secrets such as provider credentials.
- * Plaintext and key bytes for transit never leave Vault except as the result of `decrypt`.
+ * decrypt, rewrap, rotate, HMAC, data keys) and KV version 2 for stored secrets such as provider credentials
+ * and the accounts' wrapped data keys. Plaintext and key bytes for transit never leave Vault except as the
+ * result of `decrypt` and the data keys it makes for envelope encryption.
  *
  * API: https://developer.hashicorp.com/vault/api-docs/secret/transit and
  * https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2 (mounts are configurable, paths relative).
@@ -15,8 +16,9 @@ export interface HashiCorpVaultOptions {
   endpoint: string;
   /**
    * A token whose policy grants `create`/`update` on `<transit>/encrypt/*`, `update` on decrypt, rewrap,
-   * hmac, verify and `keys/+/rotate`, `read` on `<transit>/keys/*`, and `read`/`create`/`update` on
-   * `<kv>/data/*`.
+   * hmac, verify, `datakey/plaintext/*` and `keys/+/rotate`, `create`/`update` and `read` on
+   * `<transit>/keys/*`, `read`/`create`/`update` on `<kv>/data/*`, and `delete` on `<kv>/metadata/*`
+   * (an account's data key is destroyed with every version).
    */
   token: string;
   /** Where the transit engine is mounted (default `transit`). */
@@ -145,7 +147,68 @@ export class HashiCorpVault implements SecretVault {
     await this.call('POST', `${this.kv}/data/${secretSegments(path)}`, { data });
   }
 
-  private async call(method: 'GET' | 'POST', path: string, payload?: object): Promise<unknown> {
+  /**
+   * `POST <kv>/data/:path` with `{ options: { cas: 0 }, data }`: Vault writes only when the path has no
+   * current version, and answers 400 "check-and-set parameter did not match the current version" otherwise
+   * (https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#create-update-secret). After a
+   * metadata delete the path has no version again, so a destroyed secret can be created anew.
+   */
+  async createSecret(path: string, data: Record<string, string>): Promise<boolean> {
+    const wirePath = `${this.kv}/data/${secretSegments(path)}`;
+    try {
+      await this.send('POST', wirePath, { options: { cas: 0 }, data });
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 400 && vaultErrors(err).includes('check-and-set parameter did not match')) return false;
+      throw toSecretVaultError(err, 'POST', wirePath);
+    }
+  }
+
+  /**
+   * `DELETE <kv>/metadata/:path`: every version and the metadata, for good; Vault answers 204 whether or
+   * not anything was there (https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#delete-metadata-and-all-versions).
+   */
+  async destroySecret(path: string): Promise<void> {
+    await this.call('DELETE', `${this.kv}/metadata/${secretSegments(path)}`);
+  }
+
+  /**
+   * `POST <transit>/datakey/plaintext/:name`: 256 random bits, in `plaintext` (base64) and wrapped in
+   * `ciphertext` (https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-data-key). Like
+   * hmac, the endpoint never creates its key (path_datakey.go: 400 "encryption key not found"), so a
+   * missing one is created and the request retried once.
+   */
+  async generateDataKey(keyName: string): Promise<{ key: Buffer; wrapped: string }> {
+    const key = keySegment(keyName);
+    const path = `${this.transit}/datakey/plaintext/${key}`;
+    let data: unknown;
+    try {
+      data = await this.call('POST', path);
+    } catch (err) {
+      if (!(err instanceof SecretVaultError && err.type === 'KeyNotFound')) throw err;
+      await this.call('POST', `${this.transit}/keys/${key}`);
+      data = await this.call('POST', path);
+    }
+    const wrapped = field(data, 'ciphertext', 'string', 'POST', path);
+    return { key: dataKeyBytes(field(data, 'plaintext', 'string', 'POST', path), 'POST', path), wrapped };
+  }
+
+  /**
+   * Transit decrypt of a wrapped data key. Vault encrypts the key's raw bytes, so `plaintext` is their
+   * base64; anything but 32 bytes is not a key `generateDataKey` made.
+   */
+  async unwrapDataKey(keyName: string, wrapped: string): Promise<Buffer> {
+    const path = `${this.transit}/decrypt/${keySegment(keyName)}`;
+    const data = await this.call('POST', path, { ciphertext: wrapped });
+    const key = Buffer.from(field(data, 'plaintext', 'string', 'POST', path), 'base64');
+    if (key.length !== dataKeyLength) {
+      key.fill(0);
+      throw new SecretVaultError('Tampered', `Vault POST /v1/${path} answered with something other than a data key`);
+    }
+    return key;
+  }
+
+  private async call(method: Method, path: string, payload?: object): Promise<unknown> {
     try {
       return await this.send(method, path, payload);
     } catch (err) {
@@ -154,9 +217,25 @@ export class HashiCorpVault implements SecretVault {
   }
 
   /** One request; resolves with Vault's response body (undefined on 204), rejects with node-vault's error. */
-  private send(method: 'GET' | 'POST', path: string, payload?: object): Promise<unknown> {
-    return method === 'GET' ? this.client.read(path) : this.client.write(path, payload);
+  private send(method: Method, path: string, payload?: object): Promise<unknown> {
+    if (method === 'GET') return this.client.read(path);
+    if (method === 'DELETE') return this.client.delete(path);
+    return this.client.write(path, payload);
   }
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** The data keys CRA asks for: Vault's default of 256 bits. */
+const dataKeyLength = 32;
+
+function dataKeyBytes(plaintext: string, method: string, path: string): Buffer {
+  const key = Buffer.from(plaintext, 'base64');
+  if (key.length !== dataKeyLength) {
+    key.fill(0);
+    throw malformed(method, path, 'a 256-bit data.plaintext');
+  }
+  return key;
 }
 
 /**

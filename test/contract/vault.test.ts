@@ -455,6 +455,238 @@ describe('HashiCorpVault: error mapping', () => {
   });
 });
 
+describe('HashiCorpVault: data keys', () => {
+  // https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-data-key
+  // "POST /transit/datakey/:type/:name", type "plaintext" returns "the plaintext key and the wrapped
+  // (ciphertext) key", "bits (int: 256)"; sample response { "data": { "plaintext": …, "ciphertext": "vault:v1:…" } }.
+  // path_datakey.go does not create a missing key (400 "encryption key not found"): #create-key first.
+  it('makes a data key with POST /v1/transit/datakey/plaintext/:name, creating the key on first use', async () => {
+    const vault = newVault();
+    const made = await vault.generateDataKey('account-data-keys');
+
+    expect(made.key).toBeInstanceOf(Buffer);
+    expect(made.key).toHaveLength(32);
+    expect(made.wrapped).toMatch(/^vault:v1:/);
+    expect(vaultState.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/transit/datakey/plaintext/account-data-keys',
+      'POST /v1/transit/keys/account-data-keys',
+      'POST /v1/transit/datakey/plaintext/account-data-keys',
+    ]);
+    for (const r of vaultState.requests) {
+      expect(r.body).toBeUndefined();
+      expectWellFormed(r);
+    }
+
+    vaultState.requests = [];
+    const second = await vault.generateDataKey('account-data-keys');
+    expect(vaultState.requests).toHaveLength(1);
+    expect(second.key.equals(made.key)).toBe(false);
+    expect(second.wrapped).not.toBe(made.wrapped);
+  });
+
+  // #decrypt-data: the wrapped key is an ordinary transit ciphertext of the key's bytes; data.plaintext is their base64.
+  it('unwraps with POST /v1/transit/decrypt/:name and exactly { ciphertext }, giving back the same 32 bytes', async () => {
+    const vault = newVault();
+    const made = await vault.generateDataKey('account-data-keys');
+    vaultState.requests = [];
+
+    const unwrapped = await vault.unwrapDataKey('account-data-keys', made.wrapped);
+    expect(unwrapped.equals(made.key)).toBe(true);
+    expect(vaultState.requests).toHaveLength(1);
+    expect(vaultState.requests[0]).toMatchObject({ method: 'POST', path: '/v1/transit/decrypt/account-data-keys' });
+    expect(vaultState.requests[0]?.body).toStrictEqual({ ciphertext: made.wrapped });
+    expectWellFormed(vaultState.requests[0]);
+
+    // Another process (another adapter) unwraps the same key; a rotation leaves it unwrappable.
+    await vault.rotateKey('account-data-keys');
+    expect((await newVault().unwrapDataKey('account-data-keys', made.wrapped)).equals(made.key)).toBe(true);
+  });
+
+  it('answers Tampered for an altered wrapped key, one wrapped by another key, and a ciphertext that is no data key', async () => {
+    const vault = newVault();
+    const made = await vault.generateDataKey('account-data-keys');
+    const body = Buffer.from(made.wrapped.split(':')[2] ?? '', 'base64');
+    body[20] = (body[20] ?? 0) ^ 0x01;
+    const altered = `vault:v1:${body.toString('base64')}`;
+    const keyText = made.key.toString('base64');
+
+    const err = await expectError(vault.unwrapDataKey('account-data-keys', altered), 'Tampered');
+    expect(err.message).toBe('Vault POST /v1/transit/decrypt/account-data-keys failed with status 400');
+    expectNothingSecret(err, keyText, made.wrapped.split(':')[2] ?? '');
+
+    const other = await vault.generateDataKey('other-data-keys');
+    await expectError(vault.unwrapDataKey('account-data-keys', other.wrapped), 'Tampered');
+
+    // A transit ciphertext of something else (here a 23-byte text) must not pass as a key.
+    const notAKey = await vault.encrypt('account-data-keys', marker);
+    const wrong = await expectError(vault.unwrapDataKey('account-data-keys', notAKey), 'Tampered');
+    expect(wrong.message).toBe(
+      'Vault POST /v1/transit/decrypt/account-data-keys answered with something other than a data key',
+    );
+    expectNothingSecret(wrong);
+    await expectError(vault.unwrapDataKey('never-used', made.wrapped), 'KeyNotFound');
+  });
+
+  it('maps a 200 without the documented fields, or with a key that is not 256 bits, to Unavailable', async () => {
+    const path = '/v1/transit/datakey/plaintext/account-data-keys';
+    vaultState.canned.push({ method: 'POST', path, status: 200, body: { data: { ciphertext: 'vault:v1:AAAA' } } });
+    const noKey = await expectError(newVault().generateDataKey('account-data-keys'), 'Unavailable');
+    expect(noKey.message).toBe(`Vault POST ${path} answered without data.plaintext`);
+
+    const short = Buffer.alloc(16, 7).toString('base64');
+    vaultState.canned.push({
+      method: 'POST',
+      path,
+      status: 200,
+      body: { data: { ciphertext: 'vault:v1:AAAA', plaintext: short } },
+    });
+    const shortKey = await expectError(newVault().generateDataKey('account-data-keys'), 'Unavailable');
+    expectNothingSecret(shortKey, short);
+  });
+});
+
+describe('HashiCorpVault: creating and destroying stored secrets', () => {
+  const dataPath = '/v1/secret/data/accounts/acct-1/data-key';
+  const metadataPath = '/v1/secret/metadata/accounts/acct-1/data-key';
+
+  // https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#create-update-secret: "options (Map:
+  // <optional>) – cas (int: 0) … If set to 0 a write will only be allowed if the key doesn't exist."
+  it('creates with POST /v1/secret/data/:path and exactly { options: { cas: 0 }, data }: true, then false', async () => {
+    const vault = newVault();
+    expect(await vault.createSecret('accounts/acct-1/data-key', { wrapped: 'first' })).toBe(true);
+    expect(await vault.createSecret('accounts/acct-1/data-key', { wrapped: 'second' })).toBe(false);
+
+    expect(vaultState.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${dataPath}`, `POST ${dataPath}`]);
+    expect(vaultState.requests[0]?.body).toStrictEqual({ options: { cas: 0 }, data: { wrapped: 'first' } });
+    expect(vaultState.requests[1]?.body).toStrictEqual({ options: { cas: 0 }, data: { wrapped: 'second' } });
+    for (const r of vaultState.requests) expectWellFormed(r);
+    // The loser changed nothing.
+    expect(await vault.readSecret('accounts/acct-1/data-key')).toEqual({ wrapped: 'first' });
+    expect(vaultState.kv.get('secret/accounts/acct-1/data-key')?.version).toBe(1);
+  });
+
+  it('two adapters creating the same secret at once: exactly one wins', async () => {
+    const results = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((who) => newVault().createSecret('accounts/acct-1/data-key', { who })),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = ['a', 'b', 'c', 'd'][results.indexOf(true)];
+    expect(await newVault().readSecret('accounts/acct-1/data-key')).toEqual({ who: winner });
+  });
+
+  // #delete-metadata-and-all-versions: "DELETE /secret/metadata/:path", "This endpoint permanently deletes
+  // the key metadata and all version data for the specified key", sample response 204.
+  it('destroys with DELETE /v1/secret/metadata/:path (no body): every version gone, then creatable again', async () => {
+    const vault = newVault();
+    await vault.writeSecret('accounts/acct-1/data-key', { wrapped: 'v1' });
+    await vault.writeSecret('accounts/acct-1/data-key', { wrapped: 'v2' });
+    vaultState.requests = [];
+
+    await vault.destroySecret('accounts/acct-1/data-key');
+    expect(vaultState.requests).toHaveLength(1);
+    expect(vaultState.requests[0]).toMatchObject({ method: 'DELETE', path: metadataPath, body: undefined });
+    expectWellFormed(vaultState.requests[0]);
+    expect(await vault.readSecret('accounts/acct-1/data-key')).toBeUndefined();
+    expect(vaultState.kv.has('secret/accounts/acct-1/data-key')).toBe(false);
+
+    // A metadata delete resets the current version to 0, so check-and-set 0 succeeds again.
+    expect(await vault.createSecret('accounts/acct-1/data-key', { destroyedAt: '2026-01-01T00:00:00.000Z' })).toBe(
+      true,
+    );
+    expect(await vault.readSecret('accounts/acct-1/data-key')).toEqual({ destroyedAt: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('destroys a secret that is not there without an error (Vault answers 204 all the same)', async () => {
+    const vault = newVault();
+    await vault.destroySecret('accounts/never/data-key');
+    await vault.destroySecret('accounts/never/data-key');
+    expect(vaultState.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'DELETE /v1/secret/metadata/accounts/never/data-key',
+      'DELETE /v1/secret/metadata/accounts/never/data-key',
+    ]);
+  });
+
+  it('uses the configured KV mount for create and destroy, and refuses paths that leave it without sending', async () => {
+    const vault = newVault({ kvMount: 'kv-v2' });
+    expect(await vault.createSecret('accounts/acct-1/data-key', { wrapped: 'x' })).toBe(true);
+    await vault.destroySecret('accounts/acct-1/data-key');
+    expect(vaultState.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/kv-v2/data/accounts/acct-1/data-key',
+      'DELETE /v1/kv-v2/metadata/accounts/acct-1/data-key',
+    ]);
+    vaultState.requests = [];
+    await expectError(vault.createSecret('../sys/seal', { x: 'y' }), 'KeyNotFound');
+    await expectError(vault.destroySecret('a//b'), 'KeyNotFound');
+    await expectError(vault.generateDataKey('../keys'), 'KeyNotFound');
+    await expectError(vault.unwrapDataKey('a/b', 'vault:v1:AAAA'), 'KeyNotFound');
+    expect(vaultState.requests).toEqual([]);
+  });
+
+  it('maps any other 400 on create to an error, never to "already there"', async () => {
+    vaultState.canned.push({ method: 'POST', path: dataPath, status: 400, body: errors('no data provided') });
+    await expectError(newVault().createSecret('accounts/acct-1/data-key', { wrapped: 'x' }), 'Forbidden');
+  });
+});
+
+describe('HashiCorpVault: errors of the data-key methods', () => {
+  const calls: [string, string, (v: HashiCorpVault) => Promise<unknown>][] = [
+    ['POST', '/v1/transit/datakey/plaintext/account-data-keys', (v) => v.generateDataKey('account-data-keys')],
+    ['POST', '/v1/transit/decrypt/account-data-keys', (v) => v.unwrapDataKey('account-data-keys', 'vault:v1:AAAA')],
+    [
+      'POST',
+      '/v1/secret/data/accounts/acct-1/data-key',
+      (v) => v.createSecret('accounts/acct-1/data-key', { wrapped: marker }),
+    ],
+    ['DELETE', '/v1/secret/metadata/accounts/acct-1/data-key', (v) => v.destroySecret('accounts/acct-1/data-key')],
+  ];
+
+  // https://developer.hashicorp.com/vault/api-docs#http-status-codes: "503 - Vault is down for maintenance
+  // or is currently sealed. Try again later."
+  it.each(calls)('maps a sealed Vault (503) on %s %s to Unavailable', async (method, path, call) => {
+    vaultState.canned.push({ method, path, status: 503, body: errors('Vault is sealed') });
+    const err = await expectError(call(newVault()), 'Unavailable');
+    expect(err.message).toBe(`Vault ${method} ${path} failed with status 503`);
+    expectNothingSecret(err);
+    expect(vaultState.requests).toHaveLength(1);
+  });
+
+  // "403 - Forbidden, your authentication details are either incorrect, you don't have access to this feature".
+  it.each(calls)('maps a refusal (403) on %s %s to Forbidden without the token', async (method, path, call) => {
+    const wrongToken = 'hvs.WRONG-token-must-not-leak';
+    const err = await expectError(call(newVault({ token: wrongToken })), 'Forbidden');
+    expect(err.message).toBe(`Vault ${method} ${path} failed with status 403`);
+    expectNothingSecret(err, wrongToken);
+  });
+
+  it('keeps data-key bytes and wrapped keys out of every error', async () => {
+    const vault = newVault();
+    const made = await vault.generateDataKey('account-data-keys');
+    const secrets = [made.key.toString('base64'), made.key.toString('hex'), made.wrapped.split(':')[2] ?? ''];
+    vaultState.canned.push(
+      {
+        method: 'POST',
+        path: '/v1/transit/decrypt/account-data-keys',
+        status: 500,
+        body: errors(`echo ${made.wrapped}`),
+      },
+      {
+        method: 'POST',
+        path: '/v1/secret/data/accounts/acct-1/data-key',
+        status: 500,
+        body: errors(`echo ${made.wrapped}`),
+      },
+    );
+    const seen = [
+      await caught(vault.unwrapDataKey('account-data-keys', made.wrapped)),
+      await caught(vault.createSecret('accounts/acct-1/data-key', { wrapped: made.wrapped })),
+      await caught(vault.unwrapDataKey('account-data-keys', `${made.wrapped.slice(0, -4)}AAA=`)),
+      await caught(newVault({ token: 'hvs.other' }).generateDataKey('account-data-keys')),
+    ];
+    expect(seen.map((e) => e.type)).toEqual(['Unavailable', 'Unavailable', 'Tampered', 'Forbidden']);
+    for (const err of seen) expectNothingSecret(err, ...secrets, 'hvs.other');
+  });
+});
+
 describe('HashiCorpVault: logs', () => {
   // node-vault logs every request body through the `debug` package when DEBUG=node-vault is set; `debug`
   // reads DEBUG when it is first imported, hence a separate process.
@@ -466,7 +698,11 @@ describe('HashiCorpVault: logs', () => {
       const vault = new HashiCorpVault({ endpoint, token });
       const ciphertext = await vault.encrypt('payments', plaintext);
       await vault.writeSecret('providers/google', { clientSecret: plaintext });
-      process.stdout.write(await vault.decrypt('payments', ciphertext) === plaintext ? 'round-trip ok' : 'mismatch');
+      const made = await vault.generateDataKey('account-data-keys');
+      const unwrapped = await vault.unwrapDataKey('account-data-keys', made.wrapped);
+      await vault.createSecret('accounts/acct-1/data-key', { wrapped: made.wrapped });
+      const ok = (await vault.decrypt('payments', ciphertext)) === plaintext && unwrapped.equals(made.key);
+      process.stdout.write((ok ? 'round-trip ok' : 'mismatch') + ' ' + made.key.toString('base64'));
     `;
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
@@ -474,9 +710,13 @@ describe('HashiCorpVault: logs', () => {
       { env: { ...process.env, DEBUG: 'node-vault', DEBUG_COLORS: 'no' }, timeout: 60_000 },
     );
 
-    expect(stdout).toBe('round-trip ok');
+    expect(stdout).toMatch(/^round-trip ok [A-Za-z0-9+/]{43}=$/);
+    const dataKey = stdout.slice('round-trip ok '.length);
     expect(vaultState.requests.map((r) => r.path)).toContain('/v1/secret/data/providers/google');
+    expect(vaultState.requests.map((r) => r.path)).toContain('/v1/transit/datakey/plaintext/account-data-keys');
     for (const secret of [marker, b64(marker), token]) expect(`${stdout}\n${stderr}`).not.toContain(secret);
+    // The data key's bytes travel only in Vault's answer, which node-vault's debug channel must not print either.
+    expect(stderr).not.toContain(dataKey);
   });
 });
 

@@ -5,9 +5,10 @@
  * errors included, as the page cited beside it says, with Vault's source where the page is silent:
  * - authentication: `X-Vault-Token`, a missing or wrong one is 403 (https://developer.hashicorp.com/vault/api-docs#authentication)
  * - errors: `{ "errors": [...] }` (https://developer.hashicorp.com/vault/api-docs#error-response)
- * - transit: create, rotate, read key, encrypt, decrypt, rewrap, hmac, verify
+ * - transit: create, rotate, read key, encrypt, decrypt, rewrap, hmac, verify, datakey
  *   (https://developer.hashicorp.com/vault/api-docs/secret/transit; builtin/logical/transit, sdk/helper/keysutil/policy.go)
- * - KV v2: read and write `data/<path>` (https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2)
+ * - KV v2: read and write `data/<path>` (with the `cas` option), delete `metadata/<path>`
+ *   (https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2; vault-plugin-secrets-kv path_data.go, path_metadata.go)
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
@@ -156,6 +157,26 @@ function transitRoute(
       },
     });
   }
+  if (op === 'datakey' && method === 'POST' && extra !== undefined) {
+    // https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-data-key: "POST
+    // /transit/datakey/:type/:name", type `plaintext` or `wrapped`, `bits` default 256. path_datakey.go: no
+    // upsert (400 "encryption key not found"); the ciphertext seals the key's raw bytes (EncryptWithFactory
+    // base64-decodes its input), so decrypt answers their base64.
+    if (name !== 'plaintext' && name !== 'wrapped') {
+      return send(res, 400, vaultErrors("Invalid path, must be 'plaintext' or 'wrapped'"));
+    }
+    const wrapper = state.transit.get(extra);
+    if (!wrapper) return send(res, 400, vaultErrors('encryption key not found'));
+    const bits = body.bits ?? 256;
+    if (bits !== 128 && bits !== 256 && bits !== 512) return send(res, 400, vaultErrors('invalid bit length'));
+    const dataKey = randomBytes(bits / 8);
+    const data: Record<string, unknown> = {
+      ciphertext: sealTransit(wrapper, dataKey),
+      key_version: wrapper.versions.length,
+    };
+    if (name === 'plaintext') data.plaintext = dataKey.toString('base64');
+    return send(res, 200, { data });
+  }
   if (method !== 'POST' || !name || extra !== undefined) return send(res, 405, vaultErrors('unsupported operation'));
 
   switch (op) {
@@ -219,6 +240,13 @@ function kvRoute(
   body: Record<string, unknown>,
   res: ServerResponse,
 ): void {
+  if (route.startsWith('metadata/')) {
+    // #delete-metadata-and-all-versions: "DELETE /secret/metadata/:path", 204; path_metadata.go answers the
+    // same when nothing is stored there.
+    if (method !== 'DELETE') return send(res, 405, vaultErrors('unsupported operation'));
+    state.kv.delete(`${mount}/${route.slice('metadata/'.length)}`);
+    return send(res, 204);
+  }
   if (!route.startsWith('data/')) return send(res, 404, vaultErrors());
   const id = `${mount}/${route.slice('data/'.length)}`;
   const metadata = (version: number) => ({
@@ -236,7 +264,15 @@ function kvRoute(
   }
   if (method === 'POST') {
     if (typeof body.data !== 'object' || body.data === null) return send(res, 400, vaultErrors('no data provided'));
-    const version = (state.kv.get(id)?.version ?? 0) + 1;
+    const current = state.kv.get(id)?.version ?? 0;
+    // #create-update-secret: "options (Map: <optional>)", "cas (int: 0) – … If set to 0 a write will only be
+    // allowed if the key doesn't exist." path_data.go (validateCheckAndSetOption) compares it with the current
+    // version, which a metadata delete resets to 0.
+    const options = body.options as { cas?: unknown } | undefined;
+    if (options?.cas !== undefined && Number(options.cas) !== current) {
+      return send(res, 400, vaultErrors('check-and-set parameter did not match the current version'));
+    }
+    const version = current + 1;
     state.kv.set(id, { data: body.data as Record<string, unknown>, version });
     return send(res, 200, { data: metadata(version) });
   }
