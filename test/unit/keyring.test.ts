@@ -512,6 +512,158 @@ describe('KeyringVault: the key file', () => {
   });
 });
 
+describe('KeyringVault: data keys', () => {
+  it('makes a fresh 32-byte key and its wrapping (cra:v1), which any instance on the folder unwraps', async () => {
+    const vault = await KeyringVault.open({ dataDir });
+    const made = await vault.generateDataKey('account-data-keys');
+    const again = await vault.generateDataKey('account-data-keys');
+
+    expect(made.key).toBeInstanceOf(Buffer);
+    expect(made.key).toHaveLength(32);
+    expect(made.wrapped).toMatch(/^cra:v1:/);
+    expect(again.key.equals(made.key)).toBe(false);
+    expect(made.wrapped).not.toContain(made.key.toString('base64'));
+    // The wrapping key was created on first use, once.
+    expect((await storedKeys())['account-data-keys']).toHaveLength(1);
+
+    expect((await vault.unwrapDataKey('account-data-keys', made.wrapped)).equals(made.key)).toBe(true);
+    const otherProcess = await KeyringVault.open({ dataDir });
+    expect((await otherProcess.unwrapDataKey('account-data-keys', again.wrapped)).equals(again.key)).toBe(true);
+    // Neither file holds the key's bytes in the clear.
+    const onDisk = await readFile(keyringFile(), 'utf8');
+    expect(onDisk).not.toContain(made.key.toString('base64'));
+  });
+
+  it('still unwraps keys wrapped before a rotation; new ones use the newest version', async () => {
+    const vault = await KeyringVault.open({ dataDir });
+    const before = await vault.generateDataKey('account-data-keys');
+    await vault.rotateKey('account-data-keys');
+    const after = await vault.generateDataKey('account-data-keys');
+
+    expect(after.wrapped).toMatch(/^cra:v2:/);
+    expect((await vault.unwrapDataKey('account-data-keys', before.wrapped)).equals(before.key)).toBe(true);
+    expect((await vault.unwrapDataKey('account-data-keys', after.wrapped)).equals(after.key)).toBe(true);
+  });
+
+  it('answers Tampered for an altered wrapping, one made under another key name, and a ciphertext that is no data key', async () => {
+    const vault = await KeyringVault.open({ dataDir });
+    const made = await vault.generateDataKey('account-data-keys');
+    const keyText = made.key.toString('base64');
+
+    for (const offset of [0, 13, bodyOf(made.wrapped).length - 1]) {
+      const body = bodyOf(made.wrapped);
+      body[offset] = (body[offset] ?? 0) ^ 0x01;
+      expectNothingSecret(
+        await expectError(vault.unwrapDataKey('account-data-keys', withBody(made.wrapped, body)), 'Tampered'),
+        keyText,
+      );
+    }
+    const foreign = await vault.generateDataKey('other-data-keys');
+    await expectError(vault.unwrapDataKey('account-data-keys', foreign.wrapped), 'Tampered');
+    await expectError(
+      vault.unwrapDataKey('account-data-keys', await vault.encrypt('account-data-keys', marker)),
+      'Tampered',
+    );
+    for (const bad of ['', 'cra:v1:', 'vault:v1:AAAA', `${made.wrapped}=`]) {
+      await expectError(vault.unwrapDataKey('account-data-keys', bad), 'Tampered');
+    }
+    await expectError(
+      vault.unwrapDataKey('account-data-keys', made.wrapped.replace('cra:v1:', 'cra:v5:')),
+      'KeyNotFound',
+    );
+    await expectError(vault.generateDataKey('../escape'), 'KeyNotFound');
+  });
+});
+
+describe('KeyringVault: creating and destroying stored secrets', () => {
+  it('creates only where nothing is stored: true, then false, the first value kept', async () => {
+    const vault = await KeyringVault.open({ dataDir });
+    expect(await vault.createSecret('accounts/a1/data-key', { wrapped: 'first' })).toBe(true);
+    expect(await vault.createSecret('accounts/a1/data-key', { wrapped: 'second' })).toBe(false);
+    expect(await vault.readSecret('accounts/a1/data-key')).toEqual({ wrapped: 'first' });
+
+    await vault.writeSecret('providers/google/client', { clientId: 'cid' });
+    expect(await vault.createSecret('providers/google/client', { clientId: 'other' })).toBe(false);
+    expect(await vault.readSecret('providers/google/client')).toEqual({ clientId: 'cid' });
+  });
+
+  it('destroys a secret for good: gone from secrets.json, other secrets kept, creatable again', async () => {
+    const vault = await KeyringVault.open({ dataDir });
+    await vault.createSecret('accounts/a1/data-key', { wrapped: marker });
+    await vault.writeSecret('accounts/a2/data-key', { wrapped: 'kept' });
+    const sealedBefore = (JSON.parse(await readFile(secretsFile(), 'utf8')) as { secrets: Record<string, string> })
+      .secrets['accounts/a1/data-key'];
+
+    await vault.destroySecret('accounts/a1/data-key');
+    expect(await vault.readSecret('accounts/a1/data-key')).toBeUndefined();
+    expect(await (await KeyringVault.open({ dataDir })).readSecret('accounts/a1/data-key')).toBeUndefined();
+    const onDisk = await readFile(secretsFile(), 'utf8');
+    expect(onDisk).not.toContain('accounts/a1/data-key');
+    expect(onDisk).not.toContain(sealedBefore ?? 'nothing sealed');
+    expect(await vault.readSecret('accounts/a2/data-key')).toEqual({ wrapped: 'kept' });
+
+    expect(await vault.createSecret('accounts/a1/data-key', { destroyedAt: '2026-01-01T00:00:00.000Z' })).toBe(true);
+    expect(await vault.readSecret('accounts/a1/data-key')).toEqual({ destroyedAt: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('destroys a path with nothing stored (twice, even before secrets.json exists) without an error', async () => {
+    const vault = await KeyringVault.open({ dataDir });
+    await vault.destroySecret('accounts/never/data-key');
+    await vault.destroySecret('accounts/never/data-key');
+    expect(await vault.readSecret('accounts/never/data-key')).toBeUndefined();
+    await expectError(vault.destroySecret('a//b'), 'KeyNotFound');
+    await expectError(vault.createSecret('../escape', { x: 'y' }), 'KeyNotFound');
+  });
+
+  it('two instances on one folder racing to create the same secrets: exactly one wins each', async () => {
+    const a = await KeyringVault.open({ dataDir });
+    const b = await KeyringVault.open({ dataDir });
+    const paths = Array.from({ length: 6 }, (_, i) => `accounts/race-${i}/data-key`);
+
+    const results = await Promise.all(
+      paths.flatMap((path) => [
+        a.createSecret(path, { who: 'a' }).then((won) => ({ path, who: 'a', won })),
+        b.createSecret(path, { who: 'b' }).then((won) => ({ path, who: 'b', won })),
+      ]),
+    );
+
+    const fresh = await KeyringVault.open({ dataDir });
+    for (const path of paths) {
+      const winners = results.filter((r) => r.path === path && r.won);
+      expect(winners).toHaveLength(1);
+      const stored = { who: winners[0]?.who };
+      expect(await a.readSecret(path)).toEqual(stored);
+      expect(await b.readSecret(path)).toEqual(stored);
+      expect(await fresh.readSecret(path)).toEqual(stored);
+    }
+  });
+
+  it('two Node processes racing to create the same secret: exactly one wins', async () => {
+    await KeyringVault.open({ dataDir });
+    const script = `
+      const { KeyringVault } = await import(${JSON.stringify(keyringModule)});
+      const [dataDir, tag] = process.argv.slice(1);
+      const vault = await KeyringVault.open({ dataDir });
+      const won = [];
+      for (let i = 0; i < 5; i++) won.push(await vault.createSecret('accounts/race-' + i + '/data-key', { who: tag }));
+      process.stdout.write(JSON.stringify(won));
+    `;
+    const child = (tag: string) =>
+      run(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script, dataDir, tag], {
+        timeout: 60_000,
+      });
+    const [one, two] = await Promise.all([child('one'), child('two')]);
+    const wonOne = JSON.parse(one.stdout) as boolean[];
+    const wonTwo = JSON.parse(two.stdout) as boolean[];
+
+    const fresh = await KeyringVault.open({ dataDir });
+    for (let i = 0; i < 5; i++) {
+      expect([wonOne[i], wonTwo[i]].filter(Boolean)).toHaveLength(1);
+      expect(await fresh.readSecret(`accounts/race-${i}/data-key`)).toEqual({ who: wonOne[i] ? 'one' : 'two' });
+    }
+  });
+});
+
 describe('KeyringVault: no plaintext in errors', () => {
   it('keeps plaintexts, ciphertext bodies and MACs out of every error it throws', async () => {
     const vault = await KeyringVault.open({ dataDir });
