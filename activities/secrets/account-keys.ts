@@ -26,6 +26,8 @@ export function accountDataKeyPath(accountId: string): string {
 }
 
 const prefix = 'acct:1:';
+/** Rounds of delete-then-mark before `destroy` gives up (retryably) on a key that keeps being re-created. */
+const destroyAttempts = 3;
 const sealedPattern = /^acct:1:[A-Za-z0-9+/]+={0,2}$/;
 const ivBytes = 12;
 const tagBytes = 16;
@@ -139,17 +141,26 @@ export class AccountKeys {
   /**
    * Crypto-shred: destroy every version of the stored key, then leave the destroyed marker. Idempotent:
    * destroying a destroyed (or never made) key leaves the marker and reports `existed: false`.
+   * A key another process creates between the delete and the marker (the marker's check-and-set then
+   * fails) is destroyed in turn, so destroy never ends with a live key stored.
    */
   async destroy(accountId: string, at = new Date(this.now())): Promise<{ existed: boolean }> {
-    this.cache.delete(accountId);
-    const stored = await this.read(accountId);
-    const existed = stored !== undefined && 'wrapped' in stored;
-    if (stored === undefined || existed) {
-      await this.vault.destroySecret(accountDataKeyPath(accountId));
-      await this.vault.createSecret(accountDataKeyPath(accountId), { destroyedAt: at.toISOString() });
+    const path = accountDataKeyPath(accountId);
+    let existed = false;
+    try {
+      for (let attempt = 0; attempt < destroyAttempts; attempt++) {
+        this.cache.delete(accountId);
+        // Read raw, not through `read`: whatever is stored there (even a value CRA did not write) goes.
+        const stored = await this.vault.readSecret(path);
+        if (typeof stored?.destroyedAt === 'string') return { existed };
+        if (stored) existed = true;
+        await this.vault.destroySecret(path);
+        if (await this.vault.createSecret(path, { destroyedAt: at.toISOString() })) return { existed };
+      }
+    } finally {
+      this.cache.delete(accountId);
     }
-    this.cache.delete(accountId);
-    return { existed };
+    throw new SecretVaultError('Unavailable', `the data key of account ${accountId} was re-created while destroyed`);
   }
 
   /** Drop a cached key (another process destroyed it). */
