@@ -39,32 +39,41 @@ export const defaultConsentPurposes: ConsentPurpose[] = [
   },
 ];
 
-/** `CONSENT_PURPOSES`: a JSON array of purposes; undefined → the defaults. Problems name the variable. */
+const expected = 'a JSON array of {purpose, version, description, required?, features?}';
+
+/**
+ * `CONSENT_PURPOSES`: a JSON array of purposes; undefined → the defaults. Every problem starts with the
+ * variable's name and says which item and field is wrong, like the other settings' problems.
+ */
 export function parseConsentPurposes(raw: string | undefined): { value: ConsentPurpose[]; problems: string[] } {
   if (raw === undefined) return { value: defaultConsentPurposes, problems: [] };
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    return {
-      value: [],
-      problems: ['CONSENT_PURPOSES: not valid JSON (a JSON array of {purpose, version, description})'],
-    };
+    return { value: [], problems: [`CONSENT_PURPOSES: not valid JSON (expected ${expected})`] };
   }
-  const parsed = z.array(consentPurposeSchema).min(1).safeParse(json);
-  if (!parsed.success) {
-    return {
-      value: [],
-      problems: parsed.error.issues.map(
-        (i) => `CONSENT_PURPOSES${i.path.map((p) => `[${String(p)}]`).join('')}: ${i.message}`,
-      ),
-    };
-  }
-  const seen = new Set<string>();
+  if (!Array.isArray(json) || json.length === 0)
+    return { value: [], problems: [`CONSENT_PURPOSES: expected ${expected}, with at least one purpose`] };
+  const value: ConsentPurpose[] = [];
   const problems: string[] = [];
-  for (const p of parsed.data) {
-    if (seen.has(p.purpose)) problems.push(`CONSENT_PURPOSES: purpose "${p.purpose}" is listed twice`);
-    seen.add(p.purpose);
-  }
-  return { value: parsed.data, problems };
+  json.forEach((item: unknown, i) => {
+    // Strict: a misspelt field ("requird") is refused rather than silently ignored.
+    const parsed = consentPurposeSchema.strict().safeParse(item);
+    const named = (item as { purpose?: unknown } | null)?.purpose;
+    const where = `item ${i + 1}${typeof named === 'string' ? ` ("${named}")` : ''}`;
+    if (parsed.success) {
+      if (value.some((p) => p.purpose === parsed.data.purpose))
+        problems.push(`CONSENT_PURPOSES: ${where}: purpose "${parsed.data.purpose}" is listed twice`);
+      value.push(parsed.data);
+      return;
+    }
+    for (const issue of parsed.error.issues) {
+      const field = issue.path
+        .map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`))
+        .join('');
+      problems.push(`CONSENT_PURPOSES: ${where}${field ? `, ${field}` : ''}: ${issue.message}`);
+    }
+  });
+  return problems.length > 0 ? { value: [], problems } : { value, problems };
 }

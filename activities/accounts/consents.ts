@@ -41,3 +41,52 @@ export async function consentStopping(
     .findOne({ _id: accountId }, { projection: { consents: 1 } });
   return doc ? stoppedFeatures(doc.consents ?? [], purposes).get(feature) : undefined;
 }
+
+/** A person's consents as `GET /v1/me/consents` shows them. */
+export interface ConsentsView {
+  purposes: ConsentPurpose[];
+  /** The answer in force per purpose; `upToDate` when it answers the configured version. */
+  current: Array<RecordedConsent & { upToDate: boolean }>;
+  /** Every answer ever recorded, oldest first. */
+  history: RecordedConsent[];
+  stopped: Array<{ feature: ConsentFeature; purpose: string }>;
+}
+
+export function consentsView(history: readonly RecordedConsent[], purposes: readonly ConsentPurpose[]): ConsentsView {
+  return {
+    purposes: [...purposes],
+    current: consentsInForce(history).map((c) => ({
+      ...c,
+      upToDate: purposes.some((p) => p.purpose === c.purpose && p.version === c.version),
+    })),
+    history: [...history],
+    stopped: [...stoppedFeatures(history, purposes)].map(([feature, purpose]) => ({ feature, purpose })),
+  };
+}
+
+/** What `GET /v1/me` says is still to be answered: see `consentsRequiredSchema` in `api/routes/me.ts`. */
+export interface ConsentsRequired {
+  missing: Array<{ purpose: string; version: string; required: boolean }>;
+  outdated: Array<{ purpose: string; given: string; current: string; required: boolean }>;
+}
+
+/**
+ * Missing: a required purpose without a grant in force (never answered, or refused), or an optional one
+ * never answered (a refusal of an optional purpose is an answer, not asked again). Outdated: a grant of a
+ * version other than the configured one. Purposes no longer configured are left out.
+ */
+export function consentsRequired(
+  history: readonly RecordedConsent[],
+  purposes: readonly ConsentPurpose[],
+): ConsentsRequired {
+  const inForce = new Map(consentsInForce(history).map((c) => [c.purpose, c]));
+  const out: ConsentsRequired = { missing: [], outdated: [] };
+  for (const p of purposes) {
+    const answer = inForce.get(p.purpose);
+    if (!answer || (p.required && !answer.granted))
+      out.missing.push({ purpose: p.purpose, version: p.version, required: p.required });
+    else if (answer.granted && answer.version !== p.version)
+      out.outdated.push({ purpose: p.purpose, given: answer.version, current: p.version, required: p.required });
+  }
+  return out;
+}

@@ -2,8 +2,10 @@
  * The sync process's one starter (`sync/<accountId>/<provider>`): its workflow ids, task queue, search
  * attributes, the Temporal Schedule that repeats it, and the one visibility query that finds a
  * connection's running syncs. `POST /v1/me/providers/{p}/sync` starts a run now; the sync-control
- * activities (`activities/sync/control.ts`) create and stop the schedule and cancel running syncs.
- * (The link workflow starts the first sync as its child, with the same id and attributes.)
+ * activities (`activities/sync/control.ts`) create and stop the schedule and cancel running syncs;
+ * `PUT /v1/me/consents` pauses and resumes an account's schedules when a consent the sync needs is
+ * withdrawn or granted again. (The link workflow starts the first sync as its child, with the same id and
+ * attributes.)
  */
 import {
   ScheduleNotFoundError,
@@ -12,11 +14,15 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import { consentStopping } from '../../activities/accounts/consents.js';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { searchAttributesFor } from '../../temporal.config.js';
 import { syncWorkflowType, type SyncInput, type SyncWorkflow } from '../../workflows/sync/messages.js';
+import { ProblemError } from '../problem.js';
 import { accountsQueueOf, type ProcessDeps } from './deps.js';
+import { assertNotErasing } from './erasure.js';
 
 /** One connection of an account to a provider: what a sync imports from. */
 export interface SyncTarget {
@@ -52,11 +58,21 @@ function syncInput(config: ProcessDeps['config'], target: SyncTarget & { connect
   };
 }
 
-/** Sync a connection now: a sync already running (scheduled or not) is joined rather than doubled. */
+/**
+ * Sync a connection now: a sync already running (scheduled or not) is joined rather than doubled. Refused
+ * (409 `consent-required`) while the person has withdrawn a consent the sync needs.
+ */
 export async function syncNow(
-  { temporal, config }: ProcessDeps,
+  { temporal, config, db }: ProcessDeps & { db: Db },
   target: SyncTarget & { connectionId: string },
 ): Promise<{ workflowId: string }> {
+  await assertNotErasing({ temporal, config }, target.accountId);
+  const withdrawn = await consentStopping(db, target.accountId, 'provider_sync', config.dataRights.consentPurposes);
+  if (withdrawn)
+    throw new ProblemError(
+      'consent-required',
+      `Syncing provider data needs the consent "${withdrawn}", which you withdrew: grant it again with PUT /v1/me/consents.`,
+    );
   for await (const run of temporal.workflow.list({ query: runningSyncsQuery(target) }))
     return { workflowId: run.workflowId };
   const workflowId = workflowIds.sync(target.accountId, target.provider);
@@ -142,4 +158,59 @@ export async function cancelRunningSyncs(
     }
   }
   return cancelled;
+}
+
+/** The note on a schedule a withdrawn consent paused; resuming touches only schedules paused this way. */
+const consentPauseNote = (purpose: string) => `${consentPausePrefix}${purpose}`;
+const consentPausePrefix = 'CRA: paused because the person withdrew the consent ';
+
+/**
+ * A consent the sync needs was withdrawn: pause each connection's schedule (with a note saying why, for
+ * Temporal Web) and cancel its running syncs. Idempotent: a schedule paused already keeps its note.
+ */
+export async function pauseSyncsForConsent(
+  { temporal }: Pick<ProcessDeps, 'temporal'>,
+  input: { accountId: string; providers: readonly ProviderId[]; purpose: string },
+): Promise<{ paused: number; cancelled: number }> {
+  let paused = 0;
+  let cancelled = 0;
+  for (const provider of input.providers) {
+    const target = { accountId: input.accountId, provider };
+    const handle = temporal.schedule.getHandle(syncScheduleId(target));
+    try {
+      const { state } = await handle.describe();
+      if (!state.paused) {
+        await handle.pause(consentPauseNote(input.purpose));
+        paused++;
+      }
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+    cancelled += await cancelRunningSyncs({ temporal }, target);
+  }
+  return { paused, cancelled };
+}
+
+/**
+ * Nothing stops the sync any more: resume the schedules a withdrawn consent paused. A schedule an operator
+ * paused for another reason (another note) stays paused.
+ */
+export async function resumeSyncsAfterConsent(
+  { temporal }: Pick<ProcessDeps, 'temporal'>,
+  input: { accountId: string; providers: readonly ProviderId[] },
+): Promise<{ resumed: number }> {
+  let resumed = 0;
+  for (const provider of input.providers) {
+    const handle = temporal.schedule.getHandle(syncScheduleId({ accountId: input.accountId, provider }));
+    try {
+      const { state } = await handle.describe();
+      if (state.paused && state.note?.startsWith(consentPausePrefix)) {
+        await handle.unpause('CRA: resumed, the person granted the consent again');
+        resumed++;
+      }
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  }
+  return { resumed };
 }

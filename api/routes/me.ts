@@ -1,5 +1,6 @@
-/** `GET /v1/me`: the caller's account-center document. */
-import { OpenAPIHono } from '@hono/zod-openapi';
+/** `GET /v1/me`: the caller's account-center document, and which consents are still to be answered. */
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { consentsRequired } from '../../activities/accounts/consents.js';
 import { auth, secured } from '../auth/route-auth.js';
 import { accountCenterSchema, toAccountCenter, type AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
@@ -7,14 +8,33 @@ import type { ApiEnv } from '../context.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
+/** Computed from the configured purposes on every read: not part of the stored document. */
+const consentsRequiredSchema = z
+  .object({
+    missing: z.array(z.object({ purpose: z.string(), version: z.string(), required: z.boolean() })).openapi({
+      description:
+        'Purposes to ask about: a required one without a grant in force (never answered, or withdrawn), or an optional one never answered. Answer with PUT /v1/me/consents at `version`.',
+    }),
+    outdated: z
+      .array(z.object({ purpose: z.string(), given: z.string(), current: z.string(), required: z.boolean() }))
+      .openapi({ description: 'Purposes granted at a version (`given`) other than the configured one (`current`).' }),
+  })
+  .openapi('ConsentsRequired');
+
+const meSchema = accountCenterSchema.extend({ consents_required: consentsRequiredSchema }).meta({
+  id: 'Me',
+  title: 'Account center, as the person sees it',
+  description: 'The account-center document, with the consents still to be answered (`consents_required`).',
+});
+
 const route = secured(auth.bearer, {
   method: 'get',
   path: '/v1/me',
   summary: 'The caller’s account center',
   responses: {
     200: {
-      description: 'The account-center document',
-      content: { 'application/json': { schema: accountCenterSchema } },
+      description: 'The account-center document and the consents still to be answered',
+      content: { 'application/json': { schema: meSchema } },
     },
     ...problemResponses(401, 404),
   },
@@ -22,11 +42,15 @@ const route = secured(auth.bearer, {
 
 export const meRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
   const principal = c.get('principal');
-  const doc = await c
-    .get('deps')
-    .db.collection<AccountDocument>(collections.accounts)
-    .findOne({ _id: principal.accountId });
+  const deps = c.get('deps');
+  const doc = await deps.db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId });
   if (!doc)
     throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
-  return c.json(toAccountCenter(doc), 200);
+  return c.json(
+    {
+      ...toAccountCenter(doc),
+      consents_required: consentsRequired(doc.consents ?? [], deps.config.dataRights.consentPurposes),
+    },
+    200,
+  );
 });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../domain/config.js';
+import { defaultConsentPurposes } from '../../domain/consents.js';
 
 /** The ConfigError `loadConfig` throws for `env` (fails the test when it does not throw one). */
 function configError(env: Record<string, string | undefined>): ConfigError {
@@ -60,6 +61,12 @@ describe('loadConfig defaults', () => {
       worker: { metricsPort: 9464, shutdownGrace: '10s' },
       healthTimeoutMs: 2000,
       sync: { interval: '6 hours', pageSize: 100, maxPagesPerRun: 500 },
+      dataRights: {
+        consentPurposes: defaultConsentPurposes,
+        exportLinkTtl: '24 hours',
+        erasureGracePeriod: '7 days',
+        deletedAccountRetention: '612 days',
+      },
     });
   });
 
@@ -341,5 +348,63 @@ describe('sign-in settings', () => {
     expect(() => loadConfig({ ...auth0, AUTH0_LOGIN_CLIENT_ID: 'web' })).toThrow(
       /AUTH0_LOGIN_CLIENT_SECRET: AUTH0_LOGIN_CLIENT_ID and AUTH0_LOGIN_CLIENT_SECRET go together/,
     );
+  });
+});
+
+describe('CONSENT_PURPOSES', () => {
+  it('gives terms (required) and provider_data (stops the provider sync) without it', () => {
+    const { consentPurposes } = loadConfig({}).dataRights;
+    expect(consentPurposes.map((p) => [p.purpose, p.required, p.features])).toEqual([
+      ['terms', true, []],
+      ['provider_data', false, ['provider_sync']],
+    ]);
+  });
+
+  it('reads a JSON array, with required and features optional', () => {
+    const purposes = [
+      { purpose: 'terms', version: '2027-01', description: 'The terms', required: true },
+      { purpose: 'provider_data', version: '3', description: 'Provider data', features: ['provider_sync'] },
+    ];
+    expect(loadConfig({ CONSENT_PURPOSES: JSON.stringify(purposes) }).dataRights.consentPurposes).toEqual([
+      { ...purposes[0], features: [] },
+      { ...purposes[1], required: false },
+    ]);
+  });
+
+  it('refuses what is not JSON, or not a non-empty array, saying what it expects', () => {
+    for (const raw of ['terms=1', '{"purpose":"terms"}', '[]']) {
+      const line = lineFor(configError({ CONSENT_PURPOSES: raw }), 'CONSENT_PURPOSES');
+      expect(line).toContain('a JSON array of {purpose, version, description');
+    }
+  });
+
+  it('names the item and the field that is wrong, every one of them', () => {
+    const err = configError({
+      CONSENT_PURPOSES: JSON.stringify([
+        { purpose: 'Terms!', version: '1', description: 'x' },
+        { purpose: 'provider_data', version: '', description: 'y', features: ['mailing'] },
+        { purpose: 'news', version: '1', description: 'z', requird: true },
+      ]),
+    });
+    const lines = err.problems.filter((p) => p.startsWith('CONSENT_PURPOSES:'));
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^CONSENT_PURPOSES: item 1 \("Terms!"\), purpose: lower-case letters/);
+    expect(lines[1]).toMatch(/^CONSENT_PURPOSES: item 2 \("provider_data"\), version: /);
+    expect(lines[2]).toMatch(/^CONSENT_PURPOSES: item 2 \("provider_data"\), features\[0\]: .*provider_sync/);
+    // A misspelt field is refused rather than silently dropped (the purpose would not be required).
+    expect(lines[3]).toMatch(/^CONSENT_PURPOSES: item 3 \("news"\): .*requird/);
+  });
+
+  it('refuses a purpose listed twice', () => {
+    const line = lineFor(
+      configError({
+        CONSENT_PURPOSES: JSON.stringify([
+          { purpose: 'terms', version: '1', description: 'x' },
+          { purpose: 'terms', version: '2', description: 'y' },
+        ]),
+      }),
+      'CONSENT_PURPOSES',
+    );
+    expect(line).toBe('CONSENT_PURPOSES: item 2 ("terms"): purpose "terms" is listed twice');
   });
 });
