@@ -1,9 +1,11 @@
 /**
  * `npm run audit:verify`: walks the hash-chained audit log and names the first broken link.
- * Exit 0 when the chain is whole, 1 when it is broken, 2 when it could not be read.
+ * Exit 0 when the chain is whole, 1 when it is broken, 2 when it could not be read. The SecretVault is
+ * opened only when an event forgotten by an erasure needs its redaction seal checked.
  */
 import { MongoClient } from 'mongodb';
 import { AuditLog } from '../../activities/audit/audit-log.js';
+import { buildSecretVault } from '../../activities/secrets/build.js';
 import { configOrFail, parseArgs } from './args.js';
 
 const args = parseArgs(process.argv.slice(2), { json: 'boolean' }, 'npm run audit:verify [-- --json]');
@@ -12,7 +14,8 @@ const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_00
 let exitCode = 0;
 try {
   await mongo.connect();
-  const result = await new AuditLog(mongo.db(config.mongo.db)).verify();
+  const vault = () => buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
+  const result = await new AuditLog(mongo.db(config.mongo.db)).verify({ vault });
   if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else if (result.ok) process.stdout.write(`audit log intact: ${result.events} events, head ${result.headHash}\n`);
   else {
