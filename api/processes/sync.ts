@@ -91,10 +91,13 @@ export async function syncNow(
   return { workflowId };
 }
 
-/** Create the schedule that repeats this connection's sync (no-op when it exists). */
+/**
+ * Create the schedule that repeats this connection's sync (no-op when it exists). `pausedFor`: the purpose
+ * of a withdrawn consent the sync needs; the schedule starts paused, as `pauseSyncsForConsent` leaves it.
+ */
 export async function ensureSyncSchedule(
   { temporal, config }: ProcessDeps,
-  target: SyncTarget & { connectionId: string },
+  target: SyncTarget & { connectionId: string; pausedFor?: string },
 ): Promise<{ scheduleId: string; created: boolean }> {
   const scheduleId = syncScheduleId(target);
   try {
@@ -109,6 +112,7 @@ export async function ensureSyncSchedule(
       spec: { intervals: [{ every: config.sync.interval }] },
       // A run still going when the next is due is not doubled.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+      ...(target.pausedFor ? { state: { paused: true, note: consentPauseNote(target.pausedFor) } } : {}),
       action: {
         type: 'startWorkflow',
         workflowType: syncWorkflowType,

@@ -3,7 +3,8 @@
  * sees after signup, granting, withdrawing and granting again (history appended, never rewritten, each
  * answer audited), bad answers refused without a change, one person's consents out of another's reach,
  * withdrawal of provider_data stopping the provider sync (schedule paused, running sync cancelled, the
- * sync route refused) and re-granting resuming it, and `GET /v1/me` after the configured versions change.
+ * sync route refused, a provider linked meanwhile gets a paused schedule) and re-granting resuming it, and
+ * `GET /v1/me` after the configured versions change.
  */
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -252,6 +253,32 @@ describe('consents', () => {
     });
     expect(resumed.status).toBe(202);
     await stack.temporal.workflow.getHandle(resumed.body.workflowId).result();
+  });
+
+  it('gives a provider linked while the consent is withdrawn a paused schedule, and imports nothing until re-granted', async () => {
+    const version = versionOf('provider_data');
+    await answer(person, { purpose: 'provider_data', version, granted: false });
+    expect((await linkThroughSandbox(stack, person, 'google', `${username}-g`)).answer.body).toMatchObject({
+      status: 'linked',
+    });
+    const googleSchedule = stack.temporal.schedule.getHandle(`sync/${person.accountId}/google/schedule`);
+    const created = await googleSchedule.describe();
+    expect(created.state.paused).toBe(true);
+    expect(created.state.note).toContain('provider_data');
+    // The link's first sync is refused by the sync itself: it ends without importing anything.
+    await stack.temporal.workflow
+      .getHandle(`sync/${person.accountId}/google`)
+      .result()
+      .catch(() => undefined);
+    const imported = await call<{ items: unknown[] }>(stack, 'GET', '/v1/me/data?provider=google', {
+      token: person.token,
+    });
+    expect(imported.status).toBe(200);
+    expect(imported.body.items).toEqual([]);
+
+    await answer(person, { purpose: 'provider_data', version, granted: true });
+    expect((await googleSchedule.describe()).state.paused).toBe(false);
+    expect((await schedule().describe()).state.paused).toBe(false);
   });
 
   it('leaves a schedule an operator paused for another reason paused when the consent is granted again', async () => {
