@@ -14,6 +14,7 @@ import type { ProviderConfig } from '../../domain/provider-config.js';
 import { redirectUriFor } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { Notifier } from '../notify/port.js';
+import type { AccountKeys } from '../secrets/account-keys.js';
 import type { SecretVault } from '../secrets/port.js';
 import {
   exchangeCode,
@@ -29,8 +30,10 @@ import {
   linkAttempts,
   linkUndoTokens,
   linkUndoTtlMs,
+  openProviderToken,
   providerTokens,
   recordIdOf,
+  sealProviderToken,
   vaultKeys,
   type ProviderTokenDocument,
 } from './stores.js';
@@ -38,6 +41,8 @@ import {
 export interface ProviderActivityDeps {
   db: Db;
   vault: SecretVault;
+  /** Seals tokens with the account's data key (erasure's crypto-shred makes every copy unreadable). */
+  accountKeys: AccountKeys;
   providers: ProviderConfig;
   publicUrl: string;
   /** For the provider-linked notice, which carries an undo link made here (never in workflow history). */
@@ -83,6 +88,7 @@ function toFailure(err: unknown, permanentType: FailureType): unknown {
 export function createProviderActivities({
   db,
   vault,
+  accountKeys,
   providers,
   publicUrl,
   notifier,
@@ -97,6 +103,7 @@ export function createProviderActivities({
     base: Omit<
       ProviderTokenDocument,
       | '_id'
+      | 'connectionId'
       | 'accessTokenCiphertext'
       | 'refreshTokenCiphertext'
       | 'accessTokenExpiresAt'
@@ -106,11 +113,15 @@ export function createProviderActivities({
     >,
     set: TokenSet,
     version: number,
+    connectionId: string,
   ): Promise<void> {
+    const seal = (which: 'access' | 'refresh', token: string) =>
+      sealProviderToken(accountKeys, base.accountId, connectionId, which, token);
     const doc: Omit<ProviderTokenDocument, '_id'> = {
       ...base,
-      accessTokenCiphertext: await vault.encrypt(vaultKeys.providerTokens, set.accessToken),
-      refreshTokenCiphertext: set.refreshToken ? await vault.encrypt(vaultKeys.providerTokens, set.refreshToken) : null,
+      connectionId,
+      accessTokenCiphertext: await seal('access', set.accessToken),
+      refreshTokenCiphertext: set.refreshToken ? await seal('refresh', set.refreshToken) : null,
       accessTokenExpiresAt: set.expiresAt ?? null,
       scopes: set.scopes,
       version,
@@ -243,6 +254,7 @@ export function createProviderActivities({
           },
           set,
           1,
+          connectionId,
         );
         return {
           connectionId,
@@ -361,16 +373,11 @@ export function createProviderActivities({
         throw failure('InvalidGrant', 'the provider gave no refresh token; the person must reconnect');
       try {
         const resolved = await resolveProvider(doc.provider, providers, vault);
-        const set = await refreshTokens(
-          resolved.endpoints,
-          resolved.credentials,
-          await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext),
-          doc.scopes,
-        );
+        const refreshToken = await openProviderToken(accountKeys, vault, doc, 'refresh', doc.refreshTokenCiphertext);
+        const set = await refreshTokens(resolved.endpoints, resolved.credentials, refreshToken, doc.scopes);
         // Providers that rotate refresh tokens send a new one; the others keep the old one valid.
-        const keepRefresh = set.refreshToken
-          ? set
-          : { ...set, refreshToken: await vault.decrypt(vaultKeys.providerTokens, doc.refreshTokenCiphertext) };
+        // Stored again sealed with the account's key: a connection from before per-account keys moves over here.
+        const keepRefresh = set.refreshToken ? set : { ...set, refreshToken };
         const version = doc.version + 1;
         await storeTokens(
           doc._id,
@@ -382,6 +389,7 @@ export function createProviderActivities({
           },
           keepRefresh,
           version,
+          doc._id,
         );
         return { version, ...(set.expiresAt ? { accessTokenExpiresAt: set.expiresAt } : {}) };
       } catch (err) {
@@ -403,11 +411,13 @@ export function createProviderActivities({
       if (input.atProvider !== false)
         try {
           const resolved = await resolveProvider(doc.provider, providers, vault);
-          const token = doc.refreshTokenCiphertext ?? doc.accessTokenCiphertext;
+          const token = doc.refreshTokenCiphertext
+            ? await openProviderToken(accountKeys, vault, doc, 'refresh', doc.refreshTokenCiphertext)
+            : await openProviderToken(accountKeys, vault, doc, 'access', doc.accessTokenCiphertext);
           revoked = await revokeToken(
             resolved.endpoints,
             resolved.credentials,
-            await vault.decrypt(vaultKeys.providerTokens, token),
+            token,
             doc.refreshTokenCiphertext ? 'refresh_token' : 'access_token',
           );
         } catch (err) {

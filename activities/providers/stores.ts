@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import type { ProviderId } from '../../domain/providers.js';
+import { isAccountSealed, type AccountKeys } from '../secrets/account-keys.js';
+import type { SecretVault } from '../secrets/port.js';
 
 /** The id of a record named by a secret (a link attempt by its state, an undo link by its token): its SHA-256. */
 export const recordIdOf = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -44,11 +46,21 @@ export interface LinkAttemptDocument {
 }
 
 export interface ProviderTokenDocument {
-  _id: string; // connection id
+  _id: string; // connection id (`pending:<attemptId>` until the link is decided)
   accountId: string;
   provider: ProviderId;
   providerAccountId: string;
+  /**
+   * The connection the tokens are sealed for (their seal context), so pending tokens open under the id
+   * they are moved to. Absent on documents from before per-account keys.
+   */
+  connectionId?: string;
   status: 'pending' | 'active' | 'revoked';
+  /**
+   * Sealed with the account's data key (`acct:1:…`, context `token:<connectionId>:access`), or, for
+   * connections made before per-account keys, SecretVault ciphertext of `vaultKeys.providerTokens`.
+   * Read with `openProviderToken`.
+   */
   accessTokenCiphertext: string;
   refreshTokenCiphertext: string | null;
   accessTokenExpiresAt: string | null;
@@ -103,6 +115,40 @@ export async function ensureProviderIndexes(db: Db): Promise<void> {
       { 'connected_providers.nodes.provider': 1, 'connected_providers.nodes.providerAccountId': 1 },
       { name: 'connected_provider_account' },
     );
+}
+
+export type ProviderTokenKind = 'access' | 'refresh';
+
+/** What a sealed token is bound to: its connection and which token it is, so tokens cannot be swapped. */
+export function tokenSealContext(connectionId: string, which: ProviderTokenKind): string {
+  return `token:${connectionId}:${which}`;
+}
+
+/** A provider token sealed with the account's data key, as new token documents store it. */
+export async function sealProviderToken(
+  keys: AccountKeys,
+  accountId: string,
+  connectionId: string,
+  which: ProviderTokenKind,
+  token: string,
+): Promise<string> {
+  return keys.seal(accountId, tokenSealContext(connectionId, which), token);
+}
+
+/**
+ * A stored token in clear: opened with the account's key (AccountKeyDestroyed once the account was
+ * erased), or decrypted with the old SecretVault key for a connection made before per-account keys.
+ */
+export async function openProviderToken(
+  keys: AccountKeys,
+  vault: SecretVault,
+  doc: Pick<ProviderTokenDocument, '_id' | 'accountId' | 'connectionId'>,
+  which: ProviderTokenKind,
+  ciphertext: string,
+): Promise<string> {
+  if (isAccountSealed(ciphertext))
+    return keys.open(doc.accountId, tokenSealContext(doc.connectionId ?? doc._id, which), ciphertext);
+  return vault.decrypt(vaultKeys.providerTokens, ciphertext);
 }
 
 /** SecretVault key names. */

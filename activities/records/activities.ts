@@ -2,27 +2,42 @@
  * Sync activities: import one page of a provider's data as idempotent upserts keyed by (account,
  * provider, kind, external id), each record with a signed origin; mark records gone at the provider after
  * a full sync; verify origins on demand. The access token comes from the connection's token custodian,
- * never from refreshing here.
+ * never from refreshing here. Record content is stored sealed with the account's data key; the content
+ * hash and the origin MAC are over the clear content, so an origin verifies whichever way it is stored.
  */
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
+import type { ConsentPurpose } from '../../domain/consents.js';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { recordIdFor, type ProviderRecordDocument, type RecordOrigin } from '../../domain/records.js';
 import { freshTokenUpdate } from '../../workflows/tokens/messages.js';
+import { consentStopping } from '../accounts/consents.js';
 import { heartbeatWhile } from '../heartbeat.js';
 import { DataError, fetchDataPage } from '../providers/data-client.js';
 import { resolveProvider } from '../providers/resolve.js';
-import { providerTokens, vaultKeys } from '../providers/stores.js';
+import { openProviderToken, providerTokens } from '../providers/stores.js';
+import type { AccountKeys } from '../secrets/account-keys.js';
 import type { SecretVault } from '../secrets/port.js';
-import { contentHash, providerRecords, signOrigin, verifyOrigin } from './store.js';
+import {
+  checkRecordOrigin,
+  contentHash,
+  providerRecords,
+  sealRecordData,
+  signOrigin,
+  type SealedRecordDocument,
+} from './store.js';
 import { failure } from '../../domain/failures.js';
 
 export interface RecordActivityDeps {
   db: Db;
   vault: SecretVault;
+  /** Seals record content and opens tokens with the account's data key. */
+  accountKeys: AccountKeys;
+  /** The configured consent purposes: a withdrawn one that lists `provider_sync` stops the sync. */
+  consentPurposes: readonly ConsentPurpose[];
   providers: ProviderConfig;
   temporal: Client;
   now?: () => Date;
@@ -63,7 +78,15 @@ function toFailure(err: unknown): unknown {
   }
 }
 
-export function createRecordActivities({ db, vault, providers, temporal, now = () => new Date() }: RecordActivityDeps) {
+export function createRecordActivities({
+  db,
+  vault,
+  accountKeys,
+  consentPurposes,
+  providers,
+  temporal,
+  now = () => new Date(),
+}: RecordActivityDeps) {
   const records = providerRecords(db);
   const tokens = providerTokens(db);
 
@@ -94,7 +117,7 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
       throw failure('TokensMissing', `no current tokens for ${connectionId}`, { nonRetryable: doc === null });
     }
     return {
-      accessToken: await vault.decrypt(vaultKeys.providerTokens, doc.accessTokenCiphertext),
+      accessToken: await openProviderToken(accountKeys, vault, doc, 'access', doc.accessTokenCiphertext),
       providerAccountId: doc.providerAccountId,
     };
   }
@@ -141,6 +164,13 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
     /** Fetch one page and upsert it; replaying the same page writes nothing new. */
     async syncPage(input: SyncPageInput): Promise<SyncPageResult> {
       Context.current().heartbeat();
+      // Checked on every page, so a withdrawal stops a sync under way before it fetches anything more.
+      const withdrawn = await consentStopping(db, input.accountId, 'provider_sync', consentPurposes);
+      if (withdrawn)
+        throw failure(
+          'ConsentWithdrawn',
+          `the person withdrew consent "${withdrawn}", which provider sync needs: nothing more is imported`,
+        );
       const resolved = await resolveProvider(input.provider, providers, vault).catch((err: Error) => {
         throw failure('SyncRejected', err.message);
       });
@@ -168,7 +198,10 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
       }
       context.heartbeat();
       const fetchedAt = now().toISOString();
-      // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents.
+      // One unwrap per page at most (the key is cached): sealing is then in-process AES-GCM per record.
+      const key = await accountKeys.keyFor(input.accountId);
+      // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents
+      // (and a record stored in clear before per-account keys is replaced by its sealed form).
       const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
       for (const item of page.items) {
         const externalId = String(item.id);
@@ -183,13 +216,13 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
           sourceUrl: page.sourceUrl,
           contentHash: contentHash(data),
         };
-        const replacement: Omit<ProviderRecordDocument, '_id'> = {
+        const replacement: Omit<SealedRecordDocument, '_id'> = {
           accountId: input.accountId,
           provider: input.provider,
           kind: input.kind,
           externalId,
           connectionId: input.connectionId,
-          data,
+          sealedData: sealRecordData(key, _id, data),
           origin,
           originMac: await signOrigin(vault, { _id, accountId: input.accountId, kind: input.kind, externalId, origin }),
           status: 'active',
@@ -225,27 +258,36 @@ export function createRecordActivities({ db, vault, providers, temporal, now = (
     },
 
     /** Check every record's origin (of one account, or all): the records whose origin or content was edited. */
-    async verifyRecordOrigins(input: {
-      accountId?: string;
-      limit?: number;
-    }): Promise<{ checked: number; invalid: Array<{ recordId: string; reason: string }> }> {
-      return verifyAllOrigins(db, vault, input);
+    async verifyRecordOrigins(input: { accountId?: string; limit?: number }): Promise<OriginsReport> {
+      return verifyAllOrigins(db, vault, accountKeys, input);
     },
   };
+}
+
+export interface OriginsReport {
+  checked: number;
+  /** Records whose content or origin was edited (at most `limit`): never to be acted on. */
+  invalid: Array<{ recordId: string; reason: string }>;
+  /** Records of erased accounts (their key destroyed): unreadable by design, not forgeries. */
+  erased: number;
 }
 
 /** Shared by the activity and `npm run origin:verify`. */
 export async function verifyAllOrigins(
   db: Db,
   vault: SecretVault,
+  keys: AccountKeys,
   input: { accountId?: string; limit?: number } = {},
-): Promise<{ checked: number; invalid: Array<{ recordId: string; reason: string }> }> {
+): Promise<OriginsReport> {
   const invalid: Array<{ recordId: string; reason: string }> = [];
   let checked = 0;
+  let erased = 0;
   for await (const doc of providerRecords(db).find(input.accountId ? { accountId: input.accountId } : {})) {
     checked++;
-    const check = await verifyOrigin(vault, doc);
-    if (!check.ok && invalid.length < (input.limit ?? 1000)) invalid.push({ recordId: doc._id, reason: check.reason });
+    const check = await checkRecordOrigin(keys, vault, doc);
+    if (check.ok) continue;
+    if (check.reason === 'account_key_destroyed') erased++;
+    else if (invalid.length < (input.limit ?? 1000)) invalid.push({ recordId: doc._id, reason: check.reason });
   }
-  return { checked, invalid };
+  return { checked, invalid, erased };
 }

@@ -11,12 +11,15 @@ import type { ProviderId } from '../../domain/providers.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Notifier } from '../notify/port.js';
+import type { AccountKeys } from '../secrets/account-keys.js';
 import type { SecretVault } from '../secrets/port.js';
-import { providerRecords, verifyOrigin } from './store.js';
+import { checkRecordOrigin, providerRecords } from './store.js';
 
 export interface RetentionActivityDeps {
   db: Db;
   vault: SecretVault;
+  /** Opens sealed record content, whose hash the origin check compares. */
+  accountKeys: AccountKeys;
   auditLog: AuditLog;
   notifier: Notifier;
   /** Where reports of records with an unverifiable origin go (`SUPPORT_EMAIL`). */
@@ -27,7 +30,9 @@ export interface RetentionActivityDeps {
 /** Records verified and written per activity call: one HMAC check each, so a batch stays well inside its timeout. */
 export const retentionBatchSize = 500;
 
-export type InvalidOriginReason = 'content_changed' | 'origin_changed' | 'connection_mismatch';
+/** `account_key_destroyed`: the account was erased, its content unreadable; left to the erasure, not acted on here. */
+export type InvalidOriginReason =
+  'content_changed' | 'origin_changed' | 'connection_mismatch' | 'account_key_destroyed';
 
 export interface RetentionBatchInput {
   accountId: string;
@@ -78,6 +83,7 @@ function ofConnection(connectionId: string): Filter<ProviderRecordDocument> {
 export function createRetentionActivities({
   db,
   vault,
+  accountKeys,
   auditLog,
   notifier,
   supportEmail,
@@ -91,7 +97,7 @@ export function createRetentionActivities({
     accountId: string,
     connectionId: string,
   ): Promise<{ ok: true } | { ok: false; reason: InvalidOriginReason }> {
-    const check = await verifyOrigin(vault, doc);
+    const check = await checkRecordOrigin(accountKeys, vault, doc);
     if (!check.ok) return check;
     // A valid MAC over an origin of another connection: the record's unsigned fields were edited to point here.
     if (doc.origin.connectionId !== connectionId || doc.accountId !== accountId)

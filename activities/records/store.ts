@@ -61,11 +61,33 @@ export async function signOrigin(
   return vault.hmac(originMacKey, canonicalJson(originMacInput(doc)));
 }
 
-export type OriginCheck = { ok: true } | { ok: false; reason: 'content_changed' | 'origin_changed' };
+/**
+ * What sync writes: the content only sealed, never in clear. Records written before per-account keys
+ * may still hold clear `data` (`ProviderRecordDocument`); nothing writes that shape any more.
+ */
+export type SealedRecordDocument = Omit<ProviderRecordDocument, 'data' | 'sealedData'> & { sealedData: string };
 
-/** A record's origin holds when its content still hashes to the origin's hash and the MAC verifies. */
-export async function verifyOrigin(vault: SecretVault, doc: ProviderRecordDocument): Promise<OriginCheck> {
-  if (contentHash(doc.data) !== doc.origin.contentHash) return { ok: false, reason: 'content_changed' };
+export type OriginCheck =
+  | { ok: true }
+  | {
+      ok: false;
+      /**
+       * `content_changed`: the content (clear or sealed) was edited; `origin_changed`: the MAC fails;
+       * `account_key_destroyed`: the account was erased, so the content cannot be read (not a forgery).
+       */
+      reason: 'content_changed' | 'origin_changed' | 'account_key_destroyed';
+    };
+
+/**
+ * A record's origin holds when its content (already opened: `recordContent`) still hashes to the origin's
+ * hash and the MAC verifies.
+ */
+export async function verifyOrigin(
+  vault: SecretVault,
+  doc: Pick<ProviderRecordDocument, '_id' | 'accountId' | 'kind' | 'externalId' | 'origin' | 'originMac'>,
+  content: Record<string, unknown>,
+): Promise<OriginCheck> {
+  if (contentHash(content) !== doc.origin.contentHash) return { ok: false, reason: 'content_changed' };
   // A vault that cannot answer is an outage, not a verdict: let it fail (and retry) rather than report forgeries.
   const valid = await vault
     .verifyHmac(originMacKey, canonicalJson(originMacInput(doc)), doc.originMac)
@@ -74,4 +96,28 @@ export async function verifyOrigin(vault: SecretVault, doc: ProviderRecordDocume
       return false;
     });
   return valid ? { ok: true } : { ok: false, reason: 'origin_changed' };
+}
+
+/**
+ * Open a stored record and verify its origin. Sealed content that fails authentication (edited, or moved
+ * from another record) is `content_changed`; a record of an erased account is `account_key_destroyed`.
+ * A SecretVault that cannot unwrap the key is an outage and throws.
+ */
+export async function checkRecordOrigin(
+  keys: AccountKeys,
+  vault: SecretVault,
+  doc: ProviderRecordDocument,
+): Promise<OriginCheck> {
+  let content: Record<string, unknown>;
+  if (doc.sealedData === undefined) content = doc.data ?? {};
+  else {
+    const key = await keys.existingKeyFor(doc.accountId);
+    if (!key) return { ok: false, reason: 'account_key_destroyed' };
+    try {
+      content = JSON.parse(key.open(recordSealContext(doc._id), doc.sealedData)) as Record<string, unknown>;
+    } catch {
+      return { ok: false, reason: 'content_changed' };
+    }
+  }
+  return verifyOrigin(vault, doc, content);
 }

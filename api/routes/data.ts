@@ -3,11 +3,14 @@
  * running) and `GET /v1/me/data?provider=&kind=&cursor=` (their records, with origins, page by page).
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { recordContent } from '../../activities/records/store.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
+import { failureTypeOf } from '../../domain/failures.js';
 import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
+import { accountKeysOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 import { syncNow } from '../processes/sync.js';
@@ -77,7 +80,7 @@ const dataRoute = secured(auth.bearer, {
         },
       },
     },
-    ...problemResponses(400, 401),
+    ...problemResponses(400, 401, 410),
   },
 });
 
@@ -123,17 +126,32 @@ export const dataRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       .find(filter, { sort: { _id: 1 }, limit: query.limit + 1 })
       .toArray();
     const page = docs.slice(0, query.limit);
-    return c.json(
-      {
-        items: page.map((d) => ({
+    const keys = await accountKeysOf(c.get('deps'));
+    let items;
+    try {
+      items = await Promise.all(
+        page.map(async (d) => ({
           recordId: d._id,
           provider: d.provider,
           kind: d.kind,
           externalId: d.externalId,
           status: d.status,
-          data: d.data,
+          data: await recordContent(keys, d),
           origin: d.origin,
         })),
+      );
+    } catch (err) {
+      // The account's key was destroyed (it was erased): its records can never be read again.
+      if (failureTypeOf(err) === 'AccountKeyDestroyed')
+        throw new ProblemError(
+          'account-data-erased',
+          'This account was erased: its imported data can no longer be read.',
+        );
+      throw err;
+    }
+    return c.json(
+      {
+        items,
         nextCursor: docs.length > query.limit ? encodeCursor(page[page.length - 1]!._id) : null,
       },
       200,

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { createRetentionActivities } from '../../activities/records/retention.js';
-import { vaultKeys } from '../../activities/providers/stores.js';
+import { recordContent, sealRecordData } from '../../activities/records/store.js';
+import { openProviderToken, providerTokens } from '../../activities/providers/stores.js';
 import type { AccountCenter, ConnectedProviderNode } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { defaultSupportEmail } from '../../domain/config.js';
@@ -37,6 +38,20 @@ type Problem = { type: string; status: number; detail: string; errors?: Array<{ 
 const records = () => stack.db.collection<ProviderRecordDocument>(collections.providerRecords);
 const recordsOf = (filter: Partial<Pick<ProviderRecordDocument, 'connectionId' | 'accountId' | 'provider'>>) =>
   records().find(filter).sort({ _id: 1 }).toArray();
+/** A record's content as the account center reads it (sealed with the account's key). */
+const contentOf = (doc: ProviderRecordDocument) => recordContent(stack.deps.accountKeys, doc);
+
+/**
+ * Edited in the database by someone who can even seal with the account's key: the content no longer
+ * hashes to the signed origin.
+ */
+async function editContent(recordId: string): Promise<void> {
+  const doc = (await records().findOne({ _id: recordId }))!;
+  const key = await stack.deps.accountKeys.keyFor(doc.accountId);
+  const edited = sealRecordData(key, recordId, { ...(await contentOf(doc)), tampered: true });
+  await records().updateOne({ _id: recordId }, { $set: { sealedData: edited } });
+}
+
 const me = async (who: SignedUp) => (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token })).body;
 
 /** How many records the sandbox serves the user, per kind (the rest of the provider's kinds: none). */
@@ -93,7 +108,7 @@ describe('disconnecting a provider', () => {
     expect(await identitiesOf(who.subject)).toContainEqual({ provider: 'github', user_id: node.providerAccountId });
     // Edited in the database: the content no longer hashes to the signed origin.
     const edited = before.find((r) => r.kind === 'starred')!;
-    await records().updateOne({ _id: edited._id }, { $set: { 'data.tampered': true } });
+    await editContent(edited._id);
 
     const shown = await preview(who, 'github');
     expect(shown.status).toBe(200);
@@ -108,9 +123,15 @@ describe('disconnecting a provider', () => {
     expect(shown.body.retention.keep).toContain('6 records stay');
     expect(shown.body.retention.delete).toContain('6 records');
 
-    const tokens = stack.db.collection(collections.providerTokens);
+    const tokens = providerTokens(stack.db);
     const stored = await tokens.findOne({ _id: node.connectionId as never });
-    const accessToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.accessTokenCiphertext);
+    const accessToken = await openProviderToken(
+      stack.deps.accountKeys,
+      stack.deps.vault,
+      stored!,
+      'access',
+      stored!.accessTokenCiphertext,
+    );
 
     const result = await disconnected(who, 'github', 'keep');
     expect(result).toMatchObject({
@@ -129,13 +150,14 @@ describe('disconnecting a provider', () => {
     expect(after).toHaveLength(6);
     for (const r of after) {
       const was = before.find((b) => b._id === r._id)!;
-      if (r._id === edited._id)
-        expect(r).toMatchObject({ status: 'active', data: { ...was.data, tampered: true }, originMac: was.originMac });
-      else
+      if (r._id === edited._id) {
+        expect(r).toMatchObject({ status: 'active', originMac: was.originMac });
+        expect(await contentOf(r)).toEqual({ ...(await contentOf(was)), tampered: true });
+      } else
         expect(r).toMatchObject({
           status: 'detached',
           detachedAt: expect.any(String),
-          data: was.data,
+          sealedData: was.sealedData,
           origin: was.origin,
         });
     }
@@ -185,12 +207,13 @@ describe('disconnecting a provider', () => {
     ];
     stack.sandbox!.data.remove('github', username, 'repositories', gone.externalId);
     stack.sandbox!.data.remove('github', username, 'starred', goneEdited.externalId);
-    await records().updateOne({ _id: goneEdited._id }, { $set: { 'data.tampered': true } });
+    await editContent(goneEdited._id);
     const again = await link(who, 'github', username);
     expect(again.connectionId).toBe(node.connectionId);
     const retention = createRetentionActivities({
       db: stack.db,
       vault: stack.deps.vault,
+      accountKeys: stack.deps.accountKeys,
       auditLog: stack.deps.auditLog,
       notifier: stack.deps.notifier,
       supportEmail: defaultSupportEmail,
@@ -235,7 +258,7 @@ describe('disconnecting a provider', () => {
       githubBefore.find((r) => r.kind === 'starred')!,
     ];
     await records().updateOne({ _id: forged._id }, { $set: { 'origin.connectionId': 'conn_forged' } });
-    await records().updateOne({ _id: changed._id }, { $set: { 'data.tampered': true } });
+    await editContent(changed._id);
     const tampered = await records()
       .find({ _id: { $in: [forged._id, changed._id] } })
       .sort({ _id: 1 })

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { vaultKeys } from '../../activities/providers/stores.js';
+import { openProviderToken, providerTokens, vaultKeys } from '../../activities/providers/stores.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
@@ -130,13 +130,15 @@ describe('linking a provider', () => {
       linkOrigin: { workflowId: started.body.workflowId, requestedBy: person.subject },
     });
 
-    // Tokens are ciphertext at rest and decrypt to what the provider issued.
-    const stored = await stack.db.collection(collections.providerTokens).findOne({ _id: node!.connectionId as never });
+    // Tokens are sealed at rest with the account's data key and open to what the provider issued.
+    const stored = await providerTokens(stack.db).findOne({ _id: node!.connectionId });
     expect(stored).toMatchObject({ status: 'active', accountId: person.accountId, provider: 'github' });
-    expect(stored!.accessTokenCiphertext).toMatch(/^cra:v\d+:/);
-    expect(stored!.refreshTokenCiphertext).toMatch(/^cra:v\d+:/);
-    const accessToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.accessTokenCiphertext);
-    const refreshToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.refreshTokenCiphertext);
+    expect(stored!.accessTokenCiphertext).toMatch(/^acct:1:/);
+    expect(stored!.refreshTokenCiphertext).toMatch(/^acct:1:/);
+    const open = (which: 'access' | 'refresh', sealed: string) =>
+      openProviderToken(stack.deps.accountKeys, stack.deps.vault, stored!, which, sealed);
+    const accessToken = await open('access', stored!.accessTokenCiphertext);
+    const refreshToken = await open('refresh', stored!.refreshTokenCiphertext!);
     const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, {
       headers: { authorization: `Bearer ${accessToken}` },
     });

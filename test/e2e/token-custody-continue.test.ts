@@ -5,9 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { expect, it } from 'vitest';
-import { vaultKeys } from '../../activities/providers/stores.js';
+import { openProviderToken, providerTokens } from '../../activities/providers/stores.js';
 import type { AccountCenter } from '../../domain/account-center.js';
-import { collections } from '../../domain/collections.js';
 import {
   custodyStateQuery,
   freshTokenUpdate,
@@ -69,11 +68,15 @@ it('continues as new after 200 refreshes and keeps custody of the same connectio
   // The new run still hands out tokens that the provider accepts.
   const fresh = await custody.executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds: 10 }] });
   expect(fresh.tokenVersion).toBeGreaterThan(200);
-  const stored = await stack.db
-    .collection<{ _id: string; version: number; accessTokenCiphertext: string }>(collections.providerTokens)
-    .findOne({ _id: fresh.connectionId });
+  const stored = await providerTokens(stack.db).findOne({ _id: fresh.connectionId });
   expect(stored!.version).toBeGreaterThanOrEqual(fresh.tokenVersion);
-  const accessToken = await stack.deps.vault.decrypt(vaultKeys.providerTokens, stored!.accessTokenCiphertext);
+  const accessToken = await openProviderToken(
+    stack.deps.accountKeys,
+    stack.deps.vault,
+    stored!,
+    'access',
+    stored!.accessTokenCiphertext,
+  );
   const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, {
     headers: { authorization: `Bearer ${accessToken}` },
   });

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { vaultKeys } from '../../activities/providers/stores.js';
+import { openProviderToken, providerTokens, type ProviderTokenDocument } from '../../activities/providers/stores.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
@@ -40,9 +40,11 @@ it('refreshes before expiry, hands out fresh versions, and asks for reauth after
 
   const custody = stack.temporal.workflow.getHandle(`tokens/${who.accountId}/github`);
   const first = await custody.query(custodyStateQuery);
-  const tokens = stack.db.collection(collections.providerTokens);
+  const tokens = providerTokens(stack.db);
+  const accessTokenOf = (doc: ProviderTokenDocument) =>
+    openProviderToken(stack.deps.accountKeys, stack.deps.vault, doc, 'access', doc.accessTokenCiphertext);
   const before = await tokens.findOne({ _id: first.connectionId as never });
-  const firstAccess = await stack.deps.vault.decrypt(vaultKeys.providerTokens, before!.accessTokenCiphertext);
+  const firstAccess = await accessTokenOf(before!);
 
   // The custodian refreshes on its own, before the token expires.
   const refreshed = await eventually(
@@ -58,7 +60,7 @@ it('refreshes before expiry, hands out fresh versions, and asks for reauth after
   expect(Date.parse(refreshed.accessTokenExpiresAt!)).toBeGreaterThan(Date.now());
   const after = await tokens.findOne({ _id: first.connectionId as never });
   expect(after!.version).toBeGreaterThan(before!.version);
-  const newAccess = await stack.deps.vault.decrypt(vaultKeys.providerTokens, after!.accessTokenCiphertext);
+  const newAccess = await accessTokenOf(after!);
   expect(newAccess).not.toBe(firstAccess);
   const userinfo = await fetch(stack.sandbox!.endpoints('github').userinfo, {
     headers: { authorization: `Bearer ${newAccess}` },
