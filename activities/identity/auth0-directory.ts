@@ -18,7 +18,7 @@ import {
 export interface Auth0DirectoryOptions {
   /** Tenant domain, a bare host name: `tenant.eu.auth0.com` or a custom domain. */
   domain: string;
-  /** Machine-to-machine application with `read:users update:users read:roles create:role_members`. */
+  /** Machine-to-machine application with `read:users update:users read:roles create:role_members` (`delete:users` for erasure). */
   clientId: string;
   clientSecret: string;
   /** Management API audience; defaults to `https://<domain>/api/v2/`. */
@@ -31,6 +31,27 @@ export interface Auth0DirectoryOptions {
 
 /** `app_metadata` key that binds an Auth0 user to its CRA account. */
 const accountIdKey = 'cra_account_id';
+
+/** `app_metadata` key where an erasure notes the secondary identities it is about to unlink. */
+const erasureSecondariesKey = 'cra_erasure_secondaries';
+
+interface SecondaryIdentity {
+  provider: Management.UserIdentityProviderEnum;
+  user_id: string;
+}
+
+const secondaryKey = (i: SecondaryIdentity) => `${i.provider}|${i.user_id}`;
+
+/** The secondaries an erasure noted before a crash (anything else in that key is ignored). */
+function notedSecondaries(value: unknown): SecondaryIdentity[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((v): SecondaryIdentity[] => {
+    const i = v as Partial<SecondaryIdentity> | null;
+    return typeof i?.provider === 'string' && typeof i.user_id === 'string'
+      ? [{ provider: i.provider, user_id: i.user_id }]
+      : [];
+  });
+}
 
 /** Used when a 429 carries neither `x-ratelimit-reset` nor `retry-after`. */
 const defaultRetryAfterMs = 1000;
@@ -134,6 +155,68 @@ export class Auth0Directory implements IdentityDirectory {
       // Already unlinked, or the user is gone: nothing left to remove.
       if (mapped.type === 'IdentityNotFound') return { unlinked: false };
       throw mapped;
+    }
+  }
+
+  /**
+   * Erasure of the Auth0 user. A linked identity lives inside the primary user, and unlinking makes it a user of
+   * its own again ("If your goal is to delete the secondary identity entirely, you must first unlink the accounts,
+   * and then delete the newly created secondary account":
+   * https://auth0.com/docs/manage-users/user-accounts/user-account-linking/unlink-user-accounts). So:
+   * 1. read the user (https://auth0.com/docs/api/management/v2/users/get-users-by-id); 404: already gone;
+   * 2. note its secondary identities in its own `app_metadata` (PATCH, merged at the first level), because once
+   *    unlinked they are no longer listed there and a retry after a crash must still find their users;
+   * 3. unlink each (https://auth0.com/docs/api/management/v2/users/delete-user-identity-by-user-id) and delete
+   *    the user it becomes, `<provider>|<user_id>` (https://auth0.com/docs/api/management/v2/users/delete-users-by-id);
+   * 4. delete the user (same page). Every call is safe to repeat: a 404 means that part is done.
+   * `unlinkedIdentities` counts every secondary identity removed, on this call or one before it.
+   */
+  async deleteIdentity(subject: string): Promise<{ deleted: boolean; unlinkedIdentities: number }> {
+    const path = userPath(subject);
+    let user: Management.GetUserResponseContent;
+    try {
+      user = await this.client.users.get(subject);
+    } catch (err) {
+      if (statusOf(err) === 404) return { deleted: false, unlinkedIdentities: 0 };
+      throw toIdentityError(err, 'GET', path);
+    }
+    const linked = (user.identities ?? [])
+      .slice(1)
+      .flatMap((i): SecondaryIdentity[] =>
+        i.provider && i.user_id !== undefined ? [{ provider: i.provider, user_id: String(i.user_id) }] : [],
+      );
+    const noted = notedSecondaries(user.app_metadata?.[erasureSecondariesKey]);
+    const known = new Set(noted.map(secondaryKey));
+    const fresh = linked.filter((i) => !known.has(secondaryKey(i)));
+    const secondaries = [...noted, ...fresh];
+    if (fresh.length > 0) {
+      await mappedCall('PATCH', path, () =>
+        this.client.users.update(subject, { app_metadata: { [erasureSecondariesKey]: secondaries } }),
+      );
+    }
+    const stillLinked = new Set(linked.map(secondaryKey));
+    for (const secondary of secondaries) {
+      if (stillLinked.has(secondaryKey(secondary))) {
+        await this.gone(
+          'DELETE',
+          `${path}/identities/${secondary.provider}/${encodeURIComponent(secondary.user_id)}`,
+          () => this.client.users.identities.delete(subject, secondary.provider, secondary.user_id),
+        );
+      }
+      const secondaryUser = `${secondary.provider}|${secondary.user_id}`;
+      await this.gone('DELETE', userPath(secondaryUser), () => this.client.users.delete(secondaryUser));
+    }
+    await this.gone('DELETE', path, () => this.client.users.delete(subject));
+    return { deleted: true, unlinkedIdentities: secondaries.length };
+  }
+
+  /** A call whose 404 means its work is already done (an erasure's retry). */
+  private async gone(method: string, path: string, call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      throw toIdentityError(err, method, path);
     }
   }
 

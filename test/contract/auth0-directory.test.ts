@@ -593,3 +593,150 @@ describe('Auth0Directory.resetCredentials (account recovery)', () => {
     ).toBeDefined();
   });
 });
+
+// Erasure: https://auth0.com/docs/api/management/v2/users/get-users-by-id (the user and its `identities`, the
+// primary first), https://auth0.com/docs/api/management/v2/users/delete-user-identity-by-user-id (unlink; the
+// secondary becomes a user of its own, which
+// https://auth0.com/docs/manage-users/user-accounts/user-account-linking/unlink-user-accounts says to delete too)
+// and https://auth0.com/docs/api/management/v2/users/delete-users-by-id (DELETE /api/v2/users/{id}, 204).
+describe('Auth0Directory.deleteIdentity (erasure)', () => {
+  const user = '/api/v2/users/auth0%7Cabc';
+  const primary = { provider: 'auth0', user_id: 'abc', connection: 'Username-Password-Authentication' };
+  const github = { provider: 'github', user_id: '583231', connection: 'github', isSocial: true };
+  const google = { provider: 'google-oauth2', user_id: '1098', connection: 'google-oauth2', isSocial: true };
+  const calls = () => managementCalls().map((c) => `${c.method} ${c.path}`);
+  const count = (call: string) => calls().filter((c) => c === call).length;
+
+  beforeEach(() => {
+    tenant.users.get('auth0|abc')!.identities = [primary, github, google];
+  });
+
+  it('unlinks every secondary identity, deletes the users they become, then deletes the user', async () => {
+    await expect(newDirectory().deleteIdentity('auth0|abc')).resolves.toEqual({ deleted: true, unlinkedIdentities: 2 });
+
+    expect(calls()).toEqual([
+      `GET ${user}`,
+      `PATCH ${user}`,
+      `DELETE ${user}/identities/github/583231`,
+      'DELETE /api/v2/users/github%7C583231',
+      `DELETE ${user}/identities/google-oauth2/1098`,
+      'DELETE /api/v2/users/google-oauth2%7C1098',
+      `DELETE ${user}`,
+    ]);
+    // The secondaries were noted on the user first, so a retry after a crash still finds them once unlinked.
+    expect(writes()[0]?.body).toStrictEqual({
+      app_metadata: {
+        cra_erasure_secondaries: [
+          { provider: 'github', user_id: '583231' },
+          { provider: 'google-oauth2', user_id: '1098' },
+        ],
+      },
+    });
+    for (const call of writes()) expect(call.headers.authorization).toBe(`Bearer ${tenant.issuedTokens[0]}`);
+    // Nothing of the person is left at the tenant: neither the user nor the users its identities became.
+    expect([...tenant.users.keys()]).toEqual([]);
+  });
+
+  it('deletes a user without linked identities with one read and one delete', async () => {
+    tenant.users.get('auth0|abc')!.identities = [primary];
+    await expect(newDirectory().deleteIdentity('auth0|abc')).resolves.toEqual({ deleted: true, unlinkedIdentities: 0 });
+    expect(calls()).toEqual([`GET ${user}`, `DELETE ${user}`]);
+    expect(tenant.users.has('auth0|abc')).toBe(false);
+  });
+
+  it('answers deleted: false for a user already gone, and a second erasure changes nothing', async () => {
+    await newDirectory().deleteIdentity('auth0|abc');
+    const before = managementCalls().length;
+    await expect(newDirectory().deleteIdentity('auth0|abc')).resolves.toEqual({
+      deleted: false,
+      unlinkedIdentities: 0,
+    });
+    expect(calls().slice(before)).toEqual([`GET ${user}`]);
+    await expect(newDirectory().deleteIdentity('auth0|nobody')).resolves.toEqual({
+      deleted: false,
+      unlinkedIdentities: 0,
+    });
+  });
+
+  it('a retry after the unlinks but before the delete unlinks nothing again and deletes the user once', async () => {
+    // The run stops after both unlinks, on the last secondary user's deletion (as a crash there would).
+    tenant.canned.push({
+      method: 'DELETE',
+      path: '/api/v2/users/google-oauth2%7C1098',
+      status: 503,
+      body: { statusCode: 503, error: 'Service Unavailable' },
+    });
+    expect((await caught(newDirectory().deleteIdentity('auth0|abc'))).type).toBe('IdentityUnavailable');
+    expect(count(`DELETE ${user}`)).toBe(0);
+
+    await expect(newDirectory().deleteIdentity('auth0|abc')).resolves.toEqual({ deleted: true, unlinkedIdentities: 2 });
+    expect(count(`DELETE ${user}`)).toBe(1);
+    expect(count(`DELETE ${user}/identities/github/583231`)).toBe(1);
+    expect(count(`DELETE ${user}/identities/google-oauth2/1098`)).toBe(1);
+    expect(count(`PATCH ${user}`)).toBe(1);
+    expect([...tenant.users.keys()]).toEqual([]);
+  });
+
+  it('a retry after the note but before any unlink notes nothing again and unlinks each identity once', async () => {
+    tenant.canned.push({
+      method: 'DELETE',
+      path: `${user}/identities/github/583231`,
+      status: 500,
+      body: { statusCode: 500, error: 'Internal Server Error' },
+    });
+    expect((await caught(newDirectory().deleteIdentity('auth0|abc'))).type).toBe('IdentityUnavailable');
+    await expect(newDirectory().deleteIdentity('auth0|abc')).resolves.toEqual({ deleted: true, unlinkedIdentities: 2 });
+    expect(count(`PATCH ${user}`)).toBe(1);
+    expect(count(`DELETE ${user}/identities/google-oauth2/1098`)).toBe(1);
+    expect(count(`DELETE ${user}`)).toBe(1);
+    expect([...tenant.users.keys()]).toEqual([]);
+  });
+
+  it('maps a 429 to IdentityRateLimited with the time the rate limit resets, at any call', async () => {
+    const reset = Math.ceil(Date.now() / 1000) + 30;
+    tenant.canned.push({
+      method: 'GET',
+      path: user,
+      status: 429,
+      headers: { 'x-ratelimit-reset': String(reset) },
+      body: { statusCode: 429, error: 'Too Many Requests' },
+    });
+    const onRead = await caught(newDirectory().deleteIdentity('auth0|abc'));
+    expect(onRead.type).toBe('IdentityRateLimited');
+    expect(onRead.retryAfterMs).toBeGreaterThan(25_000);
+    expect(onRead.retryAfterMs).toBeLessThanOrEqual(31_000);
+    expect(onRead.message).toBe(`Auth0 GET ${user} failed with status 429`);
+    expectNoCredentials(onRead);
+
+    tenant.canned.push({
+      method: 'DELETE',
+      path: user,
+      status: 429,
+      headers: { 'retry-after': '2' },
+      body: { statusCode: 429 },
+    });
+    expect(await caught(newDirectory().deleteIdentity('auth0|abc'))).toMatchObject({
+      type: 'IdentityRateLimited',
+      retryAfterMs: 2000,
+      message: `Auth0 DELETE ${user} failed with status 429`,
+    });
+    // The retry finishes the job, deleting the user once.
+    await expect(newDirectory().deleteIdentity('auth0|abc')).resolves.toEqual({ deleted: true, unlinkedIdentities: 2 });
+    expect(calls().filter((c) => c === `DELETE ${user}`)).toHaveLength(2);
+    expect(tenant.users.has('auth0|abc')).toBe(false);
+  });
+
+  it('fails with IdentityRejected, deleting nothing, when the client may not delete users (403)', async () => {
+    tenant.canned.push({
+      method: 'PATCH',
+      path: user,
+      status: 403,
+      body: { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: update:users' },
+    });
+    const err = await caught(newDirectory().deleteIdentity('auth0|abc'));
+    expect(err.type).toBe('IdentityRejected');
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([]);
+    expect(tenant.users.has('auth0|abc')).toBe(true);
+    expectNoCredentials(err);
+  });
+});

@@ -12,6 +12,13 @@
  *   `/refresh-tokens` (https://auth0.com/docs/api/management/v2/users/delete-refresh-tokens-for-user) and
  *   `/sessions` (https://auth0.com/docs/api/management/v2/users/delete-sessions-for-user)
  * - `POST /api/v2/tickets/password-change` (https://auth0.com/docs/api/management/v2/tickets/post-password-change)
+ * - `DELETE /api/v2/users/{id}/identities/{provider}/{user_id}`: 200 with the primary's remaining identities; the
+ *   unlinked identity becomes a user of its own, `<provider>|<user_id>`
+ *   (https://auth0.com/docs/api/management/v2/users/delete-user-identity-by-user-id,
+ *   https://auth0.com/docs/manage-users/user-accounts/user-account-linking/unlink-user-accounts); an identity the
+ *   user does not hold is 404
+ * - `DELETE /api/v2/users/{id}`: 204, also for a user already deleted
+ *   (https://auth0.com/docs/api/management/v2/users/delete-users-by-id)
  * - a missing or unknown bearer token is 401, an unknown user 404 `inexistent_user`; anything else a test
  *   needs (identities, rate limits, server errors) it cans per request (`state.canned`).
  */
@@ -27,8 +34,17 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+export interface Auth0Identity {
+  provider: string;
+  user_id: string;
+  connection?: string;
+  isSocial?: boolean;
+}
+
 export interface Auth0User {
   user_id: string;
+  /** The primary identity first, then the linked (secondary) ones, as Auth0 lists them. */
+  identities?: Auth0Identity[];
   email?: string;
   email_verified?: boolean;
   given_name?: string;
@@ -169,6 +185,40 @@ export async function startAuth0ManagementStandIn(
           return;
         }
         send(res, 405, { statusCode: 405, error: 'Method Not Allowed' });
+        return;
+      }
+
+      // Erasure: unlinking an identity, deleting a user.
+      const identityRoute = /^\/api\/v2\/users\/([^/]+)\/identities\/([^/]+)\/([^/]+)$/.exec(path);
+      const deleteUser = method === 'DELETE' ? /^\/api\/v2\/users\/([^/]+)$/.exec(path) : null;
+      if (identityRoute || deleteUser) {
+        if (!state.issuedTokens.some((t) => req.headers.authorization === `Bearer ${t}`)) {
+          send(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
+          return;
+        }
+        if (deleteUser) {
+          const id = decodeURIComponent(deleteUser[1] ?? '');
+          state.users.delete(id);
+          state.roles.delete(id);
+          send(res, 204);
+          return;
+        }
+        const id = decodeURIComponent(identityRoute![1] ?? '');
+        const provider = decodeURIComponent(identityRoute![2] ?? '');
+        const secondaryId = decodeURIComponent(identityRoute![3] ?? '');
+        const primary = state.users.get(id);
+        const identities = primary?.identities ?? [];
+        const at = identities.findIndex((i, n) => n > 0 && i.provider === provider && i.user_id === secondaryId);
+        if (method !== 'DELETE' || !primary || at < 0) {
+          send(res, method !== 'DELETE' ? 405 : 404, method !== 'DELETE' ? { statusCode: 405 } : auth0NotFound);
+          return;
+        }
+        const [unlinked] = identities.splice(at, 1);
+        state.users.set(`${provider}|${secondaryId}`, {
+          user_id: `${provider}|${secondaryId}`,
+          identities: [unlinked!],
+        });
+        send(res, 200, identities);
         return;
       }
 
