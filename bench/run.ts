@@ -3,6 +3,7 @@
  * baseline in the same run and reports ratios, so numbers from different machines stay comparable.
  */
 import { parseFlags, UsageError, type Flags } from './flags.js';
+import { exportBench } from './export-memory.js';
 import { signupBench } from './signup.js';
 import { syncBench } from './sync.js';
 
@@ -12,7 +13,7 @@ interface Bench {
   run(flags: Flags): Promise<void>;
 }
 
-const benches: Record<string, Bench> = { signup: signupBench, sync: syncBench };
+const benches: Record<string, Bench> = { signup: signupBench, sync: syncBench, export: exportBench };
 
 function usage(): string {
   const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}\n${b.usage}`);
