@@ -24,6 +24,23 @@ export interface PasswordTicketDocument {
 }
 
 export const passwordTicketHash = (ticket: string) => createHash('sha256').update(ticket, 'utf8').digest('hex');
+const sha256Hex = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+
+/**
+ * Where the embedded directory and its issuer keep a person: what `deleteIdentity` erases. Sign-in
+ * transactions and passkey challenges name nobody (a state, a nonce, a challenge hash) and expire on their own.
+ */
+export const embeddedIdentityCollections = [
+  collections.identityUsers,
+  collections.identityEmails,
+  collections.emailVerifications,
+  collections.passwordTickets,
+  collections.signinThrottle,
+  collections.browserSessions,
+  collections.oidcRecords,
+  collections.signinTransactions,
+  collections.signinChallenges,
+] as const;
 
 interface IdentityUserDocument {
   _id: string;
@@ -116,6 +133,60 @@ export class EmbeddedDirectory implements IdentityDirectory {
   async assignRole(subject: string, role: string): Promise<void> {
     const result = await this.users.updateOne({ _id: subject }, { $addToSet: { roles: role } });
     if (result.matchedCount === 0) throw new IdentityError('IdentityNotFound', `no identity ${subject}`);
+  }
+
+  /**
+   * Erasure: everything the embedded directory and its issuer keep of the subject, the user document last so a
+   * retry after a crash still finds the addresses it needs (see `embeddedIdentityCollections`). Subjects are
+   * random (`cra|<uuid>`, `EmbeddedAccounts.signUp`), so signing up again with the same address makes a new one.
+   */
+  async deleteIdentity(subject: string): Promise<{ deleted: boolean; unlinkedIdentities: number }> {
+    const user = await this.users.findOne({ _id: subject });
+    const claims = await this.db
+      .collection<{ _id: string; subject: string }>(collections.identityEmails)
+      .find({ subject })
+      .toArray();
+    const emails = [...new Set([...(user?.email ? [user.email] : []), ...claims.map((c) => c._id)])].map((e) =>
+      e.trim().toLowerCase(),
+    );
+    const accountId = user?.app_metadata.cra_account_id;
+
+    await this.db.collection(collections.identityEmails).deleteMany({ subject });
+    await this.db
+      .collection(collections.emailVerifications)
+      .deleteMany({ $or: [{ subject }, ...(emails.length > 0 ? [{ email: { $in: emails } }] : [])] });
+    await this.db.collection(collections.passwordTickets).deleteMany({ subject });
+    // The sign-in throttle is keyed by a hash of the address (api/auth/embedded-oidc/passwords.ts).
+    if (emails.length > 0)
+      await this.db
+        .collection(collections.signinThrottle)
+        .deleteMany({ _id: { $in: emails.map(sha256Hex) as never[] } });
+    await this.db.collection(collections.browserSessions).deleteMany({ subject });
+    // Sign-in passkeys are the account's passkey factors.
+    if (accountId) await this.db.collection(collections.recoveryFactors).deleteMany({ accountId, kind: 'passkey' });
+    await this.deleteIssuerRecords(subject, emails);
+    const deleted = await this.users.deleteOne({ _id: subject });
+    return { deleted: deleted.deletedCount === 1, unlinkedIdentities: user?.identities?.length ?? 0 };
+  }
+
+  /**
+   * The embedded issuer's records of the subject: its sessions, grants and every token of them, and the
+   * short-lived interactions that name the subject or an address (a `login_hint`, a finished login).
+   */
+  private async deleteIssuerRecords(subject: string, emails: string[]): Promise<void> {
+    const records = this.db.collection<{ _id: string; model: string; grantId?: string; accountId?: string }>(
+      collections.oidcRecords,
+    );
+    const grants = await records.find({ model: 'Grant', accountId: subject }, { projection: { grantId: 1 } }).toArray();
+    const grantIds = grants.map((g) => g.grantId).filter((g): g is string => typeof g === 'string');
+    await records.deleteMany({
+      $or: [{ accountId: subject }, ...(grantIds.length > 0 ? [{ grantId: { $in: grantIds } }] : [])],
+    });
+    const named = (await records.find({ accountId: { $exists: false } }).toArray()).filter((r) => {
+      const text = JSON.stringify(r).toLowerCase();
+      return text.includes(subject.toLowerCase()) || emails.some((e) => text.includes(e));
+    });
+    if (named.length > 0) await records.deleteMany({ _id: { $in: named.map((r) => r._id) } });
   }
 
   /**
