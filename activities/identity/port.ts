@@ -76,9 +76,11 @@ export interface IdentityDirectory {
   ): Promise<{ unlinked: boolean }>;
   /**
    * Erase the identity (GDPR erasure): unlink every secondary identity, then delete the user (Auth0:
-   * `DELETE /api/v2/users/{id}/identities/{provider}/{user_id}` for each, then `DELETE /api/v2/users/{id}`;
-   * embedded: the user, its emails, credentials, passkeys and sessions). Idempotent: a user already gone
-   * answers `deleted: false`.
+   * `DELETE /api/v2/users/{id}/identities/{provider}/{user_id}` for each and `DELETE /api/v2/users/{id}` of the
+   * user each one becomes once unlinked, then `DELETE /api/v2/users/{id}`; embedded: the user, its address
+   * claims, password, passkeys, sessions, the issuer's grants and tokens, pending verifications and tickets).
+   * Idempotent and resumable after a crash between any two calls: a user already gone answers `deleted: false`.
+   * `unlinkedIdentities`: the secondary identities removed (Auth0 counts those of an earlier, interrupted call).
    */
   deleteIdentity(subject: string): Promise<{ deleted: boolean; unlinkedIdentities: number }>;
   /**
