@@ -1,0 +1,354 @@
+/**
+ * Erasure as a person and support see it, end to end: the real API over HTTP, the erasure workflow and
+ * every other process on the Temporal dev server, FerretDB, the sandbox as the provider. The grace period is
+ * a few seconds here, so a request runs all the way to the certificate inside the test.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
+import type { AccountCenter } from '../../domain/account-center.js';
+import { accountIdForSubject } from '../../domain/account-id.js';
+import { collections } from '../../domain/collections.js';
+import type { ProviderRecordDocument } from '../../domain/records.js';
+import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
+import { launchBrowser } from '../support/browser.js';
+import { confirmEmail, newPerson, signIn, signUp } from '../support/people.js';
+import { call, eventually, tokenFor, useTestStack, type ProblemBody } from '../support/stack.js';
+
+const run = randomBytes(3).toString('hex');
+const graceMs = 5_000;
+
+const stack = useTestStack({ sandbox: true, env: { ERASURE_GRACE_PERIOD: `${graceMs / 1000}s` } });
+
+interface Requested {
+  workflowId: string;
+  status: string;
+  requestedAt: string;
+  graceEndsAt: string;
+  onLegalHold: boolean;
+  joined: boolean;
+}
+interface State {
+  workflowId: string;
+  stage: string;
+  graceEndsAt: string;
+  onLegalHold: boolean;
+  steps: Array<{ store: string; deleted: number }>;
+  certificate?: { format: string; accountId: string; steps: Array<{ store: string }>; signature: { mac: string } };
+}
+
+const person = (name: string) => signedUp(stack, `auth0|erasure-${name}-${run}`);
+const me = async (who: SignedUp) => call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token });
+const requestErasure = (who: SignedUp) =>
+  call<Requested & ProblemBody>(stack, 'POST', '/v1/me/erasure', { token: who.token });
+const cancelErasure = (who: SignedUp) =>
+  call<{ status: string } & ProblemBody>(stack, 'DELETE', '/v1/me/erasure', { token: who.token });
+const erasureOf = (who: SignedUp) => call<State & ProblemBody>(stack, 'GET', '/v1/me/erasure', { token: who.token });
+const dpo = () => tokenFor(stack, `auth0|erasure-dpo-${run}`, { permissions: ['legal:hold', 'support:read'] });
+const legalHold = (token: string, accountId: string, json: unknown) =>
+  call<{ active: boolean; erasureNotified: boolean } & ProblemBody>(
+    stack,
+    'POST',
+    `/v1/support/accounts/${accountId}/legal-hold`,
+    { token, json },
+  );
+
+function expectProblem(res: { status: number; headers: Headers; body: unknown }, status: number, kind: string): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect((res.body as ProblemBody).type).toMatch(new RegExp(`/${kind}$`));
+}
+
+async function stageReached(who: SignedUp, stage: string, timeoutMs = 60_000): Promise<State> {
+  return eventually(
+    async () => {
+      const res = await erasureOf(who);
+      return res.status === 200 && res.body.stage === stage ? res.body : undefined;
+    },
+    `the erasure's stage ${stage}`,
+    timeoutMs,
+  );
+}
+
+describe('asking for an erasure, and cancelling it', () => {
+  it('marks the account pending_deletion, joins a second request, refuses new processes, and a cancel in the grace changes nothing back', async () => {
+    const who = await person('cancel');
+    const { answer } = await linkThroughSandbox(stack, who, 'github', `erasure-cancel-${run}`);
+    expect(answer.body).toMatchObject({ status: 'linked' });
+    await stack.temporal.workflow.getHandle(`sync/${who.accountId}/github`).result();
+    const recordsBefore = await stack.db
+      .collection<ProviderRecordDocument>(collections.providerRecords)
+      .countDocuments({ accountId: who.accountId });
+    const connectionsBefore = (await me(who)).body.connected_providers.nodes;
+    expect(connectionsBefore).toHaveLength(1);
+
+    // Long enough that the grace does not end while this test looks around: cancel comes first.
+    const asked = await requestErasure(who);
+    expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+    expect(asked.body).toMatchObject({
+      workflowId: `erasure/${who.accountId}`,
+      status: 'pending_deletion',
+      onLegalHold: false,
+      joined: false,
+    });
+    expect(Date.parse(asked.body.graceEndsAt) - Date.parse(asked.body.requestedAt)).toBe(graceMs);
+    expect((await me(who)).body.status).toBe('pending_deletion');
+
+    // A second request (another device, a double click) joins the first: same run, same grace, no second notice.
+    const again = await requestErasure(who);
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({
+      workflowId: asked.body.workflowId,
+      graceEndsAt: asked.body.graceEndsAt,
+      joined: true,
+    });
+    // signedUp's address: the subject with its punctuation as dashes.
+    const mine = (await queuedNotices(stack.db, { to: `${who.subject.replace(/\W/g, '-')}@example.com` })).filter(
+      (n) => n.template === 'erasure-requested',
+    );
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.body).toMatch(new RegExp(`${stack.baseUrl}/account/erasure/cancel\\?token=[A-Za-z0-9_-]{20,}`));
+
+    // Nothing new starts for an account being erased: link, sync, disconnect, export.
+    expectProblem(
+      await call(stack, 'POST', '/v1/me/providers/google/link', { token: who.token, json: {} }),
+      409,
+      'erasure-in-progress',
+    );
+    expectProblem(
+      await call(stack, 'POST', '/v1/me/providers/github/sync', { token: who.token, json: {} }),
+      409,
+      'erasure-in-progress',
+    );
+    expectProblem(
+      await call(stack, 'DELETE', '/v1/me/providers/github', { token: who.token, json: { retention: 'delete' } }),
+      409,
+      'erasure-in-progress',
+    );
+    expectProblem(
+      await call(stack, 'POST', '/v1/me/exports', { token: who.token, json: {} }),
+      409,
+      'erasure-in-progress',
+    );
+
+    const state = await erasureOf(who);
+    expect(state.status).toBe(200);
+    expect(state.body).toMatchObject({ stage: 'grace', graceEndsAt: asked.body.graceEndsAt, onLegalHold: false });
+
+    const cancelled = await cancelErasure(who);
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body).toEqual({ status: 'cancelled' });
+    expect((await me(who)).body.status).toBe('active');
+    expect((await stageReached(who, 'cancelled')).stage).toBe('cancelled');
+    expect(await stack.temporal.workflow.getHandle(asked.body.workflowId).result()).toEqual({ status: 'cancelled' });
+
+    // Nothing was deleted, and the account works again.
+    await new Promise((r) => setTimeout(r, graceMs));
+    expect((await me(who)).body.connected_providers.nodes).toEqual(connectionsBefore);
+    expect(
+      await stack.db
+        .collection<ProviderRecordDocument>(collections.providerRecords)
+        .countDocuments({ accountId: who.accountId }),
+    ).toBe(recordsBefore);
+    const audit = await stack.deps.auditLog.list({ accountId: who.accountId });
+    expect(audit.find((e) => e.action === 'erasure.cancelled')?.details).toMatchObject({ by: 'user' });
+    expect((await call(stack, 'POST', '/v1/me/providers/github/sync', { token: who.token, json: {} })).status).toBe(
+      202,
+    );
+
+    // Nothing left to cancel.
+    expectProblem(await cancelErasure(who), 404, 'erasure-not-found');
+  }, 120_000);
+
+  it('answers 404 problems when there is no erasure, and for an account that does not exist', async () => {
+    const who = await person('none');
+    expectProblem(await erasureOf(who), 404, 'erasure-not-found');
+    expectProblem(await cancelErasure(who), 404, 'erasure-not-found');
+    const nobody = await tokenFor(stack, `auth0|erasure-nobody-${run}`);
+    expectProblem(await call(stack, 'POST', '/v1/me/erasure', { token: nobody }), 404, 'not-found');
+    expect(
+      await stack.db
+        .collection(collections.erasures)
+        .countDocuments({ _id: accountIdForSubject(`auth0|erasure-nobody-${run}`) as never }),
+    ).toBe(0);
+  });
+});
+
+describe('a legal hold', () => {
+  it('is support’s (legal:hold): a person gets 403, bad input 400, an unknown account 404, nothing changed; placing and releasing are audited', async () => {
+    const who = await person('hold-auth');
+    expectProblem(await legalHold(who.token, who.accountId, { hold: true, reason: 'mine' }), 403, 'forbidden');
+    const support = await dpo();
+    expectProblem(await legalHold(support, who.accountId, { hold: true }), 400, 'validation');
+    expectProblem(await legalHold(support, who.accountId, { hold: true, reason: '' }), 400, 'validation');
+    expectProblem(await legalHold(support, who.accountId, { hold: true, reason: 'x'.repeat(501) }), 400, 'validation');
+    expectProblem(
+      await legalHold(support, '00000000-0000-4000-8000-000000000000', { hold: true, reason: 'case 1' }),
+      404,
+      'not-found',
+    );
+    expectProblem(
+      await legalHold(support, who.accountId, { hold: false, reason: 'nothing held' }),
+      409,
+      'legal-hold-conflict',
+    );
+    expect(await stack.db.collection(collections.legalHolds).countDocuments({ _id: who.accountId as never })).toBe(0);
+    // support:read alone cannot place one.
+    const reader = await tokenFor(stack, `auth0|erasure-reader-${run}`, { permissions: ['support:read'] });
+    expectProblem(await legalHold(reader, who.accountId, { hold: true, reason: 'case 1' }), 403, 'forbidden');
+
+    // Placed and released by support: each is audited with the agent's account as the actor.
+    expect((await legalHold(support, who.accountId, { hold: true, reason: 'case 1' })).status).toBe(200);
+    expect((await legalHold(support, who.accountId, { hold: false, reason: 'case 1 closed' })).status).toBe(200);
+    const agent = { type: 'support', id: accountIdForSubject(`auth0|erasure-dpo-${run}`) };
+    const events = (await stack.deps.auditLog.list({ accountId: who.accountId })).filter((e) =>
+      e.action.startsWith('legal_hold.'),
+    );
+    expect(events.map((e) => [e.action, e.actor])).toEqual([
+      ['legal_hold.placed', agent],
+      ['legal_hold.released', agent],
+    ]);
+  });
+
+  it('makes an erasure wait after its grace (on_hold, no longer cancellable); released, it erases and support reads the certificate', async () => {
+    const who = await person('held');
+    const support = await dpo();
+    const placed = await legalHold(support, who.accountId, { hold: true, reason: 'litigation, case 2026-17' });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(200);
+    expect(placed.body).toMatchObject({ active: true, erasureNotified: false });
+    expectProblem(await legalHold(support, who.accountId, { hold: true, reason: 'again' }), 409, 'legal-hold-conflict');
+
+    // The request is accepted under the hold, and says it will wait.
+    const asked = await requestErasure(who);
+    expect(asked.status).toBe(202);
+    expect(asked.body).toMatchObject({ status: 'pending_deletion', onLegalHold: true });
+    const held = await stageReached(who, 'on_hold', graceMs + 30_000);
+    expect(held.onLegalHold).toBe(true);
+    expect((await me(who)).status).toBe(200);
+    expectProblem(await cancelErasure(who), 409, 'erasure-not-cancellable');
+    expect((await me(who)).body.status).toBe('pending_deletion');
+    // Before the erasure, support cannot read a certificate that does not exist yet.
+    expectProblem(
+      await call(stack, 'GET', `/v1/support/erasures/${who.accountId}`, { token: support }),
+      404,
+      'erasure-not-found',
+    );
+
+    const released = await legalHold(support, who.accountId, { hold: false, reason: 'case closed' });
+    expect(released.status).toBe(200);
+    expect(released.body).toMatchObject({ active: false, erasureNotified: true });
+    const hold = await stack.db
+      .collection<{ active: boolean; history: Array<{ action: string; reason: string }> }>(collections.legalHolds)
+      .findOne({ _id: who.accountId as never });
+    expect(hold?.active).toBe(false);
+    expect(hold?.history.map((h) => [h.action, h.reason])).toEqual([
+      ['placed', 'litigation, case 2026-17'],
+      ['released', 'case closed'],
+    ]);
+
+    const result = (await stack.temporal.workflow.getHandle(asked.body.workflowId).result()) as {
+      status: string;
+      certificate: { accountId: string; steps: unknown[] };
+    };
+    expect(result.status).toBe('erased');
+    expect(result.certificate.accountId).toBe(who.accountId);
+
+    // The account is gone; support reads the tombstone's certificate (support:read), a person cannot.
+    expect((await me(who)).status).toBe(404);
+    const tombstone = await call<{ certificate: { accountId: string; signature: { mac: string } } }>(
+      stack,
+      'GET',
+      `/v1/support/erasures/${who.accountId}`,
+      { token: await tokenFor(stack, `auth0|erasure-reader2-${run}`, { permissions: ['support:read'] }) },
+    );
+    expect(tombstone.status, JSON.stringify(tombstone.body)).toBe(200);
+    expect(tombstone.body.certificate).toEqual(result.certificate);
+    expectProblem(
+      await call(stack, 'GET', `/v1/support/erasures/${who.accountId}`, { token: who.token }),
+      403,
+      'forbidden',
+    );
+    expectProblem(
+      await call(stack, 'GET', '/v1/support/erasures/00000000-0000-4000-8000-000000000000', { token: support }),
+      404,
+      'erasure-not-found',
+    );
+    // Nothing can be cancelled once erased.
+    expectProblem(await cancelErasure(who), 404, 'erasure-not-found');
+  }, 180_000);
+});
+
+describe('an erasure without a hold', () => {
+  it('erases after the grace; the person’s GET shows the certificate; nothing is left to cancel or ask again', async () => {
+    const who = await person('plain');
+    const asked = await requestErasure(who);
+    expect(asked.status).toBe(202);
+    const erased = await stageReached(who, 'erased', graceMs + 60_000);
+    expect(erased.certificate).toMatchObject({ format: 'cra-erasure-certificate/1', accountId: who.accountId });
+    // Every step the person saw is in the certificate (which lists the stores in its own order).
+    expect(erased.steps.map((s) => s.store).sort()).toEqual(erased.certificate!.steps.map((s) => s.store).sort());
+    expectProblem(await cancelErasure(who), 404, 'erasure-not-found');
+    expectProblem(await requestErasure(who), 404, 'not-found');
+  }, 180_000);
+});
+
+describe('signing in again after an erasure', () => {
+  it('with the same email creates a new, empty account: a new id, no old connection or record', async () => {
+    const browser = await launchBrowser();
+    try {
+      const first = await browser.newContext();
+      const who = await newPerson(stack, first, 'returning');
+      const users = stack.db.collection<{ _id: string; email: string }>(collections.identityUsers);
+      const oldSubject = (await users.findOne({ email: who.email }))!._id;
+      const old: SignedUp = {
+        subject: oldSubject,
+        accountId: accountIdForSubject(oldSubject),
+        token: await tokenFor(stack, oldSubject, { email: who.email }),
+      };
+      await eventually(async () => ((await me(old)).status === 200 ? true : undefined), 'the first account');
+      const { answer } = await linkThroughSandbox(stack, old, 'github', `erasure-returning-${run}`);
+      expect(answer.body).toMatchObject({ status: 'linked' });
+      await stack.temporal.workflow.getHandle(`sync/${old.accountId}/github`).result();
+
+      const asked = await requestErasure(old);
+      expect(asked.status).toBe(202);
+      expect(await stack.temporal.workflow.getHandle(asked.body.workflowId).result()).toMatchObject({
+        status: 'erased',
+      });
+      await first.close();
+
+      // The same person comes back with the same address: sign-up works again, and it is a new account.
+      const second = await browser.newContext();
+      const page = await second.newPage();
+      await signUp(stack, page, who);
+      await confirmEmail(stack, page, who.email);
+      await signIn(stack, page, who.email, who.password);
+      await page.getByRole('heading', { name: 'Your account center' }).waitFor();
+      const newSubject = (await users.findOne({ email: who.email }))!._id;
+      expect(newSubject).not.toBe(oldSubject);
+      const fresh: SignedUp = {
+        subject: newSubject,
+        accountId: accountIdForSubject(newSubject),
+        token: await tokenFor(stack, newSubject, { email: who.email }),
+      };
+      expect(fresh.accountId).not.toBe(old.accountId);
+      const account = await eventually(async () => {
+        const res = await me(fresh);
+        return res.status === 200 ? res.body : undefined;
+      }, 'the new account');
+      expect(account.accountId).toBe(fresh.accountId);
+      expect(account.status).toBe('active');
+      expect(account.connected_providers.nodes).toEqual([]);
+      expect(
+        await stack.db
+          .collection<ProviderRecordDocument>(collections.providerRecords)
+          .countDocuments({ accountId: { $in: [old.accountId, fresh.accountId] } }),
+      ).toBe(0);
+      // The old account stays gone: its old token finds nothing.
+      expect((await me(old)).status).toBe(404);
+      await second.close();
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
+});
