@@ -94,7 +94,6 @@ export const personalDetailKeys: ReadonlySet<string> = new Set([
   'phone',
   'phoneNumber',
   'subject',
-  'requestedBy',
   'providerAccountId',
   'providerAccountIds',
   'evidence',
