@@ -93,9 +93,25 @@ export type ErasureResult = { status: 'erased'; certificate: ErasureCertificate 
 export const erasureStateQuery = defineQuery<ErasureState>('erasureState');
 
 /** Cancel inside the grace window (the person, or the notice's link); refused once erasing has begun. */
-export const cancelErasureUpdate = defineUpdate<{ cancelled: true }, [{ by: 'user' | 'link' | 'support' }]>(
-  'cancelErasure',
-);
+export const cancelErasureUpdate = defineUpdate<
+  { cancelled: true },
+  [{ by: 'user' | 'link' | 'support'; /** The support agent's account id, when support cancels. */ agentId?: string }]
+>('cancelErasure');
 
 /** A legal hold was placed or released (the hold itself is in the `legal_holds` collection): look again. */
 export const legalHoldChangedSignal = defineSignal('legalHoldChanged');
+
+/** The tombstone's purge (`erasure-purge/<accountId>`): a child the erasure abandons, so it returns now. */
+export const erasurePurgeWorkflowType = 'erasurePurge';
+
+export interface ErasurePurgeInput {
+  accountId: string;
+  /** When the tombstone goes (`DELETED_ACCOUNT_RETENTION` after the erasure), as the certificate says. */
+  purgeAt: string;
+  /** `DELETED_ACCOUNT_RETENTION`: the purge sleeps this long from its start (a durable timer on Temporal's clock). */
+  retention?: string;
+}
+
+export interface ErasurePurgeResult {
+  purged: boolean;
+}
