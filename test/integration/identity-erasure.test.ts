@@ -8,6 +8,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDirectory } from '../../activities/identity/embedded-directory.js';
+import { EmbeddedAccounts } from '../../api/auth/embedded-oidc/accounts.js';
 import { collections } from '../../domain/collections.js';
 import { launchBrowser } from '../support/browser.js';
 import { confirmEmail, newPerson, signIn, signUp } from '../support/people.js';
@@ -108,5 +109,30 @@ describe('erasing an identity of the embedded directory', () => {
     await ctx.close();
     await other.close();
     await again.close();
+  });
+
+  it('also erases a pending verification and an unused password-change ticket', async () => {
+    const email = `frank-${Date.now()}@example.com`;
+    const accounts = new EmbeddedAccounts(stack.db, stack.deps.notifier, stack.config.publicUrl);
+    await accounts.signUp({
+      email,
+      password: 'frank’s long passphrase',
+      givenName: 'Frank',
+      familyName: 'Tester',
+      consents: [],
+    });
+    const subject = (await subjectOf(email))!;
+    const directory = new EmbeddedDirectory(stack.db, stack.config.publicUrl);
+    // A recovery's reset left a password-change ticket behind.
+    const { passwordChangeTicketUrl } = await directory.resetCredentials(subject, { ticketTtlSeconds: 900 });
+    expect(passwordChangeTicketUrl).toContain('/account/reset-password?ticket=');
+    expect(await stack.db.collection(collections.passwordTickets).countDocuments({ subject })).toBe(1);
+    expect(await stack.db.collection(collections.emailVerifications).countDocuments({ subject, usedAt: null })).toBe(1);
+    expect((await fetch(passwordChangeTicketUrl!)).status).toBe(200);
+
+    await expect(directory.deleteIdentity(subject)).resolves.toEqual({ deleted: true, unlinkedIdentities: 0 });
+    expect(await mentions([subject, email])).toEqual([]);
+    // The ticket opens nothing any more.
+    expect((await fetch(passwordChangeTicketUrl!)).status).toBe(400);
   });
 });
