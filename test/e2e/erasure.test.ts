@@ -141,6 +141,13 @@ describe('asking for an erasure, and cancelling it', () => {
     expect((await me(who)).body.status).toBe('active');
     expect((await stageReached(who, 'cancelled')).stage).toBe('cancelled');
     expect(await stack.temporal.workflow.getHandle(asked.body.workflowId).result()).toEqual({ status: 'cancelled' });
+    // The cancel link's token and the person's address never reach the workflow's history or the API's log.
+    const token = /token=([A-Za-z0-9_-]+)/.exec(mine[0]!.body)![1]!;
+    const history = JSON.stringify(await stack.temporal.workflow.getHandle(asked.body.workflowId).fetchHistory());
+    for (const secret of [token, mine[0]!.to]) {
+      expect(history).not.toContain(secret);
+      expect(stack.apiLog.join('\n')).not.toContain(secret);
+    }
 
     // Nothing was deleted, and the account works again.
     await new Promise((r) => setTimeout(r, graceMs));
