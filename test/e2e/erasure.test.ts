@@ -10,7 +10,7 @@ import type { AccountCenter } from '../../domain/account-center.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
-import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
+import { linkThroughSandbox, longStandingAccount, signedUp, type SignedUp } from '../support/accounts.js';
 import { launchBrowser } from '../support/browser.js';
 import { confirmEmail, newPerson, signIn, signUp } from '../support/people.js';
 import { call, eventually, tokenFor, useTestStack, type ProblemBody } from '../support/stack.js';
@@ -55,6 +55,7 @@ const legalHold = (token: string, accountId: string, json: unknown) =>
 
 function expectProblem(res: { status: number; headers: Headers; body: unknown }, status: number, kind: string): void {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.body, JSON.stringify(res.body)).toMatchObject({ type: expect.stringMatching(new RegExp(`/${kind}$`)) });
   expect(res.headers.get('content-type')).toContain('application/problem+json');
   expect((res.body as ProblemBody).type).toMatch(new RegExp(`/${kind}$`));
 }
@@ -166,6 +167,42 @@ describe('asking for an erasure, and cancelling it', () => {
     // Nothing left to cancel.
     expectProblem(await cancelErasure(who), 404, 'erasure-not-found');
   }, 120_000);
+
+  it('refuses to approve a recovery of an account that is being erased since, before the workflow sees the decision', async () => {
+    const who = await longStandingAccount(stack, `erasure-recovered-${run}`);
+    const started = await call<{ recoveryId: string }>(stack, 'POST', '/v1/recoveries', { json: { email: who.email } });
+    expect(started.status).toBe(202);
+    const recoveryId = started.body.recoveryId;
+    // The workflow finds the account from the address (a recovery starts from one).
+    await eventually(
+      async () =>
+        (
+          await stack.db
+            .collection<{ resolvedAt?: string }>(collections.recoveries)
+            .findOne({ _id: recoveryId as never })
+        )?.resolvedAt
+          ? true
+          : undefined,
+      'the recovery to find the account',
+    );
+    // The person asks for the erasure while the recovery runs.
+    expect((await requestErasure({ subject: who.subject, accountId: who.accountId, token: who.token })).status).toBe(
+      202,
+    );
+    const approver = await tokenFor(stack, `auth0|erasure-approver-${run}`, { permissions: ['recovery:approve'] });
+    expectProblem(
+      await call(stack, 'POST', `/v1/support/recoveries/${recoveryId}/decision`, {
+        token: approver,
+        json: { decision: 'approve', reason: 'documents checked' },
+      }),
+      409,
+      'erasure-in-progress',
+    );
+    const status = await call<{ approvals: unknown[] }>(stack, 'GET', `/v1/support/recoveries/${recoveryId}`, {
+      token: await tokenFor(stack, `auth0|erasure-reader3-${run}`, { permissions: ['support:read'] }),
+    });
+    expect(status.body.approvals).toEqual([]);
+  });
 
   it('answers 404 problems when there is no erasure, and for an account that does not exist', async () => {
     const who = await person('none');
