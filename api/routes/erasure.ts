@@ -28,12 +28,7 @@ import { notifierOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiDeps, ApiEnv, Principal } from '../context.js';
 import { defaultHook, ProblemError } from '../problem.js';
-import {
-  cancelErasure,
-  erasureState,
-  signalLegalHoldChanged,
-  startErasure,
-} from '../processes/erasure.js';
+import { cancelErasure, erasureState, signalLegalHoldChanged, startErasure } from '../processes/erasure.js';
 import { problemResponses } from './openapi.js';
 import { supportReadPermission } from './workflows.js';
 
