@@ -1,0 +1,280 @@
+/**
+ * The erasure's steps against the real dev server, FerretDB and the sandbox provider: an account with a
+ * linked GitHub, synced records, tokens, a recovery factor, an AI agent and audit events is erased; then no
+ * collection and no remaining workflow history holds any of the person's identifiers, the audit chain still
+ * verifies, the certificate's counts are what was there and its signature verifies, and a record copied
+ * before the erasure can no longer be opened. A worker process killed between steps resumes the erasure
+ * without revoking a grant twice. A small proxy in front of the sandbox's revocation endpoint counts the
+ * revocations CRA makes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyCertificate } from '../../activities/erasure/certificate.js';
+import { erasures } from '../../activities/erasure/store.js';
+import { providerRecords, recordContent } from '../../activities/records/store.js';
+import { AccountKeys } from '../../activities/secrets/account-keys.js';
+import { freePort } from '../../deploy/local/services.js';
+import { collections } from '../../domain/collections.js';
+import { failureTypeOf } from '../../domain/failures.js';
+import { workflowIds } from '../../domain/ids.js';
+import { startErasure } from '../../api/processes/erasure.js';
+import type { ErasureResult, ErasureStore } from '../../workflows/erasure/messages.js';
+import { linkThroughSandbox, type SignedUp } from '../support/accounts.js';
+import { decodedPayloads } from '../support/history.js';
+import { call, eventually, tokenFor, useTestStack } from '../support/stack.js';
+
+let proxy: Server;
+/** Every token CRA revoked at the sandbox, in order. */
+const revoked: string[] = [];
+const children: ChildProcess[] = [];
+const run = randomBytes(3).toString('hex');
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await new Promise((resolve) => proxy?.close(resolve));
+});
+
+const stack = useTestStack(async () => {
+  proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      void (async () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const upstream = await fetch(stack.sandbox!.endpoints('github').revocation, {
+          method: 'POST',
+          headers: {
+            'content-type': req.headers['content-type'] ?? 'application/x-www-form-urlencoded',
+            ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+            accept: 'application/json',
+          },
+          body,
+        });
+        const text = await upstream.text();
+        if (upstream.ok) revoked.push(new URLSearchParams(body).get('token') ?? '');
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+        res.end(text);
+      })().catch(() => {
+        res.writeHead(502);
+        res.end();
+      });
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  return { sandbox: true, env: { PROVIDER_GITHUB_REVOCATION_URL: `${proxyUrl}/github/revocation` } };
+});
+
+interface Person extends SignedUp {
+  email: string;
+  givenName: string;
+  familyName: string;
+  providerAccountId: string;
+  /** Content values of the person's synced records (long enough to be unmistakable). */
+  contentValues: string[];
+}
+
+/** A person with a linked and synced GitHub, a recovery factor, an AI agent and audit events. */
+async function personWithEverything(name: string): Promise<Person> {
+  const subject = `auth0|${name}-${run}`;
+  const email = `${name}-${run}@example.com`;
+  const givenName = `Givenname${run}${name.length}`;
+  const familyName = `Familyname${run}${name.length}`;
+  const token = await tokenFor(stack, subject, { email });
+  const signup = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
+    token,
+    json: { givenName, familyName, consents: [{ purpose: 'terms', version: '1', granted: true }] },
+  });
+  expect(signup.status).toBe(202);
+  await stack.temporal.workflow.getHandle(signup.body.workflowId).result();
+  const who: SignedUp = { subject, token, accountId: signup.body.accountId };
+
+  const username = `${name}-${run}`;
+  for (const kind of stack.sandbox!.data.kinds('github')) stack.sandbox!.data.setCount('github', username, kind, 3);
+  const { workflowId: linkId, answer } = await linkThroughSandbox(stack, who, 'github', username);
+  expect(answer.body).toMatchObject({ status: 'linked' });
+  await stack.temporal.workflow.getHandle(linkId).result();
+  const records = await eventually(async () => {
+    const docs = await providerRecords(stack.db).find({ accountId: who.accountId }).toArray();
+    return docs.length >= 3 ? docs : undefined;
+  }, 'the first sync');
+  await stack.temporal.workflow.getHandle(workflowIds.sync(who.accountId, 'github')).result();
+
+  const account = await stack.db.collection(collections.accounts).findOne({ _id: who.accountId as never });
+  const providerAccountId = (account!.connected_providers.nodes as Array<{ providerAccountId: string }>)[0]!
+    .providerAccountId;
+  const contentValues = new Set<string>();
+  for (const doc of records) {
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string' && v.length >= 12 && !/^\d{4}-\d\d-\d\dT/.test(v) && !/^https?:/.test(v))
+        contentValues.add(v);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
+    walk(await recordContent(stack.deps.accountKeys, doc));
+  }
+
+  const at = new Date().toISOString();
+  await stack.db.collection(collections.recoveryFactors).insertOne({
+    _id: randomUUID() as never,
+    accountId: who.accountId,
+    kind: 'backup_codes',
+    createdAt: at,
+    codeHashes: [],
+  });
+  await stack.db.collection(collections.agents).insertOne({
+    _id: `agent-${randomUUID()}` as never,
+    accountId: who.accountId,
+    name: `${givenName}'s agent`,
+    createdAt: at,
+  });
+  return { ...who, email, givenName, familyName, providerAccountId, contentValues: [...contentValues] };
+}
+
+async function erase(accountId: string) {
+  await startErasure(
+    { temporal: stack.temporal, config: stack.config },
+    {
+      accountId,
+      requestedAt: new Date().toISOString(),
+      requestedBy: { type: 'user', id: accountId },
+      gracePeriod: '1 second',
+      tombstoneRetention: '612 days',
+    },
+  );
+  return stack.temporal.workflow.getHandle(workflowIds.erasure(accountId));
+}
+
+const deletedIn = (result: ErasureResult, store: ErasureStore) =>
+  result.status === 'erased' ? result.certificate.steps.find((s) => s.store === store)?.deleted : undefined;
+
+/** Every document of every collection, as JSON, that mentions one of `needles`. */
+async function documentsMentioning(needles: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const { name } of await stack.db.listCollections().toArray()) {
+    for await (const doc of stack.db.collection(name).find({})) {
+      const json = JSON.stringify(doc);
+      for (const needle of needles)
+        if (json.includes(needle)) found.push(`${name}: ${needle} in ${json.slice(0, 300)}`);
+    }
+  }
+  return found;
+}
+
+describe('erasure steps', () => {
+  it('erases everything of the person, with a certificate that verifies and an audit chain that still does', async () => {
+    const p = await personWithEverything('erase-all');
+    const records = await providerRecords(stack.db).countDocuments({ accountId: p.accountId });
+    const copy = await providerRecords(stack.db).findOne({ accountId: p.accountId });
+    const revokedBefore = revoked.length;
+
+    const handle = await erase(p.accountId);
+    const result = (await handle.result()) as ErasureResult;
+    expect(result.status).toBe('erased');
+    if (result.status !== 'erased') return;
+
+    // The certificate counts what was there, and its signature verifies with the installation's vault.
+    expect(deletedIn(result, 'provider_grants')).toBe(1);
+    expect(deletedIn(result, 'tokens')).toBe(1);
+    expect(deletedIn(result, 'provider_records')).toBe(records);
+    expect(deletedIn(result, 'recovery_factors')).toBe(1);
+    expect(deletedIn(result, 'agents')).toBe(1);
+    expect(deletedIn(result, 'identity_directory')).toBe(1);
+    expect(deletedIn(result, 'account_document')).toBe(1);
+    expect(deletedIn(result, 'keys')).toBe(1);
+    expect(deletedIn(result, 'temporal_executions')).toBeGreaterThanOrEqual(3); // signup, link, sync (and custody)
+    expect(await verifyCertificate(stack.deps.vault, result.certificate)).toEqual({ ok: true });
+    const forged = { ...result.certificate, steps: result.certificate.steps.map((s) => ({ ...s, deleted: 0 })) };
+    expect(await verifyCertificate(stack.deps.vault, forged)).toMatchObject({ ok: false });
+    // One revocation at the provider, for the one connection.
+    expect(revoked.length - revokedBefore).toBe(1);
+
+    // Nothing in the database names the person; the tombstone keeps a keyed hash of the subject.
+    const identifiers = [p.email, p.subject, p.givenName, p.familyName, p.providerAccountId, ...p.contentValues];
+    expect(p.contentValues.length).toBeGreaterThan(0);
+    expect(await documentsMentioning(identifiers)).toEqual([]);
+    expect(await erasures(stack.db).findOne({ _id: p.accountId })).toMatchObject({
+      stage: 'erased',
+      subjectHash: result.certificate.subjectHash,
+    });
+    expect(await stack.deps.auditLog.verify({ vault: stack.deps.vault })).toMatchObject({ ok: true });
+
+    // What is left in Temporal is the erasure and its purge, and neither history names the person.
+    const left = await eventually(async () => {
+      const ids: string[] = [];
+      for await (const w of stack.temporal.workflow.list({ query: `CraAccountId = '${p.accountId}'` }))
+        ids.push(w.workflowId);
+      return ids.length === 2 ? ids.sort() : undefined;
+    }, 'the account executions deleted from visibility');
+    expect(left).toEqual([workflowIds.erasure(p.accountId), workflowIds.erasurePurge(p.accountId)].sort());
+    for (const id of left) {
+      const history = JSON.stringify(await stack.temporal.workflow.getHandle(id).fetchHistory());
+      const payloads = decodedPayloads(await stack.temporal.workflow.getHandle(id).fetchHistory()).join('\n');
+      for (const needle of identifiers) {
+        expect(history).not.toContain(needle);
+        expect(payloads).not.toContain(needle);
+      }
+    }
+
+    // A copy of a record taken before the erasure cannot be opened after it: its key is destroyed.
+    const opened = await recordContent(new AccountKeys(stack.deps.vault), copy!).catch((err: unknown) => err);
+    expect(failureTypeOf(opened)).toBe('AccountKeyDestroyed');
+  }, 180_000);
+
+  /** `npm run worker` as a separate process, as in `worker-crash.test.ts`. */
+  async function startWorkerProcess(): Promise<ChildProcess> {
+    const env = { ...process.env, ...stack.env, METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code, signal) => {
+      if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM')
+        process.stderr.write(`worker exited ${code}: ${stderr}\n`);
+    });
+    children.push(child);
+    return child;
+  }
+
+  it('resumes after its worker is killed between steps, revoking the grant and deleting the identity once', async () => {
+    const p = await personWithEverything('erase-crash');
+    await stack.stopWorkers();
+    const revokedBefore = revoked.length;
+    const handle = await erase(p.accountId);
+
+    // Killed as soon as a step is marked done, twice: after the revocation and after the directory's delete.
+    for (const store of ['provider_grants', 'identity_directory'] as const) {
+      const worker = await startWorkerProcess();
+      await eventually(
+        async () => ((await erasures(stack.db).findOne({ _id: p.accountId }))?.done?.[store] ? true : undefined),
+        `the ${store} step`,
+        // A step in flight when the worker died is retried after its 30-second timeout.
+        150_000,
+      );
+      worker.kill('SIGKILL');
+      await new Promise((resolve) => worker.once('exit', resolve));
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+    }
+    await startWorkerProcess();
+    const result = (await handle.result()) as ErasureResult;
+    expect(result.status).toBe('erased');
+
+    // Each external system was asked once: one revocation at the provider; the directory's delete ran once
+    // (its activity completed once, and the certificate counts the identity it deleted).
+    expect(revoked.length - revokedBefore).toBe(1);
+    expect(deletedIn(result, 'provider_grants')).toBe(1);
+    expect(deletedIn(result, 'identity_directory')).toBe(1);
+    const history = await handle.fetchHistory();
+    const scheduled = (type: string) =>
+      history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
+    expect(scheduled('revokeProviderGrants')).toBe(1);
+    expect(scheduled('eraseDirectoryIdentity')).toBe(1);
+    expect(await stack.db.collection(collections.identityUsers).countDocuments({ _id: p.subject as never })).toBe(0);
+    expect(await documentsMentioning([p.email, p.subject, p.providerAccountId])).toEqual([]);
+    expect(await stack.deps.auditLog.verify({ vault: stack.deps.vault })).toMatchObject({ ok: true });
+  }, 300_000);
+});
