@@ -7,7 +7,10 @@
  * without revoking a grant twice. A small proxy in front of the sandbox's revocation endpoint counts the
  * revocations CRA makes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -188,6 +191,21 @@ describe('erasure steps', () => {
     expect(await verifyCertificate(stack.deps.vault, result.certificate)).toEqual({ ok: true });
     const forged = { ...result.certificate, steps: result.certificate.steps.map((s) => ({ ...s, deleted: 0 })) };
     expect(await verifyCertificate(stack.deps.vault, forged)).toMatchObject({ ok: false });
+    // The operator's command says the same of the saved answer, and of a copy someone edited.
+    const dir = mkdtempSync(join(tmpdir(), 'cra-certificate-'));
+    writeFileSync(join(dir, 'erasure.json'), JSON.stringify(result));
+    writeFileSync(join(dir, 'edited.json'), JSON.stringify(forged));
+    const verify = (file: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'deploy/cli/erasure-verify.ts', join(dir, file)], {
+        env: { ...process.env, ...stack.env },
+        encoding: 'utf8',
+      });
+    const good = verify('erasure.json');
+    expect(good.stdout).toMatch(/^OK: erasure certificate of account /);
+    expect(good.status).toBe(0);
+    const edited = verify('edited.json');
+    expect(edited.stdout).toMatch(/^NOT VALID: the signature does not match/);
+    expect(edited.status).toBe(1);
     // One revocation at the provider, for the one connection.
     expect(revoked.length - revokedBefore).toBe(1);
 
