@@ -74,6 +74,13 @@ async function withWorkers<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
+/** The test server's own service (lock and unlock time skipping): present on a time-skipping environment. */
+function timeSkipping() {
+  const service = env.connection.testService;
+  if (!service) throw new Error('not a time-skipping environment');
+  return service;
+}
+
 async function person(): Promise<{ accountId: string; subject: string; email: string }> {
   const accountId = randomUUID();
   const p = {
@@ -214,7 +221,7 @@ describe('erasure workflow (time-skipping)', () => {
     await withWorkers(async () => {
       // Time stands still (the purge timer of an earlier test's erasure would otherwise let it run on) until
       // the test waits for the purge; the one-second grace window ends in real time.
-      await env.connection.testService.lockTimeSkipping({});
+      await timeSkipping().lockTimeSkipping({});
       await startErasure(accountId, { gracePeriod: '1 second' });
       const result = await resultWithoutSkipping(accountId);
       expect(result.status).toBe('erased');
@@ -230,7 +237,7 @@ describe('erasure workflow (time-skipping)', () => {
       const timer = history.events?.find((e) => e.timerStartedEventAttributes)?.timerStartedEventAttributes;
       expect(Number(timer?.startToFireTimeout?.seconds)).toBeGreaterThan(611 * 24 * 3600);
 
-      await env.connection.testService.unlockTimeSkipping({});
+      await timeSkipping().unlockTimeSkipping({});
       expect((await purge.result()) as ErasurePurgeResult).toEqual({ purged: true });
     });
     expect(await erasures(db).findOne({ _id: accountId })).toBeNull();
