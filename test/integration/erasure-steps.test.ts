@@ -16,7 +16,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyCertificate } from '../../activities/erasure/certificate.js';
-import { erasures } from '../../activities/erasure/store.js';
+import { createErasureActivities } from '../../activities/erasure/activities.js';
+import { erasures, legalHolds, openErasureRequest } from '../../activities/erasure/store.js';
 import { providerRecords, recordContent } from '../../activities/records/store.js';
 import { AccountKeys } from '../../activities/secrets/account-keys.js';
 import { freePort } from '../../deploy/local/services.js';
@@ -240,6 +241,46 @@ describe('erasure steps', () => {
     const opened = await recordContent(new AccountKeys(stack.deps.vault), copy!).catch((err: unknown) => err);
     expect(failureTypeOf(opened)).toBe('AccountKeyDestroyed');
   }, 180_000);
+
+  it('stops at a legal hold placed mid-erasure: a step touches nothing while it is in force, and answers its mark when run again', async () => {
+    const accountId = randomUUID();
+    const activities = createErasureActivities({
+      db: stack.db,
+      vault: stack.deps.vault,
+      accountKeys: stack.deps.accountKeys,
+      auditLog: stack.deps.auditLog,
+      temporal: stack.temporal,
+      providers: stack.config.providers,
+    });
+    const at = new Date().toISOString();
+    await openErasureRequest(stack.db, {
+      accountId,
+      workflowId: workflowIds.erasure(accountId),
+      requestedAt: at,
+      graceEndsAt: at,
+    });
+    await stack.db.collection(collections.agents).insertMany([
+      { _id: `agent-${randomUUID()}` as never, accountId, name: 'one', createdAt: at },
+      { _id: `agent-${randomUUID()}` as never, accountId, name: 'two', createdAt: at },
+    ]);
+    await legalHolds(stack.db).insertOne({
+      _id: accountId,
+      active: true,
+      history: [{ action: 'placed', reason: 'litigation', by: 'support-agent', at }],
+      updatedAt: at,
+    });
+
+    expect(await activities.deleteAgents({ accountId })).toEqual({ held: true });
+    expect(await stack.db.collection(collections.agents).countDocuments({ accountId })).toBe(2);
+
+    await legalHolds(stack.db).updateOne({ _id: accountId }, { $set: { active: false } });
+    const first = await activities.deleteAgents({ accountId });
+    expect(first).toMatchObject({ held: false, step: { store: 'agents', deleted: 2 } });
+    expect(await stack.db.collection(collections.agents).countDocuments({ accountId })).toBe(0);
+    // A retry (or a resumed run) after the step: the same outcome, from its mark, even under a new hold.
+    await legalHolds(stack.db).updateOne({ _id: accountId }, { $set: { active: true } });
+    expect(await activities.deleteAgents({ accountId })).toEqual(first);
+  });
 
   /** `npm run worker` as a separate process, as in `worker-crash.test.ts`. */
   async function startWorkerProcess(): Promise<ChildProcess> {
