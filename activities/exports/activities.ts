@@ -65,7 +65,9 @@ export function createExportActivities({
   const exports = dataExports(db);
 
   async function* exportedRecords(accountId: string) {
-    const cursor = providerRecords(db).find({ accountId }, { sort: { _id: 1 }, batchSize });
+    // One cursor in storage order, no sort: FerretDB (SQLite) sorts in memory, which for 100 000 records cost
+    // it gigabytes and made every batch crawl; unsorted, the cursor streams (see BENCHMARKS.md, export).
+    const cursor = providerRecords(db).find({ accountId }, { batchSize });
     try {
       for await (const doc of cursor) {
         let content: Record<string, unknown> | null;

@@ -96,9 +96,12 @@ export async function writeJsonLinesZip(
   }
 
   files.forEach((file, i) =>
-    zip.addReadStreamLazy(file.name, { mtime }, (ready) =>
-      ready(null, Readable.from(encoded(file, i === files.length - 1), { objectMode: false })),
-    ),
+    zip.addReadStreamLazy(file.name, { mtime }, (ready) => {
+      const lines = Readable.from(encoded(file, i === files.length - 1), { objectMode: false });
+      // Its error already went to `fail`; unheard, it would be an uncaught exception that ends the worker.
+      lines.on('error', () => undefined);
+      ready(null, lines);
+    }),
   );
   if (files.length === 0) {
     zip.addBuffer(Buffer.from(`${JSON.stringify(opts.manifest([]), null, 2)}\n`, 'utf8'), 'manifest.json', { mtime });

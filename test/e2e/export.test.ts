@@ -8,13 +8,27 @@
  * account can still export; an account being erased cannot.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { Binary } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromBuffer, type Entry, type ZipFile } from 'yauzl';
 import { toAccountCenter, type AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { canonicalJson } from '../../activities/audit/canonical-json.js';
-import { providerRecords, recordContent } from '../../activities/records/store.js';
-import { signedArchivePath, type ManifestFile } from '../../activities/exports/store.js';
+import {
+  contentHash,
+  providerRecords,
+  recordContent,
+  sealRecordData,
+  signOrigin,
+} from '../../activities/records/store.js';
+import { createExportActivities } from '../../activities/exports/activities.js';
+import {
+  dataExports,
+  exportArchiveBucket,
+  signedArchivePath,
+  type ManifestFile,
+} from '../../activities/exports/store.js';
 import { exportStateQuery, type ExportResult } from '../../workflows/export/messages.js';
 import { browserSessionOf, linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, useTestStack, type ProblemBody } from '../support/stack.js';
@@ -237,13 +251,14 @@ describe('data export', () => {
 
   it('holds every provider record with its content, its origin and a verified origin MAC', async () => {
     const lines = jsonLines(files.get('records.jsonl'));
-    const docs = await providerRecords(stack.db)
-      .find({ accountId: person.accountId }, { sort: { _id: 1 } })
-      .toArray();
+    const docs = await providerRecords(stack.db).find({ accountId: person.accountId }).toArray();
     expect(lines).toHaveLength(docs.length);
-    for (const [i, doc] of docs.entries()) {
-      const line = lines[i]!;
-      expect(line).toEqual({
+    // In storage order: matched by record id.
+    const byId = new Map(lines.map((l) => [l.recordId, l]));
+    expect(byId.size).toBe(docs.length);
+    for (const doc of docs) {
+      const line = byId.get(doc._id);
+      expect(line, doc._id).toEqual({
         recordId: doc._id,
         provider: doc.provider,
         kind: doc.kind,
@@ -255,7 +270,7 @@ describe('data export', () => {
         originValid: true,
         content: JSON.parse(JSON.stringify(await recordContent(stack.deps.accountKeys, doc))),
       });
-      expect(canonicalJson(line.content as Record<string, unknown>).length).toBeGreaterThan(2);
+      expect(canonicalJson(line!.content as Record<string, unknown>).length).toBeGreaterThan(2);
     }
     // What the sandbox serves is what the archive says the person has.
     const sandbox = stack.sandbox!.data;
@@ -405,10 +420,115 @@ describe('who may export', () => {
     expect(await stack.db.collection(collections.dataExports).countDocuments({ accountId: leaving.accountId })).toBe(0);
   });
 
+  it('an account whose data key was destroyed ends failed, with no archive, and the next request starts anew', async () => {
+    const erased = await signedUp(stack, `auth0|export-shredded-${suffix}`);
+    const key = await stack.deps.accountKeys.keyFor(erased.accountId);
+    const _id = `${erased.accountId}|github|repositories|1`;
+    const data = { id: 1, name: 'sealed-before-the-shred' };
+    const origin = {
+      provider: 'github' as const,
+      providerAccountId: 'github:shredded',
+      connectionId: 'c-1',
+      syncRunId: 'r-1',
+      fetchedAt: new Date().toISOString(),
+      sourceUrl: 'https://api.github.com/user/repos',
+      contentHash: contentHash(data),
+    };
+    await providerRecords(stack.db).insertOne({
+      _id,
+      accountId: erased.accountId,
+      provider: 'github',
+      kind: 'repositories',
+      externalId: '1',
+      connectionId: 'c-1',
+      sealedData: sealRecordData(key, _id, data),
+      origin,
+      originMac: await signOrigin(stack.deps.vault, {
+        _id,
+        accountId: erased.accountId,
+        kind: 'repositories',
+        externalId: '1',
+        origin,
+      }),
+      status: 'active',
+      lastSeenRunId: 'r-1',
+      updatedAt: origin.fetchedAt,
+    });
+    await stack.deps.accountKeys.destroy(erased.accountId);
+    const first = await requestExport(erased);
+    const result: ExportResult = await stack.temporal.workflow.getHandle(first.workflowId).result();
+    expect(result).toMatchObject({ status: 'failed', exportId: first.exportId, archiveBytes: 0 });
+    const view = await exportOf(erased, first.exportId);
+    expect(view.body).toMatchObject({ status: 'failed', detail: expect.stringContaining('can no longer be read') });
+    expect(view.body.download).toBeUndefined();
+    expect(
+      await stack.db.collection(`${collections.exportArchives}.chunks`).countDocuments({ files_id: first.exportId }),
+    ).toBe(0);
+    // The failed export does not hold the one-at-a-time claim.
+    const second = await requestExport(erased);
+    expect(second.started).toBe(true);
+    expect(second.exportId).not.toBe(first.exportId);
+  });
+
   it('an unknown export id is 404 export-not-found, a malformed one a 400', async () => {
     const unknown = await exportOf(person, '00000000-0000-4000-8000-000000000000');
     expect(unknown.status).toBe(404);
     expect((unknown.body as unknown as ProblemBody).type).toMatch(/export-not-found$/);
     expect((await exportOf(person, 'not-an-id')).status).toBe(400);
+  });
+});
+
+describe('the archive activity, retried', () => {
+  it('replaces what a crashed attempt left: one archive per export, whole, however often it runs', async () => {
+    const exportId = '11111111-2222-4333-8444-555555555555';
+    const now = new Date().toISOString();
+    await dataExports(stack.db).insertOne({
+      _id: exportId,
+      accountId: person.accountId,
+      workflowId: `export/${person.accountId}/${exportId}`,
+      requestedBy: person.subject,
+      status: 'building',
+      progress: { recordsWritten: 0 },
+      requestedAt: now,
+      updatedAt: now,
+    });
+    // What a worker killed mid-upload leaves: chunks of the file, and no file document.
+    const chunks = stack.db.collection(`${collections.exportArchives}.chunks`);
+    await chunks.insertMany([0, 1, 7].map((n) => ({ files_id: exportId, n, data: new Binary(randomBytes(1024)) })));
+    const activities = createExportActivities({
+      db: stack.db,
+      vault: stack.deps.vault,
+      accountKeys: stack.deps.accountKeys,
+      temporal: stack.temporal,
+    });
+    const input = { accountId: person.accountId, exportId, workflowId: `export/${person.accountId}/${exportId}` };
+    const env = new MockActivityEnvironment();
+    type Built = Awaited<ReturnType<typeof activities.buildExportArchive>>;
+    const first = await env.run<[typeof input], Built, typeof activities.buildExportArchive>(
+      activities.buildExportArchive,
+      input,
+    );
+    const second = await env.run<[typeof input], Built, typeof activities.buildExportArchive>(
+      activities.buildExportArchive,
+      input,
+    );
+    const records = await providerRecords(stack.db).countDocuments({ accountId: person.accountId });
+    expect(first.records).toBe(records);
+    expect(second.records).toBe(records);
+    const files = await exportArchiveBucket(stack.db)
+      .find({ _id: exportId as never })
+      .toArray();
+    expect(files).toHaveLength(1);
+    expect(files[0]!.length).toBe(second.archiveBytes);
+    // Exactly the chunks of the last archive: none of the crashed attempt's, none of the first run's.
+    expect(await chunks.countDocuments({ files_id: exportId })).toBe(Math.ceil(files[0]!.length / files[0]!.chunkSize));
+    const stream = exportArchiveBucket(stack.db).openDownloadStream(exportId as never);
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(part as Buffer);
+    const entries = await unzip(Buffer.concat(parts));
+    expect(jsonLines(entries.get('records.jsonl'))).toHaveLength(records);
+    const manifest = JSON.parse(entries.get('manifest.json')!.toString()) as { files: ManifestFile[] };
+    for (const f of manifest.files)
+      expect(f.sha256, f.name).toBe(createHash('sha256').update(entries.get(f.name)!).digest('hex'));
   });
 });
