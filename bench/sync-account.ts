@@ -86,8 +86,10 @@ export async function linkedAccount(stack: BenchStack, subject: string, username
   });
   expectStatus(`POST /v1/me/providers/${provider}/link`, started, 202);
   const callback = await completeConsent(started.body.authorizationUrl, { username });
-  const linked = await api<{ status?: string }>(stack, 'GET', `${callback.pathname}${callback.search}`, {
-    accept: 'application/json',
+  // Handed over under the person's own token: the public callback needs their signed-in browser.
+  const linked = await api<{ status?: string }>(stack, 'POST', `/v1/me/providers/${provider}/link/complete`, {
+    token,
+    json: { state: callback.searchParams.get('state'), code: callback.searchParams.get('code') },
   });
   if (linked.body.status !== 'linked')
     throw new Error(`the ${provider} callback answered ${linked.status}: ${JSON.stringify(linked.body).slice(0, 300)}`);

@@ -9,7 +9,7 @@ import type { Db } from 'mongodb';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { connectionIdFor } from '../../domain/connections.js';
-import { failure, type FailureType } from '../../domain/failures.js';
+import { failure, failureTypeOf, type FailureType } from '../../domain/failures.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
 import { redirectUriFor } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
@@ -421,8 +421,12 @@ export function createProviderActivities({
             doc.refreshTokenCiphertext ? 'refresh_token' : 'access_token',
           );
         } catch (err) {
-          const mapped = toFailure(err, 'RevocationFailed');
-          if (!(failure instanceof ApplicationFailure && failure.nonRetryable)) throw mapped;
+          // The account's key is destroyed (it was erased): the tokens cannot be read by anyone any more, so
+          // there is nothing to revoke with; the ciphertext goes as usual.
+          if (failureTypeOf(err) !== 'AccountKeyDestroyed') {
+            const mapped = toFailure(err, 'RevocationFailed');
+            if (!(failure instanceof ApplicationFailure && failure.nonRetryable)) throw mapped;
+          }
         }
       await tokens.deleteOne({ _id: input.connectionId });
       return { revokedAtProvider: revoked };

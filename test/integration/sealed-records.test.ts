@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { createProviderActivities } from '../../activities/providers/activities.js';
 import { verifyAllOrigins } from '../../activities/records/activities.js';
 import { providerRecords, recordContent } from '../../activities/records/store.js';
 import { openProviderToken, providerTokens, type ProviderTokenDocument } from '../../activities/providers/stores.js';
@@ -217,6 +218,16 @@ describe('provider data sealed with the account’s key', () => {
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body.type).toBe('https://cra.dev/problems/account-data-erased');
     expect(res.body.detail).toContain('erased');
+    // Nothing is left to revoke with: the tokens' ciphertext is simply deleted.
+    const providerActivities = createProviderActivities({
+      db: stack.db,
+      vault: stack.deps.vault,
+      accountKeys: stack.deps.accountKeys,
+      providers: stack.config.providers,
+      publicUrl: stack.config.publicUrl,
+    });
+    expect(await providerActivities.revokeConnectionTokens({ connectionId })).toEqual({ revokedAtProvider: false });
+    expect(await providerTokens(stack.db).countDocuments({ _id: connectionId })).toBe(0);
     // Unreadable by design, not forged: the origin check says so.
     expect(
       await verifyAllOrigins(stack.db, stack.deps.vault, stack.deps.accountKeys, { accountId: who.accountId }),
