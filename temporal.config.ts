@@ -119,13 +119,28 @@ export const activityOptions = {
       ...unlimitedRetry,
       initialInterval: '500 milliseconds',
       maximumInterval: '30 seconds',
-      nonRetryableErrorTypes: nonRetryableTypes('SyncRejected', 'SyncNotSupported', 'ReauthRequired', 'TokensMissing'),
+      nonRetryableErrorTypes: nonRetryableTypes(
+        'SyncRejected',
+        'SyncNotSupported',
+        'ReauthRequired',
+        'TokensMissing',
+        'ConsentWithdrawn',
+      ),
     },
   },
   /** Outbox and audit writes. */
   records: {
     startToCloseTimeout: '15 seconds',
     retry: unlimitedRetry,
+  },
+  /**
+   * Erasure steps: deletes and Temporal calls, each idempotent and resumable (a retry goes on where the last
+   * attempt stopped), so a short timeout only means a worker that died mid-step is replaced sooner.
+   * A destroyed key will not come back.
+   */
+  erasure: {
+    startToCloseTimeout: '30 seconds',
+    retry: { ...unlimitedRetry, nonRetryableErrorTypes: nonRetryableTypes('AccountKeyDestroyed') },
   },
 } as const satisfies Record<string, ActivityOptions>;
 

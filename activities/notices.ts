@@ -6,6 +6,7 @@
 import type { Db } from 'mongodb';
 import { accountNoticeTemplates } from './accounts/notice-templates.js';
 import { disconnectNoticeTemplates } from './disconnect/notice-templates.js';
+import { erasureNoticeTemplates } from './erasure/notice-templates.js';
 import { signInNoticeTemplates } from './identity/notice-templates.js';
 import { OutboxNotifier } from './notify/outbox-notifier.js';
 import { combineNoticeTemplates } from './notify/templates.js';
@@ -20,6 +21,7 @@ export const noticeTemplates = combineNoticeTemplates(
   disconnectNoticeTemplates,
   recordNoticeTemplates,
   recoveryNoticeTemplates,
+  erasureNoticeTemplates,
 );
 
 /** The installation's notifier: the outbox, with every feature's notices. */

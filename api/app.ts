@@ -22,10 +22,14 @@ import { requestLog } from './middleware/request-log.js';
 import { defaultHook, onError, respondProblem } from './problem.js';
 import { dataRoutes } from './routes/data.js';
 import { disconnectRoutes } from './routes/disconnect.js';
+import { erasureCancelRoutes } from './routes/erasure-cancel.js';
+import { erasureRoutes } from './routes/erasure.js';
+import { exportRoutes } from './routes/exports.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoute, openApiDocumentRoute } from './routes/openapi.js';
 import { hookRoutes } from './routes/hooks.js';
 import { meRoutes } from './routes/me.js';
+import { consentRoutes } from './routes/consents.js';
 import { schemaRoutes } from './routes/schema.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { linkUndoRoutes } from './routes/link-undo.js';
@@ -59,6 +63,8 @@ export function createApp(deps: ApiDeps) {
   app.use('/v1/*', jsonOnly);
 
   app.route('/', assetRoutes);
+  // The erasure notice's cancel link: a page of the account center (the owner's browser session decides).
+  app.route('/', erasureCancelRoutes);
   if (deps.signIn) {
     if (embedded) app.route('/', interactionRoutes(embedded.interactions));
     app.route(
@@ -79,6 +85,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', signupRoutes)
     .route('/', hookRoutes)
     .route('/', meRoutes)
+    .route('/', consentRoutes)
     .route('/', workflowRoutes)
     .route('/', providerRoutes)
     .route('/', oauthRoutes)
@@ -86,10 +93,12 @@ export function createApp(deps: ApiDeps) {
     .route('/', supportRoutes)
     .route('/', dataRoutes)
     .route('/', disconnectRoutes)
+    .route('/', exportRoutes)
     .route('/', recoveryRoutes)
     .route('/', recoveryFactorRoutes)
     .route('/', agentRoutes)
-    .route('/', sessionRoutes);
+    .route('/', sessionRoutes)
+    .route('/', erasureRoutes);
 
   if (deps.jwks) {
     const jwks = deps.jwks as { keys: Record<string, unknown>[] };

@@ -88,6 +88,11 @@ export const failureDefinitions = {
     permanent: true,
     problem: 'erasure-in-progress',
   },
+  ErasureNotCancellable: {
+    meaning: 'the grace window is over (or a cancel is under way): the erasure can no longer be cancelled',
+    permanent: true,
+    problem: 'erasure-not-cancellable',
+  },
   // Processes
   SignupDetailsMissing: { meaning: 'a signup started without details and none arrived in time', permanent: true },
   RecoveryNotFound: { meaning: 'no recovery request with the id', permanent: true },

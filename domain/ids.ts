@@ -18,6 +18,8 @@ export const workflowIds = {
   export: (accountId: string, requestId: string) => `export/${accountId}/${requestId}`,
   /** One per account: a second erasure request joins the first. */
   erasure: (accountId: string) => `erasure/${accountId}`,
+  /** The erasure's child that purges its tombstone after the retention period (outlives the erasure's run). */
+  erasurePurge: (accountId: string) => `erasure-purge/${accountId}`,
 } as const;
 
 /** The process a workflow id belongs to, or undefined when it is not one of ours. */

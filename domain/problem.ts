@@ -66,6 +66,7 @@ export const problemKinds = {
   'erasure-not-found': { status: 404, title: 'No erasure for this account' },
   'erasure-not-cancellable': { status: 409, title: 'The erasure can no longer be cancelled' },
   'legal-hold-conflict': { status: 409, title: 'The legal hold is already in that state' },
+  'account-data-erased': { status: 410, title: 'This account’s data was erased' },
 } as const;
 export type ProblemKind = keyof typeof problemKinds;
 

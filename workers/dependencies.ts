@@ -14,6 +14,7 @@ import type { Notifier } from '../activities/notify/port.js';
 import { ensureRecoveryIndexes } from '../activities/recovery/store.js';
 import { ensureProviderIndexes } from '../activities/providers/stores.js';
 import { ensureRecordIndexes } from '../activities/records/store.js';
+import { ensureExportIndexes } from '../activities/exports/store.js';
 import { AccountKeys } from '../activities/secrets/account-keys.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import type { SecretVault } from '../activities/secrets/port.js';
@@ -51,6 +52,7 @@ export async function buildWorkerDependencies(config: CraConfig, db: Db): Promis
     ensureProviderIndexes(db),
     ensureRecoveryIndexes(db),
     ensureRecordIndexes(db),
+    ensureExportIndexes(db),
   ]);
   const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
   return {

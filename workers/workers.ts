@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { createAccountActivities } from '../activities/accounts/activities.js';
 import { createAuditActivities } from '../activities/audit/activities.js';
 import { createDisconnectActivities } from '../activities/disconnect/activities.js';
+import { createErasureActivities } from '../activities/erasure/activities.js';
+import { createErasureIdentityActivities } from '../activities/erasure/identity-activities.js';
+import { createExportActivities } from '../activities/exports/activities.js';
 import { createIdentityActivities } from '../activities/identity/activities.js';
 import { createNotifyActivities } from '../activities/notify/activities.js';
 import { createProviderActivities } from '../activities/providers/activities.js';
@@ -68,12 +71,20 @@ export async function createWorkers({
       ...createProviderActivities({
         db: deps.db,
         vault: deps.vault,
+        accountKeys: deps.accountKeys,
         providers: config.providers,
         publicUrl: config.publicUrl,
         notifier: deps.notifier,
       }),
-      ...createSyncControlActivities({ temporal: client, config }),
-      ...createRecordActivities({ db: deps.db, vault: deps.vault, providers: config.providers, temporal: client }),
+      ...createSyncControlActivities({ temporal: client, config, db: deps.db }),
+      ...createRecordActivities({
+        db: deps.db,
+        vault: deps.vault,
+        accountKeys: deps.accountKeys,
+        consentPurposes: config.dataRights.consentPurposes,
+        providers: config.providers,
+        temporal: client,
+      }),
       ...createRecoveryActivities({ db: deps.db, notifier: deps.notifier, publicUrl: config.publicUrl }),
       ...createRecoveryProviderActivities({
         db: deps.db,
@@ -82,9 +93,19 @@ export async function createWorkers({
         publicUrl: config.publicUrl,
       }),
       ...createDisconnectActivities({ db: deps.db, temporal: client }),
+      ...createErasureActivities({
+        db: deps.db,
+        vault: deps.vault,
+        accountKeys: deps.accountKeys,
+        auditLog: deps.auditLog,
+        temporal: client,
+        providers: config.providers,
+      }),
+      ...createExportActivities({ db: deps.db, vault: deps.vault, accountKeys: deps.accountKeys, temporal: client }),
       ...createRetentionActivities({
         db: deps.db,
         vault: deps.vault,
+        accountKeys: deps.accountKeys,
         auditLog: deps.auditLog,
         notifier: deps.notifier,
         supportEmail: config.supportEmail ?? defaultSupportEmail,
@@ -97,6 +118,7 @@ export async function createWorkers({
     activities: {
       ...createIdentityActivities({ directory: deps.directory }),
       ...createRecoveryIdentityActivities({ directory: deps.directory, notifier: deps.notifier, db: deps.db }),
+      ...createErasureIdentityActivities({ db: deps.db, directory: deps.directory }),
     },
     // Server-side limit across all workers of the queue: keeps CRA under the directory's rate limit.
     maxTaskQueueActivitiesPerSecond: config.identity.activitiesPerSecond,

@@ -5,3 +5,5 @@ export { linkProvider } from './link/link-provider.js';
 export { tokenCustody } from './tokens/token-custody.js';
 export { disconnectProvider } from './disconnect/disconnect-provider.js';
 export { syncProvider } from './sync/sync-provider.js';
+export { exportData } from './export/export.js';
+export { erasure, erasurePurge } from './erasure/erasure.js';

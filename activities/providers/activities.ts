@@ -425,7 +425,7 @@ export function createProviderActivities({
           // there is nothing to revoke with; the ciphertext goes as usual.
           if (failureTypeOf(err) !== 'AccountKeyDestroyed') {
             const mapped = toFailure(err, 'RevocationFailed');
-            if (!(failure instanceof ApplicationFailure && failure.nonRetryable)) throw mapped;
+            if (!(mapped instanceof ApplicationFailure && mapped.nonRetryable)) throw mapped;
           }
         }
       await tokens.deleteOne({ _id: input.connectionId });

@@ -17,6 +17,7 @@ import {
 } from '../../workflows/disconnect/messages.js';
 import { ProblemError } from '../problem.js';
 import { accountsQueueOf, type ProcessDeps } from './deps.js';
+import { assertNotErasing } from './erasure.js';
 
 export interface DisconnectRequest {
   account: AccountDocument;
@@ -31,6 +32,7 @@ export async function startDisconnect(
   { temporal, config }: ProcessDeps,
   { account, provider, retention, requestedBy }: DisconnectRequest,
 ): Promise<{ workflowId: string }> {
+  await assertNotErasing({ temporal, config }, account._id);
   const name = providerCatalog[provider].displayName;
   if (isLastLoginMethod(account, provider)) {
     throw new ProblemError(

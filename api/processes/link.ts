@@ -37,6 +37,7 @@ import type { ApiDeps, Principal } from '../context.js';
 import { ProblemError } from '../problem.js';
 import { providerFlagsFor } from '../provider-flags.js';
 import { accountsQueueOf } from './deps.js';
+import { assertNotErasing } from './erasure.js';
 
 export interface LinkRequest {
   /** Ask for the provider's extended scopes too (data sync beyond the profile). */
@@ -76,6 +77,7 @@ export async function beginProviderLink(
     .collection<AccountDocument>(collections.accounts)
     .findOne({ _id: principal.accountId }, { projection: { status: 1 } });
   if (!account) throw new ProblemError('account-not-found', 'Sign up first (POST /v1/signup), then link providers.');
+  await assertNotErasing(deps, principal.accountId);
   if (account.status !== 'active')
     throw new ProblemError('forbidden', `The account is ${account.status}; providers cannot be linked.`);
   const flag = (await providerFlagsFor(db, config, principal.accountId))[provider];

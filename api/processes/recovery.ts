@@ -37,6 +37,7 @@ import {
 } from '../../workflows/recovery/messages.js';
 import { ProblemError } from '../problem.js';
 import { accountsQueueOf, type ProcessDeps } from './deps.js';
+import { assertNotErasing } from './erasure.js';
 
 const handleOf = ({ temporal }: ProcessDeps, recoveryId: string): WorkflowHandle<RecoveryWorkflow> =>
   temporal.workflow.getHandle<RecoveryWorkflow>(workflowIds.recovery(recoveryId));
@@ -145,11 +146,13 @@ export function submitProviderAnswer(
 }
 
 /** Support approves or denies. */
-export function decideRecovery(
+export async function decideRecovery(
   deps: ProcessDeps,
   recoveryId: string,
   decision: RecoveryDecision,
 ): Promise<DecisionOutcome> {
+  // The account is found by the workflow (a recovery starts from an address): an approval is where it is known.
+  if (decision.decision === 'approve') await assertNotErasing(deps, (await recoveryStatus(deps, recoveryId)).accountId);
   return refusedAsConflict(() => handleOf(deps, recoveryId).executeUpdate(decideUpdate, { args: [decision] }));
 }
 

@@ -38,6 +38,8 @@ const publicOperations: Readonly<Record<string, string>> = {
   'GET /v1/recoveries/{recoveryId}/cancel':
     'the page a notice’s cancel link opens: it changes nothing, and checks the link’s token',
   'POST /v1/agents/recoveries': 'an AI agent’s RFC 9421 signature is the credential (401 without it)',
+  'GET /v1/exports/{exportId}/archive':
+    'an export’s signed download link: the signature is checked first (403), then its owner’s bearer or session (401)',
 };
 
 /**
@@ -51,6 +53,8 @@ const supportPermissions: ReadonlyArray<{ prefix: string; permissions: string[] 
   { prefix: '/v1/support/links/', permissions: ['links:approve'] },
   { prefix: '/v1/support/feature-flags/', permissions: ['flags:write'] },
   { prefix: '/v1/support/recoveries/', permissions: ['recovery:approve', 'support:read'] },
+  { prefix: '/v1/support/accounts/', permissions: ['legal:hold'] },
+  { prefix: '/v1/support/erasures/', permissions: ['support:read'] },
 ];
 const allSupportPermissions = [...new Set(supportPermissions.flatMap((s) => s.permissions))];
 

@@ -21,6 +21,10 @@ import type { CustodyResult } from '../../workflows/tokens/messages.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
 import type { SyncResult } from '../../workflows/sync/messages.js';
 import { disconnectStateQuery } from '../../workflows/disconnect/messages.js';
+import { startExport } from '../../api/processes/export.js';
+import { cancelErasure, startErasure } from '../../api/processes/erasure.js';
+import { erasureStateQuery, type ErasureResult } from '../../workflows/erasure/messages.js';
+import type { ExportResult } from '../../workflows/export/messages.js';
 import { linkThroughSandbox, longStandingAccount, signedUp } from './accounts.js';
 import { call, eventually, startTestStack, type TestStack } from './stack.js';
 
@@ -251,4 +255,59 @@ it('records a recovery cancelled through Temporal during its account lookup (aft
   // release, close) runs non-cancellable and the run ends cancelled.
   await stack.temporal.workflow.getHandle(recoveryId).cancel();
   await saveCancelled('recovery-cancelled', recoveryId);
+});
+
+it('records an export: the archive built, ready, then expired when its link does', async () => {
+  const username = `history-export-${run}`;
+  const sandbox = stack.sandbox!.data;
+  for (const kind of sandbox.kinds('github')) sandbox.setCount('github', username, kind, 2);
+  const person = await signedUp(stack, `auth0|${username}`);
+  expect((await linkThroughSandbox(stack, person, 'github', username)).answer.body).toMatchObject({ status: 'linked' });
+  await stack.temporal.workflow.getHandle(workflowIds.sync(person.accountId, 'github')).result();
+  // Through the starter, with a link that lives seconds, so the recorded run reaches its expiry.
+  const config = { ...stack.config, dataRights: { ...stack.config.dataRights, exportLinkTtl: '3 seconds' } };
+  const started = await startExport(
+    { temporal: stack.temporal, config, db: stack.db },
+    { account: { _id: person.accountId, status: 'active' }, requestedBy: person.subject },
+  );
+  const result: ExportResult = await stack.temporal.workflow.getHandle(started.workflowId).result();
+  expect(result).toMatchObject({ status: 'expired', records: 6 });
+  await save('export-completed', started.workflowId);
+});
+
+it('records an erasure cancelled in its grace window, one that erases an account with a connection, and its tombstone purge', async () => {
+  const deps = { temporal: stack.temporal, config: stack.config };
+  const request = (accountId: string, gracePeriod: string, tombstoneRetention: string) => ({
+    accountId,
+    requestedAt: new Date().toISOString(),
+    requestedBy: { type: 'user' as const, id: accountId },
+    gracePeriod,
+    tombstoneRetention,
+  });
+
+  const changedMind = await signedUp(stack, `auth0|history-erasure-cancel-${run}`);
+  const cancelId = (await startErasure(deps, request(changedMind.accountId, '1 hour', '612 days'))).workflowId;
+  await eventually(
+    async () =>
+      (await stack.temporal.workflow.getHandle(cancelId).query(erasureStateQuery)).stage === 'grace' || undefined,
+    'the grace window',
+  );
+  await cancelErasure(deps, changedMind.accountId, 'user');
+  expect(await stack.temporal.workflow.getHandle(cancelId).result()).toEqual({ status: 'cancelled' });
+  await save('erasure-cancelled', cancelId);
+
+  const username = `history-erasure-${run}`;
+  const sandbox = stack.sandbox!.data;
+  for (const kind of sandbox.kinds('github')) sandbox.setCount('github', username, kind, 2);
+  const person = await signedUp(stack, `auth0|${username}`);
+  expect((await linkThroughSandbox(stack, person, 'github', username)).answer.body).toMatchObject({ status: 'linked' });
+  await stack.temporal.workflow.getHandle(workflowIds.sync(person.accountId, 'github')).result();
+  // A grace window and a retention of seconds, so the recorded runs reach their ends.
+  const erasureId = (await startErasure(deps, request(person.accountId, '1 second', '3 seconds'))).workflowId;
+  const result: ErasureResult = await stack.temporal.workflow.getHandle(erasureId).result();
+  expect(result.status).toBe('erased');
+  await save('erasure-completed', erasureId);
+  const purgeId = workflowIds.erasurePurge(person.accountId);
+  expect(await stack.temporal.workflow.getHandle(purgeId).result()).toEqual({ purged: true });
+  await save('erasure-purge-completed', purgeId);
 });
