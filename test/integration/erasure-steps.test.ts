@@ -7,7 +7,7 @@
  * without revoking a grant twice. A small proxy in front of the sandbox's revocation endpoint counts the
  * revocations CRA makes.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,6 @@ import { createErasureActivities } from '../../activities/erasure/activities.js'
 import { erasures, legalHolds, openErasureRequest } from '../../activities/erasure/store.js';
 import { providerRecords, recordContent } from '../../activities/records/store.js';
 import { AccountKeys } from '../../activities/secrets/account-keys.js';
-import { freePort } from '../../deploy/local/services.js';
 import { collections } from '../../domain/collections.js';
 import { failureTypeOf } from '../../domain/failures.js';
 import { workflowIds } from '../../domain/ids.js';
@@ -29,15 +28,15 @@ import type { ErasureResult, ErasureStore } from '../../workflows/erasure/messag
 import { linkThroughSandbox, type SignedUp } from '../support/accounts.js';
 import { decodedPayloads } from '../support/history.js';
 import { call, eventually, tokenFor, useTestStack } from '../support/stack.js';
+import { startWorkerProcess as startWorker, workerProcesses } from '../support/worker-process.js';
 
 let proxy: Server;
 /** Every token CRA revoked at the sandbox, in order. */
 const revoked: string[] = [];
-const children: ChildProcess[] = [];
 const run = randomBytes(3).toString('hex');
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const child of workerProcesses) child.kill('SIGKILL');
   await new Promise((resolve) => proxy?.close(resolve));
 });
 
@@ -282,23 +281,6 @@ describe('erasure steps', () => {
     expect(await activities.deleteAgents({ accountId })).toEqual(first);
   });
 
-  /** `npm run worker` as a separate process, as in `worker-crash.test.ts`. */
-  async function startWorkerProcess(): Promise<ChildProcess> {
-    const env = { ...process.env, ...stack.env, METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code, signal) => {
-      if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM')
-        process.stderr.write(`worker exited ${code}: ${stderr}\n`);
-    });
-    children.push(child);
-    return child;
-  }
-
   it('resumes after its worker is killed between steps, revoking the grant and deleting the identity once', async () => {
     const p = await personWithEverything('erase-crash');
     await stack.stopWorkers();
@@ -307,7 +289,7 @@ describe('erasure steps', () => {
 
     // Killed as soon as a step is marked done, twice: after the revocation and after the directory's delete.
     for (const store of ['provider_grants', 'identity_directory'] as const) {
-      const worker = await startWorkerProcess();
+      const worker = await startWorker(stack.env);
       await eventually(
         async () => ((await erasures(stack.db).findOne({ _id: p.accountId }))?.done?.[store] ? true : undefined),
         `the ${store} step`,
@@ -318,7 +300,7 @@ describe('erasure steps', () => {
       await new Promise((resolve) => worker.once('exit', resolve));
       expect((await handle.describe()).status.name).toBe('RUNNING');
     }
-    await startWorkerProcess();
+    await startWorker(stack.env);
     const result = (await handle.result()) as ErasureResult;
     expect(result.status).toBe('erased');
 

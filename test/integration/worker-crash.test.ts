@@ -2,42 +2,21 @@
  * A worker killed in the middle of a signup: the workflow waits, a new worker picks it up from history,
  * and the person still ends up with exactly one account, one welcome notice and an unbroken audit trail.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
-import { freePort } from '../../deploy/local/services.js';
 import { collections } from '../../domain/collections.js';
 import { call, eventually, useTestStack, tokenFor } from '../support/stack.js';
-
-const children: ChildProcess[] = [];
+import { startWorkerProcess as startWorker, workerProcesses } from '../support/worker-process.js';
 
 const stack = useTestStack({ workers: false });
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const child of workerProcesses) child.kill('SIGKILL');
 });
-
-/** `npm run worker` as a separate process, the way it runs in production. */
-async function startWorkerProcess(extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
-  const env = { ...process.env, ...stack.env, METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn', ...extraEnv };
-  // node itself with tsx's loader, not the tsx wrapper: SIGKILL must reach the worker, not a parent of it.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.once('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM')
-      process.stderr.write(`worker exited ${code}: ${stderr}\n`);
-  });
-  children.push(child);
-  return child;
-}
 
 it('survives the worker being killed mid-signup', async () => {
   const subject = 'auth0|crash-test';
   const token = await tokenFor(stack, subject, { email: 'crash@example.com' });
   // A slow identity queue (one call every 4 s) leaves a wide gap between the first and second identity step.
-  const first = await startWorkerProcess({ IDENTITY_ACTIVITIES_PER_SECOND: '0.25' });
+  const first = await startWorker(stack.env, { IDENTITY_ACTIVITIES_PER_SECOND: '0.25' });
 
   const started = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
     token,
@@ -61,7 +40,7 @@ it('survives the worker being killed mid-signup', async () => {
   const completedActivities = history.events?.filter((e) => e.activityTaskCompletedEventAttributes).length ?? 0;
   expect(completedActivities).toBeGreaterThan(0);
 
-  await startWorkerProcess();
+  await startWorker(stack.env);
   const result = await handle.result();
   expect(result).toEqual({ accountId: started.body.accountId, created: true });
 
