@@ -273,7 +273,7 @@ const legalHoldRoute = secured(auth.permission(legalHoldPermission), {
   },
   responses: {
     200: { description: 'The hold as it is now', content: { 'application/json': { schema: legalHoldSchema } } },
-    ...problemResponses(400, 401, 403, 404, 409),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
 
