@@ -69,15 +69,26 @@ export const accountCenterSchema = z
   });
 export type AccountCenter = z.infer<typeof accountCenterSchema>;
 
-/** How the document is stored: `_id` is the account id; `revision` guards concurrent writes. */
-export type AccountDocument = Omit<AccountCenter, 'accountId'> & {
+/**
+ * How the document is stored: `_id` is the account id; `revision` guards concurrent writes. Stored, the
+ * personal fields are sealed into `personal` with `rootIdentity.emailLookup` beside them
+ * (`activities/accounts/personal-fields.ts`); opened, they are back in place and those two are absent.
+ */
+export type AccountDocument = Omit<AccountCenter, 'accountId' | 'rootIdentity'> & {
   _id: string;
   revision: number;
+  rootIdentity: AccountCenter['rootIdentity'] & {
+    /** Stored form only: keyed hash of the normalised address, for the recovery's search by address. */
+    emailLookup?: string;
+  };
+  /** Stored form only: the personal fields sealed with the account's data key. */
+  personal?: string;
   /** The workflow run that created the account: its retried activity still reports `created`. Not shown. */
   createdByRun?: string;
 };
 
 export function toAccountCenter(doc: AccountDocument): AccountCenter {
-  const { _id, revision: _revision, createdByRun: _createdByRun, ...rest } = doc;
-  return { ...rest, accountId: _id };
+  const { _id, revision: _revision, createdByRun: _createdByRun, personal: _personal, rootIdentity, ...rest } = doc;
+  const { emailLookup: _emailLookup, ...identity } = rootIdentity;
+  return { ...rest, rootIdentity: identity, accountId: _id };
 }

@@ -10,7 +10,9 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Db } from 'mongodb';
+import { openAccountDocument } from '../activities/accounts/personal-fields.js';
 import type { SecretVault } from '../activities/secrets/port.js';
+import { accountKeysOf } from '../api/adapters.js';
 import type { AccountDocument } from '../domain/account-center.js';
 import { accountIdForSubject } from '../domain/account-id.js';
 import { collections } from '../domain/collections.js';
@@ -124,7 +126,8 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
 
   async function homePage(c: Context<ApiEnv>, current: BrowserSessionDocument, problem?: string) {
     const { db, config } = c.get('deps');
-    const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: current.accountId });
+    const stored = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: current.accountId });
+    const account = stored ? await openAccountDocument(await accountKeysOf(c.get('deps')), stored) : null;
     const sessions = await listBrowserSessions(db, current.subject);
     const flags = await providerFlagsFor(db, config, current.accountId);
     const connected = new Set(

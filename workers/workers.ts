@@ -65,8 +65,8 @@ export async function createWorkers({
     taskQueue: queues.accounts,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: {
-      ...createAccountActivities({ db: deps.db }),
-      ...createNotifyActivities({ notifier: deps.notifier, db: deps.db }),
+      ...createAccountActivities({ db: deps.db, accountKeys: deps.accountKeys, vault: deps.vault }),
+      ...createNotifyActivities({ notifier: deps.notifier, db: deps.db, accountKeys: deps.accountKeys }),
       ...createAuditActivities({ auditLog: deps.auditLog }),
       ...createProviderActivities({
         db: deps.db,
@@ -85,7 +85,13 @@ export async function createWorkers({
         providers: config.providers,
         temporal: client,
       }),
-      ...createRecoveryActivities({ db: deps.db, notifier: deps.notifier, publicUrl: config.publicUrl }),
+      ...createRecoveryActivities({
+        db: deps.db,
+        notifier: deps.notifier,
+        accountKeys: deps.accountKeys,
+        vault: deps.vault,
+        publicUrl: config.publicUrl,
+      }),
       ...createRecoveryProviderActivities({
         db: deps.db,
         vault: deps.vault,
@@ -117,7 +123,12 @@ export async function createWorkers({
     taskQueue: queues.identity,
     activities: {
       ...createIdentityActivities({ directory: deps.directory }),
-      ...createRecoveryIdentityActivities({ directory: deps.directory, notifier: deps.notifier, db: deps.db }),
+      ...createRecoveryIdentityActivities({
+        directory: deps.directory,
+        notifier: deps.notifier,
+        db: deps.db,
+        accountKeys: deps.accountKeys,
+      }),
       ...createErasureIdentityActivities({ db: deps.db, directory: deps.directory }),
     },
     // Server-side limit across all workers of the queue: keeps CRA under the directory's rate limit.

@@ -8,9 +8,15 @@ import type { ConnectedProviderNode, Consent, RecordedConsent } from '../../doma
 import type { AccountDocument } from '../../domain/account-center.js';
 import { accountsCollection } from './store.js';
 import { failure } from '../../domain/failures.js';
+import type { AccountKeys } from '../secrets/account-keys.js';
+import type { SecretVault } from '../secrets/port.js';
+import { openAccountDocument, sealAccountDocument, sealedFieldsOf } from './personal-fields.js';
 
 export interface AccountActivityDeps {
   db: Db;
+  /** The account's data key seals the document's personal fields. */
+  accountKeys: AccountKeys;
+  vault: SecretVault;
   now?: () => Date;
 }
 
@@ -34,22 +40,28 @@ export interface RecordSignupDetailsInput {
 
 const maxWriteAttempts = 5;
 
-export function createAccountActivities({ db, now = () => new Date() }: AccountActivityDeps) {
+export function createAccountActivities({ db, accountKeys, vault, now = () => new Date() }: AccountActivityDeps) {
   const accounts = accountsCollection(db);
 
-  /** Read, change, write back if nobody wrote in between; a change without `set` means "nothing to do". */
+  /**
+   * Read, open, change, seal and write back if nobody wrote in between; a change without `set` means
+   * "nothing to do". The change sees the clear document; the write stores its personal fields sealed
+   * (a document written before sealing is sealed by its first change).
+   */
   async function modify<T>(
     accountId: string,
     change: (doc: AccountDocument) => { set?: Partial<AccountDocument>; result: T },
   ): Promise<T> {
     for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
-      const doc = await accounts.findOne({ _id: accountId });
-      if (!doc) throw failure('AccountNotFound', `no account ${accountId}`);
+      const stored = await accounts.findOne({ _id: accountId });
+      if (!stored) throw failure('AccountNotFound', `no account ${accountId}`);
+      const doc = await openAccountDocument(accountKeys, stored);
       const { set, result } = change(doc);
       if (!set) return result;
+      const sealed = await sealAccountDocument(accountKeys, vault, { ...doc, ...set });
       const written = await accounts.updateOne(
         { _id: accountId, revision: doc.revision },
-        { $set: { ...set, updatedAt: now().toISOString(), revision: doc.revision + 1 } },
+        { $set: { ...set, ...sealedFieldsOf(sealed), updatedAt: now().toISOString(), revision: doc.revision + 1 } },
       );
       if (written.modifiedCount === 1) return result;
     }
@@ -153,7 +165,7 @@ export function createAccountActivities({ db, now = () => new Date() }: AccountA
       };
       // insertOne rather than an upsert with $setOnInsert: FerretDB 1.x drops empty top-level arrays from the latter.
       try {
-        await accounts.insertOne(doc);
+        await accounts.insertOne(await sealAccountDocument(accountKeys, vault, doc));
         return { created: true };
       } catch (err) {
         if (!(err instanceof MongoServerError && err.code === 11000)) throw err;

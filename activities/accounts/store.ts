@@ -16,4 +16,6 @@ export async function ensureAccountIndexes(db: Db): Promise<void> {
     { 'rootIdentity.subject': 1 },
     { unique: true, name: 'root_subject_unique' },
   );
+  // The recovery's search by address (`activities/accounts/personal-fields.ts`).
+  await accountsCollection(db).createIndex({ 'rootIdentity.emailLookup': 1 }, { name: 'root_email_lookup' });
 }

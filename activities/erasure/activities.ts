@@ -12,10 +12,12 @@ import { msToNumber } from '@temporalio/common';
 import { revokeEverythingOf } from '../../api/auth/embedded-oidc/mongo-adapter.js';
 import { deleteSyncSchedule } from '../../api/processes/sync.js';
 import { collections } from '../../domain/collections.js';
-import { failure } from '../../domain/failures.js';
+import type { AccountDocument } from '../../domain/account-center.js';
+import { failure, failureTypeOf } from '../../domain/failures.js';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
 import { providerIds } from '../../domain/providers.js';
+import { accountEmailOf, openAccountDocument } from '../accounts/personal-fields.js';
 import { accountsCollection } from '../accounts/store.js';
 import { auditForgetKeysOf, type AuditLog } from '../audit/audit-log.js';
 import { ProviderError, revokeToken } from '../providers/oauth-client.js';
@@ -69,6 +71,16 @@ export function createErasureActivities({
   now = () => new Date(),
 }: ErasureActivityDeps) {
   const accounts = accountsCollection(db);
+
+  /** The document's address; none when its key is already gone (nothing sealed is left to find by it). */
+  async function addressOrNone(account: AccountDocument): Promise<string | undefined> {
+    try {
+      return await accountEmailOf(accountKeys, account);
+    } catch (err) {
+      if (failureTypeOf(err) === 'AccountKeyDestroyed') return undefined;
+      throw err;
+    }
+  }
 
   async function record(accountId: string): Promise<ErasureDocument> {
     const doc = await erasures(db).findOne({ _id: accountId });
@@ -188,8 +200,10 @@ export function createErasureActivities({
     async prepareErasure(input: { accountId: string }): Promise<{ prepared: boolean }> {
       const doc = await record(input.accountId);
       if (doc.subjectHash && doc.sealedIdentifiers) return { prepared: true };
-      const account = await accounts.findOne({ _id: input.accountId });
-      if (!account) return { prepared: false };
+      const stored = await accounts.findOne({ _id: input.accountId });
+      if (!stored) return { prepared: false };
+      // The key is destroyed only after this step, so the sealed personal fields still open here.
+      const account = await openAccountDocument(accountKeys, stored);
       const tokens = await providerTokens(db)
         .find({ accountId: input.accountId }, { projection: { providerAccountId: 1 } })
         .toArray();
@@ -413,12 +427,15 @@ export function createErasureActivities({
       });
     },
 
-    /** The account document, its notices in the outbox, its link attempts and undo links. */
+    /**
+     * The account document, its notices in the outbox, its link attempts and undo links. Notices are found
+     * by the account id and, for older ones, by the address.
+     */
     async deleteAccountDocument(input: { accountId: string }): Promise<StepOutcome> {
       return step(input.accountId, 'account_document', async () => {
         const account = await accounts.findOne({ _id: input.accountId });
         const count = await planned(input.accountId, 'account_document', async () => (account ? 1 : 0));
-        const email = account?.rootIdentity.email;
+        const email = account ? await addressOrNone(account) : undefined;
         await db
           .collection(collections.outbox)
           .deleteMany({ $or: [{ accountId: input.accountId }, ...(email ? [{ to: email }] : [])] });

@@ -15,6 +15,7 @@ import { failure } from '../../domain/failures.js';
 import { processOfWorkflowId } from '../../domain/ids.js';
 import type { RecoveryFactorDocument } from '../../domain/recovery.js';
 import type { ExportProgress } from '../../workflows/export/messages.js';
+import { openAccountDocument } from '../accounts/personal-fields.js';
 import { accountsCollection } from '../accounts/store.js';
 import type { AuditEvent } from '../audit/audit-log.js';
 import { providerRecords, recordContent, verifyOrigin, type OriginCheck } from '../records/store.js';
@@ -144,8 +145,10 @@ export function createExportActivities({
     }): Promise<{ records: number; archiveBytes: number; files: number }> {
       const { accountId, exportId, workflowId } = input;
       const context = Context.current();
-      const account = await accountsCollection(db).findOne({ _id: accountId });
-      if (!account) throw failure('AccountNotFound', `account ${accountId} does not exist`);
+      const stored = await accountsCollection(db).findOne({ _id: accountId });
+      if (!stored) throw failure('AccountNotFound', `account ${accountId} does not exist`);
+      // account.json holds the clear values; an erased account's key is gone (AccountKeyDestroyed: failed).
+      const account = await openAccountDocument(accountKeys, stored);
       const startedAt = now();
       const recordsTotal = await providerRecords(db).countDocuments({ accountId });
       const progress: ExportProgress = { recordsWritten: 0, recordsTotal };

@@ -1,15 +1,18 @@
 import type { Db } from 'mongodb';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
+import { accountEmailOf, addressProjection } from '../accounts/personal-fields.js';
+import type { AccountKeys } from '../secrets/account-keys.js';
 import type { Notice, Notifier } from './port.js';
 
 export interface NotifyActivityDeps {
   notifier: Notifier;
-  /** For notices addressed to an account rather than an address. */
+  /** For notices addressed to an account rather than an address (with the keys that open its address). */
   db?: Db;
+  accountKeys?: AccountKeys;
 }
 
-export function createNotifyActivities({ notifier, db }: NotifyActivityDeps) {
+export function createNotifyActivities({ notifier, db, accountKeys }: NotifyActivityDeps) {
   return {
     /** Queue a notice once per idempotency key. */
     async queueNotice(notice: Notice): Promise<{ id: string; queued: boolean }> {
@@ -23,11 +26,11 @@ export function createNotifyActivities({ notifier, db }: NotifyActivityDeps) {
     async queueAccountNotice(
       input: Omit<Notice, 'to' | 'channel'> & { accountId: string },
     ): Promise<{ queued: boolean }> {
-      if (!db) throw new Error('queueAccountNotice needs the database');
+      if (!db || !accountKeys) throw new Error('queueAccountNotice needs the database and the account keys');
       const account = await db
         .collection<AccountDocument>(collections.accounts)
-        .findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
-      const to = account?.rootIdentity.email;
+        .findOne({ _id: input.accountId }, { projection: addressProjection });
+      const to = account ? await accountEmailOf(accountKeys, account) : undefined;
       if (!to) return { queued: false };
       const { queued } = await notifier.send({ ...input, channel: 'email', to });
       return { queued };

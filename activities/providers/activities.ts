@@ -13,6 +13,7 @@ import { failure, failureTypeOf, type FailureType } from '../../domain/failures.
 import type { ProviderConfig } from '../../domain/provider-config.js';
 import { redirectUriFor } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
+import { accountEmailOf, addressProjection } from '../accounts/personal-fields.js';
 import type { Notifier } from '../notify/port.js';
 import type { AccountKeys } from '../secrets/account-keys.js';
 import type { SecretVault } from '../secrets/port.js';
@@ -307,8 +308,8 @@ export function createProviderActivities({
       if (!notifier) throw new Error('queueLinkedNotice needs the notifier');
       const account = await db
         .collection<AccountDocument>(collections.accounts)
-        .findOne({ _id: input.accountId }, { projection: { rootIdentity: 1 } });
-      const to = account?.rootIdentity.email;
+        .findOne({ _id: input.accountId }, { projection: addressProjection });
+      const to = account ? await accountEmailOf(accountKeys, account) : undefined;
       if (!to) return { queued: false };
       const token = b64url(randomBytes(32));
       const at = now();

@@ -13,14 +13,20 @@ import {
   tokenHash,
 } from '../../domain/recovery.js';
 import type { DeliveredCodeFactor, RecoveryResult, RiskFlag } from '../../workflows/recovery/messages.js';
+import { accountEmailOf, addressProjection, emailLookupOf } from '../accounts/personal-fields.js';
 import { accountsCollection } from '../accounts/store.js';
 import type { Notice, Notifier } from '../notify/port.js';
+import type { AccountKeys } from '../secrets/account-keys.js';
+import type { SecretVault } from '../secrets/port.js';
 import { agentsCollection, challengesCollection, factorsCollection, recoveriesCollection } from './store.js';
 import { failure } from '../../domain/failures.js';
 
 export interface RecoveryActivityDeps {
   db: Db;
   notifier: Notifier;
+  /** Open the account's sealed address; the vault makes the address's lookup hash. */
+  accountKeys: AccountKeys;
+  vault: SecretVault;
   /** Base of the cancel links in notices. */
   publicUrl: string;
   now?: () => Date;
@@ -58,18 +64,25 @@ export interface LinkDuringRecovery {
 
 export type RecoveryNoticeKind = 'started' | 'reminder' | RecoveryResult['outcome'];
 
-export function createRecoveryActivities({ db, notifier, publicUrl, now = () => new Date() }: RecoveryActivityDeps) {
+export function createRecoveryActivities({
+  db,
+  notifier,
+  accountKeys,
+  vault,
+  publicUrl,
+  now = () => new Date(),
+}: RecoveryActivityDeps) {
   const recoveries = recoveriesCollection(db);
   const accounts = accountsCollection(db);
   const factors = factorsCollection(db);
 
   /** The account's verified channels: its email, verified phones and push devices. */
   async function channelsOf(accountId: string): Promise<Array<{ channel: Notice['channel']; to: string }>> {
-    const account = await accounts.findOne({ _id: accountId }, { projection: { rootIdentity: 1 } });
+    const account = await accounts.findOne({ _id: accountId }, { projection: addressProjection });
     const enrolled = await factors.find({ accountId, kind: { $in: ['phone', 'push_device'] } }).toArray();
     const channels: Array<{ channel: Notice['channel']; to: string }> = [];
-    if (account?.rootIdentity.email && account.rootIdentity.emailVerified)
-      channels.push({ channel: 'email', to: account.rootIdentity.email });
+    const email = account?.rootIdentity.emailVerified ? await accountEmailOf(accountKeys, account) : undefined;
+    if (email) channels.push({ channel: 'email', to: email });
     for (const f of enrolled) {
       if (f.kind === 'phone' && f.verified) channels.push({ channel: 'sms', to: f.number });
       if (f.kind === 'push_device') channels.push({ channel: 'push', to: `device:${f.deviceId}` });
@@ -92,7 +105,14 @@ export function createRecoveryActivities({ db, notifier, publicUrl, now = () => 
       } else if (request.email) {
         const candidates = [...new Set([request.email, normalizeEmail(request.email)])];
         // Only an active account can be recovered; any other status is treated like an unknown address.
-        account = await accounts.findOne({ 'rootIdentity.email': { $in: candidates }, status: 'active' });
+        // Sealed accounts are found by the address's keyed hash; accounts written before sealing by the clear field.
+        account = await accounts.findOne({
+          $or: [
+            { 'rootIdentity.emailLookup': await emailLookupOf(vault, request.email) },
+            { 'rootIdentity.email': { $in: candidates } },
+          ],
+          status: 'active',
+        });
       }
       await recoveries.updateOne(
         { _id: input.recoveryId },

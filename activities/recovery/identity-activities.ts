@@ -4,18 +4,27 @@
  * address through the notifier, and only the fact that it was sent comes back to the workflow.
  */
 import type { Db } from 'mongodb';
+import { accountEmailOf, addressProjection } from '../accounts/personal-fields.js';
 import { accountsCollection } from '../accounts/store.js';
 import { identityFailure } from '../identity/activities.js';
 import type { IdentityDirectory } from '../identity/port.js';
 import type { Notifier } from '../notify/port.js';
+import type { AccountKeys } from '../secrets/account-keys.js';
 
 export interface RecoveryIdentityActivityDeps {
   directory: IdentityDirectory;
   notifier: Notifier;
   db: Db;
+  /** Opens the account's sealed address. */
+  accountKeys: AccountKeys;
 }
 
-export function createRecoveryIdentityActivities({ directory, notifier, db }: RecoveryIdentityActivityDeps) {
+export function createRecoveryIdentityActivities({
+  directory,
+  notifier,
+  db,
+  accountKeys,
+}: RecoveryIdentityActivityDeps) {
   return {
     /**
      * Reset the root identity's credentials and send the password-change ticket (if the directory makes one)
@@ -38,9 +47,9 @@ export function createRecoveryIdentityActivities({ directory, notifier, db }: Re
       if (ticketUrl) {
         const account = await accountsCollection(db).findOne(
           { _id: input.accountId },
-          { projection: { rootIdentity: 1 } },
+          { projection: addressProjection },
         );
-        const email = account?.rootIdentity.emailVerified ? account.rootIdentity.email : undefined;
+        const email = account?.rootIdentity.emailVerified ? await accountEmailOf(accountKeys, account) : undefined;
         if (email) {
           await notifier.send({
             idempotencyKey: `recovery/${input.recoveryId}/password-ticket`,

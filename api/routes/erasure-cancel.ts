@@ -7,11 +7,13 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { accountEmailOf, addressProjection } from '../../activities/accounts/personal-fields.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { defaultSupportEmail } from '../../domain/config.js';
 import { describeInstant, maskEmail, tokenHash } from '../../domain/recovery.js';
 import { renderNoticePage, type NoticePageProps } from '../../ui/pages/notice-page.js';
+import { accountKeysOf } from '../adapters.js';
 import type { ApiEnv } from '../context.js';
 import { ProblemError } from '../problem.js';
 import { erasureUnderWay } from '../processes/erasure.js';
@@ -74,8 +76,9 @@ async function openLink(c: Context<ApiEnv>, token: unknown): Promise<Link> {
   if (!(await erasureUnderWay(deps, request._id))) return { kind: 'used' };
   const account = await deps.db
     .collection<AccountDocument>(collections.accounts)
-    .findOne({ _id: request._id }, { projection: { rootIdentity: 1 } });
-  const email = account?.rootIdentity.email ? maskEmail(account.rootIdentity.email) : 'your account';
+    .findOne({ _id: request._id }, { projection: addressProjection });
+  const address = account ? await accountEmailOf(await accountKeysOf(deps), account) : undefined;
+  const email = address ? maskEmail(address) : 'your account';
   return { kind: 'open', token, request, email };
 }
 

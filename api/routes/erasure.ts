@@ -10,6 +10,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { msToNumber } from '@temporalio/common';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { accountEmailOf, addressProjection } from '../../activities/accounts/personal-fields.js';
 import { AuditLog } from '../../activities/audit/audit-log.js';
 import {
   erasures,
@@ -24,7 +25,7 @@ import { workflowIds } from '../../domain/ids.js';
 import { newOpaqueToken, tokenHash } from '../../domain/recovery.js';
 import { legalHoldPermission } from '../../domain/roles.js';
 import { erasureStages, erasureStores, type ErasureInput } from '../../workflows/erasure/messages.js';
-import { notifierOf } from '../adapters.js';
+import { accountKeysOf, notifierOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiDeps, ApiEnv, Principal } from '../context.js';
 import { defaultHook, ProblemError } from '../problem.js';
@@ -93,8 +94,8 @@ export async function requestErasure(
     { _id: accountId, requestedAt: request.requestedAt, cancelTokenHash: { $exists: false } },
     { $set: { cancelTokenHash: tokenHash(cancelToken), cancelTokenExpiresAt: request.graceEndsAt } },
   );
-  const to = account.rootIdentity.email;
-  if (linked.modifiedCount === 1 && to) {
+  const to = linked.modifiedCount === 1 ? await accountEmailOf(await accountKeysOf(deps), account) : undefined;
+  if (to) {
     await notifierOf(deps).send({
       idempotencyKey: `erasure/${accountId}/${request.requestedAt}/requested`,
       channel: 'email',
@@ -127,12 +128,13 @@ export async function cancelErasureRequest(deps: ApiDeps, accountId: string, by:
   await cancelErasure(deps, accountId, by);
   const request = await erasureRequests(db).findOne({ _id: accountId });
   await erasureRequests(db).updateOne({ _id: accountId }, { $set: { cancelTokenUsedAt: new Date().toISOString() } });
-  const account = await accounts(db).findOne({ _id: accountId }, { projection: { rootIdentity: 1 } });
-  if (account?.rootIdentity.email && request) {
+  const account = await accounts(db).findOne({ _id: accountId }, { projection: addressProjection });
+  const to = account ? await accountEmailOf(await accountKeysOf(deps), account) : undefined;
+  if (to && request) {
     await notifierOf(deps).send({
       idempotencyKey: `erasure/${accountId}/${request.requestedAt}/cancelled`,
       channel: 'email',
-      to: account.rootIdentity.email,
+      to,
       accountId,
       template: 'erasure-cancelled',
     });

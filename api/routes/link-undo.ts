@@ -7,12 +7,14 @@
  */
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { openAccountDocument } from '../../activities/accounts/personal-fields.js';
 import { linkUndoTokens, type LinkUndoDocument } from '../../activities/providers/stores.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { problemKinds } from '../../domain/problem.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { renderNoticePage, type NoticePageProps } from '../../ui/pages/notice-page.js';
+import { accountKeysOf } from '../adapters.js';
 import type { ApiEnv } from '../context.js';
 import { startDisconnect } from '../processes/disconnect.js';
 import { ProblemError } from '../problem.js';
@@ -62,7 +64,8 @@ async function open(c: Context<ApiEnv>, token: string | undefined): Promise<Open
   if (!undo) return { kind: 'invalid' };
   if (undo.usedAt) return { kind: 'used' };
   if (Date.parse(undo.expiresAt) <= Date.now()) return { kind: 'expired' };
-  const account = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: undo.accountId });
+  const stored = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: undo.accountId });
+  const account = stored ? await openAccountDocument(await accountKeysOf(c.get('deps')), stored) : null;
   return { kind: 'open', undo, account, name: providerCatalog[undo.provider].displayName };
 }
 

@@ -1,6 +1,8 @@
 /** `GET /v1/me`: the caller's account-center document, and which consents are still to be answered. */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { consentsRequired } from '../../activities/accounts/consents.js';
+import { openAccountDocument } from '../../activities/accounts/personal-fields.js';
+import { accountKeysOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import { accountCenterSchema, toAccountCenter, type AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
@@ -43,9 +45,10 @@ const route = secured(auth.bearer, {
 export const meRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
   const principal = c.get('principal');
   const deps = c.get('deps');
-  const doc = await deps.db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId });
-  if (!doc)
+  const stored = await deps.db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId });
+  if (!stored)
     throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
+  const doc = await openAccountDocument(await accountKeysOf(deps), stored);
   return c.json(
     {
       ...toAccountCenter(doc),

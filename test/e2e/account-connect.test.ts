@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
+import { openedAccountByEmail } from '../support/account-documents.js';
 import { launchBrowser } from '../support/browser.js';
 import { newPerson } from '../support/people.js';
 import { eventually, useTestStack } from '../support/stack.js';
@@ -26,9 +27,7 @@ afterAll(async () => {
 async function accountOf(email: string): Promise<AccountDocument> {
   return eventually(
     async () => {
-      const account = await stack.db
-        .collection<AccountDocument>(collections.accounts)
-        .findOne({ 'rootIdentity.email': email });
+      const account = await openedAccountByEmail(stack, email);
       return account?.status === 'active' ? account : undefined;
     },
     `the account of ${email}`,

@@ -30,6 +30,7 @@ import {
   type ManifestFile,
 } from '../../activities/exports/store.js';
 import { exportStateQuery, type ExportResult } from '../../workflows/export/messages.js';
+import { openedAccount } from '../support/account-documents.js';
 import { browserSessionOf, linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, useTestStack, type ProblemBody } from '../support/stack.js';
 
@@ -222,7 +223,8 @@ describe('data export', () => {
   });
 
   it('holds the account center, its connections without any token, and the consent history', async () => {
-    const doc = (await stack.db.collection<AccountDocument>(collections.accounts).findOne({ _id: person.accountId }))!;
+    // account.json holds the clear values the stored document seals.
+    const doc = (await openedAccount(stack, person.accountId))!;
     const center = toAccountCenter(doc);
     expect(jsonLines(files.get('account.json'))).toEqual([JSON.parse(JSON.stringify(center))]);
     expect(jsonLines(files.get('connections.jsonl'))).toEqual(

@@ -10,6 +10,7 @@ import { signatureHeader, signatureHeaderValue, signPayload } from '../../api/au
 import type { AccountDocument } from '../../domain/account-center.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
+import { openedAccount } from '../support/account-documents.js';
 import {
   call,
   eventually,
@@ -95,9 +96,7 @@ async function accountAppears(subject: string): Promise<AccountDocument> {
     const { status } = await stack.temporal.workflow.getHandle(`signup/${subject}`).describe();
     return status.name === 'COMPLETED' ? true : undefined;
   }, `the signup of ${subject} to complete`);
-  const doc = await stack.db
-    .collection<AccountDocument>(collections.accounts)
-    .findOne({ _id: accountIdForSubject(subject) });
+  const doc = await openedAccount(stack, accountIdForSubject(subject));
   expect(doc, `the account of ${subject}`).not.toBeNull();
   return doc!;
 }

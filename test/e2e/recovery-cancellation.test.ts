@@ -13,6 +13,7 @@ import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
 import { workflowIds } from '../../domain/ids.js';
 import { recoveryStatusQuery } from '../../workflows/recovery/messages.js';
+import { openedAccount } from '../support/account-documents.js';
 import { linkThroughSandbox, signedUp } from '../support/accounts.js';
 import { expectEndedCancelled } from '../support/cancellation.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
@@ -78,7 +79,7 @@ describe('a recovery cancelled through Temporal', () => {
   it('ends as cancelled while its provider sign-in is being redeemed: stage, audit, closed request, nothing left held', async () => {
     const who = await signedUp(stack, 'auth0|cancel-mid-redeem');
     expect((await linkThroughSandbox(stack, who, 'github', 'cancel-mid-redeem-gh')).answer.body.status).toBe('linked');
-    const account = await stack.db.collection(collections.accounts).findOne({ _id: who.accountId as never });
+    const account = await openedAccount(stack, who.accountId);
     const email = String(account!.rootIdentity.email);
 
     const started = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', {

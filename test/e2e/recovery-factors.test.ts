@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
+import { openedAccount } from '../support/account-documents.js';
 import { signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, useTestStack, type JsonResponse } from '../support/stack.js';
 import { SoftwareAuthenticator } from '../support/webauthn.js';
@@ -204,8 +205,7 @@ describe('phones', () => {
     expect(first).toMatch(/^\d{8}$/);
 
     // Unconfirmed: a recovery sends no code to it.
-    const email = (await stack.db.collection(collections.accounts).findOne({ _id: who.accountId as never }))!
-      .rootIdentity.email as string;
+    const email = (await openedAccount(stack, who.accountId))!.rootIdentity.email as string;
     const r = await call<{ recoveryId: string; recoveryToken: string }>(stack, 'POST', '/v1/recoveries', {
       json: { email },
     });

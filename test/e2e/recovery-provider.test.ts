@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
 import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
+import { openedAccount } from '../support/account-documents.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 import { decodedPayloads } from '../support/history.js';
@@ -121,7 +122,7 @@ async function person(name: string, githubUser: string | undefined, linkedDaysAg
   });
   secrets.add(totp.body.secret);
   for (const code of backup.body.codes) secrets.add(code);
-  const account = await stack.db.collection(collections.accounts).findOne({ _id: who.accountId as never });
+  const account = await openedAccount(stack, who.accountId);
   return {
     who,
     email: String(account!.rootIdentity.email),

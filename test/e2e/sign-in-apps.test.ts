@@ -11,6 +11,7 @@ import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
 import { collections } from '../../domain/collections.js';
 import { freePort } from '../../deploy/local/services.js';
+import { openedAccountByEmail } from '../support/account-documents.js';
 import { launchBrowser } from '../support/browser.js';
 import { newPerson, signIn } from '../support/people.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
@@ -52,11 +53,7 @@ afterAll(async () => {
 async function accountOf(email: string): Promise<{ subject: string; accountId: string }> {
   return eventually(
     async () => {
-      const account = await stack.db
-        .collection<{ _id: string; status: string; rootIdentity: { subject: string; email?: string } }>(
-          collections.accounts,
-        )
-        .findOne({ 'rootIdentity.email': email });
+      const account = await openedAccountByEmail(stack, email);
       return account?.status === 'active'
         ? { subject: account.rootIdentity.subject, accountId: account._id }
         : undefined;

@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { collections } from '../../domain/collections.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { createRecoveryIdentityActivities } from '../../activities/recovery/identity-activities.js';
+import { openedAccountByEmail } from '../support/account-documents.js';
 import { launchBrowser } from '../support/browser.js';
 import { linkIn, newestNotice, newPerson as signedUpPerson, signIn, signUp } from '../support/people.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
@@ -32,11 +33,7 @@ describe('sign-in in a browser', () => {
     // The signup process ran: the account-center document exists with the names given on the sign-up page.
     const accountId = await eventually(
       async () => {
-        const account = await stack.db
-          .collection<{ _id: string; profile: { givenName?: string }; rootIdentity: { email?: string } }>(
-            collections.accounts,
-          )
-          .findOne({ 'rootIdentity.email': ada.email });
+        const account = await openedAccountByEmail(stack, ada.email);
         return account?.profile.givenName === ada.givenName ? account._id : undefined;
       },
       'the account center document',
@@ -153,6 +150,7 @@ describe('sign-in in a browser', () => {
       directory: stack.deps.directory,
       notifier: stack.deps.notifier,
       db: stack.db,
+      accountKeys: stack.deps.accountKeys,
     }).resetRecoveredCredentials({ recoveryId: `test-${Date.now()}`, accountId, subject, ticketTtlSeconds: 900 });
     expect(sent).toEqual({ directory: 'embedded', ticketSent: true });
     // The link as the mail carries it.

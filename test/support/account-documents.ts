@@ -4,7 +4,34 @@
  * embedded directory's user.
  */
 import type { Db } from 'mongodb';
+import { emailLookupOf, openAccountDocument } from '../../activities/accounts/personal-fields.js';
+import type { AccountKeys } from '../../activities/secrets/account-keys.js';
+import type { SecretVault } from '../../activities/secrets/port.js';
+import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
+
+/** What reading an account document as the workers do needs (a test stack has it). */
+export interface AccountReader {
+  db: Db;
+  deps: { accountKeys: AccountKeys; vault: SecretVault };
+}
+
+/** The account document, its personal fields opened (the stored form seals them). */
+export async function openedAccount(stack: AccountReader, accountId: string): Promise<AccountDocument | null> {
+  const stored = await stack.db.collection<AccountDocument>(collections.accounts).findOne({ _id: accountId });
+  return stored ? openAccountDocument(stack.deps.accountKeys, stored) : null;
+}
+
+/** The account with this address, opened: found by the address's lookup hash, or in clear (older documents). */
+export async function openedAccountByEmail(stack: AccountReader, email: string): Promise<AccountDocument | null> {
+  const stored = await stack.db.collection<AccountDocument>(collections.accounts).findOne({
+    $or: [
+      { 'rootIdentity.emailLookup': await emailLookupOf(stack.deps.vault, email) },
+      { 'rootIdentity.email': email },
+    ],
+  });
+  return stored ? openAccountDocument(stack.deps.accountKeys, stored) : null;
+}
 
 export interface ExistingPerson {
   subject: string;

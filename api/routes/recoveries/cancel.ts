@@ -6,6 +6,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { auth, secured } from '../../auth/route-auth.js';
 import type { Context } from 'hono';
+import { accountEmailOf, addressProjection } from '../../../activities/accounts/personal-fields.js';
 import type { AccountDocument } from '../../../domain/account-center.js';
 import { collections } from '../../../domain/collections.js';
 import { defaultSupportEmail } from '../../../domain/config.js';
@@ -14,6 +15,7 @@ import { renderNoticePage, type NoticePageProps } from '../../../ui/pages/notice
 import { finalRecoveryStages, type RecoveryStatus } from '../../../workflows/recovery/messages.js';
 import { signedInCaller } from '../../auth/optional-bearer.js';
 import { authorizeRecovery, matchesCancelToken, recoveryTokenHeader } from '../../auth/recovery-proofs.js';
+import { accountKeysOf } from '../../adapters.js';
 import type { ApiEnv } from '../../context.js';
 import { defaultHook, ProblemError } from '../../problem.js';
 import { cancelRecovery, recoveryStatusIfRunning } from '../../processes/recovery.js';
@@ -51,7 +53,7 @@ async function openCancelLink(c: Context<ApiEnv>, recoveryId: string, token: unk
   const account = request.accountId
     ? await db
         .collection<AccountDocument>(collections.accounts)
-        .findOne({ _id: request.accountId }, { projection: { rootIdentity: 1 } })
+        .findOne({ _id: request.accountId }, { projection: addressProjection })
     : null;
   const stage = status?.stage ?? (request.outcome as RecoveryStatus['stage'] | undefined) ?? 'expired';
   return {
@@ -61,7 +63,7 @@ async function openCancelLink(c: Context<ApiEnv>, recoveryId: string, token: unk
     stage,
     resetting: status?.resetting ?? false,
     coolingEndsAt: status?.coolingEndsAt ?? null,
-    email: account?.rootIdentity.email,
+    email: account ? await accountEmailOf(await accountKeysOf(c.get('deps')), account) : undefined,
   };
 }
 

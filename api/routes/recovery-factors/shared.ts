@@ -4,6 +4,7 @@
  */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { openAccountDocument } from '../../../activities/accounts/personal-fields.js';
 import type { AccountDocument } from '../../../domain/account-center.js';
 import { collections } from '../../../domain/collections.js';
 import type {
@@ -11,6 +12,7 @@ import type {
   RecoveryFactorDocument,
   RecoveryFactorKind,
 } from '../../../domain/recovery.js';
+import { accountKeysOf } from '../../adapters.js';
 import type { ApiEnv } from '../../context.js';
 import { ProblemError } from '../../problem.js';
 
@@ -29,7 +31,8 @@ export async function ownAccount(c: Context<ApiEnv>): Promise<AccountDocument> {
     .findOne({ _id: c.get('principal').accountId });
   if (!account)
     throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
-  return account;
+  // Opened: the factors' labels use the address.
+  return openAccountDocument(await accountKeysOf(c.get('deps')), account);
 }
 
 export const idParam = (name: string, description: string) =>
