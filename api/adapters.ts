@@ -43,7 +43,9 @@ export function notifierOf(deps: ApiDeps): Notifier {
 export function accountKeysOf(deps: ApiDeps): Promise<AccountKeys> {
   let keys = accountKeys.get(deps);
   if (!keys) {
-    keys = vaultOf(deps).then((vault) => new AccountKeys(vault));
+    // A short cache: the erasure destroys keys in a worker, and an API instance should stop opening an erased
+    // account's values soon after, not five minutes later (a person's page views re-read the key every 30 s).
+    keys = vaultOf(deps).then((vault) => new AccountKeys(vault, { ttlMs: 30_000 }));
     keys.catch(() => accountKeys.delete(deps));
     accountKeys.set(deps, keys);
   }
