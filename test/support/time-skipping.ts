@@ -16,8 +16,16 @@ import { createWorkers } from '../../workers/workers.js';
 export interface TimeSkipping {
   env: TestWorkflowEnvironment;
   db: Db;
-  /** Run `fn` while the CRA workers (on `<prefix>` task queues) poll; they stop when it returns. */
-  withWorkers<T>(prefix: string, fn: () => Promise<T>, overrides?: Partial<WorkerOptions>): Promise<T>;
+  /**
+   * Run `fn` while the CRA workers (on `<prefix>` task queues) poll; they stop when it returns. `configEnv` adds
+   * to the workers' environment (e.g. `TEMPORAL_ADDRESS` of the dev server for activities that need schedules).
+   */
+  withWorkers<T>(
+    prefix: string,
+    fn: () => Promise<T>,
+    overrides?: Partial<WorkerOptions>,
+    configEnv?: Record<string, string>,
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -42,8 +50,8 @@ export async function startTimeSkipping(): Promise<TimeSkipping> {
   return {
     env,
     db,
-    async withWorkers(prefix, fn, overrides) {
-      const config = loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: prefix, WORKER_SHUTDOWN_GRACE: '1s' });
+    async withWorkers(prefix, fn, overrides, configEnv) {
+      const config = loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: prefix, WORKER_SHUTDOWN_GRACE: '1s', ...configEnv });
       const deps = await buildWorkerDependencies(config, db);
       const [accounts, ...others] = await createWorkers({
         config,

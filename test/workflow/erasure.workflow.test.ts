@@ -11,11 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { erasures, legalHolds } from '../../activities/erasure/store.js';
 import { collections } from '../../domain/collections.js';
-import { loadConfig } from '../../domain/config.js';
 import { workflowIds } from '../../domain/ids.js';
 import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
-import { buildWorkerDependencies } from '../../workers/dependencies.js';
-import { createWorkers } from '../../workers/workers.js';
 import {
   cancelErasureUpdate,
   erasureStateQuery,
@@ -45,33 +42,13 @@ afterAll(async () => {
 });
 
 /**
- * The real workers, as `ts.withWorkers` builds them. The activities that talk to Temporal itself (sync
+ * The real workers (`ts.withWorkers`). The activities that talk to Temporal itself (sync
  * schedules, the account's other executions) use the dev server: the time-skipping server serves neither
  * schedules nor visibility queries, and the account has no other execution to stop or delete here
  * (`test/integration/erasure-steps.test.ts` covers those steps).
  */
-async function withWorkers<T>(fn: () => Promise<T>): Promise<T> {
-  const config = loadConfig({
-    TEMPORAL_TASK_QUEUE_PREFIX: prefix,
-    WORKER_SHUTDOWN_GRACE: '1s',
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-  });
-  const deps = await buildWorkerDependencies(config, db);
-  const [accounts, ...others] = await createWorkers({
-    config,
-    connection: env.nativeConnection,
-    deps,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-  });
-  return accounts!.runUntil(async () => {
-    const running = others.map((w) => w.run());
-    try {
-      return await fn();
-    } finally {
-      for (const w of others) w.shutdown();
-      await Promise.all(running);
-    }
-  });
+function withWorkers<T>(fn: () => Promise<T>): Promise<T> {
+  return ts.withWorkers(prefix, fn, undefined, { TEMPORAL_ADDRESS: inject('temporalAddress') });
 }
 
 /** The test server's own service (lock and unlock time skipping): present on a time-skipping environment. */
