@@ -219,13 +219,19 @@ describe('erasure steps', () => {
     });
     expect(await stack.deps.auditLog.verify({ vault: stack.deps.vault })).toMatchObject({ ok: true });
 
-    // What is left in Temporal is the erasure and its purge, and neither history names the person.
-    const left = await eventually(async () => {
-      const ids: string[] = [];
-      for await (const w of stack.temporal.workflow.list({ query: `CraAccountId = '${p.accountId}'` }))
-        ids.push(w.workflowId);
-      return ids.length === 2 ? ids.sort() : undefined;
-    }, 'the account executions deleted from visibility');
+    // What is left in Temporal is the erasure and its purge, and neither history names the person. The server
+    // deletes an execution in the background and its visibility row after it: on a busy machine that takes
+    // more than half a minute for the five executions here, so the wait is longer than `eventually`'s default.
+    const left = await eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const w of stack.temporal.workflow.list({ query: `CraAccountId = '${p.accountId}'` }))
+          ids.push(w.workflowId);
+        return ids.length === 2 ? ids.sort() : undefined;
+      },
+      'the account executions deleted from visibility',
+      120_000,
+    );
     expect(left).toEqual([workflowIds.erasure(p.accountId), workflowIds.erasurePurge(p.accountId)].sort());
     for (const id of left) {
       const history = JSON.stringify(await stack.temporal.workflow.getHandle(id).fetchHistory());
