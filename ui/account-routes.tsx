@@ -11,10 +11,10 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Db } from 'mongodb';
 import { openAccountDocument } from '../activities/accounts/personal-fields.js';
+import { accountIdOf } from '../activities/erasure/subject-accounts.js';
 import type { SecretVault } from '../activities/secrets/port.js';
 import { accountKeysOf } from '../api/adapters.js';
 import type { AccountDocument } from '../domain/account-center.js';
-import { accountIdForSubject } from '../domain/account-id.js';
 import { collections } from '../domain/collections.js';
 import type { ApiDeps, ApiEnv } from '../api/context.js';
 import { startSignup } from '../api/processes/signup.js';
@@ -103,7 +103,7 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
 
   /** The first sign-in of a person creates their account center (the embedded directory kept their sign-up details). */
   async function ensureAccount(deps: ApiDeps, subject: string, claims: Record<string, unknown>): Promise<void> {
-    const accountId = accountIdForSubject(subject);
+    const accountId = await accountIdOf({ db: deps.db, vault: await routeDeps.vault() }, subject);
     if (
       await deps.db
         .collection<AccountDocument>(collections.accounts)
@@ -237,7 +237,7 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
         const vault = await routeDeps.vault();
         const { cookie } = await createBrowserSession(db, {
           subject,
-          accountId: accountIdForSubject(subject),
+          accountId: await accountIdOf({ db, vault }, subject),
           permissions,
           method:
             Array.isArray(result.claims.amr) && result.claims.amr.includes('hwk')

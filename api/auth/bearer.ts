@@ -5,7 +5,8 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWK } from 'jose';
 import type { MiddlewareHandler } from 'hono';
-import { accountIdForSubject } from '../../domain/account-id.js';
+import { accountIdOf } from '../../activities/erasure/subject-accounts.js';
+import { vaultOf } from '../adapters.js';
 import { respondProblem } from '../problem.js';
 import type { ApiEnv, Principal } from '../context.js';
 
@@ -102,12 +103,22 @@ export function bearerAuth(opts: BearerOptions): MiddlewareHandler<ApiEnv> {
           'check_failed',
         );
       }
+      // The subject's account: derived from it, unless an erasure retired that id (then a new, empty one).
+      let accountId: string;
+      try {
+        const deps = c.get('deps');
+        accountId = await accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, payload.sub);
+      } catch {
+        return respondProblem(c, 'unavailable', 'The account directory could not be reached; try again shortly.', {
+          'retry-after': '5',
+        });
+      }
       const permissions = Array.isArray(payload.permissions)
         ? payload.permissions.filter((p): p is string => typeof p === 'string')
         : [];
       const principal: Principal = {
         subject: payload.sub!,
-        accountId: accountIdForSubject(payload.sub!),
+        accountId,
         permissions,
         ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
         emailVerified: payload.email_verified === true,

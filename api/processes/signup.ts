@@ -4,7 +4,7 @@
  * `POST /v1/signup`, the Auth0 post-registration hook and the account center's first sign-in use it.
  */
 import { WorkflowIdReusePolicy } from '@temporalio/client';
-import { accountIdForSubject } from '../../domain/account-id.js';
+import { accountIdOf } from '../../activities/erasure/subject-accounts.js';
 import { workflowIds } from '../../domain/ids.js';
 import { searchAttributesFor } from '../../temporal.config.js';
 import {
@@ -13,7 +13,9 @@ import {
   type SignupDetails,
   type SignupWorkflow,
 } from '../../workflows/signup/messages.js';
-import { accountsQueueOf, type ProcessDeps } from './deps.js';
+import { vaultOf } from '../adapters.js';
+import type { ApiDeps } from '../context.js';
+import { accountsQueueOf } from './deps.js';
 
 export interface SignupStarted {
   workflowId: string;
@@ -21,12 +23,10 @@ export interface SignupStarted {
 }
 
 /** Start (or join) the signup of `subject` with these details. */
-export async function startSignup(
-  { temporal, config }: ProcessDeps,
-  subject: string,
-  details: SignupDetails,
-): Promise<SignupStarted> {
-  const accountId = accountIdForSubject(subject);
+export async function startSignup(deps: ApiDeps, subject: string, details: SignupDetails): Promise<SignupStarted> {
+  const { temporal, config } = deps;
+  // Not always derived from the subject: a subject whose account was erased signs up to a new id.
+  const accountId = await accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, subject);
   const workflowId = workflowIds.signup(subject);
   await temporal.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {
     workflowId,
