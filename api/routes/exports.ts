@@ -3,11 +3,13 @@
  * built is returned), `GET /v1/me/exports/{exportId}` (status, progress and, when ready, a signed download
  * link) and `GET /v1/exports/{exportId}/archive` (the zip). The download needs both the link's valid,
  * unexpired signature and its owner signed in (bearer token or the account center's session), so a
- * leaked link alone opens nothing.
+ * leaked link alone opens nothing. A browser that opens a link it cannot use gets a page that says why and
+ * what to do (sign in, ask for a new export); a program gets the same answer as problem+json.
  */
 import { Readable } from 'node:stream';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
   dataExports,
   exportArchiveBucket,
@@ -17,6 +19,8 @@ import {
 } from '../../activities/exports/store.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
+import { problemKinds, type ProblemKind } from '../../domain/problem.js';
+import { renderLinkCallbackPage } from '../../ui/pages/link-callback-page.js';
 import { exportStatuses } from '../../workflows/export/messages.js';
 import { vaultOf } from '../adapters.js';
 import { signedInCaller } from '../auth/optional-bearer.js';
@@ -25,7 +29,7 @@ import type { ApiEnv } from '../context.js';
 import { startExport } from '../processes/export.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { readBrowserSession } from '../session/browser-session.js';
-import { problemResponses } from './openapi.js';
+import { problemOrPageResponses, problemResponses } from './openapi.js';
 
 const exportIdParam = z.object({
   exportId: z
@@ -91,7 +95,7 @@ const archiveRoute = secured(auth.public, {
   path: '/v1/exports/{exportId}/archive',
   summary: 'Download an export’s zip (the signed link, with its owner signed in)',
   description:
-    'Public in the sense that the link’s signature is checked first (403 `export-link-invalid`, 410 `export-link-expired`); then the owner must be signed in, with a bearer token or the account center’s session cookie (401 otherwise, 404 for another person).',
+    'Public in the sense that the link’s signature is checked first (403 `export-link-invalid`, 410 `export-link-expired`); then the owner must be signed in, with a bearer token or the account center’s session cookie (401 otherwise, 404 for another person). A refusal is problem+json, or a page for a browser (a request whose `Accept` names `text/html` and no JSON type).',
   request: {
     params: exportIdParam,
     query: z.object({
@@ -104,15 +108,78 @@ const archiveRoute = secured(auth.public, {
       description: 'The archive',
       content: { 'application/zip': { schema: z.string().openapi({ format: 'binary' }) } },
     },
-    ...problemResponses(400, 401, 403, 404, 409),
+    ...problemOrPageResponses(400, 401, 403, 404, 409),
     410: {
-      description: 'The link or the archive has expired',
-      content: {
-        'application/problem+json': { schema: problemResponses(404)[404].content['application/problem+json'].schema },
-      },
+      ...problemOrPageResponses(410)[410],
+      description: 'The link or the archive has expired (a page for browsers, else problem+json)',
     },
   },
 });
+
+/** Every sentence of the pages a browser gets when it opens a download link it cannot use, in one place. */
+export const exportDownloadText = {
+  home: 'Back to your account center',
+  invalidTitle: 'This download link does not work',
+  invalidText: [
+    'Nothing was downloaded. The link may be incomplete (some mail and chat programs cut long links), or it was changed, or it was not made by us.',
+    'Copy the whole link again from where you found it, or ask for your export’s link again.',
+  ],
+  expiredTitle: 'This download link has expired',
+  expiredText: (ttl: string) => [
+    `Nothing was downloaded. An export’s link works for ${ttl} after its archive is ready; then the archive is deleted, and the link with it.`,
+    'Ask for a new export: it is built again from what we hold about you now, with a new link.',
+  ],
+  signInTitle: 'Sign in to download your export',
+  signInText: [
+    'This link downloads an export only for the person it was made for, signed in: the link alone opens nothing, so nothing was downloaded.',
+    'Sign in to your account center in this browser, and the download starts.',
+  ],
+  signIn: 'Sign in and download',
+  otherAccountTitle: 'This download is not for your account',
+  otherAccountText: [
+    'The account you are signed in to in this browser has no such export. Nothing was downloaded.',
+    'If the export is yours, sign out, sign in to the account that asked for it, and open the link again.',
+  ],
+  notReadyTitle: 'Your export is not ready yet',
+  notReadyText: ['Its archive is still being built. Open the link again in a few minutes.'],
+} as const;
+
+/** A browser opening the link (it asks for text/html), not a program (`*\/*`, JSON): it gets a page. */
+function wantsPage(c: Context): boolean {
+  const accept = c.req.header('accept') ?? '';
+  return /\btext\/html\b/.test(accept) && !/application\/(problem\+)?json/.test(accept);
+}
+
+/** The page for a refused download, with the problem's status; undefined for a kind no page is written for. */
+function refusedDownloadPage(c: Context<ApiEnv>, kind: ProblemKind): Promise<Response> | undefined {
+  const t = exportDownloadText;
+  const home = { href: '/account', text: t.home };
+  const status = problemKinds[kind].status as ContentfulStatusCode;
+  // One link to what to do next: the link-callback page is that page, whatever led the browser here.
+  const page = (title: string, paragraphs: readonly string[], link: { href: string; text: string } = home) =>
+    renderLinkCallbackPage(c, { title, paragraphs, link }, status);
+  switch (kind) {
+    case 'validation':
+    case 'export-link-invalid':
+      return page(t.invalidTitle, t.invalidText);
+    case 'export-link-expired':
+      return page(t.expiredTitle, t.expiredText(c.get('deps').config.dataRights.exportLinkTtl));
+    case 'unauthenticated': {
+      // Back to this very link once signed in: the browser then downloads the archive.
+      const returnTo = `${c.req.path}${new URL(c.req.url).search}`;
+      return page(t.signInTitle, t.signInText, {
+        href: `/account/sign-in?returnTo=${encodeURIComponent(returnTo)}`,
+        text: t.signIn,
+      });
+    }
+    case 'export-not-found':
+      return page(t.otherAccountTitle, t.otherAccountText);
+    case 'export-not-ready':
+      return page(t.notReadyTitle, t.notReadyText);
+    default:
+      return undefined;
+  }
+}
 
 async function ownExport(c: Context<ApiEnv>, exportId: string, accountId: string): Promise<DataExportDocument> {
   const doc = await dataExports(c.get('deps').db).findOne({ _id: exportId });
@@ -182,39 +249,57 @@ export const exportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     );
   })
 
-  .openapi(archiveRoute, async (c) => {
-    const { exportId } = c.req.valid('param');
-    const { expires, signature } = c.req.valid('query');
-    const deps = c.get('deps');
-    const doc = await dataExports(deps.db).findOne({ _id: exportId });
-    const expiresMs = Number(expires);
-    // The signature covers the owner's account id: checked before anything says whether the export exists.
-    if (
-      !doc ||
-      !(await verifyArchiveLink(await vaultOf(deps), { exportId, accountId: doc.accountId, expiresMs, signature }))
-    )
-      throw new ProblemError('export-link-invalid', 'This download link is not one CRA made. Ask for a new one.');
-    if (expiresMs <= Date.now() || doc.status === 'expired')
-      throw new ProblemError(
-        'export-link-expired',
-        'This download link has expired, and the archive with it. Request a new export with POST /v1/me/exports.',
-      );
-    const accountId = await signedInAccount(c);
-    if (accountId instanceof Response) return accountId as never;
-    if (accountId !== doc.accountId) throw new ProblemError('export-not-found', `You have no export ${exportId}.`);
-    if (doc.status !== 'ready') throw new ProblemError('export-not-ready', 'The archive is not ready yet.');
-    const bucket = exportArchiveBucket(deps.db);
-    const [file] = await bucket.find({ _id: exportId as never }).toArray();
-    if (!file)
-      throw new ProblemError(
-        'export-link-expired',
-        'The archive is gone. Request a new export with POST /v1/me/exports.',
-      );
-    const stream = Readable.toWeb(bucket.openDownloadStream(exportId as never)) as ReadableStream;
-    return c.body(stream, 200, {
-      'content-type': 'application/zip',
-      'content-length': String(file.length),
-      'content-disposition': `attachment; filename="cra-export-${exportId}.zip"`,
-      'cache-control': 'no-store',
-    }) as never;
+  .openapi(
+    archiveRoute,
+    async (c) => {
+      try {
+        return (await archive(c, c.req.valid('param').exportId, c.req.valid('query'))) as never;
+      } catch (err) {
+        const page = err instanceof ProblemError && wantsPage(c) ? refusedDownloadPage(c, err.kind) : undefined;
+        if (page) return (await page) as never;
+        throw err;
+      }
+    },
+    // A cut link (no signature, a broken id) is a page for a browser too.
+    (result, c) => (!result.success && wantsPage(c) ? refusedDownloadPage(c, 'validation') : defaultHook(result, c)),
+  );
+
+/** The zip of a signed link, for its owner signed in; a ProblemError (or the bearer check's answer) otherwise. */
+async function archive(
+  c: Context<ApiEnv>,
+  exportId: string,
+  { expires, signature }: { expires: string; signature: string },
+): Promise<Response> {
+  const deps = c.get('deps');
+  const doc = await dataExports(deps.db).findOne({ _id: exportId });
+  const expiresMs = Number(expires);
+  // The signature covers the owner's account id: checked before anything says whether the export exists.
+  if (
+    !doc ||
+    !(await verifyArchiveLink(await vaultOf(deps), { exportId, accountId: doc.accountId, expiresMs, signature }))
+  )
+    throw new ProblemError('export-link-invalid', 'This download link is not one CRA made. Ask for a new one.');
+  if (expiresMs <= Date.now() || doc.status === 'expired')
+    throw new ProblemError(
+      'export-link-expired',
+      'This download link has expired, and the archive with it. Request a new export with POST /v1/me/exports.',
+    );
+  const accountId = await signedInAccount(c);
+  if (accountId instanceof Response) return accountId;
+  if (accountId !== doc.accountId) throw new ProblemError('export-not-found', `You have no export ${exportId}.`);
+  if (doc.status !== 'ready') throw new ProblemError('export-not-ready', 'The archive is not ready yet.');
+  const bucket = exportArchiveBucket(deps.db);
+  const [file] = await bucket.find({ _id: exportId as never }).toArray();
+  if (!file)
+    throw new ProblemError(
+      'export-link-expired',
+      'The archive is gone. Request a new export with POST /v1/me/exports.',
+    );
+  const stream = Readable.toWeb(bucket.openDownloadStream(exportId as never)) as ReadableStream;
+  return c.body(stream, 200, {
+    'content-type': 'application/zip',
+    'content-length': String(file.length),
+    'content-disposition': `attachment; filename="cra-export-${exportId}.zip"`,
+    'cache-control': 'no-store',
   });
+}
