@@ -122,7 +122,7 @@ export async function createWorkers({
     ...common,
     taskQueue: queues.identity,
     activities: {
-      ...createIdentityActivities({ directory: deps.directory }),
+      ...createIdentityActivities({ directory: deps.directory, accountKeys: deps.accountKeys }),
       ...createRecoveryIdentityActivities({
         directory: deps.directory,
         notifier: deps.notifier,

@@ -11,6 +11,14 @@ import { failure } from '../../domain/failures.js';
 import type { AccountKeys } from '../secrets/account-keys.js';
 import type { SecretVault } from '../secrets/port.js';
 import { openAccountDocument, sealAccountDocument, sealedFieldsOf } from './personal-fields.js';
+import {
+  linkedProfileContext,
+  openFromHistory,
+  signupPersonalContext,
+  signupProfileContext,
+  type LinkedPersonal,
+  type SignupPersonal,
+} from '../secrets/history-values.js';
 
 export interface AccountActivityDeps {
   db: Db;
@@ -28,6 +36,8 @@ export interface CreateAccountCenterInput {
   emailVerified: boolean;
   givenName?: string;
   familyName?: string;
+  /** The signup's merged profile, sealed (`ensureSignupIdentity`): it stands in for the three fields above. */
+  profile?: string;
 }
 
 export interface RecordSignupDetailsInput {
@@ -36,6 +46,8 @@ export interface RecordSignupDetailsInput {
   consents: Consent[];
   givenName?: string;
   familyName?: string;
+  /** The request's sealed `SignupDetails.personal`: its names count as the two fields above. */
+  personal?: string;
 }
 
 const maxWriteAttempts = 5;
@@ -70,7 +82,22 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
 
   return {
     /** Add (or reactivate) a connected provider on the account; `added` is false when it was linked already. */
-    async addConnectedProvider(input: { accountId: string; node: ConnectedProviderNode }): Promise<{ added: boolean }> {
+    async addConnectedProvider(sent: {
+      accountId: string;
+      /** `personal`: the provider account's sealed address and name (`LinkedProfile.personal`), opened here. */
+      node: ConnectedProviderNode & { personal?: string };
+    }): Promise<{ added: boolean }> {
+      const { personal, ...node } = sent.node;
+      const { email, displayName } = await openFromHistory<LinkedPersonal>(
+        accountKeys,
+        sent.accountId,
+        linkedProfileContext,
+        personal,
+      );
+      const input = {
+        accountId: sent.accountId,
+        node: { ...node, ...(email ? { email } : {}), ...(displayName ? { displayName } : {}) },
+      };
       return modify<{ added: boolean }>(input.accountId, (doc) => {
         const nodes = doc.connected_providers.nodes;
         const existing = nodes.find((n) => n.connectionId === input.node.connectionId);
@@ -138,7 +165,12 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
     },
 
     /** Create the account-center document unless it exists; `created` says which. */
-    async createAccountCenter(input: CreateAccountCenterInput): Promise<{ created: boolean }> {
+    async createAccountCenter(sent: CreateAccountCenterInput): Promise<{ created: boolean }> {
+      const { profile, ...clear } = sent;
+      const input = {
+        ...clear,
+        ...(await openFromHistory<SignupPersonal>(accountKeys, sent.accountId, signupProfileContext, profile)),
+      };
       const at = now().toISOString();
       const runId = Context.current().info.workflowExecution?.runId;
       const doc: AccountDocument = {
@@ -193,7 +225,19 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
      * Returns the consents that were newly recorded, and those of the request that are now in force
      * (`current`): a retry after a crash finds them recorded already, and the audit still needs them.
      */
-    async recordSignupDetails(input: RecordSignupDetailsInput): Promise<{ recorded: Consent[]; current: Consent[] }> {
+    async recordSignupDetails(sent: RecordSignupDetailsInput): Promise<{ recorded: Consent[]; current: Consent[] }> {
+      const { personal, ...clear } = sent;
+      const { givenName, familyName } = await openFromHistory<SignupPersonal>(
+        accountKeys,
+        sent.accountId,
+        signupPersonalContext,
+        personal,
+      );
+      const input = {
+        ...clear,
+        ...(givenName && !clear.givenName ? { givenName } : {}),
+        ...(familyName && !clear.familyName ? { familyName } : {}),
+      };
       const at = now().toISOString();
       return modify<{ recorded: Consent[]; current: Consent[] }>(input.accountId, (doc) => {
         const fresh = dedupe(input.consents).filter(

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
-import { accountEmailOf, addressProjection } from '../accounts/personal-fields.js';
+import { addressProjection, openAccountDocument } from '../accounts/personal-fields.js';
 import type { AccountKeys } from '../secrets/account-keys.js';
 import type { Notice, Notifier } from './port.js';
 
@@ -24,15 +24,31 @@ export function createNotifyActivities({ notifier, db, accountKeys }: NotifyActi
      * `queued` is false when the account has no address or the notice was queued before.
      */
     async queueAccountNotice(
-      input: Omit<Notice, 'to' | 'channel'> & { accountId: string },
+      input: Omit<Notice, 'to' | 'channel'> & {
+        accountId: string;
+        /** Greet the person by the given name on the account (`data.givenName`), read here too. */
+        greet?: boolean;
+      },
     ): Promise<{ queued: boolean }> {
       if (!db || !accountKeys) throw new Error('queueAccountNotice needs the database and the account keys');
+      const { greet, ...notice } = input;
       const account = await db
         .collection<AccountDocument>(collections.accounts)
-        .findOne({ _id: input.accountId }, { projection: addressProjection });
-      const to = account ? await accountEmailOf(accountKeys, account) : undefined;
+        .findOne(
+          { _id: input.accountId },
+          { projection: { ...addressProjection, profile: 1, connected_providers: 1 } },
+        );
+      if (!account) return { queued: false };
+      const opened = await openAccountDocument(accountKeys, account as AccountDocument);
+      const to = opened.rootIdentity.email;
       if (!to) return { queued: false };
-      const { queued } = await notifier.send({ ...input, channel: 'email', to });
+      const givenName = greet ? opened.profile?.givenName : undefined;
+      const { queued } = await notifier.send({
+        ...notice,
+        channel: 'email',
+        to,
+        ...(givenName ? { data: { ...notice.data, givenName } } : {}),
+      });
       return { queued };
     },
   };

@@ -16,6 +16,12 @@ import type { ProviderId } from '../../domain/providers.js';
 import { accountEmailOf, addressProjection } from '../accounts/personal-fields.js';
 import type { Notifier } from '../notify/port.js';
 import type { AccountKeys } from '../secrets/account-keys.js';
+import {
+  linkedProfileContext,
+  openFromHistory,
+  sealForHistory,
+  type LinkedPersonal,
+} from '../secrets/history-values.js';
 import type { SecretVault } from '../secrets/port.js';
 import {
   exchangeCode,
@@ -57,8 +63,12 @@ export const linkUndoPath = '/account/links/undo';
 export interface LinkedProfile {
   connectionId: string;
   providerAccountId: string;
+  /** The provider account's address and display name (`LinkedPersonal`), sealed with the account's key. */
+  personal?: string;
+  /** In clear in results recorded before `personal` existed; never returned now. */
   email?: string;
   emailVerified: boolean;
+  /** Legacy, as `email`. */
   displayName?: string;
   scopes: string[];
   accessTokenExpiresAt?: string;
@@ -257,14 +267,18 @@ export function createProviderActivities({
           1,
           connectionId,
         );
+        // The result goes into the link's history: the address and the name only sealed.
+        const personal = await sealForHistory<LinkedPersonal>(accountKeys, attempt.accountId, linkedProfileContext, {
+          email: profile.email,
+          displayName: profile.displayName,
+        });
         return {
           connectionId,
           providerAccountId: profile.providerAccountId,
           emailVerified: profile.emailVerified,
           scopes: set.scopes,
           hasRefreshToken: set.refreshToken !== undefined,
-          ...(profile.email ? { email: profile.email } : {}),
-          ...(profile.displayName ? { displayName: profile.displayName } : {}),
+          ...(personal ? { personal } : {}),
           ...(set.expiresAt ? { accessTokenExpiresAt: set.expiresAt } : {}),
         };
       } catch (err) {
@@ -302,10 +316,19 @@ export function createProviderActivities({
       provider: ProviderId;
       connectionId: string;
       providerAccountId: string;
+      /** How the notice names the provider account; the sealed `personal` (its name, else address) first. */
       providerAccount: string;
+      personal?: string;
       idempotencyKey: string;
     }): Promise<{ queued: boolean }> {
       if (!notifier) throw new Error('queueLinkedNotice needs the notifier');
+      const named = await openFromHistory<LinkedPersonal>(
+        accountKeys,
+        input.accountId,
+        linkedProfileContext,
+        input.personal,
+      );
+      const providerAccount = named.displayName ?? named.email ?? input.providerAccount;
       const account = await db
         .collection<AccountDocument>(collections.accounts)
         .findOne({ _id: input.accountId }, { projection: addressProjection });
@@ -334,7 +357,7 @@ export function createProviderActivities({
         template: 'provider-linked',
         data: {
           providerName: input.provider,
-          providerAccount: input.providerAccount,
+          providerAccount,
           undoUrl: `${publicUrl}${linkUndoPath}?token=${token}`,
           undoUntil: expiresAt,
         },

@@ -13,7 +13,10 @@ import {
   type SignupDetails,
   type SignupWorkflow,
 } from '../../workflows/signup/messages.js';
-import { vaultOf } from '../adapters.js';
+import { sealForHistory, signupPersonalContext, type SignupPersonal } from '../../activities/secrets/history-values.js';
+import { failureTypeOf } from '../../domain/failures.js';
+import { accountKeysOf, vaultOf } from '../adapters.js';
+import { ProblemError } from '../problem.js';
 import type { ApiDeps } from '../context.js';
 import { accountsQueueOf } from './deps.js';
 
@@ -33,9 +36,29 @@ export async function startSignup(deps: ApiDeps, subject: string, details: Signu
     taskQueue: accountsQueueOf(config),
     args: [{ subject, accountId, ...(config.signup.detailsWait ? { detailsWait: config.signup.detailsWait } : {}) }],
     signal: signupDetailsSignal,
-    signalArgs: [details],
+    signalArgs: [await sealedDetails(deps, accountId, details)],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: searchAttributesFor('signup', { accountId, stage: 'waiting_for_details' }),
   });
   return { workflowId, accountId };
+}
+
+/**
+ * The details as the signal carries them: the address and the names sealed with the account's data key (made
+ * here on the first signup), so the workflow's history never holds them in clear.
+ */
+async function sealedDetails(deps: ApiDeps, accountId: string, details: SignupDetails): Promise<SignupDetails> {
+  const { email, givenName, familyName, ...rest } = details;
+  try {
+    const keys = await accountKeysOf(deps);
+    const fields = { email, givenName, familyName };
+    const personal = await sealForHistory<SignupPersonal>(keys, accountId, signupPersonalContext, fields);
+    return { ...rest, ...(personal ? { personal } : {}) };
+  } catch (err) {
+    // The erasure destroyed this id's key and has not yet moved the subject to a new id: a moment, not an error.
+    if (failureTypeOf(err) !== 'AccountKeyDestroyed') throw err;
+    throw new ProblemError('erasure-in-progress', 'Your previous account is being erased; sign up again in a minute.', {
+      'retry-after': '60',
+    });
+  }
 }

@@ -180,6 +180,11 @@ describe('linking a provider', () => {
     const haystacks = await historiesAndLog([started.body.workflowId, `tokens/${person.accountId}/github`]);
     expect(haystacks.some((h) => h.includes(node!.connectionId))).toBe(true);
     for (const secret of secrets) expect(haystacks.filter((h) => h.includes(secret))).toEqual([]);
+    // The provider account's address reached the account (above), and the notice names the account, but the
+    // histories carry them only sealed with the account's key.
+    expect(haystacks.some((h) => h.includes('acct:1:'))).toBe(true);
+    expect(haystacks.filter((h) => h.includes(`ada-${run}@github.sandbox.test`))).toEqual([]);
+    expect((notices[0] as unknown as { body: string }).body).toContain(`ada-${run}`);
     // The attempt record held the URL (encrypted) only until the API answered with it.
     expect(
       await stack.db

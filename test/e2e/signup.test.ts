@@ -200,6 +200,41 @@ describe('GET /v1/workflows/{workflowId}', () => {
 });
 
 describe('secrets', () => {
+  it('keeps the address and the names out of the history: sealed, while the account and the welcome have them', async () => {
+    const subject = 'auth0|personal-scan';
+    const email = 'grace.personal@example.com';
+    const names = { givenName: 'Gracehopperine', familyName: 'Personalscan' };
+    const token = await tokenFor(stack, subject, { email });
+    // The Auth0 hook and the API both sign the person up, each with what it knows.
+    const hookBody = JSON.stringify({ user: { user_id: subject, email } });
+    await call(stack, 'POST', '/v1/hooks/auth0/post-registration', {
+      body: hookBody,
+      headers: { 'content-type': 'application/json', 'CRA-Signature': signatureHeaderValue(hookSecrets[0], hookBody) },
+    });
+    const { body } = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', {
+      token,
+      json: { ...signupBody, ...names },
+    });
+    await completed(body.workflowId, token);
+
+    const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token });
+    expect(me.body).toMatchObject({ rootIdentity: { email }, profile: names });
+    const welcome = await stack.db
+      .collection<{ text: string }>(collections.outbox)
+      .findOne({ to: email, template: 'welcome' });
+    expect(JSON.stringify(welcome)).toContain(names.givenName);
+
+    const history = await stack.temporal.workflow.getHandle(body.workflowId).fetchHistory();
+    const decoded = decodedPayloads(history);
+    // The scan reads the payloads: the subject (an id, kept) is there, the sealed details too.
+    expect(decoded.some((d) => d.includes(subject))).toBe(true);
+    expect(decoded.some((d) => d.includes('acct:1:'))).toBe(true);
+    for (const value of [email, names.givenName, names.familyName]) {
+      expect(decoded.filter((d) => d.toLowerCase().includes(value.toLowerCase()))).toEqual([]);
+      expect(JSON.stringify(history)).not.toContain(value);
+    }
+  });
+
   it('never puts the access token or the hook secret into workflow history or API logs', async () => {
     const subject = 'auth0|secret-scan';
     const token = await tokenFor(stack, subject, { email: 'scan@example.com' });

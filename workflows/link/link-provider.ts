@@ -354,6 +354,8 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
         connectionId: linked.connectionId,
         scopes: linked.scopes,
         status: 'active',
+        // Sealed (`personal`) since the exchange stopped returning them in clear; either way the activity stores them.
+        ...(linked.personal ? { personal: linked.personal } : {}),
         ...(linked.email ? { email: linked.email } : {}),
         ...(linked.displayName ? { displayName: linked.displayName } : {}),
         connectedAt: new Date().toISOString(),
@@ -377,6 +379,7 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
         connectionId: linked.connectionId,
         providerAccountId: linked.providerAccountId,
         providerAccount,
+        ...(linked.personal ? { personal: linked.personal } : {}),
         idempotencyKey: noticeKey,
       });
     } else {

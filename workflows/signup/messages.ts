@@ -18,9 +18,18 @@ export interface SignupInput {
 /** What one signup request knows about the person. Several requests (API, Auth0 hook) merge. */
 export interface SignupDetails {
   source: 'api' | 'auth0-hook';
-  email?: string;
+  /**
+   * The address and names, sealed with the account's data key by the starter (`SignupPersonal`, context
+   * `history:signup-personal`): the history holds no personal value in clear.
+   */
+  personal?: string;
+  /** Whether the directory verified the address in `personal` (or in `email`). */
   emailVerified?: boolean;
+  /** Sent in clear by starters before `personal` existed; still read, never sent now. */
+  email?: string;
+  /** Legacy, as `email`. */
   givenName?: string;
+  /** Legacy, as `email`. */
   familyName?: string;
   consents: Consent[];
   /** Who asked: the subject for the API, the hook for Auth0. */

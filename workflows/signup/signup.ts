@@ -21,6 +21,7 @@ import {
   type SignupStage,
 } from './messages.js';
 import { failure } from '../../domain/failures.js';
+import { mergeSignupFields } from '../../domain/signup-details.js';
 
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
 const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(
@@ -40,12 +41,7 @@ class SignupState {
   /** Fold the waiting details in; returns them for the steps that act on each request. */
   take(): SignupDetails[] {
     const batch = this.pending.splice(0);
-    for (const d of batch) {
-      this.email ??= d.email;
-      this.emailVerified ||= d.emailVerified === true && d.email === this.email;
-      this.givenName ??= d.givenName;
-      this.familyName ??= d.familyName;
-    }
+    mergeSignupFields(this, batch);
     return batch;
   }
 }
@@ -86,6 +82,7 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
       accountId,
       source: details.source,
       consents: details.consents,
+      ...(details.personal ? { personal: details.personal } : {}),
       ...(details.givenName ? { givenName: details.givenName } : {}),
       ...(details.familyName ? { familyName: details.familyName } : {}),
     });
@@ -101,28 +98,56 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
     }
   };
 
+  // Personal values travel sealed (`SignupDetails.personal`) and are opened only in activities: the identity
+  // step merges the requests' details and hands the account step a sealed profile. Runs begun before keep
+  // the values they were sent in clear.
+  const sealedDetails = patched('signup-personal-sealed');
+
   enter('identity');
-  const root = await identity.ensureRootIdentity({
-    subject,
-    accountId,
-    ...(state.email ? { email: state.email } : {}),
-    emailVerified: state.emailVerified,
-    ...(state.givenName ? { givenName: state.givenName } : {}),
-    ...(state.familyName ? { familyName: state.familyName } : {}),
-  });
-  // The directory is the authority on the email address and whether it is verified.
-  const email = root.email ?? state.email;
-  const emailVerified = root.email ? root.emailVerified : state.emailVerified;
+  let directory: 'embedded' | 'auth0';
+  let email: string | undefined;
+  let emailVerified: boolean;
+  let hasEmail: boolean;
+  let profile: string | undefined;
+  if (sealedDetails) {
+    const root = await identity.ensureSignupIdentity({
+      subject,
+      accountId,
+      details: batch.map(({ personal, emailVerified, email, givenName, familyName }) => ({
+        ...(personal ? { personal } : {}),
+        ...(emailVerified !== undefined ? { emailVerified } : {}),
+        ...(email ? { email } : {}),
+        ...(givenName ? { givenName } : {}),
+        ...(familyName ? { familyName } : {}),
+      })),
+    });
+    ({ directory, emailVerified, hasEmail, profile } = root);
+  } else {
+    const root = await identity.ensureRootIdentity({
+      subject,
+      accountId,
+      ...(state.email ? { email: state.email } : {}),
+      emailVerified: state.emailVerified,
+      ...(state.givenName ? { givenName: state.givenName } : {}),
+      ...(state.familyName ? { familyName: state.familyName } : {}),
+    });
+    // The directory is the authority on the email address and whether it is verified.
+    directory = root.directory;
+    email = root.email ?? state.email;
+    emailVerified = root.email ? root.emailVerified : state.emailVerified;
+    hasEmail = email !== undefined;
+  }
 
   enter('account');
   const { created } = await accounts.createAccountCenter({
     accountId,
     subject,
-    directory: root.directory,
+    directory,
     emailVerified,
+    ...(profile ? { profile } : {}),
     ...(email ? { email } : {}),
-    ...(state.givenName ? { givenName: state.givenName } : {}),
-    ...(state.familyName ? { familyName: state.familyName } : {}),
+    ...(!sealedDetails && state.givenName ? { givenName: state.givenName } : {}),
+    ...(!sealedDetails && state.familyName ? { familyName: state.familyName } : {}),
   });
   if (created) {
     await records.appendAuditEvent({
@@ -131,7 +156,7 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
       actor: actor(first),
       accountId,
       workflowId,
-      details: { directory: root.directory, source: first.source },
+      details: { directory, source: first.source },
     });
   }
 
@@ -157,15 +182,23 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
   }
 
   enter('notice');
-  if (email) {
-    const { queued } = await records.queueNotice({
-      idempotencyKey: `${accountId}/welcome`,
-      channel: 'email',
-      to: email,
-      template: 'welcome',
-      accountId,
-      ...(state.givenName ? { data: { givenName: state.givenName } } : {}),
-    });
+  if (hasEmail) {
+    // The sealed path lets the activity read the address and the name from the account document.
+    const { queued } = sealedDetails
+      ? await records.queueAccountNotice({
+          idempotencyKey: `${accountId}/welcome`,
+          template: 'welcome',
+          accountId,
+          greet: true,
+        })
+      : await records.queueNotice({
+          idempotencyKey: `${accountId}/welcome`,
+          channel: 'email',
+          to: email!,
+          template: 'welcome',
+          accountId,
+          ...(state.givenName ? { data: { givenName: state.givenName } } : {}),
+        });
     if (queued) {
       await records.appendAuditEvent({
         eventId: `${accountId}/notice.queued/welcome`,
