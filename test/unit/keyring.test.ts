@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KeyringVault, type StoredKeyVersion } from '../../activities/secrets/keyring-vault.js';
+import { KeyringVault, keyringSecretsFile, type StoredKeyVersion } from '../../activities/secrets/keyring-vault.js';
 import { SecretVaultError, type SecretVaultErrorType } from '../../activities/secrets/port.js';
 
 const run = promisify(execFile);
@@ -22,7 +22,8 @@ const marker = 'PLAINTEXT-MARKER-7f3a9c';
 let dataDir: string;
 const keysDir = () => join(dataDir, 'keys');
 const keyringFile = () => join(keysDir(), 'keyring.json');
-const secretsFile = () => join(keysDir(), 'secrets.json');
+/** The shard file that holds the secret at `path`. */
+const secretsFile = (path: string) => keyringSecretsFile(dataDir, path);
 
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cra-keyring-'));
@@ -319,34 +320,38 @@ describe('KeyringVault: stored secrets', () => {
     expect(await vault.readSecret('providers/github/client')).toBeUndefined();
   });
 
-  it('keeps secrets.json sealed: no plaintext on disk, 0600', async () => {
+  it('keeps the secret files sealed: no plaintext on disk, 0600', async () => {
     const vault = await KeyringVault.open({ dataDir });
     await vault.writeSecret('providers/google/client', { clientId: 'cid', clientSecret: marker });
 
-    const onDisk = await readFile(secretsFile(), 'utf8');
+    const onDisk = await readFile(secretsFile('providers/google/client'), 'utf8');
     expect(onDisk).not.toContain(marker);
     expect(onDisk).toMatch(/"providers\/google\/client": "cra:v1:/);
-    expect((await stat(secretsFile())).mode & 0o777).toBe(0o600);
+    expect((await stat(secretsFile('providers/google/client'))).mode & 0o777).toBe(0o600);
   });
 
   it('detects an edited entry and an entry moved to another path as Tampered', async () => {
     const vault = await KeyringVault.open({ dataDir });
     await vault.writeSecret('providers/google/client', { clientSecret: marker });
     await vault.writeSecret('providers/github/client', { clientSecret: 'other' });
-    const doc = JSON.parse(await readFile(secretsFile(), 'utf8')) as { format: 1; secrets: Record<string, string> };
+    const fileOf = (path: string) => secretsFile(path);
+    const docOf = async (path: string) =>
+      JSON.parse(await readFile(fileOf(path), 'utf8')) as { format: 1; secrets: Record<string, string> };
+    const doc = await docOf('providers/google/client');
     const google = doc.secrets['providers/google/client'] ?? '';
 
     const body = bodyOf(google);
     body[14] = (body[14] ?? 0) ^ 0x01;
     await writeFile(
-      secretsFile(),
+      fileOf('providers/google/client'),
       JSON.stringify({ format: 1, secrets: { ...doc.secrets, 'providers/google/client': withBody(google, body) } }),
     );
     expectNothingSecret(await expectError(vault.readSecret('providers/google/client'), 'Tampered'));
 
+    const github = await docOf('providers/github/client');
     await writeFile(
-      secretsFile(),
-      JSON.stringify({ format: 1, secrets: { ...doc.secrets, 'providers/github/client': google } }),
+      fileOf('providers/github/client'),
+      JSON.stringify({ format: 1, secrets: { ...github.secrets, 'providers/github/client': google } }),
     );
     expectNothingSecret(await expectError(vault.readSecret('providers/github/client'), 'Tampered'));
   });
@@ -359,9 +364,10 @@ describe('KeyringVault: stored secrets', () => {
 
     expect(await vault.readSecret('a')).toEqual({ v: '1' });
     expect(await vault.readSecret('b')).toEqual({ v: '2' });
-    const doc = JSON.parse(await readFile(secretsFile(), 'utf8')) as { secrets: Record<string, string> };
-    expect(doc.secrets['a']).toMatch(/^cra:v1:/);
-    expect(doc.secrets['b']).toMatch(/^cra:v2:/);
+    const secretOnDisk = async (path: string) =>
+      (JSON.parse(await readFile(secretsFile(path), 'utf8')) as { secrets: Record<string, string> }).secrets[path];
+    expect(await secretOnDisk('a')).toMatch(/^cra:v1:/);
+    expect(await secretOnDisk('b')).toMatch(/^cra:v2:/);
   });
 
   it('refuses paths that could escape or are empty', async () => {
@@ -384,7 +390,9 @@ describe('KeyringVault: the key file', () => {
     await vault.rotateKey('a');
     await vault.writeSecret('s', { k: 'v' });
     expect((await stat(keyringFile())).mode & 0o777).toBe(0o600);
-    expect((await readdir(keysDir())).sort()).toEqual(['keyring.json', 'secrets.json']);
+    expect((await readdir(keysDir())).sort()).toEqual(['keyring.json', 'secrets']);
+    expect((await stat(join(keysDir(), 'secrets'))).mode & 0o777).toBe(0o700);
+    expect(await readdir(join(keysDir(), 'secrets'))).toEqual([secretsFile('s').split('/').pop()]);
   });
 
   it('reopened from disk, keeps every key version, MAC and secret', async () => {
@@ -587,17 +595,19 @@ describe('KeyringVault: creating and destroying stored secrets', () => {
     expect(await vault.readSecret('providers/google/client')).toEqual({ clientId: 'cid' });
   });
 
-  it('destroys a secret for good: gone from secrets.json, other secrets kept, creatable again', async () => {
+  it('destroys a secret for good: gone from its file, other secrets kept, creatable again', async () => {
     const vault = await KeyringVault.open({ dataDir });
     await vault.createSecret('accounts/a1/data-key', { wrapped: marker });
     await vault.writeSecret('accounts/a2/data-key', { wrapped: 'kept' });
-    const sealedBefore = (JSON.parse(await readFile(secretsFile(), 'utf8')) as { secrets: Record<string, string> })
-      .secrets['accounts/a1/data-key'];
+    const a1File = secretsFile('accounts/a1/data-key');
+    const sealedBefore = (JSON.parse(await readFile(a1File, 'utf8')) as { secrets: Record<string, string> }).secrets[
+      'accounts/a1/data-key'
+    ];
 
     await vault.destroySecret('accounts/a1/data-key');
     expect(await vault.readSecret('accounts/a1/data-key')).toBeUndefined();
     expect(await (await KeyringVault.open({ dataDir })).readSecret('accounts/a1/data-key')).toBeUndefined();
-    const onDisk = await readFile(secretsFile(), 'utf8');
+    const onDisk = await readFile(a1File, 'utf8');
     expect(onDisk).not.toContain('accounts/a1/data-key');
     expect(onDisk).not.toContain(sealedBefore ?? 'nothing sealed');
     expect(await vault.readSecret('accounts/a2/data-key')).toEqual({ wrapped: 'kept' });
@@ -606,7 +616,38 @@ describe('KeyringVault: creating and destroying stored secrets', () => {
     expect(await vault.readSecret('accounts/a1/data-key')).toEqual({ destroyedAt: '2026-01-01T00:00:00.000Z' });
   });
 
-  it('destroys a path with nothing stored (twice, even before secrets.json exists) without an error', async () => {
+  it('spreads secrets over shard files, and moves a single secrets.json written before into them on open', async () => {
+    const first = await KeyringVault.open({ dataDir });
+    const paths = Array.from({ length: 40 }, (_, i) => `accounts/a${i}/data-key`);
+    for (const path of paths) await first.createSecret(path, { wrapped: `w-${path}` });
+    const files = new Set(paths.map(secretsFile));
+    expect(files.size).toBeGreaterThan(20);
+    // Each file holds only its own shard's secrets.
+    for (const file of files) {
+      const held = Object.keys((JSON.parse(await readFile(file, 'utf8')) as { secrets: object }).secrets);
+      expect(held.every((p) => secretsFile(p) === file)).toBe(true);
+    }
+
+    // A keyring from before the shards: its secrets.json, sealed the same way, one file for all.
+    const legacy: Record<string, string> = {};
+    for (const path of paths.slice(0, 10)) {
+      const file = secretsFile(path);
+      const doc = JSON.parse(await readFile(file, 'utf8')) as { secrets: Record<string, string> };
+      legacy[path] = doc.secrets[path]!;
+      delete doc.secrets[path];
+      await writeFile(file, JSON.stringify(doc));
+    }
+    // One secret is in both: the shard's (written since) wins over the old file's.
+    legacy[paths[20]!] = legacy[paths[0]!]!;
+    await writeFile(join(keysDir(), 'secrets.json'), JSON.stringify({ format: 1, secrets: legacy }));
+
+    const reopened = await KeyringVault.open({ dataDir });
+    expect((await readdir(keysDir())).sort()).toEqual(['keyring.json', 'secrets']);
+    for (const path of paths) expect(await reopened.readSecret(path)).toEqual({ wrapped: `w-${path}` });
+    expect(await first.readSecret(paths[3]!)).toEqual({ wrapped: `w-${paths[3]}` });
+  });
+
+  it('destroys a path with nothing stored (twice, even before its file exists) without an error', async () => {
     const vault = await KeyringVault.open({ dataDir });
     await vault.destroySecret('accounts/never/data-key');
     await vault.destroySecret('accounts/never/data-key');
