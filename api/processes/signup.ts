@@ -19,6 +19,7 @@ import { accountKeysOf, vaultOf } from '../adapters.js';
 import { ProblemError } from '../problem.js';
 import type { ApiDeps } from '../context.js';
 import { accountsQueueOf } from './deps.js';
+import { assertNotErasing } from './erasure.js';
 
 export interface SignupStarted {
   workflowId: string;
@@ -30,6 +31,9 @@ export async function startSignup(deps: ApiDeps, subject: string, details: Signu
   const { temporal, config } = deps;
   // Not always derived from the subject: a subject whose account was erased signs up to a new id.
   const accountId = await accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, subject);
+  // Mid-erasure, a signup would write a new document under the id being erased (the account step runs
+  // again once the old document is gone): the returning person waits for the new id instead.
+  await assertNotErasing(deps, accountId);
   const workflowId = workflowIds.signup(subject);
   await temporal.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {
     workflowId,

@@ -56,7 +56,7 @@ const route = secured(auth.hookSignature(signed), {
   request: { body: { required: true, content: { 'application/json': { schema: postRegistrationSchema } } } },
   responses: {
     202: { description: 'The signup workflow runs', content: { 'application/json': { schema: signupAcceptedSchema } } },
-    ...problemResponses(400, 401, 413, 415, 503),
+    ...problemResponses(400, 401, 409, 413, 415, 503),
   },
 });
 

@@ -27,7 +27,7 @@ const route = secured(auth.bearer, {
   request: { body: { required: true, content: { 'application/json': { schema: signupBodySchema } } } },
   responses: {
     202: { description: 'The signup workflow runs', content: { 'application/json': { schema: signupAcceptedSchema } } },
-    ...problemResponses(400, 401, 413, 415),
+    ...problemResponses(400, 401, 409, 413, 415),
   },
 });
 

@@ -199,6 +199,37 @@ describe('GET /v1/workflows/{workflowId}', () => {
   });
 });
 
+describe('signing up while the account is being erased', () => {
+  it('is refused (409 erasure-in-progress) and writes nothing; once the erasure is cancelled it works again', async () => {
+    const subject = 'auth0|signup-while-erasing';
+    const token = await tokenFor(stack, subject, { email: 'leaving@example.com' });
+    const { body } = await call<{ workflowId: string }>(stack, 'POST', '/v1/signup', { token, json: signupBody });
+    await completed(body.workflowId, token);
+    const asked = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/erasure', { token });
+    expect(asked.status).toBe(202);
+    const runsBefore = (await stack.temporal.workflow.getHandle(body.workflowId).describe()).runId;
+
+    const refused = await call<{ type: string; detail: string }>(stack, 'POST', '/v1/signup', {
+      token,
+      json: { ...signupBody, givenName: 'Changed' },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.body.type).toMatch(/erasure-in-progress$/);
+    expect(refused.body.detail).toContain('being erased');
+    // No new signup run, and the account is as it was.
+    expect((await stack.temporal.workflow.getHandle(body.workflowId).describe()).runId).toBe(runsBefore);
+    const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token });
+    expect(me.body).toMatchObject({ status: 'pending_deletion', profile: { givenName: 'Ada' } });
+
+    expect((await call(stack, 'DELETE', '/v1/me/erasure', { token })).status).toBeLessThan(300);
+    await eventually(async () => {
+      const again = await call(stack, 'POST', '/v1/signup', { token, json: signupBody });
+      return again.status === 202 ? true : undefined;
+    }, 'signup to be accepted after the cancel');
+  });
+});
+
 describe('secrets', () => {
   it('keeps the address and the names out of the history: sealed, while the account and the welcome have them', async () => {
     const subject = 'auth0|personal-scan';
