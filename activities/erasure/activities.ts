@@ -30,6 +30,7 @@ import type { SecretVault } from '../secrets/port.js';
 import type { ErasureCertificate, ErasureInput, ErasureStep, ErasureStore } from '../../workflows/erasure/messages.js';
 import { erasureStores } from '../../workflows/erasure/messages.js';
 import { signCertificate } from './certificate.js';
+import { retireSubjectAccount } from './subject-accounts.js';
 import {
   erasureKeys,
   erasures,
@@ -57,6 +58,12 @@ type StepWork = Omit<ErasureStep, 'store' | 'at'>;
 
 /** How long the account's cancelled processes get to end their step under way before they are terminated. */
 const defaultProcessWaitMs = 150_000;
+
+/** What the subject's retired account id leaves behind (the step's and the certificate's words). */
+const subjectAccountRetained = {
+  what: "keyed hash of the subject → the next account's id",
+  why: 'so a returning sign-in never gets the erased id; it names no data',
+};
 
 /** The account's identifiers the audit log's pseudonymisation replaces, sealed with the account's own key. */
 const identifiersContext = 'erasure:identifiers';
@@ -128,6 +135,18 @@ export function createErasureActivities({
       if (!own.has(run.workflowId))
         found.push({ workflowId: run.workflowId, runId: run.runId, running: run.status.name === 'RUNNING' });
     return found;
+  }
+
+  /** What `prepareErasure` sealed: the subject and every identifier (nothing once the key is destroyed). */
+  async function identifiersOf(
+    accountId: string,
+    doc: ErasureDocument,
+  ): Promise<{ subject?: string | undefined; identifiers: string[] }> {
+    if (!doc.sealedIdentifiers) return { identifiers: [] };
+    return JSON.parse(await accountKeys.open(accountId, identifiersContext, doc.sealedIdentifiers)) as {
+      subject: string;
+      identifiers: string[];
+    };
   }
 
   async function terminate(workflowId: string, runId: string): Promise<boolean> {
@@ -487,12 +506,7 @@ export function createErasureActivities({
      */
     async pseudonymiseAudit(input: { accountId: string }): Promise<StepOutcome> {
       return step(input.accountId, 'audit', async (doc) => {
-        const { subject, identifiers } = doc.sealedIdentifiers
-          ? (JSON.parse(await accountKeys.open(input.accountId, identifiersContext, doc.sealedIdentifiers)) as {
-              subject: string;
-              identifiers: string[];
-            })
-          : { subject: undefined, identifiers: [] };
+        const { subject, identifiers } = await identifiersOf(input.accountId, doc);
         // Events found is the same on every call; the forgotten counts are 0 when a resumed step calls again.
         const { events } = await auditLog.forgetAccount(input.accountId, auditForgetKeysOf(vault), {
           ...(subject ? { subjects: [subject] } : {}),
@@ -505,6 +519,28 @@ export function createErasureActivities({
             what: "the account's audit events with keyed hashes in place of personal data",
             why: 'the audit chain must still verify; the hashes name nobody without the key',
           },
+        };
+      });
+    },
+
+    /**
+     * Retire the account id as the subject's: its next sign-in gets a fresh random id, a new and empty account
+     * (`subject-accounts.ts`), whatever the directory does with the subject. Run after the account document is
+     * gone, so that until then the person still finds the erasure under the old id, and before the key is
+     * destroyed, since the subject is read from the identifiers sealed with it.
+     */
+    async retireSubjectAccount(input: { accountId: string }): Promise<StepOutcome> {
+      return step(input.accountId, 'subject_account', async (doc) => {
+        const { subject } = await identifiersOf(input.accountId, doc);
+        const { retired } = subject
+          ? await retireSubjectAccount(db, vault, { subject, erasedAccountId: input.accountId }, now)
+          : { retired: false };
+        return {
+          deleted: retired ? 1 : 0,
+          detail: retired
+            ? "the account id retired as the subject's: signing in again creates a new, empty account"
+            : 'no subject led to this account id (the account document was never made)',
+          ...(retired ? { retained: subjectAccountRetained } : {}),
         };
       });
     },
@@ -556,6 +592,7 @@ export function createErasureActivities({
             what: "the audit chain's events of the account, personal data replaced by keyed hashes",
             why: 'the chain of every account must still verify',
           },
+          ...(doc.done?.subject_account?.deleted ? [subjectAccountRetained] : []),
         ],
         purgeAt,
       };

@@ -4,21 +4,35 @@
  * a few seconds here, so a request runs all the way to the certificate inside the test.
  */
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjectAccounts } from '../../activities/erasure/subject-accounts.js';
 import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
+import { providerRecords, recordContent } from '../../activities/records/store.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
+import { erasureStateQuery } from '../../workflows/erasure/messages.js';
 import { linkThroughSandbox, longStandingAccount, signedUp, type SignedUp } from '../support/accounts.js';
 import { launchBrowser } from '../support/browser.js';
 import { confirmEmail, newPerson, signIn, signUp } from '../support/people.js';
 import { call, eventually, tokenFor, useTestStack, type ProblemBody } from '../support/stack.js';
+import { startWorkerProcess, workerLog, workerProcesses, workerReady } from '../support/worker-process.js';
 
 const run = randomBytes(3).toString('hex');
 const graceMs = 5_000;
 
-const stack = useTestStack({ sandbox: true, env: { ERASURE_GRACE_PERIOD: `${graceMs / 1000}s` } });
+afterAll(() => {
+  for (const child of workerProcesses) child.kill('SIGKILL');
+});
+
+// The workers run as `npm run worker` does, at the default log level, so their log is what an operator keeps:
+// after an erasure it must name none of the person's identifiers (`workerLog`).
+const stack = useTestStack({ sandbox: true, workers: false, env: { ERASURE_GRACE_PERIOD: `${graceMs / 1000}s` } });
+
+beforeAll(async () => {
+  await workerReady(await startWorkerProcess(stack.env, { LOG_LEVEL: 'info' }));
+});
 
 interface Requested {
   workflowId: string;
@@ -323,14 +337,24 @@ describe('a legal hold', () => {
 });
 
 describe('an erasure without a hold', () => {
-  it('erases after the grace; the person’s GET shows the certificate; nothing is left to cancel or ask again', async () => {
+  it('erases after the grace: the person follows it while the account exists, support reads the certificate after; nothing is left to cancel or ask again', async () => {
     const who = await person('plain');
     const asked = await requestErasure(who);
     expect(asked.status).toBe(202);
-    const erased = await stageReached(who, 'erased', graceMs + 60_000);
-    expect(erased.certificate).toMatchObject({ format: 'cra-erasure-certificate/1', accountId: who.accountId });
-    // Every step the person saw is in the certificate (which lists the stores in its own order).
-    expect(erased.steps.map((s) => s.store).sort()).toEqual(erased.certificate!.steps.map((s) => s.store).sort());
+    const erasing = await stageReached(who, 'erasing', graceMs + 60_000);
+    expect(erasing.certificate).toBeUndefined();
+    const handle = stack.temporal.workflow.getHandle(asked.body.workflowId);
+    const result = (await handle.result()) as { status: string; certificate: NonNullable<State['certificate']> };
+    expect(result.certificate).toMatchObject({ format: 'cra-erasure-certificate/1', accountId: who.accountId });
+    // Every step the erasure reported is in the certificate (which lists the stores in its own order).
+    const state = await handle.query(erasureStateQuery);
+    expect(state.steps.map((s) => s.store).sort()).toEqual(result.certificate.steps.map((s) => s.store).sort());
+    // Erased, the person's identity leads to no account and no erasure of its own: the tombstone is support's.
+    expectProblem(await erasureOf(who), 404, 'erasure-not-found');
+    const tombstone = await call<{ certificate: unknown }>(stack, 'GET', `/v1/support/erasures/${who.accountId}`, {
+      token: await dpo(),
+    });
+    expect(tombstone.body.certificate).toEqual(result.certificate);
     expectProblem(await cancelErasure(who), 404, 'erasure-not-found');
     expectProblem(await requestErasure(who), 404, 'not-found');
   }, 180_000);
@@ -395,4 +419,111 @@ describe('signing in again after an erasure', () => {
       await browser.close();
     }
   }, 240_000);
+});
+
+describe('signing in again with the same subject after an erasure (an Auth0 social login gives the erased user_id again)', () => {
+  it('creates a new, empty account each time, never an erased id, and no log names the person', async () => {
+    const subject = `google-oauth2|${run}104217`;
+    const email = `returning-${run}@example.com`;
+    const givenName = `Wilhelmina${run}`;
+    const familyName = `Returnington${run}`;
+    const signUpAgain = async () => {
+      const token = await tokenFor(stack, subject, { email });
+      const res = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
+        token,
+        json: { givenName, familyName, consents: [{ purpose: 'terms', version: '1', granted: true }] },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      await stack.temporal.workflow.getHandle(res.body.workflowId).result();
+      return { subject, token, accountId: res.body.accountId } satisfies SignedUp;
+    };
+    const erase = async (who: SignedUp) => {
+      const asked = await requestErasure(who);
+      expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+      const result = (await stack.temporal.workflow.getHandle(asked.body.workflowId).result()) as {
+        status: string;
+        certificate: { accountId: string; steps: Array<{ store: string; deleted: number }>; retained: unknown[] };
+      };
+      expect(result.status).toBe('erased');
+      return result.certificate;
+    };
+
+    // The first account: a connection with synced records, so there is something to come back.
+    const first = await signUpAgain();
+    expect(first.accountId).toBe(accountIdForSubject(subject));
+    const username = `erasure-same-subject-${run}`;
+    for (const kind of stack.sandbox!.data.kinds('github')) stack.sandbox!.data.setCount('github', username, kind, 2);
+    const { answer } = await linkThroughSandbox(stack, first, 'github', username);
+    expect(answer.body).toMatchObject({ status: 'linked' });
+    await stack.temporal.workflow.getHandle(`sync/${first.accountId}/github`).result();
+    const records = await providerRecords(stack.db).find({ accountId: first.accountId }).toArray();
+    expect(records.length).toBeGreaterThan(0);
+    const providerAccountId = (await me(first)).body.connected_providers.nodes[0]!.providerAccountId;
+    const contentValues = new Set<string>();
+    for (const doc of records) {
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string' && v.length >= 12 && !/^\d{4}-\d\d-\d\dT/.test(v) && !/^https?:/.test(v))
+          contentValues.add(v);
+        else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      };
+      walk(await recordContent(stack.deps.accountKeys, doc));
+    }
+    expect(contentValues.size).toBeGreaterThan(0);
+
+    const certificate = await erase(first);
+    // The certificate says the id was retired, and what that leaves behind.
+    expect(certificate.steps.find((s) => s.store === 'subject_account')).toMatchObject({ deleted: 1 });
+    expect(certificate.retained).toContainEqual({
+      what: "keyed hash of the subject → the next account's id",
+      why: 'so a returning sign-in never gets the erased id; it names no data',
+    });
+
+    // Signed in again with the same subject: no account yet, and the old one is not found under the new id.
+    const fresh = await tokenFor(stack, subject, { email });
+    expectProblem(await call(stack, 'GET', '/v1/me', { token: fresh }), 404, 'account-not-found');
+    const second = await signUpAgain();
+    expect(second.accountId).not.toBe(first.accountId);
+    const account = (await me(second)).body;
+    expect(account).toMatchObject({ accountId: second.accountId, status: 'active' });
+    expect(account.connected_providers.nodes).toEqual([]);
+    expect(
+      await providerRecords(stack.db).countDocuments({ accountId: { $in: [first.accountId, second.accountId] } }),
+    ).toBe(0);
+    expect((await call(stack, 'GET', '/v1/me/data', { token: second.token })).body).toMatchObject({ items: [] });
+    // The new account has no erasure of its own; the old id's tombstone is still support's to read.
+    expectProblem(await erasureOf(second), 404, 'erasure-not-found');
+    const support = await dpo();
+    const tombstone = await call<{ certificate: { accountId: string } }>(
+      stack,
+      'GET',
+      `/v1/support/erasures/${first.accountId}`,
+      { token: support },
+    );
+    expect(tombstone.body.certificate.accountId).toBe(first.accountId);
+    expect(await stack.db.collection(collections.accounts).countDocuments({ _id: first.accountId as never })).toBe(0);
+
+    // Erased again, and back a third time: yet another id, never one of the erased ones.
+    await erase(second);
+    const third = await signUpAgain();
+    expect([first.accountId, second.accountId]).not.toContain(third.accountId);
+    expect((await me(third)).body).toMatchObject({ accountId: third.accountId, status: 'active' });
+    // One mapping for the subject, naming the current account and not the subject.
+    const mappings = await subjectAccounts(stack.db)
+      .find({ accountId: { $in: [second.accountId, third.accountId] } })
+      .toArray();
+    expect(mappings.map((m) => m.accountId)).toEqual([third.accountId]);
+    expect(JSON.stringify(mappings)).not.toContain(subject);
+
+    // Neither the workers' log nor the API's names the person: not the address, the names, the subject, the
+    // provider account id or a record's content.
+    expect(workerLog.length).toBeGreaterThan(0);
+    const identifiers = [email, givenName, familyName, subject, providerAccountId, ...contentValues];
+    for (const [name, log] of [
+      ['worker', workerLog],
+      ['API', stack.apiLog],
+    ] as const) {
+      const found = identifiers.filter((id) => log.some((line) => line.includes(id)));
+      expect(found, `the ${name} log names ${found.join(', ')}`).toEqual([]);
+    }
+  }, 300_000);
 });

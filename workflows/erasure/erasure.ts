@@ -3,7 +3,8 @@
  * can still cancel; then, while no legal hold is in force, one idempotent activity per store — stop the
  * account's processes, revoke its provider grants, delete its tokens, records, recovery data, agents,
  * exports, directory identity, sessions and account document, delete its other executions in Temporal,
- * pseudonymise its audit events and destroy its data key — and a signed certificate of it all, which is the
+ * pseudonymise its audit events, retire the account id as its subject's (a returning sign-in gets a new
+ * account) and destroy its data key — and a signed certificate of it all, which is the
  * result. The tombstone is purged after the retention period by an abandoned child, so this run ends now.
  *
  * Nothing personal passes through this history: activities read the subject and provider account ids from
@@ -13,6 +14,7 @@ import { WorkflowExecutionAlreadyStartedError, msToNumber } from '@temporalio/co
 import {
   condition,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -39,13 +41,15 @@ import {
   type ErasureStep,
 } from './messages.js';
 
-const acts = proxyActivities<ReturnType<typeof createErasureActivities>>(activityOptions.erasure);
+type ErasureActivities = ReturnType<typeof createErasureActivities>;
+const defaultActs = proxyActivities<ErasureActivities>(activityOptions.erasure);
 // Waits for the account's cancelled processes to end (heartbeating) before terminating what is left.
-const processControl = proxyActivities<ReturnType<typeof createErasureActivities>>({
+const processControlOptions = {
   ...activityOptions.erasure,
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
-});
+};
+const defaultProcessControl = proxyActivities<ErasureActivities>(processControlOptions);
 const audit = proxyActivities<ReturnType<typeof createAuditActivities>>(activityOptions.records);
 
 /** A hold placed or released always signals; a look every so often catches a signal that was lost. */
@@ -54,8 +58,18 @@ const holdRecheck = '1 hour';
 export async function erasure(input: ErasureInput): Promise<ErasureResult> {
   const { accountId, requestedAt } = input;
   const { workflowId, runId, taskQueue } = workflowInfo();
+  // A step timeout given in the input (tests that kill workers) replaces the default timeouts; without one
+  // the activities are scheduled exactly as before, so older histories replay unchanged.
+  const { stepTimeout } = input;
+  const acts = stepTimeout
+    ? proxyActivities<ErasureActivities>({ ...activityOptions.erasure, startToCloseTimeout: stepTimeout })
+    : defaultActs;
+  const processControl = stepTimeout
+    ? proxyActivities<ErasureActivities>({ ...processControlOptions, heartbeatTimeout: stepTimeout })
+    : defaultProcessControl;
   const identity = proxyActivities<ReturnType<typeof createErasureIdentityActivities>>({
     ...activityOptions.identity,
+    ...(stepTimeout ? { startToCloseTimeout: stepTimeout } : {}),
     taskQueue: identityQueueOf(taskQueue),
   });
   const graceEndsAt = new Date(Date.parse(requestedAt) + msToNumber(input.gracePeriod)).toISOString();
@@ -162,6 +176,9 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
     () => acts.deleteAccountDocument({ accountId }),
     () => acts.deleteAccountExecutions({ accountId }),
     () => acts.pseudonymiseAudit({ accountId }),
+    // After the account document (until then a sign-in still finds this erasure under the old id), before the
+    // key (the step opens the subject sealed with it): the subject's next sign-in gets a new account.
+    ...(patched('erasure-retires-subject') ? [() => acts.retireSubjectAccount({ accountId })] : []),
     () => acts.destroyAccountKey({ accountId }),
   ];
   for (const run of steps) {
@@ -204,7 +221,7 @@ export async function erasurePurge(input: ErasurePurgeInput): Promise<ErasurePur
   const wait = input.retention !== undefined ? msToNumber(input.retention) : Date.parse(input.purgeAt) - Date.now();
   if (wait > 0) await sleep(wait);
   recordStage('purging');
-  const { purged } = await acts.purgeTombstone({ accountId: input.accountId });
+  const { purged } = await defaultActs.purgeTombstone({ accountId: input.accountId });
   recordStage('purged');
   return { purged };
 }

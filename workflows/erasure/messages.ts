@@ -17,6 +17,12 @@ export interface ErasureInput {
   gracePeriod: string;
   /** `DELETED_ACCOUNT_RETENTION`: how long the tombstone is kept before it is purged. */
   tombstoneRetention: string;
+  /**
+   * The start-to-close timeout of each step (heartbeat timeout of the processes' step), instead of
+   * `activityOptions.erasure`'s. The API leaves it out; a test that SIGKILLs workers between steps shortens
+   * it, since a step in flight on a dead worker is retried only once its timeout ran out.
+   */
+  stepTimeout?: string;
 }
 
 export const erasureStages = [
@@ -45,6 +51,8 @@ export const erasureStores = [
   'temporal_executions',
   'keys',
   'audit',
+  /** The subject's sign-in: the erased id retired, a returning sign-in gets a new account. */
+  'subject_account',
 ] as const;
 export type ErasureStore = (typeof erasureStores)[number];
 
