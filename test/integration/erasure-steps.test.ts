@@ -18,8 +18,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyCertificate } from '../../activities/erasure/certificate.js';
 import { createErasureActivities } from '../../activities/erasure/activities.js';
 import { erasures, legalHolds, openErasureRequest } from '../../activities/erasure/store.js';
+import { accountIdOf, retireSubjectAccount, subjectAccounts } from '../../activities/erasure/subject-accounts.js';
 import { providerRecords, recordContent } from '../../activities/records/store.js';
 import { AccountKeys } from '../../activities/secrets/account-keys.js';
+import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
 import { failureTypeOf } from '../../domain/failures.js';
 import { workflowIds } from '../../domain/ids.js';
@@ -310,6 +312,34 @@ describe('erasure steps', () => {
     const opened = await recordContent(new AccountKeys(stack.deps.vault), copy!).catch((err: unknown) => err);
     expect(failureTypeOf(opened)).toBe('AccountKeyDestroyed');
   }, 180_000);
+
+  it('retires a subject’s account id once: a retry keeps the new id, and a mapping naming another account is left alone', async () => {
+    const subject = `auth0|retire-${run}`;
+    const derived = accountIdForSubject(subject);
+    const as = () => accountIdOf({ db: stack.db, vault: stack.deps.vault }, subject);
+    expect(await as()).toBe(derived);
+
+    expect(await retireSubjectAccount(stack.db, stack.deps.vault, { subject, erasedAccountId: derived })).toEqual({
+      retired: true,
+    });
+    const next = await as();
+    expect(next).not.toBe(derived);
+    // A retry of the same step (its first attempt wrote, then its worker died) makes no second new id.
+    expect(await retireSubjectAccount(stack.db, stack.deps.vault, { subject, erasedAccountId: derived })).toEqual({
+      retired: true,
+    });
+    expect(await as()).toBe(next);
+    // An account that is not the subject's current one changes nothing; erasing the current one moves it on.
+    await retireSubjectAccount(stack.db, stack.deps.vault, { subject, erasedAccountId: randomUUID() });
+    expect(await as()).toBe(next);
+    await retireSubjectAccount(stack.db, stack.deps.vault, { subject, erasedAccountId: next });
+    const third = await as();
+    expect([derived, next]).not.toContain(third);
+    // One document for the subject, under a keyed hash: the subject itself is nowhere in it.
+    const docs = await subjectAccounts(stack.db).find({ accountId: third }).toArray();
+    expect(docs).toHaveLength(1);
+    expect(JSON.stringify(docs)).not.toContain(subject);
+  });
 
   it('stops at a legal hold placed mid-erasure: a step touches nothing while it is in force, and answers its mark when run again', async () => {
     const accountId = randomUUID();
