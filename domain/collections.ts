@@ -30,4 +30,6 @@ export const collections = {
   erasures: 'erasures',
   /** Legal holds on an account: an erasure waits while one is in force. */
   legalHolds: 'legal_holds',
+  /** Subjects whose account was erased: keyed hash of the subject → the next account's id (names no data). */
+  subjectAccounts: 'subject_accounts',
 } as const;

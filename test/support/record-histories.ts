@@ -311,3 +311,34 @@ it('records an erasure cancelled in its grace window, one that erases an account
   expect(await stack.temporal.workflow.getHandle(purgeId).result()).toEqual({ purged: true });
   await save('erasure-purge-completed', purgeId);
 });
+
+it('records an erasure that retires the account id as its subject’s (patch erasure-retires-subject)', async () => {
+  const deps = { temporal: stack.temporal, config: stack.config };
+  const person = await signedUp(stack, `auth0|history-erasure-retired-${run}`);
+  const erasureId = (
+    await startErasure(deps, {
+      accountId: person.accountId,
+      requestedAt: new Date().toISOString(),
+      requestedBy: { type: 'user', id: person.accountId },
+      gracePeriod: '1 second',
+      tombstoneRetention: '3 seconds',
+    })
+  ).workflowId;
+  const result: ErasureResult = await stack.temporal.workflow.getHandle(erasureId).result();
+  const retired = result.status === 'erased' && result.certificate.steps.find((s) => s.store === 'subject_account');
+  expect(retired).toMatchObject({ deleted: 1 });
+  await save('erasure-completed-retired-subject', erasureId);
+  expect(await stack.temporal.workflow.getHandle(workflowIds.erasurePurge(person.accountId)).result()).toEqual({
+    purged: true,
+  });
+});
+
+it('records a signup and a link whose personal values travel sealed (patch signup-personal-sealed; the exchange’s sealed profile)', async () => {
+  const username = `history-sealed-${run}`;
+  const person = await signedUp(stack, `auth0|${username}`);
+  await save('signup-completed-sealed', workflowIds.signup(person.subject));
+  const { workflowId: linkId, answer } = await linkThroughSandbox(stack, person, 'github', username);
+  expect(answer.body).toMatchObject({ status: 'linked' });
+  await stack.temporal.workflow.getHandle(linkId).result();
+  await save('link-completed-sealed', linkId);
+});

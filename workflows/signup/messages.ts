@@ -9,7 +9,7 @@ import type { Consent } from '../../domain/account-center.js';
 export interface SignupInput {
   /** The root identity's subject (Auth0 user id); the workflow id is `signup/<subject>`. */
   subject: string;
-  /** Derived from the subject by `accountIdForSubject`, so every caller agrees on it. */
+  /** `accountIdOf(subject)`: derived from the subject (or, after an erasure, its next id), so every caller agrees on it. */
   accountId: string;
   /** How long to wait for the first details signal (signal-with-start delivers it at once). */
   detailsWait?: Duration;
