@@ -77,6 +77,27 @@ export interface LockOptions {
  * Critical sections are a read and a small write, so waiters poll briefly rather than queue.
  */
 export async function withFileLock<T>(lockPath: string, options: LockOptions, critical: () => Promise<T>): Promise<T> {
+  // Callers in this process line up here first, so only one of them at a time polls the file: they follow
+  // each other at once instead of each sleeping through the poll (eight signups at a time in one API
+  // process spent most of their key creation waiting so). Other processes still meet at the file.
+  const before = localQueues.get(lockPath) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  const queue = before.then(() => mine);
+  localQueues.set(lockPath, queue);
+  await before;
+  try {
+    return await withLockFile(lockPath, options, critical);
+  } finally {
+    release();
+    if (localQueues.get(lockPath) === queue) localQueues.delete(lockPath);
+  }
+}
+
+/** Per lock file, the callers of this process waiting for it (a chain that never rejects). */
+const localQueues = new Map<string, Promise<void>>();
+
+async function withLockFile<T>(lockPath: string, options: LockOptions, critical: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     try {

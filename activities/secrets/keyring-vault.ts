@@ -9,7 +9,8 @@
  *
  * Several processes may open the same folder (the worker and the API start together): every change
  * re-reads the file under a lock file and replaces it atomically, so no process drops a version another
- * one added, and every operation first checks whether another process changed the file.
+ * one added, and every operation first checks whether another process changed the file. The key file has
+ * one lock; each secrets shard has its own (`<xx>.json.lock`).
  */
 import {
   createCipheriv,
@@ -171,7 +172,7 @@ export class KeyringVault implements SecretVault {
     await guard('write a secret', async () => {
       // Sealed before taking the lock: creating the `kv` key on first use takes the same lock.
       const sealed = seal(await this.newest(kvKeyName), Buffer.from(JSON.stringify(data), 'utf8'), secretAad(path));
-      await withFileLock(this.lockFile, this.lock, async () => {
+      await withFileLock(this.shardLock(path), this.lock, async () => {
         const doc = await this.readSecrets(path);
         doc.secrets[path] = sealed;
         await this.writeSecrets(path, doc);
@@ -183,7 +184,7 @@ export class KeyringVault implements SecretVault {
     assertSecretPath(path);
     return guard('create a secret', async () => {
       const sealed = seal(await this.newest(kvKeyName), Buffer.from(JSON.stringify(data), 'utf8'), secretAad(path));
-      return withFileLock(this.lockFile, this.lock, async () => {
+      return withFileLock(this.shardLock(path), this.lock, async () => {
         const doc = await this.readSecrets(path);
         if (doc.secrets[path] !== undefined) return false;
         doc.secrets[path] = sealed;
@@ -197,7 +198,7 @@ export class KeyringVault implements SecretVault {
   async destroySecret(path: string): Promise<void> {
     assertSecretPath(path);
     await guard('destroy a secret', async () => {
-      await withFileLock(this.lockFile, this.lock, async () => {
+      await withFileLock(this.shardLock(path), this.lock, async () => {
         const doc = await this.readSecrets(path);
         if (doc.secrets[path] === undefined) return;
         delete doc.secrets[path];
@@ -298,6 +299,14 @@ export class KeyringVault implements SecretVault {
     return readSecretsFile(keyringSecretsFile(this.dataDir, path));
   }
 
+  /**
+   * Each shard has its own lock: writes to different shards (two new accounts, almost always) run side by
+   * side, each with its own fsync, instead of queueing behind one lock for the whole store.
+   */
+  private shardLock(path: string): string {
+    return `${keyringSecretsFile(this.dataDir, path)}.lock`;
+  }
+
   private async writeSecrets(path: string, doc: SecretsDocument): Promise<void> {
     await replaceFile(keyringSecretsFile(this.dataDir, path), `${JSON.stringify(doc, null, 2)}\n`);
   }
@@ -316,9 +325,12 @@ export class KeyringVault implements SecretVault {
         byShard.set(file, [...(byShard.get(file) ?? []), path]);
       }
       for (const [file, paths] of byShard) {
-        const shard = await readSecretsFile(file);
-        for (const path of paths) shard.secrets[path] ??= legacy.secrets[path]!;
-        await replaceFile(file, `${JSON.stringify(shard, null, 2)}\n`);
+        // The shard's own lock too: another process may be writing that shard (its writers take only that one).
+        await withFileLock(`${file}.lock`, this.lock, async () => {
+          const shard = await readSecretsFile(file);
+          for (const path of paths) shard.secrets[path] ??= legacy.secrets[path]!;
+          await replaceFile(file, `${JSON.stringify(shard, null, 2)}\n`);
+        });
       }
       await rm(legacyFile, { force: true });
     });
