@@ -4,15 +4,13 @@
  * with a GET (which changes nothing), and its one button cancels only for the account's owner signed in in
  * that browser. Real HTTP, the real workers on the Temporal dev server, FerretDB.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountCenter } from '../../domain/account-center.js';
-import { accountIdForSubject } from '../../domain/account-id.js';
-import { collections } from '../../domain/collections.js';
 import { describeInstant, maskEmail } from '../../domain/recovery.js';
 import { launchBrowser } from '../support/browser.js';
-import { newestNotice, newPerson } from '../support/people.js';
-import { call, eventually, tokenFor, useTestStack } from '../support/stack.js';
+import { newestNotice, signedInPerson as signedInPersonOf, type SignedInPerson } from '../support/people.js';
+import { call, useTestStack } from '../support/stack.js';
 
 let browser: Browser;
 // Long enough that nothing is erased while the pages are open.
@@ -24,30 +22,8 @@ afterAll(async () => {
   await browser?.close();
 });
 
-interface Person {
-  email: string;
-  subject: string;
-  accountId: string;
-  token: string;
-  context: BrowserContext;
-  page: Page;
-}
-
-/** Someone who signed up on the account center's pages and is signed in in their own browser context. */
-async function signedInPerson(name: string): Promise<Person> {
-  const context = await browser.newContext();
-  const who = await newPerson(stack, context, name);
-  const user = await stack.db
-    .collection<{ _id: string; email: string }>(collections.identityUsers)
-    .findOne({ email: who.email });
-  const subject = user!._id;
-  const token = await tokenFor(stack, subject, { email: who.email });
-  await eventually(
-    async () => ((await call(stack, 'GET', '/v1/me', { token })).status === 200 ? true : undefined),
-    `the account of ${name}`,
-  );
-  return { email: who.email, subject, accountId: accountIdForSubject(subject), token, context, page: who.page };
-}
+type Person = SignedInPerson;
+const signedInPerson = (name: string) => signedInPersonOf(stack, browser, name);
 
 const statusOf = async (p: Person) =>
   (await call<AccountCenter>(stack, 'GET', '/v1/me', { token: p.token })).body.status;

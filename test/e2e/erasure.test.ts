@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectAccounts } from '../../activities/erasure/subject-accounts.js';
 import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
-import { providerRecords, recordContent } from '../../activities/records/store.js';
+import { providerRecords } from '../../activities/records/store.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
 import { erasureStateQuery } from '../../workflows/erasure/messages.js';
 import { linkThroughSandbox, longStandingAccount, signedUp, type SignedUp } from '../support/accounts.js';
+import { recordContentValues } from '../support/account-documents.js';
 import { launchBrowser } from '../support/browser.js';
 import { confirmEmail, newPerson, signIn, signUp } from '../support/people.js';
 import { call, eventually, tokenFor, useTestStack, type ProblemBody } from '../support/stack.js';
@@ -459,15 +460,7 @@ describe('signing in again with the same subject after an erasure (an Auth0 soci
     const records = await providerRecords(stack.db).find({ accountId: first.accountId }).toArray();
     expect(records.length).toBeGreaterThan(0);
     const providerAccountId = (await me(first)).body.connected_providers.nodes[0]!.providerAccountId;
-    const contentValues = new Set<string>();
-    for (const doc of records) {
-      const walk = (v: unknown): void => {
-        if (typeof v === 'string' && v.length >= 12 && !/^\d{4}-\d\d-\d\dT/.test(v) && !/^https?:/.test(v))
-          contentValues.add(v);
-        else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-      };
-      walk(await recordContent(stack.deps.accountKeys, doc));
-    }
+    const contentValues = await recordContentValues(stack.deps.accountKeys, records);
     expect(contentValues.size).toBeGreaterThan(0);
 
     const certificate = await erase(first);

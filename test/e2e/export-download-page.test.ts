@@ -8,16 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
+import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromBuffer, type Entry, type ZipFile } from 'yauzl';
 import { signedArchivePath, type ManifestFile } from '../../activities/exports/store.js';
-import { accountIdForSubject } from '../../domain/account-id.js';
-import { collections } from '../../domain/collections.js';
 import type { ExportResult } from '../../workflows/export/messages.js';
 import { launchBrowser } from '../support/browser.js';
-import { newPerson } from '../support/people.js';
-import { call, eventually, tokenFor, useTestStack } from '../support/stack.js';
+import { signedInPerson as signedInPersonOf, type SignedInPerson } from '../support/people.js';
+import { call, eventually, useTestStack } from '../support/stack.js';
+import { unzip } from '../support/zip.js';
 
 /** Long enough for the pages below to be opened before the link expires; short enough to see it expire. */
 const linkTtl = '45 seconds';
@@ -25,37 +23,8 @@ const linkTtl = '45 seconds';
 let browser: Browser;
 const stack = useTestStack({ env: { EXPORT_LINK_TTL: linkTtl } });
 
-interface Person {
-  email: string;
-  password: string;
-  accountId: string;
-  token: string;
-  context: BrowserContext;
-  page: Page;
-}
-
-/** Someone who signed up on the account center's pages and is signed in in their own browser context. */
-async function signedInPerson(name: string): Promise<Person> {
-  const context = await browser.newContext();
-  const who = await newPerson(stack, context, name);
-  const user = await stack.db
-    .collection<{ _id: string; email: string }>(collections.identityUsers)
-    .findOne({ email: who.email });
-  const subject = user!._id;
-  const token = await tokenFor(stack, subject, { email: who.email });
-  await eventually(
-    async () => ((await call(stack, 'GET', '/v1/me', { token })).status === 200 ? true : undefined),
-    `the account of ${name}`,
-  );
-  return {
-    email: who.email,
-    password: who.password,
-    accountId: accountIdForSubject(subject),
-    token,
-    context,
-    page: who.page,
-  };
-}
+type Person = SignedInPerson;
+const signedInPerson = (name: string) => signedInPersonOf(stack, browser, name);
 
 interface ReadyExport {
   exportId: string;
@@ -79,32 +48,6 @@ async function readyExport(p: Person): Promise<ReadyExport> {
     `export ${asked.body.exportId} ready`,
     120_000,
   );
-}
-
-/** Every entry of a zip, by name (yauzl reads the central directory and inflates each entry). */
-async function unzip(archive: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await new Promise<ZipFile>((resolve, reject) =>
-    fromBuffer(archive, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
-  );
-  const out = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: Entry) => {
-      zip.openReadStream(entry, (err, stream) => {
-        if (err) return reject(err);
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('error', reject);
-        stream.on('end', () => {
-          out.set(entry.fileName, Buffer.concat(chunks));
-          zip.readEntry();
-        });
-      });
-    });
-    zip.on('end', () => resolve());
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return out;
 }
 
 /** Open a link that downloads: the browser's navigation turns into a download (Playwright's goto throws then). */

@@ -11,7 +11,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Binary } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fromBuffer, type Entry, type ZipFile } from 'yauzl';
 import { toAccountCenter, type AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { canonicalJson } from '../../activities/audit/canonical-json.js';
@@ -33,6 +32,7 @@ import { exportStateQuery, type ExportResult } from '../../workflows/export/mess
 import { openedAccount } from '../support/account-documents.js';
 import { browserSessionOf, linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, useTestStack, type ProblemBody } from '../support/stack.js';
+import { unzip } from '../support/zip.js';
 
 const suffix = randomBytes(3).toString('hex');
 /** Short enough for a test to see the link and the archive expire; long enough to download first. */
@@ -100,32 +100,6 @@ async function download(url: string, headers: Record<string, string>) {
   const res = await fetch(url, { headers });
   const body = Buffer.from(await res.arrayBuffer());
   return { status: res.status, headers: res.headers, body };
-}
-
-/** Every entry of a zip, by name (yauzl reads the central directory and inflates each entry). */
-async function unzip(archive: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await new Promise<ZipFile>((resolve, reject) =>
-    fromBuffer(archive, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
-  );
-  const out = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: Entry) => {
-      zip.openReadStream(entry, (err, stream) => {
-        if (err) return reject(err);
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('error', reject);
-        stream.on('end', () => {
-          out.set(entry.fileName, Buffer.concat(chunks));
-          zip.readEntry();
-        });
-      });
-    });
-    zip.on('end', () => resolve());
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return out;
 }
 
 const jsonLines = (file: Buffer | undefined) =>

@@ -28,6 +28,7 @@ import { workflowIds } from '../../domain/ids.js';
 import { startErasure } from '../../api/processes/erasure.js';
 import type { ErasureInput, ErasureResult, ErasureStore } from '../../workflows/erasure/messages.js';
 import { linkThroughSandbox, type SignedUp } from '../support/accounts.js';
+import { recordContentValues } from '../support/account-documents.js';
 import { decodedPayloads } from '../support/history.js';
 import { call, eventually, tokenFor, useTestStack } from '../support/stack.js';
 import { startVaultStandIn, type VaultStandIn } from '../support/vault-stand-in.js';
@@ -124,15 +125,7 @@ async function personWithEverything(name: string): Promise<Person> {
   const account = await stack.db.collection(collections.accounts).findOne({ _id: who.accountId as never });
   const providerAccountId = (account!.connected_providers.nodes as Array<{ providerAccountId: string }>)[0]!
     .providerAccountId;
-  const contentValues = new Set<string>();
-  for (const doc of records) {
-    const walk = (v: unknown): void => {
-      if (typeof v === 'string' && v.length >= 12 && !/^\d{4}-\d\d-\d\dT/.test(v) && !/^https?:/.test(v))
-        contentValues.add(v);
-      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-    };
-    walk(await recordContent(stack.deps.accountKeys, doc));
-  }
+  const contentValues = await recordContentValues(stack.deps.accountKeys, records);
 
   const at = new Date().toISOString();
   await stack.db.collection(collections.recoveryFactors).insertOne({

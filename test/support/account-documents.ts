@@ -9,6 +9,8 @@ import type { AccountKeys } from '../../activities/secrets/account-keys.js';
 import type { SecretVault } from '../../activities/secrets/port.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
+import type { ProviderRecordDocument } from '../../domain/records.js';
+import { recordContent } from '../../activities/records/store.js';
 
 /** What reading an account document as the workers do needs (a test stack has it). */
 export interface AccountReader {
@@ -72,4 +74,18 @@ export async function insertExistingPerson(db: Db, p: ExistingPerson): Promise<v
     created_at: p.at,
     updated_at: p.at,
   });
+}
+
+/**
+ * The distinctive strings of these records' content (12 characters or more, not a date, not a URL): what a
+ * scan for the person's data after an erasure looks for.
+ */
+export async function recordContentValues(keys: AccountKeys, records: ProviderRecordDocument[]): Promise<Set<string>> {
+  const values = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string' && v.length >= 12 && !/^\d{4}-\d\d-\d\dT/.test(v) && !/^https?:/.test(v)) values.add(v);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  for (const doc of records) walk(await recordContent(keys, doc));
+  return values;
 }

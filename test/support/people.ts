@@ -2,9 +2,10 @@
  * People as they use CRA in a browser: sign up on the embedded issuer's page, confirm the address from
  * the email in the outbox, sign in with the password.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
-import { eventually, type TestStack } from './stack.js';
+import { call, eventually, tokenFor, type TestStack } from './stack.js';
 
 export interface OutboxNotice {
   to: string;
@@ -74,3 +75,31 @@ export async function newPerson(stack: TestStack, ctx: BrowserContext, name: str
   await page.getByRole('heading', { name: 'Your account center' }).waitFor();
   return { ...who, page };
 }
+
+/**
+ * `newPerson` in a browser context of their own, with what a test needs beside the page: their subject, their
+ * account id and an access token for the API, once the account exists.
+ */
+export async function signedInPerson(stack: TestStack, browser: Browser, name: string) {
+  const context = await browser.newContext();
+  const who = await newPerson(stack, context, name);
+  const user = await stack.db
+    .collection<{ _id: string; email: string }>(collections.identityUsers)
+    .findOne({ email: who.email });
+  const subject = user!._id;
+  const token = await tokenFor(stack, subject, { email: who.email });
+  await eventually(
+    async () => ((await call(stack, 'GET', '/v1/me', { token })).status === 200 ? true : undefined),
+    `the account of ${name}`,
+  );
+  return {
+    email: who.email,
+    password: who.password,
+    subject,
+    accountId: accountIdForSubject(subject),
+    token,
+    context,
+    page: who.page,
+  };
+}
+export type SignedInPerson = Awaited<ReturnType<typeof signedInPerson>>;
