@@ -5,8 +5,6 @@
  * revocation endpoints shows what tokens the API obtained, so the test can check they were revoked and
  * appear in no workflow history, audit event or log line.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { collections } from '../../domain/collections.js';
@@ -15,8 +13,9 @@ import { openedAccount } from '../support/account-documents.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 import { decodedPayloads } from '../support/history.js';
+import { startSandboxProxy, type SandboxProxy } from '../support/sandbox-proxy.js';
 
-let proxy: Server;
+let proxy: SandboxProxy | undefined;
 /** What passed through the proxy: every token the sandbox issued, and every token CRA revoked. */
 const issued = new Set<string>();
 const revoked: string[] = [];
@@ -26,43 +25,22 @@ const recoveryIds = new Set<string>();
 
 // Registered before the stack, so it runs after the stack has stopped (afterAll hooks run in reverse).
 afterAll(async () => {
-  await new Promise((resolve) => proxy?.close(resolve));
+  await proxy?.close();
 });
 // The proxy comes first: its address goes into the stack's environment.
 const stack = useTestStack(async () => {
-  proxy = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      void (async () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const [, provider = '', kind = ''] = (req.url ?? '').split('/');
-        const endpoints = stack.sandbox!.endpoints(provider);
-        const upstream = await fetch(kind === 'token' ? endpoints.token : endpoints.revocation, {
-          method: 'POST',
-          headers: {
-            'content-type': req.headers['content-type'] ?? 'application/x-www-form-urlencoded',
-            accept: 'application/json',
-          },
-          body,
-        });
-        const text = await upstream.text();
-        if (kind === 'token' && upstream.ok) {
-          const set = JSON.parse(text) as Record<string, unknown>;
-          for (const key of ['access_token', 'refresh_token', 'id_token'])
-            if (typeof set[key] === 'string') issued.add(set[key]);
-        }
-        if (kind === 'revocation' && upstream.ok) revoked.push(new URLSearchParams(body).get('token') ?? '');
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-        res.end(text);
-      })().catch(() => {
-        res.writeHead(502);
-        res.end();
-      });
-    });
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  proxy = await startSandboxProxy(
+    () => stack,
+    ({ kind, form, ok, answer }) => {
+      if (kind === 'token' && ok) {
+        const set = JSON.parse(answer) as Record<string, unknown>;
+        for (const key of ['access_token', 'refresh_token', 'id_token'])
+          if (typeof set[key] === 'string') issued.add(set[key]);
+      }
+      if (kind === 'revocation' && ok) revoked.push(form.get('token') ?? '');
+    },
+  );
+  const proxyUrl = proxy.url;
   const env: Record<string, string> = {
     RECOVERY_COOLING_PERIOD: '2s',
     RECOVERY_NOTICE_INTERVAL: '1 hour',

@@ -12,8 +12,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyCertificate } from '../../activities/erasure/certificate.js';
 import { createErasureActivities } from '../../activities/erasure/activities.js';
@@ -30,11 +28,12 @@ import type { ErasureInput, ErasureResult, ErasureStore } from '../../workflows/
 import { linkThroughSandbox, type SignedUp } from '../support/accounts.js';
 import { recordContentValues } from '../support/account-documents.js';
 import { decodedPayloads } from '../support/history.js';
+import { startSandboxProxy, type SandboxProxy } from '../support/sandbox-proxy.js';
 import { call, eventually, tokenFor, useTestStack } from '../support/stack.js';
 import { startVaultStandIn, type VaultStandIn } from '../support/vault-stand-in.js';
 import { startWorkerProcess as startWorker, workerProcesses } from '../support/worker-process.js';
 
-let proxy: Server;
+let proxy: SandboxProxy | undefined;
 let vault: VaultStandIn;
 const vaultToken = `erasure-steps-${randomBytes(8).toString('hex')}`;
 /** Every token CRA revoked at the sandbox, in order. */
@@ -43,38 +42,18 @@ const run = randomBytes(3).toString('hex');
 
 afterAll(async () => {
   for (const child of workerProcesses) child.kill('SIGKILL');
-  await new Promise((resolve) => proxy?.close(resolve));
+  await proxy?.close();
   await vault?.close();
 });
 
 const stack = useTestStack(async () => {
-  proxy = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      void (async () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const upstream = await fetch(stack.sandbox!.endpoints('github').revocation, {
-          method: 'POST',
-          headers: {
-            'content-type': req.headers['content-type'] ?? 'application/x-www-form-urlencoded',
-            ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
-            accept: 'application/json',
-          },
-          body,
-        });
-        const text = await upstream.text();
-        if (upstream.ok) revoked.push(new URLSearchParams(body).get('token') ?? '');
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-        res.end(text);
-      })().catch(() => {
-        res.writeHead(502);
-        res.end();
-      });
-    });
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  proxy = await startSandboxProxy(
+    () => stack,
+    ({ kind, form, ok }) => {
+      if (kind === 'revocation' && ok) revoked.push(form.get('token') ?? '');
+    },
+  );
+  const proxyUrl = proxy.url;
   // The SecretVault is the Vault stand-in (HTTP, as Vault's API docs say): it counts the key destroys.
   vault = await startVaultStandIn({ token: vaultToken });
   return {
