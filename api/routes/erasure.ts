@@ -13,6 +13,7 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
 import { accountEmailOf, addressProjection } from '../../activities/accounts/personal-fields.js';
 import { AuditLog } from '../../activities/audit/audit-log.js';
 import {
+  erasureKeys,
   erasures,
   legalHolds,
   legalHoldInForce,
@@ -25,7 +26,7 @@ import { workflowIds } from '../../domain/ids.js';
 import { newOpaqueToken, tokenHash } from '../../domain/recovery.js';
 import { legalHoldPermission } from '../../domain/roles.js';
 import { erasureStages, erasureStores, type ErasureInput } from '../../workflows/erasure/messages.js';
-import { accountKeysOf, notifierOf } from '../adapters.js';
+import { accountKeysOf, notifierOf, vaultOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiDeps, ApiEnv, Principal } from '../context.js';
 import { defaultHook, ProblemError } from '../problem.js';
@@ -228,6 +229,29 @@ const tombstoneSchema = z
   })
   .openapi('ErasureTombstone');
 
+/**
+ * The newest finished erasure of the subject's earlier account, found by the tombstone's keyed hash of the
+ * subject, while the tombstone lasts: the one who signs in as that subject is the person it was erased for.
+ */
+async function previousErasureOf(deps: ApiDeps, subject: string) {
+  const subjectHash = await (await vaultOf(deps)).hmac(erasureKeys.subjects, subject);
+  const tombstones = await erasureRequests(deps.db).find({ subjectHash, stage: 'erased' }).toArray();
+  const newest = tombstones
+    .filter((t) => t.certificate)
+    .sort((a, b) => (a.erasedAt ?? '').localeCompare(b.erasedAt ?? ''))
+    .at(-1);
+  if (!newest?.certificate) return undefined;
+  return {
+    workflowId: newest.workflowId,
+    stage: newest.stage,
+    requestedAt: newest.requestedAt,
+    graceEndsAt: newest.graceEndsAt,
+    onLegalHold: false,
+    steps: newest.certificate.steps,
+    certificate: newest.certificate,
+  };
+}
+
 // ---- Routes ----------------------------------------------------------------------------------------
 
 const requestRoute = secured(auth.bearer, {
@@ -259,6 +283,8 @@ const stateRoute = secured(auth.bearer, {
   method: 'get',
   path: '/v1/me/erasure',
   summary: 'Where the erasure of your account stands (and its certificate once erased)',
+  description:
+    'Once the erasure is done and your sign-in has moved to a new, empty account, this still answers the erased account’s certificate while its tombstone is kept (`DELETED_ACCOUNT_RETENTION`).',
   responses: {
     200: { description: 'The erasure', content: { 'application/json': { schema: stateSchema } } },
     ...problemResponses(401, 404),
@@ -301,10 +327,13 @@ export const erasureRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   })
 
   .openapi(stateRoute, async (c) => {
-    const accountId = c.get('principal').accountId;
+    const { accountId, subject } = c.get('principal');
     const state = await erasureState(c.get('deps'), accountId);
-    if (!state) throw new ProblemError('erasure-not-found', 'Your account has no erasure.');
-    return c.json({ workflowId: workflowIds.erasure(accountId), ...state }, 200);
+    if (state) return c.json({ workflowId: workflowIds.erasure(accountId), ...state }, 200);
+    // The erasure moved the subject to a new id: the person still gets the certificate of what was erased.
+    const previous = await previousErasureOf(c.get('deps'), subject);
+    if (!previous) throw new ProblemError('erasure-not-found', 'Your account has no erasure.');
+    return c.json(previous, 200);
   })
 
   .openapi(legalHoldRoute, async (c) => {

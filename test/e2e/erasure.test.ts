@@ -338,7 +338,7 @@ describe('a legal hold', () => {
 });
 
 describe('an erasure without a hold', () => {
-  it('erases after the grace: the person follows it while the account exists, support reads the certificate after; nothing is left to cancel or ask again', async () => {
+  it('erases after the grace: the person follows it, and reads the certificate after, as support does; nothing is left to cancel or ask again', async () => {
     const who = await person('plain');
     const asked = await requestErasure(who);
     expect(asked.status).toBe(202);
@@ -350,8 +350,15 @@ describe('an erasure without a hold', () => {
     // Every step the erasure reported is in the certificate (which lists the stores in its own order).
     const state = await handle.query(erasureStateQuery);
     expect(state.steps.map((s) => s.store).sort()).toEqual(result.certificate.steps.map((s) => s.store).sort());
-    // Erased, the person's identity leads to no account and no erasure of its own: the tombstone is support's.
-    expectProblem(await erasureOf(who), 404, 'erasure-not-found');
+    // Erased, the person's identity leads to no account, but still to the certificate of what was erased.
+    expect((await me(who)).status).toBe(404);
+    const after = await erasureOf(who);
+    expect(after.status).toBe(200);
+    expect(after.body).toMatchObject({ workflowId: asked.body.workflowId, stage: 'erased' });
+    expect(after.body.certificate).toEqual(result.certificate);
+    // Someone else signing in finds no erasure, and nothing of this one.
+    const stranger = await signedUp(stack, `auth0|erasure-stranger-${run}`);
+    expectProblem(await erasureOf(stranger), 404, 'erasure-not-found');
     const tombstone = await call<{ certificate: unknown }>(stack, 'GET', `/v1/support/erasures/${who.accountId}`, {
       token: await dpo(),
     });
@@ -483,8 +490,11 @@ describe('signing in again with the same subject after an erasure (an Auth0 soci
       await providerRecords(stack.db).countDocuments({ accountId: { $in: [first.accountId, second.accountId] } }),
     ).toBe(0);
     expect((await call(stack, 'GET', '/v1/me/data', { token: second.token })).body).toMatchObject({ items: [] });
-    // The new account has no erasure of its own; the old id's tombstone is still support's to read.
-    expectProblem(await erasureOf(second), 404, 'erasure-not-found');
+    // The new account has no erasure of its own: the person reads the one of the account before it, which
+    // support reads too.
+    const previous = await erasureOf(second);
+    expect(previous.status).toBe(200);
+    expect(previous.body).toMatchObject({ stage: 'erased', certificate: { accountId: first.accountId } });
     const support = await dpo();
     const tombstone = await call<{ certificate: { accountId: string } }>(
       stack,
@@ -500,6 +510,8 @@ describe('signing in again with the same subject after an erasure (an Auth0 soci
     const third = await signUpAgain();
     expect([first.accountId, second.accountId]).not.toContain(third.accountId);
     expect((await me(third)).body).toMatchObject({ accountId: third.accountId, status: 'active' });
+    // The certificate the person reads now is the newest erasure's.
+    expect((await erasureOf(third)).body).toMatchObject({ certificate: { accountId: second.accountId } });
     // One mapping for the subject, naming the current account and not the subject.
     const mappings = await subjectAccounts(stack.db)
       .find({ accountId: { $in: [second.accountId, third.accountId] } })
