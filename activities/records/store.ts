@@ -3,7 +3,7 @@
  * anything acts on a record's origin (deletion, detaching, reporting).
  */
 import { createHash } from 'node:crypto';
-import type { Collection, Db } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import { originMacInput, type ProviderRecordDocument } from '../../domain/records.js';
 import { canonicalJson } from '../audit/canonical-json.js';
@@ -15,6 +15,147 @@ export const originMacKey = 'record-origin';
 
 export function providerRecords(db: Db): Collection<ProviderRecordDocument> {
   return db.collection<ProviderRecordDocument>(collections.providerRecords);
+}
+
+/**
+ * What one sync page saw: the record ids of one page of one run, keyed by the run, the kind and the page's
+ * cursor, and the next page's cursor, so the deletion check walks a run's pages by `_id` alone. A record
+ * whose content did not change is not rewritten, so the record itself cannot say that this run saw it.
+ */
+export interface SeenPageDocument {
+  _id: string;
+  syncRunId: string;
+  connectionId: string;
+  kind: string;
+  recordIds: string[];
+  nextCursor: string | null;
+  at: string;
+}
+
+export function seenPages(db: Db): Collection<SeenPageDocument> {
+  return db.collection<SeenPageDocument>(collections.syncSeenPages);
+}
+
+/** A run's finished deletion check, kept beside its seen pages so a retried check answers the same counts. */
+export interface DeletionCheckDocument {
+  _id: string;
+  syncRunId: string;
+  connectionId: string;
+  deletedByKind: Record<string, number>;
+  at: string;
+}
+
+export function deletionCheckMarks(db: Db): Collection<DeletionCheckDocument> {
+  return db.collection<DeletionCheckDocument>(collections.syncSeenPages);
+}
+
+/**
+ * Per connection and kind: the seen pages that together name every record of it that may still be active —
+ * the pages of the last run whose deletion check finished (`baselinePages`) and those written since
+ * (`pages`). Until a deletion check has finished (`baselinePages` absent), the check reads the connection's
+ * records instead. Everything here is read and written by `_id`.
+ */
+export interface SyncLedgerDocument {
+  _id: string;
+  connectionId: string;
+  kind: string;
+  baselinePages?: string[];
+  pages: string[];
+}
+
+export function syncLedgers(db: Db): Collection<SyncLedgerDocument> {
+  return db.collection<SyncLedgerDocument>(collections.syncSeenPages);
+}
+
+export function syncLedgerId(connectionId: string, kind: string): string {
+  return `ledger|${connectionId}|${kind}`;
+}
+
+/** A page's seen-document id: the cursor hashed, since a provider's cursor may be a long URL. */
+export function seenPageId(syncRunId: string, kind: string, cursor: string | null): string {
+  return `${syncRunId}|${kind}|${cursor === null ? '' : createHash('sha256').update(cursor).digest('hex')}`;
+}
+
+/** What a page needs of a stored record to tell whether it changed (never the sealed content). */
+export interface StoredRecordState {
+  _id: string;
+  connectionId: string;
+  status: ProviderRecordDocument['status'];
+  origin: Pick<ProviderRecordDocument['origin'], 'contentHash' | 'providerAccountId'>;
+  /** Present only on a record written in clear before per-account keys: it is rewritten sealed. */
+  data?: unknown;
+}
+
+/** Lookups of one page run side by side, this many at a time (the driver's pool holds 100 connections). */
+const lookupConcurrency = 32;
+
+/**
+ * The stored state of these records, by id. One `findOne` by `_id` each rather than one `$in` query:
+ * FerretDB 1.24's SQLite backend pushes down only a filter that is exactly `{ _id: <string> }` (its
+ * `internal/backends/sqlite/collection.go`, `Query`), and evaluates anything else — `$in` included — by
+ * reading the whole collection, every account's records. A lookup by `_id` is a B-tree search there and
+ * on MongoDB alike.
+ */
+export async function storedRecordStates(
+  records: Collection<ProviderRecordDocument>,
+  ids: readonly string[],
+): Promise<Map<string, StoredRecordState>> {
+  const found = new Map<string, StoredRecordState>();
+  const projection = {
+    _id: 1,
+    connectionId: 1,
+    status: 1,
+    'origin.contentHash': 1,
+    'origin.providerAccountId': 1,
+    data: 1,
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const _id = ids[next++]!;
+      const doc = await records.findOne<StoredRecordState>({ _id }, { projection });
+      if (doc) found.set(_id, doc);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lookupConcurrency, ids.length) }, worker));
+  return found;
+}
+
+/**
+ * Writes one page: inserts for records not stored yet, whole-document replacements for changed ones, in
+ * one unordered bulk write. An insert that meets a duplicate key (a retried or replayed page whose first
+ * attempt landed, or a sync racing this one) is done again as a replacement, so the page converges on the
+ * same documents either way. Returns how many records were written.
+ */
+export async function writeRecordPage(
+  records: Collection<ProviderRecordDocument>,
+  docs: { fresh: SealedRecordDocument[]; changed: SealedRecordDocument[] },
+): Promise<number> {
+  const asReplacement = ({
+    _id,
+    ...replacement
+  }: SealedRecordDocument): AnyBulkWriteOperation<ProviderRecordDocument> => ({
+    replaceOne: { filter: { _id }, replacement, upsert: true },
+  });
+  const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [
+    ...docs.fresh.map((document) => ({ insertOne: { document } })),
+    ...docs.changed.map(asReplacement),
+  ];
+  if (ops.length === 0) return 0;
+  try {
+    await records.bulkWrite(ops, { ordered: false });
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) throw err;
+    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    const duplicates = errors.filter((e) => e.code === 11000 && e.index < docs.fresh.length);
+    // Anything but a duplicate insert is a real failure: the activity's retry writes the page again.
+    if (duplicates.length !== errors.length) throw err;
+    await records.bulkWrite(
+      duplicates.map((e) => asReplacement(docs.fresh[e.index]!)),
+      { ordered: false },
+    );
+  }
+  return ops.length;
 }
 
 export async function ensureRecordIndexes(db: Db): Promise<void> {
