@@ -57,6 +57,9 @@ async function sealedDetails(deps: ApiDeps, accountId: string, details: SignupDe
     const keys = await accountKeysOf(deps);
     const fields = { email, givenName, familyName };
     const personal = await sealForHistory<SignupPersonal>(keys, accountId, signupPersonalContext, fields);
+    // The starter needs the key once: it does not keep it in this instance's cache, where an erasure could
+    // not reach it (the person's own requests cache it for 30 s, as they must).
+    keys.forget(accountId);
     return { ...rest, ...(personal ? { personal } : {}) };
   } catch (err) {
     // The erasure destroyed this id's key and has not yet moved the subject to a new id: a moment, not an error.
