@@ -88,13 +88,15 @@ function signedBy(
   return async (c, next) => {
     const deps = c.get('deps');
     const secrets = await webhookSecretsOf(deps, provider);
-    if (secrets.length === 0)
+    const result = check(c, await rawBodyOf(c), secrets);
+    // A request with no well-formed signature is a 401 even before a secret is stored; a well-formed one
+    // that nothing can check tells the operator what to configure.
+    if (secrets.length === 0 && (result.ok || result.code === 'signature_mismatch'))
       return respondProblem(
         c,
         'not-configured',
         `The ${provider} webhook is off: store its secret as "${webhookSecretFields.current}" in the SecretVault at ${secretPaths.real(provider)}.`,
       );
-    const result = check(c, await rawBodyOf(c), secrets);
     if (!result.ok) {
       await auditRejected(deps, provider, result.code);
       return respondProblem(c, 'invalid-signature', `The delivery was refused: ${result.reason}.`, {

@@ -298,6 +298,21 @@ describe('Slack', () => {
   });
 });
 
+describe('GET /v1/providers', () => {
+  it('says which webhook each provider has: GitHub and Slack, none for CodeRabbit (no published format)', async () => {
+    const res = await call<{ providers: Array<{ id: string; webhook: string | null }> }>(
+      stack,
+      'GET',
+      '/v1/providers',
+      { token: githubPerson.token },
+    );
+    expect(res.status).toBe(200);
+    const webhooks = Object.fromEntries(res.body.providers.map((p) => [p.id, p.webhook]));
+    expect(webhooks).toMatchObject({ github: 'github', slack: 'slack', coderabbit: null, google: null });
+    expect(Object.values(webhooks).filter((w) => w !== null)).toHaveLength(2);
+  });
+});
+
 describe('no secret, signature or payload outside the request', () => {
   const allSecrets = () => [
     secrets.github.current,
@@ -337,5 +352,25 @@ describe('no secret, signature or payload outside the request', () => {
       expect(text).not.toMatch(/sha256=[0-9a-f]{64}|v0=[0-9a-f]{64}/);
     }
     expect(log).toContain('/v1/webhooks/github');
+  });
+});
+
+describe('with no webhook secret stored', () => {
+  it('a signed delivery → 503 naming what to configure, an unsigned one → 401; nothing started', async () => {
+    const path = credentialPaths.sandbox('github');
+    const stored = (await stack.deps.vault.readSecret(path))!;
+    const { webhookSecret: _current, previousWebhookSecret: _previous, ...clientOnly } = stored;
+    await stack.deps.vault.writeSecret(path, clientOnly);
+    try {
+      const before = await runIdOf(githubPerson, 'github');
+      const signed = await postGithub(pushDelivery(`github:${githubUser}`));
+      expect(signed.status).toBe(503);
+      expect(signed.body).toMatchObject({ type: 'https://cra.dev/problems/not-configured' });
+      expect(signed.body.detail).toContain('providers/github');
+      expectRefused(await postGithub(pushDelivery(`github:${githubUser}`), { signature: null }), /missing/);
+      expect(await runIdOf(githubPerson, 'github')).toBe(before);
+    } finally {
+      await stack.deps.vault.writeSecret(path, stored);
+    }
   });
 });
