@@ -223,9 +223,18 @@ const deliveryResponses = {
   ...problemResponses(400, 401, 413, 415, 503),
 } as const;
 
+/** Documented only: the handler reads the signed bytes itself, each event's payload has its own shape. */
+const githubBody = z.looseObject({}).openapi('GithubWebhookPayload', {
+  description: 'https://docs.github.com/en/webhooks/webhook-events-and-payloads',
+});
+const slackBody = z.looseObject({ type: z.string() }).openapi('SlackEventsPayload', {
+  description: '`url_verification` or `event_callback`: https://api.slack.com/apis/events-api',
+});
+
 const githubRoute = secured(auth.hookSignature(githubSigned), {
   method: 'post',
   path: webhookPaths.github,
+  request: { body: { required: true, content: { 'application/json': { schema: githubBody } } } },
   summary: 'GitHub webhook (signed with X-Hub-Signature-256)',
   description: `\`${githubSignatureHeader}: sha256=<hex HMAC-SHA256 of the raw body>\` under the webhook secret (SecretVault \`providers/github\`, field \`${webhookSecretFields.current}\`; \`${webhookSecretFields.previous}\` during a rotation). \`${githubDeliveryHeader}\` is the delivery id (a second delivery of it answers 200 \`duplicate\`), \`${githubEventHeader}\` the event.`,
   responses: {
@@ -237,6 +246,7 @@ const githubRoute = secured(auth.hookSignature(githubSigned), {
 const slackRoute = secured(auth.hookSignature(slackSigned), {
   method: 'post',
   path: webhookPaths.slack,
+  request: { body: { required: true, content: { 'application/json': { schema: slackBody } } } },
   summary: 'Slack Events API request URL (signed with X-Slack-Signature)',
   description: `\`${slackSignatureHeader}: v0=<hex HMAC-SHA256 of "v0:<${slackTimestampHeader}>:<raw body>">\` under the app's signing secret (SecretVault \`providers/slack\`, field \`${webhookSecretFields.current}\`), timestamp within 300 s. Answers the \`url_verification\` challenge; \`event_id\` is the delivery id.`,
   responses: {
