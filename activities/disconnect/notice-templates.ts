@@ -8,7 +8,9 @@ export const disconnectNoticeTemplates: NoticeTemplates = {
       `${data?.providerName ?? 'A provider'} was disconnected from your account center.`,
       data?.revokedAtProvider === true
         ? `Our access at ${data?.providerName ?? 'the provider'} was revoked and the tokens we held were deleted.`
-        : `The tokens we held were deleted; ${data?.providerName ?? 'the provider'} offers no way for us to revoke our access there, so you can also remove it in its settings.`,
+        : typeof data?.grantNotice === 'string'
+          ? `The tokens we held were deleted. ${data.grantNotice}`
+          : `The tokens we held were deleted; ${data?.providerName ?? 'the provider'} offers no way for us to revoke our access there, so you can also remove it in its settings.`,
       data?.retention === 'delete'
         ? `You chose to delete its data: ${data?.deleted ?? 0} records were deleted.`
         : `You chose to keep its data: ${data?.detached ?? 0} records stay in your account center, marked as detached. Connecting the same ${data?.providerName ?? 'provider'} account again attaches them again.`,

@@ -28,11 +28,11 @@ import {
   fetchProfileJson,
   ProviderError,
   refreshTokens,
-  revokeToken,
   verifyIdToken,
   type TokenSet,
 } from './oauth-client.js';
 import { ProviderNotConfigured, resolveProvider } from './resolve.js';
+import { revokeGrant } from './revocation.js';
 import {
   linkAttempts,
   linkUndoTokens,
@@ -422,8 +422,8 @@ export function createProviderActivities({
     },
 
     /**
-     * Revoke a connection's tokens at the provider (RFC 7009, unless `atProvider` is false) and delete them
-     * here. Idempotent.
+     * Revoke a connection's grant at the provider (its own call, `revocation.ts`; unless `atProvider` is
+     * false) and delete the tokens here. Idempotent: a grant already gone there counts as revoked.
      */
     async revokeConnectionTokens(input: {
       connectionId: string;
@@ -435,14 +435,18 @@ export function createProviderActivities({
       if (input.atProvider !== false)
         try {
           const resolved = await resolveProvider(doc.provider, providers, vault);
-          const token = doc.refreshTokenCiphertext
+          const accessToken = await openProviderToken(accountKeys, vault, doc, 'access', doc.accessTokenCiphertext);
+          const refreshToken = doc.refreshTokenCiphertext
             ? await openProviderToken(accountKeys, vault, doc, 'refresh', doc.refreshTokenCiphertext)
-            : await openProviderToken(accountKeys, vault, doc, 'access', doc.accessTokenCiphertext);
-          revoked = await revokeToken(
-            resolved.endpoints,
-            resolved.credentials,
-            token,
-            doc.refreshTokenCiphertext ? 'refresh_token' : 'access_token',
+            : undefined;
+          const override = providers.endpointOverrides[doc.provider]?.revocation;
+          revoked = await revokeGrant(
+            { provider: doc.provider, ...resolved },
+            { accessToken, ...(refreshToken ? { refreshToken } : {}) },
+            {
+              ...(override ? { override } : {}),
+              ...(providers.sandboxUrl ? { sandboxUrl: providers.sandboxUrl } : {}),
+            },
           );
         } catch (err) {
           // The account's key is destroyed (it was erased): the tokens cannot be read by anyone any more, so

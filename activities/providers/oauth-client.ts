@@ -1,15 +1,13 @@
 /**
  * OAuth 2.0 calls to a provider: code exchange (with the PKCE verifier), refresh, RFC 7009 revocation
- * and the profile read. Errors are mapped once, here; their messages name the endpoint and the OAuth
+ * and the profile read; each provider's own revocation call is in `revocation.ts`. Errors are mapped once, here; their messages name the endpoint and the OAuth
  * error code, never a token, a code or a secret.
  */
 import { createRemoteJWKSet, jwtVerify, decodeJwt, type JWTVerifyGetKey } from 'jose';
-import type { ProviderEndpoints } from '../../domain/provider-catalog.js';
+import type { ClientAuthMethod, ProviderEndpoints } from '../../domain/provider-catalog.js';
+import { clientAuthentication, type ClientCredentials } from './client-auth.js';
 
-export interface ClientCredentials {
-  clientId: string;
-  clientSecret: string;
-}
+export type { ClientCredentials } from './client-auth.js';
 
 export interface TokenSet {
   accessToken: string;
@@ -42,7 +40,7 @@ export class ProviderError extends Error {
 
 const timeoutMs = 15_000;
 
-function retryAfter(res: Response): number | undefined {
+export function retryAfter(res: Response): number | undefined {
   const header = res.headers.get('retry-after');
   if (!header) return undefined;
   const seconds = Number(header);
@@ -52,18 +50,24 @@ function retryAfter(res: Response): number | undefined {
 }
 
 /** Where a request went, for error messages: origin and path only, never the query. */
-function where(url: string): string {
+export function where(url: string): string {
   const u = new URL(url);
   return `${u.origin}${u.pathname}`;
 }
 
-async function post(url: string, form: Record<string, string>, credentials: ClientCredentials): Promise<Response> {
+export async function post(
+  url: string,
+  form: Record<string, string>,
+  credentials: ClientCredentials,
+  method?: ClientAuthMethod | 'none',
+): Promise<Response> {
+  // The provider's own method (catalog `clientAuth`): Reddit and X refuse a secret in the form.
+  const auth = clientAuthentication(credentials, method);
   try {
     return await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      // client_secret_post: the form every provider in the catalog accepts.
-      body: new URLSearchParams({ ...form, client_id: credentials.clientId, client_secret: credentials.clientSecret }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...auth.headers },
+      body: new URLSearchParams({ ...form, ...auth.form }),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
@@ -71,7 +75,7 @@ async function post(url: string, form: Record<string, string>, credentials: Clie
   }
 }
 
-async function failure(res: Response, url: string): Promise<ProviderError> {
+export async function failure(res: Response, url: string): Promise<ProviderError> {
   let code = '';
   try {
     const body = (await res.json()) as { error?: unknown };

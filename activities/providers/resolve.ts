@@ -7,7 +7,7 @@ import { providerCatalog, type ProviderDefinition, type ProviderEndpoints } from
 import type { ProviderConfig } from '../../domain/provider-config.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { SecretVault } from '../secrets/port.js';
-import type { ClientCredentials } from './oauth-client.js';
+import { appleClientSecret, appleSigningKeyOf, type ClientCredentials } from './client-auth.js';
 
 export interface ResolvedProvider {
   definition: ProviderDefinition;
@@ -59,12 +59,18 @@ export async function resolveProvider(
   vault: SecretVault,
 ): Promise<ResolvedProvider> {
   const definition = providerCatalog[provider];
-  const real = credentialsFrom(await vault.readSecret(credentialPaths.real(provider)));
+  const realSecret = await vault.readSecret(credentialPaths.real(provider));
+  // Apple's secret is a short-lived JWT signed with the key the SecretVault holds, made for each call.
+  const appleKey = definition.clientSecret === 'apple-es256-jwt' ? appleSigningKeyOf(realSecret) : undefined;
+  const real =
+    appleKey && realSecret?.clientId
+      ? { clientId: realSecret.clientId, clientSecret: await appleClientSecret(appleKey, realSecret.clientId) }
+      : credentialsFrom(realSecret);
   if (real) {
     return {
       definition,
       endpoints: { ...definition.endpoints, ...config.endpointOverrides[provider] },
-      credentials: real,
+      credentials: { ...real, method: definition.clientAuth ?? 'client_secret_post' },
       sandbox: false,
       extraScopes: [],
     };
@@ -77,7 +83,8 @@ export async function resolveProvider(
         // `openid` scope. Plain OAuth providers still get no nonce and no id_token check, as in production.
         definition: { ...definition, mapProfile: providerCatalog.google.mapProfile },
         endpoints: { ...sandboxEndpoints(config.sandboxUrl, provider), ...config.endpointOverrides[provider] },
-        credentials: sandbox,
+        // The provider's own client authentication: the sandbox accepts either, so both paths are exercised.
+        credentials: { ...sandbox, method: definition.clientAuth ?? 'client_secret_post' },
         sandbox: true,
         extraScopes: definition.defaultScopes.includes('openid') ? [] : ['openid'],
       };

@@ -8,7 +8,7 @@ import type { Db } from 'mongodb';
 import type { AccountDocument, ConnectedProviderNode } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { isLastLoginMethod } from '../../domain/login-methods.js';
-import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
+import { grantStaysNotice, isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
 import { retentionChoices } from '../../workflows/disconnect/messages.js';
@@ -44,6 +44,11 @@ const previewSchema = z
     retention: z.object({ keep: z.string(), delete: z.string() }),
     /** True: this is the account's last way to sign in, and a disconnect is refused (409). */
     lastLoginMethod: z.boolean(),
+    /** Whether the disconnect revokes CRA's grant at the provider, or it stays there until removed by hand. */
+    revocation: z.enum(['at_provider', 'not_supported']),
+    /** Where not revoked there: "the grant stays at <provider> until you remove it there: <settings URL>". */
+    grantNotice: z.string().optional(),
+    grantSettingsUrl: z.string().optional(),
   })
   .openapi('DisconnectPreview');
 
@@ -134,8 +139,11 @@ export const disconnectRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const featuresLost = [
       ...(nodes.some((n) => n.directoryLinked === true) ? [`sign in with ${name}`] : []),
       ...(syncedKinds.length > 0 ? [`scheduled sync of ${syncedKinds.join(', ')}`] : []),
-      `token refresh: CRA's access to ${name} ends and is revoked there where ${name} allows it`,
+      definition.revocation
+        ? `token refresh: CRA's access to ${name} ends and is revoked at ${name}`
+        : `token refresh: CRA's access to ${name} ends; the grant stays at ${name} until you remove it there`,
     ];
+    const grantNotice = grantStaysNotice(definition, definition.revocation !== undefined);
     const records = plural(total, 'record');
     return c.json(
       {
@@ -155,6 +163,9 @@ export const disconnectRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
           delete: `${records} imported from ${name} are deleted. Records from other providers are not touched.`,
         },
         lastLoginMethod: isLastLoginMethod(account, provider),
+        revocation: definition.revocation ? ('at_provider' as const) : ('not_supported' as const),
+        ...(grantNotice ? { grantNotice } : {}),
+        ...(grantNotice && definition.grantSettingsUrl ? { grantSettingsUrl: definition.grantSettingsUrl } : {}),
       },
       200,
     );

@@ -18,12 +18,14 @@ import { SandboxFaults, type SandboxFaultControl } from './faults.js';
 import { escapeHtml, page } from './html.js';
 import { RequestNotJson, RequestTooLarge, sendHtml, sendJson, sendText } from './http-io.js';
 import { createOidcServer, rsaSigningKey, type OidcServer, type SandboxClient } from './oidc-server.js';
+import { addRevocationRoutes, type SandboxRevocationCall } from './revocation-routes.js';
 import { SandboxRouter, type RouteParams } from './router.js';
 
 export type { SandboxClient } from './oidc-server.js';
 export type { SandboxDataStats } from './data-stats.js';
 export { SandboxDataError, type RecordFields, type SandboxData, type SandboxRecord } from './datasets.js';
 export type { FaultStatus, SandboxFault, SandboxFaultControl } from './faults.js';
+export type { SandboxRevocationCall } from './revocation-routes.js';
 
 export interface SandboxProviderOptions {
   /** 0 picks any free port. */
@@ -76,6 +78,8 @@ export interface SandboxProvider {
   faults: SandboxFaultControl;
   /** Counters of the data API since the sandbox started. */
   stats(): SandboxDataStats;
+  /** Every call to a provider's own revocation endpoint (`revocation-routes.ts`) since start, oldest first. */
+  revocations(): SandboxRevocationCall[];
   close(): Promise<void>;
 }
 
@@ -138,6 +142,12 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
       inProvider((oidc, req, res, p) => submitConsent(oidc, accounts, req, res, p.uid!)),
     );
   addDataRoutes(router, dataDeps);
+  const revocationCalls: SandboxRevocationCall[] = [];
+  addRevocationRoutes(router, providers, {
+    oidcServer: (provider) => servers.get(provider)?.oidc,
+    clientOf: (provider) => opts.clients[provider],
+    record: (call) => void revocationCalls.push(call),
+  });
   if (opts.adminToken) {
     const admin = adminOnly(opts.adminToken);
     router.add(
@@ -254,6 +264,7 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
     data: datasets,
     faults,
     stats: () => stats.snapshot(),
+    revocations: () => [...revocationCalls],
     close,
   };
 }
@@ -264,8 +275,18 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
  * and which is true here (the consent page is always shown). Returns the rewritten path, if any.
  */
 function prepareAuthorization(oidc: OidcServer, url: URL): string | undefined {
-  const scope = url.searchParams.get('scope');
+  let scope = url.searchParams.get('scope');
   if (!scope) return undefined;
+  // Facebook takes comma-separated scope lists (the catalog's scopeSeparator): read them as the RFC 6749 list they mean.
+  if (scope.includes(',')) {
+    scope = scope
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .join(' ');
+    url.searchParams.set('scope', scope);
+    oidc.learnScopes(scope);
+    return prepareAuthorization(oidc, url) ?? `${url.pathname}${url.search}`;
+  }
   oidc.learnScopes(scope);
   const prompt = url.searchParams.get('prompt')?.split(' ').filter(Boolean) ?? [];
   if (!scope.split(' ').includes('offline_access') || prompt.includes('consent') || prompt.includes('none'))

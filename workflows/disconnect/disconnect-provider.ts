@@ -27,7 +27,7 @@ import type { createProviderActivities } from '../../activities/providers/activi
 import type { createRetentionActivities } from '../../activities/records/retention.js';
 import type { createSyncControlActivities } from '../../activities/sync/control.js';
 import { workflowIds } from '../../domain/ids.js';
-import { providerCatalog } from '../../domain/provider-catalog.js';
+import { grantStaysNotice, providerCatalog } from '../../domain/provider-catalog.js';
 import { activityOptions, identityQueueOf } from '../../temporal.config.js';
 import { recordStage } from '../shared/stage.js';
 import { stopCustodySignal } from '../tokens/messages.js';
@@ -230,11 +230,16 @@ export async function disconnectProvider(input: DisconnectInput): Promise<Discon
 
     enter('removing');
     for (const c of connections) await accounts.removeConnectedProvider({ accountId, connectionId: c.connectionId });
+    // Catalog data only: the same on replay.
+    const grantNotice = grantStaysNotice(providerCatalog[provider], revokedAtProvider);
+    const grantSettingsUrl = grantNotice ? providerCatalog[provider].grantSettingsUrl : undefined;
     const outcome = result('disconnected', {
       connectionIds: connections.map((c) => c.connectionId),
       revokedAtProvider,
       unlinked,
-      detail: `${providerName} is disconnected`,
+      detail: grantNotice ? `${providerName} is disconnected. ${grantNotice}` : `${providerName} is disconnected`,
+      ...(grantNotice ? { grantNotice } : {}),
+      ...(grantSettingsUrl ? { grantSettingsUrl } : {}),
     });
     await audit('provider.disconnected', {
       retention,
@@ -253,6 +258,7 @@ export async function disconnectProvider(input: DisconnectInput): Promise<Discon
         providerName,
         retention,
         revokedAtProvider,
+        ...(grantNotice ? { grantNotice } : {}),
         deleted: state.deleted,
         detached: state.detached,
         invalid: state.invalid,

@@ -26,8 +26,12 @@ export interface DisconnectResult {
   retention: Retention;
   /** The connections this run disconnected (normally one). */
   connectionIds: string[];
-  /** The provider confirmed the revocation (RFC 7009); false where it has no revocation endpoint. */
+  /** The provider confirmed the revocation (its own revocation call); false where it has none. */
   revokedAtProvider: boolean;
+  /** Not revoked there: "the grant stays at <provider> until you remove it there", with its settings page. */
+  grantNotice?: string;
+  /** Where the person removes the grant at the provider, when it stays there. */
+  grantSettingsUrl?: string;
   /** The provider identity was removed from the root identity in the directory. */
   unlinked: boolean;
   deleted: number;
