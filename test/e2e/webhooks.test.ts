@@ -61,7 +61,7 @@ type Answer = JsonResponse<
   ProblemBody & { deliveryId?: string; syncs?: number; duplicate?: boolean; ignored?: string; challenge?: string }
 >;
 
-function pushDelivery(senderId: string, extra: Record<string, unknown> = {}): string {
+function pushDelivery(senderId: string | number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     ref: 'refs/heads/main',
     head_commit: { id: randomBytes(20).toString('hex'), message: `a commit ${payloadMarker}` },
@@ -168,6 +168,16 @@ describe('GitHub', () => {
     ]);
   });
 
+  it('two copies of one delivery at once: one starts the sync, the other is a duplicate', async () => {
+    const before = await runIdOf(githubPerson, 'github');
+    const id = randomUUID();
+    const body = pushDelivery(senderId());
+    const answers = await Promise.all([postGithub(body, { deliveryId: id }), postGithub(body, { deliveryId: id })]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 202]);
+    expect(answers.find((a) => a.status === 200)!.body).toEqual({ deliveryId: id, duplicate: true });
+    await newSyncCompleted(githubPerson, 'github', before);
+  });
+
   it('signed with the previous secret (during a rotation) → accepted', async () => {
     const before = await runIdOf(githubPerson, 'github');
     const body = pushDelivery(senderId());
@@ -201,7 +211,8 @@ describe('GitHub', () => {
 
   it('an account nobody linked, or an event that changes no synced data → 202 ignored, nothing started', async () => {
     const before = await runIdOf(githubPerson, 'github');
-    const stranger = await postGithub(pushDelivery('583231'));
+    // Real GitHub sends numeric ids.
+    const stranger = await postGithub(pushDelivery(583231));
     expect(stranger.status).toBe(202);
     expect(stranger.body.ignored).toMatch(/no active github connection/);
     const issue = await postGithub(pushDelivery(senderId()), { event: 'issues' });
