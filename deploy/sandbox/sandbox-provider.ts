@@ -19,6 +19,7 @@ import { escapeHtml, page } from './html.js';
 import { RequestNotJson, RequestTooLarge, sendHtml, sendJson, sendText } from './http-io.js';
 import { createOidcServer, rsaSigningKey, type OidcServer, type SandboxClient } from './oidc-server.js';
 import { addRevocationRoutes, type SandboxRevocationCall } from './revocation-routes.js';
+import { checkTokenClientAuth, type SandboxTokenRequest } from './token-client-auth.js';
 import { SandboxRouter, type RouteParams } from './router.js';
 
 export type { SandboxClient } from './oidc-server.js';
@@ -26,6 +27,7 @@ export type { SandboxDataStats } from './data-stats.js';
 export { SandboxDataError, type RecordFields, type SandboxData, type SandboxRecord } from './datasets.js';
 export type { FaultStatus, SandboxFault, SandboxFaultControl } from './faults.js';
 export type { SandboxRevocationCall } from './revocation-routes.js';
+export type { SandboxTokenRequest } from './token-client-auth.js';
 
 export interface SandboxProviderOptions {
   /** 0 picks any free port. */
@@ -80,6 +82,8 @@ export interface SandboxProvider {
   stats(): SandboxDataStats;
   /** Every call to a provider's own revocation endpoint (`revocation-routes.ts`) since start, oldest first. */
   revocations(): SandboxRevocationCall[];
+  /** How each token request (code exchange, refresh) authenticated the client, oldest first. */
+  tokenRequests(): SandboxTokenRequest[];
   close(): Promise<void>;
 }
 
@@ -143,6 +147,7 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
     );
   addDataRoutes(router, dataDeps);
   const revocationCalls: SandboxRevocationCall[] = [];
+  const tokenRequests: SandboxTokenRequest[] = [];
   addRevocationRoutes(router, providers, {
     oidcServer: (provider) => servers.get(provider)?.oidc,
     clientOf: (provider) => opts.clients[provider],
@@ -171,6 +176,9 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
 
     const server = servers.get(url.pathname.split('/')[1] ?? '');
     if (!server) return sendText(res, 404, 'no such sandbox provider: the paths are /<provider>/…');
+    if (req.method === 'POST' && url.pathname === `${server.oidc.mountPath}/token`) {
+      if (checkTokenClientAuth(server.oidc.id, req, res, (r) => void tokenRequests.push(r))) return;
+    }
     const normalizedUrl = `${url.pathname}${url.search}`;
     const forwardedUrl =
       url.pathname === server.oidc.authorizationPath
@@ -265,6 +273,7 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
     faults,
     stats: () => stats.snapshot(),
     revocations: () => [...revocationCalls],
+    tokenRequests: () => [...tokenRequests],
     close,
   };
 }

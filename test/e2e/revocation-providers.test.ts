@@ -213,6 +213,35 @@ describe('revocation at each provider', () => {
     });
   }
 
+  it('token requests authenticate the client as each provider requires: HTTP Basic at Reddit and X, the form elsewhere', async () => {
+    for (const [provider, clientAuth] of [
+      ['reddit', 'client_secret_basic'],
+      ['x', 'client_secret_basic'],
+      ['github', 'client_secret_post'],
+      ['discord', 'client_secret_post'],
+    ] as const) {
+      const before = stack.sandbox!.tokenRequests().length;
+      const who = await signedUp(stack, `auth0|auth-${provider}-${run}`);
+      await link(who, provider, `auth-${provider}-${run}`);
+      const requests = stack.sandbox!.tokenRequests().slice(before);
+      expect(requests.length).toBeGreaterThan(0);
+      expect(requests).toEqual(requests.map(() => ({ provider, clientAuth })));
+    }
+    // Reddit refuses a secret in the form, as its documentation says it takes Basic only.
+    const refused = await fetch(stack.sandbox!.endpoints('reddit').token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: 'whatever',
+        client_id: 'cra-reddit',
+        client_secret: 'cra-reddit-sandbox-secret',
+      }),
+    });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
   it('GET /v1/providers says per provider whether revocation happens there, and where to remove a grant that stays', async () => {
     const who = await signedUp(stack, `auth0|catalog-${run}`);
     const res = await call<{ providers: Array<{ id: string; revocation: string; grantSettingsUrl?: string }> }>(
