@@ -260,8 +260,9 @@ async function sealingCost(
           syncRunId,
           how === 'sealed' ? key : undefined,
         );
+        // Fresh collections: every record is new, so this is what `writeRecordPage` sends on a first sync.
         await targets[how].bulkWrite(
-          docs.map(({ _id, ...replacement }) => ({ replaceOne: { filter: { _id }, replacement, upsert: true } })),
+          docs.map((document) => ({ insertOne: { document } })),
           { ordered: false },
         );
         const ms = performance.now() - started;
@@ -526,6 +527,10 @@ interface Results {
   insertAfter: TimedWrites;
   upsert: TimedWrites;
   sync: SyncRun;
+  /** The same account synced again, nothing changed at the provider: what it wrote and how long it took. */
+  resync: SyncRun;
+  /** Once more after the memory run stored another account's records: the deletion check's cost against them. */
+  resyncAfterOthers?: { run: SyncRun; otherRecords: number };
   activities: SyncHistory;
   /** The secondary indexes the raw writes' collections had (those of `provider_records` at the time), and those `provider_records` had after the sync. */
   indexes: { raw: string[]; afterSync: string[] };
@@ -596,20 +601,25 @@ async function runSyncBench(flags: Flags): Promise<void> {
     log(`sync: ${fixed(rate(sync.timed), 0)} records/s, worker peak ${mib(sync.memory.peakKiB)} MiB`);
     const activities = sync.history;
     const indexesAfterSync = (await recordIndexes(stack)).map((i) => i.name);
+    log(`syncing the same ${opts.records} ${kind} again, nothing changed at the provider …`);
+    const resync = await timedSync(stack, account, opts.records);
+    const rewritten = resync.result.totals[kind]?.written ?? 0;
+    log(`re-sync: ${fixed(resync.timed.ms / 1000, 1)} s, ${rewritten} records written`);
 
     const insertAfter = await rawWrite(stack, 'insert', batches, 'after');
     batches.length = 0;
     log(`raw insertMany again: ${fixed(rate(insertAfter), 0)} records/s`);
-    // The memory sync starts from an empty collection, as the throughput sync did: what an upsert costs
-    // depends on how many records are stored already (see the notes in BENCHMARKS.md).
-    await providerRecords(stack.db).deleteMany({ accountId: account.accountId });
-
+    // The first account's records stay: after the memory run its re-sync's deletion check runs beside
+    // another account's records, which must not make it cost more.
     let memoryRun: SyncRun | undefined;
+    let resyncAfterOthers: Results['resyncAfterOthers'];
     if (opts.memoryRecords > 0) {
       const second = await linkedAccount(stack, `bench|${runId}-memory`, `bench-mem-${runId}`);
       log(`syncing ${opts.memoryRecords} ${kind} for a second account, for the worker's peak memory …`);
       memoryRun = await timedSync(stack, second, opts.memoryRecords);
       log(`sync: ${fixed(rate(memoryRun.timed), 0)} records/s, worker peak ${mib(memoryRun.memory.peakKiB)} MiB`);
+      log(`the first account's re-sync again, beside the second account's ${opts.memoryRecords} records …`);
+      resyncAfterOthers = { run: await timedSync(stack, account, opts.records), otherRecords: opts.memoryRecords };
     }
 
     const results: Results = {
@@ -620,6 +630,8 @@ async function runSyncBench(flags: Flags): Promise<void> {
       insertAfter,
       upsert,
       sync,
+      resync,
+      ...(resyncAfterOthers ? { resyncAfterOthers } : {}),
       activities,
       workerAtStart,
       ...(sealing ? { sealing } : {}),
@@ -697,7 +709,7 @@ function renderTables(r: Results): string {
         vsRaw(r.insertAfter),
       ],
       [
-        'raw `bulkWrite` of `replaceOne` upserts (what a sync page writes)',
+        'raw `bulkWrite` of `replaceOne` upserts (what a sync page wrote before issue 12)',
         String(r.upsert.records),
         seconds(r.upsert),
         fixed(rate(r.upsert), 0),
@@ -736,12 +748,17 @@ function renderTables(r: Results): string {
         fixed(rate(r.sign), 0),
         share(r.sign.ms),
       ],
-      ['bulk `replaceOne` upserts (raw driver)', seconds(r.upsert), fixed(rate(r.upsert), 0), share(r.upsert.ms)],
+      [
+        'bulk inserts of new records (raw `insertMany`, before the sync)',
+        seconds(r.insertBefore),
+        fixed(rate(r.insertBefore), 0),
+        share(r.insertBefore.ms),
+      ],
       [
         'sum of the three',
-        fixed((r.fetch.ms + r.sign.ms + r.upsert.ms) / 1000, 1),
+        fixed((r.fetch.ms + r.sign.ms + r.insertBefore.ms) / 1000, 1),
         '',
-        share(r.fetch.ms + r.sign.ms + r.upsert.ms),
+        share(r.fetch.ms + r.sign.ms + r.insertBefore.ms),
       ],
       ...(syncPage
         ? [
@@ -842,7 +859,50 @@ function renderTables(r: Results): string {
     ],
   );
   const sealing = r.sealing ? `\n\n${sealingTables(r, r.sealing)}` : '';
-  return `${throughput}\n\n${parts}\n\n${pageLine(r.activities.pageMs)}\n\n${growth}\n${pageLimitLine(costGrowth(syncPages), p)}\n\n${memory}\n\n${exactness} ${idlePeak}${sealing}\n`;
+  const resync = resyncTable(r);
+  return `${throughput}\n\n${resync}\n\n${parts}\n\n${pageLine(r.activities.pageMs)}\n\n${growth}\n${pageLimitLine(costGrowth(syncPages), p)}\n\n${memory}\n\n${exactness} ${idlePeak}${sealing}\n`;
+}
+
+/** The deletion check's time in a sync: its activity, scheduled → closed (either patch's form). */
+function deletionCheckMs(run: SyncRun): number {
+  const all = run.history.times.get('markMissingDeletedAll')?.totalMs ?? 0;
+  return all + (run.history.times.get('markMissingDeleted')?.totalMs ?? 0);
+}
+
+/** The re-sync of unchanged data against the first sync, and the deletion check beside other accounts' records. */
+function resyncTable(r: Results): string {
+  const written = (run: SyncRun) => String(Object.values(run.result.totals).reduce((n, t) => n + t.written, 0));
+  const row = (label: string, run: SyncRun, others: number) => [
+    label,
+    written(run),
+    seconds(run.timed),
+    ratioText(run.timed.ms / r.sync.timed.ms),
+    fixed(deletionCheckMs(run) / 1000, 2),
+    String(others),
+  ];
+  return markdownTable(
+    [
+      `the same ${r.sync.records} records synced again (same account)`,
+      'records written',
+      'seconds',
+      '× the first sync’s time',
+      'deletion check, s',
+      'other accounts’ records stored',
+    ],
+    [
+      row('first sync (from empty)', r.sync, 0),
+      row('re-sync, nothing changed at the provider', r.resync, 0),
+      ...(r.resyncAfterOthers
+        ? [
+            row(
+              'the same re-sync after another account synced its records',
+              r.resyncAfterOthers.run,
+              r.resyncAfterOthers.otherRecords,
+            ),
+          ]
+        : []),
+    ],
+  );
 }
 
 const total = (ts: readonly Timed[]): Timed => ({

@@ -8,6 +8,8 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
+import type { AccountDocument } from '../../domain/account-center.js';
+import { collections } from '../../domain/collections.js';
 import type { ConsentPurpose } from '../../domain/consents.js';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
@@ -131,6 +133,37 @@ export function createRecordActivities({
       accessToken: await openProviderToken(accountKeys, vault, doc, 'access', doc.accessTokenCiphertext),
       providerAccountId: doc.providerAccountId,
     };
+  }
+
+  /** When the connection was made: a new link of the same provider account starts a new `connectedAt`. */
+  async function connectedAtOf(accountId: string, connectionId: string): Promise<string | undefined> {
+    const account = await db
+      .collection<AccountDocument>(collections.accounts)
+      .findOne({ _id: accountId }, { projection: { connected_providers: 1 } });
+    return account?.connected_providers.nodes.find((n) => n.connectionId === connectionId && n.status === 'active')
+      ?.connectedAt;
+  }
+
+  /**
+   * The content hash each record of this page had when the last finished run wrote or checked it, from that
+   * run's seen page for the same cursor: a record whose hash matches need not even be read. Trusted only
+   * while nothing but syncs of this one connection touched its records since — the same link (`connectedAt`;
+   * a disconnect detaches or deletes them, and linking again makes a new `connectedAt`) and no other run's
+   * pages since that run (a run that stopped half-way may have written records the baseline does not know).
+   */
+  async function pageHints(
+    ledger: SyncLedgerDocument,
+    input: SyncPageInput,
+    connectedAt: string | undefined,
+  ): Promise<Map<string, string>> {
+    const hints = new Map<string, string>();
+    if (!connectedAt || !ledger.baselinePages?.length) return hints;
+    if (ledger.pages.some((p) => !p.startsWith(`${input.syncRunId}|`))) return hints;
+    const baselineRun = ledger.baselinePages[0]!.split('|')[0]!;
+    const page = await seen.findOne({ _id: seenPageId(baselineRun, input.kind, input.cursor) });
+    if (!page || page.connectedAt !== connectedAt || !page.contentHashes) return hints;
+    page.recordIds.forEach((id, i) => hints.set(id, page.contentHashes![i]!));
+    return hints;
   }
 
   /** The record ids of these seen pages (a page removed since is skipped). */
@@ -284,15 +317,16 @@ export function createRecordActivities({
       });
       // Compared by the clear content's hash (sealing uses a fresh IV each time, so ciphertexts never
       // match): an unchanged record is not written at all, and its origin keeps the run that fetched it.
-      const stored = await heartbeatWhile(
-        storedRecordStates(
-          records,
-          items.map((i) => i._id),
-        ),
-      );
+      const ledger = await ledgerOf.findOne({ _id: syncLedgerId(input.connectionId, input.kind) });
+      const connectedAt = await connectedAtOf(input.accountId, input.connectionId);
+      const hints = ledger ? await pageHints(ledger, input, connectedAt) : new Map<string, string>();
+      // A connection's first sync (no ledger yet) inserts without reading: duplicates are looked at after.
+      const toCheck = ledger ? items.filter((i) => hints.get(i._id) !== i.hash).map((i) => i._id) : [];
+      const stored = await heartbeatWhile(storedRecordStates(records, toCheck));
       const fresh: SealedRecordDocument[] = [];
       const changed: SealedRecordDocument[] = [];
       for (const { externalId, _id, data, hash } of items) {
+        if (ledger && hints.get(_id) === hash) continue;
         const before = stored.get(_id);
         if (
           before &&
@@ -330,7 +364,12 @@ export function createRecordActivities({
       // A cancelled run writes no more pages: the run's audit entry counts only pages that landed.
       if (context.cancellationSignal.aborted)
         throw new CancelledFailure('the sync was cancelled before this page was written');
-      const written = await heartbeatWhile(writeRecordPage(records, { fresh, changed }));
+      const written = await heartbeatWhile(
+        writeRecordPage(records, { fresh, changed }, (ids) => storedRecordStates(records, ids), {
+          connectionId: input.connectionId,
+          providerAccountId,
+        }),
+      );
       // After the records: a retry of a page whose records landed finds them unchanged and writes this again.
       await heartbeatWhile(
         seen.replaceOne(
@@ -340,6 +379,8 @@ export function createRecordActivities({
             connectionId: input.connectionId,
             kind: input.kind,
             recordIds: items.map((i) => i._id),
+            contentHashes: items.map((i) => i.hash),
+            ...(connectedAt ? { connectedAt } : {}),
             nextCursor: page.nextCursor,
             at: fetchedAt,
           },

@@ -28,6 +28,10 @@ export interface SeenPageDocument {
   connectionId: string;
   kind: string;
   recordIds: string[];
+  /** The content hash of each record of `recordIds`, as written or found unchanged (absent on older pages). */
+  contentHashes?: string[];
+  /** The `connectedAt` of the connection's link when the page was written: its hashes hold for that link only. */
+  connectedAt?: string;
   nextCursor: string | null;
   at: string;
 }
@@ -130,6 +134,8 @@ export async function storedRecordStates(
 export async function writeRecordPage(
   records: Collection<ProviderRecordDocument>,
   docs: { fresh: SealedRecordDocument[]; changed: SealedRecordDocument[] },
+  statesOf: (ids: string[]) => Promise<Map<string, StoredRecordState>>,
+  expected: { connectionId: string; providerAccountId: string },
 ): Promise<number> {
   const asReplacement = ({
     _id,
@@ -144,18 +150,30 @@ export async function writeRecordPage(
   if (ops.length === 0) return 0;
   try {
     await records.bulkWrite(ops, { ordered: false });
+    return ops.length;
   } catch (err) {
     if (!(err instanceof MongoBulkWriteError)) throw err;
     const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
     const duplicates = errors.filter((e) => e.code === 11000 && e.index < docs.fresh.length);
     // Anything but a duplicate insert is a real failure: the activity's retry writes the page again.
     if (duplicates.length !== errors.length) throw err;
-    await records.bulkWrite(
-      duplicates.map((e) => asReplacement(docs.fresh[e.index]!)),
-      { ordered: false },
-    );
+    // Replaced only where the stored record differs: a page replayed onto its own records writes nothing more.
+    const candidates = duplicates.map((e) => docs.fresh[e.index]!);
+    const states = await statesOf(candidates.map((d) => d._id));
+    const redo = candidates.filter((d) => {
+      const s = states.get(d._id);
+      return !(
+        s &&
+        s.status === 'active' &&
+        s.data === undefined &&
+        s.connectionId === expected.connectionId &&
+        s.origin?.providerAccountId === expected.providerAccountId &&
+        s.origin?.contentHash === d.origin.contentHash
+      );
+    });
+    if (redo.length > 0) await records.bulkWrite(redo.map(asReplacement), { ordered: false });
+    return ops.length - candidates.length + redo.length;
   }
-  return ops.length;
 }
 
 export async function ensureRecordIndexes(db: Db): Promise<void> {

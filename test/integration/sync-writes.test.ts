@@ -103,11 +103,12 @@ describe('what a sync writes', () => {
   it('converges on the same records when a page is replayed, or two attempts of it race', async () => {
     const { who, username, connectionId } = await syncedPerson('replayed');
     const sandbox = stack.sandbox!.data;
-    const [changed, dropped] = sandbox.ids('github', username, 'repositories');
+    const [changed] = sandbox.ids('github', username, 'repositories');
     sandbox.change('github', username, 'repositories', changed!, { description: 'changed before the replay' });
-    // A record that the first attempt of the page inserts and the racing one finds already there.
-    const droppedId = recordIdFor(who.accountId, 'github', 'repositories', dropped!);
-    await providerRecords(stack.db).deleteOne({ _id: droppedId });
+    // A record new at the provider: both attempts of the page insert it, and one meets the other's insert.
+    sandbox.setCount('github', username, 'repositories', 26);
+    const added = sandbox.ids('github', username, 'repositories').at(-1)!;
+    const addedId = recordIdFor(who.accountId, 'github', 'repositories', added);
 
     const activities = recordActivities();
     const input: SyncPageInput = {
@@ -125,23 +126,24 @@ describe('what a sync writes', () => {
         input,
       );
     const [first, racing] = await Promise.all([runPage(), runPage()]);
-    for (const page of [first, racing]) expect(page).toMatchObject({ fetched: 25, nextCursor: null });
-    // Each attempt saw the changed and the missing record as needing a write; neither failed on the other's insert.
+    for (const page of [first, racing]) expect(page).toMatchObject({ fetched: 26, nextCursor: null });
+    // The changed and the new record were written, by one attempt or both; neither failed on the other's insert.
     expect(first.written + racing.written).toBeGreaterThanOrEqual(2);
+    expect(first.written + racing.written).toBeLessThanOrEqual(4);
     const converged = await storedOf(who.accountId);
     const replayed = await runPage();
     expect(replayed.written).toBe(0);
     expect(await storedOf(who.accountId)).toEqual(converged);
 
     const repositories = converged.filter((d) => d.kind === 'repositories');
-    expect(repositories).toHaveLength(25);
+    expect(repositories).toHaveLength(26);
     for (const doc of repositories) {
       expect(await checkRecordOrigin(stack.deps.accountKeys, stack.deps.vault, doc)).toEqual({ ok: true });
       expect(await recordContent(stack.deps.accountKeys, doc)).toEqual(
         sandbox.record('github', username, 'repositories', doc.externalId),
       );
     }
-    expect(repositories.find((d) => d._id === droppedId)).toMatchObject({ status: 'active' });
+    expect(repositories.find((d) => d._id === addedId)).toMatchObject({ status: 'active' });
 
     // The replayed run's deletion check, run twice (a retried activity), finds nothing gone and says so both times.
     const check = { connectionId, kinds: ['repositories'], syncRunId: input.syncRunId };
