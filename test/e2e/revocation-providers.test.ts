@@ -157,8 +157,10 @@ describe('revocation at each provider', () => {
     });
   }
 
-  it('a grant the person already removed at the provider counts as revoked (GitHub answers 404, Slack invalid_auth)', async () => {
-    for (const provider of ['github', 'slack']) {
+  it('a grant the person already removed at the provider counts as revoked (each provider\'s own "not found")', async () => {
+    // GitHub 404, Slack 200 invalid_auth, Google 400 invalid_token, Facebook 400 OAuthException 190, Reddit 204.
+    const gone = { github: 404, slack: 200, google: 400, facebook: 400, reddit: 204 } as const;
+    for (const provider of Object.keys(gone) as Array<keyof typeof gone>) {
       const username = `gone-${provider}-${run}`;
       const who = await signedUp(stack, `auth0|gone-${provider}-${run}`);
       await link(who, provider, username);
@@ -168,7 +170,7 @@ describe('revocation at each provider', () => {
       const result = await disconnect(who, provider);
       expect(result).toMatchObject({ status: 'disconnected', revokedAtProvider: true });
       expect(stack.sandbox!.revocations().slice(before)).toEqual([
-        expect.objectContaining({ provider, revoked: false, status: provider === 'github' ? 404 : 200 }),
+        expect.objectContaining({ provider, revoked: false, status: gone[provider] }),
       ]);
       expect((await me(who)).connected_providers.nodes).toEqual([]);
     }
