@@ -227,7 +227,7 @@ interface SealingRounds {
 
 /**
  * The page write path of a sync after the fetch — build one page's documents (hash, origin, MAC, and the
- * content sealed or in clear), then its bulk `replaceOne` upserts — into two fresh collections with
+ * content sealed or in clear), then its bulk `insertOne` writes (every record new, as on a first sync) — into two fresh collections with
  * `provider_records`' indexes, one per way. Page by page, the two ways take turns going first, so a change
  * in the machine's load (other processes share it) falls on both alike.
  */
@@ -310,7 +310,7 @@ interface TimedWrites extends Timed {
   batches: Array<{ stored: number; records: number; ms: number }>;
 }
 
-/** Raw driver writes of the same documents: `insertMany`, or the sync's own `replaceOne` upserts; one call per page. */
+/** Raw driver writes of the same documents: `insertMany`, or the `replaceOne` upserts a sync page wrote before; one call per page. */
 async function rawWrite(
   stack: BenchStack,
   how: 'insert' | 'upsert',
@@ -946,7 +946,7 @@ function sealingTables(r: Results, s: SealingRounds): string {
   const us = (ms: number) => fixed(ms * 1000, 1);
   const writePaths = markdownTable(
     [
-      `page write path after the fetch, ${s.sealed.length} rounds (build documents: hash, origin MAC; bulk \`replaceOne\` upserts)`,
+      `page write path after the fetch, ${s.sealed.length} rounds (build documents: hash, origin MAC; bulk \`insertOne\` writes)`,
       'records',
       'seconds',
       'records/s',
@@ -1053,7 +1053,7 @@ function renderSection(r: Results, tables: string, stack: BenchStack): string {
   server and ${stack.versions.mongo.split(' ')[0]} run as separate processes on the same machine
 - Parameters: ${o.records} GitHub repositories (other kinds empty), pages of ${o.pageSize} (\`SYNC_PAGE_SIZE\`; ${pages} pages,
   ${r.activities.runs} workflow run${r.activities.runs > 1 ? 's' : ''}); raw writes in batches of ${o.pageSize};
-  ${r.memoryRun ? `memory sync of ${r.memoryRun.records} records for a second account, into an emptied collection` : 'no memory sync (`--memory-records 0`)'}
+  ${r.memoryRun ? `memory sync of ${r.memoryRun.records} records for a second account, beside the first account's, then the first account's re-sync once more` : 'no memory sync (`--memory-records 0`)'}
 - Indexes: the raw writes' collections had ${list(r.indexes.raw)}; \`provider_records\` had ${list(r.indexes.afterSync)} after the sync
 
 ${tables}
@@ -1063,9 +1063,9 @@ collection with the same indexes, on the same server in the same run (the mean o
 sync). 1.0 would mean CRA imports as fast as the database accepts inserts; the gap is everything a sync does that a
 bulk insert does not: reading the provider's pages over HTTP with the connection's token (and asking the token
 custodian for a fresh one per page, a Temporal update), hashing every record, signing its origin through the
-SecretVault and sealing its content with the account's key, writing each page as \`replaceOne\` upserts keyed by \`_id\` — idempotent, so a retried or replayed page
-converges — instead of inserts, and Temporal's scheduling of one activity per page. **Where the time went:** timed on
-their own, fetching took ${share(r.fetch)}, the content hash, origin MAC and sealing ${share(r.sign)} and the raw upserts ${share(r.upsert)}
+SecretVault and sealing its content with the account's key, reading what the last run saw of the page and writing new records as inserts and changed ones as
+replacements in one unordered bulk write — idempotent, so a retried or replayed page converges —, and Temporal's scheduling of one activity per page. **Where the time went:** timed on
+their own, fetching took ${share(r.fetch)}, the content hash, origin MAC and sealing ${share(r.sign)} and the raw inserts ${share(r.insertBefore)}
 of the sync's time; the rest is the activity and workflow machinery.
 ${growthNote}${sealingNote(r)}Compare ratios between runs with the same \`--records\` and \`--page-size\`, not the records per second.
 `;
@@ -1077,7 +1077,7 @@ function sealingNote(r: Results): string {
   return (
     `\n**What sealing costs.** Record content is sealed with the account's data key and there is no switch to turn that off, so ` +
     `the part of a sync it touches is measured both ways instead: the page write path after the fetch (build the documents ` +
-    `with hash, origin and MAC, seal the content or keep it in clear, bulk \`replaceOne\` upserts into the real database, ` +
+    `with hash, origin and MAC, seal the content or keep it in clear, bulk \`insertOne\` writes into the real database, ` +
     `fresh collections with \`provider_records\`' indexes) over the same pages, the two ways taking turns page by page, ${r.sealing.sealed.length} rounds. ` +
     `*Sealed / clear* ${ratioText(f.ratio)} (median of the page pairs ${ratioText(f.pageRatio)}): the write path's records/s with sealing as a fraction of without. ` +
     `Taking the extra time per record it showed (${fixed(f.extraMsPerRecord * 1000, 1)} µs) out of the whole sync above gives ` +
