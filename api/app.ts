@@ -28,6 +28,7 @@ import { exportRoutes } from './routes/exports.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoute, openApiDocumentRoute } from './routes/openapi.js';
 import { hookRoutes } from './routes/hooks.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { meRoutes } from './routes/me.js';
 import { consentRoutes } from './routes/consents.js';
 import { schemaRoutes } from './routes/schema.js';
@@ -84,6 +85,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', schemaRoutes)
     .route('/', signupRoutes)
     .route('/', hookRoutes)
+    .route('/', webhookRoutes)
     .route('/', meRoutes)
     .route('/', consentRoutes)
     .route('/', workflowRoutes)

@@ -25,6 +25,20 @@ export interface ProviderEndpoints {
   data?: string;
 }
 
+/** How our client proves itself at a provider's token and revocation endpoints (RFC 6749 §2.3.1). */
+export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
+
+/** The shape of a provider's "revoke this grant" call; `activities/providers/revocation.ts` performs each. */
+export type RevocationStyle = 'rfc7009' | 'github-grant' | 'facebook-permissions' | 'slack-auth-revoke';
+
+export interface RevocationDescriptor {
+  style: RevocationStyle;
+  /** The provider's endpoint; `{client_id}` stands for our client id. The sandbox serves the same path. */
+  url: string;
+  /** `none`: the token alone is the credential (Google, Facebook's and Slack's user tokens). */
+  clientAuth: ClientAuthMethod | 'none';
+}
+
 export interface ProviderProfile {
   providerAccountId: string;
   email?: string;
@@ -43,7 +57,16 @@ export interface ProviderSummary {
   dataKinds: string[];
   /** The feature flag that turns linking on: `ENABLE_<ID>_LOGIN`. */
   flag: string;
+  /** Whether a disconnect revokes CRA's grant at the provider, or the grant stays there until removed by hand. */
+  revocation: 'at_provider' | 'not_supported';
+  /** Where the person removes CRA's access at the provider themselves. */
+  grantSettingsUrl?: string;
+  /** The provider webhook CRA receives (`POST /v1/webhooks/<name>`), or null when there is none: docs/webhooks.md. */
+  webhook?: ProviderWebhook | null;
 }
+
+/** The provider webhooks CRA verifies and turns into syncs (`api/routes/webhooks.ts`). */
+export type ProviderWebhook = 'github' | 'slack';
 
 export function flagNameFor(provider: ProviderId): string {
   return `ENABLE_${provider.toUpperCase()}_LOGIN`;
@@ -56,8 +79,16 @@ export function redirectUriFor(publicUrl: string, provider: ProviderId): string 
 
 type Json = Record<string, unknown>;
 
-export interface ProviderDefinition extends Omit<ProviderSummary, 'flag'> {
+export interface ProviderDefinition extends Omit<ProviderSummary, 'flag' | 'revocation' | 'grantSettingsUrl'> {
   endpoints: ProviderEndpoints;
+  /** How a disconnect revokes the grant there; absent where the provider has no way (the grant stays). */
+  revocation?: RevocationDescriptor;
+  /** The provider's page listing the apps a person allowed, shown when CRA cannot revoke there itself. */
+  grantSettingsUrl?: string;
+  /** Client authentication at the token endpoint (code exchange, refresh); default `client_secret_post`. */
+  clientAuth?: ClientAuthMethod;
+  /** Apple: the client secret is an ES256 JWT made from a key in the SecretVault, not a stored string. */
+  clientSecret?: 'apple-es256-jwt';
   /** Whether the feature flag is on when nothing configures it. */
   enabledByDefault: boolean;
   /** Scope separator in the authorization request (RFC 6749 says space; a few providers use commas). */
@@ -114,6 +145,9 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       'https://www.googleapis.com/auth/contacts.readonly',
     ],
     dataKinds: ['contacts', 'calendar_events', 'drive_files'],
+    // https://developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke: POST token=…, no client auth.
+    revocation: { style: 'rfc7009', url: 'https://oauth2.googleapis.com/revoke', clientAuth: 'none' },
+    grantSettingsUrl: 'https://myaccount.google.com/connections',
     mapProfile: oidcProfile,
   }),
   apple: definition({
@@ -133,6 +167,11 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['openid', 'email', 'name'],
     extendedScopes: [],
     dataKinds: [],
+    // https://developer.apple.com/documentation/sign_in_with_apple/revoke_tokens: client_id, client_secret (the JWT), token.
+    revocation: { style: 'rfc7009', url: 'https://appleid.apple.com/auth/revoke', clientAuth: 'client_secret_post' },
+    // https://developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret
+    clientSecret: 'apple-es256-jwt',
+    grantSettingsUrl: 'https://account.apple.com/account/manage',
     mapProfile: oidcProfile,
   }),
   facebook: definition({
@@ -149,6 +188,14 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['public_profile', 'email'],
     extendedScopes: ['user_friends', 'pages_show_list'],
     dataKinds: ['friends', 'pages'],
+    // https://developers.facebook.com/docs/graph-api/reference/user/permissions/ (DELETE /{user-id}/permissions
+    // with the user's token removes the app's login: https://developers.facebook.com/docs/facebook-login/guides/permissions/request-revoke).
+    revocation: {
+      style: 'facebook-permissions',
+      url: 'https://graph.facebook.com/v19.0/me/permissions',
+      clientAuth: 'none',
+    },
+    grantSettingsUrl: 'https://www.facebook.com/settings?tab=applications',
     // Facebook only returns an email it has confirmed.
     mapProfile: (p) => ({
       providerAccountId: required(p.id, 'id'),
@@ -171,6 +218,9 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['openid', 'email', 'profile', 'offline_access'],
     extendedScopes: ['Files.Read', 'Calendars.Read', 'Contacts.Read'],
     dataKinds: ['contacts', 'calendar_events', 'drive_files'],
+    // The Microsoft identity platform has no endpoint that revokes one app's grant
+    // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow): the person removes it.
+    grantSettingsUrl: 'https://account.live.com/consent/Manage',
     // Microsoft's `common` endpoint issues tokens from each tenant's issuer, so only the signature and nonce are checked.
     mapProfile: (p) => ({ ...oidcProfile(p), emailVerified: false }),
   }),
@@ -188,6 +238,11 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['users.read', 'tweet.read', 'offline.access'],
     extendedScopes: ['follows.read', 'bookmark.read'],
     dataKinds: ['posts', 'followers'],
+    // https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token: a confidential client sends
+    // Basic client_id:client_secret to the token endpoints; revoke is POST /2/oauth2/revoke with token, token_type_hint.
+    revocation: { style: 'rfc7009', url: 'https://api.x.com/2/oauth2/revoke', clientAuth: 'client_secret_basic' },
+    clientAuth: 'client_secret_basic',
+    grantSettingsUrl: 'https://x.com/settings/connected_apps',
     // X does not share email addresses through this endpoint.
     mapProfile: (p) => ({
       providerAccountId: required(get(p, 'data.id'), 'data.id'),
@@ -209,6 +264,14 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['identify', 'email'],
     extendedScopes: ['guilds', 'connections'],
     dataKinds: ['guilds', 'connections'],
+    // https://discord.com/developers/docs/topics/oauth2#authorization-code-grant-token-revocation-example:
+    // POST /oauth2/token/revoke with token, token_type_hint and Basic client_id:client_secret.
+    revocation: {
+      style: 'rfc7009',
+      url: 'https://discord.com/api/oauth2/token/revoke',
+      clientAuth: 'client_secret_basic',
+    },
+    grantSettingsUrl: 'https://discord.com/settings/authorized-apps',
     mapProfile: (p) => ({
       providerAccountId: required(p.id, 'id'),
       ...(str(p.email) ? { email: str(p.email)! } : {}),
@@ -229,6 +292,14 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['read:user', 'user:email'],
     extendedScopes: ['repo', 'read:org'],
     dataKinds: ['repositories', 'organizations', 'starred'],
+    // https://docs.github.com/en/rest/apps/oauth-applications#delete-an-app-authorization: DELETE with Basic
+    // client_id:client_secret and {"access_token"}; 204, and 404 when the token (or grant) is gone already.
+    revocation: {
+      style: 'github-grant',
+      url: 'https://api.github.com/applications/{client_id}/grant',
+      clientAuth: 'client_secret_basic',
+    },
+    grantSettingsUrl: 'https://github.com/settings/applications',
     // /user shows only the public email; verification needs /user/emails, so it counts as unverified here.
     mapProfile: (p) => ({
       providerAccountId: required(p.id, 'id'),
@@ -253,6 +324,10 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['openid', 'profile', 'email'],
     extendedScopes: ['w_member_social'],
     dataKinds: ['posts'],
+    // https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow: client_id and
+    // client_secret go in the form (the token endpoint and POST /oauth/v2/revoke alike).
+    revocation: { style: 'rfc7009', url: 'https://www.linkedin.com/oauth/v2/revoke', clientAuth: 'client_secret_post' },
+    grantSettingsUrl: 'https://www.linkedin.com/psettings/permitted-services',
     mapProfile: oidcProfile,
   }),
   amazon: definition({
@@ -268,6 +343,9 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['profile'],
     extendedScopes: ['profile:user_id', 'postal_code'],
     dataKinds: ['orders'],
+    // Login with Amazon has no revocation endpoint
+    // (https://developer.amazon.com/docs/login-with-amazon/authorization-code-grant.html): the person removes the app.
+    grantSettingsUrl: 'https://www.amazon.com/ap/adam',
     // Amazon verifies every address it returns.
     mapProfile: (p) => ({
       providerAccountId: required(p.user_id, 'user_id'),
@@ -289,6 +367,9 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['user-read-email', 'user-read-private'],
     extendedScopes: ['playlist-read-private', 'user-read-recently-played', 'user-library-read'],
     dataKinds: ['playlists', 'saved_tracks', 'recently_played'],
+    // Spotify's Web API has no revocation endpoint (https://developer.spotify.com/documentation/web-api/concepts/authorization):
+    // the person removes the app in their account.
+    grantSettingsUrl: 'https://www.spotify.com/account/apps/',
     mapProfile: (p) => ({
       providerAccountId: required(p.id, 'id'),
       ...(str(p.email) ? { email: str(p.email)! } : {}),
@@ -311,6 +392,9 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['openid', 'email', 'profile'],
     extendedScopes: ['channels:read', 'users:read'],
     dataKinds: ['channels'],
+    // https://api.slack.com/methods/auth.revoke: the token is the credential (Authorization: Bearer);
+    // {"ok": true, "revoked": true}, or {"ok": false, "error": "invalid_auth"} for a token already gone.
+    revocation: { style: 'slack-auth-revoke', url: 'https://slack.com/api/auth.revoke', clientAuth: 'none' },
     mapProfile: oidcProfile,
   }),
   reddit: definition({
@@ -327,6 +411,15 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['identity'],
     extendedScopes: ['mysubreddits', 'history', 'read'],
     dataKinds: ['subscriptions', 'posts'],
+    // https://github.com/reddit-archive/reddit/wiki/OAuth2: the token endpoints take HTTP Basic client_id:secret
+    // ("Retrieving the access token", "Manually Revoking a Token": POST /api/v1/revoke_token, token, token_type_hint).
+    revocation: {
+      style: 'rfc7009',
+      url: 'https://www.reddit.com/api/v1/revoke_token',
+      clientAuth: 'client_secret_basic',
+    },
+    clientAuth: 'client_secret_basic',
+    grantSettingsUrl: 'https://www.reddit.com/prefs/apps',
     mapProfile: (p) => ({
       providerAccountId: required(p.id, 'id'),
       emailVerified: false,
@@ -347,6 +440,8 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['profile:read'],
     extendedScopes: ['repositories:read', 'reviews:read', 'reviews:write', 'analytics:read', 'organizations:read'],
     dataKinds: ['repositories', 'reviews', 'organizations'],
+    // RFC 7009 at the catalog's endpoint, client_secret_post as before (its API is not documented publicly yet).
+    revocation: { style: 'rfc7009', url: 'https://app.coderabbit.ai/oauth/revoke', clientAuth: 'client_secret_post' },
     mapProfile: (p) => ({
       providerAccountId: required(p.id ?? p.sub, 'id'),
       ...(str(p.email) ? { email: str(p.email)! } : {}),
@@ -355,6 +450,16 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     }),
   }),
 };
+
+/**
+ * Which webhook each provider has. GitHub and Slack sign theirs (docs/webhooks.md); CodeRabbit publishes no
+ * webhook format (its review status reaches GitHub as checks: https://docs.coderabbit.ai/pr-reviews/status-check),
+ * and the others' change notifications (Google's push channels, Microsoft Graph subscriptions, …) are made
+ * per person by an API call and are not built yet.
+ */
+export const providerWebhooks: Record<ProviderId, ProviderWebhook | null> = Object.fromEntries(
+  providerIds.map((id) => [id, id === 'github' || id === 'slack' ? id : null]),
+) as Record<ProviderId, ProviderWebhook | null>;
 
 export function providerSummary(def: ProviderDefinition): ProviderSummary {
   return {
@@ -365,7 +470,19 @@ export function providerSummary(def: ProviderDefinition): ProviderSummary {
     extendedScopes: def.extendedScopes,
     dataKinds: def.dataKinds,
     flag: flagNameFor(def.id),
+    webhook: providerWebhooks[def.id],
+    revocation: def.revocation ? 'at_provider' : 'not_supported',
+    ...(def.grantSettingsUrl ? { grantSettingsUrl: def.grantSettingsUrl } : {}),
   };
+}
+
+/**
+ * What a person is told when CRA could not revoke its grant at the provider (it has no way, or refused):
+ * the grant stays there until they remove it, with the page where they do. Undefined once revoked there.
+ */
+export function grantStaysNotice(def: ProviderDefinition, revokedAtProvider: boolean): string | undefined {
+  if (revokedAtProvider) return undefined;
+  return `The grant stays at ${def.displayName} until you remove it there${def.grantSettingsUrl ? `: ${def.grantSettingsUrl}` : ''}.`;
 }
 
 export function providerSummaries(): ProviderSummary[] {

@@ -35,6 +35,12 @@ const providerSchema = z
     dataKinds: z.array(z.string()),
     flag: z.string(),
     enabled: z.boolean(),
+    /** `at_provider`: a disconnect revokes CRA's grant there; `not_supported`: it stays until removed by hand. */
+    revocation: z.enum(['at_provider', 'not_supported']),
+    /** The provider's page where a person removes CRA's access themselves. */
+    grantSettingsUrl: z.string().optional(),
+    /** The provider's webhook CRA verifies and turns into a sync (`POST /v1/webhooks/<provider>`), if any. */
+    webhook: z.enum(['github', 'slack']).nullable(),
   })
   .openapi('Provider');
 
@@ -153,7 +159,12 @@ export const providerRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(listRoute, async (c) => {
     const { db, config } = c.get('deps');
     const flags = await providerFlagsFor(db, config, c.get('principal').accountId);
-    return c.json({ providers: providerSummaries().map((p) => ({ ...p, enabled: flags[p.id].enabled })) }, 200);
+    const providers = providerSummaries().map((p) => ({
+      ...p,
+      webhook: p.webhook ?? null,
+      enabled: flags[p.id].enabled,
+    }));
+    return c.json({ providers }, 200);
   })
   .openapi(linkRoute, async (c) => {
     const { provider } = c.req.valid('param');

@@ -25,6 +25,10 @@ const publicOperations: Readonly<Record<string, string>> = {
   'GET /.well-known/jwks.json': 'the issuer’s public keys, so anyone can verify its tokens',
   'GET /.well-known/openid-configuration': 'OIDC discovery of the embedded issuer',
   'POST /v1/hooks/auth0/post-registration': 'Auth0 calls it; its CRA-Signature HMAC is the credential (401 without it)',
+  'POST /v1/webhooks/github':
+    'GitHub calls it; its X-Hub-Signature-256 HMAC under the webhook secret is the credential (401 without it)',
+  'POST /v1/webhooks/slack':
+    'Slack calls it; its X-Slack-Signature HMAC under the signing secret is the credential (401 without it)',
   'GET /v1/oauth/{provider}/callback':
     'the provider sends the browser back here; the session cookie decides (401 page without one)',
   'POST /v1/recoveries': 'recovery start: who lost access has no token; rate-limited, one answer for every address',
