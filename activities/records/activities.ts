@@ -320,13 +320,15 @@ export function createRecordActivities({
       const ledger = await ledgerOf.findOne({ _id: syncLedgerId(input.connectionId, input.kind) });
       const connectedAt = await connectedAtOf(input.accountId, input.connectionId);
       const hints = ledger ? await pageHints(ledger, input, connectedAt) : new Map<string, string>();
-      // A connection's first sync (no ledger yet) inserts without reading: duplicates are looked at after.
-      const toCheck = ledger ? items.filter((i) => hints.get(i._id) !== i.hash).map((i) => i._id) : [];
+      // Until a run of the connection has finished (no baseline), records are inserted without reading first:
+      // on a first sync none exist, and a duplicate (a replayed page, records from before) is looked at after.
+      const insertFirst = !ledger?.baselinePages;
+      const toCheck = insertFirst ? [] : items.filter((i) => hints.get(i._id) !== i.hash).map((i) => i._id);
       const stored = await heartbeatWhile(storedRecordStates(records, toCheck));
       const fresh: SealedRecordDocument[] = [];
       const changed: SealedRecordDocument[] = [];
       for (const { externalId, _id, data, hash } of items) {
-        if (ledger && hints.get(_id) === hash) continue;
+        if (hints.get(_id) === hash) continue;
         const before = stored.get(_id);
         if (
           before &&
