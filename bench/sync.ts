@@ -227,7 +227,7 @@ interface SealingRounds {
 
 /**
  * The page write path of a sync after the fetch — build one page's documents (hash, origin, MAC, and the
- * content sealed or in clear), then its bulk `insertOne` writes (every record new, as on a first sync) — into two fresh collections with
+ * content sealed or in clear), then its bulk `replaceOne` upserts — into two fresh collections with
  * `provider_records`' indexes, one per way. Page by page, the two ways take turns going first, so a change
  * in the machine's load (other processes share it) falls on both alike.
  */
@@ -260,9 +260,8 @@ async function sealingCost(
           syncRunId,
           how === 'sealed' ? key : undefined,
         );
-        // Fresh collections: every record is new, so this is what `writeRecordPage` sends on a first sync.
         await targets[how].bulkWrite(
-          docs.map((document) => ({ insertOne: { document } })),
+          docs.map(({ _id, ...replacement }) => ({ replaceOne: { filter: { _id }, replacement, upsert: true } })),
           { ordered: false },
         );
         const ms = performance.now() - started;
@@ -310,7 +309,7 @@ interface TimedWrites extends Timed {
   batches: Array<{ stored: number; records: number; ms: number }>;
 }
 
-/** Raw driver writes of the same documents: `insertMany`, or the `replaceOne` upserts a sync page wrote before; one call per page. */
+/** Raw driver writes of the same documents: `insertMany`, or the sync's own `replaceOne` upserts; one call per page. */
 async function rawWrite(
   stack: BenchStack,
   how: 'insert' | 'upsert',
@@ -527,10 +526,6 @@ interface Results {
   insertAfter: TimedWrites;
   upsert: TimedWrites;
   sync: SyncRun;
-  /** The same account synced again, nothing changed at the provider: what it wrote and how long it took. */
-  resync: SyncRun;
-  /** Once more after the memory run stored another account's records: the deletion check's cost against them. */
-  resyncAfterOthers?: { run: SyncRun; otherRecords: number };
   activities: SyncHistory;
   /** The secondary indexes the raw writes' collections had (those of `provider_records` at the time), and those `provider_records` had after the sync. */
   indexes: { raw: string[]; afterSync: string[] };
@@ -601,25 +596,20 @@ async function runSyncBench(flags: Flags): Promise<void> {
     log(`sync: ${fixed(rate(sync.timed), 0)} records/s, worker peak ${mib(sync.memory.peakKiB)} MiB`);
     const activities = sync.history;
     const indexesAfterSync = (await recordIndexes(stack)).map((i) => i.name);
-    log(`syncing the same ${opts.records} ${kind} again, nothing changed at the provider …`);
-    const resync = await timedSync(stack, account, opts.records);
-    const rewritten = resync.result.totals[kind]?.written ?? 0;
-    log(`re-sync: ${fixed(resync.timed.ms / 1000, 1)} s, ${rewritten} records written`);
 
     const insertAfter = await rawWrite(stack, 'insert', batches, 'after');
     batches.length = 0;
     log(`raw insertMany again: ${fixed(rate(insertAfter), 0)} records/s`);
-    // The first account's records stay: after the memory run its re-sync's deletion check runs beside
-    // another account's records, which must not make it cost more.
+    // The memory sync starts from an empty collection, as the throughput sync did: what an upsert costs
+    // depends on how many records are stored already (see the notes in BENCHMARKS.md).
+    await providerRecords(stack.db).deleteMany({ accountId: account.accountId });
+
     let memoryRun: SyncRun | undefined;
-    let resyncAfterOthers: Results['resyncAfterOthers'];
     if (opts.memoryRecords > 0) {
       const second = await linkedAccount(stack, `bench|${runId}-memory`, `bench-mem-${runId}`);
       log(`syncing ${opts.memoryRecords} ${kind} for a second account, for the worker's peak memory …`);
       memoryRun = await timedSync(stack, second, opts.memoryRecords);
       log(`sync: ${fixed(rate(memoryRun.timed), 0)} records/s, worker peak ${mib(memoryRun.memory.peakKiB)} MiB`);
-      log(`the first account's re-sync again, beside the second account's ${opts.memoryRecords} records …`);
-      resyncAfterOthers = { run: await timedSync(stack, account, opts.records), otherRecords: opts.memoryRecords };
     }
 
     const results: Results = {
@@ -630,8 +620,6 @@ async function runSyncBench(flags: Flags): Promise<void> {
       insertAfter,
       upsert,
       sync,
-      resync,
-      ...(resyncAfterOthers ? { resyncAfterOthers } : {}),
       activities,
       workerAtStart,
       ...(sealing ? { sealing } : {}),
@@ -709,7 +697,7 @@ function renderTables(r: Results): string {
         vsRaw(r.insertAfter),
       ],
       [
-        'raw `bulkWrite` of `replaceOne` upserts (what a sync page wrote before issue 12)',
+        'raw `bulkWrite` of `replaceOne` upserts (what a sync page writes)',
         String(r.upsert.records),
         seconds(r.upsert),
         fixed(rate(r.upsert), 0),
@@ -748,17 +736,12 @@ function renderTables(r: Results): string {
         fixed(rate(r.sign), 0),
         share(r.sign.ms),
       ],
-      [
-        'bulk inserts of new records (raw `insertMany`, before the sync)',
-        seconds(r.insertBefore),
-        fixed(rate(r.insertBefore), 0),
-        share(r.insertBefore.ms),
-      ],
+      ['bulk `replaceOne` upserts (raw driver)', seconds(r.upsert), fixed(rate(r.upsert), 0), share(r.upsert.ms)],
       [
         'sum of the three',
-        fixed((r.fetch.ms + r.sign.ms + r.insertBefore.ms) / 1000, 1),
+        fixed((r.fetch.ms + r.sign.ms + r.upsert.ms) / 1000, 1),
         '',
-        share(r.fetch.ms + r.sign.ms + r.insertBefore.ms),
+        share(r.fetch.ms + r.sign.ms + r.upsert.ms),
       ],
       ...(syncPage
         ? [
@@ -859,50 +842,7 @@ function renderTables(r: Results): string {
     ],
   );
   const sealing = r.sealing ? `\n\n${sealingTables(r, r.sealing)}` : '';
-  const resync = resyncTable(r);
-  return `${throughput}\n\n${resync}\n\n${parts}\n\n${pageLine(r.activities.pageMs)}\n\n${growth}\n${pageLimitLine(costGrowth(syncPages), p)}\n\n${memory}\n\n${exactness} ${idlePeak}${sealing}\n`;
-}
-
-/** The deletion check's time in a sync: its activity, scheduled → closed (either patch's form). */
-function deletionCheckMs(run: SyncRun): number {
-  const all = run.history.times.get('markMissingDeletedAll')?.totalMs ?? 0;
-  return all + (run.history.times.get('markMissingDeleted')?.totalMs ?? 0);
-}
-
-/** The re-sync of unchanged data against the first sync, and the deletion check beside other accounts' records. */
-function resyncTable(r: Results): string {
-  const written = (run: SyncRun) => String(Object.values(run.result.totals).reduce((n, t) => n + t.written, 0));
-  const row = (label: string, run: SyncRun, others: number) => [
-    label,
-    written(run),
-    seconds(run.timed),
-    ratioText(run.timed.ms / r.sync.timed.ms),
-    fixed(deletionCheckMs(run) / 1000, 2),
-    String(others),
-  ];
-  return markdownTable(
-    [
-      `the same ${r.sync.records} records synced again (same account)`,
-      'records written',
-      'seconds',
-      '× the first sync’s time',
-      'deletion check, s',
-      'other accounts’ records stored',
-    ],
-    [
-      row('first sync (from empty)', r.sync, 0),
-      row('re-sync, nothing changed at the provider', r.resync, 0),
-      ...(r.resyncAfterOthers
-        ? [
-            row(
-              'the same re-sync after another account synced its records',
-              r.resyncAfterOthers.run,
-              r.resyncAfterOthers.otherRecords,
-            ),
-          ]
-        : []),
-    ],
-  );
+  return `${throughput}\n\n${parts}\n\n${pageLine(r.activities.pageMs)}\n\n${growth}\n${pageLimitLine(costGrowth(syncPages), p)}\n\n${memory}\n\n${exactness} ${idlePeak}${sealing}\n`;
 }
 
 const total = (ts: readonly Timed[]): Timed => ({
@@ -946,7 +886,7 @@ function sealingTables(r: Results, s: SealingRounds): string {
   const us = (ms: number) => fixed(ms * 1000, 1);
   const writePaths = markdownTable(
     [
-      `page write path after the fetch, ${s.sealed.length} rounds (build documents: hash, origin MAC; bulk \`insertOne\` writes)`,
+      `page write path after the fetch, ${s.sealed.length} rounds (build documents: hash, origin MAC; bulk \`replaceOne\` upserts)`,
       'records',
       'seconds',
       'records/s',
@@ -1053,7 +993,7 @@ function renderSection(r: Results, tables: string, stack: BenchStack): string {
   server and ${stack.versions.mongo.split(' ')[0]} run as separate processes on the same machine
 - Parameters: ${o.records} GitHub repositories (other kinds empty), pages of ${o.pageSize} (\`SYNC_PAGE_SIZE\`; ${pages} pages,
   ${r.activities.runs} workflow run${r.activities.runs > 1 ? 's' : ''}); raw writes in batches of ${o.pageSize};
-  ${r.memoryRun ? `memory sync of ${r.memoryRun.records} records for a second account, beside the first account's, then the first account's re-sync once more` : 'no memory sync (`--memory-records 0`)'}
+  ${r.memoryRun ? `memory sync of ${r.memoryRun.records} records for a second account, into an emptied collection` : 'no memory sync (`--memory-records 0`)'}
 - Indexes: the raw writes' collections had ${list(r.indexes.raw)}; \`provider_records\` had ${list(r.indexes.afterSync)} after the sync
 
 ${tables}
@@ -1063,9 +1003,9 @@ collection with the same indexes, on the same server in the same run (the mean o
 sync). 1.0 would mean CRA imports as fast as the database accepts inserts; the gap is everything a sync does that a
 bulk insert does not: reading the provider's pages over HTTP with the connection's token (and asking the token
 custodian for a fresh one per page, a Temporal update), hashing every record, signing its origin through the
-SecretVault and sealing its content with the account's key, reading what the last run saw of the page and writing new records as inserts and changed ones as
-replacements in one unordered bulk write — idempotent, so a retried or replayed page converges —, and Temporal's scheduling of one activity per page. **Where the time went:** timed on
-their own, fetching took ${share(r.fetch)}, the content hash, origin MAC and sealing ${share(r.sign)} and the raw inserts ${share(r.insertBefore)}
+SecretVault and sealing its content with the account's key, writing each page as \`replaceOne\` upserts keyed by \`_id\` — idempotent, so a retried or replayed page
+converges — instead of inserts, and Temporal's scheduling of one activity per page. **Where the time went:** timed on
+their own, fetching took ${share(r.fetch)}, the content hash, origin MAC and sealing ${share(r.sign)} and the raw upserts ${share(r.upsert)}
 of the sync's time; the rest is the activity and workflow machinery.
 ${growthNote}${sealingNote(r)}Compare ratios between runs with the same \`--records\` and \`--page-size\`, not the records per second.
 `;
@@ -1077,7 +1017,7 @@ function sealingNote(r: Results): string {
   return (
     `\n**What sealing costs.** Record content is sealed with the account's data key and there is no switch to turn that off, so ` +
     `the part of a sync it touches is measured both ways instead: the page write path after the fetch (build the documents ` +
-    `with hash, origin and MAC, seal the content or keep it in clear, bulk \`insertOne\` writes into the real database, ` +
+    `with hash, origin and MAC, seal the content or keep it in clear, bulk \`replaceOne\` upserts into the real database, ` +
     `fresh collections with \`provider_records\`' indexes) over the same pages, the two ways taking turns page by page, ${r.sealing.sealed.length} rounds. ` +
     `*Sealed / clear* ${ratioText(f.ratio)} (median of the page pairs ${ratioText(f.pageRatio)}): the write path's records/s with sealing as a fraction of without. ` +
     `Taking the extra time per record it showed (${fixed(f.extraMsPerRecord * 1000, 1)} µs) out of the whole sync above gives ` +

@@ -32,8 +32,6 @@ export const collections = {
   legalHolds: 'legal_holds',
   /** Subjects whose account was erased: keyed hash of the subject → the next account's id (names no data). */
   subjectAccounts: 'subject_accounts',
-  /** Sync: the record ids each page of a run saw, for the run's deletion check; removed after it. */
-  syncSeenPages: 'sync_seen_pages',
   /** Provider webhook deliveries already handled (`<provider>:<deliveryId>`, kept 7 days): a replay starts nothing. */
   webhookDeliveries: 'webhook_deliveries',
 } as const;

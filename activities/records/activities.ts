@@ -7,9 +7,7 @@
  */
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { Db } from 'mongodb';
-import type { AccountDocument } from '../../domain/account-center.js';
-import { collections } from '../../domain/collections.js';
+import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import type { ConsentPurpose } from '../../domain/consents.js';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
@@ -28,16 +26,8 @@ import {
   contentHash,
   providerRecords,
   sealRecordData,
-  deletionCheckMarks,
-  seenPageId,
-  seenPages,
   signOrigin,
-  storedRecordStates,
-  syncLedgerId,
-  syncLedgers,
-  writeRecordPage,
   type SealedRecordDocument,
-  type SyncLedgerDocument,
 } from './store.js';
 import { failure } from '../../domain/failures.js';
 
@@ -99,9 +89,6 @@ export function createRecordActivities({
 }: RecordActivityDeps) {
   const records = providerRecords(db);
   const tokens = providerTokens(db);
-  const seen = seenPages(db);
-  const deletionChecks = deletionCheckMarks(db);
-  const ledgerOf = syncLedgers(db);
 
   /** A token valid for the next minute, through the connection's custodian. */
   async function accessTokenFor(
@@ -135,99 +122,25 @@ export function createRecordActivities({
     };
   }
 
-  /** When the connection was made: a new link of the same provider account starts a new `connectedAt`. */
-  async function connectedAtOf(accountId: string, connectionId: string): Promise<string | undefined> {
-    const account = await db
-      .collection<AccountDocument>(collections.accounts)
-      .findOne({ _id: accountId }, { projection: { connected_providers: 1 } });
-    return account?.connected_providers.nodes.find((n) => n.connectionId === connectionId && n.status === 'active')
-      ?.connectedAt;
-  }
-
-  /**
-   * The content hash each record of this page had when the last finished run wrote or checked it, from that
-   * run's seen page for the same cursor: a record whose hash matches need not even be read. Trusted only
-   * while nothing but syncs of this one connection touched its records since — the same link (`connectedAt`;
-   * a disconnect detaches or deletes them, and linking again makes a new `connectedAt`) and no other run's
-   * pages since that run (a run that stopped half-way may have written records the baseline does not know).
-   */
-  async function pageHints(
-    ledger: SyncLedgerDocument,
-    input: SyncPageInput,
-    connectedAt: string | undefined,
-  ): Promise<Map<string, string>> {
-    const hints = new Map<string, string>();
-    if (!connectedAt || !ledger.baselinePages?.length) return hints;
-    if (ledger.pages.some((p) => !p.startsWith(`${input.syncRunId}|`))) return hints;
-    const baselineRun = ledger.baselinePages[0]!.split('|')[0]!;
-    const page = await seen.findOne({ _id: seenPageId(baselineRun, input.kind, input.cursor) });
-    if (!page || page.connectedAt !== connectedAt || !page.contentHashes) return hints;
-    page.recordIds.forEach((id, i) => hints.set(id, page.contentHashes![i]!));
-    return hints;
-  }
-
-  /** The record ids of these seen pages (a page removed since is skipped). */
-  async function idsOfPages(pageIds: readonly string[], into: Set<string>): Promise<void> {
-    for (const _id of pageIds) {
-      const page = await seen.findOne({ _id });
-      for (const id of page?.recordIds ?? []) into.add(id);
-    }
-  }
-
-  /**
-   * What may still be active of one kind of the connection and this run did not see: from the ledger's pages
-   * (by `_id`, so the cost is this connection's records, whatever other accounts hold), or, before the
-   * connection's first finished check, from the connection's records themselves.
-   */
-  async function unseenOfKind(
-    connectionId: string,
-    kind: string,
-    syncRunId: string,
-    ledger: SyncLedgerDocument | null,
-  ): Promise<string[]> {
-    const runPages = (ledger?.pages ?? []).filter((p) => p.startsWith(`${syncRunId}|${kind}|`));
-    const seenIds = new Set<string>();
-    await idsOfPages(runPages, seenIds);
-    if (!ledger?.baselinePages) {
-      // Served by `connection_status` on MongoDB; FerretDB reads the collection. Pages written before seen
-      // pages existed set `lastSeenRunId`, which is why the filter still says it.
-      const candidates = await records
-        .find({ connectionId, kind, status: 'active', lastSeenRunId: { $ne: syncRunId } }, { projection: { _id: 1 } })
-        .toArray();
-      return candidates.map((c) => c._id).filter((id) => !seenIds.has(id));
-    }
-    const known = new Set<string>();
-    await idsOfPages([...ledger.baselinePages, ...ledger.pages.filter((p) => !runPages.includes(p))], known);
-    const unseen: string[] = [];
-    for (const _id of known) {
-      if (seenIds.has(_id)) continue;
-      const doc = await records.findOne<Pick<ProviderRecordDocument, 'connectionId' | 'status' | 'lastSeenRunId'>>(
-        { _id },
-        { projection: { connectionId: 1, status: 1, lastSeenRunId: 1 } },
-      );
-      if (doc?.connectionId === connectionId && doc.status === 'active' && doc.lastSeenRunId !== syncRunId)
-        unseen.push(_id);
-    }
-    return unseen;
-  }
-
   /** Marks the connection's active records of `kinds` that `syncRunId` did not see; counts them by kind. */
   async function markMissing(
     connectionId: string,
     kinds: string[],
     syncRunId: string,
   ): Promise<{ deletedByKind: Record<string, number> }> {
-    // Done once per run: a retry after the ledger moved on must not count, or mark, anything again.
-    const doneId = `${syncRunId}|deletion-check|${connectionId}|${kinds.join(',')}`;
-    const done = await deletionChecks.findOne({ _id: doneId });
-    if (done) return { deletedByKind: done.deletedByKind };
     const deletedByKind: Record<string, number> = Object.fromEntries(kinds.map((k) => [k, 0]));
+    // One query finds them (usually few; on a large connection it reads many records, so it heartbeats).
+    const missing = await heartbeatWhile(
+      records
+        .find(
+          { connectionId, kind: { $in: kinds }, status: 'active', lastSeenRunId: { $ne: syncRunId } },
+          { projection: { _id: 1, kind: 1 } },
+        )
+        .toArray(),
+    );
     const deletedAt = now().toISOString();
-    const ledgers = new Map<string, SyncLedgerDocument | null>();
     for (const kind of kinds) {
-      const ledger = await ledgerOf.findOne({ _id: syncLedgerId(connectionId, kind) });
-      ledgers.set(kind, ledger);
-      const ids = await heartbeatWhile(unseenOfKind(connectionId, kind, syncRunId, ledger));
+      const ids = missing.filter((m) => m.kind === kind).map((m) => m._id);
       for (let i = 0; i < ids.length; i += 1000) {
         // Only records still active and unseen: a sync that raced this one and saw a record keeps it.
         const result = await heartbeatWhile(
@@ -243,24 +156,6 @@ export function createRecordActivities({
         );
         deletedByKind[kind] = (deletedByKind[kind] ?? 0) + result.modifiedCount;
       }
-    }
-    await deletionChecks.replaceOne(
-      { _id: doneId },
-      { syncRunId, connectionId, deletedByKind, at: deletedAt },
-      { upsert: true },
-    );
-    // This run's pages are now the baseline: every active record of the kind is on them. The older ones go.
-    for (const kind of kinds) {
-      const ledger = ledgers.get(kind);
-      const runPages = (ledger?.pages ?? []).filter((p) => p.startsWith(`${syncRunId}|${kind}|`));
-      await ledgerOf.replaceOne(
-        { _id: syncLedgerId(connectionId, kind) },
-        { connectionId, kind, baselinePages: runPages, pages: [] },
-        { upsert: true },
-      );
-      const old = [...(ledger?.baselinePages ?? []), ...(ledger?.pages ?? [])].filter((p) => !runPages.includes(p));
-      // By `_id` one at a time: FerretDB reads the whole collection for any other filter.
-      for (const _id of old) await seen.deleteOne({ _id });
     }
     return { deletedByKind };
   }
@@ -305,40 +200,13 @@ export function createRecordActivities({
       const fetchedAt = now().toISOString();
       // One unwrap per page at most (the key is cached): sealing is then in-process AES-GCM per record.
       const key = await accountKeys.keyFor(input.accountId);
-      const items = page.items.map((item) => {
+      // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents
+      // (and a record stored in clear before per-account keys is replaced by its sealed form).
+      const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
+      for (const item of page.items) {
         const externalId = String(item.id);
+        const _id = recordIdFor(input.accountId, input.provider, input.kind, externalId);
         const data = item as Record<string, unknown>;
-        return {
-          externalId,
-          _id: recordIdFor(input.accountId, input.provider, input.kind, externalId),
-          data,
-          hash: contentHash(data),
-        };
-      });
-      // Compared by the clear content's hash (sealing uses a fresh IV each time, so ciphertexts never
-      // match): an unchanged record is not written at all, and its origin keeps the run that fetched it.
-      const ledger = await ledgerOf.findOne({ _id: syncLedgerId(input.connectionId, input.kind) });
-      const connectedAt = await connectedAtOf(input.accountId, input.connectionId);
-      const hints = ledger ? await pageHints(ledger, input, connectedAt) : new Map<string, string>();
-      // Until a run of the connection has finished (no baseline), records are inserted without reading first:
-      // on a first sync none exist, and a duplicate (a replayed page, records from before) is looked at after.
-      const insertFirst = !ledger?.baselinePages;
-      const toCheck = insertFirst ? [] : items.filter((i) => hints.get(i._id) !== i.hash).map((i) => i._id);
-      const stored = await heartbeatWhile(storedRecordStates(records, toCheck));
-      const fresh: SealedRecordDocument[] = [];
-      const changed: SealedRecordDocument[] = [];
-      for (const { externalId, _id, data, hash } of items) {
-        if (hints.get(_id) === hash) continue;
-        const before = stored.get(_id);
-        if (
-          before &&
-          before.status === 'active' &&
-          before.data === undefined &&
-          before.connectionId === input.connectionId &&
-          before.origin?.providerAccountId === providerAccountId &&
-          before.origin?.contentHash === hash
-        )
-          continue;
         const origin: RecordOrigin = {
           provider: input.provider,
           providerAccountId,
@@ -346,10 +214,9 @@ export function createRecordActivities({
           syncRunId: input.syncRunId,
           fetchedAt,
           sourceUrl: page.sourceUrl,
-          contentHash: hash,
+          contentHash: contentHash(data),
         };
-        (before ? changed : fresh).push({
-          _id,
+        const replacement: Omit<SealedRecordDocument, '_id'> = {
           accountId: input.accountId,
           provider: input.provider,
           kind: input.kind,
@@ -361,45 +228,14 @@ export function createRecordActivities({
           status: 'active',
           lastSeenRunId: input.syncRunId,
           updatedAt: fetchedAt,
-        });
+        };
+        ops.push({ replaceOne: { filter: { _id }, replacement, upsert: true } });
       }
       // A cancelled run writes no more pages: the run's audit entry counts only pages that landed.
       if (context.cancellationSignal.aborted)
         throw new CancelledFailure('the sync was cancelled before this page was written');
-      const written = await heartbeatWhile(
-        writeRecordPage(records, { fresh, changed }, (ids) => storedRecordStates(records, ids), {
-          connectionId: input.connectionId,
-          providerAccountId,
-        }),
-      );
-      // After the records: a retry of a page whose records landed finds them unchanged and writes this again.
-      await heartbeatWhile(
-        seen.replaceOne(
-          { _id: seenPageId(input.syncRunId, input.kind, input.cursor) },
-          {
-            syncRunId: input.syncRunId,
-            connectionId: input.connectionId,
-            kind: input.kind,
-            recordIds: items.map((i) => i._id),
-            contentHashes: items.map((i) => i.hash),
-            ...(connectedAt ? { connectedAt } : {}),
-            nextCursor: page.nextCursor,
-            at: fetchedAt,
-          },
-          { upsert: true },
-        ),
-      );
-      await heartbeatWhile(
-        ledgerOf.updateOne(
-          { _id: syncLedgerId(input.connectionId, input.kind) },
-          {
-            $addToSet: { pages: seenPageId(input.syncRunId, input.kind, input.cursor) },
-            $setOnInsert: { connectionId: input.connectionId, kind: input.kind },
-          },
-          { upsert: true },
-        ),
-      );
-      return { nextCursor: page.nextCursor, fetched: page.items.length, written };
+      if (ops.length > 0) await heartbeatWhile(records.bulkWrite(ops, { ordered: false }));
+      return { nextCursor: page.nextCursor, fetched: page.items.length, written: ops.length };
     },
 
     /** After a successful full sync: records of this kind the run did not see are gone at the provider. */
