@@ -22,7 +22,9 @@ import { loadavg } from 'node:os';
 import { msToNumber } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
-import { fetchDataPage } from '../activities/providers/data-client.js';
+import { dataReaderFor } from '../activities/providers/data/index.js';
+import { ProviderQuota } from '../activities/providers/data/quota.js';
+import { readPage } from '../activities/providers/data/read-page.js';
 import { resolveProvider } from '../activities/providers/resolve.js';
 import { openProviderToken, providerTokens } from '../activities/providers/stores.js';
 import { contentHash, providerRecords, sealRecordData, signOrigin } from '../activities/records/store.js';
@@ -99,7 +101,7 @@ const syncTimeoutMs = (records: number) => Math.max(600_000, records * 200);
 
 /** What the sandbox serves for the account, page by page as the sync reads it; also how long that took. */
 interface Served {
-  pages: Array<{ items: Array<Record<string, unknown> & { id: string | number }>; sourceUrl: string }>;
+  pages: Array<{ items: Array<{ externalId: string; data: Record<string, unknown> }>; sourceUrl: string }>;
   fetch: Timed;
 }
 
@@ -111,7 +113,9 @@ async function fetchAll(
 ): Promise<Served & { providerAccountId: string }> {
   const config = loadConfig(stack.env);
   const resolved = await resolveProvider(provider, config.providers, stack.vault);
-  if (!resolved.endpoints.data) throw new Error(`${provider} has no data endpoint`);
+  const reader = dataReaderFor(provider);
+  const apis = resolved.endpoints.dataApis;
+  if (!reader || !apis) throw new Error(`${provider} has no data API`);
   const tokens = await providerTokens(stack.db).findOne({ _id: account.connectionId });
   if (!tokens) throw new Error(`no tokens for ${account.connectionId}`);
   const accessToken = await openProviderToken(
@@ -124,13 +128,26 @@ async function fetchAll(
   const pages: Served['pages'] = [];
   let count = 0;
   const fetch = await timed(0, async () => {
-    let cursor: string | null = null;
+    // The sync's own quota ledger (a bench account of its own: nothing else reads it).
+    const quota = new ProviderQuota(stack.db, `${account.accountId}-bench-read`, provider, {
+      wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    });
+    let next: string | null = null;
     do {
-      const page = await fetchDataPage(resolved.endpoints.data!, kind, accessToken, { cursor, limit: pageSize });
+      const page: Awaited<ReturnType<typeof readPage>> = await readPage({
+        reader,
+        kind,
+        apis,
+        accessToken,
+        providerAccountId: tokens.providerAccountId,
+        next,
+        pageSize,
+        quota,
+      });
       pages.push({ items: page.items, sourceUrl: page.sourceUrl });
       count += page.items.length;
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+      next = page.next;
+    } while (next !== null);
   });
   return { pages, fetch: { ...fetch, records: count }, providerAccountId: tokens.providerAccountId };
 }
@@ -149,8 +166,7 @@ async function pageDocuments(
 ): Promise<ProviderRecordDocument[]> {
   const fetchedAt = new Date().toISOString();
   const batch: ProviderRecordDocument[] = [];
-  for (const item of page.items) {
-    const externalId = String(item.id);
+  for (const { externalId, data: item } of page.items) {
     const _id = recordIdFor(account.accountId, provider, kind, externalId);
     const origin: RecordOrigin = {
       provider,
@@ -209,7 +225,7 @@ async function sealOnly(served: Served, account: LinkedAccount, key: AccountKey)
   const t = await timed(0, async () => {
     for (const page of served.pages)
       for (const item of page.items) {
-        sealRecordData(key, recordIdFor(account.accountId, provider, kind, String(item.id)), item);
+        sealRecordData(key, recordIdFor(account.accountId, provider, kind, item.externalId), item.data);
         count++;
       }
   });

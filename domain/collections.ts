@@ -34,4 +34,6 @@ export const collections = {
   subjectAccounts: 'subject_accounts',
   /** Provider webhook deliveries already handled (`<provider>:<deliveryId>`, kept 7 days): a replay starts nothing. */
   webhookDeliveries: 'webhook_deliveries',
+  /** A provider's quota per account (`<accountId>|<provider>`): shared by every sync of it, so none exceeds it. */
+  providerQuotas: 'provider_quotas',
 } as const;

@@ -19,10 +19,11 @@ export interface ProviderEndpoints {
   issuer?: string;
   jwks?: string;
   /**
-   * Where data pages are read: `GET <data>/<kind>?cursor=&limit=` → `{items, nextCursor}`. Served by the
-   * sandbox; a provider without it cannot sync yet.
+   * The provider's data APIs by name, each a base URL its reader (`activities/providers/data/<provider>.ts`)
+   * builds requests on, and the only prefixes a next-page URL may have before the access token goes with it.
+   * The sandbox serves each at `<sandbox>/<provider>/api/<name>`. A provider without them syncs nothing.
    */
-  data?: string;
+  dataApis?: Record<string, string>;
 }
 
 /** How our client proves itself at a provider's token and revocation endpoints (RFC 6749 §2.3.1). */
@@ -53,8 +54,12 @@ export interface ProviderSummary {
   openid: boolean;
   defaultScopes: string[];
   extendedScopes: string[];
-  /** Kinds of data a sync can import from it. */
+  /** Kinds of data a sync can import from it; empty for a profile-only provider. */
   dataKinds: string[];
+  /** `data`: a sync imports `dataKinds` (a schedule is made at linking); `profile_only`: linking reads the profile, nothing more. */
+  sync: 'data' | 'profile_only';
+  /** Why a profile-only provider syncs nothing. */
+  dataNote?: string;
   /** The feature flag that turns linking on: `ENABLE_<ID>_LOGIN`. */
   flag: string;
   /** Whether a disconnect revokes CRA's grant at the provider, or the grant stays there until removed by hand. */
@@ -79,7 +84,7 @@ export function redirectUriFor(publicUrl: string, provider: ProviderId): string 
 
 type Json = Record<string, unknown>;
 
-export interface ProviderDefinition extends Omit<ProviderSummary, 'flag' | 'revocation' | 'grantSettingsUrl'> {
+export interface ProviderDefinition extends Omit<ProviderSummary, 'flag' | 'revocation' | 'grantSettingsUrl' | 'sync'> {
   endpoints: ProviderEndpoints;
   /** How a disconnect revokes the grant there; absent where the provider has no way (the grant stays). */
   revocation?: RevocationDescriptor;
@@ -137,6 +142,11 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       profile: 'https://openidconnect.googleapis.com/v1/userinfo',
       issuer: 'https://accounts.google.com',
       jwks: 'https://www.googleapis.com/oauth2/v3/certs',
+      dataApis: {
+        people: 'https://people.googleapis.com/v1',
+        calendar: 'https://www.googleapis.com/calendar/v3',
+        drive: 'https://www.googleapis.com/drive/v3',
+      },
     },
     defaultScopes: ['openid', 'email', 'profile'],
     extendedScopes: [
@@ -167,6 +177,8 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     defaultScopes: ['openid', 'email', 'name'],
     extendedScopes: [],
     dataKinds: [],
+    dataNote:
+      'Sign in with Apple shares a name and an address at sign-in, and has no data API (https://developer.apple.com/documentation/signinwithapple).',
     // https://developer.apple.com/documentation/sign_in_with_apple/revoke_tokens: client_id, client_secret (the JWT), token.
     revocation: { style: 'rfc7009', url: 'https://appleid.apple.com/auth/revoke', clientAuth: 'client_secret_post' },
     // https://developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret
@@ -184,6 +196,7 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       authorize: 'https://www.facebook.com/v19.0/dialog/oauth',
       token: 'https://graph.facebook.com/v19.0/oauth/access_token',
       profile: 'https://graph.facebook.com/v19.0/me?fields=id,name,email',
+      dataApis: { graph: 'https://graph.facebook.com/v19.0' },
     },
     defaultScopes: ['public_profile', 'email'],
     extendedScopes: ['user_friends', 'pages_show_list'],
@@ -214,6 +227,7 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       token: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
       profile: 'https://graph.microsoft.com/oidc/userinfo',
       jwks: 'https://login.microsoftonline.com/common/discovery/v2.0/keys',
+      dataApis: { graph: 'https://graph.microsoft.com/v1.0' },
     },
     defaultScopes: ['openid', 'email', 'profile', 'offline_access'],
     extendedScopes: ['Files.Read', 'Calendars.Read', 'Contacts.Read'],
@@ -234,6 +248,7 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       token: 'https://api.x.com/2/oauth2/token',
       revocation: 'https://api.x.com/2/oauth2/revoke',
       profile: 'https://api.x.com/2/users/me',
+      dataApis: { v2: 'https://api.x.com/2' },
     },
     defaultScopes: ['users.read', 'tweet.read', 'offline.access'],
     extendedScopes: ['follows.read', 'bookmark.read'],
@@ -260,6 +275,7 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       token: 'https://discord.com/api/oauth2/token',
       revocation: 'https://discord.com/api/oauth2/token/revoke',
       profile: 'https://discord.com/api/users/@me',
+      dataApis: { rest: 'https://discord.com/api/v10' },
     },
     defaultScopes: ['identify', 'email'],
     extendedScopes: ['guilds', 'connections'],
@@ -288,6 +304,7 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       authorize: 'https://github.com/login/oauth/authorize',
       token: 'https://github.com/login/oauth/access_token',
       profile: 'https://api.github.com/user',
+      dataApis: { rest: 'https://api.github.com' },
     },
     defaultScopes: ['read:user', 'user:email'],
     extendedScopes: ['repo', 'read:org'],
@@ -323,7 +340,9 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     },
     defaultScopes: ['openid', 'profile', 'email'],
     extendedScopes: ['w_member_social'],
-    dataKinds: ['posts'],
+    dataKinds: [],
+    dataNote:
+      "LinkedIn shares a member's posts and connections only with partner apps (https://learn.microsoft.com/en-us/linkedin/shared/authentication/getting-access): linking reads the profile, nothing more.",
     // https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow: client_id and
     // client_secret go in the form (the token endpoint and POST /oauth/v2/revoke alike).
     revocation: { style: 'rfc7009', url: 'https://www.linkedin.com/oauth/v2/revoke', clientAuth: 'client_secret_post' },
@@ -342,7 +361,9 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     },
     defaultScopes: ['profile'],
     extendedScopes: ['profile:user_id', 'postal_code'],
-    dataKinds: ['orders'],
+    dataKinds: [],
+    dataNote:
+      "Login with Amazon shares the customer profile only (https://developer.amazon.com/docs/login-with-amazon/customer-profile.html): there is no data API for a person's orders or lists.",
     // Login with Amazon has no revocation endpoint
     // (https://developer.amazon.com/docs/login-with-amazon/authorization-code-grant.html): the person removes the app.
     grantSettingsUrl: 'https://www.amazon.com/ap/adam',
@@ -363,6 +384,7 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       authorize: 'https://accounts.spotify.com/authorize',
       token: 'https://accounts.spotify.com/api/token',
       profile: 'https://api.spotify.com/v1/me',
+      dataApis: { web: 'https://api.spotify.com/v1' },
     },
     defaultScopes: ['user-read-email', 'user-read-private'],
     extendedScopes: ['playlist-read-private', 'user-read-recently-played', 'user-library-read'],
@@ -388,6 +410,7 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       profile: 'https://slack.com/api/openid.connect.userInfo',
       issuer: 'https://slack.com',
       jwks: 'https://slack.com/openid/connect/keys',
+      dataApis: { web: 'https://slack.com/api' },
     },
     defaultScopes: ['openid', 'email', 'profile'],
     extendedScopes: ['channels:read', 'users:read'],
@@ -407,6 +430,7 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       token: 'https://www.reddit.com/api/v1/access_token',
       revocation: 'https://www.reddit.com/api/v1/revoke_token',
       profile: 'https://oauth.reddit.com/api/v1/me',
+      dataApis: { oauth: 'https://oauth.reddit.com' },
     },
     defaultScopes: ['identity'],
     extendedScopes: ['mysubreddits', 'history', 'read'],
@@ -439,7 +463,9 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
     },
     defaultScopes: ['profile:read'],
     extendedScopes: ['repositories:read', 'reviews:read', 'reviews:write', 'analytics:read', 'organizations:read'],
-    dataKinds: ['repositories', 'reviews', 'organizations'],
+    dataKinds: [],
+    dataNote:
+      "CodeRabbit publishes no API for a person's data yet (https://docs.coderabbit.ai): linking reads the profile, nothing more.",
     // RFC 7009 at the catalog's endpoint, client_secret_post as before (its API is not documented publicly yet).
     revocation: { style: 'rfc7009', url: 'https://app.coderabbit.ai/oauth/revoke', clientAuth: 'client_secret_post' },
     mapProfile: (p) => ({
@@ -469,6 +495,8 @@ export function providerSummary(def: ProviderDefinition): ProviderSummary {
     defaultScopes: def.defaultScopes,
     extendedScopes: def.extendedScopes,
     dataKinds: def.dataKinds,
+    sync: def.dataKinds.length > 0 ? 'data' : 'profile_only',
+    ...(def.dataNote ? { dataNote: def.dataNote } : {}),
     flag: flagNameFor(def.id),
     webhook: providerWebhooks[def.id],
     revocation: def.revocation ? 'at_provider' : 'not_supported',

@@ -18,7 +18,7 @@ export interface ProviderConfig {
 }
 
 const durationPattern = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/;
-const endpointVars: Array<[keyof ProviderEndpoints, string]> = [
+const endpointVars: Array<[Exclude<keyof ProviderEndpoints, 'dataApis'>, string]> = [
   ['authorize', 'AUTHORIZE_URL'],
   ['token', 'TOKEN_URL'],
   ['revocation', 'REVOCATION_URL'],
@@ -82,6 +82,19 @@ export function parseProviderConfig(
         continue;
       }
       (endpointOverrides[id] ??= {})[key] = value;
+    }
+    // PROVIDER_<ID>_DATA_API_<NAME>: one of the provider's data APIs elsewhere (a proxy, a stand-in).
+    const dataApis = providerCatalog[id].endpoints.dataApis;
+    for (const name of Object.keys(dataApis ?? {})) {
+      const variable = `PROVIDER_${id.toUpperCase()}_DATA_API_${name.toUpperCase()}`;
+      const value = env[variable];
+      if (!value) continue;
+      if (!/^https?:\/\/[^\s]+$/.test(value) || (production && (isLoopback(value) || !value.startsWith('https://')))) {
+        problems.push(`${variable}: ${production ? 'a public https URL' : 'an absolute http(s) URL'}`);
+        continue;
+      }
+      const overrides = (endpointOverrides[id] ??= {});
+      overrides.dataApis = { ...dataApis, ...overrides.dataApis, [name]: value.replace(/\/$/, '') };
     }
   }
   const sandboxUrl = env.CRA_SANDBOX_URL?.replace(/\/$/, '');

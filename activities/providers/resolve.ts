@@ -37,7 +37,14 @@ export function sandboxEndpoints(sandboxUrl: string, provider: ProviderId): Prov
     profile: `${base}/me`,
     issuer: base,
     jwks: `${base}/jwks`,
-    data: `${base}/data`,
+    // Each data API at `/<provider>/api/<name>`, serving the provider's own paths beneath (deploy/sandbox/apis/).
+    ...(providerCatalog[provider].endpoints.dataApis
+      ? {
+          dataApis: Object.fromEntries(
+            Object.keys(providerCatalog[provider].endpoints.dataApis!).map((name) => [name, `${base}/api/${name}`]),
+          ),
+        }
+      : {}),
   };
 }
 

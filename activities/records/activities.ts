@@ -16,7 +16,10 @@ import { recordIdFor, type ProviderRecordDocument, type RecordOrigin } from '../
 import { freshTokenUpdate } from '../../workflows/tokens/messages.js';
 import { consentStopping } from '../accounts/consents.js';
 import { heartbeatWhile } from '../heartbeat.js';
-import { DataError, fetchDataPage } from '../providers/data-client.js';
+import { dataReaderFor } from '../providers/data/index.js';
+import { ProviderQuota } from '../providers/data/quota.js';
+import { readPage } from '../providers/data/read-page.js';
+import { DataError } from '../providers/data/reader.js';
 import { resolveProvider } from '../providers/resolve.js';
 import { openProviderToken, providerTokens } from '../providers/stores.js';
 import type { AccountKeys } from '../secrets/account-keys.js';
@@ -78,6 +81,9 @@ function toFailure(err: unknown): unknown {
   }
 }
 
+/** The context a sync's next-page URL is sealed under in the workflow's checkpoint. */
+export const syncCursorContext = 'history:sync-cursor';
+
 export function createRecordActivities({
   db,
   vault,
@@ -95,6 +101,7 @@ export function createRecordActivities({
     accountId: string,
     provider: ProviderId,
     connectionId: string,
+    minValiditySeconds = 60,
   ): Promise<{ accessToken: string; providerAccountId: string }> {
     let version: number;
     try {
@@ -103,7 +110,7 @@ export function createRecordActivities({
       ({ tokenVersion: version } = await Promise.race([
         temporal.workflow
           .getHandle(workflowIds.tokens(accountId, provider))
-          .executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds: 60 }] }),
+          .executeUpdate(freshTokenUpdate, { args: [{ minValiditySeconds }] }),
         Context.current().cancelled,
       ]));
     } catch (err) {
@@ -120,6 +127,15 @@ export function createRecordActivities({
       accessToken: await openProviderToken(accountKeys, vault, doc, 'access', doc.accessTokenCiphertext),
       providerAccountId: doc.providerAccountId,
     };
+  }
+
+  /**
+   * The next page's URL from a checkpoint. A cursor from before the providers' own APIs (not sealed: the
+   * sandbox's generic data API) starts the kind again from its first page, which converges on the same records.
+   */
+  async function openCursor(accountId: string, cursor: string | null): Promise<string | null> {
+    if (cursor === null || !cursor.startsWith('acct:')) return null;
+    return accountKeys.open(accountId, syncCursorContext, cursor);
   }
 
   /** Marks the connection's active records of `kinds` that `syncRunId` did not see; counts them by kind. */
@@ -174,25 +190,51 @@ export function createRecordActivities({
       const resolved = await resolveProvider(input.provider, providers, vault).catch((err: Error) => {
         throw failure('SyncRejected', err.message);
       });
-      if (!resolved.endpoints.data) {
-        throw failure('SyncNotSupported', `data sync is not available for ${input.provider} yet`);
+      const reader = dataReaderFor(input.provider);
+      const apis = resolved.endpoints.dataApis;
+      if (!reader || !apis || !reader.kinds[input.kind]) {
+        throw failure('SyncNotSupported', `${input.provider} has no ${input.kind} data CRA can import`);
       }
       const context = Context.current();
       // Heartbeats carry a cancellation of the run back to the page, which then stops where it is.
       const { accessToken, providerAccountId } = await heartbeatWhile(
         accessTokenFor(input.accountId, input.provider, input.connectionId),
       );
-      let page;
-      try {
-        page = await heartbeatWhile(
+      const quota = new ProviderQuota(db, input.accountId, input.provider, {
+        ...(reader.minIntervalMs ? { minIntervalMs: reader.minIntervalMs } : {}),
+        wait: (ms) => heartbeatWhile(context.sleep(ms)),
+      });
+      const next = await openCursor(input.accountId, input.cursor);
+      const read = (token: string) =>
+        heartbeatWhile(
           Promise.race([
-            fetchDataPage(resolved.endpoints.data, input.kind, accessToken, {
-              cursor: input.cursor,
-              limit: input.pageSize,
+            readPage({
+              reader,
+              kind: input.kind,
+              apis,
+              accessToken: token,
+              providerAccountId,
+              next,
+              pageSize: input.pageSize,
+              quota,
+              signal: context.cancellationSignal,
             }),
             context.cancelled,
           ]),
         );
+      let page;
+      try {
+        try {
+          page = await read(accessToken);
+        } catch (err) {
+          if (!(err instanceof DataError && err.type === 'DataUnauthorized')) throw err;
+          // Refused although it had not expired: revoked at the provider, or rotated. The custodian refreshes
+          // now; a grant the person revoked fails that refresh, and the connection becomes `reauth_required`.
+          const renewed = await heartbeatWhile(
+            accessTokenFor(input.accountId, input.provider, input.connectionId, 86_400),
+          );
+          page = await read(renewed.accessToken);
+        }
       } catch (err) {
         throw toFailure(err);
       }
@@ -203,10 +245,8 @@ export function createRecordActivities({
       // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents
       // (and a record stored in clear before per-account keys is replaced by its sealed form).
       const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
-      for (const item of page.items) {
-        const externalId = String(item.id);
+      for (const { externalId, data } of page.items) {
         const _id = recordIdFor(input.accountId, input.provider, input.kind, externalId);
-        const data = item as Record<string, unknown>;
         const origin: RecordOrigin = {
           provider: input.provider,
           providerAccountId,
@@ -235,7 +275,10 @@ export function createRecordActivities({
       if (context.cancellationSignal.aborted)
         throw new CancelledFailure('the sync was cancelled before this page was written');
       if (ops.length > 0) await heartbeatWhile(records.bulkWrite(ops, { ordered: false }));
-      return { nextCursor: page.nextCursor, fetched: page.items.length, written: ops.length };
+      // The next page's URL may name the person (Reddit's /user/<name>/submitted): it goes into history sealed.
+      const nextCursor =
+        page.next === null ? null : await accountKeys.seal(input.accountId, syncCursorContext, page.next);
+      return { nextCursor, fetched: page.items.length, written: ops.length };
     },
 
     /** After a successful full sync: records of this kind the run did not see are gone at the provider. */

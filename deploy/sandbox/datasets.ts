@@ -176,6 +176,62 @@ export class SandboxDatasets implements SandboxData {
     return { items, nextCursor: last && index <= ds.count ? Buffer.from(last.id).toString('base64url') : null };
   }
 
+  /**
+   * The records after the one with id `afterId` (or from the start), at most `limit`, and whether more follow:
+   * paging by "after this record", as Discord's `after`, Reddit's `after` and cursors made of a last id do. An id
+   * that is not of this kind answers 400 `invalid_cursor`; a record removed since still marks the place.
+   */
+  pageAfter(
+    provider: string,
+    username: string,
+    kind: string,
+    afterId: string | undefined,
+    limit: number,
+  ): { items: SandboxRecord[]; more: boolean } {
+    const ds = this.#dataset(provider, username, kind);
+    const start = afterId === undefined ? 0 : indexIn(ds.spec, afterId);
+    if (start === undefined)
+      throw new SandboxDataError(400, 'invalid_cursor', 'the cursor is not one this data API handed out for this kind');
+    const items: SandboxRecord[] = [];
+    let index = start + 1;
+    for (; index <= ds.count && items.length < limit; index++) {
+      const record = this.#record(ds, index);
+      if (record) items.push(record);
+    }
+    while (index <= ds.count && ds.removed.has(index)) index++;
+    return { items, more: index <= ds.count };
+  }
+
+  /** The records at positions `offset` to `offset + limit - 1` (removed ones not counted), and how many there are. */
+  pageAt(
+    provider: string,
+    username: string,
+    kind: string,
+    offset: number,
+    limit: number,
+  ): { items: SandboxRecord[]; total: number } {
+    const ds = this.#dataset(provider, username, kind);
+    const total = ds.count - ds.removed.size;
+    const items: SandboxRecord[] = [];
+    if (offset < total) {
+      // Without removals a position is an index; with them, count past the removed ones before it.
+      let index = offset + 1;
+      if (ds.removed.size > 0) {
+        let skipped = 0;
+        index = 1;
+        while (index <= ds.count && (ds.removed.has(index) || skipped < offset)) {
+          if (!ds.removed.has(index)) skipped++;
+          index++;
+        }
+      }
+      for (; index <= ds.count && items.length < limit; index++) {
+        const record = this.#record(ds, index);
+        if (record) items.push(record);
+      }
+    }
+    return { items, total };
+  }
+
   #spec(provider: string, kind: string): KindSpec {
     const kinds = this.kinds(provider);
     if (!kinds.includes(kind)) {

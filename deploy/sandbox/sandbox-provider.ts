@@ -11,12 +11,15 @@ import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js'
 import { accountIdFor, SandboxAccounts } from './accounts.js';
 import { adminOnly } from './admin-auth.js';
 import { showConsent, submitConsent } from './consent-page.js';
+import { addProviderApiRoutes, renderContext } from './apis/kit.js';
+import { sandboxProviderApis } from './apis/index.js';
+import { SandboxQuotas, type SandboxQuotaControl } from './apis/quotas.js';
 import { addDataAdminRoutes, addDataRoutes } from './data-routes.js';
 import { DataStats, type SandboxDataStats } from './data-stats.js';
 import { SandboxDatasets, type SandboxData } from './datasets.js';
 import { SandboxFaults, type SandboxFaultControl } from './faults.js';
 import { escapeHtml, page } from './html.js';
-import { RequestNotJson, RequestTooLarge, sendHtml, sendJson, sendText } from './http-io.js';
+import { readJson, RequestNotJson, RequestTooLarge, sendHtml, sendJson, sendText } from './http-io.js';
 import { createOidcServer, rsaSigningKey, type OidcServer, type SandboxClient } from './oidc-server.js';
 import { addRevocationRoutes, type SandboxRevocationCall } from './revocation-routes.js';
 import { checkTokenClientAuth, type SandboxTokenRequest } from './token-client-auth.js';
@@ -27,6 +30,7 @@ export type { SandboxDataStats } from './data-stats.js';
 export { SandboxDataError, type RecordFields, type SandboxData, type SandboxRecord } from './datasets.js';
 export type { FaultStatus, SandboxFault, SandboxFaultControl } from './faults.js';
 export type { SandboxRevocationCall } from './revocation-routes.js';
+export type { QuotaRule, SandboxQuotaControl } from './apis/quotas.js';
 export type { SandboxTokenRequest } from './token-client-auth.js';
 
 export interface SandboxProviderOptions {
@@ -74,10 +78,27 @@ export interface SandboxProvider {
    * Returns how many grants were revoked.
    */
   revokeAllFor(provider: string, username: string): Promise<number>;
-  /** What each provider's data API (`GET <url>/<provider>/data/<kind>`) serves to each user, and changes to it. */
+  /**
+   * What each provider's data API serves to each user, and changes to it: the provider's own API
+   * (`<url>/<provider>/api/<name>/…`, deploy/sandbox/apis/) and the generic `GET <url>/<provider>/data/<kind>`.
+   */
   data: SandboxData;
   /** Errors and slow answers injected into the data API. */
   faults: SandboxFaultControl;
+  /** Each provider's request quota per user, as its data API enforces it (`x-ratelimit-*` and the like). */
+  quotas: SandboxQuotaControl;
+  /**
+   * A dataset record as the provider's data API serves it, and the id the provider gives it (what CRA
+   * stores as the record's external id); undefined when it does not exist or was removed.
+   */
+  providerItem(
+    provider: string,
+    username: string,
+    kind: string,
+    id: string,
+  ): { externalId: string; item: Record<string, unknown> } | undefined;
+  /** The dataset id of the record the provider knows as `externalId` (the inverse of `providerItem`). */
+  datasetIdOf(provider: string, username: string, kind: string, externalId: string): string | undefined;
   /** Counters of the data API since the sandbox started. */
   stats(): SandboxDataStats;
   /** Every call to a provider's own revocation endpoint (`revocation-routes.ts`) since start, oldest first. */
@@ -146,6 +167,21 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
       inProvider((oidc, req, res, p) => submitConsent(oidc, accounts, req, res, p.uid!)),
     );
   addDataRoutes(router, dataDeps);
+  const quotas = new SandboxQuotas();
+  addProviderApiRoutes(router, providers, sandboxProviderApis, {
+    ...dataDeps,
+    quotas,
+    publicUrl: () => url,
+    delay: (ms) =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), ms);
+        closing.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve(false);
+        });
+      }),
+  });
+  const apiOf = (provider: string) => sandboxProviderApis.find((api) => api.provider === provider);
   const revocationCalls: SandboxRevocationCall[] = [];
   const tokenRequests: SandboxTokenRequest[] = [];
   addRevocationRoutes(router, providers, {
@@ -166,6 +202,25 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
       ),
     );
     addDataAdminRoutes(router, dataDeps, admin);
+    router.add(
+      'PUT',
+      '/_admin/:provider/quota',
+      admin(
+        inProvider(async (oidc, req, res) => {
+          const body = (await readJson(req)) as { limit?: unknown; windowSeconds?: unknown } | undefined;
+          try {
+            quotas.set(oidc.id, { limit: Number(body?.limit), windowSeconds: Number(body?.windowSeconds) });
+          } catch (err) {
+            return sendJson(res, 400, { error: 'invalid_request', message: (err as Error).message });
+          }
+          sendJson(res, 200, {
+            provider: oidc.id,
+            limit: Number(body?.limit),
+            windowSeconds: Number(body?.windowSeconds),
+          });
+        }),
+      ),
+    );
   }
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
@@ -271,6 +326,24 @@ export async function startSandboxProvider(opts: SandboxProviderOptions): Promis
     },
     data: datasets,
     faults,
+    quotas,
+    providerItem(provider, username, kind, id) {
+      const api = apiOf(provider);
+      const record = datasets.record(provider, username, kind, id);
+      if (!api || !record) return undefined;
+      return {
+        externalId: api.externalId(kind, record),
+        item: api.render(kind, record, renderContext(provider, username, record)),
+      };
+    },
+    datasetIdOf(provider, username, kind, externalId) {
+      const api = apiOf(provider);
+      if (!api) return undefined;
+      return datasets.ids(provider, username, kind).find((id) => {
+        const record = datasets.record(provider, username, kind, id);
+        return record !== undefined && api.externalId(kind, record) === externalId;
+      });
+    },
     stats: () => stats.snapshot(),
     revocations: () => [...revocationCalls],
     tokenRequests: () => [...tokenRequests],

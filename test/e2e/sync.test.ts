@@ -77,10 +77,13 @@ describe('provider data sync', () => {
       provider: 'github',
       providerAccountId: `github:${username}`,
       syncRunId: first.syncRunId,
-      sourceUrl: expect.stringContaining('/github/data/repositories'),
+      sourceUrl: expect.stringContaining('/github/api/rest/user/repos?'),
       contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    expect(repo.data).toMatchObject(sandbox.record('github', username, 'repositories', repo.externalId)!);
+    // The record is GitHub's own JSON for the repository, as the provider's API served it.
+    const datasetId = stack.sandbox!.datasetIdOf('github', username, 'repositories', repo.externalId)!;
+    expect(repo.data).toEqual(stack.sandbox!.providerItem('github', username, 'repositories', datasetId)!.item);
+    expect(repo.data).toMatchObject({ id: Number(repo.externalId), full_name: expect.stringContaining('/') });
     // The MAC is for CRA, not for callers.
     expect(JSON.stringify(records)).not.toContain('originMac');
   });
@@ -100,19 +103,21 @@ describe('provider data sync', () => {
     }
 
     const [changed, removed] = sandbox.ids('github', username, 'repositories');
+    const removedExternalId = stack.sandbox!.providerItem('github', username, 'repositories', removed!)!.externalId;
     sandbox.change('github', username, 'repositories', changed!, { description: 'rewritten at the provider' });
     sandbox.remove('github', username, 'repositories', removed!);
     const third = await syncNow();
     expect(third.totals.repositories).toMatchObject({ deleted: 1 });
     const after = await allRecords('provider=github&kind=repositories');
-    const changedRecord = after.find((r) => r.externalId === changed)!;
+    const externalIdOf = (id: string) => stack.sandbox!.providerItem('github', username, 'repositories', id)?.externalId;
+    const changedRecord = after.find((r) => r.externalId === externalIdOf(changed!))!;
     expect(changedRecord).toMatchObject({
       status: 'active',
       data: { description: 'rewritten at the provider' },
       origin: { syncRunId: third.syncRunId },
     });
     expect(changedRecord.origin.contentHash).not.toBe(hashes.get(changedRecord.recordId));
-    expect(after.find((r) => r.externalId === removed)).toMatchObject({ status: 'deleted_at_provider' });
+    expect(after.find((r) => r.externalId === removedExternalId)).toMatchObject({ status: 'deleted_at_provider' });
     expect(after).toHaveLength(before.filter((r) => r.kind === 'repositories').length);
   });
 

@@ -76,6 +76,8 @@ const records = proxyActivities<ReturnType<typeof createNotifyActivities> & Retu
 );
 
 const defaultSupportDecisionWait = '14 days';
+/** Providers the catalog once gave data kinds that are profile-only now (see `profile-only-providers`). */
+const formerlySyncing: readonly string[] = ['linkedin', 'amazon', 'coderabbit'];
 
 /** What one link run knows; handlers change it, validators read it synchronously. */
 class Link {
@@ -419,7 +421,12 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     // Records kept at an earlier disconnect belong to this connection again (verified origins only).
     await retention.reattachDetachedRecords({ accountId, connectionId: linked.connectionId, workflowId });
     // Data: a schedule repeats the sync; the first one starts now, on its own (ABANDON), joined if running.
-    if (providerCatalog[provider].dataKinds.length > 0) {
+    // LinkedIn, Amazon and CodeRabbit listed data kinds before they became profile-only: links that made their
+    // schedule before `profile-only-providers` still do on replay.
+    const syncs =
+      providerCatalog[provider].dataKinds.length > 0 ||
+      (formerlySyncing.includes(provider) && !patched('profile-only-providers'));
+    if (syncs) {
       await syncControl.ensureSyncSchedule({ accountId, provider, connectionId: linked.connectionId });
       try {
         await startChild(syncProvider, {
