@@ -4,10 +4,14 @@
  */
 import type { ProviderId } from '../../../domain/providers.js';
 import { githubReader } from './github.js';
+import { googleReader } from './google.js';
+import { microsoftReader } from './microsoft.js';
 import type { ProviderDataReader } from './reader.js';
 
 export const dataReaders: Partial<Record<ProviderId, ProviderDataReader>> = {
   github: githubReader,
+  google: googleReader,
+  microsoft: microsoftReader,
 };
 
 export function dataReaderFor(provider: ProviderId): ProviderDataReader | undefined {
