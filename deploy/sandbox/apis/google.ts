@@ -7,7 +7,7 @@
  * `Retry-After`, a used-up per-user quota a 403 `userRateLimitExceeded`, a bad token a 401 `authError`
  * (https://developers.google.com/calendar/api/guides/errors, https://developers.google.com/drive/api/guides/handle-errors).
  */
-import type { SandboxRecord } from '../datasets.js';
+import { SandboxDataError, type SandboxRecord } from '../datasets.js';
 import { indexOfId, token, type ApiAnswer, type ApiRequest, type ApiRoute, type SandboxProviderApi } from './kit.js';
 
 /** Google's error body: the canonical `code`/`message`/`status` and the legacy `errors` list of each API. */
@@ -30,9 +30,16 @@ function sizeParam(url: URL, name: string, fallback: number, max: number): numbe
 }
 
 /** The page after `pageToken` (the last record id served, opaque to the client) and the token of the next. */
-function pageOf(request: ApiRequest, size: number): { records: SandboxRecord[]; nextPageToken?: string } {
-  const after = token.read(request.url.searchParams.get('pageToken'));
-  const { items, more } = request.datasets.pageAfter('google', request.username, request.kind, after, size);
+function pageOf(request: ApiRequest, size: number): { records: SandboxRecord[]; nextPageToken?: string } | ApiAnswer {
+  let page: { items: SandboxRecord[]; more: boolean };
+  try {
+    const after = token.read(request.url.searchParams.get('pageToken'));
+    page = request.datasets.pageAfter('google', request.username, request.kind, after, size);
+  } catch (err) {
+    if (!(err instanceof SandboxDataError) || err.code !== 'invalid_cursor') throw err;
+    return googleError(400, 'INVALID_ARGUMENT', 'The provided page token is invalid.', 'invalid');
+  }
+  const { items, more } = page;
   const last = items.at(-1);
   return { records: items, ...(more && last ? { nextPageToken: token.of(last.id) } : {}) };
 }
@@ -57,7 +64,9 @@ const connections: ApiRoute = {
       );
     const size = sizeParam(request.url, 'pageSize', 100, 1000);
     if (typeof size !== 'number') return size;
-    const { records, nextPageToken } = pageOf(request, size);
+    const page = pageOf(request, size);
+    if ('status' in page) return page;
+    const { records, nextPageToken } = page;
     const total = request.datasets.count('google', request.username, 'contacts');
     // People leaves `connections` out of an empty answer.
     return {
@@ -81,7 +90,9 @@ const events: ApiRoute = {
   serve(request) {
     const size = sizeParam(request.url, 'maxResults', 250, 2500);
     if (typeof size !== 'number') return size;
-    const { records, nextPageToken } = pageOf(request, size);
+    const page = pageOf(request, size);
+    if ('status' in page) return page;
+    const { records, nextPageToken } = page;
     return {
       status: 200,
       body: {
@@ -109,7 +120,9 @@ const files: ApiRoute = {
   serve(request) {
     const size = sizeParam(request.url, 'pageSize', 100, 1000);
     if (typeof size !== 'number') return size;
-    const { records, nextPageToken } = pageOf(request, size);
+    const page = pageOf(request, size);
+    if ('status' in page) return page;
+    const { records, nextPageToken } = page;
     // A partial response has only the fields asked for: a `fields` without nextPageToken ends paging there.
     const fields = request.url.searchParams.get('fields');
     const withToken = nextPageToken !== undefined && (fields === null || /\bnextPageToken\b/.test(fields));
