@@ -11,6 +11,7 @@ import { providerCatalog } from '../../domain/provider-catalog.js';
 import { googleApi } from '../../deploy/sandbox/apis/google.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
+import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
 
 const apis = providerCatalog.google.endpoints.dataApis!;
 const ctx: ReaderContext = { apis, pageSize: 100, providerAccountId: '1234567890', getJson: async () => ({}) };
@@ -266,5 +267,72 @@ describe('Google’s rate limits and errors', () => {
       expect(googleReader.classify!(answer(url, refused.body, refused.status, headers))).toBe('rate_limited');
     }
     expect(googleApi.rateHeaders(window)).toEqual({});
+  });
+});
+
+describe('the sandbox’s Google routes, read by the reader', () => {
+  const datasets = new SandboxDatasets((p) => (p === 'google' ? providerCatalog.google.dataKinds : undefined));
+  const base = 'http://127.0.0.1:1/google/api';
+
+  function serve(api: 'people' | 'calendar' | 'drive', target: string) {
+    const url = new URL(target);
+    const route = googleApi.routes.find((r) => r.api === api && url.pathname === `/google/api/${api}${r.path}`)!;
+    const kind = route.kind;
+    return route.serve({
+      url,
+      params: {},
+      username: 'bench',
+      kind,
+      base: `${base}/${api}`,
+      datasets,
+      render: (record) => googleApi.render(kind, record, renderContext('google', 'bench', record)),
+    });
+  }
+
+  it('serves Drive files 1000 a page, follows its own nextPageToken, and refuses 1001 with Google’s 400', async () => {
+    datasets.setCount('google', 'bench', 'drive_files', 1500);
+    const sandboxCtx = { ...ctx, apis: { drive: `${base}/drive` }, pageSize: 1000 };
+    const first = await googleReader.kinds.drive_files!.first(sandboxCtx);
+    const one = serve('drive', first);
+    const page1 = googleReader.kinds.drive_files!.parse(answer(first, one.body, one.status), sandboxCtx);
+    expect(page1.items).toHaveLength(1000);
+    expect(page1.next).not.toBeNull();
+    const two = serve('drive', page1.next!);
+    const page2 = googleReader.kinds.drive_files!.parse(answer(page1.next!, two.body, two.status), sandboxCtx);
+    expect(page2).toMatchObject({ next: null });
+    expect(page2.items).toHaveLength(500);
+    const ids = [...page1.items, ...page2.items].map((i) => i.externalId);
+    expect(new Set(ids).size).toBe(1500);
+    expect(ids[0]).toBe(
+      googleApi.externalId(
+        'drive_files',
+        datasets.record('google', 'bench', 'drive_files', datasets.ids('google', 'bench', 'drive_files')[0]!)!,
+      ),
+    );
+    const refused = serve('drive', first.replace('pageSize=1000', 'pageSize=1001'));
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+  });
+
+  it('asks People for personFields, serves up to 1000 contacts a page and refuses more', () => {
+    datasets.setCount('google', 'bench', 'contacts', 1200);
+    const ok = serve('people', `${base}/people/people/me/connections?personFields=names&pageSize=1000`);
+    expect((ok.body as { connections: unknown[] }).connections).toHaveLength(1000);
+    expect(serve('people', `${base}/people/people/me/connections?pageSize=10`).status).toBe(400);
+    expect(serve('people', `${base}/people/people/me/connections?personFields=names&pageSize=1001`).status).toBe(400);
+  });
+
+  it('leaves nextPageToken out when `fields` does not name it, as a partial response does', () => {
+    datasets.setCount('google', 'bench', 'drive_files', 30);
+    const partial = serve('drive', `${base}/drive/files?pageSize=10&fields=files(id)`);
+    expect(partial.body).not.toHaveProperty('nextPageToken');
+    expect(serve('drive', `${base}/drive/files?pageSize=10`).body).toHaveProperty('nextPageToken');
+  });
+
+  it('pages Calendar by maxResults up to 2500', () => {
+    datasets.setCount('google', 'bench', 'calendar_events', 3);
+    const events = serve('calendar', `${base}/calendar/calendars/primary/events?maxResults=2&singleEvents=true`);
+    expect(events.body).toMatchObject({ kind: 'calendar#events', nextPageToken: expect.any(String) });
+    expect(serve('calendar', `${base}/calendar/calendars/primary/events?maxResults=2501`).status).toBe(400);
   });
 });

@@ -10,6 +10,7 @@ import { providerCatalog } from '../../domain/provider-catalog.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { microsoftApi } from '../../deploy/sandbox/apis/microsoft.js';
 import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
+import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
 
 const apis = providerCatalog.microsoft.endpoints.dataApis!;
 const ctx: ReaderContext = { apis, pageSize: 100, providerAccountId: 'alice', getJson: async () => ({}) };
@@ -271,5 +272,69 @@ describe('Graph throttling and errors', () => {
     expect(microsoftReader.classify!(limited)).toBe('rate_limited');
     expect(microsoftReader.rateLimit(limited)).toEqual({ retryAfterMs: 2000 });
     expect(microsoftApi.rateHeaders(window)).toEqual({});
+  });
+});
+
+describe('the sandbox’s Graph routes, read by the reader', () => {
+  const datasets = new SandboxDatasets((p) => (p === 'microsoft' ? providerCatalog.microsoft.dataKinds : undefined));
+  const base = 'http://127.0.0.1:1/microsoft/api/graph';
+  const sandboxCtx = { ...ctx, apis: { graph: base } };
+
+  function serve(target: string) {
+    const url = new URL(target);
+    const route = microsoftApi.routes.find((r) => url.pathname === `/microsoft/api/graph${r.path}`)!;
+    const kind = route.kind;
+    return route.serve({
+      url,
+      params: {},
+      username: 'bench',
+      kind,
+      base,
+      datasets,
+      render: (record) => microsoftApi.render(kind, record, renderContext('microsoft', 'bench', record)),
+    });
+  }
+
+  /** Every external id of `kind`, page by page the reader's way, and how many pages it took. */
+  async function readAll(kind: string, pageSize: number) {
+    const reader = microsoftReader.kinds[kind]!;
+    const ids: string[] = [];
+    let pages = 0;
+    let next: string | null = await reader.first({ ...sandboxCtx, pageSize });
+    while (next) {
+      const served = serve(next);
+      expect(served.status).toBe(200);
+      const page = reader.parse(answer(next, served.body), sandboxCtx);
+      ids.push(...page.items.map((i) => i.externalId));
+      pages++;
+      next = page.next;
+    }
+    return { ids, pages };
+  }
+
+  it('pages each kind by its own @odata.nextLink to the end, ids as the sandbox gives them', async () => {
+    const sizes = { drive_files: 450, calendar_events: 120, contacts: 230 };
+    for (const [kind, count] of Object.entries(sizes)) {
+      datasets.setCount('microsoft', 'bench', kind, count);
+      const { ids, pages } = await readAll(kind, microsoftReader.kinds[kind]!.maxPageSize);
+      const expected = datasets
+        .ids('microsoft', 'bench', kind)
+        .map((id) => microsoftApi.externalId(kind, datasets.record('microsoft', 'bench', kind, id)!));
+      expect(ids).toEqual(expected);
+      expect(pages).toBe(Math.ceil(count / microsoftReader.kinds[kind]!.maxPageSize));
+    }
+  });
+
+  it('ends the drive delta with a deltaLink, and refuses $top beyond 1000 with Graph’s 400', () => {
+    datasets.setCount('microsoft', 'bench', 'drive_files', 3);
+    const last = serve(`${base}/me/drive/root/delta?$top=10`);
+    expect(last.body).toHaveProperty('@odata.deltaLink');
+    expect(last.body).not.toHaveProperty('@odata.nextLink');
+    const refused = serve(`${base}/me/events?$top=1001`);
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalidRequest' } } });
+    expect(serve(`${base}/me/drive/root/delta?token=not*a*token`)).toMatchObject({
+      status: 410,
+      body: { error: { code: 'resyncRequired' } },
+    });
   });
 });
