@@ -8,9 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { openProviderToken, providerTokens } from '../../activities/providers/stores.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { SignedUp } from '../support/accounts.js';
+import { decodedPayloads } from '../support/history.js';
 import {
   expectRecordsMatchProvider,
   linkedAndSynced,
@@ -31,6 +33,8 @@ interface Case {
   pageParam: string;
   /** The kind whose dataset needs 3 pages of 100. */
   bigKind: string;
+  /** A value of a record of the big kind found nowhere else (record content that must stay out of history). */
+  content(data: Record<string, unknown>): string;
 }
 
 const cases: Case[] = [
@@ -39,12 +43,14 @@ const cases: Case[] = [
     paths: { contacts: '/people/me/connections', calendar_events: '/calendars/primary/events', drive_files: '/files' },
     pageParam: 'pageToken',
     bigKind: 'drive_files',
+    content: (data) => String(data.webViewLink),
   },
   {
     provider: 'microsoft',
     paths: { contacts: '/me/contacts', calendar_events: '/me/events', drive_files: '/me/drive/root/delta' },
     pageParam: '$skip',
     bigKind: 'contacts',
+    content: (data) => String(data.changeKey),
   },
 ];
 
@@ -89,6 +95,21 @@ for (const c of cases) {
         (r) => r.kind === c.bigKind && new URL(r.origin.sourceUrl!).searchParams.has(c.pageParam),
       );
       expect(later.length).toBe(counts[c.bigKind]! - 100);
+
+      // The checkpoint's next-page URLs are sealed in the history; no token and no record content is in it.
+      const history = await stack.temporal.workflow.getHandle(`sync/${person.accountId}/${c.provider}`).fetchHistory();
+      const payloads = [...decodedPayloads(history), JSON.stringify(history)];
+      const tokens = await providerTokens(stack.db).findOne({ accountId: person.accountId, provider: c.provider });
+      const accessToken = await openProviderToken(
+        stack.deps.accountKeys,
+        stack.deps.vault,
+        tokens!,
+        'access',
+        tokens!.accessTokenCiphertext,
+      );
+      expect(payloads.filter((p) => p.includes(accessToken))).toEqual([]);
+      expect(payloads.filter((p) => p.includes(`/${c.provider}/api/`))).toEqual([]);
+      expect(payloads.filter((p) => p.includes(c.content(later[0]!.data)))).toEqual([]);
     }, 90_000);
 
     it('waits out the provider’s 429 with Retry-After and ends with every record', async () => {
