@@ -1,5 +1,6 @@
 /**
- * A huge account: 100 000 records synced through the real stack in pages of 1 000, continuing as new every
+ * A huge account: 100 000 Google records (contacts, calendar events, Drive files: the People, Calendar and
+ * Drive APIs serve up to 1 000 a page) synced through the real stack in pages of 1 000, continuing as new every
  * 20 pages. Every record arrives once, with one sync-run id across all runs; each run's history stays small;
  * a second sync of the same data replaces instead of duplicating.
  */
@@ -15,7 +16,9 @@ import { call, useTestStack } from '../support/stack.js';
 
 const pageSize = 1000;
 const pagesPerRun = 20;
-const counts: Record<string, number> = { repositories: 97_000, organizations: 1_000, starred: 2_000 };
+const provider = 'google';
+const largest = 'contacts';
+const counts: Record<string, number> = { contacts: 97_000, calendar_events: 1_000, drive_files: 2_000 };
 const total = Object.values(counts).reduce((n, c) => n + c, 0);
 
 const stack = useTestStack({
@@ -27,8 +30,8 @@ const username = `huge-${randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
   person = await signedUp(stack, `auth0|${username}`);
-  for (const kind of stack.sandbox!.data.kinds('github'))
-    stack.sandbox!.data.setCount('github', username, kind, counts[kind] ?? 0);
+  for (const kind of stack.sandbox!.data.kinds(provider))
+    stack.sandbox!.data.setCount(provider, username, kind, counts[kind] ?? 0);
 });
 
 interface Preview {
@@ -57,9 +60,9 @@ async function runsOf(
 
 describe('a 100 000-record account', () => {
   it('syncs every record once, continuing as new every 20 pages', async () => {
-    const { answer } = await linkThroughSandbox(stack, person, 'github', username);
+    const { answer } = await linkThroughSandbox(stack, person, provider, username);
     expect(answer.body).toMatchObject({ status: 'linked' });
-    const workflowId = `sync/${person.accountId}/github`;
+    const workflowId = `sync/${person.accountId}/${provider}`;
     const first = await stack.temporal.workflow.getHandle(workflowId).describe();
     // result() follows the chain of runs to the last one.
     const result: SyncResult = await stack.temporal.workflow.getHandle(workflowId, first.runId).result();
@@ -78,7 +81,7 @@ describe('a 100 000-record account', () => {
     for (const r of runs) expect(r.events).toBeLessThan(pagesPerRun * 12 + 60);
 
     // What the person sees before disconnecting: every record, by kind.
-    const preview = await call<Preview>(stack, 'GET', '/v1/me/providers/github/disconnect-preview', {
+    const preview = await call<Preview>(stack, 'GET', `/v1/me/providers/${provider}/disconnect-preview`, {
       token: person.token,
     });
     expect(preview.status).toBe(200);
@@ -88,29 +91,28 @@ describe('a 100 000-record account', () => {
     expect(
       await records.countDocuments({
         accountId: person.accountId,
-        provider: 'github',
+        provider,
         status: 'active',
         'origin.syncRunId': first.runId,
       }),
     ).toBe(total);
 
     // The last page of the largest kind is there, as the provider serves it.
-    const lastId = stack.sandbox!.data.ids('github', username, 'repositories').at(-1)!;
-    const stored = await records.findOne({ _id: recordIdFor(person.accountId, 'github', 'repositories', lastId) });
+    const lastId = stack.sandbox!.data.ids(provider, username, largest).at(-1)!;
+    const served = stack.sandbox!.providerItem(provider, username, largest, lastId)!;
+    const stored = await records.findOne({ _id: recordIdFor(person.accountId, provider, largest, served.externalId) });
     expect(stored).not.toHaveProperty('data');
-    expect(await recordContent(stack.deps.accountKeys, stored!)).toEqual(
-      stack.sandbox!.data.record('github', username, 'repositories', lastId),
-    );
+    expect(await recordContent(stack.deps.accountKeys, stored!)).toEqual(served.item);
   }, 900_000);
 
   it('replaces rather than duplicates when the same 100 000 records are synced again', async () => {
-    const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', {
+    const res = await call<{ workflowId: string }>(stack, 'POST', `/v1/me/providers/${provider}/sync`, {
       token: person.token,
     });
     expect(res.status).toBe(202);
     const again: SyncResult = await stack.temporal.workflow.getHandle(res.body.workflowId).result();
     expect(Object.values(again.totals).reduce((n, t) => n + t.fetched, 0)).toBe(total);
-    const preview = await call<Preview>(stack, 'GET', '/v1/me/providers/github/disconnect-preview', {
+    const preview = await call<Preview>(stack, 'GET', `/v1/me/providers/${provider}/disconnect-preview`, {
       token: person.token,
     });
     expect(preview.body.records.total).toBe(total);
@@ -118,7 +120,7 @@ describe('a 100 000-record account', () => {
     expect(
       await records.countDocuments({
         accountId: person.accountId,
-        provider: 'github',
+        provider,
         'origin.syncRunId': again.syncRunId,
       }),
     ).toBe(total);
