@@ -3,11 +3,17 @@
  * profile-only (its catalog entry has no `dataKinds` and says why in `dataNote`).
  */
 import type { ProviderId } from '../../../domain/providers.js';
+import { discordReader } from './discord.js';
 import { githubReader } from './github.js';
 import type { ProviderDataReader } from './reader.js';
+import { slackReader } from './slack.js';
+import { spotifyReader } from './spotify.js';
 
 export const dataReaders: Partial<Record<ProviderId, ProviderDataReader>> = {
   github: githubReader,
+  discord: discordReader,
+  spotify: spotifyReader,
+  slack: slackReader,
 };
 
 export function dataReaderFor(provider: ProviderId): ProviderDataReader | undefined {
