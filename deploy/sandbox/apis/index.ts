@@ -1,5 +1,8 @@
 /** Every provider data API the sandbox plays, one module per provider (see `./kit.ts`). */
+import { discordApi } from './discord.js';
 import { githubApi } from './github.js';
 import type { SandboxProviderApi } from './kit.js';
+import { slackApi } from './slack.js';
+import { spotifyApi } from './spotify.js';
 
-export const sandboxProviderApis: readonly SandboxProviderApi[] = [githubApi];
+export const sandboxProviderApis: readonly SandboxProviderApi[] = [githubApi, discordApi, spotifyApi, slackApi];
