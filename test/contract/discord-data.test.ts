@@ -10,6 +10,8 @@ import { defaultClass, type ProviderAnswer, type ReaderContext } from '../../act
 import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
 import { discordApi } from '../../deploy/sandbox/apis/discord.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
+import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
 
 const ctx: ReaderContext = {
   apis: { rest: 'https://discord.com/api/v10' },
@@ -163,5 +165,66 @@ describe('Discord rate limits and errors', () => {
         'x-ratelimit-bucket',
       ]),
     );
+  });
+});
+
+describe('the sandbox pages like Discord', () => {
+  const base = 'http://sandbox.test/discord/api/rest';
+  const datasets = new SandboxDatasets((p) => (p === 'discord' ? providerCatalog.discord.dataKinds : undefined));
+  const walkCtx: ReaderContext = { ...ctx, apis: { rest: base }, pageSize: 100 };
+
+  function serve(kind: string, url: string) {
+    const route = discordApi.routes.find((r) => r.kind === kind)!;
+    const served = route.serve({
+      url: new URL(url),
+      params: {},
+      username: 'nelly',
+      kind,
+      base,
+      datasets,
+      render: (record) => discordApi.render(kind, record, renderContext('discord', 'nelly', record)),
+    });
+    return answer(url, served.body, served.status);
+  }
+
+  function walk(kind: string) {
+    const reader = discordReader.kinds[kind]!;
+    const seen: string[] = [];
+    let url: string | null = reader.first(walkCtx) as string;
+    let pages = 0;
+    while (url !== null && pages < 10) {
+      const page = reader.parse(serve(kind, url), walkCtx);
+      seen.push(...page.items.map((i) => i.externalId));
+      url = page.next;
+      pages++;
+    }
+    const expected = datasets
+      .ids('discord', 'nelly', kind)
+      .map((id) => discordApi.externalId(kind, datasets.record('discord', 'nelly', kind, id)!));
+    return { seen, expected, pages };
+  }
+
+  it.each([
+    [230, 3],
+    [200, 3],
+  ])('serves %i guilds once each after the last snowflake (%i pages of up to 100)', (count, pages) => {
+    datasets.setCount('discord', 'nelly', 'guilds', count);
+    const walked = walk('guilds');
+    // A last page exactly full costs one more request, answered with [].
+    expect(walked.pages).toBe(pages);
+    expect(walked.seen).toEqual(walked.expected);
+  });
+
+  it('serves every connection in one answer', () => {
+    datasets.setCount('discord', 'nelly', 'connections', 7);
+    const walked = walk('connections');
+    expect(walked.pages).toBe(1);
+    expect(walked.seen).toEqual(walked.expected);
+  });
+
+  it('refuses a limit above 200 with Discord’s form error 50035', () => {
+    const refused = serve('guilds', `${base}/users/@me/guilds?limit=201`);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ message: 'Invalid Form Body', code: 50035, errors: { limit: {} } });
   });
 });

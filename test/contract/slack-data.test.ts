@@ -10,6 +10,8 @@ import { slackReader } from '../../activities/providers/data/slack.js';
 import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { slackApi } from '../../deploy/sandbox/apis/slack.js';
+import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
 
 const ctx: ReaderContext = {
   apis: { web: 'https://slack.com/api' },
@@ -146,5 +148,53 @@ describe('Slack errors and rate limits', () => {
 
   it('paces requests to Tier 3, 50 a minute', () => {
     expect(slackReader.minIntervalMs).toBe(60_000 / 50);
+  });
+});
+
+describe('the sandbox pages like Slack', () => {
+  const base = 'http://sandbox.test/slack/api/web';
+  const datasets = new SandboxDatasets((p) => (p === 'slack' ? providerCatalog.slack.dataKinds : undefined));
+  const walkCtx: ReaderContext = { ...ctx, apis: { web: base } };
+
+  function serve(url: string) {
+    const served = slackApi.routes[0]!.serve({
+      url: new URL(url),
+      params: {},
+      username: 'ana',
+      kind: 'channels',
+      base,
+      datasets,
+      render: (record) => slackApi.render('channels', record, renderContext('slack', 'ana', record)),
+    });
+    return answer(url, served.body, served.status);
+  }
+
+  it('serves every channel once, the reader following next_cursor to the empty one (250 at 100 a page)', () => {
+    datasets.setCount('slack', 'ana', 'channels', 250);
+    const reader = slackReader.kinds.channels!;
+    const seen: string[] = [];
+    let url: string | null = reader.first(walkCtx) as string;
+    let pages = 0;
+    while (url !== null && pages < 10) {
+      const page = reader.parse(serve(url), walkCtx);
+      seen.push(...page.items.map((i) => i.externalId));
+      url = page.next;
+      pages++;
+    }
+    expect(pages).toBe(3);
+    const expected = datasets
+      .ids('slack', 'ana', 'channels')
+      .map((id) => slackApi.externalId('channels', datasets.record('slack', 'ana', 'channels', id)!));
+    expect(seen).toEqual(expected);
+  });
+
+  it('answers bad arguments as Slack does, HTTP 200 with ok: false', () => {
+    expect(serve(`${base}/users.conversations?limit=1001`)).toMatchObject({
+      status: 200,
+      body: { ok: false, error: 'invalid_limit' },
+    });
+    const refused = serve(`${base}/users.conversations?cursor=bm90LWEtY3Vyc29y`);
+    expect(refused.body).toEqual({ ok: false, error: 'invalid_cursor' });
+    expect(slackReader.classify!(refused)).toBe('rejected');
   });
 });

@@ -9,6 +9,8 @@ import { defaultClass, type ProviderAnswer, type ReaderContext } from '../../act
 import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { spotifyApi } from '../../deploy/sandbox/apis/spotify.js';
+import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
+import { providerCatalog } from '../../domain/provider-catalog.js';
 
 const ctx: ReaderContext = {
   apis: { web: 'https://api.spotify.com/v1' },
@@ -215,5 +217,55 @@ describe('Spotify rate limits and errors', () => {
     expect(unauthorized).toEqual({ status: 401, body: { error: { status: 401, message: expect.any(String) } } });
     const seen = answer('https://api.spotify.com/v1/me/playlists', unauthorized.body, unauthorized.status);
     expect(spotifyReader.classify?.(seen) ?? defaultClass(seen.status)).toBe('unauthorized');
+  });
+});
+
+describe('the sandbox pages like Spotify', () => {
+  const base = 'http://sandbox.test/spotify/api/web';
+  const datasets = new SandboxDatasets((p) => (p === 'spotify' ? providerCatalog.spotify.dataKinds : undefined));
+  const walkCtx: ReaderContext = { ...ctx, apis: { web: base } };
+
+  /** Serves `url` as the sandbox's route for `kind` would. */
+  function serve(kind: string, url: string) {
+    const route = spotifyApi.routes.find((r) => r.kind === kind)!;
+    const served = route.serve({
+      url: new URL(url),
+      params: {},
+      username: 'smedjan',
+      kind,
+      base,
+      datasets,
+      render: (record) => spotifyApi.render(kind, record, renderContext('spotify', 'smedjan', record)),
+    });
+    return answer(url, served.body, served.status);
+  }
+
+  it.each([
+    ['playlists', 101],
+    ['saved_tracks', 100],
+    ['recently_played', 51],
+  ])('serves every %s record once, the reader following next to the end (%i records, 50 a page)', (kind, count) => {
+    datasets.setCount('spotify', 'smedjan', kind, count);
+    const reader = spotifyReader.kinds[kind]!;
+    const seen: string[] = [];
+    let url: string | null = reader.first(walkCtx) as string;
+    let pages = 0;
+    while (url !== null && pages < 10) {
+      const page = reader.parse(serve(kind, url), walkCtx);
+      seen.push(...page.items.map((i) => i.externalId));
+      url = page.next;
+      pages++;
+    }
+    expect(pages).toBe(Math.ceil(count / 50));
+    const expected = datasets
+      .ids('spotify', 'smedjan', kind)
+      .map((id) => spotifyApi.externalId(kind, datasets.record('spotify', 'smedjan', kind, id)!));
+    expect(seen).toEqual(expected);
+  });
+
+  it('refuses a limit above 50 with Spotify’s 400', () => {
+    const refused = serve('playlists', `${base}/me/playlists?limit=51`);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({ error: { status: 400, message: 'Invalid limit' } });
   });
 });
