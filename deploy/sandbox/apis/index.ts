@@ -1,7 +1,17 @@
 /** Every provider data API the sandbox plays, one module per provider (see `./kit.ts`). */
+import { discordApi } from './discord.js';
 import { githubApi } from './github.js';
 import { googleApi } from './google.js';
 import type { SandboxProviderApi } from './kit.js';
 import { microsoftApi } from './microsoft.js';
+import { slackApi } from './slack.js';
+import { spotifyApi } from './spotify.js';
 
-export const sandboxProviderApis: readonly SandboxProviderApi[] = [githubApi, googleApi, microsoftApi];
+export const sandboxProviderApis: readonly SandboxProviderApi[] = [
+  githubApi,
+  googleApi,
+  microsoftApi,
+  discordApi,
+  spotifyApi,
+  slackApi,
+];
