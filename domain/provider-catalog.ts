@@ -387,7 +387,14 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       dataApis: { web: 'https://api.spotify.com/v1' },
     },
     defaultScopes: ['user-read-email', 'user-read-private'],
-    extendedScopes: ['playlist-read-private', 'user-read-recently-played', 'user-library-read'],
+    // Collaborative playlists come in /me/playlists only with playlist-read-collaborative
+    // (https://developer.spotify.com/documentation/web-api/reference/get-a-list-of-current-users-playlists).
+    extendedScopes: [
+      'playlist-read-private',
+      'playlist-read-collaborative',
+      'user-read-recently-played',
+      'user-library-read',
+    ],
     dataKinds: ['playlists', 'saved_tracks', 'recently_played'],
     // Spotify's Web API has no revocation endpoint (https://developer.spotify.com/documentation/web-api/concepts/authorization):
     // the person removes the app in their account.
@@ -413,7 +420,8 @@ export const providerCatalog: Record<ProviderId, ProviderDefinition> = {
       dataApis: { web: 'https://slack.com/api' },
     },
     defaultScopes: ['openid', 'email', 'profile'],
-    extendedScopes: ['channels:read', 'users:read'],
+    // users.conversations lists private channels only with groups:read (https://api.slack.com/methods/users.conversations).
+    extendedScopes: ['channels:read', 'groups:read', 'users:read'],
     dataKinds: ['channels'],
     // https://api.slack.com/methods/auth.revoke: the token is the credential (Authorization: Bearer);
     // {"ok": true, "revoked": true}, or {"ok": false, "error": "invalid_auth"} for a token already gone.
