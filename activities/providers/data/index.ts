@@ -3,11 +3,17 @@
  * profile-only (its catalog entry has no `dataKinds` and says why in `dataNote`).
  */
 import type { ProviderId } from '../../../domain/providers.js';
+import { facebookReader } from './facebook.js';
 import { githubReader } from './github.js';
 import type { ProviderDataReader } from './reader.js';
+import { redditReader } from './reddit.js';
+import { xReader } from './x.js';
 
 export const dataReaders: Partial<Record<ProviderId, ProviderDataReader>> = {
   github: githubReader,
+  reddit: redditReader,
+  x: xReader,
+  facebook: facebookReader,
 };
 
 export function dataReaderFor(provider: ProviderId): ProviderDataReader | undefined {
