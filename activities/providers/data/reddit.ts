@@ -73,17 +73,17 @@ export const redditReader: ProviderDataReader = {
     },
   },
   rateLimit: (answer: ProviderAnswer): RateSignal => {
-    const remaining = numberHeader(answer.headers, 'x-ratelimit-remaining');
     const resetSeconds = numberHeader(answer.headers, 'x-ratelimit-reset');
-    const retry = retryAfterMs(answer.headers);
-    const signal: RateSignal = {};
-    if (remaining !== undefined) signal.remaining = remaining;
-    if (resetSeconds !== undefined) signal.resetAtMs = Date.now() + resetSeconds * 1000;
-    // A 429 says to wait for the window's end (X-Ratelimit-Reset), or Retry-After where one is sent.
+    // A 429 says to wait for the window's end (X-Ratelimit-Reset), or Retry-After where one is sent: only the
+    // wait is passed on, so a burst's short reset does not stand for the whole window's count.
     if (answer.status === 429) {
-      const wait = retry ?? (resetSeconds !== undefined ? resetSeconds * 1000 : undefined);
-      if (wait !== undefined) signal.retryAfterMs = wait;
+      const wait = retryAfterMs(answer.headers) ?? (resetSeconds !== undefined ? resetSeconds * 1000 : undefined);
+      return wait !== undefined ? { retryAfterMs: wait } : {};
     }
-    return signal;
+    const remaining = numberHeader(answer.headers, 'x-ratelimit-remaining');
+    return {
+      ...(remaining !== undefined ? { remaining } : {}),
+      ...(resetSeconds !== undefined ? { resetAtMs: Date.now() + resetSeconds * 1000 } : {}),
+    };
   },
 };

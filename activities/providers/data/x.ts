@@ -58,13 +58,18 @@ export const xReader: ProviderDataReader = {
     }),
   },
   rateLimit: (answer: ProviderAnswer): RateSignal => {
-    const remaining = numberHeader(answer.headers, 'x-rate-limit-remaining');
     const reset = numberHeader(answer.headers, 'x-rate-limit-reset');
-    const retry = retryAfterMs(answer.headers);
+    // A 429 is waited out until its reset: only the wait is passed on, so a burst limit's earlier reset does
+    // not stand for the endpoint window's count.
+    if (answer.status === 429) {
+      const wait =
+        retryAfterMs(answer.headers) ?? (reset !== undefined ? Math.max(0, reset * 1000 - Date.now()) : undefined);
+      return wait !== undefined ? { retryAfterMs: wait } : {};
+    }
+    const remaining = numberHeader(answer.headers, 'x-rate-limit-remaining');
     return {
       ...(remaining !== undefined ? { remaining } : {}),
       ...(reset !== undefined ? { resetAtMs: reset * 1000 } : {}),
-      ...(retry !== undefined && answer.status === 429 ? { retryAfterMs: retry } : {}),
     };
   },
 };
