@@ -51,7 +51,7 @@ const forbiddenInApi = [
   {
     group: [
       '**/activities/providers/oauth-client.js',
-      '**/activities/providers/data-client.js',
+      '**/activities/providers/data/**',
       '**/activities/providers/resolve.js',
     ],
     message:

@@ -20,7 +20,9 @@ import { providerIds } from '../../domain/providers.js';
 import { accountEmailOf, openAccountDocument } from '../accounts/personal-fields.js';
 import { accountsCollection } from '../accounts/store.js';
 import { auditForgetKeysOf, type AuditLog } from '../audit/audit-log.js';
-import { ProviderError, revokeToken } from '../providers/oauth-client.js';
+import { ProviderError } from '../providers/oauth-client.js';
+import { providerQuotas } from '../providers/data/quota.js';
+import { revokeGrant } from '../providers/revocation.js';
 import { ProviderNotConfigured, resolveProvider } from '../providers/resolve.js';
 import { linkAttempts, linkUndoCollection, openProviderToken, providerTokens } from '../providers/stores.js';
 import { providerRecords } from '../records/store.js';
@@ -297,7 +299,7 @@ export function createErasureActivities({
     },
 
     /**
-     * Revoke every provider grant at its provider (RFC 7009). Each connection is marked as it is revoked,
+     * Revoke every provider grant at its provider, each provider's own way. Each connection is marked as it is revoked,
      * before the next, so a resumed step never revokes one twice. A provider that refuses for good (an
      * already invalid grant) or has no revocation endpoint is marked too: the tokens are deleted next anyway.
      */
@@ -310,19 +312,25 @@ export function createErasureActivities({
           let atProvider = false;
           try {
             const resolved = await resolveProvider(token.provider, providers, vault);
-            const which = token.refreshTokenCiphertext ? 'refresh' : 'access';
-            const secret = await openProviderToken(
+            const accessToken = await openProviderToken(
               accountKeys,
               vault,
               token,
-              which,
-              token.refreshTokenCiphertext ?? token.accessTokenCiphertext,
+              'access',
+              token.accessTokenCiphertext,
             );
-            atProvider = await revokeToken(
-              resolved.endpoints,
-              resolved.credentials,
-              secret,
-              which === 'refresh' ? 'refresh_token' : 'access_token',
+            const refreshToken = token.refreshTokenCiphertext
+              ? await openProviderToken(accountKeys, vault, token, 'refresh', token.refreshTokenCiphertext)
+              : undefined;
+            const override = providers.endpointOverrides[token.provider]?.revocation;
+            // Each provider's own way (revocation.ts): GitHub's grant, Facebook's permissions, RFC 7009, …
+            atProvider = await revokeGrant(
+              { provider: token.provider, ...resolved },
+              { accessToken, ...(refreshToken ? { refreshToken } : {}) },
+              {
+                ...(override ? { override } : {}),
+                ...(providers.sandboxUrl ? { sandboxUrl: providers.sandboxUrl } : {}),
+              },
             );
           } catch (err) {
             if (
@@ -364,6 +372,8 @@ export function createErasureActivities({
           providerRecords(db).countDocuments({ accountId: input.accountId }),
         );
         await providerRecords(db).deleteMany({ accountId: input.accountId });
+        // What the providers said of the account's quotas goes with its data (counts only, but keyed by the account).
+        await providerQuotas(db).deleteMany({ accountId: input.accountId });
         return { deleted: count, detail: `${count} imported provider record(s) deleted` };
       });
     },

@@ -29,11 +29,11 @@ import {
   exchangeCode,
   fetchProfileJson,
   ProviderError,
-  revokeToken,
   verifyIdToken,
   type TokenSet,
 } from '../providers/oauth-client.js';
 import { ProviderNotConfigured, resolveProvider, type ResolvedProvider } from '../providers/resolve.js';
+import { revokeGrant } from '../providers/revocation.js';
 import type { SecretVault } from '../secrets/port.js';
 import { challengesCollection, recoveriesCollection } from './store.js';
 
@@ -52,18 +52,17 @@ export interface ProviderAnswerCheck {
   evidence: Record<string, string | number | boolean>;
 }
 
-/** Revoke what the exchange obtained; a failure is swallowed (the tokens are short-lived and never kept). */
-async function revokeAll(resolved: ResolvedProvider, set: TokenSet): Promise<void> {
-  for (const [token, hint] of [
-    [set.refreshToken, 'refresh_token'],
-    [set.accessToken, 'access_token'],
-  ] as const) {
-    if (!token) continue;
-    try {
-      await revokeToken(resolved.endpoints, resolved.credentials, token, hint);
-    } catch {
-      // Nothing to do: the error says nothing about the token, and the proof does not depend on it.
-    }
+/** Revoke the grant the exchange obtained, the provider's own way; a failure is swallowed (the tokens are short-lived and never kept). */
+async function revokeAll(resolved: ResolvedProvider, set: TokenSet, config: ProviderConfig): Promise<void> {
+  const override = config.endpointOverrides[resolved.definition.id]?.revocation;
+  try {
+    await revokeGrant(
+      { provider: resolved.definition.id, ...resolved },
+      { accessToken: set.accessToken, ...(set.refreshToken ? { refreshToken: set.refreshToken } : {}) },
+      { ...(override ? { override } : {}), ...(config.sandboxUrl ? { sandboxUrl: config.sandboxUrl } : {}) },
+    );
+  } catch {
+    // Nothing to do: the error says nothing about the token, and the proof does not depend on it.
   }
 }
 
@@ -190,7 +189,7 @@ export function createRecoveryProviderActivities({
             await fetchProfileJson(resolved.endpoints, set),
           ).providerAccountId;
         } finally {
-          await revokeAll(resolved, set);
+          await revokeAll(resolved, set, providers);
         }
       } catch (err) {
         // Provider errors name the endpoint and the OAuth error code only; anything else is not repeated.

@@ -32,7 +32,12 @@ const providerSchema = z
     openid: z.boolean(),
     defaultScopes: z.array(z.string()),
     extendedScopes: z.array(z.string()),
+    /** The kinds of data a sync imports, each read from the provider's own API; empty for a profile-only provider. */
     dataKinds: z.array(z.string()),
+    /** `data`: linking makes a 6-hourly sync of `dataKinds`; `profile_only`: linking reads the profile, nothing more. */
+    sync: z.enum(['data', 'profile_only']),
+    /** Why a profile-only provider imports nothing. */
+    dataNote: z.string().optional(),
     flag: z.string(),
     enabled: z.boolean(),
     /** `at_provider`: a disconnect revokes CRA's grant there; `not_supported`: it stays until removed by hand. */

@@ -3,13 +3,15 @@
  * Temporal dev server, and the sandbox OAuth/OpenID server (oidc-provider) as the provider, with PKCE.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { syncScheduleId } from '../../api/processes/sync.js';
 import { openProviderToken, providerTokens, vaultKeys } from '../../activities/providers/stores.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
-import { deliverCallback, signedUp, type SignedUp } from '../support/accounts.js';
+import { deliverCallback, linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, useTestStack } from '../support/stack.js';
 import { decodedPayloads } from '../support/history.js';
 
@@ -88,6 +90,32 @@ describe('GET /v1/providers', () => {
       defaultScopes: ['profile:read'],
       extendedScopes: ['repositories:read', 'reviews:read', 'reviews:write', 'analytics:read', 'organizations:read'],
     });
+    // Providers with no data API a person can use say so, and why.
+    for (const id of ['apple', 'amazon', 'linkedin', 'coderabbit'])
+      expect(byId[id]).toMatchObject({
+        sync: 'profile_only',
+        dataKinds: [],
+        dataNote: expect.stringContaining('https://'),
+      });
+    expect(byId.github).toMatchObject({ sync: 'data', dataKinds: ['repositories', 'organizations', 'starred'] });
+    expect(byId.google).toMatchObject({ sync: 'data', dataKinds: ['contacts', 'calendar_events', 'drive_files'] });
+  });
+
+  it('links a profile-only provider without a sync or a schedule', async () => {
+    const person = await signedUp(stack, `auth0|profile-only-${run}`);
+    const linked = await linkThroughSandbox(stack, person, 'linkedin', `profile-only-${run}`);
+    expect(linked.answer.body).toMatchObject({ status: 'linked' });
+    const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
+    expect(me.body.connected_providers.nodes.find((n) => n.provider === 'linkedin')).toMatchObject({
+      status: 'active',
+    });
+    const schedule = stack.temporal.schedule.getHandle(
+      syncScheduleId({ accountId: person.accountId, provider: 'linkedin' }),
+    );
+    await expect(schedule.describe()).rejects.toThrow(ScheduleNotFoundError);
+    await expect(stack.temporal.workflow.getHandle(`sync/${person.accountId}/linkedin`).describe()).rejects.toThrow(
+      WorkflowNotFoundError,
+    );
   });
 });
 

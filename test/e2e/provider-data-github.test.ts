@@ -7,10 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { openProviderToken, providerTokens } from '../../activities/providers/stores.js';
 import { syncScheduleId } from '../../api/processes/sync.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import type { SyncResult } from '../../workflows/sync/messages.js';
 import type { SignedUp } from '../support/accounts.js';
+import { decodedPayloads } from '../support/history.js';
 import { expectRecordsMatchProvider, linkedAndSynced, storedRecords, syncNow } from '../support/provider-sync.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
 
@@ -49,6 +51,22 @@ describe('GitHub data through its REST API', () => {
     });
     // The later pages came from the Link header's next URL, which carries GitHub's own page parameter.
     expect(records.some((r) => new URL(r.origin.sourceUrl!).searchParams.get('page') === '3')).toBe(true);
+
+    // The checkpoint's next-page URLs are sealed in the history; no token and no record content is in it.
+    const history = await stack.temporal.workflow.getHandle(`sync/${person.accountId}/github`).fetchHistory();
+    const payloads = [...decodedPayloads(history), JSON.stringify(history)];
+    const tokens = await providerTokens(stack.db).findOne({ accountId: person.accountId, provider: 'github' });
+    const accessToken = await openProviderToken(
+      stack.deps.accountKeys,
+      stack.deps.vault,
+      tokens!,
+      'access',
+      tokens!.accessTokenCiphertext,
+    );
+    expect(payloads.filter((p) => p.includes(accessToken))).toEqual([]);
+    expect(payloads.filter((p) => p.includes('/api/rest/user/'))).toEqual([]);
+    expect(payloads.filter((p) => p.includes(String(repo.data.full_name)))).toEqual([]);
+    expect(payloads.some((p) => p.includes('acct:1:'))).toBe(true);
   }, 90_000);
 
   it('waits out GitHub’s 429 with retry-after and ends with every record', async () => {

@@ -31,13 +31,13 @@ afterAll(async () => {
 const stack = useTestStack(async () => {
   proxy = await startSandboxProxy(
     () => stack,
-    ({ kind, form, ok, answer }) => {
+    ({ kind, token, ok, answer }) => {
       if (kind === 'token' && ok) {
         const set = JSON.parse(answer) as Record<string, unknown>;
         for (const key of ['access_token', 'refresh_token', 'id_token'])
           if (typeof set[key] === 'string') issued.add(set[key]);
       }
-      if (kind === 'revocation' && ok) revoked.push(form.get('token') ?? '');
+      if (kind === 'revocation' && ok) revoked.push(token ?? '');
     },
   );
   const proxyUrl = proxy.url;

@@ -49,8 +49,8 @@ afterAll(async () => {
 const stack = useTestStack(async () => {
   proxy = await startSandboxProxy(
     () => stack,
-    ({ kind, form, ok }) => {
-      if (kind === 'revocation' && ok) revoked.push(form.get('token') ?? '');
+    ({ kind, token, ok }) => {
+      if (kind === 'revocation' && ok) revoked.push(token ?? '');
     },
   );
   const proxyUrl = proxy.url;

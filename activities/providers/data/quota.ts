@@ -119,14 +119,14 @@ export class ProviderQuota {
     if (signal.remaining === undefined) return;
     const remaining = Math.max(0, Math.floor(signal.remaining));
     if (signal.resetAtMs !== undefined) {
-      // A later window than the one recorded: its numbers stand. The same window: the lower count stands,
-      // since answers to requests made at once come back in any order.
-      const newer = await this.#col.updateOne(
-        { _id: this.#id, resetAt: { $lt: signal.resetAtMs } },
-        { $set: { remaining, resetAt: signal.resetAtMs, updatedAt } },
+      // The same window (resets agree to a second): the lower count stands, since answers to requests made at
+      // once come back in any order. Another window: its numbers stand.
+      const same = await this.#col.updateOne(
+        { _id: this.#id, resetAt: { $gte: signal.resetAtMs - 1000, $lte: signal.resetAtMs + 1000 } },
+        { $min: { remaining }, $set: { updatedAt } },
       );
-      if (newer.matchedCount === 0)
-        await this.#col.updateOne({ _id: this.#id }, { $min: { remaining }, $set: { updatedAt } });
+      if (same.matchedCount === 0)
+        await this.#col.updateOne({ _id: this.#id }, { $set: { remaining, resetAt: signal.resetAtMs, updatedAt } });
       if (remaining < lowWater && signal.resetAtMs > now) {
         const spread = Math.ceil((signal.resetAtMs - now) / (remaining + 1));
         await this.#col.updateOne({ _id: this.#id }, { $max: { nextAt: now + spread } });

@@ -51,9 +51,10 @@ export async function readPage(input: ReadPageInput): Promise<ReadPage> {
     } catch {
       throw new DataError('SyncRejected', `${reader.provider} gave a next page that is not a URL`);
     }
-    if (!isUnderApis(url, apis))
-      throw new DataError('SyncRejected', `${url.origin}${url.pathname} is not one of ${reader.provider}'s data APIs`);
-    const where = `GET ${url.origin}${url.pathname}`;
+    // Messages name the provider, the kind and the host, never the path or query: some name the person
+    // (Reddit's /user/<name>/submitted), and a failure's message goes into the workflow's history and the logs.
+    const where = `${reader.provider} ${kind} (GET ${url.origin})`;
+    if (!isUnderApis(url, apis)) throw new DataError('SyncRejected', `${where}: not one of the provider's data APIs`);
     await quota.take();
     let res: Response;
     try {

@@ -137,7 +137,7 @@ export function apiUrl(
 /** The JSON object of an answer, or a `SyncRejected` naming what was expected. */
 export function objectBody(answer: ProviderAnswer, what: string): Record<string, unknown> {
   if (typeof answer.body !== 'object' || answer.body === null || Array.isArray(answer.body))
-    throw new DataError('SyncRejected', `${answer.url.origin}${answer.url.pathname} answered without ${what}`);
+    throw new DataError('SyncRejected', `${answer.url.origin} answered without ${what}`);
   return answer.body as Record<string, unknown>;
 }
 
@@ -147,7 +147,7 @@ export function arrayIn(answer: ProviderAnswer, field?: string): unknown[] {
   if (!Array.isArray(value))
     throw new DataError(
       'SyncRejected',
-      `${answer.url.origin}${answer.url.pathname} answered without ${field ? `a "${field}" array` : 'an array'}`,
+      `${answer.url.origin} answered without ${field ? `a "${field}" array` : 'an array'}`,
     );
   return value;
 }
