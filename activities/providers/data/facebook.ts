@@ -75,10 +75,7 @@ function edge(path: string, docs: string, fields: string): KindReader {
     parse: (answer) => {
       const body = objectBody(answer, 'a "data" array');
       if (!Array.isArray(body.data))
-        throw new DataError(
-          'SyncRejected',
-          `${answer.url.origin}${answer.url.pathname} answered without a "data" array`,
-        );
+        throw new DataError('SyncRejected', `${answer.url.origin} answered without a "data" array`);
       // A Page's record never keeps its page access token, should Facebook send one (it does when `fields` is absent).
       const items = itemsOf(body.data, (r) => r.id).map(({ externalId, data }) => {
         const { access_token: _token, ...rest } = data;

@@ -24,7 +24,7 @@ function parseListing(answer: ProviderAnswer): { items: ReturnType<typeof itemsO
   const body = objectBody(answer, 'a Listing');
   const data = body.data as Record<string, unknown> | undefined;
   if (body.kind !== 'Listing' || typeof data !== 'object' || data === null || !Array.isArray(data.children))
-    throw new DataError('SyncRejected', `${answer.url.origin}${answer.url.pathname} answered without a Listing`);
+    throw new DataError('SyncRejected', `${answer.url.origin} answered without a Listing`);
   const records = data.children.map((child) =>
     typeof child === 'object' && child !== null ? (child as Record<string, unknown>).data : undefined,
   );
@@ -65,9 +65,12 @@ export const redditReader: ProviderDataReader = {
       first: async (ctx) => {
         const me = await ctx.getJson(apiUrl(ctx, 'oauth', '/api/v1/me'));
         const name = typeof me === 'object' && me !== null ? (me as Record<string, unknown>).name : undefined;
-        if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,40}$/.test(name))
+        if (typeof name !== 'string' || name === '')
           throw new DataError('SyncRejected', 'reddit /api/v1/me answered without a username');
-        return apiUrl(ctx, 'oauth', `/user/${name}/submitted`, { limit: String(ctx.pageSize), raw_json: '1' });
+        return apiUrl(ctx, 'oauth', `/user/${encodeURIComponent(name)}/submitted`, {
+          limit: String(ctx.pageSize),
+          raw_json: '1',
+        });
       },
       parse: parseListing,
     },

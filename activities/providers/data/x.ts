@@ -32,10 +32,7 @@ function userList(edge: string, docs: string, maxPageSize: number, fields: Recor
     parse: (answer) => {
       const body = objectBody(answer, 'a "data" array or "meta"');
       if (body.data !== undefined && !Array.isArray(body.data))
-        throw new DataError(
-          'SyncRejected',
-          `${answer.url.origin}${answer.url.pathname} answered without a "data" array`,
-        );
+        throw new DataError('SyncRejected', `${answer.url.origin} answered without a "data" array`);
       const meta = (typeof body.meta === 'object' && body.meta !== null ? body.meta : {}) as Record<string, unknown>;
       const items = itemsOf((body.data as unknown[] | undefined) ?? [], (r) => r.id);
       const token = typeof meta.next_token === 'string' && meta.next_token !== '' ? meta.next_token : null;
