@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { redditReader } from '../../activities/providers/data/reddit.js';
-import type { ProviderAnswer, ReaderContext } from '../../activities/providers/data/reader.js';
+import { defaultClass, type ProviderAnswer, type ReaderContext } from '../../activities/providers/data/reader.js';
 import { redditApi } from '../../deploy/sandbox/apis/reddit.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
@@ -160,6 +160,19 @@ describe('Reddit reader against Reddit’s documented answers', () => {
       }),
     );
     expect(limited).toEqual({ retryAfterMs: 12_000 });
+  });
+
+  it('takes Reddit’s 401 as an unaccepted token and its 5xx as unavailable (no classify of its own)', () => {
+    const url = 'https://oauth.reddit.com/subreddits/mine/subscriber';
+    expect(redditReader.classify).toBeUndefined();
+    for (const [status, body, verdict] of [
+      [401, { message: 'Unauthorized', error: 401 }, 'unauthorized'],
+      [429, { message: 'Too Many Requests', error: 429 }, 'rate_limited'],
+      [503, { message: 'Service Unavailable', error: 503 }, 'unavailable'],
+    ] as const)
+      expect(defaultClass(answer(url, body, status).status)).toBe(verdict);
+    // The sandbox answers its refusals in the same shape.
+    expect(redditApi.unauthorized()).toEqual({ status: 401, body: { message: 'Unauthorized', error: 401 } });
   });
 
   it('has the sandbox render every documented field of a subreddit and a link', () => {

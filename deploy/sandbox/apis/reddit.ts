@@ -162,6 +162,10 @@ export const redditApi: SandboxProviderApi = {
       ),
     },
   }),
+  serverError: (status, retryAfterSeconds) => ({
+    ...refusal(status, status === 503 ? 'Service Unavailable' : 'Internal Server Error'),
+    ...(retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(retryAfterSeconds) } } : {}),
+  }),
   rateHeaders: (window) => ({
     'x-ratelimit-used': String(window.used),
     'x-ratelimit-remaining': window.remaining.toFixed(1),

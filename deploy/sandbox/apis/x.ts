@@ -121,6 +121,12 @@ export const xApi: SandboxProviderApi = {
       'x-rate-limit-reset': resetEpoch(cause === 'quota' ? window.resetAtMs : Date.now() + retryAfterSeconds * 1000),
     },
   }),
+  serverError: (status, retryAfterSeconds) => ({
+    ...(status === 503
+      ? problem(503, 'Service Unavailable', 'Service Unavailable')
+      : problem(500, 'Internal Server Error', 'Internal Server Error')),
+    ...(retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(retryAfterSeconds) } } : {}),
+  }),
   rateHeaders: (window) => ({
     'x-rate-limit-limit': String(window.limit),
     'x-rate-limit-remaining': String(window.remaining),
