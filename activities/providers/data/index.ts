@@ -4,12 +4,15 @@
  */
 import type { ProviderId } from '../../../domain/providers.js';
 import { discordReader } from './discord.js';
+import { facebookReader } from './facebook.js';
 import { githubReader } from './github.js';
 import { googleReader } from './google.js';
 import { microsoftReader } from './microsoft.js';
 import type { ProviderDataReader } from './reader.js';
+import { redditReader } from './reddit.js';
 import { slackReader } from './slack.js';
 import { spotifyReader } from './spotify.js';
+import { xReader } from './x.js';
 
 export const dataReaders: Partial<Record<ProviderId, ProviderDataReader>> = {
   github: githubReader,
@@ -18,6 +21,9 @@ export const dataReaders: Partial<Record<ProviderId, ProviderDataReader>> = {
   discord: discordReader,
   spotify: spotifyReader,
   slack: slackReader,
+  reddit: redditReader,
+  x: xReader,
+  facebook: facebookReader,
 };
 
 export function dataReaderFor(provider: ProviderId): ProviderDataReader | undefined {

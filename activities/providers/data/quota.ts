@@ -119,10 +119,11 @@ export class ProviderQuota {
     if (signal.remaining === undefined) return;
     const remaining = Math.max(0, Math.floor(signal.remaining));
     if (signal.resetAtMs !== undefined) {
-      // The same window (resets agree to a second): the lower count stands, since answers to requests made at
-      // once come back in any order. Another window: its numbers stand.
+      // The same window (resets agree within 2 s: Reddit gives seconds from now, which drift between answers):
+      // the lower count stands, since answers to requests made at once come back in any order. Another window:
+      // its numbers stand.
       const same = await this.#col.updateOne(
-        { _id: this.#id, resetAt: { $gte: signal.resetAtMs - 1000, $lte: signal.resetAtMs + 1000 } },
+        { _id: this.#id, resetAt: { $gte: signal.resetAtMs - 2000, $lte: signal.resetAtMs + 2000 } },
         { $min: { remaining }, $set: { updatedAt } },
       );
       if (same.matchedCount === 0)
