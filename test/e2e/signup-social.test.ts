@@ -58,6 +58,10 @@ it('shows a Google signup’s connection from the start, holds nothing for it an
   expect(await exists(workflowIds.tokens(person.accountId, 'google'))).toBe(false);
   expect(await exists(workflowIds.sync(person.accountId, 'google'))).toBe(false);
 
+  const sync = await call<{ type: string }>(stack, 'POST', '/v1/me/providers/google/sync', { token: person.token });
+  expect(sync.status).toBe(409);
+  expect(await exists(workflowIds.sync(person.accountId, 'google'))).toBe(false);
+
   const audit = await stack.deps.auditLog.list({ accountId: person.accountId });
   expect(audit.filter((e) => e.action === 'provider.sign_in_connected')).toEqual([
     expect.objectContaining({ details: { provider: 'google', connectionId: node.connectionId } }),

@@ -37,6 +37,7 @@ import type { createProviderActivities, LinkedProfile } from '../../activities/p
 import type { createRetentionActivities } from '../../activities/records/retention.js';
 import type { createSyncControlActivities } from '../../activities/sync/control.js';
 import { workflowIds } from '../../domain/ids.js';
+import { approvedByVerifiedEmail } from '../../domain/link-evidence.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { syncProvider } from '../sync/sync-provider.js';
 import { activityOptions, identityQueueOf, searchAttributes, searchAttributesFor } from '../../temporal.config.js';
@@ -287,10 +288,7 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
           verifiedEmailAccountIds: matches.accountIds,
         };
         // Only when configured, and only towards the account whose verified address it carries.
-        autoApproved =
-          input.autoApproveVerifiedEmail === true &&
-          state.conflict.verifiedEmailMatchesRequester &&
-          !state.conflict.verifiedEmailMatchesOther;
+        autoApproved = approvedByVerifiedEmail(state.conflict, input.autoApproveVerifiedEmail);
       }
       link.callbackAnswer = autoApproved
         ? undefined
