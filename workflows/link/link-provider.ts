@@ -368,9 +368,10 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
   const linked = profile!;
   // From here the link runs to its end: a cancel would leave the other account's connection moved, or tokens
   // active without a connection.
-  // Another person's root login is never linked into this identity in the directory (Auth0 would merge their
-  // user into this one and take their sign-in away), nor taken from their account: it is connected here for
-  // data only. The person's own sign-in is the directory user itself, so there is nothing to link either.
+  // Another person's root login is never linked into this identity in the directory (Auth0 would make their user
+  // a secondary identity of this one, https://auth0.com/docs/api/management/v2/users/post-identities, and their
+  // sign-in would land here), nor taken from their account: it is connected here for data only. The person's own
+  // sign-in is the directory user itself, so there is nothing to link either.
   const otherSignsIn = state.conflict?.kind === 'root_identity';
   const linksDirectory = !otherSignsIn && !ownSignIn;
   // Who approved: a support person, or the link itself under `autoApproveVerifiedEmail`.
