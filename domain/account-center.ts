@@ -34,8 +34,22 @@ export const connectedProviderNodeSchema = z.object({
   email: z.string().optional(),
   displayName: z.string().optional(),
   connectedAt: z.iso.datetime(),
-  /** False when the identity directory could not link the provider identity (CRA still holds the connection). */
+  /**
+   * False when the identity directory could not link the provider identity (CRA still holds the connection),
+   * and for the root identity's own login (`signIn`): that is the directory user itself, not a linked identity.
+   */
   directoryLinked: z.boolean().optional(),
+  /**
+   * How the node came to be: `sign_in` was recorded at signup from a social root identity (CRA holds no tokens
+   * for it, scopes are empty and nothing is synced), `link` the person linked it. Absent on nodes from before.
+   */
+  source: z.enum(['sign_in', 'link']).optional(),
+  /**
+   * True when this provider account is the root identity's own login (the person signed up with it). It cannot
+   * be disconnected while it is the only way to sign in (409 `last-login-method`); disconnecting a link of it
+   * drops CRA's tokens and data and leaves the `sign_in` node, since the person still signs in with it.
+   */
+  signIn: z.boolean().optional(),
   linkOrigin: z.object({ workflowId: z.string(), requestedBy: z.string() }),
 });
 export type ConnectedProviderNode = z.infer<typeof connectedProviderNodeSchema>;

@@ -10,7 +10,10 @@ import { accountsCollection } from './store.js';
 import { failure } from '../../domain/failures.js';
 import type { AccountKeys } from '../secrets/account-keys.js';
 import type { SecretVault } from '../secrets/port.js';
-import { openAccountDocument, sealAccountDocument, sealedFieldsOf } from './personal-fields.js';
+import { emailLookupOf, openAccountDocument, sealAccountDocument, sealedFieldsOf } from './personal-fields.js';
+import { connectionIdFor } from '../../domain/connections.js';
+import type { ProviderId } from '../../domain/providers.js';
+import { rootLoginIdentity, rootSubjectOf } from '../../domain/root-identity.js';
 import {
   linkedProfileContext,
   openFromHistory,
@@ -51,6 +54,46 @@ export interface RecordSignupDetailsInput {
 }
 
 const maxWriteAttempts = 5;
+
+/** Who holds a provider account, as the link's conflict check sees it. */
+export interface ConnectionOwner {
+  accountId?: string;
+  connectionId?: string;
+  /** The provider account is that account's root login identity (the person signed up with it). */
+  rootIdentity?: boolean;
+  /** ...and CRA holds nothing more of it there than the sign-in: no link, no tokens (a `sign_in` node or none). */
+  signInOnly?: boolean;
+}
+
+/** True when `node` is the provider account `subject` signs in with. */
+function isRootLogin(subject: string, node: Pick<ConnectedProviderNode, 'provider' | 'providerAccountId'>): boolean {
+  const root = rootLoginIdentity(subject);
+  return root !== undefined && root.provider === node.provider && root.providerAccountId === node.providerAccountId;
+}
+
+/** The node a social root identity shows from signup on: the sign-in itself, no tokens, no scopes, no sync. */
+function signInNode(
+  accountId: string,
+  subject: string,
+  at: string,
+  origin: ConnectedProviderNode['linkOrigin'],
+): ConnectedProviderNode | undefined {
+  const root = rootLoginIdentity(subject);
+  if (!root) return undefined;
+  return {
+    provider: root.provider,
+    providerAccountId: root.providerAccountId,
+    connectionId: connectionIdFor(accountId, root.provider, root.providerAccountId),
+    scopes: [],
+    status: 'active',
+    connectedAt: at,
+    // The root identity is the directory user itself, not a secondary identity linked to it.
+    directoryLinked: false,
+    source: 'sign_in',
+    signIn: true,
+    linkOrigin: origin,
+  };
+}
 
 export function createAccountActivities({ db, accountKeys, vault, now = () => new Date() }: AccountActivityDeps) {
   const accounts = accountsCollection(db);
@@ -101,21 +144,66 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
       return modify<{ added: boolean }>(input.accountId, (doc) => {
         const nodes = doc.connected_providers.nodes;
         const existing = nodes.find((n) => n.connectionId === input.node.connectionId);
-        if (existing?.status === 'active') return { result: { added: false } };
+        // A sign-in node is taken over by a link of the same provider account (it brings tokens and scopes).
+        if (existing?.status === 'active' && existing.source !== 'sign_in') return { result: { added: false } };
         const others = nodes.filter((n) => n.connectionId !== input.node.connectionId);
-        return { set: { connected_providers: { nodes: [...others, input.node] } }, result: { added: true } };
+        const node: ConnectedProviderNode = {
+          ...input.node,
+          source: input.node.source ?? 'link',
+          ...(isRootLogin(doc.rootIdentity.subject, input.node) ? { signIn: true } : {}),
+        };
+        return { set: { connected_providers: { nodes: [...others, node] } }, result: { added: true } };
       });
     },
 
-    /** Remove a connected provider from an account (support-approved move to another account). */
+    /**
+     * Remove a connected provider from an account (a disconnect, or a support-approved move to another account).
+     * The root identity's own login stays as its `sign_in` node: the person still signs in with it, whatever
+     * CRA's link of it held.
+     */
     async removeConnectedProvider(input: { accountId: string; connectionId: string }): Promise<{ removed: boolean }> {
       return modify<{ removed: boolean }>(input.accountId, (doc) => {
         const nodes = doc.connected_providers.nodes;
-        if (!nodes.some((n) => n.connectionId === input.connectionId)) return { result: { removed: false } };
+        const node = nodes.find((n) => n.connectionId === input.connectionId);
+        if (!node) return { result: { removed: false } };
+        const others = nodes.filter((n) => n.connectionId !== input.connectionId);
+        const kept = isRootLogin(doc.rootIdentity.subject, node)
+          ? signInNode(doc._id, doc.rootIdentity.subject, doc.createdAt, node.linkOrigin)
+          : undefined;
+        if (kept && node.source === 'sign_in' && node.status === 'active') return { result: { removed: false } };
         return {
-          set: { connected_providers: { nodes: nodes.filter((n) => n.connectionId !== input.connectionId) } },
+          set: { connected_providers: { nodes: kept ? [...others, kept] : others } },
           result: { removed: true },
         };
+      });
+    },
+
+    /**
+     * Show a social root identity's provider account among the connections (`source: 'sign_in'`), once. A
+     * password or passwordless root has none; an account that linked the same provider account already marks
+     * that node `signIn`. `provider`/`connectionId` name the node when there is one.
+     */
+    async addSignInConnection(input: {
+      accountId: string;
+      workflowId: string;
+      requestedBy: string;
+    }): Promise<{ added: boolean; provider?: ProviderId; connectionId?: string }> {
+      return modify<{ added: boolean; provider?: ProviderId; connectionId?: string }>(input.accountId, (doc) => {
+        const node = signInNode(doc._id, doc.rootIdentity.subject, doc.createdAt, {
+          workflowId: input.workflowId,
+          requestedBy: input.requestedBy,
+        });
+        if (!node) return { result: { added: false } };
+        const named = { provider: node.provider, connectionId: node.connectionId };
+        const nodes = doc.connected_providers.nodes;
+        const existing = nodes.find((n) => n.connectionId === node.connectionId);
+        if (existing?.status === 'active') {
+          if (existing.signIn) return { result: { added: false, ...named } };
+          const marked = nodes.map((n) => (n === existing ? { ...n, signIn: true } : n));
+          return { set: { connected_providers: { nodes: marked } }, result: { added: false, ...named } };
+        }
+        const others = nodes.filter((n) => n.connectionId !== node.connectionId);
+        return { set: { connected_providers: { nodes: [...others, node] } }, result: { added: true, ...named } };
       });
     },
 
@@ -140,11 +228,12 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
       });
     },
 
-    /** The account (other than `exceptAccountId`, if given) that has this provider account connected. */
-    async findConnectionOwner(input: {
-      provider: string;
-      providerAccountId: string;
-    }): Promise<{ accountId?: string; connectionId?: string }> {
+    /**
+     * The account that holds this provider account: connected to it, or its root login identity (signed up
+     * with it; accounts from before sign-in nodes are found by their subject). A connection elsewhere counts
+     * before a root identity, so an approved move takes that connection.
+     */
+    async findConnectionOwner(input: { provider: string; providerAccountId: string }): Promise<ConnectionOwner> {
       // Dot paths into the array can match two different nodes; the exact node is checked below.
       const candidates = await accounts
         .find({
@@ -159,9 +248,52 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
             n.providerAccountId === input.providerAccountId &&
             n.status !== 'disconnected',
         );
-        if (node) return { accountId: doc._id, connectionId: node.connectionId };
+        if (!node) continue;
+        const rootIdentity = node.signIn === true || isRootLogin(doc.rootIdentity.subject, node);
+        return {
+          accountId: doc._id,
+          connectionId: node.connectionId,
+          ...(rootIdentity ? { rootIdentity, signInOnly: node.source === 'sign_in' } : {}),
+        };
       }
-      return {};
+      const root = await accounts.findOne(
+        { 'rootIdentity.subject': rootSubjectOf(input.provider as ProviderId, input.providerAccountId) },
+        { projection: { _id: 1 } },
+      );
+      return root ? { accountId: root._id, rootIdentity: true, signInOnly: true } : {};
+    },
+
+    /**
+     * Evidence for support (never a reason to link by itself): the other accounts whose verified root address
+     * is the linked provider account's verified address, and whether the linking account's (`accountId`) is.
+     * The address arrives sealed (`LinkedProfile.personal`) and is compared through the keyed lookup hash, so
+     * neither the history nor the result holds it.
+     */
+    async findVerifiedEmailMatches(input: {
+      accountId: string;
+      personal?: string;
+      emailVerified: boolean;
+    }): Promise<{ accountIds: string[]; requester: boolean }> {
+      const none = { accountIds: [], requester: false };
+      if (!input.emailVerified) return none;
+      const { email } = await openFromHistory<LinkedPersonal>(
+        accountKeys,
+        input.accountId,
+        linkedProfileContext,
+        input.personal,
+      );
+      if (!email) return none;
+      const matches = await accounts
+        .find(
+          { 'rootIdentity.emailLookup': await emailLookupOf(vault, email), 'rootIdentity.emailVerified': true },
+          { projection: { _id: 1 } },
+        )
+        .toArray();
+      const ids = matches.map((m) => m._id);
+      return {
+        accountIds: ids.filter((id) => id !== input.accountId).sort(),
+        requester: ids.includes(input.accountId),
+      };
     },
 
     /** Create the account-center document unless it exists; `created` says which. */

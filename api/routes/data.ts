@@ -97,7 +97,14 @@ export const dataRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const account = await db
       .collection<AccountDocument>(collections.accounts)
       .findOne({ _id: principal.accountId }, { projection: { connected_providers: 1 } });
-    const node = account?.connected_providers.nodes.find((n) => n.provider === provider && n.status === 'active');
+    const active = account?.connected_providers.nodes.filter((n) => n.provider === provider && n.status === 'active');
+    // A sign-in recorded at signup holds no tokens: there is nothing to sync until the person links it.
+    const node = active?.find((n) => n.source !== 'sign_in');
+    if (!node && active?.length)
+      throw new ProblemError(
+        'conflict',
+        `You sign in with ${providerCatalog[provider].displayName}, but it is not connected for data: link it first.`,
+      );
     if (!node)
       throw new ProblemError(
         'not-found',

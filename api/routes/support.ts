@@ -1,16 +1,20 @@
 /**
- * Support decisions on provider links: `POST /v1/support/links/{workflowId}/decision` (permission
- * `links:approve`) answers a link that waits because its provider account belongs to another person, and
+ * Support decisions on provider links: `GET /v1/support/links/{workflowId}` (permission `links:approve`) shows
+ * a link under review with its evidence, `POST /v1/support/links/{workflowId}/decision` answers a link that
+ * waits because its provider account belongs to another person, and
  * `PUT|DELETE /v1/support/feature-flags/{flag}/accounts/{accountId}` (permission `flags:write`) overrides a
  * provider flag for one account.
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { processOfWorkflowId } from '../../domain/ids.js';
+import { linkStages, linkStateQuery, type LinkWorkflow } from '../../workflows/link/messages.js';
 import { flagNameFor } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 import { decideLink } from '../processes/link.js';
-import { defaultHook } from '../problem.js';
+import { defaultHook, ProblemError } from '../problem.js';
 import { flagOverrides, overrideId } from '../provider-flags.js';
 import { problemResponses } from './openapi.js';
 
@@ -49,6 +53,52 @@ const decisionRoute = secured(auth.permission(linkApprovePermission), {
       },
     },
     ...problemResponses(400, 401, 403, 404, 409, 413, 415),
+  },
+});
+
+const workflowIdParam = z.object({
+  workflowId: z
+    .string()
+    .min(1)
+    .max(512)
+    .openapi({ param: { name: 'workflowId', in: 'path' }, description: 'URL-encoded link workflow id' }),
+});
+
+const linkReviewSchema = z
+  .object({
+    workflowId: z.string(),
+    provider: z.enum(providerIds),
+    stage: z.enum(linkStages),
+    conflictingAccountId: z.string().optional(),
+    conflict: z
+      .object({
+        kind: z.enum(['connection', 'root_identity']).openapi({
+          description:
+            '`connection`: the provider account is connected to the other account; `root_identity`: the other person signs in with it (approving connects it here for data only, their sign-in stays).',
+        }),
+        verifiedEmailMatchesOther: z.boolean(),
+        verifiedEmailMatchesRequester: z.boolean(),
+        verifiedEmailAccountIds: z.array(z.string()),
+      })
+      .optional()
+      .openapi({
+        description:
+          'Evidence for the decision, never a decision: whether the provider account’s verified address is the other account’s or the requester’s verified root address. Links started before this existed have none.',
+      }),
+    outcome: z
+      .object({ status: z.string(), connectionId: z.string().optional(), detail: z.string().optional() })
+      .optional(),
+  })
+  .openapi('LinkReview');
+
+const reviewRoute = secured(auth.permission(linkApprovePermission), {
+  method: 'get',
+  path: '/v1/support/links/{workflowId}',
+  summary: 'A provider link under support review, with its evidence',
+  request: { params: workflowIdParam },
+  responses: {
+    200: { description: 'The link’s state', content: { 'application/json': { schema: linkReviewSchema } } },
+    ...problemResponses(400, 401, 403, 404),
   },
 });
 
@@ -96,6 +146,19 @@ const deleteFlagRoute = secured(auth.permission(flagsWritePermission), {
 });
 
 export const supportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
+  .openapi(reviewRoute, async (c) => {
+    const { workflowId } = c.req.valid('param');
+    if (processOfWorkflowId(workflowId) !== 'link')
+      throw new ProblemError('workflow-not-found', `"${workflowId}" is not a link workflow.`);
+    try {
+      const state = await c.get('deps').temporal.workflow.getHandle<LinkWorkflow>(workflowId).query(linkStateQuery);
+      return c.json({ workflowId, ...state }, 200);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError)
+        throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
+      throw err;
+    }
+  })
   .openapi(decisionRoute, async (c) => {
     const principal = c.get('principal');
     const { workflowId } = c.req.valid('param');

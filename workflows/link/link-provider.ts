@@ -29,7 +29,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createAccountActivities } from '../../activities/accounts/activities.js';
+import type { ConnectionOwner, createAccountActivities } from '../../activities/accounts/activities.js';
 import type { createAuditActivities } from '../../activities/audit/activities.js';
 import type { createIdentityActivities } from '../../activities/identity/activities.js';
 import type { createNotifyActivities } from '../../activities/notify/activities.js';
@@ -37,6 +37,7 @@ import type { createProviderActivities, LinkedProfile } from '../../activities/p
 import type { createRetentionActivities } from '../../activities/records/retention.js';
 import type { createSyncControlActivities } from '../../activities/sync/control.js';
 import { workflowIds } from '../../domain/ids.js';
+import { approvedByVerifiedEmail } from '../../domain/link-evidence.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { syncProvider } from '../sync/sync-provider.js';
 import { activityOptions, identityQueueOf, searchAttributes, searchAttributesFor } from '../../temporal.config.js';
@@ -201,7 +202,9 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
   setHandler(linkStateQuery, () => state);
 
   let profile: LinkedProfile | undefined;
-  let owner: { accountId?: string; connectionId?: string } = {};
+  let owner: ConnectionOwner = {};
+  // The provider account is this person's own sign-in: the link takes over its sign-in node.
+  let ownSignIn = false;
   try {
     // Update-with-start delivers `beginLink` with the first task; every new attempt restarts the clock.
     let seen = 0;
@@ -250,8 +253,13 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
     }
 
     link.enter('checking_conflicts');
+    // Root login identities count as taken (another person signs in with them), and a conflict carries the
+    // verified-address evidence support reviews. Runs begun before saw connections only.
+    const rootIdentityAware = patched('link-root-identity');
     owner = await accounts.findConnectionOwner({ provider, providerAccountId: profile.providerAccountId });
-    if (owner.accountId === accountId) {
+    if (!rootIdentityAware && owner.accountId && owner.connectionId === undefined) owner = {};
+    ownSignIn = rootIdentityAware && owner.accountId === accountId && owner.signInOnly === true;
+    if (owner.accountId === accountId && !ownSignIn) {
       await providerActs.discardLinkAttempt({ attemptId });
       return link.finish(
         {
@@ -262,20 +270,60 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
         'already_linked',
       );
     }
+    if (ownSignIn) owner = {};
     if (owner.accountId) {
       state.conflictingAccountId = owner.accountId;
-      link.callbackAnswer = {
-        status: 'pending_review',
-        detail: 'this provider account is connected to another account; support will review the request',
-      };
-      link.enter('awaiting_support');
-      upsertSearchAttributes([{ key: searchAttributes.needsApproval, value: true }]);
-      await audit('provider.link_conflict', { otherAccountId: owner.accountId });
-      const decided = await condition(
-        () => link.decision !== undefined,
-        input.supportDecisionWait ?? defaultSupportDecisionWait,
-      );
-      upsertSearchAttributes([{ key: searchAttributes.needsApproval, value: false }]);
+      const otherSignsIn = rootIdentityAware && owner.rootIdentity === true;
+      let autoApproved = false;
+      if (rootIdentityAware) {
+        const matches = await accounts.findVerifiedEmailMatches({
+          accountId,
+          emailVerified: profile.emailVerified,
+          ...(profile.personal ? { personal: profile.personal } : {}),
+        });
+        state.conflict = {
+          kind: otherSignsIn ? 'root_identity' : 'connection',
+          verifiedEmailMatchesOther: matches.accountIds.includes(owner.accountId),
+          verifiedEmailMatchesRequester: matches.requester,
+          verifiedEmailAccountIds: matches.accountIds,
+        };
+        // Only when configured, and only towards the account whose verified address it carries.
+        autoApproved = approvedByVerifiedEmail(state.conflict, input.autoApproveVerifiedEmail);
+      }
+      link.callbackAnswer = autoApproved
+        ? undefined
+        : {
+            status: 'pending_review',
+            detail: otherSignsIn
+              ? 'another account signs in with this provider account; support will review the request'
+              : 'this provider account is connected to another account; support will review the request',
+          };
+      if (!autoApproved) {
+        link.enter('awaiting_support');
+        upsertSearchAttributes([{ key: searchAttributes.needsApproval, value: true }]);
+      }
+      const { conflict } = state;
+      await audit('provider.link_conflict', {
+        otherAccountId: owner.accountId,
+        ...(conflict
+          ? {
+              conflict: conflict.kind,
+              verifiedEmailMatchesOther: conflict.verifiedEmailMatchesOther,
+              verifiedEmailMatchesRequester: conflict.verifiedEmailMatchesRequester,
+            }
+          : {}),
+      });
+      if (autoApproved) {
+        link.decision = {
+          decision: 'approve',
+          approver: 'link',
+          reason: 'the provider account verified the address this account verified (LINK_AUTO_APPROVE_VERIFIED_EMAIL)',
+        };
+      }
+      const decided =
+        autoApproved ||
+        (await condition(() => link.decision !== undefined, input.supportDecisionWait ?? defaultSupportDecisionWait));
+      if (!autoApproved) upsertSearchAttributes([{ key: searchAttributes.needsApproval, value: false }]);
       const { decision } = link;
       if (!decided || decision!.decision === 'deny') {
         await providerActs.discardLinkAttempt({ attemptId });
@@ -320,8 +368,24 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
   const linked = profile!;
   // From here the link runs to its end: a cancel would leave the other account's connection moved, or tokens
   // active without a connection.
+  // Another person's root login is never linked into this identity in the directory (Auth0 would make their user
+  // a secondary identity of this one, https://auth0.com/docs/api/management/v2/users/post-identities, and their
+  // sign-in would land here), nor taken from their account: it is connected here for data only. The person's own
+  // sign-in is the directory user itself, so there is nothing to link either.
+  const otherSignsIn = state.conflict?.kind === 'root_identity';
+  const linksDirectory = !otherSignsIn && !ownSignIn;
+  // Who approved: a support person, or the link itself under `autoApproveVerifiedEmail`.
+  const approverActor = (approver: string) =>
+    ({ type: approver === 'link' ? 'system' : 'support', id: approver }) as const;
   const completeLink = async (): Promise<LinkOutcome> => {
-    if (owner.accountId) {
+    if (owner.accountId && otherSignsIn) {
+      const { approver, reason } = link.decision!;
+      await audit(
+        'provider.link_conflict_approved',
+        { otherAccountId: owner.accountId, conflict: 'root_identity', approver, reason },
+        approverActor(approver),
+      );
+    } else if (owner.accountId) {
       // Approved: the provider account moves here. The other account loses it, with a record of who decided.
       const { approver, reason } = link.decision!;
       await accounts.removeConnectedProvider({ accountId: owner.accountId, connectionId: owner.connectionId! });
@@ -332,22 +396,24 @@ export async function linkProvider(input: LinkInput): Promise<LinkOutcome> {
       await audit(
         'provider.unlinked',
         { movedTo: accountId, approver, reason },
-        { type: 'support', id: approver },
+        approverActor(approver),
         owner.accountId,
       );
       await audit(
         'provider.link_conflict_approved',
         { otherAccountId: owner.accountId, approver, reason },
-        { type: 'support', id: approver },
+        approverActor(approver),
       );
     }
     link.enter('linking');
     const { version } = await providerActs.activateConnectionTokens({ attemptId, connectionId: linked.connectionId });
-    const directory = await identity.linkDirectoryIdentity({
-      subject: input.subject,
-      provider,
-      providerAccountId: linked.providerAccountId,
-    });
+    const directory = linksDirectory
+      ? await identity.linkDirectoryIdentity({
+          subject: input.subject,
+          provider,
+          providerAccountId: linked.providerAccountId,
+        })
+      : { linked: false };
     await accounts.addConnectedProvider({
       accountId,
       node: {

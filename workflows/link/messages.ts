@@ -19,6 +19,11 @@ export interface LinkInput {
   tokenRefreshMargin: Duration;
   /** How long a conflict waits for a support decision before the attempt is dropped. */
   supportDecisionWait?: Duration;
+  /**
+   * `LINK_AUTO_APPROVE_VERIFIED_EMAIL` (default off): a conflict whose provider account's verified address is the
+   * linking account's own verified address, and not the other account's, is approved without waiting for support.
+   */
+  autoApproveVerifiedEmail?: boolean;
   /** Passed on to the first sync (`SYNC_PAGE_SIZE`, `SYNC_MAX_PAGES_PER_RUN`); the sync's defaults otherwise. */
   sync?: { pageSize?: number; maxPagesPerRun?: number };
 }
@@ -70,7 +75,7 @@ export interface LinkOutcome {
 
 export interface SupportDecision {
   decision: 'approve' | 'deny';
-  /** The support person's subject, from their verified token. */
+  /** The support person's subject, from their verified token (`link` when approved by `autoApproveVerifiedEmail`). */
   approver: string;
   reason: string;
 }
@@ -91,11 +96,28 @@ export const linkStages = [
 ] as const;
 export type LinkStage = (typeof linkStages)[number];
 
+/**
+ * What support sees of a conflict (`GET /v1/support/links/{workflowId}`). Evidence, never a decision: an
+ * address match alone links nothing unless `autoApproveVerifiedEmail` is configured.
+ */
+export interface LinkConflict {
+  /** `connection`: the provider account is connected to the other account; `root_identity`: the other person signs in with it. */
+  kind: 'connection' | 'root_identity';
+  /** The provider account's verified address is the other account's verified root address. */
+  verifiedEmailMatchesOther: boolean;
+  /** ... is the linking account's own verified root address. */
+  verifiedEmailMatchesRequester: boolean;
+  /** Every other account whose verified root address is the provider account's verified address. */
+  verifiedEmailAccountIds: string[];
+}
+
 export interface LinkState {
   stage: LinkStage;
   provider: ProviderId;
   outcome?: LinkOutcome;
   conflictingAccountId?: string;
+  /** Set from `link-root-identity` on: why the link waits and the evidence for support. */
+  conflict?: LinkConflict;
 }
 
 export const linkWorkflowType = 'linkProvider';

@@ -22,6 +22,7 @@ import {
 } from './messages.js';
 import { failure } from '../../domain/failures.js';
 import { mergeSignupFields } from '../../domain/signup-details.js';
+import { rootLoginIdentity } from '../../domain/root-identity.js';
 
 const accounts = proxyActivities<ReturnType<typeof createAccountActivities>>(activityOptions.accounts);
 const records = proxyActivities<ReturnType<typeof createNotifyActivities> & ReturnType<typeof createAuditActivities>>(
@@ -158,6 +159,22 @@ export async function signup(input: SignupInput): Promise<SignupResult> {
       workflowId,
       details: { directory, source: first.source },
     });
+  }
+
+  // A person who signed up with Google (GitHub, …) has that connection from the start: the sign-in itself,
+  // with no tokens and no sync. Runs begun before showed only connections the person linked.
+  if (patched('signup-sign-in-connection') && rootLoginIdentity(subject)) {
+    const signIn = await accounts.addSignInConnection({ accountId, workflowId, requestedBy: first.requestedBy });
+    if (signIn.added) {
+      await records.appendAuditEvent({
+        eventId: `${accountId}/provider.sign_in_connected/${signIn.connectionId}`,
+        action: 'provider.sign_in_connected',
+        actor: { type: 'system', id: 'signup' },
+        accountId,
+        workflowId,
+        details: { provider: signIn.provider!, connectionId: signIn.connectionId! },
+      });
+    }
   }
 
   enter('role');
