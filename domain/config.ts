@@ -143,6 +143,7 @@ export const configSchema = z
     WORKER_SHUTDOWN_GRACE: duration.default('10s'),
     CRA_HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
     CRA_ENABLE_SANDBOX: flag.optional(),
+    LINK_AUTO_APPROVE_VERIFIED_EMAIL: flag.default(false),
   })
   // `when`: run even when a variable failed above, so one start names every bad variable, not the first batch.
   .superRefine(
@@ -226,6 +227,11 @@ export interface CraConfig {
   providers: ProviderConfig;
   /** Link: redirect URIs of apps that finish links themselves (`LINK_CLIENT_REDIRECT_URIS`), by OAuth client id. */
   link?: { clientRedirectUris: LinkClientRedirectUris };
+  /**
+   * `LINK_AUTO_APPROVE_VERIFIED_EMAIL`: a link conflict approves itself, without support, when the provider
+   * account verified the linking account's own address and not the other account's. Off unless set.
+   */
+  linkAutoApproveVerifiedEmail: boolean;
   /** What the environment overrides of the recovery defaults (`temporal.config.ts`, `domain/recovery.ts`); absent when nothing is. */
   recovery?: RecoveryOverrides;
   /** Provider data sync: schedule interval, page size, pages per run before continue-as-new. */
@@ -351,6 +357,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,
     providers: providers.config,
     ...(Object.keys(linkClients.value).length > 0 ? { link: { clientRedirectUris: linkClients.value } } : {}),
+    linkAutoApproveVerifiedEmail: env.LINK_AUTO_APPROVE_VERIFIED_EMAIL,
     sync: { interval: env.SYNC_INTERVAL, pageSize: env.SYNC_PAGE_SIZE, maxPagesPerRun: env.SYNC_MAX_PAGES_PER_RUN },
     dataRights: {
       consentPurposes: consentPurposes.value,

@@ -4,31 +4,16 @@
  * OAuth2 connection). Disconnecting must never take away the last way in.
  */
 import type { ConnectedProviderNode } from './account-center.js';
-import { providerIds, type ProviderId } from './providers.js';
-
-/** Auth0 social strategy → CRA provider: the inverse of the identity adapter's `auth0Strategies`. */
-const providerByStrategy: Readonly<Record<string, ProviderId>> = {
-  'google-oauth2': 'google',
-  apple: 'apple',
-  facebook: 'facebook',
-  windowslive: 'microsoft',
-  twitter: 'x',
-  github: 'github',
-  linkedin: 'linkedin',
-  amazon: 'amazon',
-};
+import type { ProviderId } from './providers.js';
+import { rootLoginIdentity } from './root-identity.js';
 
 /**
  * The provider the root identity itself signs in with, or undefined when it signs in some other way
  * (a password, a passwordless or enterprise connection): those stay available whatever is disconnected.
+ * The strategies are `root-identity.ts`'s, the one table of Auth0's connection prefixes.
  */
 export function rootLoginProvider(subject: string): ProviderId | undefined {
-  const [prefix = '', connection] = subject.split('|');
-  if (prefix === 'oauth2')
-    return connection !== undefined && (providerIds as readonly string[]).includes(connection)
-      ? (connection as ProviderId)
-      : undefined;
-  return providerByStrategy[prefix];
+  return rootLoginIdentity(subject)?.provider;
 }
 
 /**

@@ -120,6 +120,8 @@ export async function beginProviderLink(
         attemptTtl: config.providers.linkAttemptTtl,
         tokenRefreshMargin: config.providers.tokenRefreshMargin,
         sync: { pageSize: config.sync.pageSize, maxPagesPerRun: config.sync.maxPagesPerRun },
+        // Only when configured: otherwise a verified address is evidence for support, never a link by itself.
+        ...(config.linkAutoApproveVerifiedEmail ? { autoApproveVerifiedEmail: true } : {}),
       },
     ],
     typedSearchAttributes: searchAttributesFor('link', {

@@ -65,7 +65,8 @@ async function link(who: SignedUp, provider: string, username: string): Promise<
   const { answer } = await linkThroughSandbox(stack, who, provider, username);
   expect(answer.body).toMatchObject({ status: 'linked' });
   await stack.temporal.workflow.getHandle(`sync/${who.accountId}/${provider}`).result();
-  return (await me(who)).connected_providers.nodes.find((n) => n.provider === provider)!;
+  // A GitHub signup also shows its sign-in (`source: 'sign_in'`): the link is the other node.
+  return (await me(who)).connected_providers.nodes.find((n) => n.provider === provider && n.source !== 'sign_in')!;
 }
 
 const preview = (who: SignedUp, provider: string) =>
@@ -363,7 +364,11 @@ describe('disconnecting a provider', () => {
       deleted: 3,
       invalid: 0,
     });
-    expect((await me(who)).connected_providers.nodes.map((n) => n.provider)).toEqual(['google']);
+    // The GitHub account the person signs in with stays: only the link went.
+    expect((await me(who)).connected_providers.nodes.map((n) => [n.provider, n.source])).toEqual([
+      ['google', 'link'],
+      ['github', 'sign_in'],
+    ]);
     expect((await preview(who, 'google')).body.lastLoginMethod).toBe(false);
   });
 

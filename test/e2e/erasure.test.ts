@@ -466,7 +466,10 @@ describe('signing in again with the same subject after an erasure (an Auth0 soci
     await stack.temporal.workflow.getHandle(`sync/${first.accountId}/github`).result();
     const records = await providerRecords(stack.db).find({ accountId: first.accountId }).toArray();
     expect(records.length).toBeGreaterThan(0);
-    const providerAccountId = (await me(first)).body.connected_providers.nodes[0]!.providerAccountId;
+    // The GitHub link's account id (the Google signup also shows its sign-in node).
+    const providerAccountId = (await me(first)).body.connected_providers.nodes.find(
+      (n) => n.provider === 'github',
+    )!.providerAccountId;
     const contentValues = await recordContentValues(stack.deps.accountKeys, records);
     expect(contentValues.size).toBeGreaterThan(0);
 
@@ -485,7 +488,10 @@ describe('signing in again with the same subject after an erasure (an Auth0 soci
     expect(second.accountId).not.toBe(first.accountId);
     const account = (await me(second)).body;
     expect(account).toMatchObject({ accountId: second.accountId, status: 'active' });
-    expect(account.connected_providers.nodes).toEqual([]);
+    // Nothing of the first account comes back: only the new account's own Google sign-in.
+    expect(account.connected_providers.nodes).toEqual([
+      expect.objectContaining({ provider: 'google', source: 'sign_in', providerAccountId: `${run}104217` }),
+    ]);
     expect(
       await providerRecords(stack.db).countDocuments({ accountId: { $in: [first.accountId, second.accountId] } }),
     ).toBe(0);

@@ -48,6 +48,8 @@ describe('loadConfig defaults', () => {
       publicUrl: 'http://localhost:3000',
       dataDir: '.data',
       logLevel: 'info',
+      // A matching verified address is evidence for support, never a link by itself, unless configured.
+      linkAutoApproveVerifiedEmail: false,
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueuePrefix: '' },
       mongo: { uri: 'mongodb://127.0.0.1:27017', db: 'cra' },
       auth: {
