@@ -109,7 +109,8 @@ describe('provider data sync', () => {
     const third = await syncNow();
     expect(third.totals.repositories).toMatchObject({ deleted: 1 });
     const after = await allRecords('provider=github&kind=repositories');
-    const externalIdOf = (id: string) => stack.sandbox!.providerItem('github', username, 'repositories', id)?.externalId;
+    const externalIdOf = (id: string) =>
+      stack.sandbox!.providerItem('github', username, 'repositories', id)?.externalId;
     const changedRecord = after.find((r) => r.externalId === externalIdOf(changed!))!;
     expect(changedRecord).toMatchObject({
       status: 'active',
