@@ -6,12 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { discordReader } from '../../activities/providers/data/discord.js';
-import { defaultClass, type ProviderAnswer, type ReaderContext } from '../../activities/providers/data/reader.js';
+import { defaultClass, type ReaderContext } from '../../activities/providers/data/reader.js';
 import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
 import { discordApi } from '../../deploy/sandbox/apis/discord.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
+import { answer } from '../support/provider-contract.js';
 
 const ctx: ReaderContext = {
   apis: { rest: 'https://discord.com/api/v10' },
@@ -19,10 +20,6 @@ const ctx: ReaderContext = {
   providerAccountId: '80351110224678912',
   getJson: () => Promise.reject(new Error('not used')),
 };
-
-function answer(url: string, body: unknown, status = 200, headers: Record<string, string> = {}): ProviderAnswer {
-  return { url: new URL(url), status, headers: new Headers(headers), body };
-}
 
 function sandboxItem(kind: string, index = 3) {
   const id = `${kindSpecFor(kind).idPrefix}-${String(index).padStart(6, '0')}`;

@@ -9,11 +9,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { facebookReader, nearLimitRecheckMs } from '../../activities/providers/data/facebook.js';
-import type { ProviderAnswer, ReaderContext } from '../../activities/providers/data/reader.js';
+import type { ReaderContext } from '../../activities/providers/data/reader.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { facebookApi } from '../../deploy/sandbox/apis/facebook.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
+import { answer } from '../support/provider-contract.js';
 
 const apis = providerCatalog.facebook.endpoints.dataApis!;
 const ctx: ReaderContext = {
@@ -22,12 +23,6 @@ const ctx: ReaderContext = {
   providerAccountId: '10158000000000000',
   getJson: () => Promise.resolve({}),
 };
-const answer = (url: string, body: unknown, status = 200, headers: Record<string, string> = {}): ProviderAnswer => ({
-  url: new URL(url),
-  status,
-  headers: new Headers(headers),
-  body,
-});
 
 // /me/friends as documented: friends who use the app, cursor paging, a summary with the total.
 const friendsExample = {

@@ -6,32 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { googleDriveFields, googlePersonFields, googleReader } from '../../activities/providers/data/google.js';
-import type { ProviderAnswer, ReaderContext } from '../../activities/providers/data/reader.js';
+import type { ReaderContext } from '../../activities/providers/data/reader.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { googleApi } from '../../deploy/sandbox/apis/google.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
-import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
+import { answer, sandboxItem } from '../support/provider-contract.js';
 
 const apis = providerCatalog.google.endpoints.dataApis!;
 const ctx: ReaderContext = { apis, pageSize: 100, providerAccountId: '1234567890', getJson: async () => ({}) };
-
-function answer(url: string, body: unknown, status = 200, headers: Record<string, string> = {}): ProviderAnswer {
-  return { url: new URL(url), status, headers: new Headers(headers), body };
-}
-
-function sandboxItem(kind: string): Record<string, unknown> {
-  const spec = kindSpecFor(kind);
-  const record = generateRecord(
-    spec,
-    seedOf(`google\u0000alice\u0000${kind}`),
-    `${spec.idPrefix}-000007`,
-    'google',
-    'alice',
-    7,
-  );
-  return googleApi.render(kind, record, renderContext('google', 'alice', record));
-}
 
 describe('Google People API: people.connections.list', () => {
   // https://developers.google.com/people/api/rest/v1/people.connections/list (ListConnectionsResponse) with a
@@ -79,7 +62,7 @@ describe('Google People API: people.connections.list', () => {
   });
 
   it('the sandbox serves a Person with every documented top-level field', () => {
-    const item = sandboxItem('contacts');
+    const item = sandboxItem(googleApi, 'contacts');
     for (const key of Object.keys(documented.connections[0]!)) expect(item).toHaveProperty(key);
     expect(googleApi.externalId('contacts', { id: 'contact-000007', updatedAt: '' })).toBe(item.resourceName);
   });
@@ -137,7 +120,7 @@ describe('Google Calendar API: events.list', () => {
   });
 
   it('the sandbox serves an Event with every documented top-level field', () => {
-    const item = sandboxItem('calendar_events');
+    const item = sandboxItem(googleApi, 'calendar_events');
     for (const key of Object.keys(documented.items[0]!)) expect(item).toHaveProperty(key);
   });
 });
@@ -186,7 +169,7 @@ describe('Google Drive API: files.list', () => {
   });
 
   it('the sandbox serves a File with every documented top-level field', () => {
-    const item = sandboxItem('drive_files');
+    const item = sandboxItem(googleApi, 'drive_files');
     for (const key of Object.keys(documented.files[0]!)) expect(item).toHaveProperty(key);
   });
 });

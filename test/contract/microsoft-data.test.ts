@@ -5,32 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { microsoftReader } from '../../activities/providers/data/microsoft.js';
-import type { ProviderAnswer, ReaderContext } from '../../activities/providers/data/reader.js';
+import type { ReaderContext } from '../../activities/providers/data/reader.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { microsoftApi } from '../../deploy/sandbox/apis/microsoft.js';
-import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
+import { answer, sandboxItem } from '../support/provider-contract.js';
 
 const apis = providerCatalog.microsoft.endpoints.dataApis!;
 const ctx: ReaderContext = { apis, pageSize: 100, providerAccountId: 'alice', getJson: async () => ({}) };
-
-function answer(url: string, body: unknown, status = 200, headers: Record<string, string> = {}): ProviderAnswer {
-  return { url: new URL(url), status, headers: new Headers(headers), body };
-}
-
-function sandboxItem(kind: string): Record<string, unknown> {
-  const spec = kindSpecFor(kind);
-  const record = generateRecord(
-    spec,
-    seedOf(`microsoft\u0000alice\u0000${kind}`),
-    `${spec.idPrefix}-000007`,
-    'microsoft',
-    'alice',
-    7,
-  );
-  return microsoftApi.render(kind, record, renderContext('microsoft', 'alice', record));
-}
 
 describe('Graph driveItem: delta (the whole drive)', () => {
   // https://learn.microsoft.com/en-us/graph/api/driveitem-delta, "Example 1: Initial request", as documented.
@@ -71,7 +54,7 @@ describe('Graph driveItem: delta (the whole drive)', () => {
   });
 
   it('the sandbox serves a file item with every documented top-level field', () => {
-    const item = sandboxItem('drive_files');
+    const item = sandboxItem(microsoftApi, 'drive_files');
     for (const key of Object.keys(initial.value[1]!)) expect(item).toHaveProperty(key);
     expect(item.deleted).toBeUndefined();
   });
@@ -138,7 +121,7 @@ describe('Graph user: list events', () => {
   });
 
   it('the sandbox serves an event with every documented top-level field', () => {
-    const item = sandboxItem('calendar_events');
+    const item = sandboxItem(microsoftApi, 'calendar_events');
     for (const key of Object.keys(documented.value[0]!)) expect(item).toHaveProperty(key);
   });
 });
@@ -207,7 +190,7 @@ describe('Graph user: list contacts', () => {
   });
 
   it('the sandbox serves a contact with every documented top-level field', () => {
-    const item = sandboxItem('contacts');
+    const item = sandboxItem(microsoftApi, 'contacts');
     for (const key of Object.keys(contact)) expect(item).toHaveProperty(key);
     expect(microsoftApi.externalId('contacts', { id: 'contact-000007', updatedAt: '' })).toBe(item.id);
   });

@@ -8,10 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { redditReader } from '../../activities/providers/data/reddit.js';
-import { defaultClass, type ProviderAnswer, type ReaderContext } from '../../activities/providers/data/reader.js';
+import { defaultClass, type ReaderContext } from '../../activities/providers/data/reader.js';
 import { redditApi } from '../../deploy/sandbox/apis/reddit.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
+import { answer } from '../support/provider-contract.js';
 
 const apis = providerCatalog.reddit.endpoints.dataApis!;
 const ctx = (getJson: ReaderContext['getJson'] = () => Promise.resolve({})): ReaderContext => ({
@@ -19,12 +20,6 @@ const ctx = (getJson: ReaderContext['getJson'] = () => Promise.resolve({})): Rea
   pageSize: 100,
   providerAccountId: 'abc123',
   getJson,
-});
-const answer = (url: string, body: unknown, status = 200, headers: Record<string, string> = {}): ProviderAnswer => ({
-  url: new URL(url),
-  status,
-  headers: new Headers(headers),
-  body,
 });
 
 // A subscribed subreddit as /subreddits/mine/subscriber lists it (fields of the wiki's "subreddit" table).

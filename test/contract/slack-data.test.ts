@@ -5,13 +5,14 @@
  * having every documented field.
  */
 import { describe, expect, it } from 'vitest';
-import type { ProviderAnswer, ReaderContext } from '../../activities/providers/data/reader.js';
+import type { ReaderContext } from '../../activities/providers/data/reader.js';
 import { slackReader } from '../../activities/providers/data/slack.js';
 import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { slackApi } from '../../deploy/sandbox/apis/slack.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
+import { answer } from '../support/provider-contract.js';
 
 const ctx: ReaderContext = {
   apis: { web: 'https://slack.com/api' },
@@ -19,10 +20,6 @@ const ctx: ReaderContext = {
   providerAccountId: 'U012A3CDE',
   getJson: () => Promise.reject(new Error('not used')),
 };
-
-function answer(url: string, body: unknown, status = 200, headers: Record<string, string> = {}): ProviderAnswer {
-  return { url: new URL(url), status, headers: new Headers(headers), body };
-}
 
 // https://docs.slack.dev/reference/methods/users.conversations (example response, trimmed to two channels)
 const conversationsExample = {

@@ -5,12 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spotifyReader } from '../../activities/providers/data/spotify.js';
-import { defaultClass, type ProviderAnswer, type ReaderContext } from '../../activities/providers/data/reader.js';
+import { defaultClass, type ReaderContext } from '../../activities/providers/data/reader.js';
 import { generateRecord, kindSpecFor, seedOf } from '../../deploy/sandbox/data-kinds.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { spotifyApi } from '../../deploy/sandbox/apis/spotify.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
+import { answer } from '../support/provider-contract.js';
 
 const ctx: ReaderContext = {
   apis: { web: 'https://api.spotify.com/v1' },
@@ -18,10 +19,6 @@ const ctx: ReaderContext = {
   providerAccountId: 'smedjan',
   getJson: () => Promise.reject(new Error('not used')),
 };
-
-function answer(url: string, body: unknown, status = 200, headers: Record<string, string> = {}): ProviderAnswer {
-  return { url: new URL(url), status, headers: new Headers(headers), body };
-}
 
 /** The sandbox's rendering of record 3 of `kind`, and the external id the sandbox says it has. */
 function sandboxItem(kind: string) {

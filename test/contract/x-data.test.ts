@@ -6,12 +6,13 @@
  * the sandbox rendering the same fields.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultClass, type ProviderAnswer, type ReaderContext } from '../../activities/providers/data/reader.js';
+import { defaultClass, type ReaderContext } from '../../activities/providers/data/reader.js';
 import { xReader } from '../../activities/providers/data/x.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import { renderContext } from '../../deploy/sandbox/apis/kit.js';
 import { xApi } from '../../deploy/sandbox/apis/x.js';
 import { SandboxDatasets } from '../../deploy/sandbox/datasets.js';
+import { answer } from '../support/provider-contract.js';
 
 const apis = providerCatalog.x.endpoints.dataApis!;
 const ctx: ReaderContext = {
@@ -20,12 +21,6 @@ const ctx: ReaderContext = {
   providerAccountId: '2244994945',
   getJson: () => Promise.resolve({}),
 };
-const answer = (url: string, body: unknown, status = 200, headers: Record<string, string> = {}): ProviderAnswer => ({
-  url: new URL(url),
-  status,
-  headers: new Headers(headers),
-  body,
-});
 
 // The documented example of GET /2/users/:id/tweets with tweet.fields, trimmed to two posts.
 const tweetsExample = {
