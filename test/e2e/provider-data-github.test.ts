@@ -5,16 +5,20 @@
  * `reauth_required`. (Revocation at disconnect: revocation-providers.test.ts; webhooks: webhooks.test.ts.)
  */
 import { randomBytes } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { openProviderToken, providerTokens } from '../../activities/providers/stores.js';
 import { syncScheduleId } from '../../api/processes/sync.js';
-import type { AccountCenter } from '../../domain/account-center.js';
 import type { SyncResult } from '../../workflows/sync/messages.js';
 import type { SignedUp } from '../support/accounts.js';
 import { decodedPayloads } from '../support/history.js';
-import { expectRecordsMatchProvider, linkedAndSynced, storedRecords, syncNow } from '../support/provider-sync.js';
-import { call, eventually, useTestStack } from '../support/stack.js';
+import {
+  expectReauthAfterRevocation,
+  expectRecordsMatchProvider,
+  linkedAndSynced,
+  storedRecords,
+  syncNow,
+} from '../support/provider-sync.js';
+import { eventually, useTestStack } from '../support/stack.js';
 
 const suffix = randomBytes(3).toString('hex');
 const stack = useTestStack({ sandbox: true });
@@ -105,20 +109,6 @@ describe('GitHub data through its REST API', () => {
   }, 120_000);
 
   it('ends in reauth_required when the person revoked CRA at GitHub', async () => {
-    expect(await stack.sandbox!.revokeAllFor('github', username)).toBeGreaterThan(0);
-    const failed = await syncNow(stack, person, 'github').then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    expect(failed).toBeInstanceOf(WorkflowFailedError);
-    expect(String((failed as WorkflowFailedError).cause?.message)).toMatch(/reconnect|reauth|token/i);
-    const me = await eventually(async () => {
-      const res = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
-      const status = res.body.connected_providers.nodes.find((n) => n.provider === 'github')?.status;
-      return status === 'reauth_required' ? res.body : undefined;
-    }, 'the connection to show reauth_required');
-    expect(me.connected_providers.nodes.find((n) => n.provider === 'github')).toMatchObject({
-      status: 'reauth_required',
-    });
+    await expectReauthAfterRevocation(stack, person, 'github', username);
   }, 90_000);
 });

@@ -6,21 +6,20 @@
  * `reauth_required`.
  */
 import { randomBytes } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { openProviderToken, providerTokens } from '../../activities/providers/stores.js';
-import type { AccountCenter } from '../../domain/account-center.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { SignedUp } from '../support/accounts.js';
 import { decodedPayloads } from '../support/history.js';
 import {
+  expectReauthAfterRevocation,
   expectRecordsMatchProvider,
   linkedAndSynced,
   providersEnabled,
   storedRecords,
   syncNow,
 } from '../support/provider-sync.js';
-import { call, eventually, useTestStack } from '../support/stack.js';
+import { useTestStack } from '../support/stack.js';
 
 const suffix = randomBytes(3).toString('hex');
 const stack = useTestStack({ sandbox: true, env: providersEnabled(['google', 'microsoft']) });
@@ -53,23 +52,6 @@ const cases: Case[] = [
     content: (data) => String(data.changeKey),
   },
 ];
-
-async function expectReauthRequired(person: SignedUp, provider: ProviderId) {
-  const failed = await syncNow(stack, person, provider).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(failed).toBeInstanceOf(WorkflowFailedError);
-  expect(String((failed as WorkflowFailedError).cause?.message)).toMatch(/reconnect|reauth|token/i);
-  const me = await eventually(async () => {
-    const res = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
-    const status = res.body.connected_providers.nodes.find((n) => n.provider === provider)?.status;
-    return status === 'reauth_required' ? res.body : undefined;
-  }, 'the connection to show reauth_required');
-  expect(me.connected_providers.nodes.find((n) => n.provider === provider)).toMatchObject({
-    status: 'reauth_required',
-  });
-}
 
 for (const c of cases) {
   describe(`${c.provider} data through its own APIs`, () => {
@@ -140,8 +122,7 @@ for (const c of cases) {
     }, 120_000);
 
     it('ends in reauth_required when the person revoked CRA at the provider', async () => {
-      expect(await stack.sandbox!.revokeAllFor(c.provider, username)).toBeGreaterThan(0);
-      await expectReauthRequired(person, c.provider);
+      await expectReauthAfterRevocation(stack, person, c.provider, username);
     }, 90_000);
   });
 }

@@ -6,19 +6,18 @@
  * Facebook's `X-App-Usage` percentages); and a grant revoked at the provider ending in `reauth_required`.
  */
 import { randomBytes } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import type { AccountCenter } from '../../domain/account-center.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { SignedUp } from '../support/accounts.js';
 import {
+  expectReauthAfterRevocation,
   expectRecordsMatchProvider,
   linkedAndSynced,
   providersEnabled,
   storedRecords,
   syncNow,
 } from '../support/provider-sync.js';
-import { call, eventually, useTestStack } from '../support/stack.js';
+import { useTestStack } from '../support/stack.js';
 
 const suffix = randomBytes(3).toString('hex');
 const stack = useTestStack({ sandbox: true, env: providersEnabled(['reddit', 'x', 'facebook']) });
@@ -111,21 +110,7 @@ for (const c of cases) {
     }, 90_000);
 
     it(`ends in reauth_required when the person revoked CRA at ${c.name}`, async () => {
-      expect(await stack.sandbox!.revokeAllFor(c.provider, username)).toBeGreaterThan(0);
-      const failed = await syncNow(stack, person, c.provider).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      expect(failed).toBeInstanceOf(WorkflowFailedError);
-      expect(String((failed as WorkflowFailedError).cause?.message)).toMatch(/reconnect|reauth|token/i);
-      const me = await eventually(async () => {
-        const res = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
-        const status = res.body.connected_providers.nodes.find((n) => n.provider === c.provider)?.status;
-        return status === 'reauth_required' ? res.body : undefined;
-      }, 'the connection to show reauth_required');
-      expect(me.connected_providers.nodes.find((n) => n.provider === c.provider)).toMatchObject({
-        status: 'reauth_required',
-      });
+      await expectReauthAfterRevocation(stack, person, c.provider, username);
     }, 90_000);
   });
 }

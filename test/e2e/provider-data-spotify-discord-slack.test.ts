@@ -6,19 +6,18 @@
  * waited out; and a grant revoked at the provider ending in `reauth_required`.
  */
 import { randomBytes } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import type { AccountCenter } from '../../domain/account-center.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { SignedUp } from '../support/accounts.js';
 import {
+  expectReauthAfterRevocation,
   expectRecordsMatchProvider,
   linkedAndSynced,
   providersEnabled,
   storedRecords,
   syncNow,
 } from '../support/provider-sync.js';
-import { call, eventually, useTestStack } from '../support/stack.js';
+import { useTestStack } from '../support/stack.js';
 
 const suffix = randomBytes(3).toString('hex');
 const stack = useTestStack({ sandbox: true, env: providersEnabled(['spotify', 'discord', 'slack']) });
@@ -27,25 +26,6 @@ const stack = useTestStack({ sandbox: true, env: providersEnabled(['spotify', 'd
 function servedSince(provider: ProviderId, before: Record<string, number>): Record<string, number> {
   const now = stack.sandbox!.stats().served[provider] ?? {};
   return Object.fromEntries(Object.entries(now).map(([kind, n]) => [kind, n - (before[kind] ?? 0)]));
-}
-
-/** The person's syncs now fail for a revoked grant, and the connection asks them to reconnect. */
-async function expectReauthAfterRevocation(person: SignedUp, provider: ProviderId, username: string) {
-  expect(await stack.sandbox!.revokeAllFor(provider, username)).toBeGreaterThan(0);
-  const failed = await syncNow(stack, person, provider).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(failed).toBeInstanceOf(WorkflowFailedError);
-  expect(String((failed as WorkflowFailedError).cause?.message)).toMatch(/reconnect|reauth|token/i);
-  const me = await eventually(async () => {
-    const res = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
-    const status = res.body.connected_providers.nodes.find((n) => n.provider === provider)?.status;
-    return status === 'reauth_required' ? res.body : undefined;
-  }, 'the connection to show reauth_required');
-  expect(me.connected_providers.nodes.find((n) => n.provider === provider)).toMatchObject({
-    status: 'reauth_required',
-  });
 }
 
 describe('Spotify data through its Web API', () => {
@@ -108,7 +88,7 @@ describe('Spotify data through its Web API', () => {
   }, 90_000);
 
   it('ends in reauth_required when the person removed CRA at Spotify', async () => {
-    await expectReauthAfterRevocation(person, 'spotify', username);
+    await expectReauthAfterRevocation(stack, person, 'spotify', username);
   }, 90_000);
 });
 
@@ -163,7 +143,7 @@ describe('Discord data through its REST API', () => {
   }, 90_000);
 
   it('ends in reauth_required when the person deauthorized CRA at Discord', async () => {
-    await expectReauthAfterRevocation(person, 'discord', username);
+    await expectReauthAfterRevocation(stack, person, 'discord', username);
   }, 90_000);
 });
 
@@ -207,6 +187,6 @@ describe('Slack data through its Web API', () => {
   }, 90_000);
 
   it('ends in reauth_required when the token was revoked at Slack (ok: false, token error)', async () => {
-    await expectReauthAfterRevocation(person, 'slack', username);
+    await expectReauthAfterRevocation(stack, person, 'slack', username);
   }, 90_000);
 });

@@ -3,11 +3,13 @@
  * a person links the provider through the sandbox's consent page, the link's first sync runs, "sync now"
  * runs another, and the records are read back through `GET /v1/me/data`.
  */
+import { WorkflowFailedError } from '@temporalio/client';
 import { expect } from 'vitest';
+import type { AccountCenter } from '../../domain/account-center.js';
 import type { ProviderId } from '../../domain/providers.js';
 import type { SyncResult } from '../../workflows/sync/messages.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from './accounts.js';
-import { call, type TestStack } from './stack.js';
+import { call, eventually, type TestStack } from './stack.js';
 
 export interface StoredRecord {
   recordId: string;
@@ -100,4 +102,31 @@ export function expectRecordsMatchProvider(
     expect(new URL(record.origin.sourceUrl!).pathname).toContain(sourcePath);
     expect(record.origin.contentHash).toMatch(/^[0-9a-f]{64}$/);
   }
+}
+
+/**
+ * The person revokes CRA at the provider (the sandbox's admin route, as they would in its settings): the next
+ * sync fails, and the connection shows `reauth_required` so the person is asked to reconnect.
+ */
+export async function expectReauthAfterRevocation(
+  stack: TestStack,
+  person: SignedUp,
+  provider: ProviderId,
+  username: string,
+): Promise<void> {
+  expect(await stack.sandbox!.revokeAllFor(provider, username)).toBeGreaterThan(0);
+  const failed = await syncNow(stack, person, provider).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(failed).toBeInstanceOf(WorkflowFailedError);
+  expect(String((failed as WorkflowFailedError).cause?.message)).toMatch(/reconnect|reauth|token/i);
+  const me = await eventually(async () => {
+    const res = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: person.token });
+    const status = res.body.connected_providers.nodes.find((n) => n.provider === provider)?.status;
+    return status === 'reauth_required' ? res.body : undefined;
+  }, 'the connection to show reauth_required');
+  expect(me.connected_providers.nodes.find((n) => n.provider === provider)).toMatchObject({
+    status: 'reauth_required',
+  });
 }
