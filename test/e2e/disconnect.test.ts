@@ -206,8 +206,11 @@ describe('disconnecting a provider', () => {
       after.find((r) => r.kind === 'repositories')!,
       after.find((r) => r.kind === 'starred' && r._id !== edited._id)!,
     ];
-    stack.sandbox!.data.remove('github', username, 'repositories', gone.externalId);
-    stack.sandbox!.data.remove('github', username, 'starred', goneEdited.externalId);
+    // The records' external ids are GitHub's; the sandbox's datasets know them by their own ids.
+    const datasetId = (kind: string, externalId: string) =>
+      stack.sandbox!.datasetIdOf('github', username, kind, externalId)!;
+    stack.sandbox!.data.remove('github', username, 'repositories', datasetId('repositories', gone.externalId));
+    stack.sandbox!.data.remove('github', username, 'starred', datasetId('starred', goneEdited.externalId));
     await editContent(goneEdited._id);
     const again = await link(who, 'github', username);
     expect(again.connectionId).toBe(node.connectionId);
