@@ -249,9 +249,10 @@ describe('data export', () => {
       expect(canonicalJson(line!.content as Record<string, unknown>).length).toBeGreaterThan(2);
     }
     // What the sandbox serves is what the archive says the person has.
-    const sandbox = stack.sandbox!.data;
+    const sandbox = stack.sandbox!;
     const repo = lines.find((l) => l.kind === 'repositories')!;
-    expect(repo.content).toMatchObject(sandbox.record('github', username, 'repositories', String(repo.externalId))!);
+    const datasetId = sandbox.datasetIdOf('github', username, 'repositories', String(repo.externalId))!;
+    expect(repo.content).toEqual(sandbox.providerItem('github', username, 'repositories', datasetId)!.item);
     expect(JSON.stringify(lines)).not.toContain('originMac');
     expect(JSON.stringify(lines)).not.toContain('sealedData');
   });
