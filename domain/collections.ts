@@ -36,4 +36,6 @@ export const collections = {
   webhookDeliveries: 'webhook_deliveries',
   /** A provider's quota per account (`<accountId>|<provider>`): shared by every sync of it, so none exceeds it. */
   providerQuotas: 'provider_quotas',
+  /** Per connection and kind: what each page of a sync run held (ids and content hashes), and the last complete run. */
+  syncLedger: 'sync_ledger',
 } as const;

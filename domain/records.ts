@@ -38,6 +38,8 @@ export interface ProviderRecordDocument {
   lastSeenRunId: string;
   updatedAt: string;
   deletedAt?: string;
+  /** The sync run that marked it deleted at the provider (so a retried deletion check counts it once). */
+  deletedByRunId?: string;
   detachedAt?: string;
 }
 

@@ -25,6 +25,7 @@ import { providerQuotas } from '../providers/data/quota.js';
 import { revokeGrant } from '../providers/revocation.js';
 import { ProviderNotConfigured, resolveProvider } from '../providers/resolve.js';
 import { linkAttempts, linkUndoCollection, openProviderToken, providerTokens } from '../providers/stores.js';
+import { syncLedger } from '../records/ledger.js';
 import { providerRecords } from '../records/store.js';
 import { agentsCollection, challengesCollection, factorsCollection, recoveriesCollection } from '../recovery/store.js';
 import type { AccountKeys } from '../secrets/account-keys.js';
@@ -374,6 +375,8 @@ export function createErasureActivities({
         await providerRecords(db).deleteMany({ accountId: input.accountId });
         // What the providers said of the account's quotas goes with its data (counts only, but keyed by the account).
         await providerQuotas(db).deleteMany({ accountId: input.accountId });
+        // The sync ledger: which records each page held, by provider id, and their content hashes.
+        await syncLedger(db).deleteMany({ accountId: input.accountId });
         return { deleted: count, detail: `${count} imported provider record(s) deleted` };
       });
     },

@@ -7,7 +7,8 @@
  */
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { AnyBulkWriteOperation, Db } from 'mongodb';
+import { createHash } from 'node:crypto';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Db } from 'mongodb';
 import type { ConsentPurpose } from '../../domain/consents.js';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderConfig } from '../../domain/provider-config.js';
@@ -19,16 +20,17 @@ import { heartbeatWhile } from '../heartbeat.js';
 import { dataReaderFor } from '../providers/data/index.js';
 import { ProviderQuota } from '../providers/data/quota.js';
 import { readPage } from '../providers/data/read-page.js';
-import { DataError } from '../providers/data/reader.js';
+import { DataError, type DataItem } from '../providers/data/reader.js';
+import { canonicalJson } from '../audit/canonical-json.js';
+import { SyncLedger, ledgerIds, mapLimited, samePage, type LedgerPage } from './ledger.js';
 import { resolveProvider } from '../providers/resolve.js';
 import { openProviderToken, providerTokens } from '../providers/stores.js';
-import type { AccountKeys } from '../secrets/account-keys.js';
+import type { AccountKey, AccountKeys } from '../secrets/account-keys.js';
 import type { SecretVault } from '../secrets/port.js';
 import {
   checkRecordOrigin,
-  contentHash,
   providerRecords,
-  sealRecordData,
+  recordSealContext,
   signOrigin,
   type SealedRecordDocument,
 } from './store.js';
@@ -62,6 +64,43 @@ export interface SyncPageResult {
   written: number;
 }
 
+export interface SyncPagesInput extends SyncPageInput {
+  /** The kind's page number of the batch's first page: its place in the sync ledger. */
+  pageIndex: number;
+}
+
+export interface SyncPagesResult extends SyncPageResult {
+  /** Pages read and written by this batch (at least one). */
+  pages: number;
+}
+
+export interface SyncBatchLimits {
+  /** A batch ends after this many pages … */
+  pages: number;
+  /** … or records … */
+  records: number;
+  /** … or this long after it started, whichever comes first (the next page is then the next batch's). */
+  ms: number;
+}
+
+/**
+ * One activity reads and writes up to 20 pages, 2000 records or 20 seconds: a page's round trip through
+ * Temporal (schedule, start, complete, the workflow task) then costs a twentieth of what it did, and a retried
+ * batch re-reads at most that much. Pages are pipelined: the next one is fetched while this one is written.
+ */
+export const defaultSyncBatch: SyncBatchLimits = { pages: 20, records: 2000, ms: 20_000 };
+
+/** What a sync run tracks per kind to find the records its pages no longer list. */
+export interface CompleteSyncInput {
+  accountId: string;
+  provider: ProviderId;
+  connectionId: string;
+  kinds: string[];
+  syncRunId: string;
+  /** Pages the run wrote per kind (its ledger pages 0 … n-1). */
+  pagesByKind: Record<string, number>;
+}
+
 /** After this many 401s in a row the token is not coming back: stop rather than retry for ever. */
 const maxUnauthorizedAttempts = 5;
 
@@ -92,9 +131,11 @@ export function createRecordActivities({
   providers,
   temporal,
   now = () => new Date(),
-}: RecordActivityDeps) {
+  batch = defaultSyncBatch,
+}: RecordActivityDeps & { batch?: SyncBatchLimits }) {
   const records = providerRecords(db);
   const tokens = providerTokens(db);
+  const ledger = new SyncLedger(db);
 
   /** A token valid for the next minute, through the connection's custodian. */
   async function accessTokenFor(
@@ -176,100 +217,246 @@ export function createRecordActivities({
     return { deletedByKind };
   }
 
-  return {
-    /** Fetch one page and upsert it; replaying the same page writes nothing new. */
-    async syncPage(input: SyncPageInput): Promise<SyncPageResult> {
-      Context.current().heartbeat();
-      // Checked on every page, so a withdrawal stops a sync under way before it fetches anything more.
-      const withdrawn = await consentStopping(db, input.accountId, 'provider_sync', consentPurposes);
-      if (withdrawn)
-        throw failure(
-          'ConsentWithdrawn',
-          `the person withdrew consent "${withdrawn}", which provider sync needs: nothing more is imported`,
-        );
-      const resolved = await resolveProvider(input.provider, providers, vault).catch((err: Error) => {
-        throw failure('SyncRejected', err.message);
-      });
-      const reader = dataReaderFor(input.provider);
-      const apis = resolved.endpoints.dataApis;
-      if (!reader || !apis || !reader.kinds[input.kind]) {
-        throw failure('SyncNotSupported', `${input.provider} has no ${input.kind} data CRA can import`);
-      }
-      const context = Context.current();
-      // Heartbeats carry a cancellation of the run back to the page, which then stops where it is.
-      const { accessToken, providerAccountId } = await heartbeatWhile(
-        accessTokenFor(input.accountId, input.provider, input.connectionId),
+  /** Everything a page read needs, made once per activity: the reader, the quota, the token (refreshed on a 401). */
+  async function openSync(input: SyncPageInput) {
+    const withdrawn = await consentStopping(db, input.accountId, 'provider_sync', consentPurposes);
+    if (withdrawn)
+      throw failure(
+        'ConsentWithdrawn',
+        `the person withdrew consent "${withdrawn}", which provider sync needs: nothing more is imported`,
       );
-      const quota = new ProviderQuota(db, input.accountId, input.provider, {
-        ...(reader.minIntervalMs ? { minIntervalMs: reader.minIntervalMs } : {}),
-        wait: (ms) => heartbeatWhile(context.sleep(ms)),
-      });
-      const next = await openCursor(input.accountId, input.cursor);
-      const read = (token: string) =>
-        heartbeatWhile(
-          Promise.race([
-            readPage({
-              reader,
-              kind: input.kind,
-              apis,
-              accessToken: token,
-              providerAccountId,
-              next,
-              pageSize: input.pageSize,
-              quota,
-              signal: context.cancellationSignal,
-            }),
-            context.cancelled,
-          ]),
-        );
-      let page;
+    const resolved = await resolveProvider(input.provider, providers, vault).catch((err: Error) => {
+      throw failure('SyncRejected', err.message);
+    });
+    const reader = dataReaderFor(input.provider);
+    const apis = resolved.endpoints.dataApis;
+    if (!reader || !apis || !reader.kinds[input.kind]) {
+      throw failure('SyncNotSupported', `${input.provider} has no ${input.kind} data CRA can import`);
+    }
+    const context = Context.current();
+    // Heartbeats carry a cancellation of the run back to the page, which then stops where it is.
+    let { accessToken, providerAccountId } = await heartbeatWhile(
+      accessTokenFor(input.accountId, input.provider, input.connectionId),
+    );
+    let renewed = false;
+    const quota = new ProviderQuota(db, input.accountId, input.provider, {
+      ...(reader.minIntervalMs ? { minIntervalMs: reader.minIntervalMs } : {}),
+      wait: (ms) => heartbeatWhile(context.sleep(ms)),
+    });
+    const readWith = (token: string, next: string | null) =>
+      heartbeatWhile(
+        Promise.race([
+          readPage({
+            reader,
+            kind: input.kind,
+            apis,
+            accessToken: token,
+            providerAccountId,
+            next,
+            pageSize: input.pageSize,
+            quota,
+            signal: context.cancellationSignal,
+          }),
+          context.cancelled,
+        ]),
+      );
+    /** One page; DataErrors become the activity's failures. */
+    const read = async (next: string | null) => {
       try {
         try {
-          page = await read(accessToken);
+          return await readWith(accessToken, next);
         } catch (err) {
-          if (!(err instanceof DataError && err.type === 'DataUnauthorized')) throw err;
+          if (renewed || !(err instanceof DataError && err.type === 'DataUnauthorized')) throw err;
           // Refused although it had not expired: revoked at the provider, or rotated. The custodian refreshes
           // now; a grant the person revoked fails that refresh, and the connection becomes `reauth_required`.
-          const renewed = await heartbeatWhile(
+          renewed = true;
+          ({ accessToken, providerAccountId } = await heartbeatWhile(
             accessTokenFor(input.accountId, input.provider, input.connectionId, 86_400),
-          );
-          page = await read(renewed.accessToken);
+          ));
+          return await readWith(accessToken, next);
         }
       } catch (err) {
         throw toFailure(err);
       }
+    };
+    // One unwrap per activity at most (the key is cached): sealing is then in-process AES-GCM per record.
+    const key = await accountKeys.keyFor(input.accountId);
+    return { context, read, key, providerAccountId: () => providerAccountId };
+  }
+
+  /** A record as sync stores it: content sealed, origin signed over the clear content's hash. */
+  async function recordDocument(
+    key: AccountKey,
+    input: SyncPageInput,
+    at: { providerAccountId: string; fetchedAt: string; sourceUrl: string },
+    item: { externalId: string; canonical: string; hash: string },
+  ): Promise<SealedRecordDocument> {
+    const _id = recordIdFor(input.accountId, input.provider, input.kind, item.externalId);
+    const origin: RecordOrigin = {
+      provider: input.provider,
+      providerAccountId: at.providerAccountId,
+      connectionId: input.connectionId,
+      syncRunId: input.syncRunId,
+      fetchedAt: at.fetchedAt,
+      sourceUrl: at.sourceUrl,
+      contentHash: item.hash,
+    };
+    return {
+      _id,
+      accountId: input.accountId,
+      provider: input.provider,
+      kind: input.kind,
+      externalId: item.externalId,
+      connectionId: input.connectionId,
+      sealedData: key.seal(recordSealContext(_id), item.canonical),
+      origin,
+      originMac: await signOrigin(vault, {
+        _id,
+        accountId: input.accountId,
+        kind: input.kind,
+        externalId: item.externalId,
+        origin,
+      }),
+      status: 'active',
+      lastSeenRunId: input.syncRunId,
+      updatedAt: at.fetchedAt,
+    };
+  }
+
+  /**
+   * Write one page, touching only what changed since the last complete run's page at the same place:
+   * the same records with the same content write nothing; records new to that page are inserted (one
+   * `insertMany`); a record whose content changed, or that an insert found stored already (moved from
+   * another page, or written by a page retried after a crash), is replaced only when its stored content,
+   * status or connection differ. A retried or replayed page converges on the same records.
+   */
+  async function writePage(
+    key: AccountKey,
+    input: SyncPagesInput,
+    at: { providerAccountId: string; fetchedAt: string; sourceUrl: string },
+    items: DataItem[],
+    before: LedgerPage | null,
+  ): Promise<{ page: LedgerPage; written: number }> {
+    const rows = items.map(({ externalId, data }) => {
+      // One canonical form per record: its hash, its sealed content and nothing else.
+      const canonical = canonicalJson(data);
+      return { externalId, canonical, hash: createHash('sha256').update(canonical).digest('hex') };
+    });
+    const ids = rows.map((r) => r.externalId);
+    const hashes = rows.map((r) => r.hash);
+    const n = input.pageIndex;
+    const page: LedgerPage = {
+      _id: ledgerIds.page(input.connectionId, input.kind, input.syncRunId, n),
+      type: 'page',
+      accountId: input.accountId,
+      connectionId: input.connectionId,
+      kind: input.kind,
+      syncRunId: input.syncRunId,
+      n,
+      ids,
+      hashes,
+    };
+    if (before && samePage(before, ids, hashes)) return { page, written: 0 };
+    const known = new Map(before ? before.ids.map((id, i) => [id, before.hashes[i]]) : []);
+    const fresh: SealedRecordDocument[] = [];
+    const changed: SealedRecordDocument[] = [];
+    for (const row of rows) {
+      const had = known.get(row.externalId);
+      if (had === row.hash) continue;
+      (had === undefined ? fresh : changed).push(await recordDocument(key, input, at, row));
+    }
+    let written = 0;
+    const replace: AnyBulkWriteOperation<ProviderRecordDocument>[] = changed.map((doc) => ({
+      replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true },
+    }));
+    if (fresh.length > 0) {
+      try {
+        written += (await heartbeatWhile(records.insertMany(fresh, { ordered: false }))).insertedCount;
+      } catch (err) {
+        if (!(err instanceof MongoBulkWriteError)) throw err;
+        const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+        if (errors.some((e) => e.code !== 11000)) throw err;
+        written += err.insertedCount;
+        // Stored already: read by id (a filter with more than the id would scan the collection on a
+        // MongoDB-compatible server without a query planner), replaced only where it differs.
+        const stored = await heartbeatWhile(
+          mapLimited(errors, 16, (e) =>
+            records.findOne(
+              { _id: fresh[e.index]!._id },
+              { projection: { 'origin.contentHash': 1, status: 1, connectionId: 1, sealedData: 1 } },
+            ),
+          ),
+        );
+        errors.forEach((e, i) => {
+          const doc = fresh[e.index]!;
+          const had = stored[i];
+          const same =
+            had &&
+            had.origin.contentHash === doc.origin.contentHash &&
+            had.status === 'active' &&
+            had.connectionId === input.connectionId &&
+            had.sealedData !== undefined;
+          if (!same) replace.push({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } });
+        });
+      }
+    }
+    if (replace.length > 0) {
+      const result = await heartbeatWhile(records.bulkWrite(replace, { ordered: false }));
+      written += result.modifiedCount + result.upsertedCount;
+    }
+    return { page, written };
+  }
+
+  /** Records of `kind` the connection had that this run did not see: the last complete run's pages minus this one's. */
+  async function missingSince(
+    input: CompleteSyncInput,
+    kind: string,
+  ): Promise<{ ids: string[]; head: Awaited<ReturnType<SyncLedger['head']>> }> {
+    const head = await ledger.head(input.connectionId, kind);
+    if (head?.syncRunId === input.syncRunId) return { ids: [], head };
+    const seen = new Set<string>();
+    for (const p of await ledger.pages(input.connectionId, kind, input.syncRunId, input.pagesByKind[kind] ?? 0))
+      for (const id of p.ids) seen.add(id);
+    const had: string[] = [];
+    if (head) {
+      for (const p of await ledger.pages(input.connectionId, kind, head.syncRunId, head.pages))
+        for (const id of p.ids) if (!seen.has(id)) had.push(id);
+    } else {
+      // The first complete run with a ledger: what earlier runs wrote is found by query, once per connection and kind.
+      const stored = await heartbeatWhile(
+        records
+          .find(
+            { connectionId: input.connectionId, kind, status: 'active', lastSeenRunId: { $ne: input.syncRunId } },
+            { projection: { _id: 1, externalId: 1 } },
+          )
+          .toArray(),
+      );
+      for (const r of stored) if (!seen.has(r.externalId)) had.push(r.externalId);
+    }
+    return { ids: had.map((id) => recordIdFor(input.accountId, input.provider, kind, id)), head };
+  }
+
+  return {
+    /** Fetch one page and upsert it; replaying the same page writes nothing new. Runs from before `sync-page-batches`. */
+    async syncPage(input: SyncPageInput): Promise<SyncPageResult> {
+      Context.current().heartbeat();
+      // Checked on every page, so a withdrawal stops a sync under way before it fetches anything more.
+      const { context, read, key, providerAccountId } = await openSync(input);
+      const page = await read(await openCursor(input.accountId, input.cursor));
       context.heartbeat();
       const fetchedAt = now().toISOString();
-      // One unwrap per page at most (the key is cached): sealing is then in-process AES-GCM per record.
-      const key = await accountKeys.keyFor(input.accountId);
       // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents
       // (and a record stored in clear before per-account keys is replaced by its sealed form).
       const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
       for (const { externalId, data } of page.items) {
-        const _id = recordIdFor(input.accountId, input.provider, input.kind, externalId);
-        const origin: RecordOrigin = {
-          provider: input.provider,
-          providerAccountId,
-          connectionId: input.connectionId,
-          syncRunId: input.syncRunId,
-          fetchedAt,
-          sourceUrl: page.sourceUrl,
-          contentHash: contentHash(data),
-        };
-        const replacement: Omit<SealedRecordDocument, '_id'> = {
-          accountId: input.accountId,
-          provider: input.provider,
-          kind: input.kind,
-          externalId,
-          connectionId: input.connectionId,
-          sealedData: sealRecordData(key, _id, data),
-          origin,
-          originMac: await signOrigin(vault, { _id, accountId: input.accountId, kind: input.kind, externalId, origin }),
-          status: 'active',
-          lastSeenRunId: input.syncRunId,
-          updatedAt: fetchedAt,
-        };
-        ops.push({ replaceOne: { filter: { _id }, replacement, upsert: true } });
+        const canonical = canonicalJson(data);
+        const replacement = await recordDocument(
+          key,
+          input,
+          { providerAccountId: providerAccountId(), fetchedAt, sourceUrl: page.sourceUrl },
+          { externalId, canonical, hash: createHash('sha256').update(canonical).digest('hex') },
+        );
+        ops.push({ replaceOne: { filter: { _id: replacement._id }, replacement, upsert: true } });
       }
       // A cancelled run writes no more pages: the run's audit entry counts only pages that landed.
       if (context.cancellationSignal.aborted)
@@ -279,6 +466,144 @@ export function createRecordActivities({
       const nextCursor =
         page.next === null ? null : await accountKeys.seal(input.accountId, syncCursorContext, page.next);
       return { nextCursor, fetched: page.items.length, written: ops.length };
+    },
+
+    /**
+     * Read and write pages of one kind from `cursor` on, up to the batch limits, the next page fetched while
+     * this one is written. Each page is compared with the same page of the last complete run (the sync
+     * ledger), so an unchanged page writes no record. Cancelled between pages, it returns what it wrote so
+     * far (the run's audit counts it); cancelled before its first page landed, it ends cancelled.
+     */
+    async syncPages(input: SyncPagesInput): Promise<SyncPagesResult> {
+      const started = Date.now();
+      Context.current().heartbeat();
+      const { context, read, key, providerAccountId } = await openSync(input);
+      const head = await ledger.head(input.connectionId, input.kind);
+      let next = await openCursor(input.accountId, input.cursor);
+      let pending = read(next);
+      const result: SyncPagesResult = { nextCursor: null, pages: 0, fetched: 0, written: 0 };
+      const written: LedgerPage[] = [];
+      for (;;) {
+        const page = await pending;
+        context.heartbeat();
+        const pageInput = { ...input, pageIndex: input.pageIndex + result.pages };
+        const more =
+          page.next !== null &&
+          result.pages + 1 < batch.pages &&
+          result.fetched + page.items.length < batch.records &&
+          Date.now() - started < batch.ms;
+        // Consent is checked before each page is fetched, so a withdrawal stops the batch too.
+        if (more) {
+          const following = page.next;
+          pending = consentStopping(db, input.accountId, 'provider_sync', consentPurposes).then((withdrawn) => {
+            if (withdrawn)
+              throw failure(
+                'ConsentWithdrawn',
+                `the person withdrew consent "${withdrawn}", which provider sync needs: nothing more is imported`,
+              );
+            return read(following);
+          });
+          // Handled when awaited; until then a failure of the page ahead must not be unhandled.
+          pending.catch(() => undefined);
+        }
+        const before = head
+          ? await ledger.page(input.connectionId, input.kind, head.syncRunId, pageInput.pageIndex)
+          : null;
+        if (context.cancellationSignal.aborted) break;
+        const fetchedAt = now().toISOString();
+        const out = await writePage(
+          key,
+          pageInput,
+          { providerAccountId: providerAccountId(), fetchedAt, sourceUrl: page.sourceUrl },
+          page.items,
+          before,
+        );
+        written.push(out.page);
+        result.pages++;
+        result.fetched += page.items.length;
+        result.written += out.written;
+        next = page.next;
+        if (!more || context.cancellationSignal.aborted) break;
+      }
+      // The ledger after the records: a page in it always names records that are stored.
+      await heartbeatWhile(ledger.putPages(written));
+      if (result.pages === 0) throw new CancelledFailure('the sync was cancelled before this page was written');
+      // The next page's URL may name the person (Reddit's /user/<name>/submitted): it goes into history sealed.
+      result.nextCursor = next === null ? null : await accountKeys.seal(input.accountId, syncCursorContext, next);
+      return result;
+    },
+
+    /**
+     * After a complete run (`sync-page-batches`): records the run's pages no longer list are marked deleted at
+     * the provider, the run becomes the kind's ledger head, and the pages of the one before are dropped. Reads
+     * only this connection's ledger pages, by id, so its cost follows this connection's records alone.
+     */
+    async completeSyncRun(input: CompleteSyncInput): Promise<{ deletedByKind: Record<string, number> }> {
+      const deletedByKind: Record<string, number> = {};
+      const deletedAt = now().toISOString();
+      for (const kind of input.kinds) {
+        const { ids, head } = await missingSince(input, kind);
+        if (head?.syncRunId === input.syncRunId) {
+          // A retry after the head moved: it was done, with this count.
+          deletedByKind[kind] = head.deleted;
+          continue;
+        }
+        // Each read and written by its id alone (see writePage): only records still this connection's and
+        // unseen by this run (a page of older code sets lastSeenRunId). One this run marked already (a retried
+        // attempt) counts again, so the count survives a retry.
+        const stored = await heartbeatWhile(
+          mapLimited(ids, 16, (_id) =>
+            records.findOne(
+              { _id },
+              { projection: { status: 1, connectionId: 1, lastSeenRunId: 1, deletedByRunId: 1 } },
+            ),
+          ),
+        );
+        let deleted = 0;
+        const mark: string[] = [];
+        for (const doc of stored) {
+          if (!doc || doc.connectionId !== input.connectionId || doc.lastSeenRunId === input.syncRunId) continue;
+          if (doc.status === 'active') mark.push(doc._id);
+          else if (doc.status === 'deleted_at_provider' && doc.deletedByRunId === input.syncRunId) deleted++;
+        }
+        for (let i = 0; i < mark.length; i += 1000) {
+          const result = await heartbeatWhile(
+            records.bulkWrite(
+              mark.slice(i, i + 1000).map((_id) => ({
+                updateOne: {
+                  filter: { _id, status: 'active' as const },
+                  update: {
+                    $set: { status: 'deleted_at_provider' as const, deletedAt, deletedByRunId: input.syncRunId },
+                  },
+                },
+              })),
+              { ordered: false },
+            ),
+          );
+          deleted += result.modifiedCount;
+        }
+        deletedByKind[kind] = deleted;
+        await ledger.putHead({
+          accountId: input.accountId,
+          connectionId: input.connectionId,
+          kind,
+          syncRunId: input.syncRunId,
+          pages: input.pagesByKind[kind] ?? 0,
+          deleted,
+          completedAt: deletedAt,
+        });
+        if (head) await heartbeatWhile(ledger.dropPages(input.connectionId, kind, head.syncRunId, head.pages));
+      }
+      return { deletedByKind };
+    },
+
+    /** A run that failed or was cancelled leaves no pages in the ledger (the head stays the last complete run). */
+    async discardSyncRun(input: CompleteSyncInput): Promise<void> {
+      for (const kind of input.kinds) {
+        const head = await ledger.head(input.connectionId, kind);
+        if (head?.syncRunId === input.syncRunId) continue;
+        await ledger.dropPages(input.connectionId, kind, input.syncRunId, input.pagesByKind[kind] ?? 0);
+      }
     },
 
     /** After a successful full sync: records of this kind the run did not see are gone at the provider. */

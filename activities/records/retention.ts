@@ -13,6 +13,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Notifier } from '../notify/port.js';
 import type { AccountKeys } from '../secrets/account-keys.js';
 import type { SecretVault } from '../secrets/port.js';
+import { syncLedger } from './ledger.js';
 import { checkRecordOrigin, providerRecords } from './store.js';
 
 export interface RetentionActivityDeps {
@@ -192,6 +193,9 @@ export function createRetentionActivities({
           );
       }
       const last = batch.at(-1);
+      const done = !(batch.length === size && last);
+      // The connection's sync ledger (ids and hashes of what its runs saw) ends with it.
+      if (done) await syncLedger(db).deleteMany({ connectionId: input.connectionId });
       return {
         processed: batch.length,
         deleted: input.retention === 'delete' ? verified.length : 0,

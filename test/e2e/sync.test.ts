@@ -92,14 +92,21 @@ describe('provider data sync', () => {
     const sandbox = stack.sandbox!.data;
     const before = await allRecords();
     const again = await syncNow();
-    for (const kind of kinds) expect(again.totals[kind]).toMatchObject({ deleted: 0 });
+    // Nothing changed at the provider: every record read again, none written, none gone.
+    for (const kind of kinds)
+      expect(again.totals[kind]).toMatchObject({
+        fetched: sandbox.count('github', username, kind),
+        written: 0,
+        deleted: 0,
+      });
     const afterRepeat = await allRecords();
-    expect(afterRepeat.map((r) => r.recordId)).toEqual(before.map((r) => r.recordId));
-    // Same content, same hash; the origin now names the run that saw it last.
+    expect(afterRepeat).toEqual(before);
+    // Same content, same hash, same origin: it names the run that fetched this content, which is still the first.
     const hashes = new Map(before.map((r) => [r.recordId, r.origin.contentHash]));
+    const firstRun = before[0]!.origin.syncRunId;
     for (const r of afterRepeat) {
       expect(r.origin.contentHash).toBe(hashes.get(r.recordId));
-      expect(r.origin.syncRunId).toBe(again.syncRunId);
+      expect(r.origin.syncRunId).toBe(firstRun);
     }
 
     const [changed, removed] = sandbox.ids('github', username, 'repositories');
@@ -107,7 +114,8 @@ describe('provider data sync', () => {
     sandbox.change('github', username, 'repositories', changed!, { description: 'rewritten at the provider' });
     sandbox.remove('github', username, 'repositories', removed!);
     const third = await syncNow();
-    expect(third.totals.repositories).toMatchObject({ deleted: 1 });
+    // Only the changed record is written; the removed one is found gone.
+    expect(third.totals.repositories).toMatchObject({ written: 1, deleted: 1 });
     const after = await allRecords('provider=github&kind=repositories');
     const externalIdOf = (id: string) =>
       stack.sandbox!.providerItem('github', username, 'repositories', id)?.externalId;
@@ -135,6 +143,46 @@ describe('provider data sync', () => {
     const history = await stack.temporal.workflow.getHandle(syncId()).fetchHistory();
     // Retries happen inside activities: no failure reaches the workflow.
     expect(history.events?.some((e) => e.activityTaskFailedEventAttributes)).toBe(false);
+  }, 90_000);
+
+  it('writes only what changed when every page shifts: one removed from the first page, two added at the end', async () => {
+    const sandbox = stack.sandbox!.data;
+    // 450 starred from the test above: pages of 100, so removing the first moves a record onto every earlier page.
+    const [first] = sandbox.ids('github', username, 'starred');
+    const firstExternalId = stack.sandbox!.providerItem('github', username, 'starred', first!)!.externalId;
+    sandbox.remove('github', username, 'starred', first!);
+    sandbox.setCount('github', username, 'starred', 452);
+    const before = new Map((await allRecords('provider=github&kind=starred')).map((r) => [r.recordId, r]));
+    const result = await syncNow();
+    expect(result.totals.starred).toMatchObject({ fetched: 451, written: 2, deleted: 1 });
+    const after = await allRecords('provider=github&kind=starred');
+    expect(after.filter((r) => r.status === 'active')).toHaveLength(451);
+    expect(after.find((r) => r.externalId === firstExternalId)).toMatchObject({ status: 'deleted_at_provider' });
+    // The records that only moved to another page are as they were, origin and all.
+    const moved = after.filter((r) => before.has(r.recordId) && r.externalId !== firstExternalId);
+    expect(moved).toHaveLength(449);
+    for (const r of moved) expect(r).toEqual(before.get(r.recordId));
+    const added = after.filter((r) => !before.has(r.recordId));
+    expect(added.map((r) => r.origin.syncRunId)).toEqual([result.syncRunId, result.syncRunId]);
+  }, 90_000);
+
+  it('finds removals in records stored before the sync ledger, once, by their connection', async () => {
+    const sandbox = stack.sandbox!.data;
+    // As a connection whose last complete sync ran before the ledger existed: no head, no pages.
+    await stack.db.collection(collections.syncLedger).deleteMany({ accountId: person.accountId });
+    const [gone] = sandbox.ids('github', username, 'organizations');
+    const goneExternalId = stack.sandbox!.providerItem('github', username, 'organizations', gone!)!.externalId;
+    sandbox.remove('github', username, 'organizations', gone!);
+    const result = await syncNow();
+    expect(result.totals.organizations).toMatchObject({ written: 0, deleted: 1 });
+    expect(result.totals.repositories).toMatchObject({ written: 0, deleted: 0 });
+    const orgs = await allRecords('provider=github&kind=organizations');
+    expect(orgs.find((r) => r.externalId === goneExternalId)).toMatchObject({ status: 'deleted_at_provider' });
+    // The run that found it is now the ledger's head for every kind: one per kind, its pages only.
+    const ledger = await stack.db.collection(collections.syncLedger).find({ accountId: person.accountId }).toArray();
+    const heads = ledger.filter((d) => d.type === 'head');
+    expect(heads.map((h) => [h.kind, h.syncRunId]).sort()).toEqual(kinds.map((k) => [k, result.syncRunId]).sort());
+    expect(ledger.filter((d) => d.type === 'page').every((p) => p.syncRunId === result.syncRunId)).toBe(true);
   }, 90_000);
 
   it('finds a record whose origin was edited', async () => {

@@ -202,7 +202,7 @@ it('records a sync cancelled by a disconnect mid-page, that disconnect cancelled
   const syncHandle = stack.temporal.workflow.getHandle(sync.body.workflowId);
   await eventually(
     async () =>
-      ((await syncHandle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'syncPage') ||
+      ((await syncHandle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'syncPages') ||
       undefined,
     'a page in flight',
   );

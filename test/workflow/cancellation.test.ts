@@ -97,14 +97,14 @@ async function syncStuckOnAPage(who: SignedUp): Promise<WorkflowHandle> {
   const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', { token: who.token });
   expect(res.status).toBe(202);
   const handle = stack.temporal.workflow.getHandle(res.body.workflowId);
-  await pendingActivity(handle, 'syncPage', { started: true });
+  await pendingActivity(handle, 'syncPages', { started: true });
   return handle;
 }
 
 /** The sync's page in flight stopped before the sync wrote its audit event, and wrote nothing. */
 async function expectPageStoppedFirst(handle: WorkflowHandle): Promise<void> {
   const events = (await eventTypes(handle)).filter((e) => e.type !== 'other');
-  const canceledPage = events.findIndex((e) => e.type === 'canceled' && e.activity === 'syncPage');
+  const canceledPage = events.findIndex((e) => e.type === 'canceled' && e.activity === 'syncPages');
   const audit = events.findIndex((e) => e.type === 'scheduled' && e.activity === 'appendAuditEvent');
   expect(canceledPage, 'the page reports its cancellation').toBeGreaterThanOrEqual(0);
   expect(audit, 'the audit write comes after the page stopped').toBeGreaterThan(canceledPage);

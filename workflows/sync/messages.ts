@@ -6,6 +6,8 @@ export interface KindTotals {
   fetched: number;
   written: number;
   deleted: number;
+  /** Pages of the kind written so far (runs after `sync-page-batches`): the next page's place in the sync ledger. */
+  pages?: number;
 }
 
 /** Where a sync stands; carried across continue-as-new so a run resumes where it stopped. */

@@ -55,13 +55,27 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
   // Runs that started before `sync-cancellation` went on as a failure when cancelled, their audit write cancelled with them.
   const handlesCancellation = patched('sync-cancellation');
   const pages = handlesCancellation ? recordActsUntilStopped : recordActs;
-  const sum = (field: keyof KindTotals) => Object.values(checkpoint.totals).reduce((n, t) => n + t[field], 0);
+  // Runs that started before `sync-page-batches` write one page per activity, every record an upsert, and look
+  // for deletions by query; after it an activity writes a batch of pages, only what changed since the last
+  // complete run (the sync ledger), and the deletion check reads this connection's ledger.
+  const batches = patched('sync-page-batches');
+  const ledgerInput = () => ({
+    accountId: input.accountId,
+    provider: input.provider,
+    connectionId: input.connectionId,
+    kinds,
+    syncRunId,
+    pagesByKind: Object.fromEntries(kinds.map((k) => [k, checkpoint.totals[k]?.pages ?? 0])),
+  });
+  const sum = (field: 'fetched' | 'written' | 'deleted') =>
+    Object.values(checkpoint.totals).reduce((n, t) => n + t[field], 0);
   // A page that ran on to its end after the cancel may still fail or time out: the run was cancelled all the same.
   const wasCancelled = (err: unknown) =>
     handlesCancellation && (isCancellation(err) || CancellationScope.current().consideredCancelled);
   const endCancelled = async (err: unknown): Promise<never> => {
     enter('cancelled');
     // The workflow's own scope is cancelled: only a non-cancellable one still reaches the audit log.
+    if (batches) await CancellationScope.nonCancellable(() => recordActs.discardSyncRun(ledgerInput()));
     await CancellationScope.nonCancellable(() =>
       records.appendAuditEvent({
         eventId: `${workflowId}/${syncRunId}/sync.cancelled`,
@@ -87,7 +101,7 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
       const kind = kinds[checkpoint.kindIndex]!;
       enter(`syncing:${kind}`);
       const totals = (checkpoint.totals[kind] ??= emptyTotals());
-      const page = await pages.syncPage({
+      const pageInput = {
         accountId: input.accountId,
         provider: input.provider,
         connectionId: input.connectionId,
@@ -95,11 +109,15 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
         cursor: checkpoint.cursor,
         syncRunId,
         pageSize: input.pageSize ?? defaultPageSize,
-      });
+      };
+      const page = batches
+        ? await pages.syncPages({ ...pageInput, pageIndex: totals.pages ?? 0 })
+        : { ...(await pages.syncPage(pageInput)), pages: 1 };
       totals.fetched += page.fetched;
       totals.written += page.written;
-      checkpoint.pages++;
-      pagesThisRun++;
+      if (batches) totals.pages = (totals.pages ?? 0) + page.pages;
+      checkpoint.pages += page.pages;
+      pagesThisRun += page.pages;
       if (page.nextCursor === null) {
         checkpoint.kindIndex++;
         checkpoint.cursor = null;
@@ -117,6 +135,7 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
     const type = failureTypeOf(cause) ?? 'SyncFailed';
     const message = cause instanceof Error ? cause.message : String(cause);
     enter('failed');
+    if (batches) await recordActs.discardSyncRun(ledgerInput());
     await records.appendAuditEvent({
       eventId: `${workflowId}/${syncRunId}/sync.failed`,
       action: 'provider.sync_failed',
@@ -132,7 +151,10 @@ export async function syncProvider(input: SyncInput): Promise<SyncResult> {
   // Only a complete run may conclude that what it did not see is gone.
   try {
     enter('detecting_deletions');
-    if (patched('deletion-check-once')) {
+    if (batches) {
+      const { deletedByKind } = await pages.completeSyncRun(ledgerInput());
+      for (const kind of kinds) (checkpoint.totals[kind] ??= emptyTotals()).deleted = deletedByKind[kind] ?? 0;
+    } else if (patched('deletion-check-once')) {
       const { deletedByKind } = await pages.markMissingDeletedAll({
         connectionId: input.connectionId,
         kinds,

@@ -1,0 +1,132 @@
+/**
+ * The sync ledger (`sync_ledger`): what each page of a sync run held, per connection and kind, so the next
+ * run can tell an unchanged page without reading the records, and the deletion check reads only this
+ * connection's pages instead of the whole `provider_records` collection.
+ *
+ * - A page: `page|<connectionId>|<kind>|<syncRunId>|<n>` — the external ids on the run's n-th page of the
+ *   kind, in order, and each one's content hash. Written after the page's records, so a page in the
+ *   ledger always names records that exist.
+ * - The head: `head|<connectionId>|<kind>` — the last complete run of the kind and how many pages it had.
+ *   Moved by the deletion check of the next complete run, which then deletes the pages of the one before.
+ *
+ * Every read and write is by exact `_id` (the one lookup every MongoDB-compatible server serves from its
+ * index), so the cost of a sync's bookkeeping does not grow with other accounts' data. Holds ids and hashes,
+ * never content; erasure deletes the account's documents, a disconnect the connection's.
+ */
+import type { Collection, Db } from 'mongodb';
+import { collections } from '../../domain/collections.js';
+
+export interface LedgerPage {
+  _id: string;
+  type: 'page';
+  accountId: string;
+  connectionId: string;
+  kind: string;
+  syncRunId: string;
+  n: number;
+  /** The page's external ids, in the order the provider listed them. */
+  ids: string[];
+  /** `hashes[i]`: SHA-256 of `ids[i]`'s canonical content. */
+  hashes: string[];
+}
+
+export interface LedgerHead {
+  _id: string;
+  type: 'head';
+  accountId: string;
+  connectionId: string;
+  kind: string;
+  syncRunId: string;
+  pages: number;
+  /** Records the run marked deleted at the provider, per kind (what a retried deletion check answers). */
+  deleted: number;
+  completedAt: string;
+}
+
+export type LedgerDocument = LedgerPage | LedgerHead;
+
+export function syncLedger(db: Db): Collection<LedgerDocument> {
+  return db.collection<LedgerDocument>(collections.syncLedger);
+}
+
+export const ledgerIds = {
+  head: (connectionId: string, kind: string) => `head|${connectionId}|${kind}`,
+  page: (connectionId: string, kind: string, syncRunId: string, n: number) =>
+    `page|${connectionId}|${kind}|${syncRunId}|${n}`,
+};
+
+/** Whether a page holds exactly these records with exactly this content, in this order. */
+export function samePage(page: Pick<LedgerPage, 'ids' | 'hashes'>, ids: string[], hashes: string[]): boolean {
+  if (page.ids.length !== ids.length) return false;
+  for (let i = 0; i < ids.length; i++) if (page.ids[i] !== ids[i] || page.hashes[i] !== hashes[i]) return false;
+  return true;
+}
+
+/** At most `limit` lookups in flight: a thousand pages are read in a few round trips' time, not one by one. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class SyncLedger {
+  readonly #col: Collection<LedgerDocument>;
+
+  constructor(db: Db) {
+    this.#col = syncLedger(db);
+  }
+
+  async head(connectionId: string, kind: string): Promise<LedgerHead | null> {
+    const doc = await this.#col.findOne({ _id: ledgerIds.head(connectionId, kind) });
+    return doc?.type === 'head' ? doc : null;
+  }
+
+  async page(connectionId: string, kind: string, syncRunId: string, n: number): Promise<LedgerPage | null> {
+    const doc = await this.#col.findOne({ _id: ledgerIds.page(connectionId, kind, syncRunId, n) });
+    return doc?.type === 'page' ? doc : null;
+  }
+
+  /** Pages 0 … count-1 of a run (a page never written, by a run cut short, is left out). */
+  async pages(connectionId: string, kind: string, syncRunId: string, count: number): Promise<LedgerPage[]> {
+    const pages = await mapLimited(
+      Array.from({ length: count }, (_, n) => n),
+      16,
+      (n) => this.page(connectionId, kind, syncRunId, n),
+    );
+    return pages.filter((p): p is LedgerPage => p !== null);
+  }
+
+  /** Idempotent: a retried batch writes the same pages again. */
+  async putPages(pages: LedgerPage[]): Promise<void> {
+    if (pages.length === 0) return;
+    await this.#col.bulkWrite(
+      pages.map((p) => ({ replaceOne: { filter: { _id: p._id }, replacement: p, upsert: true } })),
+      { ordered: false },
+    );
+  }
+
+  async putHead(head: Omit<LedgerHead, '_id' | 'type'>): Promise<void> {
+    const _id = ledgerIds.head(head.connectionId, head.kind);
+    await this.#col.replaceOne({ _id }, { type: 'head', ...head }, { upsert: true });
+  }
+
+  /** Deletes pages 0 … count-1 of a run (those that exist). */
+  async dropPages(connectionId: string, kind: string, syncRunId: string, count: number): Promise<void> {
+    for (let n = 0; n < count; n += 500) {
+      const ids = Array.from({ length: Math.min(500, count - n) }, (_, i) =>
+        ledgerIds.page(connectionId, kind, syncRunId, n + i),
+      );
+      await this.#col.bulkWrite(
+        ids.map((_id) => ({ deleteOne: { filter: { _id } } })),
+        { ordered: false },
+      );
+    }
+  }
+}
