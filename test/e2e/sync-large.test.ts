@@ -2,7 +2,7 @@
  * A huge account: 100 000 Google records (contacts, calendar events, Drive files: the People, Calendar and
  * Drive APIs serve up to 1 000 a page) synced through the real stack in pages of 1 000, continuing as new every
  * 20 pages. Every record arrives once, with one sync-run id across all runs; each run's history stays small;
- * a second sync of the same data replaces instead of duplicating.
+ * a second sync of the same data writes nothing and duplicates nothing.
  */
 import { randomBytes } from 'node:crypto';
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
@@ -105,13 +105,15 @@ describe('a 100 000-record account', () => {
     expect(await recordContent(stack.deps.accountKeys, stored!)).toEqual(served.item);
   }, 900_000);
 
-  it('replaces rather than duplicates when the same 100 000 records are synced again', async () => {
+  it('writes nothing when the same 100 000 records are synced again, and duplicates none', async () => {
     const res = await call<{ workflowId: string }>(stack, 'POST', `/v1/me/providers/${provider}/sync`, {
       token: person.token,
     });
     expect(res.status).toBe(202);
     const again: SyncResult = await stack.temporal.workflow.getHandle(res.body.workflowId).result();
     expect(Object.values(again.totals).reduce((n, t) => n + t.fetched, 0)).toBe(total);
+    // Nothing changed at the provider: every page matched the first sync's in the sync ledger.
+    for (const kind of Object.keys(counts)) expect(again.totals[kind]).toMatchObject({ written: 0, deleted: 0 });
     const preview = await call<Preview>(stack, 'GET', `/v1/me/providers/${provider}/disconnect-preview`, {
       token: person.token,
     });
@@ -121,8 +123,12 @@ describe('a 100 000-record account', () => {
       await records.countDocuments({
         accountId: person.accountId,
         provider,
-        'origin.syncRunId': again.syncRunId,
+        status: 'active',
       }),
     ).toBe(total);
+    // Untouched: each record's origin still names the run that fetched its content.
+    expect(
+      await records.countDocuments({ accountId: person.accountId, provider, 'origin.syncRunId': again.syncRunId }),
+    ).toBe(0);
   }, 900_000);
 });

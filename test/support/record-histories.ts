@@ -7,8 +7,9 @@
  * It never overwrites a file: recorded histories are what older code wrote and the replay test needs them as
  * they are. Set `CRA_HISTORIES_OUT=<dir>` to record a fresh set elsewhere (then copy over what you mean to add).
  *
- * Sync: every completed run passes the `patched('deletion-check-once')` marker, so both sync histories hold
- * it. A history from before that patch (one `markMissingDeleted` per kind) cannot be produced with today's
+ * Sync: `sync-completed` and `sync-deletion-check` were recorded before `sync-page-batches` (one page per
+ * activity, the `deletion-check-once` marker); `sync-batches-*` after it. Every completed run passes the
+ * `patched('deletion-check-once')` marker, so both older sync histories hold it. A history from before that patch (one `markMissingDeleted` per kind) cannot be produced with today's
  * code — `patched()` is true for every new run — so none is recorded here.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -117,6 +118,34 @@ it('records signup, link, token custody, sync (twice) and disconnect of one conn
   expect(custodyResult.status).toBe('stopped');
   await save('token-custody-completed', custodyId);
   await save('disconnect-completed', disconnect.body.workflowId);
+});
+
+it('records a sync in batches of pages and its ledger deletion check (after sync-page-batches)', async () => {
+  const username = `history-batches-${run}`;
+  const sandbox = stack.sandbox!.data;
+  // Two pages of starred (GitHub's 100 a page) in one batch; one page of the other kinds.
+  for (const kind of sandbox.kinds('github')) sandbox.setCount('github', username, kind, 3);
+  sandbox.setCount('github', username, 'starred', 150);
+  const person = await signedUp(stack, `auth0|${username}`);
+  const { answer } = await linkThroughSandbox(stack, person, 'github', username);
+  expect(answer.body).toMatchObject({ status: 'linked' });
+  const syncId = workflowIds.sync(person.accountId, 'github');
+  const firstSync = await runIdOf(syncId);
+  await stack.temporal.workflow.getHandle(syncId, firstSync).result();
+  await save('sync-batches-completed', syncId, firstSync);
+
+  // One record changed and one gone: the second run writes one and its ledger deletion check marks one.
+  const [changed, removed] = sandbox.ids('github', username, 'starred');
+  sandbox.change('github', username, 'starred', changed!, { description: 'changed at the provider' });
+  sandbox.remove('github', username, 'starred', removed!);
+  const again = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', {
+    token: person.token,
+  });
+  expect(again.status).toBe(202);
+  const secondSync = await runIdOf(again.body.workflowId);
+  const second: SyncResult = await stack.temporal.workflow.getHandle(again.body.workflowId, secondSync).result();
+  expect(second.totals.starred).toMatchObject({ fetched: 149, written: 1, deleted: 1, pages: 2 });
+  await save('sync-batches-deletion-check', again.body.workflowId, secondSync);
 });
 
 it('records a recovery the owner cancels', async () => {

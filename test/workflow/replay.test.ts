@@ -8,6 +8,9 @@
  * - `link-completed.json`, `link-awaiting-callback.json`: before `link-url-off-history` and `link-undo-notice`;
  * - `recovery-completed.json`: before `recovery-links-during-recovery` (`recovery-linked-during-recovery.json`: after).
  * The sync histories hold `deletion-check-once`; none from before it exists (today's code cannot record one).
+ * - `sync-completed.json`, `sync-deletion-check.json`, `sync-cancelled-by-disconnect.json`: before
+ *   `sync-page-batches` (one `syncPage` per page); `sync-batches-completed.json`, `sync-batches-deletion-check.json`:
+ *   after it (`syncPages` batches, the ledger's `completeSyncRun`).
  * - `sync-cancelled-by-disconnect.json`, `disconnect-cancelled.json`, `link-cancelled.json`,
  *   `token-custody-cancelled.json`: cancelled runs after `sync-cancellation`, `disconnect-cancellation`,
  *   `link-cancellation` and `token-custody-cancellation` (the completed histories above are from before them).
