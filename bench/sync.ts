@@ -3,8 +3,10 @@
  *
  *  1. Throughput: a bench person links GitHub through the sandbox (the real flow), the sandbox serves N
  *     repositories, and `POST /v1/me/providers/github/sync` runs the sync workflow (pages fetched with the
- *     connection's token, a content hash and an origin MAC per record, one bulk upsert per page). Timed
- *     from the request to the workflow's result → records/s.
+ *     connection's token, a content hash and an origin MAC per record, one `insertMany` per page, batches of
+ *     pages per activity). Timed from the request to the workflow's result → records/s. Then the same data
+ *     again (nothing changed: nothing may be written) → its time as a fraction of the first sync's; and once
+ *     more after the memory sync stored another account's records → whether the deletion check grew.
  *  2. Baseline: the same N documents — built from the same pages with the same hash and MAC, before the
  *     clock starts — written with plain `insertMany` (ordered: false, batches of the page size) into a
  *     fresh collection with the same indexes, once before and once after the sync → records/s. The ratio
@@ -393,8 +395,22 @@ type ActivityTimes = Map<string, { count: number; totalMs: number; attempts: num
 interface SyncHistory {
   times: ActivityTimes;
   runs: number;
-  /** Scheduled → closed of each `syncPage`, in page order: whether a page costs more as the collection grows. */
-  pageMs: number[];
+  /**
+   * Scheduled → closed of each page activity (`syncPages`: a batch of pages; `syncPage` before it: one page), in
+   * order, with the records it read: whether a batch costs more as the collection grows.
+   */
+  batches: Array<{ ms: number; records: number }>;
+}
+
+/** The page activities' type names: batches since `sync-page-batches`, one page each before. */
+const pageActivities = new Set(['syncPages', 'syncPage']);
+
+/** `fetched` from a page activity's result (JSON payload: no codec in the bench's stack). */
+function fetchedOf(result: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null | undefined): number {
+  const data = result?.payloads?.[0]?.data;
+  if (!data) return 0;
+  const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as { fetched?: number };
+  return parsed.fetched ?? 0;
 }
 
 function timestampMs(
@@ -406,13 +422,13 @@ function timestampMs(
 /** Scheduled → closed per activity type over every run of one sync (continue-as-new chains them, newest first). */
 async function syncHistory(stack: BenchStack, workflowId: string): Promise<SyncHistory> {
   const times: ActivityTimes = new Map();
-  const pagesByRun: number[][] = [];
+  const pagesByRun: Array<Array<{ ms: number; records: number }>> = [];
   let run: string | undefined = (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
   while (run) {
     const events = (await stack.temporal.workflow.getHandle(workflowId, run).fetchHistory()).events ?? [];
     const scheduled = new Map<string, { type: string; at: number }>();
     const attempts = new Map<string, number>();
-    const pages: number[] = [];
+    const pages: Array<{ ms: number; records: number }> = [];
     let previous: string | undefined;
     for (const e of events) {
       const startedAttrs = e.workflowExecutionStartedEventAttributes;
@@ -434,12 +450,13 @@ async function syncHistory(stack: BenchStack, workflowId: string): Promise<SyncH
       entry.totalMs += ms;
       entry.attempts += attempts.get(String(closed.scheduledEventId)) ?? 1;
       times.set(from.type, entry);
-      if (from.type === 'syncPage') pages.push(ms);
+      if (pageActivities.has(from.type))
+        pages.push({ ms, records: fetchedOf(e.activityTaskCompletedEventAttributes?.result) });
     }
     pagesByRun.unshift(pages);
     run = previous;
   }
-  return { times, runs: pagesByRun.length, pageMs: pagesByRun.flat() };
+  return { times, runs: pagesByRun.length, batches: pagesByRun.flat() };
 }
 
 interface SyncRun {
@@ -508,7 +525,12 @@ const progressEveryMs = 15_000;
 const stuckAttempts = 5;
 
 /** Serve `records` repositories to the account, request a sync over HTTP, wait for its result; watch the worker's memory throughout. */
-async function timedSync(stack: BenchStack, account: LinkedAccount, records: number): Promise<SyncRun> {
+async function timedSync(
+  stack: BenchStack,
+  account: LinkedAccount,
+  records: number,
+  expect: { written?: number } = {},
+): Promise<SyncRun> {
   sandboxOf(stack).data.setCount(provider, account.username, kind, records);
   const watch = watchMemory(stack.workerProcess!.pid);
   let workflowId = '';
@@ -527,6 +549,9 @@ async function timedSync(stack: BenchStack, account: LinkedAccount, records: num
       status: 'active',
     });
     if (stored !== records) throw new Error(`the sync left ${stored} active ${kind}, not ${records}`);
+    const written = Object.values(result!.totals).reduce((n, t) => n + t.written, 0);
+    if (expect.written !== undefined && written !== expect.written)
+      throw new Error(`the sync wrote ${written} records, not ${expect.written}`);
     return { records, timed: t, memory, result: result!, workflowId, history: await syncHistory(stack, workflowId) };
   } catch (err) {
     watch.stop();
@@ -542,6 +567,10 @@ interface Results {
   insertAfter: TimedWrites;
   upsert: TimedWrites;
   sync: SyncRun;
+  /** The same account synced again with nothing changed at the provider. */
+  resync: SyncRun;
+  /** And again after the memory sync stored another account's records (absent with `--memory-records 0`). */
+  resyncAfterOthers?: SyncRun;
   activities: SyncHistory;
   /** The secondary indexes the raw writes' collections had (those of `provider_records` at the time), and those `provider_records` had after the sync. */
   indexes: { raw: string[]; afterSync: string[] };
@@ -616,16 +645,25 @@ async function runSyncBench(flags: Flags): Promise<void> {
     const insertAfter = await rawWrite(stack, 'insert', batches, 'after');
     batches.length = 0;
     log(`raw insertMany again: ${fixed(rate(insertAfter), 0)} records/s`);
-    // The memory sync starts from an empty collection, as the throughput sync did: what an upsert costs
-    // depends on how many records are stored already (see the notes in BENCHMARKS.md).
-    await providerRecords(stack.db).deleteMany({ accountId: account.accountId });
+
+    log(`syncing the same ${opts.records} ${kind} again, nothing changed at the provider …`);
+    const resync = await timedSync(stack, account, opts.records, { written: 0 });
+    log(
+      `re-sync: ${seconds(resync.timed)} s (${ratioText(resync.timed.ms / sync.timed.ms)} of the first sync's time), ${writtenOf(resync)} written`,
+    );
 
     let memoryRun: SyncRun | undefined;
+    let resyncAfterOthers: SyncRun | undefined;
     if (opts.memoryRecords > 0) {
       const second = await linkedAccount(stack, `bench|${runId}-memory`, `bench-mem-${runId}`);
       log(`syncing ${opts.memoryRecords} ${kind} for a second account, for the worker's peak memory …`);
       memoryRun = await timedSync(stack, second, opts.memoryRecords);
       log(`sync: ${fixed(rate(memoryRun.timed), 0)} records/s, worker peak ${mib(memoryRun.memory.peakKiB)} MiB`);
+      log(`the first account's ${opts.records} again, with the second account's records stored …`);
+      resyncAfterOthers = await timedSync(stack, account, opts.records, { written: 0 });
+      log(
+        `re-sync: ${seconds(resyncAfterOthers.timed)} s, deletion check ${fixed(deletionCheckMs(resyncAfterOthers) / 1000, 2)} s (${fixed(deletionCheckMs(resync) / 1000, 2)} s before)`,
+      );
     }
 
     const results: Results = {
@@ -636,6 +674,8 @@ async function runSyncBench(flags: Flags): Promise<void> {
       insertAfter,
       upsert,
       sync,
+      resync,
+      ...(resyncAfterOthers ? { resyncAfterOthers } : {}),
       activities,
       workerAtStart,
       ...(sealing ? { sealing } : {}),
@@ -730,7 +770,7 @@ function renderTables(r: Results): string {
   );
 
   const share = (ms: number) => `${fixed((100 * ms) / r.sync.timed.ms, 0)} %`;
-  const syncPage = r.activities.times.get('syncPage');
+  const syncPage = r.activities.times.get('syncPages') ?? r.activities.times.get('syncPage');
   const activityMs = [...r.activities.times.values()].reduce((n, t) => n + t.totalMs, 0);
   const parts = markdownTable(
     [
@@ -762,7 +802,7 @@ function renderTables(r: Results): string {
       ...(syncPage
         ? [
             [
-              `in the sync: \`syncPage\` activities, scheduled → closed (${syncPage.count} pages, ${syncPage.attempts} attempts)`,
+              `in the sync: page activities (\`syncPages\`), scheduled → closed (${syncPage.count} batches, ${syncPage.attempts} attempts)`,
               fixed(syncPage.totalMs / 1000, 1),
               '',
               share(syncPage.totalMs),
@@ -824,11 +864,17 @@ function renderTables(r: Results): string {
     ? 'Peaks are the kernel’s `VmHWM`, reset when each sync starts (exact), and never below the RSS polled every 100 ms.'
     : 'Peaks are the highest `VmRSS` polled every 100 ms (the kernel refused to reset `VmHWM`): spikes shorter than that can be missed.';
   const idlePeak = `The idle row's peak is \`VmHWM\` since the worker started, bundling the workflows included.`;
-  // A sync's own pages in order: the first ones are the repositories, each written onto the ones before.
-  const pagesOf = (run: SyncRun) =>
-    run.history.pageMs
-      .slice(0, Math.ceil(run.records / p))
-      .map((ms, i) => ({ stored: i * p, records: Math.min(p, run.records - i * p), ms }));
+  // A sync's own batches in order: the repositories, each written onto the ones before (the empty kinds' pages left out).
+  const pagesOf = (run: SyncRun) => {
+    let stored = 0;
+    return run.history.batches
+      .filter((b) => b.records > 0)
+      .map((b) => {
+        const batch = { stored, records: b.records, ms: b.ms };
+        stored += b.records;
+        return batch;
+      });
+  };
   const syncPages = pagesOf(r.memoryRun ?? r.sync);
   const growthRow = (label: string, batches: TimedWrites['batches']) => {
     const g = costGrowth(batches);
@@ -851,14 +897,15 @@ function renderTables(r: Results): string {
     [
       growthRow('raw `insertMany` (before the sync)', r.insertBefore.batches),
       growthRow('raw `bulkWrite` of `replaceOne` upserts', r.upsert.batches),
-      growthRow(`CRA sync of ${r.sync.records}, \`syncPage\` scheduled → closed`, pagesOf(r.sync)),
+      growthRow(`CRA sync of ${r.sync.records}, \`syncPages\` scheduled → closed`, pagesOf(r.sync)),
       ...(r.memoryRun
-        ? [growthRow(`CRA sync of ${r.memoryRun.records} (memory run), \`syncPage\` scheduled → closed`, syncPages)]
+        ? [growthRow(`CRA sync of ${r.memoryRun.records} (memory run), \`syncPages\` scheduled → closed`, syncPages)]
         : []),
     ],
   );
   const sealing = r.sealing ? `\n\n${sealingTables(r, r.sealing)}` : '';
-  return `${throughput}\n\n${parts}\n\n${pageLine(r.activities.pageMs)}\n\n${growth}\n${pageLimitLine(costGrowth(syncPages), p)}\n\n${memory}\n\n${exactness} ${idlePeak}${sealing}\n`;
+  const batchRecords = Math.max(1, ...(r.memoryRun ?? r.sync).history.batches.map((b) => b.records));
+  return `${throughput}\n\n${resyncTable(r)}\n\n${parts}\n\n${pageLine(r.activities.batches)}\n\n${growth}\n${pageLimitLine(costGrowth(syncPages), batchRecords)}\n\n${memory}\n\n${exactness} ${idlePeak}${sealing}\n`;
 }
 
 const total = (ts: readonly Timed[]): Timed => ({
@@ -947,14 +994,53 @@ function sealingTables(r: Results, s: SealingRounds): string {
 }
 
 /** The pages' durations in order, summarised: flat means a page costs the same however many records are stored. */
-function pageLine(pageMs: readonly number[]): string {
-  if (pageMs.length === 0) return '';
-  const s = (ms: number) => fixed(ms / 1000, 2);
+function pageLine(batches: ReadonlyArray<{ ms: number; records: number }>): string {
+  if (batches.length === 0) return '';
+  const s = (b: { ms: number; records: number }) => `${fixed(b.ms / 1000, 2)} (${b.records})`;
   const shown =
-    pageMs.length <= 12
-      ? pageMs.map(s).join(', ')
-      : `${pageMs.slice(0, 4).map(s).join(', ')}, … ${pageMs.slice(-4).map(s).join(', ')}`;
-  return `\`syncPage\` scheduled → closed per page, in order (s): ${shown}.`;
+    batches.length <= 12
+      ? batches.map(s).join(', ')
+      : `${batches.slice(0, 4).map(s).join(', ')}, … ${batches.slice(-4).map(s).join(', ')}`;
+  return `\`syncPages\` scheduled → closed per batch of pages, in order, s (records): ${shown}.`;
+}
+
+/** The deletion check of a sync: its `completeSyncRun` (or, before the ledger, `markMissingDeletedAll`). */
+function deletionCheckMs(run: SyncRun): number {
+  const t = run.history.times.get('completeSyncRun') ?? run.history.times.get('markMissingDeletedAll');
+  return t?.totalMs ?? Number.NaN;
+}
+
+const writtenOf = (run: SyncRun) => Object.values(run.result.totals).reduce((n, t) => n + t.written, 0);
+
+/** The first sync, then the same data again: what a re-sync writes, how long it takes, and its deletion check. */
+function resyncTable(r: Results): string {
+  const row = (label: string, run: SyncRun, others: number) => [
+    label,
+    String(run.records),
+    seconds(run.timed),
+    String(writtenOf(run)),
+    run === r.sync ? '1' : `**${ratioText(run.timed.ms / r.sync.timed.ms)}**`,
+    fixed(deletionCheckMs(run) / 1000, 2),
+    String(others),
+  ];
+  return markdownTable(
+    [
+      'syncs of the first account',
+      'records',
+      'seconds',
+      'records written',
+      '× the first sync’s time',
+      'deletion check s',
+      'other accounts’ records stored',
+    ],
+    [
+      row('first sync (the throughput row above)', r.sync, 0),
+      row('re-sync, nothing changed at the provider', r.resync, 0),
+      ...(r.resyncAfterOthers && r.memoryRun
+        ? [row('re-sync, nothing changed, after the memory sync', r.resyncAfterOthers, r.memoryRun.records)]
+        : []),
+    ],
+  );
 }
 
 /**
@@ -1009,7 +1095,7 @@ function renderSection(r: Results, tables: string, stack: BenchStack): string {
   server and ${stack.versions.mongo.split(' ')[0]} run as separate processes on the same machine
 - Parameters: ${o.records} GitHub repositories (other kinds empty), pages of ${o.pageSize} (\`SYNC_PAGE_SIZE\`; ${pages} pages,
   ${r.activities.runs} workflow run${r.activities.runs > 1 ? 's' : ''}); raw writes in batches of ${o.pageSize};
-  ${r.memoryRun ? `memory sync of ${r.memoryRun.records} records for a second account, into an emptied collection` : 'no memory sync (`--memory-records 0`)'}
+  ${r.memoryRun ? `memory sync of ${r.memoryRun.records} records for a second account, onto the first account's records; then the first account's re-sync again` : 'no memory sync (`--memory-records 0`)'}
 - Indexes: the raw writes' collections had ${list(r.indexes.raw)}; \`provider_records\` had ${list(r.indexes.afterSync)} after the sync
 
 ${tables}
@@ -1019,8 +1105,10 @@ collection with the same indexes, on the same server in the same run (the mean o
 sync). 1.0 would mean CRA imports as fast as the database accepts inserts; the gap is everything a sync does that a
 bulk insert does not: reading the provider's pages over HTTP with the connection's token (and asking the token
 custodian for a fresh one per page, a Temporal update), hashing every record, signing its origin through the
-SecretVault and sealing its content with the account's key, writing each page as \`replaceOne\` upserts keyed by \`_id\` — idempotent, so a retried or replayed page
-converges — instead of inserts, and Temporal's scheduling of one activity per page. **Where the time went:** timed on
+SecretVault and sealing its content with the account's key, comparing each page with the last complete run's
+in the sync ledger and writing it there, and Temporal's scheduling of one activity per batch of pages.
+**A re-sync** with nothing changed reads every page again and writes no record: its pages match the ledger's. Its deletion
+check reads this connection's ledger pages by id, so it costs the same with another account's records stored. **Where the time went:** timed on
 their own, fetching took ${share(r.fetch)}, the content hash, origin MAC and sealing ${share(r.sign)} and the raw upserts ${share(r.upsert)}
 of the sync's time; the rest is the activity and workflow machinery.
 ${growthNote}${sealingNote(r)}Compare ratios between runs with the same \`--records\` and \`--page-size\`, not the records per second.
