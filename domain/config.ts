@@ -131,6 +131,8 @@ export const configSchema = z
     SYNC_INTERVAL: duration.default('6 hours'),
     SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
     SYNC_MAX_PAGES_PER_RUN: z.coerce.number().int().min(1).max(100_000).default(500),
+    // Pages one sync activity reads and writes before it reports back (at most 2000 records / 20 s either way).
+    SYNC_BATCH_PAGES: z.coerce.number().int().min(1).max(100).default(20),
 
     // Data rights: how long a download link lives, the erasure's grace window, how long a tombstone is kept.
     EXPORT_LINK_TTL: duration.default('24 hours'),
@@ -235,7 +237,7 @@ export interface CraConfig {
   /** What the environment overrides of the recovery defaults (`temporal.config.ts`, `domain/recovery.ts`); absent when nothing is. */
   recovery?: RecoveryOverrides;
   /** Provider data sync: schedule interval, page size, pages per run before continue-as-new. */
-  sync: { interval: string; pageSize: number; maxPagesPerRun: number };
+  sync: { interval: string; pageSize: number; maxPagesPerRun: number; batchPages: number };
   /** Where reports for support go (`SUPPORT_EMAIL`); absent: `defaultSupportEmail`. */
   supportEmail?: string;
   /** Data rights: consent purposes (`CONSENT_PURPOSES`), export link lifetime, erasure grace and tombstone retention. */
@@ -358,7 +360,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     providers: providers.config,
     ...(Object.keys(linkClients.value).length > 0 ? { link: { clientRedirectUris: linkClients.value } } : {}),
     linkAutoApproveVerifiedEmail: env.LINK_AUTO_APPROVE_VERIFIED_EMAIL,
-    sync: { interval: env.SYNC_INTERVAL, pageSize: env.SYNC_PAGE_SIZE, maxPagesPerRun: env.SYNC_MAX_PAGES_PER_RUN },
+    sync: {
+      interval: env.SYNC_INTERVAL,
+      pageSize: env.SYNC_PAGE_SIZE,
+      maxPagesPerRun: env.SYNC_MAX_PAGES_PER_RUN,
+      batchPages: env.SYNC_BATCH_PAGES,
+    },
     dataRights: {
       consentPurposes: consentPurposes.value,
       exportLinkTtl: env.EXPORT_LINK_TTL,

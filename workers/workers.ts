@@ -14,7 +14,7 @@ import { createExportActivities } from '../activities/exports/activities.js';
 import { createIdentityActivities } from '../activities/identity/activities.js';
 import { createNotifyActivities } from '../activities/notify/activities.js';
 import { createProviderActivities } from '../activities/providers/activities.js';
-import { createRecordActivities } from '../activities/records/activities.js';
+import { createRecordActivities, defaultSyncBatch } from '../activities/records/activities.js';
 import { createRetentionActivities } from '../activities/records/retention.js';
 import { createSyncControlActivities } from '../activities/sync/control.js';
 import { createRecoveryActivities } from '../activities/recovery/activities.js';
@@ -84,6 +84,7 @@ export async function createWorkers({
         consentPurposes: config.dataRights.consentPurposes,
         providers: config.providers,
         temporal: client,
+        batch: { ...defaultSyncBatch, pages: config.sync.batchPages },
       }),
       ...createRecoveryActivities({
         db: deps.db,

@@ -31,7 +31,7 @@ import {
   checkRecordOrigin,
   providerRecords,
   recordSealContext,
-  signOrigin,
+  signOrigins,
   type SealedRecordDocument,
 } from './store.js';
 import { failure } from '../../domain/failures.js';
@@ -218,13 +218,18 @@ export function createRecordActivities({
   }
 
   /** Everything a page read needs, made once per activity: the reader, the quota, the token (refreshed on a 401). */
-  async function openSync(input: SyncPageInput) {
-    const withdrawn = await consentStopping(db, input.accountId, 'provider_sync', consentPurposes);
+  /** Checked before every page is fetched, so a withdrawal stops a sync under way before it fetches anything more. */
+  async function ensureConsent(accountId: string): Promise<void> {
+    const withdrawn = await consentStopping(db, accountId, 'provider_sync', consentPurposes);
     if (withdrawn)
       throw failure(
         'ConsentWithdrawn',
         `the person withdrew consent "${withdrawn}", which provider sync needs: nothing more is imported`,
       );
+  }
+
+  async function openSync(input: SyncPageInput) {
+    await ensureConsent(input.accountId);
     const resolved = await resolveProvider(input.provider, providers, vault).catch((err: Error) => {
       throw failure('SyncRejected', err.message);
     });
@@ -284,64 +289,69 @@ export function createRecordActivities({
     return { context, read, key, providerAccountId: () => providerAccountId };
   }
 
-  /** A record as sync stores it: content sealed, origin signed over the clear content's hash. */
-  async function recordDocument(
+  /**
+   * Records as sync stores them: content sealed, each origin signed over the clear content's hash — all the
+   * MACs of a page in one SecretVault call (`hmacMany`: one Vault request, one keyring look).
+   */
+  async function recordDocuments(
     key: AccountKey,
     input: SyncPageInput,
     at: { providerAccountId: string; fetchedAt: string; sourceUrl: string },
-    item: { externalId: string; canonical: string; hash: string },
-  ): Promise<SealedRecordDocument> {
-    const _id = recordIdFor(input.accountId, input.provider, input.kind, item.externalId);
-    const origin: RecordOrigin = {
-      provider: input.provider,
-      providerAccountId: at.providerAccountId,
-      connectionId: input.connectionId,
-      syncRunId: input.syncRunId,
-      fetchedAt: at.fetchedAt,
-      sourceUrl: at.sourceUrl,
-      contentHash: item.hash,
-    };
-    return {
-      _id,
-      accountId: input.accountId,
-      provider: input.provider,
-      kind: input.kind,
-      externalId: item.externalId,
-      connectionId: input.connectionId,
-      sealedData: key.seal(recordSealContext(_id), item.canonical),
-      origin,
-      originMac: await signOrigin(vault, {
+    items: ReadonlyArray<{ externalId: string; canonical: string; hash: string }>,
+  ): Promise<SealedRecordDocument[]> {
+    const docs = items.map((item): SealedRecordDocument => {
+      const _id = recordIdFor(input.accountId, input.provider, input.kind, item.externalId);
+      const origin: RecordOrigin = {
+        provider: input.provider,
+        providerAccountId: at.providerAccountId,
+        connectionId: input.connectionId,
+        syncRunId: input.syncRunId,
+        fetchedAt: at.fetchedAt,
+        sourceUrl: at.sourceUrl,
+        contentHash: item.hash,
+      };
+      return {
         _id,
         accountId: input.accountId,
+        provider: input.provider,
         kind: input.kind,
         externalId: item.externalId,
+        connectionId: input.connectionId,
+        sealedData: key.seal(recordSealContext(_id), item.canonical),
         origin,
-      }),
-      status: 'active',
-      lastSeenRunId: input.syncRunId,
-      updatedAt: at.fetchedAt,
-    };
+        originMac: '',
+        status: 'active',
+        lastSeenRunId: input.syncRunId,
+        updatedAt: at.fetchedAt,
+      };
+    });
+    const macs = await signOrigins(vault, docs);
+    docs.forEach((doc, i) => (doc.originMac = macs[i]!));
+    return docs;
+  }
+
+  /** One canonical form per record: its hash, its sealed content and nothing else. */
+  function canonicalRows(items: DataItem[]) {
+    return items.map(({ externalId, data }) => {
+      const canonical = canonicalJson(data);
+      return { externalId, canonical, hash: createHash('sha256').update(canonical).digest('hex') };
+    });
   }
 
   /**
-   * Write one page, touching only what changed since the last complete run's page at the same place:
-   * the same records with the same content write nothing; records new to that page are inserted (one
-   * `insertMany`); a record whose content changed, or that an insert found stored already (moved from
-   * another page, or written by a page retried after a crash), is replaced only when its stored content,
-   * status or connection differ. A retried or replayed page converges on the same records.
+   * What one page writes, compared with the last complete run's page at the same place: the same records with
+   * the same content write nothing; records new to that page are to be inserted, records whose content changed
+   * replaced. The documents are built (sealed, signed) here, so the next page can be built while this one is
+   * written (`applyPage`).
    */
-  async function writePage(
+  async function planPage(
     key: AccountKey,
     input: SyncPagesInput,
     at: { providerAccountId: string; fetchedAt: string; sourceUrl: string },
     items: DataItem[],
     before: LedgerPage | null,
-  ): Promise<{ page: LedgerPage; written: number }> {
-    const rows = items.map(({ externalId, data }) => {
-      // One canonical form per record: its hash, its sealed content and nothing else.
-      const canonical = canonicalJson(data);
-      return { externalId, canonical, hash: createHash('sha256').update(canonical).digest('hex') };
-    });
+  ): Promise<{ page: LedgerPage; fresh: SealedRecordDocument[]; changed: SealedRecordDocument[] }> {
+    const rows = canonicalRows(items);
     const ids = rows.map((r) => r.externalId);
     const hashes = rows.map((r) => r.hash);
     const n = input.pageIndex;
@@ -356,15 +366,29 @@ export function createRecordActivities({
       ids,
       hashes,
     };
-    if (before && samePage(before, ids, hashes)) return { page, written: 0 };
+    if (before && samePage(before, ids, hashes)) return { page, fresh: [], changed: [] };
     const known = new Map(before ? before.ids.map((id, i) => [id, before.hashes[i]]) : []);
-    const fresh: SealedRecordDocument[] = [];
-    const changed: SealedRecordDocument[] = [];
+    const freshRows: typeof rows = [];
+    const changedRows: typeof rows = [];
     for (const row of rows) {
       const had = known.get(row.externalId);
       if (had === row.hash) continue;
-      (had === undefined ? fresh : changed).push(await recordDocument(key, input, at, row));
+      (had === undefined ? freshRows : changedRows).push(row);
     }
+    const docs = await recordDocuments(key, input, at, [...freshRows, ...changedRows]);
+    return { page, fresh: docs.slice(0, freshRows.length), changed: docs.slice(freshRows.length) };
+  }
+
+  /**
+   * Write a planned page: the new records with one `insertMany`; a changed record, or one the insert found
+   * stored already (moved from another page, or written by a page retried after a crash), is read by its id
+   * and replaced only when its stored content, status or connection differ. A retried or replayed page
+   * converges on the same records. Answers how many records it wrote.
+   */
+  async function applyPage(
+    connectionId: string,
+    { fresh, changed }: { fresh: SealedRecordDocument[]; changed: SealedRecordDocument[] },
+  ): Promise<number> {
     let written = 0;
     const replace: AnyBulkWriteOperation<ProviderRecordDocument>[] = changed.map((doc) => ({
       replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true },
@@ -394,7 +418,7 @@ export function createRecordActivities({
             had &&
             had.origin.contentHash === doc.origin.contentHash &&
             had.status === 'active' &&
-            had.connectionId === input.connectionId &&
+            had.connectionId === connectionId &&
             had.sealedData !== undefined;
           if (!same) replace.push({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } });
         });
@@ -404,7 +428,7 @@ export function createRecordActivities({
       const result = await heartbeatWhile(records.bulkWrite(replace, { ordered: false }));
       written += result.modifiedCount + result.upsertedCount;
     }
-    return { page, written };
+    return written;
   }
 
   /** Records of `kind` the connection had that this run did not see: the last complete run's pages minus this one's. */
@@ -447,17 +471,15 @@ export function createRecordActivities({
       const fetchedAt = now().toISOString();
       // Whole-document upserts keyed by _id: a replayed or retried page converges on the same documents
       // (and a record stored in clear before per-account keys is replaced by its sealed form).
-      const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = [];
-      for (const { externalId, data } of page.items) {
-        const canonical = canonicalJson(data);
-        const replacement = await recordDocument(
-          key,
-          input,
-          { providerAccountId: providerAccountId(), fetchedAt, sourceUrl: page.sourceUrl },
-          { externalId, canonical, hash: createHash('sha256').update(canonical).digest('hex') },
-        );
-        ops.push({ replaceOne: { filter: { _id: replacement._id }, replacement, upsert: true } });
-      }
+      const docs = await recordDocuments(
+        key,
+        input,
+        { providerAccountId: providerAccountId(), fetchedAt, sourceUrl: page.sourceUrl },
+        canonicalRows(page.items),
+      );
+      const ops: AnyBulkWriteOperation<ProviderRecordDocument>[] = docs.map((replacement) => ({
+        replaceOne: { filter: { _id: replacement._id }, replacement, upsert: true },
+      }));
       // A cancelled run writes no more pages: the run's audit entry counts only pages that landed.
       if (context.cancellationSignal.aborted)
         throw new CancelledFailure('the sync was cancelled before this page was written');
@@ -482,7 +504,8 @@ export function createRecordActivities({
       let next = await openCursor(input.accountId, input.cursor);
       let pending = read(next);
       const result: SyncPagesResult = { nextCursor: null, pages: 0, fetched: 0, written: 0 };
-      const written: LedgerPage[] = [];
+      const done: LedgerPage[] = [];
+      let writing: Promise<number> | null = null;
       for (;;) {
         const page = await pending;
         context.heartbeat();
@@ -495,38 +518,36 @@ export function createRecordActivities({
         // Consent is checked before each page is fetched, so a withdrawal stops the batch too.
         if (more) {
           const following = page.next;
-          pending = consentStopping(db, input.accountId, 'provider_sync', consentPurposes).then((withdrawn) => {
-            if (withdrawn)
-              throw failure(
-                'ConsentWithdrawn',
-                `the person withdrew consent "${withdrawn}", which provider sync needs: nothing more is imported`,
-              );
-            return read(following);
-          });
+          pending = ensureConsent(input.accountId).then(() => read(following));
           // Handled when awaited; until then a failure of the page ahead must not be unhandled.
           pending.catch(() => undefined);
         }
         const before = head
           ? await ledger.page(input.connectionId, input.kind, head.syncRunId, pageInput.pageIndex)
           : null;
-        if (context.cancellationSignal.aborted) break;
-        const fetchedAt = now().toISOString();
-        const out = await writePage(
+        const plan = await planPage(
           key,
           pageInput,
-          { providerAccountId: providerAccountId(), fetchedAt, sourceUrl: page.sourceUrl },
+          { providerAccountId: providerAccountId(), fetchedAt: now().toISOString(), sourceUrl: page.sourceUrl },
           page.items,
           before,
         );
-        written.push(out.page);
+        // One page written at a time, while the next is fetched and built.
+        if (writing) result.written += await writing;
+        writing = null;
+        if (context.cancellationSignal.aborted) break;
+        writing = applyPage(input.connectionId, plan);
+        // Handled when awaited, below or after the loop.
+        writing.catch(() => undefined);
+        done.push(plan.page);
         result.pages++;
         result.fetched += page.items.length;
-        result.written += out.written;
         next = page.next;
         if (!more || context.cancellationSignal.aborted) break;
       }
+      if (writing) result.written += await writing;
       // The ledger after the records: a page in it always names records that are stored.
-      await heartbeatWhile(ledger.putPages(written));
+      await heartbeatWhile(ledger.putPages(done));
       if (result.pages === 0) throw new CancelledFailure('the sync was cancelled before this page was written');
       // The next page's URL may name the person (Reddit's /user/<name>/submitted): it goes into history sealed.
       result.nextCursor = next === null ? null : await accountKeys.seal(input.accountId, syncCursorContext, next);

@@ -61,6 +61,18 @@ export async function signOrigin(
   return vault.hmac(originMacKey, canonicalJson(originMacInput(doc)));
 }
 
+/** The origin MACs of many records in one SecretVault call, in order. */
+export async function signOrigins(
+  vault: SecretVault,
+  docs: ReadonlyArray<Pick<ProviderRecordDocument, '_id' | 'accountId' | 'kind' | 'externalId' | 'origin'>>,
+): Promise<string[]> {
+  if (docs.length === 0) return [];
+  return vault.hmacMany(
+    originMacKey,
+    docs.map((doc) => canonicalJson(originMacInput(doc))),
+  );
+}
+
 /**
  * What sync writes: the content only sealed, never in clear. Records written before per-account keys
  * may still hold clear `data` (`ProviderRecordDocument`); nothing writes that shape any more.

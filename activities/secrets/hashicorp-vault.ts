@@ -104,6 +104,46 @@ export class HashiCorpVault implements SecretVault {
   }
 
   /**
+   * `POST <transit>/hmac/:name` with `batch_input: [{ input }, …]`, answered by `data.batch_results: [{ hmac }
+   * or { error }, …]` in the same order (https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-hmac,
+   * `batch_input`); at most 1000 inputs a request. An item Vault refuses fails the whole call.
+   */
+  async hmacMany(keyName: string, inputs: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < inputs.length; i += hmacBatch) {
+      const chunk = inputs.slice(i, i + hmacBatch);
+      if (chunk.length === 1) {
+        out.push(await this.hmac(keyName, chunk[0]!));
+        continue;
+      }
+      const key = keySegment(keyName);
+      const path = `${this.transit}/hmac/${key}`;
+      const payload = { batch_input: chunk.map((input) => ({ input: Buffer.from(input, 'utf8').toString('base64') })) };
+      let data: unknown;
+      try {
+        data = await this.call('POST', path, payload);
+      } catch (err) {
+        if (!(err instanceof SecretVaultError && err.type === 'KeyNotFound')) throw err;
+        await this.call('POST', `${this.transit}/keys/${key}`);
+        data = await this.call('POST', path, payload);
+      }
+      const results = (data as { data?: { batch_results?: unknown } } | undefined)?.data?.batch_results;
+      if (!Array.isArray(results) || results.length !== chunk.length)
+        throw malformed('POST', path, 'data.batch_results');
+      for (const r of results as Array<{ hmac?: unknown; error?: unknown }>) {
+        if (typeof r?.hmac !== 'string' || r.hmac === '') {
+          throw new SecretVaultError(
+            'Unavailable',
+            `Vault POST ${path} refused an item: ${typeof r?.error === 'string' ? r.error : 'no hmac in its result'}`,
+          );
+        }
+        out.push(r.hmac);
+      }
+    }
+    return out;
+  }
+
+  /**
    * `POST <transit>/verify/:name` with `{ input, hmac }`; the hash algorithm is left to Vault's default
    * (sha2-256, the same as `hmac`), since older Vaults read `algorithm` and newer ones `hash_algorithm`.
    * A MAC Vault calls malformed is simply not valid; a version Vault does not have is KeyNotFound.
@@ -292,6 +332,9 @@ function vaultErrors(err: unknown): string {
         .toLowerCase()
     : '';
 }
+
+/** Inputs per `batch_input` request: a sync page of 1000 records is one request. */
+const hmacBatch = 1000;
 
 function field<T extends 'string' | 'number' | 'boolean'>(
   body: unknown,

@@ -146,6 +146,15 @@ export class KeyringVault implements SecretVault {
     });
   }
 
+  /** One look at the keyring file for all of them (`hmac` looks once per call). */
+  async hmacMany(keyName: string, inputs: readonly string[]): Promise<string[]> {
+    assertKeyName(keyName);
+    return guard('hmac', async () => {
+      const key = await this.newest(keyName);
+      return inputs.map((input) => `cra:v${key.version}:${macOf(key, input).toString('base64')}`);
+    });
+  }
+
   async verifyHmac(keyName: string, input: string, mac: string): Promise<boolean> {
     assertKeyName(keyName);
     return guard('verify', async () => {

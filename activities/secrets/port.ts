@@ -18,6 +18,8 @@ export interface SecretVault {
   rotateKey(keyName: string): Promise<{ latestVersion: number }>;
   /** HMAC-SHA256 of `input` under the named key (created on first use), e.g. `vault:v1:<base64>`. */
   hmac(keyName: string, input: string): Promise<string>;
+  /** `hmac` of each input, in order, under one key version (Vault: one `batch_input` request per 1000). */
+  hmacMany(keyName: string, inputs: readonly string[]): Promise<string[]>;
   /** Constant-time check of a MAC made by `hmac` (any still-present key version). */
   verifyHmac(keyName: string, input: string, mac: string): Promise<boolean>;
   /** A stored secret (KV v2 in Vault) such as a provider's `{clientId, clientSecret}`; undefined when absent. */

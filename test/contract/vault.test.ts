@@ -178,6 +178,41 @@ describe('HashiCorpVault: transit requests', () => {
     expect(vaultState.requests).toHaveLength(1);
   });
 
+  // https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-hmac: "batch_input (array<object>: nil) –
+  // Specifies a list of items to be processed in a single batch … responses are returned in the 'batch_results'
+  // array component of the 'data' element of the response"; each item an { input } in base64.
+  it('MACs many inputs with one POST /v1/transit/hmac/:name and batch_input, equal to one at a time', async () => {
+    const vault = newVault();
+    const inputs = ['first', 'second', 'third'];
+    const one = await Promise.all(inputs.map((i) => vault.hmac('records', i)));
+    vaultState.requests = [];
+    expect(await vault.hmacMany('records', inputs)).toEqual(one);
+    expect(vaultState.requests).toHaveLength(1);
+    expect(vaultState.requests[0]).toMatchObject({ method: 'POST', path: '/v1/transit/hmac/records' });
+    expect(vaultState.requests[0]?.body).toStrictEqual({ batch_input: inputs.map((i) => ({ input: b64(i) })) });
+    expectWellFormed(vaultState.requests[0]);
+    for (const [i, mac] of one.entries()) expect(await vault.verifyHmac('records', inputs[i]!, mac)).toBe(true);
+    // A key that does not exist yet is created, as for one input.
+    expect(await vault.hmacMany('never-used', ['a', 'b'])).toHaveLength(2);
+    // 2500 inputs: three requests of at most 1000.
+    vaultState.requests = [];
+    const many = Array.from({ length: 2500 }, (_, i) => `input ${i}`);
+    const macs = await vault.hmacMany('records', many);
+    expect(macs).toHaveLength(2500);
+    expect(vaultState.requests.map((r) => (r.body as { batch_input: unknown[] }).batch_input.length)).toEqual([
+      1000, 1000, 500,
+    ]);
+    expect(macs[1234]).toBe(await vault.hmac('records', 'input 1234'));
+  });
+
+  it('fails hmacMany when Vault refuses one item of the batch', async () => {
+    const vault = newVault();
+    await expect(vault.hmacMany('records', ['fine', ''])).rejects.toMatchObject({
+      type: 'Unavailable',
+      message: expect.stringContaining('missing input for HMAC'),
+    });
+  });
+
   // https://developer.hashicorp.com/vault/api-docs/secret/transit#verify-signed-data
   // "POST /transit/verify/:name", "input … base64 encoded", "hmac (string: "") – Specifies the signature
   // output from the /transit/hmac function", "hash_algorithm (string: "sha2-256")"; response data.valid.

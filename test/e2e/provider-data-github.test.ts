@@ -21,7 +21,8 @@ import {
 import { eventually, useTestStack } from '../support/stack.js';
 
 const suffix = randomBytes(3).toString('hex');
-const stack = useTestStack({ sandbox: true });
+// Batches of two pages, so a kind of three pages leaves a next-page URL in the workflow's checkpoint.
+const stack = useTestStack({ sandbox: true, env: { SYNC_BATCH_PAGES: '2' } });
 
 describe('GitHub data through its REST API', () => {
   let person: SignedUp;

@@ -126,6 +126,8 @@ describe('provider data sealed with the account’s key', () => {
       { _id: sealed!._id },
       { $set: { data: clear }, $unset: { sealedData: '' } },
     );
+    // Records stored that way predate the sync ledger too: the connection's next sync has no page to compare with.
+    await stack.db.collection(collections.syncLedger).deleteMany({ connectionId });
     // Tokens as they were stored before: SecretVault ciphertext of the global provider-tokens key.
     const tokens = providerTokens(stack.db);
     const current = (await tokens.findOne({ _id: connectionId }))!;

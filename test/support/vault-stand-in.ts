@@ -202,6 +202,15 @@ function transitRoute(
     case 'hmac': {
       // https://developer.hashicorp.com/vault/api-docs/secret/transit#generate-hmac (no upsert: path_hmac.go)
       if (!key) return send(res, 400, vaultErrors('encryption key not found'));
+      // `batch_input`: a list of { input }, answered in order in `batch_results`, an item's own failure as its `error`.
+      if (Array.isArray(body.batch_input)) {
+        const batch_results = (body.batch_input as Array<{ input?: unknown }>).map((item) =>
+          typeof item?.input === 'string' && item.input !== ''
+            ? { hmac: hmacOf(key, key.versions.length, Buffer.from(item.input, 'base64')) }
+            : { error: 'missing input for HMAC' },
+        );
+        return send(res, 200, { data: { batch_results } });
+      }
       if (!input) return send(res, 400, vaultErrors('missing input for HMAC'));
       return send(res, 200, { data: { hmac: hmacOf(key, key.versions.length, input) } });
     }

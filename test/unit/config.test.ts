@@ -62,7 +62,7 @@ describe('loadConfig defaults', () => {
       signup: { hookSecrets: [], detailsWait: undefined },
       worker: { metricsPort: 9464, shutdownGrace: '10s' },
       healthTimeoutMs: 2000,
-      sync: { interval: '6 hours', pageSize: 100, maxPagesPerRun: 500 },
+      sync: { interval: '6 hours', pageSize: 100, maxPagesPerRun: 500, batchPages: 20 },
       dataRights: {
         consentPurposes: defaultConsentPurposes,
         exportLinkTtl: '24 hours',

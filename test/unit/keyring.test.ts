@@ -277,6 +277,17 @@ describe('KeyringVault: HMAC', () => {
     }
   });
 
+  it('MACs many inputs at once exactly as one at a time, under the newest version', async () => {
+    const vault = await KeyringVault.open({ dataDir });
+    const inputs = ['a', 'b', 'c'];
+    expect(await vault.hmacMany('many', inputs)).toEqual(await Promise.all(inputs.map((i) => vault.hmac('many', i))));
+    await vault.rotateKey('many');
+    const after = await vault.hmacMany('many', inputs);
+    expect(after.every((m) => m.startsWith('cra:v2:'))).toBe(true);
+    for (const [i, mac] of after.entries()) expect(await vault.verifyHmac('many', inputs[i]!, mac)).toBe(true);
+    expect(await vault.hmacMany('many', [])).toEqual([]);
+  });
+
   it('keeps MACs of one key name from verifying under another', async () => {
     const vault = await KeyringVault.open({ dataDir });
     const mac = await vault.hmac('webhooks', 'payload');
