@@ -19,7 +19,7 @@ import { consentStopping } from '../accounts/consents.js';
 import { heartbeatWhile } from '../heartbeat.js';
 import { dataReaderFor } from '../providers/data/index.js';
 import { ProviderQuota } from '../providers/data/quota.js';
-import { readPage } from '../providers/data/read-page.js';
+import { readPage, type ReadPage } from '../providers/data/read-page.js';
 import { DataError, type DataItem } from '../providers/data/reader.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { SyncLedger, ledgerIds, mapLimited, samePage, type LedgerPage } from './ledger.js';
@@ -248,7 +248,7 @@ export function createRecordActivities({
       ...(reader.minIntervalMs ? { minIntervalMs: reader.minIntervalMs } : {}),
       wait: (ms) => heartbeatWhile(context.sleep(ms)),
     });
-    const readWith = (token: string, next: string | null) =>
+    const readWith = (token: string, next: string | null, known?: { sourceUrl: string; etag: string }) =>
       heartbeatWhile(
         Promise.race([
           readPage({
@@ -258,6 +258,7 @@ export function createRecordActivities({
             accessToken: token,
             providerAccountId,
             next,
+            ...(known ? { known } : {}),
             pageSize: input.pageSize,
             quota,
             signal: context.cancellationSignal,
@@ -266,10 +267,10 @@ export function createRecordActivities({
         ]),
       );
     /** One page; DataErrors become the activity's failures. */
-    const read = async (next: string | null) => {
+    const read = async (next: string | null, known?: { sourceUrl: string; etag: string }) => {
       try {
         try {
-          return await readWith(accessToken, next);
+          return await readWith(accessToken, next, known);
         } catch (err) {
           if (renewed || !(err instanceof DataError && err.type === 'DataUnauthorized')) throw err;
           // Refused although it had not expired: revoked at the provider, or rotated. The custodian refreshes
@@ -278,7 +279,7 @@ export function createRecordActivities({
           ({ accessToken, providerAccountId } = await heartbeatWhile(
             accessTokenFor(input.accountId, input.provider, input.connectionId, 86_400),
           ));
-          return await readWith(accessToken, next);
+          return await readWith(accessToken, next, known);
         }
       } catch (err) {
         throw toFailure(err);
@@ -348,10 +349,10 @@ export function createRecordActivities({
     key: AccountKey,
     input: SyncPagesInput,
     at: { providerAccountId: string; fetchedAt: string; sourceUrl: string },
-    items: DataItem[],
+    read: ReadPage,
     before: LedgerPage | null,
   ): Promise<{ page: LedgerPage; fresh: SealedRecordDocument[]; changed: SealedRecordDocument[] }> {
-    const rows = canonicalRows(items);
+    const rows = canonicalRows(read.items);
     const ids = rows.map((r) => r.externalId);
     const hashes = rows.map((r) => r.hash);
     const n = input.pageIndex;
@@ -365,6 +366,9 @@ export function createRecordActivities({
       n,
       ids,
       hashes,
+      sourceUrl: read.sourceUrl,
+      next: read.next,
+      ...(read.etag ? { etag: read.etag } : {}),
     };
     if (before && samePage(before, ids, hashes)) return { page, fresh: [], changed: [] };
     const known = new Map(before ? before.ids.map((id, i) => [id, before.hashes[i]]) : []);
@@ -377,6 +381,16 @@ export function createRecordActivities({
     }
     const docs = await recordDocuments(key, input, at, [...freshRows, ...changedRows]);
     return { page, fresh: docs.slice(0, freshRows.length), changed: docs.slice(freshRows.length) };
+  }
+
+  /** The last complete run's page, as this run's: the provider answered `304 Not Modified` to its ETag. */
+  function carriedOver(before: LedgerPage, input: SyncPagesInput): LedgerPage {
+    return {
+      ...before,
+      _id: ledgerIds.page(input.connectionId, input.kind, input.syncRunId, input.pageIndex),
+      syncRunId: input.syncRunId,
+      n: input.pageIndex,
+    };
   }
 
   /**
@@ -502,36 +516,49 @@ export function createRecordActivities({
       const { context, read, key, providerAccountId } = await openSync(input);
       const head = await ledger.head(input.connectionId, input.kind);
       let next = await openCursor(input.accountId, input.cursor);
-      let pending = read(next);
+      // The same page of the last complete run: what to compare with, and the ETag to ask the provider with.
+      const fetchPage = async (n: number, url: string | null) => {
+        const before = head ? await ledger.page(input.connectionId, input.kind, head.syncRunId, n) : null;
+        const known =
+          before?.etag !== undefined && before.sourceUrl !== undefined && before.next !== undefined
+            ? { sourceUrl: before.sourceUrl, etag: before.etag }
+            : undefined;
+        return { before, page: await read(url, known) };
+      };
+      let pending = fetchPage(input.pageIndex, next);
       const result: SyncPagesResult = { nextCursor: null, pages: 0, fetched: 0, written: 0 };
       const done: LedgerPage[] = [];
       let writing: Promise<number> | null = null;
       for (;;) {
-        const page = await pending;
+        const { page, before } = await pending;
         context.heartbeat();
         const pageInput = { ...input, pageIndex: input.pageIndex + result.pages };
+        // Not modified: the provider says the page is the one the last run read, records and next link alike.
+        const unchanged = page.notModified === true && before !== null;
+        const pageNext = unchanged ? (before.next ?? null) : page.next;
+        const count = unchanged ? before.ids.length : page.items.length;
         const more =
-          page.next !== null &&
+          pageNext !== null &&
           result.pages + 1 < batch.pages &&
-          result.fetched + page.items.length < batch.records &&
+          result.fetched + count < batch.records &&
           Date.now() - started < batch.ms;
         // Consent is checked before each page is fetched, so a withdrawal stops the batch too.
         if (more) {
-          const following = page.next;
-          pending = ensureConsent(input.accountId).then(() => read(following));
+          const following = pageNext;
+          const n = pageInput.pageIndex + 1;
+          pending = ensureConsent(input.accountId).then(() => fetchPage(n, following));
           // Handled when awaited; until then a failure of the page ahead must not be unhandled.
           pending.catch(() => undefined);
         }
-        const before = head
-          ? await ledger.page(input.connectionId, input.kind, head.syncRunId, pageInput.pageIndex)
-          : null;
-        const plan = await planPage(
-          key,
-          pageInput,
-          { providerAccountId: providerAccountId(), fetchedAt: now().toISOString(), sourceUrl: page.sourceUrl },
-          page.items,
-          before,
-        );
+        const plan = unchanged
+          ? { page: carriedOver(before, pageInput), fresh: [], changed: [] }
+          : await planPage(
+              key,
+              pageInput,
+              { providerAccountId: providerAccountId(), fetchedAt: now().toISOString(), sourceUrl: page.sourceUrl },
+              page,
+              before,
+            );
         // One page written at a time, while the next is fetched and built.
         if (writing) result.written += await writing;
         writing = null;
@@ -541,8 +568,8 @@ export function createRecordActivities({
         writing.catch(() => undefined);
         done.push(plan.page);
         result.pages++;
-        result.fetched += page.items.length;
-        next = page.next;
+        result.fetched += count;
+        next = pageNext;
         if (!more || context.cancellationSignal.aborted) break;
       }
       if (writing) result.written += await writing;

@@ -28,6 +28,11 @@ export interface LedgerPage {
   ids: string[];
   /** `hashes[i]`: SHA-256 of `ids[i]`'s canonical content. */
   hashes: string[];
+  /** The page's URL, and the provider's ETag for it: the next run may ask whether it changed (`If-None-Match`). */
+  sourceUrl?: string;
+  etag?: string;
+  /** The next page's URL as this page gave it: where a run goes on after a `304 Not Modified`. */
+  next?: string | null;
 }
 
 export interface LedgerHead {

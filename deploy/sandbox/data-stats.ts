@@ -7,6 +7,8 @@ export interface SandboxDataStats {
   served: Record<string, Record<string, number>>;
   /** Records in those pages, per provider and kind. */
   records: Record<string, Record<string, number>>;
+  /** Requests answered `304 Not Modified` to their `If-None-Match`, per provider and kind. */
+  notModified: Record<string, Record<string, number>>;
   /** Data requests refused with 401 (no token, or one this provider does not accept), per provider. */
   unauthorized: Record<string, number>;
   /** Injected faults that fired, per provider: by status (`"429"`, `"500"`, `"503"`), or `"slow"` for a delay on its own. */
@@ -14,7 +16,14 @@ export interface SandboxDataStats {
 }
 
 export class DataStats {
-  readonly #stats: SandboxDataStats = { requests: {}, served: {}, records: {}, unauthorized: {}, faultsFired: {} };
+  readonly #stats: SandboxDataStats = {
+    requests: {},
+    served: {},
+    records: {},
+    notModified: {},
+    unauthorized: {},
+    faultsFired: {},
+  };
 
   requested(provider: string, kind: string): void {
     bump(this.#stats.requests, provider, kind, 1);
@@ -23,6 +32,10 @@ export class DataStats {
   served(provider: string, kind: string, records: number): void {
     bump(this.#stats.served, provider, kind, 1);
     bump(this.#stats.records, provider, kind, records);
+  }
+
+  notModified(provider: string, kind: string): void {
+    bump(this.#stats.notModified, provider, kind, 1);
   }
 
   unauthorized(provider: string): void {

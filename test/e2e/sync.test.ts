@@ -91,14 +91,23 @@ describe('provider data sync', () => {
   it('converges on the same records when nothing changed, and picks up changes and removals', async () => {
     const sandbox = stack.sandbox!.data;
     const before = await allRecords();
+    const statsBefore = stack.sandbox!.stats();
     const again = await syncNow();
-    // Nothing changed at the provider: every record read again, none written, none gone.
+    // Nothing changed at the provider: every record accounted for, none written, none gone.
     for (const kind of kinds)
       expect(again.totals[kind]).toMatchObject({
         fetched: sandbox.count('github', username, kind),
         written: 0,
         deleted: 0,
       });
+    // GitHub answered every page 304 Not Modified to the ETag the first sync kept: no page was sent again.
+    const statsAfter = stack.sandbox!.stats();
+    for (const kind of kinds) {
+      const pages = again.totals[kind]!.pages!;
+      expect(pages).toBeGreaterThanOrEqual(1);
+      expect((statsAfter.notModified.github?.[kind] ?? 0) - (statsBefore.notModified.github?.[kind] ?? 0)).toBe(pages);
+      expect(statsAfter.served.github?.[kind]).toBe(statsBefore.served.github?.[kind]);
+    }
     const afterRepeat = await allRecords();
     expect(afterRepeat).toEqual(before);
     // Same content, same hash, same origin: it names the run that fetched this content, which is still the first.

@@ -32,6 +32,11 @@ export const githubReader: ProviderDataReader = {
   provider: 'github',
   // https://docs.github.com/en/rest/about-the-rest-api/api-versions
   headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+  // "Most endpoints return an etag header … you can use the values of these headers to make conditional GET
+  // requests … If the resource has not changed, you will get a 304 Not Modified response", which does not count
+  // against the primary rate limit:
+  // https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate
+  conditional: true,
   kinds: {
     repositories: userList(
       '/user/repos',

@@ -26,6 +26,11 @@ export interface ReadPageInput {
   quota: ProviderQuota;
   /** Aborts the request in flight (the activity's cancellation). */
   signal?: AbortSignal;
+  /**
+   * The same page as the last complete run read it: its URL and the provider's `ETag`. For a provider that
+   * honours conditional requests (`reader.conditional`) and the same URL, the request carries `If-None-Match`.
+   */
+  known?: { sourceUrl: string; etag: string };
   now?: () => number;
 }
 
@@ -34,6 +39,10 @@ export interface ReadPage {
   next: string | null;
   /** The page's URL (the token travels in a header): the records' `sourceUrl`. */
   sourceUrl: string;
+  /** The provider's `ETag` for the page, when it sends one. */
+  etag?: string;
+  /** `304 Not Modified` to the `If-None-Match` of `known`: the page is as the last run read it (no items here). */
+  notModified?: boolean;
 }
 
 const timeoutMs = 30_000;
@@ -44,7 +53,7 @@ export async function readPage(input: ReadPageInput): Promise<ReadPage> {
   if (!kindReader) throw new DataError('SyncRejected', `${reader.provider} has no data kind "${kind}"`);
   const now = input.now ?? (() => Date.now());
 
-  const request = async (target: string): Promise<ProviderAnswer> => {
+  const request = async (target: string, ifNoneMatch?: string): Promise<ProviderAnswer> => {
     let url: URL;
     try {
       url = new URL(target);
@@ -59,7 +68,12 @@ export async function readPage(input: ReadPageInput): Promise<ReadPage> {
     let res: Response;
     try {
       res = await fetch(url, {
-        headers: { accept: 'application/json', ...reader.headers, authorization: `Bearer ${input.accessToken}` },
+        headers: {
+          accept: 'application/json',
+          ...reader.headers,
+          ...(ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {}),
+          authorization: `Bearer ${input.accessToken}`,
+        },
         redirect: 'error',
         signal: input.signal
           ? AbortSignal.any([input.signal, AbortSignal.timeout(timeoutMs)])
@@ -77,6 +91,10 @@ export async function readPage(input: ReadPageInput): Promise<ReadPage> {
     }
     const answer: ProviderAnswer = { url, status: res.status, headers: res.headers, body };
     const rate = reader.rateLimit(answer);
+    if (ifNoneMatch && res.status === 304) {
+      await quota.observe({ ...rate, retryAfterMs: undefined });
+      return answer;
+    }
     const verdict = reader.classify?.(answer) ?? defaultClass(res.status);
     switch (verdict) {
       case 'ok':
@@ -107,7 +125,12 @@ export async function readPage(input: ReadPageInput): Promise<ReadPage> {
     getJson: async (url) => (await request(url)).body,
   };
   const target = input.next ?? (await kindReader.first(ctx));
-  const answer = await request(target);
+  const conditional =
+    reader.conditional && input.known && input.known.sourceUrl === new URL(target).toString() ? input.known : undefined;
+  const answer = await request(target, conditional?.etag);
+  if (conditional && answer.status === 304)
+    return { items: [], next: null, sourceUrl: conditional.sourceUrl, etag: conditional.etag, notModified: true };
+  const etag = answer.headers.get('etag') ?? undefined;
   const page = kindReader.parse(answer, ctx);
   if (page.next !== null) {
     // Checked here too, so a page pointing elsewhere fails the page that said it, not the next one.
@@ -121,5 +144,5 @@ export async function readPage(input: ReadPageInput): Promise<ReadPage> {
       throw new DataError('SyncRejected', `${reader.provider}'s next page is not under its data APIs`);
     page.next = nextUrl.toString();
   }
-  return { items: page.items, next: page.next, sourceUrl: answer.url.toString() };
+  return { items: page.items, next: page.next, sourceUrl: answer.url.toString(), ...(etag ? { etag } : {}) };
 }

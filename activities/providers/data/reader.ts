@@ -78,6 +78,11 @@ export interface ProviderDataReader {
   classify?(answer: ProviderAnswer): AnswerClass;
   /** The least time between two requests, for providers that publish a pace instead of headers (Slack's tiers). */
   minIntervalMs?: number;
+  /**
+   * The provider answers each page with an `ETag` and a request with `If-None-Match: <that ETag>` with
+   * `304 Not Modified` when the page is unchanged (GitHub), so a re-sync need not read unchanged pages again.
+   */
+  conditional?: boolean;
 }
 
 /** The data API's failures, declared in `domain/failures.ts`. */

@@ -141,6 +141,8 @@ export const githubApi: SandboxProviderApi = {
           },
           headers: { 'retry-after': String(retryAfterSeconds) },
         },
+  // https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate
+  conditional: true,
   rateHeaders: (window) => ({
     'x-ratelimit-limit': String(window.limit),
     'x-ratelimit-remaining': String(window.remaining),

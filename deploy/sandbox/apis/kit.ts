@@ -10,6 +10,7 @@
  * window is counted (beyond it the provider's own rate-limit answer), and the answer carries the provider's
  * rate-limit headers.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isProviderId, providerCatalog } from '../../../domain/provider-catalog.js';
 import type { ProviderId } from '../../../domain/providers.js';
@@ -79,6 +80,8 @@ export interface SandboxProviderApi {
   rateHeaders(window: QuotaWindow): Record<string, string>;
   /** The provider's answer to an injected 500 or 503 (default: a JSON error). */
   serverError?(status: 500 | 503, retryAfterSeconds: number | undefined): ApiAnswer;
+  /** Pages carry an `ETag`, and `If-None-Match` with the current one is answered `304 Not Modified` (GitHub). */
+  conditional?: boolean;
 }
 
 export interface ProviderApiDeps {
@@ -218,6 +221,17 @@ async function serveRoute(
     datasets: deps.datasets,
     render: (record) => api.render(route.kind, record, renderContext(provider, username, record)),
   });
+  if (api.conditional && answer.status === 200) {
+    // A weak validator of what the page says: its records and where the next page is.
+    const etag = `W/"${createHash('sha256')
+      .update(JSON.stringify([answer.body, answer.headers?.link ?? null]))
+      .digest('hex')}"`;
+    if (req.headers['if-none-match'] === etag) {
+      deps.stats.notModified(provider, route.kind);
+      return send(res, { status: 304, body: undefined }, { ...headers, etag });
+    }
+    answer.headers = { ...answer.headers, etag };
+  }
   if (answer.status === 200) deps.stats.served(provider, route.kind, answer.records ?? 0);
   send(res, answer, headers);
 }
