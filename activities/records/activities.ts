@@ -88,6 +88,9 @@ export interface SyncBatchLimits {
  * Temporal (schedule, start, complete, the workflow task) then costs a twentieth of what it did, and a retried
  * batch re-reads at most that much. Pages are pipelined: the next one is fetched while this one is written.
  */
+/** Conditional requests asked for ahead of the page being written (see `syncPages`). */
+const lookahead = 4;
+
 export const defaultSyncBatch: SyncBatchLimits = { pages: 20, records: 2000, ms: 20_000 };
 
 /** What a sync run tracks per kind to find the records its pages no longer list. */
@@ -287,7 +290,13 @@ export function createRecordActivities({
     };
     // One unwrap per activity at most (the key is cached): sealing is then in-process AES-GCM per record.
     const key = await accountKeys.keyFor(input.accountId);
-    return { context, read, key, providerAccountId: () => providerAccountId };
+    return {
+      context,
+      read,
+      key,
+      providerAccountId: () => providerAccountId,
+      conditional: reader.conditional === true,
+    };
   }
 
   /**
@@ -351,7 +360,7 @@ export function createRecordActivities({
     at: { providerAccountId: string; fetchedAt: string; sourceUrl: string },
     read: ReadPage,
     before: LedgerPage | null,
-  ): Promise<{ page: LedgerPage; fresh: SealedRecordDocument[]; changed: SealedRecordDocument[] }> {
+  ): Promise<{ page: LedgerPage; fresh: SealedRecordDocument[]; changed: SealedRecordDocument[]; drops: boolean }> {
     const rows = canonicalRows(read.items);
     const ids = rows.map((r) => r.externalId);
     const hashes = rows.map((r) => r.hash);
@@ -370,7 +379,10 @@ export function createRecordActivities({
       next: read.next,
       ...(read.etag ? { etag: read.etag } : {}),
     };
-    if (before && samePage(before, ids, hashes)) return { page, fresh: [], changed: [] };
+    if (before && samePage(before, ids, hashes)) return { page, fresh: [], changed: [], drops: false };
+    // A record the last complete run had on this page and this one has not: moved, or gone at the provider.
+    const listed = new Set(ids);
+    const drops = before ? before.ids.some((id) => !listed.has(id)) : false;
     const known = new Map(before ? before.ids.map((id, i) => [id, before.hashes[i]]) : []);
     const freshRows: typeof rows = [];
     const changedRows: typeof rows = [];
@@ -380,7 +392,7 @@ export function createRecordActivities({
       (had === undefined ? freshRows : changedRows).push(row);
     }
     const docs = await recordDocuments(key, input, at, [...freshRows, ...changedRows]);
-    return { page, fresh: docs.slice(0, freshRows.length), changed: docs.slice(freshRows.length) };
+    return { page, fresh: docs.slice(0, freshRows.length), changed: docs.slice(freshRows.length), drops };
   }
 
   /** The last complete run's page, as this run's: the provider answered `304 Not Modified` to its ETag. */
@@ -452,6 +464,10 @@ export function createRecordActivities({
   ): Promise<{ ids: string[]; head: Awaited<ReturnType<SyncLedger['head']>> }> {
     const head = await ledger.head(input.connectionId, kind);
     if (head?.syncRunId === input.syncRunId) return { ids: [], head };
+    const pages = input.pagesByKind[kind] ?? 0;
+    // Every page still lists what the last complete run's did, and there are no fewer: nothing is missing.
+    if (head && head.pages <= pages && !(await ledger.changes(input.connectionId, kind, input.syncRunId)))
+      return { ids: [], head };
     const seen = new Set<string>();
     for (const p of await ledger.pages(input.connectionId, kind, input.syncRunId, input.pagesByKind[kind] ?? 0))
       for (const id of p.ids) seen.add(id);
@@ -513,7 +529,7 @@ export function createRecordActivities({
     async syncPages(input: SyncPagesInput): Promise<SyncPagesResult> {
       const started = Date.now();
       Context.current().heartbeat();
-      const { context, read, key, providerAccountId } = await openSync(input);
+      const { context, read, key, providerAccountId, conditional } = await openSync(input);
       const head = await ledger.head(input.connectionId, input.kind);
       let next = await openCursor(input.accountId, input.cursor);
       // The same page of the last complete run: what to compare with, and the ETag to ask the provider with.
@@ -525,10 +541,43 @@ export function createRecordActivities({
             : undefined;
         return { before, page: await read(url, known) };
       };
+      /**
+       * Where the provider answers conditional requests, the pages after this one are asked for ahead, up to
+       * `lookahead` at once, at the URLs the last complete run read them from: an unchanged page's next link is
+       * the one the ledger holds, so while nothing changed every guess is right and the 304s come back together
+       * instead of one round trip after another. A guess whose URL turns out not to be the page's is dropped and
+       * the page asked for again (a few requests more of the quota, after a change only).
+       */
+      const ahead = new Map<number, Promise<(Awaited<ReturnType<typeof fetchPage>> & { url: string }) | null>>();
+      const lastGuess = input.pageIndex + batch.pages - 1;
+      const guessFrom = (from: number) => {
+        if (!head || !conditional) return;
+        for (let n = from; n < from + lookahead && n <= lastGuess && n < head.pages; n++) {
+          if (ahead.has(n)) continue;
+          const guess = ledger.page(input.connectionId, input.kind, head.syncRunId, n).then(async (before) => {
+            if (!before?.sourceUrl || before.etag === undefined || before.next === undefined) return null;
+            await ensureConsent(input.accountId);
+            const page = await read(before.sourceUrl, { sourceUrl: before.sourceUrl, etag: before.etag });
+            return { before, page, url: before.sourceUrl };
+          });
+          guess.catch(() => undefined);
+          ahead.set(n, guess);
+        }
+      };
+      const pageAt = async (n: number, url: string) => {
+        const guess = ahead.get(n);
+        ahead.delete(n);
+        const guessed = guess ? await guess.catch(() => null) : null;
+        if (guessed && guessed.url === url) return { before: guessed.before, page: guessed.page };
+        await ensureConsent(input.accountId);
+        return fetchPage(n, url);
+      };
       let pending = fetchPage(input.pageIndex, next);
+      guessFrom(input.pageIndex + 1);
       const result: SyncPagesResult = { nextCursor: null, pages: 0, fetched: 0, written: 0 };
       const done: LedgerPage[] = [];
       let writing: Promise<number> | null = null;
+      const changedPages: number[] = [];
       for (;;) {
         const { page, before } = await pending;
         context.heartbeat();
@@ -546,12 +595,13 @@ export function createRecordActivities({
         if (more) {
           const following = pageNext;
           const n = pageInput.pageIndex + 1;
-          pending = ensureConsent(input.accountId).then(() => fetchPage(n, following));
+          pending = pageAt(n, following);
           // Handled when awaited; until then a failure of the page ahead must not be unhandled.
           pending.catch(() => undefined);
+          guessFrom(n + 1);
         }
         const plan = unchanged
-          ? { page: carriedOver(before, pageInput), fresh: [], changed: [] }
+          ? { page: carriedOver(before, pageInput), fresh: [], changed: [], drops: false }
           : await planPage(
               key,
               pageInput,
@@ -567,14 +617,22 @@ export function createRecordActivities({
         // Handled when awaited, below or after the loop.
         writing.catch(() => undefined);
         done.push(plan.page);
+        // With no page of the last complete run to compare with, anything it had here may be missing.
+        if (plan.drops || (head && !before && pageInput.pageIndex < head.pages)) changedPages.push(pageInput.pageIndex);
         result.pages++;
         result.fetched += count;
         next = pageNext;
         if (!more || context.cancellationSignal.aborted) break;
       }
       if (writing) result.written += await writing;
+      // Guesses not taken end here, not after the activity.
+      await Promise.all([...ahead.values()].map((guess) => guess.catch(() => null)));
       // The ledger after the records: a page in it always names records that are stored.
       await heartbeatWhile(ledger.putPages(done));
+      await ledger.noteChanges(
+        { accountId: input.accountId, connectionId: input.connectionId, kind: input.kind, syncRunId: input.syncRunId },
+        changedPages,
+      );
       if (result.pages === 0) throw new CancelledFailure('the sync was cancelled before this page was written');
       // The next page's URL may name the person (Reddit's /user/<name>/submitted): it goes into history sealed.
       result.nextCursor = next === null ? null : await accountKeys.seal(input.accountId, syncCursorContext, next);
@@ -641,6 +699,7 @@ export function createRecordActivities({
           completedAt: deletedAt,
         });
         if (head) await heartbeatWhile(ledger.dropPages(input.connectionId, kind, head.syncRunId, head.pages));
+        await ledger.dropChanges(input.connectionId, kind, input.syncRunId);
       }
       return { deletedByKind };
     },
@@ -651,6 +710,7 @@ export function createRecordActivities({
         const head = await ledger.head(input.connectionId, kind);
         if (head?.syncRunId === input.syncRunId) continue;
         await ledger.dropPages(input.connectionId, kind, input.syncRunId, input.pagesByKind[kind] ?? 0);
+        await ledger.dropChanges(input.connectionId, kind, input.syncRunId);
       }
     },
 

@@ -48,7 +48,22 @@ export interface LedgerHead {
   completedAt: string;
 }
 
-export type LedgerDocument = LedgerPage | LedgerHead;
+/**
+ * `changes|<connectionId>|<kind>|<syncRunId>`: the run's pages that no longer list every record the last complete
+ * run's page at the same place did. Without one (and no fewer pages than that run), nothing can be missing, and
+ * the deletion check reads no page at all.
+ */
+export interface LedgerChanges {
+  _id: string;
+  type: 'changes';
+  accountId: string;
+  connectionId: string;
+  kind: string;
+  syncRunId: string;
+  pages: number[];
+}
+
+export type LedgerDocument = LedgerPage | LedgerHead | LedgerChanges;
 
 export function syncLedger(db: Db): Collection<LedgerDocument> {
   return db.collection<LedgerDocument>(collections.syncLedger);
@@ -58,6 +73,7 @@ export const ledgerIds = {
   head: (connectionId: string, kind: string) => `head|${connectionId}|${kind}`,
   page: (connectionId: string, kind: string, syncRunId: string, n: number) =>
     `page|${connectionId}|${kind}|${syncRunId}|${n}`,
+  changes: (connectionId: string, kind: string, syncRunId: string) => `changes|${connectionId}|${kind}|${syncRunId}`,
 };
 
 /** Whether a page holds exactly these records with exactly this content, in this order. */
@@ -120,6 +136,25 @@ export class SyncLedger {
   async putHead(head: Omit<LedgerHead, '_id' | 'type'>): Promise<void> {
     const _id = ledgerIds.head(head.connectionId, head.kind);
     await this.#col.replaceOne({ _id }, { type: 'head', ...head }, { upsert: true });
+  }
+
+  async changes(connectionId: string, kind: string, syncRunId: string): Promise<LedgerChanges | null> {
+    const doc = await this.#col.findOne({ _id: ledgerIds.changes(connectionId, kind, syncRunId) });
+    return doc?.type === 'changes' ? doc : null;
+  }
+
+  /** Notes pages of a run that dropped a record of the last complete run's page; idempotent. */
+  async noteChanges(at: Omit<LedgerChanges, '_id' | 'type' | 'pages'>, pages: number[]): Promise<void> {
+    if (pages.length === 0) return;
+    await this.#col.updateOne(
+      { _id: ledgerIds.changes(at.connectionId, at.kind, at.syncRunId) },
+      { $set: { type: 'changes', ...at }, $addToSet: { pages: { $each: pages } } } as never,
+      { upsert: true },
+    );
+  }
+
+  async dropChanges(connectionId: string, kind: string, syncRunId: string): Promise<void> {
+    await this.#col.deleteOne({ _id: ledgerIds.changes(connectionId, kind, syncRunId) });
   }
 
   /** Deletes pages 0 … count-1 of a run (those that exist). */
