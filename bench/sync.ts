@@ -29,7 +29,7 @@ import { ProviderQuota } from '../activities/providers/data/quota.js';
 import { readPage } from '../activities/providers/data/read-page.js';
 import { resolveProvider } from '../activities/providers/resolve.js';
 import { openProviderToken, providerTokens } from '../activities/providers/stores.js';
-import { contentHash, providerRecords, sealRecordData, signOrigin } from '../activities/records/store.js';
+import { contentHash, providerRecords, sealRecordData, signOrigins } from '../activities/records/store.js';
 import { AccountKeys, type AccountKey } from '../activities/secrets/account-keys.js';
 import { loadConfig } from '../domain/config.js';
 import { recordIdFor, type ProviderRecordDocument, type RecordOrigin } from '../domain/records.js';
@@ -155,7 +155,7 @@ async function fetchAll(
 }
 
 /**
- * One page's documents built the way `syncPage` builds them: content hash, origin, MAC through the
+ * One page's documents built the way `syncPages` builds them: content hash, origin, MAC through the
  * SecretVault, and the content sealed with the account's key (`key`), or, for the comparison only, in clear.
  */
 async function pageDocuments(
@@ -188,12 +188,15 @@ async function pageDocuments(
       connectionId: account.connectionId,
       ...(key ? { sealedData: sealRecordData(key, _id, item) } : { data: item }),
       origin,
-      originMac: await signOrigin(stack.vault, { _id, accountId: account.accountId, kind, externalId, origin }),
+      originMac: '',
       status: 'active',
       lastSeenRunId: syncRunId,
       updatedAt: fetchedAt,
     });
   }
+  // The page's MACs in one SecretVault call, as `syncPages` signs them.
+  const macs = await signOrigins(stack.vault, batch);
+  batch.forEach((doc, i) => (doc.originMac = macs[i]!));
   return batch;
 }
 
