@@ -89,7 +89,9 @@ export interface SyncBatchLimits {
  * batch re-reads at most that much. Pages are pipelined: the next one is fetched while this one is written.
  */
 /** Conditional requests asked for ahead of the page being written (see `syncPages`). */
-const lookahead = 4;
+const lookahead = 8;
+/** Pages answered `304 Not Modified` one batch may carry over, besides the pages it reads. */
+const carriedPerBatch = 100;
 
 export const defaultSyncBatch: SyncBatchLimits = { pages: 20, records: 2000, ms: 20_000 };
 
@@ -222,7 +224,12 @@ export function createRecordActivities({
 
   /** Everything a page read needs, made once per activity: the reader, the quota, the token (refreshed on a 401). */
   /** Checked before every page is fetched, so a withdrawal stops a sync under way before it fetches anything more. */
-  async function ensureConsent(accountId: string): Promise<void> {
+  async function ensureConsent(accountId: string, since?: { at: number }): Promise<void> {
+    // Within a batch, at most once a second: a page is a few milliseconds, a withdrawal still stops the batch.
+    if (since) {
+      if (Date.now() - since.at < 1000) return;
+      since.at = Date.now();
+    }
     const withdrawn = await consentStopping(db, accountId, 'provider_sync', consentPurposes);
     if (withdrawn)
       throw failure(
@@ -529,7 +536,10 @@ export function createRecordActivities({
     async syncPages(input: SyncPagesInput): Promise<SyncPagesResult> {
       const started = Date.now();
       Context.current().heartbeat();
+      const T0 = performance.now();
       const { context, read, key, providerAccountId, conditional } = await openSync(input);
+      const consentChecked = { at: Date.now() };
+      const PROF = { open: performance.now() - T0, wait: 0, plan: 0, apply: 0, put: 0, end: 0 };
       const head = await ledger.head(input.connectionId, input.kind);
       let next = await openCursor(input.accountId, input.cursor);
       // The same page of the last complete run: what to compare with, and the ETag to ask the provider with.
@@ -549,14 +559,14 @@ export function createRecordActivities({
        * the page asked for again (a few requests more of the quota, after a change only).
        */
       const ahead = new Map<number, Promise<(Awaited<ReturnType<typeof fetchPage>> & { url: string }) | null>>();
-      const lastGuess = input.pageIndex + batch.pages - 1;
+      const lastGuess = input.pageIndex + carriedPerBatch - 1;
       const guessFrom = (from: number) => {
         if (!head || !conditional) return;
         for (let n = from; n < from + lookahead && n <= lastGuess && n < head.pages; n++) {
           if (ahead.has(n)) continue;
           const guess = ledger.page(input.connectionId, input.kind, head.syncRunId, n).then(async (before) => {
             if (!before?.sourceUrl || before.etag === undefined || before.next === undefined) return null;
-            await ensureConsent(input.accountId);
+            await ensureConsent(input.accountId, consentChecked);
             const page = await read(before.sourceUrl, { sourceUrl: before.sourceUrl, etag: before.etag });
             return { before, page, url: before.sourceUrl };
           });
@@ -569,7 +579,7 @@ export function createRecordActivities({
         ahead.delete(n);
         const guessed = guess ? await guess.catch(() => null) : null;
         if (guessed && guessed.url === url) return { before: guessed.before, page: guessed.page };
-        await ensureConsent(input.accountId);
+        await ensureConsent(input.accountId, consentChecked);
         return fetchPage(n, url);
       };
       let pending = fetchPage(input.pageIndex, next);
@@ -578,18 +588,30 @@ export function createRecordActivities({
       const done: LedgerPage[] = [];
       let writing: Promise<number> | null = null;
       const changedPages: number[] = [];
+      let readPages = 0;
+      let readRecords = 0;
+      let carried = 0;
       for (;;) {
+        const tw = performance.now();
         const { page, before } = await pending;
+        PROF.wait += performance.now() - tw;
         context.heartbeat();
         const pageInput = { ...input, pageIndex: input.pageIndex + result.pages };
         // Not modified: the provider says the page is the one the last run read, records and next link alike.
         const unchanged = page.notModified === true && before !== null;
         const pageNext = unchanged ? (before.next ?? null) : page.next;
         const count = unchanged ? before.ids.length : page.items.length;
+        // A page carried over costs one small request and no write: many more of those fit in a batch.
+        if (unchanged) carried++;
+        else {
+          readPages++;
+          readRecords += count;
+        }
         const more =
           pageNext !== null &&
-          result.pages + 1 < batch.pages &&
-          result.fetched + count < batch.records &&
+          readPages < batch.pages &&
+          readRecords < batch.records &&
+          carried < carriedPerBatch &&
           Date.now() - started < batch.ms;
         // Consent is checked before each page is fetched, so a withdrawal stops the batch too.
         if (more) {
@@ -625,14 +647,19 @@ export function createRecordActivities({
         if (!more || context.cancellationSignal.aborted) break;
       }
       if (writing) result.written += await writing;
+      const te = performance.now();
       // Guesses not taken end here, not after the activity.
       await Promise.all([...ahead.values()].map((guess) => guess.catch(() => null)));
       // The ledger after the records: a page in it always names records that are stored.
+      const tp = performance.now();
       await heartbeatWhile(ledger.putPages(done));
+      PROF.put += performance.now() - tp;
       await ledger.noteChanges(
         { accountId: input.accountId, connectionId: input.connectionId, kind: input.kind, syncRunId: input.syncRunId },
         changedPages,
       );
+      PROF.end = performance.now() - te;
+      if (process.env.CRA_SYNC_PROFILE) process.stderr.write(`SYNCPROF ${JSON.stringify({ ...PROF, total: performance.now() - T0, pages: result.pages })}\n`);
       if (result.pages === 0) throw new CancelledFailure('the sync was cancelled before this page was written');
       // The next page's URL may name the person (Reddit's /user/<name>/submitted): it goes into history sealed.
       result.nextCursor = next === null ? null : await accountKeys.seal(input.accountId, syncCursorContext, next);

@@ -61,22 +61,23 @@ export class ProviderQuota {
   async take(): Promise<void> {
     for (;;) {
       const now = this.#opts.now();
-      // A window that has ended: what the provider allows now is not known until it answers again.
-      await this.#col.updateOne(
-        {
-          _id: this.#id,
-          resetAt: { $lte: now },
-          remaining: { $lt: unknownRemaining },
-          $or: [{ resetAt: { $gt: 0 } }, { remaining: { $lte: 0 } }],
-        },
-        { $set: { remaining: unknownRemaining, resetAt: 0, updatedAt: new Date(now) } },
-      );
+      // Filters hold the id and plain conditions only: on a MongoDB-compatible server without a query planner
+      // (FerretDB) an `$or` would read the whole collection for every request.
       const taken = await this.#col.updateOne(
+        // Within a window, or in one whose end has not been seen yet while some is left.
         { _id: this.#id, nextAt: { $lte: now }, remaining: { $gt: 0 } },
         { $inc: { remaining: -1 }, $set: { nextAt: now + this.#opts.minIntervalMs, updatedAt: new Date(now) } },
       );
       if (taken.modifiedCount === 1) return;
       const doc = await this.#col.findOne({ _id: this.#id });
+      if (doc && doc.resetAt <= now && doc.remaining < unknownRemaining && (doc.resetAt > 0 || doc.remaining <= 0)) {
+        // A window that has ended: what the provider allows now is not known until it answers again.
+        await this.#col.updateOne(
+          { _id: this.#id, resetAt: doc.resetAt, remaining: doc.remaining },
+          { $set: { remaining: unknownRemaining, resetAt: 0, updatedAt: new Date(now) } },
+        );
+        continue;
+      }
       if (!doc) {
         try {
           await this.#col.insertOne({
