@@ -22,7 +22,16 @@ import { ProviderQuota } from '../providers/data/quota.js';
 import { readPage, type ReadPage } from '../providers/data/read-page.js';
 import { DataError, type DataItem } from '../providers/data/reader.js';
 import { canonicalJson } from '../audit/canonical-json.js';
-import { SyncLedger, ledgerIds, mapLimited, samePage, type LedgerPage } from './ledger.js';
+import {
+  SyncLedger,
+  ledgerIds,
+  mapLimited,
+  pageRunOf,
+  pageRuns,
+  samePage,
+  type LedgerHead,
+  type LedgerPage,
+} from './ledger.js';
 import { resolveProvider } from '../providers/resolve.js';
 import { openProviderToken, providerTokens } from '../providers/stores.js';
 import type { AccountKey, AccountKeys } from '../secrets/account-keys.js';
@@ -367,7 +376,14 @@ export function createRecordActivities({
     at: { providerAccountId: string; fetchedAt: string; sourceUrl: string },
     read: ReadPage,
     before: LedgerPage | null,
-  ): Promise<{ page: LedgerPage; fresh: SealedRecordDocument[]; changed: SealedRecordDocument[]; drops: boolean }> {
+  ): Promise<{
+    page: LedgerPage;
+    fresh: SealedRecordDocument[];
+    changed: SealedRecordDocument[];
+    drops: boolean;
+    /** The same records with the same content as the last complete run's page: its document stays. */
+    same: boolean;
+  }> {
     const rows = canonicalRows(read.items);
     const ids = rows.map((r) => r.externalId);
     const hashes = rows.map((r) => r.hash);
@@ -386,7 +402,7 @@ export function createRecordActivities({
       next: read.next,
       ...(read.etag ? { etag: read.etag } : {}),
     };
-    if (before && samePage(before, ids, hashes)) return { page, fresh: [], changed: [], drops: false };
+    if (before && samePage(before, ids, hashes)) return { page, fresh: [], changed: [], drops: false, same: true };
     // A record the last complete run had on this page and this one has not: moved, or gone at the provider.
     const listed = new Set(ids);
     const drops = before ? before.ids.some((id) => !listed.has(id)) : false;
@@ -399,17 +415,7 @@ export function createRecordActivities({
       (had === undefined ? freshRows : changedRows).push(row);
     }
     const docs = await recordDocuments(key, input, at, [...freshRows, ...changedRows]);
-    return { page, fresh: docs.slice(0, freshRows.length), changed: docs.slice(freshRows.length), drops };
-  }
-
-  /** The last complete run's page, as this run's: the provider answered `304 Not Modified` to its ETag. */
-  function carriedOver(before: LedgerPage, input: SyncPagesInput): LedgerPage {
-    return {
-      ...before,
-      _id: ledgerIds.page(input.connectionId, input.kind, input.syncRunId, input.pageIndex),
-      syncRunId: input.syncRunId,
-      n: input.pageIndex,
-    };
+    return { page, fresh: docs.slice(0, freshRows.length), changed: docs.slice(freshRows.length), drops, same: false };
   }
 
   /**
@@ -464,24 +470,52 @@ export function createRecordActivities({
     return written;
   }
 
-  /** Records of `kind` the connection had that this run did not see: the last complete run's pages minus this one's. */
+  /**
+   * Records of `kind` the connection had that this run did not see: on the last complete run's pages, on none of
+   * this run's. This run's page at a place is its own document where it wrote one, else the last complete run's
+   * (unchanged). Also answers what the new head's places are held by, and which old documents it replaces.
+   */
   async function missingSince(
     input: CompleteSyncInput,
     kind: string,
-  ): Promise<{ ids: string[]; head: Awaited<ReturnType<SyncLedger['head']>> }> {
+  ): Promise<{
+    ids: string[];
+    head: LedgerHead | null;
+    view: (n: number) => string;
+    replaced: Array<{ syncRunId: string; n: number }>;
+  }> {
     const head = await ledger.head(input.connectionId, kind);
-    if (head?.syncRunId === input.syncRunId) return { ids: [], head };
-    const pages = input.pagesByKind[kind] ?? 0;
+    const count = input.pagesByKind[kind] ?? 0;
+    const notes = await ledger.changes(input.connectionId, kind, input.syncRunId);
+    const written = new Set(notes?.written ?? []);
+    const view = (n: number) => (written.has(n) ? input.syncRunId : ((head && pageRunOf(head, n)) ?? input.syncRunId));
+    const replaced: Array<{ syncRunId: string; n: number }> = [];
+    if (head && head.syncRunId !== input.syncRunId)
+      for (let n = 0; n < head.pages; n++) {
+        const holder = pageRunOf(head, n)!;
+        if ((n >= count || written.has(n)) && holder !== input.syncRunId) replaced.push({ syncRunId: holder, n });
+      }
+    const none = { ids: [], head, view, replaced };
+    if (head?.syncRunId === input.syncRunId) return none;
     // Every page still lists what the last complete run's did, and there are no fewer: nothing is missing.
-    if (head && head.pages <= pages && !(await ledger.changes(input.connectionId, kind, input.syncRunId)))
-      return { ids: [], head };
+    if (head && head.pages <= count && (notes?.pages.length ?? 0) === 0) return none;
     const seen = new Set<string>();
-    for (const p of await ledger.pages(input.connectionId, kind, input.syncRunId, input.pagesByKind[kind] ?? 0))
-      for (const id of p.ids) seen.add(id);
+    const mine = await mapLimited(
+      Array.from({ length: count }, (_, n) => n),
+      16,
+      (n) => ledger.page(input.connectionId, kind, view(n), n),
+    );
+    // A page of this run's view gone (a concurrent run's completion dropped it): nothing is concluded this time.
+    if (mine.some((p) => p === null)) return none;
+    for (const p of mine) for (const id of p!.ids) seen.add(id);
     const had: string[] = [];
     if (head) {
-      for (const p of await ledger.pages(input.connectionId, kind, head.syncRunId, head.pages))
-        for (const id of p.ids) if (!seen.has(id)) had.push(id);
+      const theirs = await mapLimited(
+        Array.from({ length: head.pages }, (_, n) => n),
+        16,
+        (n) => ledger.page(input.connectionId, kind, pageRunOf(head, n)!, n),
+      );
+      for (const p of theirs) for (const id of p?.ids ?? []) if (!seen.has(id)) had.push(id);
     } else {
       // The first complete run with a ledger: what earlier runs wrote is found by query, once per connection and kind.
       const stored = await heartbeatWhile(
@@ -494,7 +528,7 @@ export function createRecordActivities({
       );
       for (const r of stored) if (!seen.has(r.externalId)) had.push(r.externalId);
     }
-    return { ids: had.map((id) => recordIdFor(input.accountId, input.provider, kind, id)), head };
+    return { ids: had.map((id) => recordIdFor(input.accountId, input.provider, kind, id)), head, view, replaced };
   }
 
   return {
@@ -544,7 +578,8 @@ export function createRecordActivities({
       let next = await openCursor(input.accountId, input.cursor);
       // The same page of the last complete run: what to compare with, and the ETag to ask the provider with.
       const fetchPage = async (n: number, url: string | null) => {
-        const before = head ? await ledger.page(input.connectionId, input.kind, head.syncRunId, n) : null;
+        const holder = head ? pageRunOf(head, n) : null;
+        const before = holder ? await ledger.page(input.connectionId, input.kind, holder, n) : null;
         const known =
           before?.etag !== undefined && before.sourceUrl !== undefined && before.next !== undefined
             ? { sourceUrl: before.sourceUrl, etag: before.etag }
@@ -564,7 +599,9 @@ export function createRecordActivities({
         if (!head || !conditional) return;
         for (let n = from; n < from + lookahead && n <= lastGuess && n < head.pages; n++) {
           if (ahead.has(n)) continue;
-          const guess = ledger.page(input.connectionId, input.kind, head.syncRunId, n).then(async (before) => {
+          const holder = pageRunOf(head, n);
+          if (!holder) break;
+          const guess = ledger.page(input.connectionId, input.kind, holder, n).then(async (before) => {
             if (!before?.sourceUrl || before.etag === undefined || before.next === undefined) return null;
             await ensureConsent(input.accountId, consentChecked);
             const page = await read(before.sourceUrl, { sourceUrl: before.sourceUrl, etag: before.etag });
@@ -623,7 +660,7 @@ export function createRecordActivities({
           guessFrom(n + 1);
         }
         const plan = unchanged
-          ? { page: carriedOver(before, pageInput), fresh: [], changed: [], drops: false }
+          ? { page: before, fresh: [], changed: [], drops: false, same: true }
           : await planPage(
               key,
               pageInput,
@@ -638,7 +675,8 @@ export function createRecordActivities({
         writing = applyPage(input.connectionId, plan);
         // Handled when awaited, below or after the loop.
         writing.catch(() => undefined);
-        done.push(plan.page);
+        // A page as the last complete run had it keeps that run's document: nothing to write.
+        if (!plan.same) done.push(plan.page);
         // With no page of the last complete run to compare with, anything it had here may be missing.
         if (plan.drops || (head && !before && pageInput.pageIndex < head.pages)) changedPages.push(pageInput.pageIndex);
         result.pages++;
@@ -656,10 +694,13 @@ export function createRecordActivities({
       PROF.put += performance.now() - tp;
       await ledger.noteChanges(
         { accountId: input.accountId, connectionId: input.connectionId, kind: input.kind, syncRunId: input.syncRunId },
-        changedPages,
+        { pages: changedPages, written: done.map((p) => p.n) },
       );
       PROF.end = performance.now() - te;
-      if (process.env.CRA_SYNC_PROFILE) process.stderr.write(`SYNCPROF ${JSON.stringify({ ...PROF, total: performance.now() - T0, pages: result.pages })}\n`);
+      if (process.env.CRA_SYNC_PROFILE)
+        process.stderr.write(
+          `SYNCPROF ${JSON.stringify({ ...PROF, total: performance.now() - T0, pages: result.pages })}\n`,
+        );
       if (result.pages === 0) throw new CancelledFailure('the sync was cancelled before this page was written');
       // The next page's URL may name the person (Reddit's /user/<name>/submitted): it goes into history sealed.
       result.nextCursor = next === null ? null : await accountKeys.seal(input.accountId, syncCursorContext, next);
@@ -675,7 +716,7 @@ export function createRecordActivities({
       const deletedByKind: Record<string, number> = {};
       const deletedAt = now().toISOString();
       for (const kind of input.kinds) {
-        const { ids, head } = await missingSince(input, kind);
+        const { ids, head, view, replaced } = await missingSince(input, kind);
         if (head?.syncRunId === input.syncRunId) {
           // A retry after the head moved: it was done, with this count.
           deletedByKind[kind] = head.deleted;
@@ -722,10 +763,12 @@ export function createRecordActivities({
           kind,
           syncRunId: input.syncRunId,
           pages: input.pagesByKind[kind] ?? 0,
+          ...pageRuns(input.pagesByKind[kind] ?? 0, view),
           deleted,
           completedAt: deletedAt,
         });
-        if (head) await heartbeatWhile(ledger.dropPages(input.connectionId, kind, head.syncRunId, head.pages));
+        // Only the documents this run replaced (or that lie beyond its last page) go: unchanged pages stay.
+        await heartbeatWhile(ledger.dropPagesAt(input.connectionId, kind, replaced));
         await ledger.dropChanges(input.connectionId, kind, input.syncRunId);
       }
       return { deletedByKind };
@@ -736,6 +779,7 @@ export function createRecordActivities({
       for (const kind of input.kinds) {
         const head = await ledger.head(input.connectionId, kind);
         if (head?.syncRunId === input.syncRunId) continue;
+        // Every page document it wrote is its own (`page|…|<run>|n`, n below its page count).
         await ledger.dropPages(input.connectionId, kind, input.syncRunId, input.pagesByKind[kind] ?? 0);
         await ledger.dropChanges(input.connectionId, kind, input.syncRunId);
       }

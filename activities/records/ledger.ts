@@ -43,15 +43,22 @@ export interface LedgerHead {
   kind: string;
   syncRunId: string;
   pages: number;
+  /**
+   * Which run's page document holds each place: `runs[pageRun[n]]` (a page a later run found unchanged stays
+   * the earlier run's document, so an unchanged re-sync writes no page). Absent: every page is `syncRunId`'s.
+   */
+  runs?: string[];
+  pageRun?: number[];
   /** Records the run marked deleted at the provider, per kind (what a retried deletion check answers). */
   deleted: number;
   completedAt: string;
 }
 
 /**
- * `changes|<connectionId>|<kind>|<syncRunId>`: the run's pages that no longer list every record the last complete
- * run's page at the same place did. Without one (and no fewer pages than that run), nothing can be missing, and
- * the deletion check reads no page at all.
+ * `changes|<connectionId>|<kind>|<syncRunId>`: what a run changed in the ledger. `pages`: its pages that no longer
+ * list every record the last complete run's page at the same place did; without any (and no fewer pages than that
+ * run), nothing can be missing, and the deletion check reads no page at all. `written`: the places it wrote a page
+ * document of its own; every other place is the last complete run's page, unchanged.
  */
 export interface LedgerChanges {
   _id: string;
@@ -61,6 +68,27 @@ export interface LedgerChanges {
   kind: string;
   syncRunId: string;
   pages: number[];
+  written?: number[];
+}
+
+/** The run whose page document holds place `n` of a head (null beyond its pages). */
+export function pageRunOf(head: LedgerHead, n: number): string | null {
+  if (n >= head.pages) return null;
+  const index = head.pageRun?.[n];
+  return index !== undefined && head.runs ? (head.runs[index] ?? head.syncRunId) : head.syncRunId;
+}
+
+/** `runs` / `pageRun` for a head whose place n is held by `runOf(n)`. */
+export function pageRuns(count: number, runOf: (n: number) => string): { runs: string[]; pageRun: number[] } {
+  const runs: string[] = [];
+  const pageRun: number[] = [];
+  for (let n = 0; n < count; n++) {
+    const run = runOf(n);
+    let index = runs.indexOf(run);
+    if (index < 0) index = runs.push(run) - 1;
+    pageRun.push(index);
+  }
+  return { runs, pageRun };
 }
 
 export type LedgerDocument = LedgerPage | LedgerHead | LedgerChanges;
@@ -143,14 +171,32 @@ export class SyncLedger {
     return doc?.type === 'changes' ? doc : null;
   }
 
-  /** Notes pages of a run that dropped a record of the last complete run's page; idempotent. */
-  async noteChanges(at: Omit<LedgerChanges, '_id' | 'type' | 'pages'>, pages: number[]): Promise<void> {
-    if (pages.length === 0) return;
+  /** Notes a run's pages that dropped a record of the last complete run's page, and those it wrote; idempotent. */
+  async noteChanges(
+    at: Omit<LedgerChanges, '_id' | 'type' | 'pages' | 'written'>,
+    changes: { pages: number[]; written: number[] },
+  ): Promise<void> {
+    if (changes.pages.length === 0 && changes.written.length === 0) return;
     await this.#col.updateOne(
       { _id: ledgerIds.changes(at.connectionId, at.kind, at.syncRunId) },
-      { $set: { type: 'changes', ...at }, $addToSet: { pages: { $each: pages } } } as never,
+      {
+        $set: { type: 'changes', ...at },
+        $addToSet: { pages: { $each: changes.pages }, written: { $each: changes.written } },
+      } as never,
       { upsert: true },
     );
+  }
+
+  /** Deletes the page documents at these places, each of the run that holds it. */
+  async dropPagesAt(connectionId: string, kind: string, at: Array<{ syncRunId: string; n: number }>): Promise<void> {
+    for (let i = 0; i < at.length; i += 500) {
+      await this.#col.bulkWrite(
+        at.slice(i, i + 500).map((p) => ({
+          deleteOne: { filter: { _id: ledgerIds.page(connectionId, kind, p.syncRunId, p.n) } },
+        })),
+        { ordered: false },
+      );
+    }
   }
 
   async dropChanges(connectionId: string, kind: string, syncRunId: string): Promise<void> {

@@ -55,6 +55,9 @@ async function allRecords(query = 'provider=github'): Promise<RecordPage['items'
   return out;
 }
 
+/** The run that fetched the records' content, as their origins say (one run for all of them). */
+const firstRunOf = (records: RecordPage['items']) => records[0]!.origin.syncRunId;
+
 async function syncNow(): Promise<SyncResult> {
   const res = await call<{ workflowId: string }>(stack, 'POST', '/v1/me/providers/github/sync', {
     token: person.token,
@@ -108,6 +111,12 @@ describe('provider data sync', () => {
       expect((statsAfter.notModified.github?.[kind] ?? 0) - (statsBefore.notModified.github?.[kind] ?? 0)).toBe(pages);
       expect(statsAfter.served.github?.[kind]).toBe(statsBefore.served.github?.[kind]);
     }
+    // The sync ledger wrote no page for it either: the run is the head, its places held by the first run's pages.
+    const ledger = await stack.db.collection(collections.syncLedger).find({ accountId: person.accountId }).toArray();
+    expect(ledger.filter((d) => d.type === 'page' && d.syncRunId === again.syncRunId)).toEqual([]);
+    expect(ledger.filter((d) => d.type === 'head').map((h) => [h.kind, h.syncRunId, h.runs])).toEqual(
+      expect.arrayContaining(kinds.map((k) => [k, again.syncRunId, [firstRunOf(before)]])),
+    );
     const afterRepeat = await allRecords();
     expect(afterRepeat).toEqual(before);
     // Same content, same hash, same origin: it names the run that fetched this content, which is still the first.
