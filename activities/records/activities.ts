@@ -570,10 +570,8 @@ export function createRecordActivities({
     async syncPages(input: SyncPagesInput): Promise<SyncPagesResult> {
       const started = Date.now();
       Context.current().heartbeat();
-      const T0 = performance.now();
       const { context, read, key, providerAccountId, conditional } = await openSync(input);
       const consentChecked = { at: Date.now() };
-      const PROF = { open: performance.now() - T0, wait: 0, plan: 0, apply: 0, put: 0, end: 0 };
       const head = await ledger.head(input.connectionId, input.kind);
       let next = await openCursor(input.accountId, input.cursor);
       // The same page of the last complete run: what to compare with, and the ETag to ask the provider with.
@@ -629,9 +627,7 @@ export function createRecordActivities({
       let readRecords = 0;
       let carried = 0;
       for (;;) {
-        const tw = performance.now();
         const { page, before } = await pending;
-        PROF.wait += performance.now() - tw;
         context.heartbeat();
         const pageInput = { ...input, pageIndex: input.pageIndex + result.pages };
         // Not modified: the provider says the page is the one the last run read, records and next link alike.
@@ -685,22 +681,14 @@ export function createRecordActivities({
         if (!more || context.cancellationSignal.aborted) break;
       }
       if (writing) result.written += await writing;
-      const te = performance.now();
       // Guesses not taken end here, not after the activity.
       await Promise.all([...ahead.values()].map((guess) => guess.catch(() => null)));
       // The ledger after the records: a page in it always names records that are stored.
-      const tp = performance.now();
       await heartbeatWhile(ledger.putPages(done));
-      PROF.put += performance.now() - tp;
       await ledger.noteChanges(
         { accountId: input.accountId, connectionId: input.connectionId, kind: input.kind, syncRunId: input.syncRunId },
         { pages: changedPages, written: done.map((p) => p.n) },
       );
-      PROF.end = performance.now() - te;
-      if (process.env.CRA_SYNC_PROFILE)
-        process.stderr.write(
-          `SYNCPROF ${JSON.stringify({ ...PROF, total: performance.now() - T0, pages: result.pages })}\n`,
-        );
       if (result.pages === 0) throw new CancelledFailure('the sync was cancelled before this page was written');
       // The next page's URL may name the person (Reddit's /user/<name>/submitted): it goes into history sealed.
       result.nextCursor = next === null ? null : await accountKeys.seal(input.accountId, syncCursorContext, next);
