@@ -402,7 +402,12 @@ export function createRecordActivities({
       next: read.next,
       ...(read.etag ? { etag: read.etag } : {}),
     };
-    if (before && samePage(before, ids, hashes)) return { page, fresh: [], changed: [], drops: false, same: true };
+    if (before && samePage(before, ids, hashes)) {
+      // The records are as they were; the document stays only if what it says of the answer holds too (a new
+      // ETag or next link is written, so a later 304 never carries over a stale next link).
+      const same = before.sourceUrl === read.sourceUrl && before.etag === read.etag && before.next === read.next;
+      return { page, fresh: [], changed: [], drops: false, same };
+    }
     // A record the last complete run had on this page and this one has not: moved, or gone at the provider.
     const listed = new Set(ids);
     const drops = before ? before.ids.some((id) => !listed.has(id)) : false;
