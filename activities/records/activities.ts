@@ -632,7 +632,16 @@ export function createRecordActivities({
       let readRecords = 0;
       let carried = 0;
       for (;;) {
-        const { page, before } = await pending;
+        let fetched: Awaited<typeof pending>;
+        try {
+          fetched = await pending;
+        } catch (err) {
+          // A page that fails after others landed ends the batch there: the workflow's next batch starts at it,
+          // so a retry (a rate limit's wait, a 5xx) repeats that page, not the pages already written.
+          if (result.pages > 0) break;
+          throw err;
+        }
+        const { page, before } = fetched;
         context.heartbeat();
         const pageInput = { ...input, pageIndex: input.pageIndex + result.pages };
         // Not modified: the provider says the page is the one the last run read, records and next link alike.
