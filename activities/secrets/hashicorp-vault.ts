@@ -88,19 +88,22 @@ export class HashiCorpVault implements SecretVault {
    * HMAC retried once, which keeps the port's "created on first use" promise.
    */
   async hmac(keyName: string, input: string): Promise<string> {
+    const { data, path } = await this.hmacCall(keyName, { input: Buffer.from(input, 'utf8').toString('base64') });
+    return field(data, 'hmac', 'string', 'POST', path);
+  }
+
+  /** `POST <transit>/hmac/:name`, creating the key and asking once more when Vault has none of that name. */
+  private async hmacCall(keyName: string, payload: object): Promise<{ data: unknown; path: string }> {
     const key = keySegment(keyName);
     const path = `${this.transit}/hmac/${key}`;
-    const payload = { input: Buffer.from(input, 'utf8').toString('base64') };
-    let data: unknown;
     try {
-      data = await this.call('POST', path, payload);
+      return { data: await this.call('POST', path, payload), path };
     } catch (err) {
       if (!(err instanceof SecretVaultError && err.type === 'KeyNotFound')) throw err;
       // Creating a key that already exists (a concurrent first use) only adds a warning in Vault.
       await this.call('POST', `${this.transit}/keys/${key}`);
-      data = await this.call('POST', path, payload);
+      return { data: await this.call('POST', path, payload), path };
     }
-    return field(data, 'hmac', 'string', 'POST', path);
   }
 
   /**
@@ -116,17 +119,9 @@ export class HashiCorpVault implements SecretVault {
         out.push(await this.hmac(keyName, chunk[0]!));
         continue;
       }
-      const key = keySegment(keyName);
-      const path = `${this.transit}/hmac/${key}`;
-      const payload = { batch_input: chunk.map((input) => ({ input: Buffer.from(input, 'utf8').toString('base64') })) };
-      let data: unknown;
-      try {
-        data = await this.call('POST', path, payload);
-      } catch (err) {
-        if (!(err instanceof SecretVaultError && err.type === 'KeyNotFound')) throw err;
-        await this.call('POST', `${this.transit}/keys/${key}`);
-        data = await this.call('POST', path, payload);
-      }
+      const { data, path } = await this.hmacCall(keyName, {
+        batch_input: chunk.map((input) => ({ input: Buffer.from(input, 'utf8').toString('base64') })),
+      });
       const results = (data as { data?: { batch_results?: unknown } } | undefined)?.data?.batch_results;
       if (!Array.isArray(results) || results.length !== chunk.length)
         throw malformed('POST', path, 'data.batch_results');
