@@ -4,10 +4,14 @@
  * connection's pages instead of the whole `provider_records` collection.
  *
  * - A page: `page|<connectionId>|<kind>|<syncRunId>|<n>` — the external ids on the run's n-th page of the
- *   kind, in order, and each one's content hash. Written after the page's records, so a page in the
- *   ledger always names records that exist.
- * - The head: `head|<connectionId>|<kind>` — the last complete run of the kind and how many pages it had.
- *   Moved by the deletion check of the next complete run, which then deletes the pages of the one before.
+ *   kind, in order, each one's content hash, and the page's URL, ETag and next link. Written after the page's
+ *   records, so a page in the ledger always names records that exist; a run that finds a page unchanged
+ *   writes none and keeps the earlier run's.
+ * - The head: `head|<connectionId>|<kind>` — the last complete run of the kind, how many pages it had and
+ *   which run's document holds each place. Moved by the deletion check of the next complete run, which then
+ *   deletes the documents it replaced.
+ * - A run's changes: `changes|<connectionId>|<kind>|<syncRunId>` — the places it wrote, and those where it no
+ *   longer lists a record the head's page did (the only pages the deletion check then needs to read).
  *
  * Every read and write is by exact `_id` (the one lookup every MongoDB-compatible server serves from its
  * index), so the cost of a sync's bookkeeping does not grow with other accounts' data. Holds ids and hashes,
