@@ -99,6 +99,8 @@ export interface SyncBatchLimits {
  */
 /** Conditional requests asked for ahead of the page being written (see `syncPages`). */
 const lookahead = 8;
+/** What a quota keeps back from guesses (see `ProviderQuota.headroom`). */
+const guessReserve = 10;
 /** Pages answered `304 Not Modified` one batch may carry over, besides the pages it reads. */
 const carriedPerBatch = 100;
 
@@ -312,6 +314,7 @@ export function createRecordActivities({
       key,
       providerAccountId: () => providerAccountId,
       conditional: reader.conditional === true,
+      quota,
     };
   }
 
@@ -575,7 +578,7 @@ export function createRecordActivities({
     async syncPages(input: SyncPagesInput): Promise<SyncPagesResult> {
       const started = Date.now();
       Context.current().heartbeat();
-      const { context, read, key, providerAccountId, conditional } = await openSync(input);
+      const { context, read, key, providerAccountId, conditional, quota } = await openSync(input);
       const consentChecked = { at: Date.now() };
       const head = await ledger.head(input.connectionId, input.kind);
       let next = await openCursor(input.accountId, input.cursor);
@@ -600,7 +603,10 @@ export function createRecordActivities({
       const lastGuess = input.pageIndex + carriedPerBatch - 1;
       const guessFrom = (from: number) => {
         if (!head || !conditional) return;
-        for (let n = from; n < from + lookahead && n <= lastGuess && n < head.pages; n++) {
+        // Only while the provider's last answer left plenty: other syncs of the account share the quota, and
+        // a request sent while it is not known could go over it.
+        const depth = Math.min(lookahead, Math.floor((quota.headroom() - guessReserve) / 2));
+        for (let n = from; n < from + depth && n <= lastGuess && n < head.pages; n++) {
           if (ahead.has(n)) continue;
           const holder = pageRunOf(head, n);
           if (!holder) break;

@@ -49,12 +49,24 @@ export class ProviderQuota {
   readonly #id: string;
   readonly #accountId: string;
   readonly #opts: Required<Omit<QuotaOptions, 'wait'>> & Pick<QuotaOptions, 'wait'>;
+  #lastAnswer: { remaining: number; resetAtMs: number } | undefined;
 
   constructor(db: Db, accountId: string, provider: string, opts: QuotaOptions) {
     this.#col = providerQuotas(db);
     this.#id = `${accountId}|${provider}`;
     this.#accountId = accountId;
     this.#opts = { minIntervalMs: 0, maxWaitMs: 10_000, now: () => Date.now(), ...opts };
+  }
+
+  /**
+   * What the provider's last answer to this instance said is left, while its window has more than a second to
+   * go; 0 when no answer said so (before the first, or once the window is ending). Requests sent ahead of need
+   * are bounded by it, so they never go out while the quota is not known.
+   */
+  headroom(): number {
+    const last = this.#lastAnswer;
+    if (!last || last.resetAtMs - this.#opts.now() < 1000) return 0;
+    return Math.max(0, Math.floor(last.remaining));
   }
 
   /** Takes one request's worth of the quota, waiting for it if none is left. */
@@ -109,6 +121,8 @@ export class ProviderQuota {
   /** Records what an answer said about the quota. */
   async observe(signal: RateSignal): Promise<void> {
     const now = this.#opts.now();
+    if (signal.remaining !== undefined && signal.resetAtMs !== undefined)
+      this.#lastAnswer = { remaining: signal.remaining, resetAtMs: signal.resetAtMs };
     const updatedAt = new Date(now);
     if (signal.retryAfterMs !== undefined) {
       // A 429 (or its like): no sync of this provider sends anything until the wait is over.
