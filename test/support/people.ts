@@ -5,6 +5,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
+import { workflowIds } from '../../domain/ids.js';
 import { call, eventually, tokenFor, type TestStack } from './stack.js';
 
 export interface OutboxNotice {
@@ -92,6 +93,9 @@ export async function signedInPerson(stack: TestStack, browser: Browser, name: s
     async () => ((await call(stack, 'GET', '/v1/me', { token })).status === 200 ? true : undefined),
     `the account of ${name}`,
   );
+  // The signup workflow goes on writing the account (role, consents) after it exists; on FerretDB two
+  // writes to one document at once can lose one, so a test starts once signup is done, as a person would.
+  await stack.temporal.workflow.getHandle(workflowIds.signup(subject)).result();
   return {
     email: who.email,
     password: who.password,
