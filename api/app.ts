@@ -10,6 +10,9 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { keyResolver } from './auth/bearer.js';
 import { accountRoutes } from '../ui/account-routes.js';
 import { assetRoutes } from '../ui/asset-routes.js';
+import { accountPageRoutes } from '../ui/account/routes.js';
+import { consoleRoutes } from '../ui/console/routes.js';
+import { securityPageRoutes } from '../ui/security/routes.js';
 import { vaultOf } from './adapters.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { interactionRoutes } from './auth/embedded-oidc/interactions.js';
@@ -46,6 +49,7 @@ export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook });
   app.use('*', async (c, next) => {
     c.set('deps', deps);
+    c.set('app', app);
     await next();
   });
   app.use('*', requestLog);
@@ -78,6 +82,9 @@ export function createApp(deps: ApiDeps) {
         vault: () => vaultOf(deps),
       }),
     );
+    app.route('/', accountPageRoutes());
+    app.route('/', securityPageRoutes());
+    app.route('/', consoleRoutes());
   }
 
   const routes = app

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Notifier } from '../activities/notify/port.js';
 import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
+import type { InProcessApp } from './auth/in-process.js';
 import type { SignIn } from './sign-in.js';
 
 export interface Principal {
@@ -47,5 +48,7 @@ export interface ApiEnv {
     deps: ApiDeps;
     principal: Principal;
     agent?: AgentPrincipal;
+    /** The app itself, for the pages' in-process API client (`ui/api-client.ts`). */
+    app: InProcessApp;
   };
 }

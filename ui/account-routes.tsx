@@ -10,10 +10,8 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Db } from 'mongodb';
-import { openAccountDocument } from '../activities/accounts/personal-fields.js';
 import { accountIdOf } from '../activities/erasure/subject-accounts.js';
 import type { SecretVault } from '../activities/secrets/port.js';
-import { accountKeysOf } from '../api/adapters.js';
 import type { AccountDocument } from '../domain/account-center.js';
 import { collections } from '../domain/collections.js';
 import type { ApiDeps, ApiEnv } from '../api/context.js';
@@ -37,6 +35,7 @@ import { beginProviderLink } from '../api/processes/link.js';
 import { ProblemError } from '../api/problem.js';
 import { providerFlagsFor } from '../api/provider-flags.js';
 import { renderPage } from './layout.js';
+import { apiOf } from './page-context.js';
 import { AccountHome } from './pages/account-home.js';
 import { MessagePage } from './pages/sign-in.js';
 import { accountText, signInText as t } from './text.js';
@@ -126,8 +125,9 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
 
   async function homePage(c: Context<ApiEnv>, current: BrowserSessionDocument, problem?: string) {
     const { db, config } = c.get('deps');
-    const stored = await db.collection<AccountDocument>(collections.accounts).findOne({ _id: current.accountId });
-    const account = stored ? await openAccountDocument(await accountKeysOf(c.get('deps')), stored) : null;
+    // Until the signup workflow has created it, the account center answers 404.
+    const me = await apiOf(c, current).v1.me.$get();
+    const account = me.status === 200 ? await me.json() : null;
     const sessions = await listBrowserSessions(db, current.subject);
     const flags = await providerFlagsFor(db, config, current.accountId);
     const connected = new Set(

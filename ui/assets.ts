@@ -21,6 +21,18 @@ ul.plain{list-style:none;padding:0}ul.plain li{border-bottom:1px solid var(--lin
 .check{display:flex;gap:.5rem;align-items:flex-start;font-weight:400}
 .inline{display:inline}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:1.5rem 0}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
+.skip{position:absolute;left:-999px;top:0;background:var(--bg);padding:.5rem}.skip:focus{left:.5rem;z-index:10}
+nav{border-bottom:1px solid var(--line);padding:0 1rem}nav ul{list-style:none;margin:0 auto;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem;max-width:60rem}
+nav a{display:inline-block;padding:.5rem 0;text-decoration:none}nav a[aria-current=page]{font-weight:600;text-decoration:underline;text-underline-offset:.35em}
+main.wide{max-width:60rem}
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{font-weight:600}
+progress{width:100%;height:1rem}
+select,textarea{font:inherit;padding:.5rem .6rem;border:1px solid var(--line);border-radius:.4rem;background:transparent;color:inherit}
+textarea{min-height:5rem}
+fieldset{border:1px solid var(--line);border-radius:.4rem;padding:.75rem 1rem}legend{font-weight:600;padding:0 .25rem}
+.badge{display:inline-block;border:1px solid var(--line);border-radius:1rem;padding:0 .6rem;font-size:.85rem}
+.badge.bad{border-color:var(--bad);color:var(--bad)}.badge.ok{border-color:var(--ok);color:var(--ok)}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;overflow-wrap:anywhere}
 `;
 
 /** Passkey sign-in: asks the server for options, lets the browser's authenticator sign, posts the result. */

@@ -6,6 +6,24 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { layoutText } from './text.js';
+
+/** The sections of the account center and of the support console, in the order their menus show them. */
+export const accountSections = [
+  { href: '/account', label: layoutText.nav.overview },
+  { href: '/account/profile', label: layoutText.nav.profile },
+  { href: '/account/providers', label: layoutText.nav.providers },
+  { href: '/account/data', label: layoutText.nav.data },
+  { href: '/account/security', label: layoutText.nav.security },
+  { href: '/account/activity', label: layoutText.nav.activity },
+  { href: '/account/privacy', label: layoutText.nav.privacy },
+  { href: '/account/processes', label: layoutText.nav.processes },
+] as const;
+export const consoleSections = [
+  { href: '/console', label: layoutText.nav.queue },
+  { href: '/console/accounts', label: layoutText.nav.accounts },
+] as const;
+export type Area = 'account' | 'console';
 
 export interface LayoutProps {
   title: string;
@@ -14,9 +32,16 @@ export interface LayoutProps {
   signedInAs?: string;
   /** Scripts from `/assets/` this page needs. */
   scripts?: string[];
+  /** The menu to show (a signed-in page) and the section this page belongs to (its `href`). */
+  area?: Area;
+  section?: string;
+  /** Tables and queues: a wider column. */
+  wide?: boolean;
 }
 
-export function Layout({ title, children, signedInAs, scripts = [] }: LayoutProps) {
+export function Layout({ title, children, signedInAs, scripts = [], area, section, wide }: LayoutProps) {
+  const sections = area === 'console' ? consoleSections : area === 'account' ? accountSections : [];
+  const brand = area === 'console' ? layoutText.consoleBrand : layoutText.accountBrand;
   return (
     <html lang="en">
       <head>
@@ -24,20 +49,38 @@ export function Layout({ title, children, signedInAs, scripts = [] }: LayoutProp
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <meta name="robots" content="noindex" />
-        <title>{`${title} · CRA account center`}</title>
+        <title>{`${title} · ${brand}`}</title>
         <link rel="stylesheet" href="/assets/cra.css" />
         {scripts.map((src) => (
           <script src={src} defer></script>
         ))}
       </head>
       <body>
+        <a class="skip" href="#main">
+          {layoutText.skipToContent}
+        </a>
         <header>
-          <a class="brand" href="/account">
-            CRA account center
+          <a class="brand" href={area === 'console' ? '/console' : '/account'}>
+            {brand}
           </a>
-          {signedInAs ? <span class="muted">Signed in as {signedInAs}</span> : null}
+          {signedInAs ? <span class="muted">{layoutText.signedInAs(signedInAs)}</span> : null}
         </header>
-        <main id="main">{children}</main>
+        {sections.length > 0 ? (
+          <nav aria-label={area === 'console' ? layoutText.consoleMenu : layoutText.accountMenu}>
+            <ul>
+              {sections.map((s) => (
+                <li>
+                  <a href={s.href} {...(s.href === section ? { 'aria-current': 'page' } : {})}>
+                    {s.label}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        ) : null}
+        <main id="main" class={wide ? 'wide' : undefined}>
+          {children}
+        </main>
       </body>
     </html>
   );

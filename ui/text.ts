@@ -1,4 +1,35 @@
-/** Every word the sign-in and account pages show, in one place (one catalog to review and translate). */
+/**
+ * Every word the pages show, in one place: one catalog to review, and one file to translate. Sections
+ * follow the pages: the frame, sign-in, the account center's pages, security, the support console.
+ */
+
+/** The frame every page shares: brand, menus, skip link. */
+export const layoutText = {
+  accountBrand: 'CRA account center',
+  consoleBrand: 'CRA support console',
+  skipToContent: 'Skip to content',
+  signedInAs: (who: string) => `Signed in as ${who}`,
+  accountMenu: 'Account center',
+  consoleMenu: 'Support console',
+  nav: {
+    overview: 'Overview',
+    profile: 'Profile',
+    providers: 'Connected providers',
+    data: 'Imported data',
+    security: 'Security',
+    activity: 'Activity',
+    privacy: 'Privacy',
+    processes: 'Processes',
+    queue: 'Queue',
+    accounts: 'Accounts',
+  },
+  forbiddenTitle: 'You cannot open this page',
+  forbiddenText: (permission: string) =>
+    `This page needs the "${permission}" permission, which your sign-in does not hold. Ask a support lead to grant you the role, then sign in again.`,
+  notFoundTitle: 'There is no such page',
+  notFoundText: 'The address may be mistyped, or what it showed no longer exists.',
+} as const;
+
 export const signInText = {
   signInTitle: 'Sign in',
   email: 'Email address',
@@ -74,3 +105,18 @@ export const accountText = {
   csrfProblemText:
     'The page you sent it from is too old or came from another site. Go back, reload the page and try again.',
 } as const;
+
+// ---------------------------------------------------------------------------------------------------
+// The account center's pages: profile, connected providers, imported data, processes.
+
+export const accountPagesText = {} as const;
+
+// ---------------------------------------------------------------------------------------------------
+// The account center's security, activity and privacy pages.
+
+export const securityText = {} as const;
+
+// ---------------------------------------------------------------------------------------------------
+// The support console.
+
+export const consoleText = {} as const;

@@ -20,6 +20,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { ApiDeps, ApiEnv } from '../context.js';
 import { collections } from '../../domain/collections.js';
 import { bearerAuth } from './bearer.js';
+import { inProcessPrincipalOf } from './in-process.js';
 import { requireAnyPermission, requirePermission } from './require-permission.js';
 
 export type SecurityRequirement = Record<string, string[]>;
@@ -78,8 +79,19 @@ export function bearerVerifierOf(deps: ApiDeps): MiddlewareHandler<ApiEnv> {
   return verifier;
 }
 
-/** Route middleware: 401 (RFC 6750 challenge) unless a valid access token names the caller. */
-const bearer: MiddlewareHandler<ApiEnv> = (c, next) => bearerVerifierOf(c.get('deps'))(c, next);
+/**
+ * Route middleware: 401 (RFC 6750 challenge) unless a valid access token names the caller. A page of the
+ * account center or the console calls the API in process (`ui/api-client.ts`) with the browser session's
+ * principal in the request's bindings, under a symbol no HTTP request can carry.
+ */
+const bearer: MiddlewareHandler<ApiEnv> = (c, next) => {
+  const inProcess = inProcessPrincipalOf(c.env);
+  if (inProcess) {
+    c.set('principal', inProcess);
+    return next();
+  }
+  return bearerVerifierOf(c.get('deps'))(c, next);
+};
 
 export const auth = {
   public: { kind: 'public', middleware: [], security: [] } satisfies RouteAuth as RouteAuth,

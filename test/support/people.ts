@@ -4,7 +4,9 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { accountIdForSubject } from '../../domain/account-id.js';
+import { changeStaffRole } from '../../api/auth/embedded-oidc/staff-roles.js';
 import { collections } from '../../domain/collections.js';
+import { staffRoles, type StaffRole } from '../../domain/roles.js';
 import { workflowIds } from '../../domain/ids.js';
 import { call, eventually, tokenFor, type TestStack } from './stack.js';
 
@@ -62,7 +64,7 @@ export async function signIn(stack: TestStack, page: Page, email: string, passwo
 }
 
 /** A person who signed up, confirmed their address and is signed in, in `ctx`, on the account center's home page. */
-export async function newPerson(stack: TestStack, ctx: BrowserContext, name: string) {
+export async function newPerson(stack: TestStack, ctx: BrowserContext, name: string, roles: StaffRole[] = []) {
   const who = {
     email: `${name}-${Date.now()}@example.com`,
     password: `a long passphrase for ${name}`,
@@ -72,6 +74,8 @@ export async function newPerson(stack: TestStack, ctx: BrowserContext, name: str
   const page = await ctx.newPage();
   await signUp(stack, page, who);
   await confirmEmail(stack, page, who.email);
+  // As `npm run role -- grant <role> --email <address>` does, before the sign-in that carries it.
+  for (const role of roles) await changeStaffRole(stack.db, who.email, role, 'grant');
   await signIn(stack, page, who.email, who.password);
   await page.getByRole('heading', { name: 'Your account center' }).waitFor();
   return { ...who, page };
@@ -81,14 +85,15 @@ export async function newPerson(stack: TestStack, ctx: BrowserContext, name: str
  * `newPerson` in a browser context of their own, with what a test needs beside the page: their subject, their
  * account id and an access token for the API, once the account exists.
  */
-export async function signedInPerson(stack: TestStack, browser: Browser, name: string) {
+export async function signedInPerson(stack: TestStack, browser: Browser, name: string, roles: StaffRole[] = []) {
   const context = await browser.newContext();
-  const who = await newPerson(stack, context, name);
+  const who = await newPerson(stack, context, name, roles);
   const user = await stack.db
     .collection<{ _id: string; email: string }>(collections.identityUsers)
     .findOne({ email: who.email });
   const subject = user!._id;
-  const token = await tokenFor(stack, subject, { email: who.email });
+  const permissions = [...new Set(roles.flatMap((r) => staffRoles[r]))];
+  const token = await tokenFor(stack, subject, { email: who.email, permissions });
   await eventually(
     async () => ((await call(stack, 'GET', '/v1/me', { token })).status === 200 ? true : undefined),
     `the account of ${name}`,

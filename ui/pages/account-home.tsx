@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The account center's first page: who is signed in, their connections, where they are signed in. */
-import type { AccountDocument } from '../../domain/account-center.js';
+import type { AccountCenter } from '../../domain/account-center.js';
 import type { BrowserSession } from '../../api/session/browser-session.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
@@ -15,7 +15,7 @@ export interface ConnectOption {
 
 export function AccountHome(props: {
   session: BrowserSession;
-  account?: AccountDocument;
+  account?: AccountCenter;
   sessions: BrowserSession[];
   connect?: ConnectOption[];
   notice?: string;
@@ -29,7 +29,7 @@ export function AccountHome(props: {
     : (session.email ?? session.subject);
   const csrf = <input type="hidden" name="csrf" value={session.csrfToken} />;
   return (
-    <Layout title={t.homeTitle} signedInAs={session.email ?? who}>
+    <Layout title={t.homeTitle} signedInAs={session.email ?? who} area="account" section="/account">
       <h1>{t.homeTitle}</h1>
       {props.notice ? (
         <p class="notice" role="status">
