@@ -43,6 +43,9 @@ import { recoveryRoutes } from './routes/recoveries/index.js';
 import { recoveryFactorRoutes } from './routes/recovery-factors/index.js';
 import { signupRoutes } from './routes/signup.js';
 import { supportRoutes } from './routes/support.js';
+import { supportQueueRoutes } from './routes/support-queue.js';
+import { activityRoutes } from './routes/activity.js';
+import { processRoutes } from './routes/processes.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 export function createApp(deps: ApiDeps) {
@@ -100,6 +103,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', oauthRoutes)
     .route('/', linkUndoRoutes)
     .route('/', supportRoutes)
+    .route('/', supportQueueRoutes)
     .route('/', dataRoutes)
     .route('/', disconnectRoutes)
     .route('/', exportRoutes)
@@ -107,6 +111,8 @@ export function createApp(deps: ApiDeps) {
     .route('/', recoveryFactorRoutes)
     .route('/', agentRoutes)
     .route('/', sessionRoutes)
+    .route('/', activityRoutes)
+    .route('/', processRoutes)
     .route('/', erasureRoutes);
 
   if (deps.jwks) {

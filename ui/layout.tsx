@@ -32,6 +32,8 @@ export interface LayoutProps {
   signedInAs?: string;
   /** Scripts from `/assets/` this page needs. */
   scripts?: string[];
+  /** Stylesheets from `/assets/` beside the shared one (an area's own). */
+  styles?: string[];
   /** The menu to show (a signed-in page) and the section this page belongs to (its `href`). */
   area?: Area;
   section?: string;
@@ -39,7 +41,7 @@ export interface LayoutProps {
   wide?: boolean;
 }
 
-export function Layout({ title, children, signedInAs, scripts = [], area, section, wide }: LayoutProps) {
+export function Layout({ title, children, signedInAs, scripts = [], styles = [], area, section, wide }: LayoutProps) {
   const sections = area === 'console' ? consoleSections : area === 'account' ? accountSections : [];
   const brand = area === 'console' ? layoutText.consoleBrand : layoutText.accountBrand;
   return (
@@ -51,6 +53,9 @@ export function Layout({ title, children, signedInAs, scripts = [], area, sectio
         <meta name="robots" content="noindex" />
         <title>{`${title} · ${brand}`}</title>
         <link rel="stylesheet" href="/assets/cra.css" />
+        {styles.map((href) => (
+          <link rel="stylesheet" href={href} />
+        ))}
         {scripts.map((src) => (
           <script src={src} defer></script>
         ))}
