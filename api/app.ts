@@ -33,6 +33,7 @@ import { jwksRoute, openApiDocumentRoute } from './routes/openapi.js';
 import { hookRoutes } from './routes/hooks.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { meRoutes } from './routes/me.js';
+import { profileRoutes } from './routes/profile.js';
 import { consentRoutes } from './routes/consents.js';
 import { schemaRoutes } from './routes/schema.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -97,6 +98,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', hookRoutes)
     .route('/', webhookRoutes)
     .route('/', meRoutes)
+    .route('/', profileRoutes)
     .route('/', consentRoutes)
     .route('/', workflowRoutes)
     .route('/', providerRoutes)
