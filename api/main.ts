@@ -4,9 +4,8 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
-import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../domain/config.js';
-import { redactedLogPaths } from '../domain/redaction.js';
+import { createLogger } from '../domain/logging.js';
 import { buildNotifier } from '../activities/notices.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import { createApp } from './app.js';
@@ -16,12 +15,7 @@ import { serveApi } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({
-    level: config.logLevel,
-    base: { service: 'cra-api' },
-    redact: { paths: redactedLogPaths, censor: '[redacted]' },
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
-  });
+  const log = createLogger(config, 'cra-api');
   const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
   await mongo.connect().catch((err: Error) => {
     throw new Error(`cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${err.message}`);

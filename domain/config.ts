@@ -25,6 +25,8 @@ export const configSchema = z
     CRA_DATA_DIR: z.string().default('.data'),
     CRA_PUBLIC_URL: z.url().optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `json` (one object per line, for a log shipper) or `pretty` (for a person); JSON in production, else pretty. */
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 
     TEMPORAL_ADDRESS: z
       .string()
@@ -204,6 +206,7 @@ export interface CraConfig {
   publicUrl: string;
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
+  logFormat: 'json' | 'pretty';
   temporal: { address: string; namespace: string; taskQueuePrefix: string };
   mongo: { uri: string; db: string };
   auth: { issuer: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
@@ -337,6 +340,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicUrl,
     dataDir: env.CRA_DATA_DIR,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT ?? (env.CRA_ENV === 'production' ? 'json' : 'pretty'),
     temporal: {
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,

@@ -4,26 +4,34 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { MongoClient } from 'mongodb';
-import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../domain/config.js';
-import { redactedLogPaths } from '../domain/redaction.js';
+import { createLogger } from '../domain/logging.js';
 import { taskQueueNames } from '../temporal.config.js';
 import { buildWorkerDependencies } from './dependencies.js';
 import { createWorkers } from './workers.js';
 
+/**
+ * What the SDK says on every start and stop that tells an operator nothing: the workflow bundle's webpack
+ * report, each state change of each worker, and that the identity queue runs no workflows (by design). At
+ * debug level they are still there (`LOG_LEVEL=debug`).
+ */
+const routine = (message: string) =>
+  message.startsWith('asset workflow-bundle') ||
+  message === 'Worker state changed' ||
+  message.startsWith('No Nexus services registered') ||
+  message.startsWith('No workflows registered');
+
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({
-    level: config.logLevel,
-    base: { service: 'cra-worker' },
-    redact: { paths: redactedLogPaths, censor: '[redacted]' },
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
-  });
+  const log = createLogger(config, 'cra-worker');
   const temporalLevel: LogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'INFO';
   Runtime.install({
     logger: new DefaultLogger(temporalLevel, (entry) => {
-      const level =
-        entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      const level = routine(entry.message)
+        ? 'debug'
+        : entry.level === 'TRACE'
+          ? 'trace'
+          : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       log[level]({ ...entry.meta, source: 'temporal' }, entry.message);
     }),
     telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.worker.metricsPort}` } } },

@@ -20,18 +20,47 @@ import { ensureTools, projectRoot } from './tools.js';
 const say = (line: string) => process.stdout.write(`[cra] ${line}\n`);
 const prefixed = (name: string) => (line: string) => process.stdout.write(`[${name}] ${line}\n`);
 
+/** Lines a child printed, for the ready check (the worker says "worker ready" once its queues are polled). */
+const seen = new Set<string>();
+
 function runNode(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
   // node itself with tsx's loader (not the tsx wrapper), so signals reach the process that runs the code.
   const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, script)], {
     cwd: projectRoot,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = prefixed(name);
   for (const stream of [child.stdout, child.stderr]) {
-    stream?.on('data', (chunk: Buffer) => chunk.toString('utf8').split('\n').filter(Boolean).forEach(out));
+    stream?.on('data', (chunk: Buffer) =>
+      chunk
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .forEach((line) => {
+          if (line.includes('worker ready')) seen.add(`${name}:ready`);
+          // oidc-provider warns on every start that Node 20 is not its tested runtime; CRA supports 20.
+          if (line.startsWith('oidc-provider WARNING: Unsupported runtime')) return;
+          out(line);
+        }),
+    );
   }
   return child;
+}
+
+/** Until the API answers /readyz (Temporal and MongoDB reachable) and the worker polls its queues. */
+async function waitUntilReady(api: string, timeoutMs = 180_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let apiReady = false;
+  while (Date.now() < deadline && !stopping) {
+    if (!apiReady)
+      apiReady = await fetch(`${api}/readyz`, { signal: AbortSignal.timeout(2_000) })
+        .then((r) => r.ok)
+        .catch(() => false);
+    if (apiReady && seen.has('worker:ready')) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
 }
 
 const services: RunningService[] = [];
@@ -77,7 +106,10 @@ async function main(): Promise<void> {
       uiPort,
       dbFile: join(dataDir, 'temporal.db'),
       log: say,
-      output: prefixed('temporal'),
+      // Its own shutdown is a page of WARN lines about closing pollers: nothing to act on.
+      output: (line) => {
+        if (!stopping) prefixed('temporal')(line);
+      },
     });
     services.push(temporal);
     temporalAddress = temporal.address;
@@ -167,26 +199,28 @@ async function main(): Promise<void> {
   }
 
   const api = `http://localhost:${config.port}`;
-  say('');
-  say('CRA is starting. When the API logs "api ready":');
-  say(`  Account center  ${config.publicUrl}/account    (sign up and sign in in your browser)`);
-  say(`  API             ${api}            (health: ${api}/readyz, OpenAPI: ${api}/openapi.json)`);
-  say(`  Temporal Web    ${temporalUi}`);
-  say(`  Temporal gRPC   ${temporalAddress}`);
-  say(`  MongoDB         ${mongoUri}`);
-  say(`  Worker metrics  http://127.0.0.1:${config.worker.metricsPort}/metrics`);
-  if (sandboxUrl) say(`  Sandbox OAuth   ${sandboxUrl}`);
-  say(`  Try it:  open ${config.publicUrl}/account, create an account, confirm it from the link that`);
-  say('           `npm run --silent outbox` shows, sign in, and connect a provider. Scripts use a token:');
-  say('           TOKEN=$(npm run --silent token -- --sub "auth0|me" --email me@example.com)');
-  say(
-    `           curl -X POST ${api}/v1/signup -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
-  );
-  say(
-    `                -d '{"givenName":"Ada","familyName":"Lovelace","consents":[{"purpose":"terms","version":"2026-11","granted":true}]}'`,
-  );
-  say(`           curl ${api}/v1/me -H "authorization: Bearer $TOKEN"`);
-  say('Press Ctrl-C to stop.');
+  say('starting the worker and the API …');
+  if (!(await waitUntilReady(api))) {
+    if (!stopping) say(`not ready after 3 minutes: see the lines above (${api}/readyz says what is missing).`);
+    return;
+  }
+  const web = config.publicUrl;
+  const banner = [
+    '',
+    '✔ CRA is ready.',
+    `  Account center   ${web}/            sign up with an email address and a password, then sign in`,
+    `  Support console  ${web}/console     npm run role -- grant support-lead --email <your address>, then sign in again`,
+    `  Emails           npm run --silent outbox     (confirmation links and notices: nothing is really sent)`,
+    `  API              ${api}            (OpenAPI: ${api}/openapi.json, health: ${api}/readyz)`,
+    `  Temporal Web     ${temporalUi}      (every process as a workflow)`,
+    `  Temporal gRPC    ${temporalAddress}`,
+    `  MongoDB          ${mongoUri}`,
+    `  Worker metrics   http://127.0.0.1:${config.worker.metricsPort}/metrics`,
+    ...(sandboxUrl ? [`  Sandbox OAuth    ${sandboxUrl}      (stands in for every provider)`] : []),
+    '  Press Ctrl-C to stop; your data stays in .data/.',
+    '',
+  ];
+  for (const line of banner) say(line);
 }
 
 main().catch((err: unknown) => {
