@@ -33,6 +33,8 @@ export const configSchema = z
       .regex(/^[^\s:]+:\d+$/, 'host:port, e.g. localhost:7233')
       .default('localhost:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** Temporal Web, for the support console's links to a workflow (the dev server's UI by default). */
+    TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
     TEMPORAL_TASK_QUEUE_PREFIX: z
       .string()
       .regex(/^[a-z0-9-]*$/, 'lower-case letters, digits and -')
@@ -207,7 +209,7 @@ export interface CraConfig {
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
   logFormat: 'json' | 'pretty';
-  temporal: { address: string; namespace: string; taskQueuePrefix: string };
+  temporal: { address: string; namespace: string; taskQueuePrefix: string; uiUrl: string };
   mongo: { uri: string; db: string };
   auth: { issuer: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
   identity:
@@ -345,6 +347,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueuePrefix: env.TEMPORAL_TASK_QUEUE_PREFIX,
+      uiUrl: env.TEMPORAL_UI_URL.replace(/\/+$/, ''),
     },
     mongo: { uri: env.MONGODB_URI, db: env.MONGODB_DB },
     auth: {

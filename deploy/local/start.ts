@@ -183,6 +183,7 @@ async function main(): Promise<void> {
   const env = {
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: config.temporal.namespace,
+    TEMPORAL_UI_URL: temporalUi,
     MONGODB_URI: mongoUri,
     CRA_DATA_DIR: dataDir,
     ...(sandboxUrl ? { CRA_SANDBOX_URL: sandboxUrl } : {}),

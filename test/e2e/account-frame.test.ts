@@ -46,6 +46,11 @@ describe('the account center’s frame', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Skip to content');
     await checkPage(page, 'account-overview');
+
+    // The pages call the API in process as the session's person; over HTTP the API still takes only a
+    // bearer token, so the session cookie alone (a script on another site riding it) opens nothing.
+    const fromPage = await page.evaluate<number>(`fetch('/v1/me', { credentials: 'include' }).then((r) => r.status)`);
+    expect(fromPage).toBe(401);
   });
 
   it('sends a browser that is not signed in to sign in, and back to the page it asked for', async () => {
