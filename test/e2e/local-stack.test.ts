@@ -35,11 +35,9 @@ async function start(): Promise<ChildProcess> {
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const api = `http://127.0.0.1:${env.PORT}`;
-  await eventually(
-    async () => ((await fetch(`${api}/readyz`)).status === 200 ? true : undefined),
-    'the API to be ready',
-    120_000,
-  );
+  // The one line a newcomer waits for: the API answers /readyz and the worker polls its queues.
+  await eventually(async () => (output.includes('CRA is ready') ? true : undefined), 'the ready banner', 120_000);
+  expect((await fetch(`${api}/readyz`)).status).toBe(200);
   return child;
 }
 
@@ -62,8 +60,14 @@ it('starts, signs up, stops cleanly and keeps the data across a restart', async 
   };
   const api = `http://127.0.0.1:${env.PORT}`;
   launcher = await start();
-  expect(output).toContain(`Temporal Web    http://localhost:${env.CRA_TEMPORAL_UI_PORT}`);
-  expect(output).toContain(`API             http://localhost:${env.PORT}`);
+  const banner = output.slice(output.indexOf('CRA is ready'));
+  expect(banner).toContain(`Account center   http://localhost:${env.PORT}/`);
+  expect(banner).toContain(`Support console  http://localhost:${env.PORT}/console`);
+  expect(banner).toContain(`Temporal Web     http://localhost:${env.CRA_TEMPORAL_UI_PORT}`);
+  expect(banner).toContain(`API              http://localhost:${env.PORT}`);
+  // Readable lines for a person, not JSON records; not the workflow bundle's webpack report.
+  expect(output).not.toMatch(/^\[(api|worker)\] \{"level"/m);
+  expect(output).not.toContain('workflow-bundle-');
 
   const { stdout: token } = await run(
     'node_modules/.bin/tsx',
@@ -124,6 +128,9 @@ it('starts, signs up, stops cleanly and keeps the data across a restart', async 
 
   expect(await stop(launcher)).toBe(0);
   expect(output).toContain('stopped.');
+  // A clean stop is quiet: no warnings from the servers as they close.
+  const shutdown = output.slice(output.indexOf('stopping the API and the worker'));
+  expect(shutdown).not.toMatch(/WARN/);
   await expect(fetch(`${api}/healthz`)).rejects.toThrow();
 
   launcher = await start();
