@@ -30,6 +30,156 @@ export const layoutText = {
   notFoundText: 'The address may be mistyped, or what it showed no longer exists.',
 } as const;
 
+/** The pages links in notices open: erasure cancel, link undo, export download, recovery cancel. */
+export const noticePagesText = {
+  erasureCancel: {
+    account: 'Account',
+    requested: 'Erasure asked for',
+    deletedAfter: 'Deleted after',
+    confirmTitle: 'Keep your account?',
+    confirmText: [
+      'Someone signed in to the account below asked us to erase it, with everything we hold about it: connections, imported records, recovery methods, agents and exports.',
+      'If you want to keep it, press the button. You need to be signed in to this account in this browser; you will be asked to sign in if you are not.',
+    ],
+    button: 'Keep my account',
+    confirmNote: 'Opening this page changed nothing; only the button cancels the erasure.',
+    doneTitle: 'Your account will not be erased',
+    doneText: [
+      'The erasure is cancelled. Nothing was deleted: your account, connections and records are as they were.',
+      'If you did not ask for the erasure, change your password in your account center.',
+    ],
+    otherAccountTitle: 'This link is for another account',
+    otherAccountText: (email: string) => [
+      `You are signed in to a different account than ${email}, whose erasure this link cancels. Nothing was cancelled and nothing was changed.`,
+      'Sign out, sign in to that account, and open the link again.',
+    ],
+    invalidTitle: 'This cancel link does not work',
+    invalidText: (support: string) => [
+      'Nothing was cancelled and nothing was changed. The link may be incomplete (some mail programs cut long links), or it was not made by us.',
+      `Open the link again from the latest message about the erasure, copying the whole link, or cancel in your account center. If you need help, contact our support team at ${support}.`,
+    ],
+    usedTitle: 'This cancel link was used already',
+    usedText: [
+      'The erasure it belongs to was cancelled already (with this link or from the account center). Nothing more to do.',
+    ],
+    tooLateTitle: 'Too late to cancel: the grace period is over',
+    tooLateText: (support: string) => [
+      'The grace period of this erasure ended, so it can no longer be cancelled: the account is being erased, or is waiting for a legal hold to be released.',
+      `If you did not ask for it, contact our support team at once at ${support}.`,
+    ],
+  },
+  linkUndo: {
+    invalidTitle: 'This undo link does not work',
+    invalid:
+      'The link is not valid: it may be incomplete. Open it again from the message we sent, or disconnect the provider from your account center.',
+    expiredTitle: 'This undo link has expired',
+    expired:
+      'A connection can be undone from its message for 7 days. You can still disconnect the provider from your account center.',
+    usedTitle: 'This connection was already undone',
+    used: 'This undo link was used already. Nothing more was changed.',
+    goneTitle: 'Nothing to undo',
+    gone: (name: string) => `${name} is no longer connected to this account. Nothing was changed.`,
+    confirmTitle: (name: string) => `Undo the connection of ${name}?`,
+    confirm: (name: string) => [
+      `${name} was connected to the account below. If that was not you, or you changed your mind, press the button.`,
+      `${name} is then disconnected, CRA's access there is revoked where ${name} allows it, and the data imported from it is deleted. Nothing else in the account changes.`,
+    ],
+    button: (name: string) => `Disconnect ${name} and delete its data`,
+    confirmNote: 'Opening this page changed nothing; only the button disconnects.',
+    doneTitle: (name: string) => `${name} is being disconnected`,
+    done: (name: string) => [
+      `${name} is being disconnected and the data imported from it deleted. You get a message when it is done.`,
+    ],
+    refusedTitle: (name: string) => `${name} cannot be disconnected yet`,
+    account: 'Account',
+    provider: 'Provider',
+    providerAccount: 'Connected as',
+    connectedAt: 'Connected at',
+    until: 'Undo possible until',
+  },
+  exportDownload: {
+    home: 'Back to your account center',
+    invalidTitle: 'This download link does not work',
+    invalidText: [
+      'Nothing was downloaded. The link may be incomplete (some mail and chat programs cut long links), or it was changed, or it was not made by us.',
+      'Copy the whole link again from where you found it, or ask for your export’s link again.',
+    ],
+    expiredTitle: 'This download link has expired',
+    expiredText: (ttl: string) => [
+      `Nothing was downloaded. An export’s link works for ${ttl} after its archive is ready; then the archive is deleted, and the link with it.`,
+      'Ask for a new export: it is built again from what we hold about you now, with a new link.',
+    ],
+    signInTitle: 'Sign in to download your export',
+    signInText: [
+      'This link downloads an export only for the person it was made for, signed in: the link alone opens nothing, so nothing was downloaded.',
+      'Sign in to your account center in this browser, and the download starts.',
+    ],
+    signIn: 'Sign in and download',
+    otherAccountTitle: 'This download is not for your account',
+    otherAccountText: [
+      'The account you are signed in to in this browser has no such export. Nothing was downloaded.',
+      'If the export is yours, sign out, sign in to the account that asked for it, and open the link again.',
+    ],
+    notReadyTitle: 'Your export is not ready yet',
+    notReadyText: ['Its archive is still being built. Open the link again in a few minutes.'],
+  },
+  recoveryCancel: {
+    account: 'Account',
+    started: 'Recovery asked for',
+    stage: 'Where it stands',
+    stages: {
+      verifying: () => 'Checking proof of identity: not enough proof has been given yet.',
+      cooling: (ends: string) => `Waiting period: enough proof was given. Nothing changes before ${ends}.`,
+      awaiting_approval: () => 'Waiting for a person on our support team to approve it (the waiting period is over).',
+    },
+    ifNothing: 'If you do nothing',
+    ifNothingText: (ends: string | null) =>
+      `${ends ? `After ${ends}, once` : 'Once'} a person on our support team approves it, the password and sign-in methods of this account are reset and whoever asked can choose a new password.`,
+    confirmTitle: 'Cancel the recovery of your account?',
+    confirmText: [
+      'Someone asked to recover the account below: to reset its password and sign-in methods so they can sign in without them.',
+      'If that was you, you can close this page. If it was not you, press the button: the recovery stops at once and nothing about your account changes.',
+    ],
+    button: 'Cancel this recovery',
+    confirmNote: 'Opening this page changed nothing; only the button cancels.',
+    doneTitle: 'The recovery is cancelled',
+    doneText: (email: string) => [
+      `The recovery of ${email} is cancelled. Nothing about your account was changed, and the person who asked cannot continue it.`,
+    ],
+    nextSteps: (support: string) => [
+      'Someone knew enough to start it. To keep them out: sign in to your account center, change your password, and check your connected providers and recovery methods — remove any you do not recognise, and make new backup codes.',
+      `If you cannot sign in, or you see another recovery notice, contact our support team at ${support}.`,
+    ],
+    invalidTitle: 'This cancel link does not work',
+    invalidText: (support: string) => [
+      'Nothing was cancelled and nothing was changed. The link may be incomplete (some mail programs cut long links), or it was not made by us.',
+      `Open the link again from the latest message about the recovery, copying the whole link. If you think someone is recovering your account, contact our support team at ${support}.`,
+    ],
+    alreadyCancelledTitle: 'This recovery is already cancelled',
+    alreadyCancelledText: (email: string) => [
+      `The recovery of ${email} was cancelled already. Nothing about your account was changed by it.`,
+    ],
+    completedTitle: 'Too late to cancel: this recovery is complete',
+    completedText: (email: string, support: string) => [
+      `The recovery of ${email} was completed: its password and sign-in methods were reset.`,
+      `If you did not ask for it, contact our support team at once at ${support}.`,
+    ],
+    resettingTitle: 'Too late to cancel: the reset has begun',
+    resettingText: (email: string, support: string) => [
+      `The waiting period is over and our support team approved the recovery of ${email}; its sign-in methods are being reset now.`,
+      `If you did not ask for it, contact our support team at once at ${support}.`,
+    ],
+    deniedTitle: 'Nothing to cancel: this recovery was refused',
+    deniedText: (email: string) => [
+      `Our support team refused the recovery of ${email}. Nothing about your account was changed.`,
+    ],
+    expiredTitle: 'Nothing to cancel: this recovery expired',
+    expiredText: (email: string) => [
+      `The recovery of ${email} was not completed in time and has ended. Nothing about your account was changed.`,
+    ],
+  },
+} as const;
+
 export const signInText = {
   signInTitle: 'Sign in',
   email: 'Email address',

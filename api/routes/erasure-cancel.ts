@@ -19,44 +19,10 @@ import { ProblemError } from '../problem.js';
 import { erasureUnderWay } from '../processes/erasure.js';
 import { csrfTokenMatches, readBrowserSession } from '../session/browser-session.js';
 import { cancelErasureRequest, erasureCancelPath, erasureRequests, type ErasureRequestDocument } from './erasure.js';
+import { noticePagesText } from '../../ui/text.js';
 
 /** Every sentence of the erasure's cancel pages, in one place. */
-export const erasureCancelText = {
-  account: 'Account',
-  requested: 'Erasure asked for',
-  deletedAfter: 'Deleted after',
-  confirmTitle: 'Keep your account?',
-  confirmText: [
-    'Someone signed in to the account below asked us to erase it, with everything we hold about it: connections, imported records, recovery methods, agents and exports.',
-    'If you want to keep it, press the button. You need to be signed in to this account in this browser; you will be asked to sign in if you are not.',
-  ],
-  button: 'Keep my account',
-  confirmNote: 'Opening this page changed nothing; only the button cancels the erasure.',
-  doneTitle: 'Your account will not be erased',
-  doneText: [
-    'The erasure is cancelled. Nothing was deleted: your account, connections and records are as they were.',
-    'If you did not ask for the erasure, change your password in your account center.',
-  ],
-  otherAccountTitle: 'This link is for another account',
-  otherAccountText: (email: string) => [
-    `You are signed in to a different account than ${email}, whose erasure this link cancels. Nothing was cancelled and nothing was changed.`,
-    'Sign out, sign in to that account, and open the link again.',
-  ],
-  invalidTitle: 'This cancel link does not work',
-  invalidText: (support: string) => [
-    'Nothing was cancelled and nothing was changed. The link may be incomplete (some mail programs cut long links), or it was not made by us.',
-    `Open the link again from the latest message about the erasure, copying the whole link, or cancel in your account center. If you need help, contact our support team at ${support}.`,
-  ],
-  usedTitle: 'This cancel link was used already',
-  usedText: [
-    'The erasure it belongs to was cancelled already (with this link or from the account center). Nothing more to do.',
-  ],
-  tooLateTitle: 'Too late to cancel: the grace period is over',
-  tooLateText: (support: string) => [
-    'The grace period of this erasure ended, so it can no longer be cancelled: the account is being erased, or is waiting for a legal hold to be released.',
-    `If you did not ask for it, contact our support team at once at ${support}.`,
-  ],
-} as const;
+export const erasureCancelText = noticePagesText.erasureCancel;
 
 type Link =
   | { kind: 'invalid' }

@@ -30,6 +30,7 @@ import { startExport } from '../processes/export.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { readBrowserSession } from '../session/browser-session.js';
 import { problemOrPageResponses, problemResponses } from './openapi.js';
+import { noticePagesText } from '../../ui/text.js';
 
 const exportIdParam = z.object({
   exportId: z
@@ -117,32 +118,7 @@ const archiveRoute = secured(auth.public, {
 });
 
 /** Every sentence of the pages a browser gets when it opens a download link it cannot use, in one place. */
-export const exportDownloadText = {
-  home: 'Back to your account center',
-  invalidTitle: 'This download link does not work',
-  invalidText: [
-    'Nothing was downloaded. The link may be incomplete (some mail and chat programs cut long links), or it was changed, or it was not made by us.',
-    'Copy the whole link again from where you found it, or ask for your export’s link again.',
-  ],
-  expiredTitle: 'This download link has expired',
-  expiredText: (ttl: string) => [
-    `Nothing was downloaded. An export’s link works for ${ttl} after its archive is ready; then the archive is deleted, and the link with it.`,
-    'Ask for a new export: it is built again from what we hold about you now, with a new link.',
-  ],
-  signInTitle: 'Sign in to download your export',
-  signInText: [
-    'This link downloads an export only for the person it was made for, signed in: the link alone opens nothing, so nothing was downloaded.',
-    'Sign in to your account center in this browser, and the download starts.',
-  ],
-  signIn: 'Sign in and download',
-  otherAccountTitle: 'This download is not for your account',
-  otherAccountText: [
-    'The account you are signed in to in this browser has no such export. Nothing was downloaded.',
-    'If the export is yours, sign out, sign in to the account that asked for it, and open the link again.',
-  ],
-  notReadyTitle: 'Your export is not ready yet',
-  notReadyText: ['Its archive is still being built. Open the link again in a few minutes.'],
-} as const;
+export const exportDownloadText = noticePagesText.exportDownload;
 
 /** A browser opening the link (it asks for text/html), not a program (`*\/*`, JSON): it gets a page. */
 function wantsPage(c: Context): boolean {

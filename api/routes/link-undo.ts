@@ -19,39 +19,12 @@ import type { ApiEnv } from '../context.js';
 import { startDisconnect } from '../processes/disconnect.js';
 import { ProblemError } from '../problem.js';
 import { attemptIdOf } from './link-attempts.js';
+import { noticePagesText } from '../../ui/text.js';
 
 export const linkUndoRoutePath = '/account/links/undo';
 
 /** Every sentence of the undo pages. */
-const undoText = {
-  invalidTitle: 'This undo link does not work',
-  invalid:
-    'The link is not valid: it may be incomplete. Open it again from the message we sent, or disconnect the provider from your account center.',
-  expiredTitle: 'This undo link has expired',
-  expired:
-    'A connection can be undone from its message for 7 days. You can still disconnect the provider from your account center.',
-  usedTitle: 'This connection was already undone',
-  used: 'This undo link was used already. Nothing more was changed.',
-  goneTitle: 'Nothing to undo',
-  gone: (name: string) => `${name} is no longer connected to this account. Nothing was changed.`,
-  confirmTitle: (name: string) => `Undo the connection of ${name}?`,
-  confirm: (name: string) => [
-    `${name} was connected to the account below. If that was not you, or you changed your mind, press the button.`,
-    `${name} is then disconnected, CRA's access there is revoked where ${name} allows it, and the data imported from it is deleted. Nothing else in the account changes.`,
-  ],
-  button: (name: string) => `Disconnect ${name} and delete its data`,
-  confirmNote: 'Opening this page changed nothing; only the button disconnects.',
-  doneTitle: (name: string) => `${name} is being disconnected`,
-  done: (name: string) => [
-    `${name} is being disconnected and the data imported from it deleted. You get a message when it is done.`,
-  ],
-  refusedTitle: (name: string) => `${name} cannot be disconnected yet`,
-  account: 'Account',
-  provider: 'Provider',
-  providerAccount: 'Connected as',
-  connectedAt: 'Connected at',
-  until: 'Undo possible until',
-} as const;
+const undoText = noticePagesText.linkUndo;
 
 type Opened =
   | { kind: 'invalid' | 'expired' | 'used' }

@@ -22,6 +22,7 @@ import { cancelRecovery, recoveryStatusIfRunning } from '../../processes/recover
 import { problemResponses } from '../openapi.js';
 import { recoveryIdParam } from './schemas.js';
 import { optionalAgentSignature } from './settings.js';
+import { noticePagesText } from '../../../ui/text.js';
 
 // ---- Cancel links: the page a notice's link opens ------------------------------------------------
 
@@ -68,61 +69,7 @@ async function openCancelLink(c: Context<ApiEnv>, recoveryId: string, token: unk
 }
 
 /** Every sentence of the cancel pages, in one place. */
-const cancelText = {
-  account: 'Account',
-  started: 'Recovery asked for',
-  stage: 'Where it stands',
-  stages: {
-    verifying: () => 'Checking proof of identity: not enough proof has been given yet.',
-    cooling: (ends: string) => `Waiting period: enough proof was given. Nothing changes before ${ends}.`,
-    awaiting_approval: () => 'Waiting for a person on our support team to approve it (the waiting period is over).',
-  },
-  ifNothing: 'If you do nothing',
-  ifNothingText: (ends: string | null) =>
-    `${ends ? `After ${ends}, once` : 'Once'} a person on our support team approves it, the password and sign-in methods of this account are reset and whoever asked can choose a new password.`,
-  confirmTitle: 'Cancel the recovery of your account?',
-  confirmText: [
-    'Someone asked to recover the account below: to reset its password and sign-in methods so they can sign in without them.',
-    'If that was you, you can close this page. If it was not you, press the button: the recovery stops at once and nothing about your account changes.',
-  ],
-  button: 'Cancel this recovery',
-  confirmNote: 'Opening this page changed nothing; only the button cancels.',
-  doneTitle: 'The recovery is cancelled',
-  doneText: (email: string) => [
-    `The recovery of ${email} is cancelled. Nothing about your account was changed, and the person who asked cannot continue it.`,
-  ],
-  nextSteps: (support: string) => [
-    'Someone knew enough to start it. To keep them out: sign in to your account center, change your password, and check your connected providers and recovery methods — remove any you do not recognise, and make new backup codes.',
-    `If you cannot sign in, or you see another recovery notice, contact our support team at ${support}.`,
-  ],
-  invalidTitle: 'This cancel link does not work',
-  invalidText: (support: string) => [
-    'Nothing was cancelled and nothing was changed. The link may be incomplete (some mail programs cut long links), or it was not made by us.',
-    `Open the link again from the latest message about the recovery, copying the whole link. If you think someone is recovering your account, contact our support team at ${support}.`,
-  ],
-  alreadyCancelledTitle: 'This recovery is already cancelled',
-  alreadyCancelledText: (email: string) => [
-    `The recovery of ${email} was cancelled already. Nothing about your account was changed by it.`,
-  ],
-  completedTitle: 'Too late to cancel: this recovery is complete',
-  completedText: (email: string, support: string) => [
-    `The recovery of ${email} was completed: its password and sign-in methods were reset.`,
-    `If you did not ask for it, contact our support team at once at ${support}.`,
-  ],
-  resettingTitle: 'Too late to cancel: the reset has begun',
-  resettingText: (email: string, support: string) => [
-    `The waiting period is over and our support team approved the recovery of ${email}; its sign-in methods are being reset now.`,
-    `If you did not ask for it, contact our support team at once at ${support}.`,
-  ],
-  deniedTitle: 'Nothing to cancel: this recovery was refused',
-  deniedText: (email: string) => [
-    `Our support team refused the recovery of ${email}. Nothing about your account was changed.`,
-  ],
-  expiredTitle: 'Nothing to cancel: this recovery expired',
-  expiredText: (email: string) => [
-    `The recovery of ${email} was not completed in time and has ended. Nothing about your account was changed.`,
-  ],
-} as const;
+const cancelText = noticePagesText.recoveryCancel;
 
 type Rendered = { props: NoticePageProps; status: 200 | 404 | 409 | 410 };
 
