@@ -48,6 +48,17 @@ export const passkeyAddScript = `
 })();
 `;
 
+/**
+ * A page of a process still running (an export being built) reloads itself every few seconds, so its stage
+ * is live; without the script, its "refresh" link does the same.
+ */
+export const refreshScript = `
+(function(){
+  var el=document.querySelector('[data-refresh-seconds]');if(!el)return;
+  var s=Number(el.getAttribute('data-refresh-seconds'))||3;setTimeout(function(){window.location.reload();},s*1000);
+})();
+`;
+
 const cache = { 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' };
 
 export const securityAssetRoutes = new Hono()
@@ -56,4 +67,7 @@ export const securityAssetRoutes = new Hono()
   )
   .get('/assets/security-passkey.js', (c) =>
     c.body(passkeyAddScript, 200, { 'content-type': 'text/javascript; charset=utf-8', ...cache }),
+  )
+  .get('/assets/security-refresh.js', (c) =>
+    c.body(refreshScript, 200, { 'content-type': 'text/javascript; charset=utf-8', ...cache }),
   );

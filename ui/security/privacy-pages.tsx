@@ -119,8 +119,15 @@ export interface ExportView {
 export function ExportPage(props: { session: BrowserSession; export: ExportView }) {
   const { session } = props;
   const e = props.export;
+  const running = e.status === 'requested' || e.status === 'building';
   return (
-    <Layout title={t.exportTitle} area="account" section={privacySection} signedInAs={session.email ?? session.subject}>
+    <Layout
+      title={t.exportTitle}
+      area="account"
+      section={privacySection}
+      signedInAs={session.email ?? session.subject}
+      scripts={running ? ['/assets/security-refresh.js'] : []}
+    >
       <h1>{t.exportTitle}</h1>
       <dl class="facts">
         <dt>{t.exportStage}</dt>
@@ -128,9 +135,9 @@ export function ExportPage(props: { session: BrowserSession; export: ExportView 
         <dt>{t.exportRequested}</dt>
         <dd>{shortDate(e.requestedAt)}</dd>
       </dl>
-      {e.status === 'requested' || e.status === 'building' ? (
+      {running ? (
         <>
-          <p>{t.exportProgress(e.progress.recordsWritten, e.progress.recordsTotal)}</p>
+          <p data-refresh-seconds="3">{t.exportProgress(e.progress.recordsWritten, e.progress.recordsTotal)}</p>
           {e.progress.recordsTotal ? (
             <progress
               max={e.progress.recordsTotal}
