@@ -222,6 +222,8 @@ export function SecurityPage(props: {
                 action={`/account/sessions/${s.sessionId}/sign-out`}
                 label={t.signOutOne}
                 kind="secondary"
+                // Where the handler sends the browser back to, once it reads it (today: the overview).
+                fields={{ returnTo: securitySection }}
               />
             </li>
           ))}
