@@ -91,7 +91,7 @@ describe('the security page', () => {
     expect(await mainText(page)).toContain('Not set up');
   }, 120_000);
 
-  it('adds a passkey in the browser, and signs in with it after signing out', async () => {
+  it('adds a passkey in the browser, signs in with it after signing out, and removes it', async () => {
     const person = await signedInPerson('sec-passkey');
     const { page, context } = person;
     const cdp = await context.newCDPSession(page);
@@ -128,6 +128,10 @@ describe('the security page', () => {
     expect(await sessions.count()).toBe(1);
     expect(await sessions.first().textContent()).toContain('with a passkey');
     expect(await sessions.first().textContent()).toContain('This browser');
+
+    await page.getByRole('button', { name: 'Remove This laptop' }).click();
+    await page.getByText('The passkey is removed.').waitFor();
+    expect(await mainText(page)).toContain('You have no passkeys.');
   }, 120_000);
 
   it('adds a phone with the texted code; another person cannot remove it', async () => {
