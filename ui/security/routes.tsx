@@ -41,8 +41,9 @@ const field = (form: Record<string, unknown>, name: string) =>
 type Call<A = void> = (args: A) => Promise<Response>;
 /**
  * The factor routes of `hc<AppType>`, as they are at run time: `recoveryFactorRoutes` is built with a
- * `reduce` over the strategies, so `AppType` carries only its list route (see the lead's note). The calls
- * still go through the typed client's in-process fetch, with the route's own auth and validation.
+ * `reduce` over the strategies, so `AppType` carries only its list route. Once
+ * `api/routes/recovery-factors/index.ts` chains each strategy's routes, this cast goes. The calls already go
+ * through the typed client's in-process fetch, with each route's own auth and validation.
  */
 interface FactorRoutes {
   totp: { $post: Call; $delete: Call; confirm: { $post: Call<{ json: { code: string } }> } };
