@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { describeInstant, maskEmail } from '../../domain/recovery.js';
 import { launchBrowser } from '../support/browser.js';
+import { checkPage } from '../support/pages.js';
 import { newestNotice, signedInPerson as signedInPersonOf, type SignedInPerson } from '../support/people.js';
 import { call, useTestStack } from '../support/stack.js';
 
@@ -55,6 +56,10 @@ describe('the cancel link of an erasure notice', () => {
     expect(opened?.status()).toBe(200);
     expect(opened!.headers()['content-security-policy']).toMatch(/default-src 'none'/);
     expect(await page.locator('h1').textContent()).toBe('Keep your account?');
+    // Signed in: the page has the account center's look, its menu and who is signed in.
+    expect(await page.getByRole('navigation', { name: 'Account center' }).count()).toBe(1);
+    expect(await page.locator('header').textContent()).toContain(owner.email);
+    await checkPage(page, 'privacy-erasure-cancel-link');
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toContain(maskEmail(owner.email));
     expect(text).not.toContain(owner.email);

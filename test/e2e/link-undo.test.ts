@@ -11,6 +11,7 @@ import { linkUndoTokens } from '../../activities/providers/stores.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { launchBrowser } from '../support/browser.js';
+import { checkPage } from '../support/pages.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { decodedPayloads } from '../support/history.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
@@ -87,6 +88,7 @@ it('shows what would be disconnected, changes nothing on GET, and disconnects wi
   const opened = await page.goto(undoUrl);
   expect(opened?.status()).toBe(200);
   expect(await page.locator('h1').textContent()).toBe('Undo the connection of GitHub?');
+  await checkPage(page, 'security-link-undo');
   expect(await page.locator('dd').allTextContents()).toEqual(
     expect.arrayContaining([`undo-${run}@example.com`, 'GitHub']),
   );

@@ -11,6 +11,7 @@ import { collections } from '../../domain/collections.js';
 import { longStandingAccount } from '../support/accounts.js';
 import { base32Decode, describeInstant, hotp, totpStep } from '../../domain/recovery.js';
 import { launchBrowser } from '../support/browser.js';
+import { checkPage } from '../support/pages.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
 
 let browser: Browser;
@@ -137,6 +138,7 @@ describe('the cancel link of a recovery notice', () => {
     expect(headers['content-security-policy']).toMatch(/base-uri 'none'/);
     expect(headers['referrer-policy']).toBe('no-referrer');
     expect(await page.locator('h1').textContent()).toBe('Cancel the recovery of your account?');
+    await checkPage(page, 'security-recovery-cancel-link');
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toContain('c•••@e•••.com');
     expect(text).not.toContain(p.email);

@@ -6,17 +6,23 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { Layout, renderPage } from '../layout.js';
+import { signedInOn } from './notice-page.js';
 
 export interface LinkCallbackPageProps {
   title: string;
   paragraphs: readonly string[];
   /** The one thing to do next. */
   link: { href: string; text: string };
+  /** Set by `renderLinkCallbackPage` when a session exists: the account center's menu and who is signed in. */
+  signedInAs?: string;
 }
 
 export function LinkCallbackPage(props: LinkCallbackPageProps) {
   return (
-    <Layout title={props.title}>
+    <Layout
+      title={props.title}
+      {...(props.signedInAs ? { area: 'account' as const, signedInAs: props.signedInAs } : {})}
+    >
       <h1>{props.title}</h1>
       {props.paragraphs.map((p) => (
         <p>{p}</p>
@@ -34,5 +40,6 @@ export async function renderLinkCallbackPage(
   props: LinkCallbackPageProps,
   status: ContentfulStatusCode,
 ): Promise<Response> {
-  return renderPage(c, <LinkCallbackPage {...props} />, status);
+  const signedInAs = await signedInOn(c);
+  return renderPage(c, <LinkCallbackPage {...props} {...(signedInAs ? { signedInAs } : {})} />, status);
 }

@@ -7,7 +7,20 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ApiEnv } from '../../api/context.js';
+import { readBrowserSession } from '../../api/session/browser-session.js';
 import { Layout, renderPage } from '../layout.js';
+
+/**
+ * Who is signed in in this browser, if anyone: a notice's page then shows the account center's menu. The
+ * page does the same either way; the link's token, not the session, is what it acts on.
+ */
+export async function signedInOn(c: Context): Promise<string | undefined> {
+  const deps = (c as Context<ApiEnv>).get('deps') as ApiEnv['Variables']['deps'] | undefined;
+  if (!deps) return undefined;
+  const session = await readBrowserSession(c, deps.db, deps.config.publicUrl).catch(() => undefined);
+  return session ? (session.email ?? session.subject) : undefined;
+}
 
 export interface NoticePageForm {
   /** Where the button posts (same origin). */
@@ -27,12 +40,17 @@ export interface NoticePageProps {
   form?: NoticePageForm;
   /** A smaller line under the button or text (what happens if one does nothing, whom to contact). */
   note?: string;
+  /** Set by `renderNoticePage` when a session exists: the account center's menu and who is signed in. */
+  signedInAs?: string;
 }
 
 /** The layout: hono/jsx, server-rendered, no script. */
 export function NoticePage(props: NoticePageProps) {
   return (
-    <Layout title={props.title}>
+    <Layout
+      title={props.title}
+      {...(props.signedInAs ? { area: 'account' as const, signedInAs: props.signedInAs } : {})}
+    >
       <h1>{props.title}</h1>
       {props.paragraphs.map((p) => (
         <p>{p}</p>
@@ -68,5 +86,6 @@ export async function renderNoticePage(
   props: NoticePageProps,
   status: ContentfulStatusCode = 200,
 ): Promise<Response> {
-  return renderPage(c, <NoticePage {...props} />, status);
+  const signedInAs = await signedInOn(c);
+  return renderPage(c, <NoticePage {...props} {...(signedInAs ? { signedInAs } : {})} />, status);
 }
