@@ -5,7 +5,19 @@ import type { BrowserSession } from '../../api/session/browser-session.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { Layout } from '../layout.js';
-import { accountText as t } from '../text.js';
+import { accountPagesText, accountText as t, layoutText } from '../text.js';
+
+const o = accountPagesText.overview;
+/** Each section of the menu with a line saying what it holds (the overview links to all). */
+const sectionLines: [string, string, string][] = [
+  ['/account/profile', layoutText.nav.profile, o.sections.profile],
+  ['/account/providers', layoutText.nav.providers, o.sections.providers],
+  ['/account/data', layoutText.nav.data, o.sections.data],
+  ['/account/security', layoutText.nav.security, o.sections.security],
+  ['/account/activity', layoutText.nav.activity, o.sections.activity],
+  ['/account/privacy', layoutText.nav.privacy, o.sections.privacy],
+  ['/account/processes', layoutText.nav.processes, o.sections.processes],
+];
 
 export interface ConnectOption {
   provider: ProviderId;
@@ -18,6 +30,8 @@ export function AccountHome(props: {
   account?: AccountCenter;
   sessions: BrowserSession[];
   connect?: ConnectOption[];
+  /** Connected providers and running processes, for the summary. */
+  summary?: { providers: number; running: number };
   notice?: string;
   problem?: string;
 }) {
@@ -47,6 +61,32 @@ export function AccountHome(props: {
           {t.creatingAccount}
         </p>
       ) : null}
+      {account && props.summary ? (
+        <section aria-labelledby="summary">
+          <h2 id="summary">{o.summaryHeading}</h2>
+          <ul>
+            <li>
+              <a href="/account/providers">{o.providersConnected(props.summary.providers)}</a>
+            </li>
+            <li>
+              <a href="/account/processes">{o.processesRunning(props.summary.running)}</a>
+            </li>
+          </ul>
+        </section>
+      ) : null}
+      <section aria-labelledby="sections">
+        <h2 id="sections">{o.sectionsHeading}</h2>
+        <dl class="facts">
+          {sectionLines.map(([href, label, line]) => (
+            <>
+              <dt>
+                <a href={href}>{label}</a>
+              </dt>
+              <dd>{line}</dd>
+            </>
+          ))}
+        </dl>
+      </section>
       {account ? (
         <section aria-labelledby="providers">
           <h2 id="providers">{t.providersHeading}</h2>
