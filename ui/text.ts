@@ -354,6 +354,11 @@ export const accountPagesText = {
       reauth_required: 'Needs reconnecting',
       purging: 'Purging',
       purged: 'Purged',
+      deleting_records: 'Deleting the imported records',
+      detaching_records: 'Keeping the imported records, detached',
+      disconnected: 'Disconnected',
+      refused: 'Refused',
+      not_connected: 'Not connected',
     } as Record<string, string>,
   },
 } as const;
