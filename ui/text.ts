@@ -359,6 +359,11 @@ export const accountPagesText = {
       disconnected: 'Disconnected',
       refused: 'Refused',
       not_connected: 'Not connected',
+      awaiting_callback: 'Waiting for your answer at the provider',
+      linked: 'Connected',
+      already_linked: 'Already connected',
+      denied: 'Not allowed at the provider',
+      conflict_denied: 'Refused: this account is connected elsewhere',
     } as Record<string, string>,
   },
 } as const;

@@ -74,12 +74,9 @@ describe('the account center’s journey', () => {
     if ((await sync.textContent())?.includes('kinds of data done'))
       expect(await sync.getByRole('progressbar').count()).toBe(1);
     await checkPage(page, 'account-processes');
-    await expect
-      .poll(async () => {
-        await page.reload();
-        return sync.textContent();
-      }, poll)
-      .toContain('Done');
+    // No reload from here: the page's script fetches the list again every few seconds and swaps it in.
+    await page.waitForRequest((r) => r.url().endsWith('/account/processes') && r.resourceType() === 'fetch');
+    await expect.poll(() => sync.textContent(), poll).toContain('Done');
 
     // Imported data: each record with its origin, filtered by provider and kind.
     await page.getByRole('navigation', { name: 'Account center' }).getByRole('link', { name: 'Imported data' }).click();
