@@ -138,6 +138,7 @@ export const accountPagesText = {
     badName:
       'Enter your first and last name as you write them: not empty, and without control or invisible characters.',
     emailLabel: 'Email address',
+    fieldProblem: (label: string, detail: string) => `${label}: ${detail}`,
   },
   providers: {
     title: 'Connected providers',

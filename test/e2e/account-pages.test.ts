@@ -59,7 +59,9 @@ describe('the profile page', () => {
     await page.getByLabel('Last name').fill('Hop\u202Eper');
     await page.getByRole('button', { name: 'Save names' }).click();
     await page.getByRole('alert').waitFor();
-    expect(await page.getByRole('alert').textContent()).toContain('Enter your first and last name as you write them');
+    const refusal = await page.getByRole('alert').textContent();
+    expect(refusal).toContain('Enter your first and last name as you write them');
+    expect(refusal).toContain('Last name: The name must not contain bidirectional override or isolate characters');
     await checkPage(page, 'account-profile-refused');
     const after = await call<Me>(stack, 'GET', '/v1/me', { token: grace.token });
     expect(after.body.profile.familyName).toBe('Hopper');

@@ -77,6 +77,18 @@ async function profilePage(
   );
 }
 
+/** The API's validation errors of the names, each under its field's label. */
+async function nameProblems(res: Response): Promise<string> {
+  const body = (await res.json().catch(() => ({}))) as { errors?: { pointer?: unknown; detail?: unknown }[] };
+  const labels: Record<string, string> = { '#/givenName': t.profile.givenName, '#/familyName': t.profile.familyName };
+  const fields = (body.errors ?? []).flatMap((e) =>
+    typeof e.pointer === 'string' && labels[e.pointer] && typeof e.detail === 'string'
+      ? [t.profile.fieldProblem(labels[e.pointer]!, e.detail)]
+      : [],
+  );
+  return [t.profile.badName, ...fields].join(' ');
+}
+
 // ---- Providers -------------------------------------------------------------------------------------------------
 
 async function providerRows(c: PageContext, session: BrowserSessionDocument): Promise<ProviderRow[]> {
@@ -191,11 +203,10 @@ export function accountPageRoutes() {
         const familyName = field(form, 'familyName');
         const res = await apiOf(c, session).v1.me.profile.$patch({ json: { givenName, familyName } });
         if (res.status === 200) return c.redirect('/account/profile?done=saved', 303);
-        const detail = await problemDetail(res);
         return profilePage(
           c,
           session,
-          { problem: res.status === 400 ? `${t.profile.badName} ${detail}` : detail, givenName, familyName },
+          { problem: res.status === 400 ? await nameProblems(res) : await problemDetail(res), givenName, familyName },
           res.status as ContentfulStatusCode,
         );
       })
