@@ -115,6 +115,8 @@ export const accountPagesText = {
   when: (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`,
   overview: {
     summaryHeading: 'At a glance',
+    maySee: (name: string) => `What connecting ${name} lets CRA see or do`,
+    moreOptions: (name: string) => `All permissions ${name} may be asked for`,
     providersConnected: (n: number) => `${n} connected provider${n === 1 ? '' : 's'}`,
     processesRunning: (n: number) => `${n} running process${n === 1 ? '' : 'es'}`,
     sectionsHeading: 'Sections',

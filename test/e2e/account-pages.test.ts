@@ -82,6 +82,11 @@ describe('the profile page', () => {
       'Processes',
     ]);
     expect(await page.getByRole('region', { name: 'At a glance' }).textContent()).toContain('0 connected providers');
+    // The Connect buttons of the overview say what connecting asks for, before anything is pressed.
+    await page.getByText('What connecting GitHub lets CRA see or do').click();
+    expect(await page.getByRole('group').filter({ hasText: 'GitHub' }).textContent()).toContain(
+      'See your email addresses.',
+    );
     await checkPage(page, 'account-overview-sections');
     await page.getByRole('link', { name: '0 connected providers' }).click();
     await page.getByRole('heading', { level: 1, name: 'Connected providers' }).waitFor();

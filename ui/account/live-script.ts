@@ -2,6 +2,7 @@
  * The one script of the account center's pages: a part marked `data-live` (the processes list, a disconnect
  * under way) is fetched again every few seconds and swapped in place. Progressive enhancement only: without
  * it, the page's Refresh link does the same. A part the server no longer marks live stops the refreshing.
+ * The account pages' own few styles are served here too.
  */
 import { Hono } from 'hono';
 
@@ -33,4 +34,12 @@ const headers = {
   'x-content-type-options': 'nosniff',
 };
 
-export const liveScriptRoutes = new Hono().get(liveScriptPath, (c) => c.body(liveScript, 200, headers));
+/** The account center's few styles beside the shared sheet. */
+export const accountStylesPath = '/assets/account-pages.css';
+const accountStyles = `
+details.scopes{flex-basis:100%;margin:0}details.scopes summary{cursor:pointer;color:var(--muted)}details.scopes p{margin:.25rem 0 .25rem 1rem}
+`;
+
+export const liveScriptRoutes = new Hono()
+  .get(liveScriptPath, (c) => c.body(liveScript, 200, headers))
+  .get(accountStylesPath, (c) => c.body(accountStyles, 200, { ...headers, 'content-type': 'text/css; charset=utf-8' }));

@@ -4,6 +4,7 @@ import type { AccountCenter } from '../../domain/account-center.js';
 import type { BrowserSession } from '../../api/session/browser-session.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
+import { accountStylesPath } from '../account/live-script.js';
 import { Layout } from '../layout.js';
 import { accountPagesText, accountText as t, layoutText } from '../text.js';
 
@@ -43,7 +44,13 @@ export function AccountHome(props: {
     : (session.email ?? session.subject);
   const csrf = <input type="hidden" name="csrf" value={session.csrfToken} />;
   return (
-    <Layout title={t.homeTitle} signedInAs={session.email ?? who} area="account" section="/account">
+    <Layout
+      title={t.homeTitle}
+      signedInAs={session.email ?? who}
+      area="account"
+      section="/account"
+      styles={[accountStylesPath]}
+    >
       <h1>{t.homeTitle}</h1>
       {props.notice ? (
         <p class="notice" role="status">
@@ -110,6 +117,18 @@ export function AccountHome(props: {
                       {t.connectButton(p.displayName)}
                     </button>
                   </form>
+                )}
+                {p.connected ? null : (
+                  // What connecting from here asks for (the default scopes), in words, before the button is pressed.
+                  <details class="scopes">
+                    <summary>{o.maySee(p.displayName)}</summary>
+                    {providerCatalog[p.provider].defaultScopes.map((scope) => (
+                      <p>{accountPagesText.scopes[scope] ?? accountPagesText.connect.unknownScope}</p>
+                    ))}
+                    <p>
+                      <a href={`/account/providers/${p.provider}/connect`}>{o.moreOptions(p.displayName)}</a>
+                    </p>
+                  </details>
                 )}
               </li>
             ))}
