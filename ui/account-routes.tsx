@@ -27,12 +27,8 @@ import {
   type BrowserSessionDocument,
 } from '../api/session/browser-session.js';
 import { sessionTokensKey, signOutEverywhere, signOutSession } from '../api/session/sign-out.js';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isProviderId, providerCatalog } from '../domain/provider-catalog.js';
+import { providerCatalog } from '../domain/provider-catalog.js';
 import { providerIds } from '../domain/providers.js';
-import { problemKinds } from '../domain/problem.js';
-import { beginProviderLink } from '../api/processes/link.js';
-import { ProblemError } from '../api/problem.js';
 import { providerFlagsFor } from '../api/provider-flags.js';
 import { renderPage } from './layout.js';
 import { apiOf } from './page-context.js';
@@ -125,9 +121,12 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
 
   async function homePage(c: Context<ApiEnv>, current: BrowserSessionDocument, problem?: string) {
     const { db, config } = c.get('deps');
+    const api = apiOf(c, current);
     // Until the signup workflow has created it, the account center answers 404.
-    const me = await apiOf(c, current).v1.me.$get();
+    const [me, processes] = await Promise.all([api.v1.me.$get(), api.v1.me.processes.$get()]);
     const account = me.status === 200 ? await me.json() : null;
+    const running =
+      processes.status === 200 ? (await processes.json()).items.filter((p) => p.status === 'running').length : 0;
     const sessions = await listBrowserSessions(db, current.subject);
     const flags = await providerFlagsFor(db, config, current.accountId);
     const connected = new Set(
@@ -142,6 +141,7 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
         account={account ?? undefined}
         sessions={sessions}
         connect={connect}
+        summary={{ providers: connected.size, running }}
         {...(problem ? { problem } : {})}
       />
     );
@@ -262,31 +262,6 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
         const current = await session(c);
         if (!current) return c.redirect(`/account/sign-in?returnTo=${encodeURIComponent('/account')}`, 303);
         return renderPage(c, await homePage(c, current), 200, { formAction: false });
-      })
-
-      // Connect a provider: the link starts as this person, and the browser goes to the provider.
-      .post('/account/providers/:provider/connect', async (c) => {
-        const current = await session(c);
-        if (!current) return c.redirect('/account/sign-in', 303);
-        const form = await c.req.parseBody();
-        if (!csrfTokenMatches(current, form.csrf)) return csrfRefused(c);
-        const provider = c.req.param('provider');
-        if (!isProviderId(provider))
-          return renderPage(c, await homePage(c, current, `CRA cannot connect "${provider}".`), 404, {
-            formAction: false,
-          });
-        try {
-          const started = await beginProviderLink(c.get('deps'), current, provider, {});
-          return c.redirect(started.authorizationUrl, 303);
-        } catch (err) {
-          if (!(err instanceof ProblemError)) throw err;
-          return renderPage(
-            c,
-            await homePage(c, current, err.message),
-            problemKinds[err.kind].status as ContentfulStatusCode,
-            { formAction: false },
-          );
-        }
       })
 
       .post('/account/sign-out', async (c) => {

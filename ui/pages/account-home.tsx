@@ -4,8 +4,21 @@ import type { AccountCenter } from '../../domain/account-center.js';
 import type { BrowserSession } from '../../api/session/browser-session.js';
 import { providerCatalog } from '../../domain/provider-catalog.js';
 import type { ProviderId } from '../../domain/providers.js';
+import { accountStylesPath } from '../account/live-script.js';
 import { Layout } from '../layout.js';
-import { accountText as t } from '../text.js';
+import { accountPagesText, accountText as t, layoutText } from '../text.js';
+
+const o = accountPagesText.overview;
+/** Each section of the menu with a line saying what it holds (the overview links to all). */
+const sectionLines: [string, string, string][] = [
+  ['/account/profile', layoutText.nav.profile, o.sections.profile],
+  ['/account/providers', layoutText.nav.providers, o.sections.providers],
+  ['/account/data', layoutText.nav.data, o.sections.data],
+  ['/account/security', layoutText.nav.security, o.sections.security],
+  ['/account/activity', layoutText.nav.activity, o.sections.activity],
+  ['/account/privacy', layoutText.nav.privacy, o.sections.privacy],
+  ['/account/processes', layoutText.nav.processes, o.sections.processes],
+];
 
 export interface ConnectOption {
   provider: ProviderId;
@@ -18,6 +31,8 @@ export function AccountHome(props: {
   account?: AccountCenter;
   sessions: BrowserSession[];
   connect?: ConnectOption[];
+  /** Connected providers and running processes, for the summary. */
+  summary?: { providers: number; running: number };
   notice?: string;
   problem?: string;
 }) {
@@ -29,7 +44,13 @@ export function AccountHome(props: {
     : (session.email ?? session.subject);
   const csrf = <input type="hidden" name="csrf" value={session.csrfToken} />;
   return (
-    <Layout title={t.homeTitle} signedInAs={session.email ?? who} area="account" section="/account">
+    <Layout
+      title={t.homeTitle}
+      signedInAs={session.email ?? who}
+      area="account"
+      section="/account"
+      styles={[accountStylesPath]}
+    >
       <h1>{t.homeTitle}</h1>
       {props.notice ? (
         <p class="notice" role="status">
@@ -47,6 +68,32 @@ export function AccountHome(props: {
           {t.creatingAccount}
         </p>
       ) : null}
+      {account && props.summary ? (
+        <section aria-labelledby="summary">
+          <h2 id="summary">{o.summaryHeading}</h2>
+          <ul>
+            <li>
+              <a href="/account/providers">{o.providersConnected(props.summary.providers)}</a>
+            </li>
+            <li>
+              <a href="/account/processes">{o.processesRunning(props.summary.running)}</a>
+            </li>
+          </ul>
+        </section>
+      ) : null}
+      <section aria-labelledby="sections">
+        <h2 id="sections">{o.sectionsHeading}</h2>
+        <dl class="facts">
+          {sectionLines.map(([href, label, line]) => (
+            <>
+              <dt>
+                <a href={href}>{label}</a>
+              </dt>
+              <dd>{line}</dd>
+            </>
+          ))}
+        </dl>
+      </section>
       {account ? (
         <section aria-labelledby="providers">
           <h2 id="providers">{t.providersHeading}</h2>
@@ -70,6 +117,18 @@ export function AccountHome(props: {
                       {t.connectButton(p.displayName)}
                     </button>
                   </form>
+                )}
+                {p.connected ? null : (
+                  // What connecting from here asks for (the default scopes), in words, before the button is pressed.
+                  <details class="scopes">
+                    <summary>{o.maySee(p.displayName)}</summary>
+                    {providerCatalog[p.provider].defaultScopes.map((scope) => (
+                      <p>{accountPagesText.scopes[scope] ?? accountPagesText.connect.unknownScope}</p>
+                    ))}
+                    <p>
+                      <a href={`/account/providers/${p.provider}/connect`}>{o.moreOptions(p.displayName)}</a>
+                    </p>
+                  </details>
                 )}
               </li>
             ))}
