@@ -240,7 +240,7 @@ export const consoleText = {
   decisionsHeading: 'Earlier decisions',
   decisionsNone: 'No decision yet.',
   approvedBy: (who: string) => `Approved by ${who}`,
-  decidedBy: (action: string, who: string) => `${action} by ${who}`,
+  decidedBy: (approved: boolean, who: string) => `${approved ? 'Approved' : 'Denied'} by ${who}`,
   decideHeading: 'Decide',
   decideHelp:
     'Approving does not shorten the cooling period. Nobody approves twice, nor the recovery of their own account.',

@@ -233,8 +233,13 @@ describe('the support console’s queue', () => {
     await second.context.close();
   });
 
-  it('refuses a decision posted without its session’s CSRF token, and decides nothing', async () => {
+  it('refreshes the queue by itself, and refuses a decision posted without its session’s CSRF token', async () => {
+    // The queue's page stays open while the recovery starts: its script brings the new row without a reload.
+    await lead.page.goto(`${stack.baseUrl}/console`);
     const pending = await pendingRecovery('forged');
+    await expect
+      .poll(() => lead.page.getByRole('row').filter({ hasText: pending.accountId }).count(), { timeout: 45_000 })
+      .toBe(1);
     const other = await signedInPerson(stack, browser, 'other', ['support-lead']);
     await lead.page.goto(`${stack.baseUrl}/console/recoveries/${pending.recoveryId}`);
     const leadToken = await lead.page.locator('input[name=csrf]').first().inputValue();

@@ -22,3 +22,13 @@ export const consoleRefreshScript = `
 `;
 
 export const consoleRefreshPath = '/assets/console-refresh.js';
+
+/** The console's few rules beside the shared stylesheet: the queue's filters on one line. */
+export const consoleStylesheet = `
+.filters{display:flex;flex-wrap:wrap;gap:.75rem 1.25rem;align-items:end}
+.filters .field{display:grid;gap:.25rem}
+.filters button{align-self:end}
+td code,th code{font-size:.85em}
+code.action{white-space:nowrap;overflow-wrap:normal}
+`;
+export const consoleStylesheetPath = '/assets/console-pages.css';

@@ -7,7 +7,7 @@ import type { LinkState } from '../../workflows/link/messages.js';
 import { finalRecoveryStages, type RecoveryStatus } from '../../workflows/recovery/messages.js';
 import { Layout } from '../layout.js';
 import { consoleText as t } from '../text.js';
-import { consoleRefreshPath } from './assets.js';
+import { consoleRefreshPath, consoleStylesheetPath } from './assets.js';
 
 export interface AuditRow {
   seq: number;
@@ -104,6 +104,7 @@ export function QueuePage(
   const { items, filters, now } = props;
   return (
     <Layout
+      styles={[consoleStylesheetPath]}
       title={t.queueTitle}
       area="console"
       section="/console"
@@ -115,11 +116,11 @@ export function QueuePage(
       <Messages notice={props.notice} problem={props.problem} />
       <p>{t.queueIntro}</p>
       <form method="get" action="/console">
-        <fieldset>
+        <fieldset class="filters">
           <legend>{t.filtersLegend}</legend>
-          <label>
-            {t.filterProcess}
-            <select name="process">
+          <div class="field">
+            <label for="filter-process">{t.filterProcess}</label>
+            <select id="filter-process" name="process">
               <option value="" selected={!filters.process}>
                 {t.filterAny}
               </option>
@@ -129,10 +130,10 @@ export function QueuePage(
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            {t.filterRisk}
-            <select name="risk">
+          </div>
+          <div class="field">
+            <label for="filter-risk">{t.filterRisk}</label>
+            <select id="filter-risk" name="risk">
               <option value="" selected={!filters.risk}>
                 {t.filterAny}
               </option>
@@ -142,7 +143,7 @@ export function QueuePage(
                 </option>
               ))}
             </select>
-          </label>
+          </div>
           <button type="submit" class="secondary">
             {t.filterButton}
           </button>
@@ -229,7 +230,7 @@ function AuditTable({ events }: { events: AuditRow[] }) {
                   <When iso={e.at} />
                 </td>
                 <td>
-                  <code>{e.action}</code>
+                  <code class="action">{e.action}</code>
                 </td>
                 <td>{t.actorTypes[e.actorType] ?? e.actorType}</td>
                 <td>
@@ -338,7 +339,14 @@ export function RecoveryPage(
     );
   }
   return (
-    <Layout title={t.recoveryTitle} area="console" section="/console" wide signedInAs={who(props.session)}>
+    <Layout
+      styles={[consoleStylesheetPath]}
+      title={t.recoveryTitle}
+      area="console"
+      section="/console"
+      wide
+      signedInAs={who(props.session)}
+    >
       <h1>{t.recoveryTitle}</h1>
       <Messages notice={props.notice} problem={props.problem} />
       <dl class="facts">
@@ -466,7 +474,14 @@ export function LinkPage(
     (e) => e.workflowId === props.workflowId && /link_conflict_(approved|denied)$/.test(e.action),
   );
   return (
-    <Layout title={t.linkTitle} area="console" section="/console" wide signedInAs={who(props.session)}>
+    <Layout
+      styles={[consoleStylesheetPath]}
+      title={t.linkTitle}
+      area="console"
+      section="/console"
+      wide
+      signedInAs={who(props.session)}
+    >
       <h1>{t.linkTitle}</h1>
       <Messages notice={props.notice} problem={props.problem} />
       <dl class="facts">
@@ -534,10 +549,7 @@ export function LinkPage(
             {decisions.map((d) => (
               <li>
                 <span>
-                  {t.decidedBy(
-                    d.action.endsWith('approved') ? t.approveButton : t.denyButton,
-                    String(d.details.approver ?? ''),
-                  )}
+                  {t.decidedBy(d.action.endsWith('approved'), String(d.details.approver ?? ''))}
                   {d.details.reason ? `: ${String(d.details.reason)}` : ''}
                 </span>
                 <When iso={d.at} />
@@ -568,7 +580,13 @@ export function LinkPage(
 
 export function AccountSearchPage(props: Frame & { accountId?: string | undefined }) {
   return (
-    <Layout title={t.accountsTitle} area="console" section="/console/accounts" signedInAs={who(props.session)}>
+    <Layout
+      styles={[consoleStylesheetPath]}
+      title={t.accountsTitle}
+      area="console"
+      section="/console/accounts"
+      signedInAs={who(props.session)}
+    >
       <h1>{t.accountsTitle}</h1>
       <Messages notice={props.notice} problem={props.problem} />
       <p>{t.accountsIntro}</p>
@@ -588,7 +606,14 @@ export function AccountPage(props: Frame & { account: AccountView; canWriteFlags
   const csrf = csrfField(props.session);
   const base = accountHref(a.accountId);
   return (
-    <Layout title={t.accountTitle} area="console" section="/console/accounts" wide signedInAs={who(props.session)}>
+    <Layout
+      styles={[consoleStylesheetPath]}
+      title={t.accountTitle}
+      area="console"
+      section="/console/accounts"
+      wide
+      signedInAs={who(props.session)}
+    >
       <h1>
         {t.accountTitle} <code>{a.accountId}</code>
       </h1>
@@ -655,22 +680,18 @@ export function AccountPage(props: Frame & { account: AccountView; canWriteFlags
             <fieldset>
               <legend>{t.overrideLegend}</legend>
               <div class="stack">
-                <label>
-                  {t.flagLabel}
-                  <select name="flag">
-                    {a.flags.map((f) => (
-                      <option value={f.flag}>{f.flag}</option>
-                    ))}
-                  </select>
-                </label>
-                <label>
-                  {t.settingLabel}
-                  <select name="setting">
-                    <option value="on">{t.settingOn}</option>
-                    <option value="off">{t.settingOff}</option>
-                    <option value="rule">{t.settingRule}</option>
-                  </select>
-                </label>
+                <label for="override-flag">{t.flagLabel}</label>
+                <select id="override-flag" name="flag">
+                  {a.flags.map((f) => (
+                    <option value={f.flag}>{f.flag}</option>
+                  ))}
+                </select>
+                <label for="override-setting">{t.settingLabel}</label>
+                <select id="override-setting" name="setting">
+                  <option value="on">{t.settingOn}</option>
+                  <option value="off">{t.settingOff}</option>
+                  <option value="rule">{t.settingRule}</option>
+                </select>
                 <label>
                   {t.reasonLabel}
                   <textarea name="reason" maxlength={1000}></textarea>

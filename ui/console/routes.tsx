@@ -26,7 +26,7 @@ import {
   type PageContext,
 } from '../page-context.js';
 import { consoleText as t } from '../text.js';
-import { consoleRefreshPath, consoleRefreshScript } from './assets.js';
+import { consoleRefreshPath, consoleRefreshScript, consoleStylesheet, consoleStylesheetPath } from './assets.js';
 import {
   AccountPage,
   AccountSearchPage,
@@ -177,6 +177,9 @@ export function consoleRoutes() {
   return new Hono<ApiEnv>()
     .get(consoleRefreshPath, (c) =>
       c.body(consoleRefreshScript, 200, { 'content-type': 'text/javascript; charset=utf-8', ...assetHeaders }),
+    )
+    .get(consoleStylesheetPath, (c) =>
+      c.body(consoleStylesheet, 200, { 'content-type': 'text/css; charset=utf-8', ...assetHeaders }),
     )
 
     .get('/console', async (c) => {
