@@ -297,6 +297,7 @@ export const consoleText = {
   settingOn: 'On for this account',
   settingOff: 'Off for this account',
   settingRule: 'Follow the flag’s rule (remove the override)',
+  overrideReasonLabel: 'Reason (kept with the override; not needed to follow the rule)',
   saveOverride: 'Save the override',
   holdHeading: 'Legal hold',
   holdActive: (at?: string) => `A legal hold is in force${at ? ` since ${at}` : ''}: an erasure of this account waits.`,

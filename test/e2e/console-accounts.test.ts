@@ -72,7 +72,7 @@ describe('the support console’s account tools', () => {
     await page.getByLabel('Setting').selectOption('off');
     await page
       .getByRole('group', { name: 'Override a flag' })
-      .getByLabel('Reason (kept with the decision)')
+      .getByLabel(/^Reason \(kept with the override/)
       .fill('Paused while the GitHub sync issue is looked into');
     await page.getByRole('button', { name: 'Save the override' }).click();
     expect(await page.getByRole('status').textContent()).toBe('Flag override saved.');

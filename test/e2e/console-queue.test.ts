@@ -307,6 +307,17 @@ describe('the support console’s queue', () => {
     await page.goto(`${stack.baseUrl}/console/recoveries/${pending.recoveryId}`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
     expect(await page.content()).not.toContain(pending.accountId);
+    const signedOut = await stranger.request.post(
+      `${stack.baseUrl}/console/recoveries/${pending.recoveryId}/decision`,
+      {
+        form: { decision: 'approve', reason: 'no session' },
+        maxRedirects: 0,
+      },
+    );
+    expect(signedOut.status()).toBe(303);
+    expect(signedOut.headers()['location']).toBe(
+      `/account/sign-in?returnTo=${encodeURIComponent(`/console/recoveries/${pending.recoveryId}`)}`,
+    );
     await stranger.close();
   });
 });

@@ -656,7 +656,7 @@ export function AccountPage(props: Frame & { account: AccountView; canWriteFlags
             {a.flags.map((f) => (
               <tr>
                 <th scope="row">
-                  <code>{f.flag}</code>
+                  <code class="action">{f.flag}</code>
                 </th>
                 <td>
                   <span class={f.enabled ? 'badge ok' : 'badge'}>{f.enabled ? t.on : t.off}</span>
@@ -693,7 +693,7 @@ export function AccountPage(props: Frame & { account: AccountView; canWriteFlags
                   <option value="rule">{t.settingRule}</option>
                 </select>
                 <label>
-                  {t.reasonLabel}
+                  {t.overrideReasonLabel}
                   <textarea name="reason" maxlength={1000}></textarea>
                 </label>
                 <button type="submit">{t.saveOverride}</button>

@@ -57,6 +57,10 @@ async function staffSession(c: PageContext, permission: string = staffPermission
   return { session };
 }
 
+/** A form posted without a session: sign in, then back to the page the form was on (not to the POST's address). */
+const signInThen = (c: PageContext, page: string) =>
+  c.redirect(`/account/sign-in?returnTo=${encodeURIComponent(page)}`, 303);
+
 /** A fixed notice for `?done=<key>`: never words from the query. */
 function noticeOf(c: PageContext): string | undefined {
   const done = c.req.query('done');
@@ -220,7 +224,7 @@ export function consoleRoutes() {
     .post('/console/recoveries/:recoveryId/decision', async (c) => {
       const recoveryId = c.req.param('recoveryId');
       const session = await sessionOf(c);
-      if (!session) return toSignIn(c);
+      if (!session) return signInThen(c, recoveryHref(recoveryId));
       const form = await checkedForm(c, session);
       if (!form) return csrfRefused(c, recoveryHref(recoveryId));
       const staff = await staffSession(c, staffPermissions.recoveryApprove);
@@ -258,7 +262,7 @@ export function consoleRoutes() {
     .post('/console/links/:workflowId/decision', async (c) => {
       const workflowId = c.req.param('workflowId');
       const session = await sessionOf(c);
-      if (!session) return toSignIn(c);
+      if (!session) return signInThen(c, linkHref(workflowId));
       const form = await checkedForm(c, session);
       if (!form) return csrfRefused(c, linkHref(workflowId));
       const staff = await staffSession(c, staffPermissions.linksApprove);
@@ -305,7 +309,7 @@ export function consoleRoutes() {
     .post('/console/accounts/:accountId/flags', async (c) => {
       const accountId = c.req.param('accountId');
       const session = await sessionOf(c);
-      if (!session) return toSignIn(c);
+      if (!session) return signInThen(c, accountHref(accountId));
       const form = await checkedForm(c, session);
       if (!form) return csrfRefused(c, accountHref(accountId));
       const staff = await staffSession(c, staffPermissions.flagsWrite);
@@ -332,7 +336,7 @@ export function consoleRoutes() {
     .post('/console/accounts/:accountId/legal-hold', async (c) => {
       const accountId = c.req.param('accountId');
       const session = await sessionOf(c);
-      if (!session) return toSignIn(c);
+      if (!session) return signInThen(c, accountHref(accountId));
       const form = await checkedForm(c, session);
       if (!form) return csrfRefused(c, accountHref(accountId));
       const staff = await staffSession(c, staffPermissions.legalHold);
