@@ -292,7 +292,8 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
           clearBrowserSessionCookie(c, deps.config.publicUrl);
           return c.redirect('/account/signed-out', 303);
         }
-        return c.redirect('/account', 303);
+        // Back to the page the list was on (the security page's sends its path; only this origin's paths).
+        return c.redirect(safeReturnTo(typeof form.returnTo === 'string' ? form.returnTo : undefined), 303);
       })
 
       .post('/account/sessions/sign-out-all', async (c) => {

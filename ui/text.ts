@@ -429,6 +429,11 @@ export const accountPagesText = {
     syncRun: (id: string) => `Sync run ${id}`,
     source: 'Source',
     integrity: (hash: string) => `Content fingerprint ${hash}`,
+    integrityWords: {
+      verified: 'Origin verified: as imported',
+      content_changed: 'Changed since import: the content was edited',
+      origin_changed: 'Origin does not verify: it was edited',
+    },
     statusWords: {
       active: 'Up to date',
       detached: 'Kept, detached: no longer updated',

@@ -3,14 +3,14 @@
  * running) and `GET /v1/me/data?provider=&kind=&cursor=` (their records, with origins, page by page).
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { recordContent } from '../../activities/records/store.js';
+import { recordContent, verifyOrigin } from '../../activities/records/store.js';
 import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { failureTypeOf } from '../../domain/failures.js';
 import { isProviderId, providerCatalog } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
 import type { ProviderRecordDocument } from '../../domain/records.js';
-import { accountKeysOf } from '../adapters.js';
+import { accountKeysOf, vaultOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 import { syncNow } from '../processes/sync.js';
@@ -44,6 +44,14 @@ const dataQuery = z.object({
   kind: z.string().min(1).max(64).optional(),
   cursor: z.string().max(512).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  integrity: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .openapi({
+      description:
+        'Also check each record against its origin (content hash and the SecretVault MAC): one MAC verification per record, so off unless asked.',
+    }),
 });
 
 const recordSchema = z
@@ -62,6 +70,10 @@ const recordSchema = z
       fetchedAt: z.string(),
       sourceUrl: z.string(),
       contentHash: z.string(),
+    }),
+    integrity: z.enum(['verified', 'content_changed', 'origin_changed']).optional().openapi({
+      description:
+        'With `integrity=true`: `verified` (content and origin as imported), `content_changed` (the stored content was edited), `origin_changed` (the origin or its MAC was edited).',
     }),
   })
   .openapi('ProviderRecord');
@@ -134,18 +146,26 @@ export const dataRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       .toArray();
     const page = docs.slice(0, query.limit);
     const keys = await accountKeysOf(c.get('deps'));
+    const vault = query.integrity ? await vaultOf(c.get('deps')) : undefined;
     let items;
     try {
       items = await Promise.all(
-        page.map(async (d) => ({
-          recordId: d._id,
-          provider: d.provider,
-          kind: d.kind,
-          externalId: d.externalId,
-          status: d.status,
-          data: await recordContent(keys, d),
-          origin: d.origin,
-        })),
+        page.map(async (d) => {
+          const data = await recordContent(keys, d);
+          const check = vault ? await verifyOrigin(vault, d, data) : undefined;
+          return {
+            recordId: d._id,
+            provider: d.provider,
+            kind: d.kind,
+            externalId: d.externalId,
+            status: d.status,
+            data,
+            origin: d.origin,
+            ...(check
+              ? { integrity: check.ok ? ('verified' as const) : (check.reason as 'content_changed' | 'origin_changed') }
+              : {}),
+          };
+        }),
       );
     } catch (err) {
       // The account's key was destroyed (it was erased): its records can never be read again.

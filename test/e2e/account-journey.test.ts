@@ -7,6 +7,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collections } from '../../domain/collections.js';
 import { launchBrowser } from '../support/browser.js';
 import { checkPage } from '../support/pages.js';
 import { signedInPerson, type SignedInPerson } from '../support/people.js';
@@ -91,8 +92,21 @@ describe('the account center’s journey', () => {
     expect(first).toContain('Up to date');
     expect(first).toMatch(/Fetched \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     expect(first).toMatch(/Sync run \S+/);
+    expect(first).toContain('Origin verified: as imported');
     expect(new URL(page.url()).searchParams.get('kind')).toBe('repositories');
     await checkPage(page, 'account-data');
+
+    // An origin edited where the records are stored (say, to steer a deletion) no longer verifies, and the page says so.
+    const records = stack.db.collection<{ _id: string; origin: { sourceUrl: string } }>(collections.providerRecords);
+    const edited = (await records
+      .find({ accountId: ada.accountId, provider: 'github', kind: 'repositories' })
+      .sort({ _id: 1 })
+      .limit(1)
+      .next())!;
+    await records.updateOne({ _id: edited._id }, { $set: { 'origin.sourceUrl': 'https://example.com/forged' } });
+    await page.reload();
+    expect(await rows.first().textContent()).toContain('Origin does not verify: it was edited');
+    await records.updateOne({ _id: edited._id }, { $set: { 'origin.sourceUrl': edited.origin.sourceUrl } });
 
     // Disconnect: the impact preview, a required choice, then what happened.
     await page.goto(`${stack.baseUrl}/account/providers`);

@@ -57,7 +57,8 @@ const supportPermissions: ReadonlyArray<{ prefix: string; permissions: string[] 
   { prefix: '/v1/support/links/', permissions: ['links:approve'] },
   { prefix: '/v1/support/feature-flags/', permissions: ['flags:write'] },
   { prefix: '/v1/support/recoveries/', permissions: ['recovery:approve', 'support:read'] },
-  { prefix: '/v1/support/accounts/', permissions: ['legal:hold'] },
+  { prefix: '/v1/support/accounts/', permissions: ['legal:hold', 'support:read'] },
+  { prefix: '/v1/support/queue', permissions: ['support:read'] },
   { prefix: '/v1/support/erasures/', permissions: ['support:read'] },
 ];
 const allSupportPermissions = [...new Set(supportPermissions.flatMap((s) => s.permissions))];

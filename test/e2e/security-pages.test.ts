@@ -190,7 +190,8 @@ describe('the security page', () => {
       .filter({ hasNotText: 'This browser' })
       .getByRole('button', { name: 'Sign out this session' })
       .click();
-    await openSecurity(page);
+    // The person stays on the security page, where the list now holds this browser alone.
+    await page.waitForURL(`${stack.baseUrl}/account/security`);
     expect(await sessions.count()).toBe(1);
     expect(await sessions.first().textContent()).toContain('This browser');
 

@@ -382,6 +382,8 @@ export interface DataRow {
   status: string;
   title?: string | undefined;
   origin: { providerAccountId: string; syncRunId: string; fetchedAt: string; sourceUrl: string; contentHash: string };
+  /** The record checked against its origin (content hash and MAC). */
+  integrity?: 'verified' | 'content_changed' | 'origin_changed';
 }
 
 export function DataPage(props: {
@@ -477,6 +479,12 @@ export function DataPage(props: {
                     <span class="muted">{t.data.fetchedAt(t.when(r.origin.fetchedAt))}</span>
                     <br />
                     <span class="muted">{t.data.syncRun(r.origin.syncRunId.slice(0, 8))}</span>
+                    <br />
+                    {r.integrity ? (
+                      <span class={r.integrity === 'verified' ? 'badge ok' : 'badge bad'}>
+                        {t.data.integrityWords[r.integrity]}
+                      </span>
+                    ) : null}
                     <br />
                     <span class="muted">{t.data.integrity(r.origin.contentHash.slice(0, 12))}</span>
                   </td>

@@ -322,6 +322,7 @@ export function accountPageRoutes() {
               ...(kind ? { kind } : {}),
               ...(cursor ? { cursor } : {}),
               limit: String(dataPageSize),
+              integrity: 'true',
             },
           }),
         ]);
@@ -344,6 +345,7 @@ export function accountPageRoutes() {
             status: r.status,
             title: titleOf(r.data),
             origin: r.origin,
+            ...(r.integrity ? { integrity: r.integrity } : {}),
           }));
           next = page.nextCursor;
         } else problem = await problemDetail(res);

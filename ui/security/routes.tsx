@@ -6,6 +6,7 @@
  * a done action redirects to a page with a fixed `?done=` key; a refused one re-renders with the API's words.
  */
 import { Hono } from 'hono';
+import type { InferRequestType } from 'hono/client';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import QRCode from 'qrcode';
 import type { ApiEnv } from '../../api/context.js';
@@ -38,36 +39,8 @@ const statusOf = (res: Response) => res.status as ContentfulStatusCode;
 const field = (form: Record<string, unknown>, name: string) =>
   typeof form[name] === 'string' ? (form[name] as string) : '';
 
-type Call<A = void> = (args: A) => Promise<Response>;
-/**
- * The factor routes of `hc<AppType>`, as they are at run time: `recoveryFactorRoutes` is built with a
- * `reduce` over the strategies, so `AppType` carries only its list route. Once
- * `api/routes/recovery-factors/index.ts` chains each strategy's routes, this cast goes. The calls already go
- * through the typed client's in-process fetch, with each route's own auth and validation.
- */
-interface FactorRoutes {
-  totp: { $post: Call; $delete: Call; confirm: { $post: Call<{ json: { code: string } }> } };
-  'backup-codes': { $post: Call };
-  passkeys: {
-    $get: Call;
-    $post: Call<{ json: unknown }>;
-    options: { $post: Call };
-    ':factorId': { $delete: Call<{ param: { factorId: string } }> };
-  };
-  phones: {
-    $get: Call;
-    $post: Call<{ json: { number: string } }>;
-    ':phoneId': {
-      $delete: Call<{ param: { phoneId: string } }>;
-      confirm: { $post: Call<{ param: { phoneId: string }; json: { code: string } }> };
-    };
-  };
-}
-const factorRoutes = (c: PageContext, session: BrowserSessionDocument) =>
-  apiOf(c, session).v1.me['recovery-factors'] as unknown as FactorRoutes;
-const json = <T,>(res: Response) => res.json() as Promise<T>;
-type Passkey = { factorId: string; name?: string; enrolledAt: string };
-type Phone = { phoneId: string; number: string; verified: boolean };
+/** The recovery-factor routes of the person's API (`hc<AppType>`, in process). */
+const factorRoutes = (c: PageContext, session: BrowserSessionDocument) => apiOf(c, session).v1.me['recovery-factors'];
 
 async function securityOverview(c: PageContext, session: BrowserSessionDocument): Promise<SecurityOverview> {
   const factorsApi = factorRoutes(c, session);
@@ -83,8 +56,8 @@ async function securityOverview(c: PageContext, session: BrowserSessionDocument)
   return {
     totp: !totp ? 'off' : totp.confirmed ? 'on' : 'pending',
     backupCodes: { total: codes.length, left: codes.filter((f) => !f.used).length },
-    passkeys: passkeys.status === 200 ? (await json<{ passkeys: Passkey[] }>(passkeys)).passkeys : [],
-    phones: phones.status === 200 ? (await json<{ phones: Phone[] }>(phones)).phones : [],
+    passkeys: passkeys.status === 200 ? (await passkeys.json()).passkeys : [],
+    phones: phones.status === 200 ? (await phones.json()).phones : [],
     sessions: sessions.status === 200 ? (await sessions.json()).sessions : [],
   };
 }
@@ -163,7 +136,7 @@ export function securityPageRoutes() {
         const res = await factorRoutes(c, session).totp.$post();
         if (res.status !== 201)
           return securityPage(c, session, { problem: await problemDetail(res), status: statusOf(res) });
-        const { secret, otpauthUri } = await json<{ secret: string; otpauthUri: string }>(res);
+        const { secret, otpauthUri } = await res.json();
         const qr = await QRCode.toDataURL(otpauthUri, { margin: 1, width: 224 });
         return renderPage(c, <TotpSetupPage session={session} secret={secret} qr={qr} />, 200);
       })
@@ -197,11 +170,7 @@ export function securityPageRoutes() {
         if (res.status !== 201)
           return securityPage(c, session, { problem: await problemDetail(res), status: statusOf(res) });
         // Shown on this answer only: a reload asks again for the page, which shows how many are left.
-        return renderPage(
-          c,
-          <BackupCodesPage session={session} codes={(await json<{ codes: string[] }>(res)).codes} />,
-          200,
-        );
+        return renderPage(c, <BackupCodesPage session={session} codes={(await res.json()).codes} />, 200);
       })
 
       .post('/account/security/passkeys/options', async (c) => {
@@ -209,7 +178,7 @@ export function securityPageRoutes() {
         if (session instanceof Response) return session;
         const res = await factorRoutes(c, session).passkeys.options.$post();
         if (res.status !== 201) return jsonProblem(c, await problemDetail(res), statusOf(res));
-        const { enrolmentId, publicKey } = await json<{ enrolmentId: string; publicKey: unknown }>(res);
+        const { enrolmentId, publicKey } = await res.json();
         return c.json({ enrolmentId, publicKey }, 200, { 'cache-control': 'no-store' });
       })
 
@@ -219,7 +188,8 @@ export function securityPageRoutes() {
         const body: unknown = await c.req.json().catch(() => undefined);
         if (!body || typeof body !== 'object') return jsonProblem(c, securityText.security.passkeyFailed, 400);
         // The API validates every field (and verifies the attestation); the page only passes it on.
-        const res = await factorRoutes(c, session).passkeys.$post({ json: body });
+        const passkeys = factorRoutes(c, session).passkeys;
+        const res = await passkeys.$post({ json: body as InferRequestType<typeof passkeys.$post>['json'] });
         if (res.status !== 201) return jsonProblem(c, await problemDetail(res), statusOf(res));
         return c.json({ redirectTo: `${securitySection}?done=passkey-added` }, 200, { 'cache-control': 'no-store' });
       })
@@ -244,7 +214,7 @@ export function securityPageRoutes() {
           json: { number: field(form, 'number') },
         });
         if (res.status === 202)
-          return c.redirect(`${securitySection}/phones/${(await json<{ phoneId: string }>(res)).phoneId}/confirm`, 303);
+          return c.redirect(`${securitySection}/phones/${(await res.json()).phoneId}/confirm`, 303);
         return securityPage(c, session, { problem: await problemDetail(res), status: statusOf(res) });
       })
 
@@ -397,5 +367,5 @@ export function securityPageRoutes() {
 async function phoneOf(c: PageContext, session: BrowserSessionDocument, phoneId: string) {
   const res = await factorRoutes(c, session).phones.$get();
   if (res.status !== 200) return undefined;
-  return (await json<{ phones: Phone[] }>(res)).phones.find((p) => p.phoneId === phoneId);
+  return (await res.json()).phones.find((p) => p.phoneId === phoneId);
 }

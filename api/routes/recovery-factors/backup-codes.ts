@@ -42,8 +42,8 @@ const routes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(backupCodesRoute
   return c.json({ codes }, 201);
 });
 
-export const backupCodeStrategy: EnrolmentStrategy<'backup_code'> = {
+export const backupCodeStrategy = {
   kind: 'backup_code',
   summary: (f) => ({ used: f.usedAt !== undefined }),
   routes,
-};
+} satisfies EnrolmentStrategy<'backup_code'>;

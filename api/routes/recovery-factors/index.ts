@@ -55,7 +55,11 @@ const listRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(listFactorsR
   return c.json({ factors: enrolled.map((f) => ({ kind: f.kind, enrolledAt: f.enrolledAt, ...summaryOf(f) })) }, 200);
 });
 
-export const recoveryFactorRoutes = Object.values(enrolmentStrategies).reduce(
-  (app, strategy) => app.route('/', strategy.routes),
-  new OpenAPIHono<ApiEnv>({ defaultHook }).route('/', listRoutes),
-);
+/** Chained one by one (not folded over the map) so `AppType`, and `hc<AppType>`, carry every route. */
+export const recoveryFactorRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
+  .route('/', listRoutes)
+  .route('/', totpStrategy.routes)
+  .route('/', backupCodeStrategy.routes)
+  .route('/', passkeyStrategy.routes)
+  .route('/', phoneStrategy.routes)
+  .route('/', pushDeviceStrategy.routes);

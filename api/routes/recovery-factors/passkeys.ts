@@ -229,4 +229,8 @@ const routes = new OpenAPIHono<ApiEnv>({ defaultHook })
     removeFactor(c, { _id: c.req.valid('param').factorId!, kind: 'passkey' }, 'passkey'),
   );
 
-export const passkeyStrategy: EnrolmentStrategy<'passkey'> = { kind: 'passkey', summary: () => ({}), routes };
+export const passkeyStrategy = {
+  kind: 'passkey',
+  summary: () => ({}),
+  routes,
+} satisfies EnrolmentStrategy<'passkey'>;

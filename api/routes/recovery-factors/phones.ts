@@ -226,8 +226,8 @@ const routes = new OpenAPIHono<ApiEnv>({ defaultHook })
     return res;
   });
 
-export const phoneStrategy: EnrolmentStrategy<'phone'> = {
+export const phoneStrategy = {
   kind: 'phone',
   summary: (f) => ({ verified: f.verified }),
   routes,
-};
+} satisfies EnrolmentStrategy<'phone'>;

@@ -99,8 +99,8 @@ const routes = new OpenAPIHono<ApiEnv>({ defaultHook })
     removeFactor(c, { deviceId: c.req.valid('param').deviceId!, kind: 'push_device' }, 'push device'),
   );
 
-export const pushDeviceStrategy: EnrolmentStrategy<'push_device'> = {
+export const pushDeviceStrategy = {
   kind: 'push_device',
   summary: () => ({}),
   routes,
-};
+} satisfies EnrolmentStrategy<'push_device'>;

@@ -95,8 +95,8 @@ const routes = new OpenAPIHono<ApiEnv>({ defaultHook })
 
   .openapi(deleteTotpRoute, async (c) => removeFactor(c, { kind: 'totp' }, 'authenticator app'));
 
-export const totpStrategy: EnrolmentStrategy<'totp'> = {
+export const totpStrategy = {
   kind: 'totp',
   summary: (f) => ({ confirmed: f.confirmed }),
   routes,
-};
+} satisfies EnrolmentStrategy<'totp'>;
