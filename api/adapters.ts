@@ -1,8 +1,11 @@
 /**
- * The adapters the API uses itself, besides Temporal and MongoDB: the SecretVault and the Notifier. The
+ * The adapters the API uses itself, besides Temporal and MongoDB: the SecretVault, the Notifier and the
+ * identity directory. The
  * same ones the workers build (`workers/dependencies.ts`), so a TOTP seed the API encrypts is one the
  * keyring or Vault of the whole installation can read. Given in `ApiDeps`, or built once from the config.
  */
+import { buildDirectory } from '../activities/identity/build.js';
+import type { IdentityDirectory } from '../activities/identity/port.js';
 import { buildNotifier } from '../activities/notices.js';
 import type { Notifier } from '../activities/notify/port.js';
 import { AccountKeys } from '../activities/secrets/account-keys.js';
@@ -12,6 +15,7 @@ import type { ApiDeps } from './context.js';
 
 const vaults = new WeakMap<ApiDeps, Promise<SecretVault>>();
 const notifiers = new WeakMap<ApiDeps, Notifier>();
+const directories = new WeakMap<ApiDeps, IdentityDirectory>();
 const accountKeys = new WeakMap<ApiDeps, Promise<AccountKeys>>();
 
 export function vaultOf(deps: ApiDeps): Promise<SecretVault> {
@@ -50,4 +54,14 @@ export function accountKeysOf(deps: ApiDeps): Promise<AccountKeys> {
     accountKeys.set(deps, keys);
   }
   return keys;
+}
+
+/** The identity directory (names written from the profile page): the same adapter the workers use. */
+export function directoryOf(deps: ApiDeps): IdentityDirectory {
+  let directory = directories.get(deps);
+  if (!directory) {
+    directory = buildDirectory(deps.config, deps.db);
+    directories.set(deps, directory);
+  }
+  return directory;
 }

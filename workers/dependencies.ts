@@ -5,8 +5,7 @@
 import type { Db } from 'mongodb';
 import { ensureAccountIndexes } from '../activities/accounts/store.js';
 import { AuditLog } from '../activities/audit/audit-log.js';
-import { Auth0Directory } from '../activities/identity/auth0-directory.js';
-import { EmbeddedDirectory } from '../activities/identity/embedded-directory.js';
+import { buildDirectory } from '../activities/identity/build.js';
 import type { IdentityDirectory } from '../activities/identity/port.js';
 import { buildNotifier } from '../activities/notices.js';
 import { ensureOutboxIndexes } from '../activities/notify/outbox-notifier.js';
@@ -19,7 +18,6 @@ import { AccountKeys } from '../activities/secrets/account-keys.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
 import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
-import { defaultRole } from '../domain/roles.js';
 
 export interface WorkerDependencies {
   db: Db;
@@ -31,16 +29,7 @@ export interface WorkerDependencies {
   auditLog: AuditLog;
 }
 
-export function buildDirectory(config: CraConfig, db: Db): IdentityDirectory {
-  const identity = config.identity;
-  if (identity.kind === 'embedded') return new EmbeddedDirectory(db, config.publicUrl);
-  return new Auth0Directory({
-    domain: identity.domain,
-    clientId: identity.clientId,
-    clientSecret: identity.clientSecret,
-    ...(identity.defaultRoleId ? { roleIds: { [defaultRole]: identity.defaultRoleId } } : {}),
-  });
-}
+export { buildDirectory };
 
 /** Adapters plus the indexes they rely on (idempotent: every worker start may run it). */
 export async function buildWorkerDependencies(config: CraConfig, db: Db): Promise<WorkerDependencies> {

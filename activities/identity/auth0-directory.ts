@@ -120,6 +120,18 @@ export class Auth0Directory implements IdentityDirectory {
     }
   }
 
+  /** https://auth0.com/docs/api/management/v2/users/patch-users-by-id: root attributes `given_name`, `family_name`. */
+  async updateNames(subject: string, names: { givenName: string; familyName: string }): Promise<{ updated: boolean }> {
+    try {
+      await this.client.users.update(subject, { given_name: names.givenName, family_name: names.familyName });
+      return { updated: true };
+    } catch (err) {
+      const mapped = toIdentityError(err, 'PATCH', userPath(subject));
+      if (mapped.type === 'IdentityNotFound') return { updated: false };
+      throw mapped;
+    }
+  }
+
   async linkIdentity(
     subject: string,
     identity: { provider: string; providerAccountId: string },

@@ -109,6 +109,14 @@ export class EmbeddedDirectory implements IdentityDirectory {
     return toRootIdentity(user);
   }
 
+  async updateNames(subject: string, names: { givenName: string; familyName: string }): Promise<{ updated: boolean }> {
+    const written = await this.users.updateOne(
+      { _id: subject },
+      { $set: { given_name: names.givenName, family_name: names.familyName, updated_at: new Date().toISOString() } },
+    );
+    return { updated: written.matchedCount === 1 };
+  }
+
   async linkIdentity(
     subject: string,
     identity: { provider: string; providerAccountId: string },

@@ -56,6 +56,12 @@ export interface IdentityDirectory {
    * An identity already bound to another account id → IdentityRejected.
    */
   ensureRootIdentity(input: EnsureRootIdentityInput): Promise<RootIdentity>;
+  /**
+   * Write the person's names to the directory (the account center's profile page): Auth0
+   * `PATCH /api/v2/users/{id}` with `given_name` and `family_name`; embedded: the user's names. `updated:
+   * false` when the directory has no such user. Idempotent.
+   */
+  updateNames(subject: string, names: { givenName: string; familyName: string }): Promise<{ updated: boolean }>;
   /** Assign a role (a CRA role name; the Auth0 adapter maps it to its role id). Idempotent. */
   assignRole(subject: string, role: string): Promise<void>;
   /**

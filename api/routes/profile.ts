@@ -1,16 +1,15 @@
 /**
- * `PATCH /v1/me/profile`: the caller's names, written to the directory (the embedded directory's user; Auth0
- * keeps its own names, see `activities/identity/auth0-directory.ts`) and to the account center, sealed like
- * every personal field. Names are checked as signup checks them (`domain/names.ts`); the audit event says
+ * `PATCH /v1/me/profile`: the caller's names, written first to the identity directory (the embedded
+ * directory's user, or Auth0's user through the Management API: `IdentityDirectory.updateNames`), then to the
+ * account center, sealed like every personal field. Names are checked as signup checks them (`domain/names.ts`); the audit event says
  * which fields changed, never the names.
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { AuditLog } from '../../activities/audit/audit-log.js';
 import { openAccountDocument, sealAccountDocument, sealedFieldsOf } from '../../activities/accounts/personal-fields.js';
 import { accountsCollection } from '../../activities/accounts/store.js';
-import { collections } from '../../domain/collections.js';
 import { personName } from '../../domain/names.js';
-import { accountKeysOf, vaultOf } from '../adapters.js';
+import { accountKeysOf, directoryOf, vaultOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 import { defaultHook, ProblemError } from '../problem.js';
@@ -40,7 +39,7 @@ const route = secured(auth.bearer, {
       description: 'The names as stored, and the directory they were written to',
       content: { 'application/json': { schema: profileSchema } },
     },
-    ...problemResponses(400, 401, 404, 409, 413, 415),
+    ...problemResponses(400, 401, 404, 409, 413, 415, 503),
   },
 });
 
@@ -51,6 +50,22 @@ export const profileRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(ro
   const accounts = accountsCollection(deps.db);
   const keys = await accountKeysOf(deps);
   const vault = await vaultOf(deps);
+  // The directory first: if it cannot take the names, nothing changed here either and the person is told.
+  let written;
+  try {
+    written = await directoryOf(deps).updateNames(principal.subject, { givenName, familyName });
+  } catch (err) {
+    deps.log.warn({ err: { message: (err as Error).message } }, 'profile: the directory refused the names');
+    throw new ProblemError(
+      'unavailable',
+      'The sign-in directory could not save your names right now; try again shortly.',
+      {
+        'retry-after': '5',
+      },
+    );
+  }
+  if (!written.updated)
+    throw new ProblemError('account-not-found', 'Your sign-in identity is not in the directory any more.');
   let changed: string[] | undefined;
   for (let attempt = 0; attempt < maxWriteAttempts && !changed; attempt++) {
     const stored = await accounts.findOne({ _id: principal.accountId });
@@ -76,14 +91,6 @@ export const profileRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(ro
   }
   if (!changed) throw new ProblemError('conflict', 'Your account kept changing while the names were saved: try again.');
   const directory = deps.config.identity.kind;
-  // The embedded directory is this database's; Auth0's names are edited at Auth0 (CRA only binds the account there).
-  if (directory === 'embedded')
-    await deps.db
-      .collection<{ _id: string }>(collections.identityUsers)
-      .updateOne(
-        { _id: principal.subject },
-        { $set: { given_name: givenName, family_name: familyName, updated_at: new Date().toISOString() } },
-      );
   if (changed.length > 0)
     await new AuditLog(deps.db).append({
       eventId: `${principal.accountId}/profile/${Date.now()}/${changed.join('+')}`,

@@ -223,6 +223,38 @@ describe('Auth0Directory against an Auth0 tenant stand-in', () => {
     expect(writes()).toEqual([]);
   });
 
+  // https://auth0.com/docs/api/management/v2/users/patch-users-by-id: `given_name` and `family_name` are root
+  // attributes of the PATCH body ("update:users" scope); other attributes are left as they are.
+  it('writes the names from the profile page with a PATCH whose body is exactly { given_name, family_name }', async () => {
+    const result = await newDirectory().updateNames('auth0|abc', { givenName: 'Augusta', familyName: 'King' });
+
+    expect(result).toEqual({ updated: true });
+    expect(writes()).toHaveLength(1);
+    expect(writes()[0]).toMatchObject({ method: 'PATCH', path: '/api/v2/users/auth0%7Cabc' });
+    expect(writes()[0]?.body).toStrictEqual({ given_name: 'Augusta', family_name: 'King' });
+    expect(tenant.users.get('auth0|abc')).toMatchObject({
+      given_name: 'Augusta',
+      family_name: 'King',
+      email: 'ada@example.com',
+      app_metadata: { plan: 'gold' },
+    });
+  });
+
+  it('answers updated: false for names of a user Auth0 does not know (404), and maps a 503 to IdentityUnavailable', async () => {
+    expect(await newDirectory().updateNames('auth0|nobody', { givenName: 'A', familyName: 'B' })).toEqual({
+      updated: false,
+    });
+    tenant.canned.push({
+      method: 'PATCH',
+      path: '/api/v2/users/auth0%7Cabc',
+      status: 503,
+      body: { statusCode: 503, error: 'Service Unavailable', message: 'down' },
+    });
+    const err = await caught(newDirectory().updateNames('auth0|abc', { givenName: 'A', familyName: 'B' }));
+    expect(err.type).toBe('IdentityUnavailable');
+    expect(tenant.users.get('auth0|abc')?.given_name).toBe('Ada');
+  });
+
   // https://auth0.com/docs/fr-ca/api/management/v2/users/post-user-roles (body section in English):
   // "POST /api/v2/users/{id}/roles", body "roles: string[] required — List of roles IDs".
   it('assigns a configured role with POST /users/{id}/roles and body { roles: [roleId] }', async () => {

@@ -42,7 +42,6 @@ import {
 
 const assetHeaders = { 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' };
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const defaultTemporalUi = 'http://localhost:8233';
 const doneKeys = ['decided', 'waiting', 'flag', 'hold'] as const;
 
 type Staff = { session: BrowserSessionDocument } | { response: Response };
@@ -67,10 +66,10 @@ function noticeOf(c: PageContext): string | undefined {
   return (doneKeys as readonly string[]).includes(done ?? '') ? t.done[done!] : undefined;
 }
 
-/** Temporal Web's page of a workflow. `TEMPORAL_UI_URL` is not in the config yet: its local default is used. */
+/** Temporal Web's page of a workflow (`TEMPORAL_UI_URL`). */
 function temporalHref(c: PageContext, workflowId: string): string {
   const { temporal } = c.get('deps').config;
-  const base = (temporal as { uiUrl?: string }).uiUrl ?? defaultTemporalUi;
+  const base = temporal.uiUrl;
   return `${base}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
