@@ -2,29 +2,10 @@
 /** The account center's own pages: profile, connected providers, connect and disconnect, imported data, processes. */
 import type { Child } from 'hono/jsx';
 import type { BrowserSession } from '../../api/session/browser-session.js';
+import { Csrf, Notice, Problem } from '../components.js';
 import { Layout } from '../layout.js';
 import { accountPagesText as t } from '../text.js';
 import { liveScriptPath } from './live-script.js';
-
-const Csrf = ({ session }: { session: BrowserSession }) => (
-  <input type="hidden" name="csrf" value={session.csrfToken} />
-);
-
-function Problem({ text }: { text?: string | undefined }) {
-  return text ? (
-    <p class="problem" role="alert">
-      {text}
-    </p>
-  ) : null;
-}
-
-function Notice({ text }: { text?: string | undefined }) {
-  return text ? (
-    <p class="notice" role="status">
-      {text}
-    </p>
-  ) : null;
-}
 
 function AccountPage(props: {
   session: BrowserSession;

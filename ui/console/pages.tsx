@@ -5,6 +5,7 @@ import type { BrowserSession } from '../../api/session/browser-session.js';
 import type { SupportQueueItem } from '../../api/routes/support-queue.js';
 import type { LinkState } from '../../workflows/link/messages.js';
 import { finalRecoveryStages, type RecoveryStatus } from '../../workflows/recovery/messages.js';
+import { Messages } from '../components.js';
 import { Layout } from '../layout.js';
 import { consoleText as t } from '../text.js';
 import { consoleRefreshPath, consoleStylesheetPath } from './assets.js';
@@ -42,25 +43,32 @@ const who = (s: BrowserSession) => s.email ?? s.subject;
 const csrfField = (s: BrowserSession) => <input type="hidden" name="csrf" value={s.csrfToken} />;
 
 export const recoveryHref = (recoveryId: string) => `/console/recoveries/${encodeURIComponent(recoveryId)}`;
-export const linkHref = (workflowId: string) => `/console/links/${encodeURIComponent(workflowId)}`;
-export const accountHref = (accountId: string) => `/console/accounts/${encodeURIComponent(accountId)}`;
-
-function Messages({ notice, problem }: { notice?: string | undefined; problem?: string | undefined }) {
+/** The console's frame: its menu, its stylesheet, who is signed in. */
+function ConsolePage(props: {
+  title: string;
+  section: string;
+  session: BrowserSession;
+  wide?: boolean;
+  scripts?: string[];
+  children?: Child;
+}) {
   return (
-    <>
-      {notice ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
-      {problem ? (
-        <p class="problem" role="alert">
-          {problem}
-        </p>
-      ) : null}
-    </>
+    <Layout
+      styles={[consoleStylesheetPath]}
+      title={props.title}
+      area="console"
+      section={props.section}
+      signedInAs={who(props.session)}
+      {...(props.wide ? { wide: true } : {})}
+      {...(props.scripts ? { scripts: props.scripts } : {})}
+    >
+      {props.children}
+    </Layout>
   );
 }
+
+export const linkHref = (workflowId: string) => `/console/links/${encodeURIComponent(workflowId)}`;
+export const accountHref = (accountId: string) => `/console/accounts/${encodeURIComponent(accountId)}`;
 
 /** A moment as words ("in 3 minutes") and as a machine-readable `<time>`. */
 function When({ iso }: { iso: string }) {
@@ -103,15 +111,7 @@ export function QueuePage(
 ) {
   const { items, filters, now } = props;
   return (
-    <Layout
-      styles={[consoleStylesheetPath]}
-      title={t.queueTitle}
-      area="console"
-      section="/console"
-      wide
-      signedInAs={who(props.session)}
-      scripts={[consoleRefreshPath]}
-    >
+    <ConsolePage title={t.queueTitle} section="/console" session={props.session} wide scripts={[consoleRefreshPath]}>
       <h1>{t.queueTitle}</h1>
       <Messages notice={props.notice} problem={props.problem} />
       <p>{t.queueIntro}</p>
@@ -201,7 +201,7 @@ export function QueuePage(
           </table>
         )}
       </div>
-    </Layout>
+    </ConsolePage>
   );
 }
 
@@ -339,14 +339,7 @@ export function RecoveryPage(
     );
   }
   return (
-    <Layout
-      styles={[consoleStylesheetPath]}
-      title={t.recoveryTitle}
-      area="console"
-      section="/console"
-      wide
-      signedInAs={who(props.session)}
-    >
+    <ConsolePage title={t.recoveryTitle} section="/console" session={props.session} wide>
       <h1>{t.recoveryTitle}</h1>
       <Messages notice={props.notice} problem={props.problem} />
       <dl class="facts">
@@ -451,7 +444,7 @@ export function RecoveryPage(
         )
       ) : null}
       <AuditTable events={props.audit} />
-    </Layout>
+    </ConsolePage>
   );
 }
 
@@ -474,14 +467,7 @@ export function LinkPage(
     (e) => e.workflowId === props.workflowId && /link_conflict_(approved|denied)$/.test(e.action),
   );
   return (
-    <Layout
-      styles={[consoleStylesheetPath]}
-      title={t.linkTitle}
-      area="console"
-      section="/console"
-      wide
-      signedInAs={who(props.session)}
-    >
+    <ConsolePage title={t.linkTitle} section="/console" session={props.session} wide>
       <h1>{t.linkTitle}</h1>
       <Messages notice={props.notice} problem={props.problem} />
       <dl class="facts">
@@ -572,7 +558,7 @@ export function LinkPage(
         )
       ) : null}
       <AuditTable events={props.audit} />
-    </Layout>
+    </ConsolePage>
   );
 }
 
@@ -580,13 +566,7 @@ export function LinkPage(
 
 export function AccountSearchPage(props: Frame & { accountId?: string | undefined }) {
   return (
-    <Layout
-      styles={[consoleStylesheetPath]}
-      title={t.accountsTitle}
-      area="console"
-      section="/console/accounts"
-      signedInAs={who(props.session)}
-    >
+    <ConsolePage title={t.accountsTitle} section="/console/accounts" session={props.session}>
       <h1>{t.accountsTitle}</h1>
       <Messages notice={props.notice} problem={props.problem} />
       <p>{t.accountsIntro}</p>
@@ -597,7 +577,7 @@ export function AccountSearchPage(props: Frame & { accountId?: string | undefine
         </label>
         <button type="submit">{t.findButton}</button>
       </form>
-    </Layout>
+    </ConsolePage>
   );
 }
 
@@ -606,14 +586,7 @@ export function AccountPage(props: Frame & { account: AccountView; canWriteFlags
   const csrf = csrfField(props.session);
   const base = accountHref(a.accountId);
   return (
-    <Layout
-      styles={[consoleStylesheetPath]}
-      title={t.accountTitle}
-      area="console"
-      section="/console/accounts"
-      wide
-      signedInAs={who(props.session)}
-    >
+    <ConsolePage title={t.accountTitle} section="/console/accounts" session={props.session} wide>
       <h1>
         {t.accountTitle} <code>{a.accountId}</code>
       </h1>
@@ -703,6 +676,6 @@ export function AccountPage(props: Frame & { account: AccountView; canWriteFlags
         ) : null}
       </section>
       <AuditTable events={a.auditEvents} />
-    </Layout>
+    </ConsolePage>
   );
 }

@@ -6,7 +6,8 @@
 import type { BrowserSession } from '../../api/session/browser-session.js';
 import { Layout } from '../layout.js';
 import { securityText } from '../text.js';
-import { Csrf, Messages, PostButton, shortDate } from './security-pages.js';
+import { Csrf, Messages } from '../components.js';
+import { PostButton, shortDate } from './security-pages.js';
 
 const t = securityText.privacy;
 export const privacySection = '/account/privacy';

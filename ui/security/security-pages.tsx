@@ -5,6 +5,7 @@
  * answered the POST that made it, never in a URL, and the page is not cached (`renderPage`).
  */
 import type { BrowserSession } from '../../api/session/browser-session.js';
+import { Csrf, Messages } from '../components.js';
 import { Layout } from '../layout.js';
 import { securityText } from '../text.js';
 
@@ -14,27 +15,6 @@ export const securitySection = '/account/security';
 /** "2026-12-02 05:56 UTC": dates as people read them, in one zone. */
 export const shortDate = (iso: string | undefined) =>
   iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : securityText.unknownDate;
-
-export function Csrf({ session }: { session: BrowserSession }) {
-  return <input type="hidden" name="csrf" value={session.csrfToken} />;
-}
-
-export function Messages({ notice, problem }: { notice?: string | undefined; problem?: string | undefined }) {
-  return (
-    <>
-      {notice ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
-      {problem ? (
-        <p class="problem" role="alert">
-          {problem}
-        </p>
-      ) : null}
-    </>
-  );
-}
 
 /** A form of one button that posts to `action` with the session's CSRF token. */
 export function PostButton(props: {
