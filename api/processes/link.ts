@@ -29,6 +29,7 @@ import {
   supportDecisionSignal,
   type LinkCallback,
   type LinkOutcome,
+  type LinkState,
   type LinkWorkflow,
   type SupportDecision,
 } from '../../workflows/link/messages.js';
@@ -36,7 +37,7 @@ import { vaultOf } from '../adapters.js';
 import type { ApiDeps, Principal } from '../context.js';
 import { ProblemError } from '../problem.js';
 import { providerFlagsFor } from '../provider-flags.js';
-import { accountsQueueOf } from './deps.js';
+import { accountsQueueOf, type ProcessDeps } from './deps.js';
 import { assertNotErasing } from './erasure.js';
 
 export interface LinkRequest {
@@ -200,4 +201,17 @@ export async function decideLink(temporal: Client, workflowId: string, decision:
   if (stage !== 'awaiting_support')
     throw new ProblemError('conflict', `This link is not waiting for a decision (stage ${stage}).`);
   await handle.signal(supportDecisionSignal, decision);
+}
+
+/** A link's state from its `linkState` query, or undefined when no such workflow runs any more. */
+export async function linkStateIfRunning(
+  deps: Pick<ProcessDeps, 'temporal'>,
+  workflowId: string,
+): Promise<LinkState | undefined> {
+  try {
+    return await deps.temporal.workflow.getHandle<LinkWorkflow>(workflowId).query(linkStateQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
 }

@@ -5,6 +5,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { processOfWorkflowId, type ProcessName } from '../../domain/ids.js';
 import { searchAttributes } from '../../temporal.config.js';
+import { accountWorkflowsQuery } from './export.js';
 
 export interface ProcessStatus {
   workflowId: string;
@@ -36,4 +37,14 @@ export async function describeProcess(temporal: Client, workflowId: string): Pro
     stage: attrs.get(searchAttributes.stage) ?? null,
     ...(accountId !== undefined ? { accountId } : {}),
   };
+}
+
+/** The visibility query of a person's processes: running ones, and those closed since `closedSince`. */
+export function accountProcessesQuery(accountId: string, closedSince: Date): string {
+  return `${accountWorkflowsQuery(accountId)} AND (ExecutionStatus = 'Running' OR CloseTime > '${closedSince.toISOString()}')`;
+}
+
+/** The visibility query of support's queue: running workflows of these processes that wait for a person. */
+export function approvalQueueQuery(processes: readonly ProcessName[]): string {
+  return `CraNeedsApproval = true AND ExecutionStatus = 'Running' AND CraProcess IN (${processes.map((p) => `'${p}'`).join(', ')})`;
 }

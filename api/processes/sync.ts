@@ -14,12 +14,13 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { consentStopping } from '../../activities/accounts/consents.js';
 import { workflowIds } from '../../domain/ids.js';
 import type { ProviderId } from '../../domain/providers.js';
 import { searchAttributesFor } from '../../temporal.config.js';
-import { syncWorkflowType, type SyncInput, type SyncWorkflow } from '../../workflows/sync/messages.js';
+import { syncStatusQuery, syncWorkflowType, type SyncInput, type SyncWorkflow } from '../../workflows/sync/messages.js';
 import { ProblemError } from '../problem.js';
 import { accountsQueueOf, type ProcessDeps } from './deps.js';
 import { assertNotErasing } from './erasure.js';
@@ -217,4 +218,28 @@ export async function resumeSyncsAfterConsent(
     }
   }
   return { resumed };
+}
+
+type QueryResult<Q> = Q extends QueryDefinition<infer R> ? R : never;
+
+/**
+ * A running sync's checkpoint from its `syncStatus` query, or undefined when it closed in between, no worker
+ * answers within `timeoutMs` (the page shows the stage alone then), or the query fails.
+ */
+export async function syncStatusIfAnswered(
+  deps: Pick<ProcessDeps, 'temporal'>,
+  workflowId: string,
+  timeoutMs: number,
+): Promise<QueryResult<typeof syncStatusQuery> | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      deps.temporal.workflow.getHandle<SyncWorkflow>(workflowId).query(syncStatusQuery),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    ]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -5,13 +5,13 @@
  * started a moment ago may show up a moment later.
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Client } from '@temporalio/client';
 import { providerCatalog, isProviderId } from '../../domain/provider-catalog.js';
 import { processOfWorkflowId } from '../../domain/ids.js';
 import { searchAttributes } from '../../temporal.config.js';
-import { syncStatusQuery } from '../../workflows/sync/messages.js';
 import { auth, secured } from '../auth/route-auth.js';
-import type { ApiEnv } from '../context.js';
+import type { ApiDeps, ApiEnv } from '../context.js';
+import { accountProcessesQuery } from '../processes/status.js';
+import { syncStatusIfAnswered } from '../processes/sync.js';
 import { defaultHook } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
@@ -52,34 +52,22 @@ const route = secured(auth.bearer, {
 
 type AccountProcess = z.infer<typeof processSchema>;
 
-async function syncProgress(temporal: Client, workflowId: string, provider: string | null) {
+async function syncProgress(deps: ApiDeps, workflowId: string, provider: string | null) {
   const kinds = provider && isProviderId(provider) ? providerCatalog[provider].dataKinds : [];
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const status = await Promise.race([
-      temporal.workflow.getHandle(workflowId).query(syncStatusQuery),
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), queryTimeoutMs))),
-    ]);
-    if (!status) return null;
-    const { checkpoint } = status;
-    const written = Object.values(checkpoint.totals).reduce((n, t) => n + t.written, 0);
-    const total = Math.max(kinds.length, checkpoint.kindIndex);
-    return { done: Math.min(checkpoint.kindIndex, total), total, pages: checkpoint.pages, written };
-  } catch {
-    // Closed in between, or no worker answers: the stage alone still says where it stands.
-    return null;
-  } finally {
-    clearTimeout(timer);
-  }
+  // Closed in between, or no worker answers in time: the stage alone still says where it stands.
+  const status = await syncStatusIfAnswered(deps, workflowId, queryTimeoutMs);
+  if (!status) return null;
+  const { checkpoint } = status;
+  const written = Object.values(checkpoint.totals).reduce((n, t) => n + t.written, 0);
+  const total = Math.max(kinds.length, checkpoint.kindIndex);
+  return { done: Math.min(checkpoint.kindIndex, total), total, pages: checkpoint.pages, written };
 }
 
 export const processRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
-  const { temporal } = c.get('deps');
-  const accountId = c.get('principal').accountId.replaceAll('"', '').replaceAll("'", '');
-  const since = new Date(Date.now() - closedWithinMs).toISOString();
-  const query = `CraAccountId = "${accountId}" AND (ExecutionStatus = "Running" OR CloseTime > "${since}")`;
+  const deps = c.get('deps');
+  const query = accountProcessesQuery(c.get('principal').accountId, new Date(Date.now() - closedWithinMs));
   const found: AccountProcess[] = [];
-  for await (const run of temporal.workflow.list({ query, pageSize: maxProcesses })) {
+  for await (const run of deps.temporal.workflow.list({ query, pageSize: maxProcesses })) {
     const status = run.status.name.toLowerCase();
     // A run that continued as new is the same process as its successor, listed on its own.
     if (status === 'continued_as_new') continue;
@@ -102,7 +90,7 @@ export const processRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(ro
   const items = await Promise.all(
     found.map(async (p) =>
       p.process === 'sync' && p.status === 'running'
-        ? { ...p, progress: await syncProgress(temporal, p.workflowId, p.provider) }
+        ? { ...p, progress: await syncProgress(deps, p.workflowId, p.provider) }
         : p,
     ),
   );

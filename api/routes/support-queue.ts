@@ -7,7 +7,7 @@
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { msToNumber } from '@temporalio/common';
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
 import type { AuditEvent } from '../../activities/audit/audit-log.js';
 import { personalDetailKeys } from '../../activities/audit/audit-log.js';
 import { legalHolds } from '../../activities/erasure/store.js';
@@ -15,13 +15,16 @@ import type { AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { staffPermissions } from '../../domain/roles.js';
 import { flagNameFor } from '../../domain/provider-catalog.js';
-import { processOfWorkflowId } from '../../domain/ids.js';
+import { processOfWorkflowId, workflowIds } from '../../domain/ids.js';
 import { providerIds } from '../../domain/providers.js';
 import { searchAttributes } from '../../temporal.config.js';
-import { linkStateQuery, type LinkState, type LinkWorkflow } from '../../workflows/link/messages.js';
-import { recoveryStatusQuery, type RecoveryStatus, type RecoveryWorkflow } from '../../workflows/recovery/messages.js';
+import type { LinkState } from '../../workflows/link/messages.js';
+import type { RecoveryStatus } from '../../workflows/recovery/messages.js';
 import { auth, secured } from '../auth/route-auth.js';
-import type { ApiEnv } from '../context.js';
+import type { ApiDeps, ApiEnv } from '../context.js';
+import { linkStateIfRunning } from '../processes/link.js';
+import { recoveryStatusIfRunning } from '../processes/recovery.js';
+import { approvalQueueQuery } from '../processes/status.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { flagOverrides, providerFlagsFor } from '../provider-flags.js';
 import { problemResponses } from './openapi.js';
@@ -145,7 +148,7 @@ export function linkRisk(state: LinkState): RiskLevel {
 }
 
 async function queueItem(
-  temporal: Client,
+  deps: ApiDeps,
   run: WorkflowExecutionInfo,
   expiryMs: number,
 ): Promise<SupportQueueItem | undefined> {
@@ -157,43 +160,41 @@ async function queueItem(
     startedAt: run.startTime.toISOString(),
     ...(accountId !== undefined ? { accountId } : {}),
   };
-  try {
-    if (process === 'recovery') {
-      const status = await temporal.workflow.getHandle<RecoveryWorkflow>(run.workflowId).query(recoveryStatusQuery);
-      const coolingEndsAt = status.coolingEndsAt ? Date.parse(status.coolingEndsAt) : undefined;
-      // The run's expiry is in its input; the configured one is what every run of this deployment started with.
-      const expiresAt = Math.max(run.startTime.getTime() + expiryMs, coolingEndsAt ?? 0);
-      return {
-        ...base,
-        process,
-        recoveryId: status.recoveryId,
-        ...(status.accountId ? { accountId: status.accountId } : {}),
-        stage: status.stage,
-        risk: recoveryRisk(status),
-        riskFlags: status.riskFlags.map((f) => f.flag),
-        approvalsNeeded: status.approvalsNeeded,
-        deadline:
-          coolingEndsAt !== undefined && coolingEndsAt > Date.now()
-            ? { kind: 'cooling_ends', at: new Date(coolingEndsAt).toISOString() }
-            : { kind: 'expires', at: new Date(expiresAt).toISOString() },
-      };
-    }
-    if (process === 'link') {
-      const state = await temporal.workflow.getHandle<LinkWorkflow>(run.workflowId).query(linkStateQuery);
-      return {
-        ...base,
-        process,
-        provider: state.provider,
-        stage: state.stage,
-        risk: linkRisk(state),
-        riskFlags: state.conflict ? [`conflict_${state.conflict.kind}`] : [],
-        deadline: null,
-      };
-    }
-  } catch (err) {
+  if (process === 'recovery') {
+    const status = await recoveryStatusIfRunning(deps, run.workflowId.slice(workflowIds.recovery('').length));
     // Finished between the listing and the query: no longer waiting.
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
+    if (!status) return undefined;
+    const coolingEndsAt = status.coolingEndsAt ? Date.parse(status.coolingEndsAt) : undefined;
+    // The run's expiry is in its input; the configured one is what every run of this deployment started with.
+    const expiresAt = Math.max(run.startTime.getTime() + expiryMs, coolingEndsAt ?? 0);
+    return {
+      ...base,
+      process,
+      recoveryId: status.recoveryId,
+      ...(status.accountId ? { accountId: status.accountId } : {}),
+      stage: status.stage,
+      risk: recoveryRisk(status),
+      riskFlags: status.riskFlags.map((f) => f.flag),
+      approvalsNeeded: status.approvalsNeeded,
+      deadline:
+        coolingEndsAt !== undefined && coolingEndsAt > Date.now()
+          ? { kind: 'cooling_ends', at: new Date(coolingEndsAt).toISOString() }
+          : { kind: 'expires', at: new Date(expiresAt).toISOString() },
+    };
+  }
+  if (process === 'link') {
+    // Undefined as for a recovery: it finished in between.
+    const state = await linkStateIfRunning(deps, run.workflowId);
+    if (!state) return undefined;
+    return {
+      ...base,
+      process,
+      provider: state.provider,
+      stage: state.stage,
+      risk: linkRisk(state),
+      riskFlags: state.conflict ? [`conflict_${state.conflict.kind}`] : [],
+      deadline: null,
+    };
   }
   return undefined;
 }
@@ -215,19 +216,18 @@ function supportAuditEvent(e: AuditEvent): z.infer<typeof auditEventSchema> {
 
 export const supportQueueRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
   .openapi(queueRoute, async (c) => {
-    const { temporal, config } = c.get('deps');
+    const deps = c.get('deps');
+    const { temporal, config } = deps;
     const { process, risk } = c.req.valid('query');
     const processes = process ? [process] : queueProcesses;
-    const query = `CraNeedsApproval = true AND ExecutionStatus = 'Running' AND CraProcess IN (${processes
-      .map((p) => `'${p}'`)
-      .join(', ')})`;
+    const query = approvalQueueQuery(processes);
     const expiryMs = msToNumber(recoverySettings(config).durations.expiry);
     const runs: WorkflowExecutionInfo[] = [];
     for await (const run of temporal.workflow.list({ query })) {
       runs.push(run);
       if (runs.length >= 200) break;
     }
-    const items = (await Promise.all(runs.map((run) => queueItem(temporal, run, expiryMs))))
+    const items = (await Promise.all(runs.map((run) => queueItem(deps, run, expiryMs))))
       .filter((i): i is SupportQueueItem => i !== undefined && (!risk || i.risk === risk))
       .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     return c.json({ items }, 200);
