@@ -2,7 +2,7 @@
  * The README as a newcomer pastes it: every `sh` block, in order, in one shell, against the stack `npm start`
  * runs (started as `deploy/local/start.ts`, with the variables of the README's own `VAR=… npm start` blocks),
  * each `# → <status> {json}` written under a command checked loosely against what the command printed (the
- * status where the command prints one; the keys and literal values of the JSON, `…` and `<placeholder>` match
+ * status its last curl answered; the keys and literal values of the JSON, `…` and `<placeholder>` matching
  * anything); then Ctrl-C stops it quietly and a restart still has the account and its workflows. The set-up
  * block (`npm install && npm start`, `npm test`) is not run: it is this run.
  */
@@ -146,6 +146,18 @@ function mismatch(pattern: Expected, actual: unknown, path = '$'): string | unde
   return actual === pattern ? undefined : `${path}: ${JSON.stringify(actual)}, not ${JSON.stringify(pattern)}`;
 }
 
+const statusMark = '[curl status ';
+const statusLines = /\[curl status (\d{3})\]\n?/g;
+
+/** The status of the last curl of a segment's output. */
+function lastStatus(output: string): number | undefined {
+  const all = [...output.matchAll(statusLines)];
+  return all.length ? Number(all[all.length - 1]![1]) : undefined;
+}
+
+/** The output as the reader sees it, without the curl statuses. */
+const withoutStatuses = (output: string) => output.replace(statusLines, '\n');
+
 /** The last line of the output that is a JSON object (curl -s prints the body alone). */
 function lastJson(output: string): unknown {
   for (const line of output.trim().split('\n').reverse()) {
@@ -174,7 +186,8 @@ function openShell(env: NodeJS.ProcessEnv): { run: (s: Segment, i: number) => Pr
     exited = code;
     waiters.forEach((w) => w());
   });
-  shell.stdin!.write('set -euo pipefail\n');
+  // Every curl also tells its status, on stderr: the blocks' output and what they capture stay as they are.
+  shell.stdin!.write(`set -euo pipefail\ncurl() { command curl "$@" -w '%{stderr}${statusMark}%{http_code}]\\n'; }\n`);
   return {
     run: (segment, i) => {
       const file = join(work, `segment-${i}.sh`);
@@ -274,21 +287,27 @@ it('runs every shell block of the README against npm start, as pasted', async ()
   const bash = openShell(env);
   let i = 0;
   let checked = 0;
+  let statuses = 0;
   for (const block of runnable)
     for (const segment of segments(block)) {
       const s = { ...segment, script: localhost(segment.script) };
-      const printed = await bash.run(s, i++);
+      const output = await bash.run(s, i++);
       if (!s.expected) continue;
+      const printed = withoutStatuses(output);
       const { status, json } = expectation(localhost(s.expected));
       const where = `${s.block}, under\n${s.script}\nit printed\n${printed}`;
-      const statusLine = /^(?:HTTP\/\S+ )?(\d{3})\b/m.exec(printed);
-      if (status !== undefined && statusLine) expect(Number(statusLine[1]), where).toBe(status);
+      const answered = lastStatus(output);
+      if (status !== undefined && answered !== undefined) {
+        expect(answered, where).toBe(status);
+        statuses++;
+      }
       if (json === undefined) continue;
       const problem = mismatch(json, lastJson(printed));
       expect(problem, `${where}\nexpected ${s.expected}`).toBeUndefined();
       checked++;
     }
   expect(checked).toBeGreaterThan(10);
+  expect(statuses).toBeGreaterThan(10);
   // The worker's metrics the banner points to saw the signup's activities.
   const metrics = await (await fetch(`http://127.0.0.1:${ports.METRICS_PORT}/metrics`)).text();
   expect(metrics).toMatch(/temporal_activity_execution_latency_bucket\{[^}]*activity_type="createAccountCenter"/);
@@ -296,7 +315,7 @@ it('runs every shell block of the README against npm start, as pasted', async ()
   const ranFor = Date.now() - startedAt - readyAfter;
   shell!.stdin!.end();
 
-  // Ctrl-C: everything stops, exit 0, no page of Temporal warnings.
+  // Ctrl-C: the launcher's SIGINT; everything stops, exit 0, no page of Temporal warnings.
   const stoppedFrom = output.length;
   expect(await ctrlC(launcher)).toBe(0);
   const closing = output.slice(stoppedFrom);
