@@ -40,8 +40,9 @@ function supervise(
   args: string[],
   log: Log,
   onOutput?: (line: string) => void,
+  ownGroup = false,
 ): RunningService {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { detached: ownGroup, stdio: ['ignore', 'pipe', 'pipe'] });
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) onOutput?.(line);
   };
@@ -93,6 +94,12 @@ export interface TemporalOptions {
   ip?: string;
   log: Log;
   output?: (line: string) => void;
+  /**
+   * A process group of its own (`npm start`): a terminal's Ctrl-C then reaches only the launcher and the
+   * worker and API beside it, and the launcher stops the server after the worker has drained, so the worker
+   * never talks to a server already gone. The servers of a test run stay in its group.
+   */
+  ownGroup?: boolean;
 }
 
 /** The Temporal dev server with CRA's search attributes registered; resolves once it answers health checks. */
@@ -115,7 +122,7 @@ export async function startTemporal(
     );
   }
   for (const [name, type] of searchAttributeRegistrations) args.push('--search-attribute', `${name}=${type}`);
-  const service = supervise('temporal', opts.binary, args, opts.log, opts.output);
+  const service = supervise('temporal', opts.binary, args, opts.log, opts.output, opts.ownGroup);
   const address = `${ip}:${opts.port}`;
   await waitFor(
     'Temporal dev server',
@@ -140,6 +147,12 @@ export interface MongoOptions {
   dataDir: string;
   log: Log;
   output?: (line: string) => void;
+  /**
+   * A process group of its own (`npm start`): a terminal's Ctrl-C then reaches only the launcher and the
+   * worker and API beside it, and the launcher stops the server after the worker has drained, so the worker
+   * never talks to a server already gone. The servers of a test run stay in its group.
+   */
+  ownGroup?: boolean;
 }
 
 /** A MongoDB-compatible server with its data under `dataDir`; resolves once it answers `ping`. */
@@ -167,7 +180,7 @@ export async function startMongo(opts: MongoOptions): Promise<RunningService & {
           '--logpath',
           join(opts.dataDir, 'mongod.log'),
         ];
-  const service = supervise(opts.mongo.kind, opts.mongo.path, args, opts.log, opts.output);
+  const service = supervise(opts.mongo.kind, opts.mongo.path, args, opts.log, opts.output, opts.ownGroup);
   const uri = `mongodb://127.0.0.1:${opts.port}`;
   await waitFor(
     opts.mongo.kind,

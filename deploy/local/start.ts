@@ -93,6 +93,8 @@ async function main(): Promise<void> {
 
   process.once('SIGINT', () => void shutdown('Ctrl-C'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // The servers run in their own process groups: closing the terminal must stop them too.
+  process.once('SIGHUP', () => void shutdown('SIGHUP'));
 
   const tools = ensureTools(['temporal', ...(externalMongo ? [] : (['mongo'] as const))], (l) => say(l));
 
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
       port: temporalPort,
       uiPort,
       dbFile: join(dataDir, 'temporal.db'),
+      ownGroup: true,
       log: say,
       // Its own shutdown is a page of WARN lines about closing pollers: nothing to act on.
       output: (line) => {
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
       mongo: tools.mongo,
       port: mongoPort,
       dataDir: join(dataDir, 'mongo'),
+      ownGroup: true,
       log: say,
       output: prefixed(tools.mongo.kind),
     });

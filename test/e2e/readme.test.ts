@@ -244,9 +244,11 @@ it('runs every shell block of the README against npm start, as pasted', async ()
   let output = '';
   const start = () => {
     output = '';
+    // A group of its own, as a terminal's foreground job: Ctrl-C goes to the whole group.
     const child = spawn(process.execPath, ['--import', 'tsx', 'deploy/local/start.ts'], {
       cwd: projectRoot,
       env,
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
@@ -270,7 +272,8 @@ it('runs every shell block of the README against npm start, as pasted', async ()
   const ctrlC = (child: ChildProcess) =>
     new Promise<number | null>((resolve) => {
       child.once('exit', (code) => resolve(code));
-      child.kill('SIGINT');
+      // As a terminal does: SIGINT to every process of the foreground group (launcher, worker, API).
+      process.kill(-child.pid!, 'SIGINT');
     });
 
   const startedAt = Date.now();
@@ -322,7 +325,7 @@ it('runs every shell block of the README against npm start, as pasted', async ()
   const ranFor = Date.now() - startedAt - readyAfter;
   shell!.stdin!.end();
 
-  // Ctrl-C: the launcher's SIGINT; everything stops, exit 0, no page of Temporal warnings.
+  // Ctrl-C as a terminal sends it; everything stops, exit 0, no page of Temporal warnings.
   const stoppedFrom = output.length;
   expect(await ctrlC(launcher)).toBe(0);
   const closing = output.slice(stoppedFrom);
