@@ -194,12 +194,7 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
           );
         // Fixed words only: the query is anyone's to write, so none of it is shown on the page.
         if (c.req.query('error'))
-          return failed(
-            c.req.query('error') === 'access_denied'
-              ? 'Sign-in was cancelled.'
-              : 'The sign-in service could not sign you in. Start again.',
-            403,
-          );
+          return failed(c.req.query('error') === 'access_denied' ? t.signInCancelled : t.issuerRefused, 403);
         // The transaction is single use and belongs to the browser that started it.
         const txn = secret
           ? await db
@@ -214,7 +209,7 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
           result = await signIn.finish(url, txn);
         } catch (err) {
           deps.log.warn({ err: { message: (err as Error).message } }, 'sign-in callback refused');
-          return failed('The answer from the sign-in service could not be checked. Start again.');
+          return failed(t.answerUnchecked);
         }
         const subject = result.claims.sub;
         let permissions: string[] = [];
@@ -230,9 +225,7 @@ export function accountRoutes(routeDeps: AccountRouteDeps) {
             : [];
         } catch (err) {
           deps.log.warn({ err: { message: (err as Error).message } }, 'sign-in access token refused');
-          return failed(
-            'The sign-in service gave an access token this API does not accept. Ask an operator to check AUTH_AUDIENCE.',
-          );
+          return failed(t.tokenRefused);
         }
         const vault = await routeDeps.vault();
         const { cookie } = await createBrowserSession(db, {

@@ -228,6 +228,12 @@ export const signInText = {
   issuerErrorHelp: 'Start again from your account center.',
   sessionExpired: 'Your sign-in took too long or was started in another browser. Start again.',
   signInFailedTitle: 'Sign-in did not complete',
+  signInCancelled: 'Sign-in was cancelled.',
+  issuerRefused: 'The sign-in service could not sign you in. Start again.',
+  answerUnchecked: 'The answer from the sign-in service could not be checked. Start again.',
+  tokenRefused:
+    'The sign-in service gave an access token this API does not accept. Ask an operator to check AUTH_AUDIENCE.',
+  passkeyRefused: 'That passkey was not accepted. Try another, or sign in with your password.',
   badForm: 'Fill in every field.',
   nameProblem: 'Enter your first and last name as you write them (no control or invisible characters).',
   emailProblem: 'Enter a valid email address.',

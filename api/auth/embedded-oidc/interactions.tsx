@@ -276,8 +276,7 @@ export function interactionRoutes(deps: InteractionDeps) {
       .post('/oidc/interaction/:uid/passkey', async (c) => {
         const opened = await open(c);
         if (opened.page) return c.json({ detail: t.sessionExpired }, 400);
-        const refused = () =>
-          c.json({ detail: 'That passkey was not accepted. Try another, or sign in with your password.' }, 401);
+        const refused = () => c.json({ detail: t.passkeyRefused }, 401);
         const assertion = (await c.req.json().catch(() => undefined)) as AuthenticationResponseJSON | undefined;
         // The challenge is single use whatever the outcome.
         const challenge = await challenges.findOneAndDelete({ _id: `signin:${opened.details.uid}` });
