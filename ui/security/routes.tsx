@@ -6,6 +6,8 @@
  * a done action redirects to a page with a fixed `?done=` key; a refused one re-renders with the API's words.
  */
 import { Hono } from 'hono';
+import type { ProblemKind } from '../../domain/problem.js';
+import { respondProblem } from '../../api/problem.js';
 import type { InferRequestType } from 'hono/client';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import QRCode from 'qrcode';
@@ -105,15 +107,22 @@ async function privacyPage(
 }
 
 /** A JSON answer for the passkey script: the problem's words, never a page. */
-const jsonProblem = (c: PageContext, detail: string, status: ContentfulStatusCode) =>
-  c.json({ detail }, status, { 'cache-control': 'no-store' });
+/** The script's calls are answered as the API answers: RFC 9457 problem+json, never cached. */
+const scriptProblem = (c: PageContext, kind: ProblemKind, detail: string) =>
+  respondProblem(c, kind, detail, { 'cache-control': 'no-store' });
+/** A refusal of the API itself reaches the script as the API's own problem. */
+const apiRefusal = async (res: { status: number; text(): Promise<string> }) =>
+  new Response(await res.text(), {
+    status: res.status,
+    headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+  });
 
 /** The passkey script's calls: the session, and its CSRF token in a header (a form post cannot set one). */
 async function scriptSession(c: PageContext): Promise<BrowserSessionDocument | Response> {
   const session = await sessionOf(c);
-  if (!session) return jsonProblem(c, securityText.security.passkeyFailed, 401);
+  if (!session) return scriptProblem(c, 'unauthenticated', securityText.security.passkeyFailed);
   if (!csrfTokenMatches(session, c.req.header('x-csrf-token')))
-    return jsonProblem(c, securityText.security.passkeyFailed, 403);
+    return scriptProblem(c, 'forbidden', securityText.security.passkeyFailed);
   return session;
 }
 
@@ -177,7 +186,7 @@ export function securityPageRoutes() {
         const session = await scriptSession(c);
         if (session instanceof Response) return session;
         const res = await factorRoutes(c, session).passkeys.options.$post();
-        if (res.status !== 201) return jsonProblem(c, await problemDetail(res), statusOf(res));
+        if (res.status !== 201) return apiRefusal(res);
         const { enrolmentId, publicKey } = await res.json();
         return c.json({ enrolmentId, publicKey }, 200, { 'cache-control': 'no-store' });
       })
@@ -186,11 +195,12 @@ export function securityPageRoutes() {
         const session = await scriptSession(c);
         if (session instanceof Response) return session;
         const body: unknown = await c.req.json().catch(() => undefined);
-        if (!body || typeof body !== 'object') return jsonProblem(c, securityText.security.passkeyFailed, 400);
+        if (!body || typeof body !== 'object')
+          return scriptProblem(c, 'malformed-json', securityText.security.passkeyFailed);
         // The API validates every field (and verifies the attestation); the page only passes it on.
         const passkeys = factorRoutes(c, session).passkeys;
         const res = await passkeys.$post({ json: body as InferRequestType<typeof passkeys.$post>['json'] });
-        if (res.status !== 201) return jsonProblem(c, await problemDetail(res), statusOf(res));
+        if (res.status !== 201) return apiRefusal(res);
         return c.json({ redirectTo: `${securitySection}?done=passkey-added` }, 200, { 'cache-control': 'no-store' });
       })
 
