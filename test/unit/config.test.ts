@@ -48,9 +48,15 @@ describe('loadConfig defaults', () => {
       publicUrl: 'http://localhost:3000',
       dataDir: '.data',
       logLevel: 'info',
+      logFormat: 'pretty',
       // A matching verified address is evidence for support, never a link by itself, unless configured.
       linkAutoApproveVerifiedEmail: false,
-      temporal: { address: 'localhost:7233', namespace: 'default', taskQueuePrefix: '' },
+      temporal: {
+        address: 'localhost:7233',
+        namespace: 'default',
+        taskQueuePrefix: '',
+        uiUrl: 'http://localhost:8233',
+      },
       mongo: { uri: 'mongodb://127.0.0.1:27017', db: 'cra' },
       auth: {
         issuer: 'http://localhost:3000/',
@@ -212,6 +218,16 @@ describe('loadConfig and Auth0', () => {
       transitMount: 'transit',
       kvMount: 'secret',
     });
+    // One JSON object per line for the log shipper in production; readable lines only when asked.
+    expect(config.logFormat).toBe('json');
+  });
+
+  it('logs for a person in development unless LOG_FORMAT says json, and takes TEMPORAL_UI_URL without its last slash', () => {
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ TEMPORAL_UI_URL: 'https://temporal.example.com/' }).temporal.uiUrl).toBe(
+      'https://temporal.example.com',
+    );
+    expect(lineFor(configError({ LOG_FORMAT: 'yaml' }), 'LOG_FORMAT')).toBeDefined();
   });
 
   it('refuses the local keyring, the sandbox provider and loopback provider endpoints in production', () => {
