@@ -279,7 +279,7 @@ const workerReadyTimeoutMs = 180_000;
 async function startWorkerProcess(env: Record<string, string>, log: Log): Promise<BenchWorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', workerMain], {
     cwd: projectRoot,
-    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    env: { ...process.env, ...env, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail: string[] = [];

@@ -19,7 +19,15 @@ export async function startWorkerProcess(
   stackEnv: Record<string, string>,
   extraEnv: Record<string, string> = {},
 ): Promise<ChildProcess> {
-  const env = { ...process.env, ...stackEnv, METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn', ...extraEnv };
+  // JSON records: `workerReady` reads them (`worker ready`), as a log shipper would.
+  const env = {
+    ...process.env,
+    ...stackEnv,
+    METRICS_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    ...extraEnv,
+  };
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
