@@ -6,14 +6,14 @@
  * provider flag for one account.
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { processOfWorkflowId } from '../../domain/ids.js';
-import { linkStages, linkStateQuery, type LinkWorkflow } from '../../workflows/link/messages.js';
+import { linkStages } from '../../workflows/link/messages.js';
 import { flagNameFor } from '../../domain/provider-catalog.js';
 import { providerIds } from '../../domain/providers.js';
+import { staffPermissions } from '../../domain/roles.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
-import { decideLink } from '../processes/link.js';
+import { decideLink, linkStateIfRunning } from '../processes/link.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { flagOverrides, overrideId } from '../provider-flags.js';
 import { problemResponses } from './openapi.js';
@@ -91,7 +91,8 @@ const linkReviewSchema = z
   })
   .openapi('LinkReview');
 
-const reviewRoute = secured(auth.permission(linkApprovePermission), {
+// Support may read what approvers may decide (as for a recovery's support view).
+const reviewRoute = secured(auth.anyPermission(linkApprovePermission, staffPermissions.supportRead), {
   method: 'get',
   path: '/v1/support/links/{workflowId}',
   summary: 'A provider link under support review, with its evidence',
@@ -150,14 +151,9 @@ export const supportRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { workflowId } = c.req.valid('param');
     if (processOfWorkflowId(workflowId) !== 'link')
       throw new ProblemError('workflow-not-found', `"${workflowId}" is not a link workflow.`);
-    try {
-      const state = await c.get('deps').temporal.workflow.getHandle<LinkWorkflow>(workflowId).query(linkStateQuery);
-      return c.json({ workflowId, ...state }, 200);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
-      throw err;
-    }
+    const state = await linkStateIfRunning(c.get('deps'), workflowId);
+    if (!state) throw new ProblemError('workflow-not-found', `No workflow "${workflowId}".`);
+    return c.json({ workflowId, ...state }, 200);
   })
   .openapi(decisionRoute, async (c) => {
     const principal = c.get('principal');

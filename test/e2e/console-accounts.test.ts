@@ -181,6 +181,16 @@ describe('the support console’s account tools', () => {
     expect(await main.textContent()).toContain(first.accountId);
     await checkPage(page, 'console-link');
 
+    // The DPO reads the same evidence, but has no say in a link: no decision form.
+    const dpo = await signedInPerson(stack, browser, 'reader', ['dpo']);
+    const read = await dpo.page.goto(page.url());
+    expect(read?.status()).toBe(200);
+    expect(await dpo.page.locator('main').textContent()).toContain(
+      'The provider account is connected to another account',
+    );
+    expect(await dpo.page.getByRole('button', { name: 'Deny' }).count()).toBe(0);
+    await dpo.context.close();
+
     await page.getByLabel('Reason (kept with the decision)').fill('The other account holder confirmed it is theirs');
     await page.getByRole('button', { name: 'Deny' }).click();
     expect(await page.getByRole('status').first().textContent()).toBe('Decision recorded.');

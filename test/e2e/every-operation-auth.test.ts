@@ -54,7 +54,7 @@ const documentedOperationsAtLeast = 51;
 
 /** Where a support operation lives, and the permissions that open it (any one of them). */
 const supportPermissions: ReadonlyArray<{ prefix: string; permissions: string[] }> = [
-  { prefix: '/v1/support/links/', permissions: ['links:approve'] },
+  { prefix: '/v1/support/links/', permissions: ['links:approve', 'support:read'] },
   { prefix: '/v1/support/feature-flags/', permissions: ['flags:write'] },
   { prefix: '/v1/support/recoveries/', permissions: ['recovery:approve', 'support:read'] },
   { prefix: '/v1/support/accounts/', permissions: ['legal:hold', 'support:read'] },

@@ -123,8 +123,8 @@ async function linkPage(c: PageContext, session: BrowserSessionDocument, workflo
     param: { workflowId: encodeURIComponent(workflowId) },
   });
   if (res.status === 404 || res.status === 400) return notFoundPage(c);
-  // The API shows a link under review to `links:approve` only.
-  if (res.status !== 200) return forbiddenPage(c, staffPermissions.linksApprove);
+  // Every console page already needs `support:read`, which the API's link view also takes.
+  if (res.status !== 200) return forbiddenPage(c, staffPermissions.supportRead);
   const link = (await res.json()) as LinkState & { workflowId: string };
   const accountId = linkAccountOf(workflowId);
   return renderPage(
