@@ -4,6 +4,7 @@
  */
 import { parseFlags, UsageError, type Flags } from './flags.js';
 import { exportBench } from './export-memory.js';
+import { pagesBench } from './pages.js';
 import { signupBench } from './signup.js';
 import { syncBench } from './sync.js';
 
@@ -13,7 +14,7 @@ interface Bench {
   run(flags: Flags): Promise<void>;
 }
 
-const benches: Record<string, Bench> = { signup: signupBench, sync: syncBench, export: exportBench };
+const benches: Record<string, Bench> = { signup: signupBench, sync: syncBench, export: exportBench, pages: pagesBench };
 
 function usage(): string {
   const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}\n${b.usage}`);
