@@ -207,6 +207,29 @@ export function QueuePage(
 
 // ---- Shared parts of the detail pages --------------------------------------------------------------
 
+/** The decision form for who may decide, while the item waits for one; a line saying why not otherwise. */
+function Decide(props: {
+  canDecide?: boolean;
+  decidable: boolean;
+  session: BrowserSession;
+  action: string;
+  help: string;
+  reason?: string | undefined;
+  reasonInvalid?: boolean | undefined;
+}) {
+  if (!props.canDecide) return null;
+  if (!props.decidable) return <p class="muted">{t.notDecidable}</p>;
+  return (
+    <DecisionForm
+      session={props.session}
+      action={props.action}
+      help={props.help}
+      reason={props.reason}
+      invalid={props.reasonInvalid ?? false}
+    />
+  );
+}
+
 function AuditTable({ events }: { events: AuditRow[] }) {
   return (
     <section aria-labelledby="audit">
@@ -430,19 +453,15 @@ export function RecoveryPage(
           </ul>
         )}
       </section>
-      {props.canDecide ? (
-        decidable ? (
-          <DecisionForm
-            session={props.session}
-            action={`${recoveryHref(r.recoveryId)}/decision`}
-            help={t.decideHelp}
-            reason={props.reason}
-            invalid={props.reasonInvalid ?? false}
-          />
-        ) : (
-          <p class="muted">{t.notDecidable}</p>
-        )
-      ) : null}
+      <Decide
+        canDecide={props.canDecide}
+        session={props.session}
+        reason={props.reason}
+        reasonInvalid={props.reasonInvalid}
+        decidable={decidable}
+        action={`${recoveryHref(r.recoveryId)}/decision`}
+        help={t.decideHelp}
+      />
       <AuditTable events={props.audit} />
     </ConsolePage>
   );
@@ -544,19 +563,15 @@ export function LinkPage(
           </ul>
         )}
       </section>
-      {props.canDecide ? (
-        l.stage === 'awaiting_support' ? (
-          <DecisionForm
-            session={props.session}
-            action={`${linkHref(props.workflowId)}/decision`}
-            help={t.linkDecideHelp}
-            reason={props.reason}
-            invalid={props.reasonInvalid ?? false}
-          />
-        ) : (
-          <p class="muted">{t.notDecidable}</p>
-        )
-      ) : null}
+      <Decide
+        canDecide={props.canDecide}
+        session={props.session}
+        reason={props.reason}
+        reasonInvalid={props.reasonInvalid}
+        decidable={l.stage === 'awaiting_support'}
+        action={`${linkHref(props.workflowId)}/decision`}
+        help={t.linkDecideHelp}
+      />
       <AuditTable events={props.audit} />
     </ConsolePage>
   );

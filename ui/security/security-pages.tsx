@@ -249,17 +249,12 @@ export function TotpSetupPage(props: {
       ) : (
         <p>{t.totpConfirmAgain}</p>
       )}
-      <form method="post" action="/account/security/totp/confirm" class="stack">
-        <Csrf session={session} />
-        <label>
-          {t.totpCodeLabel}
-          <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required />
-        </label>
-        <button type="submit">{t.totpConfirm}</button>
-      </form>
-      <p>
-        <a href={securitySection}>{t.back}</a>
-      </p>
+      <CodeForm
+        session={session}
+        action="/account/security/totp/confirm"
+        label={t.totpCodeLabel}
+        button={t.totpConfirm}
+      />
     </Layout>
   );
 }
@@ -307,17 +302,31 @@ export function PhoneConfirmPage(props: {
       <h1>{t.phoneConfirmTitle}</h1>
       <Messages problem={props.problem} />
       <p>{t.phoneConfirmText(props.number)}</p>
-      <form method="post" action={`/account/security/phones/${props.phoneId}/confirm`} class="stack">
-        <Csrf session={session} />
+      <CodeForm
+        session={session}
+        action={`/account/security/phones/${props.phoneId}/confirm`}
+        label={t.phoneCodeLabel}
+        button={t.phoneConfirm}
+      />
+    </Layout>
+  );
+}
+
+/** A one-time code to confirm (the authenticator app's, a texted one), then back to the security page. */
+function CodeForm(props: { session: BrowserSession; action: string; label: string; button: string }) {
+  return (
+    <>
+      <form method="post" action={props.action} class="stack">
+        <Csrf session={props.session} />
         <label>
-          {t.phoneCodeLabel}
+          {props.label}
           <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required />
         </label>
-        <button type="submit">{t.phoneConfirm}</button>
+        <button type="submit">{props.button}</button>
       </form>
       <p>
         <a href={securitySection}>{t.back}</a>
       </p>
-    </Layout>
+    </>
   );
 }
