@@ -17,7 +17,7 @@ import { boolFlag, intFlag, rejectUnknown, type Flags } from './flags.js';
 import { within } from './measure.js';
 import { fixed, machineSummary, markdownTable, writeSection, benchmarksFile } from './report.js';
 import { memoryStatus, watchMemory, type MemoryWindow } from './sync-memory.js';
-import { startBenchStack, type BenchStack } from './stack.js';
+import { startBenchStack, stopOnSignal, type BenchStack } from './stack.js';
 
 const defaults = { records: 100_000, smallRecords: 10_000 } as const;
 
@@ -261,12 +261,7 @@ async function runExportBench(flags: Flags): Promise<void> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
   log('starting Temporal, MongoDB, the API and a worker process …');
   const stack = await startBenchStack({ log, workers: 'process' });
-  const interrupt = (signal: NodeJS.Signals) => {
-    log(`${signal}: stopping …`);
-    void stack.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  stopOnSignal(stack, log);
   try {
     const runs: ExportRun[] = [];
     for (const [name, records] of [

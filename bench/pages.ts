@@ -22,7 +22,7 @@ import { apiClientFor, principalOfSession } from '../ui/api-client.js';
 import { boolFlag, intFlag, rejectUnknown, type Flags } from './flags.js';
 import { percentile, perSecond, runPool, type Batch } from './measure.js';
 import { fixed, machineSummary, markdownTable, writeSection } from './report.js';
-import { startBenchStack } from './stack.js';
+import { startBenchStack, stopOnSignal } from './stack.js';
 
 const defaults = { requests: 1000, concurrency: 8, rounds: 4, warmup: 200 } as const;
 
@@ -63,12 +63,7 @@ async function runPagesBench(flags: Flags): Promise<void> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
   log('starting Temporal, MongoDB, workers and API …');
   const stack = await startBenchStack({ log });
-  const interrupt = (signal: NodeJS.Signals) => {
-    log(`${signal}: stopping …`);
-    void stack.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  stopOnSignal(stack, log);
   try {
     // One person with an account center, made by the real signup.
     const subject = 'auth0|bench-pages';

@@ -24,7 +24,7 @@ import {
 import { boolFlag, intFlag, intListFlag, rejectUnknown, type Flags } from './flags.js';
 import { percentile, perSecond, runPool, within, type Batch } from './measure.js';
 import { benchmarksFile, fixed, machineSummary, markdownTable, writeSection } from './report.js';
-import { startBenchStack, type BenchApi, type BenchStack } from './stack.js';
+import { startBenchStack, stopOnSignal, type BenchApi, type BenchStack } from './stack.js';
 import type { noopWorkflow } from './workflows.js';
 
 const defaults = { starts: 150, concurrency: 8, rounds: 6, latency: 20, warmup: 100 } as const;
@@ -283,13 +283,7 @@ async function runSignupBench(flags: Flags): Promise<void> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
   log('starting Temporal, MongoDB, workers and API …');
   const stack = await startBenchStack({ log });
-  // Ctrl-C mid-run still stops the servers this run started, rather than leaving them behind.
-  const interrupt = (signal: NodeJS.Signals) => {
-    log(`${signal}: stopping …`);
-    void stack.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  const releaseSignals = stopOnSignal(stack, log);
   try {
     log(`stack up in ${fixed((performance.now() - began) / 1000)} s; API at ${stack.live.baseUrl}`);
     if (opts.warmup > 0) {
@@ -355,8 +349,7 @@ async function runSignupBench(flags: Flags): Promise<void> {
       log(`results written to ${benchmarksFile}`);
     }
   } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    releaseSignals();
     log('stopping …');
     await stack.stop();
   }

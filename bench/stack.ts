@@ -348,3 +348,20 @@ async function startWorkerProcess(env: Record<string, string>, log: Log): Promis
     },
   };
 }
+
+/**
+ * Ctrl-C or SIGTERM mid-run still stops the servers this run started, rather than leaving them behind.
+ * Returns what removes the handlers again.
+ */
+export function stopOnSignal(stack: Pick<BenchStack, 'stop'>, log: Log): () => void {
+  const interrupt = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping …`);
+    void stack.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  return () => {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  };
+}

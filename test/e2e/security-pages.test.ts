@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../deploy/local/services.js';
 import { base32Decode, hotp, totpDefaults, totpStep } from '../../domain/recovery.js';
-import { launchBrowser } from '../support/browser.js';
+import { addVirtualAuthenticator, launchBrowser } from '../support/browser.js';
 import { checkPage } from '../support/pages.js';
 import { newestNotice, signIn, signedInPerson as signedInPersonOf } from '../support/people.js';
 import { useTestStack } from '../support/stack.js';
@@ -94,18 +94,7 @@ describe('the security page', () => {
   it('adds a passkey in the browser, signs in with it after signing out, and removes it', async () => {
     const person = await signedInPerson('sec-passkey');
     const { page, context } = person;
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await addVirtualAuthenticator(context, page);
     await openSecurity(page);
     expect(await mainText(page)).toContain('You have no passkeys.');
     await page.getByLabel('A name for the new passkey (optional)').fill('This laptop');

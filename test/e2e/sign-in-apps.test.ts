@@ -12,7 +12,7 @@ import { decodeJwt } from 'jose';
 import { collections } from '../../domain/collections.js';
 import { freePort } from '../../deploy/local/services.js';
 import { openedAccountByEmail } from '../support/account-documents.js';
-import { launchBrowser } from '../support/browser.js';
+import { addVirtualAuthenticator, launchBrowser } from '../support/browser.js';
 import { newPerson, signIn } from '../support/people.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
 
@@ -68,18 +68,7 @@ describe('passkey sign-in', () => {
     const ctx = await browser.newContext();
     const person = await newPerson(stack, ctx, 'paula');
     const { page } = person;
-    const cdp = await ctx.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await addVirtualAuthenticator(ctx, page);
 
     // Add a passkey: options from the API, the browser's authenticator creates it, the API verifies the attestation.
     const { subject } = await accountOf(person.email);
@@ -157,18 +146,7 @@ describe('passkey sign-in', () => {
     // A passkey nobody registered is refused with words, and signs no one in.
     const stranger = await browser.newContext();
     const strangerPage = await stranger.newPage();
-    const strangerCdp = await stranger.newCDPSession(strangerPage);
-    await strangerCdp.send('WebAuthn.enable');
-    const { authenticatorId } = await strangerCdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    const { cdp: strangerCdp, authenticatorId } = await addVirtualAuthenticator(stranger, strangerPage);
     await strangerPage.goto(`${stack.baseUrl}/account`);
     await strangerPage.evaluate(async () => {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
