@@ -99,6 +99,31 @@ export const configSchema = z
       .min(0)
       .max(5)
       .optional(),
+    /**
+     * Peers whose `X-Forwarded-For` counts (IP addresses or CIDR ranges, comma-separated): Kong's. A request
+     * from any other peer is judged by its own address, whatever it claims.
+     */
+    TRUSTED_PROXIES: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+)(\/\d{1,3})?$/i,
+                'IP addresses or CIDR ranges, e.g. 10.0.0.0/8,fd00::/8',
+              ),
+          )
+          .min(1),
+      )
+      .optional(),
     CLIENT_COUNTRY_HEADER: z
       .string()
       .regex(/^[A-Za-z0-9-]+$/, 'a header name set by the gateway, e.g. cf-ipcountry')
@@ -146,6 +171,10 @@ export const configSchema = z
     SUPPORT_EMAIL: z.email('an email address such as support@example.com').optional(),
 
     METRICS_PORT: port.default(9464),
+    /** Where the worker's Prometheus endpoint listens: loopback on a laptop, `0.0.0.0` in a container. */
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** A workflow bundle made by `npm run build`; unset: the worker bundles `workflows/` at start (development). */
+    WORKFLOW_BUNDLE: z.string().min(1).optional(),
     WORKER_SHUTDOWN_GRACE: duration.default('10s'),
     CRA_HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
     CRA_ENABLE_SANDBOX: flag.optional(),
@@ -229,7 +258,9 @@ export interface CraConfig {
         login?: { clientId: string; clientSecret: string };
       };
   signup: { hookSecrets: string[]; detailsWait?: string };
-  worker: { metricsPort: number; shutdownGrace: string };
+  worker: { metricsPort: number; metricsHost: string; shutdownGrace: string; workflowBundle?: string };
+  /** `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` the API reads (with `TRUSTED_PROXY_HOPS`); absent: any peer. */
+  trustedProxies?: string[];
   healthTimeoutMs: number;
   providers: ProviderConfig;
   /** Link: redirect URIs of apps that finish links themselves (`LINK_CLIENT_REDIRECT_URIS`), by OAuth client id. */
@@ -362,7 +393,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       appClients: appClients.value,
     },
     signup: { hookSecrets: env.SIGNUP_HOOK_SECRETS ?? [], detailsWait: env.SIGNUP_DETAILS_WAIT },
-    worker: { metricsPort: env.METRICS_PORT, shutdownGrace: env.WORKER_SHUTDOWN_GRACE },
+    worker: {
+      metricsPort: env.METRICS_PORT,
+      metricsHost: env.METRICS_HOST,
+      shutdownGrace: env.WORKER_SHUTDOWN_GRACE,
+      ...(env.WORKFLOW_BUNDLE ? { workflowBundle: env.WORKFLOW_BUNDLE } : {}),
+    },
+    ...(env.TRUSTED_PROXIES ? { trustedProxies: env.TRUSTED_PROXIES } : {}),
     healthTimeoutMs: env.CRA_HEALTH_TIMEOUT_MS,
     providers: providers.config,
     ...(Object.keys(linkClients.value).length > 0 ? { link: { clientRedirectUris: linkClients.value } } : {}),

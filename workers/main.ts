@@ -34,7 +34,7 @@ async function main(): Promise<void> {
           : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       log[level]({ ...entry.meta, source: 'temporal' }, entry.message);
     }),
-    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.worker.metricsPort}` } } },
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.worker.metricsHost}:${config.worker.metricsPort}` } } },
   });
 
   const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 10_000 });
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       queues,
       identity: config.identity.kind,
-      metrics: `http://127.0.0.1:${config.worker.metricsPort}/metrics`,
+      metrics: `http://${config.worker.metricsHost}:${config.worker.metricsPort}/metrics`,
     },
     'worker ready',
   );

@@ -66,7 +66,7 @@ describe('loadConfig defaults', () => {
       },
       identity: { kind: 'embedded', activitiesPerSecond: 50, appClients: {} },
       signup: { hookSecrets: [], detailsWait: undefined },
-      worker: { metricsPort: 9464, shutdownGrace: '10s' },
+      worker: { metricsPort: 9464, metricsHost: '127.0.0.1', shutdownGrace: '10s' },
       healthTimeoutMs: 2000,
       sync: { interval: '6 hours', pageSize: 100, maxPagesPerRun: 500, batchPages: 20 },
       dataRights: {
