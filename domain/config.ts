@@ -33,6 +33,13 @@ export const configSchema = z
       .regex(/^[^\s:]+:\d+$/, 'host:port, e.g. localhost:7233')
       .default('localhost:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    // A secured cluster or Temporal Cloud (the Temporal CLI's own names): TLS, mTLS client certificate, API key.
+    TEMPORAL_TLS: flag.optional(),
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
+    TEMPORAL_API_KEY: z.string().min(1).optional(),
     /** Temporal Web, for the support console's links to a workflow (the dev server's UI by default). */
     TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
     TEMPORAL_TASK_QUEUE_PREFIX: z
@@ -48,6 +55,9 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name: letters, digits, _ and -')
       .default('cra'),
+    // TLS to MongoDB beyond what the URI says: the CA that signed the servers, a client certificate + key (PEM).
+    MONGODB_TLS_CA_FILE: z.string().min(1).optional(),
+    MONGODB_TLS_CERT_KEY_FILE: z.string().min(1).optional(),
 
     AUTH_ISSUER: z.url().optional(),
     AUTH_AUDIENCE: z.string().min(1).default('https://api.cra.local'),
@@ -156,6 +166,22 @@ export const configSchema = z
       .regex(/^[a-z0-9_-]+$/i, 'a mount name such as secret')
       .default('secret'),
     VAULT_NAMESPACE: z.string().min(1).optional(),
+    /** The CA that signed Vault's certificate (Vault's own name for it). */
+    VAULT_CACERT: z.string().min(1).optional(),
+    // AppRole: a role id and a secret id, logged in at the approle mount.
+    VAULT_ROLE_ID: z.string().min(1).optional(),
+    VAULT_SECRET_ID: z.string().min(1).optional(),
+    VAULT_APPROLE_MOUNT: z
+      .string()
+      .regex(/^[a-z0-9_/-]+$/i, 'a mount path such as approle')
+      .default('approle'),
+    // Kubernetes auth: the Vault role bound to the pod's service account, whose token is read from the file.
+    VAULT_K8S_ROLE: z.string().min(1).optional(),
+    VAULT_K8S_MOUNT: z
+      .string()
+      .regex(/^[a-z0-9_/-]+$/i, 'a mount path such as kubernetes')
+      .default('kubernetes'),
+    VAULT_K8S_TOKEN_PATH: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
 
     SYNC_INTERVAL: duration.default('6 hours'),
     SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),

@@ -30,7 +30,7 @@ export interface CreateWorkersOptions {
   config: CraConfig;
   connection: NativeConnection;
   deps: WorkerDependencies;
-  /** A prebuilt bundle (tests build one per run); otherwise the worker bundles `workflows/index.ts`. */
+  /** A prebuilt bundle (tests build one per run); otherwise `WORKFLOW_BUNDLE`, or the worker bundles `workflows/index.ts`. */
   workflowBundle?: { codePath: string };
   /** Extra options for every worker (tests shorten the shutdown grace). */
   overrides?: Partial<WorkerOptions>;
@@ -63,7 +63,11 @@ export async function createWorkers({
   const accounts = await Worker.create({
     ...common,
     taskQueue: queues.accounts,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    ...(workflowBundle
+      ? { workflowBundle }
+      : config.worker.workflowBundle
+        ? { workflowBundle: { codePath: config.worker.workflowBundle } }
+        : { workflowsPath }),
     activities: {
       ...createAccountActivities({ db: deps.db, accountKeys: deps.accountKeys, vault: deps.vault }),
       ...createNotifyActivities({ notifier: deps.notifier, db: deps.db, accountKeys: deps.accountKeys }),
