@@ -34,7 +34,9 @@ async function main(): Promise<void> {
           : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       log[level]({ ...entry.meta, source: 'temporal' }, entry.message);
     }),
-    telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.worker.metricsHost}:${config.worker.metricsPort}` } } },
+    telemetryOptions: {
+      metrics: { prometheus: { bindAddress: `${config.worker.metricsHost}:${config.worker.metricsPort}` } },
+    },
   });
 
   const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 10_000 });
