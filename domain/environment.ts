@@ -35,7 +35,11 @@ export const providerVariables: readonly string[] = [
 ];
 
 /** Lists parsed outside the schema (`consents.ts`, `link-clients.ts`). */
-export const listVariables: readonly string[] = ['CONSENT_PURPOSES', 'LINK_CLIENT_REDIRECT_URIS', 'EMBEDDED_OIDC_CLIENTS'];
+export const listVariables: readonly string[] = [
+  'CONSENT_PURPOSES',
+  'LINK_CLIENT_REDIRECT_URIS',
+  'EMBEDDED_OIDC_CLIENTS',
+];
 
 /** Every variable the configuration reads. */
 export const environmentVariables: ReadonlySet<string> = new Set([

@@ -5,6 +5,8 @@
  * Auth0 runs this asynchronously; a failure does not block the registration, and CRA's signup for the
  * user also starts at the first sign-in. https://auth0.com/docs/customize/actions/explore-triggers/post-user-registration
  */
+/* global require, exports */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- Auth0 Actions are CommonJS modules
 const crypto = require('node:crypto');
 
 exports.onExecutePostUserRegistration = async (event) => {
