@@ -437,10 +437,10 @@ function globToRegExp(glob: string): RegExp {
   const body = glob
     .replace(/^\.\//, '')
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*\*\/?/g, '\u0000')
+    .replace(/\*\*\/?/g, '@@')
     .replace(/\*/g, '[^/]*')
     .replace(/\?/g, '[^/]')
-    .replace(/\u0000/g, '(?:.*/)?');
+    .replace(/@@/g, '(?:.*/)?');
   // A bare folder (`api`) includes everything under it, as TypeScript reads it.
   return new RegExp(`^${body}${/[*.]/.test(glob) ? '' : '(?:/.*)?'}$`);
 }
