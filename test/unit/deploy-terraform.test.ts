@@ -11,7 +11,6 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
-import { parse as parseHcl } from '@cdktf/hcl2json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader, verifySignature } from '../../api/auth/hook-signature.js';
 import { postRegistrationPath } from '../../api/routes/hooks.js';
@@ -40,6 +39,13 @@ const hclFiles = ['deploy/terraform', 'deploy/vault'].flatMap((dir) =>
 );
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- hcl2json's shape
+/**
+ * HashiCorp's HCL parser (Go, compiled to wasm). Loaded by a computed specifier so TypeScript never reads its
+ * declarations, whose `/// <reference lib="dom" />` would change `Headers` and friends for the whole project.
+ */
+const hcl2json = '@cdktf/hcl2json';
+const { parse: parseHcl } = (await import(hcl2json)) as { parse: (file: string, text: string) => Promise<unknown> };
+
 const parsed = new Map<string, Json>();
 const terraform: Json = {};
 let policy: Record<string, [{ capabilities: string[] }]> = {};
