@@ -245,6 +245,20 @@ describe('compose', () => {
     });
   });
 
+  it('Temporal: the server and the schema job share one PostgreSQL setting the image accepts', () => {
+    // DB values and variable names: https://github.com/temporalio/docker-builds/blob/main/docker-readme/server.md
+    const server = compose.services.temporal!.environment!;
+    const schema = compose.services['temporal-schema']!.environment!;
+    expect(server).toEqual(schema);
+    expect(server).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+    const pg = (compose.services.postgresql as { environment: Record<string, string> }).environment;
+    expect([server.POSTGRES_USER, server.POSTGRES_PWD]).toEqual([pg.POSTGRES_USER, pg.POSTGRES_PASSWORD]);
+    const script = read('deploy/compose/temporal-schema.sh');
+    expect(script).toContain('--plugin postgres12');
+    expect(script).toMatch(/update-schema -d "\$schema\/\$dir\/versioned"/);
+    expect(composeEnv('api').TEMPORAL_ADDRESS).toBe('temporal:7233');
+  });
+
   it('temporal-init registers the search attributes temporal.config.ts defines', () => {
     const script = read('deploy/compose/temporal-init.sh');
     const registered = [...script.matchAll(/--name (\w+) --type (\w+)/g)].map((m) => [m[1], m[2]]);
