@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { signatureHeader, verifySignature } from '../../api/auth/hook-signature.js';
 import { postRegistrationPath } from '../../api/routes/hooks.js';
 import { configSchema } from '../../domain/config.js';
@@ -240,6 +241,25 @@ describe('Vault', () => {
       role_name: 'cra',
       bound_service_account_names: ['cra'],
     });
+  });
+
+  it("CRA's pods log in as the Kubernetes role Terraform binds, with mounts the policy covers", () => {
+    const configMap = (parseYaml(read('deploy/k8s/configmap.yaml')) as { data: Record<string, string> }).data;
+    const kustomization = parseYaml(read('deploy/k8s/kustomization.yaml')) as { namespace: string };
+    const serviceAccount = parseYaml(read('deploy/k8s/serviceaccount.yaml')) as { metadata: { name: string } };
+    const role = resource('vault_kubernetes_auth_backend_role', 'cra');
+    expect(configMap.VAULT_K8S_ROLE).toBe(role.role_name);
+    expect(role.bound_service_account_names).toEqual([serviceAccount.metadata.name]);
+    const variables = terraform.variable as Record<string, [{ default: unknown }]>;
+    expect(variables.kubernetes_namespace![0].default).toBe(kustomization.namespace);
+    for (const file of ['deploy/k8s/api.yaml', 'deploy/k8s/worker.yaml']) {
+      const deployment = parseAllDocuments(read(file))[0]!.toJS() as {
+        spec: { template: { spec: { serviceAccountName: string } } };
+      };
+      expect(deployment.spec.template.spec.serviceAccountName, file).toBe(serviceAccount.metadata.name);
+    }
+    expect([configMap.VAULT_TRANSIT_MOUNT, configMap.VAULT_KV_MOUNT]).toEqual([defaults.transit, defaults.kv]);
+    expect(configMap.VAULT_K8S_MOUNT).toBe(resource('vault_auth_backend', 'kubernetes').path);
   });
 
   it('declares the transit keys the code names', () => {
