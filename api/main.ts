@@ -8,6 +8,8 @@ import { ConfigError, loadConfig } from '../domain/config.js';
 import { createLogger } from '../domain/logging.js';
 import { buildNotifier } from '../activities/notices.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
+import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
+import { temporalClientOptions } from '../activities/connections/temporal.js';
 import { createApp } from './app.js';
 import { EmbeddedIssuer } from './auth/embedded-issuer.js';
 import { buildSignIn } from './sign-in.js';
@@ -16,12 +18,15 @@ import { serveApi } from './server.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config, 'cra-api');
-  const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
+  const mongo = new MongoClient(
+    config.mongo.uri,
+    mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 5_000 }),
+  );
   await mongo.connect().catch((err: Error) => {
-    throw new Error(`cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${err.message}`);
+    throw mongoConnectError(config.mongo, err);
   });
-  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
-  const connection = Connection.lazy({ address: config.temporal.address });
+  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up. The TLS files are read now.
+  const connection = Connection.lazy(temporalClientOptions(config.temporal));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const issuer = config.auth.jwksUrl
     ? undefined

@@ -26,6 +26,8 @@ import {
 } from '../support/vault-stand-in.js';
 
 const token = 'hvs.CRA-contract-token-do-not-log';
+/** What a 403 adds: where to fix it. */
+const policyHint = `: permission denied; add it to CRA's Vault policy (README, "Vault policy"), or check the token`;
 /** A plaintext no error message may ever contain. */
 const marker = 'PLAINTEXT-MARKER-5d1e0b';
 
@@ -382,7 +384,7 @@ describe('HashiCorpVault: error mapping', () => {
   it('maps a wrong token and a policy refusal (403 permission denied) to Forbidden without leaking the token', async () => {
     const wrongToken = 'hvs.WRONG-token-must-not-leak';
     const err = await expectError(newVault({ token: wrongToken }).encrypt('payments', marker), 'Forbidden');
-    expect(err.message).toBe('Vault POST /v1/transit/encrypt/payments failed with status 403');
+    expect(err.message).toBe(`Vault POST /v1/transit/encrypt/payments failed with status 403${policyHint}`);
     expect(err.message).not.toContain(wrongToken);
     expectNothingSecret(err, wrongToken);
 
@@ -689,7 +691,7 @@ describe('HashiCorpVault: errors of the data-key methods', () => {
   it.each(calls)('maps a refusal (403) on %s %s to Forbidden without the token', async (method, path, call) => {
     const wrongToken = 'hvs.WRONG-token-must-not-leak';
     const err = await expectError(call(newVault({ token: wrongToken })), 'Forbidden');
-    expect(err.message).toBe(`Vault ${method} ${path} failed with status 403`);
+    expect(err.message).toBe(`Vault ${method} ${path} failed with status 403${policyHint}`);
     expectNothingSecret(err, wrongToken);
   });
 
@@ -765,7 +767,12 @@ describe('buildSecretVault', () => {
       });
       expect(remote.kind).toBe('vault');
       expect(await remote.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
-      expect(vaultState.requests[0]?.path).toBe('/v1/crypto/team-a/encrypt/payments');
+      // At start: the seal check and the static token's lease; then the request itself.
+      expect(vaultState.requests.map((r) => r.path)).toEqual([
+        '/v1/sys/seal-status',
+        '/v1/auth/token/lookup-self',
+        '/v1/crypto/team-a/encrypt/payments',
+      ]);
 
       const local = await buildSecretVault({ dataDir });
       expect(local.kind).toBe('keyring');
