@@ -81,6 +81,10 @@ export function temporalConnectError(temporal: TemporalConfig, err: unknown): Er
   const how = tls ? ` over TLS${settings.length > 0 ? ` (${settings.join(', ')})` : ''}` : '';
   let reason = err instanceof Error ? err.message : String(err);
   if (temporal.apiKey) reason = reason.split(temporal.apiKey).join('[redacted]');
+  // A server that wants a client certificate drops the connection after the handshake: say what may be missing.
+  if (tls && !tls.clientCertPair && !temporal.apiKey && /deadline|UNAVAILABLE|handshake|certificate/i.test(reason)) {
+    reason += '; if the server requires mTLS, set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH';
+  }
   return new Error(
     `cannot reach Temporal at ${temporal.address}${how}, namespace ${temporal.namespace} (TEMPORAL_NAMESPACE): ${reason}`,
   );
