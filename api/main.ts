@@ -37,7 +37,15 @@ async function main(): Promise<void> {
       });
   const db = mongo.db(config.mongo.db);
   // The same SecretVault and Notifier as the workers: the API encrypts TOTP seeds and texts phone codes itself.
-  const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
+  const vault = await buildSecretVault({
+    dataDir: config.dataDir,
+    ...(config.vault ? { vault: config.vault } : {}),
+    // Lease lengths and failures only: the token never reaches the log.
+    events: {
+      onToken: (e) => log.debug({ vault: e.kind, leaseSeconds: e.leaseSeconds, renewable: e.renewable }, 'vault token'),
+      onError: (err) => log.warn({ err: err.message }, 'vault token renewal failed'),
+    },
+  });
   const notifier = buildNotifier(db);
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
   const app = createApp({
