@@ -8,6 +8,8 @@ import { ConfigError, loadConfig } from '../domain/config.js';
 import { createLogger } from '../domain/logging.js';
 import { buildNotifier } from '../activities/notices.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
+import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
+import { temporalClientOptions } from '../activities/connections/temporal.js';
 import { createApp } from './app.js';
 import { EmbeddedIssuer } from './auth/embedded-issuer.js';
 import { buildSignIn } from './sign-in.js';
@@ -16,12 +18,15 @@ import { serveApi } from './server.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config, 'cra-api');
-  const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
+  const mongo = new MongoClient(
+    config.mongo.uri,
+    mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 5_000 }),
+  );
   await mongo.connect().catch((err: Error) => {
-    throw new Error(`cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${err.message}`);
+    throw mongoConnectError(config.mongo, err);
   });
-  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
-  const connection = Connection.lazy({ address: config.temporal.address });
+  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up. The TLS files are read now.
+  const connection = Connection.lazy(temporalClientOptions(config.temporal));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const issuer = config.auth.jwksUrl
     ? undefined
@@ -32,7 +37,15 @@ async function main(): Promise<void> {
       });
   const db = mongo.db(config.mongo.db);
   // The same SecretVault and Notifier as the workers: the API encrypts TOTP seeds and texts phone codes itself.
-  const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
+  const vault = await buildSecretVault({
+    dataDir: config.dataDir,
+    ...(config.vault ? { vault: config.vault } : {}),
+    // Lease lengths and failures only: the token never reaches the log.
+    events: {
+      onToken: (e) => log.debug({ vault: e.kind, leaseSeconds: e.leaseSeconds, renewable: e.renewable }, 'vault token'),
+      onError: (err) => log.warn({ err: err.message }, 'vault token renewal failed'),
+    },
+  });
   const notifier = buildNotifier(db);
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
   const app = createApp({

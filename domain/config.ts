@@ -223,11 +223,74 @@ export const configSchema = z
           message: 'AUTH0_LOGIN_CLIENT_ID and AUTH0_LOGIN_CLIENT_SECRET go together',
         });
       }
-      if ((env.VAULT_ADDR === undefined) !== (env.VAULT_TOKEN === undefined)) {
+      // Vault: exactly one way to authenticate (a token, AppRole or Kubernetes), and only with VAULT_ADDR.
+      const vaultMethods = [
+        env.VAULT_TOKEN !== undefined ? 'VAULT_TOKEN' : undefined,
+        env.VAULT_ROLE_ID !== undefined || env.VAULT_SECRET_ID !== undefined
+          ? 'VAULT_ROLE_ID + VAULT_SECRET_ID'
+          : undefined,
+        env.VAULT_K8S_ROLE !== undefined ? 'VAULT_K8S_ROLE' : undefined,
+      ].filter((m): m is string => m !== undefined);
+      if (env.VAULT_ADDR === undefined && vaultMethods.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['VAULT_ADDR'], message: `required with ${vaultMethods.join(', ')}` });
+      }
+      if (env.VAULT_ADDR !== undefined && vaultMethods.length === 0) {
         ctx.addIssue({
           code: 'custom',
-          path: [env.VAULT_ADDR === undefined ? 'VAULT_ADDR' : 'VAULT_TOKEN'],
-          message: 'VAULT_ADDR and VAULT_TOKEN go together',
+          path: ['VAULT_TOKEN'],
+          message:
+            'VAULT_ADDR needs one way to log in: VAULT_TOKEN, VAULT_ROLE_ID + VAULT_SECRET_ID (AppRole) or VAULT_K8S_ROLE (Kubernetes)',
+        });
+      }
+      if (vaultMethods.length > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['VAULT_TOKEN'],
+          message: `one Vault login method at a time, got ${vaultMethods.join(' and ')}`,
+        });
+      }
+      if ((env.VAULT_ROLE_ID === undefined) !== (env.VAULT_SECRET_ID === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.VAULT_ROLE_ID === undefined ? 'VAULT_ROLE_ID' : 'VAULT_SECRET_ID'],
+          message: 'VAULT_ROLE_ID and VAULT_SECRET_ID go together (AppRole)',
+        });
+      }
+      // Temporal: a client certificate is a pair; a certificate or an API key means TLS.
+      if ((env.TEMPORAL_TLS_CLIENT_CERT_PATH === undefined) !== (env.TEMPORAL_TLS_CLIENT_KEY_PATH === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [
+            env.TEMPORAL_TLS_CLIENT_CERT_PATH === undefined
+              ? 'TEMPORAL_TLS_CLIENT_CERT_PATH'
+              : 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+          ],
+          message: 'TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together',
+        });
+      }
+      if (env.TEMPORAL_TLS === false) {
+        for (const k of [
+          'TEMPORAL_API_KEY',
+          'TEMPORAL_TLS_CLIENT_CERT_PATH',
+          'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+          'TEMPORAL_TLS_SERVER_NAME',
+        ] as const) {
+          if (env[k] !== undefined) {
+            ctx.addIssue({ code: 'custom', path: [k], message: 'needs TLS, but TEMPORAL_TLS=false' });
+          }
+        }
+      }
+      if (
+        env.CRA_ENV === 'production' &&
+        typeof env.MONGODB_URI === 'string' &&
+        !env.MONGODB_URI.startsWith('mongodb+srv://') &&
+        !/[?&]replicaSet=[^&]+/.test(env.MONGODB_URI)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['MONGODB_URI'],
+          message:
+            'must name a replica set in production (CRA_ENV=production): add ?replicaSet=<name>, or use mongodb+srv://',
         });
       }
       if (env.CRA_ENV === 'production' && env.VAULT_ADDR === undefined) {
@@ -264,8 +327,22 @@ export interface CraConfig {
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
   logFormat: 'json' | 'pretty';
-  temporal: { address: string; namespace: string; taskQueuePrefix: string; uiUrl: string };
-  mongo: { uri: string; db: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueuePrefix: string;
+    uiUrl: string;
+    /** TLS to the frontend: on with `TEMPORAL_TLS`, a client certificate or an API key; files are read at start. */
+    tls?: TemporalTlsConfig;
+    /** `TEMPORAL_API_KEY` (Temporal Cloud), sent as `authorization: Bearer …`. */
+    apiKey?: string;
+  };
+  mongo: {
+    uri: string;
+    db: string;
+    /** `MONGODB_TLS_CA_FILE`, `MONGODB_TLS_CERT_KEY_FILE`: files the driver reads (TLS is on with either). */
+    tls?: { caFile?: string; certKeyFile?: string };
+  };
   auth: { issuer: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
   identity:
     | {
@@ -310,7 +387,33 @@ export interface CraConfig {
     deletedAccountRetention: string;
   };
   /** HashiCorp Vault; absent: the embedded keyring under the data folder. */
-  vault?: { endpoint: string; token: string; transitMount: string; kvMount: string; namespace?: string };
+  vault?: VaultConfig;
+}
+
+/** Paths, not contents: `loadConfig` reads no file (see `activities/connections/files.ts`). */
+export interface TemporalTlsConfig {
+  /** `TEMPORAL_TLS_SERVER_CA_CERT_PATH`; absent: the system's roots (Temporal Cloud). */
+  serverCaCertPath?: string;
+  /** `TEMPORAL_TLS_SERVER_NAME`: the name the server's certificate must carry, when not the address's host. */
+  serverName?: string;
+  /** `TEMPORAL_TLS_CLIENT_CERT_PATH` + `TEMPORAL_TLS_CLIENT_KEY_PATH`: mTLS. */
+  clientCertPair?: { certPath: string; keyPath: string };
+}
+
+/** How CRA logs in to Vault: a static token, AppRole, or the pod's Kubernetes service account. */
+export type VaultAuth =
+  | { method: 'token'; token: string }
+  | { method: 'approle'; roleId: string; secretId: string; mount: string }
+  | { method: 'kubernetes'; role: string; mount: string; tokenPath: string };
+
+export interface VaultConfig {
+  endpoint: string;
+  auth: VaultAuth;
+  transitMount: string;
+  kvMount: string;
+  namespace?: string;
+  /** `VAULT_CACERT`: the CA file that signed Vault's certificate. */
+  caCert?: string;
 }
 
 export interface RecoveryOverrides {
@@ -365,7 +468,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         const name = issue.path.join('.') || '(environment)';
         // Echo the value to help, but never a secret, nor the credentials of a connection string.
         const got =
-          typeof issue.path[0] === 'string' && issue.path[0] in blanksRemoved && !/SECRET/.test(issue.path[0])
+          typeof issue.path[0] === 'string' &&
+          issue.path[0] in blanksRemoved &&
+          !/SECRET|TOKEN|API_KEY|ROLE_ID/.test(issue.path[0])
             ? ` (got "${blanksRemoved[issue.path[0]]!.replace(/\/\/[^/?#]*@/, '//[redacted]@')}")`
             : '';
         return `${name}: ${issue.message}${got}`;
@@ -405,8 +510,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueuePrefix: env.TEMPORAL_TASK_QUEUE_PREFIX,
       uiUrl: env.TEMPORAL_UI_URL.replace(/\/+$/, ''),
+      ...temporalTls(env),
+      ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
     },
-    mongo: { uri: env.MONGODB_URI, db: env.MONGODB_DB },
+    mongo: {
+      uri: env.MONGODB_URI,
+      db: env.MONGODB_DB,
+      ...(env.MONGODB_TLS_CA_FILE || env.MONGODB_TLS_CERT_KEY_FILE
+        ? {
+            tls: {
+              ...(env.MONGODB_TLS_CA_FILE ? { caFile: env.MONGODB_TLS_CA_FILE } : {}),
+              ...(env.MONGODB_TLS_CERT_KEY_FILE ? { certKeyFile: env.MONGODB_TLS_CERT_KEY_FILE } : {}),
+            },
+          }
+        : {}),
+    },
     auth: {
       issuer: env.AUTH_ISSUER ?? (auth0 ? `https://${auth0.domain}/` : `${publicUrl}/`),
       audience: env.AUTH_AUDIENCE,
@@ -443,18 +561,59 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       deletedAccountRetention: env.DELETED_ACCOUNT_RETENTION,
     },
     ...(env.SUPPORT_EMAIL ? { supportEmail: env.SUPPORT_EMAIL } : {}),
-    ...(env.VAULT_ADDR && env.VAULT_TOKEN
+    ...(env.VAULT_ADDR
       ? {
           vault: {
             endpoint: env.VAULT_ADDR,
-            token: env.VAULT_TOKEN,
+            auth: vaultAuth(env),
             transitMount: env.VAULT_TRANSIT_MOUNT,
             kvMount: env.VAULT_KV_MOUNT,
             ...(env.VAULT_NAMESPACE ? { namespace: env.VAULT_NAMESPACE } : {}),
+            ...(env.VAULT_CACERT ? { caCert: env.VAULT_CACERT } : {}),
           },
         }
       : {}),
     ...recoveryOverrides(env),
+  };
+}
+
+/** The schema's refinements guarantee exactly one method when VAULT_ADDR is set. */
+function vaultAuth(env: Env): VaultAuth {
+  if (env.VAULT_ROLE_ID && env.VAULT_SECRET_ID) {
+    return {
+      method: 'approle',
+      roleId: env.VAULT_ROLE_ID,
+      secretId: env.VAULT_SECRET_ID,
+      mount: env.VAULT_APPROLE_MOUNT,
+    };
+  }
+  if (env.VAULT_K8S_ROLE) {
+    return {
+      method: 'kubernetes',
+      role: env.VAULT_K8S_ROLE,
+      mount: env.VAULT_K8S_MOUNT,
+      tokenPath: env.VAULT_K8S_TOKEN_PATH,
+    };
+  }
+  return { method: 'token', token: env.VAULT_TOKEN! };
+}
+
+/** TLS is on when asked, or implied by a client certificate, a CA, a server name or an API key. */
+function temporalTls(env: Env): { tls?: TemporalTlsConfig } {
+  const implied =
+    env.TEMPORAL_API_KEY !== undefined ||
+    env.TEMPORAL_TLS_CLIENT_CERT_PATH !== undefined ||
+    env.TEMPORAL_TLS_SERVER_CA_CERT_PATH !== undefined ||
+    env.TEMPORAL_TLS_SERVER_NAME !== undefined;
+  if (!(env.TEMPORAL_TLS ?? implied)) return {};
+  return {
+    tls: {
+      ...(env.TEMPORAL_TLS_SERVER_CA_CERT_PATH ? { serverCaCertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH } : {}),
+      ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverName: env.TEMPORAL_TLS_SERVER_NAME } : {}),
+      ...(env.TEMPORAL_TLS_CLIENT_CERT_PATH && env.TEMPORAL_TLS_CLIENT_KEY_PATH
+        ? { clientCertPair: { certPath: env.TEMPORAL_TLS_CLIENT_CERT_PATH, keyPath: env.TEMPORAL_TLS_CLIENT_KEY_PATH } }
+        : {}),
+    },
   };
 }
 

@@ -4,6 +4,8 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { MongoClient } from 'mongodb';
+import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
+import { temporalConnectError, temporalNativeOptions } from '../activities/connections/temporal.js';
 import { ConfigError, loadConfig } from '../domain/config.js';
 import { createLogger } from '../domain/logging.js';
 import { taskQueueNames } from '../temporal.config.js';
@@ -39,16 +41,17 @@ async function main(): Promise<void> {
     },
   });
 
-  const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 10_000 });
+  const mongo = new MongoClient(
+    config.mongo.uri,
+    mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 10_000 }),
+  );
   try {
     await mongo.connect();
   } catch (err) {
-    throw new Error(
-      `cannot reach MongoDB at ${config.mongo.uri.replace(/\/\/[^@]*@/, '//***@')}: ${(err as Error).message}`,
-    );
+    throw mongoConnectError(config.mongo, err);
   }
-  const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((err: Error) => {
-    throw new Error(`cannot reach Temporal at ${config.temporal.address}: ${err.message}`);
+  const connection = await NativeConnection.connect(temporalNativeOptions(config.temporal)).catch((err: unknown) => {
+    throw temporalConnectError(config.temporal, err);
   });
   const deps = await buildWorkerDependencies(config, mongo.db(config.mongo.db));
   const workers = await createWorkers({ config, connection, deps });
@@ -56,6 +59,13 @@ async function main(): Promise<void> {
   log.info(
     {
       temporal: config.temporal.address,
+      temporalTls: config.temporal.tls
+        ? config.temporal.apiKey
+          ? 'tls+api-key'
+          : config.temporal.tls.clientCertPair
+            ? 'mtls'
+            : 'tls'
+        : 'off',
       namespace: config.temporal.namespace,
       queues,
       identity: config.identity.kind,

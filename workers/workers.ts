@@ -20,6 +20,7 @@ import { createSyncControlActivities } from '../activities/sync/control.js';
 import { createRecoveryActivities } from '../activities/recovery/activities.js';
 import { createRecoveryIdentityActivities } from '../activities/recovery/identity-activities.js';
 import { createRecoveryProviderActivities } from '../activities/recovery/provider-reauth.js';
+import { temporalClientOptions } from '../activities/connections/temporal.js';
 import { defaultSupportEmail, type CraConfig } from '../domain/config.js';
 import { taskQueueNames } from '../temporal.config.js';
 import type { WorkerDependencies } from './dependencies.js';
@@ -50,7 +51,7 @@ export async function createWorkers({
   const client =
     temporal ??
     new Client({
-      connection: Connection.lazy({ address: config.temporal.address }),
+      connection: Connection.lazy(temporalClientOptions(config.temporal)),
       namespace: config.temporal.namespace,
     });
   const queues = taskQueueNames(config.temporal.taskQueuePrefix);

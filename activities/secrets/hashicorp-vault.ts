@@ -6,8 +6,19 @@
  *
  * API: https://developer.hashicorp.com/vault/api-docs/secret/transit and
  * https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2 (mounts are configurable, paths relative).
+ *
+ * Logging in (`HashiCorpVault.connect`): a static token, or
+ * - AppRole: `POST /v1/auth/<mount>/login {role_id, secret_id}` (https://developer.hashicorp.com/vault/api-docs/auth/approle#login-with-approle)
+ * - Kubernetes: `POST /v1/auth/<mount>/login {role, jwt}` with the pod's service-account token
+ *   (https://developer.hashicorp.com/vault/api-docs/auth/kubernetes#login)
+ * both answering `auth: { client_token, lease_duration, renewable }`. The token is renewed with
+ * `POST /v1/auth/token/renew-self` (https://developer.hashicorp.com/vault/api-docs/auth/token#renew-a-token-self)
+ * at two thirds of its lease; when it is not renewable, or renewal fails, CRA logs in again. At start
+ * `GET /v1/sys/seal-status` (https://developer.hashicorp.com/vault/api-docs/system/seal-status, no token
+ * needed) turns a sealed Vault into one clear error instead of a stream of 503s.
  */
 import vault from 'node-vault';
+import { readConfiguredFile } from '../connections/files.js';
 import { assertKeyName, assertSecretPath } from './names.js';
 import { SecretVaultError, type SecretVault } from './port.js';
 
@@ -20,7 +31,9 @@ export interface HashiCorpVaultOptions {
    * `<transit>/keys/*`, `read`/`create`/`update` on `<kv>/data/*`, and `delete` on `<kv>/metadata/*`
    * (an account's data key is destroyed with every version).
    */
-  token: string;
+  token?: string;
+  /** How to get a token instead of `token`: AppRole or the pod's Kubernetes service account (see `connect`). */
+  auth?: VaultLogin;
   /** Where the transit engine is mounted (default `transit`). */
   transitMount?: string;
   /** Where the KV version 2 engine is mounted (default `secret`). */
@@ -31,28 +44,227 @@ export interface HashiCorpVaultOptions {
   requestOptions?: vault.VaultOptions['requestOptions'];
 }
 
+/** The login methods besides a static token; the Kubernetes JWT is read from its file at each login (it rotates). */
+export type VaultLogin =
+  | { method: 'token'; token: string }
+  | { method: 'approle'; roleId: string; secretId: string; mount: string }
+  | { method: 'kubernetes'; role: string; mount: string; tokenPath: string };
+
+/** What the connected adapter reports about its token (never the token). */
+export interface VaultTokenEvents {
+  /** After each login or renewal: the lease in seconds (0: never expires) and whether it can be renewed. */
+  onToken?: (event: { kind: 'login' | 'renewal'; leaseSeconds: number; renewable: boolean }) => void;
+  /** A renewal or re-login that failed; the next attempt follows. */
+  onError?: (err: Error) => void;
+}
+
 /** A stuck Vault must fail the activity attempt (retryable) long before its start-to-close timeout. */
 const defaultTimeoutMs = 10_000;
+/** Renew at this fraction of the lease. */
+const renewAt = 2 / 3;
+/** After a failed renewal and re-login, try again this soon (or sooner when the lease is shorter). */
+const retryAfterMs = 5_000;
 
 export class HashiCorpVault implements SecretVault {
   readonly kind = 'vault' as const;
   private readonly client: vault.client;
   private readonly transit: string;
   private readonly kv: string;
+  private readonly endpoint: string;
+  private readonly login?: VaultLogin;
+  private readonly events: VaultTokenEvents;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
-  constructor(options: HashiCorpVaultOptions) {
+  /**
+   * Checks that Vault is unsealed, logs in (AppRole, Kubernetes) or takes the token, and keeps the token alive
+   * until `close()`. Throws an Error naming the variable when the login is refused.
+   */
+  static async connect(options: HashiCorpVaultOptions, events: VaultTokenEvents = {}): Promise<HashiCorpVault> {
+    const adapter = new HashiCorpVault(options, events);
+    await adapter.checkUnsealed();
+    await adapter.startSession();
+    return adapter;
+  }
+
+  constructor(options: HashiCorpVaultOptions, events: VaultTokenEvents = {}) {
+    this.endpoint = options.endpoint.replace(/\/+$/, '');
+    this.events = events;
+    const login = options.auth ?? (options.token ? { method: 'token' as const, token: options.token } : undefined);
+    if (!login) throw new Error('Vault needs a token or a login method (VAULT_TOKEN, VAULT_ROLE_ID, VAULT_K8S_ROLE)');
+    this.login = login;
     this.client = vault({
       endpoint: options.endpoint,
-      token: options.token,
+      token: login.method === 'token' ? login.token : '',
       requestOptions: { timeout: defaultTimeoutMs, ...options.requestOptions },
       // node-vault's debug channel prints request bodies (plaintexts, secrets) when DEBUG=node-vault.
       debug: () => undefined,
     });
     // node-vault falls back to VAULT_NAMESPACE / VAULT_PREFIX when an option is unset; CRA's config is the
     // only source, so a stray shell variable cannot silently send requests to another namespace or path.
-    Object.assign(this.client, { namespace: options.namespace, pathPrefix: '' });
+    // The same for VAULT_TOKEN: without a static token the client has none until it logs in.
+    Object.assign(this.client, {
+      namespace: options.namespace,
+      pathPrefix: '',
+      token: login.method === 'token' ? login.token : '',
+    });
     this.transit = mountPath(options.transitMount ?? 'transit');
     this.kv = mountPath(options.kvMount ?? 'secret');
+  }
+
+  /** Stops renewing the token (the token itself is left to expire). */
+  close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    return Promise.resolve();
+  }
+
+  /** `GET sys/seal-status`: unauthenticated; a sealed Vault answers `sealed: true`. */
+  async checkUnsealed(): Promise<void> {
+    let body: unknown;
+    try {
+      body = await this.client.read('sys/seal-status');
+    } catch (err) {
+      const status = statusOf(err);
+      // A sealed Vault also answers 503 on most paths; seal-status itself answers 200.
+      throw new Error(
+        `Vault at ${this.endpoint} (VAULT_ADDR) did not answer GET /v1/sys/seal-status: ${status === undefined ? 'no response' : `status ${status}`}`,
+      );
+    }
+    if ((body as { sealed?: unknown } | undefined)?.sealed === true) {
+      throw new Error(`Vault at ${this.endpoint} is sealed: unseal it (vault operator unseal) and restart`);
+    }
+  }
+
+  /** The first login (or the static token's lookup of its lease), then renewal on a timer. */
+  private async startSession(): Promise<void> {
+    if (this.login?.method === 'token') {
+      // A static token: renew it when Vault says it is renewable, as an operator's token would expire otherwise.
+      const lease = await this.lookupSelf();
+      this.events.onToken?.({ kind: 'login', ...lease });
+      this.schedule(lease);
+      return;
+    }
+    const lease = await this.logIn();
+    this.events.onToken?.({ kind: 'login', ...lease });
+    this.schedule(lease);
+  }
+
+  /** `GET auth/token/lookup-self` → `data.ttl`, `data.renewable` (https://developer.hashicorp.com/vault/api-docs/auth/token#lookup-a-token-self). */
+  private async lookupSelf(): Promise<{ leaseSeconds: number; renewable: boolean }> {
+    const path = 'auth/token/lookup-self';
+    let body: unknown;
+    try {
+      body = await this.client.read(path);
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 403 || status === 401) {
+        throw new Error(
+          `Vault at ${this.endpoint} refused VAULT_TOKEN (GET /v1/${path} failed with status ${status}): the token is invalid or expired`,
+        );
+      }
+      throw new Error(
+        `Vault at ${this.endpoint} (VAULT_ADDR): GET /v1/${path} failed${status === undefined ? ': no response' : ` with status ${status}`}`,
+      );
+    }
+    const data = (body as { data?: { ttl?: unknown; renewable?: unknown } } | undefined)?.data;
+    return { leaseSeconds: typeof data?.ttl === 'number' ? data.ttl : 0, renewable: data?.renewable === true };
+  }
+
+  /** AppRole or Kubernetes login; sets the client's token. The error names the variables, never their values. */
+  private async logIn(): Promise<{ leaseSeconds: number; renewable: boolean }> {
+    const login = this.login!;
+    if (login.method === 'token') return this.lookupSelf();
+    const mount = login.mount.replace(/^\/+|\/+$/g, '');
+    const path = `auth/${mount}/login`;
+    const payload =
+      login.method === 'approle'
+        ? { role_id: login.roleId, secret_id: login.secretId }
+        : {
+            role: login.role,
+            jwt: readConfiguredFile('VAULT_K8S_TOKEN_PATH', login.tokenPath).toString('utf8').trim(),
+          };
+    const variables =
+      login.method === 'approle'
+        ? `VAULT_ROLE_ID, VAULT_SECRET_ID, VAULT_APPROLE_MOUNT=${mount}`
+        : `VAULT_K8S_ROLE=${login.role}, VAULT_K8S_MOUNT=${mount}, VAULT_K8S_TOKEN_PATH=${login.tokenPath}`;
+    const what = login.method === 'approle' ? 'AppRole' : 'Kubernetes';
+    let body: unknown;
+    try {
+      // No token on a login request: an expired one must not be sent along.
+      this.client.token = '';
+      body = await this.client.write(path, payload);
+    } catch (err) {
+      const status = statusOf(err);
+      throw new Error(
+        `Vault ${what} login at ${this.endpoint}/v1/${path} failed${status === undefined ? ': no response' : ` with status ${status}`} (${variables})`,
+      );
+    }
+    const auth = (body as { auth?: { client_token?: unknown; lease_duration?: unknown; renewable?: unknown } })?.auth;
+    if (typeof auth?.client_token !== 'string' || auth.client_token === '') {
+      throw new Error(`Vault ${what} login at ${this.endpoint}/v1/${path} answered without auth.client_token`);
+    }
+    this.client.token = auth.client_token;
+    return {
+      leaseSeconds: typeof auth.lease_duration === 'number' ? auth.lease_duration : 0,
+      renewable: auth.renewable === true,
+    };
+  }
+
+  /** `POST auth/token/renew-self` → `auth.lease_duration`, `auth.renewable`. */
+  private async renewSelf(): Promise<{ leaseSeconds: number; renewable: boolean }> {
+    const body = await this.client.write('auth/token/renew-self', {});
+    const auth = (body as { auth?: { lease_duration?: unknown; renewable?: unknown } })?.auth;
+    if (typeof auth?.lease_duration !== 'number')
+      throw new Error('Vault renew-self answered without auth.lease_duration');
+    return { leaseSeconds: auth.lease_duration, renewable: auth.renewable === true };
+  }
+
+  /** At 2/3 of the lease: renew when renewable, else (or when renewal fails) log in again. */
+  private schedule(lease: { leaseSeconds: number; renewable: boolean }, delayMs?: number): void {
+    if (this.closed) return;
+    if (lease.leaseSeconds <= 0 && delayMs === undefined) return; // a token that never expires (root, periodic off)
+    const canRelogin = this.login?.method !== 'token';
+    if (!lease.renewable && !canRelogin && delayMs === undefined) return;
+    const wait = delayMs ?? Math.max(100, Math.floor(lease.leaseSeconds * 1000 * renewAt));
+    this.timer = setTimeout(() => void this.refresh(lease), wait);
+    this.timer.unref();
+  }
+
+  private async refresh(previous: { leaseSeconds: number; renewable: boolean }): Promise<void> {
+    if (this.closed) return;
+    const canRelogin = this.login?.method !== 'token';
+    if (previous.renewable) {
+      try {
+        const lease = await this.renewSelf();
+        // Vault caps a renewal at the token's max TTL: a lease shorter than asked is near its end, so log in anew then.
+        this.events.onToken?.({ kind: 'renewal', ...lease });
+        if (!(
+          canRelogin &&
+          lease.leaseSeconds * 1000 < 2 * retryAfterMs &&
+          lease.leaseSeconds < previous.leaseSeconds
+        )) {
+          this.schedule(lease);
+          return;
+        }
+      } catch (err) {
+        this.events.onError?.(new Error(`Vault token renewal failed: ${redactedReason(err)}`));
+        if (!canRelogin) {
+          this.schedule(previous, Math.min(retryAfterMs, Math.max(100, previous.leaseSeconds * 1000 * (1 - renewAt))));
+          return;
+        }
+      }
+    }
+    if (!canRelogin) return;
+    try {
+      const lease = await this.logIn();
+      this.events.onToken?.({ kind: 'login', ...lease });
+      this.schedule(lease);
+    } catch (err) {
+      this.events.onError?.(err instanceof Error ? err : new Error(String(err)));
+      this.schedule(previous, retryAfterMs);
+    }
   }
 
   /** `POST <transit>/encrypt/:name` — Vault creates the key on first use when the token may `create`. */
@@ -307,8 +519,25 @@ function toSecretVaultError(err: unknown, method: string, path: string): SecretV
   // 412 (eventual consistency on Enterprise), 429 (rate-limit quota), 5xx including 503 "Vault is
   // sealed": Vault's API docs say "try again later", which is what Temporal's retry policy does.
   if (status === 412 || status === 429 || status >= 500) return new SecretVaultError('Unavailable', what);
-  // 401/403 (token or policy) and any other 4xx: retrying the same request cannot succeed.
+  // 403 is Vault's "permission denied": the policy lacks the path (or the token is no longer valid).
+  if (status === 403) {
+    return new SecretVaultError(
+      'Forbidden',
+      `${what}: permission denied; add it to CRA's Vault policy (README, "Vault policy"), or check the token`,
+    );
+  }
+  // 401 and any other 4xx: retrying the same request cannot succeed.
   return new SecretVaultError('Forbidden', what);
+}
+
+/** The status only: node-vault's messages may quote the response body. */
+function redactedReason(err: unknown): string {
+  const status = statusOf(err);
+  return status === undefined
+    ? err instanceof Error && !('response' in err)
+      ? err.message
+      : 'no response'
+    : `status ${status}`;
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -5,14 +5,14 @@
  * drifts from Vault shows.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildSecretVault } from '../../activities/secrets/build.js';
 import { HashiCorpVault, type HashiCorpVaultOptions } from '../../activities/secrets/hashicorp-vault.js';
 import { SecretVaultError, type SecretVaultErrorType } from '../../activities/secrets/port.js';
@@ -26,6 +26,8 @@ import {
 } from '../support/vault-stand-in.js';
 
 const token = 'hvs.CRA-contract-token-do-not-log';
+/** What a 403 adds: where to fix it. */
+const policyHint = `: permission denied; add it to CRA's Vault policy (README, "Vault policy"), or check the token`;
 /** A plaintext no error message may ever contain. */
 const marker = 'PLAINTEXT-MARKER-5d1e0b';
 
@@ -382,7 +384,7 @@ describe('HashiCorpVault: error mapping', () => {
   it('maps a wrong token and a policy refusal (403 permission denied) to Forbidden without leaking the token', async () => {
     const wrongToken = 'hvs.WRONG-token-must-not-leak';
     const err = await expectError(newVault({ token: wrongToken }).encrypt('payments', marker), 'Forbidden');
-    expect(err.message).toBe('Vault POST /v1/transit/encrypt/payments failed with status 403');
+    expect(err.message).toBe(`Vault POST /v1/transit/encrypt/payments failed with status 403${policyHint}`);
     expect(err.message).not.toContain(wrongToken);
     expectNothingSecret(err, wrongToken);
 
@@ -689,7 +691,7 @@ describe('HashiCorpVault: errors of the data-key methods', () => {
   it.each(calls)('maps a refusal (403) on %s %s to Forbidden without the token', async (method, path, call) => {
     const wrongToken = 'hvs.WRONG-token-must-not-leak';
     const err = await expectError(call(newVault({ token: wrongToken })), 'Forbidden');
-    expect(err.message).toBe(`Vault ${method} ${path} failed with status 403`);
+    expect(err.message).toBe(`Vault ${method} ${path} failed with status 403${policyHint}`);
     expectNothingSecret(err, wrongToken);
   });
 
@@ -765,7 +767,12 @@ describe('buildSecretVault', () => {
       });
       expect(remote.kind).toBe('vault');
       expect(await remote.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
-      expect(vaultState.requests[0]?.path).toBe('/v1/crypto/team-a/encrypt/payments');
+      // At start: the seal check and the static token's lease; then the request itself.
+      expect(vaultState.requests.map((r) => r.path)).toEqual([
+        '/v1/sys/seal-status',
+        '/v1/auth/token/lookup-self',
+        '/v1/crypto/team-a/encrypt/payments',
+      ]);
 
       const local = await buildSecretVault({ dataDir });
       expect(local.kind).toBe('keyring');
@@ -773,5 +780,238 @@ describe('buildSecretVault', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * Logging in and staying logged in, against a stand-in with AppRole and Kubernetes auth whose tokens have
+ * short TTLs (real time, a second or two):
+ * - https://developer.hashicorp.com/vault/api-docs/auth/approle#login-with-approle: `POST /auth/approle/login`,
+ *   `{ role_id, secret_id }`, answered `{ auth: { client_token, lease_duration, renewable } }`
+ * - https://developer.hashicorp.com/vault/api-docs/auth/kubernetes#login: `POST /auth/kubernetes/login`, `{ role, jwt }`
+ * - https://developer.hashicorp.com/vault/api-docs/auth/token#renew-a-token-self: `POST /auth/token/renew-self`
+ * - https://developer.hashicorp.com/vault/api-docs/system/seal-status: `GET /sys/seal-status` → `{ sealed }`
+ */
+describe('HashiCorpVault: login, renewal, seal and policy', () => {
+  const roleId = 'cra-role-id-1';
+  const secretId = 'SECRET-ID-never-in-messages-7f3a';
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.K8S-JWT-never-in-messages.sig';
+  let auth: VaultStandIn;
+  let dir: string;
+  let jwtPath: string;
+  const opened: HashiCorpVault[] = [];
+
+  async function connect(
+    login: NonNullable<HashiCorpVaultOptions['auth']>,
+    events: Parameters<typeof HashiCorpVault.connect>[1] = {},
+  ): Promise<HashiCorpVault> {
+    const v = await HashiCorpVault.connect({ endpoint: auth.endpoint, auth: login }, events);
+    opened.push(v);
+    return v;
+  }
+  const approle = { method: 'approle' as const, roleId, secretId, mount: 'approle' };
+
+  /** Polls real time until `check` holds (at most `ms`). */
+  async function eventually(check: () => boolean, ms = 5_000): Promise<void> {
+    const until = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > until) throw new Error('condition not reached in time');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const paths = () => auth.state.requests.map((r) => `${r.method} ${r.path}`);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cra-vault-auth-'));
+    jwtPath = join(dir, 'token');
+    await writeFile(jwtPath, `${jwt}\n`);
+    auth = await startVaultStandIn({
+      token,
+      approle: { roleId, secretId, ttlSeconds: 60 },
+      kubernetes: { role: 'cra-worker', jwt, mount: 'k8s-prod', ttlSeconds: 60 },
+    });
+  });
+  afterAll(async () => {
+    await auth?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => auth.reset());
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((v) => v.close()));
+  });
+
+  it('checks the seal, logs in with AppRole and uses the token it was given', async () => {
+    const logins: string[] = [];
+    const v = await connect(approle, { onToken: (e) => logins.push(`${e.kind} ${e.leaseSeconds} ${e.renewable}`) });
+    expect(await v.decrypt('payments', await v.encrypt('payments', marker))).toBe(marker);
+    expect(paths()).toEqual([
+      'GET /v1/sys/seal-status',
+      'POST /v1/auth/approle/login',
+      'POST /v1/transit/encrypt/payments',
+      'POST /v1/transit/decrypt/payments',
+    ]);
+    const [, login, encrypt] = auth.state.requests;
+    expect(login?.body).toEqual({ role_id: roleId, secret_id: secretId });
+    expect(login?.headers['x-vault-token']).toBeUndefined();
+    const issued = [...auth.state.tokens.keys()];
+    expect(issued).toHaveLength(1);
+    expect(encrypt?.headers['x-vault-token']).toBe(issued[0]);
+    expect(logins).toEqual(['login 60 true']);
+  });
+
+  it('logs in with Kubernetes auth, sending the service-account token read from its file', async () => {
+    const v = await connect({ method: 'kubernetes', role: 'cra-worker', mount: 'k8s-prod', tokenPath: jwtPath });
+    await v.writeSecret('providers/google', { clientSecret: 'x' });
+    const login = auth.state.requests.find((r) => r.path === '/v1/auth/k8s-prod/login');
+    expect(login?.body).toEqual({ role: 'cra-worker', jwt });
+    expect(auth.state.requests.at(-1)?.headers['x-vault-token']).toBe([...auth.state.tokens.keys()][0]);
+  });
+
+  it('names the variables, never the secret id or the JWT, when a login is refused or the token file is missing', async () => {
+    const wrong = await HashiCorpVault.connect({
+      endpoint: auth.endpoint,
+      auth: { ...approle, secretId: 'WRONG-secret-id-never-shown' },
+    }).catch((e: Error) => e);
+    expect(wrong).toBeInstanceOf(Error);
+    expect((wrong as Error).message).toBe(
+      `Vault AppRole login at ${auth.endpoint}/v1/auth/approle/login failed with status 400 (VAULT_ROLE_ID, VAULT_SECRET_ID, VAULT_APPROLE_MOUNT=approle)`,
+    );
+    expect(JSON.stringify({ m: (wrong as Error).message, s: (wrong as Error).stack })).not.toContain('WRONG-secret-id');
+
+    const badJwt = join(dir, 'other-token');
+    await writeFile(badJwt, 'not-the-jwt');
+    const refused = await HashiCorpVault.connect({
+      endpoint: auth.endpoint,
+      auth: { method: 'kubernetes', role: 'cra-worker', mount: 'k8s-prod', tokenPath: badJwt },
+    }).catch((e: Error) => e);
+    expect((refused as Error).message).toBe(
+      `Vault Kubernetes login at ${auth.endpoint}/v1/auth/k8s-prod/login failed with status 403 (VAULT_K8S_ROLE=cra-worker, VAULT_K8S_MOUNT=k8s-prod, VAULT_K8S_TOKEN_PATH=${badJwt})`,
+    );
+    expect((refused as Error).message).not.toContain('not-the-jwt');
+
+    const missing = join(dir, 'absent');
+    const noFile = await HashiCorpVault.connect({
+      endpoint: auth.endpoint,
+      auth: { method: 'kubernetes', role: 'cra-worker', mount: 'k8s-prod', tokenPath: missing },
+    }).catch((e: Error) => e);
+    expect((noFile as Error).message).toBe(`VAULT_K8S_TOKEN_PATH=${missing}: cannot read the file (no such file)`);
+  });
+
+  it('renews its token before the lease ends and keeps working past the first TTL', async () => {
+    const short = await startVaultStandIn({
+      token,
+      approle: { roleId, secretId, ttlSeconds: 1, renewable: true, maxTtlSeconds: 60 },
+    });
+    try {
+      const events: string[] = [];
+      const v = await HashiCorpVault.connect(
+        { endpoint: short.endpoint, auth: approle },
+        { onToken: (e) => events.push(e.kind) },
+      );
+      opened.push(v);
+      await eventually(() => events.filter((e) => e === 'renewal').length >= 2);
+      // Past the first TTL the same token still works: it was renewed, not replaced.
+      expect(await v.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
+      expect(short.state.requests.filter((r) => r.path === '/v1/auth/approle/login')).toHaveLength(1);
+      expect(short.state.requests.filter((r) => r.path === '/v1/auth/token/renew-self').length).toBeGreaterThanOrEqual(
+        2,
+      );
+      expect(short.state.tokens.size).toBe(1);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('logs in again when the token is not renewable, or when renewal fails', async () => {
+    const once = await startVaultStandIn({ token, approle: { roleId, secretId, ttlSeconds: 1, renewable: false } });
+    try {
+      const v = await HashiCorpVault.connect({ endpoint: once.endpoint, auth: approle });
+      opened.push(v);
+      const logins = () => once.state.requests.filter((r) => r.path === '/v1/auth/approle/login').length;
+      await eventually(() => logins() >= 2);
+      expect(once.state.requests.some((r) => r.path === '/v1/auth/token/renew-self')).toBe(false);
+      // Well past the first token's TTL, requests go out with the new one.
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect(await v.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
+    } finally {
+      await once.close();
+    }
+
+    const failing = await startVaultStandIn({ token, approle: { roleId, secretId, ttlSeconds: 1, renewable: true } });
+    try {
+      failing.state.canned.push({
+        method: 'POST',
+        path: '/v1/auth/token/renew-self',
+        status: 500,
+        body: errors('boom'),
+      });
+      const problems: string[] = [];
+      const v = await HashiCorpVault.connect(
+        { endpoint: failing.endpoint, auth: approle },
+        { onError: (e) => problems.push(e.message) },
+      );
+      opened.push(v);
+      await eventually(() => failing.state.requests.filter((r) => r.path === '/v1/auth/approle/login').length >= 2);
+      expect(problems[0]).toBe('Vault token renewal failed: status 500');
+      expect(await v.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('stops renewing on close()', async () => {
+    const short = await startVaultStandIn({ token, approle: { roleId, secretId, ttlSeconds: 1, renewable: true } });
+    try {
+      const v = await HashiCorpVault.connect({ endpoint: short.endpoint, auth: approle });
+      await v.close();
+      const seen = short.state.requests.length;
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(short.state.requests).toHaveLength(seen);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('refuses to start against a sealed Vault with what to do', async () => {
+    auth.state.sealed = true;
+    const err = await buildSecretVault({ dataDir: dir, vault: { endpoint: auth.endpoint, token } }).catch(
+      (e: Error) => e,
+    );
+    expect((err as Error).message).toBe(
+      `Vault at ${auth.endpoint} is sealed: unseal it (vault operator unseal) and restart`,
+    );
+    expect(paths()).toEqual(['GET /v1/sys/seal-status']);
+  });
+
+  it('names the operation and path a token policy lacks, and where the policy is', async () => {
+    const narrow = await startVaultStandIn({
+      token,
+      approle: { roleId, secretId, ttlSeconds: 60, policy: ['transit/encrypt/*', 'transit/keys/+/rotate'] },
+    });
+    try {
+      const v = await HashiCorpVault.connect({ endpoint: narrow.endpoint, auth: approle });
+      opened.push(v);
+      const ciphertext = await v.encrypt('payments', marker);
+      const err = await expectError(v.decrypt('payments', ciphertext), 'Forbidden');
+      expect(err.message).toBe(`Vault POST /v1/transit/decrypt/payments failed with status 403${policyHint}`);
+      expectNothingSecret(err, secretId, ciphertext, ...narrow.state.tokens.keys());
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it('builds from the configuration: AppRole through buildSecretVault, with VAULT_CACERT read at start', async () => {
+    const v = await buildSecretVault({
+      dataDir: dir,
+      vault: { endpoint: auth.endpoint, auth: approle, transitMount: 'transit', kvMount: 'secret' },
+    });
+    expect(await v.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
+    await (v as HashiCorpVault).close();
+    const missing = join(dir, 'no-ca.pem');
+    const err = await buildSecretVault({
+      dataDir: dir,
+      vault: { endpoint: auth.endpoint, auth: approle, transitMount: 'transit', kvMount: 'secret', caCert: missing },
+    }).catch((e: Error) => e);
+    expect((err as Error).message).toBe(`VAULT_CACERT=${missing}: cannot read the file (no such file)`);
   });
 });

@@ -9,6 +9,15 @@
  *   (https://developer.hashicorp.com/vault/api-docs/secret/transit; builtin/logical/transit, sdk/helper/keysutil/policy.go)
  * - KV v2: read and write `data/<path>` (with the `cas` option), delete `metadata/<path>`
  *   (https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2; vault-plugin-secrets-kv path_data.go, path_metadata.go)
+ * - AppRole login `POST auth/<mount>/login {role_id, secret_id}` (https://developer.hashicorp.com/vault/api-docs/auth/approle#login-with-approle),
+ *   Kubernetes login `POST auth/<mount>/login {role, jwt}` (https://developer.hashicorp.com/vault/api-docs/auth/kubernetes#login):
+ *   `auth: { client_token, accessor, policies, lease_duration, renewable }`; tokens expire after their TTL
+ * - `POST auth/token/renew-self`, `GET auth/token/lookup-self` (https://developer.hashicorp.com/vault/api-docs/auth/token);
+ *   a non-renewable token's renewal is a 400 "lease is not renewable"
+ * - `GET sys/seal-status` (https://developer.hashicorp.com/vault/api-docs/system/seal-status, no token); while sealed
+ *   every other path answers 503 "Vault is sealed"
+ * - policies: a token may carry path globs (`*` at the end, `+` for one segment, as in
+ *   https://developer.hashicorp.com/vault/docs/concepts/policies); a path outside them is a 403 "permission denied"
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
@@ -43,6 +52,32 @@ export interface VaultState {
   requests: RecordedRequest[];
   /** Answered once, instead of the normal behaviour, for the next matching request. */
   canned: CannedResponse[];
+  /** While true, only sys/seal-status answers (503 elsewhere). */
+  sealed: boolean;
+  /** Tokens issued by logins; the static token is not among them (it never expires and may do anything). */
+  tokens: Map<string, IssuedToken>;
+}
+
+export interface IssuedToken {
+  /** ms since the epoch; past it the token is refused with a 403, as Vault does. */
+  expiresAt: number;
+  ttlSeconds: number;
+  renewable: boolean;
+  /** Renewals cannot go past this (the role's token_max_ttl). */
+  maxExpiresAt: number;
+  /** Path globs the token may use besides its own auth/token/* paths; undefined: every path. */
+  policy?: string[];
+  method: 'approle' | 'kubernetes';
+}
+
+/** A login method's role: what it checks and the tokens it issues. */
+export interface StandInRole {
+  mount?: string;
+  ttlSeconds: number;
+  renewable?: boolean;
+  /** Default: ten times the TTL. */
+  maxTtlSeconds?: number;
+  policy?: string[];
 }
 
 export interface VaultStandIn {
@@ -54,10 +89,28 @@ export interface VaultStandIn {
 }
 
 export interface VaultStandInOptions {
-  /** The only token it accepts. */
+  /** The static token it accepts (besides tokens its logins issue). */
   token: string;
   transitMounts?: string[];
   kvMounts?: string[];
+  /** Policy path globs for the static token; undefined: every path. */
+  tokenPolicy?: string[];
+  /** AppRole: one role id and its secret id. */
+  approle?: StandInRole & { roleId: string; secretId: string };
+  /** Kubernetes auth: one role and the service-account JWT it accepts (the stand-in does not verify JWTs, it compares). */
+  kubernetes?: StandInRole & { role: string; jwt: string };
+}
+
+/** Vault's policy globs: a trailing `*` is a prefix, `+` one path segment. */
+export function policyAllows(globs: readonly string[], path: string): boolean {
+  return globs.some((glob) => {
+    const prefix = glob.endsWith('*');
+    const pattern = (prefix ? glob.slice(0, -1) : glob)
+      .split('+')
+      .map((part) => part.replace(/[.*?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]+');
+    return new RegExp(`^${pattern}${prefix ? '' : '$'}`).test(path);
+  });
 }
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -291,7 +344,39 @@ function kvRoute(
 export async function startVaultStandIn(opts: VaultStandInOptions): Promise<VaultStandIn> {
   const transitMounts = opts.transitMounts ?? ['transit'];
   const kvMounts = opts.kvMounts ?? ['secret'];
-  const state: VaultState = { transit: new Map(), kv: new Map(), requests: [], canned: [] };
+  const state: VaultState = {
+    transit: new Map(),
+    kv: new Map(),
+    requests: [],
+    canned: [],
+    sealed: false,
+    tokens: new Map(),
+  };
+  let issued = 0;
+  const issue = (role: StandInRole, method: IssuedToken['method']) => {
+    const token = `hvs.stand-in-${method}-${++issued}-${randomBytes(6).toString('hex')}`;
+    const now = Date.now();
+    state.tokens.set(token, {
+      expiresAt: now + role.ttlSeconds * 1000,
+      ttlSeconds: role.ttlSeconds,
+      renewable: role.renewable ?? true,
+      maxExpiresAt: now + (role.maxTtlSeconds ?? role.ttlSeconds * 10) * 1000,
+      ...(role.policy ? { policy: role.policy } : {}),
+      method,
+    });
+    return {
+      auth: {
+        client_token: token,
+        accessor: `accessor-${issued}`,
+        policies: ['default', 'cra'],
+        lease_duration: role.ttlSeconds,
+        renewable: role.renewable ?? true,
+        metadata: {},
+      },
+    };
+  };
+  const mountOf = (role: StandInRole | undefined, fallback: string) =>
+    (role?.mount ?? fallback).replace(/^\/+|\/+$/g, '');
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -309,11 +394,52 @@ export async function startVaultStandIn(opts: VaultStandInOptions): Promise<Vaul
         if (c) send(res, c.status, c.body);
         return;
       }
-      // https://developer.hashicorp.com/vault/api-docs#authentication: a missing or wrong token is a 403.
-      if (req.headers['x-vault-token'] !== opts.token) return send(res, 403, vaultErrors('permission denied'));
+      if (path === '/v1/sys/seal-status' && method === 'GET') {
+        return send(res, 200, { type: 'shamir', initialized: true, sealed: state.sealed, t: 3, n: 5, progress: 0 });
+      }
+      if (state.sealed) return send(res, 503, vaultErrors('Vault is sealed'));
+      const fields = (body ?? {}) as Record<string, unknown>;
+      if (opts.approle && method === 'POST' && path === `/v1/auth/${mountOf(opts.approle, 'approle')}/login`) {
+        if (fields.role_id !== opts.approle.roleId || fields.secret_id !== opts.approle.secretId) {
+          return send(res, 400, vaultErrors('invalid role or secret ID'));
+        }
+        return send(res, 200, issue(opts.approle, 'approle'));
+      }
+      if (opts.kubernetes && method === 'POST' && path === `/v1/auth/${mountOf(opts.kubernetes, 'kubernetes')}/login`) {
+        if (fields.role !== opts.kubernetes.role)
+          return send(res, 400, vaultErrors(`invalid role name "${String(fields.role)}"`));
+        if (fields.jwt !== opts.kubernetes.jwt) return send(res, 403, vaultErrors('permission denied'));
+        return send(res, 200, issue(opts.kubernetes, 'kubernetes'));
+      }
+      // https://developer.hashicorp.com/vault/api-docs#authentication: a missing, wrong or expired token is a 403.
+      const presented = req.headers['x-vault-token'];
+      const loggedIn = typeof presented === 'string' ? state.tokens.get(presented) : undefined;
+      if (loggedIn && loggedIn.expiresAt <= Date.now()) state.tokens.delete(presented as string);
+      const isStatic = presented === opts.token;
+      if (!isStatic && !(loggedIn && loggedIn.expiresAt > Date.now())) {
+        return send(res, 403, vaultErrors('permission denied'));
+      }
+      if (path === '/v1/auth/token/lookup-self' && method === 'GET') {
+        const ttl = loggedIn ? Math.max(0, Math.round((loggedIn.expiresAt - Date.now()) / 1000)) : 0;
+        return send(res, 200, { data: { ttl, renewable: loggedIn?.renewable ?? false, policies: ['default', 'cra'] } });
+      }
+      if (path === '/v1/auth/token/renew-self' && method === 'POST') {
+        if (!loggedIn || !loggedIn.renewable) return send(res, 400, vaultErrors('lease is not renewable'));
+        const now = Date.now();
+        loggedIn.expiresAt = Math.min(now + loggedIn.ttlSeconds * 1000, loggedIn.maxExpiresAt);
+        return send(res, 200, {
+          auth: {
+            client_token: presented,
+            policies: ['default', 'cra'],
+            lease_duration: Math.max(0, Math.round((loggedIn.expiresAt - now) / 1000)),
+            renewable: true,
+          },
+        });
+      }
       if (!path.startsWith('/v1/')) return send(res, 404, vaultErrors());
       const rest = path.slice('/v1/'.length);
-      const fields = (body ?? {}) as Record<string, unknown>;
+      const policy = isStatic ? opts.tokenPolicy : loggedIn?.policy;
+      if (policy && !policyAllows(policy, rest)) return send(res, 403, vaultErrors('permission denied'));
       const transit = transitMounts.find((m) => rest.startsWith(`${m}/`));
       if (transit) return transitRoute(state, method, rest.slice(transit.length + 1), fields, res);
       const kv = kvMounts.find((m) => rest.startsWith(`${m}/`));
@@ -330,6 +456,8 @@ export async function startVaultStandIn(opts: VaultStandInOptions): Promise<Vaul
       state.kv.clear();
       state.requests = [];
       state.canned = [];
+      state.sealed = false;
+      state.tokens.clear();
     },
     async close() {
       server.closeAllConnections();

@@ -209,6 +209,7 @@ describe('loadConfig and Auth0', () => {
     const config = loadConfig({
       ...auth0,
       CRA_ENV: 'production',
+      MONGODB_URI: 'mongodb://db-0.internal:27017,db-1.internal:27017/?replicaSet=rs0',
       VAULT_ADDR: 'https://vault.internal:8200',
       VAULT_TOKEN: 'hvs.test',
     });
@@ -424,5 +425,140 @@ describe('CONSENT_PURPOSES', () => {
       'CONSENT_PURPOSES',
     );
     expect(line).toBe('CONSENT_PURPOSES: item 2 ("terms"): purpose "terms" is listed twice');
+  });
+});
+
+describe('loadConfig: Temporal TLS, mTLS and API key', () => {
+  it('has no TLS and no API key by default', () => {
+    const { temporal } = loadConfig({});
+    expect(temporal.tls).toBeUndefined();
+    expect(temporal.apiKey).toBeUndefined();
+  });
+
+  it('derives TLS with a server CA and name, and mTLS from a certificate and key', () => {
+    const { temporal } = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'cra-prod',
+      TEMPORAL_TLS: 'true',
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/cra/temporal-ca.pem',
+      TEMPORAL_TLS_SERVER_NAME: 'frontend.temporal.internal',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/cra/client.pem',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/cra/client.key',
+    });
+    expect(temporal).toMatchObject({
+      address: 'temporal.internal:7233',
+      namespace: 'cra-prod',
+      tls: {
+        serverCaCertPath: '/etc/cra/temporal-ca.pem',
+        serverName: 'frontend.temporal.internal',
+        clientCertPair: { certPath: '/etc/cra/client.pem', keyPath: '/etc/cra/client.key' },
+      },
+    });
+  });
+
+  it('turns TLS on for an API key or a client certificate', () => {
+    const cloud = loadConfig({ TEMPORAL_ADDRESS: 'cra.a1b2c.tmprl.cloud:7233', TEMPORAL_API_KEY: 'tcak-secret-123' });
+    expect(cloud.temporal.tls).toEqual({});
+    expect(cloud.temporal.apiKey).toBe('tcak-secret-123');
+    const mtls = loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem', TEMPORAL_TLS_CLIENT_KEY_PATH: '/c.key' });
+    expect(mtls.temporal.tls?.clientCertPair).toEqual({ certPath: '/c.pem', keyPath: '/c.key' });
+    expect(loadConfig({ TEMPORAL_TLS: 'true' }).temporal.tls).toEqual({});
+  });
+
+  it('wants the client certificate and key together', () => {
+    expect(lineFor(configError({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem' }), 'TEMPORAL_TLS_CLIENT_KEY_PATH')).toContain(
+      'go together',
+    );
+    expect(lineFor(configError({ TEMPORAL_TLS_CLIENT_KEY_PATH: '/c.key' }), 'TEMPORAL_TLS_CLIENT_CERT_PATH')).toContain(
+      'go together',
+    );
+  });
+
+  it('refuses TEMPORAL_TLS=false with an API key or a client certificate, without echoing the key', () => {
+    const err = configError({
+      TEMPORAL_TLS: 'false',
+      TEMPORAL_API_KEY: 'tcak-secret-never-shown',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/c.key',
+    });
+    expect(lineFor(err, 'TEMPORAL_API_KEY')).toContain('TEMPORAL_TLS=false');
+    expect(lineFor(err, 'TEMPORAL_TLS_CLIENT_CERT_PATH')).toContain('TEMPORAL_TLS=false');
+    expect(err.message).not.toContain('tcak-secret-never-shown');
+  });
+});
+
+describe('loadConfig: MongoDB TLS and replica set', () => {
+  it('derives TLS files, and none by default', () => {
+    expect(loadConfig({}).mongo.tls).toBeUndefined();
+    expect(
+      loadConfig({ MONGODB_TLS_CA_FILE: '/etc/cra/mongo-ca.pem', MONGODB_TLS_CERT_KEY_FILE: '/etc/cra/mongo.pem' })
+        .mongo.tls,
+    ).toEqual({ caFile: '/etc/cra/mongo-ca.pem', certKeyFile: '/etc/cra/mongo.pem' });
+  });
+
+  it('wants a replica set in production, named by replicaSet= or an SRV URI', () => {
+    const production = { ...auth0, CRA_ENV: 'production', VAULT_ADDR: 'https://vault:8200', VAULT_TOKEN: 'hvs.x' };
+    const err = configError({ ...production, MONGODB_URI: 'mongodb://user:pw@db.internal:27017/cra' });
+    const line = lineFor(err, 'MONGODB_URI');
+    expect(line).toContain('replica set');
+    expect(line).not.toContain('pw@');
+    expect(loadConfig({ ...production, MONGODB_URI: 'mongodb+srv://cluster0.example.net/' }).mongo.uri).toBe(
+      'mongodb+srv://cluster0.example.net/',
+    );
+    expect(
+      loadConfig({ ...production, MONGODB_URI: 'mongodb://a:27017,b:27017/?tls=true&replicaSet=rs0' }).mongo.uri,
+    ).toContain('replicaSet=rs0');
+    // Development and tests run a single server.
+    expect(loadConfig({ MONGODB_URI: 'mongodb://127.0.0.1:27017' }).mongo.uri).toBe('mongodb://127.0.0.1:27017');
+  });
+});
+
+describe('loadConfig: Vault login methods', () => {
+  const addr = { VAULT_ADDR: 'https://vault.internal:8200' };
+
+  it('takes a static token', () => {
+    expect(loadConfig({ ...addr, VAULT_TOKEN: 'hvs.static', VAULT_CACERT: '/etc/cra/vault-ca.pem' }).vault).toEqual({
+      endpoint: 'https://vault.internal:8200',
+      auth: { method: 'token', token: 'hvs.static' },
+      transitMount: 'transit',
+      kvMount: 'secret',
+      caCert: '/etc/cra/vault-ca.pem',
+    });
+  });
+
+  it('takes AppRole with its mount (default approle)', () => {
+    expect(loadConfig({ ...addr, VAULT_ROLE_ID: 'role-1', VAULT_SECRET_ID: 'sid-1' }).vault?.auth).toEqual({
+      method: 'approle',
+      roleId: 'role-1',
+      secretId: 'sid-1',
+      mount: 'approle',
+    });
+    expect(
+      loadConfig({ ...addr, VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's', VAULT_APPROLE_MOUNT: 'cra-approle' }).vault?.auth,
+    ).toMatchObject({ mount: 'cra-approle' });
+  });
+
+  it('takes Kubernetes auth with its mount and the service-account token path', () => {
+    expect(loadConfig({ ...addr, VAULT_K8S_ROLE: 'cra-worker' }).vault?.auth).toEqual({
+      method: 'kubernetes',
+      role: 'cra-worker',
+      mount: 'kubernetes',
+      tokenPath: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    });
+  });
+
+  it('wants exactly one login method with VAULT_ADDR, and VAULT_ADDR with any', () => {
+    expect(lineFor(configError(addr), 'VAULT_TOKEN')).toContain('VAULT_ROLE_ID + VAULT_SECRET_ID');
+    const two = configError({ ...addr, VAULT_TOKEN: 'hvs.never-shown', VAULT_K8S_ROLE: 'cra' });
+    expect(lineFor(two, 'VAULT_TOKEN')).toContain('one Vault login method at a time');
+    expect(two.message).not.toContain('hvs.never-shown');
+    expect(lineFor(configError({ VAULT_K8S_ROLE: 'cra' }), 'VAULT_ADDR')).toContain('required with VAULT_K8S_ROLE');
+  });
+
+  it('wants the AppRole role id and secret id together, never echoing the secret id', () => {
+    const err = configError({ ...addr, VAULT_SECRET_ID: 'sid-never-shown' });
+    expect(lineFor(err, 'VAULT_ROLE_ID')).toContain('go together');
+    expect(err.message).not.toContain('sid-never-shown');
+    expect(lineFor(configError({ ...addr, VAULT_ROLE_ID: 'role-1' }), 'VAULT_SECRET_ID')).toContain('go together');
   });
 });
