@@ -13,8 +13,10 @@ output "cra_environment" {
     VAULT_TRANSIT_MOUNT   = vault_mount.transit.path
     VAULT_KV_MOUNT        = vault_mount.kv.path
     VAULT_APPROLE_MOUNT   = vault_auth_backend.approle.path
-    VAULT_ROLE_ID         = vault_approle_auth_backend_role.cra.role_id
-    VAULT_K8S_ROLE        = var.kubernetes_host == "" ? "" : vault_kubernetes_auth_backend_role.cra[0].role_name
+    # One Vault login method per environment (the config refuses two): Kubernetes auth when the cluster is
+    # known, AppRole otherwise. An empty value counts as unset.
+    VAULT_ROLE_ID  = var.kubernetes_host == "" ? vault_approle_auth_backend_role.cra.role_id : ""
+    VAULT_K8S_ROLE = var.kubernetes_host == "" ? "" : vault_kubernetes_auth_backend_role.cra[0].role_name
   }
 }
 
@@ -23,7 +25,7 @@ output "cra_secret_environment" {
   value = {
     AUTH0_CLIENT_SECRET       = auth0_client_credentials.cra.client_secret
     AUTH0_LOGIN_CLIENT_SECRET = auth0_client_credentials.web.client_secret
-    VAULT_SECRET_ID           = vault_approle_auth_backend_role_secret_id.cra.secret_id
+    VAULT_SECRET_ID           = var.kubernetes_host == "" ? vault_approle_auth_backend_role_secret_id.cra.secret_id : ""
     SIGNUP_HOOK_SECRETS       = var.signup_hook_secret
   }
 }

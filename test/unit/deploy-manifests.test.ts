@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { ConfigError, configSchema, loadConfig } from '../../domain/config.js';
+import { configSchema, loadConfig } from '../../domain/config.js';
 import { environmentVariables, isEnvironmentVariable } from '../../domain/environment.js';
 import { searchAttributeRegistrations } from '../../temporal.config.js';
 
@@ -136,23 +136,6 @@ function seconds(duration: string): number {
 const defaultOf = (name: 'PORT' | 'METRICS_PORT' | 'WORKER_SHUTDOWN_GRACE'): string =>
   String(configSchema.shape[name].parse(undefined));
 
-/**
- * The Vault-auth rules (AppRole, Kubernetes auth) land with another change; until then the schema still
- * pairs VAULT_ADDR with VAULT_TOKEN. Only that one problem is set aside, and only when the environment
- * carries a complete other method; once the new rules are in, this filter finds nothing to drop.
- */
-function loadProduction(env: Record<string, string>): ReturnType<typeof loadConfig> | undefined {
-  try {
-    return loadConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    const otherAuth = (env.VAULT_ROLE_ID && env.VAULT_SECRET_ID) || env.VAULT_K8S_ROLE;
-    const rest = err.problems.filter((p) => !(otherAuth && /VAULT_ADDR and VAULT_TOKEN go together/.test(p)));
-    if (rest.length > 0) throw new ConfigError(rest);
-    return undefined;
-  }
-}
-
 const healthRoutes = [...read('api/routes/health.ts').matchAll(/path: '([^']+)'/g)].map((m) => m[1]!);
 
 // ---- tests -----------------------------------------------------------------------------------------------
@@ -190,7 +173,7 @@ describe('compose', () => {
     const env = composeEnv(service);
     expect(env.CRA_ENV).toBe('production');
     expect(env.MONGODB_URI).toMatch(/[?&]replicaSet=|^mongodb\+srv:\/\//);
-    const config = loadProduction(env);
+    const config = loadConfig(env);
     if (config) expect(config.identity.kind).toBe('auth0');
     expect(env.VAULT_ROLE_ID && env.VAULT_SECRET_ID).toBeTruthy();
   });
@@ -303,7 +286,7 @@ describe('Kubernetes', () => {
     expect(env.CRA_ENV).toBe('production');
     expect(env.MONGODB_URI).toMatch(/[?&]replicaSet=|^mongodb\+srv:\/\//);
     expect(env.VAULT_K8S_ROLE).toBeTruthy();
-    const config = loadProduction(env);
+    const config = loadConfig(env);
     if (config) expect(config.identity.kind).toBe('auth0');
   });
 
