@@ -16,6 +16,7 @@ import { ensureRecordIndexes } from '../activities/records/store.js';
 import { ensureExportIndexes } from '../activities/exports/store.js';
 import { AccountKeys } from '../activities/secrets/account-keys.js';
 import { buildSecretVault } from '../activities/secrets/build.js';
+import type { VaultTokenEvents } from '../activities/secrets/hashicorp-vault.js';
 import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
 
@@ -32,7 +33,11 @@ export interface WorkerDependencies {
 export { buildDirectory };
 
 /** Adapters plus the indexes they rely on (idempotent: every worker start may run it). */
-export async function buildWorkerDependencies(config: CraConfig, db: Db): Promise<WorkerDependencies> {
+export async function buildWorkerDependencies(
+  config: CraConfig,
+  db: Db,
+  opts: { vaultEvents?: VaultTokenEvents } = {},
+): Promise<WorkerDependencies> {
   const auditLog = new AuditLog(db);
   await Promise.all([
     ensureAccountIndexes(db),
@@ -43,7 +48,11 @@ export async function buildWorkerDependencies(config: CraConfig, db: Db): Promis
     ensureRecordIndexes(db),
     ensureExportIndexes(db),
   ]);
-  const vault = await buildSecretVault({ dataDir: config.dataDir, ...(config.vault ? { vault: config.vault } : {}) });
+  const vault = await buildSecretVault({
+    dataDir: config.dataDir,
+    ...(config.vault ? { vault: config.vault } : {}),
+    ...(opts.vaultEvents ? { events: opts.vaultEvents } : {}),
+  });
   return {
     db,
     vault,

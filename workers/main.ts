@@ -53,7 +53,13 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect(temporalNativeOptions(config.temporal)).catch((err: unknown) => {
     throw temporalConnectError(config.temporal, err);
   });
-  const deps = await buildWorkerDependencies(config, mongo.db(config.mongo.db));
+  const deps = await buildWorkerDependencies(config, mongo.db(config.mongo.db), {
+    // Lease lengths and failures only: the token never reaches the log.
+    vaultEvents: {
+      onToken: (e) => log.debug({ vault: e.kind, leaseSeconds: e.leaseSeconds, renewable: e.renewable }, 'vault token'),
+      onError: (err) => log.warn({ err: err.message }, 'vault token renewal failed'),
+    },
+  });
   const workers = await createWorkers({ config, connection, deps });
   const queues = taskQueueNames(config.temporal.taskQueuePrefix);
   log.info(

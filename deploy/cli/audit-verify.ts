@@ -4,13 +4,14 @@
  * opened only when an event forgotten by an erasure needs its redaction seal checked.
  */
 import { MongoClient } from 'mongodb';
+import { mongoClientOptions } from '../../activities/connections/mongo.js';
 import { AuditLog } from '../../activities/audit/audit-log.js';
 import { buildSecretVault } from '../../activities/secrets/build.js';
 import { configOrFail, parseArgs } from './args.js';
 
 const args = parseArgs(process.argv.slice(2), { json: 'boolean' }, 'npm run audit:verify [-- --json]');
 const config = configOrFail();
-const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
+const mongo = new MongoClient(config.mongo.uri, mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 5_000 }));
 let exitCode = 0;
 try {
   await mongo.connect();

@@ -4,6 +4,7 @@
  * be read and are counted apart: they are not forgeries. Exit 0 when all verify, 1 when some do not, 2 on errors.
  */
 import { MongoClient } from 'mongodb';
+import { mongoClientOptions } from '../../activities/connections/mongo.js';
 import { verifyAllOrigins } from '../../activities/records/activities.js';
 import { AccountKeys } from '../../activities/secrets/account-keys.js';
 import { buildSecretVault } from '../../activities/secrets/build.js';
@@ -15,7 +16,7 @@ const args = parseArgs(
   'npm run origin:verify [-- --account <accountId>] [--json]',
 );
 const config = configOrFail();
-const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
+const mongo = new MongoClient(config.mongo.uri, mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 5_000 }));
 let exitCode = 0;
 try {
   await mongo.connect();

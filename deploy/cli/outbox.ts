@@ -3,6 +3,7 @@
  * sending (embedded notifier), newest first.
  */
 import { MongoClient } from 'mongodb';
+import { mongoClientOptions } from '../../activities/connections/mongo.js';
 import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
 import { configOrFail, fail, parseArgs } from './args.js';
 
@@ -13,7 +14,7 @@ if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
   fail('--limit takes a whole number from 1 to 10000', usage);
 
 const config = configOrFail();
-const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
+const mongo = new MongoClient(config.mongo.uri, mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 5_000 }));
 try {
   await mongo.connect();
   const notices = await queuedNotices(mongo.db(config.mongo.db), {

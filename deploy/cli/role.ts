@@ -5,6 +5,7 @@
  * person signs in again. With Auth0, assign the role of the same name there instead.
  */
 import { MongoClient } from 'mongodb';
+import { mongoClientOptions } from '../../activities/connections/mongo.js';
 import { normalEmail } from '../../api/auth/embedded-oidc/accounts.js';
 import { changeStaffRole } from '../../api/auth/embedded-oidc/staff-roles.js';
 import { isStaffRole, staffRoles } from '../../domain/roles.js';
@@ -24,7 +25,7 @@ if (config.identity.kind !== 'embedded')
     'This configuration signs people in with Auth0: assign the role there (Auth0 Dashboard → User Management → Roles).',
   );
 
-const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5_000 });
+const mongo = new MongoClient(config.mongo.uri, mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 5_000 }));
 try {
   await mongo.connect();
   const changed = await changeStaffRole(mongo.db(config.mongo.db), email, role, action);
