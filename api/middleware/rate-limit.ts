@@ -84,7 +84,10 @@ export function isTrustedPeer(peer: string | undefined, proxies: readonly string
 }
 
 /** The proxy trust the config asks for: `TRUSTED_PROXY_HOPS` hops from the `TRUSTED_PROXIES` peers. */
-export function proxyTrustOf(config: { trustedProxies?: string[]; recovery?: { trustedProxyHops?: number } }): ProxyTrust {
+export function proxyTrustOf(config: {
+  trustedProxies?: string[];
+  recovery?: { trustedProxyHops?: number };
+}): ProxyTrust {
   return {
     hops: config.recovery?.trustedProxyHops ?? 0,
     ...(config.trustedProxies ? { proxies: config.trustedProxies } : {}),

@@ -118,7 +118,8 @@ describe('kong/kong.yaml', () => {
         const methods = methodsByRegex.get(p);
         if (!methods) problems.push(`route ${r.name}: ${p} is no exact path of the API`);
         else
-          for (const m of r.methods) if (!methods.has(m)) problems.push(`route ${r.name}: ${m} ${p} is not an API method`);
+          for (const m of r.methods)
+            if (!methods.has(m)) problems.push(`route ${r.name}: ${m} ${p} is not an API method`);
       }
     expect(problems).toEqual([]);
   });
@@ -152,7 +153,8 @@ describe('kong/kong.yaml', () => {
         problems.push(`proxy-cache on ${r.name}: TTL ${String(config.cache_ttl)} is not short`);
       if (config.cache_control !== true) problems.push(`proxy-cache on ${r.name}: ignores the API's Cache-Control`);
       for (const op of ops.filter((o) => o.method === 'GET' && r.paths.some((p) => matches(p, sample(o.path))))) {
-        if (!cacheable.includes(op.path)) problems.push(`proxy-cache on ${r.name} can answer ${op.path} (personal data)`);
+        if (!cacheable.includes(op.path))
+          problems.push(`proxy-cache on ${r.name} can answer ${op.path} (personal data)`);
         const vary = (config.vary_headers as string[] | undefined)?.map((h) => h.toLowerCase()) ?? [];
         if (op.bearer && !vary.includes('authorization'))
           problems.push(`proxy-cache on ${r.name}: ${op.path} answers per caller but the cache is shared`);
@@ -179,7 +181,10 @@ describe('kong/kong.yaml', () => {
   });
 
   it('sets the correlation header the API logs, the API size limit and prometheus', () => {
-    expect(globalPlugin('correlation-id')?.config).toMatchObject({ header_name: requestIdHeader, echo_downstream: true });
+    expect(globalPlugin('correlation-id')?.config).toMatchObject({
+      header_name: requestIdHeader,
+      echo_downstream: true,
+    });
     const size = globalPlugin('request-size-limiting')?.config as { allowed_payload_size: number; size_unit: string };
     const unit = { bytes: 1, kilobytes: 1024, megabytes: 1024 * 1024 }[size.size_unit];
     expect(size.allowed_payload_size * (unit ?? NaN), 'request-size-limiting = maxBodyBytes').toBe(maxBodyBytes);
