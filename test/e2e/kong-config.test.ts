@@ -209,3 +209,25 @@ describe('kong/kong.yaml', () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe('the correlation id Kong sets', () => {
+  const logged = (id: string) =>
+    api.apiLog
+      .map((line) => JSON.parse(line) as { msg?: string; requestId?: string; path?: string })
+      .filter((l) => l.msg === 'request' && l.requestId === id);
+
+  it('is logged on the request line and echoed', async () => {
+    const id = 'b3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d#12';
+    const res = await api.app.request(`${api.baseUrl}/healthz`, { headers: { [requestIdHeader]: id } });
+    expect(res.headers.get(requestIdHeader)).toBe(id);
+    expect(logged(id).map((l) => l.path)).toEqual(['/healthz']);
+  });
+
+  it('is generated when absent or not a plain token, and never copied from a malformed header', async () => {
+    const res = await api.app.request(`${api.baseUrl}/healthz`, { headers: { [requestIdHeader]: 'a b {forged}' } });
+    const id = res.headers.get(requestIdHeader) ?? '';
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(logged(id)).toHaveLength(1);
+    expect(api.apiLog.some((line) => line.includes('forged'))).toBe(false);
+  });
+});
