@@ -108,12 +108,19 @@ export function clientIp(c: Context, trust: ProxyTrust): string | undefined {
     // Not served by @hono/node-server (app.request in unit tests): no socket to ask.
   }
   if (trust.hops <= 0) return peer;
-  if (trust.proxies && !isTrustedPeer(peer, trust.proxies)) return peer;
   const forwarded = (c.req.header('x-forwarded-for') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return forwarded[forwarded.length - trust.hops] ?? peer;
+  if (!trust.proxies) return forwarded[forwarded.length - trust.hops] ?? peer;
+  // From the socket leftwards: each address that is a trusted proxy speaks for the entry before it.
+  let address = peer;
+  for (let hop = 1; hop <= trust.hops; hop++) {
+    const previous = forwarded[forwarded.length - hop];
+    if (previous === undefined || !isTrustedPeer(address, trust.proxies)) return address;
+    address = previous;
+  }
+  return address;
 }
 
 /** The client's country as the gateway tells it (e.g. `cf-ipcountry`), when one is configured. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { jwtSecretsOf, render } from '../../kong/render.js';
+import { isTrustedPeer } from '../../api/middleware/rate-limit.js';
 
 const source = readFileSync(new URL('../../kong/kong.yaml', import.meta.url), 'utf8');
 const rsaJwk = (kid: string) => {
@@ -76,5 +77,23 @@ describe('kong/render.ts', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** TRUSTED_PROXIES (Kong's addresses) as the API matches socket peers against it (node:net BlockList). */
+describe('isTrustedPeer', () => {
+  const proxies = ['10.0.0.0/8', '192.168.1.7', 'fd00::/8'];
+  it('matches addresses and CIDR ranges of both families, IPv4-mapped peers as IPv4', () => {
+    expect(isTrustedPeer('10.42.0.9', proxies)).toBe(true);
+    expect(isTrustedPeer('::ffff:10.42.0.9', proxies)).toBe(true);
+    expect(isTrustedPeer('192.168.1.7', proxies)).toBe(true);
+    expect(isTrustedPeer('fd00::1', proxies)).toBe(true);
+  });
+  it('refuses every other peer, and none at all', () => {
+    expect(isTrustedPeer('11.0.0.1', proxies)).toBe(false);
+    expect(isTrustedPeer('192.168.1.8', proxies)).toBe(false);
+    expect(isTrustedPeer('::1', proxies)).toBe(false);
+    expect(isTrustedPeer(undefined, proxies)).toBe(false);
+    expect(isTrustedPeer('not-an-ip', proxies)).toBe(false);
   });
 });
