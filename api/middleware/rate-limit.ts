@@ -4,6 +4,7 @@
  * gateway (Kong's rate-limiting plugin) bounds the total. Over the limit: 429 problem+json with Retry-After.
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { Context } from 'hono';
 import { ProblemError } from '../problem.js';
 
@@ -50,23 +51,76 @@ export function takeOrRefuse(buckets: TokenBuckets, key: string, what: string): 
   }
 }
 
+/** Which peers may speak for a client through X-Forwarded-For (`TRUSTED_PROXIES`: IPs and CIDR ranges). */
+export interface ProxyTrust {
+  hops: number;
+  /** Absent: any peer (the behaviour before `TRUSTED_PROXIES`). */
+  proxies?: readonly string[];
+}
+
+const blockLists = new WeakMap<readonly string[], BlockList>();
+function blockListOf(proxies: readonly string[]): BlockList {
+  let list = blockLists.get(proxies);
+  if (!list) {
+    list = new BlockList();
+    for (const entry of proxies) {
+      const [address = '', prefix] = entry.split('/');
+      const family = isIPv6(address) ? 'ipv6' : 'ipv4';
+      if (prefix === undefined) list.addAddress(address, family);
+      else list.addSubnet(address, Number(prefix), family);
+    }
+    blockLists.set(proxies, list);
+  }
+  return list;
+}
+
+/** Is the socket peer one of the trusted proxies? IPv4-mapped IPv6 peers (`::ffff:10.0.0.1`) count as IPv4. */
+export function isTrustedPeer(peer: string | undefined, proxies: readonly string[]): boolean {
+  if (!peer) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(peer)?.[1];
+  const address = mapped ?? peer;
+  const family = isIPv6(address) ? 'ipv6' : isIPv4(address) ? 'ipv4' : undefined;
+  return family !== undefined && blockListOf(proxies).check(address, family);
+}
+
+/** The proxy trust the config asks for: `TRUSTED_PROXY_HOPS` hops from the `TRUSTED_PROXIES` peers. */
+export function proxyTrustOf(config: {
+  trustedProxies?: string[];
+  recovery?: { trustedProxyHops?: number };
+}): ProxyTrust {
+  return {
+    hops: config.recovery?.trustedProxyHops ?? 0,
+    ...(config.trustedProxies ? { proxies: config.trustedProxies } : {}),
+  };
+}
+
 /**
- * The client's address: the socket's peer, or — behind `trustedProxyHops` proxies that each append to
- * X-Forwarded-For — the entry the outermost trusted proxy saw. Entries further left are client-supplied.
+ * The client's address: the socket's peer, or — when the peer is a trusted proxy (`trust.proxies`, or any
+ * peer when unset) behind `trust.hops` proxies that each append to X-Forwarded-For — the entry the
+ * outermost trusted proxy saw. Entries further left are client-supplied; a peer that is no trusted proxy is
+ * judged by its own address, whatever it claims.
  */
-export function clientIp(c: Context, trustedProxyHops: number): string | undefined {
+export function clientIp(c: Context, trust: ProxyTrust): string | undefined {
   let peer: string | undefined;
   try {
     peer = getConnInfo(c).remote.address;
   } catch {
     // Not served by @hono/node-server (app.request in unit tests): no socket to ask.
   }
-  if (trustedProxyHops <= 0) return peer;
+  if (trust.hops <= 0) return peer;
   const forwarded = (c.req.header('x-forwarded-for') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return forwarded[forwarded.length - trustedProxyHops] ?? peer;
+  if (!trust.proxies) return forwarded[forwarded.length - trust.hops] ?? peer;
+  // From the socket leftwards: each address that is a trusted proxy speaks for the entry before it.
+  let address = peer;
+  for (let hop = 1; hop <= trust.hops; hop++) {
+    const previous = forwarded[forwarded.length - hop];
+    if (previous === undefined || !isTrustedPeer(address, trust.proxies)) return address;
+    address = previous;
+  }
+  return address;
 }
 
 /** The client's country as the gateway tells it (e.g. `cf-ipcountry`), when one is configured. */

@@ -11,7 +11,7 @@ import { personName } from '../../domain/names.js';
 import { networkOf, type AgentDocument } from '../../domain/recovery.js';
 import { agentSignature, ed25519PublicKey, requiredComponents } from '../auth/http-signatures.js';
 import type { ApiEnv } from '../context.js';
-import { clientIp } from '../middleware/rate-limit.js';
+import { clientIp, proxyTrustOf } from '../middleware/rate-limit.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 import { recoverySettings, recoveryStartedSchema, recoveryStartSchema, startRecovery } from './recoveries/index.js';
@@ -103,7 +103,7 @@ export const agentRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       name,
       publicKeyJwk: jwk,
       createdAt: new Date().toISOString(),
-      network: networkOf(clientIp(c, recoverySettings(config).trustedProxyHops)),
+      network: networkOf(clientIp(c, proxyTrustOf(config))),
     });
     return c.json({ agentId }, 201);
   })

@@ -5,7 +5,7 @@
  * Retry-After, the same for addresses with and without an account.
  */
 import { describe, expect, it } from 'vitest';
-import { useAppWithoutServer } from '../support/app.js';
+import { listen, useAppWithoutServer } from '../support/app.js';
 import { call } from '../support/stack.js';
 
 const api = useAppWithoutServer({
@@ -55,5 +55,47 @@ describe('POST /v1/recoveries rate limits', () => {
     const before = await api.db.collection('recoveries').countDocuments();
     expect((await start('person-5@example.com', '198.20.9.9')).status).toBe(429);
     expect(await api.db.collection('recoveries').countDocuments()).toBe(before);
+  });
+});
+
+/**
+ * Over real HTTP (a loopback socket): X-Forwarded-For counts only from the peers in TRUSTED_PROXIES (Kong's
+ * addresses); from any other peer the per-IP limit applies to the socket's own address.
+ */
+describe('X-Forwarded-For from trusted proxies only', () => {
+  const limits = {
+    RECOVERY_RATE_LIMIT_PER_IP: '2',
+    RECOVERY_RATE_LIMIT_PER_EMAIL: '5',
+    RECOVERY_RATE_LIMIT_WINDOW: '1 hour',
+    TRUSTED_PROXY_HOPS: '1',
+  };
+  const trusted = useAppWithoutServer({ env: { ...limits, TRUSTED_PROXIES: '127.0.0.1' } });
+  const untrusted = useAppWithoutServer({ env: { ...limits, TRUSTED_PROXIES: '10.0.0.0/8, 192.168.0.1' } });
+
+  async function startsOverHttp(target: typeof trusted, tag: string) {
+    const server = await listen(target);
+    try {
+      const statuses: number[] = [];
+      for (const n of [1, 2, 3]) {
+        const res = await fetch(`${server.baseUrl}/v1/recoveries`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${n}` },
+          body: JSON.stringify({ email: `${tag}-${n}@example.com` }),
+        });
+        statuses.push(res.status);
+        await res.arrayBuffer();
+      }
+      return statuses;
+    } finally {
+      await server.close();
+    }
+  }
+
+  it('counts the forwarded address when the peer (127.0.0.1) is a trusted proxy', async () => {
+    expect(await startsOverHttp(trusted, 'trusted')).toEqual([202, 202, 202]);
+  });
+
+  it('ignores X-Forwarded-For from a peer outside TRUSTED_PROXIES and limits the peer itself', async () => {
+    expect(await startsOverHttp(untrusted, 'untrusted')).toEqual([202, 202, 429]);
   });
 });

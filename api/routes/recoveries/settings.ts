@@ -11,7 +11,7 @@ import type { RecoveryInput } from '../../../workflows/recovery/messages.js';
 import { agentSignature } from '../../auth/http-signatures.js';
 import type { WebAuthnSettings } from '../../auth/recovery-proofs.js';
 import type { ApiDeps, ApiEnv } from '../../context.js';
-import { clientIp, TokenBuckets } from '../../middleware/rate-limit.js';
+import { clientIp, proxyTrustOf, TokenBuckets } from '../../middleware/rate-limit.js';
 
 export const recoveryApprovePermission = 'recovery:approve';
 
@@ -70,7 +70,7 @@ export function recoveryContext(c: Context<ApiEnv>) {
     };
     perProcess.set(deps, ctx);
   }
-  return { ...ctx, deps, ip: clientIp(c, ctx.settings.trustedProxyHops) };
+  return { ...ctx, deps, ip: clientIp(c, proxyTrustOf(deps.config)) };
 }
 
 /** Agents may sign any recovery request; a signature that is present must hold. */
