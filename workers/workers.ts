@@ -4,6 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createAccountActivities } from '../activities/accounts/activities.js';
 import { createAuditActivities } from '../activities/audit/activities.js';
@@ -26,6 +27,33 @@ import { taskQueueNames } from '../temporal.config.js';
 import type { WorkerDependencies } from './dependencies.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Where `npm run build` writes the bundle, seen from the compiled `dist/workers/workers.js`. */
+const builtBundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+
+/**
+ * The workflow code a worker runs: the bundle it is given, `WORKFLOW_BUNDLE`, the bundle beside the compiled
+ * code, or (development, under tsx) the sources, bundled at start. Production never bundles at start: the
+ * image holds no sources and webpack would double the worker's memory.
+ */
+export function workflowCodeOf(
+  config: CraConfig,
+  given?: { codePath: string },
+): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  if (given) return { workflowBundle: given };
+  if (config.worker.workflowBundle) {
+    if (!existsSync(config.worker.workflowBundle))
+      throw new Error(
+        `WORKFLOW_BUNDLE=${config.worker.workflowBundle}: no such file (npm run build writes dist/workflow-bundle.js)`,
+      );
+    return { workflowBundle: { codePath: config.worker.workflowBundle } };
+  }
+  if (existsSync(builtBundlePath)) return { workflowBundle: { codePath: builtBundlePath } };
+  if (config.env === 'production')
+    throw new Error(
+      'WORKFLOW_BUNDLE: required in production (CRA_ENV=production): the bundle npm run build writes, dist/workflow-bundle.js',
+    );
+  return { workflowsPath };
+}
 
 export interface CreateWorkersOptions {
   config: CraConfig;
@@ -64,11 +92,7 @@ export async function createWorkers({
   const accounts = await Worker.create({
     ...common,
     taskQueue: queues.accounts,
-    ...(workflowBundle
-      ? { workflowBundle }
-      : config.worker.workflowBundle
-        ? { workflowBundle: { codePath: config.worker.workflowBundle } }
-        : { workflowsPath }),
+    ...workflowCodeOf(config, workflowBundle),
     activities: {
       ...createAccountActivities({ db: deps.db, accountKeys: deps.accountKeys, vault: deps.vault }),
       ...createNotifyActivities({ notifier: deps.notifier, db: deps.db, accountKeys: deps.accountKeys }),
