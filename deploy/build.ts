@@ -2,7 +2,9 @@
  * `npm run build [-- --out-dir <dir>]`: the production build. `tsc -p tsconfig.build.json` compiles the
  * production code to `dist/` (or `<dir>`), then `bundleWorkflowCode` writes the workflow bundle once, to
  * `<dir>/workflow-bundle.js`, so a production worker loads it (`WORKFLOW_BUNDLE`) and never runs webpack.
- * The output runs on plain `node` from a production-only install (`npm ci --omit=dev`).
+ * The output runs on plain `node` from a production-only install (`npm ci --omit=dev`). `tsconfig.build.json`
+ * names what production runs: no local stack, sandbox, tests or benches, and of the operator commands only
+ * those a production install uses (audit, origin and erasure checks, the outbox).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
