@@ -4,95 +4,27 @@
  * client certificates are required), certificates made now with `openssl`, and the MongoClient options built
  * from the configuration as both mains build them.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mongoClientOptions, mongoConnectError } from '../../activities/connections/mongo.js';
+import { freePort } from '../../deploy/local/services.js';
 import { loadConfig } from '../../domain/config.js';
+import { makeTestCertificates } from '../support/certificates.js';
 
-const run = promisify(execFile);
 const ferretdb = fileURLToPath(new URL('../../.tools/bin/ferretdb', import.meta.url));
 let dir: string;
 let server: ChildProcess;
 let port: number;
 const file = (name: string) => join(dir, name);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
-
-async function makeCertificates(): Promise<void> {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', [
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=CRA test CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  for (const [name, ext] of [
-    ['server', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'],
-    ['client', 'extendedKeyUsage=clientAuth\n'],
-  ] as const) {
-    await writeFile(file(`${name}.ext`), ext);
-    await run('openssl', [
-      'req',
-      ...ec,
-      '-keyout',
-      file(`${name}.key`),
-      '-out',
-      file(`${name}.csr`),
-      '-subj',
-      `/CN=cra-${name}`,
-    ]);
-    await run('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      file(`${name}.csr`),
-      '-CA',
-      file('ca.pem'),
-      '-CAkey',
-      file('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      file(`${name}.pem`),
-      '-days',
-      '1',
-      '-extfile',
-      file(`${name}.ext`),
-    ]);
-  }
-  // The driver's tlsCertificateKeyFile: certificate and key in one PEM.
-  await writeFile(
-    file('client-bundle.pem'),
-    `${await readFile(file('client.pem'), 'utf8')}${await readFile(file('client.key'), 'utf8')}`,
-  );
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cra-mongo-tls-'));
-  await makeCertificates();
+  await makeTestCertificates(dir, 'DNS:localhost,IP:127.0.0.1');
   port = await freePort();
   server = spawn(
     ferretdb,

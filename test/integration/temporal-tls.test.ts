@@ -5,12 +5,10 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   temporalClientOptions,
@@ -18,73 +16,18 @@ import {
   temporalNativeOptions,
 } from '../../activities/connections/temporal.js';
 import { loadConfig } from '../../domain/config.js';
+import { makeTestCertificates } from '../support/certificates.js';
 import { startTemporalTlsProxy, type TemporalTlsProxy } from '../support/temporal-tls-proxy.js';
 
-const run = promisify(execFile);
 const serverName = 'temporal.cra.test';
 const apiKey = 'tcak-CRA-test-api-key-never-logged';
 let dir: string;
 let bundle: { code: string };
 const file = (name: string) => join(dir, name);
 
-/** A CA, a server certificate for `serverName` and a client certificate, all P-256, valid a day. */
-async function makeCertificates(): Promise<void> {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', [
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=CRA test CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  for (const [name, ext] of [
-    ['server', `subjectAltName=DNS:${serverName}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`],
-    ['client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n'],
-  ] as const) {
-    await writeFile(file(`${name}.ext`), ext);
-    await run('openssl', [
-      'req',
-      ...ec,
-      '-keyout',
-      file(`${name}.key`),
-      '-out',
-      file(`${name}.csr`),
-      '-subj',
-      `/CN=cra-${name}`,
-    ]);
-    await run('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      file(`${name}.csr`),
-      '-CA',
-      file('ca.pem'),
-      '-CAkey',
-      file('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      file(`${name}.pem`),
-      '-days',
-      '1',
-      '-extfile',
-      file(`${name}.ext`),
-    ]);
-  }
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cra-temporal-tls-'));
-  await makeCertificates();
+  await makeTestCertificates(dir, `DNS:${serverName}`);
   // A one-line workflow, bundled now (about a second): the test is about the connection, not CRA's workflows.
   await writeFile(file('greet.mjs'), "export async function greet(name) { return 'hello ' + name; }\n");
   const nodeModules = fileURLToPath(new URL('../../node_modules', import.meta.url));
