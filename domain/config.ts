@@ -15,6 +15,13 @@ const duration = z
   );
 const portForm = 'a port number from 0 to 65535';
 const port = z.coerce.number(portForm).int(portForm).min(0, portForm).max(65535, portForm);
+/** A comma-separated list, blanks dropped. */
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const configSchema = z
@@ -77,14 +84,7 @@ export const configSchema = z
     AUTH0_LOGIN_CLIENT_SECRET: z.string().min(1).optional(),
     IDENTITY_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(1000).optional(),
 
-    SIGNUP_HOOK_SECRETS: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
+    SIGNUP_HOOK_SECRETS: commaList
       .pipe(
         z
           .array(z.string().min(32, 'each secret at least 32 characters'))
@@ -113,14 +113,7 @@ export const configSchema = z
      * Peers whose `X-Forwarded-For` counts (IP addresses or CIDR ranges, comma-separated): Kong's. A request
      * from any other peer is judged by its own address, whatever it claims.
      */
-    TRUSTED_PROXIES: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
+    TRUSTED_PROXIES: commaList
       .pipe(
         z
           .array(
@@ -142,16 +135,7 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9.-]+$/i, 'a host name such as cra.example.com')
       .optional(),
-    WEBAUTHN_ORIGINS: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.url()).min(1))
-      .optional(),
+    WEBAUTHN_ORIGINS: commaList.pipe(z.array(z.url()).min(1)).optional(),
     // Recovery: a connection younger than this does not count for the provider_reauth factor.
     RECOVERY_MIN_CONNECTION_AGE: duration.optional(),
 
