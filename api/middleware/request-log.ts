@@ -9,6 +9,8 @@ import type { ApiEnv } from '../context.js';
 
 /** The header Kong's correlation-id plugin sets (kong/kong.yaml). */
 export const requestIdHeader = 'X-Request-Id';
+/** `@hono/node-server`'s mark on `RESPONSE_ALREADY_SENT`. */
+const alreadySentHeader = 'x-hono-already-sent';
 /** Ids we accept from upstream: short, printable, no spaces (nothing to inject into a log line). */
 const acceptable = /^[A-Za-z0-9._:#-]{1,128}$/;
 
@@ -19,7 +21,8 @@ export const requestLog: MiddlewareHandler<ApiEnv> = async (c, next) => {
   try {
     await next();
   } finally {
-    c.header(requestIdHeader, requestId);
+    // Not on an answer already written to the socket (the embedded OpenID provider writes its own): it is gone.
+    if (!c.res.headers.has(alreadySentHeader)) c.header(requestIdHeader, requestId);
   }
   const ms = Math.round((performance.now() - started) * 10) / 10;
   const level = c.res.status >= 500 ? 'error' : 'info';
