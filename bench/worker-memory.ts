@@ -7,8 +7,8 @@
  * (Temporal, MongoDB, the sandbox provider, the API), then for each worker in turn: start it as its own
  * process, read its RSS once it logs `worker ready` and has settled, link a fresh bench person's GitHub
  * and sync N repositories through `POST /v1/me/providers/github/sync`, with the worker's peak RSS over that
- * sync (`VmHWM` reset at its start). Between the two, the first person's records are deleted, so both
- * syncs write into a collection of the same size. Targets (issue 14): built worker ≤ 200 MiB when ready,
+ * sync (`VmHWM` reset at its start). The built worker's sync writes onto the tsx worker's records (deleting
+ * them first takes FerretDB minutes; the worker holds none of them in memory). Targets (issue 14): built worker ≤ 200 MiB when ready,
  * ≤ 250 MiB at its peak over a 100 000-record sync.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,7 +20,7 @@ import { providerRecords } from '../activities/records/store.js';
 import { freePort } from '../deploy/local/services.js';
 import { projectRoot } from '../deploy/local/tools.js';
 import { syncStatusQuery, type SyncResult } from '../workflows/sync/messages.js';
-import { boolFlag, intFlag, rejectUnknown, type Flags } from './flags.js';
+import { boolFlag, intFlag, rejectUnknown, UsageError, type Flags } from './flags.js';
 import { within } from './measure.js';
 import { benchmarksFile, fixed, machineSummary, markdownTable, writeSection } from './report.js';
 import { linkedAccount, requestSync, sandboxOf } from './sync-account.js';
@@ -44,6 +44,7 @@ export const workerMemoryBench = {
   usage: [
     `             --records N              repositories each worker syncs, pages of ${defaults.pageSize} (${defaults.records})`,
     `             --settle S               seconds to wait after \`worker ready\` before reading its RSS (${defaults.settleSeconds})`,
+    '             --node-options O         NODE_OPTIONS for the built worker only, to try a change (e.g. --max-old-space-size=256)',
     '             --no-write               print the results only; leave BENCHMARKS.md alone',
   ].join('\n'),
   run: runWorkerMemoryBench,
@@ -52,12 +53,18 @@ export const workerMemoryBench = {
 interface Options {
   records: number;
   settleSeconds: number;
+  /** NODE_OPTIONS of the built worker; none by default (what `npm run build`'s command line runs). */
+  nodeOptions?: string;
   write: boolean;
 }
 
 function options(flags: Flags): Options {
-  rejectUnknown(flags, ['records', 'settle', 'no-write']);
+  rejectUnknown(flags, ['records', 'settle', 'node-options', 'no-write']);
+  const nodeOptions = flags.get('node-options');
+  if (nodeOptions === true)
+    throw new UsageError('--node-options takes the options, e.g. --node-options=--max-old-space-size=256');
   return {
+    ...(nodeOptions ? { nodeOptions } : {}),
     records: intFlag(flags, 'records', defaults.records, 1, 999_999),
     settleSeconds: intFlag(flags, 'settle', defaults.settleSeconds, 0, 120),
     write: !boolFlag(flags, 'no-write'),
@@ -154,10 +161,8 @@ async function measureWorker(
       `${label}: ready in ${fixed(startSeconds)} s, ${fixed(mib(ready.rssKiB), 0)} MiB resident (peak so far ${fixed(mib(ready.peakKiB), 0)})`,
     );
     log(`${label}: syncing ${opts.records} ${kind} …`);
-    const { account, seconds, memory } = await measuredSync(stack, worker, tag, opts.records);
+    const { seconds, memory } = await measuredSync(stack, worker, tag, opts.records);
     log(`${label}: synced in ${fixed(seconds)} s, peak ${fixed(mib(memory.peakKiB), 0)} MiB`);
-    // The next worker's sync writes into a collection of the same size as this one did.
-    await providerRecords(stack.db).deleteMany({ accountId: account.accountId });
     return { label, command, ready, startSeconds, sync: { seconds, memory } };
   } finally {
     await worker.stop();
@@ -197,11 +202,16 @@ async function runWorkerMemoryBench(flags: Flags): Promise<void> {
       stack,
       opts,
       'built worker',
-      `WORKFLOW_BUNDLE=${relative(bundle)} node ${relative(join(outDir, 'workers', 'main.js'))}`,
+      `${opts.nodeOptions ? `NODE_OPTIONS='${opts.nodeOptions}' ` : ''}WORKFLOW_BUNDLE=${relative(bundle)} node ${relative(join(outDir, 'workers', 'main.js'))}`,
       async () => {
         const started = performance.now();
         const worker = await startWorkerProcess(
-          { ...stack.env, METRICS_PORT: String(await freePort()), WORKFLOW_BUNDLE: bundle },
+          {
+            ...stack.env,
+            METRICS_PORT: String(await freePort()),
+            WORKFLOW_BUNDLE: bundle,
+            ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+          },
           log,
           [join(outDir, 'workers', 'main.js')],
         );
@@ -311,7 +321,7 @@ function renderSection(r: Results, tables: string, stack: BenchStack): string {
 - Each worker in turn runs as its own process against the same stack (API, sandbox provider, Temporal dev server,
   ${stack.versions.mongo.split(' ')[0]}), with the stack's environment; RSS when ready is read ${r.opts.settleSeconds} s after it logs \`worker ready\`
 - Then a fresh bench person links GitHub through the sandbox and \`POST …/github/sync\` imports ${r.opts.records} repositories
-  (pages of ${defaults.pageSize}); that person's records are deleted before the next worker, so both syncs write into a collection of the same size
+  (pages of ${defaults.pageSize}); the built worker's sync writes onto the tsx worker's ${r.opts.records} records (the worker holds none of them in memory)
 
 ${tables}
 ${exact} *Peak up to ready* is \`VmHWM\` since the process started: for the tsx worker it includes webpack bundling
