@@ -7,6 +7,7 @@ import { exportBench } from './export-memory.js';
 import { pagesBench } from './pages.js';
 import { signupBench } from './signup.js';
 import { syncBench } from './sync.js';
+import { workerMemoryBench } from './worker-memory.js';
 
 interface Bench {
   summary: string;
@@ -14,7 +15,13 @@ interface Bench {
   run(flags: Flags): Promise<void>;
 }
 
-const benches: Record<string, Bench> = { signup: signupBench, sync: syncBench, export: exportBench, pages: pagesBench };
+const benches: Record<string, Bench> = {
+  signup: signupBench,
+  sync: syncBench,
+  export: exportBench,
+  pages: pagesBench,
+  'worker-memory': workerMemoryBench,
+};
 
 function usage(): string {
   const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}\n${b.usage}`);

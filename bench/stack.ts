@@ -273,11 +273,16 @@ const workerReadyTimeoutMs = 180_000;
 
 /**
  * `node --import tsx workers/main.ts`, not the `tsx` command: that one runs the worker in a child of its
- * own, and the pid here must be the process whose memory is measured. Ready once it logs `worker ready`;
- * its warnings and errors are passed on to `log`, the rest of its output is dropped.
+ * own, and the pid here must be the process whose memory is measured. `nodeArgs` runs another worker
+ * entry instead (the built `dist/workers/main.js`). Ready once it logs `worker ready`; its warnings and
+ * errors are passed on to `log`, the rest of its output is dropped.
  */
-async function startWorkerProcess(env: Record<string, string>, log: Log): Promise<BenchWorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', workerMain], {
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  log: Log,
+  nodeArgs: readonly string[] = ['--import', 'tsx', workerMain],
+): Promise<BenchWorkerProcess> {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: projectRoot,
     env: { ...process.env, ...env, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
