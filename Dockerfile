@@ -37,7 +37,11 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.METRICS_PORT+'/metrics').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/workers/main.js"]
+# A capped V8 heap (bench/worker-memory.ts, BENCHMARKS.md): without it V8 sizes its heap to the machine and lets
+# a sync's garbage pile up (a 373 MiB peak over 100 000 records); with it, 169 MiB ready and a 233 MiB peak.
+# The cap is a hard limit: raise --max-old-space-size with the container's memory when one worker runs many
+# syncs at once.
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=2", "dist/workers/main.js"]
 
 # Last, so a plain `docker build .` gives the API.
 FROM runtime AS api

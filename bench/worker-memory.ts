@@ -39,12 +39,15 @@ const targets = { readyMiB: 200, peakMiB: 250 } as const;
 const provider = 'github';
 const kind = 'repositories';
 
+/** The worker's node options in the image (`Dockerfile`, `deploy/k8s/worker.yaml`): a capped V8 heap. */
+const imageNodeOptions = '--max-old-space-size=128 --max-semi-space-size=2';
+
 export const workerMemoryBench = {
   summary: 'RSS of the built worker (plain node, prebuilt bundle) vs the tsx worker: when ready and over a big sync',
   usage: [
     `             --records N              repositories each worker syncs, pages of ${defaults.pageSize} (${defaults.records})`,
     `             --settle S               seconds to wait after \`worker ready\` before reading its RSS (${defaults.settleSeconds})`,
-    '             --node-options O         NODE_OPTIONS for the built worker only, to try a change (e.g. --max-old-space-size=256)',
+    `             --node-options O         NODE_OPTIONS for the built worker only (the image's heap cap: ${imageNodeOptions}; none: --node-options=none)`,
     '             --no-write               print the results only; leave BENCHMARKS.md alone',
   ].join('\n'),
   run: runWorkerMemoryBench,
@@ -53,7 +56,7 @@ export const workerMemoryBench = {
 interface Options {
   records: number;
   settleSeconds: number;
-  /** NODE_OPTIONS of the built worker; none by default (what `npm run build`'s command line runs). */
+  /** NODE_OPTIONS of the built worker: by default the heap cap the image's worker command runs with. */
   nodeOptions?: string;
   write: boolean;
 }
@@ -63,8 +66,9 @@ function options(flags: Flags): Options {
   const nodeOptions = flags.get('node-options');
   if (nodeOptions === true)
     throw new UsageError('--node-options takes the options, e.g. --node-options=--max-old-space-size=256');
+  const chosen = typeof nodeOptions === 'string' ? nodeOptions : imageNodeOptions;
   return {
-    ...(nodeOptions ? { nodeOptions } : {}),
+    ...(chosen !== 'none' ? { nodeOptions: chosen } : {}),
     records: intFlag(flags, 'records', defaults.records, 1, 999_999),
     settleSeconds: intFlag(flags, 'settle', defaults.settleSeconds, 0, 120),
     write: !boolFlag(flags, 'no-write'),

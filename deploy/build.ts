@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(
     `built ${outDir} in ${seconds} s: node ${join(outDir, 'api/main.js')}, ` +
-      `WORKFLOW_BUNDLE=${join(outDir, 'workflow-bundle.js')} node ${join(outDir, 'workers/main.js')}\n`,
+      `WORKFLOW_BUNDLE=${join(outDir, 'workflow-bundle.js')} node --max-old-space-size=128 --max-semi-space-size=2 ` +
+      `${join(outDir, 'workers/main.js')}\n`,
   );
 }
 

@@ -35,8 +35,13 @@ function run(command: string, args: string[], cwd: string): void {
 }
 
 /** A built process, plain node, with only the environment production would give it. */
-function startBuilt(name: 'api' | 'worker', script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(dist, script)], {
+function startBuilt(
+  name: 'api' | 'worker',
+  script: string,
+  env: Record<string, string>,
+  nodeOptions: string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeOptions, join(dist, script)], {
     cwd: folder,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? folder, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,11 +89,17 @@ beforeAll(async () => {
   env.PORT = String(apiPort);
   env.CRA_PUBLIC_URL = baseUrl = `http://127.0.0.1:${apiPort}`;
   env.CRA_DATA_DIR = join(folder, 'data');
-  startBuilt('worker', 'workers/main.js', {
-    ...env,
-    METRICS_PORT: String(await freePort()),
-    WORKFLOW_BUNDLE: join(dist, 'workflow-bundle.js'),
-  });
+  startBuilt(
+    'worker',
+    'workers/main.js',
+    {
+      ...env,
+      METRICS_PORT: String(await freePort()),
+      WORKFLOW_BUNDLE: join(dist, 'workflow-bundle.js'),
+    },
+    // With the heap cap the image's worker command sets (Dockerfile).
+    ['--max-old-space-size=128', '--max-semi-space-size=2'],
+  );
   startBuilt('api', 'api/main.js', env);
   await Promise.all([logged('worker', '"worker ready"', 120_000), logged('api', '"api ready"')]);
 }, 300_000);

@@ -418,8 +418,11 @@ describe('Dockerfile', () => {
     expect(env.WORKFLOW_BUNDLE).toBe('/app/dist/workflow-bundle.js');
     expect(dockerStage('runtime').lines).toContain('WORKDIR /app');
     for (const stage of ['api', 'worker']) {
-      const [node, file] = dockerStage(stage).cmd!;
+      const cmd = dockerStage(stage).cmd!;
+      const [node, file] = [cmd[0], cmd.at(-1)];
       expect(node).toBe('node');
+      // Between them, only node's own options (the worker's heap cap).
+      for (const option of cmd.slice(1, -1)) expect(option).toMatch(/^--[a-z-]+(=\S+)?$/);
       const source = file!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
       expect(existsSync(join(root, source)), source).toBe(true);
       if (buildConfig?.include) {
