@@ -68,6 +68,8 @@ const retryAfterMs = 5_000;
 export class HashiCorpVault implements SecretVault {
   readonly kind = 'vault' as const;
   private readonly client: vault.client;
+  /** Token-less, for logins: the shared client keeps its token while a re-login runs beside live requests. */
+  private readonly loginClient: vault.client;
   private readonly transit: string;
   private readonly kv: string;
   private readonly endpoint: string;
@@ -93,21 +95,21 @@ export class HashiCorpVault implements SecretVault {
     const login = options.auth ?? (options.token ? { method: 'token' as const, token: options.token } : undefined);
     if (!login) throw new Error('Vault needs a token or a login method (VAULT_TOKEN, VAULT_ROLE_ID, VAULT_K8S_ROLE)');
     this.login = login;
-    this.client = vault({
-      endpoint: options.endpoint,
-      token: login.method === 'token' ? login.token : '',
-      requestOptions: { timeout: defaultTimeoutMs, ...options.requestOptions },
-      // node-vault's debug channel prints request bodies (plaintexts, secrets) when DEBUG=node-vault.
-      debug: () => undefined,
-    });
-    // node-vault falls back to VAULT_NAMESPACE / VAULT_PREFIX when an option is unset; CRA's config is the
-    // only source, so a stray shell variable cannot silently send requests to another namespace or path.
-    // The same for VAULT_TOKEN: without a static token the client has none until it logs in.
-    Object.assign(this.client, {
-      namespace: options.namespace,
-      pathPrefix: '',
-      token: login.method === 'token' ? login.token : '',
-    });
+    const clientOf = (token: string) => {
+      const client = vault({
+        endpoint: options.endpoint,
+        token,
+        requestOptions: { timeout: defaultTimeoutMs, ...options.requestOptions },
+        // node-vault's debug channel prints request bodies (plaintexts, secrets) when DEBUG=node-vault.
+        debug: () => undefined,
+      });
+      // node-vault falls back to VAULT_NAMESPACE / VAULT_PREFIX when an option is unset; CRA's config is the
+      // only source, so a stray shell variable cannot silently send requests to another namespace or path.
+      // The same for VAULT_TOKEN: without a static token the client has none until it logs in.
+      return Object.assign(client, { namespace: options.namespace, pathPrefix: '', token });
+    };
+    this.client = clientOf(login.method === 'token' ? login.token : '');
+    this.loginClient = clientOf('');
     this.transit = mountPath(options.transitMount ?? 'transit');
     this.kv = mountPath(options.kvMount ?? 'secret');
   }
@@ -192,9 +194,9 @@ export class HashiCorpVault implements SecretVault {
     const what = login.method === 'approle' ? 'AppRole' : 'Kubernetes';
     let body: unknown;
     try {
-      // No token on a login request: an expired one must not be sent along.
-      this.client.token = '';
-      body = await this.client.write(path, payload);
+      // No token on a login request (an expired one must not be sent along), and none taken from the requests
+      // in flight: they keep the current token until the new one replaces it below.
+      body = await this.loginClient.write(path, payload);
     } catch (err) {
       const status = statusOf(err);
       throw new Error(

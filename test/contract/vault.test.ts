@@ -959,6 +959,29 @@ describe('HashiCorpVault: login, renewal, seal and policy', () => {
     }
   });
 
+  it('keeps serving with the current token while it logs in again', async () => {
+    // A 3 s lease, re-login at 2 s, and a login Vault answers 500 ms late: the old token is valid throughout.
+    const slow = await startVaultStandIn({
+      token,
+      approle: { roleId, secretId, ttlSeconds: 3, renewable: false, loginDelayMs: 500 },
+    });
+    try {
+      const v = await HashiCorpVault.connect({ endpoint: slow.endpoint, auth: approle });
+      opened.push(v);
+      const logins = () => slow.state.requests.filter((r) => r.path === '/v1/auth/approle/login').length;
+      await eventually(() => logins() >= 2);
+      // The second login is in flight now: a request made meanwhile goes with the token still in force.
+      expect(await v.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
+      const during = slow.state.requests.filter((r) => r.path === '/v1/transit/encrypt/payments').at(-1);
+      expect(during?.headers['x-vault-token']).toEqual(expect.any(String));
+      // And no login request carries a token.
+      for (const login of slow.state.requests.filter((r) => r.path === '/v1/auth/approle/login'))
+        expect(login.headers['x-vault-token'] ?? '').toBe('');
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('stops renewing on close()', async () => {
     const short = await startVaultStandIn({ token, approle: { roleId, secretId, ttlSeconds: 1, renewable: true } });
     try {

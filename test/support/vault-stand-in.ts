@@ -78,6 +78,8 @@ export interface StandInRole {
   /** Default: ten times the TTL. */
   maxTtlSeconds?: number;
   policy?: string[];
+  /** Answer each login this much later (a slow Vault), to catch requests sent while a login is in flight. */
+  loginDelayMs?: number;
 }
 
 export interface VaultStandIn {
@@ -403,7 +405,10 @@ export async function startVaultStandIn(opts: VaultStandInOptions): Promise<Vaul
         if (fields.role_id !== opts.approle.roleId || fields.secret_id !== opts.approle.secretId) {
           return send(res, 400, vaultErrors('invalid role or secret ID'));
         }
-        return send(res, 200, issue(opts.approle, 'approle'));
+        const role = opts.approle;
+        const answer = () => send(res, 200, issue(role, 'approle'));
+        if (role.loginDelayMs) return void setTimeout(answer, role.loginDelayMs);
+        return answer();
       }
       if (opts.kubernetes && method === 'POST' && path === `/v1/auth/${mountOf(opts.kubernetes, 'kubernetes')}/login`) {
         if (fields.role !== opts.kubernetes.role)
