@@ -7,7 +7,7 @@ import { MongoClient } from 'mongodb';
 import { ConfigError, loadConfig } from '../domain/config.js';
 import { createLogger } from '../domain/logging.js';
 import { buildNotifier } from '../activities/notices.js';
-import { buildSecretVault } from '../activities/secrets/build.js';
+import { buildSecretVault, loggedVaultEvents } from '../activities/secrets/build.js';
 import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
 import { temporalClientOptions } from '../activities/connections/temporal.js';
 import { createApp } from './app.js';
@@ -40,11 +40,7 @@ async function main(): Promise<void> {
   const vault = await buildSecretVault({
     dataDir: config.dataDir,
     ...(config.vault ? { vault: config.vault } : {}),
-    // Lease lengths and failures only: the token never reaches the log.
-    events: {
-      onToken: (e) => log.debug({ vault: e.kind, leaseSeconds: e.leaseSeconds, renewable: e.renewable }, 'vault token'),
-      onError: (err) => log.warn({ err: err.message }, 'vault token renewal failed'),
-    },
+    events: loggedVaultEvents(log),
   });
   const notifier = buildNotifier(db);
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });

@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@tempor
 import { MongoClient } from 'mongodb';
 import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
 import { temporalConnectError, temporalNativeOptions } from '../activities/connections/temporal.js';
+import { loggedVaultEvents } from '../activities/secrets/build.js';
 import { ConfigError, loadConfig } from '../domain/config.js';
 import { createLogger } from '../domain/logging.js';
 import { taskQueueNames } from '../temporal.config.js';
@@ -54,11 +55,7 @@ async function main(): Promise<void> {
     throw temporalConnectError(config.temporal, err);
   });
   const deps = await buildWorkerDependencies(config, mongo.db(config.mongo.db), {
-    // Lease lengths and failures only: the token never reaches the log.
-    vaultEvents: {
-      onToken: (e) => log.debug({ vault: e.kind, leaseSeconds: e.leaseSeconds, renewable: e.renewable }, 'vault token'),
-      onError: (err) => log.warn({ err: err.message }, 'vault token renewal failed'),
-    },
+    vaultEvents: loggedVaultEvents(log),
   });
   const workers = await createWorkers({ config, connection, deps });
   const queues = taskQueueNames(config.temporal.taskQueuePrefix);

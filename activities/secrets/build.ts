@@ -3,6 +3,7 @@
  * embedded keyring under the data folder otherwise. With Vault, the start checks that it is unsealed and
  * logs in (token, AppRole or Kubernetes); the token is then renewed until the process ends.
  */
+import type { Logger } from 'pino';
 import type { VaultConfig } from '../../domain/config.js';
 import { readConfiguredFile } from '../connections/files.js';
 import { HashiCorpVault, type VaultTokenEvents } from './hashicorp-vault.js';
@@ -21,6 +22,14 @@ export interface BuildSecretVaultOptions {
   vault?: VaultConnection;
   /** Token renewals and their failures, for the process's log (never the token). */
   events?: VaultTokenEvents;
+}
+
+/** Token logins, renewals and their failures for a process's log: lease lengths only, never the token. */
+export function loggedVaultEvents(log: Pick<Logger, 'debug' | 'warn'>): VaultTokenEvents {
+  return {
+    onToken: (e) => log.debug({ vault: e.kind, leaseSeconds: e.leaseSeconds, renewable: e.renewable }, 'vault token'),
+    onError: (err) => log.warn({ err: err.message }, 'vault token renewal failed'),
+  };
 }
 
 export async function buildSecretVault(opts: BuildSecretVaultOptions): Promise<SecretVault> {

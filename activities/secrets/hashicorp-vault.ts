@@ -525,7 +525,7 @@ function toSecretVaultError(err: unknown, method: string, path: string): SecretV
   if (status === 403) {
     return new SecretVaultError(
       'Forbidden',
-      `${what}: permission denied; add it to CRA's Vault policy (README, "Vault policy"), or check the token`,
+      `${what}: permission denied; add it to CRA's Vault policy (deploy/vault/cra-policy.hcl), or check the token`,
     );
   }
   // 401 and any other 4xx: retrying the same request cannot succeed.

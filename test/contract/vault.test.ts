@@ -27,7 +27,7 @@ import {
 
 const token = 'hvs.CRA-contract-token-do-not-log';
 /** What a 403 adds: where to fix it. */
-const policyHint = `: permission denied; add it to CRA's Vault policy (README, "Vault policy"), or check the token`;
+const policyHint = `: permission denied; add it to CRA's Vault policy (deploy/vault/cra-policy.hcl), or check the token`;
 /** A plaintext no error message may ever contain. */
 const marker = 'PLAINTEXT-MARKER-5d1e0b';
 
