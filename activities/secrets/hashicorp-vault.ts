@@ -18,6 +18,7 @@
  * needed) turns a sealed Vault into one clear error instead of a stream of 503s.
  */
 import vault from 'node-vault';
+import type { VaultAuth } from '../../domain/config.js';
 import { readConfiguredFile } from '../connections/files.js';
 import { assertKeyName, assertSecretPath } from './names.js';
 import { SecretVaultError, type SecretVault } from './port.js';
@@ -44,11 +45,8 @@ export interface HashiCorpVaultOptions {
   requestOptions?: vault.VaultOptions['requestOptions'];
 }
 
-/** The login methods besides a static token; the Kubernetes JWT is read from its file at each login (it rotates). */
-export type VaultLogin =
-  | { method: 'token'; token: string }
-  | { method: 'approle'; roleId: string; secretId: string; mount: string }
-  | { method: 'kubernetes'; role: string; mount: string; tokenPath: string };
+/** How to log in (`config.vault.auth`); the Kubernetes JWT is read from its file at each login (it rotates). */
+export type VaultLogin = VaultAuth;
 
 /** What the connected adapter reports about its token (never the token). */
 export interface VaultTokenEvents {
