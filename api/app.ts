@@ -48,6 +48,7 @@ import { supportQueueRoutes } from './routes/support-queue.js';
 import { activityRoutes } from './routes/activity.js';
 import { processRoutes } from './routes/processes.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { codecRoutes } from './routes/codec.js';
 
 export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook });
@@ -115,7 +116,8 @@ export function createApp(deps: ApiDeps) {
     .route('/', sessionRoutes)
     .route('/', activityRoutes)
     .route('/', processRoutes)
-    .route('/', erasureRoutes);
+    .route('/', erasureRoutes)
+    .route('/', codecRoutes);
 
   if (deps.jwks) {
     const jwks = deps.jwks as { keys: Record<string, unknown>[] };

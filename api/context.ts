@@ -7,6 +7,7 @@ import type { SecretVault } from '../activities/secrets/port.js';
 import type { CraConfig } from '../domain/config.js';
 import type { InProcessApp } from './auth/in-process.js';
 import type { SignIn } from './sign-in.js';
+import type { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
 
 export interface Principal {
   subject: string;
@@ -31,6 +32,8 @@ export interface ApiDeps {
    */
   vault?: SecretVault;
   notifier?: Notifier;
+  /** The payload codec of the API's Temporal client; the codec endpoint decodes with it (`api/codec.ts`). */
+  codec?: PayloadEncryptionCodec;
   /** People's sign-in (the account center's OpenID client, and the embedded issuer when it runs). */
   signIn?: SignIn;
 }

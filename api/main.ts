@@ -9,7 +9,8 @@ import { createLogger } from '../domain/logging.js';
 import { buildNotifier } from '../activities/notices.js';
 import { buildSecretVault, loggedVaultEvents } from '../activities/secrets/build.js';
 import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
-import { temporalClientOptions } from '../activities/connections/temporal.js';
+import { dataConverterWith, temporalClientOptions } from '../activities/connections/temporal.js';
+import { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
 import { createApp } from './app.js';
 import { EmbeddedIssuer } from './auth/embedded-issuer.js';
 import { buildSignIn } from './sign-in.js';
@@ -25,9 +26,6 @@ async function main(): Promise<void> {
   await mongo.connect().catch((err: Error) => {
     throw mongoConnectError(config.mongo, err);
   });
-  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up. The TLS files are read now.
-  const connection = Connection.lazy(temporalClientOptions(config.temporal));
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const issuer = config.auth.jwksUrl
     ? undefined
     : await EmbeddedIssuer.load({
@@ -42,6 +40,15 @@ async function main(): Promise<void> {
     ...(config.vault ? { vault: config.vault } : {}),
     events: loggedVaultEvents(log),
   });
+  // Every payload the API sends to Temporal is encrypted; the codec endpoint decodes for Temporal Web.
+  const codec = await PayloadEncryptionCodec.create(vault);
+  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up. The TLS files are read now.
+  const connection = Connection.lazy(temporalClientOptions(config.temporal));
+  const temporal = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterWith(codec),
+  });
   const notifier = buildNotifier(db);
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
   const app = createApp({
@@ -50,6 +57,7 @@ async function main(): Promise<void> {
     db,
     log,
     vault,
+    codec,
     notifier,
     ...(signIn ? { signIn } : {}),
     ...(issuer ? { jwks: issuer.jwks() } : {}),

@@ -34,6 +34,8 @@ import { providerIds } from '../domain/providers.js';
 import { redactedLogPaths } from '../domain/redaction.js';
 import { buildWorkerDependencies } from '../workers/dependencies.js';
 import { createWorkers } from '../workers/workers.js';
+import { dataConverterWith, failureConverterPath } from '../activities/connections/temporal.js';
+import { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
 import { benchActivities } from './activities.js';
 
 export const benchWorkflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
@@ -191,6 +193,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       log('bundling workflows …');
       const bundle = await bundleWorkflowCode({
         workflowsPath: benchWorkflowsPath,
+        failureConverterPath,
         logger: { info() {}, warn: log, error: log, debug() {}, trace() {}, log() {} },
       });
       const workflowBundle = { codePath: join(work, 'workflow-bundle.js') };
@@ -235,7 +238,12 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       issuer: config.auth.issuer,
       audience: config.auth.audience,
     });
-    const apiTemporal = new Client({ connection: apiConnection, namespace: config.temporal.namespace });
+    // The API's client encrypts like api/main.ts's; the raw baseline client below does not.
+    const apiTemporal = new Client({
+      connection: apiConnection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverterWith(await PayloadEncryptionCodec.create(deps.vault)),
+    });
     const serveApi = async (apiConfig: CraConfig, port: number): Promise<BenchApi> => {
       const app = createApp({ config: apiConfig, temporal: apiTemporal, db, log: apiLog, jwks: issuer.jwks() });
       const server: ServerType = await new Promise((resolve) => {

@@ -43,6 +43,8 @@ async function main(): Promise<void> {
 
   const { code } = await bundleWorkflowCode({
     workflowsPath: join(root, 'workflows', 'index.ts'),
+    // Failures' messages and stacks encoded, so the payload codec encrypts them (activities/secrets/payload-codec.ts).
+    failureConverterPath: join(root, 'workflows', 'failure-converter.ts'),
     // The bundler's own progress report is noise here; warnings and errors still fail the build.
     logger: {
       trace: () => undefined,

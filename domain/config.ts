@@ -49,6 +49,26 @@ export const configSchema = z
     TEMPORAL_API_KEY: z.string().min(1).optional(),
     /** Temporal Web, for the support console's links to a workflow (the dev server's UI by default). */
     TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+    /**
+     * Origins allowed to call the codec endpoint from a browser (CORS): Temporal Web's, by default
+     * `TEMPORAL_UI_URL`'s origin (and its localhost/127.0.0.1 twin). Comma-separated.
+     */
+    TEMPORAL_CODEC_CORS_ORIGINS: z
+      .string()
+      .min(1)
+      .refine(
+        (v) => v.split(',').every((o) => /^https?:\/\//.test(o.trim()) && URL.canParse(o.trim())),
+        'comma-separated origins, e.g. https://temporal.example.com',
+      )
+      .optional(),
+    /**
+     * The dev server's Temporal Web cannot send a sign-in with its codec requests: `npm start` gives it an
+     * endpoint with this per-run secret in its path instead. Refused in production (operators sign in there).
+     */
+    CRA_CODEC_LOCAL_TOKEN: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{32,128}$/, '32 to 128 letters, digits, "_" or "-"')
+      .optional(),
     TEMPORAL_TASK_QUEUE_PREFIX: z
       .string()
       .regex(/^[a-z0-9-]*$/, 'lower-case letters, digits and -')
@@ -277,6 +297,14 @@ export const configSchema = z
             'must name a replica set in production (CRA_ENV=production): add ?replicaSet=<name>, or use mongodb+srv://',
         });
       }
+      if (env.CRA_ENV === 'production' && env.CRA_CODEC_LOCAL_TOKEN !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['CRA_CODEC_LOCAL_TOKEN'],
+          message:
+            "not in production (CRA_ENV=production): operators use the codec endpoint with their own token (permission 'histories:decode')",
+        });
+      }
       if (env.CRA_ENV === 'production' && env.VAULT_ADDR === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -299,6 +327,26 @@ export const configSchema = z
 
 export type Env = z.infer<typeof configSchema>;
 
+/**
+ * The origins the codec endpoint answers browsers from: the configured list, else Temporal Web's origin. A
+ * loopback origin brings its twin (`localhost` ↔ `127.0.0.1`): the same Temporal Web, typed either way.
+ */
+function codecCorsOrigins(configured: string | undefined, uiUrl: string): string[] {
+  const origins = (configured ?? uiUrl)
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => new URL(o).origin);
+  const twins = origins.flatMap((o) => {
+    const url = new URL(o);
+    if (url.hostname === 'localhost') url.hostname = '127.0.0.1';
+    else if (url.hostname === '127.0.0.1') url.hostname = 'localhost';
+    else return [];
+    return [url.origin];
+  });
+  return [...new Set([...origins, ...twins])];
+}
+
 /** Support's address when `SUPPORT_EMAIL` is not set. */
 export const defaultSupportEmail = 'support@cra.local';
 
@@ -316,6 +364,8 @@ export interface CraConfig {
     namespace: string;
     taskQueuePrefix: string;
     uiUrl: string;
+    /** The codec endpoint's browser origins (Temporal Web) and the local run's path secret. */
+    codec: { corsOrigins: string[]; localToken?: string };
     /** TLS to the frontend: on with `TEMPORAL_TLS`, a client certificate or an API key; files are read at start. */
     tls?: TemporalTlsConfig;
     /** `TEMPORAL_API_KEY` (Temporal Cloud), sent as `authorization: Bearer …`. */
@@ -494,6 +544,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueuePrefix: env.TEMPORAL_TASK_QUEUE_PREFIX,
       uiUrl: env.TEMPORAL_UI_URL.replace(/\/+$/, ''),
+      codec: {
+        corsOrigins: codecCorsOrigins(env.TEMPORAL_CODEC_CORS_ORIGINS, env.TEMPORAL_UI_URL),
+        ...(env.CRA_CODEC_LOCAL_TOKEN ? { localToken: env.CRA_CODEC_LOCAL_TOKEN } : {}),
+      },
       ...temporalTls(env),
       ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
     },

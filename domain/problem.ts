@@ -67,6 +67,7 @@ export const problemKinds = {
   'erasure-not-cancellable': { status: 409, title: 'The erasure can no longer be cancelled' },
   'legal-hold-conflict': { status: 409, title: 'The legal hold is already in that state' },
   'account-data-erased': { status: 410, title: 'This account’s data was erased' },
+  'payload-undecodable': { status: 422, title: 'A payload could not be decrypted' },
 } as const;
 export type ProblemKind = keyof typeof problemKinds;
 

@@ -16,6 +16,8 @@ export const staffPermissions = {
   flagsWrite: 'flags:write',
   /** Place and release legal holds. */
   legalHold: legalHoldPermission,
+  /** Read (and write) workflow payloads through the codec endpoint: Temporal Web's decoded histories. */
+  historiesDecode: 'histories:decode',
 } as const;
 
 /**
@@ -36,6 +38,8 @@ export const staffRoles = {
   ],
   /** The data-protection officer: legal holds, and reading erasures' certificates and support views. */
   dpo: [staffPermissions.legalHold, staffPermissions.supportRead],
+  /** Operators: read workflow histories decoded in Temporal Web (the codec endpoint). */
+  operator: [staffPermissions.historiesDecode],
 } as const satisfies Record<string, readonly string[]>;
 export type StaffRole = keyof typeof staffRoles;
 

@@ -21,12 +21,15 @@ import { createSyncControlActivities } from '../activities/sync/control.js';
 import { createRecoveryActivities } from '../activities/recovery/activities.js';
 import { createRecoveryIdentityActivities } from '../activities/recovery/identity-activities.js';
 import { createRecoveryProviderActivities } from '../activities/recovery/provider-reauth.js';
-import { temporalClientOptions } from '../activities/connections/temporal.js';
+import { dataConverterWith, failureConverterPath, temporalClientOptions } from '../activities/connections/temporal.js';
+import { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
 import { defaultSupportEmail, type CraConfig } from '../domain/config.js';
 import { taskQueueNames } from '../temporal.config.js';
 import type { WorkerDependencies } from './dependencies.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** What every workflow bundle is built from (`npm run build`, the tests, the benches): the codec's failure converter included. */
+export const workflowBundleOptions = { workflowsPath, failureConverterPath } as const;
 /** Where `npm run build` writes the bundle, seen from the compiled `dist/workers/workers.js`. */
 const builtBundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
@@ -65,6 +68,8 @@ export interface CreateWorkersOptions {
   overrides?: Partial<WorkerOptions>;
   /** For activities that talk to Temporal (sync schedules, token custody); a lazy client on the configured address otherwise. */
   temporal?: Client;
+  /** The payload codec (the same keys as the API's); built from `deps.vault` when not given. */
+  codec?: PayloadEncryptionCodec;
 }
 
 export async function createWorkers({
@@ -74,19 +79,24 @@ export async function createWorkers({
   workflowBundle,
   overrides,
   temporal,
+  codec: given,
 }: CreateWorkersOptions): Promise<Worker[]> {
+  const codec = given ?? (await PayloadEncryptionCodec.create(deps.vault));
   // Lazy: a worker that never runs such an activity never opens this connection.
   const client =
     temporal ??
     new Client({
       connection: Connection.lazy(temporalClientOptions(config.temporal)),
       namespace: config.temporal.namespace,
+      dataConverter: dataConverterWith(codec),
     });
   const queues = taskQueueNames(config.temporal.taskQueuePrefix);
   const common = {
     connection,
     namespace: config.temporal.namespace,
     shutdownGraceTime: config.worker.shutdownGrace,
+    // Every payload encrypted; failures' messages and stacks encoded, so encrypted too.
+    dataConverter: dataConverterWith(codec),
     ...overrides,
   };
   const accounts = await Worker.create({

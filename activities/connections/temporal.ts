@@ -9,8 +9,11 @@
  *   `apiKey`, sent as `authorization: Bearer <key>`; the namespace also goes as `temporal-namespace`
  *   metadata, which Temporal Cloud's regional endpoints route on.
  */
-import type { ConnectionOptions } from '@temporalio/client';
+import type { ConnectionOptions, DataConverter } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { CraConfig } from '../../domain/config.js';
 import { readConfiguredFile } from './files.js';
 
@@ -88,4 +91,22 @@ export function temporalConnectError(temporal: TemporalConfig, err: unknown): Er
   return new Error(
     `cannot reach Temporal at ${temporal.address}${how}, namespace ${temporal.namespace} (TEMPORAL_NAMESPACE): ${reason}`,
   );
+}
+
+/**
+ * The failure converter's module, for `bundleWorkflowCode` and the worker's `failureConverterPath`: the
+ * compiled `.js` in a build, the `.ts` source under tsx.
+ */
+export const failureConverterPath = ((): string => {
+  const compiled = fileURLToPath(new URL('../../workflows/failure-converter.js', import.meta.url));
+  return existsSync(compiled) ? compiled : compiled.replace(/\.js$/, '.ts');
+})();
+
+/**
+ * The data converter of every CRA client and worker: every payload through the codec, and failures' messages
+ * and stacks encoded (the failure converter, loaded by path: the client and the worker `require` it, the
+ * workflow sandbox has it from the bundle).
+ */
+export function dataConverterWith(codec: PayloadCodec): DataConverter & { failureConverterPath: string } {
+  return { payloadCodecs: [codec], failureConverterPath };
 }

@@ -35,11 +35,21 @@ export const jsonOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
   return next();
 };
 
-export const limitedBody: MiddlewareHandler<ApiEnv> = bodyLimit({
-  maxSize: maxBodyBytes,
-  // `connection: close`: the rest of the refused body is never read, so the connection must not carry another request.
-  onError: (c) =>
-    respondProblem(c, 'payload-too-large', `The body is larger than ${maxBodyBytes / 1024} KiB.`, {
-      connection: 'close',
-    }),
-});
+/** The codec endpoint takes pages of history payloads (Temporal's own limit is 2 MiB a payload). */
+export const codecBodyBytes = 4 * 1024 * 1024;
+const codecPath = /^\/v1\/codec\//;
+
+const limit = (maxSize: number): MiddlewareHandler<ApiEnv> =>
+  bodyLimit({
+    maxSize,
+    // `connection: close`: the rest of the refused body is never read, so the connection must not carry another request.
+    onError: (c) =>
+      respondProblem(c, 'payload-too-large', `The body is larger than ${maxSize / 1024} KiB.`, {
+        connection: 'close',
+      }),
+  });
+const small = limit(maxBodyBytes);
+const large = limit(codecBodyBytes);
+
+export const limitedBody: MiddlewareHandler<ApiEnv> = (c, next) =>
+  (codecPath.test(c.req.path) ? large : small)(c, next);

@@ -1,6 +1,6 @@
 /**
  * `npm run role -- grant <role> --email <address>` and `npm run role -- revoke <role> --email <address>`:
- * give a person of the embedded directory a staff role (`support`, `support-lead`, `dpo`), that is its
+ * give a person of the embedded directory a staff role (`support`, `support-lead`, `dpo`, `operator`), that is its
  * permissions (`domain/roles.ts`), or take it away. The permissions are in the next access token, so the
  * person signs in again. With Auth0, assign the role of the same name there instead.
  */

@@ -89,6 +89,8 @@ export interface TemporalOptions {
   port: number;
   /** Web UI port, or undefined for a headless server. */
   uiPort?: number;
+  /** The codec endpoint Temporal Web decodes payloads through (`--ui-codec-endpoint`). */
+  codecEndpoint?: string;
   /** SQLite file for persistence; in memory when omitted. */
   dbFile?: string;
   ip?: string;
@@ -110,6 +112,7 @@ export async function startTemporal(
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port), '--log-level', 'warn'];
   if (opts.uiPort !== undefined) args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
   else args.push('--headless');
+  if (opts.uiPort !== undefined && opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   if (opts.dbFile) {
     // WAL lets readers (Web UI, visibility) proceed while the server writes; NORMAL sync is safe with WAL.
     args.push(

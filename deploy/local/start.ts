@@ -4,6 +4,7 @@
  * of them; data survives a restart.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../domain/config.js';
@@ -100,12 +101,17 @@ async function main(): Promise<void> {
 
   let temporalAddress: string;
   let temporalUi: string;
+  // Temporal Web decodes histories through the API's codec endpoint. The dev server's UI sends no sign-in
+  // with its requests, so this run's endpoint carries a secret of its own, new at every start.
+  const codecToken = randomBytes(24).toString('base64url');
+  const codecEndpoint = `${config.publicUrl}/v1/codec/local/${codecToken}`;
   if (tools.temporal) {
     say(`starting Temporal dev server on :${temporalPort} (Web UI :${uiPort}, data .data/temporal.db) …`);
     const temporal = await startTemporal({
       binary: tools.temporal,
       port: temporalPort,
       uiPort,
+      codecEndpoint,
       dbFile: join(dataDir, 'temporal.db'),
       ownGroup: true,
       log: say,
@@ -188,6 +194,7 @@ async function main(): Promise<void> {
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: config.temporal.namespace,
     TEMPORAL_UI_URL: temporalUi,
+    CRA_CODEC_LOCAL_TOKEN: codecToken,
     MONGODB_URI: mongoUri,
     CRA_DATA_DIR: dataDir,
     ...(sandboxUrl ? { CRA_SANDBOX_URL: sandboxUrl } : {}),
@@ -217,7 +224,7 @@ async function main(): Promise<void> {
     `  Support console  ${web}/console     npm run role -- grant support-lead --email <your address>, then sign in again`,
     `  Emails           npm run --silent outbox     (confirmation links and notices: nothing is really sent)`,
     `  API              ${api}            (OpenAPI: ${api}/openapi.json, health: ${api}/readyz)`,
-    `  Temporal Web     ${temporalUi}      (every process as a workflow)`,
+    `  Temporal Web     ${temporalUi}      (every process as a workflow; payloads encrypted, decoded here by the API)`,
     `  Temporal gRPC    ${temporalAddress}`,
     `  MongoDB          ${mongoUri}`,
     `  Worker metrics   http://127.0.0.1:${config.worker.metricsPort}/metrics`,

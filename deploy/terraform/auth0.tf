@@ -10,6 +10,7 @@ locals {
     support        = ["support:read", "links:approve"]
     "support-lead" = ["support:read", "links:approve", "recovery:approve", "flags:write"]
     dpo            = ["legal:hold", "support:read"]
+    operator       = ["histories:decode"]
   }
   permissions = distinct(flatten(values(local.role_permissions)))
 

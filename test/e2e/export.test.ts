@@ -33,6 +33,7 @@ import { openedAccount } from '../support/account-documents.js';
 import { browserSessionOf, linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, eventually, useTestStack, type ProblemBody } from '../support/stack.js';
 import { unzip } from '../support/zip.js';
+import { decodedPayloads } from '../support/history.js';
 
 const suffix = randomBytes(3).toString('hex');
 /** Short enough for a test to see the link and the archive expire; long enough to download first. */
@@ -149,7 +150,8 @@ describe('data export', () => {
     const lifetime = Date.parse(ready.expiresAt!) - Date.parse(ready.readyAt!);
     expect(lifetime).toBe(linkTtlMs);
     // The history holds ids and counts, never the archive's content.
-    const history = JSON.stringify((await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events);
+    const events = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+    const history = [JSON.stringify(events), ...decodedPayloads(events, stack.codec)].join('\n');
     const anyRecord = await providerRecords(stack.db).findOne({ accountId: person.accountId });
     const content = await recordContent(stack.deps.accountKeys, anyRecord!);
     expect(history).not.toContain(String(content.name ?? content.full_name ?? 'never-there'));

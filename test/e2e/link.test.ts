@@ -61,7 +61,7 @@ async function historiesAndLog(workflowIds: string[]): Promise<string[]> {
   const haystacks: string[] = [...stack.apiLog];
   for (const id of workflowIds) {
     const history = await stack.temporal.workflow.getHandle(id).fetchHistory();
-    haystacks.push(...decodedPayloads(history), JSON.stringify(history));
+    haystacks.push(...decodedPayloads(history, stack.codec), JSON.stringify(history));
   }
   return haystacks;
 }

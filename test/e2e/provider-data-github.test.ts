@@ -59,7 +59,7 @@ describe('GitHub data through its REST API', () => {
 
     // The checkpoint's next-page URLs are sealed in the history; no token and no record content is in it.
     const history = await stack.temporal.workflow.getHandle(`sync/${person.accountId}/github`).fetchHistory();
-    const payloads = [...decodedPayloads(history), JSON.stringify(history)];
+    const payloads = [...decodedPayloads(history, stack.codec), JSON.stringify(history)];
     const tokens = await providerTokens(stack.db).findOne({ accountId: person.accountId, provider: 'github' });
     const accessToken = await openProviderToken(
       stack.deps.accountKeys,

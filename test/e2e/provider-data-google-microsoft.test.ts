@@ -80,7 +80,7 @@ for (const c of cases) {
 
       // The checkpoint's next-page URLs are sealed in the history; no token and no record content is in it.
       const history = await stack.temporal.workflow.getHandle(`sync/${person.accountId}/${c.provider}`).fetchHistory();
-      const payloads = [...decodedPayloads(history), JSON.stringify(history)];
+      const payloads = [...decodedPayloads(history, stack.codec), JSON.stringify(history)];
       const tokens = await providerTokens(stack.db).findOne({ accountId: person.accountId, provider: c.provider });
       const accessToken = await openProviderToken(
         stack.deps.accountKeys,

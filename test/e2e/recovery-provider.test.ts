@@ -436,7 +436,7 @@ describe('provider_reauth', () => {
       const handle = stack.temporal.workflow.getHandle(`recovery/${id}`);
       await handle.result();
       const history = await handle.fetchHistory();
-      const decoded = decodedPayloads(history);
+      const decoded = decodedPayloads(history, stack.codec);
       expect(decoded.some((d) => d.includes(id))).toBe(true); // the scan does read payloads
       haystacks.push(JSON.stringify(history), ...decoded);
       for (const e of history.events ?? [])

@@ -745,7 +745,7 @@ describe('secrets', () => {
     const haystacks: string[] = [...stack.apiLog];
     for (const id of recoveryIds) {
       const history = await stack.temporal.workflow.getHandle(`recovery/${id}`).fetchHistory();
-      const decoded = decodedPayloads(history);
+      const decoded = decodedPayloads(history, stack.codec);
       expect(decoded.some((d) => d.includes(id))).toBe(true); // the scan does read payloads
       haystacks.push(JSON.stringify(history), ...decoded);
     }

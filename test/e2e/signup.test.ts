@@ -256,7 +256,7 @@ describe('secrets', () => {
     expect(JSON.stringify(welcome)).toContain(names.givenName);
 
     const history = await stack.temporal.workflow.getHandle(body.workflowId).fetchHistory();
-    const decoded = decodedPayloads(history);
+    const decoded = decodedPayloads(history, stack.codec);
     // The scan reads the payloads: the subject (an id, kept) is there, the sealed details too.
     expect(decoded.some((d) => d.includes(subject))).toBe(true);
     expect(decoded.some((d) => d.includes('acct:1:'))).toBe(true);
@@ -280,7 +280,7 @@ describe('secrets', () => {
 
     const history = await stack.temporal.workflow.getHandle(body.workflowId).fetchHistory();
     // Payloads are base64 JSON: decode every one so a secret cannot hide in an encoding.
-    const decoded = decodedPayloads(history);
+    const decoded = decodedPayloads(history, stack.codec);
     const haystacks = [JSON.stringify(history), ...decoded, ...stack.apiLog];
     expect(decoded.some((d) => d.includes(subject))).toBe(true); // the scan does see payload contents
     const signatureHex = signature.split('v1=')[1]!;

@@ -346,7 +346,7 @@ describe('no secret, signature or payload outside the request', () => {
       }, `the ${provider} sync runs in visibility`);
       for (const run of runs) {
         const history = await stack.temporal.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-        const text = [JSON.stringify(history), ...decodedPayloads(history)].join('\n');
+        const text = [JSON.stringify(history), ...decodedPayloads(history, stack.codec)].join('\n');
         for (const secret of allSecrets()) expect(text).not.toContain(secret);
         expect(text).not.toContain(payloadMarker);
         expect(text).not.toMatch(/sha256=[0-9a-f]{64}|v0=[0-9a-f]{64}/);

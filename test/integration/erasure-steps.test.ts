@@ -273,7 +273,9 @@ describe('erasure steps', () => {
     expect(left).toEqual([workflowIds.erasure(p.accountId), workflowIds.erasurePurge(p.accountId)].sort());
     for (const id of left) {
       const history = JSON.stringify(await stack.temporal.workflow.getHandle(id).fetchHistory());
-      const payloads = decodedPayloads(await stack.temporal.workflow.getHandle(id).fetchHistory()).join('\n');
+      const payloads = decodedPayloads(await stack.temporal.workflow.getHandle(id).fetchHistory(), stack.codec).join(
+        '\n',
+      );
       for (const needle of identifiers) {
         expect(history).not.toContain(needle);
         expect(payloads).not.toContain(needle);

@@ -12,6 +12,8 @@ import type { EmbeddedIssuer } from '../../api/auth/embedded-issuer.js';
 import { serveApi } from '../../api/server.js';
 import { loadConfig, type CraConfig } from '../../domain/config.js';
 import { buildWorkerDependencies, type WorkerDependencies } from '../../workers/dependencies.js';
+import { dataConverterWith } from '../../activities/connections/temporal.js';
+import { PayloadEncryptionCodec } from '../../activities/secrets/payload-codec.js';
 import { buildTestApi, startedInBeforeAll, testEnv } from './stack.js';
 
 export interface TestApp {
@@ -37,9 +39,13 @@ export async function appWithoutServer(opts: { env?: Record<string, string> } = 
   const config = loadConfig(env);
   const mongo = await new MongoClient(config.mongo.uri).connect();
   const db = mongo.db(config.mongo.db);
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const deps = await buildWorkerDependencies(config, db);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterWith(await PayloadEncryptionCodec.create(deps.vault)),
+  });
   const { app, issuer, apiLog } = await buildTestApi({ config, dataDir, db, temporal, deps });
   return {
     app,

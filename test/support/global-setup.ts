@@ -9,7 +9,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { freePort, startMongo, startTemporal, type RunningService } from '../../deploy/local/services.js';
 import { ensureTools } from '../../deploy/local/tools.js';
-import { workflowsPath } from '../../workers/workers.js';
+import { workflowBundleOptions } from '../../workers/workers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,7 +44,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
       mongoUri = mongo.uri;
     }
     const bundle = await bundleWorkflowCode({
-      workflowsPath,
+      ...workflowBundleOptions,
       logger: { info() {}, warn: log, error: log, debug() {}, trace() {}, log() {} },
     });
     const bundlePath = join(work, 'workflow-bundle.js');

@@ -22,6 +22,8 @@ import { loadConfig, type CraConfig } from '../../domain/config.js';
 import { redactedLogPaths } from '../../domain/redaction.js';
 import { buildWorkerDependencies, type WorkerDependencies } from '../../workers/dependencies.js';
 import { createWorkers } from '../../workers/workers.js';
+import { dataConverterWith } from '../../activities/connections/temporal.js';
+import { PayloadEncryptionCodec } from '../../activities/secrets/payload-codec.js';
 import { registerSandboxClients } from '../../deploy/sandbox/register.js';
 import { defaultSandboxClients } from '../../deploy/sandbox/default-clients.js';
 import {
@@ -40,6 +42,8 @@ export interface TestStack {
   issuer: EmbeddedIssuer;
   db: Db;
   temporal: Client;
+  /** The payload codec every client and worker of the stack uses (decode histories with it). */
+  codec: PayloadEncryptionCodec;
   deps: WorkerDependencies;
   /** The sandbox OAuth provider, when asked for. */
   sandbox?: SandboxProvider;
@@ -152,10 +156,16 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const config = loadConfig(env);
   const mongo = await new MongoClient(config.mongo.uri).connect();
   const db = mongo.db(config.mongo.db);
-  const temporalConnection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
-  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const deps = await buildWorkerDependencies(config, db);
+  // The same payload keys as the API's and the workers' (one keyring under the stack's data folder).
+  const codec = await PayloadEncryptionCodec.create(deps.vault);
+  const temporalConnection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({
+    connection: temporalConnection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterWith(codec),
+  });
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   if (sandbox) await registerSandboxClients(deps.vault, defaultSandboxClients(config.publicUrl, providerIds));
 
   const { app, issuer, apiLog } = await buildTestApi({ config, dataDir, db, temporal, deps });
@@ -173,6 +183,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     issuer,
     db,
     temporal,
+    codec,
     deps,
     apiLog,
     ...(sandbox ? { sandbox } : {}),
@@ -182,6 +193,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
         config,
         connection: nativeConnection,
         deps,
+        codec,
         workflowBundle: { codePath: inject('workflowBundlePath') },
       });
       running = Promise.all(workers.map((w) => w.run()));

@@ -3,6 +3,9 @@
  * way an operator would, a database of its own, and the real workers on demand.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import type { WorkerOptions } from '@temporalio/worker';
@@ -12,10 +15,15 @@ import { loadConfig } from '../../domain/config.js';
 import { searchAttributeRegistrations } from '../../temporal.config.js';
 import { buildWorkerDependencies } from '../../workers/dependencies.js';
 import { createWorkers } from '../../workers/workers.js';
+import { dataConverterWith } from '../../activities/connections/temporal.js';
+import { KeyringVault } from '../../activities/secrets/keyring-vault.js';
+import { PayloadEncryptionCodec } from '../../activities/secrets/payload-codec.js';
 
 export interface TimeSkipping {
   env: TestWorkflowEnvironment;
   db: Db;
+  /** The payload codec of the test client and the workers (decode histories with it). */
+  codec: PayloadEncryptionCodec;
   /**
    * Run `fn` while the CRA workers (on `<prefix>` task queues) poll; they stop when it returns. `configEnv` adds
    * to the workers' environment (e.g. `TEMPORAL_ADDRESS` of the dev server for activities that need schedules).
@@ -30,8 +38,12 @@ export interface TimeSkipping {
 }
 
 export async function startTimeSkipping(): Promise<TimeSkipping> {
+  // Payloads are encrypted as in production: the test client and the workers share one keyring.
+  const dataDir = mkdtempSync(join(tmpdir(), 'cra-ts-'));
+  const codec = await PayloadEncryptionCodec.create(await KeyringVault.open({ dataDir }));
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
+    client: { dataConverter: dataConverterWith(codec) },
   });
   // The Java test server starts without CRA's search attributes.
   await env.connection.operatorService.addSearchAttributes({
@@ -50,13 +62,20 @@ export async function startTimeSkipping(): Promise<TimeSkipping> {
   return {
     env,
     db,
+    codec,
     async withWorkers(prefix, fn, overrides, configEnv) {
-      const config = loadConfig({ TEMPORAL_TASK_QUEUE_PREFIX: prefix, WORKER_SHUTDOWN_GRACE: '1s', ...configEnv });
+      const config = loadConfig({
+        TEMPORAL_TASK_QUEUE_PREFIX: prefix,
+        WORKER_SHUTDOWN_GRACE: '1s',
+        CRA_DATA_DIR: dataDir,
+        ...configEnv,
+      });
       const deps = await buildWorkerDependencies(config, db);
       const [accounts, ...others] = await createWorkers({
         config,
         connection: env.nativeConnection,
         deps,
+        codec,
         workflowBundle: { codePath: inject('workflowBundlePath') },
         ...(overrides ? { overrides } : {}),
       });
@@ -74,6 +93,7 @@ export async function startTimeSkipping(): Promise<TimeSkipping> {
       await db.dropDatabase().catch(() => undefined);
       await mongo.close();
       await env.teardown();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

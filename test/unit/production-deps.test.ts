@@ -24,6 +24,8 @@ const entryPoints = [
   'deploy/cli/origin-verify.ts',
   'deploy/cli/erasure-verify.ts',
   'deploy/cli/outbox.ts',
+  'deploy/cli/codec-rotate.ts',
+  'workflows/failure-converter.ts',
 ];
 /** They `import()` dev-only packages only when the embedded directory is in use (never with Auth0, never in production). */
 const embeddedIdentityOnly = ['api/auth/embedded-oidc/provider.ts', 'api/auth/embedded-oidc/accounts.ts'];

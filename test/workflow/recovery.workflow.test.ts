@@ -147,7 +147,7 @@ async function activityTimes(handle: WorkflowHandle<RecoveryWorkflow>): Promise<
 /** The history as text, every payload decoded, so nothing can hide in an encoding. */
 async function historyText(handle: WorkflowHandle<RecoveryWorkflow>): Promise<string> {
   const history = await handle.fetchHistory();
-  const decoded = decodedPayloads(history);
+  const decoded = decodedPayloads(history, ts.codec);
   return [JSON.stringify(history), ...decoded].join('\n');
 }
 
