@@ -19,7 +19,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/workflow/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: [
+            'test/workflow/**/*.test.ts',
+            'test/integration/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/attacks/**/*.test.ts',
+          ],
           // Starts (or installs, then starts) the Temporal dev server and a MongoDB-compatible server once per run.
           globalSetup: ['test/support/global-setup.ts'],
           // Two cores: files that each run a worker would only fight over them.

@@ -14,6 +14,8 @@ export const collections = {
   recoveryEnrolments: 'recovery_enrolments',
   agents: 'agents',
   agentSignatureReplays: 'agent_signature_replays',
+  /** Post-registration hook signatures already accepted (a digest of `<t>.<body>`, kept past the 300 s window). */
+  hookSignatureReplays: 'hook_signature_replays',
   browserSessions: 'browser_sessions',
   oidcRecords: 'oidc_records',
   signinTransactions: 'signin_transactions',

@@ -29,16 +29,18 @@ export function keyResolver(jwks: BearerOptions['jwks']): JWTVerifyGetKey {
     : createLocalJWKSet({ keys: jwks.keys });
 }
 
-/** RFC 6750 §3: the challenge a client gets with a 401. */
-function challenge(error?: string, description?: string): string {
+/** RFC 6750 §3: the challenge a client gets with a 401 (no `error_description`: it would say which check failed). */
+function challenge(error?: string): string {
   const parts = ['realm="cra"'];
   if (error) parts.push(`error="${error}"`);
-  // Header values are bytes: keep the description to printable ASCII (RFC 6750 §3 allows no more).
-  if (description) parts.push(`error_description="${description.replaceAll('"', "'").replace(/[^\x20-\x7e]/g, '?')}"`);
   return `Bearer ${parts.join(', ')}`;
 }
 
-/** Why a token was refused, in words safe to send back (never the token itself). */
+/** What every refused token is told, whichever check failed (RFC 6750 §3.1 `invalid_token`). */
+export const refusedDetail =
+  'The access token was refused: it is malformed, expired, not yet valid, revoked, or not issued for this API. Get a new one.';
+
+/** Why a token was refused, for the log (never the token itself, never sent back). */
 function reason(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'the token has expired';
   if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'in_the_future')
@@ -136,9 +138,10 @@ export function bearerAuth(opts: BearerOptions): MiddlewareHandler<ApiEnv> {
           'retry-after': '5',
         });
       }
-      const why = reason(err);
-      return respondProblem(c, 'unauthenticated', `The access token was refused: ${why}.`, {
-        'www-authenticate': challenge('invalid_token', why),
+      // One answer for every refusal, so a forger learns nothing of which check failed; the log says which.
+      c.get('deps').log.info({ reason: reason(err), path: c.req.path }, 'access token refused');
+      return respondProblem(c, 'unauthenticated', refusedDetail, {
+        'www-authenticate': challenge('invalid_token'),
       });
     }
     return next();

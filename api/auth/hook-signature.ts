@@ -22,6 +22,16 @@ export function signatureHeaderValue(
   return `t=${timestamp},v1=${signPayload(secret, timestamp, rawBody)}`;
 }
 
+/** The header's `t=<unix seconds>` (the last one, as `verifySignature` reads it), if it has one. */
+export function signedTimestamp(header: string): number | undefined {
+  let timestamp: number | undefined;
+  for (const part of header.split(',')) {
+    const [key, value] = part.trim().split('=', 2);
+    if (key === 't' && value && /^\d{1,12}$/.test(value)) timestamp = Number(value);
+  }
+  return timestamp;
+}
+
 export function verifySignature(
   header: string | undefined,
   rawBody: string,
@@ -29,12 +39,11 @@ export function verifySignature(
   nowSeconds = Math.floor(Date.now() / 1000),
 ): SignatureCheck {
   if (!header) return { ok: false, reason: `the ${signatureHeader} header is missing` };
-  let timestamp: number | undefined;
+  const timestamp = signedTimestamp(header);
   const candidates: Buffer[] = [];
   for (const part of header.split(',')) {
     const [key, value] = part.trim().split('=', 2);
-    if (key === 't' && value && /^\d{1,12}$/.test(value)) timestamp = Number(value);
-    else if (key === 'v1' && value && /^[0-9a-f]{64}$/i.test(value)) candidates.push(Buffer.from(value, 'hex'));
+    if (key === 'v1' && value && /^[0-9a-f]{64}$/i.test(value)) candidates.push(Buffer.from(value, 'hex'));
   }
   if (timestamp === undefined || candidates.length === 0)
     return { ok: false, reason: `the ${signatureHeader} header is not of the form t=<unix>,v1=<hex>` };

@@ -6,7 +6,8 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { consentSchema } from '../../domain/account-center.js';
 import { personNameOrBlank } from '../../domain/names.js';
-import { signatureHeader, verifySignature } from '../auth/hook-signature.js';
+import { claimHookSignature, releaseHookSignature } from '../auth/hook-replays.js';
+import { signatureHeader, signedTimestamp, verifySignature } from '../auth/hook-signature.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiEnv } from '../context.js';
 import { startSignup } from '../processes/signup.js';
@@ -39,13 +40,26 @@ const signed: MiddlewareHandler<ApiEnv> = async (c, next) => {
       'not-configured',
       'The post-registration hook is off: set SIGNUP_HOOK_SECRETS to enable it.',
     );
-  const check = verifySignature(c.req.header(signatureHeader), await c.req.text(), secrets);
-  if (!check.ok) {
-    return respondProblem(c, 'invalid-signature', `The request was refused: ${check.reason}.`, {
+  const header = c.req.header(signatureHeader);
+  const body = await c.req.text();
+  const check = verifySignature(header, body, secrets);
+  const refuse = (reason: string) =>
+    respondProblem(c, 'invalid-signature', `The request was refused: ${reason}.`, {
       'www-authenticate': `${signatureHeader} realm="cra-hooks"`,
     });
+  if (!check.ok) return refuse(check.reason);
+  // Within the tolerance a captured request would pass again: each signed request counts once.
+  const { db } = c.get('deps');
+  const timestamp = signedTimestamp(header!)!;
+  if (!(await claimHookSignature(db, timestamp, body)))
+    return refuse('this signed request was accepted before (replay)');
+  let handled = false;
+  try {
+    await next();
+    handled = c.res.status < 300;
+  } finally {
+    if (!handled) await releaseHookSignature(db, timestamp, body);
   }
-  return next();
 };
 
 const route = secured(auth.hookSignature(signed), {

@@ -5,7 +5,7 @@
  * through the sync's one starter. A refused delivery is audited (`webhook.rejected`: provider and reason).
  * CodeRabbit publishes no webhook format, so it has no route (docs/webhooks.md).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { AuditLog } from '../../activities/audit/audit-log.js';
@@ -274,10 +274,21 @@ type Outcome =
 async function handleDelivery(
   deps: ApiDeps,
   provider: WebhookProvider,
-  delivery: { deliveryId: string; event: string; relevant: boolean; accountIds: string[] },
+  delivery: {
+    deliveryId: string;
+    event: string;
+    relevant: boolean;
+    accountIds: string[];
+    /** When the delivery id is not signed (GitHub's): `body:<sha256>` of the signed body, also remembered once (no delivery id holds a colon). */
+    bodyKey?: string;
+  },
 ): Promise<Outcome> {
-  const { deliveryId } = delivery;
-  if (!(await claimDelivery(deps.db, provider, deliveryId))) {
+  const { deliveryId, bodyKey } = delivery;
+  const keys = bodyKey ? [deliveryId, bodyKey] : [deliveryId];
+  if (
+    !(await claimDelivery(deps.db, provider, deliveryId)) ||
+    (bodyKey && !(await claimDelivery(deps.db, provider, bodyKey)))
+  ) {
     await auditRejected(deps, provider, 'replay', deliveryId);
     return { kind: 'duplicate', deliveryId };
   }
@@ -308,7 +319,7 @@ async function handleDelivery(
     if (syncs === 0) return { kind: 'ignored', deliveryId, ignored: `the sync is refused (${refused.join(', ')})` };
     return { kind: 'accepted', deliveryId, syncs };
   } catch (err) {
-    await releaseDelivery(deps.db, provider, deliveryId);
+    for (const key of keys) await releaseDelivery(deps.db, provider, key);
     throw err;
   }
 }
@@ -338,6 +349,10 @@ export const webhookRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       event,
       relevant: githubSyncEvents.has(event),
       accountIds: githubAccountIds(payload),
+      // The signature covers the body only: a captured body under a fresh delivery id is the same delivery.
+      bodyKey: `body:${createHash('sha256')
+        .update(await rawBodyOf(c))
+        .digest('hex')}`,
     });
     return answer(c, outcome);
   })

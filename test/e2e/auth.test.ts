@@ -19,6 +19,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refusedDetail } from '../../api/auth/bearer.js';
 import { collections } from '../../domain/collections.js';
 import { listen, useAppWithoutServer } from '../support/app.js';
 import { call, tokenFor, type JsonResponse } from '../support/stack.js';
@@ -82,6 +83,12 @@ function send(route: (typeof guarded)[number], headers: Record<string, string>):
   return call(stack, route.method, route.path, { headers, ...('json' in route ? { json: route.json } : {}) });
 }
 
+/** Why the last token was refused, as the API logged it (the answer itself names no check). */
+function lastRefusalReason(): string | undefined {
+  const lines = stack.apiLog.map((l) => JSON.parse(l) as { msg?: string; reason?: string });
+  return lines.filter((l) => l.msg === 'access token refused').at(-1)?.reason;
+}
+
 /** A 401 problem with a Bearer challenge, that does not repeat `secret` anywhere. */
 function expectRefused(res: JsonResponse, secret?: string, error?: 'invalid_token') {
   expect(res.status).toBe(401);
@@ -94,7 +101,10 @@ function expectRefused(res: JsonResponse, secret?: string, error?: 'invalid_toke
   });
   const challenge = res.headers.get('www-authenticate');
   expect(challenge).toMatch(/^Bearer realm="cra"/);
-  if (error) expect(challenge).toContain(`error="${error}"`);
+  if (error) {
+    expect(challenge).toBe(`Bearer realm="cra", error="${error}"`);
+    expect(res.body).toMatchObject({ detail: refusedDetail });
+  }
   if (secret) {
     const everything = JSON.stringify(res.body) + JSON.stringify([...res.headers.entries()]);
     expect(everything).not.toContain(secret);
@@ -134,15 +144,15 @@ describe.each(guarded)('$method $path refuses', (route) => {
     const token = 'not-a-jwt-at-all-0123456789abcdefghijklmnopqrstuvwxyz';
     const res = await send(route, { authorization: `Bearer ${token}` });
     expectRefused(res, token, 'invalid_token');
-    expect(res.body).toMatchObject({ detail: expect.stringContaining('malformed') });
+    expect(lastRefusalReason()).toContain('malformed');
   });
 
   it('an expired token', async () => {
     const token = await craft({ sub: sub('expired'), iat: now() - 7200, exp: now() - 3600 });
     const res = await send(route, { authorization: `Bearer ${token}` });
     expectRefused(res, token, 'invalid_token');
-    expect(res.body).toMatchObject({ detail: expect.stringContaining('expired') });
-    expect(res.headers.get('www-authenticate')).toContain('error_description="the token has expired"');
+    expect(lastRefusalReason()).toContain('expired');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="cra", error="invalid_token"');
   });
 
   it('a token expired by more than the leeway', async () => {
@@ -158,21 +168,21 @@ describe.each(guarded)('$method $path refuses', (route) => {
     const token = await craft({ sub: sub('not-yet'), nbf: now() + 300 });
     const res = await send(route, { authorization: `Bearer ${token}` });
     expectRefused(res, token, 'invalid_token');
-    expect(res.body).toMatchObject({ detail: expect.stringContaining('"nbf"') });
+    expect(lastRefusalReason()).toContain('"nbf"');
   });
 
   it('a token for another audience', async () => {
     const token = await craft({ sub: sub('wrong-aud'), aud: 'https://other-api.example.com' });
     const res = await send(route, { authorization: `Bearer ${token}` });
     expectRefused(res, token, 'invalid_token');
-    expect(res.body).toMatchObject({ detail: expect.stringContaining('"aud"') });
+    expect(lastRefusalReason()).toContain('"aud"');
   });
 
   it('a token from another issuer', async () => {
     const token = await craft({ sub: sub('wrong-iss'), iss: 'https://evil.example.com/' });
     const res = await send(route, { authorization: `Bearer ${token}` });
     expectRefused(res, token, 'invalid_token');
-    expect(res.body).toMatchObject({ detail: expect.stringContaining('"iss"') });
+    expect(lastRefusalReason()).toContain('"iss"');
   });
 
   it('an unsigned token (alg: none)', async () => {
@@ -187,7 +197,7 @@ describe.each(guarded)('$method $path refuses', (route) => {
     expect(token.endsWith('.')).toBe(true);
     const res = await send(route, { authorization: `Bearer ${token}` });
     expectRefused(res, token, 'invalid_token');
-    expect(res.body).toMatchObject({ detail: expect.stringContaining('RS256') });
+    expect(lastRefusalReason()).toContain('RS256');
     // The same, claiming the issuer's kid.
     const withKid = `${b64url({ alg: 'none', typ: 'JWT', kid: issuerJwk.kid })}.${token.split('.')[1]}.`;
     expectRefused(await send(route, { authorization: `Bearer ${withKid}` }), withKid, 'invalid_token');
@@ -211,7 +221,7 @@ describe.each(guarded)('$method $path refuses', (route) => {
         .sign(new TextEncoder().encode(secret));
       const res = await send(route, { authorization: `Bearer ${token}` });
       expectRefused(res, token, 'invalid_token');
-      expect(res.body).toMatchObject({ detail: expect.stringContaining('RS256') });
+      expect(lastRefusalReason()).toContain('RS256');
     }
   });
 
@@ -219,7 +229,7 @@ describe.each(guarded)('$method $path refuses', (route) => {
     const token = await craft({ sub: sub('unknown-kid') }, { key: otherKey, kid: 'someone-elses-key' });
     const res = await send(route, { authorization: `Bearer ${token}` });
     expectRefused(res, token, 'invalid_token');
-    expect(res.body).toMatchObject({ detail: expect.stringContaining('unknown key') });
+    expect(lastRefusalReason()).toContain('unknown key');
   });
 
   it('a token signed by another key that claims the issuer kid, or no kid', async () => {
@@ -239,7 +249,7 @@ describe.each(guarded)('$method $path refuses', (route) => {
       const forged = `${head}.${body}.${flipped.toString('base64url')}`;
       const res = await send(route, { authorization: `Bearer ${forged}` });
       expectRefused(res, forged, 'invalid_token');
-      expect(res.body).toMatchObject({ detail: expect.stringContaining('signature') });
+      expect(lastRefusalReason()).toContain('signature');
     }
     // A valid signature over other claims.
     const other = (await craft({ sub: sub('someone-else'), permissions: ['support:read'] })).split('.')[1];
@@ -251,7 +261,7 @@ describe.each(guarded)('$method $path refuses', (route) => {
     const token = await craft({ sub: undefined });
     const res = await send(route, { authorization: `Bearer ${token}` });
     expectRefused(res, token, 'invalid_token');
-    expect(res.body).toMatchObject({ detail: expect.stringContaining('"sub"') });
+    expect(lastRefusalReason()).toContain('"sub"');
   });
 
   it('a token with an empty subject', async () => {
@@ -259,7 +269,7 @@ describe.each(guarded)('$method $path refuses', (route) => {
       const token = await craft({ sub });
       const res = await send(route, { authorization: `Bearer ${token}` });
       expectRefused(res, token, 'invalid_token');
-      expect(res.body).toMatchObject({ detail: expect.stringContaining('"sub"') });
+      expect(lastRefusalReason()).toContain('"sub"');
     }
   });
 
