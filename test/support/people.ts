@@ -16,19 +16,37 @@ export interface OutboxNotice {
   subject: string;
   body: string;
   queuedAt: string;
+  accountId?: string;
+  channel?: string;
+  data?: Record<string, string | number | boolean>;
 }
 
-/** The newest notice to an address, as `npm run outbox` shows it. */
-export async function newestNotice(stack: TestStack, to: string, template: string): Promise<OutboxNotice> {
-  return eventually(async () => {
-    const [notice] = await stack.db
-      .collection<OutboxNotice>(collections.outbox)
-      .find({ to, template })
-      .sort({ queuedAt: -1 })
-      .limit(1)
-      .toArray();
-    return notice;
-  }, `a ${template} notice to ${to}`);
+/** What reads the outbox: the database and the keys that open its notices (a test stack, the time-skipping one). */
+export type OutboxReader = Pick<TestStack, 'db'> & { deps: Pick<TestStack['deps'], 'accountKeys'> };
+
+/** Which notices: to an address, of a template, of an account (any combination). */
+export interface NoticeFilter {
+  to?: string;
+  template?: string;
+  accountId?: string;
+}
+
+/** The notices queued so far, newest first, as `npm run outbox` shows them: the tests' one reader of the outbox. */
+export async function noticesTo(stack: OutboxReader, filter: NoticeFilter): Promise<OutboxNotice[]> {
+  return stack.db
+    .collection<OutboxNotice>(collections.outbox)
+    .find({
+      ...(filter.to ? { to: filter.to } : {}),
+      ...(filter.template ? { template: filter.template } : {}),
+      ...(filter.accountId ? { accountId: filter.accountId } : {}),
+    })
+    .sort({ queuedAt: -1 })
+    .toArray();
+}
+
+/** The newest notice to an address, as `npm run outbox` shows it (waits for it). */
+export async function newestNotice(stack: OutboxReader, to: string, template: string): Promise<OutboxNotice> {
+  return eventually(async () => (await noticesTo(stack, { to, template }))[0], `a ${template} notice to ${to}`);
 }
 
 export const linkIn = (body: string) => body.match(/https?:\/\/\S+/)?.[0] ?? '';
