@@ -8,7 +8,7 @@ import { accountNoticeTemplates } from './accounts/notice-templates.js';
 import { disconnectNoticeTemplates } from './disconnect/notice-templates.js';
 import { erasureNoticeTemplates } from './erasure/notice-templates.js';
 import { signInNoticeTemplates } from './identity/notice-templates.js';
-import { OutboxNotifier } from './notify/outbox-notifier.js';
+import { OutboxNotifier, type OutboxKeys } from './notify/outbox-notifier.js';
 import { combineNoticeTemplates } from './notify/templates.js';
 import { providerNoticeTemplates } from './providers/notice-templates.js';
 import { recordNoticeTemplates } from './records/notice-templates.js';
@@ -24,7 +24,17 @@ export const noticeTemplates = combineNoticeTemplates(
   erasureNoticeTemplates,
 );
 
+export interface NotifierDeps {
+  /** The account data keys (over the SecretVault) that seal what the outbox stores. */
+  accountKeys: OutboxKeys;
+  now?: () => Date;
+}
+
 /** The installation's notifier: the outbox, with every feature's notices. */
-export function buildNotifier(db: Db, now?: () => Date): OutboxNotifier {
-  return new OutboxNotifier(db, { templates: noticeTemplates, ...(now ? { now } : {}) });
+export function buildNotifier(db: Db, deps: NotifierDeps): OutboxNotifier {
+  return new OutboxNotifier(db, {
+    templates: noticeTemplates,
+    accountKeys: deps.accountKeys,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
 }

@@ -7,6 +7,7 @@ import { MongoClient } from 'mongodb';
 import { ConfigError, loadConfig } from '../domain/config.js';
 import { createLogger } from '../domain/logging.js';
 import { buildNotifier } from '../activities/notices.js';
+import { AccountKeys } from '../activities/secrets/account-keys.js';
 import { buildSecretVault, loggedVaultEvents } from '../activities/secrets/build.js';
 import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
 import { temporalClientOptions } from '../activities/connections/temporal.js';
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
     ...(config.vault ? { vault: config.vault } : {}),
     events: loggedVaultEvents(log),
   });
-  const notifier = buildNotifier(db);
+  // A short key cache, as the API's own (`api/adapters.ts`): an erased account's key stops sealing soon after.
+  const notifier = buildNotifier(db, { accountKeys: new AccountKeys(vault, { ttlMs: 30_000 }) });
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
   const app = createApp({
     config,

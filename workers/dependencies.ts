@@ -53,12 +53,13 @@ export async function buildWorkerDependencies(
     ...(config.vault ? { vault: config.vault } : {}),
     ...(opts.vaultEvents ? { events: opts.vaultEvents } : {}),
   });
+  const accountKeys = new AccountKeys(vault);
   return {
     db,
     vault,
-    accountKeys: new AccountKeys(vault),
+    accountKeys,
     directory: buildDirectory(config, db),
-    notifier: buildNotifier(db),
+    notifier: buildNotifier(db, { accountKeys }),
     auditLog,
   };
 }

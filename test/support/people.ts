@@ -8,41 +8,10 @@ import { changeStaffRole } from '../../api/auth/embedded-oidc/staff-roles.js';
 import { collections } from '../../domain/collections.js';
 import { staffRoles, type StaffRole } from '../../domain/roles.js';
 import { workflowIds } from '../../domain/ids.js';
+import { noticesTo, type OutboxNotice, type OutboxReader } from './outbox.js';
 import { call, eventually, tokenFor, type TestStack } from './stack.js';
 
-export interface OutboxNotice {
-  to: string;
-  template: string;
-  subject: string;
-  body: string;
-  queuedAt: string;
-  accountId?: string;
-  channel?: string;
-  data?: Record<string, string | number | boolean>;
-}
-
-/** What reads the outbox: the database and the keys that open its notices (a test stack, the time-skipping one). */
-export type OutboxReader = Pick<TestStack, 'db'> & { deps: Pick<TestStack['deps'], 'accountKeys'> };
-
-/** Which notices: to an address, of a template, of an account (any combination). */
-export interface NoticeFilter {
-  to?: string;
-  template?: string;
-  accountId?: string;
-}
-
-/** The notices queued so far, newest first, as `npm run outbox` shows them: the tests' one reader of the outbox. */
-export async function noticesTo(stack: OutboxReader, filter: NoticeFilter): Promise<OutboxNotice[]> {
-  return stack.db
-    .collection<OutboxNotice>(collections.outbox)
-    .find({
-      ...(filter.to ? { to: filter.to } : {}),
-      ...(filter.template ? { template: filter.template } : {}),
-      ...(filter.accountId ? { accountId: filter.accountId } : {}),
-    })
-    .sort({ queuedAt: -1 })
-    .toArray();
-}
+export { noticesTo, type NoticeFilter, type OutboxNotice, type OutboxReader } from './outbox.js';
 
 /** The newest notice to an address, as `npm run outbox` shows it (waits for it). */
 export async function newestNotice(stack: OutboxReader, to: string, template: string): Promise<OutboxNotice> {
