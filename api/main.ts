@@ -44,7 +44,10 @@ async function main(): Promise<void> {
     events: loggedVaultEvents(log),
   });
   // A short key cache, as the API's own (`api/adapters.ts`): an erased account's key stops sealing soon after.
-  const notifier = buildNotifier(db, { accountKeys: new AccountKeys(vault, { ttlMs: 30_000 }) });
+  const notifier = buildNotifier(db, {
+    accountKeys: new AccountKeys(vault, { ttlMs: 30_000 }),
+    config: config.notifier,
+  });
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
   const app = createApp({
     config,

@@ -472,6 +472,10 @@ export function createErasureActivities({
         // By the account id, and by the address's blind index (and the clear address of notices from before sealing).
         const byAddress = email ? (await noticesToAddressFilter(vault, email)).$or : [];
         await db.collection(collections.outbox).deleteMany({ $or: [{ accountId: input.accountId }, ...byAddress] });
+        // The SMTP notifier's delivery log names no content, but its entries are still the account's.
+        await db
+          .collection(collections.noticeDeliveries)
+          .deleteMany({ $or: [{ accountId: input.accountId }, ...byAddress.slice(0, 1)] });
         await linkAttempts(db).deleteMany({ accountId: input.accountId });
         await db.collection(linkUndoCollection).deleteMany({ accountId: input.accountId });
         await accounts.deleteOne({ _id: input.accountId });

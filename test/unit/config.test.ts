@@ -75,6 +75,7 @@ describe('loadConfig defaults', () => {
         erasureGracePeriod: '7 days',
         deletedAccountRetention: '612 days',
       },
+      notifier: { kind: 'outbox' },
     });
   });
 
@@ -212,8 +213,15 @@ describe('loadConfig and Auth0', () => {
       MONGODB_URI: 'mongodb://db-0.internal:27017,db-1.internal:27017/?replicaSet=rs0',
       VAULT_ADDR: 'https://vault.internal:8200',
       VAULT_TOKEN: 'hvs.test',
+      SMTP_URL: 'smtps://cra:relay-pw@smtp.internal:465',
     });
     expect(config.identity.kind).toBe('auth0');
+    // Production sends notices (the default there), from the public URL's host unless SMTP_FROM says otherwise.
+    expect(config.notifier).toEqual({
+      kind: 'smtp',
+      url: 'smtps://cra:relay-pw@smtp.internal:465',
+      from: 'CRA <no-reply@localhost>',
+    });
     expect(config.vault).toMatchObject({
       endpoint: 'https://vault.internal:8200',
       transitMount: 'transit',
@@ -496,8 +504,35 @@ describe('loadConfig: MongoDB TLS and replica set', () => {
     ).toEqual({ caFile: '/etc/cra/mongo-ca.pem', certKeyFile: '/etc/cra/mongo.pem' });
   });
 
+  it('sends notices by SMTP in production and refuses the outbox there; the outbox elsewhere unless asked', () => {
+    const production = {
+      ...auth0,
+      CRA_ENV: 'production',
+      MONGODB_URI: 'mongodb+srv://cluster0.example.net/',
+      VAULT_ADDR: 'https://vault:8200',
+      VAULT_TOKEN: 'hvs.x',
+    };
+    expect(lineFor(configError(production), 'SMTP_URL')).toContain('required to send notices');
+    const outbox = configError({ ...production, SMTP_URL: 'smtp://smtp.internal:587', CRA_NOTIFIER: 'outbox' });
+    expect(lineFor(outbox, 'CRA_NOTIFIER')).toContain('refused in production');
+    // A malformed relay URL is named, its credentials never echoed.
+    const bad = configError({ CRA_NOTIFIER: 'smtp', SMTP_URL: 'http://cra:relay-pw@smtp.internal' });
+    expect(lineFor(bad, 'SMTP_URL')).not.toContain('relay-pw');
+    expect(
+      loadConfig({ CRA_NOTIFIER: 'smtp', SMTP_URL: 'smtp://127.0.0.1:2525', SMTP_FROM: 'Support <help@cra.test>' })
+        .notifier,
+    ).toEqual({ kind: 'smtp', url: 'smtp://127.0.0.1:2525', from: 'Support <help@cra.test>' });
+    expect(loadConfig({}).notifier).toEqual({ kind: 'outbox' });
+  });
+
   it('wants a replica set in production, named by replicaSet= or an SRV URI', () => {
-    const production = { ...auth0, CRA_ENV: 'production', VAULT_ADDR: 'https://vault:8200', VAULT_TOKEN: 'hvs.x' };
+    const production = {
+      ...auth0,
+      CRA_ENV: 'production',
+      VAULT_ADDR: 'https://vault:8200',
+      VAULT_TOKEN: 'hvs.x',
+      SMTP_URL: 'smtp://smtp.internal:587',
+    };
     const err = configError({ ...production, MONGODB_URI: 'mongodb://user:pw@db.internal:27017/cra' });
     const line = lineFor(err, 'MONGODB_URI');
     expect(line).toContain('replica set');
