@@ -37,7 +37,7 @@ export function notifierOf(deps: ApiDeps): Notifier {
   if (deps.notifier) return deps.notifier;
   let notifier = notifiers.get(deps);
   if (!notifier) {
-    notifier = buildNotifier(deps.db);
+    notifier = buildNotifier(deps.db, { accountKeys: () => accountKeysOf(deps), config: deps.config.notifier });
     notifiers.set(deps, notifier);
   }
   return notifier;

@@ -7,6 +7,7 @@ import { MongoClient } from 'mongodb';
 import { ConfigError, loadConfig } from '../domain/config.js';
 import { createLogger } from '../domain/logging.js';
 import { buildNotifier } from '../activities/notices.js';
+import { AccountKeys } from '../activities/secrets/account-keys.js';
 import { buildSecretVault, loggedVaultEvents } from '../activities/secrets/build.js';
 import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
 import { dataConverterWith, temporalClientOptions } from '../activities/connections/temporal.js';
@@ -49,7 +50,11 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     dataConverter: dataConverterWith(codec),
   });
-  const notifier = buildNotifier(db);
+  // A short key cache, as the API's own (`api/adapters.ts`): an erased account's key stops sealing soon after.
+  const notifier = buildNotifier(db, {
+    accountKeys: new AccountKeys(vault, { ttlMs: 30_000 }),
+    config: config.notifier,
+  });
   const signIn = await buildSignIn({ config, db, notifier, ...(issuer ? { signingKey: issuer.signingJwk() } : {}) });
   const app = createApp({
     config,

@@ -3,6 +3,8 @@ export const collections = {
   accounts: 'accounts',
   identityUsers: 'identity_users',
   outbox: 'notification_outbox',
+  /** The SMTP notifier's delivery log: idempotency key, template, address's blind index, times, message id. */
+  noticeDeliveries: 'notification_deliveries',
   auditEvents: 'audit_events',
   linkAttempts: 'provider_link_attempts',
   providerTokens: 'provider_tokens',

@@ -74,6 +74,16 @@ export const configSchema = z
       .regex(/^[a-z0-9-]*$/, 'lower-case letters, digits and -')
       .default(''),
 
+    /** Where notices go: `outbox` (kept sealed, read with `npm run outbox`) or `smtp`; smtp in production. */
+    CRA_NOTIFIER: z.enum(['outbox', 'smtp']).optional(),
+    /** The mail relay: `smtp://[user:password@]host[:port]` (STARTTLS when offered) or `smtps://…` (TLS). */
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\/[^/?#\s]+/, 'smtp://[user:password@]host[:port] or smtps://…')
+      .optional(),
+    /** The sender of notices; absent: `no-reply@` the public URL's host. */
+    SMTP_FROM: z.string().regex(/@/, 'an address, e.g. CRA <no-reply@example.com>').optional(),
+
     MONGODB_URI: z
       .string()
       .regex(/^mongodb(\+srv)?:\/\//, 'a MongoDB connection string: mongodb://host:port')
@@ -305,6 +315,21 @@ export const configSchema = z
             "not in production (CRA_ENV=production): operators use the codec endpoint with their own token (permission 'histories:decode')",
         });
       }
+      // Notices: production sends them; the outbox (which keeps every code and link, sealed) is for development.
+      if (env.CRA_ENV === 'production' && env.CRA_NOTIFIER === 'outbox') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['CRA_NOTIFIER'],
+          message: 'outbox is refused in production (CRA_ENV=production): notices are sent, set SMTP_URL',
+        });
+      }
+      if ((env.CRA_NOTIFIER ?? (env.CRA_ENV === 'production' ? 'smtp' : 'outbox')) === 'smtp' && !env.SMTP_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SMTP_URL'],
+          message: 'required to send notices (CRA_NOTIFIER=smtp, the default in production)',
+        });
+      }
       if (env.CRA_ENV === 'production' && env.VAULT_ADDR === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -422,7 +447,11 @@ export interface CraConfig {
   };
   /** HashiCorp Vault; absent: the embedded keyring under the data folder. */
   vault?: VaultConfig;
+  /** Where notices go (`CRA_NOTIFIER`): the sealed outbox, or email through an SMTP relay (`SMTP_URL`, `SMTP_FROM`). */
+  notifier: NotifierConfig;
 }
+
+export type NotifierConfig = { kind: 'outbox' } | { kind: 'smtp'; url: string; from: string };
 
 /** Paths, not contents: `loadConfig` reads no file (see `activities/connections/files.ts`). */
 export interface TemporalTlsConfig {
@@ -504,7 +533,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         const got =
           typeof issue.path[0] === 'string' &&
           issue.path[0] in blanksRemoved &&
-          !/SECRET|TOKEN|API_KEY|ROLE_ID/.test(issue.path[0])
+          !/SECRET|TOKEN|API_KEY|ROLE_ID|SMTP_URL/.test(issue.path[0])
             ? ` (got "${blanksRemoved[issue.path[0]]!.replace(/\/\/[^/?#]*@/, '//[redacted]@')}")`
             : '';
         return `${name}: ${issue.message}${got}`;
@@ -599,6 +628,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       deletedAccountRetention: env.DELETED_ACCOUNT_RETENTION,
     },
     ...(env.SUPPORT_EMAIL ? { supportEmail: env.SUPPORT_EMAIL } : {}),
+    notifier:
+      (env.CRA_NOTIFIER ?? (env.CRA_ENV === 'production' ? 'smtp' : 'outbox')) === 'smtp'
+        ? { kind: 'smtp', url: env.SMTP_URL!, from: env.SMTP_FROM ?? `CRA <no-reply@${new URL(publicUrl).hostname}>` }
+        : { kind: 'outbox' },
     ...(env.VAULT_ADDR
       ? {
           vault: {

@@ -10,6 +10,7 @@ import type { IdentityDirectory } from '../activities/identity/port.js';
 import { buildNotifier } from '../activities/notices.js';
 import { ensureOutboxIndexes } from '../activities/notify/outbox-notifier.js';
 import type { Notifier } from '../activities/notify/port.js';
+import { ensureDeliveryLogIndexes } from '../activities/notify/smtp-notifier.js';
 import { ensureRecoveryIndexes } from '../activities/recovery/store.js';
 import { ensureProviderIndexes } from '../activities/providers/stores.js';
 import { ensureRecordIndexes } from '../activities/records/store.js';
@@ -42,6 +43,7 @@ export async function buildWorkerDependencies(
   await Promise.all([
     ensureAccountIndexes(db),
     ensureOutboxIndexes(db),
+    ensureDeliveryLogIndexes(db),
     auditLog.ensureIndexes(),
     ensureProviderIndexes(db),
     ensureRecoveryIndexes(db),
@@ -53,12 +55,13 @@ export async function buildWorkerDependencies(
     ...(config.vault ? { vault: config.vault } : {}),
     ...(opts.vaultEvents ? { events: opts.vaultEvents } : {}),
   });
+  const accountKeys = new AccountKeys(vault);
   return {
     db,
     vault,
-    accountKeys: new AccountKeys(vault),
+    accountKeys,
     directory: buildDirectory(config, db),
-    notifier: buildNotifier(db),
+    notifier: buildNotifier(db, { accountKeys, config: config.notifier }),
     auditLog,
   };
 }

@@ -20,6 +20,7 @@ import { providerIds } from '../../domain/providers.js';
 import { accountEmailOf, openAccountDocument } from '../accounts/personal-fields.js';
 import { accountsCollection } from '../accounts/store.js';
 import { auditForgetKeysOf, type AuditLog } from '../audit/audit-log.js';
+import { noticesToAddressFilter } from '../notify/outbox-notifier.js';
 import { ProviderError } from '../providers/oauth-client.js';
 import { providerQuotas } from '../providers/data/quota.js';
 import { revokeGrant } from '../providers/revocation.js';
@@ -468,9 +469,13 @@ export function createErasureActivities({
         const account = await accounts.findOne({ _id: input.accountId });
         const count = await planned(input.accountId, 'account_document', async () => (account ? 1 : 0));
         const email = account ? await addressOrNone(account) : undefined;
+        // By the account id, and by the address's blind index (and the clear address of notices from before sealing).
+        const byAddress = email ? (await noticesToAddressFilter(vault, email)).$or : [];
+        await db.collection(collections.outbox).deleteMany({ $or: [{ accountId: input.accountId }, ...byAddress] });
+        // The SMTP notifier's delivery log names no content, but its entries are still the account's.
         await db
-          .collection(collections.outbox)
-          .deleteMany({ $or: [{ accountId: input.accountId }, ...(email ? [{ to: email }] : [])] });
+          .collection(collections.noticeDeliveries)
+          .deleteMany({ $or: [{ accountId: input.accountId }, ...byAddress.slice(0, 1)] });
         await linkAttempts(db).deleteMany({ accountId: input.accountId });
         await db.collection(linkUndoCollection).deleteMany({ accountId: input.accountId });
         await accounts.deleteOne({ _id: input.accountId });

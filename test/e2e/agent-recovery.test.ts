@@ -7,8 +7,8 @@ import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signRequest } from '../../api/auth/http-signatures.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
-import { collections } from '../../domain/collections.js';
 import { insertExistingPerson } from '../support/account-documents.js';
+import { noticesTo } from '../support/outbox.js';
 import { searchAttributes } from '../../temporal.config.js';
 import { call, eventually, useTestStack, tokenFor, type JsonResponse } from '../support/stack.js';
 
@@ -202,16 +202,14 @@ describe('agent-started recovery', () => {
     );
     expect(challenge.status).toBe(202);
     const notice = await eventually(
-      async () =>
-        (await stack.db.collection(collections.outbox).findOne({ to: owner.email, template: 'recovery-code' })) ??
-        undefined,
+      async () => (await noticesTo(stack, { to: owner.email, template: 'recovery-code' }))[0],
       'the code',
     );
     const email = await signed<{ accepted: boolean }>(
       agent,
       'POST',
       `${base}/factors`,
-      { factor: 'email_code', code: String(notice.data.code) },
+      { factor: 'email_code', code: String(notice.data?.code) },
       { headers: tokenHeader },
     );
     expect(email.body.accepted).toBe(true);

@@ -12,7 +12,7 @@ import { collections } from '../../domain/collections.js';
 import { insertExistingPerson } from '../support/account-documents.js';
 import { launchBrowser } from '../support/browser.js';
 import { checkPage } from '../support/pages.js';
-import { signedInPerson, type SignedInPerson } from '../support/people.js';
+import { noticesTo, signedInPerson, type SignedInPerson } from '../support/people.js';
 import { call, eventually, tokenFor, useTestStack } from '../support/stack.js';
 
 const stack = useTestStack({
@@ -78,12 +78,11 @@ async function pendingRecovery(name: string, opts: { highRisk?: boolean } = {}):
   });
   expect(challenge.status).toBe(202);
   const notice = await eventually(
-    async () =>
-      (await stack.db.collection(collections.outbox).findOne({ to: email, template: 'recovery-code' })) ?? undefined,
+    async () => (await noticesTo(stack, { to: email, template: 'recovery-code' }))[0],
     'the recovery code',
   );
   for (const body of [
-    { factor: 'email_code', code: String(notice.data.code), challengeId: challenge.body.challengeId },
+    { factor: 'email_code', code: String(notice.data?.code), challengeId: challenge.body.challengeId },
     { factor: 'backup_code', code: backup.body.codes[0] },
   ]) {
     const res = await call<{ accepted: boolean }>(stack, 'POST', `/v1/recoveries/${recoveryId}/factors`, {

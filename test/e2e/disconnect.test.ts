@@ -20,6 +20,7 @@ import {
   type DisconnectWorkflow,
 } from '../../workflows/disconnect/messages.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
+import { noticesTo } from '../support/outbox.js';
 import { call, useTestStack } from '../support/stack.js';
 
 const run = randomBytes(3).toString('hex');
@@ -190,13 +191,14 @@ describe('disconnecting a provider', () => {
       expect.objectContaining({ recordId: edited._id, reason: 'content_changed' }),
     ]);
     expect((await stack.deps.auditLog.verify()).ok).toBe(true);
-    const outbox = stack.db.collection(collections.outbox);
-    const notices = await outbox.find({ to: `keep-${run}@example.com`, template: 'provider-disconnected' }).toArray();
+    const notices = await noticesTo(stack, { to: `keep-${run}@example.com`, template: 'provider-disconnected' });
     expect(notices).toHaveLength(1);
     expect(notices[0]!.body).toContain('5 records stay in your account center');
-    const support = await outbox
-      .find({ to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId })
-      .toArray();
+    const support = await noticesTo(stack, {
+      to: defaultSupportEmail,
+      template: 'record-origin-invalid',
+      accountId: who.accountId,
+    });
     expect(support).toHaveLength(1);
     expect(support[0]!.data).toMatchObject({ count: 1, provider: 'github', during: 'disconnect' });
 
@@ -234,14 +236,9 @@ describe('disconnecting a provider', () => {
         .filter((r) => r._id !== gone._id && r._id !== goneEdited._id)
         .every((r) => r.status === 'active' && r.detachedAt === undefined),
     ).toBe(true);
-    const reported = await outbox
-      .find({
-        to: defaultSupportEmail,
-        template: 'record-origin-invalid',
-        accountId: who.accountId,
-        'data.during': 'reconnect',
-      })
-      .toArray();
+    const reported = (
+      await noticesTo(stack, { to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId })
+    ).filter((n) => n.data?.during === 'reconnect');
     expect(reported).toHaveLength(1);
   });
 
@@ -299,15 +296,10 @@ describe('disconnecting a provider', () => {
         [forged._id, 'origin_changed'],
       ].sort(),
     );
-    const outbox = stack.db.collection(collections.outbox);
     expect(
-      await outbox
-        .find({ to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId })
-        .toArray(),
+      await noticesTo(stack, { to: defaultSupportEmail, template: 'record-origin-invalid', accountId: who.accountId }),
     ).toEqual([expect.objectContaining({ data: expect.objectContaining({ count: 2 }) })]);
-    const [notice] = await outbox
-      .find({ to: `delete-${run}@example.com`, template: 'provider-disconnected' })
-      .toArray();
+    const [notice] = await noticesTo(stack, { to: `delete-${run}@example.com`, template: 'provider-disconnected' });
     expect(notice!.body).toContain('4 records were deleted');
     expect(notice!.body).toContain('2 records could not be verified');
   });

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectAccounts } from '../../activities/erasure/subject-accounts.js';
-import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
 import { providerRecords } from '../../activities/records/store.js';
 import type { AccountCenter } from '../../domain/account-center.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
@@ -16,7 +15,7 @@ import { erasureStateQuery } from '../../workflows/erasure/messages.js';
 import { linkThroughSandbox, longStandingAccount, signedUp, type SignedUp } from '../support/accounts.js';
 import { recordContentValues } from '../support/account-documents.js';
 import { launchBrowser } from '../support/browser.js';
-import { confirmEmail, newPerson, signIn, signUp } from '../support/people.js';
+import { confirmEmail, newPerson, noticesTo, signIn, signUp } from '../support/people.js';
 import { call, eventually, tokenFor, useTestStack, type ProblemBody } from '../support/stack.js';
 import { startWorkerProcess, workerLog, workerProcesses, workerReady } from '../support/worker-process.js';
 
@@ -119,9 +118,10 @@ describe('asking for an erasure, and cancelling it', () => {
       joined: true,
     });
     // signedUp's address: the subject with its punctuation as dashes.
-    const mine = (await queuedNotices(stack.db, { to: `${who.subject.replace(/\W/g, '-')}@example.com` })).filter(
-      (n) => n.template === 'erasure-requested',
-    );
+    const mine = await noticesTo(stack, {
+      to: `${who.subject.replace(/\W/g, '-')}@example.com`,
+      template: 'erasure-requested',
+    });
     expect(mine).toHaveLength(1);
     expect(mine[0]!.body).toMatch(new RegExp(`${stack.baseUrl}/account/erasure/cancel\\?token=[A-Za-z0-9_-]{20,}`));
 

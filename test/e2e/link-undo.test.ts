@@ -12,6 +12,7 @@ import type { AccountCenter } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { launchBrowser } from '../support/browser.js';
 import { checkPage } from '../support/pages.js';
+import { noticesTo } from '../support/outbox.js';
 import { linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { decodedPayloads } from '../support/history.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
@@ -43,11 +44,7 @@ async function linkedWithNotice(
   expect(answer.body).toMatchObject({ status: 'linked' });
   await stack.temporal.workflow.getHandle(`sync/${who.accountId}/github`).result();
   const notice = await eventually(
-    () =>
-      stack.db
-        .collection<{ body: string }>(collections.outbox)
-        .findOne({ to: email, template: 'provider-linked' })
-        .then((n) => n ?? undefined),
+    async () => (await noticesTo(stack, { to: email, template: 'provider-linked' }))[0],
     'the provider-linked notice',
   );
   const undoUrl = /(http\S+\/account\/links\/undo\?token=[A-Za-z0-9_-]+)/.exec(notice.body)?.[1];

@@ -13,6 +13,7 @@ import { collections } from '../../domain/collections.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
 import { deliverCallback, linkThroughSandbox, signedUp, type SignedUp } from '../support/accounts.js';
 import { call, useTestStack } from '../support/stack.js';
+import { noticesTo } from '../support/outbox.js';
 import { decodedPayloads } from '../support/history.js';
 
 const run = randomBytes(3).toString('hex');
@@ -182,10 +183,7 @@ describe('linking a provider', () => {
 
     const audit = await stack.deps.auditLog.list({ accountId: person.accountId });
     expect(audit.map((e) => e.action)).toContain('provider.linked');
-    const notices = await stack.db
-      .collection(collections.outbox)
-      .find({ to: `linker-${run}@example.com`, template: 'provider-linked' })
-      .toArray();
+    const notices = await noticesTo(stack, { to: `linker-${run}@example.com`, template: 'provider-linked' });
     expect(notices).toHaveLength(1);
 
     // Linking the same provider account again is a no-op.

@@ -6,11 +6,11 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
 import { collections } from '../../domain/collections.js';
 import { longStandingAccount } from '../support/accounts.js';
 import { base32Decode, describeInstant, hotp, totpStep } from '../../domain/recovery.js';
 import { launchBrowser } from '../support/browser.js';
+import { noticesTo } from '../support/outbox.js';
 import { checkPage } from '../support/pages.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
 
@@ -74,7 +74,7 @@ async function recoveryInCooling(p: Person): Promise<Started> {
   });
   expect(challenge.status).toBe(202);
   const mailed = await eventually(
-    async () => (await queuedNotices(stack.db, { to: p.email })).find((n) => n.template === 'recovery-code'),
+    async () => (await noticesTo(stack, { to: p.email, template: 'recovery-code' }))[0],
     'the emailed code',
   );
   const submit = (json: Record<string, unknown>) =>
@@ -95,7 +95,7 @@ async function recoveryInCooling(p: Person): Promise<Started> {
 /** The cancel link as the person receives it: the URL in the text of the notice in their mailbox (the outbox). */
 async function cancelLinkFromOutbox(p: Person): Promise<{ link: URL; body: string }> {
   const notice = await eventually(
-    async () => (await queuedNotices(stack.db, { to: p.email })).find((n) => n.template === 'recovery-started'),
+    async () => (await noticesTo(stack, { to: p.email, template: 'recovery-started' }))[0],
     'the recovery notice',
   );
   const found = /https?:\/\/\S+\/cancel\?token=\S+/.exec(notice.body);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
 import { openedAccount } from '../support/account-documents.js';
 import { signedUp, type SignedUp } from '../support/accounts.js';
+import { noticesTo } from '../support/outbox.js';
 import { call, eventually, useTestStack, type JsonResponse } from '../support/stack.js';
 import { SoftwareAuthenticator } from '../support/webauthn.js';
 
@@ -173,16 +174,10 @@ describe('passkeys', () => {
 
 const textedCode = async (to: string, after: string) => {
   const notice = await eventually(
-    async () =>
-      (await stack.db
-        .collection(collections.outbox)
-        .find({ to, template: 'recovery-phone-confirm', queuedAt: { $gt: after } })
-        .sort({ queuedAt: -1 })
-        .limit(1)
-        .next()) ?? undefined,
+    async () => (await noticesTo(stack, { to, template: 'recovery-phone-confirm' })).find((n) => n.queuedAt > after),
     `the text to ${to}`,
   );
-  return String(notice.data.code);
+  return String(notice.data?.code);
 };
 
 describe('phones', () => {
@@ -245,8 +240,7 @@ describe('phones', () => {
 
     expect(await smsChallenge()).toBe('sms');
     await eventually(
-      async () =>
-        (await stack.db.collection(collections.outbox).findOne({ to: number, template: 'recovery-code' })) ?? undefined,
+      async () => (await noticesTo(stack, { to: number, template: 'recovery-code' }))[0],
       'the recovery code by SMS',
     );
     expectProblem(

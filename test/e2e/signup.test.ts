@@ -7,6 +7,7 @@ import type { AccountCenter } from '../../domain/account-center.js';
 import { accountCenterSchema } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { call, eventually, hookSecrets, useTestStack, tokenFor } from '../support/stack.js';
+import { noticesTo } from '../support/outbox.js';
 import { decodedPayloads } from '../support/history.js';
 
 const stack = useTestStack();
@@ -84,7 +85,7 @@ describe('POST /v1/signup', () => {
     const identity = await stack.db.collection(collections.identityUsers).findOne({ _id: subject as never });
     expect(identity?.app_metadata).toEqual({ cra_account_id: first.body.accountId });
 
-    const notices = await stack.db.collection(collections.outbox).find({ to: 'ada@example.com' }).toArray();
+    const notices = await noticesTo(stack, { to: 'ada@example.com' });
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({
       template: 'welcome',
@@ -250,9 +251,7 @@ describe('secrets', () => {
 
     const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token });
     expect(me.body).toMatchObject({ rootIdentity: { email }, profile: names });
-    const welcome = await stack.db
-      .collection<{ text: string }>(collections.outbox)
-      .findOne({ to: email, template: 'welcome' });
+    const [welcome] = await noticesTo(stack, { to: email, template: 'welcome' });
     expect(JSON.stringify(welcome)).toContain(names.givenName);
 
     const history = await stack.temporal.workflow.getHandle(body.workflowId).fetchHistory();

@@ -8,9 +8,9 @@ import { expect, it } from 'vitest';
 import { openProviderToken, providerTokens, type ProviderTokenDocument } from '../../activities/providers/stores.js';
 import { completeConsent } from '../../deploy/sandbox/driver.js';
 import type { AccountCenter } from '../../domain/account-center.js';
-import { collections } from '../../domain/collections.js';
 import { custodyStateQuery, freshTokenUpdate } from '../../workflows/tokens/messages.js';
 import { deliverCallback, signedUp } from '../support/accounts.js';
+import { noticesTo } from '../support/outbox.js';
 import { call, eventually, useTestStack } from '../support/stack.js';
 
 const run = randomBytes(3).toString('hex');
@@ -77,10 +77,7 @@ it('refreshes before expiry, hands out fresh versions, and asks for reauth after
   expect(result.status).toBe('reauth_required');
   const me = await call<AccountCenter>(stack, 'GET', '/v1/me', { token: who.token });
   expect(me.body.connected_providers.nodes.find((n) => n.provider === 'github')?.status).toBe('reauth_required');
-  const notices = await stack.db
-    .collection(collections.outbox)
-    .find({ to: `custody-${run}@example.com`, template: 'provider-reauth-required' })
-    .toArray();
+  const notices = await noticesTo(stack, { to: `custody-${run}@example.com`, template: 'provider-reauth-required' });
   expect(notices).toHaveLength(1);
   const audit = await stack.deps.auditLog.list({ accountId: who.accountId });
   expect(audit.map((e) => e.action)).toContain('provider.reauth_required');

@@ -4,6 +4,7 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { collections } from '../../domain/collections.js';
+import { noticesTo } from '../support/outbox.js';
 import { call, eventually, useTestStack, tokenFor } from '../support/stack.js';
 import { startWorkerProcess as startWorker, workerProcesses } from '../support/worker-process.js';
 
@@ -46,7 +47,7 @@ it('survives the worker being killed mid-signup', async () => {
 
   expect(await stack.db.collection(collections.accounts).countDocuments({ 'rootIdentity.subject': subject })).toBe(1);
   expect(await stack.db.collection(collections.identityUsers).countDocuments({ _id: subject as never })).toBe(1);
-  expect(await stack.db.collection(collections.outbox).countDocuments({ to: 'crash@example.com' })).toBe(1);
+  expect(await noticesTo(stack, { to: 'crash@example.com' })).toHaveLength(1);
   const me = await call<{ roles: string[]; consents: unknown[] }>(stack, 'GET', '/v1/me', { token });
   expect(me.body.roles).toEqual(['member']);
   expect(me.body.consents).toHaveLength(1);

@@ -8,27 +8,14 @@ import { changeStaffRole } from '../../api/auth/embedded-oidc/staff-roles.js';
 import { collections } from '../../domain/collections.js';
 import { staffRoles, type StaffRole } from '../../domain/roles.js';
 import { workflowIds } from '../../domain/ids.js';
+import { noticesTo, type OutboxNotice, type OutboxReader } from './outbox.js';
 import { call, eventually, tokenFor, type TestStack } from './stack.js';
 
-export interface OutboxNotice {
-  to: string;
-  template: string;
-  subject: string;
-  body: string;
-  queuedAt: string;
-}
+export { noticesTo, type NoticeFilter, type OutboxNotice, type OutboxReader } from './outbox.js';
 
-/** The newest notice to an address, as `npm run outbox` shows it. */
-export async function newestNotice(stack: TestStack, to: string, template: string): Promise<OutboxNotice> {
-  return eventually(async () => {
-    const [notice] = await stack.db
-      .collection<OutboxNotice>(collections.outbox)
-      .find({ to, template })
-      .sort({ queuedAt: -1 })
-      .limit(1)
-      .toArray();
-    return notice;
-  }, `a ${template} notice to ${to}`);
+/** The newest notice to an address, as `npm run outbox` shows it (waits for it). */
+export async function newestNotice(stack: OutboxReader, to: string, template: string): Promise<OutboxNotice> {
+  return eventually(async () => (await noticesTo(stack, { to, template }))[0], `a ${template} notice to ${to}`);
 }
 
 export const linkIn = (body: string) => body.match(/https?:\/\/\S+/)?.[0] ?? '';

@@ -48,6 +48,7 @@ const operatorSamples: Record<string, string> = {
   AUTH0_CLIENT_ID: 'compose-client-id',
   AUTH0_CLIENT_SECRET: 'compose-client-secret',
   SIGNUP_HOOK_SECRETS: 'a-hook-secret-of-at-least-thirty-two-chars',
+  SMTP_URL: 'smtps://cra:relay-password@smtp.example.com:465',
 };
 
 /** Compose's interpolation (https://docs.docker.com/reference/compose-file/interpolation/): `:?` needs a value, `:-` defaults. */

@@ -16,6 +16,7 @@ const production = {
   VAULT_ROLE_ID: 'role',
   VAULT_SECRET_ID: 'secret-id',
   MONGODB_URI: 'mongodb://m1,m2,m3/?replicaSet=rs0',
+  SMTP_URL: 'smtps://cra:relay@smtp.example.com:465',
 };
 
 describe('the workflow code of a worker', () => {

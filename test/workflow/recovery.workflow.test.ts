@@ -12,6 +12,7 @@ import { AuditLog } from '../../activities/audit/audit-log.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
 import { insertExistingPerson } from '../support/account-documents.js';
+import { defaultKeysOutbox, noticesTo } from '../support/outbox.js';
 import { emailHash, type RecoveryDocument } from '../../domain/recovery.js';
 import { searchAttributes } from '../../temporal.config.js';
 import { startRecoveryWorkflow } from '../../api/processes/recovery.js';
@@ -162,8 +163,9 @@ async function expectResetAfterFullCooling(handle: WorkflowHandle<RecoveryWorkfl
   expect(reset - coolingEndsAt).toBeLessThan(60_000);
 }
 
+/** The account's notices of a template, oldest first. */
 async function noticesOf(accountId: string, template: string) {
-  return db.collection(collections.outbox).find({ accountId, template }).sort({ queuedAt: 1 }).toArray();
+  return (await noticesTo(await defaultKeysOutbox(db), { accountId, template })).reverse();
 }
 
 describe('recovery workflow (time-skipping)', () => {
