@@ -38,7 +38,12 @@ export async function buildWorkerDependencies(
   db: Db,
   opts: { vaultEvents?: VaultTokenEvents } = {},
 ): Promise<WorkerDependencies> {
-  const auditLog = new AuditLog(db);
+  const vault = await buildSecretVault({
+    dataDir: config.dataDir,
+    ...(config.vault ? { vault: config.vault } : {}),
+    ...(opts.vaultEvents ? { events: opts.vaultEvents } : {}),
+  });
+  const auditLog = new AuditLog(db, { vault });
   await Promise.all([
     ensureAccountIndexes(db),
     ensureOutboxIndexes(db),
@@ -48,11 +53,6 @@ export async function buildWorkerDependencies(
     ensureRecordIndexes(db),
     ensureExportIndexes(db),
   ]);
-  const vault = await buildSecretVault({
-    dataDir: config.dataDir,
-    ...(config.vault ? { vault: config.vault } : {}),
-    ...(opts.vaultEvents ? { events: opts.vaultEvents } : {}),
-  });
   return {
     db,
     vault,

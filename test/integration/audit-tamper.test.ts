@@ -29,9 +29,8 @@ beforeEach(async () => {
   db = (await mongo.connect()).db(dbName);
   dataDir = mkdtempSync(join(tmpdir(), 'cra-audit-tamper-'));
   vault = await KeyringVault.open({ dataDir });
-  // Unkeyed today; the keyed log takes the same keyring `audit:verify` opens.
-  expect(vault.kind).toBe('keyring');
-  log = new AuditLog(db);
+  // The same keyring `audit:verify` opens; the attacker never touches it.
+  log = new AuditLog(db, { vault });
   await log.ensureIndexes();
 });
 afterEach(async () => {
@@ -72,13 +71,15 @@ async function seed(): Promise<void> {
 
 // ---- The attacker's tools: direct writes and the public hash function, no key. ----
 
-const events = () => db.collection<Document>(collections.auditEvents);
-const heads = () => db.collection<Document>(`${collections.auditEvents}_head`);
+/** A stored document as the attacker sees it: whatever fields it has. */
+type Stored = Document & { _id: string };
+const events = () => db.collection<Stored>(collections.auditEvents);
+const heads = () => db.collection<Stored>(`${collections.auditEvents}_head`);
 /** Which chain a stored event is on (a log without chain names is one chain). */
 const chainKey = (e: Document): string => (typeof e.chain === 'string' ? e.chain : '(the one chain)');
 
 /** The stored events of the chain that holds `eventId`, oldest first. */
-async function chainHolding(eventId: string): Promise<Document[]> {
+async function chainHolding(eventId: string): Promise<Stored[]> {
   const all = await events()
     .find({}, { sort: { seq: 1 } })
     .toArray();
@@ -88,7 +89,7 @@ async function chainHolding(eventId: string): Promise<Document[]> {
 }
 
 /** The head record that names the end of `chain` (the log's one head when chains have no names). */
-async function headOf(chain: Document[]): Promise<Document | null> {
+async function headOf(chain: Stored[]): Promise<Stored | null> {
   const key = chainKey(chain[0]!);
   const all = await heads().find({}).toArray();
   return all.find((h) => (key === '(the one chain)' ? h._id === 'head' : h.chain === key)) ?? null;
@@ -104,7 +105,7 @@ const withoutHash = (e: Document) => {
  * seq, link each to the one before, recompute each hash with `hashEvent`, store them and point the head at
  * the new end. Whatever else an event carries (a MAC the attacker cannot remake) is left as it was.
  */
-async function rechain(chain: Document[], wanted: Document[]): Promise<void> {
+async function rechain(chain: Stored[], wanted: Stored[]): Promise<void> {
   const firstSeq = chain[0]!.seq as number;
   const firstPrev = chain[0]!.prevHash as string;
   // Out of the way first: the sequence numbers are unique.
