@@ -39,7 +39,13 @@ export async function buildWorkerDependencies(
   db: Db,
   opts: { vaultEvents?: VaultTokenEvents } = {},
 ): Promise<WorkerDependencies> {
-  const auditLog = new AuditLog(db);
+  const vault = await buildSecretVault({
+    dataDir: config.dataDir,
+    ...(config.vault ? { vault: config.vault } : {}),
+    ...(opts.vaultEvents ? { events: opts.vaultEvents } : {}),
+  });
+  const accountKeys = new AccountKeys(vault);
+  const auditLog = new AuditLog(db, { vault });
   await Promise.all([
     ensureAccountIndexes(db),
     ensureOutboxIndexes(db),
@@ -50,12 +56,6 @@ export async function buildWorkerDependencies(
     ensureRecordIndexes(db),
     ensureExportIndexes(db),
   ]);
-  const vault = await buildSecretVault({
-    dataDir: config.dataDir,
-    ...(config.vault ? { vault: config.vault } : {}),
-    ...(opts.vaultEvents ? { events: opts.vaultEvents } : {}),
-  });
-  const accountKeys = new AccountKeys(vault);
   return {
     db,
     vault,

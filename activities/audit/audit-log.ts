@@ -1,21 +1,31 @@
 /**
- * The audit log: append-only and hash-chained. Each event stores the hash of the one before it and a
- * SHA-256 over its own canonical JSON, and a head record keeps the last sequence number, so editing,
- * inserting, reordering or removing any event — the last one included — breaks the chain visibly.
+ * The audit log: append-only, hash-chained and keyed. Events are chained per account (`chain: accountId`;
+ * events without an account on the `global` chain), so appends for different accounts never wait on each
+ * other. Each event stores the hash of the one before it on its chain, a SHA-256 over its own canonical JSON,
+ * and a MAC under the SecretVault key `audit-chain` over (chain, seq, hash); each chain's head record is MAC'ed
+ * over (chain, seq, hash) too, and a signed checkpoint lists every chain's head as `verify` last found it.
+ * Someone who can write to the database but cannot ask the SecretVault for a MAC can recompute every hash,
+ * but not a MAC: an edited, inserted, removed or re-chained event breaks its chain visibly, and a chain cut
+ * back (its head rolled back to an older signed value, or removed with all its events) is found as far as the
+ * last checkpoint. Only MACs are stored; the key never leaves the SecretVault.
+ *
+ * Events written before chains (format 1 and 2: one global sequence, unkeyed) are the `legacy` chain: the
+ * first checkpoint (written by the first append, or by `verify`) signs its last seq and hash, which seals it,
+ * and every chain's sequence numbers start after it, so an account's events keep one order across the change.
  *
  * Erasure must make the log forget a person while the chain still verifies (`forgetAccount`):
- * - Format 2 (every event appended today) is hashed over its *committed* form: each personal value
- *   (`personalFieldsOf`) is replaced by `sha256(salt ‖ value)`, the per-value random salt stored beside it.
+ * - Format 2 and 3 (every event appended since format 2) are hashed over their *committed* form: each personal
+ *   value (`personalFieldsOf`) is replaced by `sha256(salt ‖ value)`, the per-value random salt stored beside it.
  *   Forgetting deletes the clear value and its salt and keeps the commitment, so the hash still matches;
  *   a clear value that was edited no longer matches its commitment. The value's place then holds a keyed
  *   hash (HMAC under a SecretVault key) so support can still find the person's events by a known id.
  * - Format 1 (events written before format 2) was hashed over the clear values, so no keyless check can
  *   survive replacing them. Forgetting one keeps its hash (the next event's `prevHash` still points at it)
  *   and adds a redaction record MAC'ed with a SecretVault key over the event as it is now stored and that
- *   hash; `verify` accepts the event when the MAC checks, which needs the SecretVault (`audit:verify` has it).
- * Every redaction carries such a seal (format 2 too: it covers the keyed hashes, which no hash covers).
+ *   hash; `verify` accepts the event when the MAC checks.
+ * Every redaction carries such a seal (format 2 and 3 too: it covers the keyed hashes, which no hash covers).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import type { SecretVault } from '../secrets/port.js';
@@ -58,25 +68,74 @@ export interface AuditRedaction {
 }
 
 export interface AuditEvent extends AuditEventInput {
+  /** The chain the event is on: its account id, or `global`. Absent: the legacy chain (format 1 and 2). */
+  chain?: string;
+  /** Position on its chain (legacy events: on the one global chain). */
   seq: number;
   at: string;
   prevHash: string;
   hash: string;
-  /** 2: hashed over the committed form. Absent: format 1, hashed over the clear event. */
-  format?: 2;
+  /**
+   * 3: on a per-account chain, hashed over the committed form and MAC'ed. 2: the same hash, on the legacy
+   * chain, no MAC. Absent: format 1, hashed over the clear event.
+   */
+  format?: 2 | 3;
   personal?: PersonalCommitment[];
   redaction?: AuditRedaction;
+  /** Format 3: `hmac(auditKeyNames.chain, eventMacInput(chain, seq, hash))`. */
+  mac?: string;
 }
 
 type AuditDocument = AuditEvent & { _id: string };
-interface HeadDocument {
+
+/** The legacy chain's head (`_id: 'head'`), unsigned: written by the log before chains. */
+interface LegacyHeadDocument {
   _id: 'head';
   seq: number;
   hash: string;
 }
 
+/** A chain's head (`_id: 'chain/<chain>'`): where it ends, MAC'ed (`headMacInput`). May lag behind a crash. */
+interface ChainHeadDocument {
+  _id: string;
+  chain: string;
+  seq: number;
+  hash: string;
+  mac: string;
+}
+
+/**
+ * The signed checkpoint (`_id: 'checkpoint'`): the legacy chain's end (its seal), where every chain's
+ * numbering starts, and every chain's last event as a `verify` found it. Rewritten by each `verify` that
+ * finds the log whole; the first one is written by the first append.
+ */
+export interface AuditCheckpoint {
+  _id: 'checkpoint';
+  /** 1, 2, …: one more at each rewrite. */
+  n: number;
+  at: string;
+  legacy: { seq: number; hash: string };
+  /** The first seq of every chain (`legacy.seq + 1`). */
+  base: number;
+  /** Each chain's last event, sorted by chain (objects: FerretDB stores no nested arrays). */
+  chains: { chain: string; seq: number; hash: string }[];
+  /** `hmac(auditKeyNames.chain, checkpointMacInput(checkpoint))`. */
+  mac: string;
+}
+
+type HeadsDocument = LegacyHeadDocument | ChainHeadDocument | AuditCheckpoint;
+
 export const genesisHash = '0'.repeat(64);
-const headId = 'head' as const;
+const legacyHeadId = 'head' as const;
+const checkpointId = 'checkpoint' as const;
+const chainHeadId = (chain: string) => `chain/${chain}`;
+
+/** The chain of events without an account. */
+export const globalChain = 'global';
+/** The name `verify` gives the events written before chains. */
+export const legacyChain = 'legacy';
+/** The chain an event goes on. */
+export const chainOf = (event: Pick<AuditEventInput, 'accountId'>): string => event.accountId ?? globalChain;
 
 /**
  * The one list of `details` keys whose values are personal data (emails, names, provider account ids,
@@ -115,6 +174,8 @@ export const auditKeyNames = {
   pseudonym: 'erasure-audit',
   /** HMAC key of the redaction seals `verify` checks. */
   redaction: 'audit-redaction',
+  /** HMAC key of every event's MAC, every chain head's and the checkpoint's. */
+  chain: 'audit-chain',
 } as const;
 
 /** What `forgetAccount` needs from the SecretVault; `auditForgetKeysOf(vault)` builds it. */
@@ -132,9 +193,20 @@ export function auditForgetKeysOf(vault: SecretVault): AuditForgetKeys {
   };
 }
 
+/** A SecretVault, or a function that opens one when it is first needed. */
+export type AuditVault = SecretVault | (() => Promise<SecretVault>);
+
+export interface AuditLogOptions {
+  /** Makes and checks the MACs (key `audit-chain`) and the redaction seals. Opened on first use. */
+  vault: AuditVault;
+  now?: () => Date;
+}
+
 export interface VerifyOptions {
-  /** Checks redaction seals (required to verify a forgotten format-1 event). A function: opened only when needed. */
-  vault?: SecretVault | (() => Promise<SecretVault>);
+  /** Another SecretVault than the log's own (to check with another key: a test). */
+  vault?: AuditVault;
+  /** Write a new signed checkpoint of what was verified when the log is whole (default true). */
+  checkpoint?: boolean;
 }
 
 export interface ForgetResult {
@@ -146,9 +218,11 @@ export interface ForgetResult {
   valuesForgotten: number;
 }
 
-export type ChainBreak = { seq: number; eventId?: string; reason: string };
+/** Where the log is broken: the chain (`legacy` for events before chains), the seq on it, and why. */
+export type ChainBreak = { chain: string; seq: number; eventId?: string; reason: string };
 export type VerifyResult =
-  { ok: true; events: number; headHash: string } | { ok: false; events: number; firstBreak: ChainBreak };
+  | { ok: true; events: number; chains: number; checkpoint: number }
+  | { ok: false; events: number; firstBreak: ChainBreak };
 
 const sha256Hex = (input: string | Buffer) => createHash('sha256').update(input).digest('hex');
 
@@ -193,16 +267,33 @@ function written<T extends AuditEventInput>(event: T, field: PersonalField, valu
   return { ...event, details: { ...event.details, [field.slice('details.'.length)]: value } };
 }
 
+const isCommitted = (event: Pick<AuditEvent, 'format'>) => event.format === 2 || event.format === 3;
+
 /**
- * The hash `verify` expects. Format 1: SHA-256 of the canonical JSON of the event. Format 2: of its committed
- * form, each personal value replaced by `commitment:<hex>`, without the salts and the redaction record.
+ * The hash `verify` expects. Format 1: SHA-256 of the canonical JSON of the event. Format 2 and 3: of its
+ * committed form, each personal value replaced by `commitment:<hex>`, without the salts, the redaction record
+ * and the MAC (which is made over this hash).
  */
 export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
-  if (event.format !== 2) return sha256Hex(canonicalJson(event));
-  const { personal, redaction: _redaction, ...body } = event;
-  let committed: Omit<AuditEvent, 'hash' | 'personal' | 'redaction'> = body;
+  if (!isCommitted(event)) return sha256Hex(canonicalJson(event));
+  const { personal, redaction: _redaction, mac: _mac, ...body } = event;
+  let committed: Omit<AuditEvent, 'hash' | 'personal' | 'redaction' | 'mac'> = body;
   for (const c of personal ?? []) committed = written(committed, c.field, `commitment:${c.commitment}`);
   return sha256Hex(canonicalJson({ ...committed, committedFields: (personal ?? []).map((c) => c.field) }));
+}
+
+/** What an event's MAC covers: its chain, its place on it and its hash (which covers everything else). */
+export const eventMacInput = (chain: string, seq: number, hash: string) =>
+  canonicalJson({ kind: 'cra-audit-event/1', chain, seq, hash });
+
+/** What a chain head's MAC covers (another kind than the event's: an event's MAC is no head's). */
+export const headMacInput = (chain: string, seq: number, hash: string) =>
+  canonicalJson({ kind: 'cra-audit-head/1', chain, seq, hash });
+
+/** What the checkpoint's MAC covers: all of it but the MAC. */
+export function checkpointMacInput(checkpoint: Omit<AuditCheckpoint, 'mac'> & { mac?: string }): string {
+  const { mac: _mac, ...body } = checkpoint;
+  return canonicalJson({ kind: 'cra-audit-checkpoint/1', ...body });
 }
 
 /** What a redaction seal covers: the event as stored after the redaction (its hash included), seal aside. */
@@ -215,66 +306,121 @@ export function redactionSealInput(event: AuditEvent): string {
   });
 }
 
+/** How many MACs one `verify` asks the SecretVault for at once. */
+const macBatch = 500;
+
+/** One step of `verify`'s walk: an event, or the end of a chain; its MAC (if any) is checked in a batch. */
+interface WalkItem {
+  /** A break found without the key (links, hashes, sequence, heads, checkpoint). */
+  structural?: ChainBreak;
+  mac?: { input: string; mac: string; broken: ChainBreak };
+  /** An event, counted once it verifies. */
+  event?: AuditEvent;
+}
+
 export class AuditLog {
   private readonly events: Collection<AuditDocument>;
-  private readonly heads: Collection<HeadDocument>;
+  private readonly heads: Collection<HeadsDocument>;
+  private readonly now: () => Date;
+  private readonly vaultSource: AuditVault;
+  private opened?: Promise<SecretVault>;
+  /** Where every chain's numbering starts: read from (or written into) the first checkpoint, once. */
+  private base?: Promise<number>;
 
   constructor(
-    db: Db,
-    private readonly now: () => Date = () => new Date(),
+    private readonly db: Db,
+    options: AuditLogOptions,
   ) {
     this.events = db.collection<AuditDocument>(collections.auditEvents);
-    this.heads = db.collection<HeadDocument>(`${collections.auditEvents}_head`);
+    this.heads = db.collection<HeadsDocument>(`${collections.auditEvents}_head`);
+    this.now = options.now ?? (() => new Date());
+    this.vaultSource = options.vault;
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.events.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' });
+    // The legacy log's one global sequence; chains number their events each from the same base.
+    await this.events.dropIndex('seq_unique').catch(() => undefined);
+    await this.events.createIndex({ chain: 1, seq: 1 }, { unique: true, name: 'chain_seq_unique' });
     await this.events.createIndex({ accountId: 1, seq: 1 }, { name: 'account_seq' });
   }
 
-  /** Append one event (once per eventId) at the end of the chain, in format 2 (no SecretVault call). */
+  private vault(): Promise<SecretVault> {
+    const source = this.vaultSource;
+    if (typeof source !== 'function') return Promise.resolve(source);
+    if (!this.opened) {
+      this.opened = source();
+      // A failed open is tried again by the next call rather than remembered.
+      this.opened.catch(() => (this.opened = undefined));
+    }
+    return this.opened;
+  }
+
+  /** Append one event (once per eventId) at the end of its account's chain, in format 3, MAC'ed. */
   async append(input: AuditEventInput): Promise<AuditEvent> {
+    const chain = chainOf(input);
+    const headId = chainHeadId(chain);
+    const vault = await this.vault();
     for (let attempt = 0; attempt < 100; attempt++) {
       const existing = await this.events.findOne({ _id: input.eventId });
       if (existing) return strip(existing);
-      // The head record, read by its _id, says where the chain ends: no sorted scan of the whole log
-      // (FerretDB on SQLite does not serve `sort: {seq: -1}` from the index).
-      const head = await this.heads.findOne({ _id: headId });
-      const seq = (head?.seq ?? 0) + 1;
+      // The chain's head, read by its _id, says where the chain ends: no sorted scan (FerretDB on SQLite
+      // does not serve `sort: {seq: -1}` from the index).
+      const [head, base] = await Promise.all([
+        this.heads.findOne({ _id: headId }) as Promise<ChainHeadDocument | null>,
+        this.chainBase(vault),
+      ]);
+      const seq = head ? head.seq + 1 : base;
       // Through JSON once: undefined fields vanish here rather than turning into nulls in the database,
       // so the stored event hashes exactly as it was hashed now.
       const clear = JSON.parse(
-        JSON.stringify({ ...input, seq, at: this.now().toISOString(), prevHash: head?.hash ?? genesisHash }),
+        JSON.stringify({ ...input, chain, seq, at: this.now().toISOString(), prevHash: head?.hash ?? genesisHash }),
       ) as Omit<AuditEvent, 'hash'>;
       const personal = personalFieldsOf(clear).map((field): PersonalCommitment => {
         const salt = randomBytes(16).toString('hex');
         return { field, commitment: commitmentOf(salt, read(clear, field)), salt };
       });
-      const body: Omit<AuditEvent, 'hash'> = { ...clear, format: 2, personal };
-      const event: AuditEvent = { ...body, hash: hashEvent(body) };
+      const body: Omit<AuditEvent, 'hash'> = { ...clear, format: 3, personal };
+      const hash = hashEvent(body);
+      const [mac, headMac] = await vault.hmacMany(auditKeyNames.chain, [
+        eventMacInput(chain, seq, hash),
+        headMacInput(chain, seq, hash),
+      ]);
+      const event: AuditEvent = { ...body, hash, mac: mac! };
       try {
-        // _id = eventId and a unique seq: a duplicate event or a concurrent writer both fail here.
+        // _id = eventId and a unique (chain, seq): a duplicate event or a concurrent writer both fail here.
         await this.events.insertOne({ _id: input.eventId, ...event });
       } catch (err) {
         if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
-        // Someone else took this sequence number and may not have moved the head yet (or crashed
-        // before it could): move it for them, then try again at the new end.
-        const taken = await this.events.findOne({ seq });
-        if (taken) await this.advanceHead(strip(taken));
+        // Someone else took this place and may not have moved the head yet (or crashed before it could):
+        // move it for them, then try again at the new end.
+        const taken = await this.events.findOne({ chain, seq });
+        if (taken) await this.advanceHeadTo(vault, strip(taken));
         continue;
       }
-      await this.advanceHead(event);
+      await this.advanceHead({ _id: headId, chain, seq, hash, mac: headMac! });
       return event;
     }
     throw new Error('audit log: too much contention appending an event');
   }
 
-  /** Move the head forward (never back); a crash before this leaves the head behind, which verify allows. */
-  private async advanceHead(event: AuditEvent): Promise<void> {
+  /** Sign a head for an event another writer stored, once its own MAC shows the log wrote it. */
+  private async advanceHeadTo(vault: SecretVault, event: AuditEvent): Promise<void> {
+    const chain = event.chain ?? '';
+    if (
+      !event.mac ||
+      !(await vault.verifyHmac(auditKeyNames.chain, eventMacInput(chain, event.seq, event.hash), event.mac))
+    )
+      throw new Error(`audit log: event ${event.seq} of chain ${chain} carries no valid MAC; run audit:verify`);
+    const mac = await vault.hmac(auditKeyNames.chain, headMacInput(chain, event.seq, event.hash));
+    await this.advanceHead({ _id: chainHeadId(chain), chain, seq: event.seq, hash: event.hash, mac });
+  }
+
+  /** Move a head forward (never back); a crash before this leaves the head behind, which verify allows. */
+  private async advanceHead(head: ChainHeadDocument): Promise<void> {
     try {
       await this.heads.updateOne(
-        { _id: headId, seq: { $lt: event.seq } },
-        { $set: { seq: event.seq, hash: event.hash } },
+        { _id: head._id, seq: { $lt: head.seq } },
+        { $set: { chain: head.chain, seq: head.seq, hash: head.hash, mac: head.mac } },
         { upsert: true },
       );
     } catch (err) {
@@ -283,12 +429,53 @@ export class AuditLog {
     }
   }
 
-  /** Events, oldest first (optionally of one account). */
-  async list(filter: { accountId?: string } = {}): Promise<AuditEvent[]> {
-    const docs = await this.events
-      .find(filter.accountId ? { accountId: filter.accountId } : {}, { sort: { seq: 1 } })
-      .toArray();
-    return docs.map(strip);
+  /** The first seq of every chain, sealing the legacy chain in the first checkpoint when there is none yet. */
+  private chainBase(vault: SecretVault): Promise<number> {
+    if (!this.base) {
+      this.base = this.firstCheckpoint(vault).then((c) => c.base);
+      this.base.catch(() => (this.base = undefined));
+    }
+    return this.base;
+  }
+
+  private async firstCheckpoint(vault: SecretVault): Promise<AuditCheckpoint> {
+    const found = (await this.heads.findOne({ _id: checkpointId })) as AuditCheckpoint | null;
+    if (found) return found;
+    const legacy = await this.legacyEnd();
+    const checkpoint = await this.signCheckpoint(vault, { n: 1, legacy, base: legacy.seq + 1, chains: [] });
+    try {
+      await this.heads.insertOne(checkpoint);
+      return checkpoint;
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+      // Another writer sealed it first, from the same legacy chain.
+      return (await this.heads.findOne({ _id: checkpointId })) as AuditCheckpoint;
+    }
+  }
+
+  /** The legacy chain's last event: its head, and any event a crashed writer stored past it. */
+  private async legacyEnd(): Promise<{ seq: number; hash: string }> {
+    const head = (await this.heads.findOne({ _id: legacyHeadId })) as LegacyHeadDocument | null;
+    const end = { seq: head?.seq ?? 0, hash: head?.hash ?? genesisHash };
+    for (;;) {
+      const next = await this.events.findOne({ seq: end.seq + 1, chain: { $exists: false } });
+      if (!next) return end;
+      end.seq = next.seq;
+      end.hash = next.hash;
+    }
+  }
+
+  private async signCheckpoint(
+    vault: SecretVault,
+    body: Omit<AuditCheckpoint, '_id' | 'at' | 'mac'>,
+  ): Promise<AuditCheckpoint> {
+    const unsigned = { _id: checkpointId, at: this.now().toISOString(), ...body };
+    return { ...unsigned, mac: await vault.hmac(auditKeyNames.chain, checkpointMacInput(unsigned)) };
+  }
+
+  /** Events, oldest first on each chain: of one account, or of one chain (`globalChain`), or all. */
+  list(filter: AuditListFilter = {}): Promise<AuditEvent[]> {
+    return auditEventsOf(this.db, filter);
   }
 
   /**
@@ -367,84 +554,294 @@ export class AuditLog {
     return segments.join('/');
   }
 
-  /** Walk the chain from the first event and name the first broken link. */
+  /**
+   * Walk every chain from its first event and name the first broken link: each event's sequence, link,
+   * contents and MAC; each chain's signed head; and the signed checkpoint (every chain it lists must still
+   * reach the event it saw). When the log is whole, signs a new checkpoint of what it found (unless
+   * `checkpoint: false`), so a later cut is found as far back as this run.
+   */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
-    // The head is read first: events appended while the walk runs extend the chain past it, which is
-    // fine, whereas reading it last would mistake them for removed ones.
-    const head = await this.heads.findOne({ _id: headId });
-    let vault: SecretVault | undefined;
-    const sealChecker = async (): Promise<SecretVault | undefined> => {
-      if (!vault && options.vault) vault = typeof options.vault === 'function' ? await options.vault() : options.vault;
-      return vault;
-    };
-    let expectedSeq = 1;
-    let prevHash = genesisHash;
-    let count = 0;
-    for await (const doc of this.events.find({}, { sort: { seq: 1 } })) {
-      const event = strip(doc);
-      const at = { seq: event.seq, eventId: event.eventId };
-      const broken = (reason: string): VerifyResult => ({ ok: false, events: count, firstBreak: { ...at, reason } });
-      if (event.seq !== expectedSeq) {
-        return broken(
-          event.seq > expectedSeq ? `event ${expectedSeq} is missing` : `sequence number ${event.seq} appears twice`,
-        );
+    const vault = options.vault
+      ? typeof options.vault === 'function'
+        ? await options.vault()
+        : options.vault
+      : await this.vault();
+    // Heads and checkpoint are read first: events appended while the walk runs extend chains past them,
+    // which is fine, whereas reading them last would mistake them for removed ones.
+    const stored = await this.heads.find({}).toArray();
+    const checkpoint = stored.find((d): d is AuditCheckpoint => d._id === checkpointId);
+    const legacyHead = stored.find((d): d is LegacyHeadDocument => d._id === legacyHeadId);
+    const chainHeads = new Map<string, ChainHeadDocument>();
+    for (const d of stored)
+      if (d._id.startsWith('chain/')) chainHeads.set(d._id.slice('chain/'.length), d as ChainHeadDocument);
+    if (checkpoint) {
+      const signed = await vault
+        .verifyHmac(auditKeyNames.chain, checkpointMacInput(checkpoint), String(checkpoint.mac))
+        .catch(() => false);
+      if (!signed)
+        return {
+          ok: false,
+          events: 0,
+          firstBreak: { chain: 'checkpoint', seq: 0, reason: 'the checkpoint was edited: its MAC does not match' },
+        };
+    }
+    const checkpointed = new Map((checkpoint?.chains ?? []).map(({ chain, seq, hash }) => [chain, { seq, hash }]));
+
+    const items: WalkItem[] = [];
+    let verified = 0;
+    /** Checks the MACs of the items so far in one SecretVault call; the first break in walk order, if any. */
+    const flush = async (): Promise<ChainBreak | undefined> => {
+      const keyed = items.filter((i) => i.mac);
+      const expected = keyed.length
+        ? await vault.hmacMany(
+            auditKeyNames.chain,
+            keyed.map((i) => i.mac!.input),
+          )
+        : [];
+      const good = new Set<WalkItem>();
+      for (const [k, item] of keyed.entries()) {
+        // Same key version: compare; an older version (a rotation since) or a mismatch: ask the SecretVault.
+        const ok =
+          sameMac(expected[k]!, item.mac!.mac) ||
+          (await vault.verifyHmac(auditKeyNames.chain, item.mac!.input, item.mac!.mac).catch(() => false));
+        if (ok) good.add(item);
       }
-      if (event.prevHash !== prevHash)
-        return broken(
+      for (const item of items) {
+        if (item.structural) return item.structural;
+        if (item.mac && !good.has(item)) return item.mac.broken;
+        if (item.event) verified++;
+      }
+      items.length = 0;
+      return undefined;
+    };
+    const failed = (firstBreak: ChainBreak): VerifyResult => ({ ok: false, events: verified, firstBreak });
+
+    /** The chain being walked. `expect`: events the chain must still hold (from its head and the checkpoint). */
+    interface Walk {
+      chain: string | undefined;
+      name: string;
+      expectedSeq: number;
+      prevHash: string;
+      last?: { seq: number; hash: string };
+      expect: { seq: number; hash: string; rewritten: string; cut: (end: number) => string }[];
+    }
+    const seen = new Map<string | undefined, { seq: number; hash: string }>();
+    const start = (chain: string | undefined): Walk => {
+      const walk: Walk = {
+        chain,
+        name: chain ?? legacyChain,
+        expectedSeq: chain === undefined ? 1 : (checkpoint?.base ?? 1),
+        prevHash: genesisHash,
+        expect: [],
+      };
+      if (chain === undefined && checkpoint && checkpoint.legacy.seq > 0) {
+        walk.expect.push({
+          ...checkpoint.legacy,
+          rewritten: 'the legacy chain was rewritten: this is not the event the checkpoint sealed',
+          cut: (end) =>
+            `the legacy chain, sealed at event ${checkpoint.legacy.seq} by the checkpoint, ends at event ${end}: events at the end were removed`,
+        });
+      } else if (chain === undefined && !checkpoint && legacyHead) {
+        walk.expect.push({
+          seq: legacyHead.seq,
+          hash: legacyHead.hash,
+          rewritten: 'the event at the head is not the one the head names',
+          cut: (end) =>
+            `the log ends at event ${end} but event ${legacyHead.seq} was written: events at the end were removed`,
+        });
+      }
+      const head = chain === undefined ? undefined : chainHeads.get(chain);
+      if (head)
+        walk.expect.push({
+          seq: head.seq,
+          hash: head.hash,
+          rewritten: 'the event at the chain’s head is not the one the head was signed for: the chain was rewritten',
+          cut: (end) =>
+            `the chain’s head says event ${head.seq} was written but the chain ends at event ${end}: events at the end were removed`,
+        });
+      const saw = chain === undefined ? undefined : checkpointed.get(chain);
+      if (saw)
+        walk.expect.push({
+          ...saw,
+          rewritten: `the chain was rewritten: this is not the event checkpoint ${checkpoint!.n} saw`,
+          cut: (end) =>
+            `checkpoint ${checkpoint!.n} saw event ${saw.seq} of this chain, but it ends at event ${end}: events were removed or its head rolled back`,
+        });
+      return walk;
+    };
+    /** The end of a chain: its head's MAC, then whatever it should still hold. */
+    const finish = (walk: Walk) => {
+      const head = walk.chain === undefined ? undefined : chainHeads.get(walk.chain);
+      if (head)
+        items.push({
+          mac: {
+            input: headMacInput(walk.name, head.seq, head.hash),
+            mac: String(head.mac),
+            broken: {
+              chain: walk.name,
+              seq: head.seq,
+              reason: 'the chain’s head was rewritten without the key: its MAC does not match',
+            },
+          },
+        });
+      const end = walk.last?.seq ?? walk.expectedSeq - 1;
+      for (const e of walk.expect)
+        if (!walk.last || e.seq > walk.last.seq)
+          items.push({ structural: { chain: walk.name, seq: e.seq, reason: e.cut(end) } });
+      if (walk.last) seen.set(walk.chain, walk.last);
+    };
+
+    let walk: Walk | undefined;
+    for await (const doc of this.events.find({}, { sort: { chain: 1, seq: 1 } })) {
+      const event = strip(doc);
+      if (!walk || walk.chain !== event.chain) {
+        if (walk) finish(walk);
+        walk = start(event.chain);
+      }
+      const at = { chain: walk.name, seq: event.seq, eventId: event.eventId };
+      const broken = (reason: string): ChainBreak => ({ ...at, reason });
+      const item: WalkItem = { event };
+      const legacy = event.chain === undefined;
+      const contents = await this.contentsBreak(event, vault);
+      const expected = walk.expect.find((e) => e.seq === event.seq && e.hash !== event.hash);
+      if (event.seq !== walk.expectedSeq)
+        item.structural = broken(
+          event.seq > walk.expectedSeq
+            ? `event ${walk.expectedSeq} is missing`
+            : `sequence number ${event.seq} appears twice`,
+        );
+      else if (event.prevHash !== walk.prevHash)
+        item.structural = broken(
           'prevHash does not match the hash of the event before it (an event was inserted, removed or reordered)',
         );
-      const contents = await this.contentsBreak(event, sealChecker);
-      if (contents) return broken(contents);
-      if (doc._id !== event.eventId) return broken('the event id was changed');
-      prevHash = event.hash;
-      expectedSeq++;
-      count++;
+      else if (contents) item.structural = broken(contents);
+      else if (doc._id !== event.eventId) item.structural = broken('the event id was changed');
+      else if (legacy && event.format === 3) item.structural = broken('a keyed event without a chain');
+      else if (!legacy && event.format !== 3) item.structural = broken('an unkeyed event on a keyed chain');
+      else if (!legacy && chainOf(event) !== event.chain)
+        item.structural = broken('the event’s account does not match its chain');
+      else if (!legacy && !checkpoint) item.structural = broken('the signed checkpoint is missing: it was removed');
+      else if (legacy && checkpoint && event.seq > checkpoint.legacy.seq)
+        item.structural = broken('an event was added to the legacy chain after the checkpoint sealed it');
+      else if (expected) item.structural = broken(expected.rewritten);
+      if (!legacy)
+        item.mac = {
+          input: eventMacInput(walk.name, event.seq, event.hash),
+          mac: String(event.mac ?? ''),
+          broken: broken('the event’s MAC does not match: it was edited, inserted or re-chained without the key'),
+        };
+      items.push(item);
+      walk.expectedSeq++;
+      walk.prevHash = event.hash;
+      walk.last = { seq: event.seq, hash: event.hash };
+      if (item.structural || items.length >= macBatch) {
+        const found = await flush();
+        if (found) return failed(found);
+      }
     }
-    if (head && head.seq >= expectedSeq) {
-      return {
-        ok: false,
-        events: count,
-        firstBreak: {
-          seq: expectedSeq,
-          reason: `the log ends at event ${expectedSeq - 1} but event ${head.seq} was written: events at the end were removed`,
+    if (walk) finish(walk);
+    // Chains that a head or the checkpoint names but that hold no event at all.
+    if (!seen.has(undefined) && checkpoint && checkpoint.legacy.seq > 0)
+      items.push({
+        structural: {
+          chain: legacyChain,
+          seq: 1,
+          reason: 'every event of the legacy chain the checkpoint sealed is gone',
         },
-      };
+      });
+    if (!seen.has(undefined) && !checkpoint && legacyHead && legacyHead.seq > 0)
+      items.push({
+        structural: {
+          chain: legacyChain,
+          seq: 1,
+          reason: `the log is empty but event ${legacyHead.seq} was written: events at the end were removed`,
+        },
+      });
+    for (const chain of new Set([...chainHeads.keys(), ...checkpointed.keys()]))
+      if (!seen.has(chain))
+        items.push({
+          structural: {
+            chain,
+            seq: chainHeads.get(chain)?.seq ?? checkpointed.get(chain)!.seq,
+            reason: `the chain ${checkpointed.has(chain) ? `is in checkpoint ${checkpoint!.n}` : 'has a head'} but none of its events is left: they were removed`,
+          },
+        });
+    const found = await flush();
+    if (found) return failed(found);
+
+    const chains = [...seen].filter((e): e is [string, { seq: number; hash: string }] => e[0] !== undefined);
+    let n = checkpoint?.n ?? 0;
+    if (options.checkpoint !== false) {
+      const legacyEnd = checkpoint?.legacy ?? seen.get(undefined) ?? { seq: 0, hash: genesisHash };
+      const next = await this.signCheckpoint(vault, {
+        n: n + 1,
+        legacy: legacyEnd,
+        base: checkpoint?.base ?? legacyEnd.seq + 1,
+        chains: chains
+          .map(([chain, e]) => ({ chain, seq: e.seq, hash: e.hash }))
+          .sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : 0)),
+      });
+      // Another verify that got there first wins; so does an append's first checkpoint.
+      if (checkpoint) {
+        const written = await this.heads.replaceOne({ _id: checkpointId, n: checkpoint.n }, next);
+        if (written.modifiedCount === 1) n = next.n;
+      } else {
+        try {
+          await this.heads.insertOne(next);
+          n = next.n;
+        } catch (err) {
+          if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+        }
+      }
     }
-    return { ok: true, events: count, headHash: prevHash };
+    return { ok: true, events: verified, chains: seen.size, checkpoint: n };
   }
 
   /** Why the event's contents do not match its hash (or its redaction seal), or undefined when they do. */
-  private async contentsBreak(
-    event: AuditEvent,
-    sealChecker: () => Promise<SecretVault | undefined>,
-  ): Promise<string | undefined> {
+  private async contentsBreak(event: AuditEvent, vault: SecretVault): Promise<string | undefined> {
     const edited = 'the event was edited: its hash does not match its contents';
     const { hash, ...body } = event;
     const committed = new Set((event.personal ?? []).map((c) => c.field));
-    for (const c of event.format === 2 ? (event.personal ?? []) : []) {
+    for (const c of isCommitted(event) ? (event.personal ?? []) : []) {
       if (c.salt === undefined) continue;
       const value = read(event, c.field);
       if (value === undefined || commitmentOf(c.salt, value) !== c.commitment)
         return `the event was edited: its ${c.field} does not match its commitment`;
     }
     // Values the hash covers in clear (every value of a format-1 event) can only be vouched for by the seal.
-    const sealedOnly = (event.redaction?.fields ?? []).filter((f) => event.format !== 2 || !committed.has(f));
+    const sealedOnly = (event.redaction?.fields ?? []).filter((f) => !isCommitted(event) || !committed.has(f));
     if (sealedOnly.length === 0 && hashEvent(body) !== hash) return edited;
     if (!event.redaction) {
       const forgotten = (event.personal ?? []).some((c) => c.salt === undefined);
       return forgotten ? 'a personal value was removed without a redaction record' : undefined;
-    }
-    const vault = await sealChecker();
-    if (!vault) {
-      return sealedOnly.length === 0
-        ? undefined
-        : 'the event was redacted over values its hash covers: its seal needs the SecretVault to be checked';
     }
     const sealed = await vault
       .verifyHmac(auditKeyNames.redaction, redactionSealInput(event), event.redaction.seal)
       .catch(() => false);
     return sealed ? undefined : 'the event was edited after its redaction: its seal does not match';
   }
+}
+
+export interface AuditListFilter {
+  accountId?: string;
+  chain?: string;
+}
+
+/** `AuditLog.list` for a reader without the SecretVault: listing checks nothing. */
+export async function auditEventsOf(db: Db, filter: AuditListFilter = {}): Promise<AuditEvent[]> {
+  const events = db.collection<AuditDocument>(collections.auditEvents);
+  // An account's legacy events (the one global seq) come before its chain's, which start after them.
+  const docs = filter.accountId
+    ? await events.find({ accountId: filter.accountId }, { sort: { seq: 1 } }).toArray()
+    : await events.find(filter.chain ? { chain: filter.chain } : {}, { sort: { chain: 1, seq: 1 } }).toArray();
+  return docs.map(strip);
+}
+
+/** Two MAC strings equal, compared in constant time. */
+function sameMac(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function strip(doc: AuditDocument): AuditEvent {

@@ -16,6 +16,7 @@ import {
 } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import { consentFeatures, type ConsentPurpose } from '../../domain/consents.js';
+import { vaultOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiDeps, ApiEnv, Principal } from '../context.js';
 import { pauseSyncsForConsent, resumeSyncsAfterConsent } from '../processes/sync.js';
@@ -119,7 +120,7 @@ async function recordAnswer(
 /** The audit event of the answer at `index` of the history: one per recorded answer (its id says which). */
 async function auditAnswer(deps: ApiDeps, principal: Principal, index: number, answer: RecordedConsent) {
   const withdrawn = !answer.granted;
-  await new AuditLog(deps.db).append({
+  await new AuditLog(deps.db, { vault: () => vaultOf(deps) }).append({
     eventId: `${principal.accountId}/consent/${index}/${answer.purpose}/${withdrawn ? 'withdrawn' : 'granted'}`,
     action: withdrawn ? 'consent.withdrawn' : 'consent.granted',
     actor: { type: 'user', id: principal.subject },

@@ -368,7 +368,7 @@ export const erasureRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
       );
       if (released.matchedCount === 0) throw new ProblemError('legal-hold-conflict', inOtherState);
     }
-    await new AuditLog(deps.db).append({
+    await new AuditLog(deps.db, { vault: () => vaultOf(deps) }).append({
       eventId: `legal_hold/${accountId}/${event.action}/${at}`,
       action: `legal_hold.${event.action}`,
       actor: { type: 'support', id: agent.accountId },

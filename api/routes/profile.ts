@@ -92,7 +92,7 @@ export const profileRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(ro
   if (!changed) throw new ProblemError('conflict', 'Your account kept changing while the names were saved: try again.');
   const directory = deps.config.identity.kind;
   if (changed.length > 0)
-    await new AuditLog(deps.db).append({
+    await new AuditLog(deps.db, { vault: () => vaultOf(deps) }).append({
       eventId: `${principal.accountId}/profile/${Date.now()}/${changed.join('+')}`,
       action: 'profile.updated',
       actor: { type: 'user', id: principal.subject },

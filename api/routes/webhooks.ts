@@ -69,7 +69,7 @@ async function auditRejected(
   reason: WebhookRejection,
   deliveryId?: string,
 ): Promise<void> {
-  await new AuditLog(deps.db).append({
+  await new AuditLog(deps.db, { vault: () => vaultOf(deps) }).append({
     eventId: `webhook/${provider}/rejected/${randomUUID()}`,
     action: 'webhook.rejected',
     actor: { type: 'system', id: `webhook:${provider}` },

@@ -25,6 +25,7 @@ locals {
     "account-data-keys",
     "account-email-lookup",
     "account-subject-lookup",
+    "audit-chain",
     "audit-redaction",
     "erasure-audit",
     "erasure-certificate",

@@ -50,7 +50,9 @@ const versionOf = (purpose: string) =>
 const accountDoc = (accountId: string) =>
   stack.db.collection<AccountDocument>(collections.accounts).findOne({ _id: accountId });
 const consentEvents = async (accountId: string) =>
-  (await new AuditLog(stack.db).list({ accountId })).filter((e) => e.action.startsWith('consent.'));
+  (await new AuditLog(stack.db, { vault: stack.deps.vault }).list({ accountId })).filter((e) =>
+    e.action.startsWith('consent.'),
+  );
 const schedule = () => stack.temporal.schedule.getHandle(`sync/${person.accountId}/github/schedule`);
 const answer = (who: SignedUp, body: unknown) =>
   call<Consents>(stack, 'PUT', '/v1/me/consents', { token: who.token, json: body });
@@ -144,7 +146,7 @@ describe('consents', () => {
       ['consent.granted', version, 'api'],
     ]);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(3);
-    expect((await new AuditLog(stack.db).verify()).ok).toBe(true);
+    expect((await new AuditLog(stack.db, { vault: stack.deps.vault }).verify()).ok).toBe(true);
   });
 
   it('refuses an outdated version (409, naming the current one) and an unknown purpose (400), changing nothing', async () => {

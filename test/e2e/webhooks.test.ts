@@ -7,7 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../activities/audit/audit-log.js';
+import { AuditLog, globalChain } from '../../activities/audit/audit-log.js';
 import { credentialPaths } from '../../activities/providers/resolve.js';
 import { githubSignature, slackSignature } from '../../api/auth/webhook-signatures.js';
 import type { ProviderId } from '../../domain/providers.js';
@@ -53,9 +53,12 @@ async function newSyncCompleted(who: SignedUp, provider: ProviderId, previousRun
 }
 
 async function rejectionsSince(seq: number) {
-  return (await new AuditLog(stack.db).list()).filter((e) => e.seq > seq && e.action === 'webhook.rejected');
+  return (await new AuditLog(stack.db, { vault: stack.deps.vault }).list({ chain: globalChain })).filter(
+    (e) => e.seq > seq && e.action === 'webhook.rejected',
+  );
 }
-const lastSeq = async () => (await new AuditLog(stack.db).list()).at(-1)?.seq ?? 0;
+const lastSeq = async () =>
+  (await new AuditLog(stack.db, { vault: stack.deps.vault }).list({ chain: globalChain })).at(-1)?.seq ?? 0;
 
 type Answer = JsonResponse<
   ProblemBody & { deliveryId?: string; syncs?: number; duplicate?: boolean; ignored?: string; challenge?: string }
@@ -356,7 +359,7 @@ describe('no secret, signature or payload outside the request', () => {
 
   it('not in the API log, nor in the audit log', async () => {
     const log = stack.apiLog.join('\n');
-    const audit = JSON.stringify(await new AuditLog(stack.db).list());
+    const audit = JSON.stringify(await new AuditLog(stack.db, { vault: stack.deps.vault }).list());
     for (const text of [log, audit]) {
       for (const secret of allSecrets()) expect(text).not.toContain(secret);
       expect(text).not.toContain(payloadMarker);

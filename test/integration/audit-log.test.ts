@@ -1,6 +1,7 @@
 /**
- * The audit log is append-only and hash-chained: any edit, insertion or removal — the last event
- * included — is found by the verifier and by `npm run audit:verify`. An erasure makes it forget a person
+ * The audit log is append-only, hash-chained per account and MAC'ed: any edit, insertion or removal — the
+ * last event included — is found by the verifier and by `npm run audit:verify` (`audit-tamper.test.ts` does
+ * it as an attacker who recomputes every hash). An erasure makes it forget a person
  * (`forgetAccount`): their values are gone from the stored documents, the chain still verifies, and an edit
  * made any other way is still found.
  */
@@ -16,6 +17,7 @@ import {
   AuditLog,
   auditForgetKeysOf,
   auditKeyNames,
+  eventMacInput,
   genesisHash,
   hashEvent,
   type AuditEventInput,
@@ -35,10 +37,10 @@ let vault: KeyringVault;
 beforeEach(async () => {
   dbName = `cra_audit_${randomBytes(4).toString('hex')}`;
   db = (await mongo.connect()).db(dbName);
-  log = new AuditLog(db);
-  await log.ensureIndexes();
   dataDir = mkdtempSync(join(tmpdir(), 'cra-audit-'));
   vault = await KeyringVault.open({ dataDir });
+  log = new AuditLog(db, { vault });
+  await log.ensureIndexes();
 });
 afterEach(() => {
   rmSync(dataDir, { recursive: true, force: true });
@@ -88,7 +90,7 @@ describe('audit log', () => {
   });
 
   it('keeps one unbroken chain when writers append at the same time', async () => {
-    const writers = [new AuditLog(db), new AuditLog(db), new AuditLog(db)];
+    const writers = [new AuditLog(db, { vault }), new AuditLog(db, { vault }), new AuditLog(db, { vault })];
     await Promise.all(Array.from({ length: 24 }, (_, i) => writers[i % 3]!.append(event(i + 1))));
     const all = await log.list();
     expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
@@ -98,9 +100,19 @@ describe('audit log', () => {
   it('carries on after a writer crashed between storing its event and moving the head', async () => {
     await appendMany(2);
     const last = await events().findOne({ seq: 2 });
-    const body = { ...event(3), seq: 3, at: new Date().toISOString(), prevHash: last!.hash as string };
-    // What a crashed writer leaves behind: the event is stored, the head still says 2.
-    await events().insertOne({ _id: body.eventId as never, ...body, hash: hashEvent(body) });
+    const body = {
+      ...event(3),
+      chain: 'acct-1',
+      seq: 3,
+      at: new Date().toISOString(),
+      prevHash: last!.hash as string,
+      format: 3 as const,
+      personal: [],
+    };
+    // What a crashed writer leaves behind: the event is stored (with the MAC it made), the head still says 2.
+    const hash = hashEvent(body);
+    const mac = await vault.hmac(auditKeyNames.chain, eventMacInput('acct-1', 3, hash));
+    await events().insertOne({ _id: body.eventId as never, ...body, hash, mac });
     await log.append(event(4));
     expect((await log.list()).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     expect(await log.verify()).toMatchObject({ ok: true, events: 4 });
@@ -124,9 +136,10 @@ describe('audit log', () => {
     const { _id, hash: _hash, ...body } = stored!;
     const forged = { ...body, details: { purpose: 'forged', version: '1' } };
     await events().updateOne({ _id }, { $set: { details: forged.details, hash: hashEvent(forged as never) } });
+    // Its hash matches again, but not its MAC, which only the SecretVault can make.
     expect(await log.verify()).toMatchObject({
       ok: false,
-      firstBreak: { seq: 3, reason: expect.stringContaining('prevHash') },
+      firstBreak: { chain: 'acct-1', seq: 2, reason: expect.stringContaining('MAC') },
     });
   });
 
@@ -151,9 +164,17 @@ describe('audit log', () => {
     // Make room after event 1 and slip in an event with a correct-looking hash of its own.
     for (const seq of [3, 2]) await events().updateOne({ seq }, { $set: { seq: seq + 1 } });
     const first = await events().findOne({ seq: 1 });
-    const body = { ...event(99), seq: 2, at: new Date().toISOString(), prevHash: first!.hash as string };
+    const body = {
+      ...event(99),
+      chain: 'acct-1',
+      seq: 2,
+      at: new Date().toISOString(),
+      prevHash: first!.hash as string,
+      format: 3 as const,
+      personal: [],
+    };
     await events().insertOne({ _id: body.eventId as never, ...body, hash: hashEvent(body) });
-    expect(await log.verify()).toMatchObject({ ok: false, firstBreak: { seq: 3 } });
+    expect(await log.verify()).toMatchObject({ ok: false, firstBreak: { seq: 2, eventId: 'acct-1/event-99' } });
   });
 });
 
@@ -204,9 +225,10 @@ function eventsOf(p: Person): AuditEventInput[] {
 }
 
 const forgetKeys = () => auditForgetKeysOf(vault);
+/** Stored events, chain by chain (the legacy chain first, then by account id), oldest first. */
 const rawEvents = () =>
   events()
-    .find({}, { sort: { seq: 1 } })
+    .find({}, { sort: { chain: 1, seq: 1 } })
     .toArray();
 const rawText = async () => JSON.stringify(await rawEvents());
 
@@ -237,10 +259,12 @@ describe('forgetting a person (erasure)', () => {
     for (const e of [...eventsOf(ada), ...eventsOf(bob)]) await log.append(e);
   });
 
-  it('stores new events in format 2: personal values committed with a salt, everything else as given', async () => {
+  it('stores new events in format 3: personal values committed with a salt, everything else as given', async () => {
     const [created] = await rawEvents();
     expect(created).toMatchObject({
-      format: 2,
+      format: 3,
+      chain: ada.accountId,
+      mac: expect.stringMatching(/^cra:v1:/),
       actor: { type: 'user', id: ada.subject },
       details: { directory: 'embedded', email: ada.email, givenName: ada.givenName },
     });
@@ -313,13 +337,20 @@ describe('forgetting a person (erasure)', () => {
     expect(result).toMatchObject({ events: 4, eventsForgotten: 3 });
     expect(await rawText()).not.toContain(ada.email);
     // The support actor is not the person: kept.
-    expect((await rawEvents())[6]).toMatchObject({ actor: { id: 'staff|carol' }, details: { ticket: 'T-1' } });
-    expect(await log.verify({ vault })).toMatchObject({ ok: true, events: 7 });
-    // That value was hashed in clear: only the seal vouches for it, which needs the SecretVault.
-    expect(await log.verify()).toMatchObject({
-      ok: false,
-      firstBreak: { seq: 7, reason: expect.stringContaining('needs the SecretVault') },
-    });
+    expect((await rawEvents())[3]).toMatchObject({ actor: { id: 'staff|carol' }, details: { ticket: 'T-1' } });
+    // That value was hashed in clear: only the seal vouches for it.
+    expect(await log.verify()).toMatchObject({ ok: true, events: 7 });
+    // A verifier with other keys vouches for nothing.
+    const otherDir = mkdtempSync(join(tmpdir(), 'cra-audit-other-'));
+    try {
+      const other = await KeyringVault.open({ dataDir: otherDir });
+      expect(await new AuditLog(db, { vault: other }).verify({ checkpoint: false })).toMatchObject({
+        ok: false,
+        firstBreak: { chain: 'checkpoint', reason: expect.stringContaining('MAC') },
+      });
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
   });
 
   it('forgetting twice is a no-op', async () => {
@@ -336,17 +367,27 @@ describe('forgetting a person (erasure)', () => {
 
   it('still finds an edited clear value, at that event', async () => {
     await log.forgetAccount(ada.accountId, forgetKeys());
-    await events().updateOne({ seq: 4 }, { $set: { 'details.email': 'mallory@example.com' } });
+    await events().updateOne(
+      { _id: `${bob.accountId}/account.created` as never },
+      { $set: { 'details.email': 'mallory@example.com' } },
+    );
     expect(await log.verify({ vault })).toMatchObject({
       ok: false,
-      firstBreak: { seq: 4, reason: expect.stringContaining('details.email does not match its commitment') },
+      firstBreak: {
+        chain: bob.accountId,
+        seq: 1,
+        reason: expect.stringContaining('details.email does not match its commitment'),
+      },
     });
-    expect((await auditVerifyCli()).stdout).toContain('BROKEN at event 4');
+    expect((await auditVerifyCli()).stdout).toContain(`BROKEN at event 1 of chain ${bob.accountId}`);
   });
 
   it('still finds an edited commitment of a forgotten value, at that event', async () => {
     await log.forgetAccount(ada.accountId, forgetKeys());
-    await events().updateOne({ seq: 1 }, { $set: { 'personal.2.commitment': 'f'.repeat(64) } });
+    await events().updateOne(
+      { _id: `${ada.accountId}/account.created` as never },
+      { $set: { 'personal.2.commitment': 'f'.repeat(64) } },
+    );
     expect(await log.verify({ vault })).toMatchObject({
       ok: false,
       firstBreak: { seq: 1, reason: expect.stringContaining('edited') },
@@ -358,12 +399,13 @@ describe('forgetting a person (erasure)', () => {
 
   it('still finds a removed event, and an edited keyed hash', async () => {
     await log.forgetAccount(ada.accountId, forgetKeys());
-    await events().updateOne({ seq: 2 }, { $set: { 'details.providerAccountId': 'vault:v1:forged' } });
+    const linked = { _id: `link/${ada.accountId}/github/linked` as never };
+    await events().updateOne(linked, { $set: { 'details.providerAccountId': 'vault:v1:forged' } });
     expect(await log.verify({ vault })).toMatchObject({
       ok: false,
       firstBreak: { seq: 2, reason: expect.stringContaining('seal does not match') },
     });
-    await events().deleteOne({ seq: 2 });
+    await events().deleteOne(linked);
     expect(await log.verify({ vault })).toMatchObject({
       ok: false,
       firstBreak: { seq: 3, reason: 'event 2 is missing' },
@@ -371,10 +413,13 @@ describe('forgetting a person (erasure)', () => {
   });
 
   it('finds a value removed by hand (outside forgetAccount)', async () => {
-    await events().updateOne({ seq: 4 }, { $set: { 'details.email': 'gone' }, $unset: { 'personal.2.salt': '' } });
+    await events().updateOne(
+      { _id: `${bob.accountId}/account.created` as never },
+      { $set: { 'details.email': 'gone' }, $unset: { 'personal.2.salt': '' } },
+    );
     expect(await log.verify()).toMatchObject({
       ok: false,
-      firstBreak: { seq: 4, reason: 'a personal value was removed without a redaction record' },
+      firstBreak: { chain: bob.accountId, seq: 1, reason: 'a personal value was removed without a redaction record' },
     });
   });
 });
@@ -408,11 +453,11 @@ describe('forgetting a person in events written before format 2', () => {
     expect(created!.format).toBeUndefined();
 
     expect(await log.verify({ vault })).toMatchObject({ ok: true, events: 7 });
-    // Without the SecretVault the seal cannot be checked, and verify says so rather than pass it.
-    expect(await log.verify()).toMatchObject({
-      ok: false,
-      firstBreak: { seq: 1, reason: expect.stringContaining('needs the SecretVault') },
-    });
+    // The newer event is on Ada's chain, numbered after the legacy chain the first checkpoint sealed.
+    expect((await rawEvents()).map((e) => [e.chain ?? 'legacy', e.seq])).toEqual([
+      ...[1, 2, 3, 4, 5, 6].map((seq) => ['legacy', seq]),
+      [ada.accountId, 7],
+    ]);
     const cli = await auditVerifyCli();
     expect(cli.stdout).toContain('audit log intact: 7 events');
     expect(cli.code).toBe(0);

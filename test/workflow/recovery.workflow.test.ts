@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../activities/audit/audit-log.js';
+import { auditEventsOf } from '../../activities/audit/audit-log.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
 import { insertExistingPerson } from '../support/account-documents.js';
@@ -213,7 +213,7 @@ describe('recovery workflow (time-skipping)', () => {
     const user = await db.collection(collections.identityUsers).findOne({ _id: owner.subject as never });
     expect(user).toMatchObject({ password_reset_required: true, mfa_enrollments: [] });
     expect(typeof user?.sessions_revoked_at).toBe('string');
-    const actions = (await new AuditLog(db).list({ accountId: owner.accountId })).map((e) => e.action);
+    const actions = (await auditEventsOf(db, { accountId: owner.accountId })).map((e) => e.action);
     // The approval may land while the first notice is being queued: compare the set, then the order that matters.
     expect([...actions].sort()).toEqual([
       'recovery.approved',
@@ -287,7 +287,7 @@ describe('recovery workflow (time-skipping)', () => {
       'email',
       'sms',
     ]);
-    const events = await new AuditLog(db).list({ accountId: owner.accountId });
+    const events = await auditEventsOf(db, { accountId: owner.accountId });
     expect(events.find((e) => e.action === 'recovery.cancelled')?.details).toMatchObject({
       by: 'operator',
       stage: 'cooling',
@@ -403,7 +403,7 @@ describe('recovery workflow (time-skipping)', () => {
       expect(await approve(handle, 'second')).toMatchObject({ approvals: 2, approvalsNeeded: 0 });
       expect(await handle.result()).toMatchObject({ outcome: 'completed' });
     });
-    const approvals = (await new AuditLog(db).list({ accountId: owner.accountId })).filter(
+    const approvals = (await auditEventsOf(db, { accountId: owner.accountId })).filter(
       (e) => e.action === 'recovery.approved',
     );
     expect(approvals.map((e) => [e.actor.id, e.details?.reason])).toEqual([
@@ -447,7 +447,7 @@ describe('recovery workflow (time-skipping)', () => {
       expect(await approve(handle, 'second')).toMatchObject({ approvals: 2, approvalsNeeded: 0 });
       expect(await handle.result()).toMatchObject({ outcome: 'completed' });
     });
-    const flagged = (await new AuditLog(db).list({ accountId: owner.accountId })).filter(
+    const flagged = (await auditEventsOf(db, { accountId: owner.accountId })).filter(
       (e) => e.action === 'recovery.risk_flagged',
     );
     expect(flagged.map((e) => e.details?.flag)).toEqual(['linked_during_recovery']);
