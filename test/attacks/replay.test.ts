@@ -8,7 +8,6 @@
 import { createHash, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { AuditLog } from '../../activities/audit/audit-log.js';
 import { credentialPaths } from '../../activities/providers/resolve.js';
 import { signatureHeader, signatureHeaderValue, signPayload } from '../../api/auth/hook-signature.js';
 import { signRequest } from '../../api/auth/http-signatures.js';
@@ -182,7 +181,7 @@ describe('provider webhooks', () => {
       await stack.deps.vault.writeSecret(credentialPaths.real(provider), { webhookSecret: secrets[provider] });
   }
   const replaysAudited = async () =>
-    (await new AuditLog(stack.db).list()).filter(
+    (await stack.deps.auditLog.list()).filter(
       (e) => e.action === 'webhook.rejected' && (e.details as { reason?: string }).reason === 'replay',
     ).length;
 
