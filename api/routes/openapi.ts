@@ -57,6 +57,8 @@ export const openApiDocumentRoute = secured(auth.public, {
   },
 });
 
+const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+
 /** `GET /.well-known/jwks.json` (public, when CRA issues its own tokens): the keys anyone can verify them with. */
 export const jwksRoute = secured(auth.public, {
   method: 'get',
@@ -64,8 +66,8 @@ export const jwksRoute = secured(auth.public, {
   summary: 'The token issuer’s public keys (JWKS)',
   responses: {
     200: {
-      description: 'A JSON Web Key Set',
-      content: { 'application/json': { schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) } },
+      description: 'A JSON Web Key Set (the embedded issuer answers it as `application/jwk-set+json`, RFC 7517)',
+      content: { 'application/json': { schema: jwksSchema }, 'application/jwk-set+json': { schema: jwksSchema } },
     },
   },
 });

@@ -5,9 +5,13 @@ import { recoveryFactors, recoveryStages } from '../../../workflows/recovery/mes
 import { recoveryTokenHeader } from '../../auth/recovery-proofs.js';
 
 export const factorEnum = z.enum(recoveryFactors);
-/** The email shape zod's z.email() checks; spelt out because a pipe cannot be described in OpenAPI. */
+/**
+ * The email shape zod's z.email() checks, spelt out because a pipe cannot be described in OpenAPI, and held to
+ * RFC 5321's limits as `format: email` validators are: a local part of at most 64 characters, a domain of at most
+ * 253, labels of at most 63 that neither start nor end with a hyphen.
+ */
 export const emailPattern =
-  /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/;
+  /^(?=[^@]{1,64}@)(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@(?=[^@]{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 export const recoveryIdParam = z.object({
   recoveryId: z
     .uuid()
@@ -49,6 +53,13 @@ export const challengeRequestSchema = z
       .openapi({ description: 'For `provider_reauth`: the connected provider to sign in with', example: 'github' }),
   })
   .strict()
+  // The route refuses a provider for any other factor and requires it for `provider_reauth`: said here too.
+  .meta({
+    oneOf: [
+      { properties: { factor: { const: 'provider_reauth' } }, required: ['factor', 'provider'] },
+      { properties: { factor: { not: { const: 'provider_reauth' } }, provider: false } },
+    ],
+  })
   .openapi('RecoveryChallengeRequest');
 export const challengeSchema = z
   .object({
@@ -107,12 +118,23 @@ export const factorRequestSchema = z
 export const factorOutcomeSchema = z
   .object({ accepted: z.boolean(), satisfied: z.array(factorEnum), remaining: z.number().int() })
   .openapi('RecoveryFactorOutcome');
+/**
+ * A reason support gives: at least 3 characters once trimmed. The pattern says so in the OpenAPI document
+ * (three characters that `trim` keeps; its whitespace spelt out so every regex engine reads it the same).
+ */
+const untrimmed = '[^\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+const supportReason = z
+  .string()
+  .trim()
+  .min(3)
+  .max(500)
+  .meta({ pattern: `${untrimmed}[\\s\\S]*${untrimmed}[\\s\\S]*${untrimmed}` });
 export const decisionSchema = z
-  .object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(500) })
+  .object({ decision: z.enum(['approve', 'deny']), reason: supportReason })
   .strict()
   .openapi('RecoveryDecision');
 export const documentCheckSchema = z
-  .object({ verified: z.boolean(), reason: z.string().trim().min(3).max(500) })
+  .object({ verified: z.boolean(), reason: supportReason })
   .strict()
   .openapi('RecoveryDocumentCheck');
 
