@@ -19,7 +19,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/workflow/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: [
+            'test/workflow/**/*.test.ts',
+            'test/integration/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            // Schemathesis against the API on the test stack (test/fuzz/schemathesis.test.ts).
+            'test/fuzz/**/*.test.ts',
+          ],
           // Starts (or installs, then starts) the Temporal dev server and a MongoDB-compatible server once per run.
           globalSetup: ['test/support/global-setup.ts'],
           // Two cores: files that each run a worker would only fight over them.
