@@ -57,6 +57,23 @@ export const openApiDocumentRoute = secured(auth.public, {
   },
 });
 
+/** What `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator), spelt out for any regex engine. */
+const removedByTrim = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+
+/**
+ * Text of `min` to `max` characters once trimmed. zod counts after `trim()`, JSON Schema's `minLength` before
+ * it, so a pattern of `min` characters that trimming keeps tells the OpenAPI document what is checked.
+ */
+export function trimmedText(min: number, max: number) {
+  const kept = `[^${removedByTrim}]`;
+  return z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .meta({ pattern: Array.from({ length: min }, () => kept).join('[\\s\\S]*') });
+}
+
 const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 
 /** `GET /.well-known/jwks.json` (public, when CRA issues its own tokens): the keys anyone can verify them with. */

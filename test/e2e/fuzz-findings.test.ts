@@ -108,6 +108,17 @@ describe('what the fuzzer found', () => {
     expectValidationProblem(res);
   });
 
+  it('legal holds: a reason of nothing but whitespace (a vertical tab) is refused, and the document’s pattern says so', async () => {
+    const reason = bodySchema('/v1/support/accounts/{accountId}/legal-hold', 'post').properties!.reason!;
+    expect(allowedBy(reason, '\u000b')).toBe(false);
+    expect(allowedBy(reason, 'litigation')).toBe(true);
+    const res = await call<ProblemBody>(stack, 'POST', `/v1/support/accounts/${person.accountId}/legal-hold`, {
+      token: person.token,
+      json: { reason: '\u000b', hold: true },
+    });
+    expectValidationProblem(res);
+  });
+
   it('POST …/link/complete: the document says the body carries exactly one of code and error, as the API checks', async () => {
     const schema = bodySchema('/v1/me/providers/{provider}/link/complete', 'post');
     expect(schema.oneOf).toEqual([{ required: ['code'] }, { required: ['error'] }]);

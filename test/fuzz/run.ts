@@ -76,13 +76,15 @@ export function readRun(reportDir: string): FuzzRun {
     const event = JSON.parse(line) as { ScenarioFinished: { recorder: { interactions?: Record<string, unknown> } } };
     requests += Object.keys(event.ScenarioFinished.recorder.interactions ?? {}).length;
   }
-  const report = JSON.parse(readFileSync(reportFile(reportDir, 'json'), 'utf8')) as JsonReport;
+  const text = readFileSync(reportFile(reportDir, 'json'), 'utf8');
+  const report = JSON.parse(text) as JsonReport;
   return {
     requests,
     testCases: report.test_cases.generated,
     operations: { selected: report.operations.selected, tested: report.operations.tested },
     seconds: Math.round(report.running_time),
-    seed: String(report.seed),
+    // The seed is a 128-bit integer: read as text, as JSON.parse would round it.
+    seed: /"seed":\s*(\d+)/.exec(text)?.[1] ?? String(report.seed),
     failures: [
       ...report.failures.map((f) => `${f.code} ${f.title} (${f.count}): ${f.operations.join(', ')}`),
       ...report.errors.map(

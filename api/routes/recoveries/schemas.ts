@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { providerIds } from '../../../domain/providers.js';
 import { recoveryFactors, recoveryStages } from '../../../workflows/recovery/messages.js';
 import { recoveryTokenHeader } from '../../auth/recovery-proofs.js';
+import { trimmedText } from '../openapi.js';
 
 export const factorEnum = z.enum(recoveryFactors);
 /**
@@ -99,13 +100,7 @@ export const assertionSchema = z.object({
 export const factorRequestSchema = z
   .object({
     factor: factorEnum,
-    code: z
-      .string()
-      .trim()
-      .min(1)
-      .max(64)
-      .optional()
-      .openapi({ description: 'email_code, sms_code, totp, backup_code' }),
+    code: trimmedText(1, 64).optional().openapi({ description: 'email_code, sms_code, totp, backup_code' }),
     challengeId: z.uuid().optional().openapi({
       description: 'The challenge the code or assertion answers; the latest one when omitted (codes only)',
     }),
@@ -118,17 +113,8 @@ export const factorRequestSchema = z
 export const factorOutcomeSchema = z
   .object({ accepted: z.boolean(), satisfied: z.array(factorEnum), remaining: z.number().int() })
   .openapi('RecoveryFactorOutcome');
-/**
- * A reason support gives: at least 3 characters once trimmed. The pattern says so in the OpenAPI document
- * (three characters that `trim` keeps; its whitespace spelt out so every regex engine reads it the same).
- */
-const untrimmed = '[^\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
-const supportReason = z
-  .string()
-  .trim()
-  .min(3)
-  .max(500)
-  .meta({ pattern: `${untrimmed}[\\s\\S]*${untrimmed}[\\s\\S]*${untrimmed}` });
+/** A reason support gives: at least 3 characters once trimmed. */
+const supportReason = trimmedText(3, 500);
 export const decisionSchema = z
   .object({ decision: z.enum(['approve', 'deny']), reason: supportReason })
   .strict()
