@@ -11,6 +11,7 @@ const descriptions: Record<number, string> = {
   409: 'Conflict',
   413: 'The body is over 64 KiB',
   415: 'The body is not JSON',
+  431: 'The request line and headers are over 16 KiB (the Authorization header over 8 KiB)',
   503: 'A dependency is unavailable or the feature is not configured',
 };
 

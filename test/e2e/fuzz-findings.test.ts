@@ -167,6 +167,13 @@ describe('what the fuzzer found', () => {
     expectValidationProblem(res);
   });
 
+  it('GET /v1/oauth/{provider}/callback: a query over the 16 KiB header limit is a documented 431 problem', async () => {
+    const res = await rawRequest('GET', `/v1/oauth/github/callback?state=${'s'.repeat(17_000)}`);
+    expect(res.status).toBe(431);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(doc.paths['/v1/oauth/{provider}/callback']!.get!.responses['431']).toBeDefined();
+  });
+
   it('GET /.well-known/jwks.json: its content type is documented, and another method is a 405 naming GET', async () => {
     const res = await fetch(`${stack.baseUrl}/.well-known/jwks.json`);
     const type = res.headers.get('content-type')!.split(';')[0]!;
