@@ -24,6 +24,8 @@ export default defineConfig({
             'test/integration/**/*.test.ts',
             'test/e2e/**/*.test.ts',
             'test/attacks/**/*.test.ts',
+            // Schemathesis against the API on the test stack (test/fuzz/schemathesis.test.ts).
+            'test/fuzz/**/*.test.ts',
           ],
           // Starts (or installs, then starts) the Temporal dev server and a MongoDB-compatible server once per run.
           globalSetup: ['test/support/global-setup.ts'],

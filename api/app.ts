@@ -18,7 +18,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { interactionRoutes } from './auth/embedded-oidc/interactions.js';
 import { securitySchemes } from './auth/route-auth.js';
 import type { ApiDeps, ApiEnv } from './context.js';
-import { allowedMethods } from './middleware/allowed-methods.js';
+import { allowedMethods, ownMethodsOnly } from './middleware/allowed-methods.js';
 import { jsonOnly, limitedBody } from './middleware/body.js';
 import { authorizationLimit } from './middleware/header-limits.js';
 import { requestLog } from './middleware/request-log.js';
@@ -63,6 +63,8 @@ export function createApp(deps: ApiDeps) {
     // oidc-provider answers its own paths (discovery, JWKS, authorize, token, …) on Node's req/res.
     app.use('*', async (c, next) => {
       if (!embedded.oidc.owns(c.req.path)) return next();
+      // oidc-provider answers 404 to other methods on the key set; the API's 405 names the ones it has.
+      if (c.req.path === jwksRoute.path && c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
       const { incoming, outgoing } = c.env as HttpBindings;
       await embedded.oidc.handle(incoming, outgoing);
       return RESPONSE_ALREADY_SENT;
@@ -70,7 +72,15 @@ export function createApp(deps: ApiDeps) {
   }
   // The API takes JSON; the pages take their own forms.
   app.use('*', authorizationLimit, limitedBody);
-  app.use('/v1/*', jsonOnly);
+  app.use(
+    '/v1/*',
+    ownMethodsOnly(app.routes, (c, allow) =>
+      respondProblem(c, 'method-not-allowed', `${c.req.path} answers ${allow.join(', ')}, not ${c.req.method}.`, {
+        allow: allow.join(', '),
+      }),
+    ),
+    jsonOnly,
+  );
 
   app.route('/', assetRoutes);
   // The erasure notice's cancel link: a page of the account center (the owner's browser session decides).

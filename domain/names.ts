@@ -31,6 +31,17 @@ export function nameProblem(value: string, opts: { blankAllowed?: boolean } = {}
   return undefined;
 }
 
+/** What `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator), spelled out for any regex engine. */
+const trimmed = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+const forbidden = '\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069';
+const invisible = '\\u200b-\\u200d\\u2060\\ufeff';
+/**
+ * `nameProblem` as a JSON Schema pattern for the OpenAPI document, so clients (and the API fuzzer) know
+ * which names are accepted: no forbidden character, and one visible character at least (or none at all).
+ */
+const namePattern = (blankAllowed: boolean) =>
+  blankAllowed ? `^[^${forbidden}]*$` : `^[^${forbidden}]*[^${forbidden}${trimmed}${invisible}][^${forbidden}]*$`;
+
 function nameSchema(max: number, opts: { blankAllowed?: boolean }) {
   return z
     .string()
@@ -39,7 +50,8 @@ function nameSchema(max: number, opts: { blankAllowed?: boolean }) {
       if (why) ctx.addIssue({ code: 'custom', message: `The name ${why}.`, input: value });
     })
     .trim()
-    .max(max, `The name is longer than ${max} characters.`);
+    .max(max, `The name is longer than ${max} characters.`)
+    .meta({ pattern: namePattern(opts.blankAllowed ?? false) });
 }
 
 /**

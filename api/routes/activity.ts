@@ -19,6 +19,8 @@ const activityQuery = z.object({
     .number()
     .int()
     .min(1)
+    // zod's int() stops at the largest safe integer; saying so puts the bound in the OpenAPI document too.
+    .max(Number.MAX_SAFE_INTEGER)
     .optional()
     .openapi({ description: 'From `nextBefore` of the page before: events older than this one.' }),
   limit: z.coerce.number().int().min(1).max(100).default(25),

@@ -40,6 +40,13 @@ const registerRoute = secured(auth.bearer, {
     201: {
       description: 'Registered',
       content: { 'application/json': { schema: z.object({ agentId: z.uuid() }).openapi('AgentRegistered') } },
+      links: {
+        revoke: {
+          operationRef: '#/paths/~1v1~1me~1agents~1{agentId}/delete',
+          parameters: { agentId: '$response.body#/agentId' },
+          description: 'Revoke the agent',
+        },
+      },
     },
     ...problemResponses(400, 401, 404, 413, 415),
   },

@@ -31,7 +31,7 @@ import { auth, secured } from '../auth/route-auth.js';
 import type { ApiDeps, ApiEnv, Principal } from '../context.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { cancelErasure, erasureState, signalLegalHoldChanged, startErasure } from '../processes/erasure.js';
-import { problemResponses } from './openapi.js';
+import { problemResponses, trimmedText } from './openapi.js';
 import { supportReadPermission } from './workflows.js';
 
 // ---- The request record: what the API keeps beside the engine's fields ------------------------------
@@ -203,7 +203,7 @@ const accountIdParam = z.object({
 const legalHoldBody = z
   .object({
     hold: z.boolean().openapi({ description: 'true places a hold, false releases it' }),
-    reason: z.string().trim().min(1).max(500).openapi({ description: 'Why, in support’s words (kept with the hold).' }),
+    reason: trimmedText(1, 500).openapi({ description: 'Why, in support’s words (kept with the hold).' }),
   })
   .strict()
   .openapi('LegalHoldRequest');

@@ -75,7 +75,18 @@ const startRoute = secured(auth.bearer, {
   description:
     'One export at a time: while one is being built, this answers 202 with it (`started: false`). Works for suspended and banned accounts; refused (409 `erasure-in-progress`) while the account is being erased.',
   responses: {
-    202: { description: 'The export workflow runs', content: { 'application/json': { schema: startedSchema } } },
+    202: {
+      description: 'The export workflow runs',
+      content: { 'application/json': { schema: startedSchema } },
+      // OpenAPI links: where a client (and the fuzzer's stateful phase) goes next with the id it got.
+      links: {
+        status: {
+          operationRef: '#/paths/~1v1~1me~1exports~1{exportId}/get',
+          parameters: { exportId: '$response.body#/exportId' },
+          description: 'Where the export stands',
+        },
+      },
+    },
     ...problemResponses(401, 404, 409),
   },
 });

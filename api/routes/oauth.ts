@@ -19,7 +19,7 @@ import { readBrowserSession } from '../session/browser-session.js';
 import { attemptIdOf, deliverAuthorizationResponse, linkAttemptsOf, openAttemptProblem } from './link-attempts.js';
 import { recoveryProviderCallback } from './recoveries/index.js';
 import { defaultHook, problemResponse } from '../problem.js';
-import { htmlPage, problemOrPageResponses } from './openapi.js';
+import { htmlPage, problemOrPageResponses, problemResponses } from './openapi.js';
 
 const querySchema = z.object({
   state: z.string().min(16).max(512).optional(),
@@ -75,7 +75,9 @@ const route = secured(auth.public, {
         ...htmlPage,
       },
     },
+    // The provider's query (code, state, error) is the URL's: an oversized one is refused before it is read.
     ...problemOrPageResponses(400, 401, 403, 404, 409, 410),
+    ...problemResponses(431),
   },
 });
 

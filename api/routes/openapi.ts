@@ -11,6 +11,7 @@ const descriptions: Record<number, string> = {
   409: 'Conflict',
   413: 'The body is over 64 KiB',
   415: 'The body is not JSON',
+  431: 'The request line and headers are over 16 KiB (the Authorization header over 8 KiB)',
   503: 'A dependency is unavailable or the feature is not configured',
 };
 
@@ -57,6 +58,25 @@ export const openApiDocumentRoute = secured(auth.public, {
   },
 });
 
+/** What `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator), spelt out for any regex engine. */
+const removedByTrim = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+
+/**
+ * Text of `min` to `max` characters once trimmed. zod counts after `trim()`, JSON Schema's `minLength` before
+ * it, so a pattern of `min` characters that trimming keeps tells the OpenAPI document what is checked.
+ */
+export function trimmedText(min: number, max: number) {
+  const kept = `[^${removedByTrim}]`;
+  return z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .meta({ pattern: Array.from({ length: min }, () => kept).join('[\\s\\S]*') });
+}
+
+const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+
 /** `GET /.well-known/jwks.json` (public, when CRA issues its own tokens): the keys anyone can verify them with. */
 export const jwksRoute = secured(auth.public, {
   method: 'get',
@@ -64,8 +84,8 @@ export const jwksRoute = secured(auth.public, {
   summary: 'The token issuer’s public keys (JWKS)',
   responses: {
     200: {
-      description: 'A JSON Web Key Set',
-      content: { 'application/json': { schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) } },
+      description: 'A JSON Web Key Set (the embedded issuer answers it as `application/jwk-set+json`, RFC 7517)',
+      content: { 'application/json': { schema: jwksSchema }, 'application/jwk-set+json': { schema: jwksSchema } },
     },
   },
 });

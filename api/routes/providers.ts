@@ -106,6 +106,8 @@ const completeBodySchema = z
     error: z.string().max(128).optional(),
   })
   .strict()
+  // Exactly one of the two, as the refinement below checks: said in the OpenAPI document too.
+  .meta({ oneOf: [{ required: ['code'] }, { required: ['error'] }] })
   .refine((b) => (b.code === undefined) !== (b.error === undefined), {
     message: 'send either code or error (what the provider redirected with)',
   })

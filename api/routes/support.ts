@@ -16,7 +16,7 @@ import type { ApiEnv } from '../context.js';
 import { decideLink, linkStateIfRunning } from '../processes/link.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { flagOverrides, overrideId } from '../provider-flags.js';
-import { problemResponses } from './openapi.js';
+import { problemResponses, trimmedText } from './openapi.js';
 
 export const linkApprovePermission = 'links:approve';
 export const flagsWritePermission = 'flags:write';
@@ -38,7 +38,7 @@ const decisionRoute = secured(auth.permission(linkApprovePermission), {
       content: {
         'application/json': {
           schema: z
-            .object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(1000) })
+            .object({ decision: z.enum(['approve', 'deny']), reason: trimmedText(3, 1000) })
             .strict()
             .openapi('LinkDecision'),
         },
@@ -120,7 +120,7 @@ const putFlagRoute = secured(auth.permission(flagsWritePermission), {
       content: {
         'application/json': {
           schema: z
-            .object({ enabled: z.boolean(), reason: z.string().trim().min(3).max(1000) })
+            .object({ enabled: z.boolean(), reason: trimmedText(3, 1000) })
             .strict()
             .openapi('FlagOverride'),
         },

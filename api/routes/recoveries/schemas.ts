@@ -3,11 +3,16 @@ import { z } from '@hono/zod-openapi';
 import { providerIds } from '../../../domain/providers.js';
 import { recoveryFactors, recoveryStages } from '../../../workflows/recovery/messages.js';
 import { recoveryTokenHeader } from '../../auth/recovery-proofs.js';
+import { trimmedText } from '../openapi.js';
 
 export const factorEnum = z.enum(recoveryFactors);
-/** The email shape zod's z.email() checks; spelt out because a pipe cannot be described in OpenAPI. */
+/**
+ * The email shape zod's z.email() checks, spelt out because a pipe cannot be described in OpenAPI, and held to
+ * RFC 5321's limits as `format: email` validators are: a local part of at most 64 characters, a domain of at most
+ * 253, labels of at most 63 that neither start nor end with a hyphen.
+ */
 export const emailPattern =
-  /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/;
+  /^(?=[^@]{1,64}@)(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@(?=[^@]{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 export const recoveryIdParam = z.object({
   recoveryId: z
     .uuid()
@@ -49,6 +54,13 @@ export const challengeRequestSchema = z
       .openapi({ description: 'For `provider_reauth`: the connected provider to sign in with', example: 'github' }),
   })
   .strict()
+  // The route refuses a provider for any other factor and requires it for `provider_reauth`: said here too.
+  .meta({
+    oneOf: [
+      { properties: { factor: { const: 'provider_reauth' } }, required: ['factor', 'provider'] },
+      { properties: { factor: { not: { const: 'provider_reauth' } }, provider: false } },
+    ],
+  })
   .openapi('RecoveryChallengeRequest');
 export const challengeSchema = z
   .object({
@@ -88,13 +100,7 @@ export const assertionSchema = z.object({
 export const factorRequestSchema = z
   .object({
     factor: factorEnum,
-    code: z
-      .string()
-      .trim()
-      .min(1)
-      .max(64)
-      .optional()
-      .openapi({ description: 'email_code, sms_code, totp, backup_code' }),
+    code: trimmedText(1, 64).optional().openapi({ description: 'email_code, sms_code, totp, backup_code' }),
     challengeId: z.uuid().optional().openapi({
       description: 'The challenge the code or assertion answers; the latest one when omitted (codes only)',
     }),
@@ -107,12 +113,14 @@ export const factorRequestSchema = z
 export const factorOutcomeSchema = z
   .object({ accepted: z.boolean(), satisfied: z.array(factorEnum), remaining: z.number().int() })
   .openapi('RecoveryFactorOutcome');
+/** A reason support gives: at least 3 characters once trimmed. */
+const supportReason = trimmedText(3, 500);
 export const decisionSchema = z
-  .object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(3).max(500) })
+  .object({ decision: z.enum(['approve', 'deny']), reason: supportReason })
   .strict()
   .openapi('RecoveryDecision');
 export const documentCheckSchema = z
-  .object({ verified: z.boolean(), reason: z.string().trim().min(3).max(500) })
+  .object({ verified: z.boolean(), reason: supportReason })
   .strict()
   .openapi('RecoveryDocumentCheck');
 

@@ -69,6 +69,18 @@ const addPhoneRoute = secured(auth.bearer, {
           }),
         },
       },
+      links: {
+        confirm: {
+          operationRef: '#/paths/~1v1~1me~1recovery-factors~1phones~1{phoneId}~1confirm/post',
+          parameters: { phoneId: '$response.body#/phoneId' },
+          description: 'Confirm the number with the texted code',
+        },
+        remove: {
+          operationRef: '#/paths/~1v1~1me~1recovery-factors~1phones~1{phoneId}/delete',
+          parameters: { phoneId: '$response.body#/phoneId' },
+          description: 'Remove the number',
+        },
+      },
     },
     ...problemResponses(400, 401, 404, 409, 413, 415, 429),
   },

@@ -19,6 +19,8 @@ const pushRequestSchema = z
     endpoint: z
       .url({ protocol: /^https$/ })
       .max(2048)
+      // Only https is taken: the pattern says so in the OpenAPI document.
+      .meta({ pattern: '^https://' })
       .openapi({
         description: 'Where the push service delivers notices (https)',
         example: 'https://push.example.com/send/abc',

@@ -15,6 +15,7 @@ import type {
 import { accountKeysOf } from '../../adapters.js';
 import type { ApiEnv } from '../../context.js';
 import { ProblemError } from '../../problem.js';
+import { trimmedText } from '../openapi.js';
 
 /** Enough for anyone; a bound on what one account can make the API store or text. */
 export const maxPerKind = 10;
@@ -40,7 +41,7 @@ export const idParam = (name: string, description: string) =>
     Record<string, z.ZodUUID>
   >;
 
-export const codeSchema = z.object({ code: z.string().trim().min(6).max(12) }).strict();
+export const codeSchema = z.object({ code: trimmedText(6, 12) }).strict();
 
 /** Remove one factor of the caller's: 404 when there is none with this id (or it is someone else's). */
 export async function removeFactor(
