@@ -26,7 +26,10 @@ export const requestLog: MiddlewareHandler<ApiEnv> = async (c, next) => {
   }
   const ms = Math.round((performance.now() - started) * 10) / 10;
   const level = c.res.status >= 500 ? 'error' : 'info';
-  c.get('deps').log[level]({ method: c.req.method, path: loggedPath(c.req.path), status: c.res.status, ms, requestId }, 'request');
+  c.get('deps').log[level](
+    { method: c.req.method, path: loggedPath(c.req.path), status: c.res.status, ms, requestId },
+    'request',
+  );
 };
 
 /** The path as logged: the local codec endpoint's secret segment never reaches a log line. */
