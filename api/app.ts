@@ -48,7 +48,7 @@ import { supportQueueRoutes } from './routes/support-queue.js';
 import { activityRoutes } from './routes/activity.js';
 import { processRoutes } from './routes/processes.js';
 import { workflowRoutes } from './routes/workflows.js';
-import { codecRoutes } from './routes/codec.js';
+import { codecLocalRoutes, codecRoutes } from './routes/codec.js';
 
 export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook });
@@ -128,6 +128,8 @@ export function createApp(deps: ApiDeps) {
     .route('/', processRoutes)
     .route('/', erasureRoutes)
     .route('/', codecRoutes);
+
+  if (deps.config.temporal.codec.localToken) app.route('/', codecLocalRoutes);
 
   if (deps.jwks) {
     const jwks = deps.jwks as { keys: Record<string, unknown>[] };

@@ -127,10 +127,15 @@ codecRoutes
   .openapi(decodeRoute, async (c) => c.json(await run(c.get('deps'), 'decode', c.req.valid('json')), 200))
   .openapi(encodeRoute, async (c) => c.json(await run(c.get('deps'), 'encode', c.req.valid('json')), 200));
 
-// The dev server's Temporal Web: the per-run secret in the path stands for the sign-in it cannot send.
-// Not in the OpenAPI document: it exists only where `CRA_CODEC_LOCAL_TOKEN` is set (never in production).
+/**
+ * The dev server's Temporal Web: the per-run secret in the path stands for the sign-in it cannot send. Mounted
+ * only where `CRA_CODEC_LOCAL_TOKEN` is set (never in production, so never behind Kong), and not in the
+ * OpenAPI document.
+ */
+export const codecLocalRoutes = new OpenAPIHono<ApiEnv>({ defaultHook });
+// CORS: codecRoutes' middleware covers every /v1/codec/* path of the app, these included.
 for (const direction of ['decode', 'encode'] as const) {
-  codecRoutes.post(`/v1/codec/local/:token/${direction}`, async (c) => {
+  codecLocalRoutes.post(`/v1/codec/local/:token/${direction}`, async (c) => {
     const deps = c.get('deps');
     if (!tokenMatches(deps.config.temporal.codec.localToken, c.req.param('token')))
       return respondProblem(c, 'not-found', `No route for POST ${c.req.path.replace(/local\/[^/]+/, 'local/…')}.`);

@@ -60,6 +60,8 @@ const supportPermissions: ReadonlyArray<{ prefix: string; permissions: string[] 
   { prefix: '/v1/support/accounts/', permissions: ['legal:hold', 'support:read'] },
   { prefix: '/v1/support/queue', permissions: ['support:read'] },
   { prefix: '/v1/support/erasures/', permissions: ['support:read'] },
+  // Operators: Temporal Web's codec endpoint (api/routes/codec.ts).
+  { prefix: '/v1/codec/', permissions: ['histories:decode'] },
 ];
 const allSupportPermissions = [...new Set(supportPermissions.flatMap((s) => s.permissions))];
 
@@ -210,7 +212,9 @@ const documentedPermissions = (op: Operation) => (op.ownSecurity ?? []).map((a) 
 const isPublic = (op: Operation) => op.key in publicOperations;
 const permissionsFor = (op: Operation) =>
   supportPermissions.find((s) => op.documentedPath.startsWith(s.prefix))?.permissions;
-const isSupport = (op: Operation) => op.documentedPath.startsWith('/v1/support/');
+/** The staff operations: support's, and the operators' codec endpoint. */
+const isSupport = (op: Operation) =>
+  op.documentedPath.startsWith('/v1/support/') || op.documentedPath.startsWith('/v1/codec/');
 
 function send(op: Operation, token?: string): Promise<JsonResponse> {
   return call(stack, op.method, op.path, {
