@@ -49,7 +49,7 @@ export interface RecordSignupDetailsInput {
   consents: Consent[];
   givenName?: string;
   familyName?: string;
-  /** The request's sealed `SignupDetails.personal`: its names count as the two fields above. */
+  /** The request's sealed `SignupDetails.personal`: its names count as the two fields above, its address fills a missing one. */
   personal?: string;
 }
 
@@ -359,7 +359,7 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
      */
     async recordSignupDetails(sent: RecordSignupDetailsInput): Promise<{ recorded: Consent[]; current: Consent[] }> {
       const { personal, ...clear } = sent;
-      const { givenName, familyName } = await openFromHistory<SignupPersonal>(
+      const { givenName, familyName, email } = await openFromHistory<SignupPersonal>(
         accountKeys,
         sent.accountId,
         signupPersonalContext,
@@ -385,6 +385,11 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
         };
         const profileChanged =
           profile.givenName !== doc.profile.givenName || profile.familyName !== doc.profile.familyName;
+        // A later request's address (Auth0's hook, after the person's own API call began the signup) fills an
+        // account created without one; an address already there is never replaced.
+        const rootIdentity =
+          email && doc.rootIdentity.email === undefined ? { ...doc.rootIdentity, email } : doc.rootIdentity;
+        const identityChanged = rootIdentity !== doc.rootIdentity;
         const inForce = latestConsents([
           ...doc.consents,
           ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source })),
@@ -392,10 +397,11 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
         const current = dedupe(input.consents).filter((c) =>
           inForce.some((r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted),
         );
-        if (fresh.length === 0 && !profileChanged) return { result: { recorded: [], current } };
+        if (fresh.length === 0 && !profileChanged && !identityChanged) return { result: { recorded: [], current } };
         return {
           set: {
             profile,
+            ...(identityChanged ? { rootIdentity } : {}),
             consents: [...doc.consents, ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source }))],
           },
           result: { recorded: fresh, current },

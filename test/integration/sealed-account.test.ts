@@ -7,7 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createAccountActivities } from '../../activities/accounts/activities.js';
 import { openAccountDocument } from '../../activities/accounts/personal-fields.js';
+import { sealForHistory, signupPersonalContext } from '../../activities/secrets/history-values.js';
 import { isAccountSealed } from '../../activities/secrets/account-keys.js';
 import type { AccountCenter, AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
@@ -106,6 +108,52 @@ describe('the account document sealed with the account key', () => {
     expect(await recoveryFinds(ada.email)).toBe(ada.accountId);
     expect(await recoveryFinds(`  ${ada.email.toUpperCase()} `)).toBe(ada.accountId);
     expect(await recoveryFinds(`nobody-${suffix}@example.com`)).toBeUndefined();
+  });
+
+  it('takes the address of a request that arrives after the account was made without one (the hook after the API)', async () => {
+    // The person's own API call began the signup without an address; Auth0's hook, a moment later, has it.
+    const subject = `auth0|sealed-late-${suffix}`;
+    const email = `late.${suffix}@example.com`;
+    const token = await tokenFor(stack, subject);
+    const res = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
+      token,
+      json: { givenName: 'Late', familyName: 'Address', consents: [{ purpose: 'terms', version: '1', granted: true }] },
+    });
+    expect(res.status).toBe(202);
+    await stack.temporal.workflow.getHandle(res.body.workflowId).result();
+    const { accountId } = res.body;
+    const before = await call<AccountCenter>(stack, 'GET', '/v1/me', { token });
+    expect(before.body.rootIdentity.email).toBeUndefined();
+
+    // What the signup workflow does with a request it takes after its identity step: record its details.
+    const accounts = createAccountActivities({
+      db: stack.db,
+      accountKeys: stack.deps.accountKeys,
+      vault: stack.deps.vault,
+    });
+    const personal = await sealForHistory(stack.deps.accountKeys, accountId, signupPersonalContext, { email });
+    await accounts.recordSignupDetails({
+      accountId,
+      source: 'auth0-hook',
+      consents: [],
+      ...(personal ? { personal } : {}),
+    });
+    const after = await call<AccountCenter>(stack, 'GET', '/v1/me', { token });
+    expect(after.body.rootIdentity.email).toBe(email);
+    expect(JSON.stringify(await storedAccount(accountId))).not.toContain(email);
+    expect(await recoveryFinds(email)).toBe(accountId);
+
+    // An address already there is never replaced by a later request's.
+    const other = await sealForHistory(stack.deps.accountKeys, accountId, signupPersonalContext, {
+      email: `other.${suffix}@example.com`,
+    });
+    await accounts.recordSignupDetails({
+      accountId,
+      source: 'auth0-hook',
+      consents: [],
+      ...(other ? { personal: other } : {}),
+    });
+    expect((await call<AccountCenter>(stack, 'GET', '/v1/me', { token })).body.rootIdentity.email).toBe(email);
   });
 
   it('still reads and finds an account written before sealing, and seals it at its next change', async () => {
