@@ -15,12 +15,12 @@ import {
   checkpointMacInput,
   genesisHash,
   globalChain,
-  hashEvent,
   type AuditCheckpoint,
   type AuditEventInput,
 } from '../../activities/audit/audit-log.js';
 import { KeyringVault } from '../../activities/secrets/keyring-vault.js';
 import { collections } from '../../domain/collections.js';
+import { insertUnkeyedLog } from '../support/audit.js';
 
 const mongo = new MongoClient(inject('mongoUri'));
 let db: Db;
@@ -100,23 +100,10 @@ describe('one chain per account', () => {
   });
 
   it('events written before chains (format 2, one global seq) still verify, sealed by the first checkpoint', async () => {
-    let prevHash = genesisHash;
-    for (let seq = 1; seq <= 3; seq++) {
-      const body = JSON.parse(
-        JSON.stringify({
-          ...signup(seq, 0),
-          seq,
-          at: new Date(Date.UTC(2026, 0, seq)).toISOString(),
-          prevHash,
-          format: 2,
-          personal: [],
-        }),
-      );
-      const hash = hashEvent(body);
-      await events().insertOne({ _id: body.eventId, ...body, hash });
-      prevHash = hash;
-    }
-    await heads().insertOne({ _id: 'head' as never, seq: 3, hash: prevHash });
+    const prevHash = await insertUnkeyedLog(
+      db,
+      [1, 2, 3].map((seq) => signup(seq, 0)),
+    );
     const log = new AuditLog(db, { vault });
     // No checkpoint yet: verify walks the legacy chain as before, then signs the first checkpoint (its seal).
     expect(await log.verify()).toMatchObject({ ok: true, events: 3, chains: 1, checkpoint: 1 });

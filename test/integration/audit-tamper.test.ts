@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MongoClient, type Db, type Document } from 'mongodb';
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { AuditLog, genesisHash, hashEvent, type AuditEventInput } from '../../activities/audit/audit-log.js';
+import { AuditLog, hashEvent, type AuditEventInput } from '../../activities/audit/audit-log.js';
 import { KeyringVault } from '../../activities/secrets/keyring-vault.js';
 import { collections } from '../../domain/collections.js';
+import { insertUnkeyedLog } from '../support/audit.js';
 
 const run = promisify(execFile);
 const mongo = new MongoClient(inject('mongoUri'));
@@ -277,24 +278,10 @@ describe('the audit log’s checkpoint against an attacker without the key', () 
 describe('events written before the keyed chains (one global SHA-256 chain)', () => {
   /** The log as the unkeyed version left it: format-2 events on one global seq, and its one head. */
   async function insertUnkeyed(count: number): Promise<void> {
-    let prevHash = genesisHash;
-    for (let seq = 1; seq <= count; seq++) {
-      const input = eventOf(seq % 2 === 0 ? accountA : accountB, 100 + seq);
-      const body = JSON.parse(
-        JSON.stringify({
-          ...input,
-          seq,
-          at: new Date(Date.UTC(2026, 0, seq)).toISOString(),
-          prevHash,
-          format: 2,
-          personal: [],
-        }),
-      );
-      const hash = hashEvent(body);
-      await events().insertOne({ _id: input.eventId as never, ...body, hash });
-      prevHash = hash;
-    }
-    await heads().updateOne({ _id: 'head' as never }, { $set: { seq: count, hash: prevHash } }, { upsert: true });
+    await insertUnkeyedLog(
+      db,
+      Array.from({ length: count }, (_, i) => eventOf(i % 2 === 1 ? accountA : accountB, 101 + i)),
+    );
   }
 
   it('are sealed by the first checkpoint: rewriting them with recomputed hashes and head is found', async () => {
