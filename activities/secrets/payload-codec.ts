@@ -21,7 +21,8 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// A CommonJS package whose named exports Node's ESM loader cannot see: take its default export.
+import proto from '@temporalio/proto';
 import type { SecretVault } from './port.js';
 
 /** Where the payload keys are kept in the SecretVault (KV v2 in Vault, the keyring's KV store locally). */
@@ -31,6 +32,7 @@ export const encryptedEncoding = 'binary/encrypted';
 export const keyIdMetadataKey = 'encryption-key-id';
 const cipherMetadataKey = 'encryption-cipher';
 const cipherName = 'AES-256-GCM';
+const { Payload: PayloadMessage } = proto.temporal.api.common.v1;
 const ivBytes = 12;
 const tagBytes = 16;
 
@@ -153,7 +155,7 @@ export class PayloadEncryptionCodec implements PayloadCodec {
     } catch {
       throw new PayloadCodecError(`encrypted payload (key ${keyId}) failed authentication: altered or not ours`);
     }
-    return temporal.api.common.v1.Payload.decode(clear) as Payload;
+    return PayloadMessage.decode(clear) as Payload;
   }
 
   private seal(payload: Payload): Payload {
@@ -163,7 +165,7 @@ export class PayloadEncryptionCodec implements PayloadCodec {
     const iv = randomBytes(ivBytes);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(associatedData(keyId));
-    const clear = temporal.api.common.v1.Payload.encode(payload).finish();
+    const clear = PayloadMessage.encode(payload).finish();
     const sealed = Buffer.concat([iv, cipher.update(clear), cipher.final(), cipher.getAuthTag()]);
     return {
       metadata: {

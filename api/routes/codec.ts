@@ -16,10 +16,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Payload } from '@temporalio/common';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { PayloadCodecError } from '../../activities/secrets/payload-codec.js';
 import { problemSchema } from '../../domain/problem.js';
+import { problemResponses } from './openapi.js';
 import { staffPermissions } from '../../domain/roles.js';
 import { auth, secured } from '../auth/route-auth.js';
 import type { ApiDeps, ApiEnv } from '../context.js';
@@ -70,6 +71,7 @@ function codecRoute(direction: 'decode' | 'encode') {
         description: 'A payload was altered, or sealed under a key this installation does not hold',
         content: { 'application/problem+json': { schema: problemSchema } },
       },
+      ...problemResponses(400, 401, 403, 413, 415),
     },
   });
 }
@@ -94,22 +96,21 @@ async function run(
 }
 
 /** CORS for Temporal Web's origin only; a browser request from any other origin is refused outright. */
-function codecCors(deps: () => ApiDeps): MiddlewareHandler<ApiEnv> {
-  const allowed = (origin: string) => deps().config.temporal.codec.corsOrigins.includes(origin);
-  const headers = cors({
-    origin: (origin) => (allowed(origin) ? origin : null),
-    allowMethods: ['POST'],
-    allowHeaders: ['Content-Type', 'Authorization', 'X-Namespace'],
-    credentials: true,
-    maxAge: 600,
-  });
-  return async (c, next) => {
-    const origin = c.req.header('origin');
-    if (origin !== undefined && !allowed(origin))
-      return respondProblem(c, 'forbidden', `The codec endpoint answers Temporal Web's origin only, not ${origin}.`);
-    return headers(c, next);
-  };
-}
+const allowedOrigin = (c: Context<ApiEnv>, origin: string) =>
+  c.get('deps').config.temporal.codec.corsOrigins.includes(origin);
+const corsHeaders = cors({
+  origin: (origin, c) => (allowedOrigin(c as Context<ApiEnv>, origin) ? origin : null),
+  allowMethods: ['POST'],
+  allowHeaders: ['Content-Type', 'Authorization', 'X-Namespace'],
+  credentials: true,
+  maxAge: 600,
+});
+const codecCors: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  const origin = c.req.header('origin');
+  if (origin !== undefined && !allowedOrigin(c, origin))
+    return respondProblem(c, 'forbidden', `The codec endpoint answers Temporal Web's origin only, not ${origin}.`);
+  return corsHeaders(c, next);
+};
 
 const tokenMatches = (expected: string | undefined, given: string): boolean => {
   if (expected === undefined) return false;
@@ -122,7 +123,7 @@ const decodeRoute = codecRoute('decode');
 const encodeRoute = codecRoute('encode');
 
 export const codecRoutes = new OpenAPIHono<ApiEnv>({ defaultHook });
-codecRoutes.use('/v1/codec/*', async (c, next) => codecCors(() => c.get('deps'))(c, next));
+codecRoutes.use('/v1/codec/*', codecCors);
 codecRoutes
   .openapi(decodeRoute, async (c) => c.json(await run(c.get('deps'), 'decode', c.req.valid('json')), 200))
   .openapi(encodeRoute, async (c) => c.json(await run(c.get('deps'), 'encode', c.req.valid('json')), 200));

@@ -7,8 +7,7 @@ import type { Db } from 'mongodb';
 import { queuedNotices } from '../../activities/notify/outbox-notifier.js';
 import type { QueuedNotice } from '../../activities/notify/port.js';
 import { AccountKeys } from '../../activities/secrets/account-keys.js';
-import { buildSecretVault } from '../../activities/secrets/build.js';
-import { loadConfig } from '../../domain/config.js';
+import type { SecretVault } from '../../activities/secrets/port.js';
 
 /** A notice as the outbox holds it, opened. */
 export type OutboxNotice = QueuedNotice;
@@ -32,10 +31,9 @@ export function noticesTo(stack: OutboxReader, filter: NoticeFilter): Promise<Ou
 }
 
 /**
- * The outbox of the time-skipping tests (`test/support/time-skipping.ts`): their workers build their keys from
- * the default configuration's data folder, and so does this reader.
+ * The outbox of the time-skipping tests (`test/support/time-skipping.ts`): opened with the keyring their
+ * workers and their client share.
  */
-export async function defaultKeysOutbox(db: Db): Promise<OutboxReader> {
-  const vault = await buildSecretVault({ dataDir: loadConfig({}).dataDir });
-  return { db, deps: { accountKeys: new AccountKeys(vault) } };
+export function timeSkippingOutbox(ts: { db: Db; vault: SecretVault }): OutboxReader {
+  return { db: ts.db, deps: { accountKeys: new AccountKeys(ts.vault) } };
 }

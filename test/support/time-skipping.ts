@@ -18,12 +18,15 @@ import { createWorkers } from '../../workers/workers.js';
 import { dataConverterWith } from '../../activities/connections/temporal.js';
 import { KeyringVault } from '../../activities/secrets/keyring-vault.js';
 import { PayloadEncryptionCodec } from '../../activities/secrets/payload-codec.js';
+import type { SecretVault } from '../../activities/secrets/port.js';
 
 export interface TimeSkipping {
   env: TestWorkflowEnvironment;
   db: Db;
   /** The payload codec of the test client and the workers (decode histories with it). */
   codec: PayloadEncryptionCodec;
+  /** The keyring the workers use (payload keys, account keys: read the outbox with it). */
+  vault: SecretVault;
   /**
    * Run `fn` while the CRA workers (on `<prefix>` task queues) poll; they stop when it returns. `configEnv` adds
    * to the workers' environment (e.g. `TEMPORAL_ADDRESS` of the dev server for activities that need schedules).
@@ -40,7 +43,8 @@ export interface TimeSkipping {
 export async function startTimeSkipping(): Promise<TimeSkipping> {
   // Payloads are encrypted as in production: the test client and the workers share one keyring.
   const dataDir = mkdtempSync(join(tmpdir(), 'cra-ts-'));
-  const codec = await PayloadEncryptionCodec.create(await KeyringVault.open({ dataDir }));
+  const vault = await KeyringVault.open({ dataDir });
+  const codec = await PayloadEncryptionCodec.create(vault);
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
     client: { dataConverter: dataConverterWith(codec) },
@@ -63,6 +67,7 @@ export async function startTimeSkipping(): Promise<TimeSkipping> {
     env,
     db,
     codec,
+    vault,
     async withWorkers(prefix, fn, overrides, configEnv) {
       const config = loadConfig({
         TEMPORAL_TASK_QUEUE_PREFIX: prefix,

@@ -12,7 +12,7 @@ import { auditEventsOf } from '../../activities/audit/audit-log.js';
 import { accountIdForSubject } from '../../domain/account-id.js';
 import { collections } from '../../domain/collections.js';
 import { insertExistingPerson } from '../support/account-documents.js';
-import { defaultKeysOutbox, noticesTo } from '../support/outbox.js';
+import { timeSkippingOutbox, noticesTo } from '../support/outbox.js';
 import { emailHash, type RecoveryDocument } from '../../domain/recovery.js';
 import { searchAttributes } from '../../temporal.config.js';
 import { startRecoveryWorkflow } from '../../api/processes/recovery.js';
@@ -165,7 +165,7 @@ async function expectResetAfterFullCooling(handle: WorkflowHandle<RecoveryWorkfl
 
 /** The account's notices of a template, oldest first. */
 async function noticesOf(accountId: string, template: string) {
-  return (await noticesTo(await defaultKeysOutbox(db), { accountId, template })).reverse();
+  return (await noticesTo(timeSkippingOutbox(ts), { accountId, template })).reverse();
 }
 
 describe('recovery workflow (time-skipping)', () => {

@@ -9,7 +9,7 @@ import { accountIdForSubject } from '../../domain/account-id.js';
 import { workflowIds } from '../../domain/ids.js';
 import { taskQueueNames } from '../../temporal.config.js';
 import { accountDocumentOf } from '../support/account-documents.js';
-import { defaultKeysOutbox, noticesTo } from '../support/outbox.js';
+import { timeSkippingOutbox, noticesTo } from '../support/outbox.js';
 import { startTimeSkipping, type TimeSkipping } from '../support/time-skipping.js';
 import {
   signupDetailsSignal,
@@ -83,7 +83,7 @@ describe('signup workflow (time-skipping)', () => {
     });
     const account = await db.collection('accounts').findOne({ _id: accountId as never });
     expect(account).toMatchObject({ roles: ['member'], consents: [{ purpose: 'terms', version: '1', granted: true }] });
-    expect(await noticesTo(await defaultKeysOutbox(db), { accountId })).toHaveLength(1);
+    expect(await noticesTo(timeSkippingOutbox(ts), { accountId })).toHaveLength(1);
   });
 
   it('audits the role and consents a crashed attempt wrote before it could report them', async () => {
