@@ -45,6 +45,8 @@ export function accountProcessesQuery(accountId: string, closedSince: Date): str
 }
 
 /** The visibility query of support's queue: running workflows of these processes that wait for a person. */
-export function approvalQueueQuery(processes: readonly ProcessName[]): string {
-  return `CraNeedsApproval = true AND ExecutionStatus = 'Running' AND CraProcess IN (${processes.map((p) => `'${p}'`).join(', ')})`;
+export function approvalQueueQuery(processes: readonly ProcessName[], taskQueue: string): string {
+  // Only this deployment's runs: several deployments may share a namespace (`TEMPORAL_TASK_QUEUE_PREFIX`), and
+  // another's are neither ours to decide nor answer our queries (no worker of ours polls their queue).
+  return `CraNeedsApproval = true AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND CraProcess IN (${processes.map((p) => `'${p}'`).join(', ')})`;
 }

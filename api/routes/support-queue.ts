@@ -17,7 +17,7 @@ import { staffPermissions } from '../../domain/roles.js';
 import { flagNameFor } from '../../domain/provider-catalog.js';
 import { processOfWorkflowId, workflowIds } from '../../domain/ids.js';
 import { providerIds } from '../../domain/providers.js';
-import { searchAttributes } from '../../temporal.config.js';
+import { searchAttributes, taskQueueNames } from '../../temporal.config.js';
 import type { LinkState } from '../../workflows/link/messages.js';
 import type { RecoveryStatus } from '../../workflows/recovery/messages.js';
 import { auth, secured } from '../auth/route-auth.js';
@@ -220,7 +220,7 @@ export const supportQueueRoutes = new OpenAPIHono<ApiEnv>({ defaultHook })
     const { temporal, config } = deps;
     const { process, risk } = c.req.valid('query');
     const processes = process ? [process] : queueProcesses;
-    const query = approvalQueueQuery(processes);
+    const query = approvalQueueQuery(processes, taskQueueNames(config.temporal.taskQueuePrefix).accounts);
     const expiryMs = msToNumber(recoverySettings(config).durations.expiry);
     const runs: WorkflowExecutionInfo[] = [];
     for await (const run of temporal.workflow.list({ query })) {
