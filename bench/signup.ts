@@ -9,7 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { WorkflowIdReusePolicy } from '@temporalio/client';
+import { Client, WorkflowIdReusePolicy } from '@temporalio/client';
+import { dataConverterWith } from '../activities/connections/temporal.js';
+import { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
 import { accountIdForSubject } from '../domain/account-id.js';
 import { collections } from '../domain/collections.js';
 import { workflowIds } from '../domain/ids.js';
@@ -155,8 +157,30 @@ async function signups(stack: BenchStack, tag: string, count: number, withTokens
   );
 }
 
+/**
+ * The workers encrypt every payload (the codec), so a signup's result is read through a client that decodes;
+ * the raw client stays codec-less, as the start baseline must.
+ */
+const decodingClients = new WeakMap<BenchStack, Promise<Client>>();
+function decodingClient(stack: BenchStack): Promise<Client> {
+  let client = decodingClients.get(stack);
+  if (!client) {
+    client = PayloadEncryptionCodec.create(stack.vault).then(
+      (codec) =>
+        new Client({
+          connection: stack.temporal.connection,
+          namespace: stack.temporal.options.namespace,
+          dataConverter: dataConverterWith(codec),
+        }),
+    );
+    decodingClients.set(stack, client);
+  }
+  return client;
+}
+
 async function awaitSignup(stack: BenchStack, workflowId: string, subject: string): Promise<void> {
-  const result = await stack.temporal.workflow.getHandle<SignupWorkflow>(workflowId).result();
+  const client = await decodingClient(stack);
+  const result = await client.workflow.getHandle<SignupWorkflow>(workflowId).result();
   if ((result as SignupResult).accountId !== accountIdForSubject(subject))
     throw new Error(`${workflowId} returned another account id`);
 }

@@ -7,6 +7,7 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createAccountActivities } from '../activities/accounts/activities.js';
+import { createSignupAccountActivities } from '../activities/accounts/signup-account.js';
 import { createAuditActivities } from '../activities/audit/activities.js';
 import { createDisconnectActivities } from '../activities/disconnect/activities.js';
 import { createErasureActivities } from '../activities/erasure/activities.js';
@@ -105,6 +106,13 @@ export async function createWorkers({
     ...workflowCodeOf(config, workflowBundle),
     activities: {
       ...createAccountActivities({ db: deps.db, accountKeys: deps.accountKeys, vault: deps.vault }),
+      ...createSignupAccountActivities({
+        db: deps.db,
+        accountKeys: deps.accountKeys,
+        vault: deps.vault,
+        auditLog: deps.auditLog,
+        notifier: deps.notifier,
+      }),
       ...createNotifyActivities({ notifier: deps.notifier, db: deps.db, accountKeys: deps.accountKeys }),
       ...createAuditActivities({ auditLog: deps.auditLog }),
       ...createProviderActivities({

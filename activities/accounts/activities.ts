@@ -95,33 +95,182 @@ function signInNode(
   };
 }
 
-export function createAccountActivities({ db, accountKeys, vault, now = () => new Date() }: AccountActivityDeps) {
-  const accounts = accountsCollection(db);
+/** A change to the clear account document: what to set (nothing: nothing to do) and what to answer. */
+export type AccountChange<T> = (doc: AccountDocument) => { set?: Partial<AccountDocument>; result: T };
 
-  /**
-   * Read, open, change, seal and write back if nobody wrote in between; a change without `set` means
-   * "nothing to do". The change sees the clear document; the write stores its personal fields sealed
-   * (a document written before sealing is sealed by its first change).
-   */
-  async function modify<T>(
-    accountId: string,
-    change: (doc: AccountDocument) => { set?: Partial<AccountDocument>; result: T },
-  ): Promise<T> {
-    for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
-      const stored = await accounts.findOne({ _id: accountId });
-      if (!stored) throw failure('AccountNotFound', `no account ${accountId}`);
-      const doc = await openAccountDocument(accountKeys, stored);
-      const { set, result } = change(doc);
-      if (!set) return result;
-      const sealed = await sealAccountDocument(accountKeys, vault, { ...doc, ...set });
-      const written = await accounts.updateOne(
-        { _id: accountId, revision: doc.revision },
-        { $set: { ...set, ...sealedFieldsOf(sealed), updatedAt: now().toISOString(), revision: doc.revision + 1 } },
-      );
-      if (written.modifiedCount === 1) return result;
-    }
-    throw failure('AccountWriteContention', `account ${accountId} kept changing; will retry`);
+/**
+ * Read, open, change, seal and write back if nobody wrote in between; a change without `set` means
+ * "nothing to do". The change sees the clear document; the write stores its personal fields sealed
+ * (a document written before sealing is sealed by its first change). `stored`: the document just read, to
+ * start from (a retry after a lost write reads it again).
+ */
+export async function modifyAccount<T>(
+  { db, accountKeys, vault, now = () => new Date() }: AccountActivityDeps,
+  accountId: string,
+  change: AccountChange<T>,
+  stored?: AccountDocument,
+): Promise<T> {
+  const accounts = accountsCollection(db);
+  let read = stored;
+  for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
+    const found = read ?? (await accounts.findOne({ _id: accountId }));
+    read = undefined;
+    if (!found) throw failure('AccountNotFound', `no account ${accountId}`);
+    const doc = await openAccountDocument(accountKeys, found);
+    const { set, result } = change(doc);
+    if (!set) return result;
+    const sealed = await sealAccountDocument(accountKeys, vault, { ...doc, ...set });
+    const written = await accounts.updateOne(
+      { _id: accountId, revision: doc.revision },
+      { $set: { ...set, ...sealedFieldsOf(sealed), updatedAt: now().toISOString(), revision: doc.revision + 1 } },
+    );
+    if (written.modifiedCount === 1) return result;
   }
+  throw failure('AccountWriteContention', `account ${accountId} kept changing; will retry`);
+}
+
+/**
+ * Several changes as one: each sees the document as the ones before it left it, and the sets add up, so
+ * the account is written once for all of them. Answers every change's result, in order.
+ */
+export function allChanges<T extends unknown[]>(changes: { [K in keyof T]: AccountChange<T[K]> }): AccountChange<T> {
+  return (doc) => {
+    let current = doc;
+    let set: Partial<AccountDocument> | undefined;
+    const results = changes.map((change) => {
+      const step = change(current);
+      if (step.set) {
+        set = { ...set, ...step.set };
+        current = { ...current, ...step.set };
+      }
+      return step.result;
+    }) as T;
+    return { ...(set ? { set } : {}), result: results };
+  };
+}
+
+/** The account-center document a signup creates: the root identity and names, nothing else yet. */
+export function newAccountDocument(
+  input: Omit<CreateAccountCenterInput, 'profile'>,
+  at: string,
+  runId: string | undefined,
+): AccountDocument {
+  return {
+    _id: input.accountId,
+    revision: 1,
+    ...(runId ? { createdByRun: runId } : {}),
+    schemaVersion: 1,
+    rootIdentity: {
+      directory: input.directory,
+      subject: input.subject,
+      ...(input.email ? { email: input.email } : {}),
+      emailVerified: input.emailVerified,
+    },
+    profile: {
+      ...(input.givenName ? { givenName: input.givenName } : {}),
+      ...(input.familyName ? { familyName: input.familyName } : {}),
+    },
+    roles: [],
+    connected_providers: { nodes: [] },
+    consents: [],
+    status: 'active',
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+export interface SignInConnectionResult {
+  added: boolean;
+  provider?: ProviderId;
+  connectionId?: string;
+}
+
+/** `addSignInConnection`'s change: the social root identity's `sign_in` node, once. */
+export function signInConnectionChange(
+  origin: ConnectedProviderNode['linkOrigin'],
+): AccountChange<SignInConnectionResult> {
+  return (doc) => {
+    const node = signInNode(doc._id, doc.rootIdentity.subject, doc.createdAt, origin);
+    if (!node) return { result: { added: false } };
+    const named = { provider: node.provider, connectionId: node.connectionId };
+    const nodes = doc.connected_providers.nodes;
+    const existing = nodes.find((n) => n.connectionId === node.connectionId);
+    if (existing?.status === 'active') {
+      if (existing.signIn) return { result: { added: false, ...named } };
+      const marked = nodes.map((n) => (n === existing ? { ...n, signIn: true } : n));
+      return { set: { connected_providers: { nodes: marked } }, result: { added: false, ...named } };
+    }
+    const others = nodes.filter((n) => n.connectionId !== node.connectionId);
+    return { set: { connected_providers: { nodes: [...others, node] } }, result: { added: true, ...named } };
+  };
+}
+
+/** `addAccountRole`'s change. */
+export function accountRoleChange(role: string): AccountChange<{ added: boolean }> {
+  return (doc) =>
+    doc.roles.includes(role)
+      ? { result: { added: false } }
+      : { set: { roles: [...doc.roles, role] }, result: { added: true } };
+}
+
+/** One request's consents and names, opened (`recordSignupDetails` without the sealed value). */
+export interface SignupDetailsToRecord {
+  source: RecordedConsent['source'];
+  consents: Consent[];
+  givenName?: string;
+  familyName?: string;
+  /** An address that fills an account created without one (never replaces one). */
+  email?: string;
+}
+
+/** `recordSignupDetails`'s change, recorded at `at`. */
+export function signupDetailsChange(
+  input: SignupDetailsToRecord,
+  at: string,
+): AccountChange<{ recorded: Consent[]; current: Consent[] }> {
+  return (doc) => {
+    const fresh = dedupe(input.consents).filter(
+      (c) =>
+        !latestConsents(doc.consents).some(
+          (r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted,
+        ),
+    );
+    const profile = {
+      ...doc.profile,
+      ...(input.givenName && !doc.profile.givenName ? { givenName: input.givenName } : {}),
+      ...(input.familyName && !doc.profile.familyName ? { familyName: input.familyName } : {}),
+    };
+    const profileChanged = profile.givenName !== doc.profile.givenName || profile.familyName !== doc.profile.familyName;
+    // A later request's address (Auth0's hook, after the person's own API call began the signup) fills an
+    // account created without one; an address already there is never replaced.
+    const rootIdentity =
+      input.email && doc.rootIdentity.email === undefined
+        ? { ...doc.rootIdentity, email: input.email }
+        : doc.rootIdentity;
+    const identityChanged = rootIdentity !== doc.rootIdentity;
+    const inForce = latestConsents([
+      ...doc.consents,
+      ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source })),
+    ]);
+    const current = dedupe(input.consents).filter((c) =>
+      inForce.some((r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted),
+    );
+    if (fresh.length === 0 && !profileChanged && !identityChanged) return { result: { recorded: [], current } };
+    return {
+      set: {
+        profile,
+        ...(identityChanged ? { rootIdentity } : {}),
+        consents: [...doc.consents, ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source }))],
+      },
+      result: { recorded: fresh, current },
+    };
+  };
+}
+
+export function createAccountActivities(deps: AccountActivityDeps) {
+  const { db, accountKeys, vault, now = () => new Date() } = deps;
+  const accounts = accountsCollection(db);
+  const modify = <T>(accountId: string, change: AccountChange<T>): Promise<T> => modifyAccount(deps, accountId, change);
 
   return {
     /** Add (or reactivate) a connected provider on the account; `added` is false when it was linked already. */
@@ -187,24 +336,11 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
       accountId: string;
       workflowId: string;
       requestedBy: string;
-    }): Promise<{ added: boolean; provider?: ProviderId; connectionId?: string }> {
-      return modify<{ added: boolean; provider?: ProviderId; connectionId?: string }>(input.accountId, (doc) => {
-        const node = signInNode(doc._id, doc.rootIdentity.subject, doc.createdAt, {
-          workflowId: input.workflowId,
-          requestedBy: input.requestedBy,
-        });
-        if (!node) return { result: { added: false } };
-        const named = { provider: node.provider, connectionId: node.connectionId };
-        const nodes = doc.connected_providers.nodes;
-        const existing = nodes.find((n) => n.connectionId === node.connectionId);
-        if (existing?.status === 'active') {
-          if (existing.signIn) return { result: { added: false, ...named } };
-          const marked = nodes.map((n) => (n === existing ? { ...n, signIn: true } : n));
-          return { set: { connected_providers: { nodes: marked } }, result: { added: false, ...named } };
-        }
-        const others = nodes.filter((n) => n.connectionId !== node.connectionId);
-        return { set: { connected_providers: { nodes: [...others, node] } }, result: { added: true, ...named } };
-      });
+    }): Promise<SignInConnectionResult> {
+      return modify(
+        input.accountId,
+        signInConnectionChange({ workflowId: input.workflowId, requestedBy: input.requestedBy }),
+      );
     },
 
     /** Set a connection's status (`reauth_required` when the provider revoked access). */
@@ -303,30 +439,8 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
         ...clear,
         ...(await openFromHistory<SignupPersonal>(accountKeys, sent.accountId, signupProfileContext, profile)),
       };
-      const at = now().toISOString();
       const runId = Context.current().info.workflowExecution?.runId;
-      const doc: AccountDocument = {
-        _id: input.accountId,
-        revision: 1,
-        ...(runId ? { createdByRun: runId } : {}),
-        schemaVersion: 1,
-        rootIdentity: {
-          directory: input.directory,
-          subject: input.subject,
-          ...(input.email ? { email: input.email } : {}),
-          emailVerified: input.emailVerified,
-        },
-        profile: {
-          ...(input.givenName ? { givenName: input.givenName } : {}),
-          ...(input.familyName ? { familyName: input.familyName } : {}),
-        },
-        roles: [],
-        connected_providers: { nodes: [] },
-        consents: [],
-        status: 'active',
-        createdAt: at,
-        updatedAt: at,
-      };
+      const doc = newAccountDocument(input, now().toISOString(), runId);
       // insertOne rather than an upsert with $setOnInsert: FerretDB 1.x drops empty top-level arrays from the latter.
       try {
         await accounts.insertOne(await sealAccountDocument(accountKeys, vault, doc));
@@ -344,11 +458,7 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
 
     /** Add a role to the account; `added` is false when it was there already. */
     async addAccountRole(input: { accountId: string; role: string }): Promise<{ added: boolean }> {
-      return modify<{ added: boolean }>(input.accountId, (doc) =>
-        doc.roles.includes(input.role)
-          ? { result: { added: false } }
-          : { set: { roles: [...doc.roles, input.role] }, result: { added: true } },
-      );
+      return modify(input.accountId, accountRoleChange(input.role));
     },
 
     /**
@@ -365,48 +475,19 @@ export function createAccountActivities({ db, accountKeys, vault, now = () => ne
         signupPersonalContext,
         personal,
       );
-      const input = {
-        ...clear,
-        ...(givenName && !clear.givenName ? { givenName } : {}),
-        ...(familyName && !clear.familyName ? { familyName } : {}),
-      };
-      const at = now().toISOString();
-      return modify<{ recorded: Consent[]; current: Consent[] }>(input.accountId, (doc) => {
-        const fresh = dedupe(input.consents).filter(
-          (c) =>
-            !latestConsents(doc.consents).some(
-              (r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted,
-            ),
-        );
-        const profile = {
-          ...doc.profile,
-          ...(input.givenName && !doc.profile.givenName ? { givenName: input.givenName } : {}),
-          ...(input.familyName && !doc.profile.familyName ? { familyName: input.familyName } : {}),
-        };
-        const profileChanged =
-          profile.givenName !== doc.profile.givenName || profile.familyName !== doc.profile.familyName;
-        // A later request's address (Auth0's hook, after the person's own API call began the signup) fills an
-        // account created without one; an address already there is never replaced.
-        const rootIdentity =
-          email && doc.rootIdentity.email === undefined ? { ...doc.rootIdentity, email } : doc.rootIdentity;
-        const identityChanged = rootIdentity !== doc.rootIdentity;
-        const inForce = latestConsents([
-          ...doc.consents,
-          ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source })),
-        ]);
-        const current = dedupe(input.consents).filter((c) =>
-          inForce.some((r) => r.purpose === c.purpose && r.version === c.version && r.granted === c.granted),
-        );
-        if (fresh.length === 0 && !profileChanged && !identityChanged) return { result: { recorded: [], current } };
-        return {
-          set: {
-            profile,
-            ...(identityChanged ? { rootIdentity } : {}),
-            consents: [...doc.consents, ...fresh.map((c) => ({ ...c, recordedAt: at, source: input.source }))],
+      return modify(
+        sent.accountId,
+        signupDetailsChange(
+          {
+            source: clear.source,
+            consents: clear.consents,
+            ...(clear.givenName || givenName ? { givenName: (clear.givenName || givenName)! } : {}),
+            ...(clear.familyName || familyName ? { familyName: (clear.familyName || familyName)! } : {}),
+            ...(email ? { email } : {}),
           },
-          result: { recorded: fresh, current },
-        };
-      });
+          now().toISOString(),
+        ),
+      );
     },
   };
 }

@@ -26,7 +26,7 @@
  * Every redaction carries such a seal (format 2 and 3 too: it covers the keyed hashes, which no hash covers).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
 import { collections } from '../../domain/collections.js';
 import type { SecretVault } from '../secrets/port.js';
 import { canonicalJson } from './canonical-json.js';
@@ -401,6 +401,78 @@ export class AuditLog {
       return event;
     }
     throw new Error('audit log: too much contention appending an event');
+  }
+
+  /**
+   * Append several events of one account (once per eventId each), in order, as one write: the events that
+   * are new go at the end of the chain together, with one MAC request and one head move (a signup's five
+   * events cost what one did). A concurrent writer on the same chain, or an event another attempt stored
+   * meanwhile, sends the rest through `append` one by one, which sorts either out.
+   */
+  async appendMany(inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+    const unique = [...new Map(inputs.map((i) => [i.eventId, i])).values()];
+    const chains = new Set(unique.map(chainOf));
+    if (unique.length <= 1 || chains.size > 1) {
+      const appended: AuditEvent[] = [];
+      for (const input of unique) appended.push(await this.append(input));
+      return appended;
+    }
+    const chain = chainOf(unique[0]!);
+    const headId = chainHeadId(chain);
+    const vault = await this.vault();
+    const stored = await this.events.find({ _id: { $in: unique.map((i) => i.eventId) } }).toArray();
+    const known = new Map(stored.map((d) => [d._id, strip(d)]));
+    const todo = unique.filter((i) => !known.has(i.eventId));
+    if (todo.length === 0) return unique.map((i) => known.get(i.eventId)!);
+    const [head, base] = await Promise.all([
+      this.heads.findOne({ _id: headId }) as Promise<ChainHeadDocument | null>,
+      this.chainBase(vault),
+    ]);
+    const at = this.now().toISOString();
+    let seq = head ? head.seq : base - 1;
+    let prevHash = head?.hash ?? genesisHash;
+    const bodies = todo.map((input) => {
+      seq++;
+      // As in `append`: through JSON once, so the stored event hashes exactly as it is hashed here.
+      const clear = JSON.parse(JSON.stringify({ ...input, chain, seq, at, prevHash })) as Omit<AuditEvent, 'hash'>;
+      const personal = personalFieldsOf(clear).map((field): PersonalCommitment => {
+        const salt = randomBytes(16).toString('hex');
+        return { field, commitment: commitmentOf(salt, read(clear, field)), salt };
+      });
+      const body: Omit<AuditEvent, 'hash'> = { ...clear, format: 3, personal };
+      const hash = hashEvent(body);
+      prevHash = hash;
+      return { ...body, hash };
+    });
+    const macs = await vault.hmacMany(
+      auditKeyNames.chain,
+      bodies.flatMap((b) => [eventMacInput(chain, b.seq, b.hash), headMacInput(chain, b.seq, b.hash)]),
+    );
+    const events: AuditEvent[] = bodies.map((b, i) => ({ ...b, mac: macs[2 * i]! }));
+    const headOf = (i: number): ChainHeadDocument => ({
+      _id: headId,
+      chain,
+      seq: events[i]!.seq,
+      hash: events[i]!.hash,
+      mac: macs[2 * i + 1]!,
+    });
+    try {
+      // Ordered: a failure leaves the events before it stored, in their places, and none after it.
+      await this.events.insertMany(
+        events.map((e, i) => ({ _id: todo[i]!.eventId, ...e })),
+        { ordered: true },
+      );
+    } catch (err) {
+      if (!((err instanceof MongoServerError || err instanceof MongoBulkWriteError) && err.code === 11000)) throw err;
+      const inserted = err instanceof MongoBulkWriteError ? err.insertedCount : 0;
+      if (inserted > 0) await this.advanceHead(headOf(inserted - 1));
+      const appended: AuditEvent[] = [];
+      for (const input of unique) appended.push(known.get(input.eventId) ?? (await this.append(input)));
+      return appended;
+    }
+    await this.advanceHead(headOf(events.length - 1));
+    const mine = new Map(events.map((e, i) => [todo[i]!.eventId, e]));
+    return unique.map((i) => known.get(i.eventId) ?? mine.get(i.eventId)!);
   }
 
   /** Sign a head for an event another writer stored, once its own MAC shows the log wrote it. */
