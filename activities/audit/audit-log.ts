@@ -411,19 +411,17 @@ export class AuditLog {
    */
   async appendMany(inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
     const unique = [...new Map(inputs.map((i) => [i.eventId, i])).values()];
-    const chains = new Set(unique.map(chainOf));
-    if (unique.length <= 1 || chains.size > 1) {
+    const oneByOne = async () => {
       const appended: AuditEvent[] = [];
       for (const input of unique) appended.push(await this.append(input));
       return appended;
-    }
+    };
+    if (unique.length <= 1 || new Set(unique.map(chainOf)).size > 1) return oneByOne();
     const chain = chainOf(unique[0]!);
     const headId = chainHeadId(chain);
     const vault = await this.vault();
-    const stored = await this.events.find({ _id: { $in: unique.map((i) => i.eventId) } }).toArray();
-    const known = new Map(stored.map((d) => [d._id, strip(d)]));
-    const todo = unique.filter((i) => !known.has(i.eventId));
-    if (todo.length === 0) return unique.map((i) => known.get(i.eventId)!);
+    // No look-up of the ids first (FerretDB on SQLite scans the whole log for an `$in` on _id): an event
+    // stored already fails the insert below, like a writer that took our place, and both go one by one.
     const [head, base] = await Promise.all([
       this.heads.findOne({ _id: headId }) as Promise<ChainHeadDocument | null>,
       this.chainBase(vault),
@@ -431,7 +429,7 @@ export class AuditLog {
     const at = this.now().toISOString();
     let seq = head ? head.seq : base - 1;
     let prevHash = head?.hash ?? genesisHash;
-    const bodies = todo.map((input) => {
+    const bodies = unique.map((input) => {
       seq++;
       // As in `append`: through JSON once, so the stored event hashes exactly as it is hashed here.
       const clear = JSON.parse(JSON.stringify({ ...input, chain, seq, at, prevHash })) as Omit<AuditEvent, 'hash'>;
@@ -459,20 +457,17 @@ export class AuditLog {
     try {
       // Ordered: a failure leaves the events before it stored, in their places, and none after it.
       await this.events.insertMany(
-        events.map((e, i) => ({ _id: todo[i]!.eventId, ...e })),
+        events.map((e, i) => ({ _id: unique[i]!.eventId, ...e })),
         { ordered: true },
       );
     } catch (err) {
-      if (!((err instanceof MongoServerError || err instanceof MongoBulkWriteError) && err.code === 11000)) throw err;
+      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
       const inserted = err instanceof MongoBulkWriteError ? err.insertedCount : 0;
       if (inserted > 0) await this.advanceHead(headOf(inserted - 1));
-      const appended: AuditEvent[] = [];
-      for (const input of unique) appended.push(known.get(input.eventId) ?? (await this.append(input)));
-      return appended;
+      return oneByOne();
     }
     await this.advanceHead(headOf(events.length - 1));
-    const mine = new Map(events.map((e, i) => [todo[i]!.eventId, e]));
-    return unique.map((i) => known.get(i.eventId) ?? mine.get(i.eventId)!);
+    return events;
   }
 
   /** Sign a head for an event another writer stored, once its own MAC shows the log wrote it. */

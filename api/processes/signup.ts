@@ -26,21 +26,36 @@ export interface SignupStarted {
   accountId: string;
 }
 
-/** Start (or join) the signup of `subject` with these details. */
-export async function startSignup(deps: ApiDeps, subject: string, details: SignupDetails): Promise<SignupStarted> {
+/**
+ * Start (or join) the signup of `subject` with these details. `known.accountId`: the subject's account id as
+ * this request already read it (`accountIdOf`, by the bearer check), so it is not read twice.
+ */
+export async function startSignup(
+  deps: ApiDeps,
+  subject: string,
+  details: SignupDetails,
+  known: { accountId?: string } = {},
+): Promise<SignupStarted> {
   const { temporal, config } = deps;
   // Not always derived from the subject: a subject whose account was erased signs up to a new id.
-  const accountId = await accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, subject);
+  const accountId = known.accountId ?? (await accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, subject));
   // Mid-erasure, a signup would write a new document under the id being erased (the account step runs
-  // again once the old document is gone): the returning person waits for the new id instead.
-  await assertNotErasing(deps, accountId);
+  // again once the old document is gone): the returning person waits for the new id instead. The check and
+  // the sealing (which makes a new account's key, the slowest part of a start) run side by side: a key made
+  // for an account found erasing is destroyed by the erasure's last step, and nothing is started for it.
+  const [erasing, sealed] = await Promise.allSettled([
+    assertNotErasing(deps, accountId),
+    sealedDetails(deps, accountId, details),
+  ]);
+  if (erasing.status === 'rejected') throw erasing.reason;
+  if (sealed.status === 'rejected') throw sealed.reason;
   const workflowId = workflowIds.signup(subject);
   await temporal.workflow.signalWithStart<SignupWorkflow, [SignupDetails]>(signupWorkflowType, {
     workflowId,
     taskQueue: accountsQueueOf(config),
     args: [{ subject, accountId, ...(config.signup.detailsWait ? { detailsWait: config.signup.detailsWait } : {}) }],
     signal: signupDetailsSignal,
-    signalArgs: [await sealedDetails(deps, accountId, details)],
+    signalArgs: [sealed.value],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: searchAttributesFor('signup', { accountId, stage: 'waiting_for_details' }),
   });

@@ -34,13 +34,18 @@ const route = secured(auth.bearer, {
 export const signupRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
   const body = c.req.valid('json');
   const principal = c.get('principal');
-  const started = await startSignup(c.get('deps'), principal.subject, {
-    source: 'api',
-    requestedBy: principal.subject,
-    givenName: body.givenName,
-    familyName: body.familyName,
-    consents: body.consents,
-    ...(principal.email ? { email: principal.email, emailVerified: principal.emailVerified } : {}),
-  });
+  const started = await startSignup(
+    c.get('deps'),
+    principal.subject,
+    {
+      source: 'api',
+      requestedBy: principal.subject,
+      givenName: body.givenName,
+      familyName: body.familyName,
+      consents: body.consents,
+      ...(principal.email ? { email: principal.email, emailVerified: principal.emailVerified } : {}),
+    },
+    { accountId: principal.accountId },
+  );
   return c.json(started, 202);
 });

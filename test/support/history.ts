@@ -29,3 +29,18 @@ export function decodedPayloads(history: History, codec?: PayloadEncryptionCodec
   walk(history);
   return decoded;
 }
+
+/**
+ * The history with every encrypted payload opened (as Temporal Web shows it): what `test/histories/` keeps, so
+ * the replay test's worker, which has no codec and no key, can replay it. Personal values stay sealed
+ * (`acct:1:…`) inside the payloads, as the workflow carried them.
+ */
+export function openedHistory(history: History, codec: PayloadEncryptionCodec): History {
+  const open = (value: unknown): unknown => {
+    if (value instanceof Uint8Array || !value || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map(open);
+    if (isPayload(value) && encryptedKeyId(value) !== undefined) return codec.openSync(value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, open(v)]));
+  };
+  return open(history) as History;
+}

@@ -27,6 +27,7 @@ import { cancelErasure, startErasure } from '../../api/processes/erasure.js';
 import { erasureStateQuery, type ErasureResult } from '../../workflows/erasure/messages.js';
 import type { ExportResult } from '../../workflows/export/messages.js';
 import { linkThroughSandbox, longStandingAccount, signedUp } from './accounts.js';
+import { openedHistory } from './history.js';
 import { call, eventually, startTestStack, type TestStack } from './stack.js';
 
 const outDir = resolve(process.env.CRA_HISTORIES_OUT ?? join(process.cwd(), 'test', 'histories'));
@@ -60,7 +61,9 @@ async function save(
     return;
   }
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(JSON.parse(historyToJSON(await handle.fetchHistory())), null, 2));
+  // Opened: the replay test's worker has no codec (and the recording stack's key is gone with it).
+  const history = openedHistory(await handle.fetchHistory(), stack.codec);
+  writeFileSync(file, JSON.stringify(JSON.parse(historyToJSON(history)), null, 2));
   process.stderr.write(`[record-histories] wrote ${file}\n`);
 }
 

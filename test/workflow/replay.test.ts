@@ -11,6 +11,8 @@
  * - `sync-completed.json`, `sync-deletion-check.json`, `sync-cancelled-by-disconnect.json`: before
  *   `sync-page-batches` (one `syncPage` per page); `sync-batches-completed.json`, `sync-batches-deletion-check.json`:
  *   after it (`syncPages` batches, the ledger's `completeSyncRun`).
+ * - `signup-completed.json`, `signup-completed-sealed.json`, `signup-sign-in-connection.json`: before
+ *   `signup-one-account-step` (one activity per step); `signup-one-account-step.json`: after it.
  * - `sync-cancelled-by-disconnect.json`, `disconnect-cancelled.json`, `link-cancelled.json`,
  *   `token-custody-cancelled.json`: cancelled runs after `sync-cancellation`, `disconnect-cancellation`,
  *   `link-cancellation` and `token-custody-cancellation` (the completed histories above are from before them).
