@@ -505,7 +505,8 @@ range ${fixed(Math.min(...perRound), 2)}–${fixed(Math.max(...perRound), 2)}): 
 fraction of what the raw Temporal client starts at the same concurrency. Both make the same
 \`signalWithStart\` of the same \`signup\` workflow with the same arguments, on task queues no worker polls,
 so the difference is only what the API adds — HTTP on both ends, RS256 token verification, body
-validation, the request log line. 1.0 means that cost is lost next to Temporal's own start; well below
+validation, the request log line, the erasure check, the new account's data key and the seal of the
+person's details with it, the payload encryption. 1.0 means that cost is lost next to Temporal's own start; well below
 1.0 would mean the API, not Temporal, limits how fast people can sign up. *Latency ratios*
 (p50 ${rows.join(', ')}): the time from the HTTP request to the workflow's result for a whole signup
 (${results.activities} activities against MongoDB and the identity directory) over the same for the cheapest
