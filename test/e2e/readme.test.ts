@@ -320,7 +320,7 @@ it('runs every shell block of the README against npm start, as pasted', async ()
   expect(statuses).toBeGreaterThan(10);
   // The worker's metrics the banner points to saw the signup's activities.
   const metrics = await (await fetch(`http://127.0.0.1:${ports.METRICS_PORT}/metrics`)).text();
-  expect(metrics).toMatch(/temporal_activity_execution_latency_bucket\{[^}]*activity_type="createAccountCenter"/);
+  expect(metrics).toMatch(/temporal_activity_execution_latency_bucket\{[^}]*activity_type="setUpSignupAccount"/);
   await bash.run({ block: 'the test', script: `printf '%s\\n' "$TOKEN" > '${join(work, 'token')}'` }, i++);
   const ranFor = Date.now() - startedAt - readyAfter;
   shell!.stdin!.end();
