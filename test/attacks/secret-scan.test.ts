@@ -28,6 +28,9 @@ import { completeConsent } from '../../deploy/sandbox/driver.js';
 import { base32Decode, hotp, totpStep } from '../../domain/recovery.js';
 import { taskQueueNames } from '../../temporal.config.js';
 import { custodyStateQuery } from '../../workflows/tokens/messages.js';
+import { accountIdForSubject } from '../../domain/account-id.js';
+import { collections } from '../../domain/collections.js';
+import { fieldValue, HttpBrowser } from '../support/http-browser.js';
 import { browserSessionOf, deliverCallback, longStandingAccount, type SignedUp } from '../support/accounts.js';
 import { recordContentValues } from '../support/account-documents.js';
 import { noticesTo, type OutboxNotice } from '../support/outbox.js';
@@ -189,6 +192,61 @@ async function signUpByHook(name: string): Promise<void> {
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   accountIds.add(res.body.accountId);
   await finished(res.body.workflowId);
+}
+
+/**
+ * The account center's own sign-in over plain HTTP, as a browser goes through it: OpenID Connect (code, PKCE,
+ * state, nonce) at the embedded issuer, whose page signs the person up, the address confirmed from the email,
+ * then the password. The first sign-in starts the account's signup.
+ */
+async function signUpAtTheIssuer(): Promise<void> {
+  const browser = new HttpBrowser();
+  const email = `scan-oidc-${run}@example.com`;
+  const password = `a passphrase of ${randomBytes(12).toString('hex')}`;
+  const [givenName, familyName] = [rareName('Ali'), rareName('Tur')];
+  personal.add('email', email);
+  personal.add('given name', givenName);
+  personal.add('family name', familyName);
+  secrets.add('password', password);
+  const signInPage = await browser.open(`${stack.baseUrl}/account/sign-in`);
+  expect(signInPage.status).toBe(200);
+  const authorize = browser.visited.find((u) => u.searchParams.has('code_challenge'))!;
+  secrets.add('OAuth state', authorize.searchParams.get('state'));
+  secrets.add('OIDC nonce', authorize.searchParams.get('nonce'));
+  secrets.add('PKCE challenge', authorize.searchParams.get('code_challenge'));
+  const interaction = signInPage.url.toString();
+  const signUpPage = await browser.open(`${interaction}/sign-up`);
+  const terms = fieldValue(signUpPage.html, 'terms')!;
+  const created = await browser.open(`${interaction}/sign-up`, {
+    form: { email, password, givenName, familyName, terms },
+  });
+  expect(created.status, created.html).toBe(200);
+  const verification = await noticeOf(email, 'email-verification');
+  const verifyLink = new URL(/https?:\/\/\S+/.exec(verification.body)![0]);
+  const confirmed = await browser.open(new URL(verifyLink.pathname, stack.baseUrl), {
+    form: { token: verifyLink.searchParams.get('token')! },
+  });
+  expect(confirmed.status, confirmed.html).toBe(200);
+  const home = await browser.open(`${interaction}/password`, { form: { email, password } });
+  expect(home.url.pathname, home.html).toBe('/account');
+  expect(home.status).toBe(200);
+  const callback = browser.visited.find((u) => u.pathname === '/account/callback')!;
+  secrets.add('authorization code', callback.searchParams.get('code'));
+  // The issuer's interaction cookie holds the interaction's id, which its URLs carry too (a handle, not a
+  // secret: the cookie's `.sig` twin, a MAC under the issuer's key, is what binds it to this browser).
+  const inUrls = (value: string) => browser.visited.some((u) => u.pathname.split('/').includes(value));
+  for (const [name, value] of browser.cookies)
+    if (value.length >= 16 && !inUrls(value))
+      secrets.add(name === 'cra_session' ? 'session cookie' : `sign-in cookie (${name})`, value);
+  expect(browser.cookies.has('cra_session')).toBe(true);
+  secrets.add('CSRF token', fieldValue(home.html, 'csrf'));
+  const user = await stack.db.collection<{ _id: string }>(collections.identityUsers).findOne({ email });
+  accountIds.add(accountIdForSubject(user!._id));
+  await eventually(async () => {
+    const runs = await workflowRuns(stack.temporal, `WorkflowId = "signup/${user!._id}"`);
+    return runs.length > 0 ? true : undefined;
+  }, 'the signup of the first sign-in');
+  await finished(`signup/${user!._id}`);
 }
 
 /** Link a provider through the sandbox: state, nonce, PKCE challenge and verifier, the code, the session. */
@@ -541,7 +599,7 @@ describe('a secret scan of every history and log of a run', () => {
   let runs: WorkflowExecutionInfo[] = [];
 
   it('runs every process through the API', async () => {
-    await Promise.all([connections(), recoveries(), erasure(), signUpByHook('ada')]);
+    await Promise.all([connections(), recoveries(), erasure(), signUpByHook('ada'), signUpAtTheIssuer()]);
     await collectNotices();
     await collectProviderTokens();
   }, 120_000);
