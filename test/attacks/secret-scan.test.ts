@@ -1,7 +1,8 @@
 /**
  * Secret scan of a whole run (issue 15, attack suite): every process of CRA runs once through the real API over
  * HTTP, against the Vault stand-in as the SecretVault and the sandbox as every provider, with the workers as a
- * separate process at the default log level (`npm run worker`: its log is what an operator ships). The test
+ * separate process (`npm run worker`: its log is what an operator ships) at debug level, the most an operator
+ * turns on to look into a problem (at info a healthy run logs one line; at debug every task, with its ids). The test
  * keeps every secret the run hands out or uses — provider tokens and codes, OAuth state, nonces and PKCE
  * verifiers, JWTs and session cookies, recovery codes, tokens, cancel links and password tickets, export and
  * erasure link tokens, hook and agent signatures, Vault's token and every key it holds — and the personal
