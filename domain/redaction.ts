@@ -22,6 +22,8 @@ export const redactedLogPaths = [
   'cookie',
   'signature',
   'taskToken',
+  // Temporal's core names it so in the fields of its own log lines (an activity completed too late, …).
+  'task_token',
   '*.token',
   '*.accessToken',
   '*.refreshToken',
@@ -38,6 +40,8 @@ export const redactedLogPaths = [
   '*.code_verifier',
   '*.authorization',
   '*.Authorization',
+  '*.taskToken',
+  '*.task_token',
   '*.cookie',
   '*.signature',
   'req.headers.authorization',

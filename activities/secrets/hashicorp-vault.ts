@@ -87,6 +87,11 @@ export class HashiCorpVault implements SecretVault {
     return adapter;
   }
 
+  /** What a log line shows of the adapter that holds it: never its clients or its login (the token, a secret id). */
+  toJSON(): { kind: 'vault'; endpoint: string } {
+    return { kind: this.kind, endpoint: this.endpoint };
+  }
+
   constructor(options: HashiCorpVaultOptions, events: VaultTokenEvents = {}) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
     this.events = events;

@@ -80,6 +80,11 @@ export class KeyringVault implements SecretVault {
     private readonly lock: LockOptions,
   ) {}
 
+  /** What a log line shows of the keyring that holds it: never its document or its material (the keys). */
+  toJSON(): { kind: 'keyring' } {
+    return { kind: this.kind };
+  }
+
   /** Open (creating on first use) the keyring under `<dataDir>/keys/`. */
   static async open(options: KeyringVaultOptions): Promise<KeyringVault> {
     const dir = join(options.dataDir, 'keys');

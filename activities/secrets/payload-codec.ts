@@ -118,6 +118,14 @@ export class PayloadEncryptionCodec implements PayloadCodec {
     return new PayloadEncryptionCodec(vault, await loadPayloadKeys(vault), options);
   }
 
+  /**
+   * What a log line shows of the codec. The SDK logs a worker's options at debug level, its data converter
+   * and so this codec among them: never the SecretVault it holds (a Vault token, a keyring's keys).
+   */
+  toJSON(): { codec: string; currentKeyId: string } {
+    return { codec: cipherName, currentKeyId: this.keySet.current };
+  }
+
   /** The key new payloads are sealed under. */
   get currentKeyId(): string {
     return this.keySet.current;
