@@ -2,6 +2,7 @@
  * `npm run bench -- <name> [--flag value …]`: runs one benchmark. Each benchmark measures CRA against a
  * baseline in the same run and reports ratios, so numbers from different machines stay comparable.
  */
+import { apiBench, apiSoakBench } from './api.js';
 import { parseFlags, UsageError, type Flags } from './flags.js';
 import { exportBench } from './export-memory.js';
 import { pagesBench } from './pages.js';
@@ -21,6 +22,8 @@ const benches: Record<string, Bench> = {
   export: exportBench,
   pages: pagesBench,
   'worker-memory': workerMemoryBench,
+  api: apiBench,
+  'api-soak': apiSoakBench,
 };
 
 function usage(): string {
