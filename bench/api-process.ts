@@ -23,10 +23,16 @@ export interface BenchApiProcess {
 /**
  * Starts the API on a free port; resolves once it logs `api ready`. `issuer` is the token issuer it accepts:
  * the stack's, so the tokens of the stack's embedded issuer (same keys, same data folder) are valid here too.
+ * `nodeArgs` go before the entry (`--cpu-prof`, which NODE_OPTIONS refuses, to profile the API under load).
  */
-export async function startApiProcess(env: Record<string, string>, issuer: string, log: Log): Promise<BenchApiProcess> {
+export async function startApiProcess(
+  env: Record<string, string>,
+  issuer: string,
+  log: Log,
+  nodeArgs: readonly string[] = [],
+): Promise<BenchApiProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', apiMain], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', apiMain], {
     cwd: projectRoot,
     env: {
       ...process.env,
