@@ -286,6 +286,8 @@ async function runApiSoak(flags: Flags): Promise<void> {
     NODE_OPTIONS: `--import=${join(projectRoot, 'bench', 'memory-probe.mjs')}`,
     BENCH_MEMORY_FILE: memoryFile,
     BENCH_MEMORY_INTERVAL_MS: String(opts.sampleS * 1000),
+    // A full collection before each sample: the heap figure is then what is still referenced.
+    BENCH_MEMORY_GC: '1',
   };
   log('starting Temporal, MongoDB, the worker process and the API process …');
   const stack = await startBenchStack({ log, workers: 'process', env: probeEnv });
@@ -302,13 +304,19 @@ async function runApiSoak(flags: Flags): Promise<void> {
     const soakStart = Date.now();
     let signups = 0;
     let signupFailures = 0;
+    const signingUp = new Set<Promise<void>>();
     if (opts.signupsPerMinute > 0) {
       signupTimer = setInterval(() => {
         const n = signups++;
-        signedUpPerson(stack, `soak-${n}`).catch((err: unknown) => {
-          signupFailures++;
-          log(`signup ${n} failed: ${err instanceof Error ? err.message : String(err)}`);
-        });
+        const done = signedUpPerson(stack, `soak-${n}`).then(
+          () => undefined,
+          (err: unknown) => {
+            signupFailures++;
+            log(`signup ${n} failed: ${err instanceof Error ? err.message : String(err)}`);
+          },
+        );
+        signingUp.add(done);
+        void done.finally(() => signingUp.delete(done));
       }, 60_000 / opts.signupsPerMinute);
     }
     const rss0 = { api: memoryStatus(api.pid).rssKiB, worker: memoryStatus(worker.pid).rssKiB };
@@ -320,6 +328,7 @@ async function runApiSoak(flags: Flags): Promise<void> {
     });
     clearInterval(signupTimer);
     const soakEnd = Date.now();
+    await Promise.all(signingUp);
     const rss1 = { api: memoryStatus(api.pid).rssKiB, worker: memoryStatus(worker.pid).rssKiB };
     const samples = readFileSync(memoryFile, 'utf8')
       .split('\n')
@@ -374,7 +383,7 @@ async function runApiSoak(flags: Flags): Promise<void> {
 - Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; 1-minute load average ${fixed(loadBefore, 2)} before, ${fixed(loadAfter, 2)} after
 - ${opts.minutes} min of \`GET /v1/me\` (bearer) at ${opts.connections} connections${opts.rate ? `, capped at ${opts.rate} requests/s` : ', flat out'}: ${run.requests} answers, ${fixed(run.perSecond, 0)} requests/s, p50 ${fixed(run.p50, 0)} ms, p99 ${fixed(run.p99, 0)} ms;
   meanwhile ${signups} signups started (${opts.signupsPerMinute}/min, ${signupFailures} failed), run by the worker process
-- Memory sampled every ${opts.sampleS} s inside each process (\`bench/memory-probe.mjs\`: \`process.memoryUsage()\`); slopes are
+- Memory sampled every ${opts.sampleS} s inside each process, right after a full garbage collection (\`bench/memory-probe.mjs\`: \`process.memoryUsage()\`); slopes are
   least-squares over the samples after the first ${soakDefaults.warmupS} s; *flat* means RSS slope ≤ ${flatMiBPerMinute.rss} MiB/min and heap slope ≤ ${flatMiBPerMinute.heap} MiB/min.
   RSS from /proc before and after the load: API ${fixed(rss0.api / 1024)} → ${fixed(rss1.api / 1024)} MiB, worker ${fixed(rss0.worker / 1024)} → ${fixed(rss1.worker / 1024)} MiB
 

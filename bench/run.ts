@@ -2,6 +2,7 @@
  * `npm run bench -- <name> [--flag value …]`: runs one benchmark. Each benchmark measures CRA against a
  * baseline in the same run and reports ratios, so numbers from different machines stay comparable.
  */
+import { allBench } from './all.js';
 import { apiBench, apiSoakBench } from './api.js';
 import { parseFlags, UsageError, type Flags } from './flags.js';
 import { exportBench } from './export-memory.js';
@@ -25,6 +26,7 @@ const benches: Record<string, Bench> = {
   api: apiBench,
   'api-soak': apiSoakBench,
 };
+benches.all = allBench({ ...benches });
 
 function usage(): string {
   const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}\n${b.usage}`);
