@@ -10,7 +10,7 @@
  * ten seconds: start, end, least-squares slope after a warm-up, and a verdict.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -75,6 +75,9 @@ export interface LoadRun {
   requests: number;
   p50: number;
   p99: number;
+  /** CPU µs per answered request, of the API process and of the database server (api bench only). */
+  apiCpuUs?: number;
+  dbCpuUs?: number;
 }
 
 /** Drive `url` for `seconds` with autocannon; any error or non-2xx answer ends the run with the reason. */
@@ -99,6 +102,27 @@ export async function load(
     p50: result.latency.p50,
     p99: result.latency.p99,
   };
+}
+
+/** CPU time (user + system) a process has used so far, ms, from `/proc/<pid>/stat` (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The MongoDB-compatible server the stack started: a child of this process named ferretdb or mongod. */
+function databasePid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const parent = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      if (parent !== process.pid) continue;
+      if (/ferretdb|mongod/.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) return Number(entry);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
 }
 
 type Path = 'bare' | 'me';
@@ -131,8 +155,21 @@ async function runApiBench(flags: Flags): Promise<void> {
     if (sample.status !== 200 || !body.includes(person.accountId))
       throw new Error(`GET /v1/me answered ${sample.status}: ${body.slice(0, 300)}`);
     const urls: Record<Path, string> = { bare: `${api.baseUrl}/healthz`, me: `${api.baseUrl}/v1/me` };
-    const run = (path: Path, seconds: number) =>
-      load(urls[path], { seconds, connections: opts.connections, ...(path === 'me' ? { headers } : {}) });
+    const dbPid = databasePid();
+    const run = async (path: Path, seconds: number): Promise<LoadRun> => {
+      const before = { api: cpuMsOf(api!.pid), db: dbPid ? cpuMsOf(dbPid) : Number.NaN };
+      const done = await load(urls[path], {
+        seconds,
+        connections: opts.connections,
+        ...(path === 'me' ? { headers } : {}),
+      });
+      const perRequest = (ms: number) => (ms * 1000) / done.requests;
+      return {
+        ...done,
+        apiCpuUs: perRequest(cpuMsOf(api!.pid) - before.api),
+        dbCpuUs: dbPid ? perRequest(cpuMsOf(dbPid) - before.db) : Number.NaN,
+      };
+    };
     if (opts.warmup > 0) {
       log(`warm-up: ${opts.warmup} s per path`);
       await run('bare', opts.warmup);
@@ -190,14 +227,24 @@ function renderApiSection(results: ApiResults): string {
       fixed(median(runs.map((r) => r.perSecond)), 0),
       fixed(median(runs.map((r) => r.p50)), 0),
       fixed(median(runs.map((r) => r.p99)), 0),
+      fixed(median(runs.map((r) => r.apiCpuUs ?? Number.NaN)), 0),
+      fixed(median(runs.map((r) => r.dbCpuUs ?? Number.NaN)), 0),
     ];
   };
   const table = markdownTable(
-    ['path (autocannon, one API process)', 'requests', 'requests/s', 'p50 ms', 'p99 ms'],
+    [
+      'path (autocannon, one API process)',
+      'requests',
+      'requests/s',
+      'p50 ms',
+      'p99 ms',
+      'API CPU µs/request',
+      'DB CPU µs/request',
+    ],
     [
       row('bare'),
       row('me'),
-      ['**ratio /v1/me / bare**, median of rounds', '', `**${fixed(median(ratios), 2)}**`, '', ''],
+      ['**ratio /v1/me / bare**, median of rounds', '', `**${fixed(median(ratios), 2)}**`, '', '', '', ''],
     ],
   );
   const m = machineSummary();
@@ -213,7 +260,9 @@ function renderApiSection(results: ApiResults): string {
 
 ${table}
 
-Ratio per round: ${ratios.map((r) => fixed(r, 2)).join(', ')} (requests/s, p50 and p99 are medians of the rounds).
+Ratio per round: ${ratios.map((r) => fixed(r, 2)).join(', ')} (every column is the median of the rounds). *CPU µs/request*: the
+CPU time the API process and the database server (${results.mongo.split(' ')[0]}) used during a run, from \`/proc/<pid>/stat\`,
+over the requests answered: what each request costs whatever else the machine runs.
 
 **What the ratio means.** Requests per second \`GET /v1/me\` answers with a bearer token, as a fraction of
 what \`GET /healthz\` answers on the same server at the same connections. Both pass the same middleware
