@@ -2,6 +2,8 @@
  * `npm run bench -- <name> [--flag value …]`: runs one benchmark. Each benchmark measures CRA against a
  * baseline in the same run and reports ratios, so numbers from different machines stay comparable.
  */
+import { allBench } from './all.js';
+import { apiBench, apiSoakBench } from './api.js';
 import { parseFlags, UsageError, type Flags } from './flags.js';
 import { exportBench } from './export-memory.js';
 import { pagesBench } from './pages.js';
@@ -21,7 +23,10 @@ const benches: Record<string, Bench> = {
   export: exportBench,
   pages: pagesBench,
   'worker-memory': workerMemoryBench,
+  api: apiBench,
+  'api-soak': apiSoakBench,
 };
+benches.all = allBench({ ...benches });
 
 function usage(): string {
   const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}\n${b.usage}`);

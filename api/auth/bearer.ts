@@ -3,12 +3,21 @@
  * embedded issuer's keys, or Auth0's JWKS URL), with `iss`, `aud`, `exp`/`nbf`, an `iat` not in the future
  * and a small leeway.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWK } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { MiddlewareHandler } from 'hono';
 import { accountIdOf } from '../../activities/erasure/subject-accounts.js';
 import { vaultOf } from '../adapters.js';
 import { respondProblem } from '../problem.js';
-import type { ApiEnv, Principal } from '../context.js';
+import type { ApiDeps, ApiEnv, Principal } from '../context.js';
+import { SharedReads } from './shared-reads.js';
 
 export interface BearerOptions {
   issuer: string;
@@ -55,8 +64,64 @@ function reason(err: unknown): string {
   return 'the token could not be verified';
 }
 
+const accountIdReads = new WeakMap<ApiDeps, SharedReads<string>>();
+
+/** The subject's account id (`accountIdOf`: read every time), one read shared by its concurrent requests. */
+function accountIdReadsOf(deps: ApiDeps): SharedReads<string> {
+  let reads = accountIdReads.get(deps);
+  if (!reads) {
+    reads = new SharedReads(async (subject) => accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, subject));
+    accountIdReads.set(deps, reads);
+  }
+  return reads;
+}
+
+/**
+ * A token whose signature and claims checked out is not verified again for 30 s (RS256 verification is the
+ * largest CPU cost of a bearer request): the exact same string, never past its `exp`. The keys it was checked
+ * against do not change meanwhile (the embedded issuer's are fixed; Auth0's key set is cached for 10 minutes
+ * by the resolver anyway). The revocation and account checks below still run on every request.
+ */
+const verifiedTokenMs = 30_000;
+/** At most this many tokens remembered per process (the oldest go first): a few MiB. */
+const verifiedTokenEntries = 5_000;
+
 export function bearerAuth(opts: BearerOptions): MiddlewareHandler<ApiEnv> {
   const getKey = keyResolver(opts.jwks);
+  const recent = new Map<string, { payload: JWTPayload; until: number }>();
+  /** The token's claims once its signature and claims check out; a token seen recently is not verified again. */
+  const verified = async (token: string): Promise<JWTPayload> => {
+    const now = Date.now();
+    const hit = recent.get(token);
+    if (hit && now < hit.until) return hit.payload;
+    if (hit) recent.delete(token);
+    const { payload } = await jwtVerify(token, getKey, {
+      issuer: opts.issuer,
+      audience: opts.audience,
+      algorithms: ['RS256'],
+      clockTolerance: opts.clockToleranceSeconds,
+      requiredClaims: ['sub', 'exp', 'iat'],
+    });
+    // `requiredClaims` only checks presence: an empty subject would name no one (and one shared account).
+    if (!payload.sub?.trim())
+      throw new errors.JWTClaimValidationFailed('"sub" claim must not be empty', payload, 'sub', 'check_failed');
+    // jose checks `iat` only against a maxTokenAge: a token dated ahead would also outlive a revocation below.
+    if (payload.iat! > Math.floor(now / 1000) + opts.clockToleranceSeconds) {
+      throw new errors.JWTClaimValidationFailed(
+        '"iat" claim timestamp lies in the future',
+        payload,
+        'iat',
+        'in_the_future',
+      );
+    }
+    // Until jose would call it expired (`exp` plus the tolerance), and no longer than `verifiedTokenMs`.
+    recent.set(token, {
+      payload,
+      until: Math.min(now + verifiedTokenMs, (payload.exp! + opts.clockToleranceSeconds) * 1000),
+    });
+    if (recent.size > verifiedTokenEntries) recent.delete(recent.keys().next().value!);
+    return payload;
+  };
   return async (c, next) => {
     const header = c.req.header('authorization');
     const match = header?.match(/^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i);
@@ -66,36 +131,21 @@ export function bearerAuth(opts: BearerOptions): MiddlewareHandler<ApiEnv> {
       });
     }
     try {
-      const { payload } = await jwtVerify(match[1]!, getKey, {
-        issuer: opts.issuer,
-        audience: opts.audience,
-        algorithms: ['RS256'],
-        clockTolerance: opts.clockToleranceSeconds,
-        requiredClaims: ['sub', 'exp', 'iat'],
-      });
-      // `requiredClaims` only checks presence: an empty subject would name no one (and one shared account).
-      if (!payload.sub?.trim())
-        throw new errors.JWTClaimValidationFailed('"sub" claim must not be empty', payload, 'sub', 'check_failed');
-      // jose checks `iat` only against a maxTokenAge: a token dated ahead would also outlive a revocation below.
-      if (payload.iat! > Math.floor(Date.now() / 1000) + opts.clockToleranceSeconds) {
-        throw new errors.JWTClaimValidationFailed(
-          '"iat" claim timestamp lies in the future',
-          payload,
-          'iat',
-          'in_the_future',
-        );
-      }
-      let revokedAt: number | undefined;
-      try {
-        revokedAt = await opts.sessionsRevokedAt?.(payload.sub);
-      } catch {
+      const payload = await verified(match[1]!);
+      const subject = payload.sub!;
+      // Both reads at once, each shared with the subject's concurrent requests (never older than this request).
+      const [revoked, account] = await Promise.allSettled([
+        opts.sessionsRevokedAt?.(subject),
+        accountIdReadsOf(c.get('deps')).get(subject),
+      ]);
+      if (revoked.status === 'rejected')
         return respondProblem(
           c,
           'unavailable',
           'The identity directory could not be reached to check the token; try again shortly.',
           { 'retry-after': '5' },
         );
-      }
+      const revokedAt = revoked.value;
       // Whole seconds, as `iat` is: a token issued in the same second as the revocation still counts.
       if (revokedAt !== undefined && payload.iat! < Math.floor(revokedAt / 1000)) {
         throw new errors.JWTClaimValidationFailed(
@@ -106,20 +156,16 @@ export function bearerAuth(opts: BearerOptions): MiddlewareHandler<ApiEnv> {
         );
       }
       // The subject's account: derived from it, unless an erasure retired that id (then a new, empty one).
-      let accountId: string;
-      try {
-        const deps = c.get('deps');
-        accountId = await accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, payload.sub);
-      } catch {
+      if (account.status === 'rejected')
         return respondProblem(c, 'unavailable', 'The account directory could not be reached; try again shortly.', {
           'retry-after': '5',
         });
-      }
+      const accountId = account.value;
       const permissions = Array.isArray(payload.permissions)
         ? payload.permissions.filter((p): p is string => typeof p === 'string')
         : [];
       const principal: Principal = {
-        subject: payload.sub!,
+        subject,
         accountId,
         permissions,
         ...(typeof payload.email === 'string' ? { email: payload.email } : {}),

@@ -22,6 +22,7 @@ import { collections } from '../../domain/collections.js';
 import { bearerAuth } from './bearer.js';
 import { inProcessPrincipalOf } from './in-process.js';
 import { requireAnyPermission, requirePermission } from './require-permission.js';
+import { SharedReads } from './shared-reads.js';
 
 export type SecurityRequirement = Record<string, string[]>;
 
@@ -50,14 +51,18 @@ export const securitySchemes = {
   },
 } as const;
 
-/** When the embedded directory last revoked a subject's sessions (an account recovery resets them). */
+/**
+ * When the embedded directory last revoked a subject's sessions (an account recovery resets them). Read for
+ * every request; concurrent requests of one subject share a read that started after they arrived.
+ */
 function embeddedSessionsRevokedAt(deps: ApiDeps) {
-  return async (subject: string): Promise<number | undefined> => {
+  const reads = new SharedReads(async (subject: string): Promise<number | undefined> => {
     const user = await deps.db
       .collection<{ _id: string; sessions_revoked_at?: string }>(collections.identityUsers)
       .findOne({ _id: subject }, { projection: { sessions_revoked_at: 1 } });
     return user?.sessions_revoked_at ? Date.parse(user.sessions_revoked_at) : undefined;
-  };
+  });
+  return (subject: string) => reads.get(subject);
 }
 
 const verifiers = new WeakMap<ApiDeps, MiddlewareHandler<ApiEnv>>();

@@ -6,7 +6,8 @@ import { accountKeysOf } from '../adapters.js';
 import { auth, secured } from '../auth/route-auth.js';
 import { accountCenterSchema, toAccountCenter, type AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
-import type { ApiEnv } from '../context.js';
+import type { ApiDeps, ApiEnv } from '../context.js';
+import { SharedReads } from '../auth/shared-reads.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
@@ -42,10 +43,23 @@ const route = secured(auth.bearer, {
   },
 });
 
+const accountReads = new WeakMap<ApiDeps, SharedReads<AccountDocument | null>>();
+
+/** The stored account document, read for every request (concurrent requests of one account share a read). */
+function accountReadsOf(deps: ApiDeps): SharedReads<AccountDocument | null> {
+  let reads = accountReads.get(deps);
+  if (!reads) {
+    const accounts = deps.db.collection<AccountDocument>(collections.accounts);
+    reads = new SharedReads((accountId) => accounts.findOne({ _id: accountId }));
+    accountReads.set(deps, reads);
+  }
+  return reads;
+}
+
 export const meRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
   const principal = c.get('principal');
   const deps = c.get('deps');
-  const stored = await deps.db.collection<AccountDocument>(collections.accounts).findOne({ _id: principal.accountId });
+  const stored = await accountReadsOf(deps).get(principal.accountId);
   if (!stored)
     throw new ProblemError('account-not-found', 'This identity has no account yet: sign up with POST /v1/signup.');
   const doc = await openAccountDocument(await accountKeysOf(deps), stored);

@@ -307,3 +307,29 @@ describe('the control', () => {
     expect((await call(api, 'GET', '/v1/support/queue', { token: support })).status).toBe(200);
   });
 });
+
+describe('a token the API has verified before', () => {
+  it('is refused once it expires, although its signature is not checked again', async () => {
+    // Valid for two or three more seconds: `exp` lies in the past, within the clock tolerance.
+    const tolerance = app.config.auth.clockToleranceSeconds;
+    const t = now();
+    const token = await sign(claims({ iat: t - 120, exp: t - tolerance + 3 }), issuerKey, {
+      alg: 'RS256',
+      kid: issuerJwk.kid,
+    });
+    expect((await call(api, 'GET', '/v1/me', { token })).status).toBe(200);
+    expect((await call(api, 'GET', '/v1/me', { token })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 4_100));
+    const refused = await call(api, 'GET', '/v1/me', { token });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain('invalid_token');
+  });
+
+  it('with one character changed is verified anew and refused', async () => {
+    const token = await tokenFor(app, victim);
+    expect((await call(api, 'GET', '/v1/me', { token })).status).toBe(200);
+    const [header, payload, signature] = token.split('.');
+    const flipped = `${header}.${payload}.${signature!.slice(0, -2)}${signature!.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect((await call(api, 'GET', '/v1/me', { token: flipped })).status).toBe(401);
+  });
+});
