@@ -4,20 +4,18 @@
  * not share its event loop. Its JSON log lines (one per request) are read off the pipe and dropped, as a
  * container runtime would take them; warnings and errors are passed on.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, stopProcess } from '../deploy/local/services.js';
+import { freePort } from '../deploy/local/services.js';
 import { projectRoot } from '../deploy/local/tools.js';
+import { untilReady, type ReadyChild } from './child-process.js';
 import type { Log } from './stack.js';
 
 const apiMain = join(projectRoot, 'api', 'main.ts');
 const readyTimeoutMs = 120_000;
 
-export interface BenchApiProcess {
-  pid: number;
+export interface BenchApiProcess extends ReadyChild {
   baseUrl: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
 }
 
 /**
@@ -46,63 +44,18 @@ export async function startApiProcess(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const tail: string[] = [];
-  let ready!: () => void;
-  const isReady = new Promise<void>((resolve) => (ready = resolve));
   let isUp = false;
-  const onLine = (line: string) => {
-    tail.push(line);
-    if (tail.length > 20) tail.shift();
-    // Cheap test first: under load this runs for every request's log line.
-    if (!isUp && line.includes('"api ready"')) {
-      isUp = true;
-      ready();
-    } else if (!line.startsWith('{') || /"level":(4|5|6)\d/.test(line)) log(`api: ${line.slice(0, 500)}`);
-  };
-  for (const stream of [child.stdout, child.stderr]) {
-    let rest = '';
-    stream.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) onLine(line);
-    });
-  }
-  const exited = new Promise<never>((_, reject) => {
-    child.once('error', (err) => reject(new Error(`the API process did not start: ${err.message}`)));
-    child.once('exit', (code, signal) =>
-      reject(
-        new Error(`the API process exited before it was ready (${signal ?? `code ${code}`}):\n${tail.join('\n')}`),
-      ),
-    );
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the API process was not ready after ${readyTimeoutMs / 1000} s:\n${tail.join('\n')}`)),
-      readyTimeoutMs,
-    );
-  });
-  try {
-    await Promise.race([isReady, exited, timeout]);
-  } catch (err) {
-    await stopProcess(child, 5_000);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  exited.catch(() => undefined);
-  let stopping = false;
-  child.once('exit', (code, signal) => {
-    if (!stopping) log(`the API process exited unasked (${signal ?? `code ${code}`}):\n${tail.join('\n')}`);
-  });
-  if (child.pid === undefined) throw new Error('the API process has no pid');
-  return {
-    pid: child.pid,
-    baseUrl: `http://127.0.0.1:${port}`,
-    child,
-    stop() {
-      stopping = true;
-      return stopProcess(child, 15_000);
+  const running = await untilReady(child, {
+    name: 'the API process',
+    readyTimeoutMs,
+    log,
+    onLine(line, ready) {
+      // Cheap test first: under load this runs for every request's log line.
+      if (!isUp && line.includes('"api ready"')) {
+        isUp = true;
+        ready();
+      } else if (!line.startsWith('{') || /"level":(4|5|6)\d/.test(line)) log(`api: ${line.slice(0, 500)}`);
     },
-  };
+  });
+  return { ...running, baseUrl: `http://127.0.0.1:${port}` };
 }

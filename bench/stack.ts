@@ -10,7 +10,7 @@
  * its client, as `npm start` does), and `workers: 'process'` runs the CRA workers as a separate
  * `workers/main.ts` process instead, so that process's memory can be measured on its own.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import { pino } from 'pino';
 import { createApp } from '../api/app.js';
 import { EmbeddedIssuer } from '../api/auth/embedded-issuer.js';
 import type { SecretVault } from '../activities/secrets/port.js';
-import { freePort, startMongo, startTemporal, stopProcess, type RunningService } from '../deploy/local/services.js';
+import { freePort, startMongo, startTemporal, type RunningService } from '../deploy/local/services.js';
 import { ensureTools, projectRoot } from '../deploy/local/tools.js';
 import { defaultSandboxClients } from '../deploy/sandbox/default-clients.js';
 import { registerSandboxClients } from '../deploy/sandbox/register.js';
@@ -37,6 +37,7 @@ import { createWorkers } from '../workers/workers.js';
 import { dataConverterWith, failureConverterPath } from '../activities/connections/temporal.js';
 import { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
 import { benchActivities } from './activities.js';
+import { untilReady, type ReadyChild } from './child-process.js';
 
 export const benchWorkflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 
@@ -82,12 +83,7 @@ export interface BenchStackOptions {
 }
 
 /** A CRA worker process (`workers/main.ts` with the stack's environment), ready once its workers poll. */
-export interface BenchWorkerProcess {
-  pid: number;
-  child: ChildProcess;
-  /** SIGTERM (the worker drains and exits), SIGKILL if it is still there after 15 s. */
-  stop(): Promise<void>;
-}
+export type BenchWorkerProcess = ReadyChild;
 
 export type Log = (line: string) => void;
 
@@ -295,71 +291,22 @@ export async function startWorkerProcess(
     env: { ...process.env, ...env, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const tail: string[] = [];
-  let ready!: () => void;
-  const isReady = new Promise<void>((resolve) => (ready = resolve));
-  const onLine = (line: string) => {
-    tail.push(line);
-    if (tail.length > 20) tail.shift();
-    let entry: { level?: number; msg?: string } | undefined;
-    try {
-      entry = JSON.parse(line) as { level?: number; msg?: string };
-    } catch {
-      log(`worker: ${line}`);
-      return;
-    }
-    if (entry.msg === 'worker ready') ready();
-    else if ((entry.level ?? 0) >= 40) log(`worker: ${line.slice(0, 500)}`);
-  };
-  for (const stream of [child.stdout, child.stderr]) {
-    let rest = '';
-    stream.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) onLine(line);
-    });
-  }
-  const exited = new Promise<never>((_, reject) => {
-    child.once('error', (err) => reject(new Error(`the worker process did not start: ${err.message}`)));
-    child.once('exit', (code, signal) =>
-      reject(
-        new Error(`the worker process exited before it was ready (${signal ?? `code ${code}`}):\n${tail.join('\n')}`),
-      ),
-    );
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new Error(`the worker process was not ready after ${workerReadyTimeoutMs / 1000} s:\n${tail.join('\n')}`),
-        ),
-      workerReadyTimeoutMs,
-    );
-  });
-  try {
-    await Promise.race([isReady, exited, timeout]);
-  } catch (err) {
-    await stopProcess(child, 5_000);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  // From here an exit is the run's problem to report, not a rejection nobody awaits.
-  exited.catch(() => undefined);
-  let stopping = false;
-  child.once('exit', (code, signal) => {
-    if (!stopping) log(`the worker process exited unasked (${signal ?? `code ${code}`}):\n${tail.join('\n')}`);
-  });
-  if (child.pid === undefined) throw new Error('the worker process has no pid');
-  return {
-    pid: child.pid,
-    child,
-    stop() {
-      stopping = true;
-      return stopProcess(child, 15_000);
+  return untilReady(child, {
+    name: 'the worker process',
+    readyTimeoutMs: workerReadyTimeoutMs,
+    log,
+    onLine(line, ready) {
+      let entry: { level?: number; msg?: string } | undefined;
+      try {
+        entry = JSON.parse(line) as { level?: number; msg?: string };
+      } catch {
+        log(`worker: ${line}`);
+        return;
+      }
+      if (entry.msg === 'worker ready') ready();
+      else if ((entry.level ?? 0) >= 40) log(`worker: ${line.slice(0, 500)}`);
     },
-  };
+  });
 }
 
 /**
