@@ -377,8 +377,8 @@ describe('the fault suite', () => {
     const tally = (kind: string, expected: string[], got: string[], who: Person) => {
       const r = rows.find((x) => x.process === kind) ?? {
         process: kind,
-        workflows: 0,
-        finished: 0,
+        workflows: people,
+        finished: people,
         lost: 0,
         duplicated: 0,
       };
