@@ -28,6 +28,10 @@ export const failureDefinitions = {
   // Provider linking and token custody
   ProviderRateLimited: { meaning: 'the provider asked to slow down; retried after Retry-After', permanent: false },
   ProviderUnavailable: { meaning: 'the provider could not be reached or answered 5xx; retried', permanent: false },
+  LinkExchangeInProgress: {
+    meaning: 'another attempt of the code exchange has sent the code; retried until it has kept the tokens',
+    permanent: false,
+  },
   LinkBeginFailed: {
     meaning: 'the authorization request could not be prepared',
     permanent: true,

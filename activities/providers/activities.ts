@@ -96,6 +96,12 @@ function toFailure(err: unknown, permanentType: FailureType): unknown {
   }
 }
 
+/**
+ * How long a retry of the code exchange waits for an earlier attempt that sent the code: longer than the
+ * provider calls' own timeouts, so an attempt still alive has answered by then.
+ */
+const exchangeGiveUpMs = 60_000;
+
 export function createProviderActivities({
   db,
   vault,
@@ -222,33 +228,75 @@ export function createProviderActivities({
      * the profile and keep the tokens encrypted as pending until the link is decided.
      */
     async completeLinkExchange(input: { attemptId: string }): Promise<LinkedProfile> {
-      const attempt = await attempts.findOne({ _id: input.attemptId });
-      if (!attempt || attempt.status !== 'callback_received' || !attempt.code || !attempt.codeVerifierCiphertext) {
+      let attempt = await attempts.findOne({ _id: input.attemptId });
+      if (attempt?.status === 'exchanging') {
+        // Another attempt of this activity sent the code (Temporal retried it while it was still under way,
+        // or its worker died): wait for what it keeps, but not for ever, since a code is redeemed only once.
+        const since = Date.parse(attempt.exchangingSince ?? '');
+        if (now().getTime() - since < exchangeGiveUpMs)
+          throw failure('LinkExchangeInProgress', 'an earlier attempt is redeeming the code');
+        throw failure('LinkExchangeFailed', 'the code was sent to the provider by an attempt that never finished');
+      }
+      // A retry after the code was redeemed (the worker died, or Temporal lost its answer): the code cannot be
+      // redeemed twice, so it carries on with the tokens the redemption kept.
+      const redeemed = attempt?.status === 'exchanged' ? attempt.exchangedTokensCiphertext : undefined;
+      if (!redeemed && attempt?.status === 'callback_received' && attempt.code && attempt.codeVerifierCiphertext) {
+        // Claimed before the code leaves: one attempt only ever sends it.
+        attempt = await attempts.findOneAndUpdate(
+          { _id: attempt._id, status: 'callback_received' },
+          { $set: { status: 'exchanging', exchangingSince: now().toISOString() } },
+          { returnDocument: 'after' },
+        );
+        if (!attempt) throw failure('LinkExchangeInProgress', 'another attempt claimed the code');
+      }
+      if (
+        !attempt ||
+        (!redeemed && (attempt.status !== 'exchanging' || !attempt.code || !attempt.codeVerifierCiphertext))
+      ) {
         throw failure('LinkExchangeFailed', 'the link attempt has no code to redeem (already used or discarded)');
       }
-      const wipe = () =>
+      const attemptId = attempt._id;
+      const wipe = async (kept?: TokenSet) =>
         attempts.updateOne(
-          { _id: attempt._id },
+          { _id: attemptId },
           {
             $set: {
               status: 'exchanged',
               code: null,
               codeVerifierCiphertext: null,
-              nonce: null,
+              // The nonce stays with the kept tokens: a retry checks their id_token against it too.
+              ...(kept ? {} : { nonce: null }),
               authorizationUrlCiphertext: null,
+              exchangedTokensCiphertext: kept ? await vault.encrypt(vaultKeys.linkSecrets, JSON.stringify(kept)) : null,
             },
           },
         );
       try {
         const resolved = await resolveProvider(attempt.provider, providers, vault);
-        const set = await exchangeCode(resolved.endpoints, resolved.credentials, {
-          code: attempt.code,
-          codeVerifier: await vault.decrypt(vaultKeys.linkSecrets, attempt.codeVerifierCiphertext),
-          redirectUri: attempt.redirectUri,
-          requestedScopes: attempt.scopes,
-        });
-        // The code is spent whatever happens next: never keep it.
-        await wipe();
+        let set: TokenSet;
+        if (redeemed) {
+          set = JSON.parse(await vault.decrypt(vaultKeys.linkSecrets, redeemed)) as TokenSet;
+        } else {
+          try {
+            set = await exchangeCode(resolved.endpoints, resolved.credentials, {
+              code: attempt.code!,
+              codeVerifier: await vault.decrypt(vaultKeys.linkSecrets, attempt.codeVerifierCiphertext!),
+              redirectUri: attempt.redirectUri,
+              requestedScopes: attempt.scopes,
+            });
+          } catch (err) {
+            // Not redeemed (unreachable, 5xx): the next attempt sends the code again, as it always did.
+            const mapped = toFailure(err, 'LinkExchangeFailed');
+            if (!(mapped instanceof ApplicationFailure && mapped.nonRetryable))
+              await attempts.updateOne(
+                { _id: attemptId, status: 'exchanging' },
+                { $set: { status: 'callback_received' } },
+              );
+            throw err;
+          }
+          // The code is spent whatever happens next: never keep it (keep what it was redeemed for, sealed).
+          await wipe(set);
+        }
         if (resolved.definition.openid && attempt.nonce) {
           if (!set.idToken) throw new ProviderError('IdTokenInvalid', 'the OpenID provider returned no id_token');
           await verifyIdToken(resolved.endpoints, resolved.credentials.clientId, set.idToken, attempt.nonce);
@@ -290,6 +338,8 @@ export function createProviderActivities({
 
     /** Make the pending tokens of an attempt the connection's tokens. */
     async activateConnectionTokens(input: { attemptId: string; connectionId: string }): Promise<{ version: number }> {
+      // Decided: the redeemed tokens the attempt kept for a retry of its exchange are not needed any more.
+      await attempts.updateOne({ _id: input.attemptId }, { $set: { nonce: null, exchangedTokensCiphertext: null } });
       const pending = await tokens.findOne({ _id: `pending:${input.attemptId}` });
       const current = await tokens.findOne({ _id: input.connectionId });
       if (!pending) {
@@ -378,6 +428,7 @@ export function createProviderActivities({
             codeVerifierCiphertext: null,
             nonce: null,
             authorizationUrlCiphertext: null,
+            exchangedTokensCiphertext: null,
           },
         },
       );

@@ -42,7 +42,16 @@ export interface LinkAttemptDocument {
   /** Set once by the callback; a second callback with the same state is refused. */
   callbackAt: string | null;
   code: string | null;
-  status: 'pending' | 'callback_received' | 'exchanged' | 'discarded';
+  /** `exchanging`: an activity attempt has sent the code to the provider and not yet kept what it got back. */
+  status: 'pending' | 'callback_received' | 'exchanging' | 'exchanged' | 'discarded';
+  /** When the attempt now redeeming the code began (`exchanging`). */
+  exchangingSince?: string;
+  /**
+   * The token set the code was redeemed for, encrypted, from the redemption until the link is decided: a
+   * retry of the exchange (its worker died, or its answer was lost) carries on with it, as the code cannot
+   * be redeemed twice.
+   */
+  exchangedTokensCiphertext?: string | null;
 }
 
 export interface ProviderTokenDocument {

@@ -85,16 +85,17 @@ export async function deliverAuthorizationResponse(
       ...(mismatch ? { broughtBy: actorAccountId } : {}),
     });
   } catch (err) {
+    // Any other error (Temporal unreachable, the wait cut short) leaves the attempt as it is: the update may
+    // have been accepted, and then the link goes on with the code; if it fails, the link discards the attempt.
+    if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)) throw err;
     await attempts.updateOne({ _id: attempt._id }, { $set: { status: 'discarded', code: null } });
     if (err instanceof WorkflowNotFoundError)
       return { kind: 'problem', problem: 'link-expired', detail: 'The link attempt has ended. Start linking again.' };
-    if (err instanceof WorkflowUpdateFailedError)
-      return {
-        kind: 'problem',
-        problem: 'link-state-used',
-        detail: 'This answer belongs to an older link attempt. Start linking again.',
-      };
-    throw err;
+    return {
+      kind: 'problem',
+      problem: 'link-state-used',
+      detail: 'This answer belongs to an older link attempt. Start linking again.',
+    };
   }
   if (mismatch) {
     return {

@@ -56,6 +56,21 @@ export interface VaultState {
   sealed: boolean;
   /** Tokens issued by logins; the static token is not among them (it never expires and may do anything). */
   tokens: Map<string, IssuedToken>;
+  /** A Vault having a bad moment: each request takes the first fault left (after `canned`), until used up. */
+  faults: VaultFault[];
+}
+
+/**
+ * What a busy or failing Vault answers: 429 (a rate-limit quota), 500 or 503, which Vault's API docs say to
+ * try again later (https://developer.hashicorp.com/vault/api-docs#http-status-codes), and slow answers.
+ */
+export interface VaultFault {
+  /** Answered instead of the normal behaviour; without one, `delayMs` only slows the normal answer. */
+  status?: 429 | 500 | 503;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  /** How many requests it answers. */
+  times: number;
 }
 
 export interface IssuedToken {
@@ -353,6 +368,7 @@ export async function startVaultStandIn(opts: VaultStandInOptions): Promise<Vaul
     canned: [],
     sealed: false,
     tokens: new Map(),
+    faults: [],
   };
   let issued = 0;
   const issue = (role: StandInRole, method: IssuedToken['method']) => {
@@ -396,60 +412,85 @@ export async function startVaultStandIn(opts: VaultStandInOptions): Promise<Vaul
         if (c) send(res, c.status, c.body);
         return;
       }
-      if (path === '/v1/sys/seal-status' && method === 'GET') {
-        return send(res, 200, { type: 'shamir', initialized: true, sealed: state.sealed, t: 3, n: 5, progress: 0 });
-      }
-      if (state.sealed) return send(res, 503, vaultErrors('Vault is sealed'));
-      const fields = (body ?? {}) as Record<string, unknown>;
-      if (opts.approle && method === 'POST' && path === `/v1/auth/${mountOf(opts.approle, 'approle')}/login`) {
-        if (fields.role_id !== opts.approle.roleId || fields.secret_id !== opts.approle.secretId) {
-          return send(res, 400, vaultErrors('invalid role or secret ID'));
+      const fault = state.faults[0];
+      if (fault) {
+        fault.times -= 1;
+        if (fault.times <= 0) state.faults.shift();
+        const { status, delayMs = 0 } = fault;
+        if (status !== undefined) {
+          const message = status === 429 ? 'request path rate limit quota exceeded' : 'internal error';
+          setTimeout(() => send(res, status, vaultErrors(message)), delayMs);
+          return;
         }
-        const role = opts.approle;
-        const answer = () => send(res, 200, issue(role, 'approle'));
-        if (role.loginDelayMs) return void setTimeout(answer, role.loginDelayMs);
-        return answer();
+        if (delayMs > 0) {
+          setTimeout(() => answer(), delayMs);
+          return;
+        }
       }
-      if (opts.kubernetes && method === 'POST' && path === `/v1/auth/${mountOf(opts.kubernetes, 'kubernetes')}/login`) {
-        if (fields.role !== opts.kubernetes.role)
-          return send(res, 400, vaultErrors(`invalid role name "${String(fields.role)}"`));
-        if (fields.jwt !== opts.kubernetes.jwt) return send(res, 403, vaultErrors('permission denied'));
-        return send(res, 200, issue(opts.kubernetes, 'kubernetes'));
+      answer();
+
+      function answer(): void {
+        if (path === '/v1/sys/seal-status' && method === 'GET') {
+          return send(res, 200, { type: 'shamir', initialized: true, sealed: state.sealed, t: 3, n: 5, progress: 0 });
+        }
+        if (state.sealed) return send(res, 503, vaultErrors('Vault is sealed'));
+        const fields = (body ?? {}) as Record<string, unknown>;
+        if (opts.approle && method === 'POST' && path === `/v1/auth/${mountOf(opts.approle, 'approle')}/login`) {
+          if (fields.role_id !== opts.approle.roleId || fields.secret_id !== opts.approle.secretId) {
+            return send(res, 400, vaultErrors('invalid role or secret ID'));
+          }
+          const role = opts.approle;
+          const answer = () => send(res, 200, issue(role, 'approle'));
+          if (role.loginDelayMs) return void setTimeout(answer, role.loginDelayMs);
+          return answer();
+        }
+        if (
+          opts.kubernetes &&
+          method === 'POST' &&
+          path === `/v1/auth/${mountOf(opts.kubernetes, 'kubernetes')}/login`
+        ) {
+          if (fields.role !== opts.kubernetes.role)
+            return send(res, 400, vaultErrors(`invalid role name "${String(fields.role)}"`));
+          if (fields.jwt !== opts.kubernetes.jwt) return send(res, 403, vaultErrors('permission denied'));
+          return send(res, 200, issue(opts.kubernetes, 'kubernetes'));
+        }
+        // https://developer.hashicorp.com/vault/api-docs#authentication: a missing, wrong or expired token is a 403.
+        const presented = req.headers['x-vault-token'];
+        const loggedIn = typeof presented === 'string' ? state.tokens.get(presented) : undefined;
+        if (loggedIn && loggedIn.expiresAt <= Date.now()) state.tokens.delete(presented as string);
+        const isStatic = presented === opts.token;
+        if (!isStatic && !(loggedIn && loggedIn.expiresAt > Date.now())) {
+          return send(res, 403, vaultErrors('permission denied'));
+        }
+        if (path === '/v1/auth/token/lookup-self' && method === 'GET') {
+          const ttl = loggedIn ? Math.max(0, Math.round((loggedIn.expiresAt - Date.now()) / 1000)) : 0;
+          return send(res, 200, {
+            data: { ttl, renewable: loggedIn?.renewable ?? false, policies: ['default', 'cra'] },
+          });
+        }
+        if (path === '/v1/auth/token/renew-self' && method === 'POST') {
+          if (!loggedIn || !loggedIn.renewable) return send(res, 400, vaultErrors('lease is not renewable'));
+          const now = Date.now();
+          loggedIn.expiresAt = Math.min(now + loggedIn.ttlSeconds * 1000, loggedIn.maxExpiresAt);
+          return send(res, 200, {
+            auth: {
+              client_token: presented,
+              policies: ['default', 'cra'],
+              lease_duration: Math.max(0, Math.round((loggedIn.expiresAt - now) / 1000)),
+              renewable: true,
+            },
+          });
+        }
+        if (!path.startsWith('/v1/')) return send(res, 404, vaultErrors());
+        const rest = path.slice('/v1/'.length);
+        const policy = isStatic ? opts.tokenPolicy : loggedIn?.policy;
+        if (policy && !policyAllows(policy, rest)) return send(res, 403, vaultErrors('permission denied'));
+        const transit = transitMounts.find((m) => rest.startsWith(`${m}/`));
+        if (transit) return transitRoute(state, method, rest.slice(transit.length + 1), fields, res);
+        const kv = kvMounts.find((m) => rest.startsWith(`${m}/`));
+        if (kv) return kvRoute(state, method, kv, rest.slice(kv.length + 1), fields, res);
+        return send(res, 404, vaultErrors(`no handler for route "${rest}". route entry not found.`));
       }
-      // https://developer.hashicorp.com/vault/api-docs#authentication: a missing, wrong or expired token is a 403.
-      const presented = req.headers['x-vault-token'];
-      const loggedIn = typeof presented === 'string' ? state.tokens.get(presented) : undefined;
-      if (loggedIn && loggedIn.expiresAt <= Date.now()) state.tokens.delete(presented as string);
-      const isStatic = presented === opts.token;
-      if (!isStatic && !(loggedIn && loggedIn.expiresAt > Date.now())) {
-        return send(res, 403, vaultErrors('permission denied'));
-      }
-      if (path === '/v1/auth/token/lookup-self' && method === 'GET') {
-        const ttl = loggedIn ? Math.max(0, Math.round((loggedIn.expiresAt - Date.now()) / 1000)) : 0;
-        return send(res, 200, { data: { ttl, renewable: loggedIn?.renewable ?? false, policies: ['default', 'cra'] } });
-      }
-      if (path === '/v1/auth/token/renew-self' && method === 'POST') {
-        if (!loggedIn || !loggedIn.renewable) return send(res, 400, vaultErrors('lease is not renewable'));
-        const now = Date.now();
-        loggedIn.expiresAt = Math.min(now + loggedIn.ttlSeconds * 1000, loggedIn.maxExpiresAt);
-        return send(res, 200, {
-          auth: {
-            client_token: presented,
-            policies: ['default', 'cra'],
-            lease_duration: Math.max(0, Math.round((loggedIn.expiresAt - now) / 1000)),
-            renewable: true,
-          },
-        });
-      }
-      if (!path.startsWith('/v1/')) return send(res, 404, vaultErrors());
-      const rest = path.slice('/v1/'.length);
-      const policy = isStatic ? opts.tokenPolicy : loggedIn?.policy;
-      if (policy && !policyAllows(policy, rest)) return send(res, 403, vaultErrors('permission denied'));
-      const transit = transitMounts.find((m) => rest.startsWith(`${m}/`));
-      if (transit) return transitRoute(state, method, rest.slice(transit.length + 1), fields, res);
-      const kv = kvMounts.find((m) => rest.startsWith(`${m}/`));
-      if (kv) return kvRoute(state, method, kv, rest.slice(kv.length + 1), fields, res);
-      return send(res, 404, vaultErrors(`no handler for route "${rest}". route entry not found.`));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -463,6 +504,7 @@ export async function startVaultStandIn(opts: VaultStandInOptions): Promise<Vaul
       state.canned = [];
       state.sealed = false;
       state.tokens.clear();
+      state.faults = [];
     },
     async close() {
       server.closeAllConnections();
