@@ -17,7 +17,7 @@ import { accountIdOf } from '../../activities/erasure/subject-accounts.js';
 import { vaultOf } from '../adapters.js';
 import { respondProblem } from '../problem.js';
 import type { ApiDeps, ApiEnv, Principal } from '../context.js';
-import { SharedReads } from './shared-reads.js';
+import { sharedReadsPer } from './shared-reads.js';
 
 export interface BearerOptions {
   issuer: string;
@@ -64,17 +64,10 @@ function reason(err: unknown): string {
   return 'the token could not be verified';
 }
 
-const accountIdReads = new WeakMap<ApiDeps, SharedReads<string>>();
-
 /** The subject's account id (`accountIdOf`: read every time), one read shared by its concurrent requests. */
-function accountIdReadsOf(deps: ApiDeps): SharedReads<string> {
-  let reads = accountIdReads.get(deps);
-  if (!reads) {
-    reads = new SharedReads(async (subject) => accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, subject));
-    accountIdReads.set(deps, reads);
-  }
-  return reads;
-}
+const accountIdReadsOf = sharedReadsPer(
+  (deps: ApiDeps) => async (subject: string) => accountIdOf({ db: deps.db, vault: await vaultOf(deps) }, subject),
+);
 
 /**
  * A token whose signature and claims checked out is not verified again for 30 s (RS256 verification is the

@@ -42,3 +42,21 @@ export class SharedReads<V> {
     return current;
   }
 }
+
+/**
+ * One `SharedReads` per dependency set (per app: tests build several apps in one process), made on first
+ * use: `const reads = sharedReadsPer((deps) => (key) => …)`, then `reads(deps).get(key)`.
+ */
+export function sharedReadsPer<D extends object, V>(
+  readerOf: (deps: D) => (key: string) => Promise<V>,
+): (deps: D) => SharedReads<V> {
+  const perDeps = new WeakMap<D, SharedReads<V>>();
+  return (deps) => {
+    let reads = perDeps.get(deps);
+    if (!reads) {
+      reads = new SharedReads(readerOf(deps));
+      perDeps.set(deps, reads);
+    }
+    return reads;
+  };
+}

@@ -7,7 +7,7 @@ import { auth, secured } from '../auth/route-auth.js';
 import { accountCenterSchema, toAccountCenter, type AccountDocument } from '../../domain/account-center.js';
 import { collections } from '../../domain/collections.js';
 import type { ApiDeps, ApiEnv } from '../context.js';
-import { SharedReads } from '../auth/shared-reads.js';
+import { sharedReadsPer } from '../auth/shared-reads.js';
 import { defaultHook, ProblemError } from '../problem.js';
 import { problemResponses } from './openapi.js';
 
@@ -43,18 +43,11 @@ const route = secured(auth.bearer, {
   },
 });
 
-const accountReads = new WeakMap<ApiDeps, SharedReads<AccountDocument | null>>();
-
 /** The stored account document, read for every request (concurrent requests of one account share a read). */
-function accountReadsOf(deps: ApiDeps): SharedReads<AccountDocument | null> {
-  let reads = accountReads.get(deps);
-  if (!reads) {
-    const accounts = deps.db.collection<AccountDocument>(collections.accounts);
-    reads = new SharedReads((accountId) => accounts.findOne({ _id: accountId }));
-    accountReads.set(deps, reads);
-  }
-  return reads;
-}
+const accountReadsOf = sharedReadsPer((deps: ApiDeps) => {
+  const accounts = deps.db.collection<AccountDocument>(collections.accounts);
+  return (accountId: string) => accounts.findOne({ _id: accountId });
+});
 
 export const meRoutes = new OpenAPIHono<ApiEnv>({ defaultHook }).openapi(route, async (c) => {
   const principal = c.get('principal');
