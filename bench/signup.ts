@@ -23,6 +23,7 @@ import {
   type SignupResult,
   type SignupWorkflow,
 } from '../workflows/signup/messages.js';
+import { activitySpans } from '../test/support/history.js';
 import { boolFlag, intFlag, intListFlag, rejectUnknown, type Flags } from './flags.js';
 import { percentile, perSecond, runPool, within, type Batch } from './measure.js';
 import { benchmarksFile, fixed, machineSummary, markdownTable, writeSection } from './report.js';
@@ -225,12 +226,6 @@ async function signupLatency(
 
 type ActivityTimes = Map<string, { count: number; totalMs: number }>;
 
-function timestampMs(
-  ts: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined,
-): number {
-  return ts ? Number(ts.seconds?.toString() ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6 : Number.NaN;
-}
-
 /**
  * Scheduled → closed per activity type over finished signups, from their histories: it names the step
  * that grows when signups slow down (queueing and retries included, as a person waiting sees them).
@@ -239,21 +234,11 @@ async function activityTimes(stack: BenchStack, ids: readonly string[]): Promise
   const times: ActivityTimes = new Map();
   for (const id of ids) {
     const events = (await stack.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
-    const scheduled = new Map<string, { type: string; at: number }>();
-    for (const e of events) {
-      const attrs = e.activityTaskScheduledEventAttributes;
-      if (attrs)
-        scheduled.set(String(e.eventId), { type: attrs.activityType?.name ?? '?', at: timestampMs(e.eventTime) });
-      const closed =
-        e.activityTaskCompletedEventAttributes ??
-        e.activityTaskFailedEventAttributes ??
-        e.activityTaskTimedOutEventAttributes;
-      const from = closed && scheduled.get(String(closed.scheduledEventId));
-      if (!from) continue;
-      const entry = times.get(from.type) ?? { count: 0, totalMs: 0 };
+    for (const span of activitySpans(events)) {
+      const entry = times.get(span.type) ?? { count: 0, totalMs: 0 };
       entry.count++;
-      entry.totalMs += timestampMs(e.eventTime) - from.at;
-      times.set(from.type, entry);
+      entry.totalMs += span.ms;
+      times.set(span.type, entry);
     }
   }
   return times;

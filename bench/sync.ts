@@ -35,6 +35,7 @@ import { loadConfig } from '../domain/config.js';
 import { recordIdFor, type ProviderRecordDocument, type RecordOrigin } from '../domain/records.js';
 import { activityOptions } from '../temporal.config.js';
 import { syncStatusQuery, type SyncResult } from '../workflows/sync/messages.js';
+import { activitySpans, type History } from '../test/support/history.js';
 import { boolFlag, intFlag, rejectUnknown, type Flags } from './flags.js';
 import { perSecond, within } from './measure.js';
 import { benchmarksFile, fixed, machineSummary, markdownTable, writeSection } from './report.js';
@@ -416,45 +417,26 @@ function fetchedOf(result: { payloads?: Array<{ data?: Uint8Array | null }> | nu
   return parsed.fetched ?? 0;
 }
 
-function timestampMs(
-  ts: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined,
-): number {
-  return ts ? Number(ts.seconds?.toString() ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6 : Number.NaN;
-}
-
 /** Scheduled → closed per activity type over every run of one sync (continue-as-new chains them, newest first). */
 async function syncHistory(stack: BenchStack, workflowId: string): Promise<SyncHistory> {
   const times: ActivityTimes = new Map();
   const pagesByRun: Array<Array<{ ms: number; records: number }>> = [];
   let run: string | undefined = (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
   while (run) {
-    const events = (await stack.temporal.workflow.getHandle(workflowId, run).fetchHistory()).events ?? [];
-    const scheduled = new Map<string, { type: string; at: number }>();
-    const attempts = new Map<string, number>();
+    const history: History = await stack.temporal.workflow.getHandle(workflowId, run).fetchHistory();
+    const events = history.events ?? [];
     const pages: Array<{ ms: number; records: number }> = [];
-    let previous: string | undefined;
-    for (const e of events) {
-      const startedAttrs = e.workflowExecutionStartedEventAttributes;
-      if (startedAttrs?.continuedExecutionRunId) previous = startedAttrs.continuedExecutionRunId;
-      const attrs = e.activityTaskScheduledEventAttributes;
-      if (attrs)
-        scheduled.set(String(e.eventId), { type: attrs.activityType?.name ?? '?', at: timestampMs(e.eventTime) });
-      const startedTask = e.activityTaskStartedEventAttributes;
-      if (startedTask) attempts.set(String(startedTask.scheduledEventId), startedTask.attempt ?? 1);
-      const closed =
-        e.activityTaskCompletedEventAttributes ??
-        e.activityTaskFailedEventAttributes ??
-        e.activityTaskTimedOutEventAttributes;
-      const from = closed && scheduled.get(String(closed.scheduledEventId));
-      if (!from) continue;
-      const ms = timestampMs(e.eventTime) - from.at;
-      const entry = times.get(from.type) ?? { count: 0, totalMs: 0, attempts: 0 };
+    const previous: string | undefined =
+      events.find((e) => e.workflowExecutionStartedEventAttributes)?.workflowExecutionStartedEventAttributes
+        ?.continuedExecutionRunId ?? undefined;
+    for (const span of activitySpans(events)) {
+      const entry = times.get(span.type) ?? { count: 0, totalMs: 0, attempts: 0 };
       entry.count++;
-      entry.totalMs += ms;
-      entry.attempts += attempts.get(String(closed.scheduledEventId)) ?? 1;
-      times.set(from.type, entry);
-      if (pageActivities.has(from.type))
-        pages.push({ ms, records: fetchedOf(e.activityTaskCompletedEventAttributes?.result) });
+      entry.totalMs += span.ms;
+      entry.attempts += span.attempt;
+      times.set(span.type, entry);
+      if (pageActivities.has(span.type))
+        pages.push({ ms: span.ms, records: fetchedOf(span.closed.activityTaskCompletedEventAttributes?.result) });
     }
     pagesByRun.unshift(pages);
     run = previous;

@@ -28,6 +28,7 @@ import {
   WorkerFleet,
   type FaultServers,
 } from '../support/fault-stack.js';
+import { activitySpans } from '../support/history.js';
 import { noticesTo } from '../support/outbox.js';
 import { call, tokenFor, useTestStack, type JsonResponse } from '../support/stack.js';
 import { startVaultStandIn, type VaultFault, type VaultStandIn } from '../support/vault-stand-in.js';
@@ -196,28 +197,15 @@ async function allEnded(ids: Iterable<string>, timeoutMs: number): Promise<void>
  */
 async function slowActivities(ids: Iterable<string>) {
   const byType = new Map<string, { activity: string; slow: number; 'longest s': number; 'most attempts': number }>();
-  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-    Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
   for (const id of ids) {
     const history = await patiently(() => stack.temporal.workflow.getHandle(id).fetchHistory());
-    const scheduled = new Map<string, { type: string; at: number }>();
-    const attempts = new Map<string, number>();
-    for (const e of history.events ?? []) {
-      const s = e.activityTaskScheduledEventAttributes;
-      if (s) scheduled.set(String(e.eventId), { type: s.activityType?.name ?? '?', at: ms(e.eventTime) });
-      const st = e.activityTaskStartedEventAttributes;
-      if (st) attempts.set(String(st.scheduledEventId), st.attempt ?? 1);
-      const closed =
-        e.activityTaskCompletedEventAttributes ??
-        e.activityTaskFailedEventAttributes ??
-        e.activityTaskTimedOutEventAttributes;
-      const of = closed && scheduled.get(String(closed.scheduledEventId));
-      if (!of || ms(e.eventTime) - of.at <= 5_000) continue;
-      const row = byType.get(of.type) ?? { activity: of.type, slow: 0, 'longest s': 0, 'most attempts': 0 };
+    for (const span of activitySpans(history.events ?? [])) {
+      if (span.ms <= 5_000) continue;
+      const row = byType.get(span.type) ?? { activity: span.type, slow: 0, 'longest s': 0, 'most attempts': 0 };
       row.slow += 1;
-      row['longest s'] = Math.max(row['longest s'], Math.round((ms(e.eventTime) - of.at) / 1000));
-      row['most attempts'] = Math.max(row['most attempts'], attempts.get(String(closed.scheduledEventId)) ?? 1);
-      byType.set(of.type, row);
+      row['longest s'] = Math.max(row['longest s'], Math.round(span.ms / 1000));
+      row['most attempts'] = Math.max(row['most attempts'], span.attempt);
+      byType.set(span.type, row);
     }
   }
   return [...byType.values()];

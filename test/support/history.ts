@@ -2,7 +2,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { encryptedKeyId, type PayloadEncryptionCodec } from '../../activities/secrets/payload-codec.js';
 
-type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
 const isPayload = (value: object): value is Payload =>
   'metadata' in value && 'data' in value && (value as Payload).data instanceof Uint8Array;
@@ -43,4 +43,49 @@ export function openedHistory(history: History, codec: PayloadEncryptionCodec): 
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, open(v)]));
   };
   return open(history) as History;
+}
+
+type HistoryEvent = NonNullable<History['events']>[number];
+
+/** A history event's time in epoch milliseconds (NaN without one). */
+export function eventTimeMs(event: Pick<HistoryEvent, 'eventTime'>): number {
+  const ts = event.eventTime;
+  return ts ? Number(ts.seconds?.toString() ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6 : Number.NaN;
+}
+
+/** One activity of a history, scheduled → closed (completed, failed or timed out), as Temporal Web lists it. */
+export interface ActivitySpan {
+  type: string;
+  /** Scheduled → closed, in ms: queueing and every retry included, as the workflow waited. */
+  ms: number;
+  /** The attempt that closed it (1 when it closed without a started event). */
+  attempt: number;
+  /** The closing event (its `activityTaskCompletedEventAttributes.result`, for one). */
+  closed: HistoryEvent;
+}
+
+/** Every closed activity of a history's events, in the order they closed. */
+export function activitySpans(events: readonly HistoryEvent[]): ActivitySpan[] {
+  const scheduled = new Map<string, { type: string; at: number }>();
+  const attempts = new Map<string, number>();
+  const spans: ActivitySpan[] = [];
+  for (const e of events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(e.eventId), { type: s.activityType?.name ?? '?', at: eventTimeMs(e) });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) attempts.set(String(started.scheduledEventId), started.attempt ?? 1);
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes;
+    const from = closed && scheduled.get(String(closed.scheduledEventId));
+    if (!from) continue;
+    spans.push({
+      type: from.type,
+      ms: eventTimeMs(e) - from.at,
+      attempt: attempts.get(String(closed.scheduledEventId)) ?? 1,
+      closed: e,
+    });
+  }
+  return spans;
 }
