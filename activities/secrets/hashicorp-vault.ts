@@ -43,6 +43,11 @@ export interface HashiCorpVaultOptions {
   namespace?: string;
   /** Passed to node-vault for every request (TLS `ca`, `timeout`, agents); the timeout defaults to 10 s. */
   requestOptions?: vault.VaultOptions['requestOptions'];
+  /**
+   * How long `connect` keeps trying while Vault answers with a moment's trouble (no answer, 412, 429, 5xx) on
+   * the seal check or the login, in ms (default 15 s); a refusal (400, 401, 403) or a sealed Vault fails at once.
+   */
+  connectPatienceMs?: number;
 }
 
 /** How to log in (`config.vault.auth`); the Kubernetes JWT is read from its file at each login (it rotates). */
@@ -62,6 +67,13 @@ const defaultTimeoutMs = 10_000;
 const renewAt = 2 / 3;
 /** After a failed renewal and re-login, try again this soon (or sooner when the lease is shorter). */
 const retryAfterMs = 5_000;
+/** `connect` tries again for this long when Vault's trouble is passing (a rate limit, a standby, a restart). */
+const defaultConnectPatienceMs = 15_000;
+
+/** A start-up failure worth another try: Vault did not answer, or answered 412, 429 or 5xx. */
+class PassingTrouble extends Error {}
+const passing = (status: number | undefined) =>
+  status === undefined || status === 412 || status === 429 || status >= 500;
 
 export class HashiCorpVault implements SecretVault {
   readonly kind = 'vault' as const;
@@ -82,9 +94,19 @@ export class HashiCorpVault implements SecretVault {
    */
   static async connect(options: HashiCorpVaultOptions, events: VaultTokenEvents = {}): Promise<HashiCorpVault> {
     const adapter = new HashiCorpVault(options, events);
-    await adapter.checkUnsealed();
-    await adapter.startSession();
-    return adapter;
+    // A worker restarted while Vault rate-limits or fails over must not crash-loop: passing trouble (no answer,
+    // 412, 429, 5xx) is tried again with a growing pause, for `connectPatienceMs`; the last error is thrown.
+    const deadline = Date.now() + (options.connectPatienceMs ?? defaultConnectPatienceMs);
+    for (let pause = 200; ; pause = Math.min(pause * 2, 2_000)) {
+      try {
+        await adapter.checkUnsealed();
+        await adapter.startSession();
+        return adapter;
+      } catch (err) {
+        if (!(err instanceof PassingTrouble) || Date.now() + pause > deadline) throw plainError(err);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   /** What a log line shows of the adapter that holds it: never its clients or its login (the token, a secret id). */
@@ -133,7 +155,7 @@ export class HashiCorpVault implements SecretVault {
     } catch (err) {
       const status = statusOf(err);
       // A sealed Vault also answers 503 on most paths; seal-status itself answers 200.
-      throw new Error(
+      throw new (passing(status) ? PassingTrouble : Error)(
         `Vault at ${this.endpoint} (VAULT_ADDR) did not answer GET /v1/sys/seal-status: ${status === undefined ? 'no response' : `status ${status}`}`,
       );
     }
@@ -169,7 +191,7 @@ export class HashiCorpVault implements SecretVault {
           `Vault at ${this.endpoint} refused VAULT_TOKEN (GET /v1/${path} failed with status ${status}): the token is invalid or expired`,
         );
       }
-      throw new Error(
+      throw new (passing(status) ? PassingTrouble : Error)(
         `Vault at ${this.endpoint} (VAULT_ADDR): GET /v1/${path} failed${status === undefined ? ': no response' : ` with status ${status}`}`,
       );
     }
@@ -202,7 +224,7 @@ export class HashiCorpVault implements SecretVault {
       body = await this.loginClient.write(path, payload);
     } catch (err) {
       const status = statusOf(err);
-      throw new Error(
+      throw new (passing(status) ? PassingTrouble : Error)(
         `Vault ${what} login at ${this.endpoint}/v1/${path} failed${status === undefined ? ': no response' : ` with status ${status}`} (${variables})`,
       );
     }
@@ -543,6 +565,11 @@ function redactedReason(err: unknown): string {
       ? err.message
       : 'no response'
     : `status ${status}`;
+}
+
+/** The error a caller of `connect` sees: a plain Error with the same message (the retry marker stays inside). */
+function plainError(err: unknown): unknown {
+  return err instanceof PassingTrouble ? new Error(err.message) : err;
 }
 
 function statusOf(err: unknown): number | undefined {

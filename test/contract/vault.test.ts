@@ -995,6 +995,57 @@ describe('HashiCorpVault: login, renewal, seal and policy', () => {
     }
   });
 
+  // https://developer.hashicorp.com/vault/api-docs#http-status-codes: 429 (a rate-limit quota), 500 and 503 "try
+  // again later", 412 "should be retried". A worker restarted in such a moment starts once Vault is back.
+  it('starts once Vault is over a bad moment at start-up (429, 500, 503, 412), and does not retry a refusal', async () => {
+    auth.state.canned.push(
+      {
+        method: 'GET',
+        path: '/v1/sys/seal-status',
+        status: 429,
+        body: errors('request path rate limit quota exceeded'),
+      },
+      { method: 'GET', path: '/v1/sys/seal-status', status: 500, body: errors('internal error') },
+      { method: 'POST', path: '/v1/auth/approle/login', status: 503, body: errors('Vault is sealed') },
+      { method: 'POST', path: '/v1/auth/approle/login', status: 412, body: errors('required index state not present') },
+    );
+    const v = await connect(approle);
+    expect(await v.encrypt('payments', 'x')).toMatch(/^vault:v1:/);
+    expect(paths().slice(0, 7)).toEqual([
+      'GET /v1/sys/seal-status',
+      'GET /v1/sys/seal-status',
+      'GET /v1/sys/seal-status',
+      'POST /v1/auth/approle/login',
+      'GET /v1/sys/seal-status',
+      'POST /v1/auth/approle/login',
+      'GET /v1/sys/seal-status',
+    ]);
+
+    // A refusal is an answer, not trouble: one login, then the error naming the variables.
+    auth.reset();
+    const refused = await HashiCorpVault.connect({
+      endpoint: auth.endpoint,
+      auth: { ...approle, secretId: 'WRONG-secret-id-never-shown' },
+    }).catch((e: Error) => e);
+    expect((refused as Error).message).toMatch(/failed with status 400/);
+    expect(paths()).toEqual(['GET /v1/sys/seal-status', 'POST /v1/auth/approle/login']);
+  });
+
+  it('gives up on a Vault that stays unreachable once its patience is spent, naming VAULT_ADDR', async () => {
+    const started = Date.now();
+    const err = await HashiCorpVault.connect({
+      endpoint: 'http://127.0.0.1:9',
+      token,
+      connectPatienceMs: 1_000,
+    }).catch((e: Error) => e);
+    expect((err as Error).message).toBe(
+      'Vault at http://127.0.0.1:9 (VAULT_ADDR) did not answer GET /v1/sys/seal-status: no response',
+    );
+    // It tried more than once, and stopped near its patience (not at node-vault's 10 s request timeout).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('refuses to start against a sealed Vault with what to do', async () => {
     auth.state.sealed = true;
     const err = await buildSecretVault({ dataDir: dir, vault: { endpoint: auth.endpoint, token } }).catch(
