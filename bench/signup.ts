@@ -9,9 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { Client, WorkflowIdReusePolicy } from '@temporalio/client';
-import { dataConverterWith } from '../activities/connections/temporal.js';
-import { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
+import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { accountIdForSubject } from '../domain/account-id.js';
 import { collections } from '../domain/collections.js';
 import { workflowIds } from '../domain/ids.js';
@@ -27,7 +25,7 @@ import { activitySpans } from '../test/support/history.js';
 import { boolFlag, intFlag, intListFlag, rejectUnknown, type Flags } from './flags.js';
 import { percentile, perSecond, runPool, within, type Batch } from './measure.js';
 import { benchmarksFile, fixed, machineSummary, markdownTable, writeSection } from './report.js';
-import { startBenchStack, stopOnSignal, type BenchApi, type BenchStack } from './stack.js';
+import { decodingClient, startBenchStack, stopOnSignal, type BenchApi, type BenchStack } from './stack.js';
 import type { noopWorkflow } from './workflows.js';
 
 const defaults = { starts: 150, concurrency: 8, rounds: 6, latency: 20, warmup: 100 } as const;
@@ -158,30 +156,8 @@ async function signups(stack: BenchStack, tag: string, count: number, withTokens
   );
 }
 
-/**
- * The workers encrypt every payload (the codec), so a signup's result is read through a client that decodes;
- * the raw client stays codec-less, as the start baseline must.
- */
-const decodingClients = new WeakMap<BenchStack, Promise<Client>>();
-function decodingClient(stack: BenchStack): Promise<Client> {
-  let client = decodingClients.get(stack);
-  if (!client) {
-    client = PayloadEncryptionCodec.create(stack.vault).then(
-      (codec) =>
-        new Client({
-          connection: stack.temporal.connection,
-          namespace: stack.temporal.options.namespace,
-          dataConverter: dataConverterWith(codec),
-        }),
-    );
-    decodingClients.set(stack, client);
-  }
-  return client;
-}
-
 async function awaitSignup(stack: BenchStack, workflowId: string, subject: string): Promise<void> {
-  const client = await decodingClient(stack);
-  const result = await client.workflow.getHandle<SignupWorkflow>(workflowId).result();
+  const result = await decodingClient(stack).workflow.getHandle<SignupWorkflow>(workflowId).result();
   if ((result as SignupResult).accountId !== accountIdForSubject(subject))
     throw new Error(`${workflowId} returned another account id`);
 }

@@ -54,8 +54,13 @@ export interface BenchStack {
   unpolled: BenchApi;
   db: Db;
   issuer: EmbeddedIssuer;
-  /** A Temporal client of its own, not the API's: what a caller without CRA's API would hold. */
+  /**
+   * A Temporal client of its own, not the API's: what a caller without CRA's API would hold. It has no codec,
+   * so it cannot read the (encrypted) results; `decodingClient(stack)` can.
+   */
   temporal: Client;
+  /** The payload codec the API and the workers encrypt with (open history payloads with it). */
+  codec: PayloadEncryptionCodec;
   noopTaskQueue: string;
   /** What ran, for the report: `temporal --version` and the MongoDB-compatible server's version. */
   versions: { temporalCli: string; mongo: string };
@@ -235,10 +240,11 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       audience: config.auth.audience,
     });
     // The API's client encrypts like api/main.ts's; the raw baseline client below does not.
+    const codec = await PayloadEncryptionCodec.create(deps.vault);
     const apiTemporal = new Client({
       connection: apiConnection,
       namespace: config.temporal.namespace,
-      dataConverter: dataConverterWith(await PayloadEncryptionCodec.create(deps.vault)),
+      dataConverter: dataConverterWith(codec),
     });
     const serveApi = async (apiConfig: CraConfig, port: number): Promise<BenchApi> => {
       const app = createApp({ config: apiConfig, temporal: apiTemporal, db, log: apiLog, jwks: issuer.jwks() });
@@ -258,6 +264,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       db,
       issuer,
       temporal,
+      codec,
       noopTaskQueue,
       versions,
       stop,
@@ -270,6 +277,25 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
     await stop();
     throw err;
   }
+}
+
+/**
+ * The workers encrypt every payload (the codec), so workflow results and query answers are read through a
+ * client that decodes, on the raw client's connection; `stack.temporal` stays codec-less, as the start
+ * baselines must. One per stack.
+ */
+const decodingClients = new WeakMap<BenchStack, Client>();
+export function decodingClient(stack: BenchStack): Client {
+  let client = decodingClients.get(stack);
+  if (!client) {
+    client = new Client({
+      connection: stack.temporal.connection,
+      namespace: stack.temporal.options.namespace,
+      dataConverter: dataConverterWith(stack.codec),
+    });
+    decodingClients.set(stack, client);
+  }
+  return client;
 }
 
 const workerMain = join(projectRoot, 'workers', 'main.ts');

@@ -10,7 +10,7 @@ import { workflowIds } from '../domain/ids.js';
 import { completeConsent } from '../deploy/sandbox/driver.js';
 import type { SandboxProvider } from '../deploy/sandbox/sandbox-provider.js';
 import { within } from './measure.js';
-import type { BenchStack } from './stack.js';
+import { decodingClient, type BenchStack } from './stack.js';
 
 export interface LinkedAccount {
   subject: string;
@@ -74,7 +74,7 @@ export async function linkedAccount(stack: BenchStack, subject: string, username
   await within(
     stepTimeoutMs,
     `signup of ${subject}`,
-    stack.temporal.workflow.getHandle(signup.body.workflowId).result(),
+    decodingClient(stack).workflow.getHandle(signup.body.workflowId).result(),
   );
   const accountId = accountIdForSubject(subject);
 
@@ -96,7 +96,7 @@ export async function linkedAccount(stack: BenchStack, subject: string, username
   await within(
     stepTimeoutMs,
     'the link’s first sync',
-    stack.temporal.workflow.getHandle(workflowIds.sync(accountId, provider)).result(),
+    decodingClient(stack).workflow.getHandle(workflowIds.sync(accountId, provider)).result(),
   );
 
   const account = await stack.db.collection<AccountDocument>(collections.accounts).findOne({ _id: accountId });

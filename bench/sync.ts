@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { msToNumber } from '@temporalio/common';
+import { msToNumber, type Payload } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import { dataReaderFor } from '../activities/providers/data/index.js';
@@ -31,6 +31,7 @@ import { resolveProvider } from '../activities/providers/resolve.js';
 import { openProviderToken, providerTokens } from '../activities/providers/stores.js';
 import { contentHash, providerRecords, sealRecordData, signOrigins } from '../activities/records/store.js';
 import { AccountKeys, type AccountKey } from '../activities/secrets/account-keys.js';
+import type { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
 import { loadConfig } from '../domain/config.js';
 import { recordIdFor, type ProviderRecordDocument, type RecordOrigin } from '../domain/records.js';
 import { activityOptions } from '../temporal.config.js';
@@ -41,7 +42,7 @@ import { perSecond, within } from './measure.js';
 import { benchmarksFile, fixed, machineSummary, markdownTable, writeSection } from './report.js';
 import { linkedAccount, requestSync, sandboxOf, type LinkedAccount } from './sync-account.js';
 import { memoryStatus, watchMemory, type MemoryWindow } from './sync-memory.js';
-import { startBenchStack, type BenchStack } from './stack.js';
+import { decodingClient, startBenchStack, type BenchStack } from './stack.js';
 
 // 20 000 records for the throughput ratio, and a 100 000-record sync for the worker's peak memory, in pages of
 // 1000 (SYNC_PAGE_SIZE's maximum, what a large account would be synced with).
@@ -409,9 +410,10 @@ interface SyncHistory {
 /** The page activities' type names: batches since `sync-page-batches`, one page each before. */
 const pageActivities = new Set(['syncPages', 'syncPage']);
 
-/** `fetched` from a page activity's result (JSON payload: no codec in the bench's stack). */
-function fetchedOf(result: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null | undefined): number {
-  const data = result?.payloads?.[0]?.data;
+/** `fetched` from a page activity's result: a JSON payload, encrypted by the workers' codec, so opened with it first. */
+function fetchedOf(codec: PayloadEncryptionCodec, result: { payloads?: Payload[] | null } | null | undefined): number {
+  const payload = result?.payloads?.[0];
+  const data = payload && codec.openSync(payload).data;
   if (!data) return 0;
   const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as { fetched?: number };
   return parsed.fetched ?? 0;
@@ -436,7 +438,10 @@ async function syncHistory(stack: BenchStack, workflowId: string): Promise<SyncH
       entry.attempts += span.attempt;
       times.set(span.type, entry);
       if (pageActivities.has(span.type))
-        pages.push({ ms: span.ms, records: fetchedOf(span.closed.activityTaskCompletedEventAttributes?.result) });
+        pages.push({
+          ms: span.ms,
+          records: fetchedOf(stack.codec, span.closed.activityTaskCompletedEventAttributes?.result),
+        });
     }
     pagesByRun.unshift(pages);
     run = previous;
@@ -464,7 +469,8 @@ const inFlight = new Set<() => Promise<void>>();
  * outlives the run's connections.
  */
 async function awaitSync(stack: BenchStack, workflowId: string, records: number): Promise<SyncResult> {
-  const handle = stack.temporal.workflow.getHandle(workflowId);
+  // Decoding: the result and the status query's answer come back encrypted.
+  const handle = decodingClient(stack).workflow.getHandle(workflowId);
   const result = handle.result() as Promise<SyncResult>;
   const started = performance.now();
   const giveUp = async () => {
