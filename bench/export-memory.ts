@@ -17,7 +17,7 @@ import { boolFlag, intFlag, rejectUnknown, type Flags } from './flags.js';
 import { within } from './measure.js';
 import { fixed, machineSummary, markdownTable, writeSection, benchmarksFile } from './report.js';
 import { memoryStatus, watchMemory, type MemoryWindow } from './sync-memory.js';
-import { startBenchStack, stopOnSignal, type BenchStack } from './stack.js';
+import { decodingClient, startBenchStack, stopOnSignal, type BenchStack } from './stack.js';
 
 const defaults = { records: 100_000, smallRecords: 10_000 } as const;
 
@@ -75,7 +75,7 @@ async function signedUpAccount(stack: BenchStack, name: string): Promise<BenchAc
   });
   const body = (await res.json()) as { workflowId: string };
   if (res.status !== 202) throw new Error(`POST /v1/signup answered ${res.status}: ${JSON.stringify(body)}`);
-  await within(120_000, `signup of ${subject}`, stack.temporal.workflow.getHandle(body.workflowId).result());
+  await within(120_000, `signup of ${subject}`, decodingClient(stack).workflow.getHandle(body.workflowId).result());
   return {
     accountId: accountIdForSubject(subject),
     token,

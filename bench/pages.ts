@@ -22,7 +22,7 @@ import { apiClientFor, principalOfSession } from '../ui/api-client.js';
 import { boolFlag, intFlag, rejectUnknown, type Flags } from './flags.js';
 import { percentile, perSecond, runPool, type Batch } from './measure.js';
 import { fixed, machineSummary, markdownTable, writeSection } from './report.js';
-import { startBenchStack, stopOnSignal } from './stack.js';
+import { decodingClient, startBenchStack, stopOnSignal } from './stack.js';
 
 const defaults = { requests: 1000, concurrency: 8, rounds: 4, warmup: 200 } as const;
 
@@ -79,12 +79,13 @@ async function runPagesBench(flags: Flags): Promise<void> {
       }),
     });
     if (signup.status !== 202) throw new Error(`signup answered ${signup.status}: ${await signup.text()}`);
-    await stack.temporal.workflow.getHandle(workflowIds.signup(subject)).result();
+    await decodingClient(stack).workflow.getHandle(workflowIds.signup(subject)).result();
 
-    // The API as api/main.ts builds it, in this process, over the stack's database and Temporal.
+    // The API as api/main.ts builds it, in this process, over the stack's database and Temporal, with a client
+    // that encrypts and decodes as api/main.ts's does (the codec-less stack.temporal cannot read the payloads).
     const app = createApp({
       config: stack.live.config,
-      temporal: stack.temporal,
+      temporal: decodingClient(stack),
       db: stack.db,
       log: pino({ level: stack.live.config.logLevel }, { write: () => undefined }),
       jwks: stack.issuer.jwks(),

@@ -26,6 +26,7 @@ import { benchmarksFile, fixed, machineSummary, markdownTable, writeSection } fr
 import { linkedAccount, requestSync, sandboxOf } from './sync-account.js';
 import { memoryStatus, watchMemory, type MemoryStatus, type MemoryWindow } from './sync-memory.js';
 import {
+  decodingClient,
   startBenchStack,
   startWorkerProcess,
   stopOnSignal,
@@ -117,7 +118,7 @@ async function measuredSync(stack: BenchStack, worker: BenchWorkerProcess, tag: 
   let memory: MemoryWindow;
   try {
     const workflowId = await requestSync(stack, account);
-    const handle = stack.temporal.workflow.getHandle(workflowId);
+    const handle = decodingClient(stack).workflow.getHandle(workflowId);
     const progress = setInterval(() => {
       void handle
         .query(syncStatusQuery)
