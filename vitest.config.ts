@@ -36,9 +36,8 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // The fault suite (`npm run test:faults`): workers, Temporal and MongoDB broken while workflows run.
-          // Not yet part of `npm test` (issue 15): its disconnect phase does not finish after the MongoDB
-          // outage, and at 100 people it takes twice its time budget.
+          // The fault suite (`npm run test:faults`, the last step of `npm test`): workers, Temporal, MongoDB and
+          // the stand-ins broken while a crowd runs every process.
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],

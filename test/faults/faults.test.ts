@@ -1,17 +1,17 @@
 /**
- * The fault suite (`npm run test:faults`): a crowd of people signs up, links GitHub (token custody and the
- * first sync follow), and disconnects it, each phase all at once, while the suite breaks what CRA runs
- * on: worker processes SIGKILLed at random moments (an orchestrator starts new ones), the Temporal dev
- * server restarted on its SQLite file, the MongoDB-compatible server gone for 30 s, the sandbox provider's
- * data API and the Vault stand-in answering 429, 500 and slowly. Then an operator's checks: every workflow
- * ended as it should, nothing duplicated or missing in the database, the outbox or the audit trail, and
- * the audit chain verifies. It prints a table of what was injected and what came out.
+ * The fault suite (`npm run test:faults`, the last step of `npm test`): a crowd of people (`FAULTS_PEOPLE`, 100
+ * by default) runs the processes at once, phase by phase: signs up, links GitHub (token custody and the first
+ * sync follow), disconnects it (half keep their data, half delete it), then exports their data and downloads
+ * the archive. Meanwhile the suite breaks what CRA runs on: worker processes SIGKILLed at random moments (an
+ * orchestrator starts new ones), the Temporal dev server restarted on its SQLite file, the MongoDB-compatible
+ * server gone for 30 s, the sandbox provider's data API and the Vault stand-in answering 429, 500 and slowly.
+ * Then an operator's checks: every workflow ended as it should, nothing duplicated or missing in the database,
+ * the outbox or the audit trail, and the audit chain verifies. It prints a table of what was injected and
+ * what came out.
  *
- * Work in progress (issue 15), its own vitest project, not yet in `npm test`. Export, erasure, recovery and
- * the directory stand-in's faults are still to come. The Vault spell is time-bound: it once was a queue of
- * faulty answers that only the restarting workers' start-up checks drew from (every worker crash-looped on
- * them), so a 20 s spell lasted about 150 s and every disconnect's activities waited that long (the slow
- * activities table at the end shows such waits).
+ * Still to come (issue 15): recovery and erasure phases (at 100 people the recovery codes' outbox reads
+ * outlast their patience, so recoveries, and the erasures after them, stay running), and the directory
+ * stand-in's faults (the suite runs the embedded directory, whose users live in MongoDB).
  */
 import { randomBytes } from 'node:crypto';
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
@@ -64,6 +64,8 @@ const stack = useTestStack(async () => {
       VAULT_ADDR: vault.endpoint,
       VAULT_TOKEN: vaultToken,
       SYNC_PAGE_SIZE: '5',
+      // An export's link and archive last a minute: its workflow ends (deleting the archive) before the checks.
+      EXPORT_LINK_TTL: '60 seconds',
     },
   };
 });
@@ -97,6 +99,11 @@ const startedIn = (process: string, workflowId: string) => {
   ids.add(workflowId);
   started.set(process, ids);
 };
+
+/** Export archives the people downloaded. */
+let downloads = 0;
+/** The operator's table: per process, workflows started, finished, lost and duplicated. */
+const rows: Array<{ process: string; workflows: number; finished: number; lost: number; duplicated: number }> = [];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const random = (min: number, max: number) => min + Math.random() * (max - min);
@@ -337,14 +344,61 @@ describe('the fault suite', () => {
     mark('disconnects ended');
   }, 300_000);
 
+  it('exports everyone’s data (each downloads the archive) while workers are killed and Vault fails', async () => {
+    const faults = (async () => {
+      await sleep(random(500, 2_000));
+      await Promise.all([killWorkers(2, 15_000), vaultTrouble(15_000)]);
+    })();
+    const exports = new Map<Person, string>();
+    await whileFaults(faults, () =>
+      inParallel(crowd, people, async (who) => {
+        const res = await patiently(
+          () =>
+            call<{ exportId: string; workflowId: string }>(stack, 'POST', '/v1/me/exports', {
+              token: who.token,
+            }),
+          { retried: retried('export') },
+        );
+        expect(res.status, JSON.stringify(res.body)).toBe(202);
+        startedIn('export', res.body.workflowId);
+        exports.set(who, res.body.exportId);
+      }),
+    );
+    mark('exports requested');
+    await faults;
+    // Each person watches the export in the account center until it is ready, then downloads the archive
+    // through its signed link (the workflow keeps running until the link expires, then deletes the archive).
+    await inParallel(crowd, 16, async (who) => {
+      const view = await patiently(async () => {
+        const res = await call<{ status: string; download?: { url: string } }>(
+          stack,
+          'GET',
+          `/v1/me/exports/${exports.get(who)}`,
+          { token: who.token },
+        );
+        if (res.status === 200 && res.body.status !== 'ready') throw new Error(`export ${res.body.status}`);
+        return res;
+      });
+      expect(view.body, JSON.stringify(view.body)).toMatchObject({ status: 'ready' });
+      const archive = await fetch(view.body.download!.url, { headers: { authorization: `Bearer ${who.token}` } });
+      const zip = Buffer.from(await archive.arrayBuffer());
+      expect(archive.status).toBe(200);
+      // A zip file: its local file header signature.
+      expect(zip.subarray(0, 4).toString('hex')).toBe('504b0304');
+      downloads += 1;
+    });
+    mark('archives downloaded');
+  }, 420_000);
+
   it('leaves every workflow finished and nothing duplicated or missing', async () => {
     vault.state.faults = [];
     stack.sandbox!.faults.clear();
     if (linkFailures.length > 0) console.log('links started again:', linkFailures);
     await fleet.running(1);
+    // The exports end when their links expire (a minute after they were ready).
+    await allEnded(started.get('export') ?? [], 180_000);
     const statuses = await statusesOf();
     const db = stack.db;
-    const rows: Array<{ process: string; workflows: number; finished: number; lost: number; duplicated: number }> = [];
     const problems: string[] = [];
     for (const [process, ids] of started) {
       const finished = [...ids].filter((id) => statuses.get(id) === 'COMPLETED');
@@ -403,19 +457,29 @@ describe('the fault suite', () => {
 
     // Notices and audit entries, per person: each one the person's processes make, exactly once (a person
     // who had to start a link again may have more of the link's own, never a second of these).
-    const expectedNotices = ['provider-disconnected', 'provider-linked', 'welcome'];
-    const expectedAudit = [
-      'account.created',
-      'consent.granted',
-      'notice.queued',
-      'provider.disconnect_requested',
-      'provider.disconnected',
-      'provider.linked',
-      'provider.synced',
-      'role.assigned',
-    ];
+    // How many of each a person's processes make: [at least, at most].
+    const once: [number, number] = [1, 1];
+    const expectedNotices: Record<string, [number, number]> = {
+      welcome: once,
+      'provider-linked': once,
+      'provider-disconnected': once,
+    };
+    const expectedAudit: Record<string, [number, number]> = {
+      'account.created': once,
+      'consent.granted': once,
+      'role.assigned': once,
+      'notice.queued': once,
+      'provider.linked': once,
+      'provider.synced': once,
+      'provider.disconnect_requested': once,
+      'provider.disconnected': once,
+      'data.export_requested': once,
+      'data.export_ready': once,
+      // The link lasts a minute here: the archive is deleted, and that is audited.
+      'data.export_expired': once,
+    };
     const relinked = new Set(linkFailures.map((f) => f.split(':')[0]));
-    const tally = (kind: string, expected: string[], got: string[], who: Person) => {
+    const tally = (kind: string, expected: Record<string, [number, number]>, got: string[], who: Person) => {
       const r = rows.find((x) => x.process === kind) ?? {
         process: kind,
         workflows: people,
@@ -424,15 +488,15 @@ describe('the fault suite', () => {
         duplicated: 0,
       };
       if (!rows.includes(r)) rows.push(r);
-      for (const item of expected) {
+      for (const [item, [least, most]] of Object.entries(expected)) {
         const n = got.filter((g) => g === item).length;
-        if (n === 0) {
-          r.lost += 1;
+        if (n < least) {
+          r.lost += least - n;
           r.finished -= 1;
         }
-        if (n > 1) r.duplicated += n - 1;
+        if (n > most && !relinked.has(who.username)) r.duplicated += n - most;
       }
-      const extra = got.filter((g) => !expected.includes(g));
+      const extra = got.filter((g) => !(g in expected));
       if (extra.length > 0 && !relinked.has(who.username))
         problems.push(`${who.username} ${kind}: also ${extra.join(', ')}`);
     };
@@ -460,7 +524,7 @@ describe('the fault suite', () => {
     const verified = await stack.deps.auditLog.verify();
     const slow = await slowActivities(started.get('disconnect') ?? []);
 
-    console.log(`\nfault suite: ${people} people\n`);
+    console.log(`\nfault suite: ${people} people (${downloads} export archives downloaded)\n`);
     console.table(rows);
     console.table([...ledger.counts].map(([kind, count]) => ({ fault: kind, count })));
     console.table([...retries].map(([phase, n]) => ({ phase, 'requests retried by people': n })));
