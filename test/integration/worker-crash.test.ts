@@ -16,8 +16,8 @@ afterAll(() => {
 it('survives the worker being killed mid-signup', async () => {
   const subject = 'auth0|crash-test';
   const token = await tokenFor(stack, subject, { email: 'crash@example.com' });
-  // A slow identity queue (one call every 4 s) leaves a wide gap between the first and second identity step.
-  const first = await startWorker(stack.env, { IDENTITY_ACTIVITIES_PER_SECOND: '0.25' });
+  // A slow identity queue (one call every 10 s) leaves a wide gap between the first and second identity step.
+  const first = await startWorker(stack.env, { IDENTITY_ACTIVITIES_PER_SECOND: '0.1' });
 
   const started = await call<{ workflowId: string; accountId: string }>(stack, 'POST', '/v1/signup', {
     token,
