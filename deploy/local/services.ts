@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
@@ -15,6 +15,8 @@ export interface RunningService {
   child: ChildProcess;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** Its last lines of output (stdout and stderr), for an error that says why it did not start. */
+  lastOutput?(): string[];
 }
 
 type Log = (line: string) => void;
@@ -34,6 +36,38 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether nothing listens on `port` of 127.0.0.1. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
+}
+
+/**
+ * A free port below the kernel's ephemeral range, for a server stopped and started again on the same port (the
+ * fault suite's). While it is down, clients keep connecting to it from ephemeral source ports, and one of them
+ * can be given the server's own port: TCP connects that socket to itself, it holds the port, and the server
+ * cannot listen there again. A port the kernel never hands out as a source port cannot be taken that way.
+ */
+export async function restartablePort(): Promise<number> {
+  let low = 32_768; // Linux's default; the range is read where the kernel says it.
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // Not Linux: its default stands (macOS's range, 49152 and up, lies above it).
+  }
+  const from = 10_000;
+  if (low - from < 1_000) return freePort();
+  for (let tries = 0; tries < 100; tries++) {
+    const port = from + Math.floor(Math.random() * (low - from));
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error(`no free port between ${from} and ${low}`);
+}
+
 function supervise(
   name: string,
   cmd: string,
@@ -43,15 +77,21 @@ function supervise(
   ownGroup = false,
 ): RunningService {
   const child = spawn(cmd, args, { detached: ownGroup, stdio: ['ignore', 'pipe', 'pipe'] });
+  const recent: string[] = [];
   const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) onOutput?.(line);
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      recent.push(line);
+      if (recent.length > 20) recent.shift();
+      onOutput?.(line);
+    }
   };
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT') log(`${name} exited (${signal ?? `code ${code}`})`);
   });
-  return { name, child, stop: (graceMs = 10_000) => stopProcess(child, graceMs) };
+  return { name, child, stop: (graceMs = 10_000) => stopProcess(child, graceMs), lastOutput: () => [...recent] };
 }
 
 /** SIGTERM, then SIGKILL if the process is still there after `graceMs`. */
@@ -76,12 +116,16 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   service.child.once('exit', () => (exited = true));
+  const said = () => {
+    const lines = service.lastOutput?.() ?? [];
+    return lines.length > 0 ? `; it said:\n${lines.join('\n')}` : '';
+  };
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`${what} exited before it was ready`);
+    if (exited) throw new Error(`${what} exited before it was ready${said()}`);
     if (await probe().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${what} was not ready after ${timeoutMs} ms`);
+  throw new Error(`${what} was not ready after ${timeoutMs} ms${said()}`);
 }
 
 export interface TemporalOptions {

@@ -108,13 +108,21 @@ const rows: Array<{ process: string; workflows: number; finished: number; lost: 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 
-/** Run the phase's requests; the phase's faults play out (servers back up) before any failure is reported. */
+/**
+ * Run the phase's requests; the phase's faults play out (servers back up) before any failure is reported. A
+ * fault that did not play out as planned (a server that would not start again) is the failure reported: the
+ * requests' errors would only be its symptoms.
+ */
 async function whileFaults<T>(faults: Promise<void>, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } finally {
-    await faults.catch(() => undefined);
+  const [done, injected] = await Promise.allSettled([work(), faults]);
+  if (injected.status === 'rejected') {
+    const symptom = done.status === 'rejected' ? ` (the requests then failed: ${String(done.reason)})` : '';
+    throw new Error(`the phase's faults did not play out: ${String(injected.reason)}${symptom}`, {
+      cause: injected.reason,
+    });
   }
+  if (done.status === 'rejected') throw done.reason;
+  return done.value;
 }
 
 /** Wait until this link no longer runs (as the person's account center page would show). */

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { freePort, startMongo, startTemporal, type RunningService } from '../../deploy/local/services.js';
+import { restartablePort, startMongo, startTemporal, type RunningService } from '../../deploy/local/services.js';
 import { ensureTools } from '../../deploy/local/tools.js';
 import { startWorkerProcess, workerReady } from './worker-process.js';
 
@@ -45,11 +45,12 @@ export async function startFaultServers(): Promise<FaultServers> {
   const work = mkdtempSync(join(tmpdir(), 'cra-faults-'));
   const temporalOptions = {
     binary: tools.temporal,
-    port: await freePort(),
+    // Both are stopped and started again on their port: one the kernel never gives a client (see restartablePort).
+    port: await restartablePort(),
     dbFile: join(work, 'temporal.db'),
     log,
   };
-  const mongoOptions = { mongo: tools.mongo, port: await freePort(), dataDir: join(work, 'mongo'), log };
+  const mongoOptions = { mongo: tools.mongo, port: await restartablePort(), dataDir: join(work, 'mongo'), log };
   let temporal: RunningService = await startTemporal(temporalOptions);
   let mongo: RunningService & { uri: string } = await startMongo(mongoOptions);
   return {
