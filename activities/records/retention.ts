@@ -67,6 +67,17 @@ function beat(details?: unknown): void {
   }
 }
 
+/** `work`, heartbeating every 5 s while it runs (a single database call that may take a while under load). */
+async function beatingWhile<T>(work: Promise<T>): Promise<T> {
+  beat();
+  const timer = setInterval(() => beat(), 5_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** The workflow that runs this activity was cancelled (never, outside an activity). */
 function cancelRequested(): boolean {
   try {
@@ -149,7 +160,7 @@ export function createRetentionActivities({
   return {
     /** How many records belong to the connection, by either their own field or their origin. */
     async countConnectionRecords(input: { connectionId: string }): Promise<{ total: number }> {
-      return { total: await records.countDocuments(ofConnection(input.connectionId)) };
+      return { total: await beatingWhile(records.countDocuments(ofConnection(input.connectionId))) };
     },
 
     /**
@@ -162,7 +173,7 @@ export function createRetentionActivities({
       const filter: Filter<ProviderRecordDocument> = input.afterId
         ? { $and: [ofConnection(input.connectionId), { _id: { $gt: input.afterId } }] }
         : ofConnection(input.connectionId);
-      const batch = await records.find(filter).sort({ _id: 1 }).limit(size).toArray();
+      const batch = await beatingWhile(records.find(filter).sort({ _id: 1 }).limit(size).toArray());
       const verified: string[] = [];
       let invalid = 0;
       for (const doc of batch) {
@@ -185,17 +196,19 @@ export function createRetentionActivities({
       if (verified.length > 0) {
         // The origin is part of the filter: a record edited after it was verified is not touched.
         const target = { _id: { $in: verified }, 'origin.connectionId': input.connectionId };
-        if (input.retention === 'delete') await records.deleteMany(target);
+        if (input.retention === 'delete') await beatingWhile(records.deleteMany(target));
         else
-          await records.updateMany(
-            { ...target, status: { $ne: 'detached' } },
-            { $set: { status: 'detached', detachedAt: at, updatedAt: at } },
+          await beatingWhile(
+            records.updateMany(
+              { ...target, status: { $ne: 'detached' } },
+              { $set: { status: 'detached', detachedAt: at, updatedAt: at } },
+            ),
           );
       }
       const last = batch.at(-1);
       const done = !(batch.length === size && last);
       // The connection's sync ledger (ids and hashes of what its runs saw) ends with it.
-      if (done) await syncLedger(db).deleteMany({ connectionId: input.connectionId });
+      if (done) await beatingWhile(syncLedger(db).deleteMany({ connectionId: input.connectionId }));
       return {
         processed: batch.length,
         deleted: input.retention === 'delete' ? verified.length : 0,

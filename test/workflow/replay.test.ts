@@ -16,6 +16,8 @@
  * - `sync-cancelled-by-disconnect.json`, `disconnect-cancelled.json`, `link-cancelled.json`,
  *   `token-custody-cancelled.json`: cancelled runs after `sync-cancellation`, `disconnect-cancellation`,
  *   `link-cancellation` and `token-custody-cancellation` (the completed histories above are from before them).
+ * - `disconnect-completed.json`, `disconnect-cancelled.json`: before `retention-heartbeat` (retention steps without a
+ *   heartbeat timeout); `disconnect-completed-retention-heartbeat.json`: after it (30 s).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

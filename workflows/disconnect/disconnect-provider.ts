@@ -76,6 +76,14 @@ const custodyUntilStopped = proxyActivities<ReturnType<typeof createDisconnectAc
   heartbeatTimeout: '30 seconds',
   ...untilStopped,
 });
+// After `retention-heartbeat`, the retention steps heartbeat: one lost with a killed worker is tried again once
+// 30 s pass without a beat, instead of when its 2-minute start-to-close runs out.
+const retentionActsBeating = proxyActivities<ReturnType<typeof createRetentionActivities>>({
+  ...activityOptions.records,
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  ...untilStopped,
+});
 
 /** A permanent directory refusal (the retries are over): the disconnect goes on without the unlink. */
 function isPermanentIdentityFailure(err: unknown): boolean {
@@ -133,7 +141,13 @@ export async function disconnectProvider(input: DisconnectInput): Promise<Discon
 
   // Runs that started before `disconnect-cancellation` stopped where the cancel found them, without a trace.
   const handlesCancellation = patched('disconnect-cancellation');
-  const retentionSteps = handlesCancellation ? retentionActsUntilStopped : retentionActs;
+  // Runs that started before `retention-heartbeat` waited out a lost retention step's start-to-close.
+  const retentionBeats = patched('retention-heartbeat');
+  const retentionSteps = retentionBeats
+    ? retentionActsBeating
+    : handlesCancellation
+      ? retentionActsUntilStopped
+      : retentionActs;
   const custodySteps = handlesCancellation ? custodyUntilStopped : custody;
   // Deleted from the connection under way, until its count is taken (a cancel in between still reports them).
   let deletedSinceCount = 0;
