@@ -36,7 +36,7 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // The fault suite (`npm run test:faults`; `npm test` runs it after the others): workers, Temporal, MongoDB and
+          // The fault suite (`npm run test:faults`, not yet in `npm test`): workers, Temporal, MongoDB and
           // the stand-ins broken while a crowd runs every process.
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],

@@ -1,5 +1,5 @@
 /**
- * The fault suite (`npm run test:faults`, the last part of `npm test`): a crowd of people (`FAULTS_PEOPLE`, 100
+ * The fault suite (`npm run test:faults`, not yet in `npm test`): a crowd of people (`FAULTS_PEOPLE`, 100
  * by default) runs the processes at once, phase by phase: signs up, links GitHub (token custody and the first
  * sync follow), disconnects it (half keep their data, half delete it), then exports their data and downloads
  * the archive. Meanwhile the suite breaks what CRA runs on: worker processes SIGKILLed at random moments (an

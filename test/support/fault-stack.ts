@@ -50,7 +50,14 @@ export async function startFaultServers(): Promise<FaultServers> {
     dbFile: join(work, 'temporal.db'),
     log,
   };
-  const mongoOptions = { mongo: tools.mongo, port: await restartablePort(), dataDir: join(work, 'mongo'), log };
+  const mongoOptions = {
+    mongo: tools.mongo,
+    port: await restartablePort(),
+    dataDir: join(work, 'mongo'),
+    log,
+    // FerretDB logs errors only: after an outage, what it says is why connections fail.
+    output: (line: string) => log(`ferretdb: ${line}`),
+  };
   let temporal: RunningService = await startTemporal(temporalOptions);
   let mongo: RunningService & { uri: string } = await startMongo(mongoOptions);
   return {
