@@ -3,13 +3,12 @@
  * environment. SIGINT/SIGTERM stop accepting connections, finish requests and exit.
  */
 import { Client, Connection } from '@temporalio/client';
-import { MongoClient } from 'mongodb';
 import { ConfigError, loadConfig } from '../domain/config.js';
 import { createLogger } from '../domain/logging.js';
 import { buildNotifier } from '../activities/notices.js';
 import { AccountKeys } from '../activities/secrets/account-keys.js';
 import { buildSecretVault, loggedVaultEvents } from '../activities/secrets/build.js';
-import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
+import { mongoConnectError, newMongoClient } from '../activities/connections/mongo.js';
 import { dataConverterWith, temporalClientOptions } from '../activities/connections/temporal.js';
 import { PayloadEncryptionCodec } from '../activities/secrets/payload-codec.js';
 import { createApp } from './app.js';
@@ -20,9 +19,8 @@ import { serveApi } from './server.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config, 'cra-api');
-  const mongo = new MongoClient(
-    config.mongo.uri,
-    mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 5_000 }),
+  const mongo = newMongoClient(config.mongo, { serverSelectionTimeoutMS: 5_000 }, (address) =>
+    log.warn({ address }, 'MongoDB heartbeat stalled on a closed socket; reconnecting'),
   );
   await mongo.connect().catch((err: Error) => {
     throw mongoConnectError(config.mongo, err);

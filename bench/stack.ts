@@ -19,7 +19,8 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { MongoClient, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { newMongoClient } from '../activities/connections/mongo.js';
 import { pino } from 'pino';
 import { createApp } from '../api/app.js';
 import { EmbeddedIssuer } from '../api/auth/embedded-issuer.js';
@@ -176,7 +177,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       TEMPORAL_TASK_QUEUE_PREFIX: `${config.temporal.taskQueuePrefix}unpolled-`,
     });
 
-    const mongo = await new MongoClient(config.mongo.uri).connect();
+    const mongo = await newMongoClient(config.mongo).connect();
     teardown.push(() => mongo.close());
     const db = mongo.db(config.mongo.db);
     const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });

@@ -3,8 +3,7 @@
  * until SIGINT or SIGTERM, then lets running tasks finish and exits.
  */
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { MongoClient } from 'mongodb';
-import { mongoClientOptions, mongoConnectError } from '../activities/connections/mongo.js';
+import { mongoConnectError, newMongoClient } from '../activities/connections/mongo.js';
 import { temporalConnectError, temporalNativeOptions } from '../activities/connections/temporal.js';
 import { loggedVaultEvents } from '../activities/secrets/build.js';
 import { ConfigError, loadConfig } from '../domain/config.js';
@@ -42,9 +41,8 @@ async function main(): Promise<void> {
     },
   });
 
-  const mongo = new MongoClient(
-    config.mongo.uri,
-    mongoClientOptions(config.mongo, { serverSelectionTimeoutMS: 10_000 }),
+  const mongo = newMongoClient(config.mongo, { serverSelectionTimeoutMS: 10_000 }, (address) =>
+    log.warn({ address }, 'MongoDB heartbeat stalled on a closed socket; reconnecting'),
   );
   try {
     await mongo.connect();

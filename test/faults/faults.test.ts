@@ -25,6 +25,7 @@ import {
   inParallel,
   patiently,
   startFaultServers,
+  watchMongoClient,
   WorkerFleet,
   type FaultServers,
 } from '../support/fault-stack.js';
@@ -70,12 +71,16 @@ const stack = useTestStack(async () => {
   };
 });
 
+let unwatch: (() => void) | undefined;
 beforeAll(async () => {
+  // The in-process API's and the operator's client: after the outage, whether the driver or the server fails.
+  unwatch = watchMongoClient(stack.db.client, 'API and operator MongoClient');
   fleet = new WorkerFleet(stack.env);
   await fleet.start(2);
 }, 180_000);
 
 afterAll(async () => {
+  unwatch?.();
   fleet?.stop();
   await vault?.close();
 });

@@ -6,7 +6,8 @@
  */
 import { rmSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { MongoClient, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { newMongoClient } from '../../activities/connections/mongo.js';
 import { afterAll, beforeAll } from 'vitest';
 import type { EmbeddedIssuer } from '../../api/auth/embedded-issuer.js';
 import { serveApi } from '../../api/server.js';
@@ -37,7 +38,7 @@ export async function appWithoutServer(opts: { env?: Record<string, string> } = 
   // Requests are addressed to this origin; nothing listens on it.
   env.CRA_PUBLIC_URL ??= 'http://localhost';
   const config = loadConfig(env);
-  const mongo = await new MongoClient(config.mongo.uri).connect();
+  const mongo = await newMongoClient(config.mongo).connect();
   const db = mongo.db(config.mongo.db);
   const deps = await buildWorkerDependencies(config, db);
   const connection = await Connection.connect({ address: config.temporal.address });

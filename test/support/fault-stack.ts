@@ -8,6 +8,14 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type {
+  ConnectionCheckOutFailedEvent,
+  ConnectionClosedEvent,
+  ConnectionPoolClearedEvent,
+  MongoClient,
+  ServerDescriptionChangedEvent,
+  ServerHeartbeatFailedEvent,
+} from 'mongodb';
 import { inject } from 'vitest';
 import { restartablePort, startMongo, startTemporal, type RunningService } from '../../deploy/local/services.js';
 import { ensureTools } from '../../deploy/local/tools.js';
@@ -180,4 +188,49 @@ export async function inParallel<T, R>(items: readonly T[], limit: number, task:
     }),
   );
   return results;
+}
+
+/**
+ * What the driver of a long-lived `MongoClient` sees while the fault suite runs (its own monitor's
+ * heartbeats, pool clears, connections closed and check-outs that failed), logged every 5 s as counts with
+ * the last reason of each: after an outage, this says whether the client or the server keeps a connection
+ * from working. Returns a function that stops watching.
+ */
+export function watchMongoClient(client: MongoClient, name: string): () => void {
+  const seen = new Map<string, { n: number; last: string }>();
+  const count = (what: string, why = '') => {
+    const entry = seen.get(what) ?? { n: 0, last: '' };
+    entry.n += 1;
+    if (why) entry.last = why.slice(0, 160);
+    seen.set(what, entry);
+  };
+  const reason = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+  const listeners: Array<[string, (...args: never[]) => void]> = [
+    ['serverHeartbeatFailed', (e: ServerHeartbeatFailedEvent) => count('heartbeat failed', reason(e.failure))],
+    ['serverHeartbeatSucceeded', () => count('heartbeat ok')],
+    [
+      'serverDescriptionChanged',
+      (e: ServerDescriptionChangedEvent) =>
+        count(`server ${e.newDescription.type}`, e.newDescription.error ? reason(e.newDescription.error) : ''),
+    ],
+    [
+      'connectionPoolCleared',
+      (e: ConnectionPoolClearedEvent) => count('pool cleared', `interrupt=${e.interruptInUseConnections}`),
+    ],
+    ['connectionClosed', (e: ConnectionClosedEvent) => count(`closed (${e.reason})`)],
+    ['connectionCheckOutFailed', (e: ConnectionCheckOutFailedEvent) => count(`check-out failed (${e.reason})`)],
+    ['connectionReady', () => count('connection ready')],
+  ];
+  for (const [event, fn] of listeners) client.on(event as 'connectionReady', fn as () => void);
+  const timer = setInterval(() => {
+    if (seen.size === 0) return;
+    const line = [...seen].map(([what, { n, last }]) => `${what} ×${n}${last ? ` (${last})` : ''}`).join('; ');
+    log(`${name}: ${line}`);
+    seen.clear();
+  }, 5_000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    for (const [event, fn] of listeners) client.off(event as 'connectionReady', fn as () => void);
+  };
 }

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import type { ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { MongoClient, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { newMongoClient } from '../../activities/connections/mongo.js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createApp } from '../../api/app.js';
@@ -154,7 +155,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     });
   }
   const config = loadConfig(env);
-  const mongo = await new MongoClient(config.mongo.uri).connect();
+  const mongo = await newMongoClient(config.mongo).connect();
   const db = mongo.db(config.mongo.db);
   const deps = await buildWorkerDependencies(config, db);
   // The same payload keys as the API's and the workers' (one keyring under the stack's data folder).
